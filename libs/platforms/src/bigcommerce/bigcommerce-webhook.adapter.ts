@@ -1,0 +1,157 @@
+import {
+  bigCommerceStoreHash,
+  commands,
+  header,
+  idOf,
+  InspectOk,
+  InspectResult,
+  isObject,
+  MappingContext,
+  MappingResult,
+  objOf,
+  optionalIdOf,
+  parseJsonBody,
+  PlatformWebhookAdapter,
+  RawWebhook,
+  rootObject,
+  safeMap,
+  strOf,
+  timestampOf,
+  verifySharedSecretHeader,
+} from '../common';
+import { STANDARD_WEBHOOKS_TOLERANCE_SECONDS, verifyStandardWebhook } from './standard-webhooks';
+
+export const BIGCOMMERCE_HEADERS = {
+  webhookId: 'webhook-id',
+  webhookTimestamp: 'webhook-timestamp',
+  webhookSignature: 'webhook-signature',
+  /** The custom header we ask for on hooks created the older way (a per-shop shared secret). */
+  sharedSecret: 'x-reclaim-webhook-secret',
+} as const;
+
+export class BigCommerceWebhookAdapter implements PlatformWebhookAdapter {
+  readonly platform = 'bigcommerce' as const;
+
+  constructor(private readonly toleranceSeconds = STANDARD_WEBHOOKS_TOLERANCE_SECONDS) {}
+
+  inspect(raw: RawWebhook): InspectResult {
+    try {
+      const body = parseJsonBody(raw);
+      if (!body.ok) return body;
+      const p = body.payload;
+      if (!isObject(p)) return { ok: false, status: 400, error: 'payload is not a JSON object', field: 'body' };
+      const shopDomain = bigCommerceStoreHash(strOf(p['producer']));
+      if (shopDomain === undefined)
+        return { ok: false, status: 400, error: 'missing or malformed producer', field: 'producer' };
+      const topic = strOf(p['scope']);
+      if (topic === undefined || topic.length > 200)
+        return { ok: false, status: 400, error: 'missing scope', field: 'scope' };
+      const deliveryId = header(raw, BIGCOMMERCE_HEADERS.webhookId) ?? strOf(p['hash']);
+      if (deliveryId === undefined || deliveryId.length > 256) {
+        return { ok: false, status: 400, error: 'missing webhook-id and hash', field: BIGCOMMERCE_HEADERS.webhookId };
+      }
+      return {
+        ok: true,
+        platform: 'bigcommerce',
+        shopDomain,
+        topic,
+        deliveryId,
+        payload: p,
+        receivedAt: raw.receivedAt,
+      };
+    } catch {
+      return { ok: false, status: 400, error: 'unreadable delivery' };
+    }
+  }
+
+  /** Standard Webhooks signature when present; otherwise the shared-secret header. */
+  verify(raw: RawWebhook, secrets: readonly string[], now: Date): boolean {
+    try {
+      const signature = header(raw, BIGCOMMERCE_HEADERS.webhookSignature);
+      if (signature !== undefined) {
+        return verifyStandardWebhook(
+          {
+            id: header(raw, BIGCOMMERCE_HEADERS.webhookId),
+            timestamp: header(raw, BIGCOMMERCE_HEADERS.webhookTimestamp),
+            signature,
+            body: raw.body,
+          },
+          secrets,
+          now,
+          this.toleranceSeconds,
+        );
+      }
+      return verifySharedSecretHeader(header(raw, BIGCOMMERCE_HEADERS.sharedSecret), secrets);
+    } catch {
+      return false;
+    }
+  }
+
+  map(inspected: InspectOk, _ctx: MappingContext): MappingResult {
+    return safeMap(() => mapBigCommerceScope(inspected.topic, inspected.payload));
+  }
+}
+
+/**
+ * BigCommerce payloads are thin: most scopes become `fetch` (the caller loads the resource with
+ * `BigCommerceApiClient` and maps it with the API mappers); deleted/abandoned/converted carts are
+ * mapped directly.
+ */
+export function mapBigCommerceScope(scope: string, payload: unknown): MappingResult {
+  const p = rootObject(payload);
+  const data = objOf(p['data']) ?? {};
+  const at = (): string => timestampOf(p['created_at'], 'created_at');
+  if (scope.startsWith('store/cart/lineItem/')) {
+    return { outcome: 'fetch', resource: { type: 'cart', id: idOf(data['cartId'], 'data.cartId') } };
+  }
+  switch (scope) {
+    case 'store/cart/created':
+    case 'store/cart/updated':
+    case 'store/cart/couponApplied':
+      return { outcome: 'fetch', resource: { type: 'cart', id: idOf(data['id'], 'data.id') } };
+    case 'store/cart/abandoned':
+      return commands({
+        kind: 'ReportCartAbandoned',
+        platform: 'bigcommerce',
+        platformUpdatedAt: at(),
+        cartId: idOf(data['id'], 'data.id'),
+      });
+    case 'store/cart/deleted':
+      return commands({
+        kind: 'DeleteCart',
+        platform: 'bigcommerce',
+        platformUpdatedAt: at(),
+        cartId: idOf(data['id'], 'data.id'),
+      });
+    case 'store/cart/converted': {
+      const when = at();
+      return commands({
+        kind: 'CompleteCheckout',
+        platform: 'bigcommerce',
+        platformUpdatedAt: when,
+        cartId: idOf(data['id'], 'data.id'),
+        orderId: optionalIdOf(data['orderId'], 'data.orderId'),
+        completedAt: when,
+      });
+    }
+    case 'store/order/created':
+      return { outcome: 'fetch', resource: { type: 'order', id: idOf(data['id'], 'data.id') } };
+    case 'store/customer/deleted':
+      return { outcome: 'ignored', reason: 'customer deleted on the store; nothing to fetch' };
+    default:
+      break;
+  }
+  if (scope.startsWith('store/customer/address/')) {
+    const address = objOf(data['address']);
+    return {
+      outcome: 'fetch',
+      resource: { type: 'customer', id: idOf(address?.['customer_id'], 'data.address.customer_id') },
+    };
+  }
+  if (scope.startsWith('store/customer/')) {
+    return { outcome: 'fetch', resource: { type: 'customer', id: idOf(data['id'], 'data.id') } };
+  }
+  return { outcome: 'unknown-topic', topic: scope };
+}
+
+export const bigCommerceWebhookAdapter = new BigCommerceWebhookAdapter();

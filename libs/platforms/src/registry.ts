@@ -1,0 +1,11 @@
+import type { Platform } from '@reclaim/domain';
+import type { PlatformWebhookAdapter } from './common';
+import { bigCommerceWebhookAdapter } from './bigcommerce';
+import { shopifyWebhookAdapter } from './shopify';
+import { wooCommerceWebhookAdapter } from './woocommerce';
+
+export const platformAdapters: Readonly<Record<Platform, PlatformWebhookAdapter>> = {
+  shopify: shopifyWebhookAdapter,
+  bigcommerce: bigCommerceWebhookAdapter,
+  woocommerce: wooCommerceWebhookAdapter,
+};

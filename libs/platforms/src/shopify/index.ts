@@ -1,0 +1,2 @@
+export * from './shopify-webhook.adapter';
+export * from './shopify-mappers';

@@ -1,0 +1,3 @@
+export * from './woocommerce-webhook.adapter';
+export * from './woocommerce-mappers';
+export * from './cartflows';

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import {
+  commands,
+  header,
+  InspectOk,
+  InspectResult,
+  isObject,
+  MappingContext,
+  MappingResult,
+  mediaType,
+  normalizeShopUrl,
+  parseJsonBody,
+  PlatformWebhookAdapter,
+  RawWebhook,
+  rootObject,
+  safeMap,
+  strOf,
+  verifyBase64HmacSha256,
+} from '../common';
+import { mapWooCustomer, mapWooOrder, WOOCOMMERCE_PURCHASED_STATUSES } from './woocommerce-mappers';
+
+export const WOOCOMMERCE_HEADERS = {
+  signature: 'x-wc-webhook-signature',
+  topic: 'x-wc-webhook-topic',
+  source: 'x-wc-webhook-source',
+  resource: 'x-wc-webhook-resource',
+  event: 'x-wc-webhook-event',
+  deliveryId: 'x-wc-webhook-delivery-id',
+  webhookId: 'x-wc-webhook-id',
+} as const;
+
+export const WOOCOMMERCE_TOPICS = ['order.created', 'order.updated', 'customer.created', 'customer.updated'] as const;
+
+/**
+ * Cart action hooks a merchant may point at us. WooCommerce delivers them as
+ * `{ action, arg }` where `arg` is only the hook's first argument (for add-to-cart, the cart
+ * item key): nothing says whose cart it is. They are acknowledged and ignored with that reason;
+ * cart activity comes from the CartFlows endpoint (`mapCartFlowsWebhook`).
+ */
+export const WOOCOMMERCE_CART_ACTIONS: readonly string[] = [
+  'woocommerce_add_to_cart',
+  'woocommerce_cart_updated',
+  'woocommerce_cart_item_removed',
+  'woocommerce_cart_item_restored',
+  'woocommerce_after_cart_item_quantity_update',
+  'woocommerce_cart_emptied',
+  'woocommerce_applied_coupon',
+];
+
+const PING = /^webhook_id=(\d{1,20})$/;
+
+function sha256Hex(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export class WooCommerceWebhookAdapter implements PlatformWebhookAdapter {
+  readonly platform = 'woocommerce' as const;
+
+  inspect(raw: RawWebhook): InspectResult {
+    try {
+      const type = mediaType(raw);
+      const source = normalizeShopUrl(header(raw, WOOCOMMERCE_HEADERS.source));
+      if (type === 'application/x-www-form-urlencoded') {
+        const ping = PING.exec(raw.body.toString('latin1').trim());
+        if (ping?.[1] === undefined)
+          return { ok: false, status: 400, error: 'form body is not a webhook ping', field: 'body' };
+        return {
+          ok: true,
+          platform: 'woocommerce',
+          // The ping carries no source header; the HTTP layer knows the shop from the URL it was sent to.
+          shopDomain: source ?? '',
+          topic: 'ping',
+          deliveryId: `ping:${ping[1]}`,
+          isPing: true,
+          payload: { webhook_id: ping[1] },
+          receivedAt: raw.receivedAt,
+        };
+      }
+      if (source === undefined)
+        return { ok: false, status: 400, error: 'missing or malformed source', field: WOOCOMMERCE_HEADERS.source };
+      const topic = header(raw, WOOCOMMERCE_HEADERS.topic)?.toLowerCase();
+      if (topic === undefined || topic.length > 200)
+        return { ok: false, status: 400, error: 'missing topic', field: WOOCOMMERCE_HEADERS.topic };
+      const body = parseJsonBody(raw);
+      if (!body.ok) return body;
+      return {
+        ok: true,
+        platform: 'woocommerce',
+        shopDomain: source,
+        topic,
+        deliveryId: wooDeliveryId(topic, body.payload, raw.body),
+        payload: body.payload,
+        receivedAt: raw.receivedAt,
+      };
+    } catch {
+      return { ok: false, status: 400, error: 'unreadable delivery' };
+    }
+  }
+
+  /** The ping is unsigned: the HTTP layer answers it 200 without calling `verify`. */
+  verify(raw: RawWebhook, secrets: readonly string[], _now: Date): boolean {
+    try {
+      return verifyBase64HmacSha256(raw.body, header(raw, WOOCOMMERCE_HEADERS.signature), secrets);
+    } catch {
+      return false;
+    }
+  }
+
+  map(inspected: InspectOk, ctx: MappingContext): MappingResult {
+    if (inspected.isPing === true) return { outcome: 'ignored', reason: 'webhook ping' };
+    return safeMap(() =>
+      mapWooCommerceTopic(inspected.topic, inspected.payload, ctx.shopCurrency, inspected.receivedAt),
+    );
+  }
+}
+
+/**
+ * `X-WC-Webhook-Delivery-ID` changes on every attempt, so the key is the resource id + its
+ * `date_modified_gmt` + the topic; payloads without both (action hooks, deletions) fall back to
+ * a digest of the exact body.
+ */
+export function wooDeliveryId(topic: string, payload: unknown, body: Buffer): string {
+  if (isObject(payload)) {
+    const id = strOf(payload['id']);
+    const modified = strOf(payload['date_modified_gmt']);
+    if (id !== undefined && modified !== undefined) return `${topic}:${id}:${modified}`;
+  }
+  return `${topic}:sha256:${sha256Hex(body)}`;
+}
+
+export function mapWooCommerceTopic(
+  topic: string,
+  payload: unknown,
+  shopCurrency: string,
+  receivedAt: Date,
+): MappingResult {
+  if (topic.startsWith('action.')) {
+    const action = topic.slice('action.'.length);
+    if (!WOOCOMMERCE_CART_ACTIONS.includes(action)) return { outcome: 'unknown-topic', topic };
+    rootObject(payload);
+    return {
+      outcome: 'ignored',
+      reason: `${topic} carries no cart or shopper identity; cart activity comes from CartFlows`,
+    };
+  }
+  if (!(WOOCOMMERCE_TOPICS as readonly string[]).includes(topic)) return { outcome: 'unknown-topic', topic };
+  const p = rootObject(payload);
+  if (topic === 'order.created' || topic === 'order.updated') {
+    const status = strOf(p['status']) ?? '';
+    if (!WOOCOMMERCE_PURCHASED_STATUSES.includes(status)) {
+      return { outcome: 'ignored', reason: `order status "${status.slice(0, 40)}" is not a purchase` };
+    }
+    return commands(mapWooOrder(p, shopCurrency, receivedAt));
+  }
+  return commands(mapWooCustomer(p, receivedAt));
+}
+
+export const wooCommerceWebhookAdapter = new WooCommerceWebhookAdapter();
