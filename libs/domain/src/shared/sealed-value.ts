@@ -1,0 +1,33 @@
+/**
+ * Personal data (email, phone, names, address, IP) never appears in an event in clear text.
+ * The application seals it with the subject's data key (libs/privacy: AES-256-GCM, the shop id
+ * and subject bound as additional data) and events carry this opaque value. Deleting the
+ * subject's key (crypto-shredding) makes every copy unreadable, including in old events.
+ * All binary fields are base64 strings, so the value is plain JSON.
+ */
+export interface SealedValue {
+  readonly $sealed: 'aes-256-gcm/v1';
+  /** The key subject, normally a customer key (`e-…`, `t-…`, `p-…`); never clear-text personal data. */
+  readonly subject: string;
+  /** 12-byte initialisation vector, base64. */
+  readonly iv: string;
+  /** Ciphertext of the JSON value, base64. */
+  readonly ct: string;
+  /** 16-byte GCM authentication tag, base64. */
+  readonly tag: string;
+}
+
+export const SEALED_VALUE_ALGORITHM = 'aes-256-gcm/v1' as const;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function isSealedValue(value: unknown): value is SealedValue {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    v.$sealed === SEALED_VALUE_ALGORITHM &&
+    typeof v.subject === 'string' &&
+    v.subject.length > 0 &&
+    ['iv', 'ct', 'tag'].every((k) => typeof v[k] === 'string' && BASE64.test(v[k] as string))
+  );
+}
