@@ -1,1 +1,2 @@
 export * from './containers/docker-gate';
+export * from './given-when-then';
