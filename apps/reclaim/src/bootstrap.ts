@@ -1,0 +1,36 @@
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module';
+import { configureBodyParsing } from './http/http-setup';
+import type { Runtime } from './runtime/runtime';
+
+/** Builds the HTTP application on a runtime (used by main.ts and by the end-to-end tests). */
+export async function createApp(runtime: Runtime, logger: Logger): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: runtime.config.webhookBodyLimit, trustProxy: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime, logger), adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+    bodyParser: false, // configureBodyParsing owns it: raw bytes for webhooks
+  });
+  app.useLogger(app.get(PinoNestLogger));
+  configureBodyParsing(app, runtime.config.webhookBodyLimit);
+  app.useGlobalPipes(
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
+  );
+  app.enableShutdownHooks();
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Reclaim')
+      .setDescription('Abandoned-cart recovery appliance: admin API and operations endpoints')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, doc);
+  return app;
+}

@@ -1,0 +1,42 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { Runtime } from '../runtime/runtime';
+import { RUNTIME } from '../runtime/runtime.token';
+
+type Check = { status: 'up' } | { status: 'down'; error: string };
+
+/** Liveness + readiness: the process answers, the database and the event store answer. */
+@ApiTags('operations')
+@Controller('health')
+export class HealthController {
+  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Liveness and readiness (503 when a dependency is down)' })
+  async health(@Res() reply: FastifyReply): Promise<void> {
+    const [database, eventStore] = await Promise.all([
+      probe(() => this.runtime.pool.query('select 1').then(() => undefined)),
+      probe(() => this.runtime.store.ping()),
+    ]);
+    const ok = database.status === 'up' && eventStore.status === 'up';
+    await reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { database, eventStore } });
+  }
+}
+
+async function probe(fn: () => Promise<void>, timeoutMs = 2000): Promise<Check> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { status: 'up' };
+  } catch (err) {
+    return { status: 'down', error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,33 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+/**
+ * Body handling. Webhook routes get the raw bytes untouched (signatures are computed over them;
+ * JSON is parsed later, losslessly). Everything else gets plain JSON. Fastify enforces the body
+ * limit from Content-Length before reading and while streaming, so an oversized body is refused
+ * with 413 without being buffered (R10).
+ */
+export function configureBodyParsing(app: NestFastifyApplication, webhookBodyLimit: number): void {
+  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  fastify.removeAllContentTypeParsers();
+  const isWebhook = (req: FastifyRequest) => req.url.startsWith('/webhooks/');
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: webhookBodyLimit }, (req, body, done) => {
+    if (isWebhook(req)) return done(null, body);
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
+    if (type !== 'application/json' && !type.endsWith('+json')) {
+      const err = Object.assign(new Error(`unsupported content type ${type || '(none)'}; send application/json`), {
+        statusCode: 415,
+      });
+      return done(err, undefined);
+    }
+    if ((body as Buffer).length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse((body as Buffer).toString('utf8')));
+    } catch {
+      done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
+}

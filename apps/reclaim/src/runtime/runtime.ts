@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { SecretBox, ShopRegistry } from '@reclaim/application';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@reclaim/database';
+import {
+  EventStoreDBEventStore,
+  PostgresEventStore,
+  ensureCheckpointTable,
+  type EventStore,
+} from '@reclaim/event-store';
+import { loadMasterKey, PersonalDataVault } from '@reclaim/privacy';
+import type { AppConfig } from '../config/app-config';
+import { hashToken } from './runtime.token';
+
+export { RUNTIME } from './runtime.token';
+
+/**
+ * Everything the appliance holds open: the database pool, the event store, the vault for personal
+ * data, the shop registry and the admin tokens (as hashes). Built once at start-up (and by tests),
+ * then handed to Nest as a value.
+ */
+export interface Runtime {
+  readonly config: AppConfig;
+  readonly pool: Pool;
+  readonly store: EventStore;
+  readonly vault: PersonalDataVault;
+  readonly shops: ShopRegistry;
+  readonly tokens: { readonly adminHash: Buffer; readonly analystHash?: Buffer };
+  readonly databaseUrl: string;
+  readonly embedded?: EmbeddedPostgresHandle;
+  readonly clock: () => Date;
+  readonly log: Logger;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  readonly clock?: () => Date;
+  readonly log: Logger;
+}
+
+export async function createRuntime(config: AppConfig, options: RuntimeOptions): Promise<Runtime> {
+  const { log } = options;
+  const dataDir = resolve(config.DATA_DIR);
+  let embedded: EmbeddedPostgresHandle | undefined;
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    log.info({ dataDir }, 'no DATABASE_URL: starting the embedded PostgreSQL');
+    embedded = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), persistent: true });
+    databaseUrl = embedded.url;
+    log.info({ port: embedded.port }, 'embedded PostgreSQL is up');
+  }
+
+  const pool = new Pool({ connectionString: databaseUrl, max: 24, application_name: 'reclaim' });
+  pool.on('error', (err) => log.error({ err: err.message }, 'idle database connection failed'));
+  try {
+    const master = await loadMasterKey({ env: process.env, dataDir });
+    if (master.generated) {
+      log.warn(
+        { path: master.path },
+        'RECLAIM_MASTER_KEY is not set: generated a master key into the data directory; back it up',
+      );
+    }
+    await PostgresEventStore.migrate(pool);
+    await ensureCheckpointTable(pool);
+    await PersonalDataVault.migrate(pool);
+    await ShopRegistry.migrate(pool);
+
+    const store: EventStore =
+      config.EVENT_STORE === 'eventstoredb'
+        ? new EventStoreDBEventStore({ connectionString: config.EVENTSTORE_URL })
+        : new PostgresEventStore({ pool });
+    const vault = new PersonalDataVault(pool, master.key);
+    const shops = new ShopRegistry(pool, new SecretBox(master.key), options.clock);
+    const tokens = await resolveTokens(config, dataDir, log);
+
+    return {
+      config,
+      pool,
+      store,
+      vault,
+      shops,
+      tokens,
+      databaseUrl,
+      embedded,
+      clock: options.clock ?? (() => new Date()),
+      log,
+      async close() {
+        await store.close().catch(() => undefined);
+        await pool.end().catch(() => undefined);
+        if (embedded) await embedded.stop();
+      },
+    };
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    if (embedded) await embedded.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** ADMIN_TOKEN from the environment, or one generated into the data directory (shown by path, never logged). */
+async function resolveTokens(config: AppConfig, dataDir: string, log: Logger): Promise<Runtime['tokens']> {
+  let admin = config.ADMIN_TOKEN;
+  if (!admin) {
+    const file = join(dataDir, 'admin-token');
+    if (existsSync(file)) {
+      admin = (await readFile(file, 'utf8')).trim();
+    } else {
+      admin = randomBytes(24).toString('base64url');
+      await mkdir(dataDir, { recursive: true });
+      await writeFile(file, `${admin}\n`, { mode: 0o600 });
+    }
+    log.warn({ path: file }, 'ADMIN_TOKEN is not set: the admin API token is in this file');
+  }
+  return {
+    adminHash: hashToken(admin),
+    analystHash: config.ANALYST_TOKEN ? hashToken(config.ANALYST_TOKEN) : undefined,
+  };
+}

@@ -1,0 +1,314 @@
+import type { PoolClient } from 'pg';
+import { v5 as uuidv5 } from 'uuid';
+import {
+  cartDecider,
+  cartStream,
+  customerDecider,
+  customerStream,
+  deliveryStream,
+  event,
+  EventTypes,
+  InvalidCommandError,
+  orderDecider,
+  orderStream,
+  reachFor,
+  shopDecider,
+  shopStream,
+  type ContactDetails,
+  type CustomerReference,
+  type InboundCommand,
+  type WebhookReceivedData,
+} from '@reclaim/domain';
+import type { EventStore, RecordedEvent } from '@reclaim/event-store';
+import {
+  BigCommerceApiClient,
+  BigCommerceNotFoundError,
+  CARTFLOWS_TOPIC,
+  inspectCartflows,
+  mapBigCommerceResource,
+  mapCartflows,
+  parseJsonLossless,
+  type InspectOk,
+  type MappingResult,
+  type PlatformWebhookAdapter,
+} from '@reclaim/platforms';
+import type { PersonalDataVault } from '@reclaim/privacy';
+import type { Platform } from '@reclaim/domain';
+import { runDecider } from '../shared/run-decider';
+import type { ShopCredentials, ShopRegistry } from '../shops/shop-registry';
+import { RECLAIM_ID_NAMESPACE } from './ids';
+
+export interface ProcessDeliveriesDeps {
+  readonly store: EventStore;
+  readonly shops: ShopRegistry;
+  readonly vault: PersonalDataVault;
+  readonly adapters: Readonly<Record<Platform, PlatformWebhookAdapter>>;
+  readonly bigcommerce?: BigCommerceApiClient;
+  readonly log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+/** Checkpoint name of the delivery processor's subscription. */
+export const DELIVERY_PROCESSOR = 'ingest.delivery-processor';
+
+/**
+ * Applies stored deliveries: `webhook.received` → (fetch, for thin BigCommerce payloads) → inbound
+ * commands → personal data sealed → cart / customer / order / shop deciders → events.
+ *
+ * Runs on the durable checkpointed subscription; a batch that fails is retried from the last
+ * checkpoint. Re-applying a delivery is harmless: event ids derive from the delivery event id and
+ * deciders ignore causation ids they have seen. Deliveries of different streams are applied
+ * concurrently; deliveries that touch the same cart are applied in log order.
+ */
+export class DeliveryProcessor {
+  private readonly bigcommerce: BigCommerceApiClient;
+
+  constructor(private readonly deps: ProcessDeliveriesDeps) {
+    this.bigcommerce = deps.bigcommerce ?? new BigCommerceApiClient();
+  }
+
+  /** The subscription handler: the checkpoint is written by the runner after this resolves. */
+  readonly handle = async (events: readonly RecordedEvent[], _tx: PoolClient): Promise<void> => {
+    const lanes = new Map<string, RecordedEvent[]>();
+    for (const e of events) {
+      if (e.type !== EventTypes.WebhookReceived) continue;
+      const d = e.data as WebhookReceivedData;
+      const lane = `${d.shopId}|${d.payload.subject}`;
+      lanes.set(lane, [...(lanes.get(lane) ?? []), e]);
+    }
+    await Promise.all(
+      [...lanes.values()].map(async (lane) => {
+        for (const e of lane) await this.apply(e);
+      }),
+    );
+  };
+
+  async apply(recorded: RecordedEvent): Promise<void> {
+    const d = recorded.data as WebhookReceivedData;
+    const shop = await this.deps.shops.get(d.shopId);
+    if (!shop) {
+      this.deps.log?.warn(
+        { shopId: d.shopId, deliveryId: d.deliveryId },
+        'delivery for a shop that no longer exists: skipped',
+      );
+      return;
+    }
+    const body = await this.deps.vault.open<string>(d.shopId, d.payload);
+    if (body === null) return; // shredded (customer or shop redaction): nothing left to apply
+    let mapping = this.map(shop, d, body);
+    if (mapping.outcome === 'fetch') mapping = await this.fetch(shop, mapping.resource);
+    if (mapping.outcome !== 'commands') {
+      if (mapping.outcome === 'quarantined' || mapping.outcome === 'invalid') {
+        await this.quarantine(recorded, d, mapping.reason, mapping.field);
+      }
+      return;
+    }
+    try {
+      for (const command of mapping.commands) await this.dispatch(shop, recorded, command);
+    } catch (err) {
+      if (err instanceof InvalidCommandError) {
+        await this.quarantine(recorded, d, err.reason, err.field);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private map(shop: ShopCredentials, d: WebhookReceivedData, body: string): MappingResult {
+    const receivedAt = new Date(d.receivedAt);
+    if (d.topic === CARTFLOWS_TOPIC) {
+      const inspected = inspectCartflows(
+        {
+          headers: { 'content-type': d.contentType },
+          body: Buffer.from(body, 'utf8'),
+          contentType: d.contentType,
+          receivedAt,
+        },
+        shop.shopDomain,
+      );
+      return inspected.ok
+        ? mapCartflows(inspected, { shopCurrency: shop.currency })
+        : { outcome: 'invalid', reason: inspected.error, field: inspected.field ?? 'body' };
+    }
+    const inspected: InspectOk = {
+      ok: true,
+      platform: d.platform,
+      shopDomain: shop.shopDomain,
+      topic: d.topic,
+      deliveryId: d.deliveryId,
+      apiVersion: d.apiVersion,
+      payload: parseJsonLossless(body),
+      receivedAt,
+    };
+    return this.deps.adapters[d.platform].map(inspected, { shopCurrency: shop.currency });
+  }
+
+  private async fetch(
+    shop: ShopCredentials,
+    resource: { type: 'cart' | 'order' | 'customer'; id: string },
+  ): Promise<MappingResult> {
+    try {
+      const body = await this.bigcommerce.get(shop.apiUrl, shop.apiToken, resource.type, resource.id);
+      return mapBigCommerceResource(resource.type, body, { shopCurrency: shop.currency });
+    } catch (err) {
+      if (err instanceof BigCommerceNotFoundError && resource.type === 'cart') {
+        // The cart is gone on the store: treat as deleted.
+        return {
+          outcome: 'commands',
+          commands: [
+            {
+              kind: 'DeleteCart',
+              platform: 'bigcommerce',
+              cartId: resource.id,
+              platformUpdatedAt: new Date().toISOString(),
+            },
+          ],
+        };
+      }
+      if (err instanceof BigCommerceNotFoundError)
+        return { outcome: 'ignored', reason: `${resource.type} ${resource.id} not found` };
+      throw err; // retried by the subscription runner with back-off
+    }
+  }
+
+  private async dispatch(shop: ShopCredentials, recorded: RecordedEvent, command: InboundCommand): Promise<void> {
+    const ctx = {
+      shopId: shop.id,
+      causationId: recorded.id,
+      receivedAt: (recorded.data as WebhookReceivedData).receivedAt,
+    };
+    const opts = { causationId: recorded.id, metadata: { shopId: shop.id } };
+    const { store } = this.deps;
+    switch (command.kind) {
+      case 'RecordCartActivity': {
+        const sealed = await this.seal(shop.id, command.contact, command.customer);
+        await runDecider(
+          store,
+          cartStream(shop.id, command.cartId),
+          cartDecider,
+          { ...command, ...ctx, ...sealed },
+          opts,
+        );
+        return;
+      }
+      case 'ReportCartAbandoned':
+      case 'CompleteCheckout':
+      case 'DeleteCart':
+        await runDecider(store, cartStream(shop.id, command.cartId), cartDecider, { ...command, ...ctx }, opts);
+        return;
+      case 'PlaceOrder': {
+        const sealed = await this.seal(shop.id, command.contact, command.customer);
+        const stream = orderStream(shop.id, command.orderId);
+        await runDecider(store, stream, orderDecider, { ...command, ...ctx, ...sealed }, opts);
+        // Link every cart the order came from, caused by the stored order event (also on a replay,
+        // when the order was decided before: the carts' own causation check makes it idempotent).
+        const orderEventId = (await store.readStream(stream)).find((r) => r.type === EventTypes.OrderPlaced)?.id;
+        if (!orderEventId) return;
+        for (const cartId of command.cartIds) {
+          await runDecider(
+            store,
+            cartStream(shop.id, cartId),
+            cartDecider,
+            {
+              kind: 'MarkCartPurchased',
+              cartId,
+              orderId: command.orderId,
+              placedAt: command.placedAt,
+              shopId: shop.id,
+              causationId: orderEventId,
+              receivedAt: ctx.receivedAt,
+            },
+            { causationId: orderEventId, metadata: { shopId: shop.id } },
+          );
+        }
+        return;
+      }
+      case 'UpsertCustomer':
+      case 'ChangeMarketingConsent':
+      case 'RequestCustomerData': {
+        const sealed = await this.seal(shop.id, command.contact, command.customer);
+        if (!sealed.customerKey) return; // nobody to attach it to
+        await runDecider(
+          store,
+          customerStream(shop.id, sealed.customerKey),
+          customerDecider,
+          { ...command, ...ctx, ...sealed, customerKey: sealed.customerKey },
+          opts,
+        );
+        return;
+      }
+      case 'RedactCustomer': {
+        const keys = this.deps.vault.customerKeysFor(shop.id, {
+          email: command.contact.email,
+          phone: command.contact.phone,
+          platformCustomerId: command.customer.platformCustomerId,
+        });
+        for (const customerKey of keys) {
+          await runDecider(
+            store,
+            customerStream(shop.id, customerKey),
+            customerDecider,
+            { ...command, ...ctx, contact: undefined, reach: reachFor(undefined), customerKey },
+            opts,
+          );
+        }
+        // Crypto-shredding (R29): every sealed copy of this customer's data becomes unreadable.
+        await this.deps.vault.shred(shop.id, keys);
+        return;
+      }
+      case 'RedactShop':
+        await runDecider(store, shopStream(shop.id), shopDecider, { ...command, ...ctx }, opts);
+        await this.deps.vault.shredShop(shop.id);
+        return;
+    }
+  }
+
+  private async seal(shopId: string, contact: ContactDetails, customer: CustomerReference) {
+    const hasIdentity = Boolean(contact.email || contact.phone || customer.platformCustomerId);
+    const customerKey = hasIdentity
+      ? this.deps.vault.subjectFor(shopId, {
+          email: contact.email,
+          phone: contact.phone,
+          platformCustomerId: customer.platformCustomerId,
+        })
+      : undefined;
+    const hasContact = Object.values(contact).some((v) => v !== undefined && v !== '');
+    return {
+      customerKey,
+      reach: reachFor(contact),
+      contact: hasContact ? await this.deps.vault.seal(shopId, customerKey ?? 'shop', contact) : undefined,
+    };
+  }
+
+  private async quarantine(
+    recorded: RecordedEvent,
+    d: WebhookReceivedData,
+    reason: string,
+    field: string,
+  ): Promise<void> {
+    const stream = deliveryStream(d.platform, d.shopId, d.deliveryId);
+    const q = event(EventTypes.WebhookQuarantined, {
+      platform: d.platform,
+      shopId: d.shopId,
+      topic: d.topic,
+      deliveryId: d.deliveryId,
+      apiVersion: d.apiVersion,
+      receivedAt: d.receivedAt,
+      reason,
+      field,
+    });
+    await this.deps.store.append(
+      stream,
+      [
+        {
+          id: uuidv5(`${recorded.id}|quarantined`, RECLAIM_ID_NAMESPACE),
+          type: q.type,
+          schemaVersion: q.schemaVersion,
+          data: q.data,
+          metadata: { shopId: d.shopId, causationId: recorded.id },
+        },
+      ],
+      recorded.revision,
+    );
+    this.deps.log?.warn({ shopId: d.shopId, deliveryId: d.deliveryId, reason, field }, 'delivery quarantined');
+  }
+}

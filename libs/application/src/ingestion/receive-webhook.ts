@@ -1,0 +1,163 @@
+import { v5 as uuidv5 } from 'uuid';
+import { event, EventTypes, type InboundCommand, type Platform, type WebhookEvent } from '@reclaim/domain';
+import { deliveryStream } from '@reclaim/domain';
+import type { EventStore } from '@reclaim/event-store';
+import type { InspectOk, MappingResult, PlatformWebhookAdapter, RawWebhook } from '@reclaim/platforms';
+import type { PersonalDataVault } from '@reclaim/privacy';
+import type { ShopCredentials, ShopRegistry } from '../shops/shop-registry';
+import { RECLAIM_ID_NAMESPACE } from './ids';
+
+export type DeliveryStatus = 'accepted' | 'parked' | 'quarantined' | 'ping';
+
+export type ReceiveOutcome =
+  | {
+      readonly status: 200;
+      readonly body: { status: DeliveryStatus; deliveryId?: string; reason?: string; field?: string };
+    }
+  | { readonly status: 400 | 401 | 404 | 415; readonly body: { error: string; field?: string } };
+
+export interface WebhookMetrics {
+  delivery(platform: Platform, topic: string, outcome: string): void;
+}
+
+/**
+ * The ingestion use case: a raw delivery in, a durable record out, and the HTTP answer.
+ *
+ * inspect (400/415) → shop lookup (401) → signature on the raw bytes (401) → map (400 when
+ * structurally invalid) → one append to `delivery-<platform>-<shop>-<deliveryId>` with
+ * expected revision `no_stream` and a deterministic event id. A duplicate or replayed delivery
+ * appends the same id at the same expected revision: idempotent, nothing stored twice (R17).
+ * The answer is given only after the append committed; a database failure propagates (→ 503)
+ * so the platform retries (R1, R6). The commands themselves are applied asynchronously by the
+ * delivery processor from the stored record.
+ */
+export class ReceiveWebhook {
+  constructor(
+    private readonly deps: {
+      readonly store: EventStore;
+      readonly shops: ShopRegistry;
+      readonly vault: PersonalDataVault;
+      readonly adapters: Readonly<Record<Platform, PlatformWebhookAdapter>>;
+      readonly metrics?: WebhookMetrics;
+    },
+  ) {}
+
+  async receive(platform: Platform, raw: RawWebhook): Promise<ReceiveOutcome> {
+    const adapter = this.deps.adapters[platform];
+    const inspected = adapter.inspect(raw);
+    if (!inspected.ok) {
+      this.count(platform, 'unknown', `rejected-${inspected.status}`);
+      return { status: inspected.status, body: { error: inspected.error, field: inspected.field } };
+    }
+    if (inspected.isPing) {
+      this.count(platform, inspected.topic, 'ping');
+      return { status: 200, body: { status: 'ping' } };
+    }
+    const shop = await this.deps.shops.findByDomain(platform, inspected.shopDomain);
+    // Unknown shop and bad signature answer alike, so the endpoint does not reveal which shops exist (R18).
+    if (!shop || !adapter.verify(raw, shop.webhookSecrets(raw.receivedAt), raw.receivedAt)) {
+      this.count(platform, inspected.topic, 'rejected-401');
+      return { status: 401, body: { error: 'signature verification failed' } };
+    }
+    return this.record(shop, adapter.map(inspected, { shopCurrency: shop.currency }), inspected, raw);
+  }
+
+  /**
+   * A delivery that was authenticated by other means (the CartFlows plugin's per-shop secret
+   * URL): map and record it like a verified one.
+   */
+  async receiveAuthenticated(
+    shop: ShopCredentials,
+    inspected: InspectOk,
+    mapping: MappingResult,
+    raw: RawWebhook,
+  ): Promise<ReceiveOutcome> {
+    return this.record(shop, mapping, inspected, raw);
+  }
+
+  private async record(
+    shop: ShopCredentials,
+    mapping: MappingResult,
+    inspected: InspectOk,
+    raw: RawWebhook,
+  ): Promise<ReceiveOutcome> {
+    const platform = shop.platform;
+    if (mapping.outcome === 'invalid') {
+      this.count(platform, inspected.topic, 'rejected-400');
+      return { status: 400, body: { error: mapping.reason, field: mapping.field } };
+    }
+    const ref = {
+      platform,
+      shopId: shop.id,
+      topic: inspected.topic,
+      deliveryId: inspected.deliveryId,
+      apiVersion: inspected.apiVersion,
+      receivedAt: raw.receivedAt.toISOString(),
+    };
+    const subject = mapping.outcome === 'commands' ? this.subjectOf(shop.id, mapping.commands) : 'shop';
+    const payload = await this.deps.vault.seal(shop.id, subject, raw.body.toString('utf8'));
+
+    let recorded: WebhookEvent;
+    let status: DeliveryStatus;
+    let reason: string | undefined;
+    let field: string | undefined;
+    switch (mapping.outcome) {
+      case 'unknown-topic':
+        recorded = event(EventTypes.WebhookParked, { ...ref, reason: 'unknown-topic', payload });
+        status = 'parked';
+        reason = 'unknown-topic';
+        break;
+      case 'quarantined':
+        recorded = event(EventTypes.WebhookQuarantined, {
+          ...ref,
+          reason: mapping.reason,
+          field: mapping.field,
+          payload,
+        });
+        status = 'quarantined';
+        reason = mapping.reason;
+        field = mapping.field;
+        break;
+      default:
+        recorded = event(EventTypes.WebhookReceived, { ...ref, payload, contentType: raw.contentType });
+        status = 'accepted';
+    }
+    const stream = deliveryStream(platform, shop.id, inspected.deliveryId);
+    await this.deps.store.append(
+      stream,
+      [
+        {
+          id: uuidv5(stream, RECLAIM_ID_NAMESPACE),
+          type: recorded.type,
+          schemaVersion: recorded.schemaVersion,
+          data: recorded.data,
+          metadata: { shopId: shop.id },
+        },
+      ],
+      'no_stream',
+    );
+    this.count(platform, inspected.topic, status);
+    return { status: 200, body: { status, deliveryId: inspected.deliveryId, reason, field } };
+  }
+
+  private subjectOf(shopId: string, commands: readonly InboundCommand[]): string {
+    for (const c of commands) {
+      const contact = 'contact' in c ? c.contact : undefined;
+      const customer = 'customer' in c ? c.customer : undefined;
+      if (contact?.email || contact?.phone || customer?.platformCustomerId) {
+        return (
+          this.deps.vault.subjectFor(shopId, {
+            email: contact?.email,
+            phone: contact?.phone,
+            platformCustomerId: customer?.platformCustomerId,
+          }) ?? 'shop'
+        );
+      }
+    }
+    return 'shop';
+  }
+
+  private count(platform: Platform, topic: string, outcome: string): void {
+    this.deps.metrics?.delivery(platform, topic, outcome);
+  }
+}

@@ -1,0 +1,222 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import type { Platform } from '@reclaim/domain';
+import { SecretBox } from './secret-box';
+
+export interface Shop {
+  readonly id: string;
+  readonly platform: Platform;
+  readonly shopDomain: string;
+  readonly currency: string;
+  readonly timezone: string;
+  readonly apiUrl: string;
+  readonly createdAt: Date;
+  readonly secretRotatedAt: Date | null;
+  /** Until when the previous webhook secret is still accepted (rotation window). */
+  readonly previousSecretValidUntil: Date | null;
+}
+
+/** A shop as the ingestion path needs it: with its secrets opened. Never serialised. */
+export interface ShopCredentials extends Shop {
+  /** The secrets a delivery may be signed with right now: the current one, then the previous within its window. */
+  webhookSecrets(now: Date): string[];
+  readonly apiToken: string;
+}
+
+export interface RegisterShopInput {
+  readonly platform: Platform;
+  readonly shopDomain: string;
+  readonly webhookSecret: string;
+  readonly apiUrl: string;
+  readonly apiToken: string;
+  readonly currency: string;
+  readonly timezone: string;
+}
+
+export class ShopAlreadyRegisteredError extends Error {
+  constructor(
+    readonly platform: Platform,
+    readonly shopDomain: string,
+  ) {
+    super(`a ${platform} shop with domain ${shopDomain} is already registered`);
+  }
+}
+
+interface ShopRow {
+  id: string;
+  platform: Platform;
+  shop_domain: string;
+  currency: string;
+  timezone: string;
+  api_url: string;
+  api_token_enc: string;
+  webhook_secret_enc: string;
+  previous_secret_enc: string | null;
+  previous_secret_valid_until: Date | null;
+  secret_rotated_at: Date | null;
+  created_at: Date;
+}
+
+const CACHE_TTL_MS = 5_000;
+
+/**
+ * The shops Reclaim serves, with their webhook secrets and store API tokens encrypted at rest.
+ * Lookups on the webhook hot path are cached briefly (a rotation done by another process is
+ * seen within CACHE_TTL_MS; the previous secret stays valid for the rotation window anyway).
+ */
+export class ShopRegistry {
+  private readonly byDomain = new Map<string, { at: number; shop: ShopCredentials | null }>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly box: SecretBox,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  static async migrate(pool: Pool): Promise<void> {
+    await pool.query(`
+      CREATE SCHEMA IF NOT EXISTS app;
+      CREATE TABLE IF NOT EXISTS app.shops (
+        id uuid PRIMARY KEY,
+        platform text NOT NULL CHECK (platform IN ('shopify', 'bigcommerce', 'woocommerce')),
+        shop_domain text NOT NULL,
+        currency char(3) NOT NULL,
+        timezone text NOT NULL,
+        api_url text NOT NULL,
+        api_token_enc text NOT NULL,
+        webhook_secret_enc text NOT NULL,
+        previous_secret_enc text,
+        previous_secret_valid_until timestamptz,
+        secret_rotated_at timestamptz,
+        cartflows_token_hash text UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (platform, shop_domain)
+      );`);
+  }
+
+  async register(input: RegisterShopInput): Promise<{ shop: Shop; cartflowsToken?: string }> {
+    const id = randomUUID();
+    const cartflowsToken = input.platform === 'woocommerce' ? randomBytes(24).toString('base64url') : undefined;
+    try {
+      const { rows } = await this.pool.query<ShopRow>(
+        `INSERT INTO app.shops (id, platform, shop_domain, currency, timezone, api_url, api_token_enc, webhook_secret_enc, cartflows_token_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        [
+          id,
+          input.platform,
+          input.shopDomain,
+          input.currency,
+          input.timezone,
+          input.apiUrl,
+          this.box.seal(input.apiToken, `shop:${id}:api-token`),
+          this.box.seal(input.webhookSecret, `shop:${id}:webhook-secret`),
+          cartflowsToken ? hashToken(cartflowsToken) : null,
+        ],
+      );
+      this.byDomain.delete(cacheKey(input.platform, input.shopDomain));
+      return { shop: toShop(rows[0]), cartflowsToken };
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505')
+        throw new ShopAlreadyRegisteredError(input.platform, input.shopDomain);
+      throw err;
+    }
+  }
+
+  async list(): Promise<Shop[]> {
+    const { rows } = await this.pool.query<ShopRow>('SELECT * FROM app.shops ORDER BY created_at, id');
+    return rows.map(toShop);
+  }
+
+  async get(id: string): Promise<ShopCredentials | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    const { rows } = await this.pool.query<ShopRow>('SELECT * FROM app.shops WHERE id = $1', [id]);
+    return rows[0] ? this.withSecrets(rows[0]) : null;
+  }
+
+  async findByDomain(platform: Platform, shopDomain: string): Promise<ShopCredentials | null> {
+    const key = cacheKey(platform, shopDomain);
+    const hit = this.byDomain.get(key);
+    const t = Date.now();
+    if (hit && t - hit.at < CACHE_TTL_MS) return hit.shop;
+    const { rows } = await this.pool.query<ShopRow>(
+      'SELECT * FROM app.shops WHERE platform = $1 AND shop_domain = $2',
+      [platform, shopDomain],
+    );
+    const shop = rows[0] ? this.withSecrets(rows[0]) : null;
+    if (this.byDomain.size > 10_000) this.byDomain.clear();
+    this.byDomain.set(key, { at: t, shop });
+    return shop;
+  }
+
+  /** The unsigned CartFlows plugin posts to a per-shop secret URL; only the token's hash is stored. */
+  async findByCartflowsToken(token: string): Promise<ShopCredentials | null> {
+    const { rows } = await this.pool.query<ShopRow>('SELECT * FROM app.shops WHERE cartflows_token_hash = $1', [
+      hashToken(token),
+    ]);
+    return rows[0] ? this.withSecrets(rows[0]) : null;
+  }
+
+  /** Rotate the webhook secret; the old one keeps being accepted for `previousValidForMs`. */
+  async rotateWebhookSecret(id: string, newSecret: string, previousValidForMs: number): Promise<Shop | null> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<ShopRow>('SELECT * FROM app.shops WHERE id = $1 FOR UPDATE', [id]);
+      const row = rows[0];
+      if (!row) {
+        await client.query('ROLLBACK');
+        return null;
+      }
+      const now = this.now();
+      const updated = await client.query<ShopRow>(
+        `UPDATE app.shops SET previous_secret_enc = webhook_secret_enc, previous_secret_valid_until = $2,
+           webhook_secret_enc = $3, secret_rotated_at = $4 WHERE id = $1 RETURNING *`,
+        [id, new Date(now.getTime() + previousValidForMs), this.box.seal(newSecret, `shop:${id}:webhook-secret`), now],
+      );
+      await client.query('COMMIT');
+      this.byDomain.delete(cacheKey(row.platform, row.shop_domain));
+      return toShop(updated.rows[0]);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private withSecrets(row: ShopRow): ShopCredentials {
+    const purpose = `shop:${row.id}:webhook-secret`;
+    const current = this.box.open(row.webhook_secret_enc, purpose);
+    const previous = row.previous_secret_enc ? this.box.open(row.previous_secret_enc, purpose) : null;
+    const validUntil = row.previous_secret_valid_until;
+    const apiToken = this.box.open(row.api_token_enc, `shop:${row.id}:api-token`);
+    return {
+      ...toShop(row),
+      apiToken,
+      webhookSecrets: (now: Date) =>
+        previous && validUntil && now.getTime() <= validUntil.getTime() ? [current, previous] : [current],
+    };
+  }
+}
+
+function toShop(row: ShopRow): Shop {
+  return {
+    id: row.id,
+    platform: row.platform,
+    shopDomain: row.shop_domain,
+    currency: row.currency,
+    timezone: row.timezone,
+    apiUrl: row.api_url,
+    createdAt: row.created_at,
+    secretRotatedAt: row.secret_rotated_at,
+    previousSecretValidUntil: row.previous_secret_valid_until,
+  };
+}
+
+function cacheKey(platform: string, domain: string): string {
+  return `${platform}\u0000${domain}`;
+}
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
