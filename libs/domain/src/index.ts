@@ -6,3 +6,4 @@ export * from './cart';
 export * from './customer';
 export * from './order';
 export * from './shop';
+export * from './recovery';

@@ -1,0 +1,107 @@
+import { DAY, HOUR, MINUTE } from './time';
+import type { DecimalString } from './types';
+
+/** A local time-of-day window in minutes after midnight; `from > to` wraps past midnight. */
+export interface LocalWindow {
+  readonly fromMinute: number;
+  readonly toMinute: number;
+}
+
+export type EmailConsentPolicy = 'subscribers-only' | 'unless-opted-out';
+
+export interface SegmentThresholds {
+  /** Cart value (shop currency) from which a cart is `high-value-cart`. */
+  readonly highValueCart: DecimalString;
+  /** Orders from which a customer is VIP (or `vipMinTotalSpent`). */
+  readonly vipMinOrders: number;
+  readonly vipMinTotalSpent: DecimalString;
+}
+
+export interface RecoveryConfig {
+  /** ABANDON_AFTER: inactivity after which a reachable, unpaid cart is abandoned. */
+  readonly abandonAfterMs: number;
+  /** FOLLOW_UP_DELAYS: delays of steps 1.. counted from abandonment (step 0 is at abandonment). */
+  readonly followUpDelaysMs: readonly number[];
+  /** Default discount percent per step (step 0 first), for every default sequence. */
+  readonly discountPercents: readonly number[];
+  /** HIGH_VALUE_THRESHOLD: cart value selecting the premium sequence. */
+  readonly highValueThreshold: DecimalString;
+  /** TICKET_THRESHOLD: cart value from which one support ticket is requested. */
+  readonly ticketThreshold: DecimalString;
+  /** Pause automated sends while a support ticket is open. */
+  readonly pauseWhileTicketOpen: boolean;
+  /** HOLDOUT_PERCENT: share of recoveries (0-100) that receive nothing, for measurement. */
+  readonly holdoutPercent: number;
+  /** Share (0-100) of non-holdout recoveries that send live; the rest run in shadow. */
+  readonly rolloutPercent: number;
+  /** Shadow mode: every decision recorded, nothing sent. */
+  readonly shadowMode: boolean;
+  /** PURCHASE_GRACE: window for late order webhooks. */
+  readonly purchaseGraceMs: number;
+  /** Nothing from another recovery within this time of the customer's last recovery message. */
+  readonly frequencyCapMs: number;
+  /** Ignored recovery messages in a row after which the customer is fatigued. */
+  readonly fatigueIgnoredThreshold: number;
+  /** Steps a fatigued customer still receives (steps with index >= this are skipped). */
+  readonly fatigueMaxSteps: number;
+  readonly emailConsentPolicy: EmailConsentPolicy;
+  /** Allowed local send windows per channel; `null` = any time. */
+  readonly sendWindows: { readonly email: LocalWindow | null; readonly sms: LocalWindow | null };
+  /** How long a discount code stays valid. */
+  readonly discountValidityMs: number;
+  /** No discount to a customer recovered with a discount within this window (anti-gaming). */
+  readonly discountCooldownMs: number;
+  /** Attempts per (step, channel) before dead-lettering, reconciliations counted separately. */
+  readonly retryBudget: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  /** ATTRIBUTION_WINDOW: an order within this time of a click is attributed to the message. */
+  readonly attributionWindowMs: number;
+  /** After the last step, the recovery stays open (purchases still end it) for this long. */
+  readonly completeAfterLastStepMs: number;
+  readonly segments: SegmentThresholds;
+}
+
+export const defaultRecoveryConfig: RecoveryConfig = {
+  abandonAfterMs: HOUR,
+  followUpDelaysMs: [6 * HOUR, 24 * HOUR, 72 * HOUR],
+  discountPercents: [0, 5, 10, 15],
+  highValueThreshold: '200',
+  ticketThreshold: '200',
+  pauseWhileTicketOpen: false,
+  holdoutPercent: 10,
+  rolloutPercent: 100,
+  shadowMode: false,
+  purchaseGraceMs: 10 * MINUTE,
+  frequencyCapMs: 16 * HOUR,
+  fatigueIgnoredThreshold: 3,
+  fatigueMaxSteps: 2,
+  emailConsentPolicy: 'subscribers-only',
+  sendWindows: { email: null, sms: { fromMinute: 8 * 60, toMinute: 21 * 60 } },
+  discountValidityMs: 7 * DAY,
+  discountCooldownMs: 30 * DAY,
+  retryBudget: 5,
+  retryBaseDelayMs: MINUTE,
+  retryMaxDelayMs: 6 * HOUR,
+  attributionWindowMs: 5 * DAY,
+  completeAfterLastStepMs: 5 * DAY,
+  segments: { highValueCart: '200', vipMinOrders: 5, vipMinTotalSpent: '1000' },
+};
+
+export type RecoveryConfigOverrides = Partial<Omit<RecoveryConfig, 'segments' | 'sendWindows'>> & {
+  readonly segments?: Partial<SegmentThresholds>;
+  readonly sendWindows?: Partial<RecoveryConfig['sendWindows']>;
+};
+
+/** Defaults with overrides applied; the high-value segment follows HIGH_VALUE_THRESHOLD unless set. */
+export function recoveryConfig(overrides: RecoveryConfigOverrides = {}): RecoveryConfig {
+  const base = defaultRecoveryConfig;
+  const highValueThreshold = overrides.highValueThreshold ?? base.highValueThreshold;
+  return {
+    ...base,
+    ...overrides,
+    highValueThreshold,
+    sendWindows: { ...base.sendWindows, ...overrides.sendWindows },
+    segments: { ...base.segments, highValueCart: highValueThreshold, ...overrides.segments },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Public API of the recovery engine's pure domain. Explicit names (not `export *`) so the
+ * domain barrel can re-export this without clashing with shared helpers such as `IsoTimestamp`.
+ */
+export {
+  CHANNELS,
+  effectIdempotencyKey,
+  isValidE164,
+  recoveryIdFor,
+  type CartSnapshot,
+  type Channel,
+  type CheckoutStage,
+  type Device,
+  type Reach,
+  type RecoveryItem,
+} from './types';
+export { RecoveryInputError } from './time';
+export {
+  defaultRecoveryConfig,
+  recoveryConfig,
+  type EmailConsentPolicy,
+  type LocalWindow,
+  type RecoveryConfig,
+  type RecoveryConfigOverrides,
+  type SegmentThresholds,
+} from './config';
+export {
+  SEGMENTS,
+  segment,
+  type CartFeatures,
+  type CustomerFeatures,
+  type Segment,
+  type Segmentation,
+} from './segments';
+export {
+  defaultSequences,
+  selectSequence,
+  sequenceMatches,
+  validateSequence,
+  validateSequenceCatalogue,
+  type SequenceCatalogue,
+  type SequenceDefinition,
+  type SequenceMatch,
+  type SequenceStep,
+  type ValidationError,
+} from './sequences';
+export { isInsideWindow, localMinuteOfDay, nextAllowedTime } from './quiet-hours';
+export {
+  checkBeforeSend,
+  type ChannelConsent,
+  type CheckResult,
+  type ConsentStatus,
+  type ConsentUsed,
+  type DeferReason,
+  type DiscountOffer,
+  type OfferedItem,
+  type SendCheckContext,
+  type SendDecision,
+  type SendMode,
+  type SkipReason,
+  type StockLine,
+  type StopReason,
+} from './pre-send';
+export { retryDelayMs } from './retry';
+export { attributeOrder, type AttributableMessage, type AttributableOrder, type Attribution } from './attribution';
+export type * from './messages';
+export { outcomeFromCheck, sentOutcome, summarizeDecision } from './outcomes';
+export {
+  createRecoveryDecider,
+  evolve as evolveRecovery,
+  initialState as initialRecoveryState,
+  replay as replayRecovery,
+  sendFactsFromState,
+  type CurrentTimer,
+  type RecoveryDecider,
+  type RecoveryState,
+  type StepState,
+  type StepStatus,
+} from './process-manager';

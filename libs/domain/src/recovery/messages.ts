@@ -1,0 +1,295 @@
+/** The recovery process manager's inputs (signals) and events (its stream `recovery-<shop>-<cart>`). */
+import type { ConsentUsed, DeferReason, SendMode, SkipReason, StopReason } from './pre-send';
+import type { CustomerFeatures, Segmentation } from './segments';
+import type { SequenceCatalogue, SequenceStep } from './sequences';
+import type { CartSnapshot, Channel, DecimalString, IsoTimestamp } from './types';
+
+// ---------------------------------------------------------------- inputs
+
+/** Facts needed when a recovery starts; the application reads them from the customer read model. */
+export interface StartContext {
+  readonly customer: CustomerFeatures;
+  readonly sequences: SequenceCatalogue;
+  /** Uniform random number in [0, 1): decides holdout and rollout. */
+  readonly random: number;
+  /** The shop's IANA time zone (used when the customer's is unknown). */
+  readonly shopTimeZone: string;
+}
+
+export interface ChannelSkip {
+  readonly channel: Channel;
+  readonly reason: SkipReason;
+}
+
+/** A send decision reduced to what is worth recording (no personal data). */
+export interface SendSummary {
+  readonly channel: Channel;
+  readonly template: { readonly kind: 'sales' | 'help'; readonly id: string };
+  readonly cartValue: DecimalString;
+  readonly currency: string;
+  readonly itemCount: number;
+  readonly leftOut: readonly string[];
+  readonly priceChanged: boolean;
+  readonly discount?: { readonly percent: number; readonly expiresAt: IsoTimestamp };
+  readonly discountWithheld?: 'recent-discount-recovery';
+  readonly consentUsed: ConsentUsed;
+}
+
+export type StepOutcomeResult =
+  | {
+      readonly kind: 'sent';
+      readonly messageId: string;
+      readonly discountCode?: string;
+      /** What was sent, including the consent relied on (R27). */
+      readonly sent?: SendSummary;
+      readonly channelsSkipped?: readonly ChannelSkip[];
+    }
+  | { readonly kind: 'failed'; readonly retryable: boolean; readonly retryAfterMs?: number; readonly error?: string }
+  | { readonly kind: 'unknown' }
+  | {
+      readonly kind: 'skipped';
+      readonly reason: SkipReason;
+      readonly channelsSkipped?: readonly ChannelSkip[];
+      /** Shadow mode / outside rollout: what would have been sent. */
+      readonly wouldSend?: SendSummary;
+    }
+  | { readonly kind: 'deferred'; readonly until: IsoTimestamp; readonly reason: DeferReason }
+  | { readonly kind: 'stopped'; readonly reason: StopReason };
+
+export type ReconciliationOutcome =
+  | { readonly kind: 'sent'; readonly messageId: string; readonly discountCode?: string }
+  | { readonly kind: 'not-sent' }
+  | { readonly kind: 'unknown' };
+
+export type ConsentChannel = Channel | 'all';
+
+export type RecoveryInput =
+  | {
+      readonly type: 'CartActivity';
+      readonly shopId: string;
+      readonly cartId: string;
+      readonly at: IsoTimestamp;
+      readonly cart: CartSnapshot;
+    }
+  | {
+      readonly type: 'CartAbandonedByPlatform';
+      readonly shopId: string;
+      readonly cartId: string;
+      readonly at: IsoTimestamp;
+      /** The cart as fetched from the platform, when no activity was seen before. */
+      readonly cart?: CartSnapshot;
+      readonly start: StartContext;
+    }
+  | { readonly type: 'CartPurchased'; readonly orderId: string; readonly at: IsoTimestamp }
+  | { readonly type: 'CartDeleted'; readonly at: IsoTimestamp }
+  | { readonly type: 'ConsentRevoked'; readonly channel: ConsentChannel; readonly at: IsoTimestamp }
+  | {
+      readonly type: 'TimerFired';
+      readonly timerId: string;
+      readonly dueAt: IsoTimestamp;
+      readonly now: IsoTimestamp;
+      /** Required when the timer is the abandonment check. */
+      readonly start?: StartContext;
+    }
+  | {
+      readonly type: 'StepOutcome';
+      readonly step: number;
+      /** Required for sent, failed and unknown. */
+      readonly channel?: Channel;
+      readonly at: IsoTimestamp;
+      readonly outcome: StepOutcomeResult;
+    }
+  | {
+      readonly type: 'ReconciliationResult';
+      readonly step: number;
+      readonly channel: Channel;
+      readonly at: IsoTimestamp;
+      readonly result: ReconciliationOutcome;
+    }
+  | { readonly type: 'TicketOpened'; readonly ticketId: string; readonly at: IsoTimestamp }
+  | { readonly type: 'TicketClosed'; readonly ticketId: string; readonly at: IsoTimestamp };
+
+// ---------------------------------------------------------------- events
+
+export type TimerPurpose = 'abandonment' | 'step' | 'retry' | 'reconcile' | 'holdout-end' | 'completion';
+export type EndReason = 'purchased' | 'deleted' | 'opted-out' | 'completed' | 'holdout-completed';
+export type PauseReason = 'cart-activity' | 'ticket-open';
+export type DeadLetterReason = 'retry-budget-exhausted' | 'not-retryable' | 'unreconcilable';
+
+interface Base<T extends string> {
+  readonly type: T;
+  readonly schemaVersion: 1;
+  readonly recoveryId: string;
+  readonly at: IsoTimestamp;
+}
+
+export interface ActivityRecorded extends Base<'recovery.activity-recorded'> {
+  readonly shopId: string;
+  readonly cartId: string;
+  readonly cart: CartSnapshot;
+}
+export interface TimerScheduled extends Base<'recovery.timer-scheduled'> {
+  readonly timerId: string;
+  readonly dueAt: IsoTimestamp;
+  readonly purpose: TimerPurpose;
+  readonly step?: number;
+}
+export interface Started extends Base<'recovery.started'> {
+  readonly abandonedAt: IsoTimestamp;
+  readonly source: 'inactivity' | 'platform';
+  readonly cartValue: DecimalString;
+  readonly currency: string;
+  readonly random: number;
+  readonly holdout: boolean;
+  readonly mode: SendMode;
+  readonly shopTimeZone: string;
+}
+export interface Segmented extends Base<'recovery.segmented'> {
+  readonly segmentation: Segmentation;
+}
+export interface SequenceSelected extends Base<'recovery.sequence-selected'> {
+  readonly sequenceId: string;
+  readonly sequenceVersion: number;
+  readonly catalogueVersion: number;
+  /** Snapshot of the steps: the recovery stays on this version. */
+  readonly steps: readonly SequenceStep[];
+}
+export interface AssignedHoldout extends Base<'recovery.assigned-holdout'> {
+  readonly random: number;
+  readonly holdoutPercent: number;
+}
+export interface TicketRequested extends Base<'recovery.ticket-requested'> {
+  readonly idempotencyKey: string;
+  readonly cartValue: DecimalString;
+  readonly currency: string;
+}
+export interface TicketOpenedEvent extends Base<'recovery.ticket-opened'> {
+  readonly ticketId: string;
+}
+export interface TicketClosedEvent extends Base<'recovery.ticket-closed'> {
+  readonly ticketId: string;
+}
+export interface StepDue extends Base<'recovery.step-due'> {
+  readonly step: number;
+  /** 1 for the first attempt; resends after a failure or a "not sent" reconciliation count up. */
+  readonly attempt: number;
+  readonly dueAt: IsoTimestamp;
+  readonly sequenceId: string;
+  readonly sequenceVersion: number;
+  readonly definition: SequenceStep;
+  readonly mode: SendMode;
+}
+export interface StepSkipped extends Base<'recovery.step-skipped'> {
+  readonly step: number;
+  readonly channel?: Channel;
+  readonly reason: SkipReason | StopReason;
+  readonly channelsSkipped?: readonly ChannelSkip[];
+  readonly wouldSend?: SendSummary;
+}
+export interface StepDeferred extends Base<'recovery.step-deferred'> {
+  readonly step: number;
+  readonly channel?: Channel;
+  readonly until: IsoTimestamp;
+  readonly reason: DeferReason;
+}
+export interface MessageSent extends Base<'recovery.message-sent'> {
+  readonly step: number;
+  readonly channel: Channel;
+  readonly messageId: string;
+  readonly discountCode?: string;
+  readonly idempotencyKey: string;
+  readonly reconciled: boolean;
+  readonly sent?: SendSummary;
+  readonly channelsSkipped?: readonly ChannelSkip[];
+}
+export interface MessageFailed extends Base<'recovery.message-failed'> {
+  readonly step: number;
+  readonly channel: Channel;
+  readonly attempt: number;
+  readonly retryable: boolean;
+  readonly error?: string;
+  readonly retryAt?: IsoTimestamp;
+}
+export interface OutcomeUnknown extends Base<'recovery.outcome-unknown'> {
+  readonly step: number;
+  readonly channel: Channel;
+  readonly idempotencyKey: string;
+}
+export interface ReconciliationRequested extends Base<'recovery.reconciliation-requested'> {
+  readonly step: number;
+  readonly channel: Channel;
+  readonly idempotencyKey: string;
+  readonly attempt: number;
+}
+export interface Reconciled extends Base<'recovery.reconciled'> {
+  readonly step: number;
+  readonly channel: Channel;
+  readonly result: ReconciliationOutcome['kind'];
+  /** When the result is still unknown: the next reconciliation is not before this. */
+  readonly retryAt?: IsoTimestamp;
+}
+export interface DeadLettered extends Base<'recovery.dead-lettered'> {
+  readonly step: number;
+  readonly channel: Channel;
+  readonly attempts: number;
+  readonly reason: DeadLetterReason;
+}
+export interface Paused extends Base<'recovery.paused'> {
+  readonly reason: PauseReason;
+}
+export interface AbandonedAgain extends Base<'recovery.abandoned-again'> {
+  readonly abandonedAt: IsoTimestamp;
+  readonly source: 'inactivity' | 'platform';
+}
+export interface Resumed extends Base<'recovery.resumed'> {
+  readonly cause: 're-abandoned' | 'ticket-closed';
+}
+export interface ChannelRevoked extends Base<'recovery.channel-revoked'> {
+  readonly channel: Channel;
+}
+/** An outcome reported after the recovery ended (e.g. a send that raced a purchase): kept for audit. */
+export interface LateOutcome extends Base<'recovery.late-outcome'> {
+  readonly step: number;
+  readonly channel?: Channel;
+  readonly outcome: StepOutcomeResult['kind'];
+  readonly messageId?: string;
+}
+export interface Ended extends Base<'recovery.ended'> {
+  readonly reason: EndReason;
+  readonly orderId?: string;
+}
+
+export type RecoveryEvent =
+  | ActivityRecorded
+  | TimerScheduled
+  | Started
+  | Segmented
+  | SequenceSelected
+  | AssignedHoldout
+  | TicketRequested
+  | TicketOpenedEvent
+  | TicketClosedEvent
+  | StepDue
+  | StepSkipped
+  | StepDeferred
+  | MessageSent
+  | MessageFailed
+  | OutcomeUnknown
+  | ReconciliationRequested
+  | Reconciled
+  | DeadLettered
+  | Paused
+  | AbandonedAgain
+  | Resumed
+  | ChannelRevoked
+  | LateOutcome
+  | Ended;
+
+export type RecoveryEventType = RecoveryEvent['type'];
+
+/** Distributes Omit over the union so each member keeps its own fields. */
+export type RecoveryEventBody = RecoveryEvent extends infer E
+  ? E extends RecoveryEvent
+    ? Omit<E, 'schemaVersion' | 'recoveryId'>
+    : never
+  : never;

@@ -1,0 +1,54 @@
+import type { SendSummary, StepOutcomeResult } from './messages';
+import type { CheckResult, SendDecision } from './pre-send';
+
+export function summarizeDecision(decision: SendDecision): SendSummary {
+  return {
+    channel: decision.channel,
+    template: decision.template,
+    cartValue: decision.cartValue,
+    currency: decision.currency,
+    itemCount: decision.items.reduce((n, i) => n + i.quantity, 0),
+    leftOut: decision.leftOut,
+    priceChanged: decision.items.some((i) => i.priceChanged),
+    ...(decision.discount !== undefined
+      ? { discount: { percent: decision.discount.percent, expiresAt: decision.discount.expiresAt } }
+      : {}),
+    ...(decision.discountWithheld !== undefined ? { discountWithheld: decision.discountWithheld } : {}),
+    consentUsed: decision.consentUsed,
+  };
+}
+
+/**
+ * The outcome to feed back for a pre-send result that sends nothing (skip, defer, stop);
+ * `undefined` for a send decision: call the provider, then report sent / failed / unknown.
+ */
+export function outcomeFromCheck(result: CheckResult): StepOutcomeResult | undefined {
+  switch (result.decision) {
+    case 'send':
+      return undefined;
+    case 'skip':
+      return {
+        kind: 'skipped',
+        reason: result.reason,
+        ...(result.channelsSkipped !== undefined && result.channelsSkipped.length > 0
+          ? { channelsSkipped: result.channelsSkipped }
+          : {}),
+        ...(result.wouldSend !== undefined ? { wouldSend: summarizeDecision(result.wouldSend) } : {}),
+      };
+    case 'defer':
+      return { kind: 'deferred', until: result.until, reason: result.reason };
+    case 'stop':
+      return { kind: 'stopped', reason: result.reason };
+  }
+}
+
+/** The `sent` outcome for a send decision the provider accepted. */
+export function sentOutcome(decision: SendDecision, messageId: string, discountCode?: string): StepOutcomeResult {
+  return {
+    kind: 'sent',
+    messageId,
+    ...(discountCode !== undefined ? { discountCode } : {}),
+    sent: summarizeDecision(decision),
+    ...(decision.channelsSkipped.length > 0 ? { channelsSkipped: decision.channelsSkipped } : {}),
+  };
+}

@@ -1,0 +1,302 @@
+import Decimal from 'decimal.js';
+import { defaultRecoveryConfig, type RecoveryConfig } from './config';
+import { formatMoney, isDecimalString, lineTotal } from './money';
+import { isValidTimeZone, nextAllowedTime } from './quiet-hours';
+import type { SequenceStep } from './sequences';
+import { toIso, toMs } from './time';
+import {
+  effectIdempotencyKey,
+  type Channel,
+  type DecimalString,
+  type IsoTimestamp,
+  type Reach,
+  type RecoveryItem,
+} from './types';
+
+export type StopReason = 'purchased' | 'purchased-elsewhere';
+
+export type SkipReason =
+  | 'no-email-address'
+  | 'invalid-phone'
+  | 'no-consent'
+  | 'unsubscribed'
+  | 'bounced'
+  | 'complained'
+  | 'channel-opted-out'
+  | 'another-recovery-active'
+  | 'engagement-fatigue'
+  | 'all-out-of-stock'
+  | 'invalid-price-data'
+  | 'shadow-mode'
+  | 'outside-rollout';
+
+export type DeferReason = 'not-yet-due' | 'awaiting-order-webhook' | 'frequency-cap' | 'quiet-hours';
+
+export type ConsentStatus = 'subscribed' | 'not-subscribed' | 'unsubscribed' | 'bounced' | 'complained';
+
+export interface ChannelConsent {
+  readonly status: ConsentStatus;
+  /** Where the consent was collected or changed, e.g. "shopify:checkout". */
+  readonly source?: string;
+  readonly at?: IsoTimestamp;
+}
+
+export interface ConsentUsed {
+  readonly channel: Channel;
+  readonly basis: 'subscribed' | 'not-opted-out';
+  readonly source: string;
+  readonly at?: IsoTimestamp;
+}
+
+/** Live: send. Shadow: decide everything, send nothing (shadow mode, or outside the rollout share). */
+export type SendMode =
+  { readonly kind: 'live' } | { readonly kind: 'shadow'; readonly reason: 'shadow-mode' | 'outside-rollout' };
+
+export interface StockLine {
+  readonly lineId: string;
+  readonly available: boolean;
+  /** Current unit price from the store, when known. */
+  readonly currentUnitPrice?: DecimalString;
+  /** Replacement offered when the line is out of stock. */
+  readonly alternative?: RecoveryItem;
+}
+
+export interface SendCheckContext {
+  readonly recoveryId: string;
+  readonly step: SequenceStep;
+  readonly mode: SendMode;
+  readonly now: IsoTimestamp;
+  readonly dueAt: IsoTimestamp;
+  readonly abandonedAt: IsoTimestamp;
+  readonly startedAt: IsoTimestamp;
+  /** Purchase known from our events (recovery ended purchased, cart completed). */
+  readonly purchased: boolean;
+  /** The customer's latest order on any cart, when known. */
+  readonly customerLastOrderAt?: IsoTimestamp;
+  /** Last time the shopper reached payment on this cart (an order webhook may be on its way). */
+  readonly paymentStartedAt?: IsoTimestamp;
+  readonly reach: Reach;
+  /** Channels revoked during this recovery. */
+  readonly revokedChannels: readonly Channel[];
+  readonly consent: { readonly email?: ChannelConsent; readonly sms?: ChannelConsent };
+  /** Last recovery message to this customer from another recovery. */
+  readonly lastOtherRecoveryMessageAt?: IsoTimestamp;
+  /** Another active recovery of the same customer. */
+  readonly otherActiveRecovery?: { readonly recoveryId: string; readonly startedAt: IsoTimestamp };
+  /** Recovery messages the customer ignored in a row. */
+  readonly ignoredRecoveryMessages: number;
+  /** Last time this customer was recovered (bought) after receiving a discount. */
+  readonly lastDiscountRecoveryAt?: IsoTimestamp;
+  readonly ticketOpen: boolean;
+  readonly customerTimeZone?: string;
+  readonly shopTimeZone: string;
+  readonly currency: string;
+  readonly items: readonly RecoveryItem[];
+  /** Stock and price snapshot from the store API, by line id. Lines missing here are kept as they are. */
+  readonly stock: readonly StockLine[];
+}
+
+export interface DiscountOffer {
+  readonly percent: number;
+  readonly expiresAt: IsoTimestamp;
+  /** The adapter creates the code with this key, so a retry never creates a second code. */
+  readonly idempotencyKey: string;
+}
+
+export interface OfferedItem extends RecoveryItem {
+  readonly priceChanged: boolean;
+  readonly replacesLineId?: string;
+}
+
+export interface SendDecision {
+  readonly decision: 'send';
+  readonly channel: Channel;
+  readonly idempotencyKey: string;
+  readonly items: readonly OfferedItem[];
+  readonly cartValue: DecimalString;
+  readonly currency: string;
+  readonly discount?: DiscountOffer;
+  readonly discountWithheld?: 'recent-discount-recovery';
+  readonly template: { readonly kind: 'sales' | 'help'; readonly id: string };
+  readonly consentUsed: ConsentUsed;
+  readonly leftOut: readonly string[];
+  /** Channels the step asked for but could not use, with the reason (R13). */
+  readonly channelsSkipped: readonly { readonly channel: Channel; readonly reason: SkipReason }[];
+}
+
+export type CheckResult =
+  | SendDecision
+  | {
+      readonly decision: 'skip';
+      readonly reason: SkipReason;
+      readonly channelsSkipped?: readonly { readonly channel: Channel; readonly reason: SkipReason }[];
+      /** In shadow mode: what would have been sent. */
+      readonly wouldSend?: SendDecision;
+    }
+  | {
+      readonly decision: 'defer';
+      readonly until: IsoTimestamp;
+      readonly reason: DeferReason;
+      readonly channel?: Channel;
+    }
+  | { readonly decision: 'stop'; readonly reason: StopReason };
+
+type ChannelCheck = { ok: true; consent: ConsentUsed } | { ok: false; reason: SkipReason };
+
+function checkChannel(channel: Channel, ctx: SendCheckContext, config: RecoveryConfig): ChannelCheck {
+  if (ctx.revokedChannels.includes(channel)) return { ok: false, reason: 'channel-opted-out' };
+  if (!ctx.reach[channel]) return { ok: false, reason: channel === 'email' ? 'no-email-address' : 'invalid-phone' };
+  const consent = ctx.consent[channel];
+  const status = consent?.status ?? 'not-subscribed';
+  if (status === 'unsubscribed' || status === 'bounced' || status === 'complained')
+    return { ok: false, reason: status };
+  if (status === 'subscribed') {
+    return {
+      ok: true,
+      consent: { channel, basis: 'subscribed', source: consent?.source ?? 'unknown', at: consent?.at },
+    };
+  }
+  if (channel === 'email' && config.emailConsentPolicy === 'unless-opted-out') {
+    return {
+      ok: true,
+      consent: {
+        channel,
+        basis: 'not-opted-out',
+        source: consent?.source ?? 'policy:unless-opted-out',
+        at: consent?.at,
+      },
+    };
+  }
+  return { ok: false, reason: 'no-consent' };
+}
+
+function priceOf(value: string | undefined): value is string {
+  return value !== undefined && isDecimalString(value);
+}
+
+/**
+ * The checks run right before a step is sent, in a fixed order: purchase, (clock), consent and
+ * channel, caps and fatigue, quiet hours, stock and price, then shadow mode.
+ */
+export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = defaultRecoveryConfig): CheckResult {
+  const now = toMs(ctx.now);
+  // 1. Purchase: ours, or any order of this customer since (just before) abandonment.
+  if (ctx.purchased) return { decision: 'stop', reason: 'purchased' };
+  if (
+    ctx.customerLastOrderAt !== undefined &&
+    toMs(ctx.customerLastOrderAt) >= toMs(ctx.abandonedAt) - config.purchaseGraceMs
+  ) {
+    return { decision: 'stop', reason: 'purchased-elsewhere' };
+  }
+  // R8: never before the due time, whatever this worker's clock says.
+  if (now < toMs(ctx.dueAt)) return { decision: 'defer', until: ctx.dueAt, reason: 'not-yet-due' };
+  if (ctx.paymentStartedAt !== undefined && now < toMs(ctx.paymentStartedAt) + config.purchaseGraceMs) {
+    return {
+      decision: 'defer',
+      until: toIso(toMs(ctx.paymentStartedAt) + config.purchaseGraceMs),
+      reason: 'awaiting-order-webhook',
+    };
+  }
+  // 2 + 6. Consent and channel: SMS when the step asks for it and it is allowed, else email.
+  const preference: Channel[] = (['sms', 'email'] as const).filter((c) => ctx.step.channels.includes(c));
+  const channelsSkipped: { channel: Channel; reason: SkipReason }[] = [];
+  let chosen: { channel: Channel; consent: ConsentUsed } | undefined;
+  for (const channel of preference) {
+    const check = checkChannel(channel, ctx, config);
+    if (check.ok) {
+      chosen = { channel, consent: check.consent };
+      break;
+    }
+    channelsSkipped.push({ channel, reason: check.reason });
+  }
+  if (chosen === undefined) {
+    const primary = channelsSkipped.find((s) => s.channel === ctx.step.channels[0]) ?? channelsSkipped[0];
+    return { decision: 'skip', reason: primary?.reason ?? 'no-consent', channelsSkipped };
+  }
+  // 3. One active recovery per customer, cross-recovery cap, fatigue.
+  const other = ctx.otherActiveRecovery;
+  if (other !== undefined && other.recoveryId !== ctx.recoveryId) {
+    const otherFirst =
+      toMs(other.startedAt) < toMs(ctx.startedAt) ||
+      (toMs(other.startedAt) === toMs(ctx.startedAt) && other.recoveryId < ctx.recoveryId);
+    if (otherFirst) return { decision: 'skip', reason: 'another-recovery-active' };
+  }
+  if (ctx.lastOtherRecoveryMessageAt !== undefined) {
+    const capEnd = toMs(ctx.lastOtherRecoveryMessageAt) + config.frequencyCapMs;
+    if (now < capEnd) return { decision: 'defer', until: toIso(capEnd), reason: 'frequency-cap' };
+  }
+  if (ctx.ignoredRecoveryMessages >= config.fatigueIgnoredThreshold && ctx.step.index >= config.fatigueMaxSteps) {
+    return { decision: 'skip', reason: 'engagement-fatigue' };
+  }
+  // 4. Quiet hours in the customer's time zone, else the shop's.
+  const window = config.sendWindows[chosen.channel];
+  if (window !== null) {
+    const zone =
+      ctx.customerTimeZone !== undefined && isValidTimeZone(ctx.customerTimeZone)
+        ? ctx.customerTimeZone
+        : ctx.shopTimeZone;
+    const allowed = nextAllowedTime(now, zone, window);
+    if (allowed > now)
+      return { decision: 'defer', until: toIso(allowed), reason: 'quiet-hours', channel: chosen.channel };
+  }
+  // 5. Stock and price.
+  const stock = new Map(ctx.stock.map((s) => [s.lineId, s]));
+  const items: OfferedItem[] = [];
+  const leftOut: string[] = [];
+  for (const item of ctx.items) {
+    const line = stock.get(item.lineId);
+    if (line === undefined) {
+      items.push({ ...item, priceChanged: false });
+    } else if (line.available) {
+      const current = line.currentUnitPrice ?? item.unitPrice;
+      if (!priceOf(current)) return { decision: 'skip', reason: 'invalid-price-data' };
+      const changed = priceOf(item.unitPrice) ? !new Decimal(current).eq(new Decimal(item.unitPrice)) : true;
+      items.push({ ...item, unitPrice: current, priceChanged: changed });
+    } else if (line.alternative !== undefined) {
+      items.push({ ...line.alternative, priceChanged: false, replacesLineId: item.lineId });
+    } else {
+      leftOut.push(item.lineId);
+    }
+  }
+  if (items.length === 0) return { decision: 'skip', reason: 'all-out-of-stock' };
+  if (items.some((i) => !priceOf(i.unitPrice) || !Number.isInteger(i.quantity) || i.quantity <= 0)) {
+    return { decision: 'skip', reason: 'invalid-price-data' };
+  }
+  const total = items.reduce((sum, i) => sum.plus(lineTotal(i.unitPrice, i.quantity)), new Decimal(0));
+  // Discount: the step's percent, withheld from recent discount recoveries (anti-gaming).
+  const key = effectIdempotencyKey(ctx.recoveryId, ctx.step.index, chosen.channel);
+  let discount: DiscountOffer | undefined;
+  let discountWithheld: 'recent-discount-recovery' | undefined;
+  if (ctx.step.discountPercent > 0) {
+    const recent =
+      ctx.lastDiscountRecoveryAt !== undefined && now - toMs(ctx.lastDiscountRecoveryAt) < config.discountCooldownMs;
+    if (recent) discountWithheld = 'recent-discount-recovery';
+    else {
+      discount = {
+        percent: ctx.step.discountPercent,
+        expiresAt: toIso(now + config.discountValidityMs),
+        idempotencyKey: `${key}:discount`,
+      };
+    }
+  }
+  const template = ctx.ticketOpen
+    ? { kind: 'help' as const, id: ctx.step.helpTemplate ?? `help-${ctx.step.index}` }
+    : { kind: 'sales' as const, id: ctx.step.template };
+  const decision: SendDecision = {
+    decision: 'send',
+    channel: chosen.channel,
+    idempotencyKey: key,
+    items,
+    cartValue: formatMoney(total, ctx.currency),
+    currency: ctx.currency,
+    ...(discount !== undefined ? { discount } : {}),
+    ...(discountWithheld !== undefined ? { discountWithheld } : {}),
+    template,
+    consentUsed: chosen.consent,
+    leftOut,
+    channelsSkipped,
+  };
+  // Shadow: every decision made and recorded, nothing sent.
+  if (ctx.mode.kind === 'shadow') return { decision: 'skip', reason: ctx.mode.reason, wouldSend: decision };
+  return decision;
+}

@@ -1,0 +1,169 @@
+import type { RecoveryConfig } from './config';
+import { gte, isDecimalString } from './money';
+import { SEGMENTS, type Segment } from './segments';
+import { CHANNELS, type Channel, type DecimalString } from './types';
+
+export interface SequenceStep {
+  /** Position in the sequence, 0-based. */
+  readonly index: number;
+  /** Counted from abandonment. */
+  readonly delayMs: number;
+  /** Channels the step may use; SMS is preferred when listed and allowed, else email. */
+  readonly channels: readonly Channel[];
+  /** 0 = no discount. */
+  readonly discountPercent: number;
+  /** Sales template id. */
+  readonly template: string;
+  /** Help-oriented template used while a support ticket is open. */
+  readonly helpTemplate?: string;
+}
+
+export interface SequenceMatch {
+  /** Matches when the customer has any of these segments. */
+  readonly anySegments?: readonly Segment[];
+  /** Matches when the cart value is at least this (shop currency). */
+  readonly minCartValue?: DecimalString;
+}
+
+export interface SequenceDefinition {
+  readonly id: string;
+  readonly version: number;
+  /** All given conditions must hold; an empty match is a catch-all. */
+  readonly match: SequenceMatch;
+  readonly steps: readonly SequenceStep[];
+}
+
+/** A shop's sequences, first match wins. A running recovery keeps the version it started with. */
+export interface SequenceCatalogue {
+  readonly version: number;
+  readonly sequences: readonly SequenceDefinition[];
+}
+
+export interface ValidationError {
+  readonly field: string;
+  readonly message: string;
+}
+
+function stepsFor(config: RecoveryConfig, prefix: string, channels: readonly Channel[]): SequenceStep[] {
+  const delays = [0, ...config.followUpDelaysMs];
+  return delays.map((delayMs, index) => ({
+    index,
+    delayMs,
+    channels,
+    discountPercent: config.discountPercents[index] ?? config.discountPercents[config.discountPercents.length - 1] ?? 0,
+    template: `${prefix}-${index}`,
+    helpTemplate: `help-${index}`,
+  }));
+}
+
+/** premium (cart >= HIGH_VALUE_THRESHOLD), loyalty (returning), welcome (everyone else). */
+export function defaultSequences(config: RecoveryConfig, version = 1): SequenceCatalogue {
+  return {
+    version,
+    sequences: [
+      {
+        id: 'premium',
+        version,
+        match: { minCartValue: config.highValueThreshold },
+        steps: stepsFor(config, 'premium', ['email', 'sms']),
+      },
+      { id: 'loyalty', version, match: { anySegments: ['returning'] }, steps: stepsFor(config, 'loyalty', ['email']) },
+      { id: 'welcome', version, match: {}, steps: stepsFor(config, 'welcome', ['email']) },
+    ],
+  };
+}
+
+export function sequenceMatches(
+  definition: SequenceDefinition,
+  segments: readonly Segment[],
+  cart: { readonly value: DecimalString },
+): boolean {
+  const { anySegments, minCartValue } = definition.match;
+  if (anySegments !== undefined && !anySegments.some((s) => segments.includes(s))) return false;
+  if (minCartValue !== undefined && !(isDecimalString(cart.value) && gte(cart.value, minCartValue))) return false;
+  return true;
+}
+
+export function selectSequence(
+  segments: readonly Segment[],
+  cart: { readonly value: DecimalString },
+  catalogue: SequenceCatalogue,
+): SequenceDefinition | undefined {
+  return catalogue.sequences.find((s) => sequenceMatches(s, segments, cart));
+}
+
+const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+export function validateSequence(definition: SequenceDefinition, field = ''): ValidationError[] {
+  const errors: ValidationError[] = [];
+  const at = (name: string) => (field ? `${field}.${name}` : name);
+  if (typeof definition.id !== 'string' || !ID.test(definition.id)) {
+    errors.push({ field: at('id'), message: 'must be 1-64 lower-case letters, digits or dashes' });
+  }
+  if (!Number.isInteger(definition.version) || definition.version < 1) {
+    errors.push({ field: at('version'), message: 'must be a positive integer' });
+  }
+  const { anySegments, minCartValue } = definition.match ?? {};
+  anySegments?.forEach((s, i) => {
+    if (!SEGMENTS.includes(s)) errors.push({ field: at(`match.anySegments[${i}]`), message: `unknown segment '${s}'` });
+  });
+  if (minCartValue !== undefined && !isDecimalString(minCartValue)) {
+    errors.push({ field: at('match.minCartValue'), message: 'must be a non-negative decimal string' });
+  }
+  if (!Array.isArray(definition.steps) || definition.steps.length === 0) {
+    errors.push({ field: at('steps'), message: 'must contain at least one step' });
+    return errors;
+  }
+  definition.steps.forEach((step, i) => {
+    const f = (name: string) => at(`steps[${i}].${name}`);
+    if (step.index !== i) errors.push({ field: f('index'), message: `must equal its position ${i}` });
+    if (!Number.isInteger(step.delayMs) || step.delayMs < 0) {
+      errors.push({ field: f('delayMs'), message: 'must be a non-negative integer (milliseconds)' });
+    } else if (i > 0 && step.delayMs <= definition.steps[i - 1].delayMs) {
+      errors.push({ field: f('delayMs'), message: 'must be greater than the previous step delay' });
+    }
+    const channels: readonly Channel[] = Array.isArray(step.channels) ? step.channels : [];
+    if (channels.length === 0) {
+      errors.push({ field: f('channels'), message: 'must list at least one channel' });
+    }
+    channels.forEach((c, j) => {
+      if (!CHANNELS.includes(c)) errors.push({ field: f(`channels[${j}]`), message: `unknown channel '${c}'` });
+      else if (channels.indexOf(c) !== j) errors.push({ field: f(`channels[${j}]`), message: 'duplicate' });
+    });
+    if (!Number.isInteger(step.discountPercent) || step.discountPercent < 0 || step.discountPercent > 90) {
+      errors.push({ field: f('discountPercent'), message: 'must be an integer between 0 and 90' });
+    }
+    if (typeof step.template !== 'string' || step.template.trim() === '') {
+      errors.push({ field: f('template'), message: 'must be a non-empty template id' });
+    }
+    if (step.helpTemplate !== undefined && step.helpTemplate.trim() === '') {
+      errors.push({ field: f('helpTemplate'), message: 'must be a non-empty template id when given' });
+    }
+  });
+  return errors;
+}
+
+export function validateSequenceCatalogue(catalogue: SequenceCatalogue): ValidationError[] {
+  const errors: ValidationError[] = [];
+  if (!Number.isInteger(catalogue.version) || catalogue.version < 1) {
+    errors.push({ field: 'version', message: 'must be a positive integer' });
+  }
+  if (!Array.isArray(catalogue.sequences) || catalogue.sequences.length === 0) {
+    errors.push({ field: 'sequences', message: 'must contain at least one sequence' });
+    return errors;
+  }
+  const seen = new Set<string>();
+  catalogue.sequences.forEach((s, i) => {
+    errors.push(...validateSequence(s, `sequences[${i}]`));
+    if (seen.has(s.id)) errors.push({ field: `sequences[${i}].id`, message: `duplicate id '${s.id}'` });
+    seen.add(s.id);
+  });
+  const last = catalogue.sequences[catalogue.sequences.length - 1];
+  if (last.match.anySegments !== undefined || last.match.minCartValue !== undefined) {
+    errors.push({
+      field: `sequences[${catalogue.sequences.length - 1}].match`,
+      message: 'the last sequence must be a catch-all (empty match) so every cart gets a sequence',
+    });
+  }
+  return errors;
+}
