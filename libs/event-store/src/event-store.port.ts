@@ -94,6 +94,8 @@ export interface EventStore {
    * checkpoint (the `position` of the last event it handled), in its own transaction.
    */
   subscribeToAll(options?: SubscribeOptions): AsyncIterable<readonly RecordedEvent[]>;
+  /** Position of the newest event (START when empty), for lag metrics. Both adapters implement it. */
+  headPosition?(): Promise<GlobalPosition>;
   /** Readiness probe. */
   ping(): Promise<void>;
   close(): Promise<void>;

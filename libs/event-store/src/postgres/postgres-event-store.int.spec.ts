@@ -1,0 +1,21 @@
+import { Pool } from 'pg';
+import { createTestDatabase } from '@reclaim/database';
+import { eventStoreContract } from '../contract/event-store.contract';
+import { PostgresEventStore } from './postgres-event-store';
+
+eventStoreContract('PostgresEventStore', async () => {
+  const db = await createTestDatabase('reclaim_es_contract');
+  const pool = new Pool({ connectionString: db.url, max: 10 });
+  pool.on('error', () => undefined); // idle-client errors (the forced drop at the end) are expected here
+  await PostgresEventStore.migrate(pool);
+  await PostgresEventStore.migrate(pool); // idempotent
+  const store = new PostgresEventStore({ pool, pollIntervalMs: 200 });
+  return {
+    store,
+    async teardown() {
+      await store.close();
+      await pool.end();
+      await db.drop();
+    },
+  };
+});
