@@ -30,11 +30,11 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     ADMIN_TOKEN,
     ANALYST_TOKEN,
     RECLAIM_MASTER_KEY: randomBytes(32).toString('base64'),
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PORT: '0',
     ...env,
   });
-  const log = pino({ level: 'silent' });
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const runtime = await createRuntime(config, { log });
   const app = await createApp(runtime, log);
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -65,8 +65,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     createPostgresUser: isRoot(),
     initdbFlags: ['--encoding=UTF8'],
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'max_connections=300',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=300',
       ...(options.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
     ],
     onLog: (m: string) => log(m.trim()),
@@ -76,7 +78,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   try {
     await pg.start();
   } catch (err) {
-    throw new Error(`embedded PostgreSQL did not start in ${clusterDir}: ${err instanceof Error ? err.message : 'exited early'}`);
+    throw new Error(
+      `embedded PostgreSQL did not start in ${clusterDir}: ${err instanceof Error ? err.message : 'exited early'}`,
+    );
   }
   const url = `postgres://postgres:${encodeURIComponent(config.password)}@127.0.0.1:${port}/postgres`;
   return { url, port, dataDir, stop: () => pg.stop() };
@@ -86,15 +90,38 @@ function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-/** A postmaster.pid left by a killed run blocks start-up; remove it when its process is gone. */
+/**
+ * A postmaster.pid left by a crashed run blocks start-up. Two cases:
+ * - its process is gone: remove the stale file;
+ * - it is still running but orphaned (the appliance was killed with SIGKILL and PostgreSQL, a
+ *   child process, survived): stop it with a fast shutdown, then start afresh.
+ * A PostgreSQL still owned by a live parent process means another instance uses this data dir.
+ */
 async function clearStalePid(clusterDir: string): Promise<void> {
   const pidFile = join(clusterDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
   if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
-    throw new Error(`another PostgreSQL (pid ${pid}) is running on ${clusterDir}`);
+    const parent = await parentPid(pid);
+    if (parent !== undefined && parent > 1 && processAlive(parent) && parent !== process.pid) {
+      throw new Error(`another PostgreSQL (pid ${pid}, started by pid ${parent}) is running on ${clusterDir}`);
+    }
+    process.kill(pid, 'SIGINT');
+    for (let i = 0; i < 300 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (processAlive(pid)) throw new Error(`orphaned PostgreSQL (pid ${pid}) on ${clusterDir} did not stop`);
   }
   await rm(pidFile, { force: true });
+}
+
+/** The parent of a process (Linux /proc); undefined where it cannot be read. */
+async function parentPid(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const m = /^PPid:\s+(\d+)/m.exec(status);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function processAlive(pid: number): boolean {

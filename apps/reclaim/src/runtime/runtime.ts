@@ -57,7 +57,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
   const pool = new Pool({ connectionString: databaseUrl, max: 24, application_name: 'reclaim' });
   pool.on('error', (err) => log.error({ err: err.message }, 'idle database connection failed'));
   try {
-    const master = await loadMasterKey({ env: process.env, dataDir });
+    const master = await loadMasterKey({ env: { RECLAIM_MASTER_KEY: config.RECLAIM_MASTER_KEY }, dataDir });
     if (master.generated) {
       log.warn(
         { path: master.path },

@@ -47,6 +47,15 @@ export interface ProcessDeliveriesDeps {
   readonly log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
+/**
+ * A delivery may map to several commands on one stream (e.g. CartFlows: activity + abandoned).
+ * Deciders drop a causation id they have seen, so each command gets its own: the delivery event
+ * id for the first, a uuid-v5 derived from it and the index for the others (stable on replay).
+ */
+export function commandCausationId(deliveryEventId: string, index: number): string {
+  return index === 0 ? deliveryEventId : uuidv5(`${deliveryEventId}|command|${index}`, RECLAIM_ID_NAMESPACE);
+}
+
 /** Checkpoint name of the delivery processor's subscription. */
 export const DELIVERY_PROCESSOR = 'ingest.delivery-processor';
 
@@ -103,7 +112,8 @@ export class DeliveryProcessor {
       return;
     }
     try {
-      for (const command of mapping.commands) await this.dispatch(shop, recorded, command);
+      for (const [i, command] of mapping.commands.entries())
+        await this.dispatch(shop, recorded, command, commandCausationId(recorded.id, i));
     } catch (err) {
       if (err instanceof InvalidCommandError) {
         await this.quarantine(recorded, d, err.reason, err.field);
@@ -170,13 +180,14 @@ export class DeliveryProcessor {
     }
   }
 
-  private async dispatch(shop: ShopCredentials, recorded: RecordedEvent, command: InboundCommand): Promise<void> {
-    const ctx = {
-      shopId: shop.id,
-      causationId: recorded.id,
-      receivedAt: (recorded.data as WebhookReceivedData).receivedAt,
-    };
-    const opts = { causationId: recorded.id, metadata: { shopId: shop.id } };
+  private async dispatch(
+    shop: ShopCredentials,
+    recorded: RecordedEvent,
+    command: InboundCommand,
+    causationId: string,
+  ): Promise<void> {
+    const ctx = { shopId: shop.id, causationId, receivedAt: (recorded.data as WebhookReceivedData).receivedAt };
+    const opts = { causationId, metadata: { shopId: shop.id, deliveryEventId: recorded.id } };
     const { store } = this.deps;
     switch (command.kind) {
       case 'RecordCartActivity': {
