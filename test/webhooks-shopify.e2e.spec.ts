@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { ANALYST_TOKEN, api, eventually, hmacBase64, post, startHarness, type Harness } from './support/harness';
+import {
+  ANALYST_TOKEN,
+  api,
+  eventually,
+  hmacBase64,
+  post,
+  startHarness,
+  type Harness,
+} from './support/harness';
 import { BIG_ID, shopifyCheckout, shopifyOrder, shopifyRedact } from './support/payloads';
 
 const SECRET = 'shpss_test_secret_one';

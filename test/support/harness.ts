@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import pino from 'pino';
 import { createTestDatabase, type TestDatabase } from '@reclaim/database';
 import { createApp } from '../../apps/reclaim/src/bootstrap';
 import { loadConfig } from '../../apps/reclaim/src/config/app-config';
+import { createLogger } from '../../apps/reclaim/src/logging';
 import { createRuntime, type Runtime } from '../../apps/reclaim/src/runtime/runtime';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -17,11 +17,16 @@ export interface Harness {
   readonly runtime: Runtime;
   readonly db: TestDatabase;
   readonly baseUrl: string;
+  /** Every log line the appliance wrote (with `captureLogs`), as JSON text. */
+  readonly logs: string[];
   close(): Promise<void>;
 }
 
 /** The real appliance on a fresh database, listening on a random loopback port. */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  options: { captureLogs?: boolean } = {},
+): Promise<Harness> {
   const db = await createTestDatabase('reclaim_e2e');
   const dataDir = await mkdtemp(join(tmpdir(), 'reclaim-e2e-'));
   const config = loadConfig({
@@ -30,11 +35,15 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     ADMIN_TOKEN,
     ANALYST_TOKEN,
     RECLAIM_MASTER_KEY: randomBytes(32).toString('base64'),
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: options.captureLogs ? 'debug' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     PORT: '0',
     ...env,
   });
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logs: string[] = [];
+  const log = createLogger(
+    config.LOG_LEVEL,
+    options.captureLogs ? { write: (line: string) => void logs.push(line) } : undefined,
+  );
   const runtime = await createRuntime(config, { log });
   const app = await createApp(runtime, log);
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -44,6 +53,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     runtime,
     db,
     baseUrl: `http://127.0.0.1:${address.port}`,
+    logs,
     async close() {
       await app.close();
       await runtime.close();
