@@ -1,0 +1,61 @@
+import type { MessageLinkSubject, MessageTokens } from './tokens';
+
+/**
+ * Builds the public URLs of one message from `PUBLIC_URL` and signed tokens:
+ * `/u/<token>` (unsubscribe, also the List-Unsubscribe target), `/t/o/<token>.gif` (open pixel)
+ * and `/t/c/<token>` (click). `secure` is false when PUBLIC_URL is plain http (development):
+ * links still work, but mailbox providers ignore a non-https List-Unsubscribe (R25), so the
+ * appliance should warn at start-up in that case.
+ */
+export class MessageLinks {
+  readonly baseUrl: string;
+  readonly secure: boolean;
+
+  constructor(
+    publicUrl: string,
+    private readonly tokens: MessageTokens,
+  ) {
+    const url = new URL(publicUrl);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('PUBLIC_URL must be http(s)');
+    if (url.search || url.hash || url.username || url.password) {
+      throw new Error('PUBLIC_URL must not carry a query, fragment or credentials');
+    }
+    this.baseUrl = url.href.replace(/\/+$/, '');
+    this.secure = url.protocol === 'https:';
+  }
+
+  unsubscribeUrl(subject: MessageLinkSubject): string {
+    return `${this.baseUrl}/u/${this.tokens.unsubscribe(subject)}`;
+  }
+
+  openPixelUrl(subject: MessageLinkSubject): string {
+    return `${this.baseUrl}/t/o/${this.tokens.open(subject)}.gif`;
+  }
+
+  clickUrl(subject: MessageLinkSubject, target: string): string {
+    return `${this.baseUrl}/t/c/${this.tokens.click(subject, target)}`;
+  }
+
+  /** The three links the renderer needs for one message. */
+  forMessage(subject: MessageLinkSubject): {
+    unsubscribeUrl: string;
+    trackingPixelUrl: string;
+    clickUrl: (target: string) => string;
+  } {
+    return {
+      unsubscribeUrl: this.unsubscribeUrl(subject),
+      trackingPixelUrl: this.openPixelUrl(subject),
+      clickUrl: (target) => this.clickUrl(subject, target),
+    };
+  }
+}
+
+/** Paths carrying message tokens, for log redaction: `/u/<token>` → `/u/:token`. */
+export function redactMessageTokenPath(path: string): string {
+  return path.replace(/^\/(u|t\/o|t\/c)\/[^/?#]+/, (_m, prefix: string) => `/${prefix}/:token`);
+}
+
+/** True for the message-link routes (their POST bodies are form-encoded and ignored). */
+export function isMessageLinkPath(path: string): boolean {
+  return /^\/(u|t\/o|t\/c)\//.test(path);
+}
