@@ -4,3 +4,4 @@ export * from './ingestion/receive-webhook';
 export * from './ingestion/ids';
 export * from './ingestion/process-deliveries';
 export * from './shared/run-decider';
+export * from './recovery';

@@ -1,2 +1,3 @@
 export * from './containers/docker-gate';
 export * from './given-when-then';
+export * from './fakes';

@@ -1,0 +1,272 @@
+/**
+ * A customer's complete recovery message history, straight from the event log (the audit trail):
+ * every step sent, skipped, deferred, failed, unknown or dead-lettered with its reason, and the
+ * decision inputs — segments with their features and thresholds, sequence and version, stock and
+ * price outcome, discount, and the consent relied on. No personal data: events hold none.
+ */
+import type {
+  Channel,
+  ConsentUsed,
+  RecoveryEvent,
+  SendMode,
+  SendSummary,
+  Segmentation,
+  SequenceStep,
+} from '@reclaim/domain';
+import { positionToString, type EventStore, type GlobalPosition, type RecordedEvent } from '@reclaim/event-store';
+import { parseRecoveryId } from '../recovery-feed';
+import { fromStoredRecoveryEvent } from '../recovery-stream';
+
+export type HistoryEntryKind =
+  | 'started'
+  | 'holdout'
+  | 'ticket-requested'
+  | 'ticket-opened'
+  | 'step-due'
+  | 'sent'
+  | 'skipped'
+  | 'deferred'
+  | 'failed'
+  | 'unknown'
+  | 'reconciliation-requested'
+  | 'reconciled'
+  | 'dead-lettered'
+  | 'late-outcome'
+  | 'paused'
+  | 'resumed'
+  | 'channel-revoked'
+  | 'ended';
+
+export interface HistoryEntry {
+  readonly at: string;
+  readonly recoveryId: string;
+  readonly cartId: string;
+  /** Global log position, for ordering and for looking the event up. */
+  readonly position: string;
+  readonly kind: HistoryEntryKind;
+  readonly step?: number;
+  readonly attempt?: number;
+  readonly channel?: Channel;
+  readonly reason?: string;
+  readonly until?: string;
+  readonly messageId?: string;
+  readonly discountCode?: string;
+  readonly reconciled?: boolean;
+  /** What was sent (or would have been, in shadow mode): template, items, value, discount, stock outcome. */
+  readonly sent?: SendSummary;
+  readonly consentUsed?: ConsentUsed;
+  readonly channelsSkipped?: readonly { readonly channel: Channel; readonly reason: string }[];
+  readonly retryAt?: string;
+  readonly error?: string;
+  /** The recorded event itself. */
+  readonly event: RecoveryEvent;
+}
+
+export interface RecoveryDecisionInputs {
+  readonly recoveryId: string;
+  readonly cartId: string;
+  readonly startedAt?: string;
+  readonly abandonedAt?: string;
+  readonly mode?: SendMode;
+  readonly holdout?: boolean;
+  readonly segmentation?: Segmentation;
+  readonly sequence?: {
+    readonly id: string;
+    readonly version: number;
+    readonly catalogueVersion: number;
+    readonly steps: readonly SequenceStep[];
+  };
+  readonly endReason?: string;
+}
+
+export interface CustomerHistory {
+  readonly shopId: string;
+  readonly customerKey: string;
+  readonly recoveries: readonly RecoveryDecisionInputs[];
+  /** Chronological (by event time, then log position). */
+  readonly entries: readonly HistoryEntry[];
+}
+
+export interface CustomerHistoryOptions {
+  /** Known recovery ids (e.g. from `engine.customer_recoveries`): skips the scan of the log. */
+  readonly recoveryIds?: readonly string[];
+  /** Page size of the log scan. Default 1000. */
+  readonly pageSize?: number;
+}
+
+/** Recovery ids whose recorded activity names this customer (scan of `recovery.activity-recorded` of the shop). */
+async function findRecoveries(
+  store: EventStore,
+  shopId: string,
+  customerKey: string,
+  pageSize: number,
+): Promise<string[]> {
+  const found = new Set<string>();
+  let after: GlobalPosition | undefined;
+  for (;;) {
+    const page = await store.readAll({
+      ...(after !== undefined ? { after } : {}),
+      maxCount: pageSize,
+      filter: { streamPrefixes: [`recovery-${shopId}-`], typePrefixes: ['recovery.activity-recorded'] },
+    });
+    for (const r of page) {
+      const e = fromStoredRecoveryEvent(r);
+      if (e.type === 'recovery.activity-recorded' && e.cart.customerKey === customerKey) found.add(r.streamId);
+    }
+    if (page.length < pageSize) break;
+    after = page[page.length - 1].position;
+  }
+  return [...found];
+}
+
+function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEntry | undefined {
+  const base = { at: e.at, recoveryId: e.recoveryId, cartId, position: positionToString(r.position), event: e };
+  switch (e.type) {
+    case 'recovery.started':
+      return { ...base, kind: 'started', reason: e.source };
+    case 'recovery.assigned-holdout':
+      return { ...base, kind: 'holdout' };
+    case 'recovery.ticket-requested':
+      return { ...base, kind: 'ticket-requested' };
+    case 'recovery.ticket-opened':
+      return { ...base, kind: 'ticket-opened' };
+    case 'recovery.step-due':
+      return { ...base, kind: 'step-due', step: e.step, attempt: e.attempt };
+    case 'recovery.message-sent':
+      return {
+        ...base,
+        kind: 'sent',
+        step: e.step,
+        channel: e.channel,
+        messageId: e.messageId,
+        reconciled: e.reconciled,
+        ...(e.discountCode !== undefined ? { discountCode: e.discountCode } : {}),
+        ...(e.sent !== undefined ? { sent: e.sent, consentUsed: e.sent.consentUsed } : {}),
+        ...(e.channelsSkipped !== undefined ? { channelsSkipped: e.channelsSkipped } : {}),
+      };
+    case 'recovery.step-skipped':
+      return {
+        ...base,
+        kind: 'skipped',
+        step: e.step,
+        reason: e.reason,
+        ...(e.channel !== undefined ? { channel: e.channel } : {}),
+        ...(e.wouldSend !== undefined ? { sent: e.wouldSend, consentUsed: e.wouldSend.consentUsed } : {}),
+        ...(e.channelsSkipped !== undefined ? { channelsSkipped: e.channelsSkipped } : {}),
+      };
+    case 'recovery.step-deferred':
+      return {
+        ...base,
+        kind: 'deferred',
+        step: e.step,
+        reason: e.reason,
+        until: e.until,
+        ...(e.channel !== undefined ? { channel: e.channel } : {}),
+      };
+    case 'recovery.message-failed':
+      return {
+        ...base,
+        kind: 'failed',
+        step: e.step,
+        channel: e.channel,
+        attempt: e.attempt,
+        reason: e.retryable ? 'retryable' : 'permanent',
+        ...(e.retryAt !== undefined ? { retryAt: e.retryAt } : {}),
+        ...(e.error !== undefined ? { error: e.error } : {}),
+      };
+    case 'recovery.outcome-unknown':
+      return { ...base, kind: 'unknown', step: e.step, channel: e.channel };
+    case 'recovery.reconciliation-requested':
+      return { ...base, kind: 'reconciliation-requested', step: e.step, channel: e.channel, attempt: e.attempt };
+    case 'recovery.reconciled':
+      return {
+        ...base,
+        kind: 'reconciled',
+        step: e.step,
+        channel: e.channel,
+        reason: e.result,
+        ...(e.retryAt !== undefined ? { retryAt: e.retryAt } : {}),
+      };
+    case 'recovery.dead-lettered':
+      return {
+        ...base,
+        kind: 'dead-lettered',
+        step: e.step,
+        channel: e.channel,
+        reason: e.reason,
+        attempt: e.attempts,
+      };
+    case 'recovery.late-outcome':
+      return {
+        ...base,
+        kind: 'late-outcome',
+        step: e.step,
+        reason: e.outcome,
+        ...(e.channel !== undefined ? { channel: e.channel } : {}),
+        ...(e.messageId !== undefined ? { messageId: e.messageId } : {}),
+      };
+    case 'recovery.paused':
+      return { ...base, kind: 'paused', reason: e.reason };
+    case 'recovery.resumed':
+      return { ...base, kind: 'resumed', reason: e.cause };
+    case 'recovery.channel-revoked':
+      return { ...base, kind: 'channel-revoked', channel: e.channel };
+    case 'recovery.ended':
+      return { ...base, kind: 'ended', reason: e.reason };
+    default:
+      return undefined;
+  }
+}
+
+/** The customer's chronological recovery history across all their carts. */
+export async function customerHistory(
+  store: EventStore,
+  shopId: string,
+  customerKey: string,
+  options: CustomerHistoryOptions = {},
+): Promise<CustomerHistory> {
+  const ids = options.recoveryIds ?? (await findRecoveries(store, shopId, customerKey, options.pageSize ?? 1000));
+  const recoveries: RecoveryDecisionInputs[] = [];
+  const entries: { entry: HistoryEntry; position: GlobalPosition }[] = [];
+  for (const recoveryId of [...ids].sort()) {
+    const parsed = parseRecoveryId(recoveryId);
+    if (parsed === undefined || parsed.shopId !== shopId) continue;
+    const recorded = await store.readStream(recoveryId);
+    let inputs: RecoveryDecisionInputs = { recoveryId, cartId: parsed.cartId };
+    for (const r of recorded) {
+      const e = fromStoredRecoveryEvent(r);
+      if (e.type === 'recovery.started') {
+        inputs = {
+          ...inputs,
+          startedAt: e.at,
+          abandonedAt: e.abandonedAt,
+          mode: e.mode,
+          holdout: e.holdout,
+        };
+      } else if (e.type === 'recovery.segmented') {
+        inputs = { ...inputs, segmentation: e.segmentation };
+      } else if (e.type === 'recovery.sequence-selected') {
+        inputs = {
+          ...inputs,
+          sequence: {
+            id: e.sequenceId,
+            version: e.sequenceVersion,
+            catalogueVersion: e.catalogueVersion,
+            steps: e.steps,
+          },
+        };
+      } else if (e.type === 'recovery.ended') {
+        inputs = { ...inputs, endReason: e.reason };
+      }
+      const entry = entryOf(r, e, parsed.cartId);
+      if (entry) entries.push({ entry, position: r.position });
+    }
+    if (recorded.length > 0) recoveries.push(inputs);
+  }
+  entries.sort((a, b) => {
+    const t = Date.parse(a.entry.at) - Date.parse(b.entry.at);
+    if (t !== 0) return t;
+    return a.position.commit < b.position.commit ? -1 : a.position.commit > b.position.commit ? 1 : 0;
+  });
+  return { shopId, customerKey, recoveries, entries: entries.map((x) => x.entry) };
+}

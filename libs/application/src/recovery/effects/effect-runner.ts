@@ -1,0 +1,619 @@
+/**
+ * Runs the side effects the recovery process manager asks for, each as an idempotent step with a
+ * stable key and an explicit outcome fed back into the recovery stream.
+ *
+ * Crash-safe send protocol (R2): the attempt is recorded durably (`engine.effects`, status
+ * `started`, with the id of the `step-due` that asked for it) before anything leaves; the outcome is
+ * recorded (`done`) before it is fed back. Finding a `started` row of the same request again means
+ * a crash between the provider call and the record: the outcome is reported `unknown`, the decider
+ * asks for reconciliation and `ChannelPort.lookup` settles it. Nothing is ever resent blindly, and
+ * a resend after "not sent" uses the same idempotency key, so the provider dedupes it anyway.
+ */
+import type { Pool } from 'pg';
+import {
+  checkBeforeSend,
+  effectIdempotencyKey,
+  isCartConverted,
+  outcomeFromCheck,
+  sendFactsFromState,
+  sentOutcome,
+  type CartState,
+  type Channel,
+  type ContactDetails,
+  type CustomerState,
+  type RecoveryDecider,
+  type RecoveryInput,
+  type RecoveryState,
+  type SealedValue,
+  type SendDecision,
+  type StockLine,
+  type StepOutcomeResult,
+} from '@reclaim/domain';
+import type { EventStore } from '@reclaim/event-store';
+import type { Clock } from '../clock';
+import { consentOf, contactOf, customerHistoryFacts, readCart, readCustomer } from '../facts';
+import {
+  describeProviderError,
+  PermanentProviderError,
+  ProviderOutcomeUnknownError,
+  RetryableProviderError,
+  type ChannelPort,
+  type CommercePort,
+  type EngineLog,
+  type MessageRenderer,
+  type RecoveryLinks,
+  type RecoveryShop,
+  type ShopLookup,
+  type TicketPort,
+} from '../ports';
+import { parseRecoveryId } from '../recovery-feed';
+import { loadRecovery, runRecovery, type LoadedRecovery } from '../recovery-stream';
+import { EffectQueue, type EffectRequest } from './effect-queue';
+
+/** Opens sealed contacts: `PersonalDataVault` satisfies it (`null` = crypto-shredded). */
+export interface ContactOpener {
+  open<T = unknown>(shopId: string, sealed: SealedValue): Promise<T | null>;
+}
+
+export interface EffectRunnerDeps {
+  readonly store: EventStore;
+  readonly pool: Pool;
+  readonly pm: RecoveryDecider;
+  readonly clock: Clock;
+  readonly vault: ContactOpener;
+  readonly shops: ShopLookup;
+  /** One provider per channel; a channel without a provider dead-letters (not retryable). */
+  readonly channels: Partial<Record<Channel, ChannelPort>>;
+  readonly commerce: CommercePort;
+  readonly renderer: MessageRenderer;
+  readonly links: RecoveryLinks;
+  /** Without it, ticket requests are dropped with a warning. */
+  readonly tickets?: TicketPort;
+  readonly log?: EngineLog;
+  /** Requests claimed per round trip. Default 50. */
+  readonly batchSize?: number;
+  /** Lease of a claimed request; must exceed the longest provider call. Default 5 min. */
+  readonly leaseMs?: number;
+  /** A `started` effect older than this is considered interrupted at start-up. Default 10 min. */
+  readonly staleStartedAfterMs?: number;
+  /** Attempts of a request whose processing itself fails (store down, ticket 5xx) before it is dropped. Default 20. */
+  readonly maxRequestAttempts?: number;
+}
+
+interface EffectRow {
+  idempotency_key: string;
+  request_id: string;
+  status: 'started' | 'done';
+  discount_code: string | null;
+  outcome: StepOutcomeResult | null;
+}
+
+export interface RunResult {
+  readonly processed: number;
+  readonly failed: number;
+}
+
+/** Thrown to retry a request later, honouring the provider's Retry-After when there is one. */
+class RetryRequest extends Error {
+  constructor(
+    readonly afterMs: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export class EffectRunner {
+  private readonly queue: EffectQueue;
+  private running: Promise<RunResult> | undefined;
+
+  constructor(private readonly deps: EffectRunnerDeps) {
+    this.queue = new EffectQueue(deps.pool);
+  }
+
+  /** Drains the ready requests once (coalesced when called while running). Schedule it like the timer tick. */
+  runOnce(): Promise<RunResult> {
+    if (!this.running) {
+      this.running = this.drain().finally(() => {
+        this.running = undefined;
+      });
+    }
+    return this.running;
+  }
+
+  /**
+   * Start-up: effects left `started` by a crashed process (older than `staleStartedAfterMs`) have
+   * their requests released at once; processing them reports `unknown` and reconciles (R2).
+   */
+  async recoverInterrupted(): Promise<number> {
+    await this.deps.clock.refresh?.();
+    const cutoff = new Date(this.deps.clock.now().getTime() - (this.deps.staleStartedAfterMs ?? 10 * 60_000));
+    const { rows } = await this.deps.pool.query<{ request_id: string }>(
+      `SELECT request_id FROM engine.effects WHERE status = 'started' AND started_at <= $1`,
+      [cutoff],
+    );
+    await this.queue.releaseNow(rows.map((r) => r.request_id));
+    return rows.length;
+  }
+
+  private async drain(): Promise<RunResult> {
+    let processed = 0;
+    let failed = 0;
+    await this.deps.clock.refresh?.();
+    for (;;) {
+      const now = this.deps.clock.now();
+      const batch = await this.queue.claim(now, this.deps.batchSize ?? 50, this.deps.leaseMs ?? 5 * 60_000);
+      if (batch.length === 0) break;
+      const results = await Promise.all(batch.map((r) => this.process(r)));
+      processed += results.filter(Boolean).length;
+      failed += results.filter((ok) => !ok).length;
+      if (results.every((ok) => !ok)) break;
+    }
+    return { processed, failed };
+  }
+
+  /** Processes one claimed request; false when it failed and was put back for later. */
+  async process(request: EffectRequest): Promise<boolean> {
+    try {
+      switch (request.kind) {
+        case 'step':
+          await this.step(request);
+          break;
+        case 'reconcile':
+          await this.reconcile(request);
+          break;
+        case 'ticket':
+          await this.ticket(request);
+          break;
+      }
+      await this.queue.done(request.requestId, this.deps.clock.now());
+      return true;
+    } catch (err) {
+      const max = this.deps.maxRequestAttempts ?? 20;
+      if (request.attempts + 1 >= max) {
+        this.deps.log?.warn(
+          { requestId: request.requestId, kind: request.kind, error: describeProviderError(err) },
+          'effect request dropped after repeated failures',
+        );
+        await this.queue.done(request.requestId, this.deps.clock.now()).catch(() => undefined);
+        return false;
+      }
+      const delay =
+        err instanceof RetryRequest ? err.afterMs : Math.min(5 * 60_000, 1_000 * 2 ** Math.min(request.attempts, 12));
+      this.deps.log?.warn(
+        {
+          requestId: request.requestId,
+          kind: request.kind,
+          error: err instanceof RetryRequest ? err.reason : describeProviderError(err),
+        },
+        'effect request failed: retried later',
+      );
+      await this.queue
+        .retryLater(request.requestId, new Date(this.deps.clock.now().getTime() + delay))
+        .catch(() => undefined);
+      return false;
+    }
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  private async step(request: EffectRequest): Promise<void> {
+    const step = Number(request.payload.step);
+    const recoveryId = request.streamId;
+    const loaded = await loadRecovery(this.deps.store, recoveryId);
+    const due = latest(loaded, 'recovery.step-due', step);
+    if (due === undefined || due.id !== request.requestId || loaded.state.steps[step]?.status !== 'due') return;
+    const dueEvent = loaded.events[loaded.recorded.indexOf(due)];
+    if (dueEvent.type !== 'recovery.step-due') return;
+
+    // R2: an attempt of this very request was started before (we crashed, or its outcome was not fed back).
+    const previous = await this.effectsOf(recoveryId, step);
+    for (const row of previous) {
+      if (row.request_id !== request.requestId) continue;
+      const channel = channelOfKey(row.idempotency_key);
+      if (row.status === 'started') {
+        await this.finishEffect(row.idempotency_key, request.requestId, { kind: 'unknown' });
+        return this.feedOutcome(request, step, channel, { kind: 'unknown' });
+      }
+      if (row.outcome !== null) return this.feedOutcome(request, step, channel, row.outcome);
+    }
+
+    const { state } = loaded;
+    const ids = parseRecoveryId(recoveryId);
+    if (ids === undefined) return;
+    if (state.status === 'ended') {
+      if (state.endReason === 'purchased') {
+        return this.feedOutcome(request, step, undefined, { kind: 'stopped', reason: 'purchased' });
+      }
+      if (state.endReason === 'opted-out') {
+        return this.feedOutcome(request, step, undefined, { kind: 'skipped', reason: 'channel-opted-out' });
+      }
+      return;
+    }
+    const shop = await this.deps.shops.get(ids.shopId);
+    if (!shop) {
+      this.deps.log?.warn({ recoveryId, step }, 'step due for a shop that no longer exists: dropped');
+      return;
+    }
+    const customerKey = state.cart?.customerKey;
+    const [cart, customer] = await Promise.all([
+      readCart(this.deps.store, ids.shopId, ids.cartId),
+      customerKey !== undefined ? readCustomer(this.deps.store, ids.shopId, customerKey) : Promise.resolve(undefined),
+    ]);
+    const facts = sendFactsFromState(state, dueEvent);
+    let stock: StockLine[];
+    try {
+      stock = await this.deps.commerce.stock(shop, facts.items);
+    } catch (err) {
+      if (err instanceof RetryableProviderError) {
+        throw new RetryRequest(err.retryAfterMs ?? 60_000, `stock lookup: ${describeProviderError(err)}`);
+      }
+      throw err;
+    }
+    const history = await customerHistoryFacts(this.deps.pool, ids.shopId, customerKey, recoveryId);
+    const now = this.deps.clock.now();
+    const result = checkBeforeSend(
+      {
+        ...facts,
+        ...history,
+        purchased: facts.purchased || isCartConverted(cart),
+        consent: consentOf(customer, cart),
+        now: now.toISOString(),
+        stock,
+      },
+      this.deps.pm.config,
+    );
+    const noSend = outcomeFromCheck(result);
+    if (noSend !== undefined || result.decision !== 'send') {
+      const channel = result.decision === 'defer' ? result.channel : undefined;
+      return this.feedOutcome(request, step, channel, noSend ?? { kind: 'skipped', reason: 'no-consent' });
+    }
+    const outcome = await this.send(request, shop, ids.cartId, state, cart, customer, result);
+    return this.feedOutcome(request, step, result.channel, outcome);
+  }
+
+  private async send(
+    request: EffectRequest,
+    shop: RecoveryShop,
+    cartId: string,
+    state: RecoveryState,
+    cart: CartState,
+    customer: CustomerState | undefined,
+    decision: SendDecision,
+  ): Promise<StepOutcomeResult> {
+    const key = decision.idempotencyKey;
+    const step = Number(request.payload.step);
+    const channel = decision.channel;
+    const port = this.deps.channels[channel];
+    // Open the contact first: nothing to record when there is nobody to write to.
+    const sealed = contactOf(cart, customer);
+    const contact = sealed ? await this.deps.vault.open<ContactDetails>(shop.id, sealed) : null;
+    const to = channel === 'email' ? contact?.email : contact?.phone;
+    if (!to) {
+      // Shredded (customers/redact) or no address for this channel any more.
+      return { kind: 'skipped', reason: channel === 'email' ? 'no-email-address' : 'invalid-phone' };
+    }
+    if (!port) return { kind: 'failed', retryable: false, error: `no-${channel}-provider` };
+
+    await this.startEffect(key, state.recoveryId, step, channel, request.requestId);
+    let discountCode: string | undefined;
+    let rendered;
+    try {
+      if (decision.discount !== undefined) {
+        discountCode = (
+          await this.deps.commerce.createDiscountCode({
+            idempotencyKey: decision.discount.idempotencyKey,
+            shop,
+            percent: decision.discount.percent,
+            expiresAt: decision.discount.expiresAt,
+            ...(state.cart?.customerKey !== undefined ? { customerKey: state.cart.customerKey } : {}),
+            cartId,
+          })
+        ).code;
+        await this.deps.pool.query('UPDATE engine.effects SET discount_code = $2 WHERE idempotency_key = $1', [
+          key,
+          discountCode,
+        ]);
+      }
+      const linkContext = {
+        shopId: shop.id,
+        recoveryId: state.recoveryId,
+        step,
+        channel,
+        ...(state.cart?.customerKey !== undefined ? { customerKey: state.cart.customerKey } : {}),
+      };
+      const unsubscribeUrl = this.deps.links.unsubscribeUrl(linkContext);
+      rendered = await this.deps.renderer.render({
+        templateId: decision.template.id,
+        kind: decision.template.kind,
+        channel,
+        ...(cart.snapshot?.locale !== undefined ? { locale: cart.snapshot.locale } : {}),
+        shop: { id: shop.id, domain: shop.shopDomain, currency: shop.currency },
+        ...(contact?.firstName ? { customerName: contact.firstName } : {}),
+        items: decision.items.map((i) => ({
+          ...(i.title !== undefined ? { title: i.title } : {}),
+          quantity: i.quantity,
+          unitPrice: i.unitPrice,
+          priceChanged: i.priceChanged,
+        })),
+        cartValue: decision.cartValue,
+        currency: decision.currency,
+        ...(decision.discount !== undefined && discountCode !== undefined
+          ? {
+              discount: {
+                code: discountCode,
+                percent: decision.discount.percent,
+                expiresAt: decision.discount.expiresAt,
+              },
+            }
+          : {}),
+        checkoutUrl: this.deps.links.checkoutUrl(
+          linkContext,
+          cart.snapshot?.checkoutUrl ?? `https://${shop.shopDomain}/cart`,
+        ),
+        unsubscribeUrl,
+      });
+      // R28: last look at the purchase right before anything leaves.
+      if (await this.purchasedMeanwhile(shop.id, cartId, state.recoveryId)) {
+        const stopped: StepOutcomeResult = { kind: 'stopped', reason: 'purchased' };
+        await this.finishEffect(key, request.requestId, stopped);
+        return stopped;
+      }
+      const headers =
+        channel === 'email'
+          ? { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
+          : undefined;
+      const sendInput =
+        channel === 'email'
+          ? {
+              idempotencyKey: key,
+              channel,
+              to,
+              subject: rendered.subject,
+              html: rendered.html,
+              text: rendered.text,
+              headers,
+            }
+          : { idempotencyKey: key, channel, to, body: rendered.text };
+      const failure = await this.callProvider(port, sendInput);
+      const outcome: StepOutcomeResult =
+        'messageId' in failure ? sentOutcome(decision, failure.messageId, discountCode) : failure.outcome;
+      await this.finishEffect(key, request.requestId, outcome);
+      return outcome;
+    } catch (err) {
+      // Before the provider call (discount, rendering): nothing went out, a retry is safe.
+      const outcome: StepOutcomeResult =
+        err instanceof RetryableProviderError
+          ? {
+              kind: 'failed',
+              retryable: true,
+              error: describeProviderError(err),
+              ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+            }
+          : { kind: 'failed', retryable: !(err instanceof PermanentProviderError), error: describeProviderError(err) };
+      await this.finishEffect(key, request.requestId, outcome);
+      return outcome;
+    }
+  }
+
+  /** The provider call, classified; any untyped error after the request may have gone out is `unknown`. */
+  private async callProvider(
+    port: ChannelPort,
+    message: Parameters<ChannelPort['send']>[0],
+  ): Promise<{ messageId: string } | { outcome: StepOutcomeResult }> {
+    try {
+      return { messageId: (await port.send(message)).messageId };
+    } catch (err) {
+      if (err instanceof RetryableProviderError) {
+        return {
+          outcome: {
+            kind: 'failed',
+            retryable: true,
+            error: describeProviderError(err),
+            ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+          },
+        };
+      }
+      if (err instanceof PermanentProviderError) {
+        return { outcome: { kind: 'failed', retryable: false, error: describeProviderError(err) } };
+      }
+      if (!(err instanceof ProviderOutcomeUnknownError)) {
+        this.deps.log?.warn(
+          { error: describeProviderError(err) },
+          'untyped provider error: outcome treated as unknown',
+        );
+      }
+      return { outcome: { kind: 'unknown' } };
+    }
+  }
+
+  private async purchasedMeanwhile(shopId: string, cartId: string, recoveryId: string): Promise<boolean> {
+    const [cart, recovery] = await Promise.all([
+      readCart(this.deps.store, shopId, cartId),
+      loadRecovery(this.deps.store, recoveryId),
+    ]);
+    return isCartConverted(cart) || (recovery.state.status === 'ended' && recovery.state.endReason === 'purchased');
+  }
+
+  // ------------------------------------------------------------------ reconciliation
+
+  private async reconcile(request: EffectRequest): Promise<void> {
+    const step = Number(request.payload.step);
+    const channel = request.payload.channel as Channel;
+    const loaded = await loadRecovery(this.deps.store, request.streamId);
+    const asked = latest(loaded, 'recovery.reconciliation-requested', step);
+    const current = loaded.state.steps[step];
+    if (asked === undefined || asked.id !== request.requestId || current?.status !== 'reconciling') return;
+    const key = effectIdempotencyKey(request.streamId, step, channel);
+    const port = this.deps.channels[channel];
+    let found: Awaited<ReturnType<ChannelPort['lookup']>> = { status: 'unknown' };
+    if (port) {
+      try {
+        found = await port.lookup(key);
+      } catch (err) {
+        this.deps.log?.warn({ key, error: describeProviderError(err) }, 'reconciliation lookup failed: still unknown');
+      }
+    }
+    const { rows } = await this.deps.pool.query<{ discount_code: string | null }>(
+      'SELECT discount_code FROM engine.effects WHERE idempotency_key = $1',
+      [key],
+    );
+    const discountCode = rows[0]?.discount_code ?? undefined;
+    const now = this.deps.clock.now().toISOString();
+    const input: RecoveryInput = {
+      type: 'ReconciliationResult',
+      step,
+      channel,
+      at: now,
+      result:
+        found.status === 'sent'
+          ? { kind: 'sent', messageId: found.messageId, ...(discountCode !== undefined ? { discountCode } : {}) }
+          : { kind: found.status },
+    };
+    await this.deps.pool.query(
+      `UPDATE engine.effects SET outcome = jsonb_set(COALESCE(outcome, '{}'::jsonb), '{reconciled}', to_jsonb($2::text))
+       WHERE idempotency_key = $1`,
+      [key, found.status],
+    );
+    await runRecovery(
+      this.deps.store,
+      this.deps.pm,
+      request.streamId,
+      input,
+      `${request.requestId}:result`,
+      request.shopId,
+    );
+  }
+
+  // ------------------------------------------------------------------ tickets
+
+  private async ticket(request: EffectRequest): Promise<void> {
+    const loaded = await loadRecovery(this.deps.store, request.streamId);
+    if (loaded.events.some((e) => e.type === 'recovery.ticket-opened')) return;
+    const ids = parseRecoveryId(request.streamId);
+    const snapshot = loaded.state.cart;
+    if (ids === undefined || snapshot === undefined) return;
+    if (!this.deps.tickets) {
+      this.deps.log?.warn({ recoveryId: request.streamId }, 'ticket requested but no ticket provider configured');
+      return;
+    }
+    const customerKey = snapshot.customerKey;
+    const [cart, customer] = await Promise.all([
+      readCart(this.deps.store, ids.shopId, ids.cartId),
+      customerKey !== undefined ? readCustomer(this.deps.store, ids.shopId, customerKey) : Promise.resolve(undefined),
+    ]);
+    const sealed = contactOf(cart, customer);
+    const contact = sealed ? await this.deps.vault.open<ContactDetails>(ids.shopId, sealed) : null;
+    const lines = snapshot.items.map(
+      (i) => `- ${i.quantity} × ${i.title ?? i.productId} @ ${i.unitPrice} ${snapshot.currency}`,
+    );
+    const body = [
+      `A high-value cart was abandoned: ${snapshot.value} ${snapshot.currency}.`,
+      `Cart: ${ids.cartId}`,
+      ...(cart.snapshot?.checkoutUrl ? [`Checkout: ${cart.snapshot.checkoutUrl}`] : []),
+      ...(loaded.state.segments.length > 0 ? [`Segments: ${loaded.state.segments.join(', ')}`] : []),
+      '',
+      'Items:',
+      ...lines,
+    ].join('\n');
+    let ticketId: string;
+    try {
+      ticketId = (
+        await this.deps.tickets.open({
+          idempotencyKey: String(request.payload.idempotencyKey ?? `${request.streamId}:ticket`),
+          shopId: ids.shopId,
+          cartId: ids.cartId,
+          subject: `Abandoned cart worth ${snapshot.value} ${snapshot.currency}`,
+          body,
+          ...(contact?.email ? { customerEmail: contact.email } : {}),
+        })
+      ).ticketId;
+    } catch (err) {
+      if (err instanceof PermanentProviderError) {
+        this.deps.log?.warn({ recoveryId: request.streamId, error: describeProviderError(err) }, 'ticket refused');
+        return;
+      }
+      if (err instanceof RetryableProviderError) {
+        throw new RetryRequest(err.retryAfterMs ?? 60_000, `ticket: ${describeProviderError(err)}`);
+      }
+      throw err; // unknown: the idempotency key makes the retry safe
+    }
+    await runRecovery(
+      this.deps.store,
+      this.deps.pm,
+      request.streamId,
+      { type: 'TicketOpened', ticketId, at: this.deps.clock.now().toISOString() },
+      `${request.requestId}:opened`,
+      ids.shopId,
+    );
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private async feedOutcome(
+    request: EffectRequest,
+    step: number,
+    channel: Channel | undefined,
+    outcome: StepOutcomeResult,
+  ): Promise<void> {
+    await runRecovery(
+      this.deps.store,
+      this.deps.pm,
+      request.streamId,
+      {
+        type: 'StepOutcome',
+        step,
+        ...(channel !== undefined ? { channel } : {}),
+        at: this.deps.clock.now().toISOString(),
+        outcome,
+      },
+      `${request.requestId}:outcome`,
+      request.shopId,
+    );
+  }
+
+  private async effectsOf(recoveryId: string, step: number): Promise<EffectRow[]> {
+    const { rows } = await this.deps.pool.query<EffectRow>(
+      `SELECT idempotency_key, request_id, status, discount_code, outcome FROM engine.effects
+       WHERE recovery_id = $1 AND step = $2`,
+      [recoveryId, step],
+    );
+    return rows;
+  }
+
+  private async startEffect(
+    key: string,
+    recoveryId: string,
+    step: number,
+    channel: Channel,
+    requestId: string,
+  ): Promise<void> {
+    await this.deps.pool.query(
+      `INSERT INTO engine.effects (idempotency_key, recovery_id, step, channel, request_id, status, started_at)
+       VALUES ($1, $2, $3, $4, $5, 'started', $6)
+       ON CONFLICT (idempotency_key) DO UPDATE SET request_id = EXCLUDED.request_id, status = 'started',
+         started_at = EXCLUDED.started_at, finished_at = NULL, outcome = NULL`,
+      [key, recoveryId, step, channel, requestId, this.deps.clock.now()],
+    );
+  }
+
+  private async finishEffect(key: string, requestId: string, outcome: StepOutcomeResult): Promise<void> {
+    await this.deps.pool.query(
+      `UPDATE engine.effects SET status = 'done', finished_at = $3, outcome = $4
+       WHERE idempotency_key = $1 AND request_id = $2`,
+      [key, requestId, this.deps.clock.now(), JSON.stringify(outcome)],
+    );
+  }
+}
+
+function latest(loaded: LoadedRecovery, type: string, step: number) {
+  for (let i = loaded.recorded.length - 1; i >= 0; i--) {
+    const r = loaded.recorded[i];
+    if (r.type === type && (r.data as { step?: number }).step === step) return r;
+  }
+  return undefined;
+}
+
+function channelOfKey(key: string): Channel {
+  return key.endsWith(':sms') ? 'sms' : 'email';
+}

@@ -1,0 +1,565 @@
+/**
+ * The recovery engine end to end on a real Postgres: cart / customer / order events written with the
+ * real deciders, the two engine subscriptions (pumped deterministically), the timer driver and the
+ * effect runner with provider fakes, and a manual clock running days in milliseconds.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@reclaim/database';
+import {
+  cartDecider,
+  cartStream,
+  customerDecider,
+  customerStream,
+  orderDecider,
+  orderStream,
+  reachFor,
+  recoveryConfig,
+  createRecoveryDecider,
+  recoveryIdFor,
+  type CartLineItem,
+  type ConsentState,
+  type RecoveryConfigOverrides,
+} from '@reclaim/domain';
+import {
+  PostgresEventStore,
+  START,
+  type EventFilter,
+  type GlobalPosition,
+  type RecordedEvent,
+} from '@reclaim/event-store';
+import { PersonalDataVault } from '@reclaim/privacy';
+import {
+  FakeChannel,
+  FakeCommerce,
+  FakeLinks,
+  FakeRenderer,
+  FakeTickets,
+  InMemoryShops,
+  ManualClock,
+} from '@reclaim/testing/fakes';
+import type { PoolClient } from 'pg';
+import { runDecider } from '../shared/run-decider';
+import { customerHistory } from './audit/customer-history';
+import { inTransaction } from './db';
+import { EffectRunner, type EffectRunnerDeps } from './effects/effect-runner';
+import { RECOVERY_EVENTS_FILTER, RECOVERY_FEED_FILTER, RecoveryEventsProjector, RecoveryFeed } from './recovery-feed';
+import { loadRecovery } from './recovery-stream';
+import { migrateRecoveryEngine } from './schema';
+import { PostgresSequenceRepository } from './sequences/sequence-repository';
+import { TimerDriver } from './timers/timer-driver';
+import { TimerStore } from './timers/timer-store';
+
+const SHOP = '3a7c1f43-7f6e-4d52-9a34-3c9a0f5b2a10';
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+type Handler = (events: readonly RecordedEvent[], tx: PoolClient) => Promise<void>;
+
+async function createEngine(overrides: RecoveryConfigOverrides = {}) {
+  const db: TestDatabase = await createTestDatabase('reclaim_engine');
+  const pool = new Pool({ connectionString: db.url, max: 10 });
+  await PostgresEventStore.migrate(pool);
+  await PersonalDataVault.migrate(pool);
+  await migrateRecoveryEngine(pool);
+  const store = new PostgresEventStore({ pool, notify: false });
+  const vault = new PersonalDataVault(pool, randomBytes(32));
+  const config = recoveryConfig({ holdoutPercent: 0, ...overrides });
+  const pm = createRecoveryDecider(config);
+  const clock = new ManualClock('2025-03-03T08:00:00.000Z');
+  const shops = new InMemoryShops();
+  shops.add({ id: SHOP, shopDomain: 'mugs.example', currency: 'EUR', timezone: 'Europe/Berlin' });
+  const sequences = new PostgresSequenceRepository(pool, config);
+  const timers = new TimerStore(pool);
+  const email = new FakeChannel('email');
+  const sms = new FakeChannel('sms');
+  const commerce = new FakeCommerce();
+  const renderer = new FakeRenderer();
+  const tickets = new FakeTickets();
+  const feed = new RecoveryFeed({ store, pm, shops, sequences, random: () => 0.5 });
+  const projector = new RecoveryEventsProjector({ timers });
+  const driver = new TimerDriver({ store, pool, timers, pm, shops, sequences, clock, random: () => 0.5 });
+  const runnerDeps: EffectRunnerDeps = {
+    store,
+    pool,
+    pm,
+    clock,
+    vault,
+    shops,
+    channels: { email, sms },
+    commerce,
+    renderer,
+    links: new FakeLinks(),
+    tickets,
+  };
+  const positions = new Map<string, GlobalPosition>();
+
+  async function pump(name: string, filter: EventFilter, handle: Handler): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const page = await store.readAll({ after: positions.get(name) ?? START, filter, maxCount: 100 });
+      if (page.length === 0) return n;
+      await inTransaction(pool, (tx) => handle(page, tx));
+      positions.set(name, page[page.length - 1].position);
+      n += page.length;
+    }
+  }
+
+  /** Runs subscriptions, timers and effects until nothing moves at the current time. */
+  async function settle(runner = new EffectRunner(runnerDeps)): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const a = await pump('feed', RECOVERY_FEED_FILTER, feed.handle);
+      const b = await pump('events', RECOVERY_EVENTS_FILTER, projector.handle);
+      const t = await driver.tick();
+      const r = await runner.runOnce();
+      if (a + b + t.claimed + r.processed + r.failed === 0) return;
+    }
+    throw new Error('the engine did not settle');
+  }
+
+  /** Lets `ms` pass in steps of `stepMs`, settling after each. */
+  async function runFor(ms: number, stepMs = 15 * MINUTE): Promise<void> {
+    for (let passed = 0; passed < ms;) {
+      const d = Math.min(stepMs, ms - passed);
+      clock.advance(d);
+      passed += d;
+      await settle();
+    }
+  }
+
+  async function seal(address: { email?: string; phone?: string }) {
+    const contact = { ...address, firstName: 'Zoë' };
+    const customerKey = vault.subjectFor(SHOP, address) as string;
+    return { customerKey, contact: await vault.seal(SHOP, customerKey, contact), reach: reachFor(contact) };
+  }
+
+  async function recordCart(o: {
+    cartId: string;
+    email?: string;
+    phone?: string;
+    lineItems: CartLineItem[];
+    emailConsent?: ConsentState;
+  }): Promise<string> {
+    const at = clock.now().toISOString();
+    const sealed = await seal({ email: o.email, phone: o.phone });
+    const subtotal = o.lineItems
+      .reduce((sum, i) => sum + Number(i.unitPrice) * 100 * i.quantity, 0)
+      .toFixed(0)
+      .replace(/(\d\d)$/, '.$1');
+    const causationId = randomUUID();
+    await runDecider(
+      store,
+      cartStream(SHOP, o.cartId),
+      cartDecider,
+      {
+        kind: 'RecordCartActivity',
+        platform: 'shopify',
+        platformUpdatedAt: at,
+        cartId: o.cartId,
+        source: 'checkout',
+        customer: {},
+        lineItems: o.lineItems,
+        currency: 'EUR',
+        subtotal,
+        total: subtotal,
+        checkoutUrl: `https://mugs.example/checkouts/${o.cartId}`,
+        device: 'desktop',
+        ...(o.emailConsent
+          ? { emailConsent: { state: o.emailConsent, source: 'shopify:checkout', updatedAt: at } }
+          : {}),
+        shopId: SHOP,
+        causationId,
+        receivedAt: at,
+        ...sealed,
+      },
+      { causationId },
+    );
+    return sealed.customerKey;
+  }
+
+  async function purchase(cartId: string, email: string, total = '80.00'): Promise<void> {
+    const at = clock.now().toISOString();
+    const sealed = await seal({ email });
+    const orderId = `order-${cartId}`;
+    const causationId = randomUUID();
+    const [placed] = await runDecider(
+      store,
+      orderStream(SHOP, orderId),
+      orderDecider,
+      {
+        kind: 'PlaceOrder',
+        platform: 'shopify',
+        platformUpdatedAt: at,
+        orderId,
+        cartIds: [cartId],
+        customer: {},
+        currency: 'EUR',
+        total,
+        discountCodes: [],
+        placedAt: at,
+        lineItems: [],
+        shopId: SHOP,
+        causationId,
+        receivedAt: at,
+        ...sealed,
+      },
+      { causationId },
+    );
+    expect(placed.type).toBe('order.placed');
+    const orderEventId = (await store.readStream(orderStream(SHOP, orderId)))[0].id;
+    await runDecider(
+      store,
+      cartStream(SHOP, cartId),
+      cartDecider,
+      {
+        kind: 'MarkCartPurchased',
+        cartId,
+        orderId,
+        placedAt: at,
+        shopId: SHOP,
+        causationId: orderEventId,
+        receivedAt: at,
+      },
+      { causationId: orderEventId },
+    );
+  }
+
+  async function changeConsent(email: string, state: ConsentState): Promise<void> {
+    const at = clock.now().toISOString();
+    const sealed = await seal({ email });
+    const causationId = randomUUID();
+    await runDecider(
+      store,
+      customerStream(SHOP, sealed.customerKey),
+      customerDecider,
+      {
+        kind: 'ChangeMarketingConsent',
+        platform: 'shopify',
+        platformUpdatedAt: at,
+        customer: {},
+        channel: 'email',
+        consent: { state, updatedAt: at, source: 'shopify:customer' },
+        shopId: SHOP,
+        causationId,
+        receivedAt: at,
+        ...sealed,
+      },
+      { causationId },
+    );
+  }
+
+  const history = (customerKey: string) => customerHistory(store, SHOP, customerKey);
+
+  async function close(): Promise<void> {
+    await store.close();
+    await pool.end();
+    await db.drop();
+  }
+
+  return {
+    pool,
+    store,
+    clock,
+    email,
+    sms,
+    commerce,
+    renderer,
+    tickets,
+    sequences,
+    runnerDeps,
+    feed,
+    projector,
+    driver,
+    pump,
+    settle,
+    runFor,
+    recordCart,
+    purchase,
+    changeConsent,
+    history,
+    close,
+  };
+}
+
+type Engine = Awaited<ReturnType<typeof createEngine>>;
+
+const mugs = (lineId: string, unitPrice = '40.00', quantity = 2): CartLineItem[] => [
+  { lineId, productId: 'p-mug', title: 'Mug', quantity, unitPrice, categories: ['kitchen'] },
+];
+
+describe('recovery engine (Postgres, fakes, manual clock)', () => {
+  let e: Engine;
+
+  beforeEach(async () => {
+    e = await createEngine();
+  });
+
+  afterEach(async () => {
+    await e.close();
+  });
+
+  it('abandonment after inactivity sends step 0, then follow-ups with escalating unique discount codes', async () => {
+    const key = await e.recordCart({
+      cartId: 'c-a',
+      email: 'ana@example.com',
+      lineItems: mugs('l-a'),
+      emailConsent: 'subscribed',
+    });
+    await e.settle();
+    await e.runFor(59 * MINUTE);
+    expect(e.email.delivered).toHaveLength(0);
+    await e.runFor(2 * MINUTE, MINUTE);
+    expect(e.email.delivered).toHaveLength(1);
+    const first = e.email.delivered[0];
+    expect(first.to).toBe('ana@example.com');
+    expect(first.idempotencyKey).toBe(`${recoveryIdFor(SHOP, 'c-a')}:step-0:email`);
+    expect(first.subject).toContain('welcome-0');
+    expect(first.headers?.['List-Unsubscribe']).toMatch(/^<https:\/\//);
+    expect(first.headers?.['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    // The shopper opens it (tracking), so later steps are not cut by engagement fatigue.
+    await e.pool.query('UPDATE engine.sent_messages SET opened_at = sent_at WHERE recovery_id = $1', [
+      recoveryIdFor(SHOP, 'c-a'),
+    ]);
+
+    await e.runFor(3 * DAY, HOUR);
+    expect(e.email.delivered.map((m) => m.subject?.slice(0, 11))).toEqual([
+      '[welcome-0]',
+      '[welcome-1]',
+      '[welcome-2]',
+      '[welcome-3]',
+    ]);
+    expect(e.commerce.codes.map((c) => c.percent)).toEqual([5, 10, 15]);
+    const codes = e.commerce.codes.map((c) => c.code);
+    expect(new Set(codes).size).toBe(3);
+    codes.forEach((code, i) => expect(e.email.delivered[i + 1].text).toContain(code));
+    expect(e.commerce.codes.map((c) => c.idempotencyKey)).toEqual(
+      [1, 2, 3].map((n) => `${recoveryIdFor(SHOP, 'c-a')}:step-${n}:email:discount`),
+    );
+
+    const h = await e.history(key);
+    expect(h.recoveries).toHaveLength(1);
+    expect(h.recoveries[0].sequence).toMatchObject({ id: 'welcome', version: 1, catalogueVersion: 1 });
+    expect(h.recoveries[0].segmentation?.segments).toContain('new');
+    const sent = h.entries.filter((x) => x.kind === 'sent');
+    expect(sent.map((x) => x.step)).toEqual([0, 1, 2, 3]);
+    for (const s of sent) {
+      expect(s.consentUsed).toMatchObject({ channel: 'email', basis: 'subscribed', source: 'shopify:checkout' });
+    }
+    expect(sent.slice(1).map((s) => s.discountCode)).toEqual(codes);
+    expect(sent[1].sent?.discount?.percent).toBe(5);
+    const times = h.entries.map((x) => Date.parse(x.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it('R28: a purchase mid-sequence stops everything, even one arriving after the step was queued', async () => {
+    const key = await e.recordCart({
+      cartId: 'c-b',
+      email: 'ben@example.com',
+      lineItems: mugs('l-b'),
+      emailConsent: 'subscribed',
+    });
+    await e.runFor(61 * MINUTE, MINUTE);
+    expect(e.email.delivered).toHaveLength(1);
+    // Step 1 becomes due and is queued…
+    e.clock.advance(6 * HOUR);
+    await e.pump('feed', RECOVERY_FEED_FILTER, e.feed.handle);
+    await e.driver.tick();
+    await e.pump('events', RECOVERY_EVENTS_FILTER, e.projector.handle);
+    const queued = await e.pool.query(
+      `SELECT count(*)::int AS n FROM engine.effect_queue WHERE done_at IS NULL AND kind = 'step'`,
+    );
+    expect(queued.rows[0].n).toBe(1);
+    // …then the order lands before the runner gets to it.
+    await e.purchase('c-b', 'ben@example.com');
+    await new EffectRunner(e.runnerDeps).runOnce();
+    await e.settle();
+    await e.runFor(4 * DAY, 6 * HOUR);
+    expect(e.email.delivered).toHaveLength(1);
+    const { state } = await loadRecovery(e.store, recoveryIdFor(SHOP, 'c-b'));
+    expect(state.status).toBe('ended');
+    expect(state.endReason).toBe('purchased');
+    const h = await e.history(key);
+    expect(h.entries.find((x) => x.kind === 'skipped' && x.step === 1)?.reason).toBe('purchased');
+    expect(h.entries[h.entries.length - 1]).toMatchObject({ kind: 'ended', reason: 'purchased' });
+    const pending = await e.pool.query(
+      `SELECT count(*)::int AS n FROM engine.timers WHERE stream_id = $1 AND fired_at IS NULL AND superseded_at IS NULL`,
+      [recoveryIdFor(SHOP, 'c-b')],
+    );
+    expect(pending.rows[0].n).toBe(0);
+  });
+
+  it('an opt-out mid-sequence ends the recovery: nothing more is sent', async () => {
+    const key = await e.recordCart({
+      cartId: 'c-c',
+      email: 'cleo@example.com',
+      lineItems: mugs('l-c'),
+      emailConsent: 'subscribed',
+    });
+    await e.runFor(61 * MINUTE, MINUTE);
+    expect(e.email.delivered).toHaveLength(1);
+    await e.changeConsent('cleo@example.com', 'unsubscribed');
+    await e.settle();
+    await e.runFor(4 * DAY, 6 * HOUR);
+    expect(e.email.delivered).toHaveLength(1);
+    const h = await e.history(key);
+    expect(h.entries.map((x) => x.kind)).toContain('channel-revoked');
+    expect(h.entries[h.entries.length - 1]).toMatchObject({ kind: 'ended', reason: 'opted-out' });
+  });
+
+  it('all lines out of stock: the step is skipped with its reason and the sequence goes on', async () => {
+    e.commerce.setStock('l-d', { available: false });
+    const key = await e.recordCart({
+      cartId: 'c-d',
+      email: 'dan@example.com',
+      lineItems: mugs('l-d'),
+      emailConsent: 'subscribed',
+    });
+    await e.runFor(61 * MINUTE, MINUTE);
+    expect(e.email.delivered).toHaveLength(0);
+    const h = await e.history(key);
+    expect(h.entries.find((x) => x.kind === 'skipped')).toMatchObject({ step: 0, reason: 'all-out-of-stock' });
+    const { state } = await loadRecovery(e.store, recoveryIdFor(SHOP, 'c-d'));
+    expect(state.timer).toMatchObject({ purpose: 'step', step: 1 });
+  });
+
+  it('R2: a crash between the provider call and recording it is reconciled to exactly one message', async () => {
+    const key = await e.recordCart({
+      cartId: 'c-e',
+      email: 'eve@example.com',
+      lineItems: mugs('l-e'),
+      emailConsent: 'subscribed',
+    });
+    await e.settle();
+    e.clock.advance(61 * MINUTE);
+    await e.pump('feed', RECOVERY_FEED_FILTER, e.feed.handle);
+    for (let round = 0; round < 2; round++) {
+      await e.pump('events', RECOVERY_EVENTS_FILTER, e.projector.handle);
+      await e.driver.tick(); // the abandonment timer, then the step-0 timer
+    }
+    await e.pump('events', RECOVERY_EVENTS_FILTER, e.projector.handle);
+    // The worker delivers the message and dies before it can record anything.
+    const hang = e.email.hangAfterDelivery();
+    const crashed = new EffectRunner(e.runnerDeps);
+    const lost = crashed.runOnce();
+    for (let i = 0; i < 200 && e.email.delivered.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(e.email.delivered).toHaveLength(1);
+    const started = await e.pool.query(`SELECT status FROM engine.effects WHERE recovery_id = $1`, [
+      recoveryIdFor(SHOP, 'c-e'),
+    ]);
+    expect(started.rows).toEqual([{ status: 'started' }]);
+
+    // A new process starts: interrupted effects are picked up at once and reconciled, not resent.
+    const restarted = new EffectRunner({ ...e.runnerDeps, staleStartedAfterMs: 0 });
+    expect(await restarted.recoverInterrupted()).toBe(1);
+    await e.settle(restarted);
+    await e.settle();
+    expect(e.email.delivered).toHaveLength(1);
+    expect(e.email.calls).toHaveLength(1);
+    expect(e.email.lookups).toEqual([`${recoveryIdFor(SHOP, 'c-e')}:step-0:email`]);
+    const h = await e.history(key);
+    const kinds = h.entries.filter((x) => x.step === 0).map((x) => x.kind);
+    expect(kinds).toEqual(['step-due', 'unknown', 'reconciliation-requested', 'reconciled', 'sent']);
+    expect(h.entries.find((x) => x.kind === 'sent')).toMatchObject({
+      reconciled: true,
+      messageId: e.email.delivered[0].messageId,
+    });
+
+    // The dead worker's call finally fails: its late report changes nothing.
+    hang.release();
+    await lost;
+    await e.settle();
+    expect((await e.history(key)).entries.filter((x) => x.step === 0).map((x) => x.kind)).toEqual(kinds);
+  });
+
+  it('R7: a 429 with Retry-After is retried after it; a provider that keeps failing is dead-lettered', async () => {
+    e.email.faults.add({ kind: 'rate-limited', retryAfterMs: 30 * MINUTE });
+    const k1 = await e.recordCart({
+      cartId: 'c-f',
+      email: 'fay@example.com',
+      lineItems: mugs('l-f'),
+      emailConsent: 'subscribed',
+    });
+    await e.runFor(61 * MINUTE, MINUTE);
+    expect(e.email.delivered).toHaveLength(0);
+    const failed = (await e.history(k1)).entries.find((x) => x.kind === 'failed');
+    expect(failed).toMatchObject({ step: 0, reason: 'retryable', error: 'RetryableProviderError:429' });
+    expect(Date.parse(failed?.retryAt ?? '')).toBe(Date.parse(failed?.at ?? '') + 30 * MINUTE);
+    await e.runFor(28 * MINUTE, MINUTE);
+    expect(e.email.delivered).toHaveLength(0);
+    await e.runFor(2 * MINUTE, MINUTE);
+    expect(e.email.delivered).toHaveLength(1);
+
+    e.email.faults.always({ kind: 'server-error', status: 503 });
+    const k2 = await e.recordCart({
+      cartId: 'c-g',
+      email: 'gus@example.com',
+      lineItems: mugs('l-g'),
+      emailConsent: 'subscribed',
+    });
+    await e.runFor(2 * HOUR, MINUTE);
+    const h = await e.history(k2);
+    const step0 = h.entries.filter((x) => x.step === 0);
+    expect(step0.filter((x) => x.kind === 'failed')).toHaveLength(5);
+    expect(step0.find((x) => x.kind === 'dead-lettered')).toMatchObject({
+      reason: 'retry-budget-exhausted',
+      attempt: 5,
+    });
+    expect(e.email.calls.filter((m) => m.to === 'gus@example.com')).toHaveLength(5);
+    const { state } = await loadRecovery(e.store, recoveryIdFor(SHOP, 'c-g'));
+    expect(state.timer).toMatchObject({ purpose: 'step', step: 1 });
+  });
+
+  it('opens one support ticket for a cart of 200 or more, with the cart and the customer contact', async () => {
+    const key = await e.recordCart({
+      cartId: 'c-h',
+      email: 'hal@example.com',
+      lineItems: mugs('l-h', '125.00', 2),
+      emailConsent: 'subscribed',
+    });
+    await e.runFor(61 * MINUTE, MINUTE);
+    await e.runFor(HOUR);
+    expect(e.tickets.tickets).toHaveLength(1);
+    expect(e.tickets.tickets[0]).toMatchObject({
+      idempotencyKey: `${recoveryIdFor(SHOP, 'c-h')}:ticket`,
+      cartId: 'c-h',
+      customerEmail: 'hal@example.com',
+    });
+    expect(e.tickets.tickets[0].body).toMatch(/abandoned: 250(\.00)? EUR/);
+    expect(e.tickets.tickets[0].body).toContain('2 × Mug');
+    const h = await e.history(key);
+    expect(h.recoveries[0].sequence?.id).toBe('premium');
+    expect(h.entries.map((x) => x.kind)).toEqual(expect.arrayContaining(['ticket-requested', 'ticket-opened', 'sent']));
+    // Premium asks for SMS first; without a phone it falls back to e-mail and says why.
+    expect(h.entries.find((x) => x.kind === 'sent')?.channelsSkipped).toEqual([
+      { channel: 'sms', reason: 'invalid-phone' },
+    ]);
+  });
+});
+
+describe('recovery engine in shadow mode', () => {
+  it('decides and records every step but sends nothing and creates no discount code', async () => {
+    const e = await createEngine({ shadowMode: true });
+    try {
+      const key = await e.recordCart({
+        cartId: 'c-s',
+        email: 'sam@example.com',
+        lineItems: mugs('l-s'),
+        emailConsent: 'subscribed',
+      });
+      await e.runFor(7 * HOUR, 30 * MINUTE);
+      expect(e.email.calls).toHaveLength(0);
+      expect(e.commerce.codes).toHaveLength(0);
+      const h = await e.history(key);
+      const skipped = h.entries.filter((x) => x.kind === 'skipped');
+      expect(skipped.map((x) => [x.step, x.reason])).toEqual([
+        [0, 'shadow-mode'],
+        [1, 'shadow-mode'],
+      ]);
+      expect(skipped[1].sent).toMatchObject({ channel: 'email', discount: { percent: 5 } });
+      expect(h.recoveries[0].mode).toEqual({ kind: 'shadow', reason: 'shadow-mode' });
+    } finally {
+      await e.close();
+    }
+  });
+});

@@ -1,0 +1,64 @@
+import { initialCartState, initialCustomerState, type CartState, type CustomerState } from '@reclaim/domain';
+import { AcceleratedClock } from './clock';
+import { consentOf, trafficSourceOf } from './facts';
+import { parseRecoveryId } from './recovery-feed';
+
+describe('engine facts (pure)', () => {
+  it('consent: the newest observation wins between the customer stream and the checkout, with its evidence', () => {
+    const customer: CustomerState = {
+      ...initialCustomerState(),
+      status: 'known',
+      consent: {
+        email: {
+          state: 'unsubscribed',
+          source: 'shopify:customer',
+          consentUpdatedAt: '2025-03-02T10:00:00.000Z',
+          recordedAt: '2025-03-02T10:00:01.000Z',
+          causationId: 'x',
+        },
+      },
+    };
+    const cart = (at: string): CartState => ({
+      ...initialCartState(),
+      snapshot: {
+        source: 'checkout',
+        lineItems: [],
+        currency: 'EUR',
+        subtotal: '1',
+        total: '1',
+        emailConsent: { state: 'subscribed', source: 'shopify:checkout', consentUpdatedAt: at },
+      },
+    });
+    expect(consentOf(customer, cart('2025-03-01T00:00:00.000Z')).email).toEqual({
+      status: 'unsubscribed',
+      source: 'shopify:customer',
+      at: '2025-03-02T10:00:00.000Z',
+    });
+    expect(consentOf(customer, cart('2025-03-03T00:00:00.000Z')).email).toEqual({
+      status: 'subscribed',
+      source: 'shopify:checkout',
+      at: '2025-03-03T00:00:00.000Z',
+    });
+    expect(consentOf(undefined, undefined)).toEqual({});
+  });
+
+  it('parses recovery ids whose cart id contains dashes', () => {
+    const shopId = '3a7c1f43-7f6e-4d52-9a34-3c9a0f5b2a10';
+    expect(parseRecoveryId(`recovery-${shopId}-a-b-c`)).toEqual({ shopId, cartId: 'a-b-c' });
+    expect(parseRecoveryId(`cart-${shopId}-a`)).toBeUndefined();
+  });
+
+  it('traffic source is a category, never a full URL', () => {
+    expect(trafficSourceOf('/products/x?utm_source=Newsletter&email=a@b.c', undefined)).toBe('newsletter');
+    expect(trafficSourceOf(undefined, 'https://www.google.com/search?q=mugs')).toBe('google.com');
+    expect(trafficSourceOf(undefined, 'not a url')).toBe('direct');
+  });
+
+  it('an accelerated clock runs time faster from its start', () => {
+    let t = 1_000_000;
+    const base = { now: () => new Date(t) };
+    const clock = new AcceleratedClock(60, new Date('2025-01-01T00:00:00.000Z'), base);
+    t += 1_000;
+    expect(clock.now().toISOString()).toBe('2025-01-01T00:01:00.000Z');
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * The facts the engine reads around the pure process manager: the cart and customer streams
+ * (folded with the real deciders), and the engine's small index tables. No personal data leaves
+ * here except the sealed contact, which only the effect runner opens.
+ */
+import { randomInt } from 'node:crypto';
+import {
+  cartDecider,
+  cartStream,
+  customerDecider,
+  customerStream,
+  foldEvents,
+  upcastEvent,
+  type CartEvent,
+  type CartSnapshot,
+  type CartState,
+  type ChannelConsent,
+  type CheckoutStage,
+  type ConsentState,
+  type CustomerEvent,
+  type CustomerFeatures,
+  type CustomerState,
+  type Device,
+  type RecordedConsent,
+  type SealedValue,
+  type StartContext,
+} from '@reclaim/domain';
+import type { EventStore } from '@reclaim/event-store';
+import type { Queryable } from './db';
+import type { ShopLookup } from './ports';
+import type { SequenceRepository } from './sequences/sequence-repository';
+
+export async function readCart(
+  store: EventStore,
+  shopId: string,
+  cartId: string,
+  untilRevision?: bigint,
+): Promise<CartState> {
+  const recorded = await store.readStream(cartStream(shopId, cartId));
+  const events = recorded
+    .filter((r) => untilRevision === undefined || r.revision <= untilRevision)
+    .map((r) => upcastEvent<CartEvent>({ type: r.type, schemaVersion: r.schemaVersion, data: r.data }));
+  return foldEvents(cartDecider, events);
+}
+
+export async function readCustomer(store: EventStore, shopId: string, customerKey: string): Promise<CustomerState> {
+  const recorded = await store.readStream(customerStream(shopId, customerKey));
+  const events = recorded.map((r) =>
+    upcastEvent<CustomerEvent>({ type: r.type, schemaVersion: r.schemaVersion, data: r.data }),
+  );
+  return foldEvents(customerDecider, events);
+}
+
+const DEVICES: readonly Device[] = ['desktop', 'mobile', 'tablet'];
+
+function deviceOf(raw: string | undefined): Device {
+  const d = raw?.toLowerCase();
+  return (
+    DEVICES.find((x) => x === d) ?? (d !== undefined && /mobile|phone|android|iphone/.test(d) ? 'mobile' : 'unknown')
+  );
+}
+
+/** A traffic category without personal data: `utm_source` of the landing page, else the referrer's host, else direct. */
+export function trafficSourceOf(landingSite: string | undefined, referrer: string | undefined): string {
+  try {
+    if (landingSite) {
+      const utm = new URL(landingSite, 'https://shop.invalid').searchParams.get('utm_source');
+      if (utm) return utm.slice(0, 64).toLowerCase();
+    }
+  } catch {
+    // not a URL: ignore
+  }
+  try {
+    if (referrer) return new URL(referrer).hostname.replace(/^www\./, '').slice(0, 128);
+  } catch {
+    // not a URL: ignore
+  }
+  return 'direct';
+}
+
+/** The recovery's view of a cart (what `CartActivity` carries), from the folded cart stream. */
+export function cartSnapshotOf(cart: CartState): CartSnapshot | undefined {
+  const s = cart.snapshot;
+  if (s === undefined) return undefined;
+  const checkoutStage: CheckoutStage = s.source === 'checkout' ? 'contact' : 'cart';
+  return {
+    value: s.subtotal,
+    currency: s.currency,
+    items: s.lineItems.map((i) => ({
+      lineId: i.lineId,
+      productId: i.productId,
+      ...(i.variantId !== undefined ? { variantId: i.variantId } : {}),
+      title: i.variantTitle !== undefined ? `${i.title} (${i.variantTitle})` : i.title,
+      quantity: i.quantity,
+      unitPrice: i.unitPrice,
+      ...(i.categories !== undefined ? { categories: i.categories } : {}),
+    })),
+    reach: { email: cart.reach.email, sms: cart.reach.sms },
+    ...(cart.customerKey !== undefined ? { customerKey: cart.customerKey } : {}),
+    device: deviceOf(s.device),
+    trafficSource: trafficSourceOf(s.landingSite, s.referrer),
+    checkoutStage,
+  };
+}
+
+function statusOf(state: ConsentState): ChannelConsent['status'] {
+  switch (state) {
+    case 'subscribed':
+      return 'subscribed';
+    case 'unsubscribed':
+    case 'redacted':
+      return 'unsubscribed';
+    case 'invalid':
+      return 'bounced';
+    default:
+      return 'not-subscribed';
+  }
+}
+
+/**
+ * Consent per channel with its evidence (R27): the newest observation (by the consent's own time)
+ * among the customer stream and the cart's checkout.
+ */
+export function consentOf(
+  customer: CustomerState | undefined,
+  cart: CartState | undefined,
+): { email?: ChannelConsent; sms?: ChannelConsent } {
+  const out: { email?: ChannelConsent; sms?: ChannelConsent } = {};
+  for (const channel of ['email', 'sms'] as const) {
+    const candidates: RecordedConsent[] = [];
+    const fromCustomer = customer?.status === 'known' ? customer.consent[channel] : undefined;
+    if (fromCustomer) candidates.push(fromCustomer);
+    const fromCart = channel === 'email' ? cart?.snapshot?.emailConsent : cart?.snapshot?.smsConsent;
+    if (fromCart) candidates.push(fromCart);
+    const latest = candidates.sort((a, b) => Date.parse(b.consentUpdatedAt) - Date.parse(a.consentUpdatedAt))[0];
+    if (latest) out[channel] = { status: statusOf(latest.state), source: latest.source, at: latest.consentUpdatedAt };
+  }
+  return out;
+}
+
+/** The sealed contact to use: the cart's (what the shopper typed), else the customer profile's. */
+export function contactOf(cart: CartState | undefined, customer: CustomerState | undefined): SealedValue | undefined {
+  return cart?.contact ?? (customer?.status === 'known' ? customer.contact : undefined);
+}
+
+export interface CustomerHistoryFacts {
+  readonly customerLastOrderAt?: string;
+  readonly lastOtherRecoveryMessageAt?: string;
+  readonly otherActiveRecovery?: { readonly recoveryId: string; readonly startedAt: string };
+  readonly ignoredRecoveryMessages: number;
+  readonly lastDiscountRecoveryAt?: string;
+}
+
+const isoOrUndefined = (d: Date | null | undefined): string | undefined => (d ? d.toISOString() : undefined);
+
+/** Frequency-cap, fatigue, anti-gaming and purchase facts from the engine's index tables. */
+export async function customerHistoryFacts(
+  q: Queryable,
+  shopId: string,
+  customerKey: string | undefined,
+  recoveryId: string,
+): Promise<CustomerHistoryFacts> {
+  if (customerKey === undefined) return { ignoredRecoveryMessages: 0 };
+  const { rows } = await q.query<{
+    last_order: Date | null;
+    last_other_message: Date | null;
+    other_id: string | null;
+    other_started: Date | null;
+    ignored: number;
+    last_discount_recovery: Date | null;
+  }>(
+    `SELECT
+       (SELECT max(placed_at) FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2) AS last_order,
+       (SELECT max(sent_at) FROM engine.sent_messages
+         WHERE shop_id = $1 AND customer_key = $2 AND recovery_id <> $3) AS last_other_message,
+       o.recovery_id AS other_id, o.started_at AS other_started,
+       (SELECT count(*)::int FROM engine.sent_messages s
+         WHERE s.shop_id = $1 AND s.customer_key = $2 AND s.opened_at IS NULL AND s.clicked_at IS NULL
+           AND s.sent_at > COALESCE((SELECT max(e.sent_at) FROM engine.sent_messages e
+             WHERE e.shop_id = $1 AND e.customer_key = $2
+               AND (e.opened_at IS NOT NULL OR e.clicked_at IS NOT NULL)), '-infinity')) AS ignored,
+       (SELECT max(cr.ended_at) FROM engine.customer_recoveries cr
+         WHERE cr.shop_id = $1 AND cr.customer_key = $2 AND cr.recovery_id <> $3 AND cr.end_reason = 'purchased'
+           AND EXISTS (SELECT 1 FROM engine.sent_messages m
+             WHERE m.recovery_id = cr.recovery_id AND m.discount_code IS NOT NULL)) AS last_discount_recovery
+     FROM (SELECT 1) one
+     LEFT JOIN LATERAL (
+       SELECT recovery_id, started_at FROM engine.customer_recoveries
+       WHERE shop_id = $1 AND customer_key = $2 AND recovery_id <> $3 AND status = 'active' AND started_at IS NOT NULL
+       ORDER BY started_at, recovery_id LIMIT 1) o ON true`,
+    [shopId, customerKey, recoveryId],
+  );
+  const r = rows[0];
+  const lastOrder = isoOrUndefined(r.last_order);
+  const lastOther = isoOrUndefined(r.last_other_message);
+  const lastDiscount = isoOrUndefined(r.last_discount_recovery);
+  return {
+    ...(lastOrder !== undefined ? { customerLastOrderAt: lastOrder } : {}),
+    ...(lastOther !== undefined ? { lastOtherRecoveryMessageAt: lastOther } : {}),
+    ...(r.other_id !== null && r.other_started !== null
+      ? { otherActiveRecovery: { recoveryId: r.other_id, startedAt: r.other_started.toISOString() } }
+      : {}),
+    ignoredRecoveryMessages: r.ignored,
+    ...(lastDiscount !== undefined ? { lastDiscountRecoveryAt: lastDiscount } : {}),
+  };
+}
+
+/** Segmentation inputs of a customer: the customer stream plus the engine's order and recovery index. */
+export async function customerFeatures(
+  q: Queryable,
+  store: EventStore,
+  shopId: string,
+  customerKey: string | undefined,
+  recoveryId: string,
+): Promise<CustomerFeatures> {
+  if (customerKey === undefined) {
+    return {
+      ordersCount: 0,
+      totalSpent: '0',
+      previousAbandonments: 0,
+      previousRecoveries: 0,
+      discountOrdersCount: 0,
+      categoriesBought: [],
+    };
+  }
+  const customer = await readCustomer(store, shopId, customerKey);
+  const { rows } = await q.query<{
+    orders: number;
+    discounted: number;
+    last_purchase: Date | null;
+    categories: string[] | null;
+    abandonments: number;
+    recovered: number;
+  }>(
+    `SELECT
+       (SELECT count(*)::int FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2) AS orders,
+       (SELECT count(*)::int FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2 AND discounted) AS discounted,
+       (SELECT max(placed_at) FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2) AS last_purchase,
+       (SELECT array_agg(DISTINCT c ORDER BY c) FROM engine.customer_orders o, unnest(o.categories) c
+         WHERE o.shop_id = $1 AND o.customer_key = $2) AS categories,
+       (SELECT count(*)::int FROM engine.customer_recoveries
+         WHERE shop_id = $1 AND customer_key = $2 AND recovery_id <> $3 AND started_at IS NOT NULL) AS abandonments,
+       (SELECT count(*)::int FROM engine.customer_recoveries
+         WHERE shop_id = $1 AND customer_key = $2 AND recovery_id <> $3 AND end_reason = 'purchased') AS recovered`,
+    [shopId, customerKey, recoveryId],
+  );
+  const r = rows[0];
+  const known = customer.status === 'known';
+  const lastPurchase = isoOrUndefined(r.last_purchase);
+  const ignored = (await customerHistoryFacts(q, shopId, customerKey, recoveryId)).ignoredRecoveryMessages;
+  return {
+    ordersCount: Math.max(known ? (customer.ordersCount ?? 0) : 0, r.orders),
+    totalSpent: known && customer.totalSpent !== undefined ? customer.totalSpent : '0',
+    ...(lastPurchase !== undefined ? { lastPurchaseAt: lastPurchase } : {}),
+    previousAbandonments: r.abandonments,
+    previousRecoveries: r.recovered,
+    discountOrdersCount: r.discounted,
+    categoriesBought: r.categories ?? [],
+    ignoredRecoveryMessages: ignored,
+  };
+}
+
+/** A uniform random number in [0, 1) from the OS generator (holdout and rollout draws). */
+export function cryptoRandom(): number {
+  return randomInt(0, 2 ** 48 - 1) / 2 ** 48;
+}
+
+export interface StartContextDeps {
+  readonly store: EventStore;
+  readonly shops: ShopLookup;
+  readonly sequences: SequenceRepository;
+  /** Default {@link cryptoRandom}. */
+  readonly random?: () => number;
+}
+
+/** What a recovery needs when it starts: customer features, the shop's current sequences, a draw, the shop's zone. */
+export async function buildStartContext(
+  deps: StartContextDeps,
+  q: Queryable,
+  shopId: string,
+  recoveryId: string,
+  customerKey: string | undefined,
+): Promise<StartContext> {
+  const [customer, sequences, shop] = await Promise.all([
+    customerFeatures(q, deps.store, shopId, customerKey, recoveryId),
+    deps.sequences.current(shopId),
+    deps.shops.get(shopId),
+  ]);
+  return {
+    customer,
+    sequences,
+    random: (deps.random ?? cryptoRandom)(),
+    shopTimeZone: shop?.timezone ?? 'UTC',
+  };
+}

@@ -1,0 +1,72 @@
+/** The recovery engine's application layer: ports, durable timers, subscriptions, effect runner, audit. */
+export {
+  describeProviderError,
+  PermanentProviderError,
+  ProviderOutcomeUnknownError,
+  RetryableProviderError,
+  type ChannelLookupResult,
+  type ChannelMessage,
+  type ChannelPort,
+  type CommercePort,
+  type DiscountCodeRequest,
+  type EngineLog,
+  type LinkContext,
+  type MessageRenderer,
+  type RecoveryLinks,
+  type RecoveryShop,
+  type RenderedMessage,
+  type RenderItem,
+  type RenderRequest,
+  type ShopLookup,
+  type TicketPort,
+  type TicketRequest,
+} from './ports';
+export { AcceleratedClock, DatabaseClock, systemClock, type Clock, type DatabaseClockOptions } from './clock';
+export { ENGINE_SCHEMA_SQL, migrateRecoveryEngine } from './schema';
+export {
+  fromStoredRecoveryEvent,
+  loadRecovery,
+  recoveryStreamDecider,
+  runRecovery,
+  toStoredRecoveryEvent,
+  type LoadedRecovery,
+  type StoredRecoveryEvent,
+} from './recovery-stream';
+export {
+  buildStartContext,
+  cartSnapshotOf,
+  consentOf,
+  cryptoRandom,
+  customerFeatures,
+  customerHistoryFacts,
+  type CustomerHistoryFacts,
+  type StartContextDeps,
+} from './facts';
+export {
+  InvalidSequenceCatalogueError,
+  PostgresSequenceRepository,
+  type SequenceRepository,
+} from './sequences/sequence-repository';
+export { TimerStore, timerSequence, type ClaimedTimer, type TimerToSchedule } from './timers/timer-store';
+export { TimerDriver, type TickResult, type TimerDriverDeps } from './timers/timer-driver';
+export {
+  parseRecoveryId,
+  RECOVERY_EVENTS,
+  RECOVERY_EVENTS_FILTER,
+  RECOVERY_FEED,
+  RECOVERY_FEED_FILTER,
+  RecoveryEventsProjector,
+  RecoveryFeed,
+  type RecoveryEventsProjectorDeps,
+  type RecoveryFeedDeps,
+} from './recovery-feed';
+export { EffectQueue, type EffectKind, type EffectRequest } from './effects/effect-queue';
+export { EffectRunner, type ContactOpener, type EffectRunnerDeps, type RunResult } from './effects/effect-runner';
+export {
+  customerHistory,
+  type CustomerHistory,
+  type CustomerHistoryOptions,
+  type HistoryEntry,
+  type HistoryEntryKind,
+  type RecoveryDecisionInputs,
+} from './audit/customer-history';

@@ -1,0 +1,190 @@
+/**
+ * Ports of the recovery engine: everything outside Reclaim that a recovery touches. Real adapters
+ * live in libs/providers (SMTP, Klaviyo, Twilio, Gorgias, Zendesk) and libs/platforms (store
+ * APIs); test doubles in libs/testing/src/fakes. Every call that creates something carries an
+ * idempotency key, so a retry after a crash never creates a second message, ticket or code.
+ */
+import type { Channel, RecoveryItem, StockLine } from '@reclaim/domain';
+
+// ---------------------------------------------------------------- provider errors
+
+/** The provider refused for now (429, 5xx, connection refused before sending): try again later. */
+export class RetryableProviderError extends Error {
+  constructor(
+    message: string,
+    /** From `Retry-After`, when the provider sent one. */
+    readonly retryAfterMs?: number,
+    /** HTTP status or provider code, recorded in events (never personal data). */
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'RetryableProviderError';
+  }
+}
+
+/** The provider refused for good (400, invalid recipient, account suspended): do not retry. */
+export class PermanentProviderError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'PermanentProviderError';
+  }
+}
+
+/** The request went out but no answer came back (timeout, reset after sending): it may have been delivered. */
+export class ProviderOutcomeUnknownError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderOutcomeUnknownError';
+  }
+}
+
+/** What may be recorded about a provider error: its class and code, never its message (may echo an address). */
+export function describeProviderError(err: unknown): string {
+  if (err instanceof RetryableProviderError || err instanceof PermanentProviderError) {
+    return err.code !== undefined ? `${err.name}:${err.code}` : err.name;
+  }
+  if (err instanceof Error) return err.name;
+  return 'UnknownError';
+}
+
+// ---------------------------------------------------------------- shops
+
+/** The shop facts the engine needs; `ShopRegistry.get` satisfies {@link ShopLookup}. */
+export interface RecoveryShop {
+  readonly id: string;
+  readonly platform: string;
+  readonly shopDomain: string;
+  readonly currency: string;
+  /** IANA time zone. */
+  readonly timezone: string;
+  readonly apiUrl: string;
+  readonly apiToken: string;
+}
+
+export interface ShopLookup {
+  get(shopId: string): Promise<RecoveryShop | null>;
+}
+
+// ---------------------------------------------------------------- channels
+
+export interface ChannelMessage {
+  /** `<recoveryId>:step-<n>:<channel>`: the provider must dedupe on it (Klaviyo unique_id, SMTP Message-ID…). */
+  readonly idempotencyKey: string;
+  readonly channel: Channel;
+  /** Clear-text address or E.164 phone, opened from the vault just before the call. Never logged. */
+  readonly to: string;
+  readonly subject?: string;
+  readonly html?: string;
+  readonly text?: string;
+  /** E-mail headers, e.g. List-Unsubscribe (R25). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** SMS body. */
+  readonly body?: string;
+}
+
+export type ChannelLookupResult =
+  | { readonly status: 'sent'; readonly messageId: string }
+  | { readonly status: 'not-sent' }
+  | { readonly status: 'unknown' };
+
+/** E-mail or SMS provider. Throws the typed provider errors above. */
+export interface ChannelPort {
+  send(message: ChannelMessage): Promise<{ readonly messageId: string }>;
+  /** Reconciliation after an unknown outcome (R2): did a message with this key go out? */
+  lookup(idempotencyKey: string): Promise<ChannelLookupResult>;
+}
+
+// ---------------------------------------------------------------- tickets
+
+export interface TicketRequest {
+  /** `<recoveryId>:ticket` (Zendesk Idempotency-Key; Gorgias: looked up before creating). */
+  readonly idempotencyKey: string;
+  readonly shopId: string;
+  readonly cartId: string;
+  readonly subject: string;
+  readonly body: string;
+  /** Opened from the vault just before the call, when known. */
+  readonly customerEmail?: string;
+}
+
+export interface TicketPort {
+  open(request: TicketRequest): Promise<{ readonly ticketId: string }>;
+}
+
+// ---------------------------------------------------------------- commerce (store API)
+
+export interface DiscountCodeRequest {
+  /** `<effect key>:discount`: a retry returns the same code. */
+  readonly idempotencyKey: string;
+  readonly shop: RecoveryShop;
+  readonly percent: number;
+  readonly expiresAt: string;
+  readonly customerKey?: string;
+  readonly cartId: string;
+}
+
+export interface CommercePort {
+  /** Current availability and unit price of the cart's lines; lines missing from the answer are kept as they are. */
+  stock(shop: RecoveryShop, items: readonly RecoveryItem[]): Promise<StockLine[]>;
+  createDiscountCode(request: DiscountCodeRequest): Promise<{ readonly code: string }>;
+}
+
+// ---------------------------------------------------------------- rendering and links
+
+export interface RenderItem {
+  readonly title?: string;
+  readonly quantity: number;
+  readonly unitPrice: string;
+  readonly priceChanged: boolean;
+}
+
+export interface RenderRequest {
+  readonly templateId: string;
+  readonly kind: 'sales' | 'help';
+  readonly channel: Channel;
+  readonly locale?: string;
+  readonly shop: { readonly id: string; readonly domain: string; readonly currency: string };
+  /** Customer data: a value to escape, never compiled as a template (R23). */
+  readonly customerName?: string;
+  readonly items: readonly RenderItem[];
+  readonly cartValue: string;
+  readonly currency: string;
+  readonly discount?: { readonly code: string; readonly percent: number; readonly expiresAt: string };
+  readonly checkoutUrl: string;
+  readonly unsubscribeUrl: string;
+}
+
+export interface RenderedMessage {
+  readonly subject: string;
+  readonly html: string;
+  readonly text: string;
+}
+
+/** MJML + Handlebars in the real implementation; escapes every value (R11, R23). */
+export interface MessageRenderer {
+  render(request: RenderRequest): Promise<RenderedMessage>;
+}
+
+export interface LinkContext {
+  readonly shopId: string;
+  readonly recoveryId: string;
+  readonly step: number;
+  readonly channel: Channel;
+  readonly customerKey?: string;
+}
+
+/** Signed unsubscribe and click-tracking links (R24), implemented with the renderer. */
+export interface RecoveryLinks {
+  unsubscribeUrl(context: LinkContext): string;
+  /** Wraps the store's checkout URL in a tracked, signed redirect (only to the store's own domains). */
+  checkoutUrl(context: LinkContext, target: string): string;
+}
+
+/** Something to report problems to without personal data. */
+export interface EngineLog {
+  warn(obj: object, msg: string): void;
+  info?(obj: object, msg: string): void;
+}

@@ -1,0 +1,119 @@
+import type { Pool } from 'pg';
+
+/**
+ * The recovery engine's own tables (schema `engine`). All of them can be rebuilt from the event log
+ * by resetting the engine subscriptions' checkpoints, except `effects` (the crash-safe record of
+ * provider calls in flight, R2) and `sequences` (merchant configuration).
+ */
+export const ENGINE_SCHEMA_SQL = `
+CREATE SCHEMA IF NOT EXISTS engine;
+
+CREATE TABLE IF NOT EXISTS engine.timers (
+  timer_id text PRIMARY KEY,
+  stream_id text NOT NULL,
+  shop_id text NOT NULL,
+  purpose text NOT NULL,
+  step integer,
+  seq integer NOT NULL,
+  due_at timestamptz NOT NULL,
+  payload jsonb NOT NULL DEFAULT '{}'::jsonb,
+  claimed_until timestamptz,
+  fired_at timestamptz,
+  superseded_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS timers_due ON engine.timers (due_at) WHERE fired_at IS NULL AND superseded_at IS NULL;
+CREATE INDEX IF NOT EXISTS timers_stream ON engine.timers (stream_id) WHERE fired_at IS NULL AND superseded_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS engine.effect_queue (
+  request_id text PRIMARY KEY,
+  kind text NOT NULL CHECK (kind IN ('step', 'reconcile', 'ticket')),
+  stream_id text NOT NULL,
+  shop_id text NOT NULL,
+  payload jsonb NOT NULL,
+  available_at timestamptz NOT NULL,
+  claimed_until timestamptz,
+  attempts integer NOT NULL DEFAULT 0,
+  done_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS effect_queue_available ON engine.effect_queue (available_at) WHERE done_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS engine.effects (
+  idempotency_key text PRIMARY KEY,
+  recovery_id text NOT NULL,
+  step integer NOT NULL,
+  channel text NOT NULL,
+  request_id text NOT NULL,
+  status text NOT NULL CHECK (status IN ('started', 'done')),
+  started_at timestamptz NOT NULL,
+  finished_at timestamptz,
+  discount_code text,
+  outcome jsonb
+);
+CREATE INDEX IF NOT EXISTS effects_started ON engine.effects (started_at) WHERE status = 'started';
+
+CREATE TABLE IF NOT EXISTS engine.customer_recoveries (
+  shop_id text NOT NULL,
+  customer_key text NOT NULL,
+  recovery_id text NOT NULL,
+  status text NOT NULL CHECK (status IN ('watching', 'active', 'holdout', 'ended')),
+  started_at timestamptz,
+  ended_at timestamptz,
+  end_reason text,
+  PRIMARY KEY (shop_id, customer_key, recovery_id)
+);
+CREATE INDEX IF NOT EXISTS customer_recoveries_recovery ON engine.customer_recoveries (recovery_id);
+
+CREATE TABLE IF NOT EXISTS engine.sent_messages (
+  shop_id text NOT NULL,
+  customer_key text NOT NULL,
+  recovery_id text NOT NULL,
+  step integer NOT NULL,
+  channel text NOT NULL,
+  message_id text NOT NULL,
+  discount_code text,
+  sent_at timestamptz NOT NULL,
+  opened_at timestamptz,
+  clicked_at timestamptz,
+  PRIMARY KEY (recovery_id, step, channel)
+);
+CREATE INDEX IF NOT EXISTS sent_messages_customer ON engine.sent_messages (shop_id, customer_key, sent_at);
+
+CREATE TABLE IF NOT EXISTS engine.customer_orders (
+  shop_id text NOT NULL,
+  order_id text NOT NULL,
+  customer_key text NOT NULL,
+  placed_at timestamptz NOT NULL,
+  total text NOT NULL,
+  currency text NOT NULL,
+  discounted boolean NOT NULL,
+  categories text[] NOT NULL DEFAULT '{}',
+  PRIMARY KEY (shop_id, order_id)
+);
+CREATE INDEX IF NOT EXISTS customer_orders_customer ON engine.customer_orders (shop_id, customer_key, placed_at);
+
+CREATE TABLE IF NOT EXISTS engine.sequences (
+  shop_id text NOT NULL,
+  version integer NOT NULL,
+  definition jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (shop_id, version)
+);
+`;
+
+/** Creates the engine schema (idempotent, safe to run concurrently). */
+export async function migrateRecoveryEngine(pool: Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('reclaim.engine.migrate'))`);
+    await client.query(ENGINE_SCHEMA_SQL);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,128 @@
+import { Pool } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@reclaim/database';
+import { DatabaseClock } from '../clock';
+import { TimerStore, type TimerToSchedule } from './timer-store';
+
+const SHOP = '6f1c1f43-7f6e-4d52-9a34-3c9a0f5b2a10';
+const MINUTE = 60_000;
+
+function timers(prefix: string, n: number, dueAt: Date): TimerToSchedule[] {
+  return Array.from({ length: n }, (_, i) => ({
+    timerId: `recovery-${SHOP}-${prefix}${i}/timer-1`,
+    streamId: `recovery-${SHOP}-${prefix}${i}`,
+    shopId: SHOP,
+    purpose: 'step' as const,
+    step: 0,
+    dueAt: dueAt.toISOString(),
+  }));
+}
+
+describe('TimerStore (Postgres)', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let store: TimerStore;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('reclaim_timers');
+    pool = new Pool({ connectionString: db.url, max: 8 });
+    await Promise.all([TimerStore.migrate(pool), TimerStore.migrate(pool)]);
+    store = new TimerStore(pool);
+  });
+
+  beforeEach(() => pool.query('TRUNCATE engine.timers'));
+
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
+
+  it('schedules idempotently and marks older timers of a stream superseded', async () => {
+    const t0 = new Date('2025-01-01T10:00:00Z');
+    const stream = `recovery-${SHOP}-c1`;
+    const first = {
+      timerId: `${stream}/timer-1`,
+      streamId: stream,
+      shopId: SHOP,
+      purpose: 'abandonment' as const,
+      dueAt: t0.toISOString(),
+    };
+    await store.schedule(pool, [first]);
+    await store.schedule(pool, [first]); // replayed from the log
+    await store.schedule(pool, [
+      { ...first, timerId: `${stream}/timer-2`, dueAt: new Date(t0.getTime() + MINUTE).toISOString() },
+    ]);
+    const claimed = await store.claimDue(new Date(t0.getTime() + 2 * MINUTE), 10, MINUTE);
+    expect(claimed.map((t) => t.timerId)).toEqual([`${stream}/timer-2`]);
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM engine.timers');
+    expect(rows[0].n).toBe(2);
+  });
+
+  it('two concurrent claimers never get the same timer', async () => {
+    const now = new Date('2025-01-01T12:00:00Z');
+    await store.schedule(pool, timers('a', 1000, new Date(now.getTime() - MINUTE)));
+    const claimLoop = async () => {
+      const got: string[] = [];
+      for (;;) {
+        const batch = await store.claimDue(now, 37, 10 * MINUTE);
+        if (batch.length === 0) return got;
+        got.push(...batch.map((t) => t.timerId));
+      }
+    };
+    const [a, b] = await Promise.all([claimLoop(), claimLoop()]);
+    expect(a.length + b.length).toBe(1000);
+    expect(new Set([...a, ...b]).size).toBe(1000);
+    expect(a.length).toBeGreaterThan(0);
+    expect(b.length).toBeGreaterThan(0);
+  });
+
+  it('re-claims the timers of a crashed claimer once its lease ends, not before', async () => {
+    const now = new Date('2025-01-01T12:00:00Z');
+    await store.schedule(pool, timers('b', 5, new Date(now.getTime() - MINUTE)));
+    const crashed = await store.claimDue(now, 10, 60_000);
+    expect(crashed).toHaveLength(5);
+    // The claimer dies without marking anything fired.
+    expect(await store.claimDue(new Date(now.getTime() + 59_000), 10, 60_000)).toHaveLength(0);
+    const reclaimed = await store.claimDue(new Date(now.getTime() + 60_000), 10, 60_000);
+    expect(reclaimed.map((t) => t.timerId).sort()).toEqual(crashed.map((t) => t.timerId).sort());
+    for (const t of reclaimed) await store.markFired(t.timerId);
+    expect(await store.claimDue(new Date(now.getTime() + 10 * MINUTE), 10, 60_000)).toHaveLength(0);
+  });
+
+  it('R8: a worker whose clock runs 10 minutes ahead does not fire early with the database clock', async () => {
+    const { rows } = await pool.query<{ now: Date }>('SELECT now() AS now');
+    const dbNow = rows[0].now.getTime();
+    await store.schedule(pool, timers('c', 1, new Date(dbNow + 5 * MINUTE)));
+    const skewedLocal = () => Date.now() + 10 * MINUTE;
+    // Its own clock would fire the timer now…
+    expect(await store.pendingCount(new Date(skewedLocal()))).toBe(1);
+    // …the database clock does not.
+    const clock = new DatabaseClock(pool, { local: skewedLocal });
+    await clock.refresh();
+    expect(Math.abs(clock.now().getTime() - Date.now())).toBeLessThan(5_000);
+    expect(await store.claimDue(clock.now(), 10, MINUTE)).toHaveLength(0);
+    // Once the database clock reaches the due time, it fires.
+    expect(await store.claimDue(new Date(clock.now().getTime() + 5 * MINUTE + 1_000), 10, MINUTE)).toHaveLength(1);
+  });
+
+  it('R4: a backlog of due timers after an outage drains exactly once across two workers', async () => {
+    const outageStart = new Date('2025-01-01T08:00:00Z');
+    const n = 4000;
+    await store.schedule(pool, timers('d', n, outageStart));
+    const afterOutage = new Date(outageStart.getTime() + 90 * MINUTE);
+    const fired = new Map<string, number>();
+    const worker = async () => {
+      for (;;) {
+        const batch = await store.claimDue(afterOutage, 200, MINUTE);
+        if (batch.length === 0) return;
+        for (const t of batch) {
+          fired.set(t.timerId, (fired.get(t.timerId) ?? 0) + 1);
+          await store.markFired(t.timerId, afterOutage);
+        }
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    expect(fired.size).toBe(n);
+    expect([...fired.values()].every((count) => count === 1)).toBe(true);
+    expect(await store.pendingCount()).toBe(0);
+  });
+});

@@ -1,0 +1,149 @@
+import type { Pool } from 'pg';
+import type { TimerPurpose } from '@reclaim/domain';
+import type { Queryable } from '../db';
+import { migrateRecoveryEngine } from '../schema';
+
+export interface TimerToSchedule {
+  /** `<recoveryId>/timer-<n>`: deterministic, so a rebuild from the log yields the same rows. */
+  readonly timerId: string;
+  readonly streamId: string;
+  readonly shopId: string;
+  readonly purpose: TimerPurpose;
+  readonly step?: number;
+  readonly dueAt: string;
+  readonly payload?: Readonly<Record<string, unknown>>;
+}
+
+export interface ClaimedTimer {
+  readonly timerId: string;
+  readonly streamId: string;
+  readonly shopId: string;
+  readonly purpose: TimerPurpose;
+  readonly step?: number;
+  readonly dueAt: Date;
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+interface TimerRow {
+  timer_id: string;
+  stream_id: string;
+  shop_id: string;
+  purpose: TimerPurpose;
+  step: number | null;
+  due_at: Date;
+  payload: Record<string, unknown>;
+}
+
+/** The `n` of `…/timer-<n>`: later timers of a stream supersede earlier ones. */
+export function timerSequence(timerId: string): number {
+  const m = /\/timer-(\d+)$/.exec(timerId);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Durable timers in `engine.timers`. Scheduling is an idempotent upsert by timer id done in the
+ * transaction of the subscription that reads `recovery.timer-scheduled`, so the table is a
+ * projection of the log. Claims take a lease (`claimed_until`): a worker that dies holding claims
+ * only delays them until the lease ends (late, never lost — R4). Due times are compared with the
+ * time the caller passes, normally the database clock (R8).
+ */
+export class TimerStore {
+  constructor(private readonly pool: Pool) {}
+
+  static migrate(pool: Pool): Promise<void> {
+    return migrateRecoveryEngine(pool);
+  }
+
+  /** Upserts timers (a known id is left as it is) and marks older unfired timers of the same streams superseded. */
+  async schedule(tx: Queryable, timers: readonly TimerToSchedule[]): Promise<void> {
+    if (timers.length === 0) return;
+    await tx.query(
+      `INSERT INTO engine.timers (timer_id, stream_id, shop_id, purpose, step, seq, due_at, payload)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::jsonb[])
+       ON CONFLICT (timer_id) DO NOTHING`,
+      [
+        timers.map((t) => t.timerId),
+        timers.map((t) => t.streamId),
+        timers.map((t) => t.shopId),
+        timers.map((t) => t.purpose),
+        timers.map((t) => t.step ?? null),
+        timers.map((t) => timerSequence(t.timerId)),
+        timers.map((t) => t.dueAt),
+        timers.map((t) => JSON.stringify(t.payload ?? {})),
+      ],
+    );
+    const latest = new Map<string, number>();
+    for (const t of timers) latest.set(t.streamId, Math.max(latest.get(t.streamId) ?? 0, timerSequence(t.timerId)));
+    await tx.query(
+      `UPDATE engine.timers t SET superseded_at = now()
+       FROM unnest($1::text[], $2::int[]) AS n(stream_id, seq)
+       WHERE t.stream_id = n.stream_id AND t.seq < n.seq AND t.fired_at IS NULL AND t.superseded_at IS NULL`,
+      [[...latest.keys()], [...latest.values()]],
+    );
+  }
+
+  /** Marks every unfired timer of a stream superseded (the recovery ended). */
+  async supersedeStream(tx: Queryable, streamId: string): Promise<void> {
+    await tx.query(
+      `UPDATE engine.timers SET superseded_at = now()
+       WHERE stream_id = $1 AND fired_at IS NULL AND superseded_at IS NULL`,
+      [streamId],
+    );
+  }
+
+  /**
+   * Claims up to `limit` timers due at `now` that nobody holds (or whose lease ended), earliest
+   * first, with `FOR UPDATE SKIP LOCKED`: concurrent workers get disjoint sets.
+   */
+  async claimDue(now: Date, limit: number, leaseMs: number): Promise<ClaimedTimer[]> {
+    const { rows } = await this.pool.query<TimerRow>(
+      `WITH due AS (
+         SELECT timer_id FROM engine.timers
+         WHERE fired_at IS NULL AND superseded_at IS NULL AND due_at <= $1
+           AND (claimed_until IS NULL OR claimed_until <= $1)
+         ORDER BY due_at, timer_id
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED)
+       UPDATE engine.timers t SET claimed_until = $1::timestamptz + $3 * interval '1 millisecond'
+       FROM due WHERE t.timer_id = due.timer_id
+       RETURNING t.timer_id, t.stream_id, t.shop_id, t.purpose, t.step, t.due_at, t.payload`,
+      [now, limit, leaseMs],
+    );
+    return rows
+      .map((r) => ({
+        timerId: r.timer_id,
+        streamId: r.stream_id,
+        shopId: r.shop_id,
+        purpose: r.purpose,
+        ...(r.step !== null ? { step: r.step } : {}),
+        dueAt: r.due_at,
+        payload: r.payload,
+      }))
+      .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+  }
+
+  async markFired(timerId: string, at?: Date): Promise<void> {
+    await this.pool.query(
+      'UPDATE engine.timers SET fired_at = COALESCE($2, now()), claimed_until = NULL WHERE timer_id = $1',
+      [timerId, at ?? null],
+    );
+  }
+
+  /** Gives a claim back early (after a failure), so the timer is retried at `retryAt` instead of the lease end. */
+  async release(timerId: string, retryAt: Date): Promise<void> {
+    await this.pool.query('UPDATE engine.timers SET claimed_until = $2 WHERE timer_id = $1 AND fired_at IS NULL', [
+      timerId,
+      retryAt,
+    ]);
+  }
+
+  /** Unfired, current timers (for health and lag metrics). */
+  async pendingCount(dueBy?: Date): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM engine.timers
+       WHERE fired_at IS NULL AND superseded_at IS NULL AND ($1::timestamptz IS NULL OR due_at <= $1)`,
+      [dueBy ?? null],
+    );
+    return rows[0].n;
+  }
+}

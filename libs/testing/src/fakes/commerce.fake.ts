@@ -1,0 +1,47 @@
+import type { CommercePort, DiscountCodeRequest, RecoveryShop } from '@reclaim/application/recovery';
+import type { RecoveryItem, StockLine } from '@reclaim/domain';
+import { errorBefore, FaultPlan, timeoutAfter } from './faults';
+
+/**
+ * A store API double: stock and current prices per line id (lines not set are left out of the
+ * answer, i.e. kept as they are), unique discount codes deduped by idempotency key.
+ */
+export class FakeCommerce implements CommercePort {
+  readonly codes: (DiscountCodeRequest & { code: string })[] = [];
+  readonly stockCalls: { shopId: string; lineIds: string[] }[] = [];
+  readonly stockFaults = new FaultPlan();
+  readonly discountFaults = new FaultPlan();
+  private readonly lines = new Map<string, Omit<StockLine, 'lineId'>>();
+  private readonly byKey = new Map<string, string>();
+
+  setStock(lineId: string, line: Omit<StockLine, 'lineId'>): this {
+    this.lines.set(lineId, line);
+    return this;
+  }
+
+  async stock(shop: RecoveryShop, items: readonly RecoveryItem[]): Promise<StockLine[]> {
+    this.stockCalls.push({ shopId: shop.id, lineIds: items.map((i) => i.lineId) });
+    const fault = this.stockFaults.next();
+    const before = fault ? errorBefore(fault) : undefined;
+    if (before) throw before;
+    if (fault) throw timeoutAfter();
+    return items.flatMap((i) => {
+      const line = this.lines.get(i.lineId);
+      return line ? [{ lineId: i.lineId, ...line }] : [];
+    });
+  }
+
+  async createDiscountCode(request: DiscountCodeRequest): Promise<{ code: string }> {
+    const fault = this.discountFaults.next();
+    const before = fault ? errorBefore(fault) : undefined;
+    if (before) throw before;
+    let code = this.byKey.get(request.idempotencyKey);
+    if (code === undefined) {
+      code = `RECLAIM-${request.percent}-${this.codes.length + 1}`;
+      this.byKey.set(request.idempotencyKey, code);
+      this.codes.push({ ...request, code });
+    }
+    if (fault?.kind === 'timeout-after') throw timeoutAfter();
+    return { code };
+  }
+}
