@@ -1,30 +1,27 @@
 /**
- * npm run bench:ingest — webhook ingestion throughput, measured against a naive baseline in the
- * same run on the same database server:
- *   (a) Reclaim: signed Shopify `checkouts/update` deliveries (~3 KB) → verify HMAC, lossless
- *       parse + map, shop lookup, seal the payload (AES-256-GCM), dedupe via the delivery
- *       stream, durable append (group commit) → 200.
+ * npm run bench:ingest — webhook ingestion, measured against a naive baseline in the same run on
+ * the same database server:
+ *   (a) Reclaim: signed Shopify `checkouts/update` deliveries (~3 KB) → verify HMAC on the raw
+ *       bytes, lossless parse + map, shop lookup, seal the payload (AES-256-GCM), dedupe through
+ *       the delivery stream, durable append (group commit) → 200.
  *   (b) baseline: a minimal node:http server doing one plain INSERT per request.
- * 50 connections (autocannon), fixed duration each. Prints requests/s, p99 and the ratio, and
- * checks that every acknowledged delivery was stored exactly once. Figures, not assertions.
+ * Each server runs in its own process; autocannon (50 connections, a fixed number of requests,
+ * 10% of them re-sending an earlier delivery) runs here. Prints requests/s, p99 and the ratio,
+ * and checks every acknowledged delivery was stored exactly once. Figures, not assertions.
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { Client, Pool } from 'pg';
-import pino from 'pino';
+import { Client } from 'pg';
 import { startEmbeddedPostgres } from '@reclaim/database';
-import { createApp } from '../apps/reclaim/src/bootstrap';
-import { loadConfig } from '../apps/reclaim/src/config/app-config';
-import { createRuntime } from '../apps/reclaim/src/runtime/runtime';
+import { BENCH_DOMAIN, BENCH_SECRET } from './ingest-shared';
 
 const CONNECTIONS = 50;
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
-const SECRET = 'bench-secret-0123456789';
-const DOMAIN = 'bench.myshopify.com';
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 30_000);
+const DUPLICATE_EVERY = 10;
 
 function checkoutBody(i: number): string {
   const items = Array.from({ length: 6 }, (_, k) => ({
@@ -38,8 +35,9 @@ function checkoutBody(i: number): string {
     price: `${19 + k}.90`,
     vendor: 'Bench Vendor',
     image_url: `https://cdn.example.com/products/${k}.jpg`,
+    properties: { gift_wrap: 'no', note: 'Deliver to the back door, please; the bell is broken.' },
   }));
-  const body = {
+  return JSON.stringify({
     id: `9007199254740993${i}`,
     token: `bench-token-${i}`,
     cart_token: `bench-cart-${i}`,
@@ -51,24 +49,82 @@ function checkoutBody(i: number): string {
     currency: 'USD',
     subtotal_price: '150.00',
     total_price: '150.00',
-    landing_site: '/products/lamp?utm_source=newsletter',
-    referring_site: 'https://search.example/',
-    abandoned_checkout_url: `https://bench.example/checkouts/${i}/recover`,
+    total_tax: '0.00',
+    landing_site: '/products/lamp?utm_source=newsletter&utm_medium=email&utm_campaign=autumn',
+    referring_site: 'https://search.example/?q=brass+desk+lamp',
+    abandoned_checkout_url: `https://bench.example/checkouts/${i}/recover?key=0123456789abcdef`,
+    source_name: 'web',
     line_items: items,
-    customer: { id: `601234567890${i}`, email: `shopper${i}@example.com`, first_name: 'Bench', last_name: 'Shopper' },
-    billing_address: {
-      first_name: 'Bench',
-      last_name: 'Shopper',
-      address1: '1 Loop Road',
-      city: 'Springfield',
-      country: 'US',
-    },
-  };
-  return JSON.stringify(body);
+    customer: { id: `601234567890${i}`, email: `shopper${i}@example.com`, first_name: 'Bench', last_name: 'Shopper', orders_count: 3 },
+    billing_address: { first_name: 'Bench', last_name: 'Shopper', address1: '1 Loop Road', city: 'Springfield', zip: '12345', country: 'US' },
+    shipping_address: { first_name: 'Bench', last_name: 'Shopper', address1: '1 Loop Road', city: 'Springfield', zip: '12345', country: 'US' },
+  });
 }
 
-async function run(url: string, requests: autocannon.Request[]): Promise<autocannon.Result> {
-  return autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, requests });
+function startServer(mode: 'naive' | 'reclaim', dbUrl: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_PROFILE_DIR && mode === 'reclaim' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []), '-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', resolve(__dirname, 'ingest-server.ts'), mode],
+    { env: { ...process.env, DATABASE_URL: dbUrl }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((ok, fail) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /READY (\d+)/.exec(d.toString());
+      if (m) ok({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => fail(new Error(`${mode} server exited (${code})`)));
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface Measured {
+  result: autocannon.Result;
+  acknowledged: Set<string>;
+}
+
+async function load(port: number, path: string, amount: number, bodies: { body: string; hmac: string }[]): Promise<Measured> {
+  let n = 0;
+  let last = randomUUID();
+  const acknowledged = new Set<string>();
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}${path}`,
+    connections: CONNECTIONS,
+    amount,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req: any, context: any) => {
+          const i = n++;
+          // Every 10th request re-sends an earlier delivery (same id, same body): a duplicate.
+          const id = i % DUPLICATE_EVERY === DUPLICATE_EVERY - 1 ? last : randomUUID();
+          last = id;
+          context.id = id;
+          const s = bodies[i % bodies.length];
+          return {
+            ...req,
+            body: s.body,
+            headers: {
+              'content-type': 'application/json',
+              'x-shopify-topic': 'checkouts/update',
+              'x-shopify-shop-domain': BENCH_DOMAIN,
+              'x-shopify-api-version': '2025-01',
+              'x-shopify-webhook-id': id,
+              'x-shopify-hmac-sha256': s.hmac,
+            },
+          };
+        },
+        onResponse: (status: number, _body: string, context: any) => {
+          if (status >= 200 && status < 300) acknowledged.add(context.id);
+        },
+      },
+    ],
+  } as any);
+  return { result, acknowledged };
 }
 
 async function main(): Promise<void> {
@@ -85,123 +141,57 @@ async function main(): Promise<void> {
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
   const dbUrl = Object.assign(new URL(serverUrl), { pathname: `/${dbName}` }).toString();
+  const db = new Client({ connectionString: dbUrl });
+  await db.connect();
 
-  const bodies = Array.from({ length: 256 }, (_, i) => checkoutBody(i));
-  const signed = bodies.map((b) => ({ body: b, hmac: createHmac('sha256', SECRET).update(b).digest('base64') }));
+  const bodies = Array.from({ length: 512 }, (_, i) => {
+    const body = checkoutBody(i);
+    return { body, hmac: createHmac('sha256', BENCH_SECRET).update(body).digest('base64') };
+  });
   console.log(
-    `body size ≈ ${Math.round(Buffer.byteLength(bodies[0]) / 100) / 10} KB, ${CONNECTIONS} connections, ${DURATION_S} s each`,
+    `body ≈ ${(Buffer.byteLength(bodies[0].body) / 1024).toFixed(1)} KB, ${CONNECTIONS} connections, ${REQUESTS} requests each (every ${DUPLICATE_EVERY}th a duplicate)`,
   );
 
-  // (b) the naive baseline: one INSERT per request.
-  const basePool = new Pool({ connectionString: dbUrl, max: 24 });
-  await basePool.query(
-    'CREATE TABLE naive_deliveries (id bigserial PRIMARY KEY, delivery_id text, body text, received_at timestamptz default now())',
-  );
-  const naive = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      basePool
-        .query('INSERT INTO naive_deliveries (delivery_id, body) VALUES ($1, $2)', [
-          req.headers['x-shopify-webhook-id'],
-          Buffer.concat(chunks).toString('utf8'),
-        ])
-        .then(() => res.writeHead(200).end('ok'))
-        .catch(() => res.writeHead(503).end());
-    });
-  });
-  await new Promise<void>((r) => naive.listen(0, '127.0.0.1', r));
-  const naivePort = (naive.address() as { port: number }).port;
-
-  // (a) Reclaim, background processing off so the figure is the acknowledgement path alone.
-  const config = loadConfig({
-    DATABASE_URL: dbUrl,
-    DATA_DIR: dataDir,
-    ADMIN_TOKEN: 'bench-admin-token',
-    RECLAIM_MASTER_KEY: randomBytes(32).toString('base64'),
-    LOG_LEVEL: 'silent',
-    ROLES: 'none',
-  });
-  const log = pino({ level: 'silent' });
-  const runtime = await createRuntime(config, { log });
-  await runtime.shops.register({
-    platform: 'shopify',
-    shopDomain: DOMAIN,
-    webhookSecret: SECRET,
-    apiUrl: `https://${DOMAIN}/admin/api/2025-01`,
-    apiToken: 'x',
-    currency: 'USD',
-    timezone: 'UTC',
-  });
-  const app = await createApp(runtime, log);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const appPort = (app.getHttpServer().address() as { port: number }).port;
-
-  let n = 0;
-  const request = (): autocannon.Request => ({
-    method: 'POST',
-    setupRequest: (req) => {
-      const s = signed[n++ % signed.length];
-      return {
-        ...req,
-        body: s.body,
-        headers: {
-          'content-type': 'application/json',
-          'x-shopify-topic': 'checkouts/update',
-          'x-shopify-shop-domain': DOMAIN,
-          'x-shopify-api-version': '2025-01',
-          'x-shopify-webhook-id': randomUUID(),
-          'x-shopify-hmac-sha256': s.hmac,
-        },
-      };
-    },
-  });
-
-  // Warm-up both, then measure.
-  await autocannon({ url: `http://127.0.0.1:${naivePort}/`, connections: 10, duration: 2, requests: [request()] });
-  await autocannon({
-    url: `http://127.0.0.1:${appPort}/webhooks/shopify`,
-    connections: 10,
-    duration: 2,
-    requests: [request()],
-  });
-  await basePool.query('TRUNCATE naive_deliveries');
-  const storedBefore = await countDeliveries(basePool);
-
-  const base = await run(`http://127.0.0.1:${naivePort}/`, [request()]);
-  const ours = await run(`http://127.0.0.1:${appPort}/webhooks/shopify`, [request()]);
-  const stored = (await countDeliveries(basePool)) - storedBefore;
-
-  const rows = [
-    ['naive node:http + INSERT', base],
-    ['Reclaim /webhooks/shopify', ours],
-  ] as const;
-  console.log('\n| server | req/s (mean) | p50 ms | p99 ms | 2xx | non-2xx | errors+timeouts |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const [name, r] of rows) {
-    console.log(
-      `| ${name} | ${Math.round(r.requests.average)} | ${r.latency.p50} | ${r.latency.p99} | ${r['2xx']} | ${r.non2xx} | ${r.errors + r.timeouts} |`,
-    );
+  const results: { name: string; m: Measured; stored: number }[] = [];
+  for (const mode of ['naive', 'reclaim'] as const) {
+    const { child, port } = await startServer(mode, dbUrl);
+    const path = mode === 'naive' ? '/' : '/webhooks/shopify';
+    await load(port, path, 2_000, bodies); // warm-up
+    const before = await count(db, mode);
+    const m = await load(port, path, REQUESTS, bodies);
+    const stored = (await count(db, mode)) - before;
+    await stopServer(child);
+    results.push({ name: mode === 'naive' ? 'naive node:http + INSERT' : 'Reclaim /webhooks/shopify', m, stored });
   }
-  console.log(`\nratio Reclaim / naive: ${(ours.requests.average / base.requests.average).toFixed(2)}×`);
+
+  console.log('\n| server | req/s (mean) | p50 ms | p99 ms | 2xx | non-2xx | errors+timeouts | rows stored |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const { name, m, stored } of results) {
+    const r = m.result;
+    console.log(`| ${name} | ${Math.round(r.requests.average)} | ${r.latency.p50} | ${r.latency.p99} | ${r['2xx']} | ${r.non2xx} | ${r.errors + r.timeouts} | ${stored} |`);
+  }
+  const [base, ours] = results;
+  console.log(`\nratio Reclaim / naive (req/s): ${(ours.m.result.requests.average / base.m.result.requests.average).toFixed(2)}×`);
+  const unique = ours.m.acknowledged.size;
   console.log(
-    `acknowledged 2xx: ${ours['2xx']}, deliveries stored: ${stored} → ${ours['2xx'] === stored ? 'each stored exactly once' : 'MISMATCH'}`,
+    `Reclaim: ${ours.m.result['2xx']} acknowledged requests for ${unique} distinct deliveries; stored ${ours.stored} → ${
+      ours.stored === unique ? 'every acknowledged delivery stored exactly once' : 'MISMATCH'
+    }`,
   );
 
-  await app.close();
-  await runtime.close();
-  naive.close();
-  await basePool.end();
+  await db.end();
   await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`);
   await admin.end();
   if (stopEmbedded) await stopEmbedded();
   await rm(dataDir, { recursive: true, force: true });
 }
 
-async function countDeliveries(pool: Pool): Promise<number> {
-  const { rows } = await pool.query(
-    `SELECT count(*)::int AS n FROM event_store.events WHERE stream_id LIKE 'delivery-shopify-%'`,
-  );
+async function count(db: Client, mode: 'naive' | 'reclaim'): Promise<number> {
+  const sql =
+    mode === 'naive'
+      ? 'SELECT count(*)::int AS n FROM naive_deliveries'
+      : `SELECT count(*)::int AS n FROM event_store.events WHERE stream_id LIKE 'delivery-shopify-%'`;
+  const { rows } = await db.query(sql).catch(() => ({ rows: [{ n: 0 }] }));
   return rows[0].n;
 }
 

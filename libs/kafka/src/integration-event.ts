@@ -1,6 +1,6 @@
 import { positionToString, type RecordedEvent } from '@reclaim/event-store';
 import type { OutboundMessage } from './publisher.port';
-import { scrubPersonalData } from './personal-data';
+import { SEALED_VALUE_ALGORITHMS, scrubPersonalData } from './personal-data';
 
 export const DEFAULT_TOPIC = 'reclaim.events.v1';
 
@@ -81,7 +81,7 @@ const sealedValueSchema = {
   required: ['$sealed', 'subject', 'iv', 'ct', 'tag'],
   additionalProperties: false,
   properties: {
-    $sealed: { const: 'aes-256-gcm/v1' },
+    $sealed: { enum: [...SEALED_VALUE_ALGORITHMS] },
     subject: { type: 'string' },
     iv: { type: 'string' },
     ct: { type: 'string' },

@@ -6,27 +6,9 @@
  * personal data (email, phone, name, address, ip, …). Removal, not refusal: one bad event must not
  * stall the relay; the removed paths (never the values) are reported so the producer can be fixed.
  */
-export const SEALED_ALGORITHM = 'aes-256-gcm/v1';
+import { isSealedValue } from '@reclaim/domain';
 
-export interface SealedValue {
-  readonly $sealed: typeof SEALED_ALGORITHM;
-  readonly subject: string;
-  readonly iv: string;
-  readonly ct: string;
-  readonly tag: string;
-}
-
-export function isSealedValue(value: unknown): value is SealedValue {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    v.$sealed === SEALED_ALGORITHM &&
-    typeof v.subject === 'string' &&
-    typeof v.iv === 'string' &&
-    typeof v.ct === 'string' &&
-    typeof v.tag === 'string'
-  );
-}
+export { isSealedValue, SEALED_VALUE_ALGORITHMS, type SealedValue } from '@reclaim/domain';
 
 /** Last name token that marks personal data wherever it appears (`billingEmail`, `browser_ip`, `address2`). */
 const PERSONAL_LAST_TOKENS = new Set([

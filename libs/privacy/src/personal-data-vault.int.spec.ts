@@ -40,7 +40,8 @@ describe('PersonalDataVault (Postgres)', () => {
       phone: '+14155552671',
     };
     const sealed = await vault.seal(shopA, 'e-roundtrip', value);
-    expect(sealed).toMatchObject({ $sealed: 'aes-256-gcm/v1', subject: 'e-roundtrip' });
+    // A 5 KB value is deflated before encryption.
+    expect(sealed).toMatchObject({ $sealed: 'deflate+aes-256-gcm/v1', subject: 'e-roundtrip' });
     expect(JSON.stringify(sealed)).not.toContain('bücher');
     expect(await vault.open(shopA, sealed)).toEqual(value);
     expect(await new PersonalDataVault(pool, master).open(shopA, sealed)).toEqual(value);
@@ -73,6 +74,22 @@ describe('PersonalDataVault (Postgres)', () => {
     await vault.seal(shopA, 'e-other', 'x');
     await expect(vault.open(shopA, { ...sealed, subject: 'e-other' })).rejects.toBeInstanceOf(SealedValueTamperedError);
     await expect(vault.open(shopA, { ...sealed, $sealed: 'rot13' } as never)).rejects.toThrow('Not a sealed value');
+  });
+
+  it('deflates large values only, and refuses a value whose algorithm was swapped', async () => {
+    const vault = new PersonalDataVault(pool, master);
+    const small = await vault.seal(shopA, 'e-zip', { note: 'short' });
+    const large = await vault.seal(shopA, 'e-zip', { note: 'repetitive '.repeat(400) });
+    expect(small.$sealed).toBe('aes-256-gcm/v1');
+    expect(large.$sealed).toBe('deflate+aes-256-gcm/v1');
+    expect(Buffer.from(large.ct, 'base64').length).toBeLessThan(400);
+    expect(await vault.open(shopA, large)).toEqual({ note: 'repetitive '.repeat(400) });
+    await expect(vault.open(shopA, { ...large, $sealed: 'aes-256-gcm/v1' })).rejects.toBeInstanceOf(
+      SealedValueTamperedError,
+    );
+    await expect(vault.open(shopA, { ...small, $sealed: 'deflate+aes-256-gcm/v1' })).rejects.toBeInstanceOf(
+      SealedValueTamperedError,
+    );
   });
 
   it('shredding makes earlier sealed values unreadable, in this and other processes', async () => {

@@ -1,6 +1,13 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
-import { isE164, isSealedValue, SEALED_VALUE_ALGORITHM, type SealedValue } from '@reclaim/domain';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import {
+  isE164,
+  isSealedValue,
+  SEALED_VALUE_ALGORITHM,
+  SEALED_VALUE_ALGORITHM_DEFLATE,
+  type SealedValue,
+} from '@reclaim/domain';
 import { BoundedLru } from './lru';
 
 /**
@@ -62,10 +69,14 @@ interface KeyRow {
   wrapped_key: Buffer;
 }
 
+/** Values whose JSON is at least this long are deflated before encryption. */
+const COMPRESS_FROM_CHARS = 1024;
+
 const cacheKey = (shopId: string, subject: string): string => `${shopId}\u0000${subject}`;
 
-function aad(kind: 'sealed' | 'subject-key', shopId: string, subject: string): Buffer {
-  return Buffer.from(`reclaim/${kind}/v1\u0000${shopId}\u0000${subject}`, 'utf8');
+/** Additional data: binds the shop, the subject and (for compressed values) the algorithm, so none can be swapped. */
+function aad(kind: 'sealed' | 'subject-key', shopId: string, subject: string, deflated = false): Buffer {
+  return Buffer.from(`reclaim/${kind}/v1\u0000${shopId}\u0000${subject}${deflated ? '\u0000deflate' : ''}`, 'utf8');
 }
 
 export class PersonalDataVault {
@@ -129,11 +140,14 @@ export class PersonalDataVault {
     const key = await this.keyFor(shopId, subject, true);
     if (!key) throw new Error('Subject key could not be created');
     const iv = randomBytes(IV_BYTES);
+    // Large values (raw webhook bodies) are compressed first: smaller events, less to encrypt and store.
+    const compress = json.length >= COMPRESS_FROM_CHARS;
+    const plain = compress ? deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }) : Buffer.from(json, 'utf8');
     const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(aad('sealed', shopId, subject));
-    const ct = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
+    cipher.setAAD(aad('sealed', shopId, subject, compress));
+    const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
     return {
-      $sealed: SEALED_VALUE_ALGORITHM,
+      $sealed: compress ? SEALED_VALUE_ALGORITHM_DEFLATE : SEALED_VALUE_ALGORITHM,
       subject,
       iv: iv.toString('base64'),
       ct: ct.toString('base64'),
@@ -156,9 +170,11 @@ export class PersonalDataVault {
     let json: string;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(aad('sealed', shopId, sealed.subject));
+      const deflated = sealed.$sealed === SEALED_VALUE_ALGORITHM_DEFLATE;
+      decipher.setAAD(aad('sealed', shopId, sealed.subject, deflated));
       decipher.setAuthTag(tag);
-      json = Buffer.concat([decipher.update(Buffer.from(sealed.ct, 'base64')), decipher.final()]).toString('utf8');
+      const plain = Buffer.concat([decipher.update(Buffer.from(sealed.ct, 'base64')), decipher.final()]);
+      json = (deflated ? inflateRawSync(plain) : plain).toString('utf8');
     } catch {
       throw new SealedValueTamperedError();
     }

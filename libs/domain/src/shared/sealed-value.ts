@@ -4,9 +4,12 @@
  * and subject bound as additional data) and events carry this opaque value. Deleting the
  * subject's key (crypto-shredding) makes every copy unreadable, including in old events.
  * All binary fields are base64 strings, so the value is plain JSON.
+ *
+ * Algorithms: `aes-256-gcm/v1` (the JSON text encrypted) and `deflate+aes-256-gcm/v1` (the JSON
+ * text deflate-compressed, then encrypted: used for large values such as raw webhook bodies).
  */
 export interface SealedValue {
-  readonly $sealed: 'aes-256-gcm/v1';
+  readonly $sealed: SealedValueAlgorithm;
   /** The key subject, normally a customer key (`e-…`, `t-…`, `p-…`); never clear-text personal data. */
   readonly subject: string;
   /** 12-byte initialisation vector, base64. */
@@ -18,6 +21,9 @@ export interface SealedValue {
 }
 
 export const SEALED_VALUE_ALGORITHM = 'aes-256-gcm/v1' as const;
+export const SEALED_VALUE_ALGORITHM_DEFLATE = 'deflate+aes-256-gcm/v1' as const;
+export const SEALED_VALUE_ALGORITHMS = [SEALED_VALUE_ALGORITHM, SEALED_VALUE_ALGORITHM_DEFLATE] as const;
+export type SealedValueAlgorithm = (typeof SEALED_VALUE_ALGORITHMS)[number];
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -25,7 +31,7 @@ export function isSealedValue(value: unknown): value is SealedValue {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
-    v.$sealed === SEALED_VALUE_ALGORITHM &&
+    (SEALED_VALUE_ALGORITHMS as readonly unknown[]).includes(v.$sealed) &&
     typeof v.subject === 'string' &&
     v.subject.length > 0 &&
     ['iv', 'ct', 'tag'].every((k) => typeof v[k] === 'string' && BASE64.test(v[k] as string))

@@ -1,0 +1,75 @@
+/**
+ * The server under test for bench:ingest, in its own process (the load generator runs in the
+ * parent, so neither steals the other's event loop). Mode `naive`: node:http + one INSERT per
+ * request. Mode `reclaim`: the appliance's real HTTP stack with background roles off.
+ * Prints `READY <port>` when listening; stops on SIGTERM.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import pino from 'pino';
+import { createApp } from '../apps/reclaim/src/bootstrap';
+import { loadConfig } from '../apps/reclaim/src/config/app-config';
+import { createRuntime } from '../apps/reclaim/src/runtime/runtime';
+
+import { BENCH_DOMAIN, BENCH_SECRET } from './ingest-shared';
+
+async function naive(dbUrl: string): Promise<void> {
+  const pool = new Pool({ connectionString: dbUrl, max: 24 });
+  pool.on('error', () => undefined);
+  await pool.query('CREATE TABLE IF NOT EXISTS naive_deliveries (id bigserial PRIMARY KEY, delivery_id text, body text, received_at timestamptz default now())');
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      pool
+        .query('INSERT INTO naive_deliveries (delivery_id, body) VALUES ($1, $2)', [
+          req.headers['x-shopify-webhook-id'],
+          Buffer.concat(chunks).toString('utf8'),
+        ])
+        .then(() => res.writeHead(200).end('ok'))
+        .catch(() => res.writeHead(503).end());
+    });
+  });
+  server.listen(0, '127.0.0.1', () => console.log(`READY ${(server.address() as { port: number }).port}`));
+  process.once('SIGTERM', () => server.close(() => void pool.end().then(() => process.exit(0))));
+}
+
+async function reclaim(dbUrl: string): Promise<void> {
+  const config = loadConfig({
+    DATABASE_URL: dbUrl,
+    DATA_DIR: await mkdtemp(join(tmpdir(), 'reclaim-bench-')),
+    ADMIN_TOKEN: 'bench-admin-token',
+    RECLAIM_MASTER_KEY: randomBytes(32).toString('base64'),
+    LOG_LEVEL: 'silent',
+    ROLES: 'none',
+  });
+  const log = pino({ level: 'silent' });
+  const runtime = await createRuntime(config, { log });
+  if (!(await runtime.shops.findByDomain('shopify', BENCH_DOMAIN))) {
+    await runtime.shops.register({
+      platform: 'shopify',
+      shopDomain: BENCH_DOMAIN,
+      webhookSecret: BENCH_SECRET,
+      apiUrl: `https://${BENCH_DOMAIN}/admin/api/2025-01`,
+      apiToken: 'x',
+      currency: 'USD',
+      timezone: 'UTC',
+    });
+  }
+  const app = await createApp(runtime, log);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  console.log(`READY ${(app.getHttpServer().address() as { port: number }).port}`);
+  process.once('SIGTERM', () => void app.close().then(() => runtime.close()).then(() => process.exit(0)));
+}
+
+const [mode, dbUrl] = [process.argv[2], process.env.DATABASE_URL];
+if (mode !== 'naive' && mode !== 'reclaim') throw new Error('usage: ingest-server.ts naive|reclaim');
+if (!dbUrl) throw new Error('DATABASE_URL is required');
+(mode === 'naive' ? naive(dbUrl) : reclaim(dbUrl)).catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
