@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '@reclaim/database';
 import { createApp } from '../../apps/reclaim/src/bootstrap';
 import { loadConfig } from '../../apps/reclaim/src/config/app-config';
 import { createLogger } from '../../apps/reclaim/src/logging';
-import { createRuntime, type Runtime } from '../../apps/reclaim/src/runtime/runtime';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../apps/reclaim/src/runtime/runtime';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const ANALYST_TOKEN = 'test-analyst-token-0123456789';
@@ -25,7 +25,7 @@ export interface Harness {
 /** The real appliance on a fresh database, listening on a random loopback port. */
 export async function startHarness(
   env: Record<string, string> = {},
-  options: { captureLogs?: boolean } = {},
+  options: { captureLogs?: boolean; adapters?: RuntimeOptions['adapters']; clock?: RuntimeOptions['clock'] } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase('reclaim_e2e');
   const dataDir = await mkdtemp(join(tmpdir(), 'reclaim-e2e-'));
@@ -44,7 +44,11 @@ export async function startHarness(
     config.LOG_LEVEL,
     options.captureLogs ? { write: (line: string) => void logs.push(line) } : undefined,
   );
-  const runtime = await createRuntime(config, { log });
+  const runtime = await createRuntime(config, {
+    log,
+    ...(options.adapters !== undefined ? { adapters: options.adapters } : {}),
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
   const app = await createApp(runtime, log);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };

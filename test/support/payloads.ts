@@ -9,6 +9,8 @@ export function shopifyCheckout(opts: {
   price?: string;
   completedAt?: string | null;
   name?: string;
+  /** `null`: no phone at all. */
+  phone?: string | null;
 }): string {
   // Built as text so the big ids stay exact numbers in the JSON, as Shopify sends them.
   return `{
@@ -16,7 +18,7 @@ export function shopifyCheckout(opts: {
   "token": "${opts.token}",
   "cart_token": "cart-${opts.token}",
   "email": ${opts.email === undefined ? '"ada@example.com"' : JSON.stringify(opts.email)},
-  "phone": "+14155550123",
+  "phone": ${opts.phone === undefined ? '"+14155550123"' : JSON.stringify(opts.phone)},
   "buyer_accepts_marketing": true,
   "created_at": "2026-11-20T10:00:00-05:00",
   "updated_at": "${opts.updatedAt}",
@@ -55,15 +57,16 @@ export function shopifyCheckout(opts: {
 }`;
 }
 
-export function shopifyOrder(opts: { checkoutToken: string; orderId?: string }): string {
+export function shopifyOrder(opts: { checkoutToken: string; orderId?: string; placedAt?: string }): string {
+  const at = opts.placedAt ?? '2026-11-20T12:00:00-05:00';
   return `{
   "id": ${opts.orderId ?? '5512345678901234567'},
   "checkout_token": "${opts.checkoutToken}",
   "cart_token": "cart-${opts.checkoutToken}",
   "email": "ada@example.com",
-  "created_at": "2026-11-20T12:00:00-05:00",
-  "updated_at": "2026-11-20T12:00:00-05:00",
-  "processed_at": "2026-11-20T12:00:00-05:00",
+  "created_at": "${at}",
+  "updated_at": "${at}",
+  "processed_at": "${at}",
   "currency": "USD",
   "total_price": "249.00",
   "subtotal_price": "249.00",

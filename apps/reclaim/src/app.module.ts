@@ -1,9 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { ReceiveWebhook } from '@reclaim/application';
+import { ReceiveWebhook, redactMessageTokenPath } from '@reclaim/application';
 import { platformAdapters } from '@reclaim/platforms';
+import { CustomersController } from './http/customers.controller';
 import { HealthController } from './http/health.controller';
+import { MESSAGE_LINK_CONTROLLERS, messageLinkProviders } from './http/messages';
+import { RecoveryAdminController } from './http/recovery-admin.controller';
 import { ShopsController } from './http/shops.controller';
 import { WebhooksController } from './http/webhooks.controller';
 import type { Runtime } from './runtime/runtime';
@@ -16,6 +20,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        ScheduleModule.forRoot(),
         LoggerModule.forRoot({
           pinoHttp: {
             logger,
@@ -23,18 +28,29 @@ export class AppModule {
             serializers: {
               req: (req: { method: string; url: string }) => ({
                 method: req.method,
-                path: String(req.url)
-                  .split('?')[0]
-                  .replace(/\/cartflows\/[^/]+/, '/cartflows/:token'),
+                // Tokens in paths are credentials: /cartflows/<token>, /u/<token>, /t/o|c/<token>.
+                path: redactMessageTokenPath(
+                  String(req.url)
+                    .split('?')[0]
+                    .replace(/\/cartflows\/[^/]+/, '/cartflows/:token'),
+                ),
               }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },
           },
         }),
       ],
-      controllers: [HealthController, ShopsController, WebhooksController],
+      controllers: [
+        HealthController,
+        ShopsController,
+        WebhooksController,
+        RecoveryAdminController,
+        CustomersController,
+        ...MESSAGE_LINK_CONTROLLERS,
+      ],
       providers: [
         { provide: RUNTIME, useValue: runtime },
+        ...messageLinkProviders(runtime.engine.linkDeps),
         {
           provide: ReceiveWebhook,
           useFactory: () =>

@@ -6,11 +6,17 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { configureBodyParsing } from './http/http-setup';
+import { MESSAGE_LINK_MAX_PARAM_LENGTH } from './http/messages';
 import type { Runtime } from './runtime/runtime';
 
 /** Builds the HTTP application on a runtime (used by main.ts and by the end-to-end tests). */
 export async function createApp(runtime: Runtime, logger: Logger): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: runtime.config.webhookBodyLimit, trustProxy: true });
+  const adapter = new FastifyAdapter({
+    bodyLimit: runtime.config.webhookBodyLimit,
+    trustProxy: true,
+    // Message-link tokens (/u, /t/o, /t/c) are longer than find-my-way's default 100 characters.
+    routerOptions: { maxParamLength: MESSAGE_LINK_MAX_PARAM_LENGTH },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime, logger), adapter, {
     bufferLogs: true,
     abortOnError: false,

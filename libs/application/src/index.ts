@@ -5,3 +5,4 @@ export * from './ingestion/ids';
 export * from './ingestion/process-deliveries';
 export * from './shared/run-decider';
 export * from './recovery';
+export * from './messages';

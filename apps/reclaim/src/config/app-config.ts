@@ -1,5 +1,55 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  registerDecorator,
+  validateSync,
+  type ValidationOptions,
+} from 'class-validator';
+import {
+  parseDuration,
+  parseDurationList,
+  recoveryConfig,
+  type EmailConsentPolicy,
+  type RecoveryConfig,
+} from '@reclaim/domain';
+
+/** A duration (`90s`, `15m`, `1h`, `3d`) or, with `list`, a comma list of them, as `parseDuration` reads it. */
+function IsDuration(options: { list?: boolean; min?: number } = {}): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    const validationOptions: ValidationOptions = {
+      message: `${String(propertyName)} must be ${options.list ? 'a comma list of durations like 6h,24h,72h' : 'a duration like 90s, 15m, 1h or 3d'}${options.min ? ` of at least ${options.min} ms` : ''}`,
+    };
+    registerDecorator({
+      name: 'isDuration',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: validationOptions,
+      validator: {
+        validate(value: unknown) {
+          if (typeof value !== 'string') return false;
+          try {
+            const all = options.list ? parseDurationList(value) : [parseDuration(value)];
+            return all.every((ms) => ms >= (options.min ?? 0));
+          } catch {
+            return false;
+          }
+        },
+      },
+    });
+  };
+}
+
+const toInt =
+  (fallback: number) =>
+  ({ value }: { value: unknown }) =>
+    value === undefined ? fallback : Number(value);
 
 const ROLE_NAMES = ['ingest', 'engine', 'projector', 'relay'] as const;
 export type Role = (typeof ROLE_NAMES)[number];
@@ -81,6 +131,111 @@ export class AppConfig {
   @Matches(/^https?:\/\//, { message: 'PUBLIC_URL must start with http:// or https://' })
   PUBLIC_URL?: string;
 
+  // ------------------------------------------------------------------ recovery engine
+
+  /** Inactivity after which a reachable, unpaid cart is abandoned. */
+  @IsDuration({ min: 1000 })
+  ABANDON_AFTER = '1h';
+
+  /** Delays of the follow-up steps, counted from abandonment (step 0 is sent at abandonment). */
+  @IsDuration({ list: true })
+  FOLLOW_UP_DELAYS = '6h,24h,72h';
+
+  /** Cart value (shop currency) from which the premium sequence is chosen. */
+  @Matches(/^\d{1,12}(\.\d{1,4})?$/, { message: 'HIGH_VALUE_THRESHOLD must be a decimal amount like 200 or 199.99' })
+  HIGH_VALUE_THRESHOLD = '200';
+
+  /** Cart value from which one support ticket is opened per cart. */
+  @Matches(/^\d{1,12}(\.\d{1,4})?$/, { message: 'TICKET_THRESHOLD must be a decimal amount like 200 or 199.99' })
+  TICKET_THRESHOLD = '200';
+
+  @Transform(toInt(10))
+  @IsInt({ message: 'HOLDOUT_PERCENT must be a whole number from 0 to 100' })
+  @Min(0)
+  @Max(100)
+  HOLDOUT_PERCENT = 10;
+
+  /** `shadow`: every decision recorded, nothing sent (per-shop settings override it). */
+  @IsIn(['live', 'shadow'], { message: 'MODE must be live or shadow' })
+  MODE: 'live' | 'shadow' = 'live';
+
+  @Transform(toInt(100))
+  @IsInt({ message: 'ROLLOUT_PERCENT must be a whole number from 0 to 100' })
+  @Min(0)
+  @Max(100)
+  ROLLOUT_PERCENT = 100;
+
+  @IsDuration()
+  ATTRIBUTION_WINDOW = '5d';
+
+  /** Window for late order webhooks around abandonment and payment. */
+  @IsDuration()
+  PURCHASE_GRACE = '10m';
+
+  @IsDuration({ min: 60_000 })
+  DISCOUNT_EXPIRY = '7d';
+
+  /** No discount to a customer recovered with one within this window (anti-gaming). */
+  @IsDuration()
+  DISCOUNT_COOLDOWN = '30d';
+
+  /** Nothing from another recovery within this time of the customer's last recovery message. */
+  @IsDuration()
+  FREQUENCY_CAP = '16h';
+
+  @IsIn(['subscribers-only', 'unless-opted-out'], {
+    message: 'EMAIL_CONSENT_POLICY must be subscribers-only or unless-opted-out',
+  })
+  EMAIL_CONSENT_POLICY: EmailConsentPolicy = 'subscribers-only';
+
+  /** How often due timers and queued effects are processed. */
+  @IsDuration({ min: 100 })
+  TIMER_TICK = '1s';
+
+  /** Default sender name in emails (per-shop `storeName` overrides it). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  MERCHANT_NAME?: string;
+
+  /** Default postal address printed in every email (R25; per-shop `postalAddress` overrides it). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  MERCHANT_POSTAL_ADDRESS?: string;
+
+  /** The recovery engine's configuration (appliance-wide defaults; shops override some per shop). */
+  get recovery(): RecoveryConfig {
+    const followUps = parseDurationList(this.FOLLOW_UP_DELAYS);
+    const base = recoveryConfig().discountPercents;
+    const discountPercents = [0, ...followUps].map((_, i) => base[Math.min(i, base.length - 1)]);
+    return recoveryConfig({
+      abandonAfterMs: parseDuration(this.ABANDON_AFTER),
+      followUpDelaysMs: followUps,
+      discountPercents,
+      highValueThreshold: this.HIGH_VALUE_THRESHOLD,
+      ticketThreshold: this.TICKET_THRESHOLD,
+      holdoutPercent: this.HOLDOUT_PERCENT,
+      rolloutPercent: this.ROLLOUT_PERCENT,
+      shadowMode: this.MODE === 'shadow',
+      attributionWindowMs: parseDuration(this.ATTRIBUTION_WINDOW),
+      purchaseGraceMs: parseDuration(this.PURCHASE_GRACE),
+      discountValidityMs: parseDuration(this.DISCOUNT_EXPIRY),
+      discountCooldownMs: parseDuration(this.DISCOUNT_COOLDOWN),
+      frequencyCapMs: parseDuration(this.FREQUENCY_CAP),
+      emailConsentPolicy: this.EMAIL_CONSENT_POLICY,
+    });
+  }
+
+  get timerTickMs(): number {
+    return parseDuration(this.TIMER_TICK);
+  }
+
+  /** The base of every public link (webhook URLs, unsubscribe, tracking). */
+  get publicUrl(): string {
+    return (this.PUBLIC_URL ?? `http://localhost:${this.PORT}`).replace(/\/+$/, '');
+  }
+
   get roles(): ReadonlySet<Role> {
     if (this.ROLES.trim() === 'none') return new Set();
     return new Set(this.ROLES.split(',').map((r) => r.trim() as Role));
@@ -114,6 +269,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'EVENTSTORE_URL',
     'KAFKA_BROKERS',
     'PUBLIC_URL',
+    'MERCHANT_NAME',
+    'MERCHANT_POSTAL_ADDRESS',
   ]);
   const plain: Record<string, string> = {};
   for (const key of known) {

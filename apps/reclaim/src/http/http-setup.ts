@@ -10,7 +10,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 export function configureBodyParsing(app: NestFastifyApplication, webhookBodyLimit: number): void {
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   fastify.removeAllContentTypeParsers();
-  const isWebhook = (req: FastifyRequest) => req.url.startsWith('/webhooks/');
+  // Message links (/u/<token>): RFC 8058 one-click POSTs are form-encoded; the body is ignored (the token is the authority).
+  const isWebhook = (req: FastifyRequest) => req.url.startsWith('/webhooks/') || req.url.startsWith('/u/');
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: webhookBodyLimit }, (req, body, done) => {
     if (isWebhook(req)) return done(null, body);
     const type = String(req.headers['content-type'] ?? '')

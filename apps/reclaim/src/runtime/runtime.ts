@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { SecretBox, ShopRegistry } from '@reclaim/application';
+import { DatabaseClock, migrateRecoveryEngine, SecretBox, ShopRegistry, type Clock } from '@reclaim/application';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@reclaim/database';
 import {
   EventStoreDBEventStore,
@@ -14,6 +14,7 @@ import {
 } from '@reclaim/event-store';
 import { loadMasterKey, PersonalDataVault } from '@reclaim/privacy';
 import type { AppConfig } from '../config/app-config';
+import { createRecoveryEngine, type EngineAdapters, type RecoveryEngine } from './engine';
 import { hashToken } from './runtime.token';
 
 export { RUNTIME } from './runtime.token';
@@ -33,13 +34,18 @@ export interface Runtime {
   readonly databaseUrl: string;
   readonly embedded?: EmbeddedPostgresHandle;
   readonly clock: () => Date;
+  /** The recovery engine's parts (timers, subscriptions handlers, effect runner, settings, links). */
+  readonly engine: RecoveryEngine;
   readonly log: Logger;
   close(): Promise<void>;
 }
 
 export interface RuntimeOptions {
-  readonly clock?: () => Date;
+  /** Default: one `DatabaseClock` (R8). Tests and the sandbox may inject a manual or accelerated clock. */
+  readonly clock?: Clock | (() => Date);
   readonly log: Logger;
+  /** Providers to use instead of the defaults (outbox email, no SMS, no tickets, no store API). */
+  readonly adapters?: EngineAdapters;
 }
 
 export async function createRuntime(config: AppConfig, options: RuntimeOptions): Promise<Runtime> {
@@ -68,14 +74,40 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     await ensureCheckpointTable(pool);
     await PersonalDataVault.migrate(pool);
     await ShopRegistry.migrate(pool);
+    await migrateRecoveryEngine(pool);
 
     const store: EventStore =
       config.EVENT_STORE === 'eventstoredb'
         ? new EventStoreDBEventStore({ connectionString: config.EVENTSTORE_URL })
         : new PostgresEventStore({ pool });
     const vault = new PersonalDataVault(pool, master.key);
-    const shops = new ShopRegistry(pool, new SecretBox(master.key), options.clock);
+    const clock: Clock =
+      options.clock === undefined
+        ? new DatabaseClock(pool)
+        : typeof options.clock === 'function'
+          ? { now: options.clock }
+          : options.clock;
+    await clock.refresh?.();
+    const now = () => clock.now();
+    const shops = new ShopRegistry(pool, new SecretBox(master.key), now);
     const tokens = await resolveTokens(config, dataDir, log);
+    if (!config.publicUrl.startsWith('https://')) {
+      log.warn(
+        { publicUrl: config.publicUrl },
+        'PUBLIC_URL is not https: mailbox providers ignore a plain-http List-Unsubscribe (R25); set PUBLIC_URL to the https address of this appliance',
+      );
+    }
+    const engine = createRecoveryEngine({
+      config,
+      pool,
+      store,
+      vault,
+      shops,
+      masterKey: master.key,
+      clock,
+      log,
+      ...(options.adapters !== undefined ? { adapters: options.adapters } : {}),
+    });
 
     return {
       config,
@@ -86,7 +118,8 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       tokens,
       databaseUrl,
       embedded,
-      clock: options.clock ?? (() => new Date()),
+      clock: now,
+      engine,
       log,
       async close() {
         await store.close().catch(() => undefined);

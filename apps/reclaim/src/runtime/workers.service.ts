@@ -1,5 +1,13 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DELIVERY_PROCESSOR, DeliveryProcessor } from '@reclaim/application';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import {
+  DELIVERY_PROCESSOR,
+  DeliveryProcessor,
+  RECOVERY_EVENTS,
+  RECOVERY_EVENTS_FILTER,
+  RECOVERY_FEED,
+  RECOVERY_FEED_FILTER,
+} from '@reclaim/application';
 import { runCheckpointedSubscription } from '@reclaim/event-store';
 import { KafkaJsPublisher, KafkaRelay, parseBrokers } from '@reclaim/kafka';
 import { platformAdapters } from '@reclaim/platforms';
@@ -16,7 +24,14 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
   private readonly abort = new AbortController();
   private readonly running: Promise<void>[] = [];
 
-  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+  private readonly intervals: string[] = [];
+  /** The engine tick in progress (awaited on shutdown, so the pool is not closed under it). */
+  private ticking: Promise<void> | undefined;
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: Runtime,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
 
   onApplicationBootstrap(): void {
     const { roles } = this.runtime.config;
@@ -46,9 +61,70 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
         }),
       );
     }
+    if (roles.has('engine')) this.startEngine();
     if (roles.has('relay') && this.runtime.config.KAFKA_BROKERS) {
       this.start('kafka-relay', () => this.runRelay());
     }
+  }
+
+  /**
+   * The recovery engine: the recovery feed (cart/customer/order facts → recovery streams) and the
+   * recovery-events projector (timers, effect queue, indexes) as checkpointed subscriptions; due
+   * timers and queued effects every TIMER_TICK (an interval registered with @nestjs/schedule).
+   * Effects interrupted by a crash are released once at start and reconciled (R2).
+   */
+  private startEngine(): void {
+    const { engine, store, pool } = this.runtime;
+    for (const [name, filter, handle] of [
+      [RECOVERY_FEED, RECOVERY_FEED_FILTER, engine.feed.handle],
+      [RECOVERY_EVENTS, RECOVERY_EVENTS_FILTER, engine.projector.handle],
+    ] as const) {
+      this.start(name, () =>
+        runCheckpointedSubscription({
+          name,
+          store,
+          pool,
+          filter,
+          batchSize: 200,
+          signal: this.abort.signal,
+          handle,
+          onError: (err, attempt) =>
+            this.logger.warn({
+              msg: `${name} batch failed; retrying from the checkpoint`,
+              attempt,
+              error: err instanceof Error ? err.name : 'unknown',
+            }),
+        }),
+      );
+    }
+    this.start('engine.recover-interrupted', async () => {
+      const released = await engine.runner.recoverInterrupted();
+      if (released > 0) this.logger.warn({ msg: 'effects interrupted by a crash are reconciled', released });
+    });
+    const tick = async () => {
+      if (this.ticking !== undefined || this.abort.signal.aborted) return;
+      this.ticking = (async () => {
+        try {
+          await engine.driver.tick();
+          await engine.runner.runOnce();
+        } catch (err) {
+          this.logger.warn({
+            msg: 'engine tick failed; retried next tick',
+            error: err instanceof Error ? err.name : 'unknown',
+          });
+        }
+      })().finally(() => {
+        this.ticking = undefined;
+      });
+      await this.ticking;
+    };
+    const name = 'engine.tick';
+    this.scheduler.addInterval(
+      name,
+      setInterval(() => void tick(), this.runtime.config.timerTickMs),
+    );
+    this.intervals.push(name);
+    this.logger.log(`starting ${name} every ${this.runtime.config.TIMER_TICK}`);
   }
 
   /** Publishes every event to Kafka; one active relay per name across instances (advisory lock). */
@@ -74,6 +150,10 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     this.abort.abort();
+    for (const name of this.intervals.splice(0)) {
+      if (this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
+    }
+    await this.ticking;
     await Promise.allSettled(this.running);
   }
 

@@ -7,7 +7,16 @@ import type { MessageLinkSubject, MessageTokens } from './tokens';
  * links still work, but mailbox providers ignore a non-https List-Unsubscribe (R25), so the
  * appliance should warn at start-up in that case.
  */
-export class MessageLinks {
+/** What the effect runner needs to build one message's links ({@link MessageLinks} in the appliance). */
+export interface MessageLinkFactory {
+  forMessage(subject: MessageLinkSubject): {
+    unsubscribeUrl: string;
+    trackingPixelUrl?: string;
+    clickUrl: (target: string) => string;
+  };
+}
+
+export class MessageLinks implements MessageLinkFactory {
   readonly baseUrl: string;
   readonly secure: boolean;
 

@@ -8,15 +8,10 @@ export {
   type ChannelMessage,
   type ChannelPort,
   type CommercePort,
+  DiscountUnavailableError,
   type DiscountCodeRequest,
   type EngineLog,
-  type LinkContext,
-  type MessageRenderer,
-  type RecoveryLinks,
   type RecoveryShop,
-  type RenderedMessage,
-  type RenderItem,
-  type RenderRequest,
   type ShopLookup,
   type TicketPort,
   type TicketRequest,
@@ -70,3 +65,29 @@ export {
   type HistoryEntryKind,
   type RecoveryDecisionInputs,
 } from './audit/customer-history';
+export {
+  PostgresShopSettings,
+  sendWindowOf,
+  shopRecoveryConfig,
+  validateShopSettings,
+  type QuietHours,
+  type ShopDeciders,
+  type ShopProfile,
+  type ShopProfiles,
+  type ShopRecoverySettings,
+  type ShopSettingsDefaults,
+} from './settings/shop-settings';
+export {
+  ConsentUnsubscribeRecorder,
+  InvalidTemplateError,
+  PostgresTemplateOverrides,
+  RecoveryEngagementRecorder,
+  RegistryShopDomains,
+} from './links/message-link-recorders';
+export {
+  maskRecipient,
+  OutboxChannel,
+  StorelessCommerce,
+  type ContactSealer,
+  type OutboxEntry,
+} from './effects/default-adapters';

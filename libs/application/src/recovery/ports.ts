@@ -83,6 +83,13 @@ export interface ChannelMessage {
   readonly headers?: Readonly<Record<string, string>>;
   /** SMS body. */
   readonly body?: string;
+  /** Who and what the message is about (ids only, no personal data): for outbox-style channels and logs. */
+  readonly context?: {
+    readonly shopId: string;
+    readonly recoveryId: string;
+    readonly step: number;
+    readonly customerKey?: string;
+  };
 }
 
 export type ChannelLookupResult =
@@ -126,6 +133,18 @@ export interface DiscountCodeRequest {
   readonly cartId: string;
 }
 
+/**
+ * The store cannot create discount codes (no store adapter yet, or the API token lacks the scope):
+ * the message goes out without a discount and the outcome records `discountWithheld:
+ * 'discount-unavailable'` — never an invented code the store would reject.
+ */
+export class DiscountUnavailableError extends Error {
+  constructor(message = 'discount codes cannot be created for this shop') {
+    super(message);
+    this.name = 'DiscountUnavailableError';
+  }
+}
+
 export interface CommercePort {
   /** Current availability and unit price of the cart's lines; lines missing from the answer are kept as they are. */
   stock(shop: RecoveryShop, items: readonly RecoveryItem[]): Promise<StockLine[]>;
@@ -134,54 +153,12 @@ export interface CommercePort {
 
 // ---------------------------------------------------------------- rendering and links
 
-export interface RenderItem {
-  readonly title?: string;
-  readonly quantity: number;
-  readonly unitPrice: string;
-  readonly priceChanged: boolean;
-}
-
-export interface RenderRequest {
-  readonly templateId: string;
-  readonly kind: 'sales' | 'help';
-  readonly channel: Channel;
-  readonly locale?: string;
-  readonly shop: { readonly id: string; readonly domain: string; readonly currency: string };
-  /** Customer data: a value to escape, never compiled as a template (R23). */
-  readonly customerName?: string;
-  readonly items: readonly RenderItem[];
-  readonly cartValue: string;
-  readonly currency: string;
-  readonly discount?: { readonly code: string; readonly percent: number; readonly expiresAt: string };
-  readonly checkoutUrl: string;
-  readonly unsubscribeUrl: string;
-}
-
-export interface RenderedMessage {
-  readonly subject: string;
-  readonly html: string;
-  readonly text: string;
-}
-
-/** MJML + Handlebars in the real implementation; escapes every value (R11, R23). */
-export interface MessageRenderer {
-  render(request: RenderRequest): Promise<RenderedMessage>;
-}
-
-export interface LinkContext {
-  readonly shopId: string;
-  readonly recoveryId: string;
-  readonly step: number;
-  readonly channel: Channel;
-  readonly customerKey?: string;
-}
-
-/** Signed unsubscribe and click-tracking links (R24), implemented with the renderer. */
-export interface RecoveryLinks {
-  unsubscribeUrl(context: LinkContext): string;
-  /** Wraps the store's checkout URL in a tracked, signed redirect (only to the store's own domains). */
-  checkoutUrl(context: LinkContext, target: string): string;
-}
+/**
+ * Rendering and links are the messages module's ports (`MessageRenderer`, `RenderMessageInput`,
+ * `MessageLinkFactory` in libs/application/src/messages): one port, used by the effect runner.
+ */
+export type { MessageRenderer, RenderedMessage, RenderItem, RenderMessageInput } from '../messages/renderer';
+export type { MessageLinkFactory } from '../messages/links';
 
 /** Something to report problems to without personal data. */
 export interface EngineLog {

@@ -9,6 +9,7 @@
  */
 import type { PoolClient } from 'pg';
 import {
+  attributeOrder,
   isCartConverted,
   recoveryIdFor,
   type CartAbandonedByPlatformData,
@@ -20,6 +21,7 @@ import {
   type CustomerRedactedData,
   type OrderPlacedData,
   type RecoveryDecider,
+  type AttributableMessage,
   type RecoveryEvent,
   type RecoveryInput,
 } from '@reclaim/domain';
@@ -27,8 +29,9 @@ import type { EventFilter, EventStore, RecordedEvent } from '@reclaim/event-stor
 import type { Queryable } from './db';
 import { buildStartContext, cartSnapshotOf, readCart, type StartContextDeps } from './facts';
 import type { EngineLog, ShopLookup } from './ports';
-import { fromStoredRecoveryEvent, runRecovery } from './recovery-stream';
+import { fromStoredRecoveryEvent, loadRecovery, runRecovery } from './recovery-stream';
 import type { SequenceRepository } from './sequences/sequence-repository';
+import type { ShopDeciders } from './settings/shop-settings';
 import type { TimerStore, TimerToSchedule } from './timers/timer-store';
 
 export const RECOVERY_FEED = 'engine.recovery-feed';
@@ -47,6 +50,8 @@ export interface RecoveryFeedDeps {
   readonly pm: RecoveryDecider;
   readonly shops: ShopLookup;
   readonly sequences: SequenceRepository;
+  /** Per-shop process managers (shop settings); `pm` for every shop when absent. */
+  readonly deciders?: ShopDeciders;
   readonly random?: () => number;
   readonly log?: EngineLog;
 }
@@ -145,11 +150,88 @@ export class RecoveryFeed {
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (shop_id, order_id) DO NOTHING`,
           [d.shopId, d.orderId, d.customerKey, d.placedAt, d.total, d.currency, discounted, categories],
         );
+        await this.attribute(tx, d, e.id);
         return;
       }
       default:
         return;
     }
+  }
+
+  /**
+   * Last-click attribution (ATTRIBUTION_WINDOW): the latest click on one of this customer's recovery
+   * messages at or before the order is recorded on that recovery's stream as
+   * `recovery.order-attributed`, with the revenue and whether the message's discount was used.
+   * Clicks are read from the recovery streams themselves (the log), not from a projection.
+   */
+  private async attribute(tx: Queryable, d: OrderPlacedData, causationId: string): Promise<void> {
+    const { rows } = await tx.query<{ recovery_id: string }>(
+      `SELECT recovery_id FROM engine.customer_recoveries WHERE shop_id = $1 AND customer_key = $2 ORDER BY recovery_id`,
+      [d.shopId, d.customerKey],
+    );
+    if (rows.length === 0) return;
+    const messages: (AttributableMessage & { discountCode?: string })[] = [];
+    for (const { recovery_id } of rows) {
+      const { events } = await loadRecovery(this.deps.store, recovery_id);
+      const sent = new Map<string, { messageId: string; at: string; discountCode?: string }>();
+      for (const ev of events) {
+        if (ev.type === 'recovery.message-sent' || (ev.type === 'recovery.late-outcome' && ev.messageId)) {
+          const messageId = ev.type === 'recovery.message-sent' ? ev.messageId : (ev.messageId as string);
+          sent.set(`${ev.step}:${ev.channel}`, {
+            messageId,
+            at: ev.at,
+            ...(ev.type === 'recovery.message-sent' && ev.discountCode !== undefined
+              ? { discountCode: ev.discountCode }
+              : {}),
+          });
+        } else if (ev.type === 'recovery.message-clicked') {
+          const m = sent.get(`${ev.step}:${ev.channel}`);
+          if (m === undefined) continue;
+          messages.push({
+            messageId: m.messageId,
+            recoveryId: recovery_id,
+            step: ev.step,
+            channel: ev.channel,
+            sentAt: m.at,
+            clickedAt: ev.at,
+            ...(m.discountCode !== undefined ? { discountCode: m.discountCode } : {}),
+          });
+        }
+      }
+    }
+    const pm = await this.pmFor(d.shopId);
+    const found = attributeOrder(messages, { orderId: d.orderId, placedAt: d.placedAt }, pm.config.attributionWindowMs);
+    if (found === undefined) return;
+    const message = messages.find((m) => m.messageId === found.messageId && m.recoveryId === found.recoveryId);
+    const discountCode = message?.discountCode;
+    const used =
+      discountCode !== undefined && d.discountCodes.some((c) => c.toUpperCase() === discountCode.toUpperCase());
+    await runRecovery(
+      this.deps.store,
+      pm,
+      found.recoveryId,
+      {
+        type: 'OrderAttributed',
+        orderId: d.orderId,
+        step: found.step,
+        channel: found.channel,
+        messageId: found.messageId,
+        clickedAt: found.clickedAt,
+        placedAt: d.placedAt,
+        revenue: d.total,
+        currency: d.currency,
+        ...(discountCode !== undefined ? { discountCode } : {}),
+        discountUsed: used,
+        ...(d.landingSite !== undefined ? { landingSite: d.landingSite.slice(0, 2048) } : {}),
+        at: d.placedAt,
+      },
+      `${causationId}:attribution`,
+      d.shopId,
+    );
+  }
+
+  private pmFor(shopId: string): Promise<RecoveryDecider> {
+    return this.deps.deciders ? this.deps.deciders.forShop(shopId) : Promise.resolve(this.deps.pm);
   }
 
   private async revoke(
@@ -168,7 +250,7 @@ export class RecoveryFeed {
     for (const { recovery_id } of rows) {
       await runRecovery(
         this.deps.store,
-        this.deps.pm,
+        await this.pmFor(shopId),
         recovery_id,
         { type: 'ConsentRevoked', channel, at },
         causationId,
@@ -178,7 +260,14 @@ export class RecoveryFeed {
   }
 
   private async run(shopId: string, cartId: string, causationId: string, input: RecoveryInput): Promise<void> {
-    await runRecovery(this.deps.store, this.deps.pm, recoveryIdFor(shopId, cartId), input, causationId, shopId);
+    await runRecovery(
+      this.deps.store,
+      await this.pmFor(shopId),
+      recoveryIdFor(shopId, cartId),
+      input,
+      causationId,
+      shopId,
+    );
   }
 }
 
@@ -254,6 +343,16 @@ export class RecoveryEventsProjector {
           [e.recoveryId, e.step, e.channel, e.messageId, e.discountCode ?? null, e.at],
         );
         return;
+      case 'recovery.message-opened':
+      case 'recovery.message-clicked': {
+        const column = e.type === 'recovery.message-opened' ? 'opened_at' : 'clicked_at';
+        await tx.query(
+          `UPDATE engine.sent_messages SET ${column} = LEAST(COALESCE(${column}, $4), $4)
+           WHERE recovery_id = $1 AND step = $2 AND channel = $3`,
+          [e.recoveryId, e.step, e.channel, e.at],
+        );
+        return;
+      }
       case 'recovery.step-due':
         await enqueue('step', { step: e.step, attempt: e.attempt });
         return;

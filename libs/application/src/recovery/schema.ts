@@ -3,7 +3,9 @@ import type { Pool } from 'pg';
 /**
  * The recovery engine's own tables (schema `engine`). All of them can be rebuilt from the event log
  * by resetting the engine subscriptions' checkpoints, except `effects` (the crash-safe record of
- * provider calls in flight, R2) and `sequences` (merchant configuration).
+ * provider calls in flight, R2), `outbox` (the local email channel: what would have been sent, with
+ * the recipient sealed under the customer's key) and the merchant configuration (`sequences`,
+ * `shop_settings`, `templates`).
  */
 export const ENGINE_SCHEMA_SQL = `
 CREATE SCHEMA IF NOT EXISTS engine;
@@ -100,6 +102,37 @@ CREATE TABLE IF NOT EXISTS engine.sequences (
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (shop_id, version)
 );
+
+CREATE TABLE IF NOT EXISTS engine.shop_settings (
+  shop_id text PRIMARY KEY,
+  settings jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS engine.templates (
+  shop_id text NOT NULL,
+  template_id text NOT NULL,
+  channel text NOT NULL CHECK (channel IN ('email', 'sms')),
+  source jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (shop_id, template_id, channel)
+);
+
+CREATE TABLE IF NOT EXISTS engine.outbox (
+  idempotency_key text PRIMARY KEY,
+  message_id text NOT NULL UNIQUE,
+  shop_id text NOT NULL,
+  recovery_id text NOT NULL,
+  step integer NOT NULL,
+  channel text NOT NULL,
+  recipient jsonb NOT NULL,
+  subject text NOT NULL,
+  html text NOT NULL,
+  text text NOT NULL,
+  headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS outbox_shop ON engine.outbox (shop_id, created_at);
 `;
 
 /** Creates the engine schema (idempotent, safe to run concurrently). */

@@ -53,6 +53,7 @@ export {
   type ConsentUsed,
   type DeferReason,
   type DiscountOffer,
+  type DiscountWithheldReason,
   type OfferedItem,
   type SendCheckContext,
   type SendDecision,

@@ -1,5 +1,5 @@
 /** The recovery process manager's inputs (signals) and events (its stream `recovery-<shop>-<cart>`). */
-import type { ConsentUsed, DeferReason, SendMode, SkipReason, StopReason } from './pre-send';
+import type { ConsentUsed, DeferReason, DiscountWithheldReason, SendMode, SkipReason, StopReason } from './pre-send';
 import type { CustomerFeatures, Segmentation } from './segments';
 import type { SequenceCatalogue, SequenceStep } from './sequences';
 import type { CartSnapshot, Channel, DecimalString, IsoTimestamp } from './types';
@@ -31,7 +31,7 @@ export interface SendSummary {
   readonly leftOut: readonly string[];
   readonly priceChanged: boolean;
   readonly discount?: { readonly percent: number; readonly expiresAt: IsoTimestamp };
-  readonly discountWithheld?: 'recent-discount-recovery';
+  readonly discountWithheld?: DiscountWithheldReason;
   readonly consentUsed: ConsentUsed;
 }
 
@@ -107,6 +107,35 @@ export type RecoveryInput =
       readonly result: ReconciliationOutcome;
     }
   | { readonly type: 'TicketOpened'; readonly ticketId: string; readonly at: IsoTimestamp }
+  /** No ticket provider, or the provider refused for good: recorded, never retried. */
+  | { readonly type: 'TicketSkipped'; readonly reason: TicketSkipReason; readonly at: IsoTimestamp }
+  /** The shopper opened a message (pixel) or clicked one of its links; recorded once per kind, step and channel. */
+  | {
+      readonly type: 'MessageEngagement';
+      readonly kind: 'opened' | 'clicked';
+      readonly step: number;
+      readonly channel: Channel;
+      readonly at: IsoTimestamp;
+      /** Clicks: the host clicked through to (no path or query: they may carry personal data). */
+      readonly targetHost?: string;
+    }
+  /** An order placed after a click of this recovery's message, within ATTRIBUTION_WINDOW (once per order). */
+  | {
+      readonly type: 'OrderAttributed';
+      readonly orderId: string;
+      readonly step: number;
+      readonly channel: Channel;
+      readonly messageId: string;
+      readonly clickedAt: IsoTimestamp;
+      readonly placedAt: IsoTimestamp;
+      readonly revenue: DecimalString;
+      readonly currency: string;
+      readonly discountCode?: string;
+      /** The order's discount codes included the one this message carried. */
+      readonly discountUsed: boolean;
+      readonly landingSite?: string;
+      readonly at: IsoTimestamp;
+    }
   | { readonly type: 'TicketClosed'; readonly ticketId: string; readonly at: IsoTimestamp };
 
 // ---------------------------------------------------------------- events
@@ -115,6 +144,7 @@ export type TimerPurpose = 'abandonment' | 'step' | 'retry' | 'reconcile' | 'hol
 export type EndReason = 'purchased' | 'deleted' | 'opted-out' | 'completed' | 'holdout-completed';
 export type PauseReason = 'cart-activity' | 'ticket-open';
 export type DeadLetterReason = 'retry-budget-exhausted' | 'not-retryable' | 'unreconcilable';
+export type TicketSkipReason = 'no-ticket-provider' | 'ticket-refused';
 
 interface Base<T extends string> {
   readonly type: T;
@@ -168,6 +198,31 @@ export interface TicketOpenedEvent extends Base<'recovery.ticket-opened'> {
 }
 export interface TicketClosedEvent extends Base<'recovery.ticket-closed'> {
   readonly ticketId: string;
+}
+export interface TicketSkippedEvent extends Base<'recovery.ticket-skipped'> {
+  readonly reason: TicketSkipReason;
+}
+export interface MessageOpened extends Base<'recovery.message-opened'> {
+  readonly step: number;
+  readonly channel: Channel;
+}
+export interface MessageClicked extends Base<'recovery.message-clicked'> {
+  readonly step: number;
+  readonly channel: Channel;
+  readonly targetHost?: string;
+}
+export interface OrderAttributedEvent extends Base<'recovery.order-attributed'> {
+  readonly orderId: string;
+  readonly step: number;
+  readonly channel: Channel;
+  readonly messageId: string;
+  readonly clickedAt: IsoTimestamp;
+  readonly placedAt: IsoTimestamp;
+  readonly revenue: DecimalString;
+  readonly currency: string;
+  readonly discountCode?: string;
+  readonly discountUsed: boolean;
+  readonly landingSite?: string;
 }
 export interface StepDue extends Base<'recovery.step-due'> {
   readonly step: number;
@@ -269,6 +324,10 @@ export type RecoveryEvent =
   | TicketRequested
   | TicketOpenedEvent
   | TicketClosedEvent
+  | TicketSkippedEvent
+  | MessageOpened
+  | MessageClicked
+  | OrderAttributedEvent
   | StepDue
   | StepSkipped
   | StepDeferred

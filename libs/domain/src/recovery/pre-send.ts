@@ -28,7 +28,12 @@ export type SkipReason =
   | 'all-out-of-stock'
   | 'invalid-price-data'
   | 'shadow-mode'
-  | 'outside-rollout';
+  | 'outside-rollout'
+  /** No provider is configured for the channel (e.g. SMS before an SMS provider is set up). */
+  | 'channel-unavailable';
+
+/** Why a step's discount was not offered: anti-gaming cooldown, or the store cannot create codes. */
+export type DiscountWithheldReason = 'recent-discount-recovery' | 'discount-unavailable';
 
 export type DeferReason = 'not-yet-due' | 'awaiting-order-webhook' | 'frequency-cap' | 'quiet-hours';
 
@@ -94,6 +99,8 @@ export interface SendCheckContext {
   readonly items: readonly RecoveryItem[];
   /** Stock and price snapshot from the store API, by line id. Lines missing here are kept as they are. */
   readonly stock: readonly StockLine[];
+  /** Channels without a configured provider: skipped with `channel-unavailable`, the next one is tried. */
+  readonly unavailableChannels?: readonly Channel[];
 }
 
 export interface DiscountOffer {
@@ -116,7 +123,7 @@ export interface SendDecision {
   readonly cartValue: DecimalString;
   readonly currency: string;
   readonly discount?: DiscountOffer;
-  readonly discountWithheld?: 'recent-discount-recovery';
+  readonly discountWithheld?: DiscountWithheldReason;
   readonly template: { readonly kind: 'sales' | 'help'; readonly id: string };
   readonly consentUsed: ConsentUsed;
   readonly leftOut: readonly string[];
@@ -146,6 +153,7 @@ type ChannelCheck = { ok: true; consent: ConsentUsed } | { ok: false; reason: Sk
 function checkChannel(channel: Channel, ctx: SendCheckContext, config: RecoveryConfig): ChannelCheck {
   if (ctx.revokedChannels.includes(channel)) return { ok: false, reason: 'channel-opted-out' };
   if (!ctx.reach[channel]) return { ok: false, reason: channel === 'email' ? 'no-email-address' : 'invalid-phone' };
+  if (ctx.unavailableChannels?.includes(channel)) return { ok: false, reason: 'channel-unavailable' };
   const consent = ctx.consent[channel];
   const status = consent?.status ?? 'not-subscribed';
   if (status === 'unsubscribed' || status === 'bounced' || status === 'complained')
@@ -266,7 +274,7 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
   // Discount: the step's percent, withheld from recent discount recoveries (anti-gaming).
   const key = effectIdempotencyKey(ctx.recoveryId, ctx.step.index, chosen.channel);
   let discount: DiscountOffer | undefined;
-  let discountWithheld: 'recent-discount-recovery' | undefined;
+  let discountWithheld: DiscountWithheldReason | undefined;
   if (ctx.step.discountPercent > 0) {
     const recent =
       ctx.lastDiscountRecoveryAt !== undefined && now - toMs(ctx.lastDiscountRecoveryAt) < config.discountCooldownMs;

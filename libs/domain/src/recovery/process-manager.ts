@@ -69,6 +69,10 @@ export interface RecoveryState {
   readonly openTicketId?: string;
   readonly revoked: readonly Channel[];
   readonly endReason?: EndReason;
+  /** `opened:<step>:<channel>` / `clicked:<step>:<channel>` already recorded. */
+  readonly engagement: readonly string[];
+  readonly attributedOrders: readonly string[];
+  readonly ticketSkipped: boolean;
 }
 
 export const initialState: RecoveryState = {
@@ -80,6 +84,9 @@ export const initialState: RecoveryState = {
   timerCount: 0,
   ticketRequested: false,
   revoked: [],
+  engagement: [],
+  attributedOrders: [],
+  ticketSkipped: false,
 };
 
 function setStep(state: RecoveryState, index: number, patch: Partial<StepState>): RecoveryState {
@@ -140,6 +147,15 @@ export function evolve(state: RecoveryState, event: RecoveryEvent): RecoveryStat
       return { ...state, openTicketId: event.ticketId };
     case 'recovery.ticket-closed':
       return { ...state, openTicketId: undefined };
+    case 'recovery.ticket-skipped':
+      return { ...state, ticketSkipped: true };
+    case 'recovery.message-opened':
+    case 'recovery.message-clicked': {
+      const key = `${event.type === 'recovery.message-opened' ? 'opened' : 'clicked'}:${event.step}:${event.channel}`;
+      return { ...state, engagement: [...(state.engagement ?? []), key] };
+    }
+    case 'recovery.order-attributed':
+      return { ...state, attributedOrders: [...(state.attributedOrders ?? []), event.orderId] };
     case 'recovery.step-due': {
       const current = state.steps[event.step];
       return setStep({ ...state, timer: undefined }, event.step, {
@@ -653,6 +669,37 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         if (config.pauseWhileTicketOpen && state.status === 'running' && !state.awaitingAbandonment) {
           out.emit({ type: 'recovery.paused', at: input.at, reason: 'ticket-open' });
         }
+        break;
+      }
+      case 'TicketSkipped': {
+        if (state.status === 'idle' || !state.ticketRequested || state.ticketSkipped) break;
+        if (state.openTicketId !== undefined) break;
+        out.emit({ type: 'recovery.ticket-skipped', at: input.at, reason: input.reason });
+        break;
+      }
+      case 'MessageEngagement': {
+        // Recorded even after the recovery ended (a click can lead to the purchase that ended it).
+        if (state.status === 'idle') break;
+        const sent = state.steps[input.step];
+        if (sent === undefined || (sent.status !== 'sent' && sent.status !== 'late')) break;
+        if ((state.engagement ?? []).includes(`${input.kind}:${input.step}:${input.channel}`)) break;
+        if (input.kind === 'opened') {
+          out.emit({ type: 'recovery.message-opened', at: input.at, step: input.step, channel: input.channel });
+        } else {
+          out.emit({
+            type: 'recovery.message-clicked',
+            at: input.at,
+            step: input.step,
+            channel: input.channel,
+            ...(input.targetHost !== undefined ? { targetHost: input.targetHost } : {}),
+          });
+        }
+        break;
+      }
+      case 'OrderAttributed': {
+        if (state.status === 'idle' || (state.attributedOrders ?? []).includes(input.orderId)) break;
+        const { type: _type, ...body } = input;
+        out.emit({ ...body, type: 'recovery.order-attributed' });
         break;
       }
       case 'TicketClosed': {

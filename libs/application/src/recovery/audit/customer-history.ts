@@ -35,6 +35,10 @@ export type HistoryEntryKind =
   | 'paused'
   | 'resumed'
   | 'channel-revoked'
+  | 'ticket-skipped'
+  | 'opened'
+  | 'clicked'
+  | 'order-attributed'
   | 'ended';
 
 export interface HistoryEntry {
@@ -130,6 +134,21 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
       return { ...base, kind: 'ticket-requested' };
     case 'recovery.ticket-opened':
       return { ...base, kind: 'ticket-opened' };
+    case 'recovery.ticket-skipped':
+      return { ...base, kind: 'ticket-skipped', reason: e.reason };
+    case 'recovery.message-opened':
+      return { ...base, kind: 'opened', step: e.step, channel: e.channel };
+    case 'recovery.message-clicked':
+      return { ...base, kind: 'clicked', step: e.step, channel: e.channel };
+    case 'recovery.order-attributed':
+      return {
+        ...base,
+        kind: 'order-attributed',
+        step: e.step,
+        channel: e.channel,
+        messageId: e.messageId,
+        ...(e.discountCode !== undefined ? { discountCode: e.discountCode } : {}),
+      };
     case 'recovery.step-due':
       return { ...base, kind: 'step-due', step: e.step, attempt: e.attempt };
     case 'recovery.message-sent':

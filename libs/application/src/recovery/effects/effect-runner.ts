@@ -32,22 +32,25 @@ import {
 import type { EventStore } from '@reclaim/event-store';
 import type { Clock } from '../clock';
 import { consentOf, contactOf, customerHistoryFacts, readCart, readCustomer } from '../facts';
+import { RenderInputError } from '../../messages/renderer';
 import {
   describeProviderError,
+  DiscountUnavailableError,
   PermanentProviderError,
   ProviderOutcomeUnknownError,
   RetryableProviderError,
   type ChannelPort,
   type CommercePort,
   type EngineLog,
+  type MessageLinkFactory,
   type MessageRenderer,
-  type RecoveryLinks,
   type RecoveryShop,
   type ShopLookup,
   type TicketPort,
 } from '../ports';
 import { parseRecoveryId } from '../recovery-feed';
 import { loadRecovery, runRecovery, type LoadedRecovery } from '../recovery-stream';
+import type { ShopDeciders, ShopProfiles } from '../settings/shop-settings';
 import { EffectQueue, type EffectRequest } from './effect-queue';
 
 /** Opens sealed contacts: `PersonalDataVault` satisfies it (`null` = crypto-shredded). */
@@ -62,13 +65,21 @@ export interface EffectRunnerDeps {
   readonly clock: Clock;
   readonly vault: ContactOpener;
   readonly shops: ShopLookup;
-  /** One provider per channel; a channel without a provider dead-letters (not retryable). */
+  /**
+   * One provider per channel. A channel without a provider is skipped by the pre-send checks with
+   * `channel-unavailable` (the step's next channel is used), never attempted.
+   */
   readonly channels: Partial<Record<Channel, ChannelPort>>;
   readonly commerce: CommercePort;
   readonly renderer: MessageRenderer;
-  readonly links: RecoveryLinks;
-  /** Without it, ticket requests are dropped with a warning. */
+  /** Signed unsubscribe, open-pixel and click links of each message (`MessageLinks`). */
+  readonly links: MessageLinkFactory;
+  /** Without it, ticket requests are recorded as `recovery.ticket-skipped{no-ticket-provider}`. */
   readonly tickets?: TicketPort;
+  /** Per-shop process managers (shop settings); `pm` for every shop when absent. */
+  readonly deciders?: ShopDeciders;
+  /** The merchant's name and postal address printed in emails (R25). */
+  readonly profiles?: ShopProfiles;
   readonly log?: EngineLog;
   /** Requests claimed per round trip. Default 50. */
   readonly batchSize?: number;
@@ -195,6 +206,10 @@ export class EffectRunner {
     }
   }
 
+  private pmFor(shopId: string): Promise<RecoveryDecider> {
+    return this.deps.deciders ? this.deps.deciders.forShop(shopId) : Promise.resolve(this.deps.pm);
+  }
+
   // ------------------------------------------------------------------ steps
 
   private async step(request: EffectRequest): Promise<void> {
@@ -252,6 +267,8 @@ export class EffectRunner {
     }
     const history = await customerHistoryFacts(this.deps.pool, ids.shopId, customerKey, recoveryId);
     const now = this.deps.clock.now();
+    const pm = await this.pmFor(ids.shopId);
+    const unavailableChannels = (['email', 'sms'] as const).filter((c) => this.deps.channels[c] === undefined);
     const result = checkBeforeSend(
       {
         ...facts,
@@ -260,8 +277,9 @@ export class EffectRunner {
         consent: consentOf(customer, cart),
         now: now.toISOString(),
         stock,
+        ...(unavailableChannels.length > 0 ? { unavailableChannels } : {}),
       },
-      this.deps.pm.config,
+      pm.config,
     );
     const noSend = outcomeFromCheck(result);
     if (noSend !== undefined || result.decision !== 'send') {
@@ -295,63 +313,83 @@ export class EffectRunner {
     }
     if (!port) return { kind: 'failed', retryable: false, error: `no-${channel}-provider` };
 
+    const customerKey = state.cart?.customerKey;
+    if (customerKey === undefined) {
+      // Without a customer key no unsubscribe link can be signed (R25): nothing is sent.
+      return { kind: 'failed', retryable: false, error: 'no-customer-key' };
+    }
+
     await this.startEffect(key, state.recoveryId, step, channel, request.requestId);
     let discountCode: string | undefined;
-    let rendered;
+    let sent: SendDecision = decision;
     try {
       if (decision.discount !== undefined) {
-        discountCode = (
-          await this.deps.commerce.createDiscountCode({
-            idempotencyKey: decision.discount.idempotencyKey,
-            shop,
-            percent: decision.discount.percent,
-            expiresAt: decision.discount.expiresAt,
-            ...(state.cart?.customerKey !== undefined ? { customerKey: state.cart.customerKey } : {}),
-            cartId,
-          })
-        ).code;
-        await this.deps.pool.query('UPDATE engine.effects SET discount_code = $2 WHERE idempotency_key = $1', [
-          key,
-          discountCode,
-        ]);
+        try {
+          discountCode = (
+            await this.deps.commerce.createDiscountCode({
+              idempotencyKey: decision.discount.idempotencyKey,
+              shop,
+              percent: decision.discount.percent,
+              expiresAt: decision.discount.expiresAt,
+              customerKey,
+              cartId,
+            })
+          ).code;
+          await this.deps.pool.query('UPDATE engine.effects SET discount_code = $2 WHERE idempotency_key = $1', [
+            key,
+            discountCode,
+          ]);
+        } catch (err) {
+          if (!(err instanceof DiscountUnavailableError)) throw err;
+          // No invented code: the message goes out without one, and the outcome says why.
+          const { discount: _withheld, ...rest } = decision;
+          sent = { ...rest, discountWithheld: 'discount-unavailable' };
+        }
       }
-      const linkContext = {
+      const links = this.deps.links.forMessage({
         shopId: shop.id,
         recoveryId: state.recoveryId,
         step,
         channel,
-        ...(state.cart?.customerKey !== undefined ? { customerKey: state.cart.customerKey } : {}),
-      };
-      const unsubscribeUrl = this.deps.links.unsubscribeUrl(linkContext);
-      rendered = await this.deps.renderer.render({
-        templateId: decision.template.id,
-        kind: decision.template.kind,
+        customerKey,
+      });
+      const profile = (await this.deps.profiles?.profile(shop.id)) ?? { postalAddress: '' };
+      const lines = new Map((cart.snapshot?.lineItems ?? []).map((l) => [l.lineId, l]));
+      const rendered = await this.deps.renderer.render({
+        templateId: sent.template.id,
+        kind: sent.template.kind,
         channel,
+        step,
         ...(cart.snapshot?.locale !== undefined ? { locale: cart.snapshot.locale } : {}),
-        shop: { id: shop.id, domain: shop.shopDomain, currency: shop.currency },
+        shop: {
+          id: shop.id,
+          ...(profile.name !== undefined ? { name: profile.name } : {}),
+          domain: shop.shopDomain,
+          postalAddress: profile.postalAddress,
+          currency: shop.currency,
+          timeZone: shop.timezone,
+        },
         ...(contact?.firstName ? { customerName: contact.firstName } : {}),
-        items: decision.items.map((i) => ({
-          ...(i.title !== undefined ? { title: i.title } : {}),
-          quantity: i.quantity,
-          unitPrice: i.unitPrice,
-          priceChanged: i.priceChanged,
-        })),
-        cartValue: decision.cartValue,
-        currency: decision.currency,
-        ...(decision.discount !== undefined && discountCode !== undefined
-          ? {
-              discount: {
-                code: discountCode,
-                percent: decision.discount.percent,
-                expiresAt: decision.discount.expiresAt,
-              },
-            }
+        items: sent.items.map((i) => {
+          const line = lines.get(i.lineId);
+          return {
+            title: line?.title ?? i.title ?? i.productId,
+            ...(line?.variantTitle !== undefined ? { variantTitle: line.variantTitle } : {}),
+            ...(line?.imageUrl !== undefined ? { imageUrl: line.imageUrl } : {}),
+            quantity: i.quantity,
+            unitPrice: i.unitPrice,
+            priceChanged: i.priceChanged,
+          };
+        }),
+        cartValue: sent.cartValue,
+        currency: sent.currency,
+        ...(sent.discount !== undefined && discountCode !== undefined
+          ? { discount: { code: discountCode, percent: sent.discount.percent, expiresAt: sent.discount.expiresAt } }
           : {}),
-        checkoutUrl: this.deps.links.checkoutUrl(
-          linkContext,
-          cart.snapshot?.checkoutUrl ?? `https://${shop.shopDomain}/cart`,
-        ),
-        unsubscribeUrl,
+        checkoutUrl: cart.snapshot?.checkoutUrl ?? `https://${shop.shopDomain}/cart`,
+        unsubscribeUrl: links.unsubscribeUrl,
+        ...(links.trackingPixelUrl !== undefined ? { trackingPixelUrl: links.trackingPixelUrl } : {}),
+        clickUrl: links.clickUrl,
       });
       // R28: last look at the purchase right before anything leaves.
       if (await this.purchasedMeanwhile(shop.id, cartId, state.recoveryId)) {
@@ -359,11 +397,8 @@ export class EffectRunner {
         await this.finishEffect(key, request.requestId, stopped);
         return stopped;
       }
-      const headers =
-        channel === 'email'
-          ? { 'List-Unsubscribe': `<${unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' }
-          : undefined;
-      const sendInput =
+      const context = { shopId: shop.id, recoveryId: state.recoveryId, step, customerKey };
+      const sendInput: Parameters<ChannelPort['send']>[0] =
         channel === 'email'
           ? {
               idempotencyKey: key,
@@ -372,12 +407,13 @@ export class EffectRunner {
               subject: rendered.subject,
               html: rendered.html,
               text: rendered.text,
-              headers,
+              headers: rendered.headers,
+              context,
             }
-          : { idempotencyKey: key, channel, to, body: rendered.text };
+          : { idempotencyKey: key, channel, to, body: rendered.text, context };
       const failure = await this.callProvider(port, sendInput);
       const outcome: StepOutcomeResult =
-        'messageId' in failure ? sentOutcome(decision, failure.messageId, discountCode) : failure.outcome;
+        'messageId' in failure ? sentOutcome(sent, failure.messageId, discountCode) : failure.outcome;
       await this.finishEffect(key, request.requestId, outcome);
       return outcome;
     } catch (err) {
@@ -390,7 +426,11 @@ export class EffectRunner {
               error: describeProviderError(err),
               ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
             }
-          : { kind: 'failed', retryable: !(err instanceof PermanentProviderError), error: describeProviderError(err) };
+          : {
+              kind: 'failed',
+              retryable: !(err instanceof PermanentProviderError || err instanceof RenderInputError),
+              error: describeProviderError(err),
+            };
       await this.finishEffect(key, request.requestId, outcome);
       return outcome;
     }
@@ -477,7 +517,7 @@ export class EffectRunner {
     );
     await runRecovery(
       this.deps.store,
-      this.deps.pm,
+      await this.pmFor(request.shopId),
       request.streamId,
       input,
       `${request.requestId}:result`,
@@ -494,8 +534,7 @@ export class EffectRunner {
     const snapshot = loaded.state.cart;
     if (ids === undefined || snapshot === undefined) return;
     if (!this.deps.tickets) {
-      this.deps.log?.warn({ recoveryId: request.streamId }, 'ticket requested but no ticket provider configured');
-      return;
+      return this.skipTicket(request, ids.shopId, 'no-ticket-provider');
     }
     const customerKey = snapshot.customerKey;
     const [cart, customer] = await Promise.all([
@@ -531,7 +570,7 @@ export class EffectRunner {
     } catch (err) {
       if (err instanceof PermanentProviderError) {
         this.deps.log?.warn({ recoveryId: request.streamId, error: describeProviderError(err) }, 'ticket refused');
-        return;
+        return this.skipTicket(request, ids.shopId, 'ticket-refused');
       }
       if (err instanceof RetryableProviderError) {
         throw new RetryRequest(err.retryAfterMs ?? 60_000, `ticket: ${describeProviderError(err)}`);
@@ -540,11 +579,26 @@ export class EffectRunner {
     }
     await runRecovery(
       this.deps.store,
-      this.deps.pm,
+      await this.pmFor(ids.shopId),
       request.streamId,
       { type: 'TicketOpened', ticketId, at: this.deps.clock.now().toISOString() },
       `${request.requestId}:opened`,
       ids.shopId,
+    );
+  }
+
+  private async skipTicket(
+    request: EffectRequest,
+    shopId: string,
+    reason: 'no-ticket-provider' | 'ticket-refused',
+  ): Promise<void> {
+    await runRecovery(
+      this.deps.store,
+      await this.pmFor(shopId),
+      request.streamId,
+      { type: 'TicketSkipped', reason, at: this.deps.clock.now().toISOString() },
+      `${request.requestId}:skipped`,
+      shopId,
     );
   }
 
@@ -558,7 +612,7 @@ export class EffectRunner {
   ): Promise<void> {
     await runRecovery(
       this.deps.store,
-      this.deps.pm,
+      await this.pmFor(request.shopId),
       request.streamId,
       {
         type: 'StepOutcome',

@@ -6,6 +6,7 @@ import { buildStartContext } from '../facts';
 import type { EngineLog, ShopLookup } from '../ports';
 import { loadRecovery, runRecovery } from '../recovery-stream';
 import type { SequenceRepository } from '../sequences/sequence-repository';
+import type { ShopDeciders } from '../settings/shop-settings';
 import type { ClaimedTimer, TimerStore } from './timer-store';
 
 export interface TimerDriverDeps {
@@ -13,6 +14,8 @@ export interface TimerDriverDeps {
   readonly pool: Pool;
   readonly timers: TimerStore;
   readonly pm: RecoveryDecider;
+  /** Per-shop process managers (shop settings); `pm` for every shop when absent. */
+  readonly deciders?: ShopDeciders;
   readonly shops: ShopLookup;
   readonly sequences: SequenceRepository;
   /** Normally a `DatabaseClock` (R8); a manual or accelerated clock in tests and the demo. */
@@ -114,7 +117,8 @@ export class TimerDriver {
           input = { ...input, start };
         }
       }
-      await runRecovery(this.deps.store, this.deps.pm, timer.streamId, input, `timer:${timer.timerId}`, timer.shopId);
+      const pm = this.deps.deciders ? await this.deps.deciders.forShop(timer.shopId) : this.deps.pm;
+      await runRecovery(this.deps.store, pm, timer.streamId, input, `timer:${timer.timerId}`, timer.shopId);
       await this.deps.timers.markFired(timer.timerId, now);
       return true;
     } catch (err) {

@@ -1,0 +1,255 @@
+/**
+ * Per-shop recovery settings (`engine.shop_settings`), editable through the admin API. They override
+ * the appliance-wide defaults (environment) for one shop: shadow/live mode, rollout and holdout
+ * shares, email consent policy, pausing while a ticket is open, email quiet hours, the merchant's
+ * name and postal address (R25), and extra storefront hosts click links may redirect to.
+ */
+import type { Pool } from 'pg';
+import {
+  createRecoveryDecider,
+  type EmailConsentPolicy,
+  type LocalWindow,
+  type RecoveryConfig,
+  type RecoveryDecider,
+  type ValidationError,
+} from '@reclaim/domain';
+
+export interface QuietHours {
+  /** Local time `HH:MM` from which nothing is sent… */
+  readonly start: string;
+  /** …until this local time `HH:MM` (wraps past midnight when before `start`). */
+  readonly end: string;
+}
+
+export interface ShopRecoverySettings {
+  readonly mode?: 'live' | 'shadow';
+  readonly rolloutPercent?: number;
+  readonly holdoutPercent?: number;
+  readonly emailConsentPolicy?: EmailConsentPolicy;
+  readonly pauseWhileTicketOpen?: boolean;
+  /** Printed in every email (R25); overrides MERCHANT_POSTAL_ADDRESS. */
+  readonly postalAddress?: string;
+  /** Overrides MERCHANT_NAME. */
+  readonly storeName?: string;
+  /** Email quiet hours in the customer's (else the shop's) zone; `null` = none. SMS keeps 08:00–21:00. */
+  readonly quietHours?: { readonly email: QuietHours | null };
+  /** Extra storefront hosts (custom domains) click links may redirect to, besides the shop domain. */
+  readonly domainAliases?: readonly string[];
+}
+
+const KEYS: readonly (keyof ShopRecoverySettings)[] = [
+  'mode',
+  'rolloutPercent',
+  'holdoutPercent',
+  'emailConsentPolicy',
+  'pauseWhileTicketOpen',
+  'postalAddress',
+  'storeName',
+  'quietHours',
+  'domainAliases',
+];
+const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+function percent(value: unknown, field: string, errors: ValidationError[]): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 100) {
+    errors.push({ field, message: 'must be a number from 0 to 100' });
+  }
+}
+
+function text(value: unknown, field: string, max: number, errors: ValidationError[]): void {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > max) {
+    errors.push({ field, message: `must be a non-empty string of at most ${max} characters` });
+  }
+}
+
+/** Validates a full settings document (as PUT replaces it); errors name each bad field. */
+export function validateShopSettings(input: unknown): ValidationError[] {
+  const errors: ValidationError[] = [];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return [{ field: '(body)', message: 'must be a JSON object' }];
+  }
+  const o = input as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KEYS.includes(key as keyof ShopRecoverySettings)) errors.push({ field: key, message: 'is not a setting' });
+  }
+  if (o.mode !== undefined && o.mode !== 'live' && o.mode !== 'shadow') {
+    errors.push({ field: 'mode', message: 'must be live or shadow' });
+  }
+  if (o.rolloutPercent !== undefined) percent(o.rolloutPercent, 'rolloutPercent', errors);
+  if (o.holdoutPercent !== undefined) percent(o.holdoutPercent, 'holdoutPercent', errors);
+  if (
+    o.emailConsentPolicy !== undefined &&
+    o.emailConsentPolicy !== 'subscribers-only' &&
+    o.emailConsentPolicy !== 'unless-opted-out'
+  ) {
+    errors.push({ field: 'emailConsentPolicy', message: 'must be subscribers-only or unless-opted-out' });
+  }
+  if (o.pauseWhileTicketOpen !== undefined && typeof o.pauseWhileTicketOpen !== 'boolean') {
+    errors.push({ field: 'pauseWhileTicketOpen', message: 'must be a boolean' });
+  }
+  if (o.postalAddress !== undefined) text(o.postalAddress, 'postalAddress', 500, errors);
+  if (o.storeName !== undefined) text(o.storeName, 'storeName', 200, errors);
+  if (o.quietHours !== undefined) {
+    const q = o.quietHours as Record<string, unknown> | null;
+    if (typeof q !== 'object' || q === null || Array.isArray(q) || !('email' in q)) {
+      errors.push({ field: 'quietHours', message: 'must be { "email": { "start": "HH:MM", "end": "HH:MM" } | null }' });
+    } else {
+      for (const key of Object.keys(q)) {
+        if (key !== 'email') errors.push({ field: `quietHours.${key}`, message: 'only email quiet hours can be set' });
+      }
+      const email = q.email as Record<string, unknown> | null;
+      if (email !== null) {
+        if (typeof email !== 'object' || Array.isArray(email)) {
+          errors.push({ field: 'quietHours.email', message: 'must be { start, end } or null' });
+        } else {
+          for (const part of ['start', 'end'] as const) {
+            if (typeof email[part] !== 'string' || !HHMM.test(email[part] as string)) {
+              errors.push({ field: `quietHours.email.${part}`, message: 'must be a local time HH:MM' });
+            }
+          }
+          if (errors.length === 0 && email.start === email.end) {
+            errors.push({ field: 'quietHours.email.end', message: 'must differ from start' });
+          }
+        }
+      }
+    }
+  }
+  if (o.domainAliases !== undefined) {
+    if (!Array.isArray(o.domainAliases) || o.domainAliases.length > 20) {
+      errors.push({ field: 'domainAliases', message: 'must be a list of at most 20 host names' });
+    } else {
+      o.domainAliases.forEach((h, i) => {
+        if (typeof h !== 'string' || !HOST.test(h)) {
+          errors.push({ field: `domainAliases[${i}]`, message: 'must be a host name such as www.example.com' });
+        }
+      });
+    }
+  }
+  return errors;
+}
+
+const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** The allowed send window of quiet hours `start`–`end`: from `end` to `start`. */
+export function sendWindowOf(quiet: QuietHours | null): LocalWindow | null {
+  return quiet === null ? null : { fromMinute: minutes(quiet.end), toMinute: minutes(quiet.start) };
+}
+
+/** The engine configuration of one shop: the appliance defaults with the shop's settings applied. */
+export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings): RecoveryConfig {
+  return {
+    ...base,
+    ...(s.mode !== undefined ? { shadowMode: s.mode === 'shadow' } : {}),
+    ...(s.rolloutPercent !== undefined ? { rolloutPercent: s.rolloutPercent } : {}),
+    ...(s.holdoutPercent !== undefined ? { holdoutPercent: s.holdoutPercent } : {}),
+    ...(s.emailConsentPolicy !== undefined ? { emailConsentPolicy: s.emailConsentPolicy } : {}),
+    ...(s.pauseWhileTicketOpen !== undefined ? { pauseWhileTicketOpen: s.pauseWhileTicketOpen } : {}),
+    ...(s.quietHours !== undefined
+      ? { sendWindows: { ...base.sendWindows, email: sendWindowOf(s.quietHours.email) } }
+      : {}),
+  };
+}
+
+/** What the messages of a shop print: its name and postal address. */
+export interface ShopProfile {
+  readonly name?: string;
+  readonly postalAddress: string;
+}
+
+export interface ShopProfiles {
+  profile(shopId: string): Promise<ShopProfile>;
+}
+
+/** The recovery process manager configured for one shop. */
+export interface ShopDeciders {
+  forShop(shopId: string): Promise<RecoveryDecider>;
+}
+
+export interface ShopSettingsDefaults {
+  readonly storeName?: string;
+  readonly postalAddress?: string;
+}
+
+/**
+ * `engine.shop_settings` plus the per-shop deciders and profiles derived from it. Cached for
+ * `cacheMs` (default 5 s) per shop; `save` clears the shop's entry at once on this instance.
+ */
+export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
+  private readonly cache = new Map<string, { at: number; settings: ShopRecoverySettings; pm: RecoveryDecider }>();
+  private readonly cacheMs: number;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly base: RecoveryConfig,
+    private readonly defaults: ShopSettingsDefaults = {},
+    options: { cacheMs?: number } = {},
+  ) {
+    this.cacheMs = options.cacheMs ?? 5_000;
+  }
+
+  /** The shop's stored settings (only what was set). */
+  async get(shopId: string): Promise<ShopRecoverySettings> {
+    return (await this.entry(shopId)).settings;
+  }
+
+  /** The settings in effect: stored values over the appliance defaults. */
+  async effective(shopId: string): Promise<
+    Required<Omit<ShopRecoverySettings, 'postalAddress' | 'storeName'>> & {
+      postalAddress: string | null;
+      storeName: string | null;
+    }
+  > {
+    const s = await this.get(shopId);
+    const c = shopRecoveryConfig(this.base, s);
+    const email = c.sendWindows.email;
+    const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+    return {
+      mode: c.shadowMode ? 'shadow' : 'live',
+      rolloutPercent: c.rolloutPercent,
+      holdoutPercent: c.holdoutPercent,
+      emailConsentPolicy: c.emailConsentPolicy,
+      pauseWhileTicketOpen: c.pauseWhileTicketOpen,
+      postalAddress: s.postalAddress ?? this.defaults.postalAddress ?? null,
+      storeName: s.storeName ?? this.defaults.storeName ?? null,
+      quietHours: { email: email === null ? null : { start: hhmm(email.toMinute), end: hhmm(email.fromMinute) } },
+      domainAliases: s.domainAliases ?? [],
+    };
+  }
+
+  /** Replaces the shop's settings (validate first with {@link validateShopSettings}). */
+  async save(shopId: string, settings: ShopRecoverySettings): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO engine.shop_settings (shop_id, settings, updated_at) VALUES ($1, $2, now())
+       ON CONFLICT (shop_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()`,
+      [shopId, JSON.stringify(settings)],
+    );
+    this.cache.delete(shopId);
+  }
+
+  async forShop(shopId: string): Promise<RecoveryDecider> {
+    return (await this.entry(shopId)).pm;
+  }
+
+  async profile(shopId: string): Promise<ShopProfile> {
+    const s = await this.get(shopId);
+    const name = s.storeName ?? this.defaults.storeName;
+    return {
+      ...(name !== undefined ? { name } : {}),
+      postalAddress: s.postalAddress ?? this.defaults.postalAddress ?? '',
+    };
+  }
+
+  private async entry(shopId: string) {
+    const cached = this.cache.get(shopId);
+    if (cached !== undefined && Date.now() - cached.at < this.cacheMs) return cached;
+    const { rows } = await this.pool.query<{ settings: ShopRecoverySettings }>(
+      'SELECT settings FROM engine.shop_settings WHERE shop_id = $1',
+      [shopId],
+    );
+    const settings = rows[0]?.settings ?? {};
+    const entry = { at: Date.now(), settings, pm: createRecoveryDecider(shopRecoveryConfig(this.base, settings)) };
+    this.cache.set(shopId, entry);
+    return entry;
+  }
+}
