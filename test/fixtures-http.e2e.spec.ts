@@ -15,7 +15,9 @@ import { api, eventually, hmacBase64, post, startHarness, type Harness } from '.
 const FIXTURES = resolve(__dirname, '../../shared/fixtures');
 const present = existsSync(FIXTURES);
 if (!present) console.warn(`[fixtures-http] SKIPPED: ${FIXTURES} does not exist (CI has it)`);
-const describeIfFixtures = present ? describe : describe.skip;
+const describeIfFixtures: (name: string, body: () => void) => void = present
+  ? describe
+  : (name, body) => describe.skip(`${name} [skipped: ${FIXTURES} not found]`, body);
 
 const SHOPIFY_SECRET = 'fixture-shopify-secret';
 const BC_SECRET = 'whsec_' + Buffer.from('fixture-bigcommerce-secret').toString('base64');

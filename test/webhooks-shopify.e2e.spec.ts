@@ -1,14 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import {
-  ANALYST_TOKEN,
-  api,
-  eventually,
-  hmacBase64,
-  post,
-  startHarness,
-  type Harness,
-} from './support/harness';
+import { ANALYST_TOKEN, api, eventually, hmacBase64, post, startHarness, type Harness } from './support/harness';
 import { BIG_ID, shopifyCheckout, shopifyOrder, shopifyRedact } from './support/payloads';
 
 const SECRET = 'shpss_test_secret_one';
@@ -243,7 +235,16 @@ describe('Shopify webhooks through HTTP (signatures, dedupe, bad input, processi
       ...headers('checkouts/update', body),
       'x-shopify-hmac-sha256': hmacBase64('shpss_test_secret_three', body),
     };
-    const spy = jest.spyOn(h.runtime.store, 'append').mockRejectedValueOnce(new Error('connection terminated'));
+    // Only the delivery append fails (background workers keep appending meanwhile).
+    const store = h.runtime.store;
+    const original = store.append.bind(store);
+    const spy = jest
+      .spyOn(store, 'append')
+      .mockImplementation((stream, events, expected) =>
+        stream.startsWith('delivery-')
+          ? Promise.reject(new Error('connection terminated'))
+          : original(stream, events, expected),
+      );
     const before = await deliveries();
     const res = await post(h, '/webhooks/shopify', body, hd);
     spy.mockRestore();

@@ -12,7 +12,9 @@ const FIXTURES = path.resolve(REPO_ROOT, '../shared/fixtures');
 const SECRET = 'conformance-test-secret';
 const NOW = new Date('2026-03-01T12:00:00Z');
 
-const describeIfFixtures = existsSync(FIXTURES) ? describe : describe.skip;
+const describeIfFixtures: (name: string, body: () => void) => void = existsSync(FIXTURES)
+  ? describe
+  : (name, body) => describe.skip(`${name} [skipped: ${FIXTURES} not found]`, body);
 if (!existsSync(FIXTURES)) console.warn(`[platforms conformance] skipped: fixtures folder ${FIXTURES} does not exist`);
 
 const read = (rel: string): Buffer => readFileSync(path.join(FIXTURES, rel));

@@ -45,6 +45,7 @@ describe('runCheckpointedSubscription', () => {
         name: 'twins',
         store,
         pool,
+        exclusive: false, // both consume at once: only the checkpoint compare-and-set keeps them apart
         batchSize: 5,
         signal: controller.signal,
         backoff: { initialMs: 1, maxMs: 10 },
@@ -67,6 +68,42 @@ describe('runCheckpointedSubscription', () => {
     expect(await getCheckpoint(pool, 'twins')).toEqual(head);
     // A race between the twins surfaces as a rolled-back attempt, never as a duplicate row.
     for (const e of errors) expect(e).toBeInstanceOf(CheckpointMovedError);
+  });
+
+  it('exclusive runners: one consumes, the standby takes over when it stops, nothing applied twice', async () => {
+    const first = new AbortController();
+    const second = new AbortController();
+    const seen: Record<string, number> = { leader: 0, standby: 0 };
+    const start = (runner: 'leader' | 'standby', signal: AbortSignal) =>
+      runCheckpointedSubscription({
+        name: 'exclusive',
+        store,
+        pool,
+        signal,
+        standbyPollMs: 50,
+        filter: { typePrefixes: ['Solo'] },
+        handle: async (events, tx) => {
+          seen[runner] += events.length;
+          for (const e of events) await tx.query('INSERT INTO applied VALUES ($1, $2)', [e.id, `solo-${runner}`]);
+        },
+      });
+    const leader = start('leader', first.signal);
+    await new Promise((r) => setTimeout(r, 100)); // the leader takes the lock first
+    const standby = start('standby', second.signal);
+    for (let i = 0; i < 20; i++) await store.append(`solo-${i % 4}`, [ev('Solo')], 'any');
+    await until(async () => seen.leader === 20);
+    expect(seen.standby).toBe(0);
+    first.abort();
+    await leader;
+    for (let i = 0; i < 10; i++) await store.append(`solo-${i % 4}`, [ev('Solo')], 'any');
+    await until(async () => seen.standby === 10);
+    second.abort();
+    await standby;
+    const { rows } = await pool.query<{ n: number; d: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d FROM applied WHERE runner LIKE 'solo-%'`,
+    );
+    expect(rows[0]).toEqual({ n: 30, d: 30 });
+    expect(seen).toEqual({ leader: 20, standby: 10 });
   });
 
   it('resetCheckpoint replays from the start; an aborted runner stops', async () => {

@@ -27,6 +27,14 @@ export interface CheckpointedSubscriptionOptions {
   readonly onError?: (error: unknown, attempt: number) => void;
   /** Bounded exponential back-off. Defaults 100 ms .. 30 s. */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * One active runner per name across processes (default true): the runner holds a session-level
+   * advisory lock while it consumes; the others stand by and take over when its session ends. The
+   * checkpoint compare-and-set stays as the safety net either way.
+   */
+  readonly exclusive?: boolean;
+  /** How often a standby runner retries the lock. Default 2 s. */
+  readonly standbyPollMs?: number;
 }
 
 /** Another runner moved the checkpoint under us (two processes with one name): restart from the stored one. */
@@ -81,7 +89,70 @@ export async function getHeadPosition(store: EventStore): Promise<GlobalPosition
  * off, and resume from the last committed checkpoint — nothing skipped, nothing applied twice.
  */
 export async function runCheckpointedSubscription(options: CheckpointedSubscriptionOptions): Promise<void> {
-  const { name, store, pool, signal, handle } = options;
+  if (options.exclusive === false) return consume(options, options.signal);
+  const { signal } = options;
+  while (!signal.aborted) {
+    const lease = await acquireLeadership(options.pool, options.name, signal, options.standbyPollMs ?? 2_000);
+    if (!lease) return;
+    try {
+      await consume(options, AbortSignal.any([signal, lease.lost]));
+    } finally {
+      await lease.release();
+    }
+  }
+}
+
+interface Leadership {
+  /** Aborts when the lock's session is lost (connection error): stop consuming at once. */
+  readonly lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+/** Waits (until `signal` aborts) for the subscription's advisory lock, held on a dedicated connection. */
+async function acquireLeadership(
+  pool: Pool,
+  name: string,
+  signal: AbortSignal,
+  pollMs: number,
+): Promise<Leadership | undefined> {
+  while (!signal.aborted) {
+    let client: PoolClient | undefined;
+    try {
+      client = await pool.connect();
+      const { rows } = await client.query<{ ok: boolean }>(
+        `SELECT pg_try_advisory_lock(hashtext('reclaim.subscription'), hashtext($1)) AS ok`,
+        [name],
+      );
+      if (rows[0].ok) {
+        const held = client;
+        const lost = new AbortController();
+        const onError = () => lost.abort();
+        held.on('error', onError);
+        return {
+          lost: lost.signal,
+          async release() {
+            held.off('error', onError);
+            const unlocked = await held
+              .query(`SELECT pg_advisory_unlock(hashtext('reclaim.subscription'), hashtext($1))`, [name])
+              .then(
+                () => true,
+                () => false,
+              );
+            held.release(!unlocked);
+          },
+        };
+      }
+      client.release();
+    } catch {
+      client?.release(true);
+    }
+    await abortableSleep(pollMs, signal);
+  }
+  return undefined;
+}
+
+async function consume(options: CheckpointedSubscriptionOptions, signal: AbortSignal): Promise<void> {
+  const { name, store, pool, handle } = options;
   const schema = options.schema ?? DEFAULT_SCHEMA;
   const initialMs = options.backoff?.initialMs ?? 100;
   const maxMs = options.backoff?.maxMs ?? 30_000;

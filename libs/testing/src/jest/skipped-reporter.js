@@ -9,7 +9,10 @@ class SkippedReporter {
     for (const file of results.testResults) {
       const skipped = file.testResults.filter((t) => t.status === 'pending' || t.status === 'skipped');
       if (skipped.length === 0) continue;
-      const reasons = new Set(skipped.map((t) => (t.ancestorTitles[0] ?? t.title)));
+      // The title that carries the reason ("[skipped: …]"), else the top-level suite name.
+      const reasons = new Set(
+        skipped.map((t) => [...t.ancestorTitles, t.title].find((x) => x.includes('[skipped')) ?? t.ancestorTitles[0] ?? t.title),
+      );
       const rel = file.testFilePath.replace(`${process.cwd()}/`, '');
       lines.push(`  ${rel}: ${skipped.length} skipped — ${[...reasons].join('; ')}`);
     }
