@@ -1,0 +1,250 @@
+import { LosslessNumber } from 'lossless-json';
+import Decimal from 'decimal.js';
+import { effectivePrice, type Catalogue, type CatalogueEntry } from './catalogue';
+import type { StoreCall, StoreReply } from './store-http';
+
+/**
+ * BigCommerce stand-in (`/stores/<hash>/v2|v3/...`, `X-Auth-Token`): catalog products with
+ * variants, carts / orders / customers for the webhook side's follow-up fetches, and v2 coupons
+ * (unique codes and names, `max_uses` enforced on redemption). Every answer carries the
+ * per-window quota headers; an exhausted window answers 429.
+ */
+export interface BigCommerceState {
+  readonly coupons: Map<string, Record<string, unknown>>;
+  readonly carts: Map<string, unknown>;
+  readonly orders: Map<string, { order: unknown; products: unknown[] }>;
+  readonly customers: Map<string, unknown>;
+  window: { start: number; used: number };
+  nextCouponId: number;
+}
+
+export interface BigCommerceConfig {
+  readonly accessToken: string;
+  /** Requests per window and window length (BigCommerce Standard: 150 per 30 s). */
+  readonly quota: number;
+  readonly windowMs: number;
+}
+
+export function newBigCommerceState(): BigCommerceState {
+  return {
+    coupons: new Map(),
+    carts: new Map(),
+    orders: new Map(),
+    customers: new Map(),
+    window: { start: 0, used: 0 },
+    nextCouponId: 1,
+  };
+}
+
+const DOCS = 'https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes';
+const num = (s: string): LosslessNumber => new LosslessNumber(s);
+const money = (s: string): LosslessNumber => num(new Decimal(s).toFixed(2));
+
+function v3Error(status: number, title: string, errors: Record<string, string> = {}): StoreReply {
+  return { status, body: { status, title, type: DOCS, errors } };
+}
+function v2Error(status: number, message: string): StoreReply {
+  return { status, body: [{ status, message }] };
+}
+
+function variantBody(e: CatalogueEntry): Record<string, unknown> {
+  return {
+    id: num(e.variantId ?? e.productId),
+    product_id: num(e.productId),
+    sku: e.sku,
+    price: money(e.price),
+    sale_price: e.salePrice !== undefined ? money(e.salePrice) : null,
+    calculated_price: money(effectivePrice(e)),
+    inventory_level: e.stock ?? 0,
+    purchasing_disabled: !e.purchasable,
+    purchasing_disabled_message: '',
+    option_values: [],
+  };
+}
+
+function productBody(entries: CatalogueEntry[], withVariants: boolean): Record<string, unknown> {
+  const first = entries[0] as CatalogueEntry;
+  const tracked = entries.some((e) => e.stock !== null);
+  return {
+    id: num(first.productId),
+    name: first.title,
+    type: 'physical',
+    sku: entries.length === 1 ? first.sku : '',
+    price: money(first.price),
+    sale_price: money(first.salePrice ?? '0'),
+    calculated_price: money(effectivePrice(first)),
+    inventory_tracking: !tracked ? 'none' : entries.length > 1 || first.variantId !== undefined ? 'variant' : 'product',
+    inventory_level: entries.reduce((n, e) => n + (e.stock ?? 0), 0),
+    availability: entries.every((e) => !e.purchasable) ? 'disabled' : 'available',
+    is_visible: true,
+    ...(withVariants ? { variants: entries.map(variantBody) } : {}),
+  };
+}
+
+function pagination(total: number, perPage: number): Record<string, unknown> {
+  return {
+    pagination: {
+      total,
+      count: total,
+      per_page: perPage,
+      current_page: 1,
+      total_pages: 1,
+      links: { current: '?page=1' },
+    },
+  };
+}
+
+const COUPON_TYPES = new Set([
+  'per_item_discount',
+  'per_total_discount',
+  'shipping_discount',
+  'free_shipping',
+  'percentage_discount',
+  'promotion',
+]);
+const RFC2822 = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$/;
+
+function createCoupon(state: BigCommerceState, body: unknown, now: Date): StoreReply {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return v2Error(400, 'The request body is not a JSON object.');
+  const b = body as Record<string, unknown>;
+  for (const field of ['name', 'code', 'type', 'amount', 'applies_to']) {
+    if (b[field] === undefined || b[field] === '')
+      return v2Error(400, `The required field '${field}' was not supplied.`);
+  }
+  const code = String(b['code']);
+  const name = String(b['name']);
+  if (code.length > 50 || !/^[\x21-\x7e]+$/.test(code)) return v2Error(400, "The field 'code' is invalid.");
+  if (name.length > 100) return v2Error(400, "The field 'name' is invalid.");
+  if (!COUPON_TYPES.has(String(b['type']))) return v2Error(400, "The field 'type' is invalid.");
+  const amount = String(b['amount']);
+  if (!/^\d+(\.\d+)?$/.test(amount) || (b['type'] === 'percentage_discount' && new Decimal(amount).gt(100))) {
+    return v2Error(400, "The field 'amount' is invalid.");
+  }
+  const appliesTo = b['applies_to'] as Record<string, unknown>;
+  if (!['categories', 'products'].includes(String(appliesTo?.['entity'])) || !Array.isArray(appliesTo?.['ids'])) {
+    return v2Error(400, "The field 'applies_to' is invalid.");
+  }
+  for (const f of ['max_uses', 'max_uses_per_customer']) {
+    if (b[f] !== undefined && (!Number.isInteger(b[f]) || (b[f] as number) < 0))
+      return v2Error(400, `The field '${f}' is invalid.`);
+  }
+  const expires = b['expires'];
+  if (expires !== undefined && expires !== '') {
+    if (typeof expires !== 'string' || !RFC2822.test(expires) || !Number.isFinite(Date.parse(expires))) {
+      return v2Error(400, "The field 'expires' is invalid.");
+    }
+    if (Date.parse(expires) <= now.getTime()) return v2Error(400, "The field 'expires' must be a date in the future.");
+  }
+  for (const c of state.coupons.values()) {
+    if (String(c['code']).toLowerCase() === code.toLowerCase())
+      return v2Error(409, 'The coupon code is already in use.');
+    if (c['name'] === name) return v2Error(409, 'The coupon name is already in use.');
+  }
+  const coupon: Record<string, unknown> = {
+    id: state.nextCouponId++,
+    name,
+    type: b['type'],
+    amount: new Decimal(amount).toFixed(4),
+    min_purchase: '0.0000',
+    expires: expires ?? '',
+    enabled: b['enabled'] !== false,
+    code,
+    applies_to: appliesTo,
+    num_uses: 0,
+    max_uses: b['max_uses'] ?? 0,
+    max_uses_per_customer: b['max_uses_per_customer'] ?? 0,
+    restricted_to: {},
+    shipping_methods: [],
+    date_created: now.toUTCString().replace(/GMT$/, '+0000'),
+  };
+  state.coupons.set(code.toLowerCase(), coupon);
+  return { status: 201, body: coupon };
+}
+
+export function handleBigCommerce(
+  call: StoreCall,
+  ctx: { catalogue: Catalogue; state: BigCommerceState; config: BigCommerceConfig; now: Date },
+): StoreReply {
+  const { state, config } = ctx;
+  const nowMs = ctx.now.getTime();
+  if (state.window.start === 0 || nowMs - state.window.start >= config.windowMs)
+    state.window = { start: nowMs, used: 0 };
+  const quotaHeaders = (): Record<string, string> => ({
+    'x-rate-limit-requests-quota': String(config.quota),
+    'x-rate-limit-requests-left': String(Math.max(0, config.quota - state.window.used)),
+    'x-rate-limit-time-window-ms': String(config.windowMs),
+    'x-rate-limit-time-reset-ms': String(Math.max(0, state.window.start + config.windowMs - nowMs)),
+  });
+  if (!call.authorized) return { ...v3Error(401, 'No valid credential was found.'), headers: quotaHeaders() };
+  if (state.window.used >= config.quota) {
+    return {
+      ...v3Error(429, 'Too many requests: the request quota of the window is used up.'),
+      headers: quotaHeaders(),
+    };
+  }
+  state.window.used += 1;
+  const reply = route(call, ctx);
+  return { ...reply, headers: { ...quotaHeaders(), ...(reply.headers ?? {}) } };
+}
+
+function route(call: StoreCall, ctx: { catalogue: Catalogue; state: BigCommerceState; now: Date }): StoreReply {
+  const { catalogue, state } = ctx;
+  const p = call.path;
+  let m: RegExpExecArray | null;
+  if (call.method === 'GET' && p === '/v3/catalog/products') {
+    const idIn = call.query['id:in'];
+    const ids =
+      idIn !== undefined
+        ? idIn.split(',').filter((s) => s !== '')
+        : [...new Set(catalogue.all().map((e) => e.productId))];
+    if (!ids.every((id) => /^\d+$/.test(id))) return v3Error(422, 'Invalid filter', { 'id:in': 'must be integers' });
+    const limit = Number(call.query['limit'] ?? '50');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 250) return v3Error(422, 'Invalid limit', { limit: '1..250' });
+    const include = (call.query['include'] ?? '').split(',');
+    const data = ids
+      .map((id) => catalogue.product(id))
+      .filter((entries) => entries.length > 0)
+      .slice(0, limit)
+      .map((entries) => productBody(entries, include.includes('variants')));
+    return { status: 200, body: { data, meta: pagination(data.length, limit) } };
+  }
+  if (call.method === 'GET' && (m = /^\/v3\/catalog\/products\/(\d+)\/variants(?:\/(\d+))?$/.exec(p))) {
+    const entries = catalogue.product(m[1] as string);
+    if (entries.length === 0) return v3Error(404, 'The requested product was not found.');
+    if (m[2] === undefined)
+      return { status: 200, body: { data: entries.map(variantBody), meta: pagination(entries.length, 50) } };
+    const e = entries.find((x) => (x.variantId ?? x.productId) === m?.[2]);
+    return e
+      ? { status: 200, body: { data: variantBody(e), meta: {} } }
+      : v3Error(404, 'The requested variant was not found.');
+  }
+  if (call.method === 'GET' && (m = /^\/v3\/carts\/([^/]+)$/.exec(p))) {
+    const cart = state.carts.get(decodeURIComponent(m[1] as string));
+    return cart !== undefined ? { status: 200, body: cart } : v3Error(404, 'Cart not found');
+  }
+  if (call.method === 'GET' && (m = /^\/v2\/orders\/(\d+)(\/products)?$/.exec(p))) {
+    const order = state.orders.get(m[1] as string);
+    if (order === undefined) return v2Error(404, 'The requested resource was not found.');
+    return { status: 200, body: m[2] ? order.products : order.order };
+  }
+  if (call.method === 'GET' && p === '/v3/customers') {
+    const ids = (call.query['id:in'] ?? '').split(',').filter((s) => s !== '');
+    const data = ids.flatMap((id) => (state.customers.has(id) ? [state.customers.get(id)] : []));
+    return { status: 200, body: { data, meta: pagination(data.length, 50) } };
+  }
+  if (call.method === 'GET' && p === '/v2/coupons') {
+    const code = call.query['code'];
+    const list = [...state.coupons.values()].filter(
+      (c) => code === undefined || String(c['code']).toLowerCase() === code.toLowerCase(),
+    );
+    return list.length === 0 ? { status: 204 } : { status: 200, body: list };
+  }
+  if (call.method === 'POST' && p === '/v2/coupons') {
+    if (!(call.headers['content-type'] ?? '').startsWith('application/json'))
+      return v2Error(415, 'Use application/json.');
+    if (call.json instanceof SyntaxError) return v2Error(400, 'The request body is not valid JSON.');
+    return createCoupon(state, call.json, ctx.now);
+  }
+  return v3Error(404, 'The requested resource was not found.');
+}

@@ -1,0 +1,4 @@
+export * from './catalogue';
+export * from './store-http';
+export * from './store-sandbox';
+export { shopifyOperationOf } from './shopify-admin';

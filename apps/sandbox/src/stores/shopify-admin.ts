@@ -1,0 +1,323 @@
+import { LosslessNumber } from 'lossless-json';
+import { effectivePrice, inStock, type Catalogue } from './catalogue';
+import type { StoreCall, StoreReply } from './store-http';
+
+/**
+ * Shopify Admin GraphQL stand-in (`POST /admin/api/<version>/graphql.json`). It answers the
+ * operations Reclaim uses — `nodes(ids:)` on ProductVariant, `codeDiscountNodeByCode`,
+ * `discountCodeBasicCreate` — identified by `operationName` or the document's first operation,
+ * checks the root field is in the document, validates variables against the documented input
+ * types (unknown fields are GraphQL errors, bad values `userErrors`), keeps codes unique
+ * (case-insensitive, `TAKEN`) and meters calculated query cost (`extensions.cost`, `THROTTLED`).
+ */
+export interface ShopifyDiscount {
+  readonly id: string;
+  readonly code: string;
+  readonly title: string;
+  readonly input: Record<string, unknown>;
+  usageCount: number;
+}
+
+export interface ShopifyState {
+  readonly discounts: Map<string, ShopifyDiscount>;
+  bucket: { available: number; at: number };
+  nextId: number;
+}
+
+export interface ShopifyConfig {
+  readonly accessToken: string;
+  /** Bucket size and restore rate (points per second). Standard plan: 100 / 100 per the docs; default 1000 / 50. */
+  readonly maximumAvailable: number;
+  readonly restoreRate: number;
+}
+
+export function newShopifyState(config: ShopifyConfig): ShopifyState {
+  return { discounts: new Map(), bucket: { available: config.maximumAvailable, at: 0 }, nextId: 1_000_000_000_001 };
+}
+
+const ROOT_FIELDS: Record<string, { field: string; kind: 'query' | 'mutation' }> = {
+  nodes: { field: 'nodes', kind: 'query' },
+  codeDiscountNodeByCode: { field: 'codeDiscountNodeByCode', kind: 'query' },
+  discountCodeBasicCreate: { field: 'discountCodeBasicCreate', kind: 'mutation' },
+};
+
+/** The operation name a request runs: `operationName`, else the document's first named operation. */
+export function shopifyOperationOf(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const body = json as { operationName?: unknown; query?: unknown };
+  if (typeof body.operationName === 'string' && body.operationName !== '') return body.operationName;
+  if (typeof body.query !== 'string') return undefined;
+  return /\b(?:query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(body.query)?.[1];
+}
+
+function gqlError(message: string, code?: string): StoreReply {
+  return { status: 200, body: { errors: [{ message, ...(code !== undefined ? { extensions: { code } } : {}) }] } };
+}
+
+function rootFieldOf(query: string): { field: string; kind: 'query' | 'mutation' } | undefined {
+  const kind = /^\s*mutation\b/.test(query) ? 'mutation' : 'query';
+  const body = query.slice(query.indexOf('{') + 1);
+  const name = /^\s*([_A-Za-z][_0-9A-Za-z]*)\s*[({]/.exec(body)?.[1];
+  const root = name !== undefined ? ROOT_FIELDS[name] : undefined;
+  return root !== undefined && root.kind === kind ? root : name !== undefined ? { field: name, kind } : undefined;
+}
+
+const BASIC_INPUT_FIELDS = new Set([
+  'appliesOncePerCustomer',
+  'code',
+  'combinesWith',
+  'customerGets',
+  'customerSelection',
+  'endsAt',
+  'minimumRequirement',
+  'recurringCycleLimit',
+  'startsAt',
+  'title',
+  'usageLimit',
+]);
+
+type UserError = { field: string[]; code: string; message: string };
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function validateBasicInput(
+  input: Record<string, unknown>,
+  version: string,
+  now: Date,
+): { graphql?: string; userErrors: UserError[] } {
+  const allowed = new Set(BASIC_INPUT_FIELDS);
+  if (version >= '2025-10' || version === 'unstable') allowed.add('context');
+  for (const k of Object.keys(input)) {
+    if (!allowed.has(k)) {
+      return {
+        graphql: `Variable $basicCodeDiscount of type DiscountCodeBasicInput! was provided invalid value for ${k} (Field is not defined on DiscountCodeBasicInput)`,
+        userErrors: [],
+      };
+    }
+  }
+  const errors: UserError[] = [];
+  const f = (...path: string[]): string[] => ['basicCodeDiscount', ...path];
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+  if (str(input['title']) === undefined)
+    errors.push({ field: f('title'), code: 'BLANK', message: "Title can't be blank" });
+  const code = str(input['code']);
+  if (code === undefined) errors.push({ field: f('code'), code: 'BLANK', message: "Code can't be blank" });
+  else if (code.length > 255)
+    errors.push({ field: f('code'), code: 'TOO_LONG', message: 'Code is too long (maximum is 255 characters)' });
+  else if (/[\r\n]/.test(code))
+    errors.push({ field: f('code'), code: 'INVALID', message: 'Code cannot contain newline characters.' });
+  const startsAt = input['startsAt'];
+  const endsAt = input['endsAt'];
+  if (typeof startsAt !== 'string' || !ISO.test(startsAt)) {
+    errors.push({ field: f('startsAt'), code: 'BLANK', message: "Starts at can't be blank" });
+  }
+  if (endsAt !== undefined && endsAt !== null) {
+    if (typeof endsAt !== 'string' || !ISO.test(endsAt)) {
+      errors.push({ field: f('endsAt'), code: 'INVALID', message: 'Ends at is invalid' });
+    } else if (typeof startsAt === 'string' && Date.parse(endsAt) <= Date.parse(startsAt)) {
+      errors.push({ field: f('endsAt'), code: 'INVALID', message: 'Ends at needs to be after starts_at' });
+    } else if (Date.parse(endsAt) <= now.getTime()) {
+      errors.push({ field: f('endsAt'), code: 'INVALID', message: 'Ends at needs to be in the future' });
+    }
+  }
+  const usageLimit = input['usageLimit'];
+  if (
+    usageLimit !== undefined &&
+    usageLimit !== null &&
+    (!Number.isInteger(usageLimit) || (usageLimit as number) < 1)
+  ) {
+    errors.push({ field: f('usageLimit'), code: 'GREATER_THAN', message: 'Usage limit must be greater than 0' });
+  }
+  const gets = input['customerGets'] as Record<string, unknown> | undefined;
+  const value = (gets?.['value'] ?? {}) as Record<string, unknown>;
+  const pct = value['percentage'];
+  if (gets === undefined)
+    errors.push({ field: f('customerGets'), code: 'BLANK', message: "Customer gets can't be blank" });
+  else if (pct !== undefined && (typeof pct !== 'number' || pct < 0 || pct > 1)) {
+    errors.push({
+      field: f('customerGets', 'value', 'percentage'),
+      code: 'VALUE_OUTSIDE_RANGE',
+      message: 'Value must be between 0.0 and 1.0',
+    });
+  } else if (pct === undefined && value['discountAmount'] === undefined) {
+    errors.push({ field: f('customerGets', 'value'), code: 'BLANK', message: "Value can't be blank" });
+  }
+  const selection = (input['context'] ?? input['customerSelection']) as Record<string, unknown> | undefined;
+  if (input['context'] !== undefined && input['customerSelection'] !== undefined) {
+    errors.push({ field: f('context'), code: 'CONFLICT', message: 'Only one of context or customerSelection' });
+  } else if (selection === undefined) {
+    errors.push({ field: f('context'), code: 'BLANK', message: "Context can't be blank" });
+  } else {
+    const add = (selection['customers'] as Record<string, unknown> | undefined)?.['add'];
+    if (
+      add !== undefined &&
+      (!Array.isArray(add) || !add.every((id) => /^gid:\/\/shopify\/Customer\/\d+$/.test(String(id))))
+    ) {
+      errors.push({ field: f('context', 'customers', 'add'), code: 'INVALID', message: 'Customer ids are invalid' });
+    }
+    const all = selection['all'];
+    if (add === undefined && all !== true && all !== 'ALL') {
+      errors.push({ field: f('context'), code: 'INVALID', message: 'Select all buyers or specific customers' });
+    }
+  }
+  return { userErrors: errors };
+}
+
+function variantNode(catalogue: Catalogue, gid: string): Record<string, unknown> | null {
+  const id = /^gid:\/\/shopify\/ProductVariant\/(\d+)$/.exec(gid)?.[1];
+  const e = id !== undefined ? catalogue.byVariantId(id) : undefined;
+  if (e === undefined) return null;
+  return {
+    __typename: 'ProductVariant',
+    id: gid,
+    price: effectivePrice(e),
+    availableForSale: inStock(e),
+    inventoryQuantity: e.stock === null ? 0 : e.stock,
+    inventoryPolicy: e.continueSelling ? 'CONTINUE' : 'DENY',
+    inventoryItem: { tracked: e.stock !== null },
+    sku: e.sku,
+    title: e.title,
+  };
+}
+
+export function handleShopify(
+  call: StoreCall,
+  version: string,
+  ctx: { catalogue: Catalogue; state: ShopifyState; config: ShopifyConfig; now: Date },
+): StoreReply {
+  if (call.method !== 'POST') return { status: 405, body: { errors: 'Method Not Allowed' } };
+  if (!call.authorized) {
+    return {
+      status: 401,
+      body: { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' },
+    };
+  }
+  if (!(call.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
+    return { status: 415, body: { errors: 'Unsupported Media Type: use application/json' } };
+  }
+  const json = call.json;
+  if (json instanceof SyntaxError || typeof json !== 'object' || json === null) {
+    return { status: 400, body: { errors: { query: 'Required parameter missing or invalid' } } };
+  }
+  const body = json as { query?: unknown; variables?: unknown };
+  if (typeof body.query !== 'string' || body.query.trim() === '') {
+    return { status: 400, body: { errors: { query: 'Required parameter missing or invalid' } } };
+  }
+  const vars = (typeof body.variables === 'object' && body.variables !== null ? body.variables : {}) as Record<
+    string,
+    unknown
+  >;
+  const root = rootFieldOf(body.query);
+  if (root === undefined) return gqlError('Parse error: no selection', 'PARSE_ERROR');
+  if (ROOT_FIELDS[root.field] === undefined) {
+    return gqlError(
+      `Field '${root.field}' doesn't exist on type '${root.kind === 'mutation' ? 'Mutation' : 'QueryRoot'}'`,
+      'undefinedField',
+    );
+  }
+
+  // Calculated query cost: a leaky bucket refilled at restoreRate points per second.
+  const { state, config } = ctx;
+  const nowMs = ctx.now.getTime();
+  if (state.bucket.at === 0) state.bucket.at = nowMs;
+  state.bucket.available = Math.min(
+    config.maximumAvailable,
+    state.bucket.available + ((nowMs - state.bucket.at) / 1000) * config.restoreRate,
+  );
+  state.bucket.at = nowMs;
+  const ids = Array.isArray(vars['ids']) ? vars['ids'] : [];
+  const cost = root.field === 'nodes' ? 1 + ids.length : root.kind === 'mutation' ? 10 : 1;
+  const throttleStatus = () => ({
+    maximumAvailable: new LosslessNumber(config.maximumAvailable.toFixed(1)),
+    currentlyAvailable: Math.floor(state.bucket.available),
+    restoreRate: new LosslessNumber(config.restoreRate.toFixed(1)),
+  });
+  if (state.bucket.available < cost) {
+    return {
+      status: 200,
+      body: {
+        errors: [
+          {
+            message: 'Throttled',
+            extensions: {
+              code: 'THROTTLED',
+              documentation: 'https://shopify.dev/api/usage/rate-limits',
+            },
+          },
+        ],
+        extensions: { cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: throttleStatus() } },
+      },
+    };
+  }
+  state.bucket.available -= cost;
+  const ok = (data: unknown): StoreReply => ({
+    status: 200,
+    body: {
+      data,
+      extensions: { cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: throttleStatus() } },
+    },
+  });
+
+  if (root.field === 'nodes') {
+    if (!Array.isArray(vars['ids']))
+      return gqlError('Variable $ids of type [ID!]! was provided invalid value', 'INVALID_VARIABLE');
+    if (ids.length > 250) return gqlError('The maximum number of ids is 250', 'MAX_INPUT_SIZE_EXCEEDED');
+    for (const id of ids) {
+      if (typeof id !== 'string' || !/^gid:\/\/shopify\/[A-Za-z]+\/\d+$/.test(id)) {
+        return gqlError(`Invalid global id '${String(id)}'`, 'argumentLiteralsIncompatible');
+      }
+    }
+    return ok({ nodes: ids.map((id) => variantNode(ctx.catalogue, id as string)) });
+  }
+  if (root.field === 'codeDiscountNodeByCode') {
+    if (typeof vars['code'] !== 'string')
+      return gqlError('Variable $code of type String! was provided invalid value', 'INVALID_VARIABLE');
+    const d = state.discounts.get(vars['code'].toUpperCase());
+    return ok({
+      codeDiscountNodeByCode: d
+        ? {
+            id: d.id,
+            codeDiscount: {
+              __typename: 'DiscountCodeBasic',
+              title: d.title,
+              usageLimit: d.input['usageLimit'] ?? null,
+              appliesOncePerCustomer: d.input['appliesOncePerCustomer'] === true,
+              endsAt: d.input['endsAt'] ?? null,
+              asyncUsageCount: d.usageCount,
+              codes: { nodes: [{ code: d.code }] },
+            },
+          }
+        : null,
+    });
+  }
+  // discountCodeBasicCreate
+  const input = vars['basicCodeDiscount'];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return gqlError(
+      'Variable $basicCodeDiscount of type DiscountCodeBasicInput! was provided invalid value',
+      'INVALID_VARIABLE',
+    );
+  }
+  const checked = validateBasicInput(input as Record<string, unknown>, version, ctx.now);
+  if (checked.graphql !== undefined) return gqlError(checked.graphql, 'INVALID_VARIABLE');
+  const code = String((input as Record<string, unknown>)['code'] ?? '');
+  if (checked.userErrors.length === 0 && state.discounts.has(code.toUpperCase())) {
+    checked.userErrors.push({
+      field: ['basicCodeDiscount', 'code'],
+      code: 'TAKEN',
+      message: 'Code must be unique. Please try a different code.',
+    });
+  }
+  if (checked.userErrors.length > 0) {
+    return ok({ discountCodeBasicCreate: { codeDiscountNode: null, userErrors: checked.userErrors } });
+  }
+  const id = `gid://shopify/DiscountCodeNode/${state.nextId++}`;
+  state.discounts.set(code.toUpperCase(), {
+    id,
+    code,
+    title: String((input as Record<string, unknown>)['title']),
+    input: input as Record<string, unknown>,
+    usageCount: 0,
+  });
+  return ok({ discountCodeBasicCreate: { codeDiscountNode: { id }, userErrors: [] } });
+}

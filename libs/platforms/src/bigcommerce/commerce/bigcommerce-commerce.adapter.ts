@@ -1,0 +1,223 @@
+import Decimal from 'decimal.js';
+import {
+  DiscountUnavailableError,
+  PermanentProviderError,
+  type CommercePort,
+  type DiscountCodeRequest,
+  type RecoveryShop,
+} from '@reclaim/application/recovery/ports';
+import type { RecoveryItem, StockLine } from '@reclaim/domain';
+import { arrOf, objOf, parseJsonLossless, strOf, type JsonObject } from '../../common/lossless-json';
+import { validateMoney } from '../../common/money';
+import {
+  authError,
+  checkPercent,
+  discountCodeFor,
+  discountMarkerFor,
+  StoreHttpClient,
+  type StoreHttpOptions,
+  type StoreHttpResponse,
+} from '../../common/store-http';
+
+/** Products per catalog request (`id:in` list kept short enough for any URL limit). */
+const PRODUCTS_PER_REQUEST = 50;
+
+/** `https://api.bigcommerce.com/stores/<hash>` without trailing slash; `/v3` or `/v2` suffixes are dropped. */
+export function bigCommerceStoreBase(apiUrl: string): string {
+  return apiUrl
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\/v[23]$/, '');
+}
+
+/** RFC 2822 in UTC, as the v2 API writes dates ("Tue, 13 Mar 2018 16:18:59 +0000"). */
+export function rfc2822(date: Date): string {
+  return date.toUTCString().replace(/GMT$/, '+0000');
+}
+
+interface Quota {
+  left: number;
+  resetAt: number;
+}
+
+/** Per-store request quota from `X-Rate-Limit-Requests-Left` / `X-Rate-Limit-Time-Reset-Ms`. */
+export class BigCommerceQuota {
+  private readonly stores = new Map<string, Quota>();
+
+  private static keyOf(url: string): string {
+    return url.replace(/\/v[23]\/.*$/, '');
+  }
+
+  holdFor(url: string, now: Date): number {
+    const q = this.stores.get(BigCommerceQuota.keyOf(url));
+    if (q === undefined || q.left > 0) return 0;
+    return Math.max(0, q.resetAt - now.getTime());
+  }
+
+  observe(url: string, res: StoreHttpResponse, now: Date): void {
+    const left = res.headers['x-rate-limit-requests-left']?.trim();
+    const reset = res.headers['x-rate-limit-time-reset-ms']?.trim();
+    if (left === undefined || !/^\d{1,9}$/.test(left)) return;
+    const resetMs = reset !== undefined && /^\d{1,9}$/.test(reset) ? Number(reset) : 0;
+    this.stores.set(BigCommerceQuota.keyOf(url), {
+      left: res.status === 429 ? 0 : Number(left),
+      resetAt: now.getTime() + resetMs,
+    });
+  }
+}
+
+function resetWait(res: StoreHttpResponse): number | undefined {
+  const reset = res.headers['x-rate-limit-time-reset-ms']?.trim();
+  return reset !== undefined && /^\d{1,9}$/.test(reset) ? Number(reset) : undefined;
+}
+
+/**
+ * BigCommerce store API: stock and price from the catalog (`/v3/catalog/products?id:in=…&include=variants`,
+ * which carries the product's `inventory_tracking` next to each variant's `inventory_level`,
+ * `purchasing_disabled` and `calculated_price`), and single-use percentage coupons (`/v2/coupons`)
+ * whose code is derived from the idempotency key and looked up before creating. The per-window
+ * quota headers are honoured: once `X-Rate-Limit-Requests-Left` reaches 0 the next request waits
+ * for `X-Rate-Limit-Time-Reset-Ms`.
+ */
+export class BigCommerceCommerceAdapter implements CommercePort {
+  private readonly http: StoreHttpClient;
+  private readonly quota = new BigCommerceQuota();
+
+  constructor(options: StoreHttpOptions = {}) {
+    this.http = new StoreHttpClient(options, {
+      holdFor: (url, now) => this.quota.holdFor(url, now),
+      observe: (url, res, now) => this.quota.observe(url, res, now),
+      serverWait: resetWait,
+    });
+  }
+
+  async stock(shop: RecoveryShop, items: readonly RecoveryItem[]): Promise<StockLine[]> {
+    const productIds = [...new Set(items.map((i) => i.productId).filter((id) => /^\d{1,20}$/.test(id)))];
+    const products = new Map<string, JsonObject>();
+    for (let i = 0; i < productIds.length; i += PRODUCTS_PER_REQUEST) {
+      const ids = productIds.slice(i, i + PRODUCTS_PER_REQUEST);
+      const body = await this.json(
+        shop,
+        'GET',
+        `/v3/catalog/products?id:in=${ids.join(',')}&include=variants&limit=${PRODUCTS_PER_REQUEST}`,
+        'catalog products',
+      );
+      for (const p of arrOf(objOf(body)?.['data'])) {
+        const product = objOf(p);
+        const id = strOf(product?.['id']);
+        if (product !== undefined && id !== undefined) products.set(id, product);
+      }
+    }
+    const lines: StockLine[] = [];
+    for (const item of items) {
+      if (!/^\d{1,20}$/.test(item.productId)) continue;
+      const product = products.get(item.productId);
+      if (product === undefined) {
+        lines.push({ lineId: item.lineId, available: false });
+        continue;
+      }
+      const variants = arrOf(product['variants']).map((v) => objOf(v) ?? {});
+      const variant =
+        item.variantId !== undefined
+          ? variants.find((v) => strOf(v['id']) === item.variantId)
+          : variants.length === 1
+            ? variants[0]
+            : undefined;
+      if (item.variantId !== undefined && variant === undefined) {
+        lines.push({ lineId: item.lineId, available: false });
+        continue;
+      }
+      const tracking = strOf(product['inventory_tracking']) ?? 'none';
+      const level =
+        tracking === 'product'
+          ? strOf(product['inventory_level'])
+          : tracking === 'variant'
+            ? strOf(variant?.['inventory_level'])
+            : undefined;
+      const enough = level === undefined || Number(level) >= item.quantity;
+      const purchasable = strOf(product['availability']) !== 'disabled' && variant?.['purchasing_disabled'] !== true;
+      const price = validateMoney(variant?.['calculated_price'] ?? product['calculated_price']);
+      lines.push({
+        lineId: item.lineId,
+        available: purchasable && enough,
+        ...(price.ok ? { currentUnitPrice: price.value } : {}),
+      });
+    }
+    return lines;
+  }
+
+  async createDiscountCode(request: DiscountCodeRequest): Promise<{ code: string }> {
+    checkPercent(request.percent);
+    const code = discountCodeFor(request.idempotencyKey);
+    if (await this.findOurs(request.shop, code)) return { code };
+    const res = await this.call(request.shop, 'POST', '/v2/coupons', 'coupon create', false, {
+      name: discountMarkerFor(code),
+      code,
+      type: 'percentage_discount',
+      amount: new Decimal(request.percent).toFixed(4),
+      enabled: true,
+      applies_to: { entity: 'categories', ids: [0] },
+      max_uses: 1,
+      max_uses_per_customer: 1,
+      expires: rfc2822(new Date(request.expiresAt)),
+    });
+    if (res.status === 201 || res.status === 200) return { code };
+    if (res.status === 409) {
+      if (await this.findOurs(request.shop, code)) return { code };
+      throw new PermanentProviderError('coupon create: the code exists and is not ours', 'code-conflict');
+    }
+    if (res.status === 403) throw new DiscountUnavailableError('the BigCommerce token lacks the marketing scope');
+    throw this.refusal('coupon create', res);
+  }
+
+  private async findOurs(shop: RecoveryShop, code: string): Promise<boolean> {
+    const body = await this.json(shop, 'GET', `/v2/coupons?code=${encodeURIComponent(code)}`, 'coupon lookup');
+    const found = arrOf(body)
+      .map((c) => objOf(c))
+      .find((c) => strOf(c?.['code']) === code);
+    if (found === undefined) return false;
+    if (strOf(found['name']) !== discountMarkerFor(code)) {
+      throw new PermanentProviderError('coupon lookup: the code exists and is not ours', 'code-conflict');
+    }
+    return true;
+  }
+
+  private refusal(what: string, res: StoreHttpResponse): Error {
+    if (res.status === 401 || res.status === 403) return authError(`bigcommerce ${what}`, res.status);
+    return new PermanentProviderError(`bigcommerce ${what}: refused (${res.status})`, `${res.status}`);
+  }
+
+  /** A read: 2xx JSON (204 → null) or a typed error. */
+  private async json(shop: RecoveryShop, method: 'GET', path: string, what: string): Promise<unknown> {
+    const res = await this.call(shop, method, path, what, true);
+    if (res.status === 204) return null;
+    if (res.status < 200 || res.status >= 300) throw this.refusal(what, res);
+    try {
+      return res.text.trim() === '' ? null : parseJsonLossless(res.text);
+    } catch {
+      throw new PermanentProviderError(`bigcommerce ${what}: response is not JSON`, 'bad-response');
+    }
+  }
+
+  private call(
+    shop: RecoveryShop,
+    method: 'GET' | 'POST',
+    path: string,
+    what: string,
+    idempotent: boolean,
+    body?: object,
+  ): Promise<StoreHttpResponse> {
+    return this.http.send({
+      method,
+      url: `${bigCommerceStoreBase(shop.apiUrl)}${path}`,
+      headers: {
+        'x-auth-token': shop.apiToken,
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      idempotent,
+      what: `bigcommerce ${what}`,
+    });
+  }
+}

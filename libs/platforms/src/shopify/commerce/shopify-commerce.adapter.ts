@@ -1,0 +1,267 @@
+import Decimal from 'decimal.js';
+import {
+  DiscountUnavailableError,
+  PermanentProviderError,
+  RetryableProviderError,
+  type CommercePort,
+  type DiscountCodeRequest,
+  type RecoveryShop,
+} from '@reclaim/application/recovery/ports';
+import type { RecoveryItem, StockLine } from '@reclaim/domain';
+import { arrOf, isObject, objOf, parseJsonLossless, strOf, type JsonObject } from '../../common/lossless-json';
+import { validateMoney } from '../../common/money';
+import {
+  authError,
+  checkPercent,
+  discountCodeFor,
+  discountMarkerFor,
+  platformCustomerIdOf,
+  StoreHttpClient,
+  type BodyRetry,
+  type StoreHttpOptions,
+  type StoreHttpResponse,
+} from '../../common/store-http';
+
+/** `nodes(ids:)` takes at most 250 ids per query. */
+const MAX_NODES = 250;
+
+export const SHOPIFY_VARIANT_STOCK_QUERY = `query ReclaimVariantStock($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    __typename
+    ... on ProductVariant { id price availableForSale inventoryQuantity inventoryPolicy inventoryItem { tracked } }
+  }
+}`;
+
+export const SHOPIFY_DISCOUNT_BY_CODE_QUERY = `query ReclaimDiscountByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) {
+    id
+    codeDiscount { __typename ... on DiscountCodeBasic { title codes(first: 1) { nodes { code } } } }
+  }
+}`;
+
+export const SHOPIFY_DISCOUNT_CREATE_MUTATION = `mutation ReclaimDiscountCreate($basicCodeDiscount: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {
+    codeDiscountNode { id }
+    userErrors { field code message }
+  }
+}`;
+
+/** `https://shop/admin/api/2025-01` → its `/graphql.json` endpoint (an apiUrl already ending so is kept). */
+export function shopifyGraphqlUrl(apiUrl: string): string {
+  const base = apiUrl.trim().replace(/\/+$/, '');
+  return base.endsWith('/graphql.json') ? base : `${base}/graphql.json`;
+}
+
+/** `YYYY-MM` API version in the apiUrl; `context` replaced `customerSelection` in 2025-10. */
+export function shopifyUsesDiscountContext(apiUrl: string): boolean {
+  const version = /\/admin\/api\/(\d{4}-\d{2})(\/|$)/.exec(apiUrl)?.[1];
+  return version === undefined || version === 'unstable' || version >= '2025-10';
+}
+
+export function shopifyVariantGid(variantId: string): string | undefined {
+  if (/^gid:\/\/shopify\/ProductVariant\/\d+$/.test(variantId)) return variantId;
+  return /^\d{1,20}$/.test(variantId) ? `gid://shopify/ProductVariant/${variantId}` : undefined;
+}
+
+/** Wait for a `THROTTLED` answer: the missing points at the restore rate. */
+export function shopifyThrottleWaitMs(body: unknown): number | undefined {
+  const cost = objOf(objOf(objOf(body)?.['extensions'])?.['cost']);
+  const status = objOf(cost?.['throttleStatus']);
+  const requested = Number(strOf(cost?.['requestedQueryCost']));
+  const available = Number(strOf(status?.['currentlyAvailable']));
+  const rate = Number(strOf(status?.['restoreRate']));
+  if (![requested, available, rate].every(Number.isFinite) || rate <= 0) return undefined;
+  return Math.max(0, Math.ceil(((requested - available) / rate) * 1000));
+}
+
+function graphqlErrorCodes(body: unknown): string[] {
+  return arrOf(objOf(body)?.['errors']).map((e) => strOf(objOf(objOf(e)?.['extensions'])?.['code']) ?? 'GRAPHQL_ERROR');
+}
+
+function throttled(res: StoreHttpResponse): BodyRetry {
+  if (!res.text.includes('THROTTLED')) return undefined;
+  let body: unknown;
+  try {
+    body = parseJsonLossless(res.text);
+  } catch {
+    return undefined;
+  }
+  if (!graphqlErrorCodes(body).includes('THROTTLED')) return undefined;
+  const wait = shopifyThrottleWaitMs(body);
+  return { code: 'THROTTLED', ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
+}
+
+/**
+ * Shopify Admin GraphQL store API: variant stock and price in one `nodes(ids:)` query, and unique,
+ * single-use percentage codes with `discountCodeBasicCreate`. The code is derived from the
+ * idempotency key and looked up (`codeDiscountNodeByCode`) before and after creating, so a retry
+ * never creates a second discount.
+ */
+export class ShopifyCommerceAdapter implements CommercePort {
+  private readonly http: StoreHttpClient;
+
+  constructor(options: StoreHttpOptions = {}) {
+    this.http = new StoreHttpClient(options, { bodyRetry: throttled });
+  }
+
+  async stock(shop: RecoveryShop, items: readonly RecoveryItem[]): Promise<StockLine[]> {
+    const gids = [
+      ...new Set(
+        items.flatMap((i) => {
+          const gid = i.variantId !== undefined ? shopifyVariantGid(i.variantId) : undefined;
+          return gid !== undefined ? [gid] : [];
+        }),
+      ),
+    ];
+    const nodes = new Map<string, JsonObject | null>();
+    for (let i = 0; i < gids.length; i += MAX_NODES) {
+      const ids = gids.slice(i, i + MAX_NODES);
+      const data = await this.graphql(shop, 'ReclaimVariantStock', SHOPIFY_VARIANT_STOCK_QUERY, { ids }, true);
+      const list = arrOf(data['nodes']);
+      if (list.length !== ids.length) {
+        throw new PermanentProviderError('variant stock: nodes answer does not match the ids asked', 'bad-response');
+      }
+      ids.forEach((id, n) => nodes.set(id, objOf(list[n]) ?? null));
+    }
+    const lines: StockLine[] = [];
+    for (const item of items) {
+      const gid = item.variantId !== undefined ? shopifyVariantGid(item.variantId) : undefined;
+      if (gid === undefined || !nodes.has(gid)) continue;
+      const node = nodes.get(gid) ?? null;
+      if (node === null || node['__typename'] !== 'ProductVariant') {
+        lines.push({ lineId: item.lineId, available: false });
+        continue;
+      }
+      const quantity = strOf(node['inventoryQuantity']);
+      const tracked = objOf(node['inventoryItem'])?.['tracked'] !== false;
+      const enough =
+        !tracked ||
+        node['inventoryPolicy'] === 'CONTINUE' ||
+        quantity === undefined ||
+        Number(quantity) >= item.quantity;
+      const price = validateMoney(node['price']);
+      lines.push({
+        lineId: item.lineId,
+        available: node['availableForSale'] === true && enough,
+        ...(price.ok ? { currentUnitPrice: price.value } : {}),
+      });
+    }
+    return lines;
+  }
+
+  async createDiscountCode(request: DiscountCodeRequest): Promise<{ code: string }> {
+    checkPercent(request.percent);
+    const code = discountCodeFor(request.idempotencyKey);
+    const existing = await this.findOurs(request.shop, code);
+    if (existing) return { code };
+
+    const customerId = platformCustomerIdOf(request.customerKey);
+    const eligibility = customerId
+      ? { customers: { add: [`gid://shopify/Customer/${customerId}`] } }
+      : shopifyUsesDiscountContext(request.shop.apiUrl)
+        ? { all: 'ALL' }
+        : { all: true };
+    const input = {
+      title: discountMarkerFor(code),
+      code,
+      startsAt: this.http.now().toISOString(),
+      endsAt: new Date(request.expiresAt).toISOString(),
+      usageLimit: 1,
+      appliesOncePerCustomer: true,
+      customerGets: {
+        value: { percentage: new Decimal(request.percent).div(100).toNumber() },
+        items: { all: true },
+      },
+      ...(shopifyUsesDiscountContext(request.shop.apiUrl)
+        ? { context: eligibility }
+        : { customerSelection: eligibility }),
+    };
+    const data = await this.graphql(
+      request.shop,
+      'ReclaimDiscountCreate',
+      SHOPIFY_DISCOUNT_CREATE_MUTATION,
+      { basicCodeDiscount: input },
+      false,
+    );
+    const payload = objOf(data['discountCodeBasicCreate']);
+    if (payload === undefined) throw new PermanentProviderError('discount create: no payload', 'bad-response');
+    const userErrors = arrOf(payload['userErrors']).map((e) => objOf(e) ?? {});
+    if (userErrors.length === 0) {
+      if (objOf(payload['codeDiscountNode']) === undefined) {
+        throw new PermanentProviderError('discount create: no discount in the answer', 'bad-response');
+      }
+      return { code };
+    }
+    const codes = userErrors.map((e) => strOf(e['code']) ?? 'INVALID');
+    if (codes.includes('TAKEN')) {
+      // Created by an earlier attempt whose answer we never saw, or someone else's code.
+      if (await this.findOurs(request.shop, code)) return { code };
+      throw new PermanentProviderError('discount create: the code exists and is not ours', 'code-conflict');
+    }
+    throw new PermanentProviderError(`discount create refused: ${codes.join(', ')}`, codes[0]);
+  }
+
+  private async findOurs(shop: RecoveryShop, code: string): Promise<boolean> {
+    const data = await this.graphql(shop, 'ReclaimDiscountByCode', SHOPIFY_DISCOUNT_BY_CODE_QUERY, { code }, true);
+    const node = objOf(data['codeDiscountNodeByCode']);
+    if (node === undefined) return false;
+    const title = strOf(objOf(node['codeDiscount'])?.['title']);
+    if (title !== discountMarkerFor(code)) {
+      throw new PermanentProviderError('discount lookup: the code exists and is not ours', 'code-conflict');
+    }
+    return true;
+  }
+
+  private async graphql(
+    shop: RecoveryShop,
+    operationName: string,
+    query: string,
+    variables: Record<string, unknown>,
+    isQuery: boolean,
+  ): Promise<JsonObject> {
+    const what = `shopify ${operationName}`;
+    const res = await this.http.send({
+      method: 'POST',
+      url: shopifyGraphqlUrl(shop.apiUrl),
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'x-shopify-access-token': shop.apiToken,
+      },
+      body: JSON.stringify({ query, variables, operationName }),
+      idempotent: isQuery,
+      what,
+    });
+    if (res.status === 401) throw authError(what, 401);
+    if (res.status === 403) {
+      if (!isQuery) throw new DiscountUnavailableError('the Shopify token lacks the write_discounts scope');
+      throw authError(what, 403);
+    }
+    if (res.status === 402 || res.status === 423) {
+      throw new PermanentProviderError(`${what}: shop unavailable (${res.status})`, `shop-${res.status}`);
+    }
+    if (res.status < 200 || res.status >= 300) {
+      throw new PermanentProviderError(`${what}: unexpected status ${res.status}`, `${res.status}`);
+    }
+    let body: unknown;
+    try {
+      body = parseJsonLossless(res.text);
+    } catch {
+      throw new PermanentProviderError(`${what}: response is not JSON`, 'bad-response');
+    }
+    const errors = graphqlErrorCodes(body);
+    if (errors.length > 0) {
+      if (errors.includes('ACCESS_DENIED')) {
+        if (!isQuery) throw new DiscountUnavailableError('the Shopify token lacks the write_discounts scope');
+        throw authError(what, 403);
+      }
+      if (errors.includes('INTERNAL_SERVER_ERROR')) {
+        throw new RetryableProviderError(`${what}: internal error`, undefined, 'INTERNAL_SERVER_ERROR');
+      }
+      throw new PermanentProviderError(`${what}: GraphQL errors ${errors.join(', ')}`, errors[0]);
+    }
+    const data = objOf(isObject(body) ? body['data'] : undefined);
+    if (data === undefined) throw new PermanentProviderError(`${what}: no data`, 'bad-response');
+    return data;
+  }
+}

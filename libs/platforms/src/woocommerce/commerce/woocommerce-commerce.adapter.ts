@@ -1,0 +1,190 @@
+import Decimal from 'decimal.js';
+import {
+  DiscountUnavailableError,
+  PermanentProviderError,
+  type CommercePort,
+  type DiscountCodeRequest,
+  type RecoveryShop,
+} from '@reclaim/application/recovery/ports';
+import type { RecoveryItem, StockLine } from '@reclaim/domain';
+import { arrOf, objOf, parseJsonLossless, strOf, type JsonObject } from '../../common/lossless-json';
+import { validateMoney } from '../../common/money';
+import {
+  authError,
+  checkPercent,
+  discountCodeFor,
+  discountMarkerFor,
+  StoreHttpClient,
+  type StoreHttpOptions,
+  type StoreHttpResponse,
+} from '../../common/store-http';
+
+/** `https://shop.example` or `…/wp-json/wc/v3` → the REST v3 base. */
+export function wooCommerceApiBase(apiUrl: string): string {
+  const base = apiUrl.trim().replace(/\/+$/, '');
+  return base.endsWith('/wp-json/wc/v3') ? base : `${base}/wp-json/wc/v3`;
+}
+
+/** `ck_…:cs_…` → the Basic authorization header value. */
+export function wooCommerceAuthorization(apiToken: string): string {
+  const m = /^(ck_[A-Za-z0-9_]+):(cs_[A-Za-z0-9_]+)$/.exec(apiToken.trim());
+  if (m === null) {
+    throw new PermanentProviderError('woocommerce apiToken is not "ck_…:cs_…"', 'bad-credentials');
+  }
+  return `Basic ${Buffer.from(`${m[1]}:${m[2]}`, 'utf8').toString('base64')}`;
+}
+
+/** A UTC instant as WooCommerce's `*_gmt` fields write it (no offset). */
+export function wooGmt(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, '');
+}
+
+function errorCodeOf(res: StoreHttpResponse): string | undefined {
+  try {
+    return strOf(objOf(parseJsonLossless(res.text))?.['code']);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Availability of one product or variation body for a wanted quantity. */
+export function wooAvailable(body: JsonObject, quantity: number): boolean {
+  if (body['purchasable'] === false) return false;
+  const status = strOf(body['status']);
+  if (status !== undefined && status !== 'publish') return false;
+  if (strOf(body['stock_status']) === 'outofstock') return false;
+  const managed = body['manage_stock'] === true || body['manage_stock'] === 'parent';
+  const raw = body['stock_quantity'];
+  const stock = typeof raw === 'number' ? raw : strOf(raw) !== undefined ? Number(strOf(raw)) : undefined;
+  if (!managed || stock === undefined || body['backorders_allowed'] === true) return true;
+  return stock >= quantity;
+}
+
+/**
+ * WooCommerce REST v3 store API (basic auth with the shop's `ck_…:cs_…` key): stock and price
+ * from `/products/{id}` or `/products/{id}/variations/{vid}`, and single-use percentage coupons
+ * (`POST /coupons`, looked up with `GET /coupons?code=` first). The port carries no customer email,
+ * so `email_restrictions` is not set: the code is single-use (`usage_limit: 1`) and unguessable.
+ */
+export class WooCommerceCommerceAdapter implements CommercePort {
+  private readonly http: StoreHttpClient;
+
+  constructor(options: StoreHttpOptions = {}) {
+    this.http = new StoreHttpClient(options);
+  }
+
+  async stock(shop: RecoveryShop, items: readonly RecoveryItem[]): Promise<StockLine[]> {
+    const bodies = new Map<string, JsonObject | null>();
+    const pathOf = (i: RecoveryItem): string | undefined => {
+      if (!/^\d{1,20}$/.test(i.productId)) return undefined;
+      if (i.variantId === undefined || i.variantId === i.productId) return `/products/${i.productId}`;
+      return /^\d{1,20}$/.test(i.variantId) ? `/products/${i.productId}/variations/${i.variantId}` : undefined;
+    };
+    for (const path of new Set(items.map(pathOf))) {
+      if (path === undefined || bodies.has(path)) continue;
+      const res = await this.call(shop, 'GET', path, 'product stock', true);
+      if (res.status === 404) {
+        bodies.set(path, null);
+        continue;
+      }
+      if (res.status < 200 || res.status >= 300) throw this.refusal('product stock', res);
+      bodies.set(path, objOf(this.parse(res, 'product stock')) ?? null);
+    }
+    const lines: StockLine[] = [];
+    for (const item of items) {
+      const path = pathOf(item);
+      if (path === undefined || !bodies.has(path)) continue;
+      const body = bodies.get(path) ?? null;
+      if (body === null) {
+        lines.push({ lineId: item.lineId, available: false });
+        continue;
+      }
+      const price = strOf(body['price']) !== undefined ? validateMoney(body['price']) : undefined;
+      lines.push({
+        lineId: item.lineId,
+        available: wooAvailable(body, item.quantity),
+        ...(price?.ok ? { currentUnitPrice: price.value } : {}),
+      });
+    }
+    return lines;
+  }
+
+  async createDiscountCode(request: DiscountCodeRequest): Promise<{ code: string }> {
+    checkPercent(request.percent);
+    const code = discountCodeFor(request.idempotencyKey);
+    const found = await this.findOurs(request.shop, code);
+    if (found !== undefined) return { code: found };
+    const res = await this.call(request.shop, 'POST', '/coupons', 'coupon create', false, {
+      code,
+      description: discountMarkerFor(code),
+      discount_type: 'percent',
+      amount: new Decimal(request.percent).toFixed(2),
+      individual_use: true,
+      usage_limit: 1,
+      usage_limit_per_user: 1,
+      date_expires_gmt: wooGmt(new Date(request.expiresAt)),
+    });
+    if (res.status === 201 || res.status === 200) {
+      return { code: strOf(objOf(this.parse(res, 'coupon create'))?.['code']) ?? code };
+    }
+    if (res.status === 400 && errorCodeOf(res) === 'woocommerce_rest_coupon_code_already_exists') {
+      const again = await this.findOurs(request.shop, code);
+      if (again !== undefined) return { code: again };
+      throw new PermanentProviderError('coupon create: the code exists and is not ours', 'code-conflict');
+    }
+    if (res.status === 403) throw new DiscountUnavailableError('the WooCommerce key cannot write coupons');
+    throw this.refusal('coupon create', res);
+  }
+
+  /** The store's spelling of our code (WooCommerce lower-cases codes), or undefined. */
+  private async findOurs(shop: RecoveryShop, code: string): Promise<string | undefined> {
+    const res = await this.call(shop, 'GET', `/coupons?code=${encodeURIComponent(code)}`, 'coupon lookup', true);
+    if (res.status < 200 || res.status >= 300) throw this.refusal('coupon lookup', res);
+    const found = arrOf(this.parse(res, 'coupon lookup'))
+      .map((c) => objOf(c))
+      .find((c) => strOf(c?.['code'])?.toLowerCase() === code.toLowerCase());
+    if (found === undefined) return undefined;
+    if (strOf(found['description']) !== discountMarkerFor(code)) {
+      throw new PermanentProviderError('coupon lookup: the code exists and is not ours', 'code-conflict');
+    }
+    return strOf(found['code']) ?? code;
+  }
+
+  private parse(res: StoreHttpResponse, what: string): unknown {
+    try {
+      return parseJsonLossless(res.text);
+    } catch {
+      throw new PermanentProviderError(`woocommerce ${what}: response is not JSON`, 'bad-response');
+    }
+  }
+
+  private refusal(what: string, res: StoreHttpResponse): Error {
+    if (res.status === 401 || res.status === 403) return authError(`woocommerce ${what}`, res.status);
+    return new PermanentProviderError(
+      `woocommerce ${what}: refused (${res.status})`,
+      errorCodeOf(res) ?? `${res.status}`,
+    );
+  }
+
+  private call(
+    shop: RecoveryShop,
+    method: 'GET' | 'POST',
+    path: string,
+    what: string,
+    idempotent: boolean,
+    body?: object,
+  ): Promise<StoreHttpResponse> {
+    return this.http.send({
+      method,
+      url: `${wooCommerceApiBase(shop.apiUrl)}${path}`,
+      headers: {
+        authorization: wooCommerceAuthorization(shop.apiToken),
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      idempotent,
+      what: `woocommerce ${what}`,
+    });
+  }
+}
