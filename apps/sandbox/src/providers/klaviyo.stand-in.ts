@@ -1,0 +1,353 @@
+/**
+ * Klaviyo stand-in (revision-dated JSON:API): `Authorization: Klaviyo-API-Key <key>` and a
+ * `revision` header required; Create Event (`POST /api/events/`, 202, deduplicated by
+ * (profile, metric, unique_id) as Klaviyo does), Get Profiles (`filter=equals(email,"…")`,
+ * `additional-fields[profile]=subscriptions`), Create or Update Profile (`POST /api/profile-import`,
+ * 201 created / 200 updated). Errors in the JSON:API shape `{errors: [{id, status, code, title, detail, source}]}`.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  E164,
+  EMAIL,
+  header,
+  isObj,
+  mediaType,
+  parseJson,
+  type StandIn,
+  type StandInRequest,
+  type StandInResponse,
+} from './kit';
+
+export interface KlaviyoSeedProfile {
+  readonly email: string;
+  readonly properties?: Record<string, unknown>;
+  readonly emailConsent?: 'SUBSCRIBED' | 'UNSUBSCRIBED' | 'NEVER_SUBSCRIBED';
+  readonly smsConsent?: 'SUBSCRIBED' | 'UNSUBSCRIBED' | 'NEVER_SUBSCRIBED';
+  readonly phoneNumber?: string;
+}
+
+export interface KlaviyoEventRecord {
+  readonly uniqueId: string | null;
+  readonly metric: string;
+  readonly profileKey: string;
+  readonly properties: Record<string, unknown>;
+  readonly time: string;
+}
+
+interface Profile {
+  id: string;
+  email?: string;
+  phone_number?: string;
+  properties: Record<string, unknown>;
+  emailConsent: string;
+  smsConsent: string;
+  created: string;
+  updated: string;
+}
+
+const JSON_API = 'application/vnd.api+json';
+const IDENTIFIERS = ['id', 'email', 'phone_number', 'external_id', 'anonymous_id', '_kx'];
+
+function jsonApiError(status: number, code: string, title: string, detail: string, pointer?: string): StandInResponse {
+  return {
+    status,
+    contentType: JSON_API,
+    body: { errors: [{ id: randomUUID(), status, code, title, detail, source: pointer ? { pointer } : {}, meta: {} }] },
+  };
+}
+
+const invalid = (detail: string, pointer: string) => jsonApiError(400, 'invalid', 'Invalid input.', detail, pointer);
+
+function profileId(): string {
+  const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let s = '01';
+  for (let i = 0; i < 24; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return s;
+}
+
+export class KlaviyoStandIn implements StandIn {
+  readonly name = 'klaviyo' as const;
+  readonly events: KlaviyoEventRecord[] = [];
+  /** Create Event calls answered 202 whose unique_id had been seen: accepted, not recorded again. */
+  duplicatesIgnored = 0;
+  private readonly seen = new Set<string>();
+  private readonly profiles: Profile[] = [];
+
+  constructor(
+    private readonly apiKey: string,
+    seed: readonly KlaviyoSeedProfile[] = [],
+  ) {
+    for (const p of seed) {
+      const now = new Date().toISOString();
+      this.profiles.push({
+        id: profileId(),
+        email: p.email.toLowerCase(),
+        phone_number: p.phoneNumber,
+        properties: { ...p.properties },
+        emailConsent: p.emailConsent ?? 'NEVER_SUBSCRIBED',
+        smsConsent: p.smsConsent ?? 'NEVER_SUBSCRIBED',
+        created: now,
+        updated: now,
+      });
+    }
+  }
+
+  profileByEmail(email: string): Readonly<Profile> | undefined {
+    return this.profiles.find((p) => p.email === email.toLowerCase());
+  }
+
+  errorBody(status: number): unknown {
+    if (status === 429) {
+      return jsonApiError(
+        429,
+        'throttled',
+        'Request was throttled.',
+        'Request was throttled. Expected available in 1 second.',
+      ).body;
+    }
+    return jsonApiError(status, status >= 500 ? 'error' : 'invalid', 'A server error occurred.', 'Internal error.')
+      .body;
+  }
+
+  recordBody(req: StandInRequest): unknown {
+    const parsed = parseJson(req.raw);
+    return parsed.ok ? parsed.value : req.raw.toString('utf8');
+  }
+
+  handle(req: StandInRequest): StandInResponse {
+    if (header(req, 'authorization') !== `Klaviyo-API-Key ${this.apiKey}`) {
+      return jsonApiError(
+        401,
+        'not_authenticated',
+        'Authentication credentials were not provided.',
+        'Missing or invalid private key.',
+        '/data/',
+      );
+    }
+    const revision = header(req, 'revision');
+    if (revision === undefined || !/^\d{4}-\d{2}-\d{2}(\.[a-z0-9]+)?$/.test(revision)) {
+      return jsonApiError(400, 'invalid', 'Invalid input.', 'Missing or invalid revision header.');
+    }
+    if (req.method === 'POST') {
+      const type = mediaType(req);
+      if (type !== JSON_API && type !== 'application/json') {
+        return jsonApiError(
+          415,
+          'unsupported_media_type',
+          'Unsupported media type.',
+          `Unsupported media type "${type}" in request.`,
+        );
+      }
+    }
+    const path = req.path.replace(/\/+$/, '');
+    if (req.method === 'POST' && path === '/api/events') return this.createEvent(req.raw);
+    if (req.method === 'GET' && path === '/api/profiles') return this.getProfiles(req.query);
+    if (req.method === 'POST' && path === '/api/profile-import') return this.upsertProfile(req.raw);
+    return jsonApiError(404, 'not_found', 'Not found.', 'Not found.');
+  }
+
+  private document(
+    raw: Buffer,
+    type: string,
+  ): { ok: true; attributes: Record<string, unknown> } | { ok: false; res: StandInResponse } {
+    const parsed = parseJson(raw);
+    if (!parsed.ok)
+      return { ok: false, res: jsonApiError(400, 'parse_error', 'Malformed request.', 'JSON parse error.') };
+    const doc = parsed.value;
+    if (!isObj(doc) || !isObj(doc.data)) return { ok: false, res: invalid('`data` is required.', '/data') };
+    if (doc.data.type !== type) return { ok: false, res: invalid(`\`type\` must be "${type}".`, '/data/type') };
+    if (!isObj(doc.data.attributes)) {
+      return {
+        ok: false,
+        res: invalid('One of `attributes`, `relationships` or `id` must be included in the request payload.', '/data'),
+      };
+    }
+    return { ok: true, attributes: doc.data.attributes };
+  }
+
+  private profileIdentity(attrs: Record<string, unknown>, pointer: string): StandInResponse | undefined {
+    if (!IDENTIFIERS.some((k) => typeof attrs[k] === 'string' && attrs[k] !== '')) {
+      return invalid('A profile identifier is required (id, email, phone_number, external_id…).', pointer);
+    }
+    if (
+      attrs.email !== undefined &&
+      attrs.email !== null &&
+      (typeof attrs.email !== 'string' || !EMAIL.test(attrs.email))
+    ) {
+      return invalid('Invalid email address', `${pointer}/email`);
+    }
+    if (
+      attrs.phone_number !== undefined &&
+      attrs.phone_number !== null &&
+      (typeof attrs.phone_number !== 'string' || !E164.test(attrs.phone_number))
+    ) {
+      return invalid(
+        'Invalid phone number format (Example of a valid format: +12345678901)',
+        `${pointer}/phone_number`,
+      );
+    }
+    return undefined;
+  }
+
+  private findOrCreate(attrs: Record<string, unknown>): { profile: Profile; created: boolean } {
+    const email = typeof attrs.email === 'string' ? attrs.email.toLowerCase() : undefined;
+    const phone = typeof attrs.phone_number === 'string' ? attrs.phone_number : undefined;
+    const existing = this.profiles.find(
+      (p) =>
+        (typeof attrs.id === 'string' && p.id === attrs.id) ||
+        (email && p.email === email) ||
+        (phone && p.phone_number === phone),
+    );
+    if (existing) return { profile: existing, created: false };
+    const now = new Date().toISOString();
+    const profile: Profile = {
+      id: profileId(),
+      email,
+      phone_number: phone,
+      properties: {},
+      emailConsent: 'NEVER_SUBSCRIBED',
+      smsConsent: 'NEVER_SUBSCRIBED',
+      created: now,
+      updated: now,
+    };
+    this.profiles.push(profile);
+    return { profile, created: true };
+  }
+
+  private createEvent(raw: Buffer): StandInResponse {
+    const doc = this.document(raw, 'event');
+    if (!doc.ok) return doc.res;
+    const a = doc.attributes;
+    if (!isObj(a.properties)) return invalid('`properties` is required.', '/data/attributes/properties');
+    if (Object.keys(a.properties).length > 400)
+      return invalid('An event may have at most 400 properties.', '/data/attributes/properties');
+    if (
+      !isObj(a.metric) ||
+      !isObj(a.metric.data) ||
+      a.metric.data.type !== 'metric' ||
+      !isObj(a.metric.data.attributes)
+    ) {
+      return invalid('`metric` is required.', '/data/attributes/metric/data');
+    }
+    const name = a.metric.data.attributes.name;
+    if (typeof name !== 'string' || name === '' || name.length >= 128) {
+      return invalid(
+        'Metric name must be a string shorter than 128 characters.',
+        '/data/attributes/metric/data/attributes/name',
+      );
+    }
+    if (
+      !isObj(a.profile) ||
+      !isObj(a.profile.data) ||
+      a.profile.data.type !== 'profile' ||
+      !isObj(a.profile.data.attributes)
+    ) {
+      return invalid('`profile` is required.', '/data/attributes/profile/data');
+    }
+    const bad = this.profileIdentity(a.profile.data.attributes, '/data/attributes/profile/data/attributes');
+    if (bad) return bad;
+    let time = new Date().toISOString();
+    if (a.time !== undefined && a.time !== null) {
+      const t = typeof a.time === 'string' ? Date.parse(a.time) : NaN;
+      if (Number.isNaN(t) || t < Date.UTC(1990, 0, 1) || t > Date.now() + 365 * 86_400_000) {
+        return invalid(
+          '`time` must be a date-time after 1990 and at most one year in the future.',
+          '/data/attributes/time',
+        );
+      }
+      time = new Date(Math.floor(t / 1000) * 1000).toISOString();
+    }
+    if (a.unique_id !== undefined && a.unique_id !== null && typeof a.unique_id !== 'string') {
+      return invalid('`unique_id` must be a string.', '/data/attributes/unique_id');
+    }
+    const { profile } = this.findOrCreate(a.profile.data.attributes);
+    const uniqueId = typeof a.unique_id === 'string' ? a.unique_id : null;
+    // Klaviyo: "If the unique_id is repeated for the same profile and metric, only the first processed event will be recorded";
+    // without one, one event per profile and metric per second.
+    const dedupe = `${profile.id}|${name}|${uniqueId ?? time}`;
+    if (this.seen.has(dedupe)) {
+      this.duplicatesIgnored += 1;
+      return { status: 202 };
+    }
+    this.seen.add(dedupe);
+    this.events.push({ uniqueId, metric: name, profileKey: profile.id, properties: a.properties, time });
+    return { status: 202 };
+  }
+
+  private resource(p: Profile, withSubscriptions: boolean): Record<string, unknown> {
+    const sub = (consent: string, flag: string) => ({
+      marketing: {
+        [flag]: consent === 'SUBSCRIBED',
+        consent,
+        consent_timestamp: consent === 'NEVER_SUBSCRIBED' ? null : p.updated,
+      },
+    });
+    return {
+      type: 'profile',
+      id: p.id,
+      attributes: {
+        email: p.email ?? null,
+        phone_number: p.phone_number ?? null,
+        properties: p.properties,
+        created: p.created,
+        updated: p.updated,
+        ...(withSubscriptions
+          ? {
+              subscriptions: {
+                email: sub(p.emailConsent, 'can_receive_email_marketing'),
+                sms: sub(p.smsConsent, 'can_receive_sms_marketing'),
+              },
+            }
+          : {}),
+      },
+      links: { self: `https://a.klaviyo.com/api/profiles/${p.id}/` },
+    };
+  }
+
+  private getProfiles(query: URLSearchParams): StandInResponse {
+    const filter = query.get('filter');
+    const size = Number(query.get('page[size]') ?? '20');
+    if (!Number.isInteger(size) || size < 1 || size > 100)
+      return jsonApiError(400, 'invalid', 'Invalid input.', 'page[size] must be 1..100.');
+    const additional = (query.get('additional-fields[profile]') ?? '').split(',').filter((s) => s !== '');
+    if (additional.some((f) => f !== 'subscriptions' && f !== 'predictive_analytics')) {
+      return jsonApiError(400, 'invalid', 'Invalid input.', "'additional-fields[profile]' has an unsupported value.");
+    }
+    let matches = this.profiles;
+    if (filter !== null) {
+      const m = /^equals\((email|phone_number|id),"([^"\\]*)"\)$/.exec(filter);
+      if (!m) return jsonApiError(400, 'invalid', 'Invalid input.', 'Invalid filter provided.');
+      const [, field, value] = m;
+      matches = this.profiles.filter((p) =>
+        field === 'email'
+          ? p.email === value!.toLowerCase()
+          : field === 'id'
+            ? p.id === value
+            : p.phone_number === value,
+      );
+    }
+    return {
+      status: 200,
+      contentType: JSON_API,
+      body: {
+        data: matches.slice(0, size).map((p) => this.resource(p, additional.includes('subscriptions'))),
+        links: { self: 'https://a.klaviyo.com/api/profiles/', next: null, prev: null },
+      },
+    };
+  }
+
+  private upsertProfile(raw: Buffer): StandInResponse {
+    const doc = this.document(raw, 'profile');
+    if (!doc.ok) return doc.res;
+    const a = doc.attributes;
+    const bad = this.profileIdentity(a, '/data/attributes');
+    if (bad) return bad;
+    if (a.properties !== undefined && !isObj(a.properties))
+      return invalid('`properties` must be an object.', '/data/attributes/properties');
+    if (Buffer.byteLength(raw) > 100 * 1024) return invalid('The maximum allowed payload size is 100KB.', '/data');
+    const { profile, created } = this.findOrCreate(a);
+    Object.assign(profile.properties, isObj(a.properties) ? a.properties : {});
+    profile.updated = new Date().toISOString();
+    return { status: created ? 201 : 200, contentType: JSON_API, body: { data: this.resource(profile, false) } };
+  }
+}

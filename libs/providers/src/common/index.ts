@@ -1,0 +1,4 @@
+export * from './rate-limiter';
+export * from './http-client';
+export * from './errors';
+export * from './send-journal';

@@ -1,0 +1,106 @@
+/**
+ * Token-bucket rate limiter: callers wait for a token instead of failing. A provider may have
+ * several buckets at once (Klaviyo: 350/s burst and 3,500/min steady); a call takes one token from
+ * each. Waiters are served first come, first served. Clock and sleep are injected so tests run
+ * without real time.
+ */
+export interface BucketSpec {
+  /** Tokens available at once (the burst). */
+  readonly capacity: number;
+  /** `capacity` tokens are refilled, continuously, over this many milliseconds. */
+  readonly intervalMs: number;
+}
+
+export type Sleep = (ms: number) => Promise<void>;
+export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface RateLimitWait {
+  readonly limiter: string;
+  readonly waitedMs: number;
+}
+
+export interface RateLimiterOptions {
+  readonly now?: () => number;
+  readonly sleep?: Sleep;
+  /** Called after a caller had to wait (for metrics); never with personal data. */
+  readonly onWait?: (wait: RateLimitWait) => void;
+}
+
+/** The documented limits (requests per window). */
+export const PROVIDER_LIMITS = {
+  /** Create Event: burst 350/s, steady 3,500/min (x-klaviyo-ratelimit of create_event). */
+  klaviyoEvents: [
+    { capacity: 350, intervalMs: 1_000 },
+    { capacity: 3_500, intervalMs: 60_000 },
+  ],
+  /** Get Profiles / Create or Update Profile: burst 75/s, steady 750/min. */
+  klaviyoProfiles: [
+    { capacity: 75, intervalMs: 1_000 },
+    { capacity: 750, intervalMs: 60_000 },
+  ],
+  /** API-key integrations: 40 requests per 20 s (leaky bucket, 2/s). */
+  gorgias: [{ capacity: 40, intervalMs: 20_000 }],
+  /** Per plan; 700/min is the Suite Team/Professional default. */
+  zendesk: [{ capacity: 700, intervalMs: 60_000 }],
+  /** Default Messages create queue: 100 requests/s per account. */
+  twilio: [{ capacity: 100, intervalMs: 1_000 }],
+} as const satisfies Record<string, readonly BucketSpec[]>;
+
+interface Bucket {
+  readonly spec: BucketSpec;
+  tokens: number;
+  updatedAt: number;
+}
+
+export class RateLimiter {
+  private readonly buckets: Bucket[];
+  private readonly now: () => number;
+  private readonly sleep: Sleep;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    specs: readonly BucketSpec[],
+    private readonly options: RateLimiterOptions = {},
+  ) {
+    if (specs.length === 0) throw new Error('a rate limiter needs at least one bucket');
+    for (const s of specs) {
+      if (!(s.capacity >= 1) || !(s.intervalMs > 0)) throw new Error(`invalid bucket ${JSON.stringify(s)}`);
+    }
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? realSleep;
+    const t = this.now();
+    this.buckets = specs.map((spec) => ({ spec, tokens: spec.capacity, updatedAt: t }));
+  }
+
+  /** Resolves when the call may go; the total time waited is reported through `onWait`. */
+  acquire(): Promise<void> {
+    const turn = this.queue.then(() => this.take());
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async take(): Promise<void> {
+    let waited = 0;
+    for (;;) {
+      const wait = this.msUntilAvailable();
+      if (wait <= 0) break;
+      waited += wait;
+      await this.sleep(wait);
+    }
+    for (const b of this.buckets) b.tokens -= 1;
+    if (waited > 0) this.options.onWait?.({ limiter: this.name, waitedMs: waited });
+  }
+
+  private msUntilAvailable(): number {
+    const t = this.now();
+    let wait = 0;
+    for (const b of this.buckets) {
+      const rate = b.spec.capacity / b.spec.intervalMs;
+      b.tokens = Math.min(b.spec.capacity, b.tokens + (t - b.updatedAt) * rate);
+      b.updatedAt = t;
+      if (b.tokens < 1) wait = Math.max(wait, Math.ceil((1 - b.tokens) / rate));
+    }
+    return wait;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './signature';
+export * from './inbound';
+export * from './twilio';
