@@ -20,7 +20,9 @@ import { BENCH_DOMAIN, BENCH_SECRET } from './ingest-shared';
 async function naive(dbUrl: string): Promise<void> {
   const pool = new Pool({ connectionString: dbUrl, max: 24 });
   pool.on('error', () => undefined);
-  await pool.query('CREATE TABLE IF NOT EXISTS naive_deliveries (id bigserial PRIMARY KEY, delivery_id text, body text, received_at timestamptz default now())');
+  await pool.query(
+    'CREATE TABLE IF NOT EXISTS naive_deliveries (id bigserial PRIMARY KEY, delivery_id text, body text, received_at timestamptz default now())',
+  );
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -63,7 +65,14 @@ async function reclaim(dbUrl: string): Promise<void> {
   const app = await createApp(runtime, log);
   await app.listen({ port: 0, host: '127.0.0.1' });
   console.log(`READY ${(app.getHttpServer().address() as { port: number }).port}`);
-  process.once('SIGTERM', () => void app.close().then(() => runtime.close()).then(() => process.exit(0)));
+  process.once(
+    'SIGTERM',
+    () =>
+      void app
+        .close()
+        .then(() => runtime.close())
+        .then(() => process.exit(0)),
+  );
 }
 
 const [mode, dbUrl] = [process.argv[2], process.env.DATABASE_URL];

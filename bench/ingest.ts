@@ -55,16 +55,46 @@ function checkoutBody(i: number): string {
     abandoned_checkout_url: `https://bench.example/checkouts/${i}/recover?key=0123456789abcdef`,
     source_name: 'web',
     line_items: items,
-    customer: { id: `601234567890${i}`, email: `shopper${i}@example.com`, first_name: 'Bench', last_name: 'Shopper', orders_count: 3 },
-    billing_address: { first_name: 'Bench', last_name: 'Shopper', address1: '1 Loop Road', city: 'Springfield', zip: '12345', country: 'US' },
-    shipping_address: { first_name: 'Bench', last_name: 'Shopper', address1: '1 Loop Road', city: 'Springfield', zip: '12345', country: 'US' },
+    customer: {
+      id: `601234567890${i}`,
+      email: `shopper${i}@example.com`,
+      first_name: 'Bench',
+      last_name: 'Shopper',
+      orders_count: 3,
+    },
+    billing_address: {
+      first_name: 'Bench',
+      last_name: 'Shopper',
+      address1: '1 Loop Road',
+      city: 'Springfield',
+      zip: '12345',
+      country: 'US',
+    },
+    shipping_address: {
+      first_name: 'Bench',
+      last_name: 'Shopper',
+      address1: '1 Loop Road',
+      city: 'Springfield',
+      zip: '12345',
+      country: 'US',
+    },
   });
 }
 
 function startServer(mode: 'naive' | 'reclaim', dbUrl: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_PROFILE_DIR && mode === 'reclaim' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []), '-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', resolve(__dirname, 'ingest-server.ts'), mode],
+    [
+      ...(process.env.BENCH_PROFILE_DIR && mode === 'reclaim'
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+        : []),
+      '-r',
+      'ts-node/register/transpile-only',
+      '-r',
+      'tsconfig-paths/register',
+      resolve(__dirname, 'ingest-server.ts'),
+      mode,
+    ],
     { env: { ...process.env, DATABASE_URL: dbUrl }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((ok, fail) => {
@@ -87,7 +117,12 @@ interface Measured {
   acknowledged: Set<string>;
 }
 
-async function load(port: number, path: string, amount: number, bodies: { body: string; hmac: string }[]): Promise<Measured> {
+async function load(
+  port: number,
+  path: string,
+  amount: number,
+  bodies: { body: string; hmac: string }[],
+): Promise<Measured> {
   let n = 0;
   let last = randomUUID();
   const acknowledged = new Set<string>();
@@ -168,10 +203,14 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|---|---|');
   for (const { name, m, stored } of results) {
     const r = m.result;
-    console.log(`| ${name} | ${Math.round(r.requests.average)} | ${r.latency.p50} | ${r.latency.p99} | ${r['2xx']} | ${r.non2xx} | ${r.errors + r.timeouts} | ${stored} |`);
+    console.log(
+      `| ${name} | ${Math.round(r.requests.average)} | ${r.latency.p50} | ${r.latency.p99} | ${r['2xx']} | ${r.non2xx} | ${r.errors + r.timeouts} | ${stored} |`,
+    );
   }
   const [base, ours] = results;
-  console.log(`\nratio Reclaim / naive (req/s): ${(ours.m.result.requests.average / base.m.result.requests.average).toFixed(2)}×`);
+  console.log(
+    `\nratio Reclaim / naive (req/s): ${(ours.m.result.requests.average / base.m.result.requests.average).toFixed(2)}×`,
+  );
   const unique = ours.m.acknowledged.size;
   console.log(
     `Reclaim: ${ours.m.result['2xx']} acknowledged requests for ${unique} distinct deliveries; stored ${ours.stored} → ${

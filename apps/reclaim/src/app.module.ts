@@ -4,8 +4,10 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { ReceiveWebhook, redactMessageTokenPath } from '@reclaim/application';
 import { platformAdapters } from '@reclaim/platforms';
+import { applianceSubscriptions, ReclaimMetrics } from '@reclaim/read-models';
 import { CustomersController } from './http/customers.controller';
 import { HealthController } from './http/health.controller';
+import { MetricsController } from './http/metrics.controller';
 import { MESSAGE_LINK_CONTROLLERS, messageLinkProviders } from './http/messages';
 import { RecoveryAdminController } from './http/recovery-admin.controller';
 import { ShopsController } from './http/shops.controller';
@@ -43,6 +45,7 @@ export class AppModule {
       ],
       controllers: [
         HealthController,
+        MetricsController,
         ShopsController,
         RecoveryAdminController,
         CustomersController,
@@ -52,13 +55,20 @@ export class AppModule {
         { provide: RUNTIME, useValue: runtime },
         ...messageLinkProviders(runtime.engine.linkDeps),
         {
-          provide: ReceiveWebhook,
+          provide: ReclaimMetrics,
           useFactory: () =>
+            new ReclaimMetrics({ pool: runtime.pool, store: runtime.store, subscriptions: applianceSubscriptions() }),
+        },
+        {
+          provide: ReceiveWebhook,
+          inject: [ReclaimMetrics],
+          useFactory: (metrics: ReclaimMetrics) =>
             new ReceiveWebhook({
-              store: runtime.store,
+              store: metrics.instrument(runtime.store),
               shops: runtime.shops,
               vault: runtime.vault,
               adapters: platformAdapters,
+              metrics,
             }),
         },
         WorkersService,

@@ -5,15 +5,20 @@
  * appliance (DATABASE_URL, RECLAIM_MASTER_KEY, …); runs no background roles and no HTTP server.
  */
 import 'reflect-metadata';
+import { Presets, SingleBar } from 'cli-progress';
 import type { CustomerHistory } from '@reclaim/application';
+import { findProjection, READ_MODEL_PROJECTIONS, rebuildProjection } from '@reclaim/read-models';
 import { ConfigError, loadConfig } from '../config/app-config';
 import { historyOf } from '../http/customers.controller';
 import { createLogger } from '../logging';
 import { createRuntime } from '../runtime/runtime';
 
 const USAGE = `usage: npm run cli -- history <shopId> <customerKey> [--json]
+       npm run cli -- projections rebuild [name]
 
-  history   the customer's recovery history: every step sent, skipped or deferred, with its reason`;
+  history               the customer's recovery history: every step sent, skipped or deferred, with its reason
+  projections rebuild   truncate a read model (${READ_MODEL_PROJECTIONS.map((p) => p.name).join(', ')}; all without a
+                        name), reset its checkpoint and replay the event log, with a progress bar and an ETA`;
 
 export function formatHistory(history: CustomerHistory): string {
   const lines = [`customer ${history.customerKey} in shop ${history.shopId}`];
@@ -51,6 +56,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   const json = rest.includes('--json');
   const args = rest.filter((a) => a !== '--json');
+  if (command === 'projections') return projections(args);
   if (command !== 'history' || args.length !== 2) {
     console.error(USAGE);
     return 2;
@@ -74,6 +80,51 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const history = await historyOf(runtime, shopId, customerKey);
     console.log(json ? JSON.stringify(history, null, 2) : formatHistory(history));
+    return 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** `projections rebuild [name]`: one read model, or all of them in turn. */
+async function projections(args: readonly string[]): Promise<number> {
+  const [sub, name, ...extra] = args;
+  const chosen = name === undefined ? READ_MODEL_PROJECTIONS : [findProjection(name)];
+  if (sub !== 'rebuild' || extra.length > 0 || chosen.some((p) => p === undefined)) {
+    console.error(name !== undefined && !findProjection(name) ? `no projection ${name}\n${USAGE}` : USAGE);
+    return 2;
+  }
+  const config = loadConfig({ ...process.env, ROLES: 'none', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+  const runtime = await createRuntime(config, { log: createLogger(config.LOG_LEVEL, process.stderr) });
+  try {
+    for (const p of chosen) {
+      if (!p) continue;
+      const bar = new SingleBar(
+        { format: `${p.name.padEnd(10)} [{bar}] {percentage}% | {events} events | ETA {eta_formatted}`, etaBuffer: 50 },
+        Presets.shades_classic,
+      );
+      let started = false;
+      const result = await rebuildProjection(p, {
+        store: runtime.store,
+        pool: runtime.pool,
+        onProgress: ({ events, position, head }) => {
+          const total = Math.max(1, Number(head));
+          if (!started) {
+            bar.start(total, 0, { events: 0 });
+            started = true;
+          }
+          bar.update(Math.min(total, Math.max(0, Number(position))), { events });
+        },
+      });
+      if (started) {
+        bar.update(bar.getTotal(), { events: result.events });
+        bar.stop();
+      }
+      const rate = result.ms > 0 ? Math.round((result.events * 1000) / result.ms) : result.events;
+      console.log(
+        `${p.name}: rebuilt from ${result.events} events in ${(result.ms / 1000).toFixed(1)} s (${rate} events/s)`,
+      );
+    }
     return 0;
   } finally {
     await runtime.close();

@@ -1,16 +1,26 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { lagThresholdFrom, ReclaimMetrics } from '@reclaim/read-models';
 import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';
 
 type Check = { status: 'up' } | { status: 'down'; error: string };
 
-/** Liveness + readiness: the process answers, the database and the event store answer. */
+/**
+ * Liveness + readiness: the process answers, the database and the event store answer (else 503).
+ * Each durable subscription's lag is listed; above SUBSCRIPTION_LAG_THRESHOLD pending events the
+ * status is `degraded` (still 200: webhooks are taken, the projections are catching up).
+ */
 @ApiTags('operations')
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+  private readonly lagThreshold = lagThresholdFrom(process.env);
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: Runtime,
+    private readonly metrics: ReclaimMetrics,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Liveness and readiness (503 when a dependency is down)' })
@@ -20,7 +30,20 @@ export class HealthController {
       probe(() => this.runtime.store.ping()),
     ]);
     const ok = database.status === 'up' && eventStore.status === 'up';
-    await reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { database, eventStore } });
+    const subscriptions: Record<string, { status: 'ok' | 'degraded'; pending: number; positions: number }> = {};
+    if (ok) {
+      const lags = await this.metrics.lags(this.lagThreshold + 1).catch(() => []);
+      for (const l of lags) {
+        const status = l.pending > this.lagThreshold ? 'degraded' : 'ok';
+        subscriptions[l.name] = { status, pending: l.pending, positions: l.positions };
+      }
+    }
+    const degraded = Object.values(subscriptions).some((s) => s.status === 'degraded');
+    await reply.status(ok ? 200 : 503).send({
+      status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable',
+      checks: { database, eventStore },
+      subscriptions,
+    });
   }
 }
 

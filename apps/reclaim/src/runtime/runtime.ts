@@ -13,6 +13,7 @@ import {
   type EventStore,
 } from '@reclaim/event-store';
 import { loadMasterKey, PersonalDataVault } from '@reclaim/privacy';
+import { migrateReadModels } from '@reclaim/read-models';
 import type { AppConfig } from '../config/app-config';
 import { createRecoveryEngine, type EngineAdapters, type RecoveryEngine } from './engine';
 import { hashToken } from './runtime.token';
@@ -75,6 +76,8 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     await PersonalDataVault.migrate(pool);
     await ShopRegistry.migrate(pool);
     await migrateRecoveryEngine(pool);
+    // Read models (schema `read`, TypeORM migrations) and the reclaim_analyst role (R20).
+    await migrateReadModels(pool, databaseUrl, { analystPassword: process.env.ANALYST_DB_PASSWORD || undefined });
 
     const store: EventStore =
       config.EVENT_STORE === 'eventstoredb'

@@ -11,6 +11,7 @@ import {
 import { runCheckpointedSubscription } from '@reclaim/event-store';
 import { KafkaJsPublisher, KafkaRelay, parseBrokers } from '@reclaim/kafka';
 import { platformAdapters } from '@reclaim/platforms';
+import { READ_MODEL_PROJECTIONS, ReclaimMetrics, runProjection } from '@reclaim/read-models';
 import type { Runtime } from './runtime';
 import { RUNTIME } from './runtime.token';
 
@@ -31,6 +32,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
     private readonly scheduler: SchedulerRegistry,
+    private readonly metrics: ReclaimMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -62,6 +64,25 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
       );
     }
     if (roles.has('engine')) this.startEngine();
+    if (roles.has('projector')) {
+      // Read models (schema `read`): one checkpointed subscription per projection.
+      for (const p of READ_MODEL_PROJECTIONS) {
+        this.start(p.subscription, () =>
+          runProjection(p, {
+            store: this.runtime.store,
+            pool: this.runtime.pool,
+            signal: this.abort.signal,
+            onBatch: p.name === 'recoveries' ? (events) => this.metrics.recordRecoveryEvents(events) : undefined,
+            onError: (err, attempt) =>
+              this.logger.warn({
+                msg: `${p.subscription} batch failed; retrying from the checkpoint`,
+                attempt,
+                error: err instanceof Error ? err.message : 'unknown',
+              }),
+          }),
+        );
+      }
+    }
     if (roles.has('relay') && this.runtime.config.KAFKA_BROKERS) {
       this.start('kafka-relay', () => this.runRelay());
     }

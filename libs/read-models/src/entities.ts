@@ -1,0 +1,400 @@
+/**
+ * TypeORM entities of the read models (schema `read`), one per table; documentation of every
+ * column is in docs/analytics.md. The tables are created by ./migrations (never `synchronize`);
+ * `read-models.int.spec.ts` checks that these entities and the migrated schema agree. Money is
+ * `numeric` (a decimal string in JavaScript), never a float.
+ */
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { READ_SCHEMA } from './schema';
+
+@Index('carts_shop_activity', ['shopId', 'lastActivityAt'])
+@Index('carts_customer', ['shopId', 'customerKey'])
+@Entity({ schema: READ_SCHEMA, name: 'carts' })
+export class CartEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @PrimaryColumn({ name: 'cart_id', type: 'text' })
+  cartId!: string;
+  @Column({ name: 'platform', type: 'text', nullable: true })
+  platform!: string | null;
+  @Column({ name: 'source', type: 'text', nullable: true })
+  source!: string | null;
+  @Column({ name: 'customer_key', type: 'text', nullable: true })
+  customerKey!: string | null;
+  @Column({ name: 'currency', type: 'text', nullable: true })
+  currency!: string | null;
+  @Column({ name: 'subtotal', type: 'numeric', nullable: true })
+  subtotal!: string | null;
+  @Column({ name: 'total', type: 'numeric', nullable: true })
+  total!: string | null;
+  @Column({ name: 'item_count', type: 'integer', nullable: true })
+  itemCount!: number | null;
+  @Column({ name: 'device', type: 'text', nullable: true })
+  device!: string | null;
+  @Column({ name: 'status', type: 'text' })
+  status!: string;
+  @Column({ name: 'reach_email', type: 'boolean', nullable: true })
+  reachEmail!: boolean | null;
+  @Column({ name: 'reach_sms', type: 'boolean', nullable: true })
+  reachSms!: boolean | null;
+  @Column({ name: 'first_seen_at', type: 'timestamp with time zone', nullable: true })
+  firstSeenAt!: Date | null;
+  @Column({ name: 'last_activity_at', type: 'timestamp with time zone', nullable: true })
+  lastActivityAt!: Date | null;
+  @Column({ name: 'abandoned_by_platform_at', type: 'timestamp with time zone', nullable: true })
+  abandonedByPlatformAt!: Date | null;
+  @Column({ name: 'checkout_completed_at', type: 'timestamp with time zone', nullable: true })
+  checkoutCompletedAt!: Date | null;
+  @Column({ name: 'purchased_at', type: 'timestamp with time zone', nullable: true })
+  purchasedAt!: Date | null;
+  @Column({ name: 'order_id', type: 'text', nullable: true })
+  orderId!: string | null;
+  @Column({ name: 'deleted_at', type: 'timestamp with time zone', nullable: true })
+  deletedAt!: Date | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Entity({ schema: READ_SCHEMA, name: 'customers' })
+export class CustomerEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @PrimaryColumn({ name: 'customer_key', type: 'text' })
+  customerKey!: string;
+  @Column({ name: 'platform', type: 'text', nullable: true })
+  platform!: string | null;
+  @Column({ name: 'orders_count', type: 'integer', nullable: true })
+  ordersCount!: number | null;
+  @Column({ name: 'total_spent', type: 'numeric', nullable: true })
+  totalSpent!: string | null;
+  @Column({ name: 'currency', type: 'text', nullable: true })
+  currency!: string | null;
+  @Column({ name: 'reach_email', type: 'boolean', nullable: true })
+  reachEmail!: boolean | null;
+  @Column({ name: 'reach_sms', type: 'boolean', nullable: true })
+  reachSms!: boolean | null;
+  @Column({ name: 'email_consent', type: 'text', nullable: true })
+  emailConsent!: string | null;
+  @Column({ name: 'email_consent_source', type: 'text', nullable: true })
+  emailConsentSource!: string | null;
+  @Column({ name: 'email_consent_at', type: 'timestamp with time zone', nullable: true })
+  emailConsentAt!: Date | null;
+  @Column({ name: 'sms_consent', type: 'text', nullable: true })
+  smsConsent!: string | null;
+  @Column({ name: 'sms_consent_source', type: 'text', nullable: true })
+  smsConsentSource!: string | null;
+  @Column({ name: 'sms_consent_at', type: 'timestamp with time zone', nullable: true })
+  smsConsentAt!: Date | null;
+  @Column({ name: 'platform_created_at', type: 'timestamp with time zone', nullable: true })
+  platformCreatedAt!: Date | null;
+  @Column({ name: 'profile_updated_at', type: 'timestamp with time zone', nullable: true })
+  profileUpdatedAt!: Date | null;
+  @Column({ name: 'data_requested_at', type: 'timestamp with time zone', nullable: true })
+  dataRequestedAt!: Date | null;
+  @Column({ name: 'redacted_at', type: 'timestamp with time zone', nullable: true })
+  redactedAt!: Date | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Index('recoveries_shop_abandoned', ['shopId', 'firstAbandonedAt'])
+@Index('recoveries_customer', ['shopId', 'customerKey'])
+@Entity({ schema: READ_SCHEMA, name: 'recoveries' })
+export class RecoveryEntity {
+  @PrimaryColumn({ name: 'recovery_id', type: 'text' })
+  recoveryId!: string;
+  @Column({ name: 'shop_id', type: 'text', nullable: true })
+  shopId!: string | null;
+  @Column({ name: 'cart_id', type: 'text', nullable: true })
+  cartId!: string | null;
+  @Column({ name: 'customer_key', type: 'text', nullable: true })
+  customerKey!: string | null;
+  @Column({ name: 'status', type: 'text' })
+  status!: string;
+  @Column({ name: 'paused', type: 'boolean' })
+  paused!: boolean;
+  @Column({ name: 'cart_value', type: 'numeric', nullable: true })
+  cartValue!: string | null;
+  @Column({ name: 'currency', type: 'text', nullable: true })
+  currency!: string | null;
+  @Column({ name: 'item_count', type: 'integer', nullable: true })
+  itemCount!: number | null;
+  @Column({ name: 'device', type: 'text', nullable: true })
+  device!: string | null;
+  @Column({ name: 'first_activity_at', type: 'timestamp with time zone', nullable: true })
+  firstActivityAt!: Date | null;
+  @Column({ name: 'last_activity_at', type: 'timestamp with time zone', nullable: true })
+  lastActivityAt!: Date | null;
+  @Column({ name: 'first_abandoned_at', type: 'timestamp with time zone', nullable: true })
+  firstAbandonedAt!: Date | null;
+  @Column({ name: 'abandoned_at', type: 'timestamp with time zone', nullable: true })
+  abandonedAt!: Date | null;
+  @Column({ name: 'abandon_source', type: 'text', nullable: true })
+  abandonSource!: string | null;
+  @Column({ name: 'times_abandoned', type: 'integer' })
+  timesAbandoned!: number;
+  @Column({ name: 'shop_time_zone', type: 'text', nullable: true })
+  shopTimeZone!: string | null;
+  @Column({ name: 'holdout', type: 'boolean' })
+  holdout!: boolean;
+  @Column({ name: 'mode', type: 'text', nullable: true })
+  mode!: string | null;
+  @Column({ name: 'mode_reason', type: 'text', nullable: true })
+  modeReason!: string | null;
+  @Column({ name: 'segments', type: 'text', array: true })
+  segments!: string[];
+  @Column({ name: 'sequence_id', type: 'text', nullable: true })
+  sequenceId!: string | null;
+  @Column({ name: 'sequence_version', type: 'integer', nullable: true })
+  sequenceVersion!: number | null;
+  @Column({ name: 'catalogue_version', type: 'integer', nullable: true })
+  catalogueVersion!: number | null;
+  @Column({ name: 'step_count', type: 'integer', nullable: true })
+  stepCount!: number | null;
+  @Column({ name: 'messages_sent', type: 'integer' })
+  messagesSent!: number;
+  @Column({ name: 'ticket', type: 'text', nullable: true })
+  ticket!: string | null;
+  @Column({ name: 'ended_at', type: 'timestamp with time zone', nullable: true })
+  endedAt!: Date | null;
+  @Column({ name: 'outcome', type: 'text', nullable: true })
+  outcome!: string | null;
+  @Column({ name: 'order_id', type: 'text', nullable: true })
+  orderId!: string | null;
+  @Column({ name: 'recovered', type: 'boolean' })
+  recovered!: boolean;
+  @Column({ name: 'recovered_at', type: 'timestamp with time zone', nullable: true })
+  recoveredAt!: Date | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Index('messages_shop_sent', ['shopId', 'sentAt'])
+@Entity({ schema: READ_SCHEMA, name: 'messages' })
+export class MessageEntity {
+  @PrimaryColumn({ name: 'recovery_id', type: 'text' })
+  recoveryId!: string;
+  @PrimaryColumn({ name: 'step', type: 'integer' })
+  step!: number;
+  @Column({ name: 'shop_id', type: 'text', nullable: true })
+  shopId!: string | null;
+  @Column({ name: 'channel', type: 'text', nullable: true })
+  channel!: string | null;
+  @Column({ name: 'status', type: 'text' })
+  status!: string;
+  @Column({ name: 'reason', type: 'text', nullable: true })
+  reason!: string | null;
+  @Column({ name: 'mode', type: 'text', nullable: true })
+  mode!: string | null;
+  @Column({ name: 'attempts', type: 'integer' })
+  attempts!: number;
+  @Column({ name: 'deferrals', type: 'integer' })
+  deferrals!: number;
+  @Column({ name: 'due_at', type: 'timestamp with time zone', nullable: true })
+  dueAt!: Date | null;
+  @Column({ name: 'deferred_until', type: 'timestamp with time zone', nullable: true })
+  deferredUntil!: Date | null;
+  @Column({ name: 'template_kind', type: 'text', nullable: true })
+  templateKind!: string | null;
+  @Column({ name: 'template_id', type: 'text', nullable: true })
+  templateId!: string | null;
+  @Column({ name: 'discount_percent', type: 'numeric', nullable: true })
+  discountPercent!: string | null;
+  @Column({ name: 'discount_code', type: 'text', nullable: true })
+  discountCode!: string | null;
+  @Column({ name: 'discount_withheld', type: 'text', nullable: true })
+  discountWithheld!: string | null;
+  @Column({ name: 'would_send', type: 'boolean', nullable: true })
+  wouldSend!: boolean | null;
+  @Column({ name: 'reconciled', type: 'boolean', nullable: true })
+  reconciled!: boolean | null;
+  @Column({ name: 'message_id', type: 'text', nullable: true })
+  messageId!: string | null;
+  @Column({ name: 'channels_skipped', type: 'text', array: true, nullable: true })
+  channelsSkipped!: string[] | null;
+  @Column({ name: 'cart_value', type: 'numeric', nullable: true })
+  cartValue!: string | null;
+  @Column({ name: 'item_count', type: 'integer', nullable: true })
+  itemCount!: number | null;
+  @Column({ name: 'sent_at', type: 'timestamp with time zone', nullable: true })
+  sentAt!: Date | null;
+  @Column({ name: 'outcome_at', type: 'timestamp with time zone', nullable: true })
+  outcomeAt!: Date | null;
+  @Column({ name: 'opened_at', type: 'timestamp with time zone', nullable: true })
+  openedAt!: Date | null;
+  @Column({ name: 'clicked_at', type: 'timestamp with time zone', nullable: true })
+  clickedAt!: Date | null;
+  @Column({ name: 'unsubscribed_at', type: 'timestamp with time zone', nullable: true })
+  unsubscribedAt!: Date | null;
+  @Column({ name: 'click_host', type: 'text', nullable: true })
+  clickHost!: string | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Index('segments_shop_segment', ['shopId', 'segment'])
+@Entity({ schema: READ_SCHEMA, name: 'segments' })
+export class SegmentEntity {
+  @PrimaryColumn({ name: 'recovery_id', type: 'text' })
+  recoveryId!: string;
+  @PrimaryColumn({ name: 'segment', type: 'text' })
+  segment!: string;
+  @Column({ name: 'shop_id', type: 'text', nullable: true })
+  shopId!: string | null;
+  @Column({ name: 'abandoned_at', type: 'timestamp with time zone', nullable: true })
+  abandonedAt!: Date | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Entity({ schema: READ_SCHEMA, name: 'scores' })
+export class ScoreEntity {
+  @PrimaryColumn({ name: 'recovery_id', type: 'text' })
+  recoveryId!: string;
+  @Column({ name: 'shop_id', type: 'text', nullable: true })
+  shopId!: string | null;
+  @Column({ name: 'orders_count', type: 'integer', nullable: true })
+  ordersCount!: number | null;
+  @Column({ name: 'total_spent', type: 'numeric', nullable: true })
+  totalSpent!: string | null;
+  @Column({ name: 'last_purchase_at', type: 'timestamp with time zone', nullable: true })
+  lastPurchaseAt!: Date | null;
+  @Column({ name: 'previous_abandonments', type: 'integer', nullable: true })
+  previousAbandonments!: number | null;
+  @Column({ name: 'previous_recoveries', type: 'integer', nullable: true })
+  previousRecoveries!: number | null;
+  @Column({ name: 'discount_orders_count', type: 'integer', nullable: true })
+  discountOrdersCount!: number | null;
+  @Column({ name: 'categories_bought', type: 'integer', nullable: true })
+  categoriesBought!: number | null;
+  @Column({ name: 'ignored_recovery_messages', type: 'integer', nullable: true })
+  ignoredRecoveryMessages!: number | null;
+  @Column({ name: 'cart_value', type: 'numeric', nullable: true })
+  cartValue!: string | null;
+  @Column({ name: 'item_count', type: 'integer', nullable: true })
+  itemCount!: number | null;
+  @Column({ name: 'cart_categories', type: 'text', array: true, nullable: true })
+  cartCategories!: string[] | null;
+  @Column({ name: 'device', type: 'text', nullable: true })
+  device!: string | null;
+  @Column({ name: 'traffic_source', type: 'text', nullable: true })
+  trafficSource!: string | null;
+  @Column({ name: 'hour_of_day', type: 'integer', nullable: true })
+  hourOfDay!: number | null;
+  @Column({ name: 'checkout_stage', type: 'text', nullable: true })
+  checkoutStage!: string | null;
+  @Column({ name: 'score', type: 'numeric', nullable: true })
+  score!: string | null;
+  @Column({ name: 'scored_by', type: 'text', nullable: true })
+  scoredBy!: string | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Index('orders_customer', ['shopId', 'customerKey', 'placedAt'])
+@Entity({ schema: READ_SCHEMA, name: 'orders' })
+export class OrderEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @PrimaryColumn({ name: 'order_id', type: 'text' })
+  orderId!: string;
+  @Column({ name: 'customer_key', type: 'text', nullable: true })
+  customerKey!: string | null;
+  @Column({ name: 'currency', type: 'text', nullable: true })
+  currency!: string | null;
+  @Column({ name: 'total', type: 'numeric', nullable: true })
+  total!: string | null;
+  @Column({ name: 'subtotal', type: 'numeric', nullable: true })
+  subtotal!: string | null;
+  @Column({ name: 'total_discounts', type: 'numeric', nullable: true })
+  totalDiscounts!: string | null;
+  @Column({ name: 'discount_codes', type: 'integer', nullable: true })
+  discountCodes!: number | null;
+  @Column({ name: 'cart_ids', type: 'text', array: true, nullable: true })
+  cartIds!: string[] | null;
+  @Column({ name: 'placed_at', type: 'timestamp with time zone', nullable: true })
+  placedAt!: Date | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Index('attribution_recovery', ['recoveryId'])
+@Entity({ schema: READ_SCHEMA, name: 'attribution' })
+export class AttributionEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @PrimaryColumn({ name: 'order_id', type: 'text' })
+  orderId!: string;
+  @Column({ name: 'recovery_id', type: 'text', nullable: true })
+  recoveryId!: string | null;
+  @Column({ name: 'step', type: 'integer', nullable: true })
+  step!: number | null;
+  @Column({ name: 'channel', type: 'text', nullable: true })
+  channel!: string | null;
+  @Column({ name: 'message_id', type: 'text', nullable: true })
+  messageId!: string | null;
+  @Column({ name: 'clicked_at', type: 'timestamp with time zone', nullable: true })
+  clickedAt!: Date | null;
+  @Column({ name: 'placed_at', type: 'timestamp with time zone', nullable: true })
+  placedAt!: Date | null;
+  @Column({ name: 'revenue', type: 'numeric' })
+  revenue!: string;
+  @Column({ name: 'currency', type: 'text', nullable: true })
+  currency!: string | null;
+  @Column({ name: 'discount_code', type: 'text', nullable: true })
+  discountCode!: string | null;
+  @Column({ name: 'discount_used', type: 'boolean' })
+  discountUsed!: boolean;
+  @Column({ name: 'discount_cost', type: 'numeric' })
+  discountCost!: string;
+  @Column({ name: 'rule', type: 'text' })
+  rule!: string;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Entity({ schema: READ_SCHEMA, name: 'daily_funnel' })
+export class DailyFunnelRowEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @PrimaryColumn({ name: 'day', type: 'date' })
+  day!: string;
+  @PrimaryColumn({ name: 'segment', type: 'text' })
+  segment!: string;
+  @PrimaryColumn({ name: 'sequence_id', type: 'text' })
+  sequenceId!: string;
+  @PrimaryColumn({ name: 'arm', type: 'text' })
+  arm!: string;
+  @PrimaryColumn({ name: 'step', type: 'integer' })
+  step!: number;
+  @PrimaryColumn({ name: 'channel', type: 'text' })
+  channel!: string;
+  @Column({ name: 'abandoned', type: 'integer' })
+  abandoned!: number;
+  @Column({ name: 'messaged', type: 'integer' })
+  messaged!: number;
+  @Column({ name: 'opened', type: 'integer' })
+  opened!: number;
+  @Column({ name: 'clicked', type: 'integer' })
+  clicked!: number;
+  @Column({ name: 'recovered', type: 'integer' })
+  recovered!: number;
+  @Column({ name: 'revenue', type: 'numeric' })
+  revenue!: string;
+  @Column({ name: 'discount_cost', type: 'numeric' })
+  discountCost!: string;
+  @Column({ name: 'currency', type: 'text', nullable: true })
+  currency!: string | null;
+}
+
+export const READ_MODEL_ENTITIES = [
+  CartEntity,
+  CustomerEntity,
+  RecoveryEntity,
+  MessageEntity,
+  SegmentEntity,
+  ScoreEntity,
+  OrderEntity,
+  AttributionEntity,
+  DailyFunnelRowEntity,
+];

@@ -1,0 +1,69 @@
+import type { Pool } from 'pg';
+import { DEFAULT_MIN_SAMPLE, lift, type ArmSums, type LiftResult } from './lift';
+
+export interface LiftRow {
+  readonly shopId: string;
+  readonly segment: string;
+  readonly sequenceId: string;
+  readonly lift: LiftResult;
+}
+
+const EMPTY: ArmSums = {
+  carts: 0,
+  recovered: 0,
+  revenue: '0',
+  revenueSq: '0',
+  discountCost: '0',
+  net: '0',
+  netSq: '0',
+};
+
+/**
+ * Lift per shop × segment × sequence from `read.lift_arms` (segment 'all' = every recovery).
+ * `minimum`: carts per arm below which the answer is "not enough data yet".
+ */
+export async function liftReport(
+  pool: Pick<Pool, 'query'>,
+  options: { readonly shopId?: string; readonly minimum?: number } = {},
+): Promise<LiftRow[]> {
+  const { rows } = await pool.query<{
+    shop_id: string;
+    segment: string;
+    sequence_id: string;
+    arm: 'treated' | 'holdout';
+    carts: number;
+    recovered: number;
+    revenue: string;
+    revenue_sq: string;
+    discount_cost: string;
+    net: string;
+    net_sq: string;
+  }>(
+    `SELECT * FROM read.lift_arms WHERE $1::text IS NULL OR shop_id = $1 ORDER BY shop_id, segment, sequence_id, arm`,
+    [options.shopId ?? null],
+  );
+  const groups = new Map<
+    string,
+    { shopId: string; segment: string; sequenceId: string; arms: Record<string, ArmSums> }
+  >();
+  for (const r of rows) {
+    const key = JSON.stringify([r.shop_id, r.segment, r.sequence_id]);
+    const g = groups.get(key) ?? { shopId: r.shop_id, segment: r.segment, sequenceId: r.sequence_id, arms: {} };
+    g.arms[r.arm] = {
+      carts: r.carts,
+      recovered: r.recovered,
+      revenue: r.revenue,
+      revenueSq: r.revenue_sq,
+      discountCost: r.discount_cost,
+      net: r.net,
+      netSq: r.net_sq,
+    };
+    groups.set(key, g);
+  }
+  return [...groups.values()].map((g) => ({
+    shopId: g.shopId,
+    segment: g.segment,
+    sequenceId: g.sequenceId,
+    lift: lift(g.arms.treated ?? EMPTY, g.arms.holdout ?? EMPTY, options.minimum ?? DEFAULT_MIN_SAMPLE),
+  }));
+}

@@ -1,0 +1,37 @@
+import type { Pool } from 'pg';
+import { getCheckpoint, getHeadPosition, START, type EventFilter, type EventStore } from '@reclaim/event-store';
+
+export interface SubscriptionRef {
+  readonly name: string;
+  readonly filter?: EventFilter;
+}
+
+export interface SubscriptionLag {
+  readonly name: string;
+  /** head − checkpoint in global positions (an upper bound: it also counts events the filter skips). */
+  readonly positions: number;
+  /** Events the subscription still has to handle, counted up to `cap` (then `cap`). */
+  readonly pending: number;
+  /** True when `pending` reached the cap. */
+  readonly capped: boolean;
+}
+
+/** Lag of each subscription: from its stored checkpoint to the store's head. */
+export async function subscriptionLags(
+  pool: Pool,
+  store: EventStore,
+  subscriptions: readonly SubscriptionRef[],
+  cap = 1_000,
+): Promise<SubscriptionLag[]> {
+  const head = await getHeadPosition(store);
+  return Promise.all(
+    subscriptions.map(async (s) => {
+      const checkpoint = await getCheckpoint(pool, s.name);
+      const from = checkpoint === START || checkpoint.commit < 0n ? -1n : checkpoint.commit;
+      const positions = head.commit > from ? Number(head.commit - from) : 0;
+      const pending =
+        positions === 0 ? [] : await store.readAll({ after: checkpoint, filter: s.filter, maxCount: cap });
+      return { name: s.name, positions, pending: pending.length, capped: pending.length >= cap };
+    }),
+  );
+}

@@ -1,0 +1,208 @@
+import type { Pool } from 'pg';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WebhookMetrics } from '@reclaim/application';
+import type { EventStore, RecordedEvent } from '@reclaim/event-store';
+import { subscriptionLags, type SubscriptionRef } from './lag';
+
+/**
+ * What provider adapters (email, SMS, tickets, store APIs) report; the integrations work calls it.
+ * Labels are bounded: provider and channel names, outcome kinds. Never ids or addresses.
+ */
+export interface ProviderMetrics {
+  send(channel: string, outcome: string): void;
+  providerError(provider: string, kind: string): void;
+  rateLimitWait(provider: string, waitedMs: number): void;
+}
+
+/** Distinct label values kept per label before the rest is reported as `other` (no unbounded cardinality). */
+const MAX_LABEL_VALUES = 64;
+
+class BoundedLabel {
+  private readonly seen = new Set<string>();
+  value(raw: string): string {
+    const v = /^[A-Za-z0-9_./:-]{1,64}$/.test(raw) ? raw : 'other';
+    if (this.seen.has(v)) return v;
+    if (this.seen.size >= MAX_LABEL_VALUES) return 'other';
+    this.seen.add(v);
+    return v;
+  }
+}
+
+export interface ReclaimMetricsDeps {
+  readonly pool: Pool;
+  readonly store: EventStore;
+  /** Subscriptions whose lag is reported (checkpoint names and filters). */
+  readonly subscriptions: readonly SubscriptionRef[];
+  /** Process metrics (CPU, memory, event loop). Default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+/**
+ * The appliance's Prometheus metrics (prom-client, its own registry). Counters are fed by the
+ * ingestion use case (`WebhookMetrics`), the instrumented event store, the recoveries projection
+ * (send outcomes) and `ProviderMetrics`; lag and timer gauges are read from Postgres at scrape time.
+ */
+export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics {
+  readonly registry = new Registry();
+  private readonly topics = new BoundedLabel();
+  private readonly providers = new BoundedLabel();
+
+  private readonly webhooks = new Counter({
+    name: 'reclaim_webhooks_total',
+    help: 'Webhook deliveries by platform, topic and outcome (accepted, parked, quarantined, ping, rejected-<status>)',
+    labelNames: ['platform', 'topic', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly appendSeconds = new Histogram({
+    name: 'reclaim_event_append_seconds',
+    help: 'Event store append latency (webhook ingestion)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  private readonly sends = new Counter({
+    name: 'reclaim_sends_total',
+    help: 'Recovery step outcomes by channel and outcome (sent, skipped, deferred, failed, unknown, dead-lettered)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly providerErrors = new Counter({
+    name: 'reclaim_provider_errors_total',
+    help: 'Errors answered by providers (email, SMS, tickets, store APIs)',
+    labelNames: ['provider', 'kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly rateLimitWaits = new Counter({
+    name: 'reclaim_provider_rate_limit_waits_total',
+    help: 'Times a provider call waited for a rate limit (429, Retry-After, local limiter)',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+  private readonly rateLimitWaitSeconds = new Counter({
+    name: 'reclaim_provider_rate_limit_wait_seconds_total',
+    help: 'Time spent waiting for provider rate limits',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(private readonly deps: ReclaimMetricsDeps) {
+    if (deps.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'reclaim_' });
+    const { pool, store, subscriptions } = deps;
+    new Gauge({
+      name: 'reclaim_subscription_lag_positions',
+      help: 'Global log positions between the head and the subscription checkpoint',
+      labelNames: ['subscription'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const lag of await subscriptionLags(pool, store, subscriptions))
+          this.set({ subscription: lag.name }, lag.positions);
+      },
+    });
+    new Gauge({
+      name: 'reclaim_subscription_pending_events',
+      help: 'Events a subscription still has to handle (counted up to 1000)',
+      labelNames: ['subscription'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const lag of await subscriptionLags(pool, store, subscriptions))
+          this.set({ subscription: lag.name }, lag.pending);
+      },
+    });
+    const timers = async () => {
+      const { rows } = await pool.query<{ backlog: number; lateness: number }>(
+        `SELECT count(*)::integer AS backlog,
+                coalesce(extract(epoch FROM now() - min(due_at)), 0)::float8 AS lateness
+           FROM engine.timers WHERE fired_at IS NULL AND superseded_at IS NULL AND due_at <= now()`,
+      );
+      return rows[0];
+    };
+    new Gauge({
+      name: 'reclaim_timer_backlog',
+      help: 'Timers due and not fired yet',
+      registers: [this.registry],
+      async collect() {
+        this.set((await timers()).backlog);
+      },
+    });
+    new Gauge({
+      name: 'reclaim_timer_lateness_seconds',
+      help: 'How late the oldest due, unfired timer is',
+      registers: [this.registry],
+      async collect() {
+        this.set((await timers()).lateness);
+      },
+    });
+  }
+
+  delivery(platform: string, topic: string, outcome: string): void {
+    this.webhooks.inc({ platform, topic: this.topics.value(topic), outcome });
+  }
+
+  send(channel: string, outcome: string): void {
+    this.sends.inc({ channel, outcome });
+  }
+
+  providerError(provider: string, kind: string): void {
+    this.providerErrors.inc({ provider: this.providers.value(provider), kind });
+  }
+
+  rateLimitWait(provider: string, waitedMs: number): void {
+    const p = this.providers.value(provider);
+    this.rateLimitWaits.inc({ provider: p });
+    this.rateLimitWaitSeconds.inc({ provider: p }, Math.max(0, waitedMs) / 1000);
+  }
+
+  /** Counts step outcomes from recovery events (fed by the recoveries projection's batches). */
+  recordRecoveryEvents(events: readonly RecordedEvent[]): void {
+    for (const e of events) {
+      const outcome = SEND_OUTCOMES[e.type];
+      if (!outcome) continue;
+      const channel = (e.data as { channel?: string }).channel;
+      this.send(channel === 'email' || channel === 'sms' ? channel : 'none', outcome);
+    }
+  }
+
+  /** The same store with `append` timed into `reclaim_event_append_seconds`. */
+  instrument(store: EventStore): EventStore {
+    const histogram = this.appendSeconds;
+    return new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop !== 'append') {
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        }
+        return async (...args: Parameters<EventStore['append']>) => {
+          const end = histogram.startTimer();
+          try {
+            const result = await target.append(...args);
+            end({ outcome: 'ok' });
+            return result;
+          } catch (err) {
+            end({ outcome: 'error' });
+            throw err;
+          }
+        };
+      },
+    });
+  }
+
+  async text(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** For /health: the lag of every subscription. */
+  lags(cap?: number) {
+    return subscriptionLags(this.deps.pool, this.deps.store, this.deps.subscriptions, cap);
+  }
+}
+
+const SEND_OUTCOMES: Readonly<Record<string, string>> = {
+  'recovery.message-sent': 'sent',
+  'recovery.step-skipped': 'skipped',
+  'recovery.step-deferred': 'deferred',
+  'recovery.message-failed': 'failed',
+  'recovery.outcome-unknown': 'unknown',
+  'recovery.dead-lettered': 'dead-lettered',
+};

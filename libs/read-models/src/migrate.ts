@@ -1,0 +1,53 @@
+import type { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { READ_MODEL_ENTITIES } from './entities';
+import { analystRoleMigration } from './migrations/1767225600001-analyst-role';
+import { ReadModels1767225600000 } from './migrations/1767225600000-read-models';
+
+export interface ReadModelsMigrationOptions {
+  /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
+  readonly analystPassword?: string;
+}
+
+/** The TypeORM data source of the read models (entities + migrations; never `synchronize`). */
+export function readModelsDataSource(databaseUrl: string, options: ReadModelsMigrationOptions = {}): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: databaseUrl,
+    entities: READ_MODEL_ENTITIES,
+    migrations: [ReadModels1767225600000, analystRoleMigration({ password: options.analystPassword })],
+    migrationsTableName: 'read_model_migrations',
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    extra: { max: 2, application_name: 'reclaim-migrations' },
+  });
+}
+
+/**
+ * Runs the read-model migrations (each in its own transaction). Several instances may start at once:
+ * a session advisory lock on `pool` serialises them, the later ones find nothing left to run.
+ */
+export async function migrateReadModels(
+  pool: Pool,
+  databaseUrl: string,
+  options: ReadModelsMigrationOptions = {},
+): Promise<string[]> {
+  const lock = await pool.connect();
+  let healthy = false;
+  try {
+    await lock.query(`SELECT pg_advisory_lock(hashtext('reclaim.migrations'), hashtext('read-models'))`);
+    const source = readModelsDataSource(databaseUrl, options);
+    await source.initialize();
+    try {
+      const ran = await source.runMigrations({ transaction: 'each' });
+      return ran.map((m) => m.name);
+    } finally {
+      await source.destroy();
+      await lock.query(`SELECT pg_advisory_unlock(hashtext('reclaim.migrations'), hashtext('read-models'))`);
+      healthy = true;
+    }
+  } finally {
+    lock.release(!healthy);
+  }
+}

@@ -1,0 +1,55 @@
+import type { PoolClient } from 'pg';
+import type { EventFilter, RecordedEvent } from '@reclaim/event-store';
+import { qualified, type TableSpec } from '../schema';
+
+/**
+ * A read-model projection: a durable checkpointed subscription (`subscription`) that writes its
+ * tables with `apply(events, tx)` in the transaction of its checkpoint (R5). Idempotent: every row
+ * remembers the position of the last event applied to it and older or equal events are skipped.
+ */
+export interface Projection {
+  /** CLI name: `reclaim projections rebuild <name>`. */
+  readonly name: string;
+  /** Checkpoint name of its subscription. */
+  readonly subscription: string;
+  readonly filter: EventFilter;
+  /** The tables it owns (truncated by a rebuild). */
+  readonly tables: readonly TableSpec[];
+  /**
+   * `derived: false` (rebuilds): skip the derived tables (daily_funnel) per batch; `finishRebuild`
+   * recomputes them once, in the transaction of the last batch.
+   */
+  apply(events: readonly RecordedEvent[], tx: PoolClient, options?: { readonly derived?: boolean }): Promise<void>;
+  finishRebuild?(tx: PoolClient): Promise<void>;
+}
+
+export const SHOP_REDACTED = 'shop.redacted';
+
+/** Deletes every row of the shop from the tables (shop/redact purges the shop's data, R29). */
+export async function purgeShop(tx: PoolClient, tables: readonly TableSpec[], shopId: string): Promise<void> {
+  for (const t of tables) await tx.query(`DELETE FROM ${qualified(t)} WHERE shop_id = $1`, [shopId]);
+}
+
+/**
+ * Splits a batch at `shop.redacted` events so each part can be folded in memory and flushed before
+ * the shop's rows are deleted.
+ */
+export function splitAtShopRedactions(events: readonly RecordedEvent[]): Array<RecordedEvent[] | RecordedEvent> {
+  const parts: Array<RecordedEvent[] | RecordedEvent> = [];
+  let current: RecordedEvent[] = [];
+  for (const e of events) {
+    if (e.type === SHOP_REDACTED) {
+      if (current.length) parts.push(current);
+      parts.push(e);
+      current = [];
+    } else {
+      current.push(e);
+    }
+  }
+  if (current.length) parts.push(current);
+  return parts;
+}
+
+export function shopOfRedaction(e: RecordedEvent): string {
+  return (e.data as { shopId: string }).shopId;
+}

@@ -1,0 +1,100 @@
+import type { RecordedEvent } from '@reclaim/event-store';
+import { applyCartEvent } from './carts';
+import { applyCustomerEvent } from './customers';
+import { discountCost, parseRecoveryId } from './recoveries';
+import { alreadyApplied } from './rows';
+
+let pos = 0n;
+function recorded(type: string, data: Record<string, unknown>): RecordedEvent {
+  pos += 1n;
+  return {
+    id: `e${pos}`,
+    type,
+    schemaVersion: 1,
+    data,
+    streamId: 's',
+    revision: 0n,
+    position: { commit: pos, prepare: pos },
+    recordedAt: new Date(0),
+  };
+}
+
+const shopId = '6b1f3c2e-6d1a-4a57-9a3e-2f4a6c1b9d10';
+
+describe('projection reducers', () => {
+  it('a purchased cart stays purchased whatever activity or deletion follows', () => {
+    const activity = (at: string) =>
+      recorded('cart.activity-recorded', {
+        shopId,
+        cartId: 'c1',
+        platform: 'shopify',
+        platformUpdatedAt: at,
+        source: 'checkout',
+        reach: { email: true, sms: false },
+        lineItems: [{}, {}],
+        currency: 'USD',
+        subtotal: '10.00',
+        total: '12.50',
+      });
+    let row = applyCartEvent(undefined, activity('2026-01-01T00:00:00.000Z'));
+    expect(row).toMatchObject({
+      status: 'active',
+      item_count: 2,
+      total: '12.50',
+      first_seen_at: '2026-01-01T00:00:00.000Z',
+    });
+    row = applyCartEvent(
+      row,
+      recorded('cart.purchased', { shopId, cartId: 'c1', orderId: 'o1', placedAt: '2026-01-02T00:00:00.000Z' }),
+    );
+    row = applyCartEvent(row, activity('2026-01-03T00:00:00.000Z'));
+    row = applyCartEvent(
+      row,
+      recorded('cart.deleted', { shopId, cartId: 'c1', platformUpdatedAt: '2026-01-04T00:00:00.000Z' }),
+    );
+    expect(row).toMatchObject({ status: 'purchased', order_id: 'o1', first_seen_at: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('keeps the latest consent by its own time and erases the profile on redaction', () => {
+    const consent = (state: string, at: string) =>
+      recorded('customer.consent-changed', {
+        shopId,
+        customerKey: 'e-k',
+        platform: 'shopify',
+        channel: 'email',
+        state,
+        source: 's',
+        consentUpdatedAt: at,
+      });
+    let row = applyCustomerEvent(undefined, consent('subscribed', '2026-01-02T00:00:00.000Z'));
+    row = applyCustomerEvent(row, consent('unsubscribed', '2026-01-01T00:00:00.000Z'));
+    expect(row.email_consent).toBe('subscribed');
+    row = applyCustomerEvent(
+      row,
+      recorded('customer.redacted', {
+        shopId,
+        customerKey: 'e-k',
+        platform: 'shopify',
+        orderIds: [],
+        redactedAt: '2026-01-05T00:00:00.000Z',
+      }),
+    );
+    expect(row).toMatchObject({ email_consent: null, email_consent_at: null, redacted_at: '2026-01-05T00:00:00.000Z' });
+  });
+
+  it('skips an event the row already reflects', () => {
+    const e = recorded('cart.deleted', { shopId, cartId: 'c1', platformUpdatedAt: '2026-01-01T00:00:00.000Z' });
+    expect(alreadyApplied({ position: String(e.position.commit) }, e)).toBe(true);
+    expect(alreadyApplied({ position: String(e.position.commit - 1n) }, e)).toBe(false);
+    expect(alreadyApplied(undefined, e)).toBe(false);
+  });
+
+  it('splits recovery ids and prices discounts in decimals', () => {
+    expect(parseRecoveryId(`recovery-${shopId}-cart-a-b`)).toEqual({ shopId, cartId: 'cart-a-b' });
+    expect(() => parseRecoveryId('recovery-x')).toThrow();
+    expect(discountCost('90.00', true, '10.00', 10)).toBe('10');
+    expect(discountCost('90.00', true, null, 10)).toBe('10');
+    expect(discountCost('0.3', true, undefined, 25)).toBe('0.1');
+    expect(discountCost('90.00', false, '10.00', 10)).toBe('0');
+  });
+});

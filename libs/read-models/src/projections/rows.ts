@@ -1,0 +1,125 @@
+import type { PoolClient } from 'pg';
+import { comparePositions, parsePosition, type RecordedEvent } from '@reclaim/event-store';
+import { qualified, type TableSpec } from '../schema';
+
+/** A read-model row as the reducers handle it: column name → JSON value (timestamps as ISO strings). */
+export type Row = Record<string, unknown>;
+
+export function keyOf(spec: TableSpec, row: Row): string {
+  return JSON.stringify(spec.key.map((k) => row[k]));
+}
+
+function recordsetType(spec: TableSpec, columns: readonly string[]): string {
+  return columns
+    .map((name) => {
+      const col = spec.columns.find((c) => c.name === name);
+      if (!col) throw new Error(`${spec.name} has no column ${name}`);
+      return `${name} ${col.type}`;
+    })
+    .join(', ');
+}
+
+function normalise(row: Row): Row {
+  for (const [k, v] of Object.entries(row)) if (v instanceof Date) row[k] = v.toISOString();
+  return row;
+}
+
+/** Loads the rows with the given keys (one query), keyed by {@link keyOf}. */
+export async function loadRows(tx: PoolClient, spec: TableSpec, keys: readonly Row[]): Promise<Map<string, Row>> {
+  const found = new Map<string, Row>();
+  if (keys.length === 0) return found;
+  const cols = spec.columns.map((c) => `t.${c.name}`).join(', ');
+  const { rows } = await tx.query<Row>(
+    `SELECT ${cols} FROM ${qualified(spec)} t
+       JOIN jsonb_to_recordset($1::jsonb) AS k(${recordsetType(spec, spec.key)}) USING (${spec.key.join(', ')})`,
+    [JSON.stringify(keys.map((k) => Object.fromEntries(spec.key.map((c) => [c, k[c]]))))],
+  );
+  for (const r of rows) found.set(keyOf(spec, r), normalise(r));
+  return found;
+}
+
+/** Inserts or replaces the rows (one statement). */
+export async function upsertRows(tx: PoolClient, spec: TableSpec, rows: readonly Row[]): Promise<void> {
+  if (rows.length === 0) return;
+  const names = spec.columns.map((c) => c.name);
+  const updates = names.filter((n) => !spec.key.includes(n)).map((n) => `${n} = EXCLUDED.${n}`);
+  await tx.query(
+    `INSERT INTO ${qualified(spec)} (${names.join(', ')})
+     SELECT ${names.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetType(spec, names)})
+     ON CONFLICT (${spec.key.join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
+    [JSON.stringify(rows.map((r) => Object.fromEntries(names.map((n) => [n, r[n] ?? null]))))],
+  );
+}
+
+/** The event's position as stored on rows (`position` column). */
+export function positionText(e: RecordedEvent): string {
+  const { commit, prepare } = e.position;
+  return commit === prepare ? commit.toString() : `${commit}/${prepare}`;
+}
+
+/** True when the row already reflects `e` (replayed or duplicated delivery): skip it. */
+export function alreadyApplied(row: Row | undefined, e: RecordedEvent): boolean {
+  const at = row?.position;
+  return typeof at === 'string' && comparePositions(parsePosition(at), e.position) >= 0;
+}
+
+/**
+ * Rows of one table touched by a batch: loaded once, changed in memory by pure reducers, written
+ * back with one upsert. Deleted keys are remembered so a later `get` does not resurrect them.
+ */
+export class RowSet {
+  private readonly rows = new Map<string, Row>();
+  private readonly dirty = new Set<string>();
+
+  constructor(readonly spec: TableSpec) {}
+
+  async load(tx: PoolClient, keys: readonly Row[]): Promise<void> {
+    const missing = keys.filter((k) => !this.rows.has(keyOf(this.spec, k)));
+    for (const [k, row] of await loadRows(tx, this.spec, missing)) this.rows.set(k, row);
+  }
+
+  /** Loads every row whose `column` is one of `values` (e.g. all messages of the batch's recoveries). */
+  async loadBy(tx: PoolClient, column: string, values: readonly string[]): Promise<void> {
+    if (values.length === 0) return;
+    const cols = this.spec.columns.map((c) => c.name).join(', ');
+    const { rows } = await tx.query<Row>(
+      `SELECT ${cols} FROM ${qualified(this.spec)} WHERE ${column} = ANY($1::text[])`,
+      [[...new Set(values)]],
+    );
+    for (const r of rows) {
+      const k = keyOf(this.spec, r);
+      if (!this.rows.has(k)) this.rows.set(k, normalise(r));
+    }
+  }
+
+  /** Rows held in memory that match `predicate`. */
+  filter(predicate: (row: Row) => boolean): Row[] {
+    return [...this.rows.values()].filter(predicate);
+  }
+
+  get(key: Row): Row | undefined {
+    return this.rows.get(keyOf(this.spec, key));
+  }
+
+  put(row: Row): void {
+    const k = keyOf(this.spec, row);
+    this.rows.set(k, row);
+    this.dirty.add(k);
+  }
+
+  /** Forgets every row matching `predicate` (after a SQL delete of the same rows). */
+  forget(predicate: (row: Row) => boolean): void {
+    for (const [k, row] of this.rows) {
+      if (predicate(row)) {
+        this.rows.delete(k);
+        this.dirty.delete(k);
+      }
+    }
+  }
+
+  async flush(tx: PoolClient): Promise<void> {
+    const rows = [...this.dirty].map((k) => this.rows.get(k) as Row);
+    this.dirty.clear();
+    await upsertRows(tx, this.spec, rows);
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The read models on a real PostgreSQL: migrations and entities agree, projections fed by the real
+ * recovery process manager's events, tables built incrementally equal a fresh rebuild (R5), replays
+ * change nothing, and the analyst role reads `read` and nothing else (R20).
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, Pool } from 'pg';
+import { migrateRecoveryEngine, ShopRegistry } from '@reclaim/application';
+import { createTestDatabase, type TestDatabase } from '@reclaim/database';
+import { EventTypes, event, type ShopRedacted } from '@reclaim/domain';
+import { ensureCheckpointTable, PostgresEventStore, type EventStore } from '@reclaim/event-store';
+import { PersonalDataVault } from '@reclaim/privacy';
+import { READ_MODEL_ENTITIES } from './entities';
+import { liftReport } from './lift/lift-query';
+import { subscriptionLags } from './metrics/lag';
+import { migrateReadModels, readModelsDataSource } from './migrate';
+import { READ_MODEL_PROJECTIONS, rebuildProjection, runProjection } from './projections';
+import { ALL_TABLES, qualified } from './schema';
+import { appendSimulation, simulate } from './testing/simulate';
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function snapshot(pool: Pool): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const t of ALL_TABLES) {
+    out[t.name] = (await pool.query(`SELECT * FROM ${qualified(t)} ORDER BY ${t.key.join(', ')}`)).rows;
+  }
+  return out;
+}
+
+describe('read models (PostgreSQL)', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let store: EventStore;
+  const shopId = randomUUID();
+  const goneShop = randomUUID();
+
+  beforeAll(async () => {
+    db = await createTestDatabase('reclaim_read_models');
+    pool = new Pool({ connectionString: db.url, max: 12 });
+    await PostgresEventStore.migrate(pool);
+    await ensureCheckpointTable(pool);
+    await PersonalDataVault.migrate(pool);
+    await ShopRegistry.migrate(pool);
+    await migrateRecoveryEngine(pool);
+    expect(await migrateReadModels(pool, db.url)).toEqual(['ReadModels1767225600000', 'AnalystRole1767225600001']);
+    store = new PostgresEventStore({ pool });
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('runs its migrations once, and the TypeORM entities match the migrated tables', async () => {
+    expect(await migrateReadModels(pool, db.url)).toEqual([]);
+    const source = readModelsDataSource(db.url);
+    await source.initialize();
+    try {
+      expect(source.entityMetadatas).toHaveLength(READ_MODEL_ENTITIES.length);
+      const pending = await source.driver.createSchemaBuilder().log();
+      expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+    } finally {
+      await source.destroy();
+    }
+  });
+
+  it('projects the log incrementally, equal to a fresh rebuild (R5); replays change nothing', async () => {
+    const abort = new AbortController();
+    const running = READ_MODEL_PROJECTIONS.map((p) =>
+      runProjection(p, { store, pool, signal: abort.signal, batchSize: 37 }),
+    );
+    // Three rounds appended while the projections run (batches cut anywhere), plus a shop that is erased.
+    for (let round = 0; round < 3; round++) {
+      await appendSimulation(store, simulate({ shopId, carts: 40, seed: round + 1, offset: round * 40 }));
+    }
+    await appendSimulation(store, simulate({ shopId: goneShop, carts: 5, seed: 9 }));
+    const redacted = event<ShopRedacted>(EventTypes.ShopRedacted, {
+      shopId: goneShop,
+      causationId: randomUUID(),
+      receivedAt: new Date().toISOString(),
+      platform: 'shopify',
+      requestedAt: new Date().toISOString(),
+    });
+    await store.append(`shop-${goneShop}`, [{ id: randomUUID(), ...redacted }], 'any');
+    const subs = READ_MODEL_PROJECTIONS.map((p) => ({ name: p.subscription, filter: p.filter }));
+    await waitFor(async () => (await subscriptionLags(pool, store, subs)).every((l) => l.pending === 0));
+    abort.abort();
+    await Promise.all(running);
+
+    const incremental = await snapshot(pool);
+    // The SQL surface reflects the log.
+    const all = await store.readAll();
+    const count = (type: string) => all.filter((e) => e.type === type && !e.streamId.includes(goneShop)).length;
+    const one = async (sql: string) => Number((await pool.query(sql)).rows[0].n);
+    expect(await one(`SELECT count(*) AS n FROM read.carts`)).toBe(120);
+    expect(await one(`SELECT count(*) AS n FROM read.recoveries WHERE shop_id = '${goneShop}'`)).toBe(0);
+    expect(await one(`SELECT count(*) AS n FROM read.recoveries WHERE first_abandoned_at IS NOT NULL`)).toBe(
+      count('recovery.started'),
+    );
+    expect(await one(`SELECT count(*) AS n FROM read.messages WHERE status = 'sent'`)).toBe(
+      count('recovery.message-sent'),
+    );
+    expect(await one(`SELECT count(*) AS n FROM read.messages WHERE status = 'skipped'`)).toBeGreaterThan(0);
+    expect(await one(`SELECT count(*) AS n FROM read.messages WHERE clicked_at IS NOT NULL`)).toBe(
+      count('recovery.message-clicked'),
+    );
+    expect(await one(`SELECT count(*) AS n FROM read.attribution`)).toBe(count('recovery.order-attributed'));
+    expect(await one(`SELECT count(*) AS n FROM read.recoveries WHERE holdout`)).toBe(
+      count('recovery.assigned-holdout'),
+    );
+    expect(await one(`SELECT count(*) AS n FROM read.scores`)).toBe(count('recovery.segmented'));
+    // The funnel's cohort rows add up to the recoveries, per arm and in total.
+    const funnel = await pool.query(
+      `SELECT arm, sum(abandoned)::int AS abandoned, sum(recovered)::int AS recovered, sum(revenue) AS revenue
+         FROM read.daily_funnel WHERE segment = 'all' AND step = -1 GROUP BY arm ORDER BY arm`,
+    );
+    const direct = await pool.query(
+      `SELECT CASE WHEN holdout THEN 'holdout' ELSE 'treated' END AS arm, count(*)::int AS abandoned,
+              count(*) FILTER (WHERE recovered)::int AS recovered,
+              coalesce(sum(o.total) FILTER (WHERE r.recovered), 0) AS revenue
+         FROM read.recoveries r LEFT JOIN read.orders o ON o.shop_id = r.shop_id AND o.order_id = r.order_id
+        WHERE first_abandoned_at IS NOT NULL GROUP BY 1 ORDER BY 1`,
+    );
+    expect(funnel.rows).toEqual(direct.rows);
+    expect(direct.rows.reduce((n, r) => n + r.recovered, 0)).toBeGreaterThan(0);
+
+    // Replaying a batch already applied (duplicate delivery) changes nothing.
+    const recoveryEvents = all.filter((e) => e.type.startsWith('recovery.')).slice(0, 200);
+    const tx = await pool.connect();
+    try {
+      await tx.query('BEGIN');
+      await READ_MODEL_PROJECTIONS[2].apply(recoveryEvents, tx);
+      await tx.query('COMMIT');
+    } finally {
+      tx.release();
+    }
+    expect(await snapshot(pool)).toEqual(incremental);
+
+    // A fresh rebuild of every projection gives identical tables.
+    for (const p of READ_MODEL_PROJECTIONS) {
+      const progress: number[] = [];
+      const result = await rebuildProjection(p, {
+        store,
+        pool,
+        batchSize: 101,
+        onProgress: (x) => progress.push(x.events),
+      });
+      expect(result.events).toBe(all.filter((e) => p.filter.typePrefixes?.some((t) => e.type.startsWith(t))).length);
+      expect(progress[progress.length - 1]).toBe(result.events);
+    }
+    expect(await snapshot(pool)).toEqual(incremental);
+  });
+
+  it('reports lift per shop × segment × sequence, "not enough data yet" below the minimum', async () => {
+    const view = await pool.query(`SELECT * FROM read.lift WHERE shop_id = $1 AND segment = 'all'`, [shopId]);
+    expect(view.rows.length).toBeGreaterThan(0);
+    for (const r of view.rows) {
+      if (r.holdout_carts < 30 || r.treated_carts < 30) {
+        expect(r).toMatchObject({ status: 'not enough data yet', recovery_rate_lift: null });
+      }
+    }
+    const strict = await liftReport(pool, { shopId, minimum: 1_000 });
+    expect(strict.every((r) => r.lift.status === 'not enough data yet')).toBe(true);
+    const loose = await liftReport(pool, { shopId, minimum: 2 });
+    const all = loose.filter((r) => r.segment === 'all' && r.lift.status === 'ok');
+    expect(all.length).toBeGreaterThan(0);
+    for (const row of all) {
+      if (row.lift.status !== 'ok') continue;
+      const { rows } = await pool.query(
+        `SELECT avg(recovered::int) FILTER (WHERE NOT holdout) AS t, avg(recovered::int) FILTER (WHERE holdout) AS h
+           FROM read.recoveries WHERE shop_id = $1 AND coalesce(sequence_id, 'none') = $2 AND first_abandoned_at IS NOT NULL`,
+        [shopId, row.sequenceId],
+      );
+      expect(row.lift.recoveryRateLift.estimate).toBeCloseTo(Number(rows[0].t) - Number(rows[0].h), 10);
+      expect(row.lift.recoveryRateLift.low).toBeLessThan(row.lift.recoveryRateLift.estimate);
+    }
+  });
+
+  describe('the reclaim_analyst role (R20)', () => {
+    let analyst: Client;
+    beforeAll(async () => {
+      analyst = new Client({ connectionString: db.url });
+      await analyst.connect();
+      await analyst.query('SET ROLE reclaim_analyst');
+    });
+    afterAll(async () => {
+      await analyst?.end();
+    });
+
+    const refused = async (sql: string) => {
+      await analyst.query('SAVEPOINT s').catch(() => undefined);
+      await expect(analyst.query(sql)).rejects.toThrow(/permission denied|must be superuser|not allowed|privilege/i);
+    };
+
+    it('reads every table and view of schema read, including tables created later', async () => {
+      for (const t of ALL_TABLES) await analyst.query(`SELECT * FROM ${qualified(t)} LIMIT 1`);
+      await analyst.query(`SELECT * FROM read.lift LIMIT 1`);
+      await pool.query(`CREATE TABLE read.later_table (id integer)`);
+      try {
+        await analyst.query(`SELECT * FROM read.later_table`);
+      } finally {
+        await pool.query(`DROP TABLE read.later_table`);
+      }
+    });
+
+    it('cannot write, nor read the event, key, shop or engine tables, nor run programs or read files', async () => {
+      await refused(`INSERT INTO read.carts (shop_id, cart_id, status, position) VALUES ('x', 'y', 'active', '1')`);
+      await refused(`UPDATE read.recoveries SET recovered = true`);
+      await refused(`DELETE FROM read.messages`);
+      await refused(`TRUNCATE read.carts`);
+      await refused(`CREATE TABLE read.mine (id integer)`);
+      await refused(`SELECT * FROM event_store.events LIMIT 1`);
+      await refused(`SELECT * FROM event_store.subscription_checkpoints LIMIT 1`);
+      await refused(`SELECT * FROM privacy.subject_keys LIMIT 1`);
+      await refused(`SELECT * FROM app.shops LIMIT 1`);
+      await refused(`SELECT * FROM engine.outbox LIMIT 1`);
+      await refused(`SELECT * FROM engine.timers LIMIT 1`);
+      await refused(`COPY (SELECT 1) TO PROGRAM 'true'`);
+      await refused(`SELECT pg_read_file('/etc/hostname')`);
+      await refused(`CREATE TABLE public.mine (id integer)`);
+    });
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * The read-model tables (schema `read`) as the projections write them: column names and Postgres
+ * types, used to load and bulk-upsert rows with set-based SQL (`jsonb_to_recordset`). The DDL is in
+ * ./migrations, the TypeORM entities in ./entities.ts; `read-models.int.spec.ts` checks all three agree.
+ */
+export const READ_SCHEMA = 'read';
+
+export interface ColumnSpec {
+  readonly name: string;
+  /** Postgres type as written in `jsonb_to_recordset(...) AS x(name type)`. */
+  readonly type: 'text' | 'integer' | 'numeric' | 'boolean' | 'timestamptz' | 'date' | 'text[]';
+}
+
+export interface TableSpec {
+  /** Unqualified name in schema `read`. */
+  readonly name: string;
+  readonly key: readonly string[];
+  readonly columns: readonly ColumnSpec[];
+}
+
+const c = (name: string, type: ColumnSpec['type']): ColumnSpec => ({ name, type });
+const text = (...names: string[]) => names.map((n) => c(n, 'text'));
+const int = (...names: string[]) => names.map((n) => c(n, 'integer'));
+const num = (...names: string[]) => names.map((n) => c(n, 'numeric'));
+const bool = (...names: string[]) => names.map((n) => c(n, 'boolean'));
+const ts = (...names: string[]) => names.map((n) => c(n, 'timestamptz'));
+
+export const CARTS: TableSpec = {
+  name: 'carts',
+  key: ['shop_id', 'cart_id'],
+  columns: [
+    ...text('shop_id', 'cart_id', 'platform', 'source', 'customer_key', 'currency'),
+    ...num('subtotal', 'total'),
+    ...int('item_count'),
+    ...text('device', 'status'),
+    ...bool('reach_email', 'reach_sms'),
+    ...ts('first_seen_at', 'last_activity_at', 'abandoned_by_platform_at', 'checkout_completed_at', 'purchased_at'),
+    ...text('order_id'),
+    ...ts('deleted_at'),
+    ...text('position'),
+  ],
+};
+
+export const CUSTOMERS: TableSpec = {
+  name: 'customers',
+  key: ['shop_id', 'customer_key'],
+  columns: [
+    ...text('shop_id', 'customer_key', 'platform'),
+    ...int('orders_count'),
+    ...num('total_spent'),
+    ...text('currency'),
+    ...bool('reach_email', 'reach_sms'),
+    ...text('email_consent', 'email_consent_source'),
+    ...ts('email_consent_at'),
+    ...text('sms_consent', 'sms_consent_source'),
+    ...ts('sms_consent_at', 'platform_created_at', 'profile_updated_at', 'data_requested_at', 'redacted_at'),
+    ...text('position'),
+  ],
+};
+
+export const RECOVERIES: TableSpec = {
+  name: 'recoveries',
+  key: ['recovery_id'],
+  columns: [
+    ...text('recovery_id', 'shop_id', 'cart_id', 'customer_key', 'status'),
+    ...bool('paused'),
+    ...num('cart_value'),
+    ...text('currency'),
+    ...int('item_count'),
+    ...text('device'),
+    ...ts('first_activity_at', 'last_activity_at', 'first_abandoned_at', 'abandoned_at'),
+    ...text('abandon_source'),
+    ...int('times_abandoned'),
+    ...text('shop_time_zone'),
+    ...bool('holdout'),
+    ...text('mode', 'mode_reason'),
+    c('segments', 'text[]'),
+    ...text('sequence_id'),
+    ...int('sequence_version', 'catalogue_version', 'step_count', 'messages_sent'),
+    ...text('ticket'),
+    ...ts('ended_at'),
+    ...text('outcome', 'order_id'),
+    ...bool('recovered'),
+    ...ts('recovered_at'),
+    ...text('position'),
+  ],
+};
+
+export const MESSAGES: TableSpec = {
+  name: 'messages',
+  key: ['recovery_id', 'step'],
+  columns: [
+    ...text('recovery_id'),
+    ...int('step'),
+    ...text('shop_id', 'channel', 'status', 'reason', 'mode'),
+    ...int('attempts', 'deferrals'),
+    ...ts('due_at', 'deferred_until'),
+    ...text('template_kind', 'template_id'),
+    ...num('discount_percent'),
+    ...text('discount_code', 'discount_withheld'),
+    ...bool('would_send', 'reconciled'),
+    ...text('message_id'),
+    c('channels_skipped', 'text[]'),
+    ...num('cart_value'),
+    ...int('item_count'),
+    ...ts('sent_at', 'outcome_at', 'opened_at', 'clicked_at', 'unsubscribed_at'),
+    ...text('click_host', 'position'),
+  ],
+};
+
+export const SEGMENTS: TableSpec = {
+  name: 'segments',
+  key: ['recovery_id', 'segment'],
+  columns: [...text('recovery_id', 'segment', 'shop_id'), ...ts('abandoned_at'), ...text('position')],
+};
+
+export const SCORES: TableSpec = {
+  name: 'scores',
+  key: ['recovery_id'],
+  columns: [
+    ...text('recovery_id', 'shop_id'),
+    ...int('orders_count'),
+    ...num('total_spent'),
+    ...ts('last_purchase_at'),
+    ...int('previous_abandonments', 'previous_recoveries', 'discount_orders_count', 'categories_bought'),
+    ...int('ignored_recovery_messages'),
+    ...num('cart_value'),
+    ...int('item_count'),
+    c('cart_categories', 'text[]'),
+    ...text('device', 'traffic_source'),
+    ...int('hour_of_day'),
+    ...text('checkout_stage'),
+    ...num('score'),
+    ...text('scored_by', 'position'),
+  ],
+};
+
+export const ORDERS: TableSpec = {
+  name: 'orders',
+  key: ['shop_id', 'order_id'],
+  columns: [
+    ...text('shop_id', 'order_id', 'customer_key', 'currency'),
+    ...num('total', 'subtotal', 'total_discounts'),
+    ...int('discount_codes'),
+    c('cart_ids', 'text[]'),
+    ...ts('placed_at'),
+    ...text('position'),
+  ],
+};
+
+export const ATTRIBUTION: TableSpec = {
+  name: 'attribution',
+  key: ['shop_id', 'order_id'],
+  columns: [
+    ...text('shop_id', 'order_id', 'recovery_id'),
+    ...int('step'),
+    ...text('channel', 'message_id'),
+    ...ts('clicked_at', 'placed_at'),
+    ...num('revenue'),
+    ...text('currency', 'discount_code'),
+    ...bool('discount_used'),
+    ...num('discount_cost'),
+    ...text('rule', 'position'),
+  ],
+};
+
+/** Recomputed per (shop, day) cohort by SQL (./projections/funnel.ts), never upserted row by row. */
+export const DAILY_FUNNEL: TableSpec = {
+  name: 'daily_funnel',
+  key: ['shop_id', 'day', 'segment', 'sequence_id', 'arm', 'step', 'channel'],
+  columns: [
+    ...text('shop_id'),
+    c('day', 'date'),
+    ...text('segment', 'sequence_id', 'arm'),
+    ...int('step'),
+    ...text('channel'),
+    ...int('abandoned', 'messaged', 'opened', 'clicked', 'recovered'),
+    ...num('revenue', 'discount_cost'),
+    ...text('currency'),
+  ],
+};
+
+export const ALL_TABLES: readonly TableSpec[] = [
+  CARTS,
+  CUSTOMERS,
+  RECOVERIES,
+  MESSAGES,
+  SEGMENTS,
+  SCORES,
+  ORDERS,
+  ATTRIBUTION,
+  DAILY_FUNNEL,
+];
+
+export function qualified(spec: TableSpec): string {
+  return `${READ_SCHEMA}.${spec.name}`;
+}
