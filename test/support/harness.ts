@@ -37,6 +37,8 @@ export async function startHarness(
     RECLAIM_MASTER_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: options.captureLogs ? 'debug' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     PORT: '0',
+    // Test shops use made-up store domains: no store API calls unless a test points apiUrl at a stand-in.
+    STORE_ADAPTERS: 'off',
     ...env,
   });
   const logs: string[] = [];

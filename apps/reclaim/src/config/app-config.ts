@@ -19,6 +19,18 @@ import {
   type EmailConsentPolicy,
   type RecoveryConfig,
 } from '@reclaim/domain';
+import {
+  gorgiasConfigFromEnv,
+  klaviyoConfigFromEnv,
+  smtpConfigFromEnv,
+  twilioConfigFromEnv,
+  zendeskConfigFromEnv,
+  type GorgiasConfig,
+  type KlaviyoConfig,
+  type SmtpConfig,
+  type TwilioConfig,
+  type ZendeskConfig,
+} from '@reclaim/providers';
 
 /** A duration (`90s`, `15m`, `1h`, `3d`) or, with `list`, a comma list of them, as `parseDuration` reads it. */
 function IsDuration(options: { list?: boolean; min?: number } = {}): PropertyDecorator {
@@ -204,6 +216,118 @@ export class AppConfig {
   @MaxLength(500)
   MERCHANT_POSTAL_ADDRESS?: string;
 
+  // ------------------------------------------------------------------ read models
+
+  /** Password of the `reclaim_analyst` role the migrations create (else NOLOGIN). Never logged. */
+  @IsOptional()
+  @IsString()
+  ANALYST_DB_PASSWORD?: string;
+
+  /** Pending events above which /health reports a subscription `degraded`. */
+  @Transform(toInt(1000))
+  @IsInt({ message: 'SUBSCRIPTION_LAG_THRESHOLD must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'SUBSCRIPTION_LAG_THRESHOLD must be a whole number from 1 to 100000' })
+  @Max(100_000, { message: 'SUBSCRIPTION_LAG_THRESHOLD must be a whole number from 1 to 100000' })
+  SUBSCRIPTION_LAG_THRESHOLD = 1000;
+
+  // ------------------------------------------------------------------ providers (email, SMS, tickets, stores)
+
+  /** `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. */
+  @IsOptional()
+  @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  /** From address of SMTP mail, e.g. `Lumen Lamps <shop@lumen.example>`. */
+  @IsOptional()
+  @Matches(/@[A-Za-z0-9.-]+\.[A-Za-z]{2,}>?\s*$/, { message: 'MAIL_FROM must contain an e-mail address' })
+  MAIL_FROM?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, { message: 'DKIM_DOMAIN must be a domain name' })
+  DKIM_DOMAIN?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._-]{1,63}$/, { message: 'DKIM_SELECTOR must be a DNS label' })
+  DKIM_SELECTOR?: string;
+
+  /** PEM private key (`\n` escapes allowed). Never logged. */
+  @IsOptional()
+  @Matches(/-----BEGIN (RSA )?PRIVATE KEY-----/, { message: 'DKIM_PRIVATE_KEY must be a PEM private key' })
+  DKIM_PRIVATE_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  KLAVIYO_API_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\//, { message: 'KLAVIYO_API_URL must start with http:// or https://' })
+  KLAVIYO_API_URL?: string;
+
+  @IsOptional()
+  @Matches(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, { message: 'KLAVIYO_REVISION must be a revision date like 2026-07-15' })
+  KLAVIYO_REVISION?: string;
+
+  /** Where recovery e-mail goes; default: `smtp` with SMTP_URL, else `klaviyo` with KLAVIYO_API_KEY, else `outbox`. */
+  @IsOptional()
+  @IsIn(['outbox', 'smtp', 'klaviyo'], { message: 'EMAIL_PROVIDER must be outbox, smtp or klaviyo' })
+  EMAIL_PROVIDER?: 'outbox' | 'smtp' | 'klaviyo';
+
+  @IsOptional()
+  @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'TWILIO_ACCOUNT_SID must look like AC + 32 hex digits' })
+  TWILIO_ACCOUNT_SID?: string;
+
+  /** Also verifies `X-Twilio-Signature` on the status and inbound webhooks. Never logged. */
+  @IsOptional()
+  @IsString()
+  TWILIO_AUTH_TOKEN?: string;
+
+  @IsOptional()
+  @Matches(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, {
+    message: 'TWILIO_FROM must be an E.164 number or a messaging service SID (MG…)',
+  })
+  TWILIO_FROM?: string;
+
+  @IsOptional()
+  @Matches(/^MG[0-9a-fA-F]{32}$/, { message: 'TWILIO_MESSAGING_SERVICE_SID must look like MG + 32 hex digits' })
+  TWILIO_MESSAGING_SERVICE_SID?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\//, { message: 'TWILIO_API_URL must start with http:// or https://' })
+  TWILIO_API_URL?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\//, { message: 'GORGIAS_API_URL must start with http:// or https://' })
+  GORGIAS_API_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  GORGIAS_EMAIL?: string;
+
+  @IsOptional()
+  @IsString()
+  GORGIAS_API_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\//, { message: 'ZENDESK_API_URL must start with http:// or https://' })
+  ZENDESK_API_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  ZENDESK_EMAIL?: string;
+
+  @IsOptional()
+  @IsString()
+  ZENDESK_API_TOKEN?: string;
+
+  /** Where high-value carts open a ticket; default: the one configured (both configured: required). */
+  @IsOptional()
+  @IsIn(['none', 'gorgias', 'zendesk'], { message: 'TICKET_PROVIDER must be none, gorgias or zendesk' })
+  TICKET_PROVIDER?: 'none' | 'gorgias' | 'zendesk';
+
+  /** `on`: stock, prices and discount codes through each shop's apiUrl/apiToken; `off`: no store calls, no codes. */
+  @IsIn(['on', 'off'], { message: 'STORE_ADAPTERS must be on or off' })
+  STORE_ADAPTERS: 'on' | 'off' = 'on';
+
   /** The recovery engine's configuration (appliance-wide defaults; shops override some per shop). */
   get recovery(): RecoveryConfig {
     const followUps = parseDurationList(this.FOLLOW_UP_DELAYS);
@@ -245,6 +369,97 @@ export class AppConfig {
     return parseBytes(this.WEBHOOK_BODY_LIMIT);
   }
 
+  /** The providers to wire, from the variables above (validated by `loadConfig`). */
+  get providers(): ProviderSettings {
+    const env = this.providerEnv();
+    const smtp = smtpConfigFromEnv(env);
+    const klaviyo = klaviyoConfigFromEnv(env);
+    const twilio = twilioConfigFromEnv(env);
+    const zendesk = zendeskConfigFromEnv(env);
+    const gorgias = gorgiasConfigFromEnv(env);
+    const email = this.EMAIL_PROVIDER ?? (smtp ? 'smtp' : klaviyo ? 'klaviyo' : 'outbox');
+    const tickets = this.TICKET_PROVIDER ?? (zendesk ? 'zendesk' : gorgias ? 'gorgias' : 'none');
+    return {
+      email:
+        email === 'smtp' && smtp
+          ? { kind: 'smtp', config: smtp }
+          : email === 'klaviyo' && klaviyo
+            ? { kind: 'klaviyo', config: klaviyo }
+            : { kind: 'outbox' },
+      ...(twilio ? { sms: { kind: 'twilio' as const, config: twilio } } : {}),
+      tickets:
+        tickets === 'zendesk' && zendesk
+          ? { kind: 'zendesk', config: zendesk }
+          : tickets === 'gorgias' && gorgias
+            ? { kind: 'gorgias', config: gorgias }
+            : { kind: 'none' },
+      storeAdapters: this.STORE_ADAPTERS === 'on',
+    };
+  }
+
+  /** Problems the per-field checks cannot see: variables that only make sense together. */
+  providerProblems(): string[] {
+    const problems: string[] = [];
+    const env = this.providerEnv();
+    const attempt = (vars: string, build: () => unknown): unknown => {
+      try {
+        return build();
+      } catch (err) {
+        problems.push(`${vars}: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      }
+    };
+    const smtp = attempt('SMTP_URL', () => smtpConfigFromEnv(env));
+    const klaviyo = attempt('KLAVIYO_API_KEY', () => klaviyoConfigFromEnv(env));
+    attempt('TWILIO_ACCOUNT_SID', () => twilioConfigFromEnv(env));
+    const zendesk = attempt('ZENDESK_API_URL', () => zendeskConfigFromEnv(env));
+    const gorgias = attempt('GORGIAS_API_URL', () => gorgiasConfigFromEnv(env));
+    if (this.TWILIO_ACCOUNT_SID === undefined && this.TWILIO_AUTH_TOKEN !== undefined)
+      problems.push('TWILIO_ACCOUNT_SID: required with TWILIO_AUTH_TOKEN');
+    if (this.SMTP_URL === undefined && this.MAIL_FROM !== undefined) problems.push('SMTP_URL: required with MAIL_FROM');
+    if (this.EMAIL_PROVIDER === 'smtp' && this.SMTP_URL === undefined)
+      problems.push('SMTP_URL: required when EMAIL_PROVIDER=smtp');
+    if (this.EMAIL_PROVIDER === 'klaviyo' && this.KLAVIYO_API_KEY === undefined)
+      problems.push('KLAVIYO_API_KEY: required when EMAIL_PROVIDER=klaviyo');
+    if (this.EMAIL_PROVIDER === undefined && smtp && klaviyo)
+      problems.push(
+        'EMAIL_PROVIDER: both SMTP_URL and KLAVIYO_API_KEY are set; say which sends e-mail (smtp or klaviyo)',
+      );
+    if (this.TICKET_PROVIDER === 'zendesk' && this.ZENDESK_API_URL === undefined)
+      problems.push('ZENDESK_API_URL: required when TICKET_PROVIDER=zendesk');
+    if (this.TICKET_PROVIDER === 'gorgias' && this.GORGIAS_API_URL === undefined)
+      problems.push('GORGIAS_API_URL: required when TICKET_PROVIDER=gorgias');
+    if (this.TICKET_PROVIDER === undefined && zendesk && gorgias)
+      problems.push('TICKET_PROVIDER: both Zendesk and Gorgias are configured; say which opens tickets');
+    return problems;
+  }
+
+  private providerEnv(): Record<string, string | undefined> {
+    return {
+      SMTP_URL: this.SMTP_URL,
+      MAIL_FROM: this.MAIL_FROM,
+      DKIM_DOMAIN: this.DKIM_DOMAIN,
+      DKIM_SELECTOR: this.DKIM_SELECTOR,
+      DKIM_PRIVATE_KEY: this.DKIM_PRIVATE_KEY,
+      KLAVIYO_API_KEY: this.KLAVIYO_API_KEY,
+      KLAVIYO_API_URL: this.KLAVIYO_API_URL,
+      KLAVIYO_REVISION: this.KLAVIYO_REVISION,
+      TWILIO_ACCOUNT_SID: this.TWILIO_ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: this.TWILIO_AUTH_TOKEN,
+      TWILIO_FROM: this.TWILIO_FROM,
+      TWILIO_MESSAGING_SERVICE_SID: this.TWILIO_MESSAGING_SERVICE_SID,
+      TWILIO_API_URL: this.TWILIO_API_URL,
+      // Status callbacks come back to this appliance; our idempotency key rides in the query.
+      TWILIO_STATUS_CALLBACK_URL: `${this.publicUrl}${TWILIO_STATUS_PATH}`,
+      GORGIAS_API_URL: this.GORGIAS_API_URL,
+      GORGIAS_EMAIL: this.GORGIAS_EMAIL,
+      GORGIAS_API_KEY: this.GORGIAS_API_KEY,
+      ZENDESK_API_URL: this.ZENDESK_API_URL,
+      ZENDESK_EMAIL: this.ZENDESK_EMAIL,
+      ZENDESK_API_TOKEN: this.ZENDESK_API_TOKEN,
+    };
+  }
+
   get kafkaBrokers(): string[] {
     return (this.KAFKA_BROKERS ?? '')
       .split(',')
@@ -253,12 +468,55 @@ export class AppConfig {
   }
 }
 
+/** Twilio's webhooks on this appliance (PUBLIC_URL + path is what Twilio signs). */
+export const TWILIO_STATUS_PATH = '/webhooks/twilio/status';
+export const TWILIO_INBOUND_PATH = '/webhooks/twilio/inbound';
+
+export interface ProviderSettings {
+  readonly email:
+    | { readonly kind: 'outbox' }
+    | { readonly kind: 'smtp'; readonly config: SmtpConfig }
+    | { readonly kind: 'klaviyo'; readonly config: KlaviyoConfig };
+  readonly sms?: { readonly kind: 'twilio'; readonly config: TwilioConfig };
+  readonly tickets:
+    | { readonly kind: 'none' }
+    | { readonly kind: 'zendesk'; readonly config: ZendeskConfig }
+    | { readonly kind: 'gorgias'; readonly config: GorgiasConfig };
+  readonly storeAdapters: boolean;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
   }
 }
+
+/** Variables without a default (absent from `Object.keys(new AppConfig())`). */
+const OPTIONAL_VARIABLES = [
+  'ANALYST_DB_PASSWORD',
+  'SMTP_URL',
+  'MAIL_FROM',
+  'DKIM_DOMAIN',
+  'DKIM_SELECTOR',
+  'DKIM_PRIVATE_KEY',
+  'KLAVIYO_API_KEY',
+  'KLAVIYO_API_URL',
+  'KLAVIYO_REVISION',
+  'EMAIL_PROVIDER',
+  'TWILIO_ACCOUNT_SID',
+  'TWILIO_AUTH_TOKEN',
+  'TWILIO_FROM',
+  'TWILIO_MESSAGING_SERVICE_SID',
+  'TWILIO_API_URL',
+  'GORGIAS_API_URL',
+  'GORGIAS_EMAIL',
+  'GORGIAS_API_KEY',
+  'ZENDESK_API_URL',
+  'ZENDESK_EMAIL',
+  'ZENDESK_API_TOKEN',
+  'TICKET_PROVIDER',
+] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig()).concat([
@@ -271,6 +529,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'PUBLIC_URL',
     'MERCHANT_NAME',
     'MERCHANT_POSTAL_ADDRESS',
+    ...OPTIONAL_VARIABLES,
   ]);
   const plain: Record<string, string> = {};
   for (const key of known) {
@@ -283,6 +542,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (config.EVENT_STORE === 'eventstoredb' && !config.EVENTSTORE_URL) {
     problems.push('EVENTSTORE_URL: required when EVENT_STORE=eventstoredb');
   }
+  if (problems.length === 0) problems.push(...config.providerProblems());
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

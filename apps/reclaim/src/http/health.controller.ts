@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { lagThresholdFrom, ReclaimMetrics } from '@reclaim/read-models';
+import { ReclaimMetrics } from '@reclaim/read-models';
 import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';
 
@@ -15,8 +15,6 @@ type Check = { status: 'up' } | { status: 'down'; error: string };
 @ApiTags('operations')
 @Controller('health')
 export class HealthController {
-  private readonly lagThreshold = lagThresholdFrom(process.env);
-
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
     private readonly metrics: ReclaimMetrics,
@@ -31,10 +29,11 @@ export class HealthController {
     ]);
     const ok = database.status === 'up' && eventStore.status === 'up';
     const subscriptions: Record<string, { status: 'ok' | 'degraded'; pending: number; positions: number }> = {};
+    const lagThreshold = this.runtime.config.SUBSCRIPTION_LAG_THRESHOLD;
     if (ok) {
-      const lags = await this.metrics.lags(this.lagThreshold + 1).catch(() => []);
+      const lags = await this.metrics.lags(lagThreshold + 1).catch(() => []);
       for (const l of lags) {
-        const status = l.pending > this.lagThreshold ? 'degraded' : 'ok';
+        const status = l.pending > lagThreshold ? 'degraded' : 'ok';
         subscriptions[l.name] = { status, pending: l.pending, positions: l.positions };
       }
     }

@@ -13,7 +13,7 @@ import {
   RecoveryEventsProjector,
   RecoveryFeed,
   RegistryShopDomains,
-  StorelessCommerce,
+  SmsOptOuts,
   TemplateMessageRenderer,
   TimerDriver,
   TimerStore,
@@ -21,6 +21,7 @@ import {
   type Clock,
   type CommercePort,
   type EngineLog,
+  type ShopLister,
   type ShopLookup,
   type TicketPort,
 } from '@reclaim/application';
@@ -29,14 +30,18 @@ import type { EventStore } from '@reclaim/event-store';
 import type { PersonalDataVault } from '@reclaim/privacy';
 import type { MessageLinkDeps } from '../http/messages';
 import type { AppConfig } from '../config/app-config';
+import { buildConfiguredAdapters, configuredChannels, type ConfiguredAdapters } from './adapters';
 
-/** Adapters a test, the sandbox or (later) the integrations issue plugs in; defaults below. */
+/**
+ * Adapters a test or the sandbox plugs in instead of the configured ones (each given port replaces
+ * the configured one as a whole). Configured (AppConfig.providers): e-mail by SMTP or Klaviyo, else
+ * the local outbox; SMS by Twilio, else none (skipped as `channel-unavailable`); tickets by Zendesk
+ * or Gorgias, else none (`no-ticket-provider`); the store APIs of each shop (`STORE_ADAPTERS=on`),
+ * else none (no stock information, no discount codes: `discount-unavailable`).
+ */
 export interface EngineAdapters {
-  /** Default: email to the local outbox, no SMS (the SMS channel is skipped as `channel-unavailable`). */
   readonly channels?: Partial<Record<Channel, ChannelPort>>;
-  /** Default: none (tickets recorded as skipped, `no-ticket-provider`). */
   readonly tickets?: TicketPort;
-  /** Default: no store adapter (no stock information, no discount codes: `discount-unavailable`). */
   readonly commerce?: CommercePort;
 }
 
@@ -57,6 +62,12 @@ export interface RecoveryEngine {
   readonly links: MessageLinks;
   /** What the /u and /t controllers need. */
   readonly linkDeps: MessageLinkDeps;
+  /** SMS opt-outs (R26): the Twilio inbound webhook records STOP replies through it. */
+  readonly smsOptOuts: SmsOptOuts;
+  /** The providers built from the configuration (the Twilio webhooks verify with its token). */
+  readonly providers: ConfiguredAdapters;
+  /** Lets go of provider connections (SMTP pool, HTTP agents). */
+  close(): Promise<void>;
 }
 
 export function createRecoveryEngine(deps: {
@@ -64,7 +75,7 @@ export function createRecoveryEngine(deps: {
   pool: Pool;
   store: EventStore;
   vault: PersonalDataVault;
-  shops: ShopLookup;
+  shops: ShopLookup & ShopLister;
   masterKey: Buffer;
   clock: Clock;
   log: Logger;
@@ -96,7 +107,11 @@ export function createRecoveryEngine(deps: {
         'stored template override no longer compiles',
       ),
   });
-  const channels = deps.adapters?.channels ?? { email: outbox };
+  const providers = buildConfiguredAdapters(config.providers, deps.log.child({ component: 'providers' }));
+  engineLog.info({ providers: providers.summary }, 'recovery providers');
+  const channels = deps.adapters?.channels ?? configuredChannels(providers, outbox);
+  const tickets = deps.adapters?.tickets ?? providers.tickets;
+  const smsOptOuts = new SmsOptOuts({ pool, store, shops, keys: vault });
   const common = { store, pm, deciders: settings, shops, sequences, log };
   return {
     config: recovery,
@@ -120,10 +135,11 @@ export function createRecoveryEngine(deps: {
       vault,
       shops,
       channels,
-      commerce: deps.adapters?.commerce ?? new StorelessCommerce(),
+      commerce: deps.adapters?.commerce ?? providers.commerce,
       renderer,
       links,
-      ...(deps.adapters?.tickets !== undefined ? { tickets: deps.adapters.tickets } : {}),
+      ...(tickets !== undefined ? { tickets } : {}),
+      smsOptOuts,
       log,
     }),
     links,
@@ -134,5 +150,8 @@ export function createRecoveryEngine(deps: {
       shopDomains: new RegistryShopDomains(shops, async (shopId) => (await settings.get(shopId)).domainAliases ?? []),
       clock: () => clock.now(),
     },
+    smsOptOuts,
+    providers,
+    close: () => providers.close(),
   };
 }

@@ -77,7 +77,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     await ShopRegistry.migrate(pool);
     await migrateRecoveryEngine(pool);
     // Read models (schema `read`, TypeORM migrations) and the reclaim_analyst role (R20).
-    await migrateReadModels(pool, databaseUrl, { analystPassword: process.env.ANALYST_DB_PASSWORD || undefined });
+    await migrateReadModels(pool, databaseUrl, { analystPassword: config.ANALYST_DB_PASSWORD });
 
     const store: EventStore =
       config.EVENT_STORE === 'eventstoredb'
@@ -125,6 +125,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       engine,
       log,
       async close() {
+        await engine.close().catch(() => undefined);
         await store.close().catch(() => undefined);
         await pool.end().catch(() => undefined);
         if (embedded) await embedded.stop();

@@ -33,6 +33,17 @@ export class PermanentProviderError extends Error {
   }
 }
 
+/**
+ * The recipient has opted out at the provider (Twilio 21610: replied STOP). Permanent for this
+ * message; the engine records a channel opt-out for the customer and skips, never retries.
+ */
+export class RecipientOptedOutError extends PermanentProviderError {
+  constructor(message: string, code: string) {
+    super(message, code);
+    this.name = 'RecipientOptedOutError';
+  }
+}
+
 /** The request went out but no answer came back (timeout, reset after sending): it may have been delivered. */
 export class ProviderOutcomeUnknownError extends Error {
   constructor(message: string) {
@@ -131,6 +142,13 @@ export interface DiscountCodeRequest {
   readonly expiresAt: string;
   readonly customerKey?: string;
   readonly cartId: string;
+  /**
+   * The shopper's e-mail, opened from the vault just before the call (like a channel recipient),
+   * to restrict the code to them (WooCommerce `email_restrictions`). Never logged.
+   */
+  readonly customerEmail?: string;
+  /** The store's own customer id, when known: the code is restricted to that customer (Shopify). */
+  readonly platformCustomerId?: string;
 }
 
 /**

@@ -4,7 +4,8 @@ import type { Pool } from 'pg';
  * The recovery engine's own tables (schema `engine`). All of them can be rebuilt from the event log
  * by resetting the engine subscriptions' checkpoints, except `effects` (the crash-safe record of
  * provider calls in flight, R2), `outbox` (the local email channel: what would have been sent, with
- * the recipient sealed under the customer's key) and the merchant configuration (`sequences`,
+ * the recipient sealed under the customer's key), `sms_recipients` (keyed phone hashes of the
+ * texted customers, for STOP replies) and the merchant configuration (`sequences`,
  * `shop_settings`, `templates`).
  */
 export const ENGINE_SCHEMA_SQL = `
@@ -133,6 +134,16 @@ CREATE TABLE IF NOT EXISTS engine.outbox (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS outbox_shop ON engine.outbox (shop_id, created_at);
+
+-- Who each texted phone belongs to (R26): phone_key is the vault's keyed hash of the E.164 number
+-- (t-…), never the number; an inbound STOP is mapped back to the customer streams through it.
+CREATE TABLE IF NOT EXISTS engine.sms_recipients (
+  shop_id text NOT NULL,
+  phone_key text NOT NULL,
+  customer_key text NOT NULL,
+  last_sent_at timestamptz NOT NULL,
+  PRIMARY KEY (shop_id, phone_key, customer_key)
+);
 `;
 
 /** Creates the engine schema (idempotent, safe to run concurrently). */

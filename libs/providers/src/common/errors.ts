@@ -1,12 +1,6 @@
-import { PermanentProviderError } from '@reclaim/application/recovery/ports';
-
 /**
- * The recipient has opted out at the provider (Twilio 21610: replied STOP). Permanent for this
- * message; the caller should record a channel opt-out rather than a plain failure.
+ * The recipient has opted out at the provider (Twilio 21610: replied STOP). Defined with the
+ * engine's ports (the effect runner records a channel opt-out when a send throws it) and
+ * re-exported here for the adapters.
  */
-export class RecipientOptedOutError extends PermanentProviderError {
-  constructor(message: string, code: string) {
-    super(message, code);
-    this.name = 'RecipientOptedOutError';
-  }
-}
+export { RecipientOptedOutError } from '@reclaim/application/recovery/ports';

@@ -217,7 +217,10 @@ export class TwilioSmsChannel implements ChannelPort {
           return { status: 'sent', messageId: m.sid };
         }
       }
-      path = typeof body.next_page_uri === 'string' ? body.next_page_uri : undefined;
+      // R22: the next page is a path the answer supplies; only our own Messages list is followed.
+      const next = typeof body.next_page_uri === 'string' ? body.next_page_uri : undefined;
+      if (next !== undefined && !next.startsWith(`${this.messagesPath}?`)) return { status: 'unknown' };
+      path = next;
     }
     return path === undefined ? { status: 'not-sent' } : { status: 'unknown' };
   }

@@ -33,11 +33,13 @@ import type { EventStore } from '@reclaim/event-store';
 import type { Clock } from '../clock';
 import { consentOf, contactOf, customerHistoryFacts, readCart, readCustomer } from '../facts';
 import { RenderInputError } from '../../messages/renderer';
+import { isPublicHttpUrl } from '../../messages/url-safety';
 import {
   describeProviderError,
   DiscountUnavailableError,
   PermanentProviderError,
   ProviderOutcomeUnknownError,
+  RecipientOptedOutError,
   RetryableProviderError,
   type ChannelPort,
   type CommercePort,
@@ -51,6 +53,7 @@ import {
 import { parseRecoveryId } from '../recovery-feed';
 import { loadRecovery, runRecovery, type LoadedRecovery } from '../recovery-stream';
 import type { ShopDeciders, ShopProfiles } from '../settings/shop-settings';
+import type { SmsOptOutPort } from '../sms/sms-opt-outs';
 import { EffectQueue, type EffectRequest } from './effect-queue';
 
 /** Opens sealed contacts: `PersonalDataVault` satisfies it (`null` = crypto-shredded). */
@@ -76,6 +79,11 @@ export interface EffectRunnerDeps {
   readonly links: MessageLinkFactory;
   /** Without it, ticket requests are recorded as `recovery.ticket-skipped{no-ticket-provider}`. */
   readonly tickets?: TicketPort;
+  /**
+   * SMS opt-outs (R26): who each texted number belongs to (so a STOP reply finds the customer), and
+   * the opt-out a send reports ({@link RecipientOptedOutError}, Twilio 21610).
+   */
+  readonly smsOptOuts?: SmsOptOutPort;
   /** Per-shop process managers (shop settings); `pm` for every shop when absent. */
   readonly deciders?: ShopDeciders;
   /** The merchant's name and postal address printed in emails (R25). */
@@ -263,7 +271,10 @@ export class EffectRunner {
       if (err instanceof RetryableProviderError) {
         throw new RetryRequest(err.retryAfterMs ?? 60_000, `stock lookup: ${describeProviderError(err)}`);
       }
-      throw err;
+      if (!(err instanceof PermanentProviderError)) throw err;
+      // The store refuses for good (token revoked, shop closed): the items are kept as they are.
+      this.deps.log?.warn({ recoveryId, step, error: describeProviderError(err) }, 'stock lookup refused: items kept');
+      stock = [];
     }
     const history = await customerHistoryFacts(this.deps.pool, ids.shopId, customerKey, recoveryId);
     const now = this.deps.clock.now();
@@ -319,6 +330,8 @@ export class EffectRunner {
       return { kind: 'failed', retryable: false, error: 'no-customer-key' };
     }
 
+    const platformCustomerId =
+      cart.platformCustomerId ?? (customer?.status === 'known' ? customer.platformCustomerId : undefined);
     await this.startEffect(key, state.recoveryId, step, channel, request.requestId);
     let discountCode: string | undefined;
     let sent: SendDecision = decision;
@@ -333,6 +346,8 @@ export class EffectRunner {
               expiresAt: decision.discount.expiresAt,
               customerKey,
               cartId,
+              ...(contact?.email ? { customerEmail: contact.email } : {}),
+              ...(platformCustomerId !== undefined ? { platformCustomerId } : {}),
             })
           ).code;
           await this.deps.pool.query('UPDATE engine.effects SET discount_code = $2 WHERE idempotency_key = $1', [
@@ -411,7 +426,16 @@ export class EffectRunner {
               context,
             }
           : { idempotencyKey: key, channel, to, body: rendered.text, context };
+      if (channel === 'sms')
+        await this.deps.smsOptOuts?.rememberRecipient(shop.id, to, customerKey, this.deps.clock.now());
       const failure = await this.callProvider(port, sendInput);
+      if ('optedOut' in failure) {
+        // R26: the provider says the number opted out (replied STOP): record it, skip, never retry.
+        await this.recordProviderOptOut(shop.id, customerKey, key, failure.code);
+        const skipped: StepOutcomeResult = { kind: 'skipped', reason: 'channel-opted-out' };
+        await this.finishEffect(key, request.requestId, skipped);
+        return skipped;
+      }
       const outcome: StepOutcomeResult =
         'messageId' in failure ? sentOutcome(sent, failure.messageId, discountCode) : failure.outcome;
       await this.finishEffect(key, request.requestId, outcome);
@@ -440,10 +464,11 @@ export class EffectRunner {
   private async callProvider(
     port: ChannelPort,
     message: Parameters<ChannelPort['send']>[0],
-  ): Promise<{ messageId: string } | { outcome: StepOutcomeResult }> {
+  ): Promise<{ messageId: string } | { outcome: StepOutcomeResult } | { optedOut: true; code: string }> {
     try {
       return { messageId: (await port.send(message)).messageId };
     } catch (err) {
+      if (err instanceof RecipientOptedOutError) return { optedOut: true, code: err.code ?? 'opted-out' };
       if (err instanceof RetryableProviderError) {
         return {
           outcome: {
@@ -464,6 +489,22 @@ export class EffectRunner {
         );
       }
       return { outcome: { kind: 'unknown' } };
+    }
+  }
+
+  private async recordProviderOptOut(shopId: string, customerKey: string, key: string, code: string): Promise<void> {
+    if (!this.deps.smsOptOuts) return;
+    try {
+      await this.deps.smsOptOuts.optOutCustomer({
+        shopId,
+        customerKey,
+        at: this.deps.clock.now(),
+        source: `provider:${code}`,
+        causationId: `sms-opt-out:${key}`,
+      });
+    } catch (err) {
+      // The step is skipped either way; the next send to the number reports the opt-out again.
+      this.deps.log?.warn({ key, error: describeProviderError(err) }, 'provider-reported SMS opt-out not recorded');
     }
   }
 
@@ -549,7 +590,10 @@ export class EffectRunner {
     const body = [
       `A high-value cart was abandoned: ${snapshot.value} ${snapshot.currency}.`,
       `Cart: ${ids.cartId}`,
-      ...(cart.snapshot?.checkoutUrl ? [`Checkout: ${cart.snapshot.checkoutUrl}`] : []),
+      // R22: a link from the webhook data reaches the agent only when it is a public http(s) address.
+      ...(cart.snapshot?.checkoutUrl && isPublicHttpUrl(cart.snapshot.checkoutUrl)
+        ? [`Checkout: ${cart.snapshot.checkoutUrl}`]
+        : []),
       ...(loaded.state.segments.length > 0 ? [`Segments: ${loaded.state.segments.join(', ')}`] : []),
       '',
       'Items:',

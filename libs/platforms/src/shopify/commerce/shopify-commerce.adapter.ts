@@ -155,7 +155,11 @@ export class ShopifyCommerceAdapter implements CommercePort {
     const existing = await this.findOurs(request.shop, code);
     if (existing) return { code };
 
-    const customerId = platformCustomerIdOf(request.customerKey);
+    // Restricted to the shopper when the store's customer id is known.
+    const customerId =
+      request.platformCustomerId !== undefined && /^[0-9]{1,20}$/.test(request.platformCustomerId)
+        ? request.platformCustomerId
+        : platformCustomerIdOf(request.customerKey);
     const eligibility = customerId
       ? { customers: { add: [`gid://shopify/Customer/${customerId}`] } }
       : shopifyUsesDiscountContext(request.shop.apiUrl)

@@ -123,6 +123,10 @@ export class WooCommerceCommerceAdapter implements CommercePort {
       usage_limit: 1,
       usage_limit_per_user: 1,
       date_expires_gmt: wooGmt(new Date(request.expiresAt)),
+      // Only the shopper it was made for can use it (WooCommerce checks the billing e-mail).
+      ...(request.customerEmail !== undefined && request.customerEmail.trim() !== ''
+        ? { email_restrictions: [request.customerEmail.trim()] }
+        : {}),
     });
     if (res.status === 201 || res.status === 200) {
       return { code: strOf(objOf(this.parse(res, 'coupon create'))?.['code']) ?? code };

@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import { StorelessCommerce, type ChannelPort, type CommercePort, type TicketPort } from '@reclaim/application';
+import type { Channel } from '@reclaim/domain';
+import { PlatformCommerce } from '@reclaim/platforms/commerce';
+import {
+  GorgiasTickets,
+  KlaviyoApi,
+  KlaviyoFlowChannel,
+  SmtpChannel,
+  TwilioSmsChannel,
+  ZendeskTickets,
+  type ProviderLog,
+} from '@reclaim/providers';
+import type { ProviderSettings } from '../config/app-config';
+
+/** The providers built from the configuration (AppConfig.providers), and how to let go of them. */
+export interface ConfiguredAdapters {
+  /** Without an e-mail provider configured: undefined, the engine uses its local outbox. */
+  readonly email?: ChannelPort;
+  /** Twilio, when configured: also verifies the status-callback signatures. */
+  readonly twilio?: TwilioSmsChannel;
+  /** Kept for the inbound-SMS signature check. Never logged. */
+  readonly twilioAuthToken?: string;
+  readonly tickets?: TicketPort;
+  readonly commerce: CommercePort;
+  /** Names only (no secrets), for the start-up log. */
+  readonly summary: { readonly email: string; readonly sms: string; readonly tickets: string; readonly store: string };
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the email, SMS, ticket and store adapters the configuration names. Nothing here connects:
+ * SMTP pools and HTTP agents open on first use.
+ */
+export function buildConfiguredAdapters(settings: ProviderSettings, logger: Logger): ConfiguredAdapters {
+  const log: ProviderLog = {
+    warn: (obj, msg) => logger.warn(obj, msg),
+    info: (obj, msg) => logger.info(obj, msg),
+  };
+  const closers: (() => unknown)[] = [];
+
+  let email: ChannelPort | undefined;
+  if (settings.email.kind === 'smtp') {
+    const smtp = new SmtpChannel(settings.email.config, { log });
+    closers.push(() => smtp.close());
+    email = smtp;
+  } else if (settings.email.kind === 'klaviyo') {
+    const api = new KlaviyoApi(settings.email.config, { log });
+    closers.push(() => api.close());
+    email = new KlaviyoFlowChannel(api);
+  }
+
+  let twilio: TwilioSmsChannel | undefined;
+  if (settings.sms) {
+    twilio = new TwilioSmsChannel(settings.sms.config, { log });
+    const t = twilio;
+    closers.push(() => t.close());
+  }
+
+  let tickets: TicketPort | undefined;
+  if (settings.tickets.kind === 'zendesk') {
+    const zendesk = new ZendeskTickets(settings.tickets.config, { log });
+    closers.push(() => zendesk.close());
+    tickets = zendesk;
+  } else if (settings.tickets.kind === 'gorgias') {
+    const gorgias = new GorgiasTickets(settings.tickets.config, { log });
+    closers.push(() => gorgias.close());
+    tickets = gorgias;
+  }
+
+  return {
+    ...(email !== undefined ? { email } : {}),
+    ...(twilio !== undefined ? { twilio, twilioAuthToken: settings.sms?.config.authToken } : {}),
+    ...(tickets !== undefined ? { tickets } : {}),
+    // Each shop's own apiUrl/apiToken; a shop without them gets no stock and no codes.
+    commerce: settings.storeAdapters ? new PlatformCommerce() : new StorelessCommerce(),
+    summary: {
+      email: settings.email.kind,
+      sms: settings.sms ? 'twilio' : 'none',
+      tickets: settings.tickets.kind,
+      store: settings.storeAdapters ? 'on' : 'off',
+    },
+    async close() {
+      await Promise.all(closers.map(async (c) => c())).catch(() => undefined);
+    },
+  };
+}
+
+/** The channel map the effect runner gets: configured providers, the outbox when no e-mail provider is. */
+export function configuredChannels(
+  adapters: ConfiguredAdapters,
+  outbox: ChannelPort,
+): Partial<Record<Channel, ChannelPort>> {
+  return { email: adapters.email ?? outbox, ...(adapters.twilio !== undefined ? { sms: adapters.twilio } : {}) };
+}
