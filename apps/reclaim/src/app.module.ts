@@ -6,11 +6,13 @@ import { ReceiveWebhook, redactMessageTokenPath } from '@reclaim/application';
 import { platformAdapters } from '@reclaim/platforms';
 import { applianceSubscriptions, ReclaimMetrics } from '@reclaim/read-models';
 import { CustomersController } from './http/customers.controller';
+import { DASHBOARD_CONTROLLERS } from './http/dashboard/dashboard.controller';
 import { HealthController } from './http/health.controller';
 import { MetricsController } from './http/metrics.controller';
 import { MESSAGE_LINK_CONTROLLERS, messageLinkProviders } from './http/messages';
 import { RecoveryAdminController } from './http/recovery-admin.controller';
 import { ShopsController } from './http/shops.controller';
+import { TwilioWebhooksController } from './http/twilio-webhooks.controller';
 import type { Runtime } from './runtime/runtime';
 import { RUNTIME } from './runtime/runtime.token';
 import { WorkersService } from './runtime/workers.service';
@@ -50,6 +52,8 @@ export class AppModule {
         RecoveryAdminController,
         CustomersController,
         ...MESSAGE_LINK_CONTROLLERS,
+        TwilioWebhooksController,
+        ...DASHBOARD_CONTROLLERS,
       ],
       providers: [
         { provide: RUNTIME, useValue: runtime },

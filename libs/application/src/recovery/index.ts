@@ -3,6 +3,7 @@ export {
   describeProviderError,
   PermanentProviderError,
   ProviderOutcomeUnknownError,
+  RecipientOptedOutError,
   RetryableProviderError,
   type ChannelLookupResult,
   type ChannelMessage,
@@ -56,6 +57,13 @@ export {
   type RecoveryFeedDeps,
 } from './recovery-feed';
 export { EffectQueue, type EffectKind, type EffectRequest } from './effects/effect-queue';
+export {
+  SmsOptOuts,
+  type PhoneKeying,
+  type ShopLister,
+  type SmsOptOutPort,
+  type SmsOptOutResult,
+} from './sms/sms-opt-outs';
 export { EffectRunner, type ContactOpener, type EffectRunnerDeps, type RunResult } from './effects/effect-runner';
 export {
   customerHistory,
@@ -91,3 +99,4 @@ export {
   type ContactSealer,
   type OutboxEntry,
 } from './effects/default-adapters';
+export { retryDeadLetter, type RetryDeadLetterDeps, type RetryDeadLetterResult } from './commands/retry-dead-letter';

@@ -68,6 +68,7 @@ export type * from './messages';
 export { outcomeFromCheck, sentOutcome, summarizeDecision } from './outcomes';
 export {
   createRecoveryDecider,
+  deadLetterRetryRefusal,
   evolve as evolveRecovery,
   initialState as initialRecoveryState,
   replay as replayRecovery,

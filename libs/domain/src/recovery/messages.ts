@@ -136,7 +136,14 @@ export type RecoveryInput =
       readonly landingSite?: string;
       readonly at: IsoTimestamp;
     }
-  | { readonly type: 'TicketClosed'; readonly ticketId: string; readonly at: IsoTimestamp };
+  | { readonly type: 'TicketClosed'; readonly ticketId: string; readonly at: IsoTimestamp }
+  /**
+   * An operator asks to run a dead-lettered step again (dashboard retry). With a fresh retry budget:
+   * `unreconcilable` steps are reconciled again first (the message may have gone out), the others are
+   * sent again with the same idempotency key. Ignored unless the step is dead-lettered, the recovery
+   * is running and no other step is in flight (`deadLetterRetryRefusal` says why).
+   */
+  | { readonly type: 'RetryDeadLetter'; readonly step: number; readonly at: IsoTimestamp };
 
 // ---------------------------------------------------------------- events
 
@@ -289,6 +296,16 @@ export interface DeadLettered extends Base<'recovery.dead-lettered'> {
   readonly attempts: number;
   readonly reason: DeadLetterReason;
 }
+/** A dead-lettered step was put back on the queue by an operator (`RetryDeadLetter`). */
+export interface DeadLetterRetried extends Base<'recovery.dead-letter-retried'> {
+  readonly step: number;
+  readonly channel: Channel;
+  /** Why it had been dead-lettered, and the attempts it had used. */
+  readonly previousReason: DeadLetterReason;
+  readonly previousAttempts: number;
+  /** `reconcile` for an unreconcilable step (ask the provider again), else `resend`. */
+  readonly resume: 'resend' | 'reconcile';
+}
 export interface Paused extends Base<'recovery.paused'> {
   readonly reason: PauseReason;
 }
@@ -337,6 +354,7 @@ export type RecoveryEvent =
   | ReconciliationRequested
   | Reconciled
   | DeadLettered
+  | DeadLetterRetried
   | Paused
   | AbandonedAgain
   | Resumed

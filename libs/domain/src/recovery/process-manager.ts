@@ -6,6 +6,7 @@
  */
 import { defaultRecoveryConfig, type RecoveryConfig } from './config';
 import type {
+  DeadLetterReason,
   EndReason,
   RecoveryEvent,
   RecoveryEventBody,
@@ -38,6 +39,8 @@ export interface StepState {
   readonly nextAt?: IsoTimestamp;
   /** Set by a deferral: the step is not due before this. */
   readonly notBefore?: IsoTimestamp;
+  /** Why the step was dead-lettered (while it is). */
+  readonly deadLetterReason?: DeadLetterReason;
 }
 
 export interface CurrentTimer {
@@ -192,7 +195,17 @@ export function evolve(state: RecoveryState, event: RecoveryEvent): RecoveryStat
       }
       return state;
     case 'recovery.dead-lettered':
-      return setStep(state, event.step, { status: 'dead-lettered' });
+      return setStep(state, event.step, { status: 'dead-lettered', deadLetterReason: event.reason });
+    case 'recovery.dead-letter-retried':
+      // A fresh budget: the step is scheduled again by `scheduleNext` (retry or reconcile timer).
+      return setStep(state, event.step, {
+        status: event.resume === 'reconcile' ? 'reconcile-wait' : 'retrying',
+        channel: event.channel,
+        attempts: 0,
+        reconciliations: 0,
+        nextAt: event.at,
+        deadLetterReason: undefined,
+      });
     case 'recovery.paused':
       return {
         ...state,
@@ -702,6 +715,22 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         out.emit({ ...body, type: 'recovery.order-attributed' });
         break;
       }
+      case 'RetryDeadLetter': {
+        if (deadLetterRetryRefusal(state, input.step) !== undefined) break;
+        const current = state.steps[input.step];
+        if (current.channel === undefined || current.deadLetterReason === undefined) break;
+        out.emit({
+          type: 'recovery.dead-letter-retried',
+          at: input.at,
+          step: input.step,
+          channel: current.channel,
+          previousReason: current.deadLetterReason,
+          previousAttempts: current.attempts,
+          resume: current.deadLetterReason === 'unreconcilable' ? 'reconcile' : 'resend',
+        });
+        scheduleNext(out, input.at);
+        break;
+      }
       case 'TicketClosed': {
         if (state.status === 'ended' || state.openTicketId !== input.ticketId) break;
         out.emit({ type: 'recovery.ticket-closed', at: input.at, ticketId: input.ticketId });
@@ -716,6 +745,26 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
   }
 
   return { config, initialState, decide, evolve };
+}
+
+/**
+ * Why `RetryDeadLetter` for this step would be ignored, or `undefined` when it would be accepted:
+ * only a dead-lettered step (with its channel and reason known) of a running recovery, while no
+ * other step is waiting for a provider outcome.
+ */
+export function deadLetterRetryRefusal(state: RecoveryState, step: number): string | undefined {
+  if (state.status === 'idle') return 'no such recovery';
+  if (state.status === 'ended') return `the recovery has ended (${state.endReason ?? 'ended'})`;
+  if (state.status !== 'running') return `the recovery is ${state.status}`;
+  const current = Number.isInteger(step) ? state.steps[step] : undefined;
+  if (current === undefined) return `the recovery has no step ${step}`;
+  if (current.status !== 'dead-lettered') return `step ${step} is ${current.status}, not dead-lettered`;
+  if (current.channel === undefined || current.deadLetterReason === undefined) {
+    return `step ${step} has no recorded channel`;
+  }
+  const busy = state.steps.findIndex((s) => s.status === 'due' || s.status === 'reconciling');
+  if (busy !== -1) return `step ${busy} is waiting for a provider outcome; retry when it has one`;
+  return undefined;
 }
 
 /** Replays a stream. */

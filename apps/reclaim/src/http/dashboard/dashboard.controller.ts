@@ -1,0 +1,197 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  Header,
+  Headers,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiExcludeController, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { retryDeadLetter, type RetryDeadLetterResult } from '@reclaim/application';
+import {
+  dailyFunnel,
+  dashboardKpis,
+  engagementBySegmentAndStep,
+  periodError,
+  recoveryBySegment,
+  stuckSteps,
+  type DashboardPeriod,
+} from '@reclaim/read-models/queries/dashboard';
+import type { Runtime } from '../../runtime/runtime';
+import { RUNTIME } from '../../runtime/runtime.token';
+import { AdminAuthGuard, AdminOnly } from '../admin-auth.guard';
+import { invalid } from '../recovery-admin.controller';
+import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './dashboard-assets';
+
+/**
+ * The page sets no inline script and loads nothing from elsewhere. Inline styles are allowed for
+ * the e-mail preview (a sandboxed `srcdoc` frame inherits this policy); images only as data: URLs,
+ * so previewing an e-mail never loads its open-tracking pixel or remote images.
+ */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "connect-src 'self'",
+  'img-src data:',
+  "frame-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+let chartJs: string | undefined;
+/** Chart.js's UMD build, straight from node_modules (a production dependency). */
+function chartLibrary(): string {
+  chartJs ??= readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
+  return chartJs;
+}
+
+/** `/dashboard`: a static page (vanilla JS + Chart.js) that asks for the token and calls `/api/dashboard/*`. */
+@ApiExcludeController()
+@Controller('dashboard')
+export class DashboardPageController {
+  @Get()
+  @Header('content-type', 'text/html; charset=utf-8')
+  @Header('content-security-policy', CSP)
+  @Header('x-content-type-options', 'nosniff')
+  @Header('referrer-policy', 'no-referrer')
+  @Header('cache-control', 'no-store')
+  page(): string {
+    return DASHBOARD_HTML;
+  }
+
+  @Get('dashboard.js')
+  @Header('content-type', 'text/javascript; charset=utf-8')
+  @Header('x-content-type-options', 'nosniff')
+  @Header('cache-control', 'no-cache')
+  script(): string {
+    return DASHBOARD_JS;
+  }
+
+  @Get('dashboard.css')
+  @Header('content-type', 'text/css; charset=utf-8')
+  @Header('x-content-type-options', 'nosniff')
+  @Header('cache-control', 'no-cache')
+  style(): string {
+    return DASHBOARD_CSS;
+  }
+
+  @Get('vendor/chart.umd.min.js')
+  @Header('content-type', 'text/javascript; charset=utf-8')
+  @Header('x-content-type-options', 'nosniff')
+  @Header('cache-control', 'public, max-age=86400')
+  chart(): string {
+    return chartLibrary();
+  }
+}
+
+const EMAIL_HEADER = 'x-customer-email';
+
+/**
+ * The dashboard's JSON: KPIs, lift, funnel and engagement from the read models (admin or analyst
+ * token), the stuck steps with the admin's retry, and the customer-key lookup for the history search.
+ */
+@ApiTags('dashboard')
+@ApiBearerAuth()
+@UseGuards(AdminAuthGuard)
+@Controller('api/dashboard')
+export class DashboardApiController {
+  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+
+  @Get('summary')
+  @ApiOperation({
+    summary:
+      'KPIs (abandoned carts, recovery rate treated vs holdout, recovered and incremental revenue with 95 % CI, revenue per recovered cart, time to recovery), daily funnel, recovery rate by segment, engagement by segment and step',
+  })
+  async summary(@Query('shopId') shopId?: string, @Query('from') from?: string, @Query('to') to?: string) {
+    const period = await this.period(shopId, from, to);
+    const pool = this.runtime.pool;
+    const [kpis, funnel, segments, engagement] = await Promise.all([
+      dashboardKpis(pool, period),
+      dailyFunnel(pool, period),
+      recoveryBySegment(pool, period),
+      engagementBySegmentAndStep(pool, period),
+    ]);
+    const shop = await this.runtime.shops.get(period.shopId);
+    return { kpis: { ...kpis, currency: kpis.currency ?? shop?.currency ?? null }, funnel, segments, engagement };
+  }
+
+  @Get('stuck-steps')
+  @ApiOperation({ summary: 'Dead-lettered steps (retry by hand) and steps with an unknown outcome (being reconciled)' })
+  async stuck(@Query('shopId') shopId?: string) {
+    await this.shop(shopId);
+    return stuckSteps(this.runtime.pool, shopId as string);
+  }
+
+  @Post('stuck-steps/retry')
+  @AdminOnly()
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Re-queue a dead-lettered step { recoveryId, step }: sent again with a fresh retry budget (reconciled first when it was unreconcilable); 409 with the reason when the engine would not retry it',
+  })
+  async retry(@Body() body: Record<string, unknown>): Promise<RetryDeadLetterResult> {
+    const recoveryId = body?.recoveryId;
+    const step = body?.step;
+    const errors = [
+      ...(typeof recoveryId !== 'string' || !recoveryId.startsWith('recovery-')
+        ? [{ field: 'recoveryId', message: 'must be a recovery id (recovery-<shop>-<cart>)' }]
+        : []),
+      ...(typeof step !== 'number' || !Number.isInteger(step) || step < 0
+        ? [{ field: 'step', message: 'must be a step index (0, 1, …)' }]
+        : []),
+    ];
+    if (errors.length > 0) throw invalid(errors);
+    const { engine, store } = this.runtime;
+    const result = await retryDeadLetter(
+      { store, clock: engine.clock, pm: engine.pm, deciders: engine.settings },
+      recoveryId as string,
+      step as number,
+    );
+    if (result.status === 'refused') {
+      if (result.reason === 'no such recovery' || result.reason === 'not a recovery id') {
+        throw new NotFoundException(`no recovery ${recoveryId as string}`);
+      }
+      throw new ConflictException(result.reason);
+    }
+    return result;
+  }
+
+  @Get('customer-key')
+  @ApiOperation({
+    summary: `The customer key of an e-mail address (sent in the ${EMAIL_HEADER} header, never in the URL; not stored)`,
+  })
+  async customerKey(@Query('shopId') shopId: string | undefined, @Headers(EMAIL_HEADER) email?: string) {
+    await this.shop(shopId);
+    const address = typeof email === 'string' ? email.trim() : '';
+    if (!/^[^\s@]+@[^\s@]+$/.test(address) || address.length > 320) {
+      throw invalid([{ field: EMAIL_HEADER, message: 'must be an e-mail address' }]);
+    }
+    return { shopId, customerKey: this.runtime.vault.subjectFor(shopId as string, { email: address }) };
+  }
+
+  private async shop(shopId: string | undefined) {
+    if (typeof shopId !== 'string' || shopId === '') throw invalid([{ field: 'shopId', message: 'is required' }]);
+    const shop = await this.runtime.shops.get(shopId);
+    if (!shop) throw new NotFoundException(`no shop ${shopId}`);
+    return shop;
+  }
+
+  private async period(shopId?: string, from?: string, to?: string): Promise<DashboardPeriod> {
+    await this.shop(shopId);
+    const bad = periodError({ from, to });
+    if (bad) throw invalid([{ field: bad[0], message: bad[1] }]);
+    return { shopId: shopId as string, from: from as string, to: to as string };
+  }
+}
+
+export const DASHBOARD_CONTROLLERS = [DashboardPageController, DashboardApiController];
