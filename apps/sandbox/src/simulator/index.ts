@@ -1,0 +1,4 @@
+export * from './mime';
+export * from './random';
+export * from './simulator';
+export * from './webhooks';
