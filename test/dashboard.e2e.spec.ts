@@ -185,6 +185,14 @@ describe('dashboard JSON endpoints over HTTP', () => {
     expect(types.lastIndexOf('recovery.message-sent')).toBeGreaterThan(types.indexOf('recovery.dead-letter-retried'));
     const stillStuck = await api(h, 'GET', `/api/dashboard/stuck-steps?shopId=${shopId}`);
     expect(stillStuck.body).toEqual([]);
+    // The audit history shows the manual retry between the dead letter and the send.
+    const customerKey = h.runtime.vault.subjectFor(shopId, { email: EMAIL }) as string;
+    const history = await api(h, 'GET', `/api/customers/${shopId}/${customerKey}/history`);
+    const kinds = (history.body.entries as { kind: string; step?: number }[])
+      .filter((e) => e.step === 0)
+      .map((e) => e.kind);
+    expect(kinds.indexOf('dead-letter-retried')).toBeGreaterThan(kinds.indexOf('dead-lettered'));
+    expect(kinds.lastIndexOf('sent')).toBeGreaterThan(kinds.indexOf('dead-letter-retried'));
   });
 });
 

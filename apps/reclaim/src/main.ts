@@ -23,8 +23,12 @@ async function main(): Promise<void> {
     await app.close();
     await runtime.close();
   };
-  process.once('SIGINT', () => void shutdown().finally(() => process.exit(0)));
-  process.once('SIGTERM', () => void shutdown().finally(() => process.exit(0)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      runtime.markStopping();
+      void shutdown().finally(() => process.exit(0));
+    });
+  }
   await app.listen({ port: config.PORT, host: '0.0.0.0' });
   const url = `http://localhost:${config.PORT}`;
   log.info(

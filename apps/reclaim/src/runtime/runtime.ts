@@ -38,6 +38,8 @@ export interface Runtime {
   /** The recovery engine's parts (timers, subscriptions handlers, effect runner, settings, links). */
   readonly engine: RecoveryEngine;
   readonly log: Logger;
+  /** Called as soon as a stop signal arrives: connection losses from then on are expected. */
+  markStopping(): void;
   close(): Promise<void>;
 }
 
@@ -62,7 +64,13 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
   }
 
   const pool = new Pool({ connectionString: databaseUrl, max: 24, application_name: 'reclaim' });
-  pool.on('error', (err) => log.error({ err: err.message }, 'idle database connection failed'));
+  // During shutdown the embedded PostgreSQL may stop before idle connections close: expected, not an error.
+  let stopping = false;
+  pool.on('error', (err) =>
+    stopping
+      ? log.debug({ err: err.message }, 'idle database connection closed during shutdown')
+      : log.error({ err: err.message }, 'idle database connection failed'),
+  );
   try {
     const master = await loadMasterKey({ env: { RECLAIM_MASTER_KEY: config.RECLAIM_MASTER_KEY }, dataDir });
     if (master.generated) {
@@ -124,7 +132,11 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       clock: now,
       engine,
       log,
+      markStopping() {
+        stopping = true;
+      },
       async close() {
+        stopping = true;
         await engine.close().catch(() => undefined);
         await store.close().catch(() => undefined);
         await pool.end().catch(() => undefined);

@@ -301,6 +301,16 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
         outcome_at: ev.at,
       });
       break;
+    case 'recovery.dead-letter-retried':
+      // An operator retried the step: it is due again (a fresh attempt budget), no longer dead.
+      t.messages.put({
+        ...message(ev.step),
+        status: 'due',
+        reason: `retried-${ev.resume}`,
+        channel: ev.channel,
+        attempts: 0,
+      });
+      break;
     case 'recovery.late-outcome': {
       const m = message(ev.step);
       t.messages.put({

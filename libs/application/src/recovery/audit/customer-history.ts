@@ -31,6 +31,7 @@ export type HistoryEntryKind =
   | 'reconciliation-requested'
   | 'reconciled'
   | 'dead-lettered'
+  | 'dead-letter-retried'
   | 'late-outcome'
   | 'paused'
   | 'resumed'
@@ -214,6 +215,15 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
         channel: e.channel,
         reason: e.reason,
         attempt: e.attempts,
+      };
+    case 'recovery.dead-letter-retried':
+      return {
+        ...base,
+        kind: 'dead-letter-retried',
+        step: e.step,
+        channel: e.channel,
+        reason: `${e.resume} after ${e.previousReason}`,
+        attempt: e.previousAttempts,
       };
     case 'recovery.late-outcome':
       return {
