@@ -55,6 +55,22 @@ export class CartEntity {
   position!: string;
 }
 
+@Entity({ schema: READ_SCHEMA, name: 'customer_contacts' })
+export class CustomerContactEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @PrimaryColumn({ name: 'customer_key', type: 'text' })
+  customerKey!: string;
+  @Column({ name: 'email_masked', type: 'text', nullable: true })
+  emailMasked!: string | null;
+  @Column({ name: 'phone_masked', type: 'text', nullable: true })
+  phoneMasked!: string | null;
+  @Column({ name: 'name_initials', type: 'text', nullable: true })
+  nameInitials!: string | null;
+  @Column({ name: 'updated_position', type: 'text' })
+  updatedPosition!: string;
+}
+
 @Entity({ schema: READ_SCHEMA, name: 'customers' })
 export class CustomerEntity {
   @PrimaryColumn({ name: 'shop_id', type: 'text' })
@@ -390,6 +406,7 @@ export class DailyFunnelRowEntity {
 export const READ_MODEL_ENTITIES = [
   CartEntity,
   CustomerEntity,
+  CustomerContactEntity,
   RecoveryEntity,
   MessageEntity,
   SegmentEntity,

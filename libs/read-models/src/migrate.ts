@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { READ_MODEL_ENTITIES } from './entities';
 import { analystRoleMigration } from './migrations/1767225600001-analyst-role';
 import { ReadModels1767225600000 } from './migrations/1767225600000-read-models';
+import { CustomerContacts1767225600002 } from './migrations/1767225600002-customer-contacts';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -15,7 +16,11 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
     type: 'postgres',
     url: databaseUrl,
     entities: READ_MODEL_ENTITIES,
-    migrations: [ReadModels1767225600000, analystRoleMigration({ password: options.analystPassword })],
+    migrations: [
+      ReadModels1767225600000,
+      analystRoleMigration({ password: options.analystPassword }),
+      CustomerContacts1767225600002,
+    ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,
     migrationsRun: false,

@@ -3,11 +3,18 @@
  * recovery process manager's events, tables built incrementally equal a fresh rebuild (R5), replays
  * change nothing, and the analyst role reads `read` and nothing else (R20).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { migrateRecoveryEngine, ShopRegistry } from '@reclaim/application';
 import { createTestDatabase, type TestDatabase } from '@reclaim/database';
-import { EventTypes, event, type ShopRedacted } from '@reclaim/domain';
+import {
+  EventTypes,
+  event,
+  type CartActivityRecorded,
+  type CustomerRedacted,
+  type CustomerUpserted,
+  type ShopRedacted,
+} from '@reclaim/domain';
 import { ensureCheckpointTable, PostgresEventStore, type EventStore } from '@reclaim/event-store';
 import { PersonalDataVault } from '@reclaim/privacy';
 import { READ_MODEL_ENTITIES } from './entities';
@@ -16,6 +23,7 @@ import { subscriptionLags } from './metrics/lag';
 import { migrateReadModels, readModelsDataSource } from './migrate';
 import { READ_MODEL_PROJECTIONS, rebuildProjection, runProjection } from './projections';
 import { ALL_TABLES, qualified } from './schema';
+import type { ContactDetails } from '@reclaim/domain';
 import { appendSimulation, simulate } from './testing/simulate';
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -24,6 +32,61 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promi
     if (Date.now() > until) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+async function customerUpserted(
+  vault: PersonalDataVault,
+  shopId: string,
+  customerKey: string,
+  contact: ContactDetails | undefined,
+  at: string,
+): Promise<CustomerUpserted> {
+  return event<CustomerUpserted>(EventTypes.CustomerUpserted, {
+    shopId,
+    causationId: randomUUID(),
+    receivedAt: at,
+    platform: 'shopify',
+    platformUpdatedAt: at,
+    customerKey,
+    ...(contact ? { contact: await vault.seal(shopId, customerKey, contact) } : {}),
+    reach: { email: Boolean(contact?.email), sms: Boolean(contact?.phone) },
+    ordersCount: 1,
+    tags: [],
+  });
+}
+
+function customerRedacted(shopId: string, customerKey: string, at: string): CustomerRedacted {
+  return event<CustomerRedacted>(EventTypes.CustomerRedacted, {
+    shopId,
+    causationId: randomUUID(),
+    receivedAt: at,
+    platform: 'shopify',
+    customerKey,
+    orderIds: [],
+    redactedAt: at,
+  });
+}
+
+async function appendCustomer(store: EventStore, shopId: string, key: string, events: readonly { type: string }[]) {
+  await store.append(
+    `customer-${shopId}-${key}`,
+    events.map((e) => ({ id: randomUUID(), ...(e as CustomerUpserted) })),
+    'any',
+  );
+}
+
+/** Every row of every table of schema `read`, as text. */
+async function everythingInRead(pool: Pool): Promise<string> {
+  const { rows } = await pool.query<{ name: string }>(
+    `SELECT quote_ident(table_name) AS name FROM information_schema.tables
+      WHERE table_schema = 'read' AND table_type = 'BASE TABLE'`,
+  );
+  let text = '';
+  for (const { name } of rows) {
+    for (const r of (await pool.query<{ t: string }>(`SELECT t::text AS t FROM read.${name} t`)).rows)
+      text += `${r.t}\n`;
+  }
+  return text;
 }
 
 async function snapshot(pool: Pool): Promise<Record<string, unknown[]>> {
@@ -38,6 +101,7 @@ describe('read models (PostgreSQL)', () => {
   let db: TestDatabase;
   let pool: Pool;
   let store: EventStore;
+  let vault: PersonalDataVault;
   const shopId = randomUUID();
   const goneShop = randomUUID();
 
@@ -49,8 +113,13 @@ describe('read models (PostgreSQL)', () => {
     await PersonalDataVault.migrate(pool);
     await ShopRegistry.migrate(pool);
     await migrateRecoveryEngine(pool);
-    expect(await migrateReadModels(pool, db.url)).toEqual(['ReadModels1767225600000', 'AnalystRole1767225600001']);
+    expect(await migrateReadModels(pool, db.url)).toEqual([
+      'ReadModels1767225600000',
+      'AnalystRole1767225600001',
+      'CustomerContacts1767225600002',
+    ]);
     store = new PostgresEventStore({ pool });
+    vault = new PersonalDataVault(pool, randomBytes(32));
   });
 
   afterAll(async () => {
@@ -75,12 +144,45 @@ describe('read models (PostgreSQL)', () => {
   it('projects the log incrementally, equal to a fresh rebuild (R5); replays change nothing', async () => {
     const abort = new AbortController();
     const running = READ_MODEL_PROJECTIONS.map((p) =>
-      runProjection(p, { store, pool, signal: abort.signal, batchSize: 37 }),
+      runProjection(p, { store, pool, vault, signal: abort.signal, batchSize: 37 }),
     );
     // Three rounds appended while the projections run (batches cut anywhere), plus a shop that is erased.
     for (let round = 0; round < 3; round++) {
       await appendSimulation(store, simulate({ shopId, carts: 40, seed: round + 1, offset: round * 40 }));
     }
+    // Customers with sealed contacts: kept, redacted (key shredded), shredded without an event yet, erased shop.
+    const now = () => new Date().toISOString();
+    for (let i = 0; i < 6; i++) {
+      const contact = { email: `person${i}@example.com`, phone: `+4477009001${i}0`, firstName: `F${i}`, lastName: 'L' };
+      await appendCustomer(store, shopId, `e-contact${i}`, [
+        await customerUpserted(vault, shopId, `e-contact${i}`, contact, now()),
+      ]);
+    }
+    const cart = event<CartActivityRecorded>(EventTypes.CartActivityRecorded, {
+      shopId,
+      causationId: randomUUID(),
+      receivedAt: now(),
+      platform: 'shopify',
+      platformUpdatedAt: now(),
+      cartId: 'contact-cart',
+      source: 'checkout',
+      customerKey: 'e-contact1',
+      contact: await vault.seal(shopId, 'e-contact1', { email: 'newer@example.org' }),
+      reach: { email: true, sms: false },
+      lineItems: [],
+      currency: 'USD',
+      subtotal: '1.00',
+      total: '1.00',
+    });
+    await store.append(`cart-${shopId}-contact-cart`, [{ id: randomUUID(), ...cart }], 'any');
+    // Sealed before its key is shredded: opens to null, so the row of e-contact3 goes.
+    const unopenable = await customerUpserted(vault, shopId, 'e-contact3', { email: 'late@example.com' }, now());
+    await vault.shred(shopId, ['e-contact2', 'e-contact3']);
+    await appendCustomer(store, shopId, 'e-contact2', [customerRedacted(shopId, 'e-contact2', now())]);
+    await appendCustomer(store, shopId, 'e-contact3', [unopenable]);
+    await appendCustomer(store, goneShop, 'e-gone', [
+      await customerUpserted(vault, goneShop, 'e-gone', { email: 'gone@example.com' }, now()),
+    ]);
     await appendSimulation(store, simulate({ shopId: goneShop, carts: 5, seed: 9 }));
     const redacted = event<ShopRedacted>(EventTypes.ShopRedacted, {
       shopId: goneShop,
@@ -100,7 +202,7 @@ describe('read models (PostgreSQL)', () => {
     const all = await store.readAll();
     const count = (type: string) => all.filter((e) => e.type === type && !e.streamId.includes(goneShop)).length;
     const one = async (sql: string) => Number((await pool.query(sql)).rows[0].n);
-    expect(await one(`SELECT count(*) AS n FROM read.carts`)).toBe(120);
+    expect(await one(`SELECT count(*) AS n FROM read.carts`)).toBe(121); // 120 simulated + the contact cart
     expect(await one(`SELECT count(*) AS n FROM read.recoveries WHERE shop_id = '${goneShop}'`)).toBe(0);
     expect(await one(`SELECT count(*) AS n FROM read.recoveries WHERE first_abandoned_at IS NOT NULL`)).toBe(
       count('recovery.started'),
@@ -117,6 +219,21 @@ describe('read models (PostgreSQL)', () => {
       count('recovery.assigned-holdout'),
     );
     expect(await one(`SELECT count(*) AS n FROM read.scores`)).toBe(count('recovery.segmented'));
+    // Masked contacts: the cart's newer contact wins; redacted / shredded customers and the erased shop have none.
+    const contacts = await pool.query(
+      `SELECT shop_id, customer_key, email_masked, phone_masked, name_initials FROM read.customer_contacts ORDER BY 2`,
+    );
+    expect(contacts.rows.map((r) => r.customer_key)).toEqual(['e-contact0', 'e-contact1', 'e-contact4', 'e-contact5']);
+    expect(contacts.rows[0]).toMatchObject({
+      email_masked: 'p***@example.com',
+      phone_masked: '+44******0100',
+      name_initials: 'FL',
+    });
+    expect(contacts.rows[1]).toMatchObject({
+      email_masked: 'n***@example.org',
+      phone_masked: null,
+      name_initials: null,
+    });
     // The funnel's cohort rows add up to the recoveries, per arm and in total.
     const funnel = await pool.query(
       `SELECT arm, sum(abandoned)::int AS abandoned, sum(recovered)::int AS recovered, sum(revenue) AS revenue
@@ -150,6 +267,7 @@ describe('read models (PostgreSQL)', () => {
       const result = await rebuildProjection(p, {
         store,
         pool,
+        vault,
         batchSize: 101,
         onProgress: (x) => progress.push(x.events),
       });
@@ -157,6 +275,55 @@ describe('read models (PostgreSQL)', () => {
       expect(progress[progress.length - 1]).toBe(result.events);
     }
     expect(await snapshot(pool)).toEqual(incremental);
+  });
+
+  it('holds contacts only masked: no clear text anywhere in schema read; a redaction removes the row', async () => {
+    const shop = randomUUID();
+    const email = 'zoë.known-person@bücher.example';
+    const phone = '+447700900987';
+    const abort = new AbortController();
+    const customers = READ_MODEL_PROJECTIONS.find((p) => p.name === 'customers');
+    if (!customers) throw new Error('no customers projection');
+    const running = runProjection(customers, { store, pool, vault, signal: abort.signal });
+    const caughtUp = () =>
+      waitFor(async () =>
+        (await subscriptionLags(pool, store, [{ name: customers.subscription, filter: customers.filter }])).every(
+          (l) => l.pending === 0,
+        ),
+      );
+    try {
+      const contact = { email, phone, firstName: 'Zoë', lastName: 'Known-Person', address: '1 Secret Street' };
+      await appendCustomer(store, shop, 'e-known', [
+        await customerUpserted(vault, shop, 'e-known', contact, new Date().toISOString()),
+      ]);
+      await caughtUp();
+      const masked = await pool.query(`SELECT * FROM read.customers_masked WHERE shop_id = $1`, [shop]);
+      expect(masked.rows).toEqual([
+        expect.objectContaining({
+          customer_key: 'e-known',
+          reach_email: true,
+          email_masked: 'z***@bücher.example',
+          phone_masked: '+44******0987',
+          name_initials: 'ZK',
+        }),
+      ]);
+      const everything = (await everythingInRead(pool)).toLowerCase();
+      for (const clear of [email, 'zoë.known-person', 'known-person', '7700900987', 'secret street']) {
+        expect(everything).not.toContain(clear.toLowerCase());
+      }
+
+      await vault.shred(shop, ['e-known']);
+      await appendCustomer(store, shop, 'e-known', [customerRedacted(shop, 'e-known', new Date().toISOString())]);
+      await caughtUp();
+      expect((await pool.query(`SELECT * FROM read.customer_contacts WHERE shop_id = $1`, [shop])).rows).toEqual([]);
+      const after = await pool.query(`SELECT email_masked, redacted_at FROM read.customers_masked WHERE shop_id = $1`, [
+        shop,
+      ]);
+      expect(after.rows).toEqual([{ email_masked: null, redacted_at: expect.any(Date) }]);
+    } finally {
+      abort.abort();
+      await running;
+    }
   });
 
   it('reports lift per shop × segment × sequence, "not enough data yet" below the minimum', async () => {
@@ -203,6 +370,15 @@ describe('read models (PostgreSQL)', () => {
     it('reads every table and view of schema read, including tables created later', async () => {
       for (const t of ALL_TABLES) await analyst.query(`SELECT * FROM ${qualified(t)} LIMIT 1`);
       await analyst.query(`SELECT * FROM read.lift LIMIT 1`);
+      await analyst.query(`SELECT email_masked, phone_masked, name_initials FROM read.customers_masked LIMIT 1`);
+      await analyst.query(`SELECT * FROM read.customer_contacts LIMIT 1`);
+      // Views created later are covered by the default privileges too (without an explicit grant).
+      await pool.query(`CREATE VIEW read.later_view AS SELECT customer_key FROM read.customers`);
+      try {
+        await analyst.query(`SELECT * FROM read.later_view`);
+      } finally {
+        await pool.query(`DROP VIEW read.later_view`);
+      }
       await pool.query(`CREATE TABLE read.later_table (id integer)`);
       try {
         await analyst.query(`SELECT * FROM read.later_table`);

@@ -58,6 +58,13 @@ export const CUSTOMERS: TableSpec = {
   ],
 };
 
+/** Masked contact per customer (never clear text): written by the customers projection with the vault. */
+export const CUSTOMER_CONTACTS: TableSpec = {
+  name: 'customer_contacts',
+  key: ['shop_id', 'customer_key'],
+  columns: [...text('shop_id', 'customer_key', 'email_masked', 'phone_masked', 'name_initials', 'updated_position')],
+};
+
 export const RECOVERIES: TableSpec = {
   name: 'recoveries',
   key: ['recovery_id'],
@@ -183,6 +190,7 @@ export const DAILY_FUNNEL: TableSpec = {
 export const ALL_TABLES: readonly TableSpec[] = [
   CARTS,
   CUSTOMERS,
+  CUSTOMER_CONTACTS,
   RECOVERIES,
   MESSAGES,
   SEGMENTS,

@@ -107,6 +107,7 @@ async function projections(args: readonly string[]): Promise<number> {
       const result = await rebuildProjection(p, {
         store: runtime.store,
         pool: runtime.pool,
+        vault: runtime.vault, // the customers projection opens sealed contacts to store masked forms
         onProgress: ({ events, position, head }) => {
           const total = Math.max(1, Number(head));
           if (!started) {

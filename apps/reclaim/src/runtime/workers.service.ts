@@ -71,6 +71,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
           runProjection(p, {
             store: this.runtime.store,
             pool: this.runtime.pool,
+            vault: this.runtime.vault,
             signal: this.abort.signal,
             onBatch: p.name === 'recoveries' ? (events) => this.metrics.recordRecoveryEvents(events) : undefined,
             onError: (err, attempt) =>

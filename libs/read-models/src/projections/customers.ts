@@ -1,14 +1,27 @@
 import type { PoolClient } from 'pg';
 import type {
+  CartActivityRecordedData,
   CustomerConsentChangedData,
   CustomerDataRequestedData,
   CustomerRedactedData,
   CustomerUpsertedData,
+  SealedValue,
 } from '@reclaim/domain';
 import type { RecordedEvent } from '@reclaim/event-store';
-import { CUSTOMERS } from '../schema';
-import { purgeShop, shopOfRedaction, splitAtShopRedactions, SHOP_REDACTED, type Projection } from './projection';
-import { alreadyApplied, positionText, RowSet, type Row } from './rows';
+import { comparePositions, parsePosition } from '@reclaim/event-store';
+import { CUSTOMER_CONTACTS, CUSTOMERS, qualified } from '../schema';
+import { maskContact } from './masking';
+import {
+  purgeShop,
+  shopOfRedaction,
+  splitAtShopRedactions,
+  SHOP_REDACTED,
+  type ContactVault,
+  type Projection,
+} from './projection';
+import { alreadyApplied, keyOf as rowKey, loadRows, positionText, RowSet, upsertRows, type Row } from './rows';
+
+const CART_ACTIVITY = 'cart.activity-recorded';
 
 type CustomerData = { shopId: string; customerKey: string; platform: string };
 
@@ -76,24 +89,94 @@ export function applyCustomerEvent(row: Row | undefined, e: RecordedEvent): Row 
   return next;
 }
 
+/** The sealed contact an event carries for a known customer, if any. */
+function sealedContactOf(e: RecordedEvent): { shopId: string; customerKey: string; contact: SealedValue } | null {
+  if (e.type !== 'customer.upserted' && e.type !== CART_ACTIVITY) return null;
+  const d = e.data as CustomerUpsertedData | CartActivityRecordedData;
+  if (!d.customerKey || d.contact === undefined) return null;
+  return { shopId: d.shopId, customerKey: d.customerKey, contact: d.contact };
+}
+
+/**
+ * read.customer_contacts for one part of a batch (no shop redaction inside): the latest sealed contact
+ * of each customer, opened and masked; a shredded key (`open` → null) or `customer.redacted` removes
+ * the row. Without a vault only the redactions are applied. Idempotent by `updated_position`.
+ */
+async function applyContacts(tx: PoolClient, part: readonly RecordedEvent[], vault?: ContactVault): Promise<void> {
+  const relevant = part.filter((e) => e.type === 'customer.redacted' || (vault && sealedContactOf(e)));
+  if (relevant.length === 0) return;
+  const keyOf = (e: RecordedEvent): Row => {
+    const d = e.data as { shopId: string; customerKey: string };
+    return { shop_id: d.shopId, customer_key: d.customerKey };
+  };
+  // Opened concurrently (the vault coalesces key loads); a value that fails authentication masks to nothing.
+  const opened = new Map<RecordedEvent, Promise<unknown>>();
+  if (vault) {
+    for (const e of relevant) {
+      const s = sealedContactOf(e);
+      if (s) opened.set(e, vault.open(s.shopId, s.contact).catch(tamperedAsNull));
+    }
+  }
+  const current = await loadRows(tx, CUSTOMER_CONTACTS, relevant.map(keyOf));
+  const final = new Map<string, Row | null>();
+  for (const e of relevant) {
+    const k = rowKey(CUSTOMER_CONTACTS, keyOf(e));
+    const row = final.has(k) ? final.get(k) : current.get(k);
+    const at = row?.updated_position;
+    if (typeof at === 'string' && comparePositions(parsePosition(at), e.position) >= 0) continue;
+    const contact = e.type === 'customer.redacted' ? null : await opened.get(e);
+    final.set(
+      k,
+      contact === null || contact === undefined
+        ? null
+        : {
+            ...keyOf(e),
+            ...maskContact(contact),
+            updated_position: positionText(e),
+          },
+    );
+  }
+  const gone = [...final].filter(([k, r]) => r === null && current.has(k)).map(([k]) => JSON.parse(k) as string[]);
+  if (gone.length > 0) {
+    await tx.query(
+      `DELETE FROM ${qualified(CUSTOMER_CONTACTS)} t
+        USING unnest($1::text[], $2::text[]) AS k(shop_id, customer_key)
+        WHERE t.shop_id = k.shop_id AND t.customer_key = k.customer_key`,
+      [gone.map((g) => g[0]), gone.map((g) => g[1])],
+    );
+  }
+  await upsertRows(
+    tx,
+    CUSTOMER_CONTACTS,
+    [...final.values()].filter((r): r is Row => r !== null),
+  );
+}
+
+function tamperedAsNull(error: unknown): null {
+  if (error instanceof Error && error.name === 'SealedValueTamperedError') return null;
+  throw error;
+}
+
 export const customersProjection: Projection = {
   name: 'customers',
   subscription: 'read-models.customers',
-  filter: { typePrefixes: ['customer.', SHOP_REDACTED] },
-  tables: [CUSTOMERS],
-  async apply(events: readonly RecordedEvent[], tx: PoolClient): Promise<void> {
+  filter: { typePrefixes: ['customer.', CART_ACTIVITY, SHOP_REDACTED] },
+  tables: [CUSTOMERS, CUSTOMER_CONTACTS],
+  async apply(events, tx, options): Promise<void> {
     for (const part of splitAtShopRedactions(events)) {
       if (!Array.isArray(part)) {
-        await purgeShop(tx, [CUSTOMERS], shopOfRedaction(part));
+        await purgeShop(tx, [CUSTOMERS, CUSTOMER_CONTACTS], shopOfRedaction(part));
         continue;
       }
+      await applyContacts(tx, part, options?.vault);
+      const customerEvents = part.filter((e) => e.type.startsWith('customer.'));
       const rows = new RowSet(CUSTOMERS);
       const keyOf = (e: RecordedEvent) => {
         const d = e.data as CustomerData;
         return { shop_id: d.shopId, customer_key: d.customerKey };
       };
-      await rows.load(tx, part.map(keyOf));
-      for (const e of part) {
+      await rows.load(tx, customerEvents.map(keyOf));
+      for (const e of customerEvents) {
         const current = rows.get(keyOf(e));
         if (alreadyApplied(current, e)) continue;
         rows.put(applyCustomerEvent(current, e));

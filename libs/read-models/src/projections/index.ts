@@ -13,10 +13,11 @@ import {
 import { qualified } from '../schema';
 import { cartsProjection } from './carts';
 import { customersProjection } from './customers';
-import type { Projection } from './projection';
+import type { ContactVault, Projection } from './projection';
 import { recoveriesProjection } from './recoveries';
 
-export type { Projection } from './projection';
+export type { ApplyOptions, ContactVault, Projection } from './projection';
+export { maskContact, maskEmail, maskPhone, nameInitials } from './masking';
 export { applyCartEvent } from './carts';
 export { applyCustomerEvent } from './customers';
 export { discountCost, parseRecoveryId } from './recoveries';
@@ -37,6 +38,8 @@ export interface RunProjectionOptions {
   readonly signal: AbortSignal;
   readonly batchSize?: number;
   readonly onError?: (error: unknown, attempt: number) => void;
+  /** The personal data vault: the customers projection masks contacts with it (read.customer_contacts). */
+  readonly vault?: ContactVault;
   /** Called after each committed batch (metrics). */
   readonly onBatch?: (events: readonly RecordedEvent[]) => void;
 }
@@ -51,7 +54,7 @@ export function runProjection(p: Projection, o: RunProjectionOptions): Promise<v
     batchSize: o.batchSize ?? 500,
     signal: o.signal,
     handle: async (events, tx) => {
-      await p.apply(events, tx);
+      await p.apply(events, tx, { vault: o.vault });
       o.onBatch?.(events);
     },
     ...(o.onError ? { onError: o.onError } : {}),
@@ -141,6 +144,8 @@ export async function rebuildProjection(
     readonly store: EventStore;
     readonly pool: Pool;
     readonly batchSize?: number;
+    /** As for {@link runProjection}: without it the masked contacts stay empty after a rebuild. */
+    readonly vault?: ContactVault;
     readonly onProgress?: (progress: RebuildProgress) => void;
   },
 ): Promise<RebuildResult> {
@@ -178,7 +183,7 @@ export async function rebuildProjection(
           }
         },
         handle: async (batch, tx) => {
-          await p.apply(batch, tx, { derived: false });
+          await p.apply(batch, tx, { derived: false, vault: o.vault });
           const last = batch[batch.length - 1].position;
           // Caught up with everything appended so far: derived tables once, stop once this commits.
           const more = await o.store.readAll({ after: last, filter: p.filter, maxCount: 1 });

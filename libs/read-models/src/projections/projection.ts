@@ -1,6 +1,22 @@
 import type { PoolClient } from 'pg';
+import type { SealedValue } from '@reclaim/domain';
 import type { EventFilter, RecordedEvent } from '@reclaim/event-store';
 import { qualified, type TableSpec } from '../schema';
+
+/**
+ * What the projections need of the personal data vault (libs/privacy `PersonalDataVault`): opening a
+ * sealed value, `null` once the subject's key is shredded.
+ */
+export interface ContactVault {
+  open<T = unknown>(shopId: string, sealed: SealedValue): Promise<T | null>;
+}
+
+export interface ApplyOptions {
+  /** `false` (rebuilds): skip the derived tables (see {@link Projection.apply}). */
+  readonly derived?: boolean;
+  /** Opens sealed contacts for the masked contact table; without it that table is left as it is. */
+  readonly vault?: ContactVault;
+}
 
 /**
  * A read-model projection: a durable checkpointed subscription (`subscription`) that writes its
@@ -19,7 +35,7 @@ export interface Projection {
    * `derived: false` (rebuilds): skip the derived tables (daily_funnel) per batch; `finishRebuild`
    * recomputes them once, in the transaction of the last batch.
    */
-  apply(events: readonly RecordedEvent[], tx: PoolClient, options?: { readonly derived?: boolean }): Promise<void>;
+  apply(events: readonly RecordedEvent[], tx: PoolClient, options?: ApplyOptions): Promise<void>;
   finishRebuild?(tx: PoolClient): Promise<void>;
 }
 
