@@ -86,6 +86,10 @@ describe('adapters wired by configuration (SMTP, Twilio, Zendesk, Shopify Admin)
         ZENDESK_EMAIL: c.zendeskEmail,
         ZENDESK_API_TOKEN: c.zendeskApiToken,
         STORE_ADAPTERS: 'on',
+        // Klaviyo for profiles only (segment and recovery context); e-mail still goes by SMTP.
+        EMAIL_PROVIDER: 'smtp',
+        KLAVIYO_API_KEY: c.klaviyoApiKey,
+        KLAVIYO_API_URL: providers.urls.klaviyo,
       },
       { clock },
     );
@@ -197,6 +201,19 @@ describe('adapters wired by configuration (SMTP, Twilio, Zendesk, Shopify Admin)
     expect(lowMail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
     expect(lowMail.headers['message-id']).toMatch(/\.reclaim@lumen\.example>$/);
     expect(decoded(lowMail)).toContain('1 Analytical Way');
+
+    // Klaviyo profile sync: the segment and recovery context as reclaim_* profile properties.
+    const lowProfile = await eventually(async () => {
+      const p = providers.stores.klaviyo.profileByEmail('lo@example.com');
+      return p?.properties.reclaim_recovery_status !== undefined ? p : undefined;
+    }, 30_000);
+    expect(lowProfile.properties).toMatchObject({
+      reclaim_recovery_id: expect.stringContaining(shopId),
+      reclaim_cart_value: '50',
+      reclaim_cart_currency: 'USD',
+    });
+    expect(typeof lowProfile.properties.reclaim_segment).toBe('string');
+    expect(String(lowProfile.properties.reclaim_segments)).toContain(String(lowProfile.properties.reclaim_segment));
 
     // STOP replies (R26): a bad signature is refused; "please stop" is confirmed once in TwiML
     // (Twilio does not handle it), its retry and a later STOP are not confirmed again.

@@ -387,6 +387,9 @@ export class AppConfig {
             ? { kind: 'klaviyo', config: klaviyo }
             : { kind: 'outbox' },
       ...(twilio ? { sms: { kind: 'twilio' as const, config: twilio } } : {}),
+      // With KLAVIYO_API_KEY, recoveries push their segment and context to the Klaviyo profile,
+      // whichever provider sends e-mail.
+      ...(klaviyo ? { klaviyo } : {}),
       tickets:
         tickets === 'zendesk' && zendesk
           ? { kind: 'zendesk', config: zendesk }
@@ -478,6 +481,8 @@ export interface ProviderSettings {
     | { readonly kind: 'smtp'; readonly config: SmtpConfig }
     | { readonly kind: 'klaviyo'; readonly config: KlaviyoConfig };
   readonly sms?: { readonly kind: 'twilio'; readonly config: TwilioConfig };
+  /** KLAVIYO_API_KEY set: Klaviyo profile sync (segment and recovery context as profile properties). */
+  readonly klaviyo?: KlaviyoConfig;
   readonly tickets:
     | { readonly kind: 'none' }
     | { readonly kind: 'zendesk'; readonly config: ZendeskConfig }

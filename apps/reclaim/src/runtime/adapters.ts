@@ -1,11 +1,20 @@
+import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { StorelessCommerce, type ChannelPort, type CommercePort, type TicketPort } from '@reclaim/application';
+import {
+  StorelessCommerce,
+  type ChannelPort,
+  type CommercePort,
+  type RecoveryProfileSync,
+  type TicketPort,
+} from '@reclaim/application';
 import type { Channel } from '@reclaim/domain';
 import { PlatformCommerce } from '@reclaim/platforms/commerce';
 import {
   GorgiasTickets,
   KlaviyoApi,
   KlaviyoFlowChannel,
+  KlaviyoProfiles,
+  PostgresSendJournal,
   SmtpChannel,
   TwilioSmsChannel,
   ZendeskTickets,
@@ -22,17 +31,33 @@ export interface ConfiguredAdapters {
   /** Kept for the inbound-SMS signature check. Never logged. */
   readonly twilioAuthToken?: string;
   readonly tickets?: TicketPort;
+  /** KLAVIYO_API_KEY set: pushes each recovery's segment and context to the Klaviyo profile. */
+  readonly profiles?: RecoveryProfileSync;
   readonly commerce: CommercePort;
   /** Names only (no secrets), for the start-up log. */
-  readonly summary: { readonly email: string; readonly sms: string; readonly tickets: string; readonly store: string };
+  readonly summary: {
+    readonly email: string;
+    readonly sms: string;
+    readonly tickets: string;
+    readonly profiles: string;
+    readonly store: string;
+  };
   close(): Promise<void>;
 }
 
 /**
  * Builds the email, SMS, ticket and store adapters the configuration names. Nothing here connects:
- * SMTP pools and HTTP agents open on first use.
+ * SMTP pools and HTTP agents open on first use. With a `pool`, SMTP and Twilio keep their send
+ * journal in `engine.send_journal` (migrateSendJournal), so reconciliation after an unknown outcome
+ * (R2) still knows what the previous process sent; without one, the journal is in memory.
  */
-export function buildConfiguredAdapters(settings: ProviderSettings, logger: Logger): ConfiguredAdapters {
+export function buildConfiguredAdapters(
+  settings: ProviderSettings,
+  logger: Logger,
+  deps: { readonly pool?: Pool } = {},
+): ConfiguredAdapters {
+  const journal = (provider: string) =>
+    deps.pool !== undefined ? { journal: new PostgresSendJournal(deps.pool, provider) } : {};
   const log: ProviderLog = {
     warn: (obj, msg) => logger.warn(obj, msg),
     info: (obj, msg) => logger.info(obj, msg),
@@ -41,18 +66,23 @@ export function buildConfiguredAdapters(settings: ProviderSettings, logger: Logg
 
   let email: ChannelPort | undefined;
   if (settings.email.kind === 'smtp') {
-    const smtp = new SmtpChannel(settings.email.config, { log });
+    const smtp = new SmtpChannel(settings.email.config, { log, ...journal('smtp') });
     closers.push(() => smtp.close());
     email = smtp;
-  } else if (settings.email.kind === 'klaviyo') {
-    const api = new KlaviyoApi(settings.email.config, { log });
-    closers.push(() => api.close());
-    email = new KlaviyoFlowChannel(api);
   }
+  let klaviyo: KlaviyoApi | undefined;
+  const klaviyoConfig = settings.email.kind === 'klaviyo' ? settings.email.config : settings.klaviyo;
+  if (klaviyoConfig !== undefined) {
+    const api = new KlaviyoApi(klaviyoConfig, { log });
+    closers.push(() => api.close());
+    klaviyo = api;
+  }
+  if (settings.email.kind === 'klaviyo' && klaviyo !== undefined) email = new KlaviyoFlowChannel(klaviyo);
+  const profiles = klaviyo !== undefined ? new KlaviyoProfiles(klaviyo) : undefined;
 
   let twilio: TwilioSmsChannel | undefined;
   if (settings.sms) {
-    twilio = new TwilioSmsChannel(settings.sms.config, { log });
+    twilio = new TwilioSmsChannel(settings.sms.config, { log, ...journal('twilio') });
     const t = twilio;
     closers.push(() => t.close());
   }
@@ -72,12 +102,14 @@ export function buildConfiguredAdapters(settings: ProviderSettings, logger: Logg
     ...(email !== undefined ? { email } : {}),
     ...(twilio !== undefined ? { twilio, twilioAuthToken: settings.sms?.config.authToken } : {}),
     ...(tickets !== undefined ? { tickets } : {}),
+    ...(profiles !== undefined ? { profiles } : {}),
     // Each shop's own apiUrl/apiToken; a shop without them gets no stock and no codes.
     commerce: settings.storeAdapters ? new PlatformCommerce() : new StorelessCommerce(),
     summary: {
       email: settings.email.kind,
       sms: settings.sms ? 'twilio' : 'none',
       tickets: settings.tickets.kind,
+      profiles: profiles !== undefined ? 'klaviyo' : 'none',
       store: settings.storeAdapters ? 'on' : 'off',
     },
     async close() {

@@ -21,6 +21,7 @@ import {
   type Clock,
   type CommercePort,
   type EngineLog,
+  type RecoveryProfileSync,
   type ShopLister,
   type ShopLookup,
   type TicketPort,
@@ -43,6 +44,8 @@ export interface EngineAdapters {
   readonly channels?: Partial<Record<Channel, ChannelPort>>;
   readonly tickets?: TicketPort;
   readonly commerce?: CommercePort;
+  /** Marketing profile sync (Klaviyo); the configured one when absent. */
+  readonly profiles?: RecoveryProfileSync;
 }
 
 /** The recovery engine's parts, built once per runtime; the `engine` role drives them. */
@@ -107,10 +110,11 @@ export function createRecoveryEngine(deps: {
         'stored template override no longer compiles',
       ),
   });
-  const providers = buildConfiguredAdapters(config.providers, deps.log.child({ component: 'providers' }));
+  const providers = buildConfiguredAdapters(config.providers, deps.log.child({ component: 'providers' }), { pool });
   engineLog.info({ providers: providers.summary }, 'recovery providers');
   const channels = deps.adapters?.channels ?? configuredChannels(providers, outbox);
   const tickets = deps.adapters?.tickets ?? providers.tickets;
+  const profiles = deps.adapters?.profiles ?? providers.profiles;
   const smsOptOuts = new SmsOptOuts({ pool, store, shops, keys: vault });
   const common = { store, pm, deciders: settings, shops, sequences, log };
   return {
@@ -123,7 +127,7 @@ export function createRecoveryEngine(deps: {
     outbox,
     timers,
     feed: new RecoveryFeed(common),
-    projector: new RecoveryEventsProjector({ timers }),
+    projector: new RecoveryEventsProjector({ timers, profileSync: profiles !== undefined }),
     driver: new TimerDriver({ ...common, pool, timers, clock }),
     runner: new EffectRunner({
       store,
@@ -139,6 +143,7 @@ export function createRecoveryEngine(deps: {
       renderer,
       links,
       ...(tickets !== undefined ? { tickets } : {}),
+      ...(profiles !== undefined ? { profileSync: profiles } : {}),
       smsOptOuts,
       log,
     }),

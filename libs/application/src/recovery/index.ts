@@ -12,6 +12,8 @@ export {
   DiscountUnavailableError,
   type DiscountCodeRequest,
   type EngineLog,
+  type RecoveryProfileContext,
+  type RecoveryProfileSync,
   type RecoveryShop,
   type ShopLookup,
   type TicketPort,

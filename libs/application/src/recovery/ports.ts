@@ -132,6 +132,30 @@ export interface TicketPort {
   open(request: TicketRequest): Promise<{ readonly ticketId: string }>;
 }
 
+// ---------------------------------------------------------------- marketing profile (Klaviyo)
+
+/** Reclaim's segment and recovery context, pushed to the customer's marketing profile. */
+export interface RecoveryProfileContext {
+  readonly segments: readonly string[];
+  readonly recoveryId: string;
+  readonly recoveryStatus: string;
+  /** The last step sent or due, when there is one. */
+  readonly step?: number;
+  /** Decimal string. */
+  readonly cartValue?: string;
+  readonly currency?: string;
+  readonly at: Date;
+}
+
+/**
+ * Pushes the recovery context to the customer's profile at the merchant's marketing provider, so
+ * its own segments and flows can use it. Create-or-update by email: repeating a push converges.
+ * Throws the provider errors of {@link RetryableProviderError} / {@link PermanentProviderError}.
+ */
+export interface RecoveryProfileSync {
+  push(email: string, context: RecoveryProfileContext): Promise<void>;
+}
+
 // ---------------------------------------------------------------- commerce (store API)
 
 export interface DiscountCodeRequest {

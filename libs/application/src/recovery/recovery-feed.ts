@@ -273,6 +273,11 @@ export class RecoveryFeed {
 
 export interface RecoveryEventsProjectorDeps {
   readonly timers: TimerStore;
+  /**
+   * A marketing profile sync is configured (Klaviyo): a recovery's segmentation and its end enqueue
+   * a `profile` effect, which pushes the recovery context to the customer's profile.
+   */
+  readonly profileSync?: boolean;
 }
 
 /** Subscription handler: recovery events → timers, effect queue, customer index (all in `tx`). */
@@ -304,7 +309,7 @@ export class RecoveryEventsProjector {
   };
 
   private async apply(tx: Queryable, r: RecordedEvent, e: RecoveryEvent, shopId: string): Promise<void> {
-    const enqueue = (kind: 'step' | 'reconcile' | 'ticket', payload: object) =>
+    const enqueue = (kind: 'step' | 'reconcile' | 'ticket' | 'profile', payload: object) =>
       tx.query(
         `INSERT INTO engine.effect_queue (request_id, kind, stream_id, shop_id, payload, available_at)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id) DO NOTHING`,
@@ -333,6 +338,10 @@ export class RecoveryEventsProjector {
           [e.recoveryId, e.at, e.reason],
         );
         await this.deps.timers.supersedeStream(tx, r.streamId);
+        if (this.deps.profileSync) await enqueue('profile', {});
+        return;
+      case 'recovery.segmented':
+        if (this.deps.profileSync) await enqueue('profile', {});
         return;
       case 'recovery.message-sent':
         await tx.query(

@@ -30,7 +30,7 @@ CREATE INDEX IF NOT EXISTS timers_stream ON engine.timers (stream_id) WHERE fire
 
 CREATE TABLE IF NOT EXISTS engine.effect_queue (
   request_id text PRIMARY KEY,
-  kind text NOT NULL CHECK (kind IN ('step', 'reconcile', 'ticket')),
+  kind text NOT NULL CONSTRAINT effect_queue_kind_check CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile')),
   stream_id text NOT NULL,
   shop_id text NOT NULL,
   payload jsonb NOT NULL,
@@ -40,6 +40,19 @@ CREATE TABLE IF NOT EXISTS engine.effect_queue (
   done_at timestamptz,
   created_at timestamptz NOT NULL DEFAULT now()
 );
+-- Tables created before the 'profile' kind (Klaviyo profile sync): widen the check once.
+DO $$
+BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_constraint
+     WHERE conrelid = 'engine.effect_queue'::regclass AND contype = 'c'
+       AND pg_get_constraintdef(oid) LIKE '%profile%'
+  ) THEN
+    ALTER TABLE engine.effect_queue DROP CONSTRAINT IF EXISTS effect_queue_kind_check;
+    ALTER TABLE engine.effect_queue ADD CONSTRAINT effect_queue_kind_check
+      CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile'));
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS effect_queue_available ON engine.effect_queue (available_at) WHERE done_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS engine.effects (

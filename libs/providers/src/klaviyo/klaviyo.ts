@@ -12,7 +12,13 @@
  * Errors: the JSON:API `errors[0].code` ("invalid", "not_authenticated", "throttled"…) becomes the
  * typed error's code; `detail` is never used (it can echo an address).
  */
-import type { ChannelLookupResult, ChannelMessage, ChannelPort } from '@reclaim/application/recovery/ports';
+import type {
+  ChannelLookupResult,
+  ChannelMessage,
+  ChannelPort,
+  RecoveryProfileContext,
+  RecoveryProfileSync,
+} from '@reclaim/application/recovery/ports';
 import { PermanentProviderError } from '@reclaim/application/recovery/ports';
 import {
   isRecord,
@@ -251,7 +257,7 @@ function filterString(value: string): string {
   return `"${value}"`;
 }
 
-export class KlaviyoProfiles implements ProfilePort {
+export class KlaviyoProfiles implements ProfilePort, RecoveryProfileSync {
   constructor(private readonly api: KlaviyoApi) {}
 
   async lookup(email: string): Promise<ProviderProfile | null> {
@@ -298,5 +304,10 @@ export class KlaviyoProfiles implements ProfilePort {
     if (profile === null)
       throw new PermanentProviderError('klaviyo profiles.upsert: unexpected response', 'bad-response');
     return { profileId: profile.id };
+  }
+
+  /** The engine's profile sync: Reclaim's segment and recovery context as `reclaim_*` properties. */
+  async push(email: string, context: RecoveryProfileContext): Promise<void> {
+    await this.upsert(email, recoveryProfileProperties(context));
   }
 }

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 
-export type EffectKind = 'step' | 'reconcile' | 'ticket';
+export type EffectKind = 'step' | 'reconcile' | 'ticket' | 'profile';
 
 export interface EffectRequest {
   /** Id of the recovery event that asked for the effect (`step-due`, `reconciliation-requested`, `ticket-requested`). */

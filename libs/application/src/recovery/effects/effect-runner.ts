@@ -46,6 +46,7 @@ import {
   type EngineLog,
   type MessageLinkFactory,
   type MessageRenderer,
+  type RecoveryProfileSync,
   type RecoveryShop,
   type ShopLookup,
   type TicketPort,
@@ -79,6 +80,12 @@ export interface EffectRunnerDeps {
   readonly links: MessageLinkFactory;
   /** Without it, ticket requests are recorded as `recovery.ticket-skipped{no-ticket-provider}`. */
   readonly tickets?: TicketPort;
+  /**
+   * Marketing profile sync (Klaviyo): `profile` requests push the recovery's segment and context.
+   * Without it they are dropped. Its failures are retried with back-off on their own requests and
+   * never hold up a send.
+   */
+  readonly profileSync?: RecoveryProfileSync;
   /**
    * SMS opt-outs (R26): who each texted number belongs to (so a STOP reply finds the customer), and
    * the opt-out a send reports ({@link RecipientOptedOutError}, Twilio 21610).
@@ -183,6 +190,9 @@ export class EffectRunner {
           break;
         case 'ticket':
           await this.ticket(request);
+          break;
+        case 'profile':
+          await this.profile(request);
           break;
       }
       await this.queue.done(request.requestId, this.deps.clock.now());
@@ -564,6 +574,50 @@ export class EffectRunner {
       `${request.requestId}:result`,
       request.shopId,
     );
+  }
+
+  // ------------------------------------------------------------------ marketing profile
+
+  private async profile(request: EffectRequest): Promise<void> {
+    if (!this.deps.profileSync) return;
+    const ids = parseRecoveryId(request.streamId);
+    if (ids === undefined) return;
+    // The recovery as it is now: a late or repeated push carries the latest context (idempotent).
+    const loaded = await loadRecovery(this.deps.store, request.streamId);
+    const state = loaded.state;
+    const snapshot = state.cart;
+    const customerKey = snapshot?.customerKey;
+    const [cart, customer] = await Promise.all([
+      readCart(this.deps.store, ids.shopId, ids.cartId),
+      customerKey !== undefined ? readCustomer(this.deps.store, ids.shopId, customerKey) : Promise.resolve(undefined),
+    ]);
+    const sealed = contactOf(cart, customer);
+    // Opened just before the call, never kept.
+    const contact = sealed ? await this.deps.vault.open<ContactDetails>(ids.shopId, sealed) : null;
+    if (!contact?.email) return;
+    const lastStep = state.steps.reduce<number | undefined>((n, s, i) => (s.status !== 'pending' ? i : n), undefined);
+    try {
+      await this.deps.profileSync.push(contact.email, {
+        segments: state.segments,
+        recoveryId: request.streamId,
+        recoveryStatus: state.status === 'ended' && state.endReason ? `ended:${state.endReason}` : state.status,
+        ...(lastStep !== undefined ? { step: lastStep } : {}),
+        ...(snapshot !== undefined ? { cartValue: snapshot.value, currency: snapshot.currency } : {}),
+        at: this.deps.clock.now(),
+      });
+    } catch (err) {
+      if (err instanceof PermanentProviderError) {
+        this.deps.log?.warn(
+          { recoveryId: request.streamId, error: describeProviderError(err) },
+          'profile push refused',
+        );
+        return;
+      }
+      if (err instanceof RetryableProviderError) {
+        throw new RetryRequest(err.retryAfterMs ?? 60_000, `profile: ${describeProviderError(err)}`);
+      }
+      throw err; // unknown outcome: the push is an upsert, retrying is safe
+    }
   }
 
   // ------------------------------------------------------------------ tickets
