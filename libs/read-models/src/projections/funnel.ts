@@ -44,20 +44,22 @@ async function recompute(tx: PoolClient, cohorts: string): Promise<void> {
         FROM read.recoveries r JOIN c ON c.shop_id = r.shop_id AND c.day = ${DAY}
          -- a range the (shop_id, first_abandoned_at) index can use; ±2 days covers every time zone
          AND r.first_abandoned_at >= (c.day - 2)::timestamptz AND r.first_abandoned_at < (c.day + 2)::timestamptz
-       WHERE r.first_abandoned_at IS NOT NULL),
-    seg AS (SELECT rec.*, s.segment FROM rec CROSS JOIN LATERAL unnest(rec.segments || ARRAY['all']::text[]) AS s(segment))`;
+       WHERE r.first_abandoned_at IS NOT NULL)`;
+  // A recovery counts in each of its segments and in 'all' (per-recovery work is done before this fan-out).
+  const fanOut = `CROSS JOIN LATERAL unnest(rec.segments || ARRAY['all']::text[]) AS s(segment)`;
   // Cohort totals (step -1, channel 'any'): every started recovery, any message, any purchase.
   await tx.query(
     `${cohort},
-    per AS (
-      SELECT seg.*,
-             EXISTS (SELECT 1 FROM read.messages m WHERE m.recovery_id = seg.recovery_id AND m.sent_at IS NOT NULL) AS messaged,
-             EXISTS (SELECT 1 FROM read.messages m WHERE m.recovery_id = seg.recovery_id AND m.opened_at IS NOT NULL) AS opened,
-             EXISTS (SELECT 1 FROM read.messages m WHERE m.recovery_id = seg.recovery_id AND m.clicked_at IS NOT NULL) AS clicked,
-             CASE WHEN seg.recovered THEN coalesce((SELECT o.total FROM read.orders o
-                    WHERE o.shop_id = seg.shop_id AND o.order_id = seg.order_id), 0) ELSE 0 END AS revenue,
-             coalesce((SELECT sum(a.discount_cost) FROM read.attribution a WHERE a.recovery_id = seg.recovery_id), 0) AS discount_cost
-        FROM seg)
+    per_recovery AS MATERIALIZED (
+      SELECT rec.*,
+             EXISTS (SELECT 1 FROM read.messages m WHERE m.recovery_id = rec.recovery_id AND m.sent_at IS NOT NULL) AS messaged,
+             EXISTS (SELECT 1 FROM read.messages m WHERE m.recovery_id = rec.recovery_id AND m.opened_at IS NOT NULL) AS opened,
+             EXISTS (SELECT 1 FROM read.messages m WHERE m.recovery_id = rec.recovery_id AND m.clicked_at IS NOT NULL) AS clicked,
+             CASE WHEN rec.recovered THEN coalesce((SELECT o.total FROM read.orders o
+                    WHERE o.shop_id = rec.shop_id AND o.order_id = rec.order_id), 0) ELSE 0 END AS revenue,
+             coalesce((SELECT sum(a.discount_cost) FROM read.attribution a WHERE a.recovery_id = rec.recovery_id), 0) AS discount_cost
+        FROM rec),
+    per AS (SELECT rec.*, s.segment FROM per_recovery rec ${fanOut})
     INSERT INTO read.daily_funnel (shop_id, day, segment, sequence_id, arm, step, channel, abandoned, messaged, opened,
                                    clicked, recovered, revenue, discount_cost, currency)
     SELECT shop_id, day, segment, coalesce(sequence_id, 'none'), arm, -1, 'any', count(*),
@@ -70,13 +72,14 @@ async function recompute(tx: PoolClient, cohorts: string): Promise<void> {
   // and the orders attributed (last click) to that step's message.
   await tx.query(
     `${cohort},
-    steps AS (
-      SELECT seg.shop_id, seg.day, seg.segment, coalesce(seg.sequence_id, 'none') AS sequence_id, seg.arm, seg.currency,
+    per_message AS MATERIALIZED (
+      SELECT rec.shop_id, rec.day, rec.segments, coalesce(rec.sequence_id, 'none') AS sequence_id, rec.arm, rec.currency,
              m.step, m.channel, m.sent_at, m.opened_at, m.clicked_at, a.orders, a.revenue, a.discount_cost
-        FROM seg JOIN read.messages m ON m.recovery_id = seg.recovery_id AND m.channel IS NOT NULL
+        FROM rec JOIN read.messages m ON m.recovery_id = rec.recovery_id AND m.channel IS NOT NULL
         LEFT JOIN LATERAL (SELECT count(*) AS orders, sum(x.revenue) AS revenue, sum(x.discount_cost) AS discount_cost
                              FROM read.attribution x
-                            WHERE x.recovery_id = m.recovery_id AND x.step = m.step AND x.channel = m.channel) a ON true)
+                            WHERE x.recovery_id = m.recovery_id AND x.step = m.step AND x.channel = m.channel) a ON true),
+    steps AS (SELECT rec.*, s.segment FROM per_message rec ${fanOut})
     INSERT INTO read.daily_funnel (shop_id, day, segment, sequence_id, arm, step, channel, abandoned, messaged, opened,
                                    clicked, recovered, revenue, discount_cost, currency)
     SELECT shop_id, day, segment, sequence_id, arm, step, channel, count(*),

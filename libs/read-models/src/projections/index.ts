@@ -13,7 +13,7 @@ import {
 import { qualified } from '../schema';
 import { cartsProjection } from './carts';
 import { customersProjection } from './customers';
-import type { ContactVault, Projection } from './projection';
+import { RebuildSession, type ContactVault, type Projection } from './projection';
 import { recoveriesProjection } from './recoveries';
 
 export type { ApplyOptions, ContactVault, Projection } from './projection';
@@ -51,7 +51,7 @@ export function runProjection(p: Projection, o: RunProjectionOptions): Promise<v
     store: o.store,
     pool: o.pool,
     filter: p.filter,
-    batchSize: o.batchSize ?? 500,
+    batchSize: o.batchSize ?? 10000,
     signal: o.signal,
     handle: async (events, tx) => {
       await p.apply(events, tx, { vault: o.vault });
@@ -166,24 +166,29 @@ export async function rebuildProjection(
     const first = await o.store.readAll({ filter: p.filter, maxCount: 1 });
     if (first.length > 0) {
       const stop = new AbortController();
+      const session = new RebuildSession();
       let failure: unknown;
       await runCheckpointedSubscription({
         name: p.subscription,
         store: prefetching(o.store),
         pool: o.pool,
         filter: p.filter,
-        batchSize: o.batchSize ?? 2_000,
+        batchSize: o.batchSize ?? 10000,
         exclusive: false,
         signal: stop.signal,
         backoff: { initialMs: 50, maxMs: 1_000 },
         onError: (err, attempt) => {
+          // The failed batch was rolled back: rows kept in memory may be ahead of the tables.
+          session.drop();
           if (attempt >= 5) {
             failure = err;
             stop.abort();
           }
         },
         handle: async (batch, tx) => {
-          await p.apply(batch, tx, { derived: false, vault: o.vault });
+          // A rebuild is re-runnable: its commits need not wait for the WAL flush (this transaction only).
+          await tx.query('SET LOCAL synchronous_commit = off');
+          await p.apply(batch, tx, { derived: false, vault: o.vault, session });
           const last = batch[batch.length - 1].position;
           // Caught up with everything appended so far: derived tables once, stop once this commits.
           const more = await o.store.readAll({ after: last, filter: p.filter, maxCount: 1 });

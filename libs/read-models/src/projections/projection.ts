@@ -11,9 +11,42 @@ export interface ContactVault {
   open<T = unknown>(shopId: string, sealed: SealedValue): Promise<T | null>;
 }
 
+/**
+ * Memory of one rebuild across its batches (owned by `rebuildProjection`). A rebuild starts from
+ * truncated tables and is their only writer, so the rows it has written, kept here, are the whole
+ * tables: while `complete`, a projection may keep its in-memory rows in `state` between batches and
+ * skip re-reading them. `rebuildProjection` drops it after a failed attempt; a projection drops it
+ * (see {@link RebuildSession.drop}) when it grows past its budget. Once dropped, the rest of the
+ * rebuild reads the rows back from the tables, as the live projection does.
+ */
+export class RebuildSession {
+  /** Rows kept across batches; at most this many (the rest of the rebuild then reads them back). */
+  static readonly MAX_ROWS = 500_000;
+  private held: unknown;
+  private whole = true;
+
+  get complete(): boolean {
+    return this.whole;
+  }
+
+  /** The state kept from the previous batches, created by `init` on the first one; undefined once dropped. */
+  state<T>(init: () => T): T | undefined {
+    if (!this.whole) return undefined;
+    if (this.held === undefined) this.held = init();
+    return this.held as T;
+  }
+
+  drop(): void {
+    this.whole = false;
+    this.held = undefined;
+  }
+}
+
 export interface ApplyOptions {
   /** `false` (rebuilds): skip the derived tables (see {@link Projection.apply}). */
   readonly derived?: boolean;
+  /** Rebuilds: rows kept across batches (see {@link RebuildSession}). */
+  readonly session?: RebuildSession;
   /** Opens sealed contacts for the masked contact table; without it that table is left as it is. */
   readonly vault?: ContactVault;
 }

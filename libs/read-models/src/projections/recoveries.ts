@@ -4,7 +4,15 @@ import type { OrderPlacedData, RecoveryEvent, SendSummary } from '@reclaim/domai
 import type { RecordedEvent } from '@reclaim/event-store';
 import { ATTRIBUTION, DAILY_FUNNEL, MESSAGES, ORDERS, RECOVERIES, SCORES, SEGMENTS } from '../schema';
 import { refreshAllFunnel, refreshFunnel } from './funnel';
-import { purgeShop, shopOfRedaction, splitAtShopRedactions, SHOP_REDACTED, type Projection } from './projection';
+import {
+  purgeShop,
+  shopOfRedaction,
+  splitAtShopRedactions,
+  SHOP_REDACTED,
+  RebuildSession,
+  type ApplyOptions,
+  type Projection,
+} from './projection';
 import { alreadyApplied, positionText, RowSet, type Row } from './rows';
 
 /** `recovery-<shop uuid>-<cart id>` (shop ids are UUIDs, so the split is unambiguous). */
@@ -66,23 +74,23 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
   const position = positionText(e);
   const current = t.recoveries.get({ recovery_id: id });
   if (alreadyApplied(current, e)) return;
-  const r: Row = {
-    ...(current ?? {
-      recovery_id: id,
-      shop_id: shopId,
-      cart_id: cartId,
-      status: 'watching',
-      paused: false,
-      times_abandoned: 0,
-      holdout: false,
-      segments: [],
-      messages_sent: 0,
-      recovered: false,
-    }),
-    position,
+  // Rows are changed in place (no copy per event): they are this batch's (or this rebuild's) own
+  // objects, written back by `put`, and dropped with the batch if it fails.
+  const r: Row = current ?? {
+    recovery_id: id,
+    shop_id: shopId,
+    cart_id: cartId,
+    status: 'watching',
+    paused: false,
+    times_abandoned: 0,
+    holdout: false,
+    segments: [],
+    messages_sent: 0,
+    recovered: false,
   };
-  const message = (step: number): Row => ({
-    ...(t.messages.get({ recovery_id: id, step }) ?? {
+  r.position = position;
+  const message = (step: number): Row => {
+    const m = t.messages.get({ recovery_id: id, step }) ?? {
       recovery_id: id,
       step,
       shop_id: shopId,
@@ -90,9 +98,10 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
       attempts: 0,
       deferrals: 0,
       channels_skipped: [],
-    }),
-    position,
-  });
+    };
+    m.position = position;
+    return m;
+  };
   const skipped = (list: readonly { channel: string; reason: string }[] | undefined) =>
     (list ?? []).map((s) => `${s.channel}:${s.reason}`);
 
@@ -202,17 +211,16 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
         recovered_at: recovered ? ev.at : null,
       });
       if (ev.reason === 'opted-out') {
-        for (const m of t.messages.filter(
-          (m) => m.recovery_id === id && m.sent_at != null && m.unsubscribed_at == null,
-        )) {
+        for (const m of t.messages.filterBy(id, (m) => m.sent_at != null && m.unsubscribed_at == null)) {
           t.messages.put({ ...m, unsubscribed_at: ev.at, position });
         }
       }
       break;
     }
     case 'recovery.channel-revoked':
-      for (const m of t.messages.filter(
-        (m) => m.recovery_id === id && m.channel === ev.channel && m.sent_at != null && m.unsubscribed_at == null,
+      for (const m of t.messages.filterBy(
+        id,
+        (m) => m.channel === ev.channel && m.sent_at != null && m.unsubscribed_at == null,
       )) {
         t.messages.put({ ...m, unsubscribed_at: ev.at, position });
       }
@@ -383,6 +391,18 @@ export function applyOrderPlaced(orders: RowSet, e: RecordedEvent): void {
   });
 }
 
+/** Fresh row sets; `complete`: they hold every row of the tables (a rebuild's session). */
+function newTables(complete: boolean): Tables {
+  return {
+    recoveries: new RowSet(RECOVERIES, { complete }),
+    messages: new RowSet(MESSAGES, { complete, groupBy: 'recovery_id' }),
+    segments: new RowSet(SEGMENTS, { complete }),
+    scores: new RowSet(SCORES, { complete }),
+    orders: new RowSet(ORDERS, { complete }),
+    attribution: new RowSet(ATTRIBUTION, { complete }),
+  };
+}
+
 const OWN_TABLES = [RECOVERIES, MESSAGES, SEGMENTS, SCORES, ORDERS, ATTRIBUTION, DAILY_FUNNEL];
 
 export const recoveriesProjection: Projection = {
@@ -390,24 +410,21 @@ export const recoveriesProjection: Projection = {
   subscription: 'read-models.recoveries',
   filter: { typePrefixes: ['recovery.', 'order.placed', SHOP_REDACTED] },
   tables: OWN_TABLES,
-  async apply(events: readonly RecordedEvent[], tx: PoolClient, options?: { derived?: boolean }): Promise<void> {
+  async apply(events: readonly RecordedEvent[], tx: PoolClient, options?: ApplyOptions): Promise<void> {
+    const session = options?.session;
     const touched: string[] = [];
     const purged: string[] = [];
     for (const part of splitAtShopRedactions(events)) {
       if (!Array.isArray(part)) {
         const shopId = shopOfRedaction(part);
         await purgeShop(tx, OWN_TABLES, shopId);
+        // Rows kept by a rebuild's session go with the shop's deleted rows.
+        const kept = session?.state<Tables>(() => newTables(true));
+        if (kept) for (const rows of Object.values(kept)) rows.forget((row: Row) => row.shop_id === shopId);
         purged.push(shopId);
         continue;
       }
-      const t: Tables = {
-        recoveries: new RowSet(RECOVERIES),
-        messages: new RowSet(MESSAGES),
-        segments: new RowSet(SEGMENTS),
-        scores: new RowSet(SCORES),
-        orders: new RowSet(ORDERS),
-        attribution: new RowSet(ATTRIBUTION),
-      };
+      const t = session?.state<Tables>(() => newTables(true)) ?? newTables(false);
       const ids: string[] = [];
       const orderKeys: Row[] = [];
       for (const e of part) {
@@ -433,6 +450,7 @@ export const recoveriesProjection: Projection = {
         else applyRecoveryEvent(t, e);
       }
       for (const rows of Object.values(t)) await rows.flush(tx);
+      if (session && Object.values(t).reduce((n, rows) => n + rows.size, 0) > RebuildSession.MAX_ROWS) session.drop();
       touched.push(...ids);
     }
     if (options?.derived !== false) await refreshFunnel(tx, touched, purged);

@@ -45,9 +45,11 @@ export async function upsertRows(tx: PoolClient, spec: TableSpec, rows: readonly
   const updates = names.filter((n) => !spec.key.includes(n)).map((n) => `${n} = EXCLUDED.${n}`);
   await tx.query(
     `INSERT INTO ${qualified(spec)} (${names.join(', ')})
-     SELECT ${names.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(${recordsetType(spec, names)})
+     SELECT ${names.join(', ')} FROM json_to_recordset($1::json) AS x(${recordsetType(spec, names)})
      ON CONFLICT (${spec.key.join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
-    [JSON.stringify(rows.map((r) => Object.fromEntries(names.map((n) => [n, r[n] ?? null]))))],
+    // Only the table's columns (no jsonb columns: the replacer only meets the rows' own keys); a
+    // missing or undefined column is left out, which json_to_recordset reads as NULL.
+    [JSON.stringify(rows, names)],
   );
 }
 
@@ -70,17 +72,32 @@ export function alreadyApplied(row: Row | undefined, e: RecordedEvent): boolean 
 export class RowSet {
   private readonly rows = new Map<string, Row>();
   private readonly dirty = new Set<string>();
+  /** `groupBy` value → keys of the rows held with it (see {@link RowSet.filterBy}). */
+  private readonly groups = new Map<unknown, Set<string>>();
 
-  constructor(readonly spec: TableSpec) {}
+  /**
+   * `complete`: the set holds every row of the table (a rebuild's own rows, see RebuildSession), so
+   * loads are no-ops. `groupBy`: a key column indexed in memory for {@link RowSet.filterBy}.
+   */
+  constructor(
+    readonly spec: TableSpec,
+    private readonly options: { readonly complete?: boolean; readonly groupBy?: string } = {},
+  ) {}
+
+  /** Rows held in memory. */
+  get size(): number {
+    return this.rows.size;
+  }
 
   async load(tx: PoolClient, keys: readonly Row[]): Promise<void> {
+    if (this.options.complete) return;
     const missing = keys.filter((k) => !this.rows.has(keyOf(this.spec, k)));
-    for (const [k, row] of await loadRows(tx, this.spec, missing)) this.rows.set(k, row);
+    for (const [k, row] of await loadRows(tx, this.spec, missing)) this.hold(k, row);
   }
 
   /** Loads every row whose `column` is one of `values` (e.g. all messages of the batch's recoveries). */
   async loadBy(tx: PoolClient, column: string, values: readonly string[]): Promise<void> {
-    if (values.length === 0) return;
+    if (values.length === 0 || this.options.complete) return;
     const cols = this.spec.columns.map((c) => c.name).join(', ');
     const { rows } = await tx.query<Row>(
       `SELECT ${cols} FROM ${qualified(this.spec)} WHERE ${column} = ANY($1::text[])`,
@@ -88,7 +105,7 @@ export class RowSet {
     );
     for (const r of rows) {
       const k = keyOf(this.spec, r);
-      if (!this.rows.has(k)) this.rows.set(k, normalise(r));
+      if (!this.rows.has(k)) this.hold(k, normalise(r));
     }
   }
 
@@ -97,13 +114,25 @@ export class RowSet {
     return [...this.rows.values()].filter(predicate);
   }
 
+  /** Rows held in memory whose `groupBy` column is `value` and that match `predicate`. */
+  filterBy(value: unknown, predicate: (row: Row) => boolean): Row[] {
+    const group = this.options.groupBy;
+    if (group === undefined) return this.filter((row) => predicate(row));
+    const found: Row[] = [];
+    for (const k of this.groups.get(value) ?? []) {
+      const row = this.rows.get(k) as Row;
+      if (row[group] === value && predicate(row)) found.push(row);
+    }
+    return found;
+  }
+
   get(key: Row): Row | undefined {
     return this.rows.get(keyOf(this.spec, key));
   }
 
   put(row: Row): void {
     const k = keyOf(this.spec, row);
-    this.rows.set(k, row);
+    if (this.rows.get(k) !== row) this.hold(k, row); // else changed in place: already held
     this.dirty.add(k);
   }
 
@@ -113,13 +142,25 @@ export class RowSet {
       if (predicate(row)) {
         this.rows.delete(k);
         this.dirty.delete(k);
+        if (this.options.groupBy !== undefined) this.groups.get(row[this.options.groupBy])?.delete(k);
       }
     }
   }
 
   async flush(tx: PoolClient): Promise<void> {
+    if (this.dirty.size === 0) return;
     const rows = [...this.dirty].map((k) => this.rows.get(k) as Row);
     this.dirty.clear();
     await upsertRows(tx, this.spec, rows);
+  }
+
+  private hold(k: string, row: Row): void {
+    this.rows.set(k, row);
+    const group = this.options.groupBy;
+    if (group === undefined) return;
+    const value = row[group];
+    let keys = this.groups.get(value);
+    if (!keys) this.groups.set(value, (keys = new Set()));
+    keys.add(k);
   }
 }
