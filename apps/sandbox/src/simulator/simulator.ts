@@ -771,15 +771,28 @@ export class ShopperSimulator {
     const stores = this.options.sandbox.stores;
     const historic = o.journey === undefined;
     const j = o.journey;
-    if (!historic && shop.platform !== 'woocommerce') {
-      for (const l of lines) {
-        if (!stores.catalogue.take({ productId: l.productId, variantId: l.variantId }, l.quantity)) return undefined;
-      }
-    }
     if (shop.platform === 'shopify') {
-      const orderId = String(5_500_000_000_000 + this.nextOrderId++);
-      if (o.code !== undefined) {
-        for (const d of stores.state.shopify.discounts.values()) if (d.code === o.code) d.usageCount += 1;
+      // A new order goes through the store's REST API (stock taken, code checked and redeemed).
+      let orderId = String(5_500_000_000_000 + this.nextOrderId++);
+      if (!historic) {
+        const created = await this.storeCreateOrder(
+          `${stores.urls.shopify}/orders.json`,
+          { 'x-shopify-access-token': stores.credentials.shopify },
+          (withCode) => ({
+            order: {
+              email: c.email,
+              line_items: lines.map((l) => ({ variant_id: Number(l.variantId), quantity: l.quantity })),
+              discount_codes:
+                withCode && o.code !== undefined
+                  ? [{ code: o.code, amount: o.discount ?? '0.00', type: 'fixed_amount' }]
+                  : [],
+            },
+          }),
+          o.code !== undefined,
+        );
+        const order = created?.['order'] as Record<string, unknown> | undefined;
+        if (order === undefined) return undefined;
+        orderId = String(order['id']);
       }
       const at = o.placedAt.toISOString();
       await this.send(
@@ -810,48 +823,81 @@ export class ShopperSimulator {
       return orderId;
     }
     if (shop.platform === 'bigcommerce') {
-      const orderId = String(this.nextOrderId++);
-      if (o.code !== undefined) {
-        const coupon = stores.state.bigcommerce.coupons.get(o.code.toLowerCase());
-        if (coupon !== undefined) coupon['num_uses'] = Number(coupon['num_uses'] ?? 0) + 1;
-      }
       const date = rfc2822(o.placedAt);
-      stores.seedBigCommerce({
-        orders: {
-          [orderId]: {
-            order: {
-              id: Number(orderId),
-              ...(j !== undefined ? { cart_id: j.cartId } : {}),
-              customer_id: Number(c.platformId),
-              status: 'Awaiting Fulfillment',
-              payment_status: 'captured',
-              currency_code: shop.currency,
-              default_currency_code: shop.currency,
-              subtotal_ex_tax: lineTotal(lines),
-              total_inc_tax: o.total,
-              discount_amount: o.discount ?? '0.0000',
-              date_created: date,
-              date_modified: date,
-              ip_address: '198.51.100.7',
-              billing_address: {
-                first_name: c.firstName,
-                last_name: c.lastName,
-                email: c.email,
-                country: 'United States',
-              },
+      let orderId: string;
+      if (!historic) {
+        // A new order goes through the store's REST API (stock taken, coupon checked and redeemed).
+        const created = await this.storeCreateOrder(
+          `${stores.urls.bigcommerce}/v2/orders`,
+          { 'x-auth-token': stores.credentials.bigcommerce },
+          (withCode) => ({
+            ...(j !== undefined ? { cart_id: j.cartId } : {}),
+            customer_id: Number(c.platformId),
+            status_id: 11,
+            status: 'Awaiting Fulfillment',
+            payment_status: 'captured',
+            currency_code: shop.currency,
+            default_currency_code: shop.currency,
+            ip_address: '198.51.100.7',
+            date_created: date,
+            discount_amount: withCode ? (o.discount ?? '0.00') : '0.00',
+            ...(withCode && o.code !== undefined ? { coupon_code: o.code } : {}),
+            billing_address: {
+              first_name: c.firstName,
+              last_name: c.lastName,
+              email: c.email,
+              country: 'United States',
             },
-            products: lines.map((l, i) => ({
-              id: i + 1,
+            products: lines.map((l) => ({
               product_id: Number(l.productId),
               variant_id: Number(l.variantId),
-              sku: l.sku,
-              name: l.title,
               quantity: l.quantity,
-              base_price: l.price,
             })),
+          }),
+          o.code !== undefined,
+        );
+        if (created === undefined) return undefined;
+        orderId = String(created['id']);
+      } else {
+        orderId = String(this.nextOrderId++);
+      }
+      if (historic)
+        stores.seedBigCommerce({
+          orders: {
+            [orderId]: {
+              order: {
+                id: Number(orderId),
+                ...(j !== undefined ? { cart_id: j.cartId } : {}),
+                customer_id: Number(c.platformId),
+                status: 'Awaiting Fulfillment',
+                payment_status: 'captured',
+                currency_code: shop.currency,
+                default_currency_code: shop.currency,
+                subtotal_ex_tax: lineTotal(lines),
+                total_inc_tax: o.total,
+                discount_amount: o.discount ?? '0.0000',
+                date_created: date,
+                date_modified: date,
+                ip_address: '198.51.100.7',
+                billing_address: {
+                  first_name: c.firstName,
+                  last_name: c.lastName,
+                  email: c.email,
+                  country: 'United States',
+                },
+              },
+              products: lines.map((l, i) => ({
+                id: i + 1,
+                product_id: Number(l.productId),
+                variant_id: Number(l.variantId),
+                sku: l.sku,
+                name: l.title,
+                quantity: l.quantity,
+                base_price: l.price,
+              })),
+            },
           },
-        },
-      });
+        });
       await this.send(
         bigCommerceDelivery(shop, 'store/order/created', { type: 'order', id: Number(orderId) }, this.random),
       );
@@ -905,6 +951,38 @@ export class ShopperSimulator {
     await this.send(wooDelivery(shop, 'order.created', order, this.random));
     if (j !== undefined) await this.send(cartflowsDelivery(shop, this.cartflowsFields(j, 'completed')));
     return String(resource['id']);
+  }
+
+  /**
+   * Creates an order through a store stand-in's order API; a refused code (unknown, used up) means
+   * the shopper pays the full price. Undefined when the store refused the order (out of stock).
+   */
+  private async storeCreateOrder(
+    url: string,
+    auth: Record<string, string>,
+    body: (withCode: boolean) => unknown,
+    hasCode: boolean,
+  ): Promise<Record<string, unknown> | undefined> {
+    const attempt = async (withCode: boolean) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(body(withCode)),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.status, body: parsed, text };
+    };
+    let res = await attempt(true);
+    if (res.status === 422 && hasCode && /code/i.test(res.text)) res = await attempt(false);
+    if (res.status !== 201 || typeof res.body !== 'object' || res.body === null) return undefined;
+    return res.body as Record<string, unknown>;
   }
 
   private async wooCreateOrder(

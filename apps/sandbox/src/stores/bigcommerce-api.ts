@@ -16,6 +16,7 @@ export interface BigCommerceState {
   readonly customers: Map<string, unknown>;
   window: { start: number; used: number };
   nextCouponId: number;
+  nextOrderId: number;
 }
 
 export interface BigCommerceConfig {
@@ -33,6 +34,7 @@ export function newBigCommerceState(): BigCommerceState {
     customers: new Map(),
     window: { start: 0, used: 0 },
     nextCouponId: 1,
+    nextOrderId: 100,
   };
 }
 
@@ -246,5 +248,130 @@ function route(call: StoreCall, ctx: { catalogue: Catalogue; state: BigCommerceS
     if (call.json instanceof SyntaxError) return v2Error(400, 'The request body is not valid JSON.');
     return createCoupon(state, call.json, ctx.now);
   }
+  if (call.method === 'POST' && p === '/v2/orders') {
+    if (!(call.headers['content-type'] ?? '').startsWith('application/json'))
+      return v2Error(415, 'Use application/json.');
+    if (call.json instanceof SyntaxError) return v2Error(400, 'The request body is not valid JSON.');
+    return createOrder(catalogue, state, call.json, ctx.now);
+  }
   return v3Error(404, 'The requested resource was not found.');
+}
+
+/** Fields of a new order kept as given (`cart_id`: the stand-in's way to say which cart converted). */
+const ORDER_PASSTHROUGH = [
+  'customer_id',
+  'status_id',
+  'status',
+  'payment_status',
+  'currency_code',
+  'default_currency_code',
+  'ip_address',
+  'cart_id',
+  'external_id',
+];
+
+/**
+ * `POST /v2/orders`: `products: [{ product_id, variant_id?, quantity }]` and `billing_address` are
+ * required. Every line must be purchasable and in stock (422, nothing taken otherwise). The stand-in
+ * also takes `coupon_code`: it must exist, be enabled, unexpired and not used up (`max_uses`, 422);
+ * it is redeemed (`num_uses`) only when the order is created. Answers 201 with the order.
+ */
+function createOrder(catalogue: Catalogue, state: BigCommerceState, body: unknown, now: Date): StoreReply {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return v2Error(400, 'The request body is not a JSON object.');
+  const b = body as Record<string, unknown>;
+  const billing = b['billing_address'];
+  if (typeof billing !== 'object' || billing === null || Array.isArray(billing))
+    return v2Error(400, "The required field 'billing_address' was not supplied.");
+  const email = (billing as Record<string, unknown>)['email'];
+  if (email !== undefined && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(email)))
+    return v2Error(400, "The field 'billing_address.email' is invalid.");
+  const products = b['products'];
+  if (!Array.isArray(products) || products.length === 0)
+    return v2Error(400, "The required field 'products' was not supplied.");
+  const lines: { entry: CatalogueEntry; quantity: number }[] = [];
+  for (const raw of products as unknown[]) {
+    const l = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const quantity = l['quantity'];
+    if (!Number.isInteger(quantity) || (quantity as number) < 1)
+      return v2Error(400, "The field 'products.quantity' is invalid.");
+    const entries = catalogue.product(String(l['product_id'] ?? ''));
+    const variantId = l['variant_id'];
+    const entry =
+      variantId !== undefined && variantId !== null
+        ? entries.find((e) => (e.variantId ?? e.productId) === String(variantId))
+        : entries.length === 1
+          ? entries[0]
+          : undefined;
+    if (entry === undefined) return v2Error(400, `The product ${String(l['product_id'])} was not found.`);
+    lines.push({ entry, quantity: quantity as number });
+  }
+  for (const { entry } of lines) {
+    const wanted = lines.filter((x) => x.entry === entry).reduce((n, x) => n + x.quantity, 0);
+    const enough = entry.stock === null || entry.continueSelling || entry.stock >= wanted;
+    if (!entry.purchasable || !enough) return v2Error(422, `The product ${entry.title} is out of stock.`);
+  }
+  let coupon: Record<string, unknown> | undefined;
+  const code = b['coupon_code'];
+  if (code !== undefined && code !== null && code !== '') {
+    coupon = state.coupons.get(String(code).toLowerCase());
+    if (coupon === undefined || coupon['enabled'] === false)
+      return v2Error(422, `The coupon code ${String(code)} is invalid.`);
+    const max = Number(coupon['max_uses'] ?? 0);
+    if (max > 0 && Number(coupon['num_uses'] ?? 0) >= max)
+      return v2Error(422, `The coupon code ${String(code)} has reached its usage limit.`);
+    const expires = String(coupon['expires'] ?? '');
+    if (expires !== '' && Date.parse(expires) <= now.getTime())
+      return v2Error(422, `The coupon code ${String(code)} has expired.`);
+  }
+  for (const { entry, quantity } of lines) catalogue.take(entry, quantity);
+  if (coupon !== undefined) coupon['num_uses'] = Number(coupon['num_uses'] ?? 0) + 1;
+  const subtotal = lines.reduce(
+    (sum, l) => sum.plus(new Decimal(effectivePrice(l.entry)).mul(l.quantity)),
+    new Decimal(0),
+  );
+  let discount = new Decimal(0);
+  if (b['discount_amount'] !== undefined && /^\d+(\.\d+)?$/.test(String(b['discount_amount']))) {
+    discount = new Decimal(String(b['discount_amount']));
+  } else if (coupon !== undefined && coupon['type'] === 'percentage_discount') {
+    discount = subtotal.mul(String(coupon['amount'])).div(100).toDecimalPlaces(2);
+  } else if (coupon !== undefined && coupon['type'] === 'per_total_discount') {
+    discount = new Decimal(String(coupon['amount']));
+  }
+  discount = Decimal.min(discount, subtotal);
+  while (state.orders.has(String(state.nextOrderId))) state.nextOrderId += 1;
+  const id = state.nextOrderId++;
+  const createdAt =
+    typeof b['date_created'] === 'string' && b['date_created'] !== ''
+      ? b['date_created']
+      : now.toUTCString().replace(/GMT$/, '+0000');
+  const passthrough = Object.fromEntries(ORDER_PASSTHROUGH.filter((k) => b[k] !== undefined).map((k) => [k, b[k]]));
+  const order: Record<string, unknown> = {
+    id,
+    customer_id: 0,
+    status: 'Pending',
+    ...passthrough,
+    subtotal_ex_tax: subtotal.toFixed(4),
+    subtotal_inc_tax: subtotal.toFixed(4),
+    discount_amount: discount.toFixed(4),
+    coupon_discount: coupon !== undefined ? discount.toFixed(4) : '0.0000',
+    total_ex_tax: subtotal.minus(discount).toFixed(4),
+    total_inc_tax: subtotal.minus(discount).toFixed(4),
+    items_total: lines.reduce((n, l) => n + l.quantity, 0),
+    date_created: createdAt,
+    date_modified: createdAt,
+    billing_address: billing,
+  };
+  const lineBodies = lines.map((l, i) => ({
+    id: i + 1,
+    order_id: id,
+    product_id: num(l.entry.productId),
+    variant_id: num(l.entry.variantId ?? l.entry.productId),
+    sku: l.entry.sku,
+    name: l.entry.title,
+    quantity: l.quantity,
+    base_price: money(effectivePrice(l.entry)),
+  }));
+  state.orders.set(String(id), { order, products: lineBodies });
+  return { status: 201, body: order };
 }

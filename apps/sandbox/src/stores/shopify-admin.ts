@@ -1,5 +1,6 @@
 import { LosslessNumber } from 'lossless-json';
-import { effectivePrice, inStock, type Catalogue } from './catalogue';
+import Decimal from 'decimal.js';
+import { effectivePrice, inStock, type Catalogue, type CatalogueEntry } from './catalogue';
 import type { StoreCall, StoreReply } from './store-http';
 
 /**
@@ -20,8 +21,11 @@ export interface ShopifyDiscount {
 
 export interface ShopifyState {
   readonly discounts: Map<string, ShopifyDiscount>;
+  /** Orders created through `POST /orders.json`, by id. */
+  readonly orders: Map<string, Record<string, unknown>>;
   bucket: { available: number; at: number };
   nextId: number;
+  nextOrderId: number;
 }
 
 export interface ShopifyConfig {
@@ -32,7 +36,13 @@ export interface ShopifyConfig {
 }
 
 export function newShopifyState(config: ShopifyConfig): ShopifyState {
-  return { discounts: new Map(), bucket: { available: config.maximumAvailable, at: 0 }, nextId: 1_000_000_000_001 };
+  return {
+    discounts: new Map(),
+    orders: new Map(),
+    bucket: { available: config.maximumAvailable, at: 0 },
+    nextId: 1_000_000_000_001,
+    nextOrderId: 5_500_000_000_001,
+  };
 }
 
 const ROOT_FIELDS: Record<string, { field: string; kind: 'query' | 'mutation' }> = {
@@ -320,4 +330,123 @@ export function handleShopify(
     usageCount: 0,
   });
   return ok({ discountCodeBasicCreate: { codeDiscountNode: { id }, userErrors: [] } });
+}
+
+function restError(status: number, errors: unknown): StoreReply {
+  return { status, body: { errors } };
+}
+
+/**
+ * Shopify Admin REST `POST /admin/api/<version>/orders.json`: `{ order: { line_items: [{ variant_id,
+ * quantity }], email, discount_codes: [{ code, amount, type }] } }`. Every line must be in stock
+ * (422, nothing taken otherwise); a discount code must exist and not be used up (`usageLimit`, 422);
+ * stock is taken and the code's usage counted only when the order is created (201 `{ order }`).
+ */
+export function handleShopifyOrderCreate(
+  call: StoreCall,
+  ctx: { catalogue: Catalogue; state: ShopifyState; now: Date },
+): StoreReply {
+  if (call.method !== 'POST') return restError(405, 'Method Not Allowed');
+  if (!call.authorized) {
+    return restError(401, '[API] Invalid API key or access token (unrecognized login or wrong password)');
+  }
+  if (!(call.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
+    return restError(415, 'Unsupported Media Type: use application/json');
+  }
+  const json = call.json;
+  const order = typeof json === 'object' && json !== null ? (json as { order?: unknown }).order : undefined;
+  if (json instanceof SyntaxError || typeof order !== 'object' || order === null || Array.isArray(order)) {
+    return restError(400, { order: 'Required parameter missing or invalid' });
+  }
+  const o = order as Record<string, unknown>;
+  const rawLines = o['line_items'];
+  if (!Array.isArray(rawLines) || rawLines.length === 0) return restError(422, { line_items: ["can't be blank"] });
+  const lines: { entry: CatalogueEntry; quantity: number }[] = [];
+  for (const raw of rawLines as unknown[]) {
+    const l = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const quantity = l['quantity'];
+    if (!Number.isInteger(quantity) || (quantity as number) < 1) {
+      return restError(422, { line_items: ['quantity must be greater than 0'] });
+    }
+    const entry = ctx.catalogue.byVariantId(String(l['variant_id'] ?? ''));
+    if (entry === undefined) return restError(422, { line_items: [`variant ${String(l['variant_id'])} not found`] });
+    lines.push({ entry, quantity: quantity as number });
+  }
+  for (const { entry } of lines) {
+    const wanted = lines.filter((x) => x.entry === entry).reduce((n, x) => n + x.quantity, 0);
+    const enough = entry.stock === null || entry.continueSelling || entry.stock >= wanted;
+    if (!entry.purchasable || !enough) {
+      return restError(422, { line_items: [`${entry.title} is out of stock`] });
+    }
+  }
+  const email = o['email'];
+  if (email !== undefined && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(email))) {
+    return restError(422, { email: ['is invalid'] });
+  }
+  const rawCodes = o['discount_codes'] ?? [];
+  if (!Array.isArray(rawCodes) || rawCodes.length > 1) {
+    return restError(422, { discount_codes: ['only one discount code per order'] });
+  }
+  const codes = rawCodes as Record<string, unknown>[];
+  let discount: ShopifyDiscount | undefined;
+  if (codes.length === 1) {
+    const code = String(codes[0]?.['code'] ?? '');
+    discount = ctx.state.discounts.get(code.toUpperCase());
+    if (discount === undefined) return restError(422, { discount_code: [`${code} is invalid`] });
+    const limit = discount.input['usageLimit'];
+    if (typeof limit === 'number' && discount.usageCount >= limit) {
+      return restError(422, { discount_code: [`${code} has reached its usage limit`] });
+    }
+    const endsAt = discount.input['endsAt'];
+    if (typeof endsAt === 'string' && Date.parse(endsAt) <= ctx.now.getTime()) {
+      return restError(422, { discount_code: [`${code} has expired`] });
+    }
+  }
+  for (const { entry, quantity } of lines) ctx.catalogue.take(entry, quantity);
+  if (discount !== undefined) discount.usageCount += 1;
+  const subtotal = lines.reduce(
+    (sum, l) => sum.plus(new Decimal(effectivePrice(l.entry)).mul(l.quantity)),
+    new Decimal(0),
+  );
+  const applied = codes[0];
+  const discountAmount =
+    applied !== undefined && applied['amount'] !== undefined && /^\d+(\.\d+)?$/.test(String(applied['amount']))
+      ? Decimal.min(new Decimal(String(applied['amount'])), subtotal)
+      : new Decimal(0);
+  while (ctx.state.orders.has(String(ctx.state.nextOrderId))) ctx.state.nextOrderId += 1;
+  const id = String(ctx.state.nextOrderId++);
+  const at = ctx.now.toISOString();
+  const created: Record<string, unknown> = {
+    id: new LosslessNumber(id),
+    admin_graphql_api_id: `gid://shopify/Order/${id}`,
+    ...(typeof email === 'string' ? { email } : {}),
+    created_at: at,
+    updated_at: at,
+    processed_at: at,
+    financial_status: 'paid',
+    subtotal_price: subtotal.toFixed(2),
+    total_discounts: discountAmount.toFixed(2),
+    total_price: subtotal.minus(discountAmount).toFixed(2),
+    discount_codes:
+      discount !== undefined
+        ? [
+            {
+              code: discount.code,
+              amount: discountAmount.toFixed(2),
+              type: String(applied?.['type'] ?? 'fixed_amount'),
+            },
+          ]
+        : [],
+    line_items: lines.map((l, i) => ({
+      id: i + 1,
+      variant_id: new LosslessNumber(l.entry.variantId ?? l.entry.productId),
+      product_id: new LosslessNumber(l.entry.productId),
+      sku: l.entry.sku,
+      title: l.entry.title,
+      quantity: l.quantity,
+      price: effectivePrice(l.entry),
+    })),
+  };
+  ctx.state.orders.set(id, created);
+  return { status: 201, body: { order: created } };
 }

@@ -10,6 +10,7 @@ import {
 import { Catalogue, type CatalogueItem, type ItemRef } from './catalogue';
 import {
   handleShopify,
+  handleShopifyOrderCreate,
   newShopifyState,
   shopifyOperationOf,
   type ShopifyConfig,
@@ -103,7 +104,7 @@ function routeOf(pathname: string): Routed | undefined {
 }
 
 /**
- * Starts the Shopify Admin GraphQL, BigCommerce and WooCommerce stand-ins on one local HTTP
+ * Starts the Shopify Admin (GraphQL and REST `orders.json`), BigCommerce and WooCommerce stand-ins on one local HTTP
  * server (each under its own prefix; `urls` are the shops' `apiUrl`s). Control endpoints:
  * `GET /__sandbox/requests`, `POST /__sandbox/faults` (a {@link StoreFault}), `DELETE /__sandbox/faults`,
  * `POST /__sandbox/stock` `{ productId, variantId?, stock }`, `POST /__sandbox/price` `{ productId, variantId?, price, salePrice? }`.
@@ -236,7 +237,9 @@ export async function startStoreSandbox(options: StoreSandboxOptions = {}): Prom
     const ctxNow = now();
     let reply: StoreReply;
     if (routed.platform === 'shopify') {
-      if (!/^\/graphql\.json$/.test(routed.path)) reply = { status: 404, body: { errors: 'Not Found' } };
+      if (routed.path === '/orders.json') {
+        reply = handleShopifyOrderCreate(call, { catalogue, state: state.shopify, now: ctxNow });
+      } else if (!/^\/graphql\.json$/.test(routed.path)) reply = { status: 404, body: { errors: 'Not Found' } };
       else
         reply = handleShopify(call, routed.version ?? SANDBOX_SHOPIFY_API_VERSION, {
           catalogue,
