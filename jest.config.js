@@ -19,5 +19,7 @@ module.exports = {
   globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
   reporters: ['default', '<rootDir>/libs/testing/src/jest/skipped-reporter.js'],
   testTimeout: 60000,
-  maxWorkers: 2,
+  // One worker: the end-to-end suites run the whole appliance (timers, subscriptions, a browser) and
+  // are timing-sensitive when two of them share this 2-core machine with PostgreSQL.
+  maxWorkers: 1,
 };

@@ -148,10 +148,10 @@ describeWithChromium('dashboard in headless Chromium', () => {
         [shopId],
       );
       return rows[0].recovered === 1 && rows[0].opened === 1;
-    }, 30_000);
+    }, 60_000);
 
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();

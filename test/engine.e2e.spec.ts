@@ -165,6 +165,10 @@ describe('recovery engine through HTTP (abandonment → steps → purchase / uns
     const clicked = await fetch(`${h.baseUrl}${(click as RegExpExecArray)[1]}`, { redirect: 'manual' });
     expect(clicked.status).toBe(302);
     expect(new URL(clicked.headers.get('location') as string).host).toBe('shop.example');
+    // The shopper lands on the store and orders a little later: the click is on record by then.
+    await eventually(async () =>
+      (await history('ada@example.com')).some((e) => e.event.type === 'recovery.message-clicked'),
+    );
     expect(
       (await signed('orders/create', shopifyOrder({ checkoutToken: buyer, placedAt: new Date().toISOString() })))
         .status,
