@@ -285,3 +285,11 @@ export function optionalEnv(env: Readonly<Record<string, string | undefined>>, n
   const v = env[name]?.trim();
   return v === undefined || v === '' ? undefined : v;
 }
+
+/** The `id` of a list response's first item, as a string (ticket lookups by external id). */
+export function firstIdOf(list: readonly unknown[]): string | undefined {
+  const first: unknown = list[0];
+  return isRecord(first) && (typeof first.id === 'number' || typeof first.id === 'string')
+    ? String(first.id)
+    : undefined;
+}

@@ -9,6 +9,7 @@
 import type { TicketPort, TicketRequest } from '@reclaim/application/recovery/ports';
 import { PermanentProviderError } from '@reclaim/application/recovery/ports';
 import {
+  firstIdOf,
   basicAuth,
   isRecord,
   jsonOf,
@@ -109,10 +110,7 @@ export class GorgiasTickets implements TicketPort {
     if (!isRecord(body) || !Array.isArray(body.data)) {
       throw new PermanentProviderError('gorgias tickets.list: unexpected response', 'bad-response');
     }
-    const first: unknown = body.data[0];
-    return isRecord(first) && (typeof first.id === 'number' || typeof first.id === 'string')
-      ? String(first.id)
-      : undefined;
+    return firstIdOf(body.data);
   }
 
   async open(request: TicketRequest): Promise<{ readonly ticketId: string }> {

@@ -9,6 +9,7 @@
 import type { TicketPort, TicketRequest } from '@reclaim/application/recovery/ports';
 import { PermanentProviderError } from '@reclaim/application/recovery/ports';
 import {
+  firstIdOf,
   basicAuth,
   isRecord,
   jsonOf,
@@ -111,10 +112,7 @@ export class ZendeskTickets implements TicketPort {
     if (!isRecord(body) || !Array.isArray(body.tickets)) {
       throw new PermanentProviderError('zendesk tickets.list: unexpected response', 'bad-response');
     }
-    const first: unknown = body.tickets[0];
-    return isRecord(first) && (typeof first.id === 'number' || typeof first.id === 'string')
-      ? String(first.id)
-      : undefined;
+    return firstIdOf(body.tickets);
   }
 
   async open(request: TicketRequest): Promise<{ readonly ticketId: string }> {
