@@ -203,3 +203,31 @@ export function dockerignoreViolations(text: string): string[] {
     .filter((p) => !lines.has(p))
     .map((p) => `.dockerignore: does not exclude ${p}`);
 }
+
+/** Compose's override merge, as far as this bundle uses it: mappings merge, sequences of the override win. */
+export function mergeCompose(base: Doc, override: Doc): Doc {
+  const merge = (a: unknown, b: unknown): unknown => {
+    if (
+      typeof a === 'object' &&
+      a !== null &&
+      !Array.isArray(a) &&
+      typeof b === 'object' &&
+      b !== null &&
+      !Array.isArray(b)
+    ) {
+      const out: Doc = { ...(a as Doc) };
+      for (const [k, v] of Object.entries(b as Doc)) out[k] = k in out ? merge(out[k], v) : v;
+      return out;
+    }
+    return structuredClone(b);
+  };
+  return merge(base, override) as Doc;
+}
+
+/** Bytes of a compose size (`768m`, `1g`, `512k`, `1048576`). */
+export function composeMemoryBytes(size: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$/i.exec(size.trim());
+  if (!m) throw new Error(`not a size: ${size}`);
+  const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * unit;
+}

@@ -1,7 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import {
+  composeMemoryBytes,
+  mergeCompose,
   dockerfileViolations,
   dockerignoreViolations,
   invariantViolations,
@@ -38,8 +42,10 @@ describe('compose.yaml', () => {
     expect(env.EVENT_STORE).toBe('eventstoredb');
     expect(env.EVENTSTORE_URL).toContain('esdb://eventstoredb:2113');
     expect(env.KAFKA_BROKERS).toContain('kafka:9092');
-    expect(env.DATABASE_URL).toMatch(/^postgres:\/\/reclaim:\$\{POSTGRES_PASSWORD:\?[^}]*\}@postgres:5432\/reclaim$/);
-    for (const k of ['ADMIN_TOKEN', 'ANALYST_TOKEN', 'RECLAIM_MASTER_KEY']) expect(env[k]).toMatch(/^\$\{[A-Z_]+:\?/);
+    expect(env.DATABASE_URL).toBe('postgres://reclaim:${POSTGRES_PASSWORD:-}@postgres:5432/reclaim');
+    // Secrets may come from .env or from files (compose.secrets.yaml sets NAME_FILE).
+    for (const k of ['ADMIN_TOKEN', 'ANALYST_TOKEN', 'RECLAIM_MASTER_KEY']) expect(env[k]).toBe(`\${${k}:-}`);
+    expect(env.PUBLIC_URL).toMatch(/^\$\{PUBLIC_URL:\?/);
   });
 
   it('runs Kafka in KRaft mode and keeps its log dir on the volume', () => {
@@ -144,6 +150,11 @@ describe('docker/Dockerfile and .dockerignore', () => {
     ]);
   });
 
+  it('the image runs the Node major the project is tested on (20)', () => {
+    expect(read('docker/Dockerfile')).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    expect(read('.ci/run')).toMatch(/Node 20/);
+  });
+
   it('.env is git-ignored and .env.example names every secret compose requires', () => {
     expect(read('.gitignore').split('\n')).toContain('.env');
     const composeWithoutComments = read('compose.yaml')
@@ -170,5 +181,91 @@ describe('docker/smoke.sh', () => {
       join(root, 'docker/smoke.sh'),
       join(root, 'docker/postgres/initdb.d/10-analyst-role.sh'),
     ]);
+  });
+});
+
+describe('compose overrides, published ports and memory', () => {
+  const base = parseCompose(read('compose.yaml'));
+  const svc = (d: Doc, n: string) => (d.services as Record<string, Doc>)[n];
+
+  it('publishes only the appliance: PostgreSQL, EventStoreDB and Kafka stay on the compose network', () => {
+    for (const name of ['postgres', 'eventstoredb', 'kafka']) expect(svc(base, name).ports).toBeUndefined();
+    expect(svc(base, 'reclaim').ports).toEqual(['${RECLAIM_HTTP_PORT:-3000}:3000']);
+  });
+
+  it('compose.ports.yaml publishes them on the loopback only, and the merged bundle is valid', () => {
+    const merged = mergeCompose(base, parseCompose(read('compose.ports.yaml')));
+    for (const name of ['postgres', 'eventstoredb', 'kafka'])
+      expect(svc(merged, name).ports).toEqual([expect.stringMatching(/^127\.0\.0\.1:/)]);
+    expect(schemaViolations(merged)).toEqual([]);
+    expect(invariantViolations(merged)).toEqual([]);
+  });
+
+  it('compose.secrets.yaml hands the required secrets over as files, and the merged bundle is valid', () => {
+    const merged = mergeCompose(base, parseCompose(read('compose.secrets.yaml')));
+    expect(schemaViolations(merged)).toEqual([]);
+    expect(invariantViolations(merged)).toEqual([]);
+    const env = svc(merged, 'reclaim').environment as Record<string, string>;
+    for (const k of ['DATABASE_URL', 'ADMIN_TOKEN', 'ANALYST_TOKEN', 'RECLAIM_MASTER_KEY', 'ANALYST_DB_PASSWORD'])
+      expect(env[`${k}_FILE`]).toMatch(/^\/run\/secrets\//);
+    expect((svc(merged, 'postgres').environment as Record<string, string>).POSTGRES_PASSWORD_FILE).toBe(
+      '/run/secrets/postgres_password',
+    );
+  });
+
+  it('every service has a memory limit and the bundle fits a 4 GB host (at most 3.5 GiB, dev profile aside)', () => {
+    const services = Object.entries(base.services as Record<string, Doc>);
+    for (const [name, s] of services) expect([name, typeof s.mem_limit]).toEqual([name, 'string']);
+    const total = services
+      .filter(([, s]) => s.profiles === undefined)
+      .reduce((sum, [, s]) => sum + composeMemoryBytes(String(s.mem_limit)), 0);
+    expect(total).toBeLessThanOrEqual(3.5 * 1024 ** 3);
+    // The JVM and Node heaps stay inside their containers' limits.
+    const heap = /-Xmx(\d+)m/.exec(String((svc(base, 'kafka').environment as Doc).KAFKA_HEAP_OPTS));
+    expect(Number(heap?.[1]) * 1024 ** 2).toBeLessThan(composeMemoryBytes(String(svc(base, 'kafka').mem_limit)));
+    const node = /--max-old-space-size=(\d+)/.exec(read('docker/Dockerfile'));
+    expect(Number(node?.[1]) * 1024 ** 2).toBeLessThan(composeMemoryBytes(String(svc(base, 'reclaim').mem_limit)));
+  });
+
+  it('composeMemoryBytes reads compose sizes', () => {
+    expect(composeMemoryBytes('768m')).toBe(768 * 1024 ** 2);
+    expect(composeMemoryBytes('1g')).toBe(1024 ** 3);
+    expect(() => composeMemoryBytes('lots')).toThrow(/not a size/);
+  });
+});
+
+/** Debian's `docker-compose` (apt-get install docker-compose), when this machine has it. */
+const dockerCompose = spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0;
+
+describe('docker-compose config on .env.example with the secrets filled', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reclaim-compose-'));
+  const filled = read('.env.example').replace(/^([A-Z_]+)=$/gm, (_, name: string) => `${name}=${'ab'.repeat(32)}`);
+  const envFile = join(dir, '.env');
+  writeFileSync(envFile, filled);
+  const config = (env: string, ...files: string[]) =>
+    spawnSync('docker-compose', ['--env-file', env, ...files.flatMap((f) => ['-f', join(root, f)]), 'config', '-q'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+  const skip = dockerCompose ? '' : ' [skipped: docker-compose not installed (Debian: apt-get install docker-compose)]';
+  const test = dockerCompose ? it : it.skip;
+
+  test(`passes for compose.yaml and each override${skip}`, () => {
+    for (const files of [
+      ['compose.yaml'],
+      ['compose.yaml', 'compose.ports.yaml'],
+      ['compose.yaml', 'compose.secrets.yaml'],
+    ]) {
+      const r = config(envFile, ...files);
+      expect([files.join(' + '), r.status, r.stderr]).toEqual([files.join(' + '), 0, '']);
+    }
+  });
+
+  test(`fails naming PUBLIC_URL when .env leaves it empty${skip}`, () => {
+    const bad = join(dir, 'bad.env');
+    writeFileSync(bad, filled.replace(/^PUBLIC_URL=.*$/m, 'PUBLIC_URL='));
+    const r = config(bad, 'compose.yaml');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/set PUBLIC_URL in \.env/);
   });
 });

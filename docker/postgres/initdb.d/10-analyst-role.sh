@@ -4,6 +4,11 @@
 # The read-model migrations grant it SELECT on the read-model schema and masked views only (R20).
 set -euo pipefail
 
+# Docker secrets: ANALYST_DB_PASSWORD_FILE (compose.secrets.yaml) wins over ANALYST_DB_PASSWORD.
+if [ -n "${ANALYST_DB_PASSWORD_FILE:-}" ]; then
+  ANALYST_DB_PASSWORD="$(cat "$ANALYST_DB_PASSWORD_FILE")"
+fi
+
 if [ -z "${ANALYST_DB_PASSWORD:-}" ]; then
   echo "ANALYST_DB_PASSWORD is not set; refusing to create reclaim_analyst without a password" >&2
   exit 1

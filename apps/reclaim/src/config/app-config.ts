@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsIn,
@@ -31,6 +32,7 @@ import {
   type TwilioConfig,
   type ZendeskConfig,
 } from '@reclaim/providers';
+import { declaredSettings, Setting, type SettingInfo } from './setting';
 
 /** A duration (`90s`, `15m`, `1h`, `3d`) or, with `list`, a comma list of them, as `parseDuration` reads it. */
 function IsDuration(options: { list?: boolean; min?: number } = {}): PropertyDecorator {
@@ -80,65 +82,118 @@ export function parseBytes(value: string): number {
  * table). Validated once at start-up: a bad value stops the process with a message naming it.
  */
 export class AppConfig {
+  @Setting({ group: 'appliance', description: 'HTTP port (webhooks, admin API, health, docs)', compose: '3000' })
   @Transform(({ value }) => (value === undefined ? 3000 : Number(value)))
   @IsInt()
   @Min(0)
   @Max(65535)
   PORT = 3000;
 
+  @Setting({
+    group: 'appliance',
+    secret: true,
+    description:
+      'PostgreSQL for the event store (default adapter), read models and keys. Unset: embedded PostgreSQL under DATA_DIR',
+    compose: 'postgres://reclaim:${POSTGRES_PASSWORD:-}@postgres:5432/reclaim',
+  })
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
 
   /** Where the embedded database, the generated master key and the admin token live. */
+  @Setting({
+    group: 'appliance',
+    description: 'embedded database, generated master key and admin token',
+    compose: '/app/data',
+  })
   @IsString()
   DATA_DIR = './data';
 
+  @Setting({
+    group: 'appliance',
+    secret: true,
+    defaultText: 'generated into `DATA_DIR/admin-token`',
+    description: 'admin API bearer token (generate with `openssl rand -hex 32`)',
+  })
   @IsOptional()
   @IsString()
   ADMIN_TOKEN?: string;
 
+  @Setting({ group: 'appliance', secret: true, description: 'read-only API token' })
   @IsOptional()
   @IsString()
   ANALYST_TOKEN?: string;
 
+  @Setting({
+    group: 'appliance',
+    secret: true,
+    defaultText: 'generated into `DATA_DIR/master.key` (with a warning)',
+    description:
+      '32 bytes, base64 or hex: wraps the per-customer data keys and the shop secrets. Losing it loses that data',
+  })
   @IsOptional()
   @IsString()
   RECLAIM_MASTER_KEY?: string;
 
+  @Setting({ group: 'appliance', description: '`postgres` or `eventstoredb`', compose: 'eventstoredb' })
   @IsIn(['postgres', 'eventstoredb'])
   EVENT_STORE: 'postgres' | 'eventstoredb' = 'postgres';
 
+  @Setting({
+    group: 'appliance',
+    description: '`esdb://host:2113?tls=false` when `EVENT_STORE=eventstoredb`',
+    compose: '${EVENTSTORE_URL:-esdb://eventstoredb:2113?tls=false}',
+    example: 'esdb://es1:2113,es2:2113,es3:2113?tls=true',
+  })
   @IsOptional()
   @Matches(/^(esdb|kurrentdb)(\+discover)?:\/\//, { message: 'EVENTSTORE_URL must be an esdb:// connection string' })
   EVENTSTORE_URL?: string;
 
+  @Setting({
+    group: 'appliance',
+    description: 'comma list; unset = no Kafka relay',
+    compose: '${KAFKA_BROKERS:-kafka:9092}',
+    example: 'kafka1:9092,kafka2:9092,kafka3:9092',
+  })
   @IsOptional()
   @IsString()
   KAFKA_BROKERS?: string;
 
+  @Setting({ group: 'appliance', description: 'topic of the relay' })
   @IsString()
   KAFKA_TOPIC = 'reclaim.events.v1';
 
+  @Setting({ group: 'appliance', description: 'background roles of this instance (`none` = HTTP only)' })
   @IsString()
   @Matches(/^\s*(none|(ingest|engine|projector|relay)(\s*,\s*(ingest|engine|projector|relay))*)\s*$/, {
     message: `ROLES must be a comma list of ${ROLE_NAMES.join(', ')}, or none (HTTP only)`,
   })
   ROLES = 'ingest,engine,projector,relay';
 
+  @Setting({ group: 'appliance', description: 'larger bodies get 413 before being buffered' })
   @IsString()
   @Matches(/^\s*\d+\s*(b|kb|kib|mb|mib)?\s*$/i, { message: 'WEBHOOK_BODY_LIMIT must be a size like 1mb or 524288' })
   WEBHOOK_BODY_LIMIT = '1mb';
 
   /** How long a rotated-out webhook secret stays valid when the rotation does not say. */
+  @Setting({ group: 'appliance', description: 'how long a rotated-out webhook secret stays valid by default' })
   @IsString()
   @Matches(/^\d+(ms|s|m|h|d)$/, { message: 'SECRET_ROTATION_WINDOW must be a duration like 24h' })
   SECRET_ROTATION_WINDOW = '24h';
 
+  @Setting({ group: 'appliance', description: '`fatal`…`trace`, `silent`; logs are JSON and carry no personal data' })
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
   /** The public base URL merchants point their webhooks at (shown by the admin API). */
+  @Setting({
+    group: 'appliance',
+    defaultText: '`http://localhost:$PORT`',
+    description:
+      'base of the webhook URLs and of the unsubscribe / tracking links in messages (warned at start when not https)',
+    compose: '${PUBLIC_URL:?set PUBLIC_URL in .env}',
+    example: 'https://reclaim.example.com',
+  })
   @IsOptional()
   @Matches(/^https?:\/\//, { message: 'PUBLIC_URL must start with http:// or https://' })
   PUBLIC_URL?: string;
@@ -146,21 +201,36 @@ export class AppConfig {
   // ------------------------------------------------------------------ recovery engine
 
   /** Inactivity after which a reachable, unpaid cart is abandoned. */
+  @Setting({
+    group: 'recovery',
+    description: 'inactivity after which a reachable, unpaid cart is abandoned (`90s`, `15m`, `1h`, `3d`)',
+  })
   @IsDuration({ min: 1000 })
   ABANDON_AFTER = '1h';
 
   /** Delays of the follow-up steps, counted from abandonment (step 0 is sent at abandonment). */
+  @Setting({
+    group: 'recovery',
+    description:
+      'follow-up steps, counted from abandonment (step 0 is at abandonment); default discounts 0 %, 5 %, 10 %, 15 %',
+  })
   @IsDuration({ list: true })
   FOLLOW_UP_DELAYS = '6h,24h,72h';
 
   /** Cart value (shop currency) from which the premium sequence is chosen. */
+  @Setting({ group: 'recovery', description: 'cart value (shop currency) selecting the premium sequence' })
   @Matches(/^\d{1,12}(\.\d{1,4})?$/, { message: 'HIGH_VALUE_THRESHOLD must be a decimal amount like 200 or 199.99' })
   HIGH_VALUE_THRESHOLD = '200';
 
   /** Cart value from which one support ticket is opened per cart. */
+  @Setting({ group: 'recovery', description: 'cart value from which one support ticket is opened per cart' })
   @Matches(/^\d{1,12}(\.\d{1,4})?$/, { message: 'TICKET_THRESHOLD must be a decimal amount like 200 or 199.99' })
   TICKET_THRESHOLD = '200';
 
+  @Setting({
+    group: 'recovery',
+    description: 'share of recoveries that receive nothing (lift measurement); per-shop setting overrides',
+  })
   @Transform(toInt(10))
   @IsInt({ message: 'HOLDOUT_PERCENT must be a whole number from 0 to 100' })
   @Min(0)
@@ -168,49 +238,85 @@ export class AppConfig {
   HOLDOUT_PERCENT = 10;
 
   /** `shadow`: every decision recorded, nothing sent (per-shop settings override it). */
+  @Setting({
+    group: 'recovery',
+    description: '`shadow`: every decision recorded, nothing sent; per-shop setting overrides',
+  })
   @IsIn(['live', 'shadow'], { message: 'MODE must be live or shadow' })
   MODE: 'live' | 'shadow' = 'live';
 
+  @Setting({
+    group: 'recovery',
+    description: 'share of non-holdout recoveries that send live (the rest run in shadow)',
+  })
   @Transform(toInt(100))
   @IsInt({ message: 'ROLLOUT_PERCENT must be a whole number from 0 to 100' })
   @Min(0)
   @Max(100)
   ROLLOUT_PERCENT = 100;
 
+  @Setting({
+    group: 'recovery',
+    description: 'an order this long after a click on a recovery message is attributed to it',
+  })
   @IsDuration()
   ATTRIBUTION_WINDOW = '5d';
 
   /** Window for late order webhooks around abandonment and payment. */
+  @Setting({
+    group: 'recovery',
+    description: 'window for late order webhooks (no send while an order may be on its way)',
+  })
   @IsDuration()
   PURCHASE_GRACE = '10m';
 
+  @Setting({ group: 'recovery', description: 'validity of the unique discount codes' })
   @IsDuration({ min: 60_000 })
   DISCOUNT_EXPIRY = '7d';
 
   /** No discount to a customer recovered with one within this window (anti-gaming). */
+  @Setting({ group: 'recovery', description: 'no discount to a customer recovered with one within this window' })
   @IsDuration()
   DISCOUNT_COOLDOWN = '30d';
 
   /** Nothing from another recovery within this time of the customer's last recovery message. */
+  @Setting({
+    group: 'recovery',
+    description: "nothing from another recovery within this time of the customer's last recovery message",
+  })
   @IsDuration()
   FREQUENCY_CAP = '16h';
 
+  @Setting({
+    group: 'recovery',
+    description: 'or `unless-opted-out`; per-shop setting overrides (SMS always needs recorded consent)',
+  })
   @IsIn(['subscribers-only', 'unless-opted-out'], {
     message: 'EMAIL_CONSENT_POLICY must be subscribers-only or unless-opted-out',
   })
   EMAIL_CONSENT_POLICY: EmailConsentPolicy = 'subscribers-only';
 
   /** How often due timers and queued effects are processed. */
+  @Setting({ group: 'recovery', description: 'how often due timers and queued sends are processed (engine role)' })
   @IsDuration({ min: 100 })
   TIMER_TICK = '1s';
 
   /** Default sender name in emails (per-shop `storeName` overrides it). */
+  @Setting({
+    group: 'recovery',
+    defaultText: 'the shop domain',
+    description: 'sender name in emails; per-shop `storeName` overrides',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)
   MERCHANT_NAME?: string;
 
   /** Default postal address printed in every email (R25; per-shop `postalAddress` overrides it). */
+  @Setting({
+    group: 'recovery',
+    description: 'postal address printed in every email (required to send email); per-shop `postalAddress` overrides',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(500)
@@ -219,11 +325,21 @@ export class AppConfig {
   // ------------------------------------------------------------------ read models
 
   /** Password of the `reclaim_analyst` role the migrations create (else NOLOGIN). Never logged. */
+  @Setting({
+    group: 'read-models',
+    secret: true,
+    description:
+      'when set, the `reclaim_analyst` role the migrations create (if missing) can log in with it; else `NOLOGIN`',
+  })
   @IsOptional()
   @IsString()
   ANALYST_DB_PASSWORD?: string;
 
   /** Pending events above which /health reports a subscription `degraded`. */
+  @Setting({
+    group: 'read-models',
+    description: 'pending events above which `/health` reports a subscription `degraded` (see docs/analytics.md)',
+  })
   @Transform(toInt(1000))
   @IsInt({ message: 'SUBSCRIPTION_LAG_THRESHOLD must be a whole number from 1 to 100000' })
   @Min(1, { message: 'SUBSCRIPTION_LAG_THRESHOLD must be a whole number from 1 to 100000' })
@@ -233,98 +349,182 @@ export class AppConfig {
   // ------------------------------------------------------------------ providers (email, SMS, tickets, stores)
 
   /** `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. */
+  @Setting({
+    group: 'providers',
+    secret: true,
+    description:
+      '`smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`; user and password percent-encoded. Recovery e-mail over SMTP (pooled)',
+    example: 'smtp://mailpit:1025',
+  })
   @IsOptional()
   @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string;
 
   /** From address of SMTP mail, e.g. `Lumen Lamps <shop@lumen.example>`. */
+  @Setting({
+    group: 'providers',
+    description: 'From address of SMTP mail, e.g. `Shop <shop@example.com>` (required with `SMTP_URL`)',
+    example: 'Reclaim <no-reply@example.com>',
+  })
   @IsOptional()
   @Matches(/@[A-Za-z0-9.-]+\.[A-Za-z]{2,}>?\s*$/, { message: 'MAIL_FROM must contain an e-mail address' })
   MAIL_FROM?: string;
 
+  @Setting({
+    group: 'providers',
+    description: 'with `DKIM_SELECTOR` and `DKIM_PRIVATE_KEY`: DKIM-sign SMTP mail for this domain',
+  })
   @IsOptional()
   @Matches(/^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, { message: 'DKIM_DOMAIN must be a domain name' })
   DKIM_DOMAIN?: string;
 
+  @Setting({ group: 'providers', description: 'DKIM selector (DNS label) of the signing key' })
   @IsOptional()
   @Matches(/^[A-Za-z0-9._-]{1,63}$/, { message: 'DKIM_SELECTOR must be a DNS label' })
   DKIM_SELECTOR?: string;
 
   /** PEM private key (`\n` escapes allowed). Never logged. */
+  @Setting({
+    group: 'providers',
+    secret: true,
+    description: 'PEM private key of the DKIM selector (`\\n` escapes allowed)',
+  })
   @IsOptional()
   @Matches(/-----BEGIN (RSA )?PRIVATE KEY-----/, { message: 'DKIM_PRIVATE_KEY must be a PEM private key' })
   DKIM_PRIVATE_KEY?: string;
 
+  @Setting({
+    group: 'providers',
+    secret: true,
+    description:
+      'private API key: e-mail through a Klaviyo flow (an event per message, `unique_id` = our idempotency key); also pushes segment and recovery context to profiles (`reclaim_*`)',
+  })
   @IsOptional()
   @IsString()
   KLAVIYO_API_KEY?: string;
 
+  @Setting({
+    group: 'providers',
+    defaultText: '`https://a.klaviyo.com`',
+    description: 'Klaviyo API base (point it at a stand-in)',
+  })
   @IsOptional()
   @Matches(/^https?:\/\//, { message: 'KLAVIYO_API_URL must start with http:// or https://' })
   KLAVIYO_API_URL?: string;
 
+  @Setting({ group: 'providers', defaultText: '`2026-07-15`', description: 'Klaviyo API revision header' })
   @IsOptional()
   @Matches(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, { message: 'KLAVIYO_REVISION must be a revision date like 2026-07-15' })
   KLAVIYO_REVISION?: string;
 
   /** Where recovery e-mail goes; default: `smtp` with SMTP_URL, else `klaviyo` with KLAVIYO_API_KEY, else `outbox`. */
+  @Setting({
+    group: 'providers',
+    defaultText: '`smtp` with `SMTP_URL`, else `klaviyo` with `KLAVIYO_API_KEY`, else `outbox`',
+    description:
+      '`outbox` (local, `GET /api/shops/:id/outbox`: what would have been sent), `smtp` or `klaviyo`; required when both are configured',
+  })
   @IsOptional()
   @IsIn(['outbox', 'smtp', 'klaviyo'], { message: 'EMAIL_PROVIDER must be outbox, smtp or klaviyo' })
   EMAIL_PROVIDER?: 'outbox' | 'smtp' | 'klaviyo';
 
+  @Setting({
+    group: 'providers',
+    description: '`AC…`: SMS through Twilio (without it the SMS channel is skipped as `channel-unavailable`)',
+  })
   @IsOptional()
   @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'TWILIO_ACCOUNT_SID must look like AC + 32 hex digits' })
   TWILIO_ACCOUNT_SID?: string;
 
   /** Also verifies `X-Twilio-Signature` on the status and inbound webhooks. Never logged. */
+  @Setting({
+    group: 'providers',
+    secret: true,
+    description:
+      'required with the SID; also verifies `X-Twilio-Signature` on `/webhooks/twilio/status` and `/webhooks/twilio/inbound`',
+  })
   @IsOptional()
   @IsString()
   TWILIO_AUTH_TOKEN?: string;
 
+  @Setting({
+    group: 'providers',
+    description: 'E.164 sender (or an `MG…` messaging service SID); this or `TWILIO_MESSAGING_SERVICE_SID` is required',
+  })
   @IsOptional()
   @Matches(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, {
     message: 'TWILIO_FROM must be an E.164 number or a messaging service SID (MG…)',
   })
   TWILIO_FROM?: string;
 
+  @Setting({ group: 'providers', description: '`MG…` messaging service to send from' })
   @IsOptional()
   @Matches(/^MG[0-9a-fA-F]{32}$/, { message: 'TWILIO_MESSAGING_SERVICE_SID must look like MG + 32 hex digits' })
   TWILIO_MESSAGING_SERVICE_SID?: string;
 
+  @Setting({
+    group: 'providers',
+    defaultText: '`https://api.twilio.com`',
+    description:
+      "Twilio API base (point it at a stand-in). Status callbacks go to `PUBLIC_URL/webhooks/twilio/status`; set the number's inbound webhook to `PUBLIC_URL/webhooks/twilio/inbound` (STOP replies, R26)",
+  })
   @IsOptional()
   @Matches(/^https?:\/\//, { message: 'TWILIO_API_URL must start with http:// or https://' })
   TWILIO_API_URL?: string;
 
+  @Setting({
+    group: 'providers',
+    description: 'Gorgias tickets for carts ≥ `TICKET_THRESHOLD`: `https://<account>.gorgias.com`',
+  })
   @IsOptional()
   @Matches(/^https?:\/\//, { message: 'GORGIAS_API_URL must start with http:// or https://' })
   GORGIAS_API_URL?: string;
 
+  @Setting({ group: 'providers', description: 'Gorgias user e-mail of the API key' })
   @IsOptional()
   @IsString()
   GORGIAS_EMAIL?: string;
 
+  @Setting({ group: 'providers', secret: true, description: 'Gorgias REST API key' })
   @IsOptional()
   @IsString()
   GORGIAS_API_KEY?: string;
 
+  @Setting({
+    group: 'providers',
+    description:
+      'Zendesk tickets for carts ≥ `TICKET_THRESHOLD`: `https://<subdomain>.zendesk.com` (`Idempotency-Key`)',
+  })
   @IsOptional()
   @Matches(/^https?:\/\//, { message: 'ZENDESK_API_URL must start with http:// or https://' })
   ZENDESK_API_URL?: string;
 
+  @Setting({ group: 'providers', description: 'Zendesk agent e-mail of the API token' })
   @IsOptional()
   @IsString()
   ZENDESK_EMAIL?: string;
 
+  @Setting({ group: 'providers', secret: true, description: 'Zendesk API token' })
   @IsOptional()
   @IsString()
   ZENDESK_API_TOKEN?: string;
 
   /** Where high-value carts open a ticket; default: the one configured (both configured: required). */
+  @Setting({
+    group: 'providers',
+    defaultText: 'the one configured, else `none`',
+    description: '`none`, `gorgias` or `zendesk`; required when both are configured',
+  })
   @IsOptional()
   @IsIn(['none', 'gorgias', 'zendesk'], { message: 'TICKET_PROVIDER must be none, gorgias or zendesk' })
   TICKET_PROVIDER?: 'none' | 'gorgias' | 'zendesk';
 
   /** `on`: stock, prices and discount codes through each shop's apiUrl/apiToken; `off`: no store calls, no codes. */
+  @Setting({
+    group: 'providers',
+    description:
+      "`on`: stock, current prices and unique discount codes (bound to the customer) through each shop's `apiUrl`/`apiToken`; `off`: no store calls, messages go out without codes",
+  })
   @IsIn(['on', 'off'], { message: 'STORE_ADAPTERS must be on or off' })
   STORE_ADAPTERS: 'on' | 'off' = 'on';
 
@@ -497,53 +697,43 @@ export class ConfigError extends Error {
   }
 }
 
-/** Variables without a default (absent from `Object.keys(new AppConfig())`). */
-const OPTIONAL_VARIABLES = [
-  'ANALYST_DB_PASSWORD',
-  'SMTP_URL',
-  'MAIL_FROM',
-  'DKIM_DOMAIN',
-  'DKIM_SELECTOR',
-  'DKIM_PRIVATE_KEY',
-  'KLAVIYO_API_KEY',
-  'KLAVIYO_API_URL',
-  'KLAVIYO_REVISION',
-  'EMAIL_PROVIDER',
-  'TWILIO_ACCOUNT_SID',
-  'TWILIO_AUTH_TOKEN',
-  'TWILIO_FROM',
-  'TWILIO_MESSAGING_SERVICE_SID',
-  'TWILIO_API_URL',
-  'GORGIAS_API_URL',
-  'GORGIAS_EMAIL',
-  'GORGIAS_API_KEY',
-  'ZENDESK_API_URL',
-  'ZENDESK_EMAIL',
-  'ZENDESK_API_TOKEN',
-  'TICKET_PROVIDER',
-] as const;
+/** A declared setting with its default as `loadConfig` applies it (undefined: no default). */
+export interface ConfigSetting extends SettingInfo {
+  readonly default: string | undefined;
+}
 
+/** The configuration schema: every variable `loadConfig` reads, with its default, description and secret flag. */
+export function configSettings(): readonly ConfigSetting[] {
+  const defaults = new AppConfig() as unknown as Record<string, unknown>;
+  return declaredSettings().map((s) => ({
+    ...s,
+    default: defaults[s.name] === undefined ? undefined : String(defaults[s.name]),
+  }));
+}
+
+/**
+ * Reads the configuration from the environment. A secret setting `NAME` may instead come from the
+ * file named by `NAME_FILE` (Docker secrets: `/run/secrets/…`); the file wins when both are set.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat([
-    'DATABASE_URL',
-    'ADMIN_TOKEN',
-    'ANALYST_TOKEN',
-    'RECLAIM_MASTER_KEY',
-    'EVENTSTORE_URL',
-    'KAFKA_BROKERS',
-    'PUBLIC_URL',
-    'MERCHANT_NAME',
-    'MERCHANT_POSTAL_ADDRESS',
-    ...OPTIONAL_VARIABLES,
-  ]);
   const plain: Record<string, string> = {};
-  for (const key of known) {
-    const v = env[key];
-    if (v !== undefined && v !== '') plain[key] = v;
+  const problems: string[] = [];
+  for (const { name, secret } of declaredSettings()) {
+    const file = secret ? env[`${name}_FILE`] : undefined;
+    let v = env[name];
+    if (file !== undefined && file !== '') {
+      try {
+        v = readFileSync(file, 'utf8').trim();
+      } catch (err) {
+        problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+        continue;
+      }
+    }
+    if (v !== undefined && v !== '') plain[name] = v;
   }
   const config = plainToInstance(AppConfig, plain, { exposeDefaultValues: true });
   const errors = validateSync(config, { forbidUnknownValues: false });
-  const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`));
+  problems.push(...errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`)));
   if (config.EVENT_STORE === 'eventstoredb' && !config.EVENTSTORE_URL) {
     problems.push('EVENTSTORE_URL: required when EVENT_STORE=eventstoredb');
   }

@@ -73,7 +73,11 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       : log.error({ err: err.message }, 'idle database connection failed'),
   );
   try {
-    const master = await loadMasterKey({ env: { RECLAIM_MASTER_KEY: config.RECLAIM_MASTER_KEY }, dataDir });
+    const master = await loadMasterKey({ env: { RECLAIM_MASTER_KEY: config.RECLAIM_MASTER_KEY }, dataDir }).catch(
+      (err: unknown) => {
+        throw config.RECLAIM_MASTER_KEY === undefined ? notGenerated('RECLAIM_MASTER_KEY', dataDir, err) : err;
+      },
+    );
     if (master.generated) {
       log.warn(
         { path: master.path },
@@ -161,8 +165,12 @@ async function resolveTokens(config: AppConfig, dataDir: string, log: Logger): P
       admin = (await readFile(file, 'utf8')).trim();
     } else {
       admin = randomBytes(24).toString('base64url');
-      await mkdir(dataDir, { recursive: true });
-      await writeFile(file, `${admin}\n`, { mode: 0o600 });
+      try {
+        await mkdir(dataDir, { recursive: true });
+        await writeFile(file, `${admin}\n`, { mode: 0o600 });
+      } catch (err) {
+        throw notGenerated('ADMIN_TOKEN', dataDir, err);
+      }
     }
     log.warn({ path: file }, 'ADMIN_TOKEN is not set: the admin API token is in this file');
   }
@@ -170,4 +178,11 @@ async function resolveTokens(config: AppConfig, dataDir: string, log: Logger): P
     adminHash: hashToken(admin),
     analystHash: config.ANALYST_TOKEN ? hashToken(config.ANALYST_TOKEN) : undefined,
   };
+}
+
+/** A secret that is neither configured nor can be generated (a read-only container): say what to set. */
+function notGenerated(name: string, dataDir: string, cause: unknown): Error {
+  return new Error(
+    `${name} is not set and cannot be generated into ${dataDir} (${cause instanceof Error ? cause.message : String(cause)}): set ${name} or ${name}_FILE`,
+  );
 }
