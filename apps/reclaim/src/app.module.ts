@@ -2,7 +2,7 @@ import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { ReceiveWebhook, redactMessageTokenPath } from '@reclaim/application';
+import { ReceiveWebhook, RecoveryEffectsModule, redactMessageTokenPath } from '@reclaim/application';
 import { platformAdapters } from '@reclaim/platforms';
 import { applianceSubscriptions, ReclaimMetrics } from '@reclaim/read-models';
 import { CustomersController } from './http/customers.controller';
@@ -24,6 +24,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ScheduleModule.forRoot(),
+        // The recovery effects as @nestjs/cqrs command handlers, dispatched by the effect runner.
+        RecoveryEffectsModule.forDeps(runtime.engine.effects),
         LoggerModule.forRoot({
           // Webhooks are plain Fastify routes with their own refusal logging (http/webhook-routes.ts).
           exclude: [{ method: RequestMethod.ALL, path: 'webhooks/*path' }],

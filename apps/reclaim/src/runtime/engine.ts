@@ -2,7 +2,6 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import {
   ConsentUnsubscribeRecorder,
-  EffectRunner,
   MessageLinks,
   MessageTokens,
   OutboxChannel,
@@ -20,6 +19,7 @@ import {
   type ChannelPort,
   type Clock,
   type CommercePort,
+  type EffectRunnerDeps,
   type EngineLog,
   type RecoveryProfileSync,
   type ShopLister,
@@ -61,7 +61,11 @@ export interface RecoveryEngine {
   readonly feed: RecoveryFeed;
   readonly projector: RecoveryEventsProjector;
   readonly driver: TimerDriver;
-  readonly runner: EffectRunner;
+  /**
+   * What the effect handlers work with; the application module imports `RecoveryEffectsModule`
+   * with it (the `CommandBus`, one handler per effect, and the `EffectRunner` the workers drive).
+   */
+  readonly effects: EffectRunnerDeps;
   readonly links: MessageLinks;
   /** What the /u and /t controllers need. */
   readonly linkDeps: MessageLinkDeps;
@@ -129,7 +133,7 @@ export function createRecoveryEngine(deps: {
     feed: new RecoveryFeed(common),
     projector: new RecoveryEventsProjector({ timers, profileSync: profiles !== undefined }),
     driver: new TimerDriver({ ...common, pool, timers, clock }),
-    runner: new EffectRunner({
+    effects: {
       store,
       pool,
       pm,
@@ -146,7 +150,7 @@ export function createRecoveryEngine(deps: {
       ...(profiles !== undefined ? { profileSync: profiles } : {}),
       smsOptOuts,
       log,
-    }),
+    },
     links,
     linkDeps: {
       tokens,

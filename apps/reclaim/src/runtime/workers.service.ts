@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import {
   DELIVERY_PROCESSOR,
   DeliveryProcessor,
+  EffectRunner,
   RECOVERY_EVENTS,
   RECOVERY_EVENTS_FILTER,
   RECOVERY_FEED,
@@ -33,6 +34,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(RUNTIME) private readonly runtime: Runtime,
     private readonly scheduler: SchedulerRegistry,
     private readonly metrics: ReclaimMetrics,
+    @Inject(EffectRunner) private readonly effects: EffectRunner,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -120,7 +122,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
       );
     }
     this.start('engine.recover-interrupted', async () => {
-      const released = await engine.runner.recoverInterrupted();
+      const released = await this.effects.recoverInterrupted();
       if (released > 0) this.logger.warn({ msg: 'effects interrupted by a crash are reconciled', released });
     });
     const tick = async () => {
@@ -128,7 +130,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
       this.ticking = (async () => {
         try {
           await engine.driver.tick();
-          await engine.runner.runOnce();
+          await this.effects.runOnce();
         } catch (err) {
           this.logger.warn({
             msg: 'engine tick failed; retried next tick',

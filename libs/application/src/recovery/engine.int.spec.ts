@@ -42,7 +42,9 @@ import type { PoolClient } from 'pg';
 import { runDecider } from '../shared/run-decider';
 import { customerHistory } from './audit/customer-history';
 import { inTransaction } from './db';
-import { EffectRunner, type EffectRunnerDeps } from './effects/effect-runner';
+import type { EffectRunnerDeps } from './effects/effect-deps';
+import type { EffectRunner } from './effects/effect-runner';
+import { createEffectRunner, type StandaloneEffectRunner } from './effects/effects.module';
 import { RECOVERY_EVENTS_FILTER, RECOVERY_FEED_FILTER, RecoveryEventsProjector, RecoveryFeed } from './recovery-feed';
 import { loadRecovery } from './recovery-stream';
 import { migrateRecoveryEngine } from './schema';
@@ -94,6 +96,14 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
     tickets,
   };
   const positions = new Map<string, GlobalPosition>();
+  // The same CqrsModule, CommandBus and handlers as the appliance (a standalone Nest context each).
+  const standalone: StandaloneEffectRunner[] = [];
+  async function newRunner(deps: EffectRunnerDeps = runnerDeps): Promise<EffectRunner> {
+    const built = await createEffectRunner(deps);
+    standalone.push(built);
+    return built.runner;
+  }
+  const runner = await newRunner();
 
   async function pump(name: string, filter: EventFilter, handle: Handler): Promise<number> {
     let n = 0;
@@ -107,12 +117,12 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
   }
 
   /** Runs subscriptions, timers and effects until nothing moves at the current time. */
-  async function settle(runner = new EffectRunner(runnerDeps)): Promise<void> {
+  async function settle(using = runner): Promise<void> {
     for (let i = 0; i < 200; i++) {
       const a = await pump('feed', RECOVERY_FEED_FILTER, feed.handle);
       const b = await pump('events', RECOVERY_EVENTS_FILTER, projector.handle);
       const t = await driver.tick();
-      const r = await runner.runOnce();
+      const r = await using.runOnce();
       if (a + b + t.claimed + r.processed + r.failed === 0) return;
     }
     throw new Error('the engine did not settle');
@@ -252,6 +262,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
   const history = (customerKey: string) => customerHistory(store, SHOP, customerKey);
 
   async function close(): Promise<void> {
+    for (const built of standalone.splice(0)) await built.close();
     await store.close();
     await pool.end();
     await db.drop();
@@ -268,6 +279,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
     tickets,
     sequences,
     runnerDeps,
+    newRunner,
     feed,
     projector,
     driver,
@@ -372,7 +384,7 @@ describe('recovery engine (Postgres, fakes, manual clock)', () => {
     expect(queued.rows[0].n).toBe(1);
     // …then the order lands before the runner gets to it.
     await e.purchase('c-b', 'ben@example.com');
-    await new EffectRunner(e.runnerDeps).runOnce();
+    await (await e.newRunner()).runOnce();
     await e.settle();
     await e.runFor(4 * DAY, 6 * HOUR);
     expect(e.email.delivered).toHaveLength(1);
@@ -440,7 +452,7 @@ describe('recovery engine (Postgres, fakes, manual clock)', () => {
     await e.pump('events', RECOVERY_EVENTS_FILTER, e.projector.handle);
     // The worker delivers the message and dies before it can record anything.
     const hang = e.email.hangAfterDelivery();
-    const crashed = new EffectRunner(e.runnerDeps);
+    const crashed = await e.newRunner();
     const lost = crashed.runOnce();
     for (let i = 0; i < 200 && e.email.delivered.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(e.email.delivered).toHaveLength(1);
@@ -450,7 +462,7 @@ describe('recovery engine (Postgres, fakes, manual clock)', () => {
     expect(started.rows).toEqual([{ status: 'started' }]);
 
     // A new process starts: interrupted effects are picked up at once and reconciled, not resent.
-    const restarted = new EffectRunner({ ...e.runnerDeps, staleStartedAfterMs: 0 });
+    const restarted = await e.newRunner({ ...e.runnerDeps, staleStartedAfterMs: 0 });
     expect(await restarted.recoverInterrupted()).toBe(1);
     await e.settle(restarted);
     await e.settle();

@@ -24,6 +24,7 @@ export { ENGINE_SCHEMA_SQL, migrateRecoveryEngine } from './schema';
 export {
   fromStoredRecoveryEvent,
   loadRecovery,
+  parseRecoveryId,
   recoveryStreamDecider,
   runRecovery,
   toStoredRecoveryEvent,
@@ -48,7 +49,6 @@ export {
 export { TimerStore, timerSequence, type ClaimedTimer, type TimerToSchedule } from './timers/timer-store';
 export { TimerDriver, type TickResult, type TimerDriverDeps } from './timers/timer-driver';
 export {
-  parseRecoveryId,
   RECOVERY_EVENTS,
   RECOVERY_EVENTS_FILTER,
   RECOVERY_FEED,
@@ -66,7 +66,23 @@ export {
   type SmsOptOutPort,
   type SmsOptOutResult,
 } from './sms/sms-opt-outs';
-export { EffectRunner, type ContactOpener, type EffectRunnerDeps, type RunResult } from './effects/effect-runner';
+export { EffectRunner, type RunResult } from './effects/effect-runner';
+export { EFFECT_DEFAULTS, EFFECT_DEPS, type ContactOpener, type EffectRunnerDeps } from './effects/effect-deps';
+export {
+  CheckInventory,
+  OpenSupportTicket,
+  ReconcileUnknownOutcome,
+  SendRecoveryStep,
+  SyncProfile,
+  type EffectOutcome,
+  type InventoryOutcome,
+} from './effects/effect-commands';
+export {
+  createEffectRunner,
+  EFFECT_COMMAND_HANDLERS,
+  RecoveryEffectsModule,
+  type StandaloneEffectRunner,
+} from './effects/effects.module';
 export {
   customerHistory,
   type CustomerHistory,

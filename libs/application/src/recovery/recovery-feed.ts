@@ -29,7 +29,7 @@ import type { EventFilter, EventStore, RecordedEvent } from '@reclaim/event-stor
 import type { Queryable } from './db';
 import { buildStartContext, cartSnapshotOf, readCart, type StartContextDeps } from './facts';
 import type { EngineLog, ShopLookup } from './ports';
-import { fromStoredRecoveryEvent, loadRecovery, runRecovery } from './recovery-stream';
+import { fromStoredRecoveryEvent, loadRecovery, parseRecoveryId, runRecovery } from './recovery-stream';
 import type { SequenceRepository } from './sequences/sequence-repository';
 import type { ShopDeciders } from './settings/shop-settings';
 import type { TimerStore, TimerToSchedule } from './timers/timer-store';
@@ -38,12 +38,6 @@ export const RECOVERY_FEED = 'engine.recovery-feed';
 export const RECOVERY_FEED_FILTER: EventFilter = { typePrefixes: ['cart.', 'customer.', 'order.'] };
 export const RECOVERY_EVENTS = 'engine.recovery-events';
 export const RECOVERY_EVENTS_FILTER: EventFilter = { typePrefixes: ['recovery.'] };
-
-/** `recovery-<shopId>-<cartId>`: the shop id is a UUID (36 characters). */
-export function parseRecoveryId(recoveryId: string): { shopId: string; cartId: string } | undefined {
-  if (!recoveryId.startsWith('recovery-') || recoveryId[45] !== '-') return undefined;
-  return { shopId: recoveryId.slice(9, 45), cartId: recoveryId.slice(46) };
-}
 
 export interface RecoveryFeedDeps {
   readonly store: EventStore;

@@ -24,6 +24,12 @@ export function fromStoredRecoveryEvent(e: Pick<DomainEvent, 'type' | 'schemaVer
   return { ...(e.data as object), type: e.type, schemaVersion: e.schemaVersion } as RecoveryEvent;
 }
 
+/** `recovery-<shopId>-<cartId>`: the shop id is a UUID (36 characters). */
+export function parseRecoveryId(recoveryId: string): { shopId: string; cartId: string } | undefined {
+  if (!recoveryId.startsWith('recovery-') || recoveryId[45] !== '-') return undefined;
+  return { shopId: recoveryId.slice(9, 45), cartId: recoveryId.slice(46) };
+}
+
 export function isRecoveryEvent(e: Pick<DomainEvent, 'type'>): boolean {
   return e.type.startsWith('recovery.');
 }

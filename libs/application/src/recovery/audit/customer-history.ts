@@ -14,7 +14,7 @@ import type {
   SequenceStep,
 } from '@reclaim/domain';
 import { positionToString, type EventStore, type GlobalPosition, type RecordedEvent } from '@reclaim/event-store';
-import { parseRecoveryId } from '../recovery-feed';
+import { parseRecoveryId } from '../recovery-stream';
 import { fromStoredRecoveryEvent } from '../recovery-stream';
 
 export type HistoryEntryKind =

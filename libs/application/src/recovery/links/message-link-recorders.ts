@@ -27,7 +27,7 @@ import { validateTemplate, type TemplateSource } from '../../messages/template-e
 import { runDecider } from '../../shared/run-decider';
 import { readCustomer } from '../facts';
 import type { ShopLookup } from '../ports';
-import { parseRecoveryId } from '../recovery-feed';
+import { parseRecoveryId } from '../recovery-stream';
 import { runRecovery } from '../recovery-stream';
 import type { ShopDeciders } from '../settings/shop-settings';
 

@@ -1,0 +1,85 @@
+/**
+ * What the effect handlers work with: the recovery's facts (event store, engine tables), the ports
+ * of the outside systems, and the shop settings. One value, provided to the effects module under
+ * {@link EFFECT_DEPS}; the appliance builds it in its engine, tests build it with fakes.
+ */
+import type { Pool } from 'pg';
+import type { Channel, RecoveryDecider, SealedValue } from '@reclaim/domain';
+import type { EventStore } from '@reclaim/event-store';
+import type { Clock } from '../clock';
+import type {
+  ChannelPort,
+  CommercePort,
+  EngineLog,
+  MessageLinkFactory,
+  MessageRenderer,
+  RecoveryProfileSync,
+  ShopLookup,
+  TicketPort,
+} from '../ports';
+import type { ShopDeciders, ShopProfiles } from '../settings/shop-settings';
+import type { SmsOptOutPort } from '../sms/sms-opt-outs';
+
+/** Injection token of the {@link EffectRunnerDeps} value. */
+export const EFFECT_DEPS = Symbol('reclaim.effect-deps');
+
+/** Opens sealed contacts: `PersonalDataVault` satisfies it (`null` = crypto-shredded). */
+export interface ContactOpener {
+  open<T = unknown>(shopId: string, sealed: SealedValue): Promise<T | null>;
+}
+
+export interface EffectRunnerDeps {
+  readonly store: EventStore;
+  readonly pool: Pool;
+  readonly pm: RecoveryDecider;
+  readonly clock: Clock;
+  readonly vault: ContactOpener;
+  readonly shops: ShopLookup;
+  /**
+   * One provider per channel. A channel without a provider is skipped by the pre-send checks with
+   * `channel-unavailable` (the step's next channel is used), never attempted.
+   */
+  readonly channels: Partial<Record<Channel, ChannelPort>>;
+  readonly commerce: CommercePort;
+  readonly renderer: MessageRenderer;
+  /** Signed unsubscribe, open-pixel and click links of each message (`MessageLinks`). */
+  readonly links: MessageLinkFactory;
+  /** Without it, ticket requests are recorded as `recovery.ticket-skipped{no-ticket-provider}`. */
+  readonly tickets?: TicketPort;
+  /**
+   * Marketing profile sync (Klaviyo): `profile` requests push the recovery's segment and context.
+   * Without it they are dropped. Its failures are retried with back-off on their own requests and
+   * never hold up a send.
+   */
+  readonly profileSync?: RecoveryProfileSync;
+  /**
+   * SMS opt-outs (R26): who each texted number belongs to (so a STOP reply finds the customer), and
+   * the opt-out a send reports (`RecipientOptedOutError`, Twilio 21610).
+   */
+  readonly smsOptOuts?: SmsOptOutPort;
+  /** Per-shop process managers (shop settings); `pm` for every shop when absent. */
+  readonly deciders?: ShopDeciders;
+  /** The merchant's name and postal address printed in emails (R25). */
+  readonly profiles?: ShopProfiles;
+  readonly log?: EngineLog;
+  /** Requests claimed per round trip. Default {@link EFFECT_DEFAULTS.batchSize}. */
+  readonly batchSize?: number;
+  /** Lease of a claimed request; must exceed the longest provider call. Default 5 min. */
+  readonly leaseMs?: number;
+  /** A `started` effect older than this is considered interrupted at start-up. Default 10 min. */
+  readonly staleStartedAfterMs?: number;
+  /** Attempts of a request whose processing itself fails (store down, ticket 5xx) before it is dropped. Default 20. */
+  readonly maxRequestAttempts?: number;
+}
+
+/** The effect runner's defaults, in one place. */
+export const EFFECT_DEFAULTS = {
+  batchSize: 50,
+  leaseMs: 5 * 60_000,
+  staleStartedAfterMs: 10 * 60_000,
+  maxRequestAttempts: 20,
+  /** Wait when an outside system asks to retry later without saying when. */
+  retryAfterMs: 60_000,
+  /** Back-off of a request whose handler threw: 1 s doubling, at most this. */
+  maxBackoffMs: 5 * 60_000,
+} as const;

@@ -1,0 +1,54 @@
+/** What a recovery message says: the renderer's input from the send decision, cart, shop and links. */
+import type { CartState, ContactDetails, SendDecision } from '@reclaim/domain';
+import type { MessageLinkFactory, RecoveryShop, RenderMessageInput } from '../ports';
+import type { ShopProfile } from '../settings/shop-settings';
+
+export function renderInputOf(input: {
+  readonly decision: SendDecision;
+  readonly step: number;
+  readonly shop: RecoveryShop;
+  readonly profile: Pick<ShopProfile, 'name' | 'postalAddress'>;
+  readonly cart: CartState;
+  readonly contact: ContactDetails | null;
+  readonly links: ReturnType<MessageLinkFactory['forMessage']>;
+  readonly discountCode: string | undefined;
+}): RenderMessageInput {
+  const { decision: sent, step, shop, profile, cart, contact, links, discountCode } = input;
+  const lines = new Map((cart.snapshot?.lineItems ?? []).map((l) => [l.lineId, l]));
+  return {
+    templateId: sent.template.id,
+    kind: sent.template.kind,
+    channel: sent.channel,
+    step,
+    ...(cart.snapshot?.locale !== undefined ? { locale: cart.snapshot.locale } : {}),
+    shop: {
+      id: shop.id,
+      ...(profile.name !== undefined ? { name: profile.name } : {}),
+      domain: shop.shopDomain,
+      postalAddress: profile.postalAddress,
+      currency: shop.currency,
+      timeZone: shop.timezone,
+    },
+    ...(contact?.firstName ? { customerName: contact.firstName } : {}),
+    items: sent.items.map((i) => {
+      const line = lines.get(i.lineId);
+      return {
+        title: line?.title ?? i.title ?? i.productId,
+        ...(line?.variantTitle !== undefined ? { variantTitle: line.variantTitle } : {}),
+        ...(line?.imageUrl !== undefined ? { imageUrl: line.imageUrl } : {}),
+        quantity: i.quantity,
+        unitPrice: i.unitPrice,
+        priceChanged: i.priceChanged,
+      };
+    }),
+    cartValue: sent.cartValue,
+    currency: sent.currency,
+    ...(sent.discount !== undefined && discountCode !== undefined
+      ? { discount: { code: discountCode, percent: sent.discount.percent, expiresAt: sent.discount.expiresAt } }
+      : {}),
+    checkoutUrl: cart.snapshot?.checkoutUrl ?? `https://${shop.shopDomain}/cart`,
+    unsubscribeUrl: links.unsubscribeUrl,
+    ...(links.trackingPixelUrl !== undefined ? { trackingPixelUrl: links.trackingPixelUrl } : {}),
+    clickUrl: links.clickUrl,
+  };
+}

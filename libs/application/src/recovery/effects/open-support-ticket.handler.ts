@@ -1,0 +1,89 @@
+/** A high-value cart becomes a help-desk ticket (Zendesk, Gorgias), once per recovery. */
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { CartSnapshot, RecoveryState, TicketSkipReason } from '@reclaim/domain';
+import { isPublicHttpUrl } from '../../messages/url-safety';
+import { describeProviderError, PermanentProviderError, RetryableProviderError } from '../ports';
+import { loadRecovery, parseRecoveryId } from '../recovery-stream';
+import { OpenSupportTicket, type EffectOutcome } from './effect-commands';
+import { EffectContext } from './effect-context';
+import { EFFECT_DEFAULTS } from './effect-deps';
+import type { EffectRequest } from './effect-queue';
+
+@CommandHandler(OpenSupportTicket)
+export class OpenSupportTicketHandler implements ICommandHandler<OpenSupportTicket> {
+  constructor(@Inject(EffectContext) private readonly ctx: EffectContext) {}
+
+  async execute({ request, idempotencyKey }: OpenSupportTicket): Promise<EffectOutcome> {
+    const { deps } = this.ctx;
+    const loaded = await loadRecovery(deps.store, request.streamId);
+    if (loaded.events.some((e) => e.type === 'recovery.ticket-opened')) return { kind: 'skipped', reason: 'opened' };
+    const ids = parseRecoveryId(request.streamId);
+    const snapshot = loaded.state.cart;
+    if (ids === undefined || snapshot === undefined) return { kind: 'skipped', reason: 'no-cart' };
+    if (!deps.tickets) return this.skip(request, ids.shopId, 'no-ticket-provider');
+    const facts = await this.ctx.customerFacts(ids.shopId, ids.cartId, snapshot.customerKey);
+    const contact = await this.ctx.openContact(ids.shopId, facts);
+    let ticketId: string;
+    try {
+      ticketId = (
+        await deps.tickets.open({
+          idempotencyKey,
+          shopId: ids.shopId,
+          cartId: ids.cartId,
+          subject: `Abandoned cart worth ${snapshot.value} ${snapshot.currency}`,
+          body: ticketBody(ids.cartId, snapshot, loaded.state, facts.cart.snapshot?.checkoutUrl),
+          ...(contact?.email ? { customerEmail: contact.email } : {}),
+        })
+      ).ticketId;
+    } catch (err) {
+      if (err instanceof PermanentProviderError) {
+        deps.log?.warn({ recoveryId: request.streamId, error: describeProviderError(err) }, 'ticket refused');
+        return this.skip(request, ids.shopId, 'ticket-refused');
+      }
+      if (err instanceof RetryableProviderError) {
+        return {
+          kind: 'deferred',
+          until: new Date(this.ctx.now().getTime() + (err.retryAfterMs ?? EFFECT_DEFAULTS.retryAfterMs)),
+          reason: `ticket: ${describeProviderError(err)}`,
+        };
+      }
+      throw err; // unknown: the idempotency key makes the retry safe
+    }
+    await this.ctx.feed(
+      request,
+      { type: 'TicketOpened', ticketId, at: this.ctx.now().toISOString() },
+      'opened',
+      ids.shopId,
+    );
+    return { kind: 'sent', ref: ticketId };
+  }
+
+  private async skip(request: EffectRequest, shopId: string, reason: TicketSkipReason): Promise<EffectOutcome> {
+    await this.ctx.feed(
+      request,
+      { type: 'TicketSkipped', reason, at: this.ctx.now().toISOString() },
+      'skipped',
+      shopId,
+    );
+    return { kind: 'skipped', reason };
+  }
+}
+
+function ticketBody(
+  cartId: string,
+  snapshot: CartSnapshot,
+  state: RecoveryState,
+  checkoutUrl: string | undefined,
+): string {
+  return [
+    `A high-value cart was abandoned: ${snapshot.value} ${snapshot.currency}.`,
+    `Cart: ${cartId}`,
+    // R22: a link from the webhook data reaches the agent only when it is a public http(s) address.
+    ...(checkoutUrl && isPublicHttpUrl(checkoutUrl) ? [`Checkout: ${checkoutUrl}`] : []),
+    ...(state.segments.length > 0 ? [`Segments: ${state.segments.join(', ')}`] : []),
+    '',
+    'Items:',
+    ...snapshot.items.map((i) => `- ${i.quantity} × ${i.title ?? i.productId} @ ${i.unitPrice} ${snapshot.currency}`),
+  ].join('\n');
+}

@@ -1,0 +1,133 @@
+/**
+ * A due step: replays a recorded attempt of the same request (R2), gathers the facts, asks the
+ * store about the lines ({@link CheckInventory}), runs the pure pre-send checks and, when they say
+ * send, hands over to {@link MessageDelivery}. Whatever happens is fed back as one `StepOutcome`.
+ */
+import { Inject } from '@nestjs/common';
+import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import {
+  checkBeforeSend,
+  isCartConverted,
+  outcomeFromCheck,
+  sendFactsFromState,
+  type Channel,
+  type StepOutcomeResult,
+} from '@reclaim/domain';
+import { consentOf, customerHistoryFacts } from '../facts';
+import { loadRecovery, parseRecoveryId } from '../recovery-stream';
+import { CheckInventory, SendRecoveryStep, type EffectOutcome } from './effect-commands';
+import { EffectContext, latestOfStep } from './effect-context';
+import { EffectRecords } from './effect-records';
+import { MessageDelivery } from './message-delivery';
+
+@CommandHandler(SendRecoveryStep)
+export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep> {
+  constructor(
+    @Inject(EffectContext) private readonly ctx: EffectContext,
+    @Inject(EffectRecords) private readonly records: EffectRecords,
+    @Inject(MessageDelivery) private readonly delivery: MessageDelivery,
+    @Inject(CommandBus) private readonly bus: CommandBus,
+  ) {}
+
+  async execute({ request, step }: SendRecoveryStep): Promise<EffectOutcome> {
+    const { deps } = this.ctx;
+    const recoveryId = request.streamId;
+    const loaded = await loadRecovery(deps.store, recoveryId);
+    const due = latestOfStep(loaded, 'recovery.step-due', step);
+    if (due === undefined || due.id !== request.requestId || loaded.state.steps[step]?.status !== 'due') {
+      return { kind: 'skipped', reason: 'stale-request' };
+    }
+    const dueEvent = loaded.events[loaded.recorded.indexOf(due)];
+    if (dueEvent.type !== 'recovery.step-due') return { kind: 'skipped', reason: 'stale-request' };
+
+    // R2: an attempt of this very request was started before (we crashed, or its outcome was not fed back).
+    for (const row of await this.records.ofStep(recoveryId, step)) {
+      if (row.requestId !== request.requestId) continue;
+      const channel = channelOfKey(row.idempotencyKey);
+      if (row.status === 'started') {
+        await this.records.finish(row.idempotencyKey, request.requestId, { kind: 'unknown' }, this.ctx.now());
+        return this.report(request, step, channel, { kind: 'unknown' });
+      }
+      if (row.outcome !== null) return this.report(request, step, channel, row.outcome);
+    }
+
+    const { state } = loaded;
+    const ids = parseRecoveryId(recoveryId);
+    if (ids === undefined) return { kind: 'skipped', reason: 'not-a-recovery' };
+    if (state.status === 'ended') {
+      if (state.endReason === 'purchased') {
+        return this.report(request, step, undefined, { kind: 'stopped', reason: 'purchased' });
+      }
+      if (state.endReason === 'opted-out') {
+        return this.report(request, step, undefined, { kind: 'skipped', reason: 'channel-opted-out' });
+      }
+      return { kind: 'skipped', reason: 'recovery-ended' };
+    }
+    const shop = await deps.shops.get(ids.shopId);
+    if (!shop) {
+      deps.log?.warn({ recoveryId, step }, 'step due for a shop that no longer exists: dropped');
+      return { kind: 'skipped', reason: 'shop-gone' };
+    }
+    const customerKey = state.cart?.customerKey;
+    const facts = await this.ctx.customerFacts(ids.shopId, ids.cartId, customerKey);
+    const sendFacts = sendFactsFromState(state, dueEvent);
+    const inventory = await this.bus.execute(new CheckInventory(shop, sendFacts.items, { recoveryId, step }));
+    if (inventory.kind === 'deferred') return inventory;
+    const history = await customerHistoryFacts(deps.pool, ids.shopId, customerKey, recoveryId);
+    const pm = await this.ctx.pmFor(ids.shopId);
+    const unavailableChannels = (['email', 'sms'] as const).filter((c) => deps.channels[c] === undefined);
+    const result = checkBeforeSend(
+      {
+        ...sendFacts,
+        ...history,
+        purchased: sendFacts.purchased || isCartConverted(facts.cart),
+        consent: consentOf(facts.customer, facts.cart),
+        now: this.ctx.now().toISOString(),
+        stock: [...inventory.lines],
+        ...(unavailableChannels.length > 0 ? { unavailableChannels } : {}),
+      },
+      pm.config,
+    );
+    const noSend = outcomeFromCheck(result);
+    if (noSend !== undefined || result.decision !== 'send') {
+      const channel = result.decision === 'defer' ? result.channel : undefined;
+      return this.report(request, step, channel, noSend ?? { kind: 'skipped', reason: 'no-consent' });
+    }
+    const outcome = await this.delivery.deliver({ request, step, shop, cartId: ids.cartId, state, facts }, result);
+    return this.report(request, step, result.channel, outcome);
+  }
+
+  /** Feeds the step's outcome back into the recovery and says what it means for the request. */
+  private async report(
+    request: SendRecoveryStep['request'],
+    step: number,
+    channel: Channel | undefined,
+    outcome: StepOutcomeResult,
+  ): Promise<EffectOutcome> {
+    await this.ctx.feedStepOutcome(request, step, channel, outcome);
+    return effectOutcomeOf(outcome);
+  }
+}
+
+/** A step's outcome as the request's outcome (the recovery owns what follows: retries, next step). */
+export function effectOutcomeOf(outcome: StepOutcomeResult): EffectOutcome {
+  switch (outcome.kind) {
+    case 'sent':
+      return { kind: 'sent', ref: outcome.messageId };
+    case 'failed':
+      return { kind: 'failed', error: outcome.error ?? 'failed', retryable: outcome.retryable };
+    case 'unknown':
+      return { kind: 'unknown' };
+    case 'skipped':
+      return { kind: 'skipped', reason: outcome.reason };
+    case 'stopped':
+      return { kind: 'skipped', reason: outcome.reason };
+    case 'deferred':
+      // The recovery moves the step to `until` with a new timer: this request is settled.
+      return { kind: 'skipped', reason: `deferred:${outcome.reason}` };
+  }
+}
+
+function channelOfKey(key: string): Channel {
+  return key.endsWith(':sms') ? 'sms' : 'email';
+}
