@@ -86,6 +86,7 @@ const sealedValueSchema = {
     iv: { type: 'string' },
     ct: { type: 'string' },
     tag: { type: 'string' },
+    key: { type: 'string', pattern: '^[0-9a-f]{16}$', description: 'Id of the subject key (v2 algorithms).' },
   },
 } as const;
 

@@ -85,7 +85,7 @@ export interface ScrubResult {
 }
 
 /**
- * Returns a copy of `value` where sealed values are kept (reduced to their five fields), and clear-text
+ * Returns a copy of `value` where sealed values are kept (reduced to their fields: five, and `key` (the subject key id) from v2 on), and clear-text
  * values under personal-data keys are removed. Booleans and null under such keys (`hasEmail: true`) stay:
  * they say nothing about the person.
  */
@@ -97,7 +97,8 @@ export function scrubPersonalData(value: unknown): ScrubResult {
 
 function scrub(value: unknown, path: string, removed: string[]): unknown {
   if (isSealedValue(value)) {
-    return { $sealed: value.$sealed, subject: value.subject, iv: value.iv, ct: value.ct, tag: value.tag };
+    const { $sealed, subject, iv, ct, tag, key } = value;
+    return key === undefined ? { $sealed, subject, iv, ct, tag } : { $sealed, subject, iv, ct, tag, key };
   }
   if (Array.isArray(value)) return value.map((v, i) => scrub(v, `${path}/${i}`, removed));
   if (typeof value === 'object' && value !== null) {

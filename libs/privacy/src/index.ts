@@ -1,2 +1,3 @@
 export * from './master-key';
+export * from './master-keyring';
 export * from './personal-data-vault';

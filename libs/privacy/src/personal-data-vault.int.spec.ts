@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@reclaim/database';
+import { createCipheriv, hkdfSync } from 'node:crypto';
+import { MasterKeyring } from './master-keyring';
 import { PersonalDataVault, SealedValueTamperedError } from './personal-data-vault';
 
 const shopA = '4f1c1f43-7f6e-4d52-9a34-3c9a0f5b2a10';
@@ -41,7 +43,8 @@ describe('PersonalDataVault (Postgres)', () => {
     };
     const sealed = await vault.seal(shopA, 'e-roundtrip', value);
     // A 5 KB value is deflated before encryption.
-    expect(sealed).toMatchObject({ $sealed: 'deflate+aes-256-gcm/v1', subject: 'e-roundtrip' });
+    expect(sealed).toMatchObject({ $sealed: 'deflate+aes-256-gcm/v2', subject: 'e-roundtrip' });
+    expect(sealed.key).toMatch(/^[0-9a-f]{16}$/);
     expect(JSON.stringify(sealed)).not.toContain('bücher');
     expect(await vault.open(shopA, sealed)).toEqual(value);
     expect(await new PersonalDataVault(pool, master).open(shopA, sealed)).toEqual(value);
@@ -69,10 +72,15 @@ describe('PersonalDataVault (Postgres)', () => {
     await expect(vault.open(shopA, { ...sealed, tag: tag.toString('base64') })).rejects.toBeInstanceOf(
       SealedValueTamperedError,
     );
-    await vault.seal(shopB, 'e-tamper', 'x');
-    await expect(vault.open(shopB, sealed)).rejects.toBeInstanceOf(SealedValueTamperedError);
-    await vault.seal(shopA, 'e-other', 'x');
-    await expect(vault.open(shopA, { ...sealed, subject: 'e-other' })).rejects.toBeInstanceOf(SealedValueTamperedError);
+    // Moved to another shop or subject: that subject's key has another id, so the value names a key
+    // that is not there (reads as erased); made to name that subject's key, it fails authentication.
+    const inB = await vault.seal(shopB, 'e-tamper', 'x');
+    expect(await vault.open(shopB, sealed)).toBeNull();
+    await expect(vault.open(shopB, { ...sealed, key: inB.key })).rejects.toBeInstanceOf(SealedValueTamperedError);
+    const other = await vault.seal(shopA, 'e-other', 'x');
+    await expect(vault.open(shopA, { ...sealed, subject: 'e-other', key: other.key })).rejects.toBeInstanceOf(
+      SealedValueTamperedError,
+    );
     await expect(vault.open(shopA, { ...sealed, $sealed: 'rot13' } as never)).rejects.toThrow('Not a sealed value');
   });
 
@@ -80,16 +88,18 @@ describe('PersonalDataVault (Postgres)', () => {
     const vault = new PersonalDataVault(pool, master);
     const small = await vault.seal(shopA, 'e-zip', { note: 'short' });
     const large = await vault.seal(shopA, 'e-zip', { note: 'repetitive '.repeat(400) });
-    expect(small.$sealed).toBe('aes-256-gcm/v1');
-    expect(large.$sealed).toBe('deflate+aes-256-gcm/v1');
+    expect(small.$sealed).toBe('aes-256-gcm/v2');
+    expect(large.$sealed).toBe('deflate+aes-256-gcm/v2');
     expect(Buffer.from(large.ct, 'base64').length).toBeLessThan(400);
     expect(await vault.open(shopA, large)).toEqual({ note: 'repetitive '.repeat(400) });
-    await expect(vault.open(shopA, { ...large, $sealed: 'aes-256-gcm/v1' })).rejects.toBeInstanceOf(
+    await expect(vault.open(shopA, { ...large, $sealed: 'aes-256-gcm/v2' })).rejects.toBeInstanceOf(
       SealedValueTamperedError,
     );
-    await expect(vault.open(shopA, { ...small, $sealed: 'deflate+aes-256-gcm/v1' })).rejects.toBeInstanceOf(
+    await expect(vault.open(shopA, { ...small, $sealed: 'deflate+aes-256-gcm/v2' })).rejects.toBeInstanceOf(
       SealedValueTamperedError,
     );
+    // A v2 value passed off as v1 (its key id dropped) is not a well-formed sealed value at all.
+    await expect(vault.open(shopA, { ...small, $sealed: 'aes-256-gcm/v1' })).rejects.toThrow('Not a sealed value');
   });
 
   it('shredding makes earlier sealed values unreadable, in this and other processes', async () => {
@@ -101,10 +111,11 @@ describe('PersonalDataVault (Postgres)', () => {
     expect(await vault.shred(shopA, ['e-shred', 'e-never-existed'])).toBe(1);
     expect(await vault.open(shopA, sealed)).toBeNull();
     expect(await other.open(shopA, sealed)).toBeNull();
-    // A new seal creates a new key; the old value stays unreadable.
+    // A new seal creates a new key; the old value stays unreadable and reads as erased, not tampered.
     const again = await vault.seal(shopA, 'e-shred', 'new');
     expect(await vault.open(shopA, again)).toBe('new');
-    await expect(vault.open(shopA, sealed)).rejects.toBeInstanceOf(SealedValueTamperedError);
+    expect(await vault.open(shopA, sealed)).toBeNull();
+    expect(await other.open(shopA, sealed)).toBeNull();
   });
 
   it('shredShop removes every key of one shop and no other', async () => {
@@ -201,5 +212,108 @@ describe('PersonalDataVault (Postgres)', () => {
       expect(row.subject.toLowerCase()).not.toContain('smith');
       expect(row.wrapped_key.toString('latin1')).not.toContain('Smith');
     }
+  });
+
+  describe('keys with identity (a customer redacted, then back)', () => {
+    it('reads values sealed under a shredded key as erased after the subject got a new key, everywhere', async () => {
+      const writer = new PersonalDataVault(pool, master);
+      const reader = new PersonalDataVault(pool, master, { cacheTtlMs: 60 * 60_000 });
+      const before = await writer.seal(shopA, 'e-back', { email: 'back@example.com' });
+      expect(await reader.open(shopA, before)).toEqual({ email: 'back@example.com' }); // reader caches the old key
+      await writer.shred(shopA, ['e-back']);
+      const after = await writer.seal(shopA, 'e-back', { email: 'back@example.com' });
+      expect(after.key).not.toBe(before.key);
+      // The reader's cache still holds the shredded key (up to its TTL, as documented); the first
+      // value naming the new key makes it re-read the table, and the old value then reads as erased.
+      for (const vault of [writer, reader, new PersonalDataVault(pool, master)]) {
+        expect(await vault.open(shopA, after)).toEqual({ email: 'back@example.com' });
+        expect(await vault.open(shopA, before)).toBeNull();
+      }
+    });
+
+    it('still fails loudly on real tampering under the current key', async () => {
+      const vault = new PersonalDataVault(pool, master);
+      const sealed = await vault.seal(shopA, 'e-tamper-v2', 'value');
+      const ct = Buffer.from(sealed.ct, 'base64');
+      ct[0] ^= 1;
+      await expect(vault.open(shopA, { ...sealed, ct: ct.toString('base64') })).rejects.toBeInstanceOf(
+        SealedValueTamperedError,
+      );
+      // The key id is authenticated too: naming the current key on a foreign value is tampering.
+      const other = await vault.seal(shopA, 'e-tamper-other', 'value');
+      await expect(vault.open(shopA, { ...other, subject: 'e-tamper-v2', key: sealed.key })).rejects.toBeInstanceOf(
+        SealedValueTamperedError,
+      );
+    });
+
+    it('opens values and keys written before keys had ids (v1), and erases them the same way', async () => {
+      // A key row and a value exactly as the previous version wrote them.
+      const dataKey = randomBytes(32);
+      const wrapKey = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'reclaim/key-wrap/v1', 32));
+      const wiv = randomBytes(12);
+      const w = createCipheriv('aes-256-gcm', wrapKey, wiv);
+      w.setAAD(Buffer.from(`reclaim/subject-key/v1\u0000${shopA}\u0000e-legacy`));
+      const wct = Buffer.concat([w.update(dataKey), w.final()]);
+      await pool.query(`INSERT INTO privacy.subject_keys (shop_id, subject, wrapped_key) VALUES ($1, 'e-legacy', $2)`, [
+        shopA,
+        Buffer.concat([Buffer.from([1]), wiv, w.getAuthTag(), wct]),
+      ]);
+      const iv = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', dataKey, iv);
+      c.setAAD(Buffer.from(`reclaim/sealed/v1\u0000${shopA}\u0000e-legacy`));
+      const ct = Buffer.concat([c.update('"old"'), c.final()]);
+      const old = {
+        $sealed: 'aes-256-gcm/v1' as const,
+        subject: 'e-legacy',
+        iv: iv.toString('base64'),
+        ct: ct.toString('base64'),
+        tag: c.getAuthTag().toString('base64'),
+      };
+      const vault = new PersonalDataVault(pool, master);
+      expect(await vault.open(shopA, old)).toBe('old');
+      // The legacy key keeps sealing v1 values, which open as before.
+      const more = await vault.seal(shopA, 'e-legacy', 'more');
+      expect(more).toMatchObject({ $sealed: 'aes-256-gcm/v1' });
+      expect(more.key).toBeUndefined();
+      expect(await vault.open(shopA, more)).toBe('more');
+      await vault.shred(shopA, ['e-legacy']);
+      const fresh = await vault.seal(shopA, 'e-legacy', 'new');
+      expect(fresh.key).toMatch(/^[0-9a-f]{16}$/);
+      expect(await vault.open(shopA, old)).toBeNull();
+      expect(await new PersonalDataVault(pool, master).open(shopA, more)).toBeNull();
+      expect(await vault.open(shopA, fresh)).toBe('new');
+    });
+  });
+
+  describe('master-key rotation', () => {
+    it('re-wraps every subject key in batches; old and new master keys both open them meanwhile; resumable', async () => {
+      const oldKey = randomBytes(32);
+      const newKey = randomBytes(32);
+      const shop = '0e5d1c2b-3a4f-4b6c-8d7e-9f0a1b2c3d4e';
+      await pool.query('DELETE FROM privacy.subject_keys'); // rotation covers the whole table: start from this test's keys only
+      const before = new PersonalDataVault(pool, oldKey);
+      const sealed = await Promise.all(Array.from({ length: 25 }, (_, i) => before.seal(shop, `e-rot-${i}`, i)));
+      const both = new MasterKeyring({ current: newKey, previous: [oldKey] });
+      const rotating = new PersonalDataVault(pool, both, { identityRoot: oldKey });
+      const notCurrent = async () => rotating.countNotCurrent();
+      const initially = await notCurrent();
+      expect(initially).toBeGreaterThanOrEqual(25);
+      // Interrupted after one small batch: the rest is still wrapped with the old key.
+      const first = await rotating.rewrapBatch(10);
+      expect(first.rewrapped).toBe(10);
+      expect(first.remaining).toBe(initially - 10);
+      // Meanwhile a vault that knows both keys opens every value; one knowing only the old key fails loudly on the re-wrapped ones.
+      const fresh = new PersonalDataVault(pool, both, { identityRoot: oldKey });
+      expect(await Promise.all(sealed.map((s) => fresh.open(shop, s)))).toEqual(sealed.map((_, i) => i));
+      // Resumed until done.
+      let progress = first;
+      while (progress.remaining > 0) progress = await rotating.rewrapBatch(10);
+      expect(await notCurrent()).toBe(0);
+      // Only the new key is needed now, and customer keys did not change (identity root).
+      const after = new PersonalDataVault(pool, newKey, { identityRoot: oldKey });
+      expect(await Promise.all(sealed.map((s) => after.open(shop, s)))).toEqual(sealed.map((_, i) => i));
+      expect(after.subjectFor(shop, { email: 'a@b.c' })).toBe(before.subjectFor(shop, { email: 'a@b.c' }));
+      await expect(new PersonalDataVault(pool, oldKey).open(shop, sealed[0])).rejects.toThrow('wrong master key');
+    });
   });
 });

@@ -6,17 +6,30 @@ import {
   isSealedValue,
   SEALED_VALUE_ALGORITHM,
   SEALED_VALUE_ALGORITHM_DEFLATE,
+  SEALED_VALUE_ALGORITHM_DEFLATE_V2,
+  SEALED_VALUE_ALGORITHM_V2,
   type SealedValue,
 } from '@reclaim/domain';
 import { BoundedLru } from './lru';
+import {
+  MasterKeyring,
+  UnknownMasterKeyError,
+  UnwrapError,
+  unwrapBytes,
+  wrapBytes,
+  wrappedWith,
+} from './master-keyring';
 
 /**
  * Personal data protection by crypto-shredding (R29).
  *
- * Every subject (normally a customer key) of a shop has its own random 32-byte data key,
- * stored in `privacy.subject_keys` wrapped (AES-256-GCM) with a key derived from the master
- * key. Personal data is sealed with the subject's data key before it enters an event; deleting
- * the subject's key makes every sealed copy unreadable, in the immutable log too.
+ * Every subject (normally a customer key) of a shop has its own random 32-byte data key with a
+ * random id, stored in `privacy.subject_keys` wrapped (AES-256-GCM) with a key derived from the
+ * master key (the wrapped form names the master key: see `MasterKeyring`). Personal data is
+ * sealed with the subject's data key before it enters an event, and the sealed value names the
+ * key id; deleting the subject's key makes every sealed copy unreadable, in the immutable log
+ * too. A subject that comes back after being shredded gets a new key with a new id, so what was
+ * sealed under the shredded key reads as erased (`null`), never as tampered.
  *
  * Hot path (`seal`, ~2,000/s): a cache hit costs one AES-GCM encryption. Misses are coalesced:
  * all keys requested while a batch is pending are loaded with one SELECT, missing ones created
@@ -33,6 +46,12 @@ export interface PersonalDataVaultOptions {
   readonly cacheTtlMs?: number;
   /** Largest number of subjects loaded or created in one round trip. Default 500. */
   readonly maxBatch?: number;
+  /**
+   * The secret customer keys (peppers) are derived from. Default: the current master key. The
+   * appliance passes its stable identity root (`loadIdentityRoot`) so customer keys survive a
+   * master-key rotation.
+   */
+  readonly identityRoot?: Buffer;
 }
 
 export interface CustomerIdentifiers {
@@ -49,24 +68,39 @@ export class SealedValueTamperedError extends Error {
   }
 }
 
-const WRAP_VERSION = 1;
+/** Key id of every key created before keys had ids: sealed values without `key` (v1) name it. */
+export const LEGACY_KEY_ID = 'v1';
+const WRAP_INFO = 'reclaim/key-wrap/v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
+
+/** A subject's live data key and its id. */
+interface SubjectKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
 
 interface PendingKey {
   readonly shopId: string;
   readonly subject: string;
   create: boolean;
-  readonly promise: Promise<Buffer | null>;
-  resolve(key: Buffer | null): void;
+  readonly promise: Promise<SubjectKey | null>;
+  resolve(key: SubjectKey | null): void;
   reject(error: unknown): void;
 }
 
 interface KeyRow {
   shop_id: string;
   subject: string;
+  key_id: string;
   wrapped_key: Buffer;
+}
+
+/** Progress of a master-key rotation over the subject keys. */
+export interface RewrapProgress {
+  readonly rewrapped: number;
+  readonly remaining: number;
 }
 
 /** Values whose JSON is at least this long are deflated before encryption. */
@@ -92,15 +126,28 @@ function nextIv(): Buffer {
 
 const cacheKey = (shopId: string, subject: string): string => `${shopId}\u0000${subject}`;
 
-/** Additional data: binds the shop, the subject and (for compressed values) the algorithm, so none can be swapped. */
-function aad(kind: 'sealed' | 'subject-key', shopId: string, subject: string, deflated = false): Buffer {
-  return Buffer.from(`reclaim/${kind}/v1\u0000${shopId}\u0000${subject}${deflated ? '\u0000deflate' : ''}`, 'utf8');
+/**
+ * Additional data: binds the shop, the subject, the key id (v2) and (for compressed values) the
+ * algorithm, so none can be swapped. `keyId` undefined = the v1 layout.
+ */
+function aad(
+  kind: 'sealed' | 'subject-key',
+  shopId: string,
+  subject: string,
+  keyId?: string,
+  deflated = false,
+): Buffer {
+  const head = keyId === undefined ? `reclaim/${kind}/v1` : `reclaim/${kind}/v2`;
+  const id = keyId === undefined ? '' : `\u0000${keyId}`;
+  return Buffer.from(`${head}\u0000${shopId}\u0000${subject}${id}${deflated ? '\u0000deflate' : ''}`, 'utf8');
 }
 
 export class PersonalDataVault {
-  private readonly wrappingKey: Buffer;
+  private readonly ring: MasterKeyring;
   private readonly pepperRoot: Buffer;
-  private readonly cache: BoundedLru<string, Buffer>;
+  private readonly cache: BoundedLru<string, SubjectKey>;
+  /** (shop, subject, key id) of keys known to be shredded: ids are random and never reused, so this never goes stale. */
+  private readonly erased = new BoundedLru<string, true>(50_000, Number.POSITIVE_INFINITY);
   private readonly peppers = new BoundedLru<string, Buffer>(10_000, Number.POSITIVE_INFINITY);
   private readonly maxBatch: number;
   private queue = new Map<string, PendingKey>();
@@ -111,14 +158,15 @@ export class PersonalDataVault {
 
   constructor(
     private readonly pool: Pool,
-    masterKey: Buffer,
+    masterKey: Buffer | MasterKeyring,
     options: PersonalDataVaultOptions = {},
   ) {
-    if (!Buffer.isBuffer(masterKey) || masterKey.length !== KEY_BYTES) {
+    if (Buffer.isBuffer(masterKey) && masterKey.length !== KEY_BYTES) {
       throw new RangeError('The master key must be exactly 32 bytes');
     }
-    this.wrappingKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'reclaim/key-wrap/v1', KEY_BYTES));
-    this.pepperRoot = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'reclaim/customer-key/v1', KEY_BYTES));
+    this.ring = masterKey instanceof MasterKeyring ? masterKey : new MasterKeyring(masterKey);
+    const identity = options.identityRoot ?? this.ring.current.key;
+    this.pepperRoot = Buffer.from(hkdfSync('sha256', identity, Buffer.alloc(0), 'reclaim/customer-key/v1', KEY_BYTES));
     this.cache = new BoundedLru(options.cacheSize ?? 50_000, options.cacheTtlMs ?? 5 * 60_000);
     this.maxBatch = options.maxBatch ?? 500;
   }
@@ -138,6 +186,11 @@ export class PersonalDataVault {
           created_at timestamptz NOT NULL DEFAULT now(),
           PRIMARY KEY (shop_id, subject)
         )`);
+      // Keys got ids: rows from before are the key 'v1' (what v1 sealed values name). An older
+      // process still inserting without an id creates a 'v1' key and seals v1 values: consistent.
+      await client.query(
+        `ALTER TABLE privacy.subject_keys ADD COLUMN IF NOT EXISTS key_id text NOT NULL DEFAULT '${LEGACY_KEY_ID}'`,
+      );
       await client.query(`COMMENT ON TABLE privacy.subject_keys IS
         'Per-subject data keys, wrapped with the master key. Deleting a row crypto-shreds that subject''s data.'`);
       await client.query('COMMIT');
@@ -155,41 +208,61 @@ export class PersonalDataVault {
     if (json === undefined) throw new TypeError('Only JSON-serialisable values can be sealed');
     checkName(shopId, 'shopId');
     checkName(subject, 'subject');
-    const key = await this.keyFor(shopId, subject, true);
-    if (!key) throw new Error('Subject key could not be created');
+    const found = await this.keyFor(shopId, subject, true);
+    if (!found) throw new Error('Subject key could not be created');
     const iv = nextIv();
     // Large values (raw webhook bodies) are compressed first: smaller events, less to encrypt and store.
     const compress = json.length >= COMPRESS_FROM_CHARS;
     const plain = compress ? deflateRawSync(Buffer.from(json, 'utf8'), DEFLATE_OPTIONS) : Buffer.from(json, 'utf8');
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(aad('sealed', shopId, subject, compress));
+    const cipher = createCipheriv('aes-256-gcm', found.key, iv);
+    // A key from before key ids (LEGACY_KEY_ID) still seals v1 values: their additional data has no id.
+    const legacy = found.id === LEGACY_KEY_ID;
+    cipher.setAAD(aad('sealed', shopId, subject, legacy ? undefined : found.id, compress));
     const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
-    return {
-      $sealed: compress ? SEALED_VALUE_ALGORITHM_DEFLATE : SEALED_VALUE_ALGORITHM,
+    const sealed = {
+      $sealed: compress
+        ? legacy
+          ? SEALED_VALUE_ALGORITHM_DEFLATE
+          : SEALED_VALUE_ALGORITHM_DEFLATE_V2
+        : legacy
+          ? SEALED_VALUE_ALGORITHM
+          : SEALED_VALUE_ALGORITHM_V2,
       subject,
       iv: iv.toString('base64'),
       ct: ct.toString('base64'),
       tag: cipher.getAuthTag().toString('base64'),
     };
+    return legacy ? sealed : { ...sealed, key: found.id };
   }
 
   /**
-   * Opens a sealed value. `null` when the subject's key has been shredded; throws
+   * Opens a sealed value. `null` when the key it was sealed with has been shredded (also when the
+   * subject has a newer key since: it came back after a redaction); throws
    * {@link SealedValueTamperedError} when the value was altered or belongs to another shop.
    */
   async open<T = unknown>(shopId: string, sealed: SealedValue): Promise<T | null> {
     if (!isSealedValue(sealed)) throw new TypeError('Not a sealed value');
     checkName(shopId, 'shopId');
-    const key = await this.keyFor(shopId, sealed.subject, false);
-    if (!key) return null;
+    const keyId = sealed.key ?? LEGACY_KEY_ID;
+    const erasedKey = `${cacheKey(shopId, sealed.subject)}\u0000${keyId}`;
+    if (this.erased.get(erasedKey)) return null;
+    let found = await this.keyFor(shopId, sealed.subject, false);
+    // The cached key may be older than the stored one (another process shredded and re-created it): ask the table.
+    if (found && found.id !== keyId) found = await this.reloadKey(shopId, sealed.subject);
+    if (!found || found.id !== keyId) {
+      this.erased.set(erasedKey, true);
+      return null;
+    }
+    const key = found.key;
     const iv = Buffer.from(sealed.iv, 'base64');
     const tag = Buffer.from(sealed.tag, 'base64');
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new SealedValueTamperedError();
     let json: string;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-      const deflated = sealed.$sealed === SEALED_VALUE_ALGORITHM_DEFLATE;
-      decipher.setAAD(aad('sealed', shopId, sealed.subject, deflated));
+      const deflated =
+        sealed.$sealed === SEALED_VALUE_ALGORITHM_DEFLATE || sealed.$sealed === SEALED_VALUE_ALGORITHM_DEFLATE_V2;
+      decipher.setAAD(aad('sealed', shopId, sealed.subject, sealed.key, deflated));
       decipher.setAuthTag(tag);
       const plain = Buffer.concat([decipher.update(Buffer.from(sealed.ct, 'base64')), decipher.final()]);
       json = (deflated ? inflateRawSync(plain) : plain).toString('utf8');
@@ -261,7 +334,18 @@ export class PersonalDataVault {
     return createHmac('sha256', pepper).update(`${kind}\u0000${value}`, 'utf8').digest('hex').slice(0, 32);
   }
 
-  private keyFor(shopId: string, subject: string, create: boolean): Promise<Buffer | null> {
+  /** The stored key of one subject, bypassing the cache (and refreshing it). */
+  private async reloadKey(shopId: string, subject: string): Promise<SubjectKey | null> {
+    const generation = this.generation;
+    const rows = await this.selectKeys([{ shopId, subject }]);
+    const row = rows[0];
+    if (!row) return null;
+    const found = { id: row.key_id, key: this.unwrap(row) };
+    if (generation === this.generation) this.cache.set(cacheKey(shopId, subject), found);
+    return found;
+  }
+
+  private keyFor(shopId: string, subject: string, create: boolean): Promise<SubjectKey | null> {
     const ck = cacheKey(shopId, subject);
     const cached = this.cache.get(ck);
     if (cached) return Promise.resolve(cached);
@@ -272,9 +356,9 @@ export class PersonalDataVault {
       queued.create ||= create;
       return queued.promise;
     }
-    let resolve!: (k: Buffer | null) => void;
+    let resolve!: (k: SubjectKey | null) => void;
     let reject!: (e: unknown) => void;
-    const promise = new Promise<Buffer | null>((res, rej) => {
+    const promise = new Promise<SubjectKey | null>((res, rej) => {
       resolve = res;
       reject = rej;
     });
@@ -303,32 +387,39 @@ export class PersonalDataVault {
   private async loadBatch(batch: readonly PendingKey[]): Promise<void> {
     const generation = this.generation;
     try {
-      const found = new Map<string, Buffer>();
+      const found = new Map<string, SubjectKey>();
       const rows = await this.selectKeys(batch);
-      for (const row of rows) found.set(cacheKey(row.shop_id, row.subject), this.unwrap(row));
+      for (const row of rows) found.set(cacheKey(row.shop_id, row.subject), { id: row.key_id, key: this.unwrap(row) });
       const missing = batch.filter((p) => p.create && !found.has(cacheKey(p.shopId, p.subject)));
       if (missing.length > 0) {
-        const fresh = new Map(missing.map((p) => [cacheKey(p.shopId, p.subject), randomBytes(KEY_BYTES)]));
+        const fresh = new Map(
+          missing.map((p) => [
+            cacheKey(p.shopId, p.subject),
+            { id: randomBytes(8).toString('hex'), key: randomBytes(KEY_BYTES) },
+          ]),
+        );
+        const freshOf = (p: PendingKey) => fresh.get(cacheKey(p.shopId, p.subject)) as SubjectKey;
         const inserted = await this.pool.query<{ shop_id: string; subject: string }>(
-          `INSERT INTO privacy.subject_keys (shop_id, subject, wrapped_key)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
+          `INSERT INTO privacy.subject_keys (shop_id, subject, key_id, wrapped_key)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
            ON CONFLICT (shop_id, subject) DO NOTHING
            RETURNING shop_id, subject`,
           [
             missing.map((p) => p.shopId),
             missing.map((p) => p.subject),
-            missing.map((p) => this.wrap(p.shopId, p.subject, fresh.get(cacheKey(p.shopId, p.subject)) as Buffer)),
+            missing.map((p) => freshOf(p).id),
+            missing.map((p) => this.wrap(p.shopId, p.subject, freshOf(p))),
           ],
         );
         for (const row of inserted.rows) {
           const ck = cacheKey(row.shop_id, row.subject);
-          found.set(ck, fresh.get(ck) as Buffer);
+          found.set(ck, fresh.get(ck) as SubjectKey);
         }
         // Another process created these first: use the stored key, never ours.
         const lost = missing.filter((p) => !found.has(cacheKey(p.shopId, p.subject)));
         if (lost.length > 0) {
           for (const row of await this.selectKeys(lost))
-            found.set(cacheKey(row.shop_id, row.subject), this.unwrap(row));
+            found.set(cacheKey(row.shop_id, row.subject), { id: row.key_id, key: this.unwrap(row) });
         }
       }
       const cacheable = generation === this.generation;
@@ -343,9 +434,9 @@ export class PersonalDataVault {
     }
   }
 
-  private async selectKeys(batch: readonly PendingKey[]): Promise<KeyRow[]> {
+  private async selectKeys(batch: readonly { readonly shopId: string; readonly subject: string }[]): Promise<KeyRow[]> {
     const r = await this.pool.query<KeyRow>(
-      `SELECT k.shop_id, k.subject, k.wrapped_key
+      `SELECT k.shop_id, k.subject, k.key_id, k.wrapped_key
          FROM privacy.subject_keys k
          JOIN unnest($1::text[], $2::text[]) AS q(shop_id, subject)
            ON k.shop_id = q.shop_id AND k.subject = q.subject`,
@@ -354,29 +445,72 @@ export class PersonalDataVault {
     return r.rows;
   }
 
-  private wrap(shopId: string, subject: string, key: Buffer): Buffer {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.wrappingKey, iv);
-    cipher.setAAD(aad('subject-key', shopId, subject));
-    const ct = Buffer.concat([cipher.update(key), cipher.final()]);
-    return Buffer.concat([Buffer.from([WRAP_VERSION]), iv, cipher.getAuthTag(), ct]);
+  private wrap(shopId: string, subject: string, key: SubjectKey): Buffer {
+    return wrapBytes(this.ring, WRAP_INFO, key.key, aad('subject-key', shopId, subject, key.id));
   }
 
   private unwrap(row: KeyRow): Buffer {
-    const w = row.wrapped_key;
-    if (w.length !== 1 + IV_BYTES + TAG_BYTES + KEY_BYTES || w[0] !== WRAP_VERSION) {
-      throw new Error('Unsupported wrapped key format in privacy.subject_keys');
-    }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.wrappingKey, w.subarray(1, 1 + IV_BYTES), {
-        authTagLength: TAG_BYTES,
-      });
-      decipher.setAAD(aad('subject-key', row.shop_id, row.subject));
-      decipher.setAuthTag(w.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
-      return Buffer.concat([decipher.update(w.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
-    } catch {
+      const key = unwrapBytes(
+        this.ring,
+        WRAP_INFO,
+        row.wrapped_key,
+        aad('subject-key', row.shop_id, row.subject, row.key_id),
+        aad('subject-key', row.shop_id, row.subject),
+      );
+      if (key.length !== KEY_BYTES) throw new UnwrapError('unsupported wrapped key format');
+      return key;
+    } catch (e) {
+      if (e instanceof UnknownMasterKeyError) throw e;
       throw new Error('A subject key could not be unwrapped: wrong master key (RECLAIM_MASTER_KEY / data/master.key)?');
     }
+  }
+
+  /**
+   * Master-key rotation: re-wraps up to `batch` subject keys that are not wrapped with the
+   * current master key, in one transaction (rows locked, others skipped), and returns how many
+   * were done and how many remain. Safe to interrupt and to run from several processes: a row is
+   * either wholly re-wrapped or untouched, and both master keys open it meanwhile.
+   */
+  async rewrapBatch(batch = 500): Promise<RewrapProgress> {
+    const current = this.ring.current.id;
+    const client = await this.pool.connect();
+    let rewrapped = 0;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<KeyRow>(
+        `SELECT shop_id, subject, key_id, wrapped_key FROM privacy.subject_keys
+          WHERE get_byte(wrapped_key, 0) <> 2 OR substring(wrapped_key FROM 2 FOR 8) <> decode($1, 'hex')
+          LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [current, batch],
+      );
+      for (const row of rows) {
+        if (wrappedWith(row.wrapped_key) === current) continue;
+        const key = this.unwrap(row);
+        await client.query(
+          'UPDATE privacy.subject_keys SET wrapped_key = $4 WHERE shop_id = $1 AND subject = $2 AND key_id = $3',
+          [row.shop_id, row.subject, row.key_id, this.wrap(row.shop_id, row.subject, { id: row.key_id, key })],
+        );
+        rewrapped += 1;
+      }
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+    return { rewrapped, remaining: await this.countNotCurrent() };
+  }
+
+  /** Subject keys not (yet) wrapped with the current master key. */
+  async countNotCurrent(): Promise<number> {
+    const r = await this.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM privacy.subject_keys
+        WHERE get_byte(wrapped_key, 0) <> 2 OR substring(wrapped_key FROM 2 FOR 8) <> decode($1, 'hex')`,
+      [this.ring.current.id],
+    );
+    return Number(r.rows[0]?.n ?? 0);
   }
 }
 
