@@ -3,7 +3,7 @@ import {
   type CommercePort,
   type DiscountCodeRequest,
   type RecoveryShop,
-} from '@reclaim/application/recovery/ports';
+} from '@reclaim/ports';
 import type { RecoveryItem, StockLine } from '@reclaim/domain';
 import { BigCommerceCommerceAdapter } from './bigcommerce/commerce';
 import type { StoreHttpOptions } from './common/store-http';

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CompleteCheckout, PlaceOrder, RecordCartActivity } from '@reclaim/domain';
-import { hmacSha256, isObject, MappingResult, parseJsonLossless, RawWebhook, strOf } from './common';
+import type { MappingResult, RawWebhook } from '@reclaim/ports';
+import { hmacSha256, isObject, parseJsonLossless, strOf } from './common';
 import { shopifyWebhookAdapter } from './shopify';
 import { wooCommerceWebhookAdapter } from './woocommerce';
 import { bigCommerceWebhookAdapter, mapBigCommerceCart, signStandardWebhook } from './bigcommerce';

@@ -1,5 +1,5 @@
 import type { Platform } from '@reclaim/domain';
-import type { PlatformWebhookAdapter } from './common';
+import type { PlatformWebhookAdapter } from '@reclaim/ports';
 import { bigCommerceWebhookAdapter } from './bigcommerce';
 import { shopifyWebhookAdapter } from './shopify';
 import { wooCommerceWebhookAdapter } from './woocommerce';

@@ -7,4 +7,3 @@ export * from './lift/lift';
 export * from './lift/lift-query';
 export * from './metrics/lag';
 export * from './metrics/metrics';
-export * from './metrics/subscriptions';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Platform } from '@reclaim/domain';
 import type { ReceiveOutcome, ReceiveWebhook } from '@reclaim/application';
-import { inspectCartflows, mapCartflows, type RawWebhook } from '@reclaim/platforms';
+import type { RawWebhook } from '@reclaim/ports';
 import type { Runtime } from '../runtime/runtime';
 
 const PLATFORMS: readonly Platform[] = ['shopify', 'bigcommerce', 'woocommerce'];
@@ -56,14 +56,6 @@ export function registerWebhookRoutes(
 
   // The CartFlows plugin cannot sign: it posts to a per-shop secret URL (only the token's hash is stored).
   fastify.post<{ Params: { token: string } }>('/webhooks/woocommerce/cartflows/:token', (req, reply) =>
-    answer('woocommerce', reply, async () => {
-      const shop = await deps.runtime.shops.findByCartflowsToken(req.params.token);
-      if (!shop || shop.platform !== 'woocommerce') return { status: 404, body: { error: 'unknown webhook URL' } };
-      const delivery = raw(req);
-      const inspected = inspectCartflows(delivery, shop.shopDomain);
-      if (!inspected.ok) return { status: inspected.status, body: { error: inspected.error, field: inspected.field } };
-      const mapping = mapCartflows(inspected, { shopCurrency: shop.currency });
-      return deps.receive.receiveAuthenticated(shop, inspected, mapping, delivery);
-    }),
+    answer('woocommerce', reply, () => deps.receive.receiveAtSecretUrl('woocommerce', req.params.token, raw(req))),
   );
 }

@@ -1,12 +1,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import {
-  StorelessCommerce,
-  type ChannelPort,
-  type CommercePort,
-  type RecoveryProfileSync,
-  type TicketPort,
-} from '@reclaim/application';
+import { StorelessCommerce } from '@reclaim/application';
+import type { ChannelPort, CommercePort, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
 import type { Channel } from '@reclaim/domain';
 import { PlatformCommerce } from '@reclaim/platforms/commerce';
 import {

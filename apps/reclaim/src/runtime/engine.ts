@@ -16,16 +16,13 @@ import {
   TemplateMessageRenderer,
   TimerDriver,
   TimerStore,
-  type ChannelPort,
   type Clock,
-  type CommercePort,
   type EffectRunnerDeps,
   type EngineLog,
-  type RecoveryProfileSync,
   type ShopLister,
   type ShopLookup,
-  type TicketPort,
 } from '@reclaim/application';
+import type { ChannelPort, CommercePort, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
 import { createRecoveryDecider, type Channel, type RecoveryConfig, type RecoveryDecider } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { PersonalDataVault } from '@reclaim/privacy';

@@ -1,9 +1,5 @@
 import { request } from 'undici';
-import {
-  PermanentProviderError,
-  ProviderOutcomeUnknownError,
-  RetryableProviderError,
-} from '@reclaim/application/recovery/ports';
+import { PermanentProviderError, ProviderOutcomeUnknownError, RetryableProviderError } from '@reclaim/ports';
 import type { RecoveryItem } from '@reclaim/domain';
 import { BigCommerceApiClient, mapBigCommerceCart } from '@reclaim/platforms';
 import { BigCommerceCommerceAdapter, discountCodeFor } from '@reclaim/platforms/commerce';

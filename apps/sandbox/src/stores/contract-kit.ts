@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RecoveryShop } from '@reclaim/application/recovery/ports';
+import type { RecoveryShop } from '@reclaim/ports';
 import type { StoreHttpOptions } from '@reclaim/platforms/commerce';
 
 /** Test support for the store contract suites (no jest globals here: usable by the simulator too). */

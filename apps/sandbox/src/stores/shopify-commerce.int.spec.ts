@@ -1,8 +1,4 @@
-import {
-  PermanentProviderError,
-  ProviderOutcomeUnknownError,
-  RetryableProviderError,
-} from '@reclaim/application/recovery/ports';
+import { PermanentProviderError, ProviderOutcomeUnknownError, RetryableProviderError } from '@reclaim/ports';
 import type { RecoveryItem } from '@reclaim/domain';
 import { discountCodeFor, PlatformCommerce, ShopifyCommerceAdapter } from '@reclaim/platforms/commerce';
 import { adapterOptions, FIXTURES, hasFixtures, readFixture, TestClock, testShop } from './contract-kit';

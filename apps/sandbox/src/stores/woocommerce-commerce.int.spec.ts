@@ -1,9 +1,5 @@
 import { request } from 'undici';
-import {
-  PermanentProviderError,
-  ProviderOutcomeUnknownError,
-  RetryableProviderError,
-} from '@reclaim/application/recovery/ports';
+import { PermanentProviderError, ProviderOutcomeUnknownError, RetryableProviderError } from '@reclaim/ports';
 import type { RecoveryItem } from '@reclaim/domain';
 import { discountCodeFor, WooCommerceCommerceAdapter } from '@reclaim/platforms/commerce';
 import { adapterOptions, FIXTURES, hasFixtures, missingKeys, readFixture, TestClock, testShop } from './contract-kit';

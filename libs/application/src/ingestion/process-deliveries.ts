@@ -20,18 +20,7 @@ import {
   type WebhookReceivedData,
 } from '@reclaim/domain';
 import type { EventStore, RecordedEvent } from '@reclaim/event-store';
-import {
-  BigCommerceApiClient,
-  BigCommerceNotFoundError,
-  CARTFLOWS_TOPIC,
-  inspectCartflows,
-  mapBigCommerceResource,
-  mapCartflows,
-  parseJsonLossless,
-  type InspectOk,
-  type MappingResult,
-  type PlatformWebhookAdapter,
-} from '@reclaim/platforms';
+import type { PlatformWebhookAdapter } from '@reclaim/ports';
 import type { PersonalDataVault } from '@reclaim/privacy';
 import type { Platform } from '@reclaim/domain';
 import { runDecider } from '../shared/run-decider';
@@ -43,7 +32,6 @@ export interface ProcessDeliveriesDeps {
   readonly shops: ShopRegistry;
   readonly vault: PersonalDataVault;
   readonly adapters: Readonly<Record<Platform, PlatformWebhookAdapter>>;
-  readonly bigcommerce?: BigCommerceApiClient;
   readonly log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
@@ -60,8 +48,8 @@ export function commandCausationId(deliveryEventId: string, index: number): stri
 export const DELIVERY_PROCESSOR = 'ingest.delivery-processor';
 
 /**
- * Applies stored deliveries: `webhook.received` → (fetch, for thin BigCommerce payloads) → inbound
- * commands → personal data sealed → cart / customer / order / shop deciders → events.
+ * Applies stored deliveries: `webhook.received` → the platform adapter's `resolve` (which loads
+ * what a thin payload points at from the store API) → inbound commands → personal data sealed → cart / customer / order / shop deciders → events.
  *
  * Runs on the durable checkpointed subscription; a batch that fails is retried from the last
  * checkpoint. Re-applying a delivery is harmless: event ids derive from the delivery event id and
@@ -69,11 +57,7 @@ export const DELIVERY_PROCESSOR = 'ingest.delivery-processor';
  * concurrently; deliveries that touch the same cart are applied in log order.
  */
 export class DeliveryProcessor {
-  private readonly bigcommerce: BigCommerceApiClient;
-
-  constructor(private readonly deps: ProcessDeliveriesDeps) {
-    this.bigcommerce = deps.bigcommerce ?? new BigCommerceApiClient();
-  }
+  constructor(private readonly deps: ProcessDeliveriesDeps) {}
 
   /** The subscription handler: the checkpoint is written by the runner after this resolves. */
   readonly handle = async (events: readonly RecordedEvent[], _tx: PoolClient): Promise<void> => {
@@ -103,8 +87,17 @@ export class DeliveryProcessor {
     }
     const body = await this.deps.vault.open<string>(d.shopId, d.payload);
     if (body === null) return; // shredded (customer or shop redaction): nothing left to apply
-    let mapping = this.map(shop, d, body);
-    if (mapping.outcome === 'fetch') mapping = await this.fetch(shop, mapping.resource);
+    const mapping = await this.deps.adapters[d.platform].resolve(
+      {
+        topic: d.topic,
+        deliveryId: d.deliveryId,
+        apiVersion: d.apiVersion,
+        contentType: d.contentType,
+        body,
+        receivedAt: new Date(d.receivedAt),
+      },
+      shop,
+    );
     if (mapping.outcome !== 'commands') {
       if (mapping.outcome === 'quarantined' || mapping.outcome === 'invalid') {
         await this.quarantine(recorded, d, mapping.reason, mapping.field);
@@ -120,63 +113,6 @@ export class DeliveryProcessor {
         return;
       }
       throw err;
-    }
-  }
-
-  private map(shop: ShopCredentials, d: WebhookReceivedData, body: string): MappingResult {
-    const receivedAt = new Date(d.receivedAt);
-    if (d.topic === CARTFLOWS_TOPIC) {
-      const inspected = inspectCartflows(
-        {
-          headers: { 'content-type': d.contentType },
-          body: Buffer.from(body, 'utf8'),
-          contentType: d.contentType,
-          receivedAt,
-        },
-        shop.shopDomain,
-      );
-      return inspected.ok
-        ? mapCartflows(inspected, { shopCurrency: shop.currency })
-        : { outcome: 'invalid', reason: inspected.error, field: inspected.field ?? 'body' };
-    }
-    const inspected: InspectOk = {
-      ok: true,
-      platform: d.platform,
-      shopDomain: shop.shopDomain,
-      topic: d.topic,
-      deliveryId: d.deliveryId,
-      apiVersion: d.apiVersion,
-      payload: parseJsonLossless(body),
-      receivedAt,
-    };
-    return this.deps.adapters[d.platform].map(inspected, { shopCurrency: shop.currency });
-  }
-
-  private async fetch(
-    shop: ShopCredentials,
-    resource: { type: 'cart' | 'order' | 'customer'; id: string },
-  ): Promise<MappingResult> {
-    try {
-      const body = await this.bigcommerce.get(shop.apiUrl, shop.apiToken, resource.type, resource.id);
-      return mapBigCommerceResource(resource.type, body, { shopCurrency: shop.currency });
-    } catch (err) {
-      if (err instanceof BigCommerceNotFoundError && resource.type === 'cart') {
-        // The cart is gone on the store: treat as deleted.
-        return {
-          outcome: 'commands',
-          commands: [
-            {
-              kind: 'DeleteCart',
-              platform: 'bigcommerce',
-              cartId: resource.id,
-              platformUpdatedAt: new Date().toISOString(),
-            },
-          ],
-        };
-      }
-      if (err instanceof BigCommerceNotFoundError)
-        return { outcome: 'ignored', reason: `${resource.type} ${resource.id} not found` };
-      throw err; // retried by the subscription runner with back-off
     }
   }
 

@@ -2,7 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { event, EventTypes, type InboundCommand, type Platform, type WebhookEvent } from '@reclaim/domain';
 import { deliveryStream } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
-import type { InspectOk, MappingResult, PlatformWebhookAdapter, RawWebhook } from '@reclaim/platforms';
+import type { InspectOk, MappingResult, PlatformWebhookAdapter, RawWebhook, WebhookMetrics } from '@reclaim/ports';
 import type { PersonalDataVault } from '@reclaim/privacy';
 import type { ShopCredentials, ShopRegistry } from '../shops/shop-registry';
 import { RECLAIM_ID_NAMESPACE } from './ids';
@@ -16,9 +16,8 @@ export type ReceiveOutcome =
     }
   | { readonly status: 400 | 401 | 404 | 415; readonly body: { error: string; field?: string } };
 
-export interface WebhookMetrics {
-  delivery(platform: Platform, topic: string, outcome: string): void;
-}
+/** Moved to `@reclaim/ports`; re-exported while the refactoring lands. */
+export type { WebhookMetrics } from '@reclaim/ports';
 
 /**
  * The ingestion use case: a raw delivery in, a durable record out, and the HTTP answer.
@@ -63,16 +62,19 @@ export class ReceiveWebhook {
   }
 
   /**
-   * A delivery that was authenticated by other means (the CartFlows plugin's per-shop secret
-   * URL): map and record it like a verified one.
+   * A delivery posted to a shop's secret URL by a sender that cannot sign (the WooCommerce
+   * CartFlows plugin): the URL authenticates it and names the shop; the platform adapter's
+   * `secretUrl` inspects and maps it, then it is recorded like a verified one. An unknown token,
+   * or a platform without such senders, answers 404.
    */
-  async receiveAuthenticated(
-    shop: ShopCredentials,
-    inspected: InspectOk,
-    mapping: MappingResult,
-    raw: RawWebhook,
-  ): Promise<ReceiveOutcome> {
-    return this.record(shop, mapping, inspected, raw);
+  async receiveAtSecretUrl(platform: Platform, token: string, raw: RawWebhook): Promise<ReceiveOutcome> {
+    const secretUrl = this.deps.adapters[platform].secretUrl;
+    const shop = secretUrl ? await this.deps.shops.findByCartflowsToken(token) : null;
+    if (!secretUrl || !shop || shop.platform !== platform)
+      return { status: 404, body: { error: 'unknown webhook URL' } };
+    const inspected = secretUrl.inspect(raw, shop.shopDomain);
+    if (!inspected.ok) return { status: inspected.status, body: { error: inspected.error, field: inspected.field } };
+    return this.record(shop, secretUrl.map(inspected, { shopCurrency: shop.currency }), inspected, raw);
   }
 
   private async record(

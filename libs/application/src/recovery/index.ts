@@ -1,4 +1,6 @@
 /** The recovery engine's application layer: ports, durable timers, subscriptions, effect runner, audit. */
+export type { EngineLog, ShopLookup } from './ports';
+/** The outside ports moved to `@reclaim/ports`; re-exported here while the refactoring lands. */
 export {
   describeProviderError,
   PermanentProviderError,
@@ -11,14 +13,12 @@ export {
   type CommercePort,
   DiscountUnavailableError,
   type DiscountCodeRequest,
-  type EngineLog,
   type RecoveryProfileContext,
   type RecoveryProfileSync,
   type RecoveryShop,
-  type ShopLookup,
   type TicketPort,
   type TicketRequest,
-} from './ports';
+} from '@reclaim/ports';
 export { AcceleratedClock, DatabaseClock, systemClock, type Clock, type DatabaseClockOptions } from './clock';
 export { ENGINE_SCHEMA_SQL, migrateRecoveryEngine } from './schema';
 export {

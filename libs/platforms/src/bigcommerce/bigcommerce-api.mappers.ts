@@ -1,8 +1,8 @@
 import Decimal from 'decimal.js';
 import type { CartLineItem, DeleteCart, PlaceOrder, RecordCartActivity, UpsertCustomer } from '@reclaim/domain';
+import type { MappingResult } from '@reclaim/ports';
 import {
   addressLine,
-  MappingResult,
   safeMap,
   isObject,
   arrOf,

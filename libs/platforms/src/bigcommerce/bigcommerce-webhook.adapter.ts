@@ -1,24 +1,34 @@
+import type {
+  FetchResourceType,
+  InspectOk,
+  InspectResult,
+  MappingContext,
+  MappingResult,
+  PlatformWebhookAdapter,
+  RawWebhook,
+  ResolvedDelivery,
+  StoredDelivery,
+  WebhookShop,
+} from '@reclaim/ports';
 import {
   bigCommerceStoreHash,
   commands,
   header,
   idOf,
-  InspectOk,
-  InspectResult,
   isObject,
-  MappingContext,
-  MappingResult,
   objOf,
   optionalIdOf,
   parseJsonBody,
-  PlatformWebhookAdapter,
-  RawWebhook,
   rootObject,
   safeMap,
   strOf,
   timestampOf,
   verifySharedSecretHeader,
+  mapStoredJson,
+  withoutFetch,
 } from '../common';
+import { BigCommerceApiClient, BigCommerceNotFoundError } from './bigcommerce-api.client';
+import { mapBigCommerceResource } from './bigcommerce-api.mappers';
 import { STANDARD_WEBHOOKS_TOLERANCE_SECONDS, verifyStandardWebhook } from './standard-webhooks';
 
 export const BIGCOMMERCE_HEADERS = {
@@ -32,7 +42,11 @@ export const BIGCOMMERCE_HEADERS = {
 export class BigCommerceWebhookAdapter implements PlatformWebhookAdapter {
   readonly platform = 'bigcommerce' as const;
 
-  constructor(private readonly toleranceSeconds = STANDARD_WEBHOOKS_TOLERANCE_SECONDS) {}
+  constructor(
+    private readonly toleranceSeconds = STANDARD_WEBHOOKS_TOLERANCE_SECONDS,
+    /** Loads what a thin payload points at. */
+    private readonly api: BigCommerceApiClient = new BigCommerceApiClient(),
+  ) {}
 
   inspect(raw: RawWebhook): InspectResult {
     try {
@@ -89,6 +103,40 @@ export class BigCommerceWebhookAdapter implements PlatformWebhookAdapter {
 
   map(inspected: InspectOk, _ctx: MappingContext): MappingResult {
     return safeMap(() => mapBigCommerceScope(inspected.topic, inspected.payload));
+  }
+
+  /** Thin payloads: the cart, order or customer is loaded from the store API and mapped. */
+  async resolve(delivery: StoredDelivery, shop: WebhookShop): Promise<ResolvedDelivery> {
+    const mapping = mapStoredJson(this, delivery, shop);
+    return mapping.outcome === 'fetch' ? this.fetch(shop, mapping.resource) : mapping;
+  }
+
+  private async fetch(
+    shop: WebhookShop,
+    resource: { readonly type: FetchResourceType; readonly id: string },
+  ): Promise<ResolvedDelivery> {
+    try {
+      const body = await this.api.get(shop.apiUrl, shop.apiToken, resource.type, resource.id);
+      return withoutFetch(mapBigCommerceResource(resource.type, body, { shopCurrency: shop.currency }));
+    } catch (err) {
+      if (err instanceof BigCommerceNotFoundError && resource.type === 'cart') {
+        // The cart is gone on the store: treat as deleted.
+        return {
+          outcome: 'commands',
+          commands: [
+            {
+              kind: 'DeleteCart',
+              platform: 'bigcommerce',
+              cartId: resource.id,
+              platformUpdatedAt: new Date().toISOString(),
+            },
+          ],
+        };
+      }
+      if (err instanceof BigCommerceNotFoundError)
+        return { outcome: 'ignored', reason: `${resource.type} ${resource.id} not found` };
+      throw err; // the delivery processor retries with back-off
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseJsonLossless, RawWebhook } from '../common';
+import type { RawWebhook } from '@reclaim/ports';
+import { parseJsonLossless } from '../common';
 import { bigCommerceWebhookAdapter as adapter } from './bigcommerce-webhook.adapter';
 import {
   BigCommerceApiClient,

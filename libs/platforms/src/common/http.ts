@@ -1,4 +1,4 @@
-import type { RawWebhook } from './webhook.types';
+import type { RawWebhook } from '@reclaim/ports';
 
 /** A header by lower-case name, trimmed; empty counts as missing. */
 export function header(raw: RawWebhook, name: string): string | undefined {

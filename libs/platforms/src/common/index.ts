@@ -1,4 +1,3 @@
-export * from './webhook.types';
 export * from './lossless-json';
 export * from './money';
 export * from './hmac';
@@ -6,3 +5,4 @@ export * from './http';
 export * from './mapping';
 export * from './device';
 export * from './shop-domain';
+export * from './resolve';

@@ -1,7 +1,13 @@
-import type { InspectError, MappingResult, RawWebhook } from './webhook.types';
+import type { InboundCommand } from '@reclaim/domain';
+import type { InspectError, MappingResult, RawWebhook } from '@reclaim/ports';
 import { PayloadFieldError, parseJsonLossless } from './lossless-json';
 import { validateMoney } from './money';
 import { isJsonMediaType, mediaType } from './http';
+
+/** The `commands` outcome of a mapping. */
+export function commands(...list: InboundCommand[]): MappingResult {
+  return { outcome: 'commands', commands: list };
+}
 
 /**
  * Runs a mapper so that it never throws: a `PayloadFieldError` becomes `quarantined` or

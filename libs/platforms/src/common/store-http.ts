@@ -1,10 +1,6 @@
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
-import {
-  PermanentProviderError,
-  ProviderOutcomeUnknownError,
-  RetryableProviderError,
-} from '@reclaim/application/recovery/ports';
+import { PermanentProviderError, ProviderOutcomeUnknownError, RetryableProviderError } from '@reclaim/ports';
 
 /**
  * HTTP plumbing shared by the store-API (commerce) adapters: per-attempt timeout, retries of 429 /

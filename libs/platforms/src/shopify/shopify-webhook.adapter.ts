@@ -1,23 +1,30 @@
 import type { InboundCommand } from '@reclaim/domain';
-import {
-  commands,
-  header,
-  idOf,
+import type {
   InspectOk,
   InspectResult,
   MappingContext,
   MappingResult,
+  PlatformWebhookAdapter,
+  RawWebhook,
+  ResolvedDelivery,
+  StoredDelivery,
+  WebhookShop,
+} from '@reclaim/ports';
+import {
+  commands,
+  header,
+  idOf,
   normalizeShopUrl,
   objOf,
   optionalIdOf,
   optionalTimestampOf,
   parseJsonBody,
-  PlatformWebhookAdapter,
-  RawWebhook,
   rootObject,
   safeMap,
   strOf,
   verifyBase64HmacSha256,
+  withoutFetch,
+  mapStoredJson,
 } from '../common';
 import {
   consentSnapshot,
@@ -105,6 +112,11 @@ export class ShopifyWebhookAdapter implements PlatformWebhookAdapter {
 
   map(inspected: InspectOk, ctx: MappingContext): MappingResult {
     return safeMap(() => mapShopifyTopic(inspected.topic, inspected.payload, ctx.shopCurrency, inspected.receivedAt));
+  }
+
+  /** Shopify payloads are complete: the stored body is mapped again. */
+  resolve(delivery: StoredDelivery, shop: WebhookShop): Promise<ResolvedDelivery> {
+    return Promise.resolve(withoutFetch(mapStoredJson(this, delivery, shop)));
   }
 }
 

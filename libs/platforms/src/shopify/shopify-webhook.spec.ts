@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { CompleteCheckout, PlaceOrder, RecordCartActivity } from '@reclaim/domain';
-import { hmacSha256, RawWebhook } from '../common';
+import type { RawWebhook } from '@reclaim/ports';
+import { hmacSha256 } from '../common';
 import { shopifyWebhookAdapter as adapter } from './shopify-webhook.adapter';
 
 const SECRET = 'shpss_test_secret';

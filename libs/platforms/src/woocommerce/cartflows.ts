@@ -1,19 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { InboundCommand, RecordCartActivity } from '@reclaim/domain';
-import {
-  InspectError,
-  InspectOk,
-  InspectResult,
-  isObject,
-  MappingContext,
-  MappingResult,
-  mediaType,
-  moneyField,
-  PayloadFieldError,
-  RawWebhook,
-  safeMap,
-  validateCurrency,
-} from '../common';
+import type { InspectError, InspectOk, InspectResult, MappingContext, MappingResult, RawWebhook } from '@reclaim/ports';
+import { isObject, mediaType, moneyField, PayloadFieldError, safeMap, validateCurrency } from '../common';
 
 /**
  * The CartFlows "WooCommerce Cart Abandonment Recovery" plugin's webhook: a form-encoded POST

@@ -1,22 +1,31 @@
 import { createHash } from 'node:crypto';
+import type {
+  InspectOk,
+  InspectResult,
+  MappingContext,
+  MappingResult,
+  PlatformWebhookAdapter,
+  RawWebhook,
+  ResolvedDelivery,
+  SecretUrlWebhooks,
+  StoredDelivery,
+  WebhookShop,
+} from '@reclaim/ports';
 import {
   commands,
   header,
-  InspectOk,
-  InspectResult,
   isObject,
-  MappingContext,
-  MappingResult,
   mediaType,
   normalizeShopUrl,
   parseJsonBody,
-  PlatformWebhookAdapter,
-  RawWebhook,
   rootObject,
   safeMap,
   strOf,
   verifyBase64HmacSha256,
+  withoutFetch,
+  mapStoredJson,
 } from '../common';
+import { CARTFLOWS_TOPIC, inspectCartflows, mapCartflows } from './cartflows';
 import { mapWooCustomer, mapWooOrder, WOOCOMMERCE_PURCHASED_STATUSES } from './woocommerce-mappers';
 
 export const WOOCOMMERCE_HEADERS = {
@@ -55,6 +64,9 @@ function sha256Hex(data: Buffer): string {
 
 export class WooCommerceWebhookAdapter implements PlatformWebhookAdapter {
   readonly platform = 'woocommerce' as const;
+
+  /** The CartFlows plugin cannot sign: it posts form fields to the shop's secret URL. */
+  readonly secretUrl: SecretUrlWebhooks = { inspect: inspectCartflows, map: mapCartflows };
 
   inspect(raw: RawWebhook): InspectResult {
     try {
@@ -110,6 +122,25 @@ export class WooCommerceWebhookAdapter implements PlatformWebhookAdapter {
     if (inspected.isPing === true) return { outcome: 'ignored', reason: 'webhook ping' };
     return safeMap(() =>
       mapWooCommerceTopic(inspected.topic, inspected.payload, ctx.shopCurrency, inspected.receivedAt),
+    );
+  }
+
+  /** WooCommerce payloads are complete; a stored CartFlows delivery is its form body again. */
+  resolve(delivery: StoredDelivery, shop: WebhookShop): Promise<ResolvedDelivery> {
+    if (delivery.topic !== CARTFLOWS_TOPIC) return Promise.resolve(withoutFetch(mapStoredJson(this, delivery, shop)));
+    const inspected = inspectCartflows(
+      {
+        headers: { 'content-type': delivery.contentType },
+        body: Buffer.from(delivery.body, 'utf8'),
+        contentType: delivery.contentType,
+        receivedAt: delivery.receivedAt,
+      },
+      shop.shopDomain,
+    );
+    return Promise.resolve(
+      inspected.ok
+        ? withoutFetch(mapCartflows(inspected, { shopCurrency: shop.currency }))
+        : { outcome: 'invalid', reason: inspected.error, field: inspected.field ?? 'body' },
     );
   }
 }

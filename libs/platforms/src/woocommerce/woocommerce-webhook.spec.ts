@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { hmacSha256, RawWebhook } from '../common';
+import type { RawWebhook } from '@reclaim/ports';
+import { hmacSha256 } from '../common';
 import { wooCommerceWebhookAdapter as adapter } from './woocommerce-webhook.adapter';
 import { inspectCartflows, mapCartflows } from './cartflows';
 

@@ -1,4 +1,4 @@
-import { RetryableProviderError } from '@reclaim/application/recovery/ports';
+import { RetryableProviderError } from '@reclaim/ports';
 import { parseRetryAfter, ProviderHttpClient } from './http-client';
 import { PROVIDER_LIMITS, RateLimiter } from './rate-limiter';
 

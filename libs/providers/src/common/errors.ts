@@ -3,4 +3,4 @@
  * engine's ports (the effect runner records a channel opt-out when a send throws it) and
  * re-exported here for the adapters.
  */
-export { RecipientOptedOutError } from '@reclaim/application/recovery/ports';
+export { RecipientOptedOutError } from '@reclaim/ports';

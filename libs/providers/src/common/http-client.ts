@@ -14,11 +14,7 @@
  * can hold ids or addresses), bodies or headers.
  */
 import { Agent, type Dispatcher } from 'undici';
-import {
-  PermanentProviderError,
-  ProviderOutcomeUnknownError,
-  RetryableProviderError,
-} from '@reclaim/application/recovery/ports';
+import { PermanentProviderError, ProviderOutcomeUnknownError, RetryableProviderError } from '@reclaim/ports';
 import { RateLimiter, realSleep, type Sleep } from './rate-limiter';
 
 export interface ProviderLog {

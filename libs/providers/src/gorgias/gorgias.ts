@@ -6,8 +6,8 @@
  * (Two processes opening the same key at the same instant could still race; the engine runs one
  * effect per key at a time.) Limit: 40 requests / 20 s for API-key integrations.
  */
-import type { TicketPort, TicketRequest } from '@reclaim/application/recovery/ports';
-import { PermanentProviderError } from '@reclaim/application/recovery/ports';
+import type { TicketPort, TicketRequest } from '@reclaim/ports';
+import { PermanentProviderError } from '@reclaim/ports';
 import {
   firstIdOf,
   basicAuth,

@@ -18,8 +18,8 @@ import type {
   ChannelPort,
   RecoveryProfileContext,
   RecoveryProfileSync,
-} from '@reclaim/application/recovery/ports';
-import { PermanentProviderError } from '@reclaim/application/recovery/ports';
+} from '@reclaim/ports';
+import { PermanentProviderError } from '@reclaim/ports';
 import {
   isRecord,
   jsonOf,

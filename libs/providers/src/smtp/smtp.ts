@@ -17,12 +17,8 @@
 import { createHash } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
-import type { ChannelLookupResult, ChannelMessage, ChannelPort } from '@reclaim/application/recovery/ports';
-import {
-  PermanentProviderError,
-  ProviderOutcomeUnknownError,
-  RetryableProviderError,
-} from '@reclaim/application/recovery/ports';
+import type { ChannelLookupResult, ChannelMessage, ChannelPort } from '@reclaim/ports';
+import { PermanentProviderError, ProviderOutcomeUnknownError, RetryableProviderError } from '@reclaim/ports';
 import { InMemorySendJournal, optionalEnv, type ProviderLog, requireEnv, type SendJournal, silentLog } from '../common';
 
 export interface DkimConfig {

@@ -14,8 +14,8 @@
  * STOP) → {@link RecipientOptedOutError}.
  */
 import { createHash } from 'node:crypto';
-import type { ChannelLookupResult, ChannelMessage, ChannelPort } from '@reclaim/application/recovery/ports';
-import { PermanentProviderError } from '@reclaim/application/recovery/ports';
+import type { ChannelLookupResult, ChannelMessage, ChannelPort } from '@reclaim/ports';
+import { PermanentProviderError } from '@reclaim/ports';
 import {
   basicAuth,
   InMemorySendJournal,

@@ -6,8 +6,8 @@
  * ticket: it lists by `external_id` first. 429 carries `Retry-After`. Limit per plan (default
  * 700 requests/min, `ZENDESK_RATE_LIMIT`).
  */
-import type { TicketPort, TicketRequest } from '@reclaim/application/recovery/ports';
-import { PermanentProviderError } from '@reclaim/application/recovery/ports';
+import type { TicketPort, TicketRequest } from '@reclaim/ports';
+import { PermanentProviderError } from '@reclaim/ports';
 import {
   firstIdOf,
   basicAuth,

@@ -35,3 +35,16 @@ export async function subscriptionLags(
     }),
   );
 }
+
+export const DEFAULT_LAG_THRESHOLD = 1_000;
+
+/** SUBSCRIPTION_LAG_THRESHOLD: pending events above which /health reports a subscription degraded. */
+export function lagThresholdFrom(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = env.SUBSCRIPTION_LAG_THRESHOLD;
+  if (raw === undefined || raw === '') return DEFAULT_LAG_THRESHOLD;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) {
+    throw new Error(`SUBSCRIPTION_LAG_THRESHOLD must be an integer from 1 to 100000, got "${raw}"`);
+  }
+  return n;
+}

@@ -1,18 +1,8 @@
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { WebhookMetrics } from '@reclaim/application';
+import type { ProviderMetrics, WebhookMetrics } from '@reclaim/ports';
 import type { EventStore, RecordedEvent } from '@reclaim/event-store';
 import { subscriptionLags, type SubscriptionRef } from './lag';
-
-/**
- * What provider adapters (email, SMS, tickets, store APIs) report; the integrations work calls it.
- * Labels are bounded: provider and channel names, outcome kinds. Never ids or addresses.
- */
-export interface ProviderMetrics {
-  send(channel: string, outcome: string): void;
-  providerError(provider: string, kind: string): void;
-  rateLimitWait(provider: string, waitedMs: number): void;
-}
 
 /** Distinct label values kept per label before the rest is reported as `other` (no unbounded cardinality). */
 const MAX_LABEL_VALUES = 64;

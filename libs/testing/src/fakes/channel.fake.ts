@@ -1,4 +1,4 @@
-import type { ChannelLookupResult, ChannelMessage, ChannelPort } from '@reclaim/application/recovery';
+import type { ChannelLookupResult, ChannelMessage, ChannelPort } from '@reclaim/ports';
 import { errorBefore, FaultPlan, timeoutAfter } from './faults';
 
 export interface DeliveredMessage extends ChannelMessage {

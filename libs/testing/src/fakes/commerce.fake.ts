@@ -1,4 +1,4 @@
-import type { CommercePort, DiscountCodeRequest, RecoveryShop } from '@reclaim/application/recovery';
+import type { CommercePort, DiscountCodeRequest, RecoveryShop } from '@reclaim/ports';
 import type { RecoveryItem, StockLine } from '@reclaim/domain';
 import { errorBefore, FaultPlan, timeoutAfter } from './faults';
 

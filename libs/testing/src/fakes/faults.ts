@@ -1,8 +1,4 @@
-import {
-  PermanentProviderError,
-  ProviderOutcomeUnknownError,
-  RetryableProviderError,
-} from '@reclaim/application/recovery';
+import { PermanentProviderError, ProviderOutcomeUnknownError, RetryableProviderError } from '@reclaim/ports';
 
 /**
  * Failures a fake injects, in order, one per call: a 429 with Retry-After, a 5xx, a permanent

@@ -1,4 +1,5 @@
-import type { RecoveryShop, ShopLookup } from '@reclaim/application/recovery';
+import type { ShopLookup } from '@reclaim/application/recovery';
+import type { RecoveryShop } from '@reclaim/ports';
 
 /** Shops in memory (the real one is ShopRegistry). */
 export class InMemoryShops implements ShopLookup {

@@ -1,4 +1,4 @@
-import type { TicketPort, TicketRequest } from '@reclaim/application/recovery';
+import type { TicketPort, TicketRequest } from '@reclaim/ports';
 import { errorBefore, FaultPlan, timeoutAfter } from './faults';
 
 /** A help-desk double (Zendesk-like): one ticket per idempotency key, every call recorded, failures injectable. */

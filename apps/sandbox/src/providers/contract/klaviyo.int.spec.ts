@@ -3,7 +3,7 @@ import {
   ProviderOutcomeUnknownError,
   RetryableProviderError,
   type ChannelMessage,
-} from '@reclaim/application/recovery/ports';
+} from '@reclaim/ports';
 import { KlaviyoApi, KlaviyoFlowChannel, KlaviyoProfiles, recoveryProfileProperties } from '@reclaim/providers/klaviyo';
 import { type ProviderSandbox, startProviderSandbox } from '../sandbox';
 import { captureLog, expectNoLeak, fakeTime } from './contract-kit';

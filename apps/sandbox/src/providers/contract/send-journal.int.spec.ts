@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import type { ChannelMessage } from '@reclaim/application/recovery/ports';
+import type { ChannelMessage } from '@reclaim/ports';
 import { createTestDatabase, type TestDatabase } from '@reclaim/database';
 import { migrateSendJournal, PostgresSendJournal } from '@reclaim/providers/common';
 import { SmtpChannel } from '@reclaim/providers/smtp';

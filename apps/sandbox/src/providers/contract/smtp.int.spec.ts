@@ -4,7 +4,7 @@ import {
   ProviderOutcomeUnknownError,
   RetryableProviderError,
   type ChannelMessage,
-} from '@reclaim/application/recovery/ports';
+} from '@reclaim/ports';
 import { SmtpChannel, smtpConfigFromEnv, smtpMessageId, type SmtpConfig } from '@reclaim/providers/smtp';
 import { type ProviderSandbox, startProviderSandbox } from '../sandbox';
 import { captureLog, expectNoLeak } from './contract-kit';

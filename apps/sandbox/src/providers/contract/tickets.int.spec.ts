@@ -1,8 +1,4 @@
-import {
-  PermanentProviderError,
-  ProviderOutcomeUnknownError,
-  type TicketRequest,
-} from '@reclaim/application/recovery/ports';
+import { PermanentProviderError, ProviderOutcomeUnknownError, type TicketRequest } from '@reclaim/ports';
 import { GorgiasTickets } from '@reclaim/providers/gorgias';
 import { ZendeskTickets } from '@reclaim/providers/zendesk';
 import { type ProviderSandbox, startProviderSandbox } from '../sandbox';

@@ -1,10 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  PermanentProviderError,
-  ProviderOutcomeUnknownError,
-  type ChannelMessage,
-} from '@reclaim/application/recovery/ports';
+import { PermanentProviderError, ProviderOutcomeUnknownError, type ChannelMessage } from '@reclaim/ports';
 import { RecipientOptedOutError } from '@reclaim/providers/common';
 import { parseFormParams, TwilioSmsChannel, type TwilioConfig } from '@reclaim/providers/twilio';
 import { type ProviderSandbox, startProviderSandbox } from '../sandbox';

@@ -23,7 +23,7 @@ import {
   type CommercePort,
   type DiscountCodeRequest,
   type RecoveryShop,
-} from '../ports';
+} from '@reclaim/ports';
 
 /** `PersonalDataVault` satisfies it. */
 export interface ContactSealer {

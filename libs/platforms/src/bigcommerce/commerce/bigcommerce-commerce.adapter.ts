@@ -5,7 +5,7 @@ import {
   type CommercePort,
   type DiscountCodeRequest,
   type RecoveryShop,
-} from '@reclaim/application/recovery/ports';
+} from '@reclaim/ports';
 import type { RecoveryItem, StockLine } from '@reclaim/domain';
 import { arrOf, objOf, parseJsonLossless, strOf, type JsonObject } from '../../common/lossless-json';
 import { validateMoney } from '../../common/money';

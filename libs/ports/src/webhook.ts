@@ -1,5 +1,12 @@
 import type { InboundCommand, Platform } from '@reclaim/domain';
 
+/**
+ * The webhook port: what the ingestion use cases (receive, then apply) need from a commerce
+ * platform. Adapters: libs/platforms (Shopify, BigCommerce, WooCommerce). Receiving is
+ * synchronous and pure (inspect → verify → map, before the 2xx); applying a stored delivery
+ * (`resolve`) runs later in the delivery processor and may call the store's API.
+ */
+
 /** A delivery as the HTTP layer received it: header names lower-cased, the body untouched. */
 export interface RawWebhook {
   readonly headers: Readonly<Record<string, string | undefined>>;
@@ -39,15 +46,49 @@ export type FetchResourceType = 'cart' | 'order' | 'customer';
 
 export type MappingResult =
   | { readonly outcome: 'commands'; readonly commands: InboundCommand[] }
+  /** A thin payload: the resource must be loaded from the store API (done by `resolve`). */
   | { readonly outcome: 'fetch'; readonly resource: { readonly type: FetchResourceType; readonly id: string } }
   | { readonly outcome: 'ignored'; readonly reason: string }
   | { readonly outcome: 'unknown-topic'; readonly topic: string }
   | { readonly outcome: 'quarantined'; readonly reason: string; readonly field: string }
   | { readonly outcome: 'invalid'; readonly reason: string; readonly field: string };
 
+/** A stored delivery after `resolve`: never a `fetch` any more. */
+export type ResolvedDelivery = Exclude<MappingResult, { readonly outcome: 'fetch' }>;
+
 export interface MappingContext {
   /** The shop's default currency; used where a payload carries none. */
   readonly shopCurrency: string;
+}
+
+/** A delivery as it was recorded (`webhook.received`), its body opened from the vault. */
+export interface StoredDelivery {
+  readonly topic: string;
+  readonly deliveryId: string;
+  readonly apiVersion?: string;
+  readonly contentType?: string;
+  /** The body exactly as received, as UTF-8 text. */
+  readonly body: string;
+  readonly receivedAt: Date;
+}
+
+/** What `resolve` needs of the shop: its address and currency, and the store API credentials for thin payloads. */
+export interface WebhookShop {
+  readonly shopDomain: string;
+  readonly currency: string;
+  readonly apiUrl: string;
+  readonly apiToken: string;
+}
+
+/**
+ * Deliveries from a sender that cannot sign, posted to a per-shop secret URL: the URL is the
+ * authentication and names the shop (WooCommerce: the CartFlows plugin).
+ */
+export interface SecretUrlWebhooks {
+  /** Like `inspect`, for the shop the URL belongs to. Never throws. */
+  inspect(raw: RawWebhook, shopDomain: string): InspectResult;
+  /** Like `map`. Never throws. */
+  map(inspected: InspectOk, ctx: MappingContext): MappingResult;
 }
 
 export interface PlatformWebhookAdapter {
@@ -58,8 +99,13 @@ export interface PlatformWebhookAdapter {
   verify(raw: RawWebhook, secrets: readonly string[], now: Date): boolean;
   /** Verified delivery → commands / fetch request / ignored / parked. Never throws. */
   map(inspected: InspectOk, ctx: MappingContext): MappingResult;
-}
-
-export function commands(...list: InboundCommand[]): MappingResult {
-  return { outcome: 'commands', commands: list };
+  /**
+   * A stored delivery → the commands to apply: re-reads the body, maps it, and completes a thin
+   * payload from the store API (BigCommerce). Rejects only when the outside call failed for now
+   * (the delivery processor retries the batch later); a resource gone from the store resolves to
+   * a deletion or `ignored`.
+   */
+  resolve(delivery: StoredDelivery, shop: WebhookShop): Promise<ResolvedDelivery>;
+  /** Present when the platform has senders that post to a per-shop secret URL instead of signing. */
+  readonly secretUrl?: SecretUrlWebhooks;
 }

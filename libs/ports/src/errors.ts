@@ -1,0 +1,71 @@
+/**
+ * The typed errors every outside call answers with. Adapters (store APIs, e-mail, SMS, tickets,
+ * marketing profiles) throw them; the recovery engine decides from the class alone whether to
+ * retry, reschedule, reconcile or give up. Messages carry an operation name and a status, never
+ * personal data.
+ */
+
+/** The provider refused for now (429, 5xx, connection refused before sending): try again later. */
+export class RetryableProviderError extends Error {
+  constructor(
+    message: string,
+    /** From `Retry-After`, when the provider sent one. */
+    readonly retryAfterMs?: number,
+    /** HTTP status or provider code, recorded in events (never personal data). */
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'RetryableProviderError';
+  }
+}
+
+/** The provider refused for good (400, invalid recipient, account suspended): do not retry. */
+export class PermanentProviderError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'PermanentProviderError';
+  }
+}
+
+/**
+ * The recipient has opted out at the provider (Twilio 21610: replied STOP). Permanent for this
+ * message; the engine records a channel opt-out for the customer and skips, never retries.
+ */
+export class RecipientOptedOutError extends PermanentProviderError {
+  constructor(message: string, code: string) {
+    super(message, code);
+    this.name = 'RecipientOptedOutError';
+  }
+}
+
+/** The request went out but no answer came back (timeout, reset after sending): it may have been delivered. */
+export class ProviderOutcomeUnknownError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderOutcomeUnknownError';
+  }
+}
+
+/** What may be recorded about a provider error: its class and code, never its message (may echo an address). */
+export function describeProviderError(err: unknown): string {
+  if (err instanceof RetryableProviderError || err instanceof PermanentProviderError) {
+    return err.code !== undefined ? `${err.name}:${err.code}` : err.name;
+  }
+  if (err instanceof Error) return err.name;
+  return 'UnknownError';
+}
+
+/**
+ * The store cannot create discount codes (no store adapter yet, or the API token lacks the scope):
+ * the message goes out without a discount and the outcome records `discountWithheld:
+ * 'discount-unavailable'` — never an invented code the store would reject.
+ */
+export class DiscountUnavailableError extends Error {
+  constructor(message = 'discount codes cannot be created for this shop') {
+    super(message);
+    this.name = 'DiscountUnavailableError';
+  }
+}
