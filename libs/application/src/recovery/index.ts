@@ -48,16 +48,14 @@ export {
 } from './sequences/sequence-repository';
 export { TimerStore, timerSequence, type ClaimedTimer, type TimerToSchedule } from './timers/timer-store';
 export { TimerDriver, type TickResult, type TimerDriverDeps } from './timers/timer-driver';
+export { RECOVERY_FEED, RECOVERY_FEED_FILTER, RecoveryFeed, type RecoveryFeedDeps } from './recovery-feed';
 export {
   RECOVERY_EVENTS,
   RECOVERY_EVENTS_FILTER,
-  RECOVERY_FEED,
-  RECOVERY_FEED_FILTER,
   RecoveryEventsProjector,
-  RecoveryFeed,
   type RecoveryEventsProjectorDeps,
-  type RecoveryFeedDeps,
-} from './recovery-feed';
+} from './recovery-events-projector';
+export { OrderAttribution } from './attribution';
 export { EffectQueue, type EffectKind, type EffectRequest } from './effects/effect-queue';
 export {
   SmsOptOuts,

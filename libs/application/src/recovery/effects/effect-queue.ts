@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { Queryable } from '../db';
 
 export type EffectKind = 'step' | 'reconcile' | 'ticket' | 'profile';
 
@@ -18,6 +19,32 @@ export interface EffectRequest {
  */
 export class EffectQueue {
   constructor(private readonly pool: Pool) {}
+
+  /** Asked for by a recovery event (its id is the request id): once, in the projector's transaction. */
+  static async enqueue(
+    tx: Queryable,
+    request: {
+      readonly requestId: string;
+      readonly kind: EffectKind;
+      readonly streamId: string;
+      readonly shopId: string;
+      readonly payload: object;
+      readonly availableAt: string;
+    },
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO engine.effect_queue (request_id, kind, stream_id, shop_id, payload, available_at)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id) DO NOTHING`,
+      [
+        request.requestId,
+        request.kind,
+        request.streamId,
+        request.shopId,
+        JSON.stringify(request.payload),
+        request.availableAt,
+      ],
+    );
+  }
 
   async claim(now: Date, limit: number, leaseMs: number): Promise<EffectRequest[]> {
     const { rows } = await this.pool.query<{

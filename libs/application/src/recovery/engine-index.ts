@@ -1,0 +1,103 @@
+/**
+ * The engine's index tables (`engine.customer_recoveries`, `engine.customer_orders`,
+ * `engine.sent_messages`): projections of the log written in the engine subscriptions'
+ * transactions, read by the pre-send facts, attribution and consent revocation.
+ */
+import type { Queryable } from './db';
+
+export interface IndexedOrder {
+  readonly shopId: string;
+  readonly orderId: string;
+  readonly customerKey: string;
+  readonly placedAt: string;
+  readonly total: string;
+  readonly currency: string;
+  readonly discounted: boolean;
+  readonly categories: readonly string[];
+}
+
+export interface IndexedMessage {
+  readonly recoveryId: string;
+  readonly step: number;
+  readonly channel: string;
+  readonly messageId: string;
+  readonly discountCode?: string;
+  readonly sentAt: string;
+}
+
+export const engineIndex = {
+  /** A cart with a customer: the recovery is known for the customer, `watching` until it starts. */
+  async watch(tx: Queryable, shopId: string, customerKey: string, recoveryId: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO engine.customer_recoveries (shop_id, customer_key, recovery_id, status)
+       VALUES ($1, $2, $3, 'watching') ON CONFLICT DO NOTHING`,
+      [shopId, customerKey, recoveryId],
+    );
+  },
+
+  async started(tx: Queryable, recoveryId: string, holdout: boolean, at: string): Promise<void> {
+    await tx.query(
+      `UPDATE engine.customer_recoveries SET status = $2, started_at = COALESCE(started_at, $3)
+       WHERE recovery_id = $1 AND status <> 'ended'`,
+      [recoveryId, holdout ? 'holdout' : 'active', at],
+    );
+  },
+
+  async ended(tx: Queryable, recoveryId: string, at: string, reason: string): Promise<void> {
+    await tx.query(
+      `UPDATE engine.customer_recoveries SET status = 'ended', ended_at = $2, end_reason = $3 WHERE recovery_id = $1`,
+      [recoveryId, at, reason],
+    );
+  },
+
+  /** The customer's recoveries, all of them or only those not ended. */
+  async recoveriesOf(
+    tx: Queryable,
+    shopId: string,
+    customerKey: string,
+    options: { readonly openOnly?: boolean } = {},
+  ): Promise<string[]> {
+    const { rows } = await tx.query<{ recovery_id: string }>(
+      `SELECT recovery_id FROM engine.customer_recoveries
+       WHERE shop_id = $1 AND customer_key = $2 ${options.openOnly ? "AND status <> 'ended'" : ''}
+       ORDER BY recovery_id`,
+      [shopId, customerKey],
+    );
+    return rows.map((r) => r.recovery_id);
+  },
+
+  async order(tx: Queryable, o: IndexedOrder): Promise<void> {
+    await tx.query(
+      `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (shop_id, order_id) DO NOTHING`,
+      [o.shopId, o.orderId, o.customerKey, o.placedAt, o.total, o.currency, o.discounted, o.categories],
+    );
+  },
+
+  async messageSent(tx: Queryable, m: IndexedMessage): Promise<void> {
+    await tx.query(
+      `INSERT INTO engine.sent_messages (shop_id, customer_key, recovery_id, step, channel, message_id, discount_code, sent_at)
+       SELECT shop_id, customer_key, recovery_id, $2, $3, $4, $5, $6 FROM engine.customer_recoveries
+       WHERE recovery_id = $1 ORDER BY customer_key LIMIT 1
+       ON CONFLICT (recovery_id, step, channel) DO NOTHING`,
+      [m.recoveryId, m.step, m.channel, m.messageId, m.discountCode ?? null, m.sentAt],
+    );
+  },
+
+  /** The first open or click of a message (the earliest wins when events arrive out of order). */
+  async messageEngaged(
+    tx: Queryable,
+    kind: 'opened' | 'clicked',
+    recoveryId: string,
+    step: number,
+    channel: string,
+    at: string,
+  ): Promise<void> {
+    const column = kind === 'opened' ? 'opened_at' : 'clicked_at';
+    await tx.query(
+      `UPDATE engine.sent_messages SET ${column} = LEAST(COALESCE(${column}, $4), $4)
+       WHERE recovery_id = $1 AND step = $2 AND channel = $3`,
+      [recoveryId, step, channel, at],
+    );
+  },
+};

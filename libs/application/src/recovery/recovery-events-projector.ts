@@ -1,0 +1,107 @@
+/**
+ * `engine.recovery-events` (recovery.): materialises the durable timers, the effect queue and the
+ * engine's index tables in the subscription's transaction, so all of them are projections of the
+ * log (drop them, reset the checkpoint, replay).
+ */
+import type { PoolClient } from 'pg';
+import type { RecoveryEvent } from '@reclaim/domain';
+import type { EventFilter, RecordedEvent } from '@reclaim/event-store';
+import type { Queryable } from './db';
+import { EffectQueue } from './effects/effect-queue';
+import { engineIndex } from './engine-index';
+import { fromStoredRecoveryEvent, parseRecoveryId } from './recovery-stream';
+import type { TimerStore, TimerToSchedule } from './timers/timer-store';
+
+export const RECOVERY_EVENTS = 'engine.recovery-events';
+export const RECOVERY_EVENTS_FILTER: EventFilter = { typePrefixes: ['recovery.'] };
+
+export interface RecoveryEventsProjectorDeps {
+  readonly timers: TimerStore;
+  /**
+   * A marketing profile sync is configured (Klaviyo): a recovery's segmentation and its end enqueue
+   * a `profile` effect, which pushes the recovery context to the customer's profile.
+   */
+  readonly profileSync?: boolean;
+}
+
+/** Subscription handler: recovery events → timers, effect queue, customer index (all in `tx`). */
+export class RecoveryEventsProjector {
+  constructor(private readonly deps: RecoveryEventsProjectorDeps) {}
+
+  readonly handle = async (events: readonly RecordedEvent[], tx: PoolClient): Promise<void> => {
+    const timers: TimerToSchedule[] = [];
+    for (const r of events) {
+      const ids = parseRecoveryId(r.streamId);
+      if (ids === undefined) continue;
+      const e = fromStoredRecoveryEvent(r);
+      if (e.type === 'recovery.timer-scheduled') {
+        timers.push({
+          timerId: e.timerId,
+          streamId: r.streamId,
+          shopId: ids.shopId,
+          purpose: e.purpose,
+          ...(e.step !== undefined ? { step: e.step } : {}),
+          dueAt: e.dueAt,
+        });
+        continue;
+      }
+      // Keep timer order relative to the other writes of the batch.
+      await this.deps.timers.schedule(tx, timers.splice(0));
+      await this.apply(tx, r, e, ids.shopId);
+    }
+    await this.deps.timers.schedule(tx, timers);
+  };
+
+  private async apply(tx: Queryable, r: RecordedEvent, e: RecoveryEvent, shopId: string): Promise<void> {
+    const enqueue = (kind: 'step' | 'reconcile' | 'ticket' | 'profile', payload: object) =>
+      EffectQueue.enqueue(tx, { requestId: r.id, kind, streamId: r.streamId, shopId, payload, availableAt: e.at });
+    switch (e.type) {
+      case 'recovery.activity-recorded':
+        if (e.cart.customerKey !== undefined) await engineIndex.watch(tx, shopId, e.cart.customerKey, e.recoveryId);
+        return;
+      case 'recovery.started':
+        await engineIndex.started(tx, e.recoveryId, e.holdout, e.at);
+        return;
+      case 'recovery.ended':
+        await engineIndex.ended(tx, e.recoveryId, e.at, e.reason);
+        await this.deps.timers.supersedeStream(tx, r.streamId);
+        if (this.deps.profileSync) await enqueue('profile', {});
+        return;
+      case 'recovery.segmented':
+        if (this.deps.profileSync) await enqueue('profile', {});
+        return;
+      case 'recovery.message-sent':
+        await engineIndex.messageSent(tx, {
+          recoveryId: e.recoveryId,
+          step: e.step,
+          channel: e.channel,
+          messageId: e.messageId,
+          ...(e.discountCode !== undefined ? { discountCode: e.discountCode } : {}),
+          sentAt: e.at,
+        });
+        return;
+      case 'recovery.message-opened':
+      case 'recovery.message-clicked':
+        await engineIndex.messageEngaged(
+          tx,
+          e.type === 'recovery.message-opened' ? 'opened' : 'clicked',
+          e.recoveryId,
+          e.step,
+          e.channel,
+          e.at,
+        );
+        return;
+      case 'recovery.step-due':
+        await enqueue('step', { step: e.step, attempt: e.attempt });
+        return;
+      case 'recovery.reconciliation-requested':
+        await enqueue('reconcile', { step: e.step, channel: e.channel, attempt: e.attempt });
+        return;
+      case 'recovery.ticket-requested':
+        await enqueue('ticket', { idempotencyKey: e.idempotencyKey });
+        return;
+      default:
+        return;
+    }
+  }
+}
