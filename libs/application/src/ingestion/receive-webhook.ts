@@ -16,9 +16,6 @@ export type ReceiveOutcome =
     }
   | { readonly status: 400 | 401 | 404 | 415; readonly body: { error: string; field?: string } };
 
-/** Moved to `@reclaim/ports`; re-exported while the refactoring lands. */
-export type { WebhookMetrics } from '@reclaim/ports';
-
 /**
  * The ingestion use case: a raw delivery in, a durable record out, and the HTTP answer.
  *

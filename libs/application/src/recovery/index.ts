@@ -1,24 +1,5 @@
 /** The recovery engine's application layer: ports, durable timers, subscriptions, effect runner, audit. */
 export type { EngineLog, ShopLookup } from './ports';
-/** The outside ports moved to `@reclaim/ports`; re-exported here while the refactoring lands. */
-export {
-  describeProviderError,
-  PermanentProviderError,
-  ProviderOutcomeUnknownError,
-  RecipientOptedOutError,
-  RetryableProviderError,
-  type ChannelLookupResult,
-  type ChannelMessage,
-  type ChannelPort,
-  type CommercePort,
-  DiscountUnavailableError,
-  type DiscountCodeRequest,
-  type RecoveryProfileContext,
-  type RecoveryProfileSync,
-  type RecoveryShop,
-  type TicketPort,
-  type TicketRequest,
-} from '@reclaim/ports';
 export { AcceleratedClock, DatabaseClock, systemClock, type Clock, type DatabaseClockOptions } from './clock';
 export { ENGINE_SCHEMA_SQL, migrateRecoveryEngine } from './schema';
 export {

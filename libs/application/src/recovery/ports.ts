@@ -24,9 +24,3 @@ export interface EngineLog {
   warn(obj: object, msg: string): void;
   info?(obj: object, msg: string): void;
 }
-
-/**
- * Re-exported for the code that still imports them from here while the refactoring lands;
- * import them from `@reclaim/ports`.
- */
-export * from '@reclaim/ports';

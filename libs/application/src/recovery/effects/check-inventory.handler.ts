@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { describeProviderError, PermanentProviderError, RetryableProviderError } from '../ports';
+import { describeProviderError, PermanentProviderError, RetryableProviderError } from '@reclaim/ports';
 import { CheckInventory, type InventoryOutcome } from './effect-commands';
 import { EFFECT_DEFAULTS } from './effect-deps';
 import { EffectContext } from './effect-context';

@@ -7,7 +7,7 @@
  */
 import { Command } from '@nestjs/cqrs';
 import type { Channel, RecoveryItem, StockLine } from '@reclaim/domain';
-import type { RecoveryShop } from '../ports';
+import type { RecoveryShop } from '@reclaim/ports';
 import type { EffectRequest } from './effect-queue';
 
 /**

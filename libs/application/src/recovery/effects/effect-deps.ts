@@ -7,16 +7,8 @@ import type { Pool } from 'pg';
 import type { Channel, RecoveryDecider, SealedValue } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { Clock } from '../clock';
-import type {
-  ChannelPort,
-  CommercePort,
-  EngineLog,
-  MessageLinkFactory,
-  MessageRenderer,
-  RecoveryProfileSync,
-  ShopLookup,
-  TicketPort,
-} from '../ports';
+import type { EngineLog, MessageLinkFactory, MessageRenderer, ShopLookup } from '../ports';
+import type { ChannelPort, CommercePort, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
 import type { ShopDeciders, ShopProfiles } from '../settings/shop-settings';
 import type { SmsOptOutPort } from '../sms/sms-opt-outs';
 

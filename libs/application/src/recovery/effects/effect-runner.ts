@@ -10,7 +10,7 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { describeProviderError } from '../ports';
+import { describeProviderError } from '@reclaim/ports';
 import { effectCommandOf, type EffectOutcome } from './effect-commands';
 import { EFFECT_DEFAULTS, EFFECT_DEPS, type EffectRunnerDeps } from './effect-deps';
 import { EffectQueue, type EffectRequest } from './effect-queue';

@@ -1,6 +1,7 @@
 /** What a recovery message says: the renderer's input from the send decision, cart, shop and links. */
 import type { CartState, ContactDetails, SendDecision } from '@reclaim/domain';
-import type { MessageLinkFactory, RecoveryShop, RenderMessageInput } from '../ports';
+import type { MessageLinkFactory, RenderMessageInput } from '../ports';
+import type { RecoveryShop } from '@reclaim/ports';
 import type { ShopProfile } from '../settings/shop-settings';
 
 export function renderInputOf(input: {

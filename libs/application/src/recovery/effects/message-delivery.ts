@@ -14,15 +14,15 @@ import {
 } from '@reclaim/domain';
 import { RenderInputError } from '../../messages/renderer';
 import {
+  type ChannelPort,
   describeProviderError,
   DiscountUnavailableError,
   PermanentProviderError,
   ProviderOutcomeUnknownError,
   RecipientOptedOutError,
-  RetryableProviderError,
-  type ChannelPort,
   type RecoveryShop,
-} from '../ports';
+  RetryableProviderError,
+} from '@reclaim/ports';
 import { readCart } from '../facts';
 import { loadRecovery } from '../recovery-stream';
 import { EffectContext, type CustomerFacts } from './effect-context';

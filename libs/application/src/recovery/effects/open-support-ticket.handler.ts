@@ -3,7 +3,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { CartSnapshot, RecoveryState, TicketSkipReason } from '@reclaim/domain';
 import { isPublicHttpUrl } from '../../messages/url-safety';
-import { describeProviderError, PermanentProviderError, RetryableProviderError } from '../ports';
+import { describeProviderError, PermanentProviderError, RetryableProviderError } from '@reclaim/ports';
 import { loadRecovery, parseRecoveryId } from '../recovery-stream';
 import { OpenSupportTicket, type EffectOutcome } from './effect-commands';
 import { EffectContext } from './effect-context';

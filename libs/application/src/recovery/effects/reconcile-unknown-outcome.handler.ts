@@ -5,7 +5,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { effectIdempotencyKey } from '@reclaim/domain';
-import { describeProviderError, type ChannelLookupResult } from '../ports';
+import { type ChannelLookupResult, describeProviderError } from '@reclaim/ports';
 import { loadRecovery } from '../recovery-stream';
 import { ReconcileUnknownOutcome, type EffectOutcome } from './effect-commands';
 import { EffectContext, latestOfStep } from './effect-context';

@@ -5,7 +5,7 @@
  */
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { describeProviderError, PermanentProviderError, RetryableProviderError } from '../ports';
+import { describeProviderError, PermanentProviderError, RetryableProviderError } from '@reclaim/ports';
 import { loadRecovery, parseRecoveryId } from '../recovery-stream';
 import { SyncProfile, type EffectOutcome } from './effect-commands';
 import { EffectContext } from './effect-context';
