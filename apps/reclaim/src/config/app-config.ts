@@ -16,6 +16,7 @@ import {
 import {
   parseDuration,
   parseDurationList,
+  RECOVERY_SETTING_DEFAULTS,
   recoveryConfig,
   type EmailConsentPolicy,
   type RecoveryConfig,
@@ -206,7 +207,7 @@ export class AppConfig {
     description: 'inactivity after which a reachable, unpaid cart is abandoned (`90s`, `15m`, `1h`, `3d`)',
   })
   @IsDuration({ min: 1000 })
-  ABANDON_AFTER = '1h';
+  ABANDON_AFTER: string = RECOVERY_SETTING_DEFAULTS.abandonAfter;
 
   /** Delays of the follow-up steps, counted from abandonment (step 0 is sent at abandonment). */
   @Setting({
@@ -215,27 +216,27 @@ export class AppConfig {
       'follow-up steps, counted from abandonment (step 0 is at abandonment); default discounts 0 %, 5 %, 10 %, 15 %',
   })
   @IsDuration({ list: true })
-  FOLLOW_UP_DELAYS = '6h,24h,72h';
+  FOLLOW_UP_DELAYS: string = RECOVERY_SETTING_DEFAULTS.followUpDelays;
 
   /** Cart value (shop currency) from which the premium sequence is chosen. */
   @Setting({ group: 'recovery', description: 'cart value (shop currency) selecting the premium sequence' })
   @Matches(/^\d{1,12}(\.\d{1,4})?$/, { message: 'HIGH_VALUE_THRESHOLD must be a decimal amount like 200 or 199.99' })
-  HIGH_VALUE_THRESHOLD = '200';
+  HIGH_VALUE_THRESHOLD: string = RECOVERY_SETTING_DEFAULTS.highValueThreshold;
 
   /** Cart value from which one support ticket is opened per cart. */
   @Setting({ group: 'recovery', description: 'cart value from which one support ticket is opened per cart' })
   @Matches(/^\d{1,12}(\.\d{1,4})?$/, { message: 'TICKET_THRESHOLD must be a decimal amount like 200 or 199.99' })
-  TICKET_THRESHOLD = '200';
+  TICKET_THRESHOLD: string = RECOVERY_SETTING_DEFAULTS.ticketThreshold;
 
   @Setting({
     group: 'recovery',
     description: 'share of recoveries that receive nothing (lift measurement); per-shop setting overrides',
   })
-  @Transform(toInt(10))
+  @Transform(toInt(RECOVERY_SETTING_DEFAULTS.holdoutPercent))
   @IsInt({ message: 'HOLDOUT_PERCENT must be a whole number from 0 to 100' })
   @Min(0)
   @Max(100)
-  HOLDOUT_PERCENT = 10;
+  HOLDOUT_PERCENT: number = RECOVERY_SETTING_DEFAULTS.holdoutPercent;
 
   /** `shadow`: every decision recorded, nothing sent (per-shop settings override it). */
   @Setting({
@@ -249,18 +250,18 @@ export class AppConfig {
     group: 'recovery',
     description: 'share of non-holdout recoveries that send live (the rest run in shadow)',
   })
-  @Transform(toInt(100))
+  @Transform(toInt(RECOVERY_SETTING_DEFAULTS.rolloutPercent))
   @IsInt({ message: 'ROLLOUT_PERCENT must be a whole number from 0 to 100' })
   @Min(0)
   @Max(100)
-  ROLLOUT_PERCENT = 100;
+  ROLLOUT_PERCENT: number = RECOVERY_SETTING_DEFAULTS.rolloutPercent;
 
   @Setting({
     group: 'recovery',
     description: 'an order this long after a click on a recovery message is attributed to it',
   })
   @IsDuration()
-  ATTRIBUTION_WINDOW = '5d';
+  ATTRIBUTION_WINDOW: string = RECOVERY_SETTING_DEFAULTS.attributionWindow;
 
   /** Window for late order webhooks around abandonment and payment. */
   @Setting({
@@ -268,16 +269,16 @@ export class AppConfig {
     description: 'window for late order webhooks (no send while an order may be on its way)',
   })
   @IsDuration()
-  PURCHASE_GRACE = '10m';
+  PURCHASE_GRACE: string = RECOVERY_SETTING_DEFAULTS.purchaseGrace;
 
   @Setting({ group: 'recovery', description: 'validity of the unique discount codes' })
   @IsDuration({ min: 60_000 })
-  DISCOUNT_EXPIRY = '7d';
+  DISCOUNT_EXPIRY: string = RECOVERY_SETTING_DEFAULTS.discountExpiry;
 
   /** No discount to a customer recovered with one within this window (anti-gaming). */
   @Setting({ group: 'recovery', description: 'no discount to a customer recovered with one within this window' })
   @IsDuration()
-  DISCOUNT_COOLDOWN = '30d';
+  DISCOUNT_COOLDOWN: string = RECOVERY_SETTING_DEFAULTS.discountCooldown;
 
   /** Nothing from another recovery within this time of the customer's last recovery message. */
   @Setting({
@@ -285,7 +286,7 @@ export class AppConfig {
     description: "nothing from another recovery within this time of the customer's last recovery message",
   })
   @IsDuration()
-  FREQUENCY_CAP = '16h';
+  FREQUENCY_CAP: string = RECOVERY_SETTING_DEFAULTS.frequencyCap;
 
   @Setting({
     group: 'recovery',
@@ -294,7 +295,7 @@ export class AppConfig {
   @IsIn(['subscribers-only', 'unless-opted-out'], {
     message: 'EMAIL_CONSENT_POLICY must be subscribers-only or unless-opted-out',
   })
-  EMAIL_CONSENT_POLICY: EmailConsentPolicy = 'subscribers-only';
+  EMAIL_CONSENT_POLICY: EmailConsentPolicy = RECOVERY_SETTING_DEFAULTS.emailConsentPolicy;
 
   /** How often due timers and queued effects are processed. */
   @Setting({ group: 'recovery', description: 'how often due timers and queued sends are processed (engine role)' })

@@ -43,7 +43,7 @@ export interface ConfiguredAdapters {
 /**
  * Builds the email, SMS, ticket and store adapters the configuration names. Nothing here connects:
  * SMTP pools and HTTP agents open on first use. With a `pool`, SMTP and Twilio keep their send
- * journal in `engine.send_journal` (migrateSendJournal), so reconciliation after an unknown outcome
+ * journal in `engine.send_journal` (created with the engine's tables), so reconciliation after an unknown outcome
  * (R2) still knows what the previous process sent; without one, the journal is in memory.
  */
 export function buildConfiguredAdapters(

@@ -13,7 +13,7 @@ import {
   type EventStore,
 } from '@reclaim/event-store';
 import { loadMasterKey, PersonalDataVault } from '@reclaim/privacy';
-import { migrateSendJournal } from '@reclaim/providers';
+import { SEND_JOURNAL_SQL } from '@reclaim/providers';
 import { migrateReadModels } from '@reclaim/read-models';
 import type { AppConfig } from '../config/app-config';
 import { createRecoveryEngine, type EngineAdapters, type RecoveryEngine } from './engine';
@@ -88,8 +88,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     await ensureCheckpointTable(pool);
     await PersonalDataVault.migrate(pool);
     await ShopRegistry.migrate(pool);
-    await migrateRecoveryEngine(pool);
-    await migrateSendJournal(pool);
+    await migrateRecoveryEngine(pool, { adapterTables: [SEND_JOURNAL_SQL] });
     // Read models (schema `read`, TypeORM migrations) and the reclaim_analyst role (R20).
     await migrateReadModels(pool, databaseUrl, { analystPassword: config.ANALYST_DB_PASSWORD });
 

@@ -1,7 +1,7 @@
 /** The recovery engine's application layer: ports, durable timers, subscriptions, effect runner, audit. */
 export type { EngineLog, ShopLookup } from './ports';
 export { AcceleratedClock, DatabaseClock, systemClock, type Clock, type DatabaseClockOptions } from './clock';
-export { ENGINE_SCHEMA_SQL, migrateRecoveryEngine } from './schema';
+export { ENGINE_SCHEMA_SQL, migrateEngineTables, migrateRecoveryEngine } from './schema';
 export {
   fromStoredRecoveryEvent,
   loadRecovery,

@@ -159,13 +159,17 @@ CREATE TABLE IF NOT EXISTS engine.sms_recipients (
 );
 `;
 
-/** Creates the engine schema (idempotent, safe to run concurrently). */
-export async function migrateRecoveryEngine(pool: Pool): Promise<void> {
+/**
+ * The one way tables of schema `engine` are created: the statements run in one transaction under
+ * the engine's migration lock, so concurrent start-ups serialise and each statement is written to
+ * be idempotent (`IF NOT EXISTS`, guarded `DO` blocks).
+ */
+export async function migrateEngineTables(pool: Pool, ...statements: readonly string[]): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('reclaim.engine.migrate'))`);
-    await client.query(ENGINE_SCHEMA_SQL);
+    for (const sql of statements) await client.query(sql);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -173,4 +177,15 @@ export async function migrateRecoveryEngine(pool: Pool): Promise<void> {
   } finally {
     client.release();
   }
+}
+
+/**
+ * Creates the engine schema (idempotent, safe to run concurrently), with the `engine` tables of the
+ * configured adapters (e.g. the providers' send journal, `SEND_JOURNAL_SQL`) in the same step.
+ */
+export function migrateRecoveryEngine(
+  pool: Pool,
+  options: { readonly adapterTables?: readonly string[] } = {},
+): Promise<void> {
+  return migrateEngineTables(pool, ENGINE_SCHEMA_SQL, ...(options.adapterTables ?? []));
 }

@@ -1,3 +1,4 @@
+import { parseDuration, parseDurationList } from '../shared/duration';
 import { DAY, HOUR, MINUTE } from './time';
 import type { DecimalString } from './types';
 
@@ -62,30 +63,53 @@ export interface RecoveryConfig {
   readonly segments: SegmentThresholds;
 }
 
-export const defaultRecoveryConfig: RecoveryConfig = {
-  abandonAfterMs: HOUR,
-  followUpDelaysMs: [6 * HOUR, 24 * HOUR, 72 * HOUR],
-  discountPercents: [0, 5, 10, 15],
+/**
+ * The appliance-wide defaults an operator can change, as the operator writes them (durations like
+ * `6h,24h,72h`, decimal amounts, percentages): the one source of {@link defaultRecoveryConfig} and
+ * of the appliance configuration's defaults (ABANDON_AFTER, FOLLOW_UP_DELAYS, …), hence of the
+ * README, `.env.example` and compose.yaml generated from it.
+ */
+export const RECOVERY_SETTING_DEFAULTS = {
+  abandonAfter: '1h',
+  followUpDelays: '6h,24h,72h',
   highValueThreshold: '200',
   ticketThreshold: '200',
-  pauseWhileTicketOpen: false,
   holdoutPercent: 10,
   rolloutPercent: 100,
+  attributionWindow: '5d',
+  purchaseGrace: '10m',
+  discountExpiry: '7d',
+  discountCooldown: '30d',
+  frequencyCap: '16h',
+  emailConsentPolicy: 'subscribers-only',
+} as const satisfies Record<string, string | number>;
+
+const defaults = RECOVERY_SETTING_DEFAULTS;
+
+export const defaultRecoveryConfig: RecoveryConfig = {
+  abandonAfterMs: parseDuration(defaults.abandonAfter),
+  followUpDelaysMs: parseDurationList(defaults.followUpDelays),
+  discountPercents: [0, 5, 10, 15],
+  highValueThreshold: defaults.highValueThreshold,
+  ticketThreshold: defaults.ticketThreshold,
+  pauseWhileTicketOpen: false,
+  holdoutPercent: defaults.holdoutPercent,
+  rolloutPercent: defaults.rolloutPercent,
   shadowMode: false,
-  purchaseGraceMs: 10 * MINUTE,
-  frequencyCapMs: 16 * HOUR,
+  purchaseGraceMs: parseDuration(defaults.purchaseGrace),
+  frequencyCapMs: parseDuration(defaults.frequencyCap),
   fatigueIgnoredThreshold: 3,
   fatigueMaxSteps: 2,
-  emailConsentPolicy: 'subscribers-only',
+  emailConsentPolicy: defaults.emailConsentPolicy,
   sendWindows: { email: null, sms: { fromMinute: 8 * 60, toMinute: 21 * 60 } },
-  discountValidityMs: 7 * DAY,
-  discountCooldownMs: 30 * DAY,
+  discountValidityMs: parseDuration(defaults.discountExpiry),
+  discountCooldownMs: parseDuration(defaults.discountCooldown),
   retryBudget: 5,
   retryBaseDelayMs: MINUTE,
   retryMaxDelayMs: 6 * HOUR,
-  attributionWindowMs: 5 * DAY,
+  attributionWindowMs: parseDuration(defaults.attributionWindow),
   completeAfterLastStepMs: 5 * DAY,
-  segments: { highValueCart: '200', vipMinOrders: 5, vipMinTotalSpent: '1000' },
+  segments: { highValueCart: defaults.highValueThreshold, vipMinOrders: 5, vipMinTotalSpent: '1000' },
 };
 
 export type RecoveryConfigOverrides = Partial<Omit<RecoveryConfig, 'segments' | 'sendWindows'>> & {

@@ -17,6 +17,7 @@ export {
 export { RecoveryInputError } from './time';
 export {
   defaultRecoveryConfig,
+  RECOVERY_SETTING_DEFAULTS,
   recoveryConfig,
   type EmailConsentPolicy,
   type LocalWindow,

@@ -6,6 +6,7 @@ import type { SendJournal, SendJournalEntry } from './send-journal';
  * knows about its own SMTP and Twilio sends. It outlives restarts, so `lookup` after an unknown
  * outcome (R2) can answer `sent` for a message a previous process sent, and `not-sent` for a key
  * that was never attempted. Not rebuildable from the event log: keep it like `engine.effects`.
+ * Created with the engine's tables (`migrateRecoveryEngine(pool, { adapterTables: [SEND_JOURNAL_SQL] })`).
  */
 export const SEND_JOURNAL_SQL = `
 CREATE SCHEMA IF NOT EXISTS engine;
@@ -17,22 +18,6 @@ CREATE TABLE IF NOT EXISTS engine.send_journal (
   updated_at timestamptz NOT NULL
 );
 `;
-
-/** Creates `engine.send_journal` (idempotent, safe to run concurrently). */
-export async function migrateSendJournal(pool: Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext('reclaim.engine.migrate'))`);
-    await client.query(SEND_JOURNAL_SQL);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 /**
  * A durable {@link SendJournal} in Postgres. As with the in-memory journal, an `accepted` entry is

@@ -1,7 +1,8 @@
 import { Pool } from 'pg';
 import type { ChannelMessage } from '@reclaim/ports';
 import { createTestDatabase, type TestDatabase } from '@reclaim/database';
-import { migrateSendJournal, PostgresSendJournal } from '@reclaim/providers/common';
+import { migrateEngineTables } from '@reclaim/application';
+import { PostgresSendJournal, SEND_JOURNAL_SQL } from '@reclaim/providers/common';
 import { SmtpChannel } from '@reclaim/providers/smtp';
 import { TwilioSmsChannel } from '@reclaim/providers/twilio';
 import { type ProviderSandbox, startProviderSandbox } from '../sandbox';
@@ -17,7 +18,7 @@ describe('durable send journal (engine.send_journal)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('reclaim_send_journal');
     pool = new Pool({ connectionString: db.url, max: 4 });
-    await Promise.all([migrateSendJournal(pool), migrateSendJournal(pool)]);
+    await Promise.all([migrateEngineTables(pool, SEND_JOURNAL_SQL), migrateEngineTables(pool, SEND_JOURNAL_SQL)]);
     sandbox = await startProviderSandbox();
   });
   afterAll(async () => {
