@@ -10,7 +10,8 @@ import { DEFAULT_MIN_SAMPLE, lift, type ArmSums, type LiftResult } from '../lift
 type Queryable = Pick<Pool, 'query'>;
 
 export interface DashboardPeriod {
-  readonly shopId: string;
+  /** One shop, or several (the all-shops view). */
+  readonly shopIds: readonly string[];
   /** First and last day, `YYYY-MM-DD`, inclusive, in the shop's time zone. */
   readonly from: string;
   readonly to: string;
@@ -21,6 +22,12 @@ export interface ArmKpis {
   readonly recovered: number;
   /** recovered / carts; null without carts. */
   readonly recoveryRate: number | null;
+  /** Carts bought within 30 days of their first abandonment (a purchase later is not counted). */
+  readonly recoveredWithin30Days: number;
+  /** recoveredWithin30Days / carts; null without carts. */
+  readonly recoveryRateWithin30Days: number | null;
+  /** Carts of the period whose 30 days are not over yet (their count may still grow). */
+  readonly cartsStillInWindow: number;
   /** Order totals of the recovered carts (decimal string, shop currency). */
   readonly recoveredRevenue: string;
   readonly discountCost: string;
@@ -34,6 +41,8 @@ export interface ArmKpis {
 export interface DashboardKpis {
   readonly period: DashboardPeriod;
   readonly currency: string | null;
+  /** More than one currency among the carts (all-shops view): money sums are left out (null). */
+  readonly mixedCurrencies: boolean;
   /** Started recoveries (abandoned carts) in both arms. */
   readonly abandonedCarts: number;
   readonly treated: ArmKpis;
@@ -103,7 +112,7 @@ export function periodError(p: { from?: unknown; to?: unknown }, maxDays = 366):
 }
 
 /** Recoveries of the period (cohort by first abandonment, in the shop's time zone). */
-const COHORT = `r.shop_id = $1 AND r.first_abandoned_at IS NOT NULL
+const COHORT = `r.shop_id = ANY($1::text[]) AND r.first_abandoned_at IS NOT NULL
   AND (r.first_abandoned_at AT TIME ZONE coalesce(r.shop_time_zone, 'UTC'))::date BETWEEN $2::date AND $3::date`;
 
 const rate = (x: number, n: number): number | null => (n > 0 ? x / n : null);
@@ -117,6 +126,9 @@ export async function dashboardKpis(
     arm: 'treated' | 'holdout';
     carts: number;
     recovered: number;
+    within30: number;
+    in_window: number;
+    currencies: number;
     revenue: string;
     revenue_sq: string;
     discount_cost: string;
@@ -130,27 +142,36 @@ export async function dashboardKpis(
        SELECT CASE WHEN r.holdout THEN 'holdout' ELSE 'treated' END AS arm, r.recovered, r.currency,
               CASE WHEN r.recovered THEN coalesce(o.total, 0) ELSE 0 END AS revenue,
               coalesce(a.discount_cost, 0) AS discount_cost,
-              CASE WHEN r.recovered THEN extract(epoch FROM r.recovered_at - r.first_abandoned_at) END AS seconds
+              CASE WHEN r.recovered THEN extract(epoch FROM r.recovered_at - r.first_abandoned_at) END AS seconds,
+              r.recovered AND r.recovered_at <= r.first_abandoned_at + interval '30 days' AS within30,
+              r.first_abandoned_at + interval '30 days' > now() AS in_window
          FROM read.recoveries r
          LEFT JOIN read.orders o ON r.recovered AND o.shop_id = r.shop_id AND o.order_id = r.order_id
          LEFT JOIN LATERAL (SELECT sum(x.discount_cost) AS discount_cost FROM read.attribution x
                              WHERE x.recovery_id = r.recovery_id) a ON true
         WHERE ${COHORT})
      SELECT arm, count(*)::int AS carts, count(*) FILTER (WHERE recovered)::int AS recovered,
+            count(*) FILTER (WHERE within30)::int AS within30, count(*) FILTER (WHERE in_window)::int AS in_window,
+            count(DISTINCT currency)::int AS currencies,
             sum(revenue)::text AS revenue, sum(revenue * revenue)::text AS revenue_sq,
             sum(discount_cost)::text AS discount_cost, sum(revenue - discount_cost)::text AS net,
             sum((revenue - discount_cost) ^ 2)::text AS net_sq, max(currency) AS currency,
             (percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds))::float8 AS median_s,
             avg(seconds)::float8 AS mean_s
        FROM c GROUP BY arm`,
-    [period.shopId, period.from, period.to],
+    [period.shopIds, period.from, period.to],
   );
-  const sums = (arm: 'treated' | 'holdout'): ArmSums & { median: number | null; mean: number | null } => {
+  const mixedCurrencies =
+    rows.some((r) => r.currencies > 1) || new Set(rows.map((r) => r.currency).filter((c) => c !== null)).size > 1;
+  type Sums = ArmSums & { within30: number; inWindow: number; median: number | null; mean: number | null };
+  const sums = (arm: 'treated' | 'holdout'): Sums => {
     const r = rows.find((x) => x.arm === arm);
     return r === undefined
       ? {
           carts: 0,
           recovered: 0,
+          within30: 0,
+          inWindow: 0,
           revenue: '0',
           revenueSq: '0',
           discountCost: '0',
@@ -162,6 +183,8 @@ export async function dashboardKpis(
       : {
           carts: r.carts,
           recovered: r.recovered,
+          within30: r.within30,
+          inWindow: r.in_window,
           revenue: r.revenue,
           revenueSq: r.revenue_sq,
           discountCost: r.discount_cost,
@@ -175,6 +198,9 @@ export async function dashboardKpis(
     carts: s.carts,
     recovered: s.recovered,
     recoveryRate: rate(s.recovered, s.carts),
+    recoveredWithin30Days: s.within30,
+    recoveryRateWithin30Days: rate(s.within30, s.carts),
+    cartsStillInWindow: s.inWindow,
     recoveredRevenue: s.revenue,
     discountCost: s.discountCost,
     revenuePerRecoveredCart: s.recovered > 0 ? (Number(s.revenue) / s.recovered).toFixed(2) : null,
@@ -185,7 +211,8 @@ export async function dashboardKpis(
   const holdout = sums('holdout');
   return {
     period,
-    currency: rows.map((r) => r.currency).find((c) => c !== null) ?? null,
+    currency: mixedCurrencies ? null : (rows.map((r) => r.currency).find((c) => c !== null) ?? null),
+    mixedCurrencies,
     abandonedCarts: treated.carts + holdout.carts,
     treated: kpis(treated),
     holdout: kpis(holdout),
@@ -202,9 +229,9 @@ export async function dailyFunnel(pool: Queryable, period: DashboardPeriod): Pro
             coalesce(sum(f.recovered), 0)::int AS recovered, coalesce(sum(f.revenue), 0)::text AS revenue
        FROM generate_series($2::date, $3::date, interval '1 day') AS d(day)
        LEFT JOIN read.daily_funnel f
-         ON f.shop_id = $1 AND f.day = d.day::date AND f.segment = 'all' AND f.step = -1
+         ON f.shop_id = ANY($1::text[]) AND f.day = d.day::date AND f.segment = 'all' AND f.step = -1
       GROUP BY d.day ORDER BY d.day`,
-    [period.shopId, period.from, period.to],
+    [period.shopIds, period.from, period.to],
   );
   return rows;
 }
@@ -218,9 +245,9 @@ export async function recoveryBySegment(pool: Queryable, period: DashboardPeriod
             coalesce(sum(abandoned) FILTER (WHERE arm = 'holdout'), 0)::int AS hc,
             coalesce(sum(recovered) FILTER (WHERE arm = 'holdout'), 0)::int AS hr
        FROM read.daily_funnel
-      WHERE shop_id = $1 AND step = -1 AND day BETWEEN $2::date AND $3::date
+      WHERE shop_id = ANY($1::text[]) AND step = -1 AND day BETWEEN $2::date AND $3::date
       GROUP BY segment ORDER BY segment = 'all' DESC, segment`,
-    [period.shopId, period.from, period.to],
+    [period.shopIds, period.from, period.to],
   );
   return rows.map((r) => ({
     segment: r.segment,
@@ -248,13 +275,17 @@ export async function engagementBySegmentAndStep(pool: Queryable, period: Dashbo
       GROUP BY s.segment, m.step
      HAVING count(*) FILTER (WHERE m.sent_at IS NOT NULL) > 0
       ORDER BY s.segment = 'all' DESC, s.segment, m.step`,
-    [period.shopId, period.from, period.to],
+    [period.shopIds, period.from, period.to],
   );
   return rows;
 }
 
 /** Dead-lettered steps and steps whose outcome is unknown (being reconciled), newest first. */
-export async function stuckSteps(pool: Queryable, shopId: string, limit = 200): Promise<StuckStep[]> {
+export async function stuckSteps(
+  pool: Queryable,
+  shopId: string | readonly string[],
+  limit = 200,
+): Promise<StuckStep[]> {
   const { rows } = await pool.query<{
     recovery_id: string;
     cart_id: string;
@@ -270,10 +301,10 @@ export async function stuckSteps(pool: Queryable, shopId: string, limit = 200): 
     `SELECT m.recovery_id, r.cart_id, r.customer_key, m.step, m.channel, m.status, m.reason, m.attempts,
             m.outcome_at AS at, r.status AS recovery_status
        FROM read.messages m JOIN read.recoveries r ON r.recovery_id = m.recovery_id
-      WHERE m.shop_id = $1 AND m.status IN ('dead-lettered', 'unknown')
+      WHERE m.shop_id = ANY($1::text[]) AND m.status IN ('dead-lettered', 'unknown')
       ORDER BY m.outcome_at DESC NULLS LAST, m.recovery_id, m.step
       LIMIT $2`,
-    [shopId, limit],
+    [typeof shopId === 'string' ? [shopId] : shopId, limit],
   );
   return rows.map((r) => ({
     recoveryId: r.recovery_id,
@@ -286,5 +317,289 @@ export async function stuckSteps(pool: Queryable, shopId: string, limit = 200): 
     attempts: r.attempts,
     at: r.at === null ? null : r.at.toISOString(),
     recoveryStatus: r.recovery_status,
+  }));
+}
+
+// ---------------------------------------------------------------- activity over time
+
+export type Bucket = 'hour' | 'day' | 'week';
+
+export interface ActivityPoint {
+  /** Start of the bucket, local time of the view (`YYYY-MM-DDTHH:00` for hours, `YYYY-MM-DD` otherwise). */
+  readonly at: string;
+  readonly abandoned: number;
+  readonly messaged: number;
+  readonly opened: number;
+  readonly clicked: number;
+  readonly recovered: number;
+}
+
+export interface Activity {
+  readonly bucket: Bucket;
+  /** The zone the buckets are cut in (the shop's; UTC for several shops). */
+  readonly timeZone: string;
+  /** Empty when nothing happened in the period. */
+  readonly points: readonly ActivityPoint[];
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The bucket for a span of data: hours up to two days, days up to ~four months, weeks beyond. A
+ * new install's first hours are drawn by the hour, not as one spike in a month of empty days.
+ */
+export function bucketFor(spanMs: number): Bucket {
+  if (spanMs <= 48 * HOUR_MS) return 'hour';
+  if (spanMs <= 120 * 24 * HOUR_MS) return 'day';
+  return 'week';
+}
+
+/** Events of the period by local time (abandonments, sends, opens, clicks, recoveries of treated carts). */
+const ACTIVITY_EVENTS = `
+  WITH ev AS (
+    SELECT r.first_abandoned_at AS at, 'abandoned' AS kind FROM read.recoveries r
+     WHERE r.shop_id = ANY($1::text[]) AND r.first_abandoned_at IS NOT NULL
+    UNION ALL
+    SELECT r.recovered_at, 'recovered' FROM read.recoveries r
+     WHERE r.shop_id = ANY($1::text[]) AND r.recovered AND NOT r.holdout AND r.recovered_at IS NOT NULL
+    UNION ALL
+    SELECT x.at, x.kind FROM read.messages m
+     CROSS JOIN LATERAL (VALUES (m.sent_at, 'messaged'), (m.opened_at, 'opened'), (m.clicked_at, 'clicked')) AS x(at, kind)
+     WHERE m.shop_id = ANY($1::text[]) AND x.at IS NOT NULL),
+  local AS (
+    SELECT (at AT TIME ZONE $4) AS t, kind FROM ev
+     WHERE (at AT TIME ZONE $4)::date BETWEEN $2::date AND $3::date)`;
+
+/**
+ * What happened when, in buckets that fit the data: the series starts at the first event of the
+ * period and ends at the last one (or now, when the period includes today), so a short history is
+ * not drawn as a flat line with a spike.
+ */
+export async function activity(
+  pool: Queryable,
+  period: DashboardPeriod & { readonly timeZone: string },
+  now: Date = new Date(),
+): Promise<Activity> {
+  const params = [period.shopIds, period.from, period.to, period.timeZone];
+  const span = await pool.query<{ first: string | null; last: string | null; now_local: string }>(
+    `${ACTIVITY_EVENTS}
+     SELECT to_char(min(t), 'YYYY-MM-DD"T"HH24:MI:SS') AS first, to_char(max(t), 'YYYY-MM-DD"T"HH24:MI:SS') AS last,
+            to_char($5::timestamptz AT TIME ZONE $4, 'YYYY-MM-DD"T"HH24:MI:SS') AS now_local
+       FROM local`,
+    [...params, now.toISOString()],
+  );
+  const { first, last, now_local: nowLocal } = span.rows[0];
+  if (first === null || last === null) return { bucket: 'day', timeZone: period.timeZone, points: [] };
+  const end = nowLocal.slice(0, 10) <= period.to && nowLocal > last ? nowLocal : last;
+  const bucket = bucketFor(Date.parse(`${end}Z`) - Date.parse(`${first}Z`));
+  const { rows } = await pool.query<ActivityPoint>(
+    `${ACTIVITY_EVENTS},
+     counts AS (SELECT date_trunc($5, t) AS b, kind, count(*)::int AS n FROM local GROUP BY 1, 2)
+     SELECT to_char(s.b, $8) AS at,
+            coalesce(sum(c.n) FILTER (WHERE c.kind = 'abandoned'), 0)::int AS abandoned,
+            coalesce(sum(c.n) FILTER (WHERE c.kind = 'messaged'), 0)::int AS messaged,
+            coalesce(sum(c.n) FILTER (WHERE c.kind = 'opened'), 0)::int AS opened,
+            coalesce(sum(c.n) FILTER (WHERE c.kind = 'clicked'), 0)::int AS clicked,
+            coalesce(sum(c.n) FILTER (WHERE c.kind = 'recovered'), 0)::int AS recovered
+       FROM generate_series(date_trunc($5, $6::timestamp), date_trunc($5, $7::timestamp), ('1 ' || $5)::interval) AS s(b)
+       LEFT JOIN counts c ON c.b = s.b
+      GROUP BY s.b ORDER BY s.b`,
+    [...params, bucket, first, end, bucket === 'hour' ? 'YYYY-MM-DD"T"HH24:00' : 'YYYY-MM-DD'],
+  );
+  return { bucket, timeZone: period.timeZone, points: rows };
+}
+
+// ---------------------------------------------------------------- sequence effectiveness
+
+export interface SequenceEffectiveness {
+  readonly sequenceId: string;
+  readonly segment: string;
+  readonly treatedCarts: number;
+  readonly treatedRecovered: number;
+  readonly treatedRate: number | null;
+  readonly holdoutCarts: number;
+  readonly holdoutRecovered: number;
+  readonly holdoutRate: number | null;
+  /** treatedRate − holdoutRate when both arms have carts: what the messages added. */
+  readonly difference: number | null;
+}
+
+/** Recovery rate per sequence and segment (and `all`), treated vs holdout, over the period's cohort. */
+export async function sequenceEffectiveness(
+  pool: Queryable,
+  period: DashboardPeriod,
+): Promise<SequenceEffectiveness[]> {
+  const { rows } = await pool.query<{
+    sequence_id: string;
+    segment: string;
+    tc: number;
+    tr: number;
+    hc: number;
+    hr: number;
+  }>(
+    `SELECT r.sequence_id, s.segment,
+            count(*) FILTER (WHERE NOT r.holdout)::int AS tc,
+            count(*) FILTER (WHERE NOT r.holdout AND r.recovered)::int AS tr,
+            count(*) FILTER (WHERE r.holdout)::int AS hc,
+            count(*) FILTER (WHERE r.holdout AND r.recovered)::int AS hr
+       FROM read.recoveries r
+       CROSS JOIN LATERAL unnest(coalesce(r.segments, ARRAY[]::text[]) || ARRAY['all']::text[]) AS s(segment)
+      WHERE ${COHORT} AND r.sequence_id IS NOT NULL
+      GROUP BY r.sequence_id, s.segment
+      ORDER BY r.sequence_id, s.segment = 'all' DESC, s.segment`,
+    [period.shopIds, period.from, period.to],
+  );
+  return rows.map((r) => {
+    const treatedRate = rate(r.tr, r.tc);
+    const holdoutRate = rate(r.hr, r.hc);
+    return {
+      sequenceId: r.sequence_id,
+      segment: r.segment,
+      treatedCarts: r.tc,
+      treatedRecovered: r.tr,
+      treatedRate,
+      holdoutCarts: r.hc,
+      holdoutRecovered: r.hr,
+      holdoutRate,
+      difference: treatedRate !== null && holdoutRate !== null ? treatedRate - holdoutRate : null,
+    };
+  });
+}
+
+export interface StepEffectiveness {
+  readonly sequenceId: string;
+  readonly step: number;
+  readonly templateId: string | null;
+  readonly sent: number;
+  readonly opened: number;
+  readonly clicked: number;
+  readonly unsubscribed: number;
+  /** Orders attributed to this step (a click on it before the purchase). */
+  readonly orders: number;
+  /** Their revenue (decimal string); null when the carts are in several currencies. */
+  readonly revenue: string | null;
+}
+
+/** Per sequence and step: what was sent, opened, clicked, and the orders attributed to the step. */
+export async function stepEffectiveness(pool: Queryable, period: DashboardPeriod): Promise<StepEffectiveness[]> {
+  const { rows } = await pool.query<StepEffectiveness & { currencies: number }>(
+    `SELECT r.sequence_id AS "sequenceId", m.step, max(m.template_id) AS "templateId",
+            count(*) FILTER (WHERE m.sent_at IS NOT NULL)::int AS sent,
+            count(*) FILTER (WHERE m.opened_at IS NOT NULL)::int AS opened,
+            count(*) FILTER (WHERE m.clicked_at IS NOT NULL)::int AS clicked,
+            count(*) FILTER (WHERE m.unsubscribed_at IS NOT NULL)::int AS unsubscribed,
+            count(a.order_id)::int AS orders, coalesce(sum(a.revenue), 0)::text AS revenue,
+            count(DISTINCT a.currency)::int AS currencies
+       FROM read.recoveries r
+       JOIN read.messages m ON m.recovery_id = r.recovery_id
+       LEFT JOIN read.attribution a ON a.recovery_id = m.recovery_id AND a.step = m.step
+      WHERE ${COHORT} AND r.sequence_id IS NOT NULL
+      GROUP BY r.sequence_id, m.step
+     HAVING count(*) FILTER (WHERE m.sent_at IS NOT NULL) > 0
+      ORDER BY r.sequence_id, m.step`,
+    [period.shopIds, period.from, period.to],
+  );
+  return rows.map(({ currencies, ...r }) => ({ ...r, revenue: currencies > 1 ? null : r.revenue }));
+}
+
+// ---------------------------------------------------------------- messages sent
+
+export interface SentMessage {
+  readonly shopId: string;
+  readonly recoveryId: string;
+  readonly cartId: string;
+  readonly customerKey: string | null;
+  readonly sequenceId: string | null;
+  readonly step: number;
+  readonly channel: string | null;
+  readonly templateId: string | null;
+  /** The provider's id for the message. */
+  readonly messageId: string | null;
+  readonly discountPercent: number | null;
+  readonly sentAt: string;
+  readonly openedAt: string | null;
+  readonly clickedAt: string | null;
+  readonly unsubscribedAt: string | null;
+}
+
+/** Messages that went out through any provider (the send records of the log), newest first. */
+export async function sentMessages(
+  pool: Queryable,
+  shopIds: readonly string[],
+  options: { readonly limit?: number; readonly before?: string } = {},
+): Promise<SentMessage[]> {
+  const { rows } = await pool.query<{
+    shop_id: string;
+    recovery_id: string;
+    cart_id: string;
+    customer_key: string | null;
+    sequence_id: string | null;
+    step: number;
+    channel: string | null;
+    template_id: string | null;
+    message_id: string | null;
+    discount_percent: string | null;
+    sent_at: Date;
+    opened_at: Date | null;
+    clicked_at: Date | null;
+    unsubscribed_at: Date | null;
+  }>(
+    `SELECT m.shop_id, m.recovery_id, r.cart_id, r.customer_key, r.sequence_id, m.step, m.channel, m.template_id,
+            m.message_id, m.discount_percent, m.sent_at, m.opened_at, m.clicked_at, m.unsubscribed_at
+       FROM read.messages m JOIN read.recoveries r ON r.recovery_id = m.recovery_id
+      WHERE m.shop_id = ANY($1::text[]) AND m.sent_at IS NOT NULL AND ($3::timestamptz IS NULL OR m.sent_at < $3)
+      ORDER BY m.sent_at DESC, m.recovery_id, m.step
+      LIMIT $2`,
+    [shopIds, options.limit ?? 50, options.before ?? null],
+  );
+  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+  return rows.map((r) => ({
+    shopId: r.shop_id,
+    recoveryId: r.recovery_id,
+    cartId: r.cart_id,
+    customerKey: r.customer_key,
+    sequenceId: r.sequence_id,
+    step: r.step,
+    channel: r.channel,
+    templateId: r.template_id,
+    messageId: r.message_id,
+    discountPercent: r.discount_percent === null ? null : Number(r.discount_percent),
+    sentAt: r.sent_at.toISOString(),
+    openedAt: iso(r.opened_at),
+    clickedAt: iso(r.clicked_at),
+    unsubscribedAt: iso(r.unsubscribed_at),
+  }));
+}
+
+export interface RecentCart {
+  readonly cartId: string;
+  readonly abandonedAt: string;
+  readonly itemCount: number | null;
+  readonly cartValue: string | null;
+  readonly currency: string | null;
+}
+
+/** The shop's most recently abandoned carts (ids and sizes only): what the template editor previews with. */
+export async function recentCarts(pool: Queryable, shopId: string, limit = 10): Promise<RecentCart[]> {
+  const { rows } = await pool.query<{
+    cart_id: string;
+    first_abandoned_at: Date;
+    item_count: number | null;
+    cart_value: string | null;
+    currency: string | null;
+  }>(
+    `SELECT cart_id, first_abandoned_at, item_count, cart_value::text AS cart_value, currency
+       FROM read.recoveries
+      WHERE shop_id = $1 AND first_abandoned_at IS NOT NULL AND cart_id IS NOT NULL
+      ORDER BY first_abandoned_at DESC, recovery_id
+      LIMIT $2`,
+    [shopId, limit],
+  );
+  return rows.map((r) => ({
+    cartId: r.cart_id,
+    abandonedAt: r.first_abandoned_at.toISOString(),
+    itemCount: r.item_count,
+    cartValue: r.cart_value,
+    currency: r.currency,
   }));
 }
