@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import {
   ConsentUnsubscribeRecorder,
   MessageLinks,
+  MessagePreviews,
   MessageTokens,
   OutboxChannel,
   PostgresSequenceRepository,
@@ -70,6 +71,8 @@ export interface RecoveryEngine {
   readonly smsOptOuts: SmsOptOuts;
   /** The providers built from the configuration (the Twilio webhooks verify with its token). */
   readonly providers: ConfiguredAdapters;
+  /** Dashboard previews of sent messages and templates, and the editor's test sends. */
+  readonly previews: MessagePreviews;
   /** Lets go of provider connections (SMTP pool, HTTP agents). */
   close(): Promise<void>;
 }
@@ -158,6 +161,16 @@ export function createRecoveryEngine(deps: {
     },
     smsOptOuts,
     providers,
+    previews: new MessagePreviews({
+      store,
+      pool,
+      shops,
+      profiles: settings,
+      overrides: templates,
+      channels,
+      publicUrl: config.publicUrl,
+      clock,
+    }),
     close: () => providers.close(),
   };
 }

@@ -332,6 +332,11 @@ function compileMjml(source: string): string {
       beautify: false,
     });
   } catch (err) {
+    // Strict validation throws with the details in `errors` (the message's first line is only its name).
+    const first = (err as { errors?: readonly { line?: number; message?: string }[] }).errors?.[0];
+    if (first?.message !== undefined) {
+      throw new TemplateError('mjml', `is not valid MJML (line ${first.line ?? '?'}): ${first.message.slice(0, 300)}`);
+    }
     throw new TemplateError('mjml', `is not valid MJML: ${firstLine(err)}`);
   }
   if (result.errors.length > 0) {

@@ -97,3 +97,11 @@ export {
   type OutboxEntry,
 } from './effects/default-adapters';
 export { retryDeadLetter, type RetryDeadLetterDeps, type RetryDeadLetterResult } from './commands/retry-dead-letter';
+export {
+  MessagePreviews,
+  type MessagePreviewDeps,
+  type PreviewCart,
+  type PreviewRequest,
+  type PreviewResult,
+  type TestSendResult,
+} from './preview/message-previews';

@@ -5,8 +5,8 @@ import type { Pool } from 'pg';
  * by resetting the engine subscriptions' checkpoints, except `effects` (the crash-safe record of
  * provider calls in flight, R2), `outbox` (the local email channel: what would have been sent, with
  * the recipient sealed under the customer's key), `sms_recipients` (keyed phone hashes of the
- * texted customers, for STOP replies) and the merchant configuration (`sequences`,
- * `shop_settings`, `templates`).
+ * texted customers, for STOP replies), `test_sends` (the template editor's test sends, an audit
+ * record) and the merchant configuration (`sequences`, `shop_settings`, `templates`).
  */
 export const ENGINE_SCHEMA_SQL = `
 CREATE SCHEMA IF NOT EXISTS engine;
@@ -147,6 +147,21 @@ CREATE TABLE IF NOT EXISTS engine.outbox (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS outbox_shop ON engine.outbox (shop_id, created_at);
+
+-- Test sends from the dashboard's template editor: an audit record (masked recipient), never a recovery.
+CREATE TABLE IF NOT EXISTS engine.test_sends (
+  test_send_id text PRIMARY KEY,
+  shop_id text NOT NULL,
+  template_id text NOT NULL,
+  channel text NOT NULL,
+  recipient_masked text NOT NULL,
+  subject text NOT NULL,
+  message_id text,
+  error text,
+  cart_source text NOT NULL,
+  sent_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS test_sends_shop ON engine.test_sends (shop_id, sent_at);
 
 -- Who each texted phone belongs to (R26): phone_key is the vault's keyed hash of the E.164 number
 -- (t-…), never the number; an inbound STOP is mapped back to the customer streams through it.
