@@ -194,6 +194,128 @@ describe('dashboard JSON endpoints over HTTP', () => {
     expect(kinds.indexOf('dead-letter-retried')).toBeGreaterThan(kinds.indexOf('dead-lettered'));
     expect(kinds.lastIndexOf('sent')).toBeGreaterThan(kinds.indexOf('dead-letter-retried'));
   });
+
+  it('activity in buckets fitted to the data, 30-day recovery, sequence views and the all-shops view', async () => {
+    const res = await api(h, 'GET', `/api/dashboard/summary?${period()}`, undefined, ANALYST_TOKEN);
+    expect(res.status).toBe(200);
+    const { kpis, activity, sequences, steps } = res.body;
+    expect(kpis.treated).toMatchObject({
+      recoveredWithin30Days: 0,
+      recoveryRateWithin30Days: 0,
+      cartsStillInWindow: 1,
+    });
+    expect(kpis.mixedCurrencies).toBe(false);
+    // A month-long period of a few minutes' history: hours, from the first event, not 32 days.
+    expect(activity.bucket).toBe('hour');
+    expect(activity.points.length).toBeLessThanOrEqual(3);
+    expect(activity.points[0]).toMatchObject({ abandoned: 1 });
+    expect(activity.points.reduce((n: number, p: { messaged: number }) => n + p.messaged, 0)).toBe(1);
+    expect(sequences).toEqual([
+      expect.objectContaining({ sequenceId: 'welcome', segment: 'all', treatedCarts: 1, treatedRecovered: 0 }),
+      ...sequences.slice(1),
+    ]);
+    expect(steps).toEqual([
+      expect.objectContaining({ sequenceId: 'welcome', step: 0, templateId: 'welcome-0', sent: 1 }),
+    ]);
+    const all = await api(
+      h,
+      'GET',
+      `/api/dashboard/summary?shopId=all&from=${from}&to=${addDays(today, 1)}`,
+      undefined,
+      ANALYST_TOKEN,
+    );
+    expect(all.status).toBe(200);
+    expect(all.body.kpis.abandonedCarts).toBe(1);
+    expect(all.body.activity.timeZone).toBe('UTC');
+  });
+
+  it('lists the messages sent through any provider; the admin sees one rendered again from its send record', async () => {
+    const list = await api(h, 'GET', `/api/dashboard/messages?shopId=${shopId}`, undefined, ANALYST_TOKEN);
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual([
+      expect.objectContaining({
+        recoveryId,
+        step: 0,
+        channel: 'email',
+        templateId: 'welcome-0',
+        sequenceId: 'welcome',
+      }),
+    ]);
+    expect(JSON.stringify(list.body)).not.toContain(EMAIL);
+    expect((await api(h, 'GET', `/api/dashboard/messages?shopId=${shopId}&limit=0`)).body.errors).toEqual([
+      { field: 'limit', message: 'must be 1 to 500' },
+    ]);
+    const url = `/api/dashboard/messages/preview?recoveryId=${recoveryId}&step=0`;
+    expect((await api(h, 'GET', url, undefined, ANALYST_TOKEN)).status).toBe(403);
+    const preview = await api(h, 'GET', url);
+    expect(preview.status).toBe(200);
+    expect(preview.body).toMatchObject({ ok: true, origin: 'default', cart: { source: 'cart' } });
+    expect(preview.body.html).toContain('Desk lamp');
+    expect(preview.body.html).not.toContain(EMAIL);
+    expect((await api(h, 'GET', `/api/dashboard/messages/preview?recoveryId=${recoveryId}&step=3`)).status).toBe(404);
+    expect((await api(h, 'GET', '/api/dashboard/messages/preview?recoveryId=x&step=-1')).body.errors).toEqual([
+      { field: 'recoveryId', message: 'must be a recovery id (recovery-<shop>-<cart>)' },
+      { field: 'step', message: 'must be a step index (0, 1, …)' },
+    ]);
+  });
+
+  it('the editor previews drafts (errors as answers), refuses bad requests naming the field, and records test sends', async () => {
+    const template = await api(h, 'GET', `/api/dashboard/editor/templates/welcome-0?shopId=${shopId}`);
+    expect(template.body).toMatchObject({ templateId: 'welcome-0', origin: 'default', source: { channel: 'email' } });
+    const carts = await api(h, 'GET', `/api/dashboard/editor/carts?shopId=${shopId}`);
+    expect(carts.body).toEqual([expect.objectContaining({ cartId: `cart-${token}`, itemCount: 1 })]);
+    const draft = {
+      shopId,
+      templateId: 'welcome-0',
+      step: 0,
+      subject: template.body.source.subject,
+      mjml: template.body.source.mjml,
+      text: template.body.source.text,
+      cartId: `cart-${token}`,
+    };
+    const ok = await api(h, 'POST', '/api/dashboard/editor/preview', draft);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ ok: true, origin: 'draft', cart: { source: 'cart', cartId: `cart-${token}` } });
+    const sample = await api(h, 'POST', '/api/dashboard/editor/preview', { ...draft, cartId: undefined });
+    expect(sample.body.cart).toEqual({ source: 'sample' });
+    expect(sample.body.html).toContain('Sample product');
+    const broken = await api(h, 'POST', '/api/dashboard/editor/preview', {
+      ...draft,
+      subject: 'Hi {{customer.secret}}',
+    });
+    expect(broken.body).toMatchObject({ ok: false, field: 'subject' });
+    const bad = await api(h, 'POST', '/api/dashboard/editor/preview', { shopId, templateId: 'Bad Id', step: -1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual([
+      'templateId',
+      'subject',
+      'mjml',
+      'text',
+      'step',
+    ]);
+    const noAddress = await api(h, 'POST', '/api/dashboard/editor/test-send', { ...draft, to: 'not-an-address' });
+    expect(noAddress.status).toBe(400);
+    expect(noAddress.body.errors).toEqual([{ field: 'to', message: 'must be an e-mail address' }]);
+    expect(
+      (await api(h, 'POST', '/api/dashboard/editor/test-send', { ...draft, to: 'a@example.com' }, ANALYST_TOKEN))
+        .status,
+    ).toBe(403);
+    const sent = await api(h, 'POST', '/api/dashboard/editor/test-send', { ...draft, to: 'owner@example.com' });
+    expect(sent.status).toBe(202);
+    expect(sent.body).toMatchObject({ ok: true, recipient: 'o***@example.com' });
+    const listed = await api(h, 'GET', `/api/dashboard/editor/test-sends?shopId=${shopId}`, undefined, ANALYST_TOKEN);
+    expect(listed.body).toEqual([
+      expect.objectContaining({ templateId: 'welcome-0', recipient: 'o***@example.com', cart: 'cart', error: null }),
+    ]);
+    expect(JSON.stringify(listed.body)).not.toContain('owner@example.com');
+    // A test send is no recovery and no message of one.
+    const { rows } = await h.runtime.pool.query(
+      `SELECT (SELECT count(*)::int FROM read.recoveries WHERE shop_id = $1) AS r,
+              (SELECT count(*)::int FROM read.messages WHERE shop_id = $1 AND sent_at IS NOT NULL) AS m`,
+      [shopId],
+    );
+    expect(rows[0]).toEqual({ r: 1, m: 1 });
+  });
 });
 
 function addDays(day: string, n: number): string {

@@ -1,10 +1,13 @@
 /**
- * The dashboard's static assets, kept in a module so they ship with the compiled appliance (the
- * image holds `dist/`, not the sources). Plain HTML, CSS and browser JavaScript, no build step;
- * the client never uses innerHTML: everything from the API is set as text (customer data is
- * never HTML), and e-mail HTML is shown only inside a sandboxed frame.
- * (Written as String.raw templates: the client code below uses no backquote and no dollar-brace.)
+ * The dashboard's static page and style, kept in modules so they ship with the compiled appliance
+ * (the image holds `dist/`, not the sources). Plain HTML, CSS and browser JavaScript
+ * (`dashboard-script.ts`, `editor-script.ts`), no build step; the client never uses innerHTML:
+ * everything from the API is set as text (customer data is never HTML), and e-mail HTML is shown
+ * only inside a sandboxed frame. One `<section class="panel">` per concern: a new view is a new
+ * panel, a nav link and a loader in the script.
+ * (Written as String.raw templates: the client code uses no backquote and no dollar-brace.)
  */
+export { DASHBOARD_JS } from './dashboard-script';
 
 export const DASHBOARD_HTML = String.raw`<!doctype html>
 <html lang="en">
@@ -25,11 +28,19 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     <label>From <input id="from" type="date" required></label>
     <label>To <input id="to" type="date" required></label>
     <button type="submit">Show</button>
-    <button type="button" id="sign-out">Sign out</button>
+    <button type="button" id="sign-out" class="secondary">Sign out</button>
   </form>
+  <nav id="nav" hidden>
+    <a href="#panel-figures">Figures</a>
+    <a href="#panel-sequences">Sequences</a>
+    <a href="#panel-messages">Messages</a>
+    <a href="#panel-attention">Needs attention</a>
+    <a href="#panel-history">Customer history</a>
+    <a href="#panel-editor">Template editor</a>
+  </nav>
 </header>
 <main>
-  <section id="login">
+  <section id="login" class="panel">
     <h2>Sign in</h2>
     <p>Paste the admin or analyst token. It is kept in this tab only (session storage).</p>
     <form id="login-form">
@@ -39,55 +50,134 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
   </section>
   <p id="status" role="status" aria-live="polite"></p>
   <div id="app" hidden>
-    <section>
-      <h2>Key figures</h2>
-      <p class="hint">Carts by the day of their first abandonment, in the shop's time zone.</p>
+    <section class="panel" id="panel-figures">
+      <h2>Key figures <span id="scope-label" class="scope"></span></h2>
+      <p class="hint">Carts are counted on the day they were first left without buying (the shop's time zone;
+        UTC in the all-shops view). A random share of carts gets no message at all, the <em>comparison group</em>:
+        the difference between the two groups is what the messages add.</p>
       <div id="kpis" class="kpis"></div>
+      <div class="charts">
+        <figure>
+          <figcaption>What happened when <span id="activity-bucket" class="scope"></span></figcaption>
+          <p class="hint">Carts left, messages sent, opened and clicked, and carts bought after a message, counted
+            when they happened. The time steps fit the data: hours for a short history, days or weeks for a long one.</p>
+          <div class="chart-box"><canvas id="activity-chart" role="img" aria-label="Activity over time"></canvas></div>
+          <p id="activity-empty" class="empty" hidden>Nothing happened in this period yet.</p>
+        </figure>
+        <figure>
+          <figcaption>Share of carts bought, by customer group</figcaption>
+          <p class="hint">Groups such as new, returning or high-value customers, assigned when the cart is left.
+            Blue: carts that got messages; grey: the comparison group that got none.</p>
+          <div class="chart-box"><canvas id="segment-chart" role="img" aria-label="Recovery rate by customer group"></canvas></div>
+        </figure>
+      </div>
     </section>
-    <section class="charts">
-      <figure>
-        <figcaption>Daily funnel</figcaption>
-        <div class="chart-box"><canvas id="funnel-chart" role="img" aria-label="Daily funnel"></canvas></div>
-      </figure>
-      <figure>
-        <figcaption>Recovery rate by segment</figcaption>
-        <div class="chart-box"><canvas id="segment-chart" role="img" aria-label="Recovery rate by segment"></canvas></div>
-      </figure>
-    </section>
-    <section>
-      <h2>Engagement by segment and step</h2>
+    <section class="panel" id="panel-sequences">
+      <h2>Sequence effectiveness</h2>
+      <p class="hint">A sequence is the series of messages a cart gets (e.g. welcome, loyalty, premium), each
+        message a step. Per sequence and customer group: how many carts were bought with and without messages.</p>
+      <table id="sequences">
+        <thead><tr><th>Sequence</th><th>Customer group</th><th class="num">Carts messaged</th><th class="num">Bought</th>
+          <th class="num">Share bought</th><th class="num">Comparison carts</th><th class="num">Share bought without messages</th>
+          <th class="num">Difference</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <h3>Per step</h3>
+      <p class="hint">Each message of a sequence: sent, opened, clicked, unsubscribed, and the orders placed after a
+        click on that message (with their revenue).</p>
+      <table id="steps">
+        <thead><tr><th>Sequence</th><th class="num">Step</th><th>Template</th><th class="num">Sent</th><th class="num">Opened</th>
+          <th class="num">Clicked</th><th class="num">Unsubscribed</th><th class="num">Orders after a click</th>
+          <th class="num">Revenue</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <h3>Engagement by customer group and step</h3>
+      <p class="hint">Messages sent per group and step, and the share opened, clicked or followed by an unsubscribe.</p>
       <table id="engagement">
-        <thead><tr><th>Segment</th><th>Step</th><th>Sent</th><th>Opened</th><th>Clicked</th><th>Unsubscribed</th></tr></thead>
+        <thead><tr><th>Customer group</th><th class="num">Step</th><th class="num">Sent</th><th class="num">Opened</th>
+          <th class="num">Clicked</th><th class="num">Unsubscribed</th></tr></thead>
         <tbody></tbody>
       </table>
     </section>
-    <section>
-      <h2>Dead-lettered and unknown-outcome steps</h2>
-      <p class="hint">Unknown outcomes are being reconciled by the engine. Retrying a dead letter needs the admin token.</p>
+    <section class="panel" id="panel-messages">
+      <h2>Messages sent</h2>
+      <p class="hint">Every message that went out, whatever the provider (SMTP, Klaviyo, Twilio or the built-in
+        outbox), from the appliance's own record. Click one to see it again: rendered from its send record and the
+        cart, without the customer's name or address; images, tracking and links are blocked in the preview.</p>
+      <div class="split">
+        <div class="list-box"><table id="messages">
+          <thead><tr><th>Sent</th><th class="col-shop">Shop</th><th>Sequence</th><th class="num">Step</th><th>Channel</th><th>Provider's id</th>
+            <th>Opened</th><th>Clicked</th></tr></thead>
+          <tbody></tbody>
+        </table></div>
+        <div class="preview-box">
+          <p id="message-subject" class="subject">Click a message to see it.</p>
+          <iframe id="preview" title="Message preview" sandbox="" referrerpolicy="no-referrer"></iframe>
+        </div>
+      </div>
+    </section>
+    <section class="panel" id="panel-attention">
+      <h2>Messages that need attention</h2>
+      <p class="hint"><strong>Gave up</strong>: sending failed after every retry; an admin may retry it by hand.
+        <strong>Checking</strong>: the provider did not confirm whether the message went out; Reclaim asks it again
+        by itself. The customer code is a stable pseudonym that stands for the customer without showing the e-mail address.</p>
       <table id="stuck">
-        <thead><tr><th>When</th><th>Recovery</th><th>Customer key</th><th>Step</th><th>Channel</th><th>Status</th><th>Reason</th><th>Attempts</th><th></th></tr></thead>
+        <thead><tr><th>When</th><th>Cart</th><th>Customer code</th><th class="num">Step</th><th>Channel</th><th>State</th>
+          <th>Reason</th><th class="num">Attempts</th><th></th></tr></thead>
         <tbody></tbody>
       </table>
     </section>
-    <section>
+    <section class="panel" id="panel-history">
       <h2>Customer history</h2>
       <form id="history-form">
-        <label>E-mail address or customer key <input id="history-query" type="text" autocomplete="off" required></label>
+        <label>E-mail address or customer code <input id="history-query" type="text" autocomplete="off" required></label>
         <button type="submit">Search</button>
       </form>
-      <p class="hint">An e-mail address is turned into the customer key by the appliance and not stored.</p>
+      <p class="hint">Everything the appliance did for one customer. An e-mail address is turned into the customer
+        code by the appliance and not stored.</p>
       <p id="history-summary"></p>
       <table id="history">
-        <thead><tr><th>When</th><th>Cart</th><th>What</th><th>Step</th><th>Channel</th><th>Reason</th></tr></thead>
+        <thead><tr><th>When</th><th>Cart</th><th>What</th><th class="num">Step</th><th>Channel</th><th>Reason</th></tr></thead>
         <tbody></tbody>
       </table>
     </section>
-    <section>
-      <h2>Outbox</h2>
-      <p class="hint">E-mails the local outbox holds. The preview blocks images, tracking and links.</p>
-      <div class="outbox">
-        <ul id="outbox"></ul>
-        <iframe id="preview" title="E-mail preview" sandbox="" referrerpolicy="no-referrer"></iframe>
+    <section class="panel" id="panel-editor">
+      <h2>Template editor</h2>
+      <p class="hint">Edit the subject and body (MJML, an e-mail markup language) of one step. The preview renders with
+        a recent cart of the shop or a sample cart. <strong>Publish</strong> saves the template and a new version of the
+        sequences: carts already in a sequence keep the version they started with.</p>
+      <p id="editor-disabled" class="empty" hidden>Pick one shop to edit its templates.</p>
+      <div id="editor" class="editor">
+        <div class="editor-form">
+          <div class="row">
+            <label>Sequence <select id="editor-sequence"></select></label>
+            <label>Step <select id="editor-step"></select></label>
+            <label>Preview with <select id="editor-cart"></select></label>
+          </div>
+          <p id="editor-template" class="hint"></p>
+          <label>Subject <input id="editor-subject" type="text" autocomplete="off"></label>
+          <label>Body (MJML) <textarea id="editor-mjml" rows="18" spellcheck="false"></textarea></label>
+          <details><summary>Plain-text version</summary>
+            <label>Text <textarea id="editor-text" rows="8" spellcheck="false"></textarea></label>
+          </details>
+          <p id="editor-error" class="error" role="alert" hidden></p>
+          <div class="row">
+            <button type="button" id="editor-publish">Publish</button>
+            <span id="editor-published" class="note"></span>
+          </div>
+          <form id="test-send-form" class="row">
+            <label>Send a test to <input id="test-send-to" type="email" autocomplete="off" placeholder="you@example.com" required></label>
+            <button type="submit" class="secondary">Send test</button>
+          </form>
+          <p class="hint">A test goes through the shop's e-mail provider with "[Test]" before the subject. It is
+            listed below and never counted as a recovery.</p>
+          <p id="test-send-result" class="note"></p>
+          <ul id="test-sends" class="plain"></ul>
+        </div>
+        <div class="preview-box">
+          <p id="editor-preview-subject" class="subject"></p>
+          <iframe id="editor-preview" title="Template preview" sandbox="" referrerpolicy="no-referrer"></iframe>
+        </div>
       </div>
     </section>
   </div>
@@ -97,440 +187,65 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
 `;
 
 export const DASHBOARD_CSS = String.raw`
-:root { color-scheme: light; --ink: #1d2433; --muted: #5b6475; --line: #d9dee8; --accent: #2454d6; }
+:root { color-scheme: light; --ink: #1d2433; --muted: #5b6475; --line: #d9dee8; --accent: #2454d6; --bad: #b3261e; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: #f5f7fb; }
-header { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; padding: .75rem 1.5rem; background: #fff; border-bottom: 1px solid var(--line); }
-header h1 { font-size: 1.2rem; margin: 0; }
+header { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: end; padding: .75rem 1.5rem; background: #fff; border-bottom: 1px solid var(--line); }
+header h1 { font-size: 1.2rem; margin: 0 0 .2rem; }
+nav { display: flex; flex-wrap: wrap; gap: .9rem; padding-bottom: .35rem; }
+nav a { color: var(--accent); text-decoration: none; font-size: .85rem; }
 form { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
 label { display: flex; flex-direction: column; font-size: .8rem; color: var(--muted); gap: .15rem; }
-input, select, button { font: inherit; padding: .3rem .5rem; border: 1px solid var(--line); border-radius: 4px; background: #fff; }
+input, select, button, textarea { font: inherit; padding: .3rem .5rem; border: 1px solid var(--line); border-radius: 4px; background: #fff; color: var(--ink); }
+textarea { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .8rem; width: 100%; resize: vertical; }
+.invalid { border-color: var(--bad); outline: 1px solid var(--bad); }
 button { cursor: pointer; background: var(--accent); color: #fff; border-color: var(--accent); }
+button.secondary { background: #fff; color: var(--accent); }
 button[disabled] { opacity: .5; cursor: default; }
 main { padding: 1rem 1.5rem 3rem; max-width: 1400px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 1rem; margin-bottom: 1rem; }
-h2 { font-size: 1rem; margin: 0 0 .5rem; }
-.hint { color: var(--muted); font-size: .8rem; margin: 0 0 .5rem; }
-#status { min-height: 1.2em; color: var(--muted); }
-#status.error { color: #b3261e; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: .75rem; }
+.panel { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 1rem; margin-bottom: 1rem; scroll-margin-top: 5rem; }
+h2 { font-size: 1.05rem; margin: 0 0 .5rem; }
+h3 { font-size: .95rem; margin: 1.2rem 0 .3rem; }
+.scope { font-weight: 400; color: var(--muted); font-size: .85rem; }
+.hint { color: var(--muted); font-size: .8rem; margin: 0 0 .5rem; max-width: 70rem; }
+.empty { color: var(--muted); font-style: italic; }
+.note { color: var(--muted); font-size: .85rem; }
+.error { color: var(--bad); font-size: .85rem; white-space: pre-wrap; margin: .25rem 0; }
+#status { min-height: 1.2em; color: var(--muted); margin: 0 0 .5rem; }
+#status.error { color: var(--bad); }
+.kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: .75rem; margin-bottom: 1rem; }
 .kpi { border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; }
-.kpi .label { font-size: .8rem; color: var(--muted); }
+.kpi .label { font-size: .85rem; font-weight: 600; }
 .kpi .value { font-size: 1.4rem; font-weight: 600; }
-.kpi .sub { font-size: .75rem; color: var(--muted); }
-.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+.kpi .value.words { font-size: 1rem; padding: .2rem 0; }
+.kpi .sub { font-size: .75rem; color: var(--ink); }
+.kpi .explain { font-size: .75rem; color: var(--muted); margin-top: .2rem; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 1.5rem; }
 .charts figure { margin: 0; }
-.charts figcaption { font-weight: 600; margin-bottom: .5rem; }
+.charts figcaption { font-weight: 600; margin-bottom: .25rem; }
 .chart-box { position: relative; height: 280px; }
 table { border-collapse: collapse; width: 100%; font-size: .85rem; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-td.num, th.num { text-align: right; }
-.mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .8rem; word-break: break-all; }
-.outbox { display: grid; grid-template-columns: minmax(240px, 1fr) 2fr; gap: 1rem; }
-#outbox { list-style: none; margin: 0; padding: 0; max-height: 520px; overflow: auto; }
-#outbox li button { width: 100%; text-align: left; background: #fff; color: var(--ink); border-color: var(--line); margin-bottom: .3rem; }
-#outbox li button.selected { border-color: var(--accent); }
-#preview { width: 100%; height: 520px; border: 1px solid var(--line); border-radius: 4px; background: #fff; }
-@media (max-width: 900px) { .charts, .outbox { grid-template-columns: 1fr; } }
-`;
-
-export const DASHBOARD_JS = String.raw`(function () {
-  'use strict';
-
-  var TOKEN_KEY = 'reclaim.dashboard.token';
-  var charts = {};
-  var currency = null;
-
-  // Opened inside the sandboxed preview frame before the e-mail's own HTML: no images (no
-  // open-tracking pixel), nothing loaded, links inert (no click tracking from a preview).
-  var PREVIEW_HEAD =
-    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">" +
-    '<base target="_blank"><style>a { pointer-events: none; cursor: default; }</style>';
-
-  function byId(id) { return document.getElementById(id); }
-
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      var value = props[key];
-      if (value === undefined || value === null) return;
-      if (key === 'text') node.textContent = String(value);
-      else if (key === 'className') node.className = value;
-      else if (key === 'onclick') node.addEventListener('click', value);
-      else node.setAttribute(key, String(value));
-    });
-    (children || []).forEach(function (child) {
-      node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-
-  function status(text, isError) {
-    var node = byId('status');
-    node.textContent = text || '';
-    node.className = isError ? 'error' : '';
-  }
-
-  function token() { return sessionStorage.getItem(TOKEN_KEY); }
-
-  function messageOf(body, code) {
-    if (body && body.message) return Array.isArray(body.message) ? body.message.join('; ') : String(body.message);
-    return 'HTTP ' + code;
-  }
-
-  async function api(path, options) {
-    options = options || {};
-    var headers = Object.assign({ authorization: 'Bearer ' + token() }, options.headers || {});
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    var res = await fetch(path, {
-      method: options.method || 'GET',
-      headers: headers,
-      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
-      cache: 'no-store',
-      credentials: 'omit',
-    });
-    var text = await res.text();
-    var body = null;
-    try { body = text ? JSON.parse(text) : null; } catch (e) { body = text; }
-    if (res.status === 401) signOut('The token was not accepted.');
-    if (!res.ok) {
-      var err = new Error(messageOf(body, res.status));
-      err.status = res.status;
-      throw err;
-    }
-    return body;
-  }
-
-  // ------------------------------------------------------------------ formatting
-
-  function money(value) {
-    if (value === null || value === undefined) return '—';
-    var n = Number(value);
-    if (!isFinite(n)) return '—';
-    try {
-      return new Intl.NumberFormat(undefined, { style: 'currency', currency: currency || 'USD' }).format(n);
-    } catch (e) {
-      return n.toFixed(2) + (currency ? ' ' + currency : '');
-    }
-  }
-
-  function pct(rate) {
-    return rate === null || rate === undefined ? '—' : (rate * 100).toFixed(1) + ' %';
-  }
-
-  function duration(seconds) {
-    if (seconds === null || seconds === undefined) return '—';
-    var s = Number(seconds);
-    if (s < 90) return Math.round(s) + ' s';
-    if (s < 5400) return Math.round(s / 60) + ' min';
-    if (s < 172800) return (s / 3600).toFixed(1) + ' h';
-    return (s / 86400).toFixed(1) + ' d';
-  }
-
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : '—'; }
-
-  function isoDay(date) {
-    var local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
-    return local.toISOString().slice(0, 10);
-  }
-
-  // ------------------------------------------------------------------ sign-in
-
-  function signOut(reason) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    byId('app').hidden = true;
-    byId('filters').hidden = true;
-    byId('login').hidden = false;
-    status(reason || '', Boolean(reason));
-  }
-
-  async function start() {
-    byId('login').hidden = true;
-    status('Loading…');
-    var shops;
-    try {
-      shops = await api('/api/shops');
-    } catch (err) {
-      if (err.status !== 401) status('Could not load the shops: ' + err.message, true);
-      return;
-    }
-    var select = byId('shop');
-    clear(select);
-    shops.forEach(function (shop) {
-      select.appendChild(el('option', { value: shop.id, text: shop.shopDomain + ' (' + shop.platform + ')' }));
-    });
-    if (!byId('to').value) {
-      var today = new Date();
-      byId('to').value = isoDay(today);
-      byId('from').value = isoDay(new Date(today.getTime() - 29 * 86400000));
-    }
-    byId('filters').hidden = false;
-    byId('app').hidden = false;
-    if (shops.length === 0) {
-      status('No shop is registered yet.');
-      return;
-    }
-    await load();
-  }
-
-  // ------------------------------------------------------------------ the dashboard
-
-  function shopId() { return byId('shop').value; }
-
-  async function load() {
-    status('Loading…');
-    var query = '?shopId=' + encodeURIComponent(shopId()) + '&from=' + encodeURIComponent(byId('from').value) +
-      '&to=' + encodeURIComponent(byId('to').value);
-    var results = await Promise.allSettled([
-      api('/api/dashboard/summary' + query),
-      loadStuck(),
-      loadOutbox(),
-    ]);
-    if (results[0].status === 'rejected') {
-      status('Could not load the figures: ' + results[0].reason.message, true);
-      return;
-    }
-    var summary = results[0].value;
-    currency = summary.kpis.currency;
-    renderKpis(summary.kpis);
-    renderFunnel(summary.funnel);
-    renderSegments(summary.segments);
-    renderEngagement(summary.engagement);
-    status('Updated ' + new Date().toLocaleTimeString() + '.');
-  }
-
-  function card(key, label, value, sub) {
-    return el('div', { className: 'kpi', 'data-kpi': key }, [
-      el('div', { className: 'label', text: label }),
-      el('div', { className: 'value', text: value }),
-      el('div', { className: 'sub', text: sub || '' }),
-    ]);
-  }
-
-  function renderKpis(k) {
-    var box = byId('kpis');
-    clear(box);
-    var lift = k.lift;
-    var incremental = lift.status === 'ok'
-      ? card('incremental-revenue', 'Incremental net revenue', money(lift.incrementalNetRevenue.estimate),
-          '95 % CI ' + money(lift.incrementalNetRevenue.low) + ' to ' + money(lift.incrementalNetRevenue.high) +
-          '; recovery rate lift ' + pct(lift.recoveryRateLift.estimate) + ' (' + pct(lift.recoveryRateLift.low) +
-          ' to ' + pct(lift.recoveryRateLift.high) + ')')
-      : card('incremental-revenue', 'Incremental net revenue', 'not enough data yet',
-          lift.treatedCarts + ' treated and ' + lift.holdoutCarts + ' holdout carts; needs ' + lift.minimum + ' in each');
-    [
-      card('abandoned', 'Abandoned carts', String(k.abandonedCarts),
-        k.treated.carts + ' treated, ' + k.holdout.carts + ' holdout'),
-      card('recovery-rate-treated', 'Recovery rate, treated', pct(k.treated.recoveryRate),
-        k.treated.recovered + ' of ' + k.treated.carts + ' carts'),
-      card('recovery-rate-holdout', 'Recovery rate, holdout', pct(k.holdout.recoveryRate),
-        k.holdout.recovered + ' of ' + k.holdout.carts + ' carts'),
-      card('recovered-revenue', 'Recovered revenue, treated', money(k.treated.recoveredRevenue),
-        'discount cost ' + money(k.treated.discountCost)),
-      incremental,
-      card('revenue-per-recovered-cart', 'Revenue per recovered cart', money(k.treated.revenuePerRecoveredCart), 'treated'),
-      card('time-to-recovery', 'Time to recovery (median)', duration(k.treated.medianSecondsToRecovery),
-        'mean ' + duration(k.treated.meanSecondsToRecovery)),
-    ].forEach(function (node) { box.appendChild(node); });
-  }
-
-  function chart(id, config) {
-    if (charts[id]) charts[id].destroy();
-    if (typeof window.Chart !== 'function') {
-      status('The chart library did not load.', true);
-      return;
-    }
-    config.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false }, config.options);
-    charts[id] = new window.Chart(byId(id), config);
-  }
-
-  function renderFunnel(days) {
-    var series = function (key) { return days.map(function (d) { return d[key]; }); };
-    chart('funnel-chart', {
-      type: 'line',
-      data: {
-        labels: days.map(function (d) { return d.day; }),
-        datasets: [
-          { label: 'Abandoned', data: series('abandoned'), borderColor: '#5b6475', backgroundColor: '#5b6475' },
-          { label: 'Messaged', data: series('messaged'), borderColor: '#2454d6', backgroundColor: '#2454d6' },
-          { label: 'Opened', data: series('opened'), borderColor: '#7a5af8', backgroundColor: '#7a5af8' },
-          { label: 'Clicked', data: series('clicked'), borderColor: '#e08a00', backgroundColor: '#e08a00' },
-          { label: 'Recovered', data: series('recovered'), borderColor: '#1a7f37', backgroundColor: '#1a7f37' },
-        ],
-      },
-      options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
-    });
-  }
-
-  function renderSegments(rows) {
-    var rate = function (r) { return r === null ? null : Math.round(r * 1000) / 10; };
-    chart('segment-chart', {
-      type: 'bar',
-      data: {
-        labels: rows.map(function (r) { return r.segment; }),
-        datasets: [
-          { label: 'Treated %', data: rows.map(function (r) { return rate(r.treatedRate); }), backgroundColor: '#2454d6' },
-          { label: 'Holdout %', data: rows.map(function (r) { return rate(r.holdoutRate); }), backgroundColor: '#9aa5b8' },
-        ],
-      },
-      options: { scales: { y: { beginAtZero: true, suggestedMax: 100 } } },
-    });
-  }
-
-  function renderEngagement(rows) {
-    var body = byId('engagement').tBodies[0];
-    clear(body);
-    if (rows.length === 0) {
-      body.appendChild(el('tr', {}, [el('td', { colspan: 6, text: 'No message sent in this period.' })]));
-      return;
-    }
-    rows.forEach(function (r) {
-      var share = function (n) { return r.sent > 0 ? n + ' (' + pct(n / r.sent) + ')' : String(n); };
-      body.appendChild(el('tr', {}, [
-        el('td', { text: r.segment }),
-        el('td', { className: 'num', text: r.step }),
-        el('td', { className: 'num', text: r.sent }),
-        el('td', { className: 'num', text: share(r.opened) }),
-        el('td', { className: 'num', text: share(r.clicked) }),
-        el('td', { className: 'num', text: share(r.unsubscribed) }),
-      ]));
-    });
-  }
-
-  // ------------------------------------------------------------------ stuck steps
-
-  async function loadStuck() {
-    var body = byId('stuck').tBodies[0];
-    clear(body);
-    var rows = await api('/api/dashboard/stuck-steps?shopId=' + encodeURIComponent(shopId()));
-    if (rows.length === 0) {
-      body.appendChild(el('tr', {}, [el('td', { colspan: 9, text: 'Nothing is stuck.' })]));
-      return;
-    }
-    rows.forEach(function (r) {
-      var action = el('td', {});
-      if (r.status === 'dead-lettered') {
-        var button = el('button', { type: 'button', text: 'Retry', 'data-recovery': r.recoveryId, 'data-step': r.step });
-        button.addEventListener('click', function () { retry(r, button, action); });
-        action.appendChild(button);
-      }
-      body.appendChild(el('tr', { 'data-status': r.status }, [
-        el('td', { text: when(r.at) }),
-        el('td', { className: 'mono', text: r.cartId }),
-        el('td', { className: 'mono', text: r.customerKey || '—' }),
-        el('td', { className: 'num', text: r.step }),
-        el('td', { text: r.channel || '—' }),
-        el('td', { text: r.status }),
-        el('td', { text: r.reason || '—' }),
-        el('td', { className: 'num', text: r.attempts }),
-        action,
-      ]));
-    });
-  }
-
-  async function retry(row, button, cell) {
-    button.disabled = true;
-    try {
-      var result = await api('/api/dashboard/stuck-steps/retry', {
-        method: 'POST',
-        body: { recoveryId: row.recoveryId, step: row.step },
-      });
-      clear(cell);
-      cell.appendChild(el('span', { className: 'retry-result', text: 'queued (' + result.resume + ')' }));
-    } catch (err) {
-      button.disabled = false;
-      clear(cell);
-      cell.appendChild(button);
-      cell.appendChild(el('div', { className: 'retry-result', text: err.status === 403 ? 'needs the admin token' : err.message }));
-    }
-  }
-
-  // ------------------------------------------------------------------ customer history
-
-  async function searchHistory(event) {
-    event.preventDefault();
-    var query = byId('history-query').value.trim();
-    var body = byId('history').tBodies[0];
-    clear(body);
-    byId('history-summary').textContent = 'Searching…';
-    try {
-      var key = query;
-      if (query.indexOf('@') !== -1) {
-        // The address travels in a header (never in a URL) and is not kept by the appliance.
-        key = (await api('/api/dashboard/customer-key?shopId=' + encodeURIComponent(shopId()), {
-          headers: { 'x-customer-email': query },
-        })).customerKey;
-      }
-      var history = await api('/api/customers/' + encodeURIComponent(shopId()) + '/' + encodeURIComponent(key) + '/history');
-      byId('history-summary').textContent = history.entries.length + ' entries in ' + history.recoveries.length +
-        ' recoveries for customer key ' + history.customerKey + '.';
-      history.entries.forEach(function (e) {
-        var reason = [e.reason, e.error, e.until ? 'until ' + when(e.until) : null].filter(Boolean).join('; ');
-        body.appendChild(el('tr', { 'data-kind': e.kind }, [
-          el('td', { text: when(e.at) }),
-          el('td', { className: 'mono', text: e.cartId }),
-          el('td', { text: e.kind }),
-          el('td', { className: 'num', text: e.step === undefined ? '' : e.step }),
-          el('td', { text: e.channel || '' }),
-          el('td', { text: reason }),
-        ]));
-      });
-    } catch (err) {
-      byId('history-summary').textContent = 'Search failed: ' + err.message;
-    }
-  }
-
-  // ------------------------------------------------------------------ outbox preview
-
-  async function loadOutbox() {
-    var list = byId('outbox');
-    clear(list);
-    byId('preview').srcdoc = '';
-    var rows;
-    try {
-      rows = await api('/api/shops/' + encodeURIComponent(shopId()) + '/outbox?limit=50');
-    } catch (err) {
-      list.appendChild(el('li', { text: err.status === 403 ? 'The outbox preview needs the admin token.' : 'Outbox: ' + err.message }));
-      return;
-    }
-    if (rows.length === 0) {
-      list.appendChild(el('li', { text: 'The outbox is empty.' }));
-      return;
-    }
-    rows.forEach(function (m) {
-      var button = el('button', { type: 'button' }, [
-        el('strong', { text: m.subject }),
-        el('br'),
-        el('span', { text: (m.recipient || 'redacted') + ' · step ' + m.step + ' · ' + when(m.createdAt) }),
-      ]);
-      button.addEventListener('click', function () {
-        Array.prototype.forEach.call(list.querySelectorAll('button'), function (b) { b.className = ''; });
-        button.className = 'selected';
-        byId('preview').srcdoc = PREVIEW_HEAD + m.html;
-      });
-      list.appendChild(el('li', {}, [button]));
-    });
-  }
-
-  // ------------------------------------------------------------------ wiring
-
-  document.addEventListener('DOMContentLoaded', function () {
-    byId('login-form').addEventListener('submit', function (event) {
-      event.preventDefault();
-      sessionStorage.setItem(TOKEN_KEY, byId('token').value.trim());
-      byId('token').value = '';
-      start();
-    });
-    byId('filters').addEventListener('submit', function (event) {
-      event.preventDefault();
-      load();
-    });
-    byId('shop').addEventListener('change', function () { load(); });
-    byId('sign-out').addEventListener('click', function () { signOut(''); });
-    byId('history-form').addEventListener('submit', searchHistory);
-    if (token()) start();
-  });
-})();
+th { font-weight: 600; color: var(--muted); font-size: .8rem; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .78rem; word-break: break-all; }
+.split { display: grid; grid-template-columns: minmax(380px, 1.1fr) 1fr; gap: 1rem; }
+.list-box { max-height: 560px; overflow: auto; }
+#messages tbody tr { cursor: pointer; }
+#messages.one-shop .col-shop { display: none; }
+#messages td.mono { max-width: 9rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#messages tbody tr:hover { background: #f0f4ff; }
+#messages tbody tr.selected { background: #e3ebff; }
+.preview-box { display: flex; flex-direction: column; gap: .3rem; }
+.subject { font-weight: 600; margin: 0; min-height: 1.3em; }
+iframe { width: 100%; height: 560px; border: 1px solid var(--line); border-radius: 4px; background: #fff; }
+.editor { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+.editor-form { display: flex; flex-direction: column; gap: .6rem; }
+.editor-form .row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
+.editor-form > label input { width: 100%; }
+#editor-preview { height: 720px; }
+#editor-preview[data-state="invalid"] { opacity: .45; }
+ul.plain { list-style: none; margin: 0; padding: 0; font-size: .8rem; color: var(--muted); }
+@media (max-width: 1000px) { .charts, .split, .editor { grid-template-columns: 1fr; } }
 `;

@@ -17,11 +17,15 @@ import {
 import { ApiBearerAuth, ApiExcludeController, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { retryDeadLetter, type RetryDeadLetterResult } from '@reclaim/application';
 import {
+  activity,
   dailyFunnel,
   dashboardKpis,
   engagementBySegmentAndStep,
   periodError,
   recoveryBySegment,
+  sentMessages,
+  sequenceEffectiveness,
+  stepEffectiveness,
   stuckSteps,
   type DashboardPeriod,
 } from '@reclaim/read-models/queries/dashboard';
@@ -30,6 +34,7 @@ import { RUNTIME } from '../../runtime/runtime.token';
 import { AdminAuthGuard, AdminOnly } from '../admin-auth.guard';
 import { invalid } from '../recovery-admin.controller';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './dashboard-assets';
+import { DashboardEditorController } from './editor.controller';
 
 /**
  * The page sets no inline script and loads nothing from elsewhere. Inline styles are allowed for
@@ -95,6 +100,16 @@ export class DashboardPageController {
 }
 
 const EMAIL_HEADER = 'x-customer-email';
+/** `shopId=all`: the all-shops view (figures over every registered shop, days cut in UTC). */
+export const ALL_SHOPS = 'all';
+
+/** Which shops a dashboard request covers and the time zone its days and hours are cut in. */
+export interface DashboardScope {
+  readonly shopIds: readonly string[];
+  readonly timeZone: string;
+  /** The shop's currency (one shop), else null. */
+  readonly currency: string | null;
+}
 
 /**
  * The dashboard's JSON: KPIs, lift, funnel and engagement from the read models (admin or analyst
@@ -110,26 +125,78 @@ export class DashboardApiController {
   @Get('summary')
   @ApiOperation({
     summary:
-      'KPIs (abandoned carts, recovery rate treated vs holdout, recovered and incremental revenue with 95 % CI, revenue per recovered cart, time to recovery), daily funnel, recovery rate by segment, engagement by segment and step',
+      'KPIs (abandoned carts, recovery rate with and without messages, within 30 days, recovered and incremental revenue with 95 % CI, revenue per recovered cart, time to recovery), daily funnel, activity in buckets fitted to the data (hour, day or week), recovery rate by segment, engagement by segment and step, effectiveness per sequence (by segment) and per step. shopId=all covers every shop.',
   })
   async summary(@Query('shopId') shopId?: string, @Query('from') from?: string, @Query('to') to?: string) {
-    const period = await this.period(shopId, from, to);
+    const scope = await this.scope(shopId);
+    const period = this.period(scope, from, to);
     const pool = this.runtime.pool;
-    const [kpis, funnel, segments, engagement] = await Promise.all([
+    const [kpis, funnel, timeline, segments, engagement, sequences, steps] = await Promise.all([
       dashboardKpis(pool, period),
       dailyFunnel(pool, period),
+      activity(pool, { ...period, timeZone: scope.timeZone }, this.runtime.clock()),
       recoveryBySegment(pool, period),
       engagementBySegmentAndStep(pool, period),
+      sequenceEffectiveness(pool, period),
+      stepEffectiveness(pool, period),
     ]);
-    const shop = await this.runtime.shops.get(period.shopId);
-    return { kpis: { ...kpis, currency: kpis.currency ?? shop?.currency ?? null }, funnel, segments, engagement };
+    return {
+      kpis: { ...kpis, currency: kpis.currency ?? (kpis.mixedCurrencies ? null : scope.currency) },
+      funnel,
+      activity: timeline,
+      segments,
+      engagement,
+      sequences,
+      steps,
+    };
+  }
+
+  @Get('messages')
+  @ApiOperation({
+    summary:
+      'Messages that went out through any provider (SMTP, Klaviyo, Twilio or the local outbox), newest first, from the send records of the log: step, channel, template, provider message id, opened/clicked. shopId=all covers every shop.',
+  })
+  async messages(@Query('shopId') shopId?: string, @Query('limit') limit?: string, @Query('before') before?: string) {
+    const scope = await this.scope(shopId);
+    const n = limit === undefined ? 50 : Number(limit);
+    const errors = [
+      ...(!Number.isInteger(n) || n < 1 || n > 500 ? [{ field: 'limit', message: 'must be 1 to 500' }] : []),
+      ...(before !== undefined && Number.isNaN(Date.parse(before))
+        ? [{ field: 'before', message: 'must be an ISO timestamp' }]
+        : []),
+    ];
+    if (errors.length > 0) throw invalid(errors);
+    return sentMessages(this.runtime.pool, scope.shopIds, { limit: n, ...(before !== undefined ? { before } : {}) });
+  }
+
+  @Get('messages/preview')
+  @AdminOnly()
+  @ApiOperation({
+    summary:
+      'A sent message re-rendered from its send record (template, cart value, discount) and the cart snapshot: subject, html, text. No contact details; links are placeholders.',
+  })
+  async messagePreview(@Query('recoveryId') recoveryId?: string, @Query('step') step?: string) {
+    const n = Number(step);
+    const errors = [
+      ...(typeof recoveryId !== 'string' || !recoveryId.startsWith('recovery-')
+        ? [{ field: 'recoveryId', message: 'must be a recovery id (recovery-<shop>-<cart>)' }]
+        : []),
+      ...(step === undefined || !Number.isInteger(n) || n < 0
+        ? [{ field: 'step', message: 'must be a step index (0, 1, …)' }]
+        : []),
+    ];
+    if (errors.length > 0) throw invalid(errors);
+    const preview = await this.runtime.engine.previews.sent(recoveryId as string, n);
+    if (preview === undefined) throw new NotFoundException(`no message sent for step ${n} of ${recoveryId as string}`);
+    if (!preview.ok) throw new ConflictException(`the message cannot be rendered again: ${preview.error}`);
+    return preview;
   }
 
   @Get('stuck-steps')
   @ApiOperation({ summary: 'Dead-lettered steps (retry by hand) and steps with an unknown outcome (being reconciled)' })
   async stuck(@Query('shopId') shopId?: string) {
-    await this.shop(shopId);
-    return stuckSteps(this.runtime.pool, shopId as string);
+    const scope = await this.scope(shopId);
+    return stuckSteps(this.runtime.pool, scope.shopIds);
   }
 
   @Post('stuck-steps/retry')
@@ -186,12 +253,20 @@ export class DashboardApiController {
     return shop;
   }
 
-  private async period(shopId?: string, from?: string, to?: string): Promise<DashboardPeriod> {
-    await this.shop(shopId);
+  private async scope(shopId: string | undefined): Promise<DashboardScope> {
+    if (shopId === ALL_SHOPS) {
+      const shops = await this.runtime.shops.list();
+      return { shopIds: shops.map((s) => s.id), timeZone: 'UTC', currency: null };
+    }
+    const shop = await this.shop(shopId);
+    return { shopIds: [shop.id], timeZone: shop.timezone, currency: shop.currency };
+  }
+
+  private period(scope: DashboardScope, from?: string, to?: string): DashboardPeriod {
     const bad = periodError({ from, to });
     if (bad) throw invalid([{ field: bad[0], message: bad[1] }]);
-    return { shopId: shopId as string, from: from as string, to: to as string };
+    return { shopIds: scope.shopIds, from: from as string, to: to as string };
   }
 }
 
-export const DASHBOARD_CONTROLLERS = [DashboardPageController, DashboardApiController];
+export const DASHBOARD_CONTROLLERS = [DashboardPageController, DashboardApiController, DashboardEditorController];

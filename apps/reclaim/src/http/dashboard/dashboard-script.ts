@@ -1,0 +1,500 @@
+import { EDITOR_JS } from './editor-script';
+
+/**
+ * The dashboard's browser script: sign-in, the filter bar, one loader per panel, and the editor
+ * (`editor-script.ts`), in one closure. Plain ES2017, no build step (see dashboard-assets.ts).
+ */
+const CORE_JS = String.raw`
+  'use strict';
+
+  var TOKEN_KEY = 'reclaim.dashboard.token';
+  var ALL_SHOPS = 'all';
+  var charts = {};
+  var currency = null;
+  var shopsById = {};
+
+  // Opened inside the sandboxed preview frame before the e-mail's own HTML: no images (no
+  // open-tracking pixel), nothing loaded, links inert (no click tracking from a preview).
+  var PREVIEW_HEAD =
+    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">" +
+    '<base target="_blank"><style>a { pointer-events: none; cursor: default; }</style>';
+
+  function byId(id) { return document.getElementById(id); }
+
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      var value = props[key];
+      if (value === undefined || value === null) return;
+      if (key === 'text') node.textContent = String(value);
+      else if (key === 'className') node.className = value;
+      else if (key === 'onclick') node.addEventListener('click', value);
+      else node.setAttribute(key, String(value));
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  function status(text, isError) {
+    var node = byId('status');
+    node.textContent = text || '';
+    node.className = isError ? 'error' : '';
+  }
+
+  function token() { return sessionStorage.getItem(TOKEN_KEY); }
+
+  function messageOf(body, code) {
+    if (body && body.message) return Array.isArray(body.message) ? body.message.join('; ') : String(body.message);
+    return 'HTTP ' + code;
+  }
+
+  async function api(path, options) {
+    options = options || {};
+    var headers = Object.assign({ authorization: 'Bearer ' + token() }, options.headers || {});
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    var res = await fetch(path, {
+      method: options.method || 'GET',
+      headers: headers,
+      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+    var text = await res.text();
+    var body = null;
+    try { body = text ? JSON.parse(text) : null; } catch (e) { body = text; }
+    if (res.status === 401) signOut('The token was not accepted.');
+    if (!res.ok) {
+      var err = new Error(messageOf(body, res.status));
+      err.status = res.status;
+      err.body = body;
+      throw err;
+    }
+    return body;
+  }
+
+  /** A table row per item, or one row saying there is nothing. */
+  function fillTable(id, rows, empty, render) {
+    var body = byId(id).tBodies[0];
+    clear(body);
+    var columns = byId(id).tHead.rows[0].cells.length;
+    if (rows.length === 0) {
+      body.appendChild(el('tr', { className: 'empty-row' }, [el('td', { colspan: columns, className: 'empty', text: empty })]));
+      return body;
+    }
+    rows.forEach(function (r) { body.appendChild(render(r)); });
+    return body;
+  }
+
+  function td(text, className) { return el('td', { text: text === null || text === undefined ? '—' : text, className: className }); }
+  function num(value) { return td(value === null || value === undefined ? '—' : String(value), 'num'); }
+
+  // ------------------------------------------------------------------ formatting
+
+  function money(value) {
+    if (value === null || value === undefined) return '—';
+    var n = Number(value);
+    if (!isFinite(n)) return '—';
+    if (!currency) return n.toFixed(2);
+    try {
+      return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency }).format(n);
+    } catch (e) {
+      return n.toFixed(2) + ' ' + currency;
+    }
+  }
+
+  function pct(rate) {
+    return rate === null || rate === undefined ? '—' : (rate * 100).toFixed(1) + ' %';
+  }
+
+  function points(diff) {
+    if (diff === null || diff === undefined) return '—';
+    var v = diff * 100;
+    return (v > 0 ? '+' : '') + v.toFixed(1) + ' pts';
+  }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return '—';
+    var s = Number(seconds);
+    if (s < 90) return Math.round(s) + ' s';
+    if (s < 5400) return Math.round(s / 60) + ' min';
+    if (s < 172800) return (s / 3600).toFixed(1) + ' h';
+    return (s / 86400).toFixed(1) + ' d';
+  }
+
+  function when(iso) {
+    return iso ? new Date(iso).toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }) : '—';
+  }
+
+  function isoDay(date) {
+    var local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
+    return local.toISOString().slice(0, 10);
+  }
+
+  var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  function bucketLabel(at, bucket) {
+    var day = MONTHS[Number(at.slice(5, 7)) - 1] + ' ' + Number(at.slice(8, 10));
+    if (bucket === 'hour') return day + ', ' + at.slice(11, 16);
+    if (bucket === 'week') return 'week of ' + day;
+    return day;
+  }
+
+  function shopName(id) { return shopsById[id] ? shopsById[id].shopDomain : id; }
+
+  // ------------------------------------------------------------------ sign-in
+
+  function signOut(reason) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    byId('app').hidden = true;
+    byId('filters').hidden = true;
+    byId('nav').hidden = true;
+    byId('login').hidden = false;
+    status(reason || '', Boolean(reason));
+  }
+
+  async function start() {
+    byId('login').hidden = true;
+    status('Loading…');
+    var shops;
+    try {
+      shops = await api('/api/shops');
+    } catch (err) {
+      if (err.status !== 401) status('Could not load the shops: ' + err.message, true);
+      return;
+    }
+    var select = byId('shop');
+    clear(select);
+    shopsById = {};
+    shops.forEach(function (shop) {
+      shopsById[shop.id] = shop;
+      select.appendChild(el('option', { value: shop.id, text: shop.shopDomain + ' (' + shop.platform + ')' }));
+    });
+    if (shops.length > 1) select.appendChild(el('option', { value: ALL_SHOPS, text: 'All shops (' + shops.length + ')' }));
+    if (!byId('to').value) {
+      var today = new Date();
+      byId('to').value = isoDay(today);
+      byId('from').value = isoDay(new Date(today.getTime() - 29 * 86400000));
+    }
+    byId('filters').hidden = false;
+    byId('nav').hidden = false;
+    byId('app').hidden = false;
+    if (shops.length === 0) {
+      status('No shop is registered yet.');
+      return;
+    }
+    await load();
+  }
+
+  // ------------------------------------------------------------------ the dashboard
+
+  function shopId() { return byId('shop').value; }
+  function allShops() { return shopId() === ALL_SHOPS; }
+
+  async function load() {
+    status('Loading…');
+    byId('scope-label').textContent = allShops() ? '— all shops' : '— ' + shopName(shopId());
+    var query = '?shopId=' + encodeURIComponent(shopId()) + '&from=' + encodeURIComponent(byId('from').value) +
+      '&to=' + encodeURIComponent(byId('to').value);
+    var results = await Promise.allSettled([
+      api('/api/dashboard/summary' + query),
+      loadStuck(),
+      loadMessages(),
+      loadEditor(),
+    ]);
+    if (results[0].status === 'rejected') {
+      status('Could not load the figures: ' + results[0].reason.message, true);
+      return;
+    }
+    var summary = results[0].value;
+    currency = summary.kpis.currency;
+    renderKpis(summary.kpis);
+    renderActivity(summary.activity);
+    renderSegments(summary.segments);
+    renderSequences(summary.sequences);
+    renderSteps(summary.steps);
+    renderEngagement(summary.engagement);
+    var failed = results.slice(1).filter(function (r) { return r.status === 'rejected'; });
+    status(failed.length > 0
+      ? 'Updated ' + new Date().toLocaleTimeString() + ', but: ' + failed.map(function (r) { return r.reason.message; }).join('; ')
+      : 'Updated ' + new Date().toLocaleTimeString() + '.', failed.length > 0);
+  }
+
+  function card(key, label, value, sub, explain) {
+    return el('div', { className: 'kpi', 'data-kpi': key }, [
+      el('div', { className: 'label', text: label }),
+      el('div', { className: /\d/.test(value) || value === '—' ? 'value' : 'value words', text: value }),
+      el('div', { className: 'sub', text: sub || '' }),
+      el('div', { className: 'explain', text: explain }),
+    ]);
+  }
+
+  function renderKpis(k) {
+    var box = byId('kpis');
+    clear(box);
+    var t = k.treated;
+    var h = k.holdout;
+    var lift = k.lift;
+    var mixed = k.mixedCurrencies ? ' (several currencies: pick one shop)' : '';
+    var incremental = lift.status === 'ok' && !k.mixedCurrencies
+      ? card('incremental-revenue', 'Extra revenue from messages', money(lift.incrementalNetRevenue.estimate),
+          'likely between ' + money(lift.incrementalNetRevenue.low) + ' and ' + money(lift.incrementalNetRevenue.high) +
+          '; share bought ' + points(lift.recoveryRateLift.estimate) + ' higher',
+          'Revenue the messages brought beyond what the comparison group bought anyway, after discounts (95 % range).')
+      : card('incremental-revenue', 'Extra revenue from messages', lift.status === 'ok' ? '—' : 'not enough data yet',
+          lift.status === 'ok' ? mixed : t.carts + ' carts messaged and ' + h.carts + ' in the comparison group; ' + lift.minimum + ' needed in each',
+          'Revenue the messages brought beyond what the comparison group bought anyway, after discounts.');
+    [
+      card('abandoned', 'Abandoned carts', String(k.abandonedCarts),
+        t.carts + ' got messages, ' + h.carts + ' in the comparison group',
+        'Carts left without buying, on the day they were first left.'),
+      card('recovery-rate-treated', 'Bought after messages', pct(t.recoveryRate),
+        t.recovered + ' of ' + t.carts + ' carts',
+        'Share of the carts that got messages and were bought later.'),
+      card('recovery-rate-30d', 'Bought within 30 days', pct(t.recoveryRateWithin30Days),
+        t.recoveredWithin30Days + ' of ' + t.carts + ' carts' +
+          (t.cartsStillInWindow > 0 ? '; ' + t.cartsStillInWindow + ' still inside their 30 days' : ''),
+        'Share of messaged carts bought within 30 days of being left; later purchases do not count.'),
+      card('recovery-rate-holdout', 'Bought without messages', pct(h.recoveryRate),
+        h.recovered + ' of ' + h.carts + ' carts',
+        'The comparison group: a random share of carts that got no message, to measure what messages add.'),
+      card('recovered-revenue', 'Revenue from carts bought after messages', k.mixedCurrencies ? '—' : money(t.recoveredRevenue),
+        k.mixedCurrencies ? mixed : 'discounts given ' + money(t.discountCost),
+        'Order totals of the messaged carts that were bought.'),
+      incremental,
+      card('revenue-per-recovered-cart', 'Average order of a bought cart', k.mixedCurrencies ? '—' : money(t.revenuePerRecoveredCart),
+        k.mixedCurrencies ? mixed : '',
+        'Revenue from carts bought after messages, divided by their number.'),
+      card('time-to-recovery', 'Time to purchase (median)', duration(t.medianSecondsToRecovery),
+        'average ' + duration(t.meanSecondsToRecovery),
+        'Half of the bought carts were bought faster than this after being left.'),
+    ].forEach(function (node) { box.appendChild(node); });
+  }
+
+  function chart(id, config) {
+    if (charts[id]) charts[id].destroy();
+    if (typeof window.Chart !== 'function') {
+      status('The chart library did not load.', true);
+      return;
+    }
+    config.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false }, config.options);
+    charts[id] = new window.Chart(byId(id), config);
+  }
+
+  var SERIES = [
+    ['abandoned', 'Carts left', '#5b6475'],
+    ['messaged', 'Messages sent', '#2454d6'],
+    ['opened', 'Opened', '#7a5af8'],
+    ['clicked', 'Clicked', '#e08a00'],
+    ['recovered', 'Bought after a message', '#1a7f37'],
+  ];
+  var BUCKET_NAMES = { hour: 'per hour', day: 'per day', week: 'per week' };
+
+  function renderActivity(activity) {
+    var pts = activity.points;
+    byId('activity-empty').hidden = pts.length > 0;
+    byId('activity-bucket').textContent = pts.length > 0
+      ? '(' + BUCKET_NAMES[activity.bucket] + ', ' + activity.timeZone + ')' : '';
+    byId('activity-chart').setAttribute('data-bucket', activity.bucket);
+    chart('activity-chart', {
+      type: pts.length > 1 ? 'line' : 'bar',
+      data: {
+        labels: pts.map(function (p) { return bucketLabel(p.at, activity.bucket); }),
+        datasets: SERIES.map(function (s) {
+          return {
+            label: s[1], data: pts.map(function (p) { return p[s[0]]; }),
+            borderColor: s[2], backgroundColor: s[2], tension: 0.2, pointRadius: pts.length > 60 ? 0 : 3,
+          };
+        }),
+      },
+      options: {
+        scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { ticks: { maxTicksLimit: 12, autoSkip: true } } },
+        interaction: { mode: 'index', intersect: false },
+      },
+    });
+  }
+
+  function renderSegments(rows) {
+    var rate = function (r) { return r === null ? null : Math.round(r * 1000) / 10; };
+    chart('segment-chart', {
+      type: 'bar',
+      data: {
+        labels: rows.map(function (r) { return r.segment; }),
+        datasets: [
+          { label: 'With messages, % bought', data: rows.map(function (r) { return rate(r.treatedRate); }), backgroundColor: '#2454d6' },
+          { label: 'Comparison group, % bought', data: rows.map(function (r) { return rate(r.holdoutRate); }), backgroundColor: '#9aa5b8' },
+        ],
+      },
+      options: { scales: { y: { beginAtZero: true, suggestedMax: 100, ticks: { callback: function (v) { return v + ' %'; } } } } },
+    });
+  }
+
+  function renderSequences(rows) {
+    fillTable('sequences', rows, 'No cart started a sequence in this period.', function (r) {
+      return el('tr', {}, [
+        td(r.sequenceId), td(r.segment), num(r.treatedCarts), num(r.treatedRecovered), num(pct(r.treatedRate)),
+        num(r.holdoutCarts), num(pct(r.holdoutRate)), num(points(r.difference)),
+      ]);
+    });
+  }
+
+  function renderSteps(rows) {
+    fillTable('steps', rows, 'No message sent in this period.', function (r) {
+      var share = function (n) { return r.sent > 0 ? n + ' (' + pct(n / r.sent) + ')' : String(n); };
+      return el('tr', {}, [
+        td(r.sequenceId), num(r.step), td(r.templateId, 'mono'), num(r.sent), num(share(r.opened)),
+        num(share(r.clicked)), num(share(r.unsubscribed)), num(r.orders), num(r.revenue === null ? '—' : money(r.revenue)),
+      ]);
+    });
+  }
+
+  function renderEngagement(rows) {
+    fillTable('engagement', rows, 'No message sent in this period.', function (r) {
+      var share = function (n) { return r.sent > 0 ? n + ' (' + pct(n / r.sent) + ')' : String(n); };
+      return el('tr', {}, [
+        td(r.segment), num(r.step), num(r.sent), num(share(r.opened)), num(share(r.clicked)), num(share(r.unsubscribed)),
+      ]);
+    });
+  }
+
+  // ------------------------------------------------------------------ needs attention
+
+  var STATES = { 'dead-lettered': 'Gave up', unknown: 'Checking' };
+
+  async function loadStuck() {
+    var rows = await api('/api/dashboard/stuck-steps?shopId=' + encodeURIComponent(shopId()));
+    fillTable('stuck', rows, 'Nothing needs attention.', function (r) {
+      var action = el('td', {});
+      if (r.status === 'dead-lettered') {
+        var button = el('button', { type: 'button', text: 'Retry', 'data-recovery': r.recoveryId, 'data-step': r.step });
+        button.addEventListener('click', function () { retry(r, button, action); });
+        action.appendChild(button);
+      }
+      return el('tr', { 'data-status': r.status }, [
+        td(when(r.at)), td(r.cartId, 'mono'), td(r.customerKey, 'mono'), num(r.step), td(r.channel),
+        td(STATES[r.status] || r.status), td(r.reason), num(r.attempts), action,
+      ]);
+    });
+  }
+
+  async function retry(row, button, cell) {
+    button.disabled = true;
+    try {
+      var result = await api('/api/dashboard/stuck-steps/retry', {
+        method: 'POST',
+        body: { recoveryId: row.recoveryId, step: row.step },
+      });
+      clear(cell);
+      cell.appendChild(el('span', { className: 'retry-result', text: 'queued (' + result.resume + ')' }));
+    } catch (err) {
+      button.disabled = false;
+      clear(cell);
+      cell.appendChild(button);
+      cell.appendChild(el('div', { className: 'retry-result', text: err.status === 403 ? 'needs the admin token' : err.message }));
+    }
+  }
+
+  // ------------------------------------------------------------------ customer history
+
+  async function searchHistory(event) {
+    event.preventDefault();
+    var query = byId('history-query').value.trim();
+    var body = byId('history').tBodies[0];
+    clear(body);
+    if (allShops()) {
+      byId('history-summary').textContent = 'Pick one shop to search its customers.';
+      return;
+    }
+    byId('history-summary').textContent = 'Searching…';
+    try {
+      var key = query;
+      if (query.indexOf('@') !== -1) {
+        // The address travels in a header (never in a URL) and is not kept by the appliance.
+        key = (await api('/api/dashboard/customer-key?shopId=' + encodeURIComponent(shopId()), {
+          headers: { 'x-customer-email': query },
+        })).customerKey;
+      }
+      var history = await api('/api/customers/' + encodeURIComponent(shopId()) + '/' + encodeURIComponent(key) + '/history');
+      byId('history-summary').textContent = history.entries.length + ' entries in ' + history.recoveries.length +
+        ' recoveries for customer code ' + history.customerKey + '.';
+      history.entries.forEach(function (e) {
+        var reason = [e.reason, e.error, e.until ? 'until ' + when(e.until) : null].filter(Boolean).join('; ');
+        body.appendChild(el('tr', { 'data-kind': e.kind }, [
+          el('td', { text: when(e.at) }),
+          el('td', { className: 'mono', text: e.cartId }),
+          el('td', { text: e.kind }),
+          el('td', { className: 'num', text: e.step === undefined ? '' : e.step }),
+          el('td', { text: e.channel || '' }),
+          el('td', { text: reason }),
+        ]));
+      });
+    } catch (err) {
+      byId('history-summary').textContent = 'Search failed: ' + err.message;
+    }
+  }
+
+  // ------------------------------------------------------------------ messages sent
+
+  function showPreview(frameId, subjectId, preview) {
+    byId(subjectId).textContent = preview.subject ? 'Subject: ' + preview.subject : '';
+    byId(frameId).srcdoc = preview.html
+      ? PREVIEW_HEAD + preview.html
+      : PREVIEW_HEAD + '<pre style="white-space: pre-wrap; font: 14px sans-serif">' +
+        String(preview.text || '').replace(/&/g, '&amp;').replace(/</g, '&lt;') + '</pre>';
+  }
+
+  async function loadMessages() {
+    byId('preview').srcdoc = '';
+    byId('message-subject').textContent = 'Click a message to see it.';
+    byId('messages').className = allShops() ? '' : 'one-shop';
+    var rows = await api('/api/dashboard/messages?limit=100&shopId=' + encodeURIComponent(shopId()));
+    var body = fillTable('messages', rows, 'No message was sent yet.', function (m) {
+      var row = el('tr', { 'data-recovery': m.recoveryId, 'data-step': m.step }, [
+        td(when(m.sentAt)), td(shopName(m.shopId), 'col-shop'), td(m.sequenceId), num(m.step), td(m.channel),
+        el('td', { className: 'mono', text: m.messageId || '—', title: m.messageId }),
+        td(m.openedAt ? when(m.openedAt) : 'no'), td(m.clickedAt ? when(m.clickedAt) : 'no'),
+      ]);
+      row.addEventListener('click', function () { openMessage(row, m); });
+      return row;
+    });
+    return body;
+  }
+
+  async function openMessage(row, m) {
+    Array.prototype.forEach.call(byId('messages').tBodies[0].rows, function (r) { r.className = ''; });
+    row.className = 'selected';
+    byId('message-subject').textContent = 'Loading…';
+    try {
+      var preview = await api('/api/dashboard/messages/preview?recoveryId=' + encodeURIComponent(m.recoveryId) +
+        '&step=' + m.step);
+      showPreview('preview', 'message-subject', preview);
+    } catch (err) {
+      byId('preview').srcdoc = '';
+      byId('message-subject').textContent = err.status === 403 ? 'Seeing a message needs the admin token.' : err.message;
+    }
+  }
+`;
+
+const WIRING_JS = String.raw`
+  document.addEventListener('DOMContentLoaded', function () {
+    byId('login-form').addEventListener('submit', function (event) {
+      event.preventDefault();
+      sessionStorage.setItem(TOKEN_KEY, byId('token').value.trim());
+      byId('token').value = '';
+      start();
+    });
+    byId('filters').addEventListener('submit', function (event) {
+      event.preventDefault();
+      load();
+    });
+    byId('shop').addEventListener('change', function () { load(); });
+    byId('sign-out').addEventListener('click', function () { signOut(''); });
+    byId('history-form').addEventListener('submit', searchHistory);
+    wireEditor();
+    if (token()) start();
+  });
+`;
+
+export const DASHBOARD_JS = `(function () {\n${CORE_JS}\n${EDITOR_JS}\n${WIRING_JS}})();\n`;
