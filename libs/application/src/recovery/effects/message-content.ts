@@ -1,8 +1,21 @@
 /** What a recovery message says: the renderer's input from the send decision, cart, shop and links. */
 import type { CartState, ContactDetails, SendDecision } from '@reclaim/domain';
 import type { MessageLinkFactory, RenderMessageInput } from '../ports';
+import type { RenderShop } from '../../messages/renderer';
 import type { RecoveryShop } from '@reclaim/ports';
 import type { ShopProfile } from '../settings/shop-settings';
+
+/** The shop as the renderer sees it: storefront, name and postal address (R25), currency, zone. */
+export function renderShopOf(shop: RecoveryShop, profile: Pick<ShopProfile, 'name' | 'postalAddress'>): RenderShop {
+  return {
+    id: shop.id,
+    ...(profile.name !== undefined ? { name: profile.name } : {}),
+    domain: shop.shopDomain,
+    postalAddress: profile.postalAddress,
+    currency: shop.currency,
+    timeZone: shop.timezone,
+  };
+}
 
 export function renderInputOf(input: {
   readonly decision: SendDecision;
@@ -22,14 +35,7 @@ export function renderInputOf(input: {
     channel: sent.channel,
     step,
     ...(cart.snapshot?.locale !== undefined ? { locale: cart.snapshot.locale } : {}),
-    shop: {
-      id: shop.id,
-      ...(profile.name !== undefined ? { name: profile.name } : {}),
-      domain: shop.shopDomain,
-      postalAddress: profile.postalAddress,
-      currency: shop.currency,
-      timeZone: shop.timezone,
-    },
+    shop: renderShopOf(shop, profile),
     ...(contact?.firstName ? { customerName: contact.firstName } : {}),
     items: sent.items.map((i) => {
       const line = lines.get(i.lineId);

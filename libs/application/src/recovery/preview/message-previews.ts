@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { CartContents, Channel } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
+import type { ChannelPort, RecoveryShop } from '@reclaim/ports';
 import { TemplateMessageRenderer, type RenderItem, type RenderMessageInput } from '../../messages/renderer';
 import type { TemplateOverrides } from '../../messages/ports';
 import { validateTemplate, type TemplatePart, type TemplateSource } from '../../messages/template-engine';
 import type { Queryable } from '../db';
 import { maskRecipient } from '../effects/default-adapters';
+import { renderShopOf } from '../effects/message-content';
 import { readCart } from '../facts';
-import type { ChannelPort, RecoveryShop, ShopLookup } from '../ports';
-import { parseRecoveryId } from '../recovery-feed';
-import { loadRecovery } from '../recovery-stream';
+import type { ShopLookup } from '../ports';
+import { loadRecovery, parseRecoveryId } from '../recovery-stream';
 import type { ShopProfiles } from '../settings/shop-settings';
 
 /**
@@ -278,14 +279,7 @@ export class MessagePreviews {
       channel,
       ...(request.step !== undefined ? { step: request.step } : {}),
       ...(cart.locale !== undefined ? { locale: cart.locale } : {}),
-      shop: {
-        id: shop.id,
-        ...(profile.name !== undefined ? { name: profile.name } : {}),
-        domain: shop.shopDomain,
-        postalAddress: profile.postalAddress,
-        currency: shop.currency,
-        timeZone: shop.timezone,
-      },
+      shop: renderShopOf(shop, profile),
       items: cart.items,
       cartValue: cart.cartValue,
       currency: shop.currency,
