@@ -147,3 +147,23 @@ function portFree(port: number): Promise<boolean> {
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolvePort(true)));
   });
 }
+
+/**
+ * The URL of the embedded PostgreSQL another process (a running `npm start`) keeps in `dataDir`,
+ * or undefined when none runs there. Its port comes from `postmaster.pid`, its password from the
+ * cluster's `embedded.json`: tools such as the CLI use the running database instead of starting a
+ * second PostgreSQL on the same directory.
+ */
+export async function runningEmbeddedPostgresUrl(dataDir: string): Promise<string | undefined> {
+  const dir = resolve(dataDir);
+  const pidFile = join(dir, 'cluster', 'postmaster.pid');
+  const configFile = join(dir, 'embedded.json');
+  if (!existsSync(pidFile) || !existsSync(configFile)) return undefined;
+  const lines = (await readFile(pidFile, 'utf8')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid) || !Number.isInteger(port) || port <= 0)
+    return undefined;
+  const { password } = JSON.parse(await readFile(configFile, 'utf8')) as ClusterConfig;
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}

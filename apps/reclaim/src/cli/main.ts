@@ -1,24 +1,33 @@
 /**
- * Reclaim's command line: `npm run cli -- history <shopId> <customerKey> [--json]` prints a
- * customer's recovery history from the event log (the same as
- * `GET /api/customers/<shopId>/<customerKey>/history`). Reads the same environment as the
- * appliance (DATABASE_URL, RECLAIM_MASTER_KEY, …); runs no background roles and no HTTP server.
+ * Reclaim's command line: `npm run cli -- history <shopId> <email|customerKey> [--json]` prints a
+ * customer's recovery history from the event log (the same as `POST /api/customers/<shopId>/history`
+ * and `GET /api/customers/<shopId>/<customerKey>/history`). Reads the same environment as the
+ * appliance (DATABASE_URL, DATA_DIR, RECLAIM_MASTER_KEY, …); runs no background roles and no HTTP
+ * server. While the appliance runs on its embedded PostgreSQL, the CLI connects to that database.
  */
 import 'reflect-metadata';
 import { Presets, SingleBar } from 'cli-progress';
 import type { CustomerHistory } from '@reclaim/application';
 import { findProjection, READ_MODEL_PROJECTIONS, rebuildProjection } from '@reclaim/read-models';
-import { ConfigError, loadConfig } from '../config/app-config';
-import { historyOf } from '../http/customers.controller';
+import { join } from 'node:path';
+import { runningEmbeddedPostgresUrl } from '@reclaim/database';
+import { ConfigError, loadConfig, type AppConfig } from '../config/app-config';
+import { customerKeyOfEmail, historyOf } from '../http/customers.controller';
 import { createLogger } from '../logging';
 import { createRuntime } from '../runtime/runtime';
 
-const USAGE = `usage: npm run cli -- history <shopId> <customerKey> [--json]
+const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--json]
        npm run cli -- projections rebuild [name]
 
-  history               the customer's recovery history: every step sent, skipped or deferred, with its reason
+  history               the customer's recovery history: every step sent, skipped or deferred, with its reason;
+                        by e-mail address (turned into the customer key, never stored or logged) or customer key
   projections rebuild   truncate a read model (${READ_MODEL_PROJECTIONS.map((p) => p.name).join(', ')}; all without a
-                        name), reset its checkpoint and replay the event log, with a progress bar and an ETA`;
+                        name), reset its checkpoint and replay the event log, with a progress bar and an ETA
+
+  The database: DATABASE_URL when set (the same environment as the appliance); else, while the appliance
+  runs (npm start), its embedded PostgreSQL under DATA_DIR (default ./data), found through its
+  postmaster.pid, so it is safe to use next to a running appliance; else the CLI starts the embedded
+  PostgreSQL itself. Over HTTP instead: POST /api/customers/<shopId>/history {"email": "…"} (admin token).`;
 
 export function formatHistory(history: CustomerHistory): string {
   const lines = [`customer ${history.customerKey} in shop ${history.shopId}`];
@@ -61,10 +70,10 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const [shopId, customerKey] = args;
+  const [shopId, who] = args;
   let config;
   try {
-    config = loadConfig({ ...process.env, ROLES: 'none', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+    config = await cliConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -77,6 +86,11 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!(await runtime.shops.get(shopId))) {
       console.error(`no shop ${shopId}`);
       return 1;
+    }
+    const customerKey = who.includes('@') ? customerKeyOfEmail(runtime, shopId, who) : who;
+    if (customerKey === undefined) {
+      console.error('not an e-mail address');
+      return 2;
     }
     const history = await historyOf(runtime, shopId, customerKey);
     console.log(json ? JSON.stringify(history, null, 2) : formatHistory(history));
@@ -94,7 +108,7 @@ async function projections(args: readonly string[]): Promise<number> {
     console.error(name !== undefined && !findProjection(name) ? `no projection ${name}\n${USAGE}` : USAGE);
     return 2;
   }
-  const config = loadConfig({ ...process.env, ROLES: 'none', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+  const config = await cliConfig();
   const runtime = await createRuntime(config, { log: createLogger(config.LOG_LEVEL, process.stderr) });
   try {
     for (const p of chosen) {
@@ -130,6 +144,22 @@ async function projections(args: readonly string[]): Promise<number> {
   } finally {
     await runtime.close();
   }
+}
+
+/**
+ * The appliance's configuration without background roles. Without DATABASE_URL, a running
+ * appliance's embedded PostgreSQL (same DATA_DIR) is used rather than starting a second one.
+ */
+async function cliConfig(): Promise<AppConfig> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ROLES: 'none', LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' };
+  if (!env.DATABASE_URL && !env.DATABASE_URL_FILE) {
+    const running = await runningEmbeddedPostgresUrl(join(env.DATA_DIR || './data', 'postgres'));
+    if (running) {
+      console.error(`using the running appliance's embedded PostgreSQL (${new URL(running).host})`);
+      env.DATABASE_URL = running;
+    }
+  }
+  return loadConfig(env);
 }
 
 main(process.argv.slice(2)).then(
