@@ -2,16 +2,19 @@ import {
   Body,
   ConflictException,
   Controller,
+  Delete,
   Get,
   HttpCode,
   Inject,
   NotFoundException,
   Param,
   Post,
+  UnprocessableEntityException,
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import {
+  IsBoolean,
   IsIn,
   IsISO4217CurrencyCode,
   IsNotEmpty,
@@ -26,7 +29,12 @@ import {
   type ValidatorConstraintInterface,
 } from 'class-validator';
 import { parseDuration, type Platform } from '@reclaim/domain';
-import { ShopAlreadyRegisteredError, type Shop } from '@reclaim/application';
+import {
+  ShopAlreadyRegisteredError,
+  StoreConnectionError,
+  type ConnectionReport,
+  type Shop,
+} from '@reclaim/application';
 import { normalizeShopDomain } from '@reclaim/platforms';
 import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';
@@ -45,6 +53,38 @@ class IsIanaTimeZone implements ValidatorConstraintInterface {
   }
   defaultMessage(): string {
     return 'timezone must be an IANA time zone such as Europe/Berlin';
+  }
+}
+
+/**
+ * Values that are obviously not a real secret or token: a documentation placeholder such as the
+ * README's `<app secret>`, a stock word, or one character repeated.
+ */
+const PLACEHOLDER_WORDS = new Set([
+  'changeme',
+  'change-me',
+  'change_me',
+  'secret',
+  'password',
+  'your-secret',
+  'yoursecret',
+  'placeholder',
+  'example',
+  'token',
+]);
+
+export function isPlaceholderSecret(value: string): boolean {
+  const v = value.trim();
+  return /<[^>]*>|\{\{.*\}\}|\$\{.*\}/.test(v) || PLACEHOLDER_WORDS.has(v.toLowerCase()) || /^(.)\1*$/.test(v);
+}
+
+@ValidatorConstraint({ name: 'notPlaceholder' })
+class IsNotPlaceholder implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value !== 'string' || !isPlaceholderSecret(value);
+  }
+  defaultMessage(args?: { property: string }): string {
+    return `${args?.property ?? 'value'} is a placeholder, not a real credential: paste the value from the store's admin`;
   }
 }
 
@@ -71,6 +111,7 @@ export class RegisterShopDto {
   @IsString()
   @MinLength(8, { message: 'webhookSecret must be at least 8 characters' })
   @MaxLength(512)
+  @Validate(IsNotPlaceholder)
   webhookSecret!: string;
 
   @ApiProperty({ example: 'https://my-shop.myshopify.com/admin/api/2025-01' })
@@ -84,6 +125,7 @@ export class RegisterShopDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(1024)
+  @Validate(IsNotPlaceholder)
   apiToken!: string;
 
   @ApiProperty({ example: 'USD' })
@@ -93,6 +135,15 @@ export class RegisterShopDto {
   @ApiProperty({ example: 'America/New_York' })
   @Validate(IsIanaTimeZone)
   timezone!: string;
+
+  @ApiPropertyOptional({
+    default: true,
+    description:
+      'false: the merchant creates the webhook subscriptions by hand; GET /api/shops/{id}/connection lists what is missing',
+  })
+  @IsOptional()
+  @IsBoolean({ message: 'registerWebhooks must be true or false' })
+  registerWebhooks?: boolean;
 }
 
 export class RotateSecretDto {
@@ -100,6 +151,7 @@ export class RotateSecretDto {
   @IsString()
   @MinLength(8, { message: 'webhookSecret must be at least 8 characters' })
   @MaxLength(512)
+  @Validate(IsNotPlaceholder)
   webhookSecret!: string;
 
   @ApiPropertyOptional({
@@ -123,6 +175,17 @@ export interface ShopView {
   secretRotatedAt: string | null;
   previousSecretValidUntil: string | null;
   webhookUrl: string;
+  registerWebhooks: boolean;
+}
+
+function unprocessable(err: StoreConnectionError): UnprocessableEntityException {
+  return new UnprocessableEntityException({
+    statusCode: 422,
+    error: 'Unprocessable Entity',
+    message: err.message,
+    failure: err.failure,
+    ...(err.missingScopes.length > 0 ? { missingScopes: err.missingScopes } : {}),
+  });
 }
 
 @ApiTags('shops')
@@ -133,19 +196,64 @@ export class ShopsController {
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
 
   @Post()
-  @ApiOperation({ summary: 'Register a shop; returns its webhook URL (and, for WooCommerce, the CartFlows URL once)' })
-  async register(@Body() body: RegisterShopDto): Promise<ShopView & { cartflowsUrl?: string }> {
+  @ApiOperation({
+    summary:
+      'Register a shop: verifies the credentials against the store (422 naming what failed), registers its webhook subscriptions (unless registerWebhooks is false), then saves it; returns its webhook URL, the connection and, for WooCommerce, the CartFlows URL once',
+  })
+  async register(
+    @Body() body: RegisterShopDto,
+  ): Promise<ShopView & { cartflowsUrl?: string; connection: ConnectionReport }> {
     const shopDomain = normalizeShopDomain(body.platform, body.shopDomain);
     try {
-      const { shop, cartflowsToken } = await this.runtime.shops.register({ ...body, shopDomain });
-      const view = this.view(shop);
+      const { shop, cartflowsToken, connection } = await this.runtime.connections.register({ ...body, shopDomain });
+      const view = { ...this.view(shop), connection };
       return cartflowsToken
         ? { ...view, cartflowsUrl: `${this.baseUrl()}/webhooks/woocommerce/cartflows/${cartflowsToken}` }
         : view;
     } catch (err) {
       if (err instanceof ShopAlreadyRegisteredError) throw new ConflictException(err.message);
+      if (err instanceof StoreConnectionError) throw unprocessable(err);
       throw err;
     }
+  }
+
+  @Get(':id/connection')
+  @ApiOperation({
+    summary:
+      "The shop's connection: credentials status, granted vs required scopes, each webhook subscription's state (ok / missing / drifted / manual)",
+  })
+  async connection(@Param('id') id: string): Promise<ConnectionReport> {
+    const report = await this.runtime.connections.inspect(id);
+    if (!report) throw new NotFoundException(`no shop ${id}`);
+    return report;
+  }
+
+  @Post(':id/connection/repair')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Create the missing webhook subscriptions and repair the drifted ones (idempotent)' })
+  async repair(@Param('id') id: string): Promise<ConnectionReport> {
+    try {
+      const report = await this.runtime.connections.repair(id);
+      if (!report) throw new NotFoundException(`no shop ${id}`);
+      return report;
+    } catch (err) {
+      if (err instanceof StoreConnectionError) throw unprocessable(err);
+      throw err;
+    }
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Delete a shop: removes its webhook subscriptions on the platform, purges its data (the shop/redact path: read models, crypto-shredded keys) and forgets it',
+  })
+  async remove(
+    @Param('id') id: string,
+  ): Promise<{ deleted: true; removedSubscriptions: number; subscriptionsError?: string }> {
+    const result = await this.runtime.connections.remove(id);
+    if (!result) throw new NotFoundException(`no shop ${id}`);
+    return { deleted: true, ...result };
   }
 
   @Get()
@@ -180,6 +288,7 @@ export class ShopsController {
       secretRotatedAt: shop.secretRotatedAt?.toISOString() ?? null,
       previousSecretValidUntil: shop.previousSecretValidUntil?.toISOString() ?? null,
       webhookUrl: `${this.baseUrl()}/webhooks/${shop.platform}`,
+      registerWebhooks: shop.registerWebhooks,
     };
   }
 }

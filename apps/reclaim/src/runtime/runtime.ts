@@ -4,7 +4,15 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { DatabaseClock, migrateRecoveryEngine, SecretBox, ShopRegistry, type Clock } from '@reclaim/application';
+import {
+  DatabaseClock,
+  migrateRecoveryEngine,
+  SecretBox,
+  ShopConnections,
+  ShopRegistry,
+  type Clock,
+  type StoreConnectionPort,
+} from '@reclaim/application';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@reclaim/database';
 import {
   EventStoreDBEventStore,
@@ -12,6 +20,7 @@ import {
   ensureCheckpointTable,
   type EventStore,
 } from '@reclaim/event-store';
+import { PlatformConnections } from '@reclaim/platforms/connection';
 import { loadMasterKey, PersonalDataVault } from '@reclaim/privacy';
 import { SEND_JOURNAL_SQL } from '@reclaim/providers';
 import { migrateReadModels } from '@reclaim/read-models';
@@ -32,6 +41,8 @@ export interface Runtime {
   readonly store: EventStore;
   readonly vault: PersonalDataVault;
   readonly shops: ShopRegistry;
+  /** Shops connecting themselves: credential checks, webhook subscriptions, deletion. */
+  readonly connections: ShopConnections;
   readonly tokens: { readonly adminHash: Buffer; readonly analystHash?: Buffer };
   readonly databaseUrl: string;
   readonly embedded?: EmbeddedPostgresHandle;
@@ -50,6 +61,8 @@ export interface RuntimeOptions {
   readonly log: Logger;
   /** Providers to use instead of the defaults (outbox email, no SMS, no tickets, no store API). */
   readonly adapters?: EngineAdapters;
+  /** The store side of connecting shops (default: the three platforms' APIs). */
+  readonly stores?: StoreConnectionPort;
 }
 
 export async function createRuntime(config: AppConfig, options: RuntimeOptions): Promise<Runtime> {
@@ -106,6 +119,15 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     await clock.refresh?.();
     const now = () => clock.now();
     const shops = new ShopRegistry(pool, new SecretBox(master.key), now);
+    const connections = new ShopConnections({
+      shops,
+      stores: options.stores ?? new PlatformConnections(),
+      storeCalls: config.STORE_ADAPTERS === 'on',
+      publicUrl: config.publicUrl,
+      store,
+      vault,
+      now,
+    });
     const tokens = await resolveTokens(config, dataDir, log);
     if (!config.publicUrl.startsWith('https://')) {
       log.warn(
@@ -131,6 +153,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       store,
       vault,
       shops,
+      connections,
       tokens,
       databaseUrl,
       embedded,

@@ -1,6 +1,7 @@
 import { LosslessNumber } from 'lossless-json';
 import Decimal from 'decimal.js';
 import { effectivePrice, type Catalogue, type CatalogueEntry } from './catalogue';
+import { bigCommerceScopeCheck, handleBigCommerceHooks, type BigCommerceHook } from './bigcommerce-hooks';
 import type { StoreCall, StoreReply } from './store-http';
 
 /**
@@ -14,6 +15,8 @@ export interface BigCommerceState {
   readonly carts: Map<string, unknown>;
   readonly orders: Map<string, { order: unknown; products: unknown[] }>;
   readonly customers: Map<string, unknown>;
+  readonly hooks: Map<number, BigCommerceHook>;
+  nextHookId: number;
   window: { start: number; used: number };
   nextCouponId: number;
   nextOrderId: number;
@@ -24,6 +27,9 @@ export interface BigCommerceConfig {
   /** Requests per window and window length (BigCommerce Standard: 150 per 30 s). */
   readonly quota: number;
   readonly windowMs: number;
+  /** OAuth scopes of the API account (default {@link BIGCOMMERCE_SANDBOX_SCOPES}). */
+  readonly scopes: readonly string[];
+  readonly storeHash: string;
 }
 
 export function newBigCommerceState(): BigCommerceState {
@@ -32,6 +38,8 @@ export function newBigCommerceState(): BigCommerceState {
     carts: new Map(),
     orders: new Map(),
     customers: new Map(),
+    hooks: new Map(),
+    nextHookId: 18_048_287,
     window: { start: 0, used: 0 },
     nextCouponId: 1,
     nextOrderId: 100,
@@ -186,7 +194,16 @@ export function handleBigCommerce(
     };
   }
   state.window.used += 1;
-  const reply = route(call, ctx);
+  const reply =
+    bigCommerceScopeCheck(call, config.scopes) ??
+    handleBigCommerceHooks(call, {
+      hooks: state.hooks,
+      nextId: () => state.nextHookId++,
+      scopes: config.scopes,
+      storeHash: config.storeHash,
+      now: ctx.now,
+    }) ??
+    route(call, ctx);
   return { ...reply, headers: { ...quotaHeaders(), ...(reply.headers ?? {}) } };
 }
 
@@ -224,6 +241,13 @@ function route(call: StoreCall, ctx: { catalogue: Catalogue; state: BigCommerceS
   if (call.method === 'GET' && (m = /^\/v3\/carts\/([^/]+)$/.exec(p))) {
     const cart = state.carts.get(decodeURIComponent(m[1] as string));
     return cart !== undefined ? { status: 200, body: cart } : v3Error(404, 'Cart not found');
+  }
+  if (call.method === 'GET' && p === '/v2/orders') {
+    const limit = Number(call.query['limit'] ?? '50');
+    const list = [...state.orders.values()]
+      .slice(0, Number.isInteger(limit) && limit > 0 ? limit : 50)
+      .map((o) => o.order);
+    return list.length === 0 ? { status: 204 } : { status: 200, body: list };
   }
   if (call.method === 'GET' && (m = /^\/v2\/orders\/(\d+)(\/products)?$/.exec(p))) {
     const order = state.orders.get(m[1] as string);

@@ -1,6 +1,7 @@
 import { LosslessNumber } from 'lossless-json';
 import Decimal from 'decimal.js';
 import { effectivePrice, inStock, type Catalogue, type CatalogueEntry } from './catalogue';
+import { handleShopifyWebhooks, shopifyHasScope, type ShopifyWebhook } from './shopify-webhooks';
 import type { StoreCall, StoreReply } from './store-http';
 
 /**
@@ -21,6 +22,8 @@ export interface ShopifyDiscount {
 
 export interface ShopifyState {
   readonly discounts: Map<string, ShopifyDiscount>;
+  /** Webhook subscriptions of the app on this shop, by gid. */
+  readonly webhooks: Map<string, ShopifyWebhook>;
   /** Orders created through `POST /orders.json`, by id. */
   readonly orders: Map<string, Record<string, unknown>>;
   bucket: { available: number; at: number };
@@ -33,11 +36,25 @@ export interface ShopifyConfig {
   /** Bucket size and restore rate (points per second). Standard plan: 100 / 100 per the docs; default 1000 / 50. */
   readonly maximumAvailable: number;
   readonly restoreRate: number;
+  /** Access scopes granted to the token (`currentAppInstallation.accessScopes`). */
+  readonly scopes: readonly string[];
 }
+
+/** What the stand-in grants unless told otherwise: every scope the appliance and the simulator use. */
+export const SHOPIFY_SANDBOX_SCOPES = [
+  'read_customers',
+  'read_discounts',
+  'write_discounts',
+  'read_inventory',
+  'read_orders',
+  'write_orders',
+  'read_products',
+] as const;
 
 export function newShopifyState(config: ShopifyConfig): ShopifyState {
   return {
     discounts: new Map(),
+    webhooks: new Map(),
     orders: new Map(),
     bucket: { available: config.maximumAvailable, at: 0 },
     nextId: 1_000_000_000_001,
@@ -49,6 +66,18 @@ const ROOT_FIELDS: Record<string, { field: string; kind: 'query' | 'mutation' }>
   nodes: { field: 'nodes', kind: 'query' },
   codeDiscountNodeByCode: { field: 'codeDiscountNodeByCode', kind: 'query' },
   discountCodeBasicCreate: { field: 'discountCodeBasicCreate', kind: 'mutation' },
+  currentAppInstallation: { field: 'currentAppInstallation', kind: 'query' },
+  webhookSubscriptions: { field: 'webhookSubscriptions', kind: 'query' },
+  webhookSubscriptionCreate: { field: 'webhookSubscriptionCreate', kind: 'mutation' },
+  webhookSubscriptionUpdate: { field: 'webhookSubscriptionUpdate', kind: 'mutation' },
+  webhookSubscriptionDelete: { field: 'webhookSubscriptionDelete', kind: 'mutation' },
+};
+
+/** The scope each root field needs (`write_x` implies `read_x`). */
+const FIELD_SCOPES: Record<string, string | undefined> = {
+  nodes: 'read_products',
+  codeDiscountNodeByCode: 'read_discounts',
+  discountCodeBasicCreate: 'write_discounts',
 };
 
 /** The operation name a request runs: `operationName`, else the document's first named operation. */
@@ -268,6 +297,30 @@ export function handleShopify(
     },
   });
 
+  const needed = FIELD_SCOPES[root.field];
+  if (needed !== undefined && !shopifyHasScope(config.scopes, needed)) {
+    return gqlError(
+      `Access denied for ${root.field} field. Required access: \`${needed}\` access scope.`,
+      'ACCESS_DENIED',
+    );
+  }
+  if (
+    root.field.startsWith('webhookSubscription') &&
+    version < '2025-10' &&
+    version !== 'unstable' &&
+    /\buri\b/.test(body.query)
+  ) {
+    return gqlError("Field 'uri' doesn't exist on type 'WebhookSubscription'", 'undefinedField');
+  }
+  const webhooks = handleShopifyWebhooks(
+    root.field,
+    vars,
+    version,
+    { webhooks: state.webhooks, nextId: () => state.nextId++, scopes: config.scopes, now: ctx.now },
+    ok,
+    gqlError,
+  );
+  if (webhooks !== undefined) return webhooks;
   if (root.field === 'nodes') {
     if (!Array.isArray(vars['ids']))
       return gqlError('Variable $ids of type [ID!]! was provided invalid value', 'INVALID_VARIABLE');

@@ -46,6 +46,8 @@ export interface StoreFault {
   readonly when?: 'before' | 'after';
   /** How many matching requests it hits (default 1; 0 = until cleared). */
   readonly times?: number;
+  /** Matching requests let through before it hits (default 0). */
+  readonly skip?: number;
 }
 
 export interface StoreReply {
@@ -113,7 +115,7 @@ export function send(res: ServerResponse, reply: StoreReply): void {
 }
 
 export class FaultBook {
-  private faults: { fault: StoreFault; left: number }[] = [];
+  private faults: { fault: StoreFault; left: number; skip: number }[] = [];
 
   add(fault: StoreFault): void {
     if (!['status', 'hang', 'latency', 'reset'].includes(fault.kind))
@@ -121,7 +123,7 @@ export class FaultBook {
     if (fault.kind === 'status' && (fault.status === undefined || fault.status < 100 || fault.status > 599)) {
       throw new Error('a status fault needs a status between 100 and 599');
     }
-    this.faults.push({ fault, left: fault.times ?? 1 });
+    this.faults.push({ fault, left: fault.times ?? 1, skip: fault.skip ?? 0 });
   }
 
   clear(): void {
@@ -138,6 +140,10 @@ export class FaultBook {
         (f.operation === undefined || f.operation === call.operation),
     );
     if (hit === undefined) return undefined;
+    if (hit.skip > 0) {
+      hit.skip -= 1;
+      return undefined;
+    }
     if (hit.fault.times !== 0) {
       hit.left -= 1;
       if (hit.left <= 0) this.faults = this.faults.filter((f) => f !== hit);

@@ -7,11 +7,13 @@ import {
   type BigCommerceConfig,
   type BigCommerceState,
 } from './bigcommerce-api';
+import { BIGCOMMERCE_SANDBOX_SCOPES } from './bigcommerce-hooks';
 import { Catalogue, type CatalogueItem, type ItemRef } from './catalogue';
 import {
   handleShopify,
   handleShopifyOrderCreate,
   newShopifyState,
+  SHOPIFY_SANDBOX_SCOPES,
   shopifyOperationOf,
   type ShopifyConfig,
   type ShopifyState,
@@ -51,8 +53,9 @@ export interface StoreSandboxOptions {
   readonly credentials?: Partial<Record<StorePlatform, string>>;
   /** The stores' clock (expiry checks, quota windows, cost bucket). Default: real time. */
   readonly now?: () => Date;
-  readonly shopify?: Partial<Pick<ShopifyConfig, 'maximumAvailable' | 'restoreRate'>>;
-  readonly bigcommerce?: Partial<Pick<BigCommerceConfig, 'quota' | 'windowMs'>>;
+  readonly shopify?: Partial<Pick<ShopifyConfig, 'maximumAvailable' | 'restoreRate' | 'scopes'>>;
+  readonly bigcommerce?: Partial<Pick<BigCommerceConfig, 'quota' | 'windowMs' | 'scopes'>>;
+  readonly woocommerce?: Partial<Pick<WooConfig, 'permissions'>>;
 }
 
 export interface StoreSandbox {
@@ -117,11 +120,14 @@ export async function startStoreSandbox(options: StoreSandboxOptions = {}): Prom
     accessToken: credentials.shopify,
     maximumAvailable: options.shopify?.maximumAvailable ?? 1000,
     restoreRate: options.shopify?.restoreRate ?? 50,
+    scopes: options.shopify?.scopes ?? SHOPIFY_SANDBOX_SCOPES,
   };
   const bigcommerceConfig: BigCommerceConfig = {
     accessToken: credentials.bigcommerce,
     quota: options.bigcommerce?.quota ?? 150,
     windowMs: options.bigcommerce?.windowMs ?? 30_000,
+    scopes: options.bigcommerce?.scopes ?? BIGCOMMERCE_SANDBOX_SCOPES,
+    storeHash: SANDBOX_BIGCOMMERCE_STORE_HASH,
   };
   const state = {
     shopify: newShopifyState(shopifyConfig),
@@ -253,7 +259,10 @@ export async function startStoreSandbox(options: StoreSandboxOptions = {}): Prom
       reply = handleWooCommerce(call, {
         catalogue,
         state: state.woocommerce,
-        config: { siteUrl: `${base}/woocommerce` } satisfies WooConfig,
+        config: {
+          siteUrl: `${base}/woocommerce`,
+          permissions: options.woocommerce?.permissions ?? 'read_write',
+        } satisfies WooConfig,
         now: ctxNow,
       });
     }

@@ -2,6 +2,7 @@ import { LosslessNumber } from 'lossless-json';
 import Decimal from 'decimal.js';
 import { effectivePrice, type Catalogue, type CatalogueEntry } from './catalogue';
 import type { StoreCall, StoreReply } from './store-http';
+import { handleWooWebhooks, wooPermissionCheck, type WooPermissions, type WooWebhook } from './woocommerce-webhooks';
 
 /**
  * WooCommerce REST v3 stand-in (`/wp-json/wc/v3/...`, basic auth with a consumer key and secret):
@@ -19,16 +20,19 @@ export interface WooCoupon extends Record<string, unknown> {
 export interface WooState {
   readonly coupons: Map<string, WooCoupon>;
   readonly orders: Map<string, Record<string, unknown>>;
+  readonly webhooks: Map<number, WooWebhook>;
   nextId: number;
 }
 
 export interface WooConfig {
   /** Base of `_links` and permalinks. */
   readonly siteUrl: string;
+  /** The REST key's permissions (default `read_write`). */
+  readonly permissions: WooPermissions;
 }
 
 export function newWooState(): WooState {
-  return { coupons: new Map(), orders: new Map(), nextId: 1000 };
+  return { coupons: new Map(), orders: new Map(), webhooks: new Map(), nextId: 1000 };
 }
 
 function wpError(status: number, code: string, message: string, extra: Record<string, unknown> = {}): StoreReply {
@@ -308,6 +312,8 @@ export function handleWooCommerce(call: StoreCall, ctx: WooCtx): StoreReply {
   if (!call.authorized) {
     return wpError(401, 'woocommerce_rest_authentication_error', 'Consumer key is invalid.');
   }
+  const denied = wooPermissionCheck(call, ctx.config.permissions);
+  if (denied !== undefined) return denied;
   const site = ctx.config.siteUrl;
   const p = call.path;
   let m: RegExpExecArray | null;
@@ -320,6 +326,13 @@ export function handleWooCommerce(call: StoreCall, ctx: WooCtx): StoreReply {
       return wpError(400, 'rest_invalid_json', 'Invalid JSON body passed.');
     }
   }
+  const hooks = handleWooWebhooks(call, {
+    webhooks: ctx.state.webhooks,
+    nextId: () => ctx.state.nextId++,
+    site,
+    now: ctx.now,
+  });
+  if (hooks !== undefined) return hooks;
   if (call.method === 'GET' && (m = /^\/products\/(\d+)$/.exec(p))) {
     const entries = ctx.catalogue.product(m[1] as string);
     return entries.length > 0

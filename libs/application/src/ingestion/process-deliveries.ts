@@ -12,8 +12,6 @@ import {
   orderDecider,
   orderStream,
   reachFor,
-  shopDecider,
-  shopStream,
   type ContactDetails,
   type CustomerReference,
   type InboundCommand,
@@ -24,6 +22,7 @@ import type { PlatformWebhookAdapter } from '@reclaim/ports';
 import type { PersonalDataVault } from '@reclaim/privacy';
 import type { Platform } from '@reclaim/domain';
 import { runDecider } from '../shared/run-decider';
+import { redactShop } from '../shops/purge-shop';
 import type { ShopCredentials, ShopRegistry } from '../shops/shop-registry';
 import { RECLAIM_ID_NAMESPACE } from './ids';
 
@@ -203,8 +202,7 @@ export class DeliveryProcessor {
         return;
       }
       case 'RedactShop':
-        await runDecider(store, shopStream(shop.id), shopDecider, { ...command, ...ctx }, opts);
-        await this.deps.vault.shredShop(shop.id);
+        await redactShop(this.deps, { ...command, ...ctx, metadata: { deliveryEventId: recorded.id } });
         return;
     }
   }

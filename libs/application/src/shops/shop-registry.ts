@@ -14,6 +14,10 @@ export interface Shop {
   readonly secretRotatedAt: Date | null;
   /** Until when the previous webhook secret is still accepted (rotation window). */
   readonly previousSecretValidUntil: Date | null;
+  /** False: the merchant manages the webhook subscriptions by hand (`registerWebhooks: false`). */
+  readonly registerWebhooks: boolean;
+  /** The subscriptions the appliance created on the platform: topic → the platform's id. */
+  readonly subscriptions: Readonly<Record<string, string>>;
 }
 
 /** A shop as the ingestion path needs it: with its secrets opened. Never serialised. */
@@ -31,6 +35,10 @@ export interface RegisterShopInput {
   readonly apiToken: string;
   readonly currency: string;
   readonly timezone: string;
+  /** Default true. */
+  readonly registerWebhooks?: boolean;
+  /** topic → platform id of the subscriptions created while connecting. */
+  readonly subscriptions?: Readonly<Record<string, string>>;
 }
 
 export class ShopAlreadyRegisteredError extends Error {
@@ -55,6 +63,8 @@ interface ShopRow {
   previous_secret_valid_until: Date | null;
   secret_rotated_at: Date | null;
   created_at: Date;
+  register_webhooks: boolean;
+  webhook_subscriptions: Record<string, string> | null;
 }
 
 const CACHE_TTL_MS = 5_000;
@@ -91,7 +101,9 @@ export class ShopRegistry {
         cartflows_token_hash text UNIQUE,
         created_at timestamptz NOT NULL DEFAULT now(),
         UNIQUE (platform, shop_domain)
-      );`);
+      );
+      ALTER TABLE app.shops ADD COLUMN IF NOT EXISTS register_webhooks boolean NOT NULL DEFAULT true;
+      ALTER TABLE app.shops ADD COLUMN IF NOT EXISTS webhook_subscriptions jsonb NOT NULL DEFAULT '{}'::jsonb;`);
   }
 
   async register(input: RegisterShopInput): Promise<{ shop: Shop; cartflowsToken?: string }> {
@@ -99,8 +111,9 @@ export class ShopRegistry {
     const cartflowsToken = input.platform === 'woocommerce' ? randomBytes(24).toString('base64url') : undefined;
     try {
       const { rows } = await this.pool.query<ShopRow>(
-        `INSERT INTO app.shops (id, platform, shop_domain, currency, timezone, api_url, api_token_enc, webhook_secret_enc, cartflows_token_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        `INSERT INTO app.shops (id, platform, shop_domain, currency, timezone, api_url, api_token_enc, webhook_secret_enc,
+           cartflows_token_hash, register_webhooks, webhook_subscriptions)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
         [
           id,
           input.platform,
@@ -111,6 +124,8 @@ export class ShopRegistry {
           this.box.seal(input.apiToken, `shop:${id}:api-token`),
           this.box.seal(input.webhookSecret, `shop:${id}:webhook-secret`),
           cartflowsToken ? hashToken(cartflowsToken) : null,
+          input.registerWebhooks ?? true,
+          JSON.stringify(input.subscriptions ?? {}),
         ],
       );
       this.byDomain.delete(cacheKey(input.platform, input.shopDomain));
@@ -184,6 +199,24 @@ export class ShopRegistry {
     }
   }
 
+  /** Records the subscriptions the appliance created or repaired (topic → platform id). */
+  async setSubscriptions(id: string, subscriptions: Readonly<Record<string, string>>): Promise<void> {
+    await this.pool.query('UPDATE app.shops SET webhook_subscriptions = $2 WHERE id = $1', [
+      id,
+      JSON.stringify(subscriptions),
+    ]);
+  }
+
+  /** Forgets the shop: its deliveries are refused (401) from now on. False when there was none. */
+  async remove(id: string): Promise<boolean> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+    const { rows } = await this.pool.query<ShopRow>('DELETE FROM app.shops WHERE id = $1 RETURNING *', [id]);
+    const row = rows[0];
+    if (!row) return false;
+    this.byDomain.delete(cacheKey(row.platform, row.shop_domain));
+    return true;
+  }
+
   private withSecrets(row: ShopRow): ShopCredentials {
     const purpose = `shop:${row.id}:webhook-secret`;
     const current = this.box.open(row.webhook_secret_enc, purpose);
@@ -210,6 +243,8 @@ function toShop(row: ShopRow): Shop {
     createdAt: row.created_at,
     secretRotatedAt: row.secret_rotated_at,
     previousSecretValidUntil: row.previous_secret_valid_until,
+    registerWebhooks: row.register_webhooks ?? true,
+    subscriptions: row.webhook_subscriptions ?? {},
   };
 }
 
