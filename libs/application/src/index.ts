@@ -6,7 +6,6 @@ export * from './ingestion/process-deliveries';
 export * from './shared/run-decider';
 export * from './recovery';
 export * from './messages';
-export * from './shops/store-connection.port';
 export * from './shops/subscription-plan';
 export * from './shops/shop-connections';
 export * from './shops/purge-shop';

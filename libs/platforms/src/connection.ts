@@ -4,7 +4,7 @@ import type {
   StoreAccess,
   StoreConnectionPort,
   WantedSubscription,
-} from '@reclaim/application/shops/store-connection.port';
+} from '@reclaim/ports';
 import type { Platform } from '@reclaim/domain';
 import { BigCommerceConnectionAdapter } from './bigcommerce/connection/bigcommerce-connection.adapter';
 import type { StoreHttpOptions } from './common/store-http';

@@ -10,3 +10,4 @@ export * from './ticket';
 export * from './profile';
 export * from './webhook';
 export * from './metrics';
+export * from './store-connection';

@@ -29,12 +29,8 @@ import {
   type ValidatorConstraintInterface,
 } from 'class-validator';
 import { parseDuration, type Platform } from '@reclaim/domain';
-import {
-  ShopAlreadyRegisteredError,
-  StoreConnectionError,
-  type ConnectionReport,
-  type Shop,
-} from '@reclaim/application';
+import { ShopAlreadyRegisteredError, type ConnectionReport, type Shop } from '@reclaim/application';
+import { StoreConnectionError } from '@reclaim/ports';
 import { normalizeShopDomain } from '@reclaim/platforms';
 import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';

@@ -11,7 +11,6 @@ import {
   ShopConnections,
   ShopRegistry,
   type Clock,
-  type StoreConnectionPort,
 } from '@reclaim/application';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@reclaim/database';
 import {
@@ -21,6 +20,7 @@ import {
   type EventStore,
 } from '@reclaim/event-store';
 import { PlatformConnections } from '@reclaim/platforms/connection';
+import type { StoreConnectionPort } from '@reclaim/ports';
 import { loadMasterKey, PersonalDataVault } from '@reclaim/privacy';
 import { SEND_JOURNAL_SQL } from '@reclaim/providers';
 import { migrateReadModels } from '@reclaim/read-models';

@@ -16,7 +16,7 @@ import {
   type StoreAccess,
   type StoreConnectionPort,
   type WantedSubscription,
-} from './store-connection.port';
+} from '@reclaim/ports';
 import { assessSubscriptions, ownedSubscriptionIds, type SubscriptionStatus } from './subscription-plan';
 
 export type CredentialStatus =

@@ -1,4 +1,4 @@
-import type { PlatformSubscription, WantedSubscription } from './store-connection.port';
+import type { PlatformSubscription, WantedSubscription } from '@reclaim/ports';
 import { assessSubscriptions, ownedSubscriptionIds } from './subscription-plan';
 
 const ADDRESS = 'https://reclaim.example.com/webhooks/shopify';

@@ -1,4 +1,4 @@
-import type { PlatformSubscription, WantedSubscription } from './store-connection.port';
+import type { PlatformSubscription, WantedSubscription } from '@reclaim/ports';
 
 /** How a wanted subscription stands on the platform. `manual`: the API cannot create it; the merchant does. */
 export type SubscriptionState = 'ok' | 'missing' | 'drifted' | 'manual' | 'unchecked';

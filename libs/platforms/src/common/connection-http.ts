@@ -1,4 +1,4 @@
-import { StoreConnectionError } from '@reclaim/application/shops/store-connection.port';
+import { StoreConnectionError } from '@reclaim/ports';
 import { parseJsonLossless } from './lossless-json';
 import type { StoreHttpClient, StoreHttpRequest, StoreHttpResponse } from './store-http';
 

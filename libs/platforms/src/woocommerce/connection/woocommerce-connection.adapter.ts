@@ -5,7 +5,7 @@ import {
   type StoreAccess,
   type StoreConnectionPort,
   type WantedSubscription,
-} from '@reclaim/application/shops/store-connection.port';
+} from '@reclaim/ports';
 import { CONNECTION_HTTP_OPTIONS, errorSummary, jsonOf, sendToStore } from '../../common/connection-http';
 import { arrOf, objOf, strOf, type JsonObject } from '../../common/lossless-json';
 import { StoreHttpClient, type StoreHttpOptions, type StoreHttpResponse } from '../../common/store-http';
