@@ -1,4 +1,4 @@
-import { positionToString, type RecordedEvent } from '@reclaim/event-store';
+import { positionToString, type RecordedEvent } from '@reclaim/event-store/event-store.port';
 import type { OutboundMessage } from './publisher.port';
 import { SEALED_VALUE_ALGORITHMS, scrubPersonalData } from './personal-data';
 

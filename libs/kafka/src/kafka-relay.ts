@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import pino from 'pino';
-import { START, type EventStore, type RecordedEvent } from '@reclaim/event-store';
+import { START, type EventStore, type RecordedEvent } from '@reclaim/event-store/event-store.port';
 import type { KafkaPublisher, OutboundMessage } from './publisher.port';
 import { DEFAULT_TOPIC, toOutboundMessage } from './integration-event';
 import { loadRelayCheckpoint, migrateRelaySchema, saveRelayCheckpoint } from './relay-checkpoint';

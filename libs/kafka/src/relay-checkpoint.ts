@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { parsePosition, positionToString, type GlobalPosition } from '@reclaim/event-store';
+import { parsePosition, positionToString, type GlobalPosition } from '@reclaim/event-store/event-store.port';
 
 /**
  * The relay's checkpoint lives in its own table, written only after Kafka acknowledged a batch
