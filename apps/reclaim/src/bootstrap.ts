@@ -9,8 +9,16 @@ import { ReceiveWebhook } from '@reclaim/application';
 import type { FastifyInstance } from 'fastify';
 import { configureBodyParsing } from './http/http-setup';
 import { registerWebhookRoutes } from './http/webhook-routes';
+import { addWebhookPaths } from './http/webhook-openapi';
 import { MESSAGE_LINK_MAX_PARAM_LENGTH } from './http/messages';
 import type { Runtime } from './runtime/runtime';
+
+const ROUTES = new WeakMap<NestFastifyApplication, { method: string; url: string }[]>();
+
+/** Every route the application registered (method and Fastify URL), for the OpenAPI coverage test. */
+export function registeredRoutes(app: NestFastifyApplication): readonly { method: string; url: string }[] {
+  return ROUTES.get(app) ?? [];
+}
 
 /** Builds the HTTP application on a runtime (used by main.ts and by the end-to-end tests). */
 export async function createApp(runtime: Runtime, logger: Logger): Promise<NestFastifyApplication> {
@@ -26,6 +34,11 @@ export async function createApp(runtime: Runtime, logger: Logger): Promise<NestF
     bodyParser: false, // configureBodyParsing owns it: raw bytes for webhooks
   });
   app.useLogger(app.get(PinoNestLogger));
+  const routes: { method: string; url: string }[] = [];
+  ROUTES.set(app, routes);
+  (app.getHttpAdapter().getInstance() as unknown as FastifyInstance).addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
   configureBodyParsing(app, runtime.config.webhookBodyLimit);
   registerWebhookRoutes(app.getHttpAdapter().getInstance() as unknown as FastifyInstance, {
     receive: app.get(ReceiveWebhook),
@@ -40,11 +53,14 @@ export async function createApp(runtime: Runtime, logger: Logger): Promise<NestF
     app,
     new DocumentBuilder()
       .setTitle('Reclaim')
-      .setDescription('Abandoned-cart recovery appliance: admin API and operations endpoints')
+      .setDescription(
+        'Abandoned-cart recovery appliance: store webhooks (with a signed example per platform), Twilio webhooks, public message links, admin API, dashboard and operations endpoints',
+      )
       .setVersion('0.1.0')
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('docs', app, doc);
+  // The webhook routes are plain Fastify routes (not scanned): described with a signed example each.
+  SwaggerModule.setup('docs', app, addWebhookPaths(doc, runtime.clock()));
   return app;
 }

@@ -1,5 +1,5 @@
 import { Controller, Inject, Post, Req, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiConsumes, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loadRecovery, parseRecoveryId } from '@reclaim/application';
 import { parseFormParams, parseInboundSms, verifyTwilioSignature, type TwilioParams } from '@reclaim/providers';
@@ -30,7 +30,17 @@ const OPT_OUT_TWIML =
  *
  * Logs carry the status, error code and counts only: never a phone number or a message body.
  */
-@ApiExcludeController()
+@ApiTags('webhooks')
+@ApiHeader({
+  name: 'X-Twilio-Signature',
+  required: true,
+  description:
+    'base64 HMAC-SHA1 with TWILIO_AUTH_TOKEN over PUBLIC_URL + path + query followed by every form parameter name and value, sorted by name',
+})
+@ApiConsumes('application/x-www-form-urlencoded')
+@ApiResponse({ status: 403, description: 'bad or missing X-Twilio-Signature' })
+@ApiResponse({ status: 404, description: 'Twilio is not configured (no TWILIO_ACCOUNT_SID)' })
+@ApiResponse({ status: 415, description: 'not form-encoded' })
 @Controller('webhooks/twilio')
 export class TwilioWebhooksController {
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
@@ -57,6 +67,13 @@ export class TwilioWebhooksController {
     return type === 'application/x-www-form-urlencoded';
   }
 
+  @ApiOperation({
+    summary: 'Twilio delivery status callback of an SMS we sent (StatusCallback; our idempotency key in reclaim_key)',
+    description:
+      'Form fields as Twilio sends them, e.g. `MessageSid=SM…&MessageStatus=delivered&ErrorCode=`. A 21610 error (recipient opted out) records the SMS opt-out of the customer.',
+  })
+  @ApiQuery({ name: 'reclaim_key', required: false, description: 'the idempotency key of the send' })
+  @ApiResponse({ status: 200, description: 'recorded' })
   @Post('status')
   async status(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const twilio = this.runtime.engine.providers.twilio;
@@ -88,6 +105,13 @@ export class TwilioWebhooksController {
     await reply.status(204).send();
   }
 
+  @ApiOperation({
+    summary: "Inbound SMS reply (the number's messaging webhook): STOP-family replies record the opt-out (R26)",
+    description:
+      'Form fields as Twilio sends them, e.g. `From=%2B14155550123&To=%2B15550100000&Body=STOP&OptOutType=STOP`. The answer is TwiML: one confirmation when the opt-out is new and Twilio did not confirm it itself, else empty.',
+  })
+  @ApiProduces('text/xml')
+  @ApiResponse({ status: 200, description: 'TwiML' })
   @Post('inbound')
   async inbound(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const authToken = this.runtime.engine.providers.twilioAuthToken;

@@ -14,7 +14,7 @@ import {
   Query,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiExcludeController, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { retryDeadLetter, type RetryDeadLetterResult } from '@reclaim/application';
 import {
   activity,
@@ -61,7 +61,7 @@ function chartLibrary(): string {
 }
 
 /** `/dashboard`: a static page (vanilla JS + Chart.js) that asks for the token and calls `/api/dashboard/*`. */
-@ApiExcludeController()
+@ApiTags('dashboard page')
 @Controller('dashboard')
 export class DashboardPageController {
   @Get()
@@ -234,6 +234,8 @@ export class DashboardApiController {
   }
 
   @Get('customer-key')
+  @ApiQuery({ name: 'shopId', required: true, description: 'the shop the customer belongs to (keys are per shop)' })
+  @ApiHeader({ name: EMAIL_HEADER, required: true, description: 'the e-mail address (not stored, not logged)' })
   @ApiOperation({
     summary: `The customer key of an e-mail address (sent in the ${EMAIL_HEADER} header, never in the URL; not stored)`,
   })

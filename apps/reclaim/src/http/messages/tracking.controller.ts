@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Logger, Param, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InvalidTokenError, type TokenClaims, type TokenPurpose } from '@reclaim/application/messages';
 import {
@@ -18,13 +18,19 @@ export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAA
  * redirects only to an http(s) URL on one of the shop's own hosts (its domain or a configured
  * alias), never anywhere else — no open redirect, even with a validly signed token.
  */
-@ApiExcludeController()
+@ApiTags('public message links')
 @Controller('t')
 export class TrackingController {
   private readonly logger = new Logger(TrackingController.name);
 
   constructor(@Inject(MESSAGE_LINK_DEPS) private readonly deps: MessageLinkDeps) {}
 
+  @ApiOperation({
+    summary: 'Open pixel of a recovery e-mail: records the open (once per message) and answers a 1×1 GIF',
+  })
+  @ApiParam({ name: 'file', description: '`<signed open token>.gif`, as written into the message' })
+  @ApiResponse({ status: 200, description: 'image/gif, never cached' })
+  @ApiResponse({ status: 400, description: 'not a valid token' })
   @Get('o/:file')
   async open(@Param('file') file: string, @Res() reply: FastifyReply): Promise<void> {
     const token = file.endsWith('.gif') ? file.slice(0, -'.gif'.length) : file;
@@ -50,6 +56,13 @@ export class TrackingController {
       .send(PIXEL_GIF);
   }
 
+  @ApiOperation({
+    summary: "Tracked link of a recovery message: records the click and redirects to the shop's own page",
+    description: "Redirects only to an http(s) URL on the shop's domain or a configured alias (no open redirect).",
+  })
+  @ApiParam({ name: 'token', description: 'signed click token (carries the destination)' })
+  @ApiResponse({ status: 302, description: 'to the destination on the shop' })
+  @ApiResponse({ status: 400, description: 'not a valid token or destination' })
   @Get('c/:token')
   async click(@Param('token') token: string, @Res() reply: FastifyReply): Promise<void> {
     const claims = this.verify('click', token);

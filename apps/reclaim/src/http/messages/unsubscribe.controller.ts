@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Logger, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiConsumes, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InvalidTokenError, type TokenClaims } from '@reclaim/application/messages';
 import {
@@ -19,13 +19,19 @@ const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'se
  * token is the authority. `GET /u/:token` only shows a confirmation page whose form POSTs
  * (`?via=page`): link scanners that prefetch GETs never unsubscribe anyone.
  */
-@ApiExcludeController()
+@ApiTags('public message links')
 @Controller('u')
 export class UnsubscribeController {
   private readonly logger = new Logger(UnsubscribeController.name);
 
   constructor(@Inject(MESSAGE_LINK_DEPS) private readonly deps: MessageLinkDeps) {}
 
+  @ApiOperation({
+    summary: 'Unsubscribe confirmation page (a GET never unsubscribes: link scanners prefetch it)',
+  })
+  @ApiParam({ name: 'token', description: 'signed unsubscribe token from the message' })
+  @ApiProduces('text/html')
+  @ApiResponse({ status: 200, description: 'HTML page whose form POSTs to /u/{token}?via=page' })
   @Get(':token')
   async page(@Param('token') token: string, @Res() reply: FastifyReply): Promise<void> {
     const claims = this.verify(token);
@@ -46,6 +52,14 @@ export class UnsubscribeController {
     );
   }
 
+  @ApiOperation({
+    summary: 'RFC 8058 one-click unsubscribe (List-Unsubscribe-Post), or the confirmation form',
+    description: 'Body `List-Unsubscribe=One-Click` (form-encoded, optional: the signed token is the authority).',
+  })
+  @ApiParam({ name: 'token', description: 'signed unsubscribe token from the message' })
+  @ApiQuery({ name: 'via', required: false, enum: ['page'], description: '`page`: answer with an HTML page' })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiResponse({ status: 200, description: 'unsubscribed (idempotent)' })
   @Post(':token')
   @HttpCode(200)
   async unsubscribe(
