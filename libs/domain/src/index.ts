@@ -1,4 +1,6 @@
+export * from './inbound/inbound-types';
 export * from './inbound/inbound-commands';
+export type * from './inbound/delivery.messages';
 export * from './shared';
 export * from './events';
 export * from './commands';

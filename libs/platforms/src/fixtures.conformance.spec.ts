@@ -74,7 +74,7 @@ describeIfFixtures('Shopify fixtures', () => {
   it('checkouts/create: cart keyed by cart_token, money and lines as in the fixture', () => {
     const [cmd] = commandsOf(deliver('webhook_checkouts_create.json')) as [RecordCartActivity];
     expect(cmd).toMatchObject({
-      kind: 'RecordCartActivity',
+      type: 'RecordCartActivity',
       cartId: 'eeafa272cebfd4b22385bc4b645e762c',
       total: '421.88',
       subtotal: '398.00',
@@ -92,7 +92,7 @@ describeIfFixtures('Shopify fixtures', () => {
 
   it('checkouts/delete and carts/create', () => {
     expect(commandsOf(deliver('webhook_checkouts_delete.json'))).toMatchObject([
-      { kind: 'DeleteCart', cartId: 'eeafa272cebfd4b22385bc4b645e762c' },
+      { type: 'DeleteCart', cartId: 'eeafa272cebfd4b22385bc4b645e762c' },
     ]);
     const [cart] = commandsOf(deliver('webhook_carts_create.json')) as [RecordCartActivity];
     expect(cart).toMatchObject({ cartId: 'exampleCartId', subtotal: '59.97', currency: 'USD', source: 'cart' });
@@ -151,15 +151,15 @@ describeIfFixtures('Shopify fixtures', () => {
 
   it('compliance topics', () => {
     expect(commandsOf(deliver('webhook_customers_redact.json'))).toMatchObject([
-      { kind: 'RedactCustomer', customer: { platformCustomerId: '191167' }, orderIds: ['299938', '280263', '220458'] },
+      { type: 'RedactCustomer', customer: { platformCustomerId: '191167' }, orderIds: ['299938', '280263', '220458'] },
     ]);
     expect(commandsOf(deliver('webhook_customers_data_request.json'))).toMatchObject([
-      { kind: 'RequestCustomerData', dataRequestId: '9999' },
+      { type: 'RequestCustomerData', dataRequestId: '9999' },
     ]);
-    expect(commandsOf(deliver('webhook_shop_redact.json'))).toMatchObject([{ kind: 'RedactShop' }]);
+    expect(commandsOf(deliver('webhook_shop_redact.json'))).toMatchObject([{ type: 'RedactShop' }]);
     expect(commandsOf(deliver('webhook_customers_email_marketing_consent_update.json'))).toMatchObject([
       {
-        kind: 'ChangeMarketingConsent',
+        type: 'ChangeMarketingConsent',
         channel: 'email',
         consent: { state: 'not_subscribed' },
         customer: { platformCustomerId: '706405506930370084' },
@@ -206,9 +206,9 @@ describeIfFixtures('BigCommerce fixtures', () => {
       } else if (scope === 'store/order/created')
         expect(result).toEqual({ outcome: 'fetch', resource: { type: 'order', id: String(data['id']) } });
       else if (scope === 'store/cart/abandoned')
-        expect(commandsOf(result)).toMatchObject([{ kind: 'ReportCartAbandoned', cartId: data['id'] }]);
+        expect(commandsOf(result)).toMatchObject([{ type: 'ReportCartAbandoned', cartId: data['id'] }]);
       else if (scope === 'store/cart/deleted')
-        expect(commandsOf(result)).toMatchObject([{ kind: 'DeleteCart', cartId: data['id'] }]);
+        expect(commandsOf(result)).toMatchObject([{ type: 'DeleteCart', cartId: data['id'] }]);
       else if (scope === 'store/cart/converted') {
         const [done] = commandsOf(result) as [CompleteCheckout];
         expect(done).toMatchObject({

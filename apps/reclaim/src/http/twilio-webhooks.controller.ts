@@ -1,7 +1,8 @@
 import { Controller, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiConsumes, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { loadRecovery, parseRecoveryId } from '@reclaim/application';
+import { loadRecovery } from '@reclaim/application';
+import { parseRecoveryId } from '@reclaim/domain';
 import { parseFormParams, parseInboundSms, verifyTwilioSignature, type TwilioParams } from '@reclaim/providers';
 import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';

@@ -124,7 +124,7 @@ export class DeliveryProcessor {
     const ctx = { shopId: shop.id, causationId, receivedAt: (recorded.data as WebhookReceivedData).receivedAt };
     const opts = { causationId, metadata: { shopId: shop.id, deliveryEventId: recorded.id } };
     const { store } = this.deps;
-    switch (command.kind) {
+    switch (command.type) {
       case 'RecordCartActivity': {
         const sealed = await this.seal(shop.id, command.contact, command.customer);
         await runDecider(
@@ -155,7 +155,7 @@ export class DeliveryProcessor {
             cartStream(shop.id, cartId),
             cartDecider,
             {
-              kind: 'MarkCartPurchased',
+              type: 'MarkCartPurchased',
               cartId,
               orderId: command.orderId,
               placedAt: command.placedAt,

@@ -164,7 +164,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
       cartStream(SHOP, o.cartId),
       cartDecider,
       {
-        kind: 'RecordCartActivity',
+        type: 'RecordCartActivity',
         platform: 'shopify',
         platformUpdatedAt: at,
         cartId: o.cartId,
@@ -199,7 +199,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
       orderStream(SHOP, orderId),
       orderDecider,
       {
-        kind: 'PlaceOrder',
+        type: 'PlaceOrder',
         platform: 'shopify',
         platformUpdatedAt: at,
         orderId,
@@ -224,7 +224,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
       cartStream(SHOP, cartId),
       cartDecider,
       {
-        kind: 'MarkCartPurchased',
+        type: 'MarkCartPurchased',
         cartId,
         orderId,
         placedAt: at,
@@ -245,7 +245,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
       customerStream(SHOP, sealed.customerKey),
       customerDecider,
       {
-        kind: 'ChangeMarketingConsent',
+        type: 'ChangeMarketingConsent',
         platform: 'shopify',
         platformUpdatedAt: at,
         customer: {},

@@ -1,7 +1,7 @@
 import { initialCartState, initialCustomerState, type CartState, type CustomerState } from '@reclaim/domain';
 import { AcceleratedClock } from './clock';
 import { consentOf, trafficSourceOf } from './facts';
-import { parseRecoveryId } from './recovery-stream';
+import { parseRecoveryId } from '@reclaim/domain';
 
 describe('engine facts (pure)', () => {
   it('consent: the newest observation wins between the customer stream and the checkout, with its evidence', () => {

@@ -2,16 +2,7 @@
 export type { EngineLog, ShopLookup } from './ports';
 export { AcceleratedClock, DatabaseClock, systemClock, type Clock, type DatabaseClockOptions } from './clock';
 export { ENGINE_SCHEMA_SQL, migrateEngineTables, migrateRecoveryEngine } from './schema';
-export {
-  fromStoredRecoveryEvent,
-  loadRecovery,
-  parseRecoveryId,
-  recoveryStreamDecider,
-  runRecovery,
-  toStoredRecoveryEvent,
-  type LoadedRecovery,
-  type StoredRecoveryEvent,
-} from './recovery-stream';
+export { loadRecovery, recoveryStreamDecider, runRecovery, type LoadedRecovery } from './recovery-stream';
 export {
   buildStartContext,
   cartSnapshotOf,

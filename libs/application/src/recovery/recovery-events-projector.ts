@@ -4,12 +4,11 @@
  * log (drop them, reset the checkpoint, replay).
  */
 import type { PoolClient } from 'pg';
-import type { RecoveryEvent } from '@reclaim/domain';
+import { fromStoredRecoveryEvent, parseRecoveryId, type RecoveryEvent } from '@reclaim/domain';
 import type { EventFilter, RecordedEvent } from '@reclaim/event-store';
 import type { Queryable } from './db';
 import { EffectQueue } from './effects/effect-queue';
 import { engineIndex } from './engine-index';
-import { fromStoredRecoveryEvent, parseRecoveryId } from './recovery-stream';
 import type { TimerStore, TimerToSchedule } from './timers/timer-store';
 
 export const RECOVERY_EVENTS = 'engine.recovery-events';

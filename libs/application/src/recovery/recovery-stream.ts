@@ -1,38 +1,17 @@
 import {
   evolveRecovery,
+  fromStoredRecoveryEvent,
   initialRecoveryState,
+  toStoredRecoveryEvent,
   type Decider,
-  type DomainEvent,
   type RecoveryDecider,
   type RecoveryEvent,
   type RecoveryInput,
   type RecoveryState,
+  type StoredRecoveryEvent,
 } from '@reclaim/domain';
 import type { EventStore, RecordedEvent } from '@reclaim/event-store';
 import { runDecider } from '../shared/run-decider';
-
-/** A recovery event as stored: `type` and `schemaVersion` on the envelope, the rest as data. */
-export type StoredRecoveryEvent = DomainEvent<RecoveryEvent['type'], Omit<RecoveryEvent, 'type' | 'schemaVersion'>>;
-
-export function toStoredRecoveryEvent(e: RecoveryEvent): StoredRecoveryEvent {
-  const { type, schemaVersion, ...data } = e;
-  return { type, schemaVersion, data };
-}
-
-/** The recovery event of a stored (or recorded) envelope. */
-export function fromStoredRecoveryEvent(e: Pick<DomainEvent, 'type' | 'schemaVersion' | 'data'>): RecoveryEvent {
-  return { ...(e.data as object), type: e.type, schemaVersion: e.schemaVersion } as RecoveryEvent;
-}
-
-/** `recovery-<shopId>-<cartId>`: the shop id is a UUID (36 characters). */
-export function parseRecoveryId(recoveryId: string): { shopId: string; cartId: string } | undefined {
-  if (!recoveryId.startsWith('recovery-') || recoveryId[45] !== '-') return undefined;
-  return { shopId: recoveryId.slice(9, 45), cartId: recoveryId.slice(46) };
-}
-
-export function isRecoveryEvent(e: Pick<DomainEvent, 'type'>): boolean {
-  return e.type.startsWith('recovery.');
-}
 
 /** The process manager wrapped as a stream decider for `runDecider` (envelope in, envelope out). */
 export function recoveryStreamDecider(pm: RecoveryDecider): Decider<RecoveryState, RecoveryInput, StoredRecoveryEvent> {
@@ -68,7 +47,7 @@ export interface LoadedRecovery {
   readonly recorded: readonly RecordedEvent[];
 }
 
-/** Reads and folds a recovery stream (optionally only up to and including `untilRevision`). */
+/** Reads, upcasts and folds a recovery stream (optionally only up to and including `untilRevision`). */
 export async function loadRecovery(
   store: EventStore,
   recoveryId: string,

@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { DeciderSpecification } from '@reclaim/testing';
 import type {
   CartCommand,
+  CartEvent,
   CompleteCheckoutCommand,
   DeleteCartCommand,
   MarkCartPurchasedCommand,
   RecordCartActivityCommand,
   ReportCartAbandonedCommand,
-} from '../commands/domain-commands';
-import type { CartEvent } from '../events/catalogue';
+} from './cart.messages';
 import { InvalidCommandError, foldEvents } from '../shared/decider';
 import type { SealedValue } from '../shared/sealed-value';
 import { cartDecider, isCartConverted, type CartState } from './cart.decider';
@@ -19,7 +19,7 @@ const sealed: SealedValue = { $sealed: 'aes-256-gcm/v1', subject: 'e-0123', iv: 
 const spec = DeciderSpecification.for(cartDecider);
 
 const activity = (n: number, over: Partial<RecordCartActivityCommand> = {}): RecordCartActivityCommand => ({
-  kind: 'RecordCartActivity',
+  type: 'RecordCartActivity',
   platform: 'shopify',
   shopId,
   cartId,
@@ -39,7 +39,7 @@ const activity = (n: number, over: Partial<RecordCartActivityCommand> = {}): Rec
 });
 
 const abandoned = (n: number): ReportCartAbandonedCommand => ({
-  kind: 'ReportCartAbandoned',
+  type: 'ReportCartAbandoned',
   platform: 'bigcommerce',
   shopId,
   cartId,
@@ -49,7 +49,7 @@ const abandoned = (n: number): ReportCartAbandonedCommand => ({
 });
 
 const checkout = (n: number): CompleteCheckoutCommand => ({
-  kind: 'CompleteCheckout',
+  type: 'CompleteCheckout',
   platform: 'shopify',
   shopId,
   cartId,
@@ -61,7 +61,7 @@ const checkout = (n: number): CompleteCheckoutCommand => ({
 });
 
 const purchase = (n: number, orderId = 'o1'): MarkCartPurchasedCommand => ({
-  kind: 'MarkCartPurchased',
+  type: 'MarkCartPurchased',
   shopId,
   cartId,
   orderId,
@@ -71,7 +71,7 @@ const purchase = (n: number, orderId = 'o1'): MarkCartPurchasedCommand => ({
 });
 
 const deletion = (n: number): DeleteCartCommand => ({
-  kind: 'DeleteCart',
+  type: 'DeleteCart',
   platform: 'woocommerce',
   shopId,
   cartId,

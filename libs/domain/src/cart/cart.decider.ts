@@ -1,22 +1,20 @@
 import type {
-  CompleteCheckoutCommand,
+  CartAbandonedByPlatform,
+  CartActivityRecorded,
+  CartCheckoutCompleted,
   CartCommand,
+  CartDeleted,
+  CartEvent,
+  CartPurchased,
+  CompleteCheckoutCommand,
   DeleteCartCommand,
   MarkCartPurchasedCommand,
   RecordCartActivityCommand,
   ReportCartAbandonedCommand,
-} from '../commands/domain-commands';
-import {
-  event,
-  type CartAbandonedByPlatform,
-  type CartActivityRecorded,
-  type CartCheckoutCompleted,
-  type CartDeleted,
-  type CartEvent,
-  type CartPurchased,
-  type RecordedConsent,
-} from '../events/catalogue';
-import type { CartLineItem, ConsentSnapshot, IsoTimestamp, Platform } from '../inbound/inbound-commands';
+} from './cart.messages';
+import { event } from '../events/catalogue';
+import type { RecordedConsent } from '../events/envelope';
+import type { CartLineItem, ConsentSnapshot, IsoTimestamp, Platform } from '../inbound/inbound-types';
 import { NO_REACH, type ContactReach } from '../shared/contact';
 import { rememberCausation, type Decider } from '../shared/decider';
 import type { SealedValue } from '../shared/sealed-value';
@@ -223,7 +221,7 @@ function decideDeleted(c: DeleteCartCommand, s: CartState): CartEvent[] {
 
 export function decideCart(command: CartCommand, state: CartState): CartEvent[] {
   if (state.seenCausationIds.includes(command.causationId)) return [];
-  switch (command.kind) {
+  switch (command.type) {
     case 'RecordCartActivity':
       return decideActivity(command, state);
     case 'ReportCartAbandoned':

@@ -1,1 +1,2 @@
 export * from './cart.decider';
+export type * from './cart.messages';

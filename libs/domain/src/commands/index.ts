@@ -1,1 +1,2 @@
+export * from './command-context';
 export * from './domain-commands';

@@ -3,12 +3,12 @@ import { DeciderSpecification } from '@reclaim/testing';
 import type {
   ChangeMarketingConsentCommand,
   CustomerCommand,
+  CustomerEvent,
   RedactCustomerCommand,
   RequestCustomerDataCommand,
   UpsertCustomerCommand,
-} from '../commands/domain-commands';
-import type { CustomerEvent } from '../events/catalogue';
-import type { ConsentState } from '../inbound/inbound-commands';
+} from './customer.messages';
+import type { ConsentState } from '../inbound/inbound-types';
 import { InvalidCommandError, foldEvents } from '../shared/decider';
 import type { SealedValue } from '../shared/sealed-value';
 import { customerDecider, hasMarketingConsent, type CustomerState } from './customer.decider';
@@ -21,7 +21,7 @@ const at = (minute: number): string => `2026-03-01T10:${String(minute).padStart(
 const received = (minute: number): string => `2026-03-01T10:${String(minute).padStart(2, '0')}:30.000Z`;
 
 const upsert = (n: number, over: Partial<UpsertCustomerCommand> = {}): UpsertCustomerCommand => ({
-  kind: 'UpsertCustomer',
+  type: 'UpsertCustomer',
   platform: 'shopify',
   shopId,
   customerKey,
@@ -44,7 +44,7 @@ const consent = (
   state: ConsentState,
   consentMinute = n,
 ): ChangeMarketingConsentCommand => ({
-  kind: 'ChangeMarketingConsent',
+  type: 'ChangeMarketingConsent',
   platform: 'shopify',
   shopId,
   customerKey,
@@ -58,7 +58,7 @@ const consent = (
 });
 
 const redact = (n: number): RedactCustomerCommand => ({
-  kind: 'RedactCustomer',
+  type: 'RedactCustomer',
   platform: 'shopify',
   shopId,
   customerKey,
@@ -71,7 +71,7 @@ const redact = (n: number): RedactCustomerCommand => ({
 });
 
 const dataRequest = (n: number): RequestCustomerDataCommand => ({
-  kind: 'RequestCustomerData',
+  type: 'RequestCustomerData',
   platform: 'shopify',
   shopId,
   customerKey,

@@ -1,19 +1,17 @@
 import type {
   ChangeMarketingConsentCommand,
   CustomerCommand,
+  CustomerConsentChanged,
+  CustomerDataRequested,
+  CustomerEvent,
+  CustomerRedacted,
+  CustomerUpserted,
   RedactCustomerCommand,
   RequestCustomerDataCommand,
   UpsertCustomerCommand,
-} from '../commands/domain-commands';
-import {
-  event,
-  type CustomerConsentChanged,
-  type CustomerDataRequested,
-  type CustomerEvent,
-  type CustomerRedacted,
-  type CustomerUpserted,
-} from '../events/catalogue';
-import type { ConsentSnapshot, ConsentState, IsoTimestamp, Platform } from '../inbound/inbound-commands';
+} from './customer.messages';
+import { event } from '../events/catalogue';
+import type { ConsentSnapshot, ConsentState, IsoTimestamp, Platform } from '../inbound/inbound-types';
 import { NO_REACH, type ContactReach } from '../shared/contact';
 import { InvalidCommandError, rememberCausation, type Decider } from '../shared/decider';
 import type { SealedValue } from '../shared/sealed-value';
@@ -209,7 +207,7 @@ function decideDataRequest(c: RequestCustomerDataCommand): CustomerEvent[] {
 
 export function decideCustomer(command: CustomerCommand, state: CustomerState): CustomerEvent[] {
   if (state.seenCausationIds.includes(command.causationId)) return [];
-  switch (command.kind) {
+  switch (command.type) {
     case 'UpsertCustomer':
       return decideUpsert(command, state);
     case 'ChangeMarketingConsent':

@@ -1,1 +1,2 @@
 export * from './customer.decider';
+export type * from './customer.messages';

@@ -1,13 +1,19 @@
 import { DeciderSpecification } from '@reclaim/testing';
 import { shopDecider } from '../shop/shop.decider';
+import type { CartActivityRecorded } from '../cart/cart.messages';
+import { CURRENT_SCHEMA_VERSIONS, EventTypes, isCatalogueEventType } from './catalogue';
+import type { DomainEvent } from './envelope';
+import { recoveryIdFor } from '../recovery/types';
 import {
-  CURRENT_SCHEMA_VERSIONS,
-  EventTypes,
-  isCatalogueEventType,
-  type CartActivityRecorded,
-  type DomainEvent,
-} from './catalogue';
-import { cartStream, customerStream, deliveryStream, orderStream, parseStreamName, shopStream } from './streams';
+  cartStream,
+  customerStream,
+  deliveryStream,
+  orderStream,
+  parseRecoveryId,
+  parseStreamName,
+  shopStream,
+  StreamCategories,
+} from './streams';
 import { UnknownSchemaVersionError, UpcasterRegistry, upcastEvent } from './upcasters';
 
 const shopId = '4f1c1f43-7f6e-4d52-9a34-3c9a0f5b2a10';
@@ -45,12 +51,22 @@ describe('stream names', () => {
     expect(parseStreamName(shopStream(shopId))).toEqual({ category: 'shop', shopId });
   });
 
+  it('parses the recovery stream (its name is the recovery id) like every other category', () => {
+    expect(StreamCategories.recovery).toBe('recovery');
+    const recoveryId = recoveryIdFor(shopId, 'cart-a-b');
+    expect(parseStreamName(recoveryId)).toEqual({ category: 'recovery', shopId, id: 'cart-a-b' });
+    expect(parseRecoveryId(recoveryId)).toEqual({ shopId, cartId: 'cart-a-b' });
+    expect(parseRecoveryId(cartStream(shopId, 'cart-a-b'))).toBeUndefined();
+    expect(parseRecoveryId('recovery-x')).toBeUndefined();
+    expect(parseRecoveryId(`recovery-${shopId}-`)).toBeUndefined();
+  });
+
   it('refuses non-UUID shops, empty ids and unknown platforms', () => {
     expect(() => cartStream('shop-1', 'c')).toThrow('UUID');
     expect(() => cartStream(shopId, '')).toThrow('non-empty');
     expect(() => deliveryStream('magento' as never, shopId, 'd')).toThrow('platform');
     expect(parseStreamName('cart-nope')).toBeUndefined();
-    expect(parseStreamName(`recovery-${shopId}-c1`)).toBeUndefined();
+    expect(parseStreamName(`timer-${shopId}-c1`)).toBeUndefined();
     expect(parseStreamName(`cart-${shopId}-`)).toBeUndefined();
   });
 });
@@ -62,9 +78,27 @@ describe('upcasters', () => {
   });
 
   it('passes through events of other catalogues and refuses versions from the future', () => {
-    const foreign: DomainEvent = { type: 'recovery.step-scheduled', schemaVersion: 7, data: {} };
+    const foreign: DomainEvent = { type: 'elsewhere.step-scheduled', schemaVersion: 7, data: {} };
     expect(upcastEvent(foreign)).toBe(foreign);
     expect(() => upcastEvent({ type: 'cart.deleted', schemaVersion: 2, data: {} })).toThrow(UnknownSchemaVersionError);
+  });
+
+  it("knows the recovery stream's events like any other: current kept, future refused, old upcast", () => {
+    expect(isCatalogueEventType('recovery.message-sent')).toBe(true);
+    expect(CURRENT_SCHEMA_VERSIONS['recovery.message-sent']).toBe(1);
+    const sent: DomainEvent = { type: 'recovery.message-sent', schemaVersion: 1, data: { step: 0 } };
+    expect(upcastEvent(sent)).toBe(sent);
+    expect(() => upcastEvent({ ...sent, schemaVersion: 2 })).toThrow(UnknownSchemaVersionError);
+    const registry = new UpcasterRegistry(CURRENT_SCHEMA_VERSIONS).register(
+      'recovery.message-sent',
+      0,
+      (v0: { [k: string]: unknown }) => ({ ...v0, reconciled: false }),
+    );
+    expect(registry.upcast({ ...sent, schemaVersion: 0 })).toEqual({
+      type: 'recovery.message-sent',
+      schemaVersion: 1,
+      data: { step: 0, reconciled: false },
+    });
   });
 
   it('upcasts a fabricated v0 cart activity to v1 through a registered step', () => {
@@ -100,7 +134,7 @@ describe('upcasters', () => {
 describe('shop decider', () => {
   const spec = DeciderSpecification.for(shopDecider);
   const redact = {
-    kind: 'RedactShop' as const,
+    type: 'RedactShop' as const,
     platform: 'shopify' as const,
     shopId,
     causationId: 'd1',

@@ -1,3 +1,4 @@
+export * from './envelope';
 export * from './catalogue';
 export * from './streams';
 export * from './upcasters';

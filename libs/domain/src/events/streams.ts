@@ -1,8 +1,10 @@
 import { validate as isUuid } from 'uuid';
-import type { Platform } from '../inbound/inbound-commands';
+import type { Platform } from '../inbound/inbound-types';
 
 /**
- * Stream names: `<category>-<shopId>-<id>` (and `delivery-<platform>-<shopId>-<deliveryId>`).
+ * Stream names: `<category>-<shopId>-<id>` (and `delivery-<platform>-<shopId>-<deliveryId>`,
+ * `shop-<shopId>`). The recovery process manager's stream is `recovery-<shopId>-<cartId>`: its
+ * name is also the recovery id (`recoveryIdFor`).
  *
  * Why this is unambiguous although ids are used verbatim (and may themselves contain "-"):
  * the category and platform are fixed words without "-", and the shop id is a UUID, which is
@@ -17,6 +19,7 @@ export const StreamCategories = {
   order: 'order',
   shop: 'shop',
   delivery: 'delivery',
+  recovery: 'recovery',
 } as const;
 
 export type StreamCategory = (typeof StreamCategories)[keyof typeof StreamCategories];
@@ -57,8 +60,11 @@ export const deliveryStream = (platform: Platform, shopId: string, deliveryId: s
   return `delivery-${platform}-${checkShopId(shopId)}-${checkId(deliveryId, 'deliveryId')}`;
 };
 
+type KeyedCategory = 'cart' | 'customer' | 'order' | 'recovery';
+const KEYED: readonly string[] = ['cart', 'customer', 'order', 'recovery'] satisfies KeyedCategory[];
+
 export type ParsedStreamName =
-  | { readonly category: 'cart' | 'customer' | 'order'; readonly shopId: string; readonly id: string }
+  | { readonly category: KeyedCategory; readonly shopId: string; readonly id: string }
   | { readonly category: 'shop'; readonly shopId: string }
   | { readonly category: 'delivery'; readonly platform: Platform; readonly shopId: string; readonly id: string };
 
@@ -82,6 +88,12 @@ export function parseStreamName(name: string): ParsedStreamName | undefined {
   if (rest[36] !== '-' || rest.length < 38) return undefined;
   const id = rest.slice(37);
   if (category === 'delivery' && platform) return { category, platform, shopId, id };
-  if (category === 'cart' || category === 'customer' || category === 'order') return { category, shopId, id };
+  if (KEYED.includes(category)) return { category: category as KeyedCategory, shopId, id };
   return undefined;
+}
+
+/** The shop and cart of a recovery id (= its stream name); undefined for anything else. */
+export function parseRecoveryId(recoveryId: string): { shopId: string; cartId: string } | undefined {
+  const parsed = parseStreamName(recoveryId);
+  return parsed?.category === 'recovery' ? { shopId: parsed.shopId, cartId: parsed.id } : undefined;
 }

@@ -1,4 +1,5 @@
-import { CURRENT_SCHEMA_VERSIONS, type DomainEvent } from './catalogue';
+import { CURRENT_SCHEMA_VERSIONS } from './catalogue';
+import type { DomainEvent } from './envelope';
 
 /**
  * Old events are upcast on read, never rewritten. An upcaster turns the data of version N of a
@@ -27,7 +28,7 @@ export class UpcasterRegistry {
     for (const [type, version] of Object.entries(currentVersions)) this.current.set(type, version);
   }
 
-  /** Declares (or raises) the current version of a type; other catalogues (e.g. recovery) register here too. */
+  /** Declares (or raises) the current version of a type (e.g. a test's own catalogue). */
   declare(type: string, currentVersion: number): this {
     this.current.set(type, currentVersion);
     return this;

@@ -1,1 +1,2 @@
 export * from './order.decider';
+export type * from './order.messages';

@@ -1,5 +1,5 @@
 import { DeciderSpecification } from '@reclaim/testing';
-import type { PlaceOrderCommand } from '../commands/domain-commands';
+import type { PlaceOrderCommand } from './order.messages';
 import { InvalidCommandError, foldEvents } from '../shared/decider';
 import { orderDecider } from './order.decider';
 
@@ -7,7 +7,7 @@ const shopId = '4f1c1f43-7f6e-4d52-9a34-3c9a0f5b2a10';
 const spec = DeciderSpecification.for(orderDecider);
 
 const placeOrder = (over: Partial<PlaceOrderCommand> = {}): PlaceOrderCommand => ({
-  kind: 'PlaceOrder',
+  type: 'PlaceOrder',
   platform: 'shopify',
   shopId,
   orderId: '820982911946154508',

@@ -1,6 +1,6 @@
-import type { OrderCommand, PlaceOrderCommand } from '../commands/domain-commands';
-import { event, type OrderEvent, type OrderPlaced } from '../events/catalogue';
-import type { IsoTimestamp } from '../inbound/inbound-commands';
+import type { OrderCommand, OrderEvent, OrderPlaced, PlaceOrderCommand } from './order.messages';
+import { event } from '../events/catalogue';
+import type { IsoTimestamp } from '../inbound/inbound-types';
 import { InvalidCommandError, rememberCausation, type Decider } from '../shared/decider';
 import { effectivePlatformTime } from '../shared/time';
 import {
@@ -70,7 +70,7 @@ function decidePlaceOrder(c: PlaceOrderCommand, s: OrderState): OrderEvent[] {
 
 export function decideOrder(command: OrderCommand, state: OrderState): OrderEvent[] {
   if (state.seenCausationIds.includes(command.causationId)) return [];
-  switch (command.kind) {
+  switch (command.type) {
     case 'PlaceOrder':
       return decidePlaceOrder(command, state);
   }

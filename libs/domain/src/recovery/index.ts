@@ -65,7 +65,7 @@ export {
 } from './pre-send';
 export { retryDelayMs } from './retry';
 export { attributeOrder, type AttributableMessage, type AttributableOrder, type Attribution } from './attribution';
-export type * from './messages';
+export type * from './recovery.messages';
 export { outcomeFromCheck, sentOutcome, summarizeDecision } from './outcomes';
 export {
   createRecoveryDecider,
@@ -80,3 +80,4 @@ export {
   type StepState,
   type StepStatus,
 } from './process-manager';
+export { fromStoredRecoveryEvent, isRecoveryEvent, toStoredRecoveryEvent } from './recovery-events';

@@ -1,4 +1,4 @@
-import type { SendSummary, StepOutcomeResult } from './messages';
+import type { SendSummary, StepOutcomeResult } from './recovery.messages';
 import type { CheckResult, SendDecision } from './pre-send';
 
 export function summarizeDecision(decision: SendDecision): SendSummary {

@@ -14,7 +14,7 @@ import type {
   StartContext,
   StepOutcomeResult,
   TimerPurpose,
-} from './messages';
+} from './recovery.messages';
 import { gte, isDecimalString } from './money';
 import type { SendCheckContext, SendMode } from './pre-send';
 import { isValidTimeZone, localParts } from './quiet-hours';

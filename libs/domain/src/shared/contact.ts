@@ -1,4 +1,4 @@
-import type { ContactDetails } from '../inbound/inbound-commands';
+import type { ContactDetails } from '../inbound/inbound-types';
 
 /**
  * What the domain may know about a contact without seeing it: which channels can reach the

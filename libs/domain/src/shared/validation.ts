@@ -1,4 +1,4 @@
-import type { CartLineItem } from '../inbound/inbound-commands';
+import type { CartLineItem } from '../inbound/inbound-types';
 import { InvalidCommandError } from './decider';
 import { isCurrencyCode, tryParseMoney } from './money';
 import { parseTimestamp } from './time';

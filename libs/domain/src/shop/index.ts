@@ -1,1 +1,2 @@
 export * from './shop.decider';
+export type * from './shop.messages';

@@ -1,6 +1,6 @@
-import type { ShopCommand } from '../commands/domain-commands';
-import { event, type ShopEvent, type ShopRedacted } from '../events/catalogue';
-import type { IsoTimestamp } from '../inbound/inbound-commands';
+import type { ShopCommand, ShopEvent, ShopRedacted } from './shop.messages';
+import { event } from '../events/catalogue';
+import type { IsoTimestamp } from '../inbound/inbound-types';
 import { rememberCausation, type Decider } from '../shared/decider';
 import { effectivePlatformTime } from '../shared/time';
 import { validTimestamp } from '../shared/validation';

@@ -85,7 +85,7 @@ export function mapBigCommerceCart(body: unknown, ctx: { shopCurrency: string; r
   }
   const redirect = objOf(cart['redirect_urls']);
   return {
-    kind: 'RecordCartActivity',
+    type: 'RecordCartActivity',
     platform: 'bigcommerce',
     platformUpdatedAt:
       bigCommerceDateOf(cart['updated_time'], 'data.updated_time') ??
@@ -105,7 +105,7 @@ export function mapBigCommerceCart(body: unknown, ctx: { shopCurrency: string; r
 
 /** A cart the API no longer has (`BigCommerceNotFoundError` on `getCart`). */
 export function bigCommerceCartGone(cartId: string, receivedAt: Date): DeleteCart {
-  return { kind: 'DeleteCart', platform: 'bigcommerce', platformUpdatedAt: receivedAt.toISOString(), cartId };
+  return { type: 'DeleteCart', platform: 'bigcommerce', platformUpdatedAt: receivedAt.toISOString(), cartId };
 }
 
 function billingContact(b: JsonObject | undefined): PlaceOrder['contact'] {
@@ -146,7 +146,7 @@ export function mapBigCommerceOrder(
   });
   const created = bigCommerceDateOf(o['date_created'], 'date_created') ?? ctx.receivedAt.toISOString();
   return {
-    kind: 'PlaceOrder',
+    type: 'PlaceOrder',
     platform: 'bigcommerce',
     platformUpdatedAt: bigCommerceDateOf(o['date_modified'], 'date_modified') ?? created,
     orderId: idOf(o['id'], 'id'),
@@ -169,7 +169,7 @@ export function mapBigCommerceCustomer(customer: unknown, ctx: { receivedAt: Dat
   const c = rootObject(customer);
   const acceptsAbandonedCartEmails = boolOf(c['accepts_product_review_abandoned_cart_emails']);
   return {
-    kind: 'UpsertCustomer',
+    type: 'UpsertCustomer',
     platform: 'bigcommerce',
     platformUpdatedAt:
       bigCommerceDateOf(c['date_modified'], 'date_modified') ??

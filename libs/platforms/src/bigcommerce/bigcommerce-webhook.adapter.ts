@@ -125,7 +125,7 @@ export class BigCommerceWebhookAdapter implements PlatformWebhookAdapter {
           outcome: 'commands',
           commands: [
             {
-              kind: 'DeleteCart',
+              type: 'DeleteCart',
               platform: 'bigcommerce',
               cartId: resource.id,
               platformUpdatedAt: new Date().toISOString(),
@@ -159,14 +159,14 @@ export function mapBigCommerceScope(scope: string, payload: unknown): MappingRes
       return { outcome: 'fetch', resource: { type: 'cart', id: idOf(data['id'], 'data.id') } };
     case 'store/cart/abandoned':
       return commands({
-        kind: 'ReportCartAbandoned',
+        type: 'ReportCartAbandoned',
         platform: 'bigcommerce',
         platformUpdatedAt: at(),
         cartId: idOf(data['id'], 'data.id'),
       });
     case 'store/cart/deleted':
       return commands({
-        kind: 'DeleteCart',
+        type: 'DeleteCart',
         platform: 'bigcommerce',
         platformUpdatedAt: at(),
         cartId: idOf(data['id'], 'data.id'),
@@ -174,7 +174,7 @@ export function mapBigCommerceScope(scope: string, payload: unknown): MappingRes
     case 'store/cart/converted': {
       const when = at();
       return commands({
-        kind: 'CompleteCheckout',
+        type: 'CompleteCheckout',
         platform: 'bigcommerce',
         platformUpdatedAt: when,
         cartId: idOf(data['id'], 'data.id'),

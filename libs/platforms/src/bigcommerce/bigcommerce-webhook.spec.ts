@@ -102,7 +102,7 @@ describe('BigCommerce inspect and map', () => {
       outcome: 'commands',
       commands: [
         {
-          kind: 'CompleteCheckout',
+          type: 'CompleteCheckout',
           platform: 'bigcommerce',
           platformUpdatedAt: NOW.toISOString(),
           cartId: 'd30016e2-23c0-4a90-884f-2e92ac135476',

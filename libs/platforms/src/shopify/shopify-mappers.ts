@@ -156,7 +156,7 @@ export function mapShopifyCheckout(p: JsonObject, shopCurrency: string, received
   const client = objOf(p['client_details']);
   const platformUpdatedAt = updatedAt(p, receivedAt);
   const activity: RecordCartActivity = {
-    kind: 'RecordCartActivity',
+    type: 'RecordCartActivity',
     platform: 'shopify',
     platformUpdatedAt,
     cartId,
@@ -185,7 +185,7 @@ export function mapShopifyCheckout(p: JsonObject, shopCurrency: string, received
   return [
     activity,
     {
-      kind: 'CompleteCheckout',
+      type: 'CompleteCheckout',
       platform: 'shopify',
       platformUpdatedAt,
       cartId,
@@ -204,7 +204,7 @@ export function mapShopifyCart(p: JsonObject, shopCurrency: string, receivedAt: 
   const subtotal = lineTotals.reduce((a, b) => a.plus(b), new Decimal(0)).toFixed();
   zeroSubtotalCheck(items, subtotal, 'line_items');
   return {
-    kind: 'RecordCartActivity',
+    type: 'RecordCartActivity',
     platform: 'shopify',
     platformUpdatedAt: updatedAt(p, receivedAt),
     cartId,
@@ -234,7 +234,7 @@ export function mapShopifyOrder(p: JsonObject, shopCurrency: string, receivedAt:
   if (!currency.ok) throw new PayloadFieldError('currency', currency.reason);
   const customer = objOf(p['customer']);
   return {
-    kind: 'PlaceOrder',
+    type: 'PlaceOrder',
     platform: 'shopify',
     platformUpdatedAt: updatedAt(p, receivedAt),
     orderId,
@@ -264,7 +264,7 @@ export function mapShopifyCustomer(p: JsonObject, receivedAt: Date): UpsertCusto
   const tags = strOf(p['tags']);
   const currency = strOf(p['currency']);
   return {
-    kind: 'UpsertCustomer',
+    type: 'UpsertCustomer',
     platform: 'shopify',
     platformUpdatedAt: updatedAt(p, receivedAt),
     customer: { platformCustomerId: idOf(p['id'], 'id') },

@@ -138,7 +138,7 @@ export function mapShopifyTopic(
       const cartId =
         optionalIdOf(p['cart_token'], 'cart_token') ?? optionalIdOf(p['token'], 'token') ?? idOf(p['id'], 'id');
       return commands({
-        kind: 'DeleteCart',
+        type: 'DeleteCart',
         platform: 'shopify',
         platformUpdatedAt: optionalTimestampOf(p['updated_at'], 'updated_at') ?? at,
         cartId,
@@ -160,7 +160,7 @@ export function mapShopifyTopic(
       const consent = consentSnapshot(p[field], field, 'shopify:consent_update');
       if (consent === undefined) return { outcome: 'ignored', reason: `${field}.state is null or absent` };
       const cmd: InboundCommand = {
-        kind: 'ChangeMarketingConsent',
+        type: 'ChangeMarketingConsent',
         platform: 'shopify',
         platformUpdatedAt: consent.updatedAt ?? at,
         customer: {
@@ -179,7 +179,7 @@ export function mapShopifyTopic(
       const contact = { email: strOf(c?.['email']), phone: strOf(c?.['phone']) };
       if (topic === 'customers/redact') {
         return commands({
-          kind: 'RedactCustomer',
+          type: 'RedactCustomer',
           platform: 'shopify',
           platformUpdatedAt: at,
           customer,
@@ -188,7 +188,7 @@ export function mapShopifyTopic(
         });
       }
       return commands({
-        kind: 'RequestCustomerData',
+        type: 'RequestCustomerData',
         platform: 'shopify',
         platformUpdatedAt: at,
         customer,
@@ -198,7 +198,7 @@ export function mapShopifyTopic(
       });
     }
     case 'shop/redact':
-      return commands({ kind: 'RedactShop', platform: 'shopify', platformUpdatedAt: at });
+      return commands({ type: 'RedactShop', platform: 'shopify', platformUpdatedAt: at });
     default:
       return { outcome: 'unknown-topic', topic };
   }

@@ -136,7 +136,7 @@ describe('Shopify mapping', () => {
     expect(result.commands).toHaveLength(1);
     const cmd = result.commands[0] as RecordCartActivity;
     expect(cmd).toMatchObject({
-      kind: 'RecordCartActivity',
+      type: 'RecordCartActivity',
       platform: 'shopify',
       cartId: 'c1-77aa',
       cartToken: 'c1-77aa',
@@ -184,7 +184,7 @@ describe('Shopify mapping', () => {
     if (result.outcome !== 'commands') throw new Error(result.outcome);
     const done = result.commands[1] as CompleteCheckout;
     expect(done).toMatchObject({
-      kind: 'CompleteCheckout',
+      type: 'CompleteCheckout',
       cartId: 'c1-77aa',
       completedAt: '2026-02-28T09:07:00.000Z',
     });
@@ -203,7 +203,7 @@ describe('Shopify mapping', () => {
     const result = mapped('orders/paid', order);
     if (result.outcome !== 'commands') throw new Error(result.outcome);
     expect(result.commands[0] as PlaceOrder).toMatchObject({
-      kind: 'PlaceOrder',
+      type: 'PlaceOrder',
       orderId: '5000000000000000001',
       cartIds: ['c1-77aa', '9f1c2a7e0b'],
       total: '44.70',
@@ -250,7 +250,7 @@ describe('Shopify mapping', () => {
       outcome: 'commands',
       commands: [
         {
-          kind: 'ChangeMarketingConsent',
+          type: 'ChangeMarketingConsent',
           channel: 'sms',
           customer: { platformCustomerId: '706405506930370084' },
           contact: { phone: '+16135551212' },

@@ -107,7 +107,7 @@ export function mapCartFlowsWebhook(
     const total = moneyField(fields.cart_total, 'cart_total');
     const at = ctx.receivedAt.toISOString();
     const activity: RecordCartActivity = {
-      kind: 'RecordCartActivity',
+      type: 'RecordCartActivity',
       platform: 'woocommerce',
       platformUpdatedAt: at,
       cartId,
@@ -129,9 +129,9 @@ export function mapCartFlowsWebhook(
     const status = trimmed(fields.order_status)?.toLowerCase();
     const list: InboundCommand[] = [activity];
     if (status === 'abandoned')
-      list.push({ kind: 'ReportCartAbandoned', platform: 'woocommerce', platformUpdatedAt: at, cartId });
+      list.push({ type: 'ReportCartAbandoned', platform: 'woocommerce', platformUpdatedAt: at, cartId });
     if (status === 'completed') {
-      list.push({ kind: 'CompleteCheckout', platform: 'woocommerce', platformUpdatedAt: at, cartId, completedAt: at });
+      list.push({ type: 'CompleteCheckout', platform: 'woocommerce', platformUpdatedAt: at, cartId, completedAt: at });
     }
     return { outcome: 'commands', commands: list };
   });

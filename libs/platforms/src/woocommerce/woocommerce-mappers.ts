@@ -77,7 +77,7 @@ export function mapWooOrder(p: JsonObject, shopCurrency: string, receivedAt: Dat
     new Decimal(0),
   );
   return {
-    kind: 'PlaceOrder',
+    type: 'PlaceOrder',
     platform: 'woocommerce',
     platformUpdatedAt: wooModifiedAt(p, receivedAt),
     orderId: idOf(p['id'], 'id'),
@@ -105,7 +105,7 @@ export function mapWooCustomer(p: JsonObject, receivedAt: Date): UpsertCustomer 
   const contact = wooContact(billing);
   const payingCustomer = boolOf(p['is_paying_customer']);
   return {
-    kind: 'UpsertCustomer',
+    type: 'UpsertCustomer',
     platform: 'woocommerce',
     platformUpdatedAt: wooModifiedAt(p, receivedAt),
     customer: { platformCustomerId: idOf(p['id'], 'id') },

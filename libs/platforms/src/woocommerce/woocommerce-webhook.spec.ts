@@ -83,7 +83,7 @@ describe('WooCommerce inspect and map', () => {
       outcome: 'commands',
       commands: [
         {
-          kind: 'PlaceOrder',
+          type: 'PlaceOrder',
           platform: 'woocommerce',
           orderId: '9007199254740993',
           platformUpdatedAt: '2026-02-28T09:01:00.000Z',
@@ -176,14 +176,14 @@ describe('CartFlows Cart Abandonment Recovery payload', () => {
       outcome: 'commands',
       commands: [
         {
-          kind: 'RecordCartActivity',
+          type: 'RecordCartActivity',
           cartId: 'wcf:tok-123',
           total: '42.50',
           currency: 'EUR',
           contact: { email: 'zoe@example.com', firstName: 'Zoë', phone: '+4915112345678' },
           checkoutUrl: 'https://shop.example.com/checkout/?wcf_ac_token=tok-123',
         },
-        { kind: 'ReportCartAbandoned', cartId: 'wcf:tok-123', platformUpdatedAt: NOW.toISOString() },
+        { type: 'ReportCartAbandoned', cartId: 'wcf:tok-123', platformUpdatedAt: NOW.toISOString() },
       ],
     });
   });

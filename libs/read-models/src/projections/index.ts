@@ -20,7 +20,7 @@ export type { ApplyOptions, ContactVault, Projection } from './projection';
 export { maskContact, maskEmail, maskPhone, nameInitials } from './masking';
 export { applyCartEvent } from './carts';
 export { applyCustomerEvent } from './customers';
-export { discountCost, parseRecoveryId } from './recoveries';
+export { discountCost } from './recoveries';
 
 export const READ_MODEL_PROJECTIONS: readonly Projection[] = [
   cartsProjection,

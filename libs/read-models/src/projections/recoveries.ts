@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import Decimal from 'decimal.js';
-import type { OrderPlacedData, RecoveryEvent, SendSummary } from '@reclaim/domain';
+import { fromStoredRecoveryEvent, parseRecoveryId, type OrderPlacedData, type SendSummary } from '@reclaim/domain';
 import type { RecordedEvent } from '@reclaim/event-store';
 import { ATTRIBUTION, DAILY_FUNNEL, MESSAGES, ORDERS, RECOVERIES, SCORES, SEGMENTS } from '../schema';
 import { refreshAllFunnel, refreshFunnel } from './funnel';
@@ -15,16 +15,11 @@ import {
 } from './projection';
 import { alreadyApplied, positionText, RowSet, type Row } from './rows';
 
-/** `recovery-<shop uuid>-<cart id>` (shop ids are UUIDs, so the split is unambiguous). */
-export function parseRecoveryId(recoveryId: string): { shopId: string; cartId: string } {
-  const m = /^recovery-([0-9a-fA-F-]{36})-(.+)$/.exec(recoveryId);
-  if (!m) throw new Error(`not a recovery id: ${recoveryId}`);
-  return { shopId: m[1], cartId: m[2] };
-}
-
-/** The recovery event of a stored envelope (`type`/`schemaVersion` on the envelope, the rest in data). */
-function recoveryEvent(e: RecordedEvent): RecoveryEvent {
-  return { ...(e.data as object), type: e.type, schemaVersion: e.schemaVersion } as RecoveryEvent;
+/** The shop and cart of a recovery stream; a stream that is not one is a bug upstream, not data to skip. */
+function recoveryIds(recoveryId: string): { shopId: string; cartId: string } {
+  const ids = parseRecoveryId(recoveryId);
+  if (ids === undefined) throw new Error(`not a recovery id: ${recoveryId}`);
+  return ids;
 }
 
 /** Discount given on an attributed order: the order's own total_discounts, else estimated from the percent. */
@@ -68,9 +63,9 @@ interface Tables {
 
 /** Applies one recovery event to the rows it touches (recoveries, messages, segments, scores, attribution). */
 export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
-  const ev = recoveryEvent(e);
+  const ev = fromStoredRecoveryEvent(e); // upcast to the current schema version
   const id = ev.recoveryId;
-  const { shopId, cartId } = parseRecoveryId(id);
+  const { shopId, cartId } = recoveryIds(id);
   const position = positionText(e);
   const current = t.recoveries.get({ recovery_id: id });
   if (alreadyApplied(current, e)) return;
@@ -435,7 +430,7 @@ export const recoveriesProjection: Projection = {
           const id = (e.data as { recoveryId: string }).recoveryId;
           ids.push(id);
           if (e.type === 'recovery.order-attributed') {
-            orderKeys.push({ shop_id: parseRecoveryId(id).shopId, order_id: (e.data as { orderId: string }).orderId });
+            orderKeys.push({ shop_id: recoveryIds(id).shopId, order_id: (e.data as { orderId: string }).orderId });
           }
         }
       }

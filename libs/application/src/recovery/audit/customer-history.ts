@@ -14,8 +14,8 @@ import type {
   SequenceStep,
 } from '@reclaim/domain';
 import { positionToString, type EventStore, type GlobalPosition, type RecordedEvent } from '@reclaim/event-store';
-import { parseRecoveryId } from '../recovery-stream';
-import { fromStoredRecoveryEvent } from '../recovery-stream';
+import { parseRecoveryId } from '@reclaim/domain';
+import { fromStoredRecoveryEvent } from '@reclaim/domain';
 
 export type HistoryEntryKind =
   | 'started'

@@ -1,7 +1,7 @@
 import { deadLetterRetryRefusal, type RecoveryDecider } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { Clock } from '../clock';
-import { parseRecoveryId } from '../recovery-stream';
+import { parseRecoveryId } from '@reclaim/domain';
 import { loadRecovery, runRecovery } from '../recovery-stream';
 import type { ShopDeciders } from '../settings/shop-settings';
 

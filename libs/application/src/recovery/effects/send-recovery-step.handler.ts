@@ -14,7 +14,8 @@ import {
   type StepOutcomeResult,
 } from '@reclaim/domain';
 import { consentOf, customerHistoryFacts } from '../facts';
-import { loadRecovery, parseRecoveryId } from '../recovery-stream';
+import { parseRecoveryId } from '@reclaim/domain';
+import { loadRecovery } from '../recovery-stream';
 import { CheckInventory, SendRecoveryStep, type EffectOutcome } from './effect-commands';
 import { EffectContext, latestOfStep } from './effect-context';
 import { EffectRecords } from './effect-records';

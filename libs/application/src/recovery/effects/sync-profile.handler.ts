@@ -6,7 +6,8 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { describeProviderError, PermanentProviderError, RetryableProviderError } from '@reclaim/ports';
-import { loadRecovery, parseRecoveryId } from '../recovery-stream';
+import { parseRecoveryId } from '@reclaim/domain';
+import { loadRecovery } from '../recovery-stream';
 import { SyncProfile, type EffectOutcome } from './effect-commands';
 import { EffectContext } from './effect-context';
 import { EFFECT_DEFAULTS } from './effect-deps';

@@ -27,7 +27,7 @@ import { validateTemplate, type TemplateSource } from '../../messages/template-e
 import { runDecider } from '../../shared/run-decider';
 import { readCustomer } from '../facts';
 import type { ShopLookup } from '../ports';
-import { parseRecoveryId } from '../recovery-stream';
+import { parseRecoveryId } from '@reclaim/domain';
 import { runRecovery } from '../recovery-stream';
 import type { ShopDeciders } from '../settings/shop-settings';
 
@@ -48,7 +48,7 @@ export class ConsentUnsubscribeRecorder implements UnsubscribeRecorder {
     if (customer.consent[request.channel]?.state === 'unsubscribed') return;
     const at = request.at.toISOString();
     const command: ChangeMarketingConsentCommand = {
-      kind: 'ChangeMarketingConsent',
+      type: 'ChangeMarketingConsent',
       shopId: request.shopId,
       customerKey: request.customerKey,
       causationId: `unsubscribe:${request.recoveryId}:${request.step}:${request.channel}:${at}`,

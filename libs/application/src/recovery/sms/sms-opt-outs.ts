@@ -82,7 +82,7 @@ export class SmsOptOuts implements SmsOptOutPort {
     if (platform === undefined) return false;
     const at = request.at.toISOString();
     const command: ChangeMarketingConsentCommand = {
-      kind: 'ChangeMarketingConsent',
+      type: 'ChangeMarketingConsent',
       shopId: request.shopId,
       customerKey: request.customerKey,
       causationId: request.causationId,

@@ -1,6 +1,6 @@
 /** Tiny given/when/then helper for the recovery decider, plus shared fixtures. */
 import { defaultRecoveryConfig, recoveryConfig, type RecoveryConfigOverrides } from '../config';
-import type { RecoveryEvent, RecoveryInput, StartContext } from '../messages';
+import type { RecoveryEvent, RecoveryInput, StartContext } from '../recovery.messages';
 import { createRecoveryDecider, replay, type RecoveryDecider, type RecoveryState } from '../process-manager';
 import type { CustomerFeatures } from '../segments';
 import { defaultSequences } from '../sequences';

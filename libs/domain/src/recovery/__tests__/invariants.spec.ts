@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { RecoveryEvent, RecoveryInput, StepOutcomeResult } from '../messages';
+import type { RecoveryEvent, RecoveryInput, StepOutcomeResult } from '../recovery.messages';
 import { isInsideWindow, nextAllowedTime } from '../quiet-hours';
 import { DAY, HOUR, MINUTE, toIso, toMs } from '../time';
 import type { Channel } from '../types';

@@ -1,7 +1,7 @@
 import { HOUR, MINUTE, DAY } from '../time';
 import { createRecoveryDecider } from '../process-manager';
 import { recoveryConfig } from '../config';
-import type { RecoveryEvent } from '../messages';
+import type { RecoveryEvent } from '../recovery.messages';
 import { activity, at, cart, CART, given, newCustomer, RID, Run, SHOP, start, T0, types } from './given-when-then';
 
 const ABANDONED = at(T0, HOUR);

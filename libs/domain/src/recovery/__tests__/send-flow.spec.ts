@@ -1,4 +1,4 @@
-import type { RecoveryEvent } from '../messages';
+import type { RecoveryEvent } from '../recovery.messages';
 import { outcomeFromCheck, sentOutcome } from '../outcomes';
 import { checkBeforeSend, type SendCheckContext } from '../pre-send';
 import { sendFactsFromState } from '../process-manager';

@@ -1,4 +1,12 @@
-/** The recovery process manager's inputs (signals) and events (its stream `recovery-<shop>-<cart>`). */
+/**
+ * The recovery stream's vocabulary (`recovery-<shop>-<cart>`): the process manager's commands
+ * (`RecoveryInput`, discriminated by `type` like every command) and its events (type strings and
+ * schema versions in ../events/catalogue.ts, upcast on read like every stream).
+ *
+ * Longer than ~350 lines on purpose: it is the whole vocabulary of one stream (14 commands,
+ * 29 events), read together; splitting it would scatter what a reader compares.
+ */
+import type { DomainEvent } from '../events/envelope';
 import type { ConsentUsed, DeferReason, DiscountWithheldReason, SendMode, SkipReason, StopReason } from './pre-send';
 import type { CustomerFeatures, Segmentation } from './segments';
 import type { SequenceCatalogue, SequenceStep } from './sequences';
@@ -153,6 +161,7 @@ export type PauseReason = 'cart-activity' | 'ticket-open';
 export type DeadLetterReason = 'retry-budget-exhausted' | 'not-retryable' | 'unreconcilable';
 export type TicketSkipReason = 'no-ticket-provider' | 'ticket-refused';
 
+/** The flat view's common fields: envelope `type`/`schemaVersion`, and in the data `recoveryId` and `at`. */
 interface Base<T extends string> {
   readonly type: T;
   readonly schemaVersion: 1;
@@ -363,6 +372,21 @@ export type RecoveryEvent =
   | Ended;
 
 export type RecoveryEventType = RecoveryEvent['type'];
+
+/** The data of one recovery event type: everything but the envelope's `type` and `schemaVersion`. */
+export type RecoveryEventData<T extends RecoveryEventType> = Omit<
+  Extract<RecoveryEvent, { readonly type: T }>,
+  'type' | 'schemaVersion'
+>;
+
+/**
+ * A recovery event as the process manager decides it and the store holds it: the shared envelope
+ * (`type`, `schemaVersion`, `data`) like every other stream's events. `RecoveryEvent` is the flat
+ * view of the same event (envelope fields and data side by side) that projections read.
+ */
+export type StoredRecoveryEvent = {
+  readonly [T in RecoveryEventType]: DomainEvent<T, RecoveryEventData<T>>;
+}[RecoveryEventType];
 
 /** Distributes Omit over the union so each member keeps its own fields. */
 export type RecoveryEventBody = RecoveryEvent extends infer E
