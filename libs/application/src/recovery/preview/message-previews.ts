@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CartContents, Channel } from '@reclaim/domain';
+import { parseRecoveryId, type CartContents, type Channel } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { ChannelPort, RecoveryShop } from '@reclaim/ports';
 import { TemplateMessageRenderer, type RenderItem, type RenderMessageInput } from '../../messages/renderer';
@@ -10,7 +10,7 @@ import { maskRecipient } from '../effects/default-adapters';
 import { renderShopOf } from '../effects/message-content';
 import { readCart } from '../facts';
 import type { ShopLookup } from '../ports';
-import { loadRecovery, parseRecoveryId } from '../recovery-stream';
+import { loadRecovery } from '../recovery-stream';
 import type { ShopProfiles } from '../settings/shop-settings';
 
 /**
