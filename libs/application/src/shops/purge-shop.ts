@@ -24,7 +24,7 @@ export async function redactShop(
     deps.store,
     shopStream(shopId),
     shopDecider,
-    { kind: 'RedactShop', platform, platformUpdatedAt, shopId, causationId, receivedAt },
+    { type: 'RedactShop', platform, platformUpdatedAt, shopId, causationId, receivedAt },
     { causationId, metadata: { shopId, ...(request.metadata ?? {}) } },
   );
   await deps.vault.shredShop(shopId);
