@@ -31,6 +31,35 @@ export function notifyChannel(schema: string): string {
   return `${schema}_appended`;
 }
 
+/** The dead-letter tables of the checkpointed subscriptions (see subscriptions/dead-letters.ts); idempotent. */
+export function deadLetterDdl(schema: string): string {
+  return `
+    CREATE TABLE IF NOT EXISTS "${assertSchemaName(schema)}".subscription_blocked_keys (
+      subscription text NOT NULL,
+      key text NOT NULL,
+      status text NOT NULL CHECK (status IN ('retrying', 'parked')),
+      attempts integer NOT NULL,
+      error text NOT NULL,
+      event_id text NOT NULL,
+      event_type text NOT NULL,
+      stream_id text NOT NULL,
+      first_failed_at timestamptz NOT NULL DEFAULT now(),
+      last_failed_at timestamptz NOT NULL DEFAULT now(),
+      next_attempt_at timestamptz,
+      PRIMARY KEY (subscription, key)
+    );
+    CREATE TABLE IF NOT EXISTS "${assertSchemaName(schema)}".subscription_blocked_events (
+      subscription text NOT NULL,
+      key text NOT NULL,
+      seq bigserial NOT NULL,
+      event_id text NOT NULL,
+      position text NOT NULL,
+      event jsonb NOT NULL,
+      PRIMARY KEY (subscription, event_id)
+    );
+    CREATE INDEX IF NOT EXISTS subscription_blocked_events_key_idx ON "${assertSchemaName(schema)}".subscription_blocked_events (subscription, key, seq);`;
+}
+
 /** Idempotent; safe to run from several processes at once (serialised by an advisory lock). */
 export async function migrateEventStore(pool: Pool, schema: string = DEFAULT_SCHEMA): Promise<void> {
   const s = assertSchemaName(schema);
@@ -63,6 +92,7 @@ export async function migrateEventStore(pool: Pool, schema: string = DEFAULT_SCH
         position text NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now()
       );
+      ${deadLetterDdl(s)}
     `);
     await client.query('COMMIT');
   } catch (err) {

@@ -9,7 +9,9 @@ import {
   getHeadPosition,
   resetCheckpoint,
   runCheckpointedSubscription,
+  type BlockedKeyChange,
 } from './checkpointed-subscription';
+import { countDeadLetters, listDeadLetters, retryDeadLetter } from './dead-letters';
 
 const ev = (type: string): NewEvent => ({ id: randomUUID(), type, schemaVersion: 1, data: {} });
 
@@ -135,5 +137,128 @@ describe('runCheckpointedSubscription', () => {
     await run();
     expect(seen).toHaveLength(firstPass * 2);
     expect(seen.slice(firstPass).map((e) => e.id)).toEqual(seen.slice(0, firstPass).map((e) => e.id));
+  });
+
+  it('poison isolation: a failing event blocks only its stream, is retried, parked, and released by a retry', async () => {
+    const controller = new AbortController();
+    await pool.query('CREATE TABLE iso_applied (seq serial PRIMARY KEY, label text NOT NULL)');
+    const changes: BlockedKeyChange[] = [];
+    let healed = false;
+    const poison = (e: RecordedEvent) => (e.data as { poison?: boolean }).poison === true;
+    const running = runCheckpointedSubscription({
+      name: 'isolated',
+      store,
+      pool,
+      filter: { streamPrefixes: ['iso-'] },
+      batchSize: 50,
+      signal: controller.signal,
+      backoff: { initialMs: 1, maxMs: 10 },
+      isolation: { maxAttempts: 3, backoff: { initialMs: 20, maxMs: 40 }, pollMs: 20, onKey: (c) => changes.push(c) },
+      handle: async (events, tx) => {
+        for (const e of events) {
+          if (poison(e) && !healed) throw new Error('store API unreachable');
+          await tx.query('INSERT INTO applied VALUES ($1, $2)', [e.id, 'isolated']);
+          await tx.query('INSERT INTO iso_applied (label) VALUES ($1)', [
+            `${e.streamId}:${(e.data as { n: number }).n}`,
+          ]);
+        }
+      },
+    });
+    const append = (stream: string, n: number, bad = false) =>
+      store.append(
+        stream,
+        [{ id: randomUUID(), type: 'Iso', schemaVersion: 1, data: { n, ...(bad ? { poison: true } : {}) } }],
+        'any',
+      );
+    for (let n = 0; n < 3; n++)
+      for (const s of ['iso-a', 'iso-b', 'iso-c']) await append(s, n, s === 'iso-b' && n === 1);
+    for (let n = 3; n < 5; n++) for (const s of ['iso-a', 'iso-b', 'iso-c']) await append(s, n);
+    const head = await getHeadPosition(store);
+    // Committed rows only: a batch rolled back before its events were re-applied one by one leaves none.
+    let applied: string[] = [];
+    const perStream = (s: string) => applied.filter((a) => a.startsWith(`${s}:`));
+    const refresh = async () => {
+      applied = (await pool.query<{ label: string }>('SELECT label FROM iso_applied ORDER BY seq')).rows.map(
+        (r) => r.label,
+      );
+    };
+    try {
+      // The checkpoint passes the poison event: everything else is applied, in order per stream.
+      await until(async () => positionToString(await getCheckpoint(pool, 'isolated')) === positionToString(head));
+      await until(async () => (await listDeadLetters(pool, { subscription: 'isolated' }))[0]?.status === 'parked');
+      await refresh();
+      expect(perStream('iso-a')).toEqual(['iso-a:0', 'iso-a:1', 'iso-a:2', 'iso-a:3', 'iso-a:4']);
+      expect(perStream('iso-c')).toEqual(['iso-c:0', 'iso-c:1', 'iso-c:2', 'iso-c:3', 'iso-c:4']);
+      expect(perStream('iso-b')).toEqual(['iso-b:0']); // held behind its poison event, order kept
+      const [letter] = await listDeadLetters(pool, { subscription: 'isolated' });
+      expect(letter).toMatchObject({ key: 'iso-b', status: 'parked', attempts: 3, events: 4, streamId: 'iso-b' });
+      expect(letter.error).toContain('store API unreachable');
+      expect(await countDeadLetters(pool)).toEqual(
+        expect.arrayContaining([{ subscription: 'isolated', status: 'parked', keys: 1, events: 4 }]),
+      );
+      expect(changes.map((c) => c.change)).toEqual(['blocked', 'retry-failed', 'parked']);
+      // New events of the blocked stream are held too (order kept), the others still flow.
+      await append('iso-b', 5);
+      await append('iso-a', 5);
+      await until(async () => (await refresh(), perStream('iso-a').length === 6));
+      expect(perStream('iso-b')).toEqual(['iso-b:0']);
+      // The operator's retry, once the cause is gone: the held events are applied in log order.
+      healed = true;
+      expect(await retryDeadLetter(pool, 'isolated', 'iso-b')).toBe(true);
+      expect(await retryDeadLetter(pool, 'isolated', 'iso-z')).toBe(false);
+      await until(async () => (await refresh(), perStream('iso-b').length === 6));
+      expect(perStream('iso-b')).toEqual(['iso-b:0', 'iso-b:1', 'iso-b:2', 'iso-b:3', 'iso-b:4', 'iso-b:5']);
+      await until(async () => (await listDeadLetters(pool, { subscription: 'isolated' })).length === 0);
+      expect(await listDeadLetters(pool, { subscription: 'isolated' })).toEqual([]);
+      expect(changes.at(-1)).toMatchObject({ key: 'iso-b', change: 'released' });
+    } finally {
+      controller.abort();
+      await running;
+    }
+    const { rows } = await pool.query<{ n: number; d: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d FROM applied WHERE runner = 'isolated'`,
+    );
+    expect(rows[0]).toEqual({ n: 17, d: 17 });
+  });
+
+  it("a failure that is not the event's own (connection lost) retries the whole batch; nothing is parked", async () => {
+    const controller = new AbortController();
+    let failures = 0;
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) await store.append(`sys-${i}`, [ev('Sys')], 'any');
+    const head = await getHeadPosition(store);
+    const running = runCheckpointedSubscription({
+      name: 'systemic',
+      store,
+      pool,
+      filter: { streamPrefixes: ['sys-'] },
+      signal: controller.signal,
+      backoff: { initialMs: 1, maxMs: 10 },
+      isolation: { pollMs: 20 },
+      handle: async (events) => {
+        if (failures < 3) {
+          failures++;
+          throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+        }
+        seen.push(...events.map((e) => e.streamId));
+      },
+    });
+    try {
+      await until(async () => positionToString(await getCheckpoint(pool, 'systemic')) === positionToString(head));
+    } finally {
+      controller.abort();
+      await running;
+    }
+    expect(seen).toEqual(['sys-0', 'sys-1', 'sys-2', 'sys-3']);
+    expect(await listDeadLetters(pool, { subscription: 'systemic' })).toEqual([]);
+  });
+
+  it('resetCheckpoint forgets the blocked keys (a replay meets their events again)', async () => {
+    await pool.query(
+      `INSERT INTO event_store.subscription_blocked_keys (subscription, key, status, attempts, error, event_id, event_type, stream_id)
+       VALUES ('forget', 'k', 'parked', 8, 'x', 'e', 't', 's')`,
+    );
+    await resetCheckpoint(pool, 'forget');
+    expect(await listDeadLetters(pool, { subscription: 'forget' })).toEqual([]);
   });
 });

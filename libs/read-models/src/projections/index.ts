@@ -175,6 +175,7 @@ export async function rebuildProjection(
         filter: p.filter,
         batchSize: o.batchSize ?? 10000,
         exclusive: false,
+        isolation: false, // a rebuild applies every event or fails (and is run again)
         signal: stop.signal,
         backoff: { initialMs: 50, maxMs: 1_000 },
         onError: (err, attempt) => {
