@@ -347,6 +347,26 @@ export class AppConfig {
   @Max(100_000, { message: 'SUBSCRIPTION_LAG_THRESHOLD must be a whole number from 1 to 100000' })
   SUBSCRIPTION_LAG_THRESHOLD = 1000;
 
+  /** Attempts before an event a durable consumer cannot apply is parked as a dead letter. */
+  @Setting({
+    group: 'appliance',
+    description:
+      'attempts (the first failure included) before an event a background consumer cannot apply is parked as a dead letter; only its own cart/stream waits, everything else keeps flowing',
+  })
+  @Transform(toInt(8))
+  @IsInt({ message: 'DEAD_LETTER_ATTEMPTS must be a whole number from 1 to 100' })
+  @Min(1, { message: 'DEAD_LETTER_ATTEMPTS must be a whole number from 1 to 100' })
+  @Max(100, { message: 'DEAD_LETTER_ATTEMPTS must be a whole number from 1 to 100' })
+  DEAD_LETTER_ATTEMPTS = 8;
+
+  /** First back-off between those attempts; it doubles, capped at 5 minutes. */
+  @Setting({
+    group: 'appliance',
+    description: 'first back-off between the attempts of a blocked event; it doubles each time, capped at 5 minutes',
+  })
+  @IsDuration({ min: 10 })
+  DEAD_LETTER_BACKOFF = '1s';
+
   // ------------------------------------------------------------------ providers (email, SMS, tickets, stores)
 
   /** `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. */
@@ -550,6 +570,10 @@ export class AppConfig {
       frequencyCapMs: parseDuration(this.FREQUENCY_CAP),
       emailConsentPolicy: this.EMAIL_CONSENT_POLICY,
     });
+  }
+
+  get deadLetterBackoffMs(): number {
+    return parseDuration(this.DEAD_LETTER_BACKOFF);
   }
 
   get timerTickMs(): number {

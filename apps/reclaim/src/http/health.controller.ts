@@ -10,7 +10,9 @@ type Check = { status: 'up' } | { status: 'down'; error: string };
 /**
  * Liveness + readiness: the process answers, the database and the event store answer (else 503).
  * Each durable subscription's lag is listed; above SUBSCRIPTION_LAG_THRESHOLD pending events the
- * status is `degraded` (still 200: webhooks are taken, the projections are catching up).
+ * status is `degraded` (still 200: webhooks are taken, the projections are catching up); so it is
+ * when a consumer holds dead letters or keys being retried (poison isolation), named in `degraded`
+ * as `<consumer>: N dead letters, M retrying`.
  */
 @ApiTags('operations')
 @Controller('health')
@@ -28,7 +30,10 @@ export class HealthController {
       probe(() => this.runtime.store.ping()),
     ]);
     const ok = database.status === 'up' && eventStore.status === 'up';
-    const subscriptions: Record<string, { status: 'ok' | 'degraded'; pending: number; positions: number }> = {};
+    const subscriptions: Record<
+      string,
+      { status: 'ok' | 'degraded'; pending: number; positions: number; deadLetters?: number; retrying?: number }
+    > = {};
     const lagThreshold = this.runtime.config.SUBSCRIPTION_LAG_THRESHOLD;
     if (ok) {
       const lags = await this.metrics.lags(lagThreshold + 1).catch(() => []);
@@ -36,10 +41,28 @@ export class HealthController {
         const status = l.pending > lagThreshold ? 'degraded' : 'ok';
         subscriptions[l.name] = { status, pending: l.pending, positions: l.positions };
       }
+      // Poison isolation: a consumer with parked dead letters (or keys still being retried) is degraded.
+      for (const c of await this.metrics.deadLetters().catch(() => [])) {
+        const s = (subscriptions[c.subscription] ??= { status: 'ok', pending: 0, positions: 0 });
+        s.status = 'degraded';
+        if (c.status === 'parked') s.deadLetters = (s.deadLetters ?? 0) + c.keys;
+        else s.retrying = (s.retrying ?? 0) + c.keys;
+      }
     }
-    const degraded = Object.values(subscriptions).some((s) => s.status === 'degraded');
+    const degradedNames = Object.entries(subscriptions)
+      .filter(([, s]) => s.status === 'degraded')
+      .map(([name, s]) => {
+        const why = [
+          s.deadLetters ? `${s.deadLetters} dead letter${s.deadLetters === 1 ? '' : 's'}` : '',
+          s.retrying ? `${s.retrying} retrying` : '',
+          s.pending > this.runtime.config.SUBSCRIPTION_LAG_THRESHOLD ? `${s.pending} pending` : '',
+        ].filter(Boolean);
+        return `${name}: ${why.join(', ')}`;
+      });
+    const degraded = degradedNames.length > 0;
     await reply.status(ok ? 200 : 503).send({
       status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable',
+      ...(ok && degraded ? { degraded: degradedNames } : {}),
       checks: { database, eventStore },
       subscriptions,
     });

@@ -3,13 +3,14 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import {
   DELIVERY_PROCESSOR,
   DeliveryProcessor,
+  deliveryOrderingKey,
   EffectRunner,
   RECOVERY_EVENTS,
   RECOVERY_EVENTS_FILTER,
   RECOVERY_FEED,
   RECOVERY_FEED_FILTER,
 } from '@reclaim/application';
-import { runCheckpointedSubscription } from '@reclaim/event-store';
+import { runCheckpointedSubscription, type IsolationOptions, type RecordedEvent } from '@reclaim/event-store';
 import { KafkaJsPublisher, KafkaRelay, parseBrokers } from '@reclaim/kafka';
 import { platformAdapters } from '@reclaim/platforms';
 import { READ_MODEL_PROJECTIONS, ReclaimMetrics, runProjection } from '@reclaim/read-models';
@@ -56,6 +57,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
           batchSize: 200,
           signal: this.abort.signal,
           handle: processor.handle,
+          isolation: this.isolation(deliveryOrderingKey),
           onError: (err, attempt) =>
             this.logger.warn({
               msg: 'delivery batch failed; retrying from the checkpoint',
@@ -75,6 +77,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
             pool: this.runtime.pool,
             vault: this.runtime.vault,
             signal: this.abort.signal,
+            isolation: this.isolation(),
             onBatch: p.name === 'recoveries' ? (events) => this.metrics.recordRecoveryEvents(events) : undefined,
             onError: (err, attempt) =>
               this.logger.warn({
@@ -112,6 +115,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
           batchSize: 200,
           signal: this.abort.signal,
           handle,
+          isolation: this.isolation(),
           onError: (err, attempt) =>
             this.logger.warn({
               msg: `${name} batch failed; retrying from the checkpoint`,
@@ -179,6 +183,35 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
     }
     await this.ticking;
     await Promise.allSettled(this.running);
+  }
+
+  /**
+   * Poison isolation of a durable consumer: an event it cannot apply holds back only its own key
+   * (default: its stream), retried with back-off, parked as a dead letter after DEAD_LETTER_ATTEMPTS.
+   */
+  private isolation(keyOf?: (e: RecordedEvent) => string): IsolationOptions {
+    const { config } = this.runtime;
+    return {
+      ...(keyOf ? { keyOf } : {}),
+      maxAttempts: config.DEAD_LETTER_ATTEMPTS,
+      backoff: { initialMs: config.deadLetterBackoffMs, maxMs: Math.max(config.deadLetterBackoffMs, 300_000) },
+      onKey: (c) => {
+        const entry = {
+          msg:
+            c.change === 'released'
+              ? `${c.subscription}: blocked events applied, key released`
+              : `${c.subscription}: event ${c.change === 'parked' ? 'parked as a dead letter' : 'could not be applied; its key waits, the rest flows'}`,
+          subscription: c.subscription,
+          key: c.key,
+          change: c.change,
+          ...(c.eventId ? { eventId: c.eventId } : {}),
+          ...(c.error !== undefined ? { error: c.error instanceof Error ? c.error.message : String(c.error) } : {}),
+        };
+        if (c.change === 'parked') this.logger.error(entry);
+        else if (c.change === 'released') this.logger.log(entry);
+        else this.logger.warn(entry);
+      },
+    };
   }
 
   private start(name: string, run: () => Promise<void>): void {

@@ -43,6 +43,16 @@ export function commandCausationId(deliveryEventId: string, index: number): stri
   return index === 0 ? deliveryEventId : uuidv5(`${deliveryEventId}|command|${index}`, RECLAIM_ID_NAMESPACE);
 }
 
+/**
+ * The ordering key of a stored delivery: its shop and the subject its payload is sealed for (the
+ * customer, or the shop). Deliveries of one key are applied in log order; a delivery that cannot be
+ * applied holds back only its own key (poison isolation of the subscription runner).
+ */
+export function deliveryOrderingKey(e: RecordedEvent): string {
+  const d = e.data as WebhookReceivedData;
+  return `${d.shopId}|${d.payload.subject}`;
+}
+
 /** Checkpoint name of the delivery processor's subscription. */
 export const DELIVERY_PROCESSOR = 'ingest.delivery-processor';
 
@@ -63,8 +73,7 @@ export class DeliveryProcessor {
     const lanes = new Map<string, RecordedEvent[]>();
     for (const e of events) {
       if (e.type !== EventTypes.WebhookReceived) continue;
-      const d = e.data as WebhookReceivedData;
-      const lane = `${d.shopId}|${d.payload.subject}`;
+      const lane = deliveryOrderingKey(e);
       lanes.set(lane, [...(lanes.get(lane) ?? []), e]);
     }
     await Promise.all(

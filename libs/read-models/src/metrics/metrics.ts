@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ProviderMetrics, WebhookMetrics } from '@reclaim/ports';
-import type { EventStore, RecordedEvent } from '@reclaim/event-store';
+import { countDeadLetters, type EventStore, type RecordedEvent } from '@reclaim/event-store';
 import { subscriptionLags, type SubscriptionRef } from './lag';
 
 /** Distinct label values kept per label before the rest is reported as `other` (no unbounded cardinality). */
@@ -124,6 +124,28 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics {
         this.set((await timers()).lateness);
       },
     });
+    new Gauge({
+      name: 'reclaim_dead_letters',
+      help: 'Keys (streams, customers) a background consumer could not apply, by subscription and status (retrying, parked)',
+      labelNames: ['subscription', 'status'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const c of await countDeadLetters(pool))
+          this.set({ subscription: c.subscription, status: c.status }, c.keys);
+      },
+    });
+    new Gauge({
+      name: 'reclaim_dead_letter_events',
+      help: 'Events held behind those keys (the failed one and the later ones of its key), by subscription and status',
+      labelNames: ['subscription', 'status'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const c of await countDeadLetters(pool))
+          this.set({ subscription: c.subscription, status: c.status }, c.events);
+      },
+    });
   }
 
   delivery(platform: string, topic: string, outcome: string): void {
@@ -180,6 +202,11 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics {
 
   async text(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** For /health: blocked keys per subscription and status. */
+  deadLetters() {
+    return countDeadLetters(this.deps.pool);
   }
 
   /** For /health: the lag of every subscription. */

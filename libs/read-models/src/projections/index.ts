@@ -6,6 +6,7 @@ import {
   resetCheckpoint,
   runCheckpointedSubscription,
   START,
+  type CheckpointedSubscriptionOptions,
   type EventStore,
   type GlobalPosition,
   type RecordedEvent,
@@ -42,6 +43,8 @@ export interface RunProjectionOptions {
   readonly vault?: ContactVault;
   /** Called after each committed batch (metrics). */
   readonly onBatch?: (events: readonly RecordedEvent[]) => void;
+  /** Poison isolation (default: per stream, the runner's defaults). */
+  readonly isolation?: CheckpointedSubscriptionOptions['isolation'];
 }
 
 /** Runs the projection as a durable checkpointed subscription (its writes and checkpoint in one transaction). */
@@ -58,6 +61,7 @@ export function runProjection(p: Projection, o: RunProjectionOptions): Promise<v
       o.onBatch?.(events);
     },
     ...(o.onError ? { onError: o.onError } : {}),
+    ...(o.isolation !== undefined ? { isolation: o.isolation } : {}),
   });
 }
 

@@ -35,6 +35,7 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
     <a href="#panel-sequences">Sequences</a>
     <a href="#panel-messages">Messages</a>
     <a href="#panel-attention">Needs attention</a>
+    <a href="#panel-dead-letters">Blocked events</a>
     <a href="#panel-history">Customer history</a>
     <a href="#panel-editor">Template editor</a>
   </nav>
@@ -124,6 +125,17 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
       <table id="stuck">
         <thead><tr><th>When</th><th>Cart</th><th>Customer code</th><th class="num">Step</th><th>Channel</th><th>State</th>
           <th>Reason</th><th class="num">Attempts</th><th></th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </section>
+    <section class="panel" id="panel-dead-letters">
+      <h2>Events the appliance could not process</h2>
+      <p class="hint">A background worker (webhook processing, recovery engine, reports) could not apply these events.
+        Only the cart or customer they belong to waits; everything else keeps flowing. <strong>Retrying</strong>: tried
+        again by itself, with growing pauses. <strong>Gave up</strong>: an admin may retry it once the cause is fixed.</p>
+      <table id="dead-letters">
+        <thead><tr><th>Last failure</th><th>Worker</th><th>Waiting key</th><th>Event</th><th class="num">Held</th><th>State</th>
+          <th class="num">Attempts</th><th>Error</th><th></th></tr></thead>
         <tbody></tbody>
       </table>
     </section>

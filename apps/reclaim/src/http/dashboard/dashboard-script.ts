@@ -201,6 +201,7 @@ const CORE_JS = String.raw`
     var results = await Promise.allSettled([
       api('/api/dashboard/summary' + query),
       loadStuck(),
+      loadDeadLetters(),
       loadMessages(),
       loadEditor(),
     ]);
@@ -388,6 +389,40 @@ const CORE_JS = String.raw`
       });
       clear(cell);
       cell.appendChild(el('span', { className: 'retry-result', text: 'queued (' + result.resume + ')' }));
+    } catch (err) {
+      button.disabled = false;
+      clear(cell);
+      cell.appendChild(button);
+      cell.appendChild(el('div', { className: 'retry-result', text: err.status === 403 ? 'needs the admin token' : err.message }));
+    }
+  }
+
+  // ------------------------------------------------------------------ blocked events (background workers)
+
+  async function loadDeadLetters() {
+    var rows = await api('/api/dashboard/dead-letters');
+    fillTable('dead-letters', rows, 'Every worker is keeping up.', function (r) {
+      var action = el('td', {});
+      var button = el('button', { type: 'button', text: 'Retry', 'data-subscription': r.subscription, 'data-key': r.key });
+      button.addEventListener('click', function () { retryBlocked(r, button, action); });
+      action.appendChild(button);
+      return el('tr', { 'data-status': r.status }, [
+        td(when(r.lastFailedAt)), td(r.subscription, 'mono'), td(r.key, 'mono'), td(r.eventType, 'mono'), num(r.events),
+        td(r.status === 'parked' ? 'Gave up' : 'Retrying (next ' + when(r.nextAttemptAt) + ')'), num(r.attempts),
+        td(r.error), action,
+      ]);
+    });
+  }
+
+  async function retryBlocked(row, button, cell) {
+    button.disabled = true;
+    try {
+      await api('/api/dashboard/dead-letters/retry', {
+        method: 'POST',
+        body: { subscription: row.subscription, key: row.key },
+      });
+      clear(cell);
+      cell.appendChild(el('span', { className: 'retry-result', text: 'retry queued' }));
     } catch (err) {
       button.disabled = false;
       clear(cell);

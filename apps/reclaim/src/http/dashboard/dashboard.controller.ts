@@ -16,6 +16,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { retryDeadLetter, type RetryDeadLetterResult } from '@reclaim/application';
+import { listDeadLetters, retryDeadLetter as retryBlockedKey, type DeadLetter } from '@reclaim/event-store';
 import {
   activity,
   dailyFunnel,
@@ -231,6 +232,42 @@ export class DashboardApiController {
       throw new ConflictException(result.reason);
     }
     return result;
+  }
+
+  @Get('dead-letters')
+  @ApiOperation({
+    summary:
+      'Events the background consumers (delivery processor, engine feeds, projections) could not apply: per blocked key, retrying or parked as a dead letter, with the error',
+  })
+  async deadLetters(): Promise<DeadLetter[]> {
+    return listDeadLetters(this.runtime.pool);
+  }
+
+  @Post('dead-letters/retry')
+  @AdminOnly()
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      "Retry a blocked key { subscription, key } at the consumer's next pass (its held events in log order; parked again if it fails); 404 when it is not blocked",
+  })
+  async retryDeadLetter(@Body() body: Record<string, unknown>): Promise<{ subscription: string; key: string }> {
+    const subscription = body?.subscription;
+    const key = body?.key;
+    const errors = [
+      ...(typeof subscription !== 'string' ||
+      subscription === '' ||
+      subscription.length > 200 ||
+      subscription.includes('\u0000')
+        ? [{ field: 'subscription', message: 'must be a consumer name' }]
+        : []),
+      ...(typeof key !== 'string' || key === '' || key.length > 1000 || key.includes('\u0000')
+        ? [{ field: 'key', message: 'must be the blocked key' }]
+        : []),
+    ];
+    if (errors.length > 0) throw invalid(errors);
+    if (!(await retryBlockedKey(this.runtime.pool, subscription as string, key as string)))
+      throw new NotFoundException(`no blocked key ${key as string} in ${subscription as string}`);
+    return { subscription: subscription as string, key: key as string };
   }
 
   @Get('customer-key')
