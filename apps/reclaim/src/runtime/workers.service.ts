@@ -17,6 +17,9 @@ import { READ_MODEL_PROJECTIONS, ReclaimMetrics, runProjection } from '@reclaim/
 import type { Runtime } from './runtime';
 import { RUNTIME } from './runtime.token';
 
+/** Events per batch of the ingest and engine subscriptions (the read models use their own). */
+const SUBSCRIPTION_BATCH_SIZE = 200;
+
 /**
  * The background roles of this instance (ROLES): each is a durable, checkpointed subscription
  * that resumes where it stopped. They start after the HTTP server is ready and stop on shutdown.
@@ -54,7 +57,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
           store: this.runtime.store,
           pool: this.runtime.pool,
           filter: { typePrefixes: ['webhook.received'] },
-          batchSize: 200,
+          batchSize: SUBSCRIPTION_BATCH_SIZE,
           signal: this.abort.signal,
           handle: processor.handle,
           isolation: this.isolation(deliveryOrderingKey),
@@ -112,7 +115,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
           store,
           pool,
           filter,
-          batchSize: 200,
+          batchSize: SUBSCRIPTION_BATCH_SIZE,
           signal: this.abort.signal,
           handle,
           isolation: this.isolation(),

@@ -19,7 +19,7 @@ export {
   type SequenceRepository,
 } from './sequences/sequence-repository';
 export { TimerStore, timerSequence, type ClaimedTimer, type TimerToSchedule } from './timers/timer-store';
-export { TimerDriver, type TickResult, type TimerDriverDeps } from './timers/timer-driver';
+export { TIMER_DEFAULTS, TimerDriver, type TickResult, type TimerDriverDeps } from './timers/timer-driver';
 export { RECOVERY_FEED, RECOVERY_FEED_FILTER, RecoveryFeed, type RecoveryFeedDeps } from './recovery-feed';
 export {
   RECOVERY_EVENTS,

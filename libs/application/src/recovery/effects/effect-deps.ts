@@ -54,13 +54,13 @@ export interface EffectRunnerDeps {
   /** The merchant's name and postal address printed in emails (R25). */
   readonly profiles?: ShopProfiles;
   readonly log?: EngineLog;
-  /** Requests claimed per round trip. Default {@link EFFECT_DEFAULTS.batchSize}. */
+  /** Requests claimed per round trip. Default: {@link EFFECT_DEFAULTS}, as for the others. */
   readonly batchSize?: number;
-  /** Lease of a claimed request; must exceed the longest provider call. Default 5 min. */
+  /** Lease of a claimed request; must exceed the longest provider call. */
   readonly leaseMs?: number;
-  /** A `started` effect older than this is considered interrupted at start-up. Default 10 min. */
+  /** A `started` effect older than this is considered interrupted at start-up. */
   readonly staleStartedAfterMs?: number;
-  /** Attempts of a request whose processing itself fails (store down, ticket 5xx) before it is dropped. Default 20. */
+  /** Attempts of a request that is put back (deferred, or its handler threw) before it is dropped. */
   readonly maxRequestAttempts?: number;
 }
 

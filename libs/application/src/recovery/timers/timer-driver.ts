@@ -9,6 +9,15 @@ import type { SequenceRepository } from '../sequences/sequence-repository';
 import type { ShopDeciders } from '../settings/shop-settings';
 import type { ClaimedTimer, TimerStore } from './timer-store';
 
+/** The timer driver's defaults, in one place. */
+export const TIMER_DEFAULTS = {
+  batchSize: 200,
+  maxBatchesPerTick: 50,
+  leaseMs: 60_000,
+  concurrency: 8,
+  retryDelayMs: 5_000,
+} as const;
+
 export interface TimerDriverDeps {
   readonly store: EventStore;
   readonly pool: Pool;
@@ -23,15 +32,15 @@ export interface TimerDriverDeps {
   /** Holdout / rollout draw; default crypto. */
   readonly random?: () => number;
   readonly log?: EngineLog;
-  /** Timers claimed per round trip. Default 200. */
+  /** Timers claimed per round trip. Default: {@link TIMER_DEFAULTS}, as for the others. */
   readonly batchSize?: number;
-  /** Rounds per tick at most (a backlog drains over several ticks). Default 50. */
+  /** Rounds per tick at most (a backlog drains over several ticks). */
   readonly maxBatchesPerTick?: number;
-  /** Lease of a claim: a crashed worker's timers are claimable again after this. Default 60 s. */
+  /** Lease of a claim: a crashed worker's timers are claimable again after this. */
   readonly leaseMs?: number;
-  /** Timers fired in parallel. Default 8. */
+  /** Timers fired in parallel. */
   readonly concurrency?: number;
-  /** After a failure the timer is tried again this much later. Default 5 s. */
+  /** After a failure the timer is tried again this much later. */
   readonly retryDelayMs?: number;
 }
 
@@ -62,12 +71,16 @@ export class TimerDriver {
   }
 
   private async drain(): Promise<TickResult> {
-    const batchSize = this.deps.batchSize ?? 200;
-    const maxBatches = this.deps.maxBatchesPerTick ?? 50;
+    const batchSize = this.deps.batchSize ?? TIMER_DEFAULTS.batchSize;
+    const maxBatches = this.deps.maxBatchesPerTick ?? TIMER_DEFAULTS.maxBatchesPerTick;
     const total = { claimed: 0, fired: 0, failed: 0 };
     await this.deps.clock.refresh?.();
     for (let i = 0; i < maxBatches; i++) {
-      const claimed = await this.deps.timers.claimDue(this.deps.clock.now(), batchSize, this.deps.leaseMs ?? 60_000);
+      const claimed = await this.deps.timers.claimDue(
+        this.deps.clock.now(),
+        batchSize,
+        this.deps.leaseMs ?? TIMER_DEFAULTS.leaseMs,
+      );
       total.claimed += claimed.length;
       const results = await this.fireAll(claimed);
       total.fired += results.filter(Boolean).length;
@@ -90,7 +103,9 @@ export class TimerDriver {
         for (const t of lane) results.push(await this.fireOne(t));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.deps.concurrency ?? 8, lanes.length) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.min(this.deps.concurrency ?? TIMER_DEFAULTS.concurrency, lanes.length) }, worker),
+    );
     return results;
   }
 
@@ -126,7 +141,9 @@ export class TimerDriver {
         { timerId: timer.timerId, purpose: timer.purpose, error: err instanceof Error ? err.name : 'unknown' },
         'timer could not be fired: retried later',
       );
-      const retryAt = new Date(this.deps.clock.now().getTime() + (this.deps.retryDelayMs ?? 5_000));
+      const retryAt = new Date(
+        this.deps.clock.now().getTime() + (this.deps.retryDelayMs ?? TIMER_DEFAULTS.retryDelayMs),
+      );
       await this.deps.timers.release(timer.timerId, retryAt).catch(() => undefined);
       return false;
     }
