@@ -331,6 +331,16 @@ describeWithChromium('dashboard in headless Chromium', () => {
     const text = await page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.body.innerText);
     for (const email of SHOPPERS) expect(text).not.toContain(email);
 
+    // The editor's first preview (the first sequence's step 0) is drawn before the picture is taken.
+    await page.waitForSelector('#editor-preview[data-state="rendered"]');
+    // Chromium paints only frames in view: the whole page fits a tall window for the picture.
+    await page.setViewportSize({ width: 1400, height: 3800 });
+    await page.frameLocator('#preview').locator('text=Your cart is waiting >> visible=true').first().waitFor();
+    await page
+      .frameLocator('#editor-preview')
+      .locator('text=Your selection is reserved >> visible=true')
+      .first()
+      .waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
 
     // The all-shops view: the same figures over both shops, the editor asks for one shop.
