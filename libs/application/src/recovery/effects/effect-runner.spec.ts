@@ -1,0 +1,126 @@
+/**
+ * The thin runner: each claimed request becomes its command on the bus, and the handler's outcome
+ * alone decides what happens to the durable request (settled, put back at `until`, backed off,
+ * dropped after too many attempts).
+ */
+import type { CommandBus } from '@nestjs/cqrs';
+import {
+  effectCommandOf,
+  OpenSupportTicket,
+  ReconcileUnknownOutcome,
+  SendRecoveryStep,
+  SyncProfile,
+  type EffectOutcome,
+} from './effect-commands';
+import type { EffectRunnerDeps } from './effect-deps';
+import type { EffectQueue, EffectRequest } from './effect-queue';
+import type { EffectRecords } from './effect-records';
+import { EffectRunner } from './effect-runner';
+import { effectOutcomeOf } from './send-recovery-step.handler';
+
+const NOW = new Date('2025-03-03T08:00:00.000Z');
+
+function request(overrides: Partial<EffectRequest> = {}): EffectRequest {
+  return {
+    requestId: 'r-1',
+    kind: 'step',
+    streamId: 'recovery-s-c',
+    shopId: 's',
+    payload: { step: 1 },
+    attempts: 0,
+    ...overrides,
+  };
+}
+
+function harness(answer: (command: unknown) => Promise<EffectOutcome>, maxRequestAttempts = 3) {
+  const calls: { op: string; requestId: string; at?: Date }[] = [];
+  const warnings: string[] = [];
+  const queue = {
+    done: async (requestId: string, at: Date) => void calls.push({ op: 'done', requestId, at }),
+    retryLater: async (requestId: string, at: Date) => void calls.push({ op: 'retryLater', requestId, at }),
+  } as unknown as EffectQueue;
+  const dispatched: unknown[] = [];
+  const bus = {
+    execute: async (command: unknown) => {
+      dispatched.push(command);
+      return answer(command);
+    },
+  } as unknown as CommandBus;
+  const deps = {
+    clock: { now: () => NOW },
+    maxRequestAttempts,
+    log: { warn: (_: object, msg: string) => void warnings.push(msg) },
+  } as unknown as EffectRunnerDeps;
+  const runner = new EffectRunner(bus, queue, {} as EffectRecords, deps);
+  return { runner, calls, warnings, dispatched };
+}
+
+describe('EffectRunner', () => {
+  it.each<EffectOutcome>([
+    { kind: 'sent', ref: 'm-1' },
+    { kind: 'skipped', reason: 'stale-request' },
+    { kind: 'unknown' },
+    { kind: 'failed', error: 'smtp 550', retryable: false },
+  ])('settles the request on %o', async (outcome) => {
+    const h = harness(async () => outcome);
+    expect(await h.runner.process(request())).toBe(true);
+    expect(h.calls).toEqual([{ op: 'done', requestId: 'r-1', at: NOW }]);
+    expect(h.dispatched[0]).toBeInstanceOf(SendRecoveryStep);
+  });
+
+  it('puts a deferred request back until the time its handler names', async () => {
+    const until = new Date(NOW.getTime() + 90_000);
+    const h = harness(async () => ({ kind: 'deferred', until, reason: 'ticket: 429' }));
+    expect(await h.runner.process(request({ kind: 'ticket', payload: {} }))).toBe(false);
+    expect(h.calls).toEqual([{ op: 'retryLater', requestId: 'r-1', at: until }]);
+    expect(h.warnings).toEqual(['effect request failed: retried later']);
+  });
+
+  it('backs off exponentially when the handler throws', async () => {
+    const h = harness(async () => {
+      throw new Error('store down');
+    }, 20);
+    expect(await h.runner.process(request({ attempts: 2 }))).toBe(false);
+    expect(h.calls).toEqual([{ op: 'retryLater', requestId: 'r-1', at: new Date(NOW.getTime() + 4_000) }]);
+  });
+
+  it('drops a request after its last attempt, with a warning', async () => {
+    const h = harness(async () => {
+      throw new Error('store down');
+    }, 3);
+    expect(await h.runner.process(request({ attempts: 2 }))).toBe(false);
+    expect(h.calls).toEqual([{ op: 'done', requestId: 'r-1', at: NOW }]);
+    expect(h.warnings).toEqual(['effect request dropped after repeated failures']);
+  });
+});
+
+describe('effect commands', () => {
+  it('maps each queued kind to its command', () => {
+    const step = effectCommandOf(request({ payload: { step: 2 } }));
+    expect(step).toBeInstanceOf(SendRecoveryStep);
+    expect((step as SendRecoveryStep).step).toBe(2);
+    const reconcile = effectCommandOf(request({ kind: 'reconcile', payload: { step: 0, channel: 'sms' } }));
+    expect(reconcile).toBeInstanceOf(ReconcileUnknownOutcome);
+    expect((reconcile as ReconcileUnknownOutcome).channel).toBe('sms');
+    const ticket = effectCommandOf(request({ kind: 'ticket', payload: {} }));
+    expect((ticket as OpenSupportTicket).idempotencyKey).toBe('recovery-s-c:ticket');
+    expect(effectCommandOf(request({ kind: 'profile', payload: {} }))).toBeInstanceOf(SyncProfile);
+  });
+
+  it("turns a step's outcome into the request's outcome (the recovery owns what follows)", () => {
+    expect(effectOutcomeOf({ kind: 'sent', messageId: 'm-1' })).toEqual({ kind: 'sent', ref: 'm-1' });
+    expect(effectOutcomeOf({ kind: 'failed', retryable: true, error: 'timeout' })).toEqual({
+      kind: 'failed',
+      error: 'timeout',
+      retryable: true,
+    });
+    expect(effectOutcomeOf({ kind: 'stopped', reason: 'purchased' })).toEqual({
+      kind: 'skipped',
+      reason: 'purchased',
+    });
+    expect(effectOutcomeOf({ kind: 'deferred', until: NOW.toISOString(), reason: 'quiet-hours' })).toEqual({
+      kind: 'skipped',
+      reason: 'deferred:quiet-hours',
+    });
+  });
+});
