@@ -66,7 +66,6 @@ const PLACEHOLDER_WORDS = new Set([
   'yoursecret',
   'placeholder',
   'example',
-  'token',
 ]);
 
 export function isPlaceholderSecret(value: string): boolean {

@@ -45,3 +45,60 @@ export function errorSummary(text: string): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > 300 ? `${t.slice(0, 300)}…` : t;
 }
+
+/** A JSON REST call to a store (BigCommerce, WooCommerce): JSON in and out, writes never resent blindly. */
+export function sendJsonToStore(
+  http: StoreHttpClient,
+  storeName: string,
+  req: {
+    readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+    readonly url: string;
+    /** The store's credential header(s). */
+    readonly auth: Readonly<Record<string, string>>;
+    readonly body?: unknown;
+  },
+  refused?: (res: StoreHttpResponse) => boolean,
+): Promise<StoreHttpResponse> {
+  const { method, url, auth, body } = req;
+  return sendToStore(
+    http,
+    {
+      method,
+      url,
+      headers: {
+        accept: 'application/json',
+        ...auth,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      idempotent: method !== 'POST',
+      what: `${storeName} ${method} ${new URL(url).pathname}`,
+    },
+    storeName,
+    refused,
+  );
+}
+
+/**
+ * The JSON of an expected answer; otherwise a `StoreConnectionError` naming the operation:
+ * `missing-scope` when `missingScope` says so (403 by default), `refused` for the validation
+ * statuses given, `bad-response` for the rest.
+ */
+export function expectFromStore(
+  res: StoreHttpResponse,
+  ok: readonly number[],
+  what: string,
+  rules: {
+    readonly refusedStatuses: readonly number[];
+    readonly missingScope?: (res: StoreHttpResponse) => boolean;
+  },
+): unknown {
+  if (ok.includes(res.status)) return jsonOf(res, what);
+  if (res.status === 403 || rules.missingScope?.(res) === true) {
+    throw new StoreConnectionError('missing-scope', `${what}: missing scope (${res.status}) ${errorSummary(res.text)}`);
+  }
+  throw new StoreConnectionError(
+    rules.refusedStatuses.includes(res.status) ? 'refused' : 'bad-response',
+    `${what}: ${res.status} ${errorSummary(res.text)}`,
+  );
+}

@@ -7,7 +7,7 @@ import {
   type StoreConnectionPort,
   type WantedSubscription,
 } from '@reclaim/ports';
-import { CONNECTION_HTTP_OPTIONS, errorSummary, jsonOf, sendToStore } from '../../common/connection-http';
+import { CONNECTION_HTTP_OPTIONS, expectFromStore, sendJsonToStore } from '../../common/connection-http';
 import { arrOf, objOf, strOf, type JsonObject } from '../../common/lossless-json';
 import { StoreHttpClient, type StoreHttpOptions, type StoreHttpResponse } from '../../common/store-http';
 import { BIGCOMMERCE_HEADERS } from '../bigcommerce-webhook.adapter';
@@ -145,14 +145,7 @@ export class BigCommerceConnectionAdapter implements StoreConnectionPort {
   }
 
   private expect(res: StoreHttpResponse, ok: readonly number[], what: string): unknown {
-    if (ok.includes(res.status)) return jsonOf(res, `bigcommerce ${what}`);
-    if (res.status === 403) {
-      throw new StoreConnectionError('missing-scope', `bigcommerce ${what}: missing scope (403)`);
-    }
-    throw new StoreConnectionError(
-      res.status === 422 || res.status === 409 || res.status === 400 ? 'refused' : 'bad-response',
-      `bigcommerce ${what}: ${res.status} ${errorSummary(res.text)}`,
-    );
+    return expectFromStore(res, ok, `bigcommerce ${what}`, { refusedStatuses: [400, 409, 422] });
   }
 
   private send(
@@ -161,21 +154,7 @@ export class BigCommerceConnectionAdapter implements StoreConnectionPort {
     path: string,
     body?: unknown,
   ): Promise<StoreHttpResponse> {
-    return sendToStore(
-      this.http,
-      {
-        method,
-        url: `${bigCommerceStoreBase(access.apiUrl)}${path}`,
-        headers: {
-          accept: 'application/json',
-          'x-auth-token': access.apiToken,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        idempotent: method !== 'POST',
-        what: `bigcommerce ${method} ${path.split('?')[0]}`,
-      },
-      'bigcommerce',
-    );
+    const url = `${bigCommerceStoreBase(access.apiUrl)}${path}`;
+    return sendJsonToStore(this.http, 'bigcommerce', { method, url, auth: { 'x-auth-token': access.apiToken }, body });
   }
 }

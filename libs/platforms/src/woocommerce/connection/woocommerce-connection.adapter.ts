@@ -6,7 +6,7 @@ import {
   type StoreConnectionPort,
   type WantedSubscription,
 } from '@reclaim/ports';
-import { CONNECTION_HTTP_OPTIONS, errorSummary, jsonOf, sendToStore } from '../../common/connection-http';
+import { CONNECTION_HTTP_OPTIONS, expectFromStore, sendJsonToStore } from '../../common/connection-http';
 import { arrOf, objOf, strOf, type JsonObject } from '../../common/lossless-json';
 import { StoreHttpClient, type StoreHttpOptions, type StoreHttpResponse } from '../../common/store-http';
 import { wooCommerceApiBase, wooCommerceAuthorization } from '../commerce/woocommerce-commerce.adapter';
@@ -107,14 +107,10 @@ export class WooCommerceConnectionAdapter implements StoreConnectionPort {
   }
 
   private expect(res: StoreHttpResponse, ok: readonly number[], what: string): unknown {
-    if (ok.includes(res.status)) return jsonOf(res, `woocommerce ${what}`);
-    if (res.status === 403 || /permission/i.test(res.text)) {
-      throw new StoreConnectionError('missing-scope', `woocommerce ${what}: ${errorSummary(res.text)}`);
-    }
-    throw new StoreConnectionError(
-      res.status === 400 ? 'refused' : 'bad-response',
-      `woocommerce ${what}: ${res.status} ${errorSummary(res.text)}`,
-    );
+    return expectFromStore(res, ok, `woocommerce ${what}`, {
+      refusedStatuses: [400],
+      missingScope: (r) => /permission/i.test(r.text),
+    });
   }
 
   private send(
@@ -131,21 +127,11 @@ export class WooCommerceConnectionAdapter implements StoreConnectionPort {
         new StoreConnectionError('unauthorised', 'woocommerce apiToken must be "ck_…:cs_…" (consumer key and secret)'),
       );
     }
-    return sendToStore(
+    const url = `${wooCommerceApiBase(access.apiUrl)}${path}`;
+    return sendJsonToStore(
       this.http,
-      {
-        method,
-        url: `${wooCommerceApiBase(access.apiUrl)}${path}`,
-        headers: {
-          accept: 'application/json',
-          authorization,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        idempotent: method !== 'POST',
-        what: `woocommerce ${method} ${path.split('?')[0]}`,
-      },
       'woocommerce',
+      { method, url, auth: { authorization }, body },
       // WooCommerce also answers 401 to a method the key's permissions exclude: that is a missing permission.
       (res) => res.status === 401 && !/permission/i.test(res.text),
     );
