@@ -41,7 +41,7 @@ export class CustomersController {
   @Get(':shopId/:customerKey/history')
   @ApiOperation({
     summary:
-      "The customer's chronological recovery history: every step sent, skipped or deferred, with its reason and the decision inputs",
+      "The customer's recovery history in log order (global position), each entry with its outside time and when it was recorded: every step sent, skipped or deferred, with its reason and the decision inputs",
   })
   async history(@Param('shopId') shopId: string, @Param('customerKey') customerKey: string): Promise<CustomerHistory> {
     if (!(await this.runtime.shops.get(shopId))) throw new NotFoundException(`no shop ${shopId}`);

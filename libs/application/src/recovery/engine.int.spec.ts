@@ -189,8 +189,12 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
     return sealed.customerKey;
   }
 
-  async function purchase(cartId: string, email: string, total = '80.00'): Promise<void> {
-    const at = clock.now().toISOString();
+  async function purchase(
+    cartId: string,
+    email: string,
+    total = '80.00',
+    at = clock.now().toISOString(),
+  ): Promise<void> {
     const sealed = await seal({ email });
     const orderId = `order-${cartId}`;
     const causationId = randomUUID();
@@ -400,6 +404,35 @@ describe('recovery engine (Postgres, fakes, manual clock)', () => {
       [recoveryIdFor(SHOP, 'c-b')],
     );
     expect(pending.rows[0].n).toBe(0);
+  });
+
+  it('history is in the log order: a purchase the platform dates before the send is listed after it, with both times', async () => {
+    const key = await e.recordCart({
+      cartId: 'c-order',
+      email: 'olga@example.com',
+      lineItems: mugs('l-order'),
+      emailConsent: 'subscribed',
+    });
+    await e.runFor(61 * MINUTE, MINUTE);
+    expect(e.email.delivered).toHaveLength(1);
+    // The platform's clock says the order came 20 minutes before the send; the log knows better.
+    await e.purchase(
+      'c-order',
+      'olga@example.com',
+      '80.00',
+      new Date(e.clock.now().getTime() - 20 * MINUTE).toISOString(),
+    );
+    await e.settle();
+    const h = await e.history(key);
+    const kinds = h.entries.map((x) => x.kind);
+    const sent = h.entries.find((x) => x.kind === 'sent');
+    const ended = h.entries[h.entries.length - 1];
+    expect(ended).toMatchObject({ kind: 'ended', reason: 'purchased' });
+    expect(kinds.indexOf('sent')).toBeLessThan(kinds.indexOf('ended'));
+    expect(Date.parse(ended.at)).toBeLessThan(Date.parse(sent?.at ?? ''));
+    const positions = h.entries.map((x) => BigInt(x.position.split('/')[0]));
+    expect(positions).toEqual([...positions].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    for (const x of h.entries) expect(Number.isNaN(Date.parse(x.recordedAt))).toBe(false);
   });
 
   it('an opt-out mid-sequence ends the recovery: nothing more is sent', async () => {

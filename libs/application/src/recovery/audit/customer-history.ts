@@ -13,7 +13,13 @@ import type {
   Segmentation,
   SequenceStep,
 } from '@reclaim/domain';
-import { positionToString, type EventStore, type GlobalPosition, type RecordedEvent } from '@reclaim/event-store';
+import {
+  comparePositions,
+  positionToString,
+  type EventStore,
+  type GlobalPosition,
+  type RecordedEvent,
+} from '@reclaim/event-store';
 import { parseRecoveryId } from '@reclaim/domain';
 import { fromStoredRecoveryEvent } from '@reclaim/domain';
 
@@ -43,10 +49,13 @@ export type HistoryEntryKind =
   | 'ended';
 
 export interface HistoryEntry {
+  /** The outside time the event states (the platform's, the provider's or the engine clock's). */
   readonly at: string;
+  /** When the appliance recorded it in the log. */
+  readonly recordedAt: string;
   readonly recoveryId: string;
   readonly cartId: string;
-  /** Global log position, for ordering and for looking the event up. */
+  /** Global log position: the order of the history, and how to look the event up. */
   readonly position: string;
   readonly kind: HistoryEntryKind;
   readonly step?: number;
@@ -88,7 +97,7 @@ export interface CustomerHistory {
   readonly shopId: string;
   readonly customerKey: string;
   readonly recoveries: readonly RecoveryDecisionInputs[];
-  /** Chronological (by event time, then log position). */
+  /** In the log's causal order (global position); each entry shows its outside time (`at`) and `recordedAt`. */
   readonly entries: readonly HistoryEntry[];
 }
 
@@ -125,7 +134,14 @@ async function findRecoveries(
 }
 
 function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEntry | undefined {
-  const base = { at: e.at, recoveryId: e.recoveryId, cartId, position: positionToString(r.position), event: e };
+  const base = {
+    at: e.at,
+    recordedAt: r.recordedAt.toISOString(),
+    recoveryId: e.recoveryId,
+    cartId,
+    position: positionToString(r.position),
+    event: e,
+  };
   switch (e.type) {
     case 'recovery.started':
       return { ...base, kind: 'started', reason: e.source };
@@ -247,7 +263,7 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
   }
 }
 
-/** The customer's chronological recovery history across all their carts. */
+/** The customer's recovery history across all their carts, in log order (global position). */
 export async function customerHistory(
   store: EventStore,
   shopId: string,
@@ -292,10 +308,8 @@ export async function customerHistory(
     }
     if (recorded.length > 0) recoveries.push(inputs);
   }
-  entries.sort((a, b) => {
-    const t = Date.parse(a.entry.at) - Date.parse(b.entry.at);
-    if (t !== 0) return t;
-    return a.position.commit < b.position.commit ? -1 : a.position.commit > b.position.commit ? 1 : 0;
-  });
+  // The log's causal order (global position), never the outside clocks: "ended (purchased)" is
+  // listed after the send it followed even when the platform's timestamp is earlier (issue 11).
+  entries.sort((a, b) => comparePositions(a.position, b.position));
   return { shopId, customerKey, recoveries, entries: entries.map((x) => x.entry) };
 }
