@@ -65,6 +65,11 @@ const PLANTS: readonly Plant[] = [
     files: { 'a.ts': "export { RECLAIM_ID_NAMESPACE } from '@reclaim/application/ingestion/ids';\n" },
   },
   {
+    rule: 'http-helper-knows-only-ports',
+    dir: 'libs/http/src',
+    files: { 'a.ts': "export { RECLAIM_ID_NAMESPACE } from '@reclaim/application/ingestion/ids';\n" },
+  },
+  {
     rule: 'libs-do-not-import-apps',
     dir: 'libs/privacy/src',
     files: { 'a.ts': "export * from '../../../../apps/reclaim/src/runtime/runtime.token';\n" },

@@ -1,5 +1,5 @@
-import { request } from 'undici';
 import { arrOf, isObject, parseJsonLossless } from '../common';
+import { StoreHttpClient, type StoreHttpOptions, type StoreHttpResponse } from '../common/store-http';
 
 export class BigCommerceApiError extends Error {
   constructor(
@@ -43,39 +43,16 @@ export class BigCommerceBadResponseError extends BigCommerceApiError {
   }
 }
 
-export interface BigCommerceApiClientOptions {
-  /** Per attempt: connect + headers + body. Default 10 s. */
-  readonly timeoutMs?: number;
-  /** Attempts in all, the first included. Default 4. */
-  readonly maxAttempts?: number;
-  /** Total time we are willing to wait between attempts. Default 30 s. */
-  readonly maxTotalDelayMs?: number;
-  /** First backoff step for 5xx/timeouts (doubles each time, with jitter). Default 250 ms. */
-  readonly baseDelayMs?: number;
-  /** Injected for tests; defaults to a real timer. */
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-  readonly now?: () => Date;
-}
+/** Timeouts and retry budget of the store HTTP client (defaults: 10 s, 4 attempts, 30 s of waits, 250 ms first step). */
+export type BigCommerceApiClientOptions = StoreHttpOptions;
 
 export const BIGCOMMERCE_CART_INCLUDE =
   'line_items.physical_items.options,line_items.digital_items.options,redirect_urls';
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Milliseconds to wait from `Retry-After` (seconds or HTTP date) or `X-Rate-Limit-Time-Reset-Ms`. */
-export function retryDelayFromHeaders(
-  headers: Record<string, string | string[] | undefined>,
-  now: Date,
-): number | undefined {
-  const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)?.trim();
-  const resetMs = first(headers['x-rate-limit-time-reset-ms']);
-  if (resetMs !== undefined && /^\d{1,9}$/.test(resetMs)) return Number(resetMs);
-  const retryAfter = first(headers['retry-after']);
-  if (retryAfter === undefined) return undefined;
-  if (/^\d{1,9}$/.test(retryAfter)) return Number(retryAfter) * 1000;
-  const at = Date.parse(retryAfter);
-  return Number.isFinite(at) ? Math.max(0, at - now.getTime()) : undefined;
+/** The wait a BigCommerce 429 asks for in `X-Rate-Limit-Time-Reset-Ms` (used when there is no `Retry-After`). */
+export function bigCommerceResetWait(res: StoreHttpResponse): number | undefined {
+  const reset = res.headers['x-rate-limit-time-reset-ms']?.trim();
+  return reset !== undefined && /^\d{1,9}$/.test(reset) ? Number(reset) : undefined;
 }
 
 /**
@@ -83,22 +60,10 @@ export function retryDelayFromHeaders(
  * `https://api.bigcommerce.com/stores/<store hash>`. Bodies are parsed losslessly.
  */
 export class BigCommerceApiClient {
-  private readonly timeoutMs: number;
-  private readonly maxAttempts: number;
-  private readonly maxTotalDelayMs: number;
-  private readonly baseDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
-  private readonly now: () => Date;
+  private readonly http: StoreHttpClient;
 
   constructor(options: BigCommerceApiClientOptions = {}) {
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
-    this.maxTotalDelayMs = options.maxTotalDelayMs ?? 30_000;
-    this.baseDelayMs = options.baseDelayMs ?? 250;
-    this.sleep = options.sleep ?? defaultSleep;
-    this.random = options.random ?? Math.random;
-    this.now = options.now ?? (() => new Date());
+    this.http = new StoreHttpClient(options, { serverWait: bigCommerceResetWait });
   }
 
   /** Fetches what a thin webhook points at: cart body, `{ order, products }`, or the customer object. */
@@ -140,55 +105,38 @@ export class BigCommerceApiClient {
   }
 
   private async getJson(apiUrl: string, token: string, path: string, what: string): Promise<unknown> {
-    const url = `${apiUrl.replace(/\/+$/, '')}${path}`;
-    let waited = 0;
-    let lastProblem = 'no attempt made';
-    let lastStatus: number | undefined;
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      let retryAfterMs: number | undefined;
+    const res = await this.http.send(
+      {
+        method: 'GET',
+        url: `${apiUrl.replace(/\/+$/, '')}${path}`,
+        headers: { 'x-auth-token': token, accept: 'application/json' },
+        idempotent: true,
+        what,
+      },
+      (g) =>
+        new BigCommerceRetryBudgetExhaustedError(
+          g.attempts,
+          g.why === 'attempts'
+            ? problemOf(g.last)
+            : `${problemOf(g.last)}; next wait ${g.nextWaitMs} ms exceeds the budget`,
+          g.last.status,
+        ),
+    );
+    const status = res.status;
+    if (status >= 200 && status < 300) {
+      if (res.text.trim() === '') return null;
       try {
-        const res = await request(url, {
-          method: 'GET',
-          headers: { 'x-auth-token': token, accept: 'application/json' },
-          headersTimeout: this.timeoutMs,
-          bodyTimeout: this.timeoutMs,
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
-        const text = await res.body.text();
-        const status = res.statusCode;
-        if (status >= 200 && status < 300) {
-          if (text.trim() === '') return null;
-          try {
-            return parseJsonLossless(text);
-          } catch {
-            throw new BigCommerceBadResponseError(`${what}: response is not JSON`, status);
-          }
-        }
-        if (status === 404) throw new BigCommerceNotFoundError(what);
-        if (status === 401 || status === 403) throw new BigCommerceAuthError(status);
-        if (status !== 429 && status < 500)
-          throw new BigCommerceBadResponseError(`${what}: unexpected status ${status}`, status);
-        lastStatus = status;
-        lastProblem = `status ${status}`;
-        retryAfterMs = retryDelayFromHeaders(res.headers, this.now());
-      } catch (err) {
-        if (err instanceof BigCommerceApiError) throw err;
-        lastStatus = undefined;
-        lastProblem = err instanceof Error && err.name ? `${err.name}` : 'network error';
+        return parseJsonLossless(res.text);
+      } catch {
+        throw new BigCommerceBadResponseError(`${what}: response is not JSON`, status);
       }
-      if (attempt === this.maxAttempts) break;
-      const backoff = this.baseDelayMs * 2 ** (attempt - 1) * (0.5 + this.random() / 2);
-      const delay = Math.ceil(Math.max(retryAfterMs ?? 0, backoff));
-      if (waited + delay > this.maxTotalDelayMs) {
-        throw new BigCommerceRetryBudgetExhaustedError(
-          attempt,
-          `${lastProblem}; next wait ${delay} ms exceeds the budget`,
-          lastStatus,
-        );
-      }
-      waited += delay;
-      await this.sleep(delay);
     }
-    throw new BigCommerceRetryBudgetExhaustedError(this.maxAttempts, lastProblem, lastStatus);
+    if (status === 404) throw new BigCommerceNotFoundError(what);
+    if (status === 401 || status === 403) throw new BigCommerceAuthError(status);
+    throw new BigCommerceBadResponseError(`${what}: unexpected status ${status}`, status);
   }
+}
+
+function problemOf(f: { readonly problem: string; readonly status?: number }): string {
+  return f.status !== undefined ? `status ${f.status}` : f.problem;
 }

@@ -1,12 +1,23 @@
 import { createHash } from 'node:crypto';
-import { request } from 'undici';
+import {
+  errorCodeOf,
+  neverSent,
+  realSleep,
+  retryAfterMs,
+  sendHttp,
+  withRetries,
+  type GiveUp,
+  type HttpResponse,
+  type Sleep,
+} from '@reclaim/http';
 import { PermanentProviderError, ProviderOutcomeUnknownError, RetryableProviderError } from '@reclaim/ports';
 
 /**
- * HTTP plumbing shared by the store-API (commerce) adapters: per-attempt timeout, retries of 429 /
- * 5xx / connection failures with exponential backoff that never waits less than `Retry-After`,
- * a bounded total wait, and the engine's typed provider errors. Nothing here logs; error messages
- * carry the operation name and status only (never a URL with credentials, a token or a body).
+ * The store-API (commerce, connection, thin-webhook) face of the one outside-call helper
+ * (`@reclaim/http`): per-attempt timeout, retries of 429 / 5xx / connection failures with
+ * exponential backoff that never waits less than `Retry-After`, a bounded total wait, and the
+ * engine's typed provider errors. Nothing here logs; error messages carry the operation name and
+ * status only (never a URL with credentials, a token or a body).
  */
 export interface StoreHttpOptions {
   /** Per attempt: connect + headers + body. Default 10 s. */
@@ -18,7 +29,7 @@ export interface StoreHttpOptions {
   /** First backoff step (doubles each time, with jitter). Default 250 ms. */
   readonly baseDelayMs?: number;
   /** Injected for tests; defaults to a real timer. */
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: Sleep;
   readonly random?: () => number;
   readonly now?: () => Date;
 }
@@ -34,11 +45,7 @@ export interface StoreHttpRequest {
   readonly what: string;
 }
 
-export interface StoreHttpResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | undefined>>;
-  readonly text: string;
-}
+export type StoreHttpResponse = HttpResponse;
 
 /** What a 2xx body may still say: "throttled, come back in N ms" (Shopify's `THROTTLED`). */
 export type BodyRetry = { readonly retryAfterMs?: number; readonly code: string } | undefined;
@@ -54,38 +61,14 @@ export interface StoreHttpHooks {
   readonly serverWait?: (res: StoreHttpResponse, now: Date) => number | undefined;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { code?: unknown; cause?: unknown };
-  if (typeof e.code === 'string') return e.code;
-  return errorCode(e.cause);
-}
-
-/** Milliseconds from `Retry-After` (delta seconds or HTTP date). */
-export function retryAfterMs(value: string | undefined, now: Date): number | undefined {
-  const v = value?.trim();
-  if (v === undefined || v === '') return undefined;
-  if (/^\d{1,9}(\.\d+)?$/.test(v)) return Math.ceil(Number(v) * 1000);
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - now.getTime()) : undefined;
-}
-
-function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = Array.isArray(v) ? v[0] : v;
-  return out;
-}
+export { retryAfterMs };
 
 export class StoreHttpClient {
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
   private readonly maxTotalDelayMs: number;
   private readonly baseDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: Sleep;
   private readonly random: () => number;
   readonly now: () => Date;
 
@@ -97,7 +80,7 @@ export class StoreHttpClient {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.maxTotalDelayMs = options.maxTotalDelayMs ?? 30_000;
     this.baseDelayMs = options.baseDelayMs ?? 250;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => new Date());
   }
@@ -106,76 +89,58 @@ export class StoreHttpClient {
    * Sends until an answer that is neither 429 nor 5xx (returned as is, whatever its status), or
    * throws: `RetryableProviderError` (budget used up, or a `Retry-After` beyond it — carrying the
    * wait), `ProviderOutcomeUnknownError` (a non-idempotent request sent without an answer).
+   * `giveUp` replaces the first of these with the caller's own error.
    */
-  async send(req: StoreHttpRequest): Promise<StoreHttpResponse> {
-    let waited = 0;
-    let lastProblem = 'no attempt made';
-    let lastWait: number | undefined;
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const hold = this.hooks.holdFor?.(req.url, this.now()) ?? 0;
-      if (hold > 0) {
-        if (waited + hold > this.maxTotalDelayMs) {
-          throw new RetryableProviderError(`${req.what}: request quota exhausted`, hold, 'quota-exhausted');
+  send(
+    req: StoreHttpRequest,
+    giveUp: (g: GiveUp) => Error = (g) => storeGiveUp(req.what, g),
+  ): Promise<StoreHttpResponse> {
+    return withRetries<StoreHttpResponse>(
+      async ({ hold }) => {
+        const holdMs = this.hooks.holdFor?.(req.url, this.now()) ?? 0;
+        if (!(await hold(holdMs))) {
+          throw new RetryableProviderError(`${req.what}: request quota exhausted`, holdMs, 'quota-exhausted');
         }
-        waited += hold;
-        await this.sleep(hold);
-      }
-      let serverWait: number | undefined;
-      let res: StoreHttpResponse | undefined;
-      try {
-        const r = await request(req.url, {
-          method: req.method,
-          headers: req.headers,
-          ...(req.body !== undefined ? { body: req.body } : {}),
-          headersTimeout: this.timeoutMs,
-          bodyTimeout: this.timeoutMs,
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
-        const text = await r.body.text();
-        res = { status: r.statusCode, headers: flatHeaders(r.headers), text };
-      } catch (err) {
-        const code = errorCode(err);
-        if (code === undefined || !NOT_SENT_CODES.has(code)) {
+        let res: StoreHttpResponse;
+        try {
+          res = await sendHttp(req, { timeoutMs: this.timeoutMs });
+        } catch (err) {
+          const code = errorCodeOf(err);
           // Sent (or possibly sent) and no answer: a write may have been applied.
-          if (!req.idempotent) throw new ProviderOutcomeUnknownError(`${req.what}: no answer (${code ?? 'timeout'})`);
+          if (!neverSent(err) && !req.idempotent) {
+            throw new ProviderOutcomeUnknownError(`${req.what}: no answer (${code ?? 'timeout'})`);
+          }
+          return { ok: false, failure: { problem: code ?? 'timeout' } };
         }
-        lastProblem = code ?? 'timeout';
-      }
-      if (res !== undefined) {
         this.hooks.observe?.(req.url, res, this.now());
         const status = res.status;
         if (status >= 200 && status < 300) {
           const again = this.hooks.bodyRetry?.(res);
-          if (again === undefined) return res;
-          lastProblem = again.code;
-          serverWait = again.retryAfterMs;
-        } else if (status === 429 || status >= 500) {
-          lastProblem = `${status}`;
-          serverWait = retryAfterMs(res.headers['retry-after'], this.now()) ?? this.hooks.serverWait?.(res, this.now());
-        } else {
-          return res;
+          if (again === undefined) return { ok: true, value: res };
+          return { ok: false, failure: { problem: again.code, waitMs: again.retryAfterMs, status } };
         }
-      }
-      lastWait = serverWait;
-      if (attempt === this.maxAttempts) break;
-      const backoff = this.baseDelayMs * 2 ** (attempt - 1) * (0.5 + this.random() / 2);
-      const delay = Math.ceil(Math.max(serverWait ?? 0, backoff));
-      if (waited + delay > this.maxTotalDelayMs) {
-        throw new RetryableProviderError(
-          `${req.what}: ${lastProblem}, next wait beyond the budget`,
-          delay,
-          lastProblem,
-        );
-      }
-      waited += delay;
-      await this.sleep(delay);
-    }
-    throw new RetryableProviderError(
-      `${req.what}: still failing after ${this.maxAttempts} attempt(s) (${lastProblem})`,
-      lastWait,
-      lastProblem,
+        if (status === 429 || status >= 500) {
+          const waitMs =
+            retryAfterMs(res.headers['retry-after'], this.now()) ?? this.hooks.serverWait?.(res, this.now());
+          return { ok: false, failure: { problem: `${status}`, waitMs, status } };
+        }
+        return { ok: true, value: res };
+      },
+      {
+        policy: { maxAttempts: this.maxAttempts, baseDelayMs: this.baseDelayMs, maxTotalWaitMs: this.maxTotalDelayMs },
+        timing: { sleep: this.sleep, random: this.random },
+        giveUp,
+      },
     );
   }
+}
+
+/** The store client's error when retrying stops: retryable later, with the wait when one is known. */
+function storeGiveUp(what: string, g: GiveUp): RetryableProviderError {
+  const { problem, waitMs } = g.last;
+  return g.why === 'attempts'
+    ? new RetryableProviderError(`${what}: still failing after ${g.attempts} attempt(s) (${problem})`, waitMs, problem)
+    : new RetryableProviderError(`${what}: ${problem}, next wait beyond the budget`, g.nextWaitMs, problem);
 }
 
 /** 401 / 403 and other refusals every store answers alike. */

@@ -1,5 +1,5 @@
 import { RetryableProviderError } from '@reclaim/ports';
-import { parseRetryAfter, ProviderHttpClient } from './http-client';
+import { ProviderHttpClient } from './http-client';
 import { PROVIDER_LIMITS, RateLimiter } from './rate-limiter';
 
 function fakeTime(start = 1_700_000_000_000) {
@@ -14,22 +14,6 @@ function fakeTime(start = 1_700_000_000_000) {
     sleeps,
   };
 }
-
-describe('parseRetryAfter', () => {
-  const now = Date.parse('2026-03-01T12:00:00Z');
-  it('reads delta-seconds', () => {
-    expect(parseRetryAfter('5', now)).toBe(5000);
-    expect(parseRetryAfter(' 0.5 ', now)).toBe(500);
-  });
-  it('reads an HTTP date relative to now, never negative', () => {
-    expect(parseRetryAfter('Sun, 01 Mar 2026 12:00:30 GMT', now)).toBe(30_000);
-    expect(parseRetryAfter('Sun, 01 Mar 2026 11:00:00 GMT', now)).toBe(0);
-  });
-  it('ignores absent or unreadable values', () => {
-    expect(parseRetryAfter(undefined, now)).toBeUndefined();
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-  });
-});
 
 describe('RateLimiter', () => {
   it('lets a burst through, then makes callers wait for refill and reports the wait', async () => {

@@ -1,7 +1,7 @@
 /**
- * The one HTTP helper every provider adapter uses (undici): per-request timeout, a token-bucket
- * rate limiter, bounded retries with exponential backoff that honour `Retry-After`, and the
- * engine's typed errors:
+ * The provider (e-mail, SMS, help desk, marketing) face of the one outside-call helper
+ * (`@reclaim/http`, undici): per-request timeout, a token-bucket rate limiter, bounded retries
+ * with exponential backoff that honour `Retry-After`, and the engine's typed errors:
  *
  * - 429 / 503, connection refused before sending → retried here, then `RetryableProviderError`
  *   (with `retryAfterMs`) so the engine reschedules;
@@ -14,6 +14,7 @@
  * can hold ids or addresses), bodies or headers.
  */
 import { Agent, type Dispatcher } from 'undici';
+import { errorCodeOf, neverSent, retryAfterMs, sendHttp, withRetries, type RetryableFailure } from '@reclaim/http';
 import { PermanentProviderError, ProviderOutcomeUnknownError, RetryableProviderError } from '@reclaim/ports';
 import { RateLimiter, realSleep, type Sleep } from './rate-limiter';
 
@@ -93,34 +94,8 @@ export interface ProviderHttpClientOptions {
   readonly dispatcher?: Dispatcher;
 }
 
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
-/** `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP date; `undefined` when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
-}
-
-function errorCodeOf(err: unknown): string {
-  let e: unknown = err;
-  for (let depth = 0; depth < 4 && e !== null && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return err instanceof Error ? err.name : 'UnknownError';
-}
+/** A failed attempt and the typed error to throw if retrying stops there. */
+type ProviderFailure = RetryableFailure & { readonly error: Error };
 
 export class ProviderHttpClient {
   private readonly retry: RetryPolicy;
@@ -131,6 +106,7 @@ export class ProviderHttpClient {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly baseUrl: string;
+  private readonly timeoutMs: number;
 
   constructor(private readonly options: ProviderHttpClientOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -139,6 +115,7 @@ export class ProviderHttpClient {
     this.random = options.random ?? Math.random;
     this.log = options.log ?? silentLog;
     const timeout = options.timeoutMs ?? 10_000;
+    this.timeoutMs = timeout;
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher =
       options.dispatcher ??
@@ -158,53 +135,62 @@ export class ProviderHttpClient {
   }
 
   /** Sends with retries; answers a 2xx/3xx (or an accepted status) or throws a typed provider error. */
-  async request(req: ProviderRequest): Promise<ProviderResponse> {
+  request(req: ProviderRequest): Promise<ProviderResponse> {
     const { provider } = this.options;
-    for (let attempt = 1; ; attempt++) {
-      const last = attempt >= this.retry.maxAttempts;
-      await (req.limiter ?? this.options.limiter)?.acquire();
-      let res: ProviderResponse;
-      try {
-        res = await this.send(req);
-      } catch (err) {
-        const code = errorCodeOf(err);
-        const notSent = NOT_SENT_CODES.has(code);
-        if (!last && (notSent || req.idempotent)) {
-          await this.pause(req, attempt, this.backoff(attempt), { code });
-          continue;
+    return withRetries<ProviderResponse>(
+      async () => {
+        await (req.limiter ?? this.options.limiter)?.acquire();
+        let res: ProviderResponse;
+        try {
+          res = await this.send(req);
+        } catch (err) {
+          const code = errorCodeOf(err) ?? (err instanceof Error ? err.name : 'UnknownError');
+          const notSent = neverSent(err);
+          const error =
+            notSent || req.method === 'GET'
+              ? new RetryableProviderError(`${provider} ${req.operation}: ${code}`, undefined, code)
+              : new ProviderOutcomeUnknownError(`${provider} ${req.operation}: no answer after sending (${code})`);
+          if (!notSent && !req.idempotent) throw error;
+          return { ok: false, failure: { problem: code, error } satisfies ProviderFailure };
         }
-        if (notSent || req.method === 'GET') {
-          throw new RetryableProviderError(`${provider} ${req.operation}: ${code}`, undefined, code);
-        }
-        throw new ProviderOutcomeUnknownError(`${provider} ${req.operation}: no answer after sending (${code})`);
-      }
-      if (res.status < 400 || req.accept?.includes(res.status)) return res;
+        if (res.status < 400 || req.accept?.includes(res.status)) return { ok: true, value: res };
 
-      const error = this.toError(req, res);
-      const maybeProcessed = error instanceof ProviderOutcomeUnknownError;
-      const retryable = error instanceof RetryableProviderError || (maybeProcessed && req.idempotent);
-      if (!retryable) throw error;
-      const retryAfter = error instanceof RetryableProviderError ? error.retryAfterMs : undefined;
-      const wait = Math.max(retryAfter ?? 0, this.backoff(attempt));
-      if (last || wait > this.retry.maxInlineWaitMs) {
-        if (maybeProcessed) throw new RetryableProviderError(error.message, retryAfter, String(res.status));
-        throw error;
-      }
-      await this.pause(req, attempt, wait, { status: res.status, code: (error as { code?: string }).code });
-    }
-  }
-
-  private async pause(req: ProviderRequest, attempt: number, waitMs: number, why: object): Promise<void> {
-    this.log.warn(
-      { provider: this.options.provider, operation: req.operation, attempt, retryInMs: waitMs, ...why },
-      'provider call retried',
+        const error = this.toError(req, res);
+        const maybeProcessed = error instanceof ProviderOutcomeUnknownError;
+        if (!(error instanceof RetryableProviderError) && !(maybeProcessed && req.idempotent)) throw error;
+        const waitMs = error instanceof RetryableProviderError ? error.retryAfterMs : undefined;
+        const failure: ProviderFailure = {
+          problem: (error as { code?: string }).code ?? String(res.status),
+          status: res.status,
+          waitMs,
+          // A repeatable request the provider may have processed: retrying later is safe.
+          error: maybeProcessed ? new RetryableProviderError(error.message, waitMs, String(res.status)) : error,
+        };
+        return { ok: false, failure };
+      },
+      {
+        policy: {
+          maxAttempts: this.retry.maxAttempts,
+          baseDelayMs: this.retry.baseDelayMs,
+          maxDelayMs: this.retry.maxDelayMs,
+          maxWaitMs: this.retry.maxInlineWaitMs,
+        },
+        timing: { sleep: this.sleep, random: this.random },
+        giveUp: (g) => (g.last as ProviderFailure).error,
+        onRetry: (failure, attempt, waitMs) =>
+          this.log.warn(
+            {
+              provider,
+              operation: req.operation,
+              attempt,
+              retryInMs: waitMs,
+              ...(failure.status !== undefined ? { status: failure.status } : {}),
+              code: failure.problem,
+            },
+            'provider call retried',
+          ),
+      },
     );
-    await this.sleep(waitMs);
-  }
-
-  private backoff(attempt: number): number {
-    const exp = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(exp / 2 + (exp / 2) * this.random());
   }
 
   private toError(req: ProviderRequest, res: ProviderResponse): Error {
@@ -214,11 +200,11 @@ export class ProviderHttpClient {
     const code = detail.code ?? String(res.status);
     const what = `${provider} ${req.operation}: HTTP ${res.status}`;
     if (res.status === 429 || res.status === 503) {
-      return new RetryableProviderError(what, parseRetryAfter(res.headers['retry-after'], this.now()), code);
+      return new RetryableProviderError(what, retryAfterMs(res.headers['retry-after'], this.now()), code);
     }
     if (res.status >= 500 || res.status === 408) {
       return req.method === 'GET'
-        ? new RetryableProviderError(what, parseRetryAfter(res.headers['retry-after'], this.now()), code)
+        ? new RetryableProviderError(what, retryAfterMs(res.headers['retry-after'], this.now()), code)
         : new ProviderOutcomeUnknownError(what);
     }
     return new PermanentProviderError(what, code);
@@ -232,23 +218,18 @@ export class ProviderHttpClient {
     }
   }
 
-  private async send(req: ProviderRequest): Promise<ProviderResponse> {
+  private send(req: ProviderRequest): Promise<ProviderResponse> {
     const url = new URL(this.baseUrl + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.append(k, v);
-    const res = await this.dispatcher.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: req.method,
-      headers: { accept: 'application/json', ...this.options.headers, ...req.headers },
-      body: req.body,
-    });
-    const text = await res.body.text();
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(res.headers)) {
-      if (typeof v === 'string') headers[k.toLowerCase()] = v;
-      else if (Array.isArray(v)) headers[k.toLowerCase()] = v.join(', ');
-    }
-    return { status: res.statusCode, headers, text };
+    return sendHttp(
+      {
+        method: req.method,
+        url: url.toString(),
+        headers: { accept: 'application/json', ...this.options.headers, ...req.headers },
+        body: req.body,
+      },
+      { timeoutMs: this.timeoutMs, dispatcher: this.dispatcher },
+    );
   }
 }
 

@@ -11,8 +11,9 @@ export interface BucketSpec {
   readonly intervalMs: number;
 }
 
-export type Sleep = (ms: number) => Promise<void>;
-export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+import { realSleep, type Sleep } from '@reclaim/http';
+
+export { realSleep, type Sleep };
 
 export interface RateLimitWait {
   readonly limiter: string;

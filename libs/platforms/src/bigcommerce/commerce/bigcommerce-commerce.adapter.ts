@@ -18,6 +18,7 @@ import {
   type StoreHttpOptions,
   type StoreHttpResponse,
 } from '../../common/store-http';
+import { bigCommerceResetWait } from '../bigcommerce-api.client';
 
 /** Products per catalog request (`id:in` list kept short enough for any URL limit). */
 const PRODUCTS_PER_REQUEST = 50;
@@ -66,11 +67,6 @@ export class BigCommerceQuota {
   }
 }
 
-function resetWait(res: StoreHttpResponse): number | undefined {
-  const reset = res.headers['x-rate-limit-time-reset-ms']?.trim();
-  return reset !== undefined && /^\d{1,9}$/.test(reset) ? Number(reset) : undefined;
-}
-
 /**
  * BigCommerce store API: stock and price from the catalog (`/v3/catalog/products?id:in=…&include=variants`,
  * which carries the product's `inventory_tracking` next to each variant's `inventory_level`,
@@ -87,7 +83,7 @@ export class BigCommerceCommerceAdapter implements CommercePort {
     this.http = new StoreHttpClient(options, {
       holdFor: (url, now) => this.quota.holdFor(url, now),
       observe: (url, res, now) => this.quota.observe(url, res, now),
-      serverWait: resetWait,
+      serverWait: bigCommerceResetWait,
     });
   }
 
