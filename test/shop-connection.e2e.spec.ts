@@ -25,6 +25,8 @@ interface Case {
   hooks(s: StoreSandbox): { id: string; topic: string; address: string }[];
   /** Drift made on the platform: one deleted, one pointed elsewhere. */
   drift(s: StoreSandbox): void;
+  /** The secret each subscription holds, where it holds one. */
+  secrets?(s: StoreSandbox): string[];
 }
 
 const CASES: Case[] = [
@@ -56,6 +58,7 @@ const CASES: Case[] = [
       hooks[1]!.destination = 'https://old-host.example.com/webhooks/bigcommerce';
       hooks[2]!.is_active = false;
     },
+    secrets: (s) => [...s.state.bigcommerce.hooks.values()].map((h) => h.headers['x-reclaim-webhook-secret'] ?? ''),
   },
   {
     platform: 'woocommerce',
@@ -73,6 +76,7 @@ const CASES: Case[] = [
       hooks[1]!.delivery_url = 'https://old-host.example.com/webhooks/woocommerce';
       hooks[2]!.status = 'disabled';
     },
+    secrets: (s) => [...s.state.woocommerce.webhooks.values()].map((w) => w.secret),
   },
 ];
 
@@ -167,6 +171,18 @@ describe('shops connect themselves (stand-ins)', () => {
       const after = await api(h, 'GET', `/api/shops/${shopId}/connection`);
       expect((after.body.subscriptions as { state: string }[]).filter((s) => s.state === 'ok')).toHaveLength(c.created);
       expect(c.hooks(stores).every((x) => x.address === `${PUBLIC_URL}/webhooks/${c.platform}`)).toBe(true);
+    });
+
+    it('rotating the webhook secret puts the new one on the subscriptions that hold one', async () => {
+      if (c.secrets) expect(new Set(c.secrets(stores))).toEqual(new Set([SECRET]));
+      const rotated = 'connection-test-secret-rotated-99';
+      const res = await api(h, 'POST', `/api/shops/${shopId}/rotate-secret`, { webhookSecret: rotated });
+      expect(res.status).toBe(200);
+      expect(res.body.connection.changed.created).toEqual([]);
+      expect(res.body.connection.changed.updated).toHaveLength(c.secrets ? c.created : 0);
+      if (c.secrets) expect(new Set(c.secrets(stores))).toEqual(new Set([rotated]));
+      const after = await api(h, 'GET', `/api/shops/${shopId}/connection`);
+      expect((after.body.subscriptions as { state: string }[]).filter((x) => x.state === 'ok')).toHaveLength(c.created);
     });
 
     it('refuses the same shop twice (409) without touching the platform', async () => {

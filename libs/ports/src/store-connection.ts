@@ -37,8 +37,12 @@ export interface PlatformSubscription {
   readonly format: string;
   /** False when the platform paused or disabled it (BigCommerce `is_active`, WooCommerce `status`). */
   readonly active: boolean;
-  /** Whether it carries the shop's current webhook secret, where the subscription holds one. */
-  readonly secret: 'current' | 'other' | 'not-applicable';
+  /**
+   * Whether it carries the shop's current webhook secret: `not-applicable` where deliveries are
+   * signed with something else (Shopify's app secret), `unreadable` where the platform keeps a
+   * secret per subscription but never shows it (WooCommerce).
+   */
+  readonly secret: 'current' | 'other' | 'unreadable' | 'not-applicable';
 }
 
 export interface CredentialCheck {

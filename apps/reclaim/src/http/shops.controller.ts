@@ -259,12 +259,24 @@ export class ShopsController {
 
   @Post(':id/rotate-secret')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Rotate the webhook secret; the previous one is accepted for a window' })
-  async rotate(@Param('id') id: string, @Body() body: RotateSecretDto): Promise<ShopView> {
+  @ApiOperation({
+    summary:
+      'Rotate the webhook secret; the previous one is accepted for a window. Subscriptions the appliance manages get the new secret on the platform (BigCommerce header, WooCommerce signing secret); a store that cannot be updated is reported in subscriptionsError (the rotation stands: run …/connection/repair)',
+  })
+  async rotate(
+    @Param('id') id: string,
+    @Body() body: RotateSecretDto,
+  ): Promise<ShopView & { connection?: ConnectionReport; subscriptionsError?: string }> {
     const windowMs = parseDuration(body.previousValidFor ?? this.runtime.config.SECRET_ROTATION_WINDOW);
     const shop = await this.runtime.shops.rotateWebhookSecret(id, body.webhookSecret, windowMs);
     if (!shop) throw new NotFoundException(`no shop ${id}`);
-    return this.view(shop);
+    try {
+      const connection = await this.runtime.connections.afterSecretRotation(shop.id);
+      return { ...this.view(shop), ...(connection !== undefined ? { connection } : {}) };
+    } catch (err) {
+      if (!(err instanceof StoreConnectionError)) throw err;
+      return { ...this.view(shop), subscriptionsError: err.message };
+    }
   }
 
   private baseUrl(): string {

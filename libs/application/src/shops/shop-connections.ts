@@ -146,6 +146,20 @@ export class ShopConnections {
   }
 
   /**
+   * After the webhook secret was rotated: every subscription that holds a secret (BigCommerce's
+   * header, WooCommerce's signing secret) gets the new one, so deliveries are signed with it before
+   * the previous one's window closes. Undefined when the appliance does not manage the shop's
+   * subscriptions (`registerWebhooks: false`, or no store calls): the merchant updates them.
+   */
+  async afterSecretRotation(shopId: string): Promise<ConnectionReport | undefined> {
+    const shop = await this.deps.shops.get(shopId);
+    if (!shop || !shop.registerWebhooks || !this.deps.storeCalls) return undefined;
+    const applied = await this.reconcile(this.deps.stores, this.accessOf(shop), shop.subscriptions, false, true);
+    await this.deps.shops.setSubscriptions(shop.id, applied.recorded);
+    return applied.report;
+  }
+
+  /**
    * Removes the shop's subscriptions on the platform (when the store can be reached: a store that
    * refuses the credentials must not keep the shop's data here), purges its data (shop/redact) and
    * forgets it. Null when there is no such shop.
@@ -205,9 +219,17 @@ export class ShopConnections {
     access: StoreAccess,
     recorded: Readonly<Record<string, string>>,
     rollbackOnFailure: boolean,
+    /** Also update the subscriptions whose secret cannot be read back (after a rotation). */
+    refreshSecrets = false,
   ): Promise<{ report: ConnectionReport; recorded: Record<string, string>; createdIds: string[] }> {
     const wanted = stores.wanted(access, this.deps.publicUrl);
-    const before = assessSubscriptions(wanted, await stores.list(access), recorded);
+    const existing = await stores.list(access);
+    const unreadable = new Set(existing.filter((e) => e.secret === 'unreadable').map((e) => e.id));
+    const before = assessSubscriptions(wanted, existing, recorded).map((s) =>
+      refreshSecrets && s.state === 'ok' && s.id !== undefined && unreadable.has(s.id)
+        ? { ...s, state: 'drifted' as const, drift: ['secret' as const] }
+        : s,
+    );
     const next: Record<string, string> = {};
     const createdIds: string[] = [];
     const created: string[] = [];

@@ -150,6 +150,6 @@ function toSubscription(hook: JsonObject | undefined): PlatformSubscription {
     address: strOf(hook?.['delivery_url']) ?? '',
     format: 'json',
     active: strOf(hook?.['status']) === 'active',
-    secret: 'not-applicable',
+    secret: 'unreadable',
   };
 }
