@@ -238,7 +238,7 @@ describe('runCheckpointedSubscription', () => {
       handle: async (events) => {
         if (failures < 3) {
           failures++;
-          throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+          throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
         }
         seen.push(...events.map((e) => e.streamId));
       },

@@ -253,25 +253,15 @@ class SystemicFailure extends Error {
   }
 }
 
-const CONNECTION_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-]);
-
-function isConnectionError(err: unknown): boolean {
+/**
+ * PostgreSQL's own "the database is unavailable" classes (connection exception, operator
+ * intervention, too many connections). Network errors (ECONNREFUSED, ENOTFOUND…) are NOT listed:
+ * an unreachable store API raises them too, and that is the event's own failure. Whether the
+ * database or the store is reachable is probed instead (`assertOwnFailure`).
+ */
+function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && (CONNECTION_ERROR_CODES.has(code) || code.startsWith('08'))) return true;
-  const message = err instanceof Error ? err.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
-    message,
-  );
+  return typeof code === 'string' && /^(08...|57P0[1-3]|53300)$/.test(code);
 }
 
 /** Per-key isolation state of one running subscription (see `CheckpointedSubscriptionOptions.isolation`). */
@@ -377,7 +367,7 @@ class Isolation {
 
   /** Throws when the failure is the system's (database or store unreachable), not the event's. */
   private async assertOwnFailure(tx: PoolClient, err: unknown): Promise<void> {
-    if (err instanceof SystemicFailure || err instanceof CheckpointMovedError || isConnectionError(err))
+    if (err instanceof SystemicFailure || err instanceof CheckpointMovedError || isDatabaseUnavailable(err))
       throw err instanceof SystemicFailure ? err : new SystemicFailure(err);
     try {
       await tx.query('SELECT 1');
