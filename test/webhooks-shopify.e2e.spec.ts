@@ -169,7 +169,7 @@ describe('Shopify webhooks through HTTP (signatures, dedupe, bad input, processi
     expect(row.data.lineItems[0].variantId).toBe('9123456789012345678');
     expect(row.data.platformCustomerId ?? row.data.customerKey).toBeDefined();
     expect(row.data.reach).toEqual({ email: true, sms: true });
-    expect(row.data.contact.$sealed).toBe('aes-256-gcm/v1');
+    expect(row.data.contact.$sealed).toBe('aes-256-gcm/v2');
     const { rows: all } = await db.query(`SELECT string_agg(data::text, ' ') AS t FROM event_store.events`);
     for (const pii of ['ada@example.com', '+14155550123', 'Lovelace', 'Analytical Way'])
       expect(all[0].t).not.toContain(pii);

@@ -13,6 +13,7 @@ import { MetricsController } from './http/metrics.controller';
 import { MESSAGE_LINK_CONTROLLERS, messageLinkProviders } from './http/messages';
 import { RecoveryAdminController } from './http/recovery-admin.controller';
 import { ShopsController } from './http/shops.controller';
+import { TokensController } from './http/tokens.controller';
 import { TwilioWebhooksController } from './http/twilio-webhooks.controller';
 import type { Runtime } from './runtime/runtime';
 import { RUNTIME } from './runtime/runtime.token';
@@ -52,6 +53,7 @@ export class AppModule {
         HealthController,
         MetricsController,
         ShopsController,
+        TokensController,
         RecoveryAdminController,
         CustomersController,
         ...MESSAGE_LINK_CONTROLLERS,

@@ -1,5 +1,6 @@
 export * from './shops/secret-box';
 export * from './shops/shop-registry';
+export * from './auth/api-tokens';
 export * from './ingestion/receive-webhook';
 export * from './ingestion/ids';
 export * from './ingestion/process-deliveries';

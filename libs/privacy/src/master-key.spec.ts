@@ -22,7 +22,7 @@ describe('loadMasterKey', () => {
       ` ${key.toString('hex')}\n`,
     ]) {
       const loaded = await loadMasterKey({ env: { RECLAIM_MASTER_KEY: text }, dataDir: dir });
-      expect(loaded).toEqual({ key, generated: false, source: 'env' });
+      expect(loaded).toEqual({ key, previous: [], generated: false, source: 'env' });
     }
   });
 
@@ -42,7 +42,7 @@ describe('loadMasterKey', () => {
     expect(first.key).toHaveLength(32);
     expect((await stat(join(dataDir, 'master.key'))).mode & 0o777).toBe(0o600);
     const second = await loadMasterKey({ env: { RECLAIM_MASTER_KEY: '' }, dataDir });
-    expect(second).toEqual({ key: first.key, generated: false, source: 'file', path: first.path });
+    expect(second).toEqual({ key: first.key, previous: [], generated: false, source: 'file', path: first.path });
     expect((await readFile(join(dataDir, 'master.key'), 'utf8')).trim()).toBe(first.key.toString('base64'));
   });
 
@@ -58,5 +58,27 @@ describe('loadMasterKey', () => {
   it('refuses a corrupt key file', async () => {
     await writeFile(join(dir, 'master.key'), 'abc');
     await expect(loadMasterKey({ env: {}, dataDir: dir })).rejects.toThrow(MasterKeyError);
+  });
+
+  it('reads previous master keys from RECLAIM_PREVIOUS_MASTER_KEYS and from further lines of the key file', async () => {
+    const [a, b, c] = [randomBytes(32), randomBytes(32), randomBytes(32)];
+    const fromEnv = await loadMasterKey({
+      env: {
+        RECLAIM_MASTER_KEY: a.toString('base64'),
+        RECLAIM_PREVIOUS_MASTER_KEYS: ` ${b.toString('hex')} , ${c.toString('base64')}`,
+      },
+      dataDir: dir,
+    });
+    expect(fromEnv.previous.map((k) => k.toString('hex'))).toEqual([b.toString('hex'), c.toString('hex')]);
+    await writeFile(join(dir, 'master.key'), `${a.toString('base64')}\n${b.toString('base64')}\n`);
+    const fromFile = await loadMasterKey({ env: {}, dataDir: dir });
+    expect(fromFile.key.equals(a)).toBe(true);
+    expect(fromFile.previous.map((k) => k.toString('hex'))).toEqual([b.toString('hex')]);
+    await expect(
+      loadMasterKey({
+        env: { RECLAIM_MASTER_KEY: a.toString('base64'), RECLAIM_PREVIOUS_MASTER_KEYS: 'short' },
+        dataDir: dir,
+      }),
+    ).rejects.toThrow('RECLAIM_PREVIOUS_MASTER_KEYS');
   });
 });

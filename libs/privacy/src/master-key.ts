@@ -1,12 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { MasterKeys } from './master-keyring';
 
 export const MASTER_KEY_ENV = 'RECLAIM_MASTER_KEY';
+export const PREVIOUS_MASTER_KEYS_ENV = 'RECLAIM_PREVIOUS_MASTER_KEYS';
 export const MASTER_KEY_FILE = 'master.key';
 
 export interface LoadedMasterKey {
   readonly key: Buffer;
+  /**
+   * Master keys still accepted while a rotation re-wraps stored keys: `RECLAIM_PREVIOUS_MASTER_KEYS`
+   * (comma-separated), or the further lines of the key file.
+   */
+  readonly previous: readonly Buffer[];
   /** True when no key existed and one was generated now: the caller should warn and tell the operator to back it up. */
   readonly generated: boolean;
   readonly source: 'env' | 'file';
@@ -39,10 +47,20 @@ export function decodeMasterKey(text: string, origin: string): Buffer {
   return key;
 }
 
+function previousFromEnv(env: Readonly<Record<string, string | undefined>>): Buffer[] {
+  const text = env[PREVIOUS_MASTER_KEYS_ENV] ?? '';
+  return text
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+    .map((t, i) => decodeMasterKey(t, `${PREVIOUS_MASTER_KEYS_ENV} (key ${i + 1})`));
+}
+
 /**
  * `RECLAIM_MASTER_KEY` when set; otherwise `<dataDir>/master.key`, generated (mode 0600) when
  * missing. Two processes starting together agree on one key: the file appears atomically and
- * the loser reads the winner's key.
+ * the loser reads the winner's key. The key file's first line is the current key; further lines
+ * are previous keys (written there by `keys rotate-master` while it re-wraps).
  */
 export async function loadMasterKey(options: {
   readonly env: NodeJS.ProcessEnv | Readonly<Record<string, string | undefined>>;
@@ -50,11 +68,24 @@ export async function loadMasterKey(options: {
 }): Promise<LoadedMasterKey> {
   const fromEnv = options.env[MASTER_KEY_ENV];
   if (fromEnv !== undefined && fromEnv.trim() !== '') {
-    return { key: decodeMasterKey(fromEnv, MASTER_KEY_ENV), generated: false, source: 'env' };
+    return {
+      key: decodeMasterKey(fromEnv, MASTER_KEY_ENV),
+      previous: previousFromEnv(options.env),
+      generated: false,
+      source: 'env',
+    };
   }
   const path = join(options.dataDir, MASTER_KEY_FILE);
   const existing = await readKeyFile(path);
-  if (existing) return { key: existing, generated: false, source: 'file', path };
+  if (existing) {
+    return {
+      key: existing.current,
+      previous: [...(existing.previous ?? []), ...previousFromEnv(options.env)],
+      generated: false,
+      source: 'file',
+      path,
+    };
+  }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   // Write a private temporary file, then link it into place: the link is atomic and fails if
@@ -66,16 +97,29 @@ export async function loadMasterKey(options: {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
       const raced = await readKeyFile(path);
-      if (raced) return { key: raced, generated: false, source: 'file', path };
+      if (raced) return { key: raced.current, previous: raced.previous ?? [], generated: false, source: 'file', path };
     }
     throw e;
   } finally {
     await unlink(temp).catch(() => undefined);
   }
-  return { key, generated: true, source: 'file', path };
+  return { key, previous: [], generated: true, source: 'file', path };
 }
 
-async function readKeyFile(path: string): Promise<Buffer | undefined> {
+/** Parses a key file: the current key on the first line, previous keys on the next ones. */
+export function parseKeyFile(text: string, origin: string): MasterKeys {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  if (lines.length === 0) throw new MasterKeyError(`${origin} is empty`);
+  const [current, ...previous] = lines.map((l, i) =>
+    decodeMasterKey(l, i === 0 ? origin : `${origin} (line ${i + 1})`),
+  );
+  return { current: current as Buffer, previous };
+}
+
+async function readKeyFile(path: string): Promise<MasterKeys | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -83,5 +127,27 @@ async function readKeyFile(path: string): Promise<Buffer | undefined> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  return decodeMasterKey(text, path);
+  return parseKeyFile(text, path);
+}
+
+/** Re-reads a key file synchronously (a running process meeting a key it does not know yet). */
+export function readKeyFileSync(path: string): MasterKeys | undefined {
+  try {
+    return parseKeyFile(readFileSync(path, 'utf8'), path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Replaces a key file atomically (write a private temporary file, then rename it over). */
+export async function writeKeyFile(path: string, keys: MasterKeys): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const text = [keys.current, ...(keys.previous ?? [])].map((k) => k.toString('base64')).join('\n');
+  await writeFile(temp, `${text}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    await rename(temp, path);
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    throw e;
+  }
 }

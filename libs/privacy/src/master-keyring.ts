@@ -3,6 +3,8 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } f
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** How often a keyring with a key file looks for a new current key (a rotation waits longer than this). */
+export const MASTER_KEY_RELOAD_MS = 10_000;
 /** Bytes of a master key's id inside a wrapped value. */
 export const MASTER_KEY_ID_BYTES = 8;
 
@@ -45,9 +47,10 @@ export class UnknownMasterKeyError extends Error {
  *
  * Wrapped values (subject keys, operator secrets, key roots) carry the id of the master key
  * that wrapped them, so opening one needs no trial decryption. When a value names a key this
- * process does not know, the keyring asks `reload` once (rate-limited) — a rotation run in file
- * mode writes the new key to the key file before it re-wraps anything, so running instances pick
- * it up without a restart.
+ * process does not know, the keyring asks `reload` (rate-limited), and it re-reads the current key
+ * every {@link MASTER_KEY_RELOAD_MS} — a rotation run in file mode writes the new key first in the
+ * key file, waits until every running instance wraps with it, then re-wraps what is stored, so
+ * instances pick the new key up without a restart.
  */
 export class MasterKeyring {
   private entries: MasterKeyEntry[] = [];
@@ -58,11 +61,18 @@ export class MasterKeyring {
     keys: MasterKeys | Buffer,
     private readonly reload?: () => MasterKeys | undefined,
     private readonly reloadEveryMs = 2_000,
+    private readonly currentEveryMs = MASTER_KEY_RELOAD_MS,
   ) {
     this.set(Buffer.isBuffer(keys) ? { current: keys } : keys);
   }
 
+  /**
+   * The key new values are wrapped with. With a `reload`, re-read at most every `currentEveryMs`:
+   * once a rotation has put a new key first in the key file, every running instance wraps with it
+   * within that time (the rotation waits longer than that before it re-wraps).
+   */
   get current(): MasterKeyEntry {
+    this.reloadAtMostEvery(this.currentEveryMs);
     return this.entries[0] as MasterKeyEntry;
   }
 
@@ -74,16 +84,32 @@ export class MasterKeyring {
   find(id: string): MasterKeyEntry | undefined {
     const hit = this.entries.find((e) => e.id === id);
     if (hit || !this.reload) return hit;
+    this.reloadAtMostEvery(this.reloadEveryMs);
+    return this.entries.find((e) => e.id === id);
+  }
+
+  /** Re-reads the keys now (a rotation that just wrote the key file). */
+  refresh(): void {
+    this.lastReload = 0;
+    this.reloadAtMostEvery(0);
+  }
+
+  /** True when a key file (or another source) can change the keys while running. */
+  get reloadable(): boolean {
+    return this.reload !== undefined;
+  }
+
+  private reloadAtMostEvery(ms: number): void {
+    if (!this.reload) return;
     const now = Date.now();
-    if (now - this.lastReload < this.reloadEveryMs) return undefined;
+    if (ms > 0 && now - this.lastReload < ms) return;
     this.lastReload = now;
     try {
       const keys = this.reload();
       if (keys) this.set(keys);
     } catch {
-      return undefined;
+      // Keep the keys we have: a half-written or unreadable file must not take them away.
     }
-    return this.entries.find((e) => e.id === id);
   }
 
   /** HKDF-SHA256 subkey of one master key for one purpose (memoised). */

@@ -7,22 +7,35 @@
  */
 import 'reflect-metadata';
 import { Presets, SingleBar } from 'cli-progress';
-import type { CustomerHistory } from '@reclaim/application';
+import { readFile } from 'node:fs/promises';
+import { UnknownShopInScopeError, type CustomerHistory } from '@reclaim/application';
+import { parseKeyFile } from '@reclaim/privacy';
 import { findProjection, READ_MODEL_PROJECTIONS, rebuildProjection } from '@reclaim/read-models';
 import { join } from 'node:path';
 import { runningEmbeddedPostgresUrl } from '@reclaim/database';
 import { ConfigError, loadConfig, type AppConfig } from '../config/app-config';
 import { customerKeyOfEmail, historyOf } from '../http/customers.controller';
+import { isUuid } from '../http/ids';
+import { view as tokenView } from '../http/tokens.controller';
+import { rotateMasterKey } from './rotate-master';
 import { createLogger } from '../logging';
 import { createRuntime } from '../runtime/runtime';
 
 const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--json]
        npm run cli -- projections rebuild [name]
+       npm run cli -- keys rotate-master [--new-key-file <path>] [--batch <n>]
+       npm run cli -- tokens create --name <label> --role admin|analyst [--shop <shopId>]... [--json]
+       npm run cli -- tokens list [--json]
+       npm run cli -- tokens revoke <tokenId>
 
   history               the customer's recovery history: every step sent, skipped or deferred, with its reason;
                         by e-mail address (turned into the customer key, never stored or logged) or customer key
   projections rebuild   truncate a read model (${READ_MODEL_PROJECTIONS.map((p) => p.name).join(', ')}; all without a
                         name), reset its checkpoint and replay the event log, with a progress bar and an ETA
+  keys rotate-master    re-wrap every customer key and shop secret under a new master key while the appliance
+                        runs (both keys accepted until it finishes); interrupted, run it again to resume
+  tokens                admin/analyst API tokens: optionally scoped to shops, stored as hashes, listed without
+                        their secret (shown once at creation), revocable
 
   The database: DATABASE_URL when set (the same environment as the appliance); else, while the appliance
   runs (npm start), its embedded PostgreSQL under DATA_DIR (default ./data), found through its
@@ -66,6 +79,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const json = rest.includes('--json');
   const args = rest.filter((a) => a !== '--json');
   if (command === 'projections') return projections(args);
+  if (command === 'keys') return keys(args);
+  if (command === 'tokens') return tokens(args, json);
   if (command !== 'history' || args.length !== 2) {
     console.error(USAGE);
     return 2;
@@ -95,6 +110,166 @@ async function main(argv: readonly string[]): Promise<number> {
     const history = await historyOf(runtime, shopId, customerKey);
     console.log(json ? JSON.stringify(history, null, 2) : formatHistory(history));
     return 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** The configuration for a command-line run, or `undefined` after printing why not. */
+async function cliConfigOrSay(): Promise<AppConfig | undefined> {
+  try {
+    return await cliConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+function option(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** `keys rotate-master`: online master-key rotation, resumable. */
+async function keys(args: readonly string[]): Promise<number> {
+  if (args[0] !== 'rotate-master') {
+    console.error(USAGE);
+    return 2;
+  }
+  const newKeyFile = option(args, '--new-key-file');
+  const batch = Number(option(args, '--batch') ?? 500);
+  if (!Number.isInteger(batch) || batch < 1) {
+    console.error('--batch must be a positive whole number');
+    return 2;
+  }
+  const config = await cliConfigOrSay();
+  if (!config) return 2;
+  const newKey = newKeyFile ? parseKeyFile(await readFile(newKeyFile, 'utf8'), newKeyFile).current : undefined;
+  const runtime = await createRuntime(config, { log: createLogger(config.LOG_LEVEL, process.stderr) });
+  const abort = new AbortController();
+  const stop = () => {
+    console.error('\nstopping after this batch; run the command again to resume');
+    abort.abort();
+  };
+  process.once('SIGINT', stop);
+  const bar = new SingleBar(
+    { format: 'subject keys [{bar}] {value}/{total} | ETA {eta_formatted}' },
+    Presets.shades_classic,
+  );
+  let started = false;
+  try {
+    const result = await rotateMasterKey(
+      {
+        pool: runtime.pool,
+        vault: runtime.vault,
+        shops: runtime.shops,
+        ring: runtime.masterKeys,
+        ...(runtime.masterKeyFile !== undefined ? { keyFile: runtime.masterKeyFile } : {}),
+      },
+      {
+        ...(newKey ? { newKey } : {}),
+        batchSize: batch,
+        signal: abort.signal,
+        onStage: (m) => console.error(m),
+        onProgress: (done, remaining) => {
+          if (!started) {
+            bar.start(done + remaining, done);
+            started = true;
+          }
+          bar.setTotal(done + remaining);
+          bar.update(done);
+        },
+      },
+    );
+    if (started) bar.stop();
+    if (result.status === 'interrupted') {
+      console.error(
+        `interrupted: ${result.remaining} keys still under the previous master key (both stay accepted); run again to resume`,
+      );
+      return 1;
+    }
+    console.log(
+      `rotated: ${result.subjectKeys} subject keys, ${result.shops} shops, ${result.roots} key roots re-wrapped`,
+    );
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', stop);
+    await runtime.close();
+  }
+}
+
+/** `tokens create|list|revoke`. */
+async function tokens(args: readonly string[], json: boolean): Promise<number> {
+  const [sub, ...rest] = args;
+  const config = await cliConfigOrSay();
+  if (!config) return 2;
+  if (!['create', 'list', 'revoke'].includes(sub ?? '')) {
+    console.error(USAGE);
+    return 2;
+  }
+  const runtime = await createRuntime(config, { log: createLogger(config.LOG_LEVEL, process.stderr) });
+  try {
+    if (sub === 'list') {
+      const list = (await runtime.apiTokens.list()).map(tokenView);
+      if (json) console.log(JSON.stringify(list, null, 2));
+      else
+        for (const t of list)
+          console.log(
+            [
+              t.id,
+              t.role.padEnd(7),
+              t.revokedAt ? `revoked ${t.revokedAt}` : 'active',
+              t.shopIds ? `shops ${t.shopIds.join(',')}` : 'all shops',
+              t.name,
+            ].join('  '),
+          );
+      return 0;
+    }
+    if (sub === 'revoke') {
+      const id = rest[0];
+      if (!isUuid(id)) {
+        console.error('tokens revoke needs a token id (a UUID)');
+        return 2;
+      }
+      const revoked = await runtime.apiTokens.revoke(id);
+      if (!revoked) {
+        console.error(`no token ${id}`);
+        return 1;
+      }
+      console.log(`revoked ${id}`);
+      return 0;
+    }
+    const name = option(rest, '--name');
+    const role = option(rest, '--role');
+    const shopIds = rest.flatMap((a, i) =>
+      a === '--shop' && rest[i + 1] !== undefined ? [rest[i + 1] as string] : [],
+    );
+    if (!name || (role !== 'admin' && role !== 'analyst') || shopIds.some((s) => !isUuid(s))) {
+      console.error('tokens create needs --name <label>, --role admin|analyst and optionally --shop <shopId> (UUIDs)');
+      return 2;
+    }
+    try {
+      const { token, secret } = await runtime.apiTokens.create({
+        name,
+        role,
+        shopIds: shopIds.length > 0 ? shopIds : null,
+      });
+      if (json) console.log(JSON.stringify({ ...tokenView(token), token: secret }, null, 2));
+      else
+        console.log(
+          `token ${token.id} (${token.role}, ${token.shopIds ? `shops ${token.shopIds.join(',')}` : 'all shops'}):\n${secret}\nshown once: store it now`,
+        );
+      return 0;
+    } catch (err) {
+      if (err instanceof UnknownShopInScopeError) {
+        console.error(err.message);
+        return 1;
+      }
+      throw err;
+    }
   } finally {
     await runtime.close();
   }

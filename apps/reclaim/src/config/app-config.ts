@@ -136,6 +136,16 @@ export class AppConfig {
   @IsString()
   RECLAIM_MASTER_KEY?: string;
 
+  @Setting({
+    group: 'appliance',
+    secret: true,
+    description:
+      'comma-separated master keys still accepted during a master-key rotation (`npm run cli -- keys rotate-master`); remove once it has finished',
+  })
+  @IsOptional()
+  @IsString()
+  RECLAIM_PREVIOUS_MASTER_KEYS?: string;
+
   @Setting({ group: 'appliance', description: '`postgres` or `eventstoredb`', compose: 'eventstoredb' })
   @IsIn(['postgres', 'eventstoredb'])
   EVENT_STORE: 'postgres' | 'eventstoredb' = 'postgres';

@@ -5,6 +5,7 @@ import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { invalid } from './recovery-admin.controller';
+import { IdPipe } from './ids';
 
 const CUSTOMER_KEY = /^[etp]-[A-Za-z0-9._:-]{1,200}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
@@ -43,7 +44,10 @@ export class CustomersController {
     summary:
       "The customer's recovery history in log order (global position), each entry with its outside time and when it was recorded: every step sent, skipped or deferred, with its reason and the decision inputs",
   })
-  async history(@Param('shopId') shopId: string, @Param('customerKey') customerKey: string): Promise<CustomerHistory> {
+  async history(
+    @Param('shopId', IdPipe) shopId: string,
+    @Param('customerKey') customerKey: string,
+  ): Promise<CustomerHistory> {
     if (!(await this.runtime.shops.get(shopId))) throw new NotFoundException(`no shop ${shopId}`);
     if (!CUSTOMER_KEY.test(customerKey)) {
       throw invalid([{ field: 'customerKey', message: 'must be a customer key such as e-<hex>, t-<hex> or p-<id>' }]);
@@ -68,7 +72,7 @@ export class CustomersController {
       example: { email: 'ada@example.com' },
     },
   })
-  async historyByEmail(@Param('shopId') shopId: string, @Body() body: unknown): Promise<CustomerHistory> {
+  async historyByEmail(@Param('shopId', IdPipe) shopId: string, @Body() body: unknown): Promise<CustomerHistory> {
     if (!(await this.runtime.shops.get(shopId))) throw new NotFoundException(`no shop ${shopId}`);
     const email = typeof body === 'object' && body !== null ? (body as { email?: unknown }).email : undefined;
     const key = typeof email === 'string' ? customerKeyOfEmail(this.runtime, shopId, email) : undefined;

@@ -1,15 +1,4 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Get,
-  Inject,
-  NotFoundException,
-  Param,
-  Put,
-  Query,
-  UseGuards,
-} from '@nestjs/common';
+import { Body, Controller, Get, Inject, NotFoundException, Param, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   InvalidSequenceCatalogueError,
@@ -23,16 +12,12 @@ import type { SequenceCatalogue, SequenceDefinition, ValidationError } from '@re
 import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';
 import { AdminAuthGuard, AdminOnly } from './admin-auth.guard';
+import { invalid } from './bad-request';
+import { IdPipe } from './ids';
+
+export { invalid };
 
 /** 400 naming each bad field: `{ statusCode, error, message: ["field: why"], errors: [{ field, message }] }`. */
-export function invalid(errors: readonly ValidationError[]): BadRequestException {
-  return new BadRequestException({
-    statusCode: 400,
-    error: 'Bad Request',
-    message: errors.map((e) => `${e.field}: ${e.message}`),
-    errors,
-  });
-}
 
 const TEMPLATE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
@@ -49,7 +34,7 @@ export class RecoveryAdminController {
 
   @Get(':id/settings')
   @ApiOperation({ summary: "The shop's recovery settings: what is stored and what is in effect" })
-  async getSettings(@Param('id') id: string) {
+  async getSettings(@Param('id', IdPipe) id: string) {
     await this.shop(id);
     const { settings } = this.runtime.engine;
     return { shopId: id, stored: await settings.get(id), effective: await settings.effective(id) };
@@ -60,7 +45,7 @@ export class RecoveryAdminController {
     summary:
       'Replace the shop settings: mode, rolloutPercent, holdoutPercent, emailConsentPolicy, pauseWhileTicketOpen, postalAddress, storeName, quietHours, domainAliases',
   })
-  async putSettings(@Param('id') id: string, @Body() body: Record<string, unknown>) {
+  async putSettings(@Param('id', IdPipe) id: string, @Body() body: Record<string, unknown>) {
     await this.shop(id);
     const errors = validateShopSettings(body ?? {});
     if (errors.length > 0) throw invalid(errors);
@@ -71,14 +56,17 @@ export class RecoveryAdminController {
 
   @Get(':id/sequences')
   @ApiOperation({ summary: 'The current sequence catalogue (the built-in defaults are version 1)' })
-  async getSequences(@Param('id') id: string): Promise<SequenceCatalogue> {
+  async getSequences(@Param('id', IdPipe) id: string): Promise<SequenceCatalogue> {
     await this.shop(id);
     return this.runtime.engine.sequences.current(id);
   }
 
   @Put(':id/sequences')
   @ApiOperation({ summary: 'Store a new catalogue version { sequences: [...] }; running recoveries keep theirs' })
-  async putSequences(@Param('id') id: string, @Body() body: Record<string, unknown>): Promise<SequenceCatalogue> {
+  async putSequences(
+    @Param('id', IdPipe) id: string,
+    @Body() body: Record<string, unknown>,
+  ): Promise<SequenceCatalogue> {
     await this.shop(id);
     const sequences = body?.sequences;
     if (!Array.isArray(sequences) || sequences.length === 0) {
@@ -101,14 +89,14 @@ export class RecoveryAdminController {
 
   @Get(':id/sequences/history')
   @ApiOperation({ summary: 'Every stored catalogue version, oldest first' })
-  async sequenceHistory(@Param('id') id: string): Promise<SequenceCatalogue[]> {
+  async sequenceHistory(@Param('id', IdPipe) id: string): Promise<SequenceCatalogue[]> {
     await this.shop(id);
     return this.runtime.engine.sequences.history(id);
   }
 
   @Get(':id/templates')
   @ApiOperation({ summary: "The shop's template overrides" })
-  async listTemplates(@Param('id') id: string) {
+  async listTemplates(@Param('id', IdPipe) id: string) {
     await this.shop(id);
     return this.runtime.engine.templates.list(id);
   }
@@ -119,7 +107,7 @@ export class RecoveryAdminController {
       'Override a template: { channel: "email", subject, mjml, text } or { channel: "sms", text } (compiled and checked before it is stored)',
   })
   async putTemplate(
-    @Param('id') id: string,
+    @Param('id', IdPipe) id: string,
     @Param('templateId') templateId: string,
     @Body() body: Record<string, unknown>,
   ) {
@@ -144,7 +132,7 @@ export class RecoveryAdminController {
   @AdminOnly()
   @ApiOperation({ summary: 'Emails the local outbox channel holds (what would have been sent), recipients masked' })
   async outbox(
-    @Param('id') id: string,
+    @Param('id', IdPipe) id: string,
     @Query('limit') limit?: string,
     @Query('recoveryId') recoveryId?: string,
   ): Promise<OutboxEntry[]> {

@@ -9,6 +9,7 @@ import {
   NotFoundException,
   Param,
   Post,
+  Req,
   UnprocessableEntityException,
   UseGuards,
 } from '@nestjs/common';
@@ -34,7 +35,8 @@ import { StoreConnectionError } from '@reclaim/ports';
 import { normalizeShopDomain } from '@reclaim/platforms';
 import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';
-import { AdminAuthGuard } from './admin-auth.guard';
+import { AdminAuthGuard, AllShops, ScopeFiltered, type AuthenticatedRequest } from './admin-auth.guard';
+import { IdPipe } from './ids';
 
 @ValidatorConstraint({ name: 'ianaTimeZone' })
 class IsIanaTimeZone implements ValidatorConstraintInterface {
@@ -191,6 +193,7 @@ export class ShopsController {
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
 
   @Post()
+  @AllShops()
   @ApiOperation({
     summary:
       'Register a shop: verifies the credentials against the store (422 naming what failed), registers its webhook subscriptions (unless registerWebhooks is false), then saves it; returns its webhook URL, the connection and, for WooCommerce, the CartFlows URL once',
@@ -217,7 +220,7 @@ export class ShopsController {
     summary:
       "The shop's connection: credentials status, granted vs required scopes, each webhook subscription's state (ok / missing / drifted / manual)",
   })
-  async connection(@Param('id') id: string): Promise<ConnectionReport> {
+  async connection(@Param('id', IdPipe) id: string): Promise<ConnectionReport> {
     const report = await this.runtime.connections.inspect(id);
     if (!report) throw new NotFoundException(`no shop ${id}`);
     return report;
@@ -226,7 +229,7 @@ export class ShopsController {
   @Post(':id/connection/repair')
   @HttpCode(200)
   @ApiOperation({ summary: 'Create the missing webhook subscriptions and repair the drifted ones (idempotent)' })
-  async repair(@Param('id') id: string): Promise<ConnectionReport> {
+  async repair(@Param('id', IdPipe) id: string): Promise<ConnectionReport> {
     try {
       const report = await this.runtime.connections.repair(id);
       if (!report) throw new NotFoundException(`no shop ${id}`);
@@ -244,7 +247,7 @@ export class ShopsController {
       'Delete a shop: removes its webhook subscriptions on the platform, purges its data (the shop/redact path: read models, crypto-shredded keys) and forgets it',
   })
   async remove(
-    @Param('id') id: string,
+    @Param('id', IdPipe) id: string,
   ): Promise<{ deleted: true; removedSubscriptions: number; subscriptionsError?: string }> {
     const result = await this.runtime.connections.remove(id);
     if (!result) throw new NotFoundException(`no shop ${id}`);
@@ -252,9 +255,13 @@ export class ShopsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List shops (without secrets)' })
-  async list(): Promise<ShopView[]> {
-    return (await this.runtime.shops.list()).map((s) => this.view(s));
+  @ScopeFiltered()
+  @ApiOperation({ summary: 'List shops (without secrets); a token scoped to shops sees only its shops' })
+  async list(@Req() req: AuthenticatedRequest): Promise<ShopView[]> {
+    const scope = req.reclaimGrant?.shopIds ?? null;
+    return (await this.runtime.shops.list())
+      .filter((s) => scope === null || scope.includes(s.id))
+      .map((s) => this.view(s));
   }
 
   @Post(':id/rotate-secret')
@@ -264,7 +271,7 @@ export class ShopsController {
       'Rotate the webhook secret; the previous one is accepted for a window. Subscriptions the appliance manages get the new secret on the platform (BigCommerce header, WooCommerce signing secret); a store that cannot be updated is reported in subscriptionsError (the rotation stands: run …/connection/repair)',
   })
   async rotate(
-    @Param('id') id: string,
+    @Param('id', IdPipe) id: string,
     @Body() body: RotateSecretDto,
   ): Promise<ShopView & { connection?: ConnectionReport; subscriptionsError?: string }> {
     const windowMs = parseDuration(body.previousValidFor ?? this.runtime.config.SECRET_ROTATION_WINDOW);

@@ -83,6 +83,7 @@ export function createRecoveryEngine(deps: {
   store: EventStore;
   vault: PersonalDataVault;
   shops: ShopLookup & ShopLister;
+  /** The identity root (stable across master-key rotations): message-link keys derive from it. */
   masterKey: Buffer;
   clock: Clock;
   log: Logger;

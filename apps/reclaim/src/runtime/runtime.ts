@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import type { Logger } from 'pino';
 import {
+  ApiTokens,
   DatabaseClock,
   migrateRecoveryEngine,
   SecretBox,
@@ -21,7 +22,7 @@ import {
 } from '@reclaim/event-store';
 import { PlatformConnections } from '@reclaim/platforms/connection';
 import type { StoreConnectionPort } from '@reclaim/ports';
-import { loadMasterKey, PersonalDataVault } from '@reclaim/privacy';
+import { loadIdentityRoot, loadMasterKey, MasterKeyring, PersonalDataVault, readKeyFileSync } from '@reclaim/privacy';
 import { SEND_JOURNAL_SQL } from '@reclaim/providers';
 import { migrateReadModels } from '@reclaim/read-models';
 import type { AppConfig } from '../config/app-config';
@@ -43,7 +44,13 @@ export interface Runtime {
   readonly shops: ShopRegistry;
   /** Shops connecting themselves: credential checks, webhook subscriptions, deletion. */
   readonly connections: ShopConnections;
+  /** The master keys (current + previous during a rotation). */
+  readonly masterKeys: MasterKeyring;
+  /** The master key file, when the key is not given by `RECLAIM_MASTER_KEY`. */
+  readonly masterKeyFile?: string;
   readonly tokens: { readonly adminHash: Buffer; readonly analystHash?: Buffer };
+  /** Operator-managed admin/analyst tokens (hashed, revocable, optionally scoped to shops). */
+  readonly apiTokens: ApiTokens;
   readonly databaseUrl: string;
   readonly embedded?: EmbeddedPostgresHandle;
   readonly clock: () => Date;
@@ -86,11 +93,15 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       : log.error({ err: err.message }, 'idle database connection failed'),
   );
   try {
-    const master = await loadMasterKey({ env: { RECLAIM_MASTER_KEY: config.RECLAIM_MASTER_KEY }, dataDir }).catch(
-      (err: unknown) => {
-        throw config.RECLAIM_MASTER_KEY === undefined ? notGenerated('RECLAIM_MASTER_KEY', dataDir, err) : err;
+    const master = await loadMasterKey({
+      env: {
+        RECLAIM_MASTER_KEY: config.RECLAIM_MASTER_KEY,
+        RECLAIM_PREVIOUS_MASTER_KEYS: config.RECLAIM_PREVIOUS_MASTER_KEYS,
       },
-    );
+      dataDir,
+    }).catch((err: unknown) => {
+      throw config.RECLAIM_MASTER_KEY === undefined ? notGenerated('RECLAIM_MASTER_KEY', dataDir, err) : err;
+    });
     if (master.generated) {
       log.warn(
         { path: master.path },
@@ -101,6 +112,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     await ensureCheckpointTable(pool);
     await PersonalDataVault.migrate(pool);
     await ShopRegistry.migrate(pool);
+    await ApiTokens.migrate(pool);
     await migrateRecoveryEngine(pool, { adapterTables: [SEND_JOURNAL_SQL] });
     // Read models (schema `read`, TypeORM migrations) and the reclaim_analyst role (R20).
     await migrateReadModels(pool, databaseUrl, { analystPassword: config.ANALYST_DB_PASSWORD });
@@ -109,7 +121,23 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       config.EVENT_STORE === 'eventstoredb'
         ? new EventStoreDBEventStore({ connectionString: config.EVENTSTORE_URL })
         : new PostgresEventStore({ pool });
-    const vault = new PersonalDataVault(pool, master.key);
+    // With a key file, a rotation run elsewhere (`keys rotate-master`) writes the new key there
+    // first: a key this process does not know yet is looked up in the file again.
+    const keyFile = master.path;
+    const masterKeys = new MasterKeyring(
+      { current: master.key, previous: master.previous },
+      keyFile === undefined
+        ? undefined
+        : () => {
+            const fromFile = readKeyFileSync(keyFile);
+            return (
+              fromFile && { current: fromFile.current, previous: [...(fromFile.previous ?? []), ...master.previous] }
+            );
+          },
+    );
+    // Customer keys and message links derive from the identity root, which a rotation does not change.
+    const identityRoot = await loadIdentityRoot(pool, masterKeys);
+    const vault = new PersonalDataVault(pool, masterKeys, { identityRoot });
     const clock: Clock =
       options.clock === undefined
         ? new DatabaseClock(pool)
@@ -118,7 +146,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
           : options.clock;
     await clock.refresh?.();
     const now = () => clock.now();
-    const shops = new ShopRegistry(pool, new SecretBox(master.key), now);
+    const shops = new ShopRegistry(pool, new SecretBox(masterKeys), now);
     const connections = new ShopConnections({
       shops,
       stores: options.stores ?? new PlatformConnections(),
@@ -141,7 +169,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       store,
       vault,
       shops,
-      masterKey: master.key,
+      masterKey: identityRoot,
       clock,
       log,
       ...(options.adapters !== undefined ? { adapters: options.adapters } : {}),
@@ -154,7 +182,10 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       vault,
       shops,
       connections,
+      masterKeys,
+      ...(keyFile !== undefined ? { masterKeyFile: keyFile } : {}),
       tokens,
+      apiTokens: new ApiTokens(pool),
       databaseUrl,
       embedded,
       clock: now,

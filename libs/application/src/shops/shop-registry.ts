@@ -137,6 +137,39 @@ export class ShopRegistry {
     }
   }
 
+  /**
+   * Master-key rotation: re-seals every shop secret not sealed with the current master key.
+   * Each shop is one conditional UPDATE (only if its secrets did not change meanwhile), so an
+   * interrupted run leaves every secret readable with either key and a re-run finishes the rest.
+   * Returns the number of shops re-sealed and how many still need it.
+   */
+  async rewrapSecrets(): Promise<{ rewrapped: number; remaining: number }> {
+    const { rows } = await this.pool.query<ShopRow>('SELECT * FROM app.shops ORDER BY id');
+    let rewrapped = 0;
+    for (const row of rows) {
+      const cols = ['api_token_enc', 'webhook_secret_enc', 'previous_secret_enc'] as const;
+      if (cols.every((c) => row[c] === null || this.box.isCurrent(row[c] as string))) continue;
+      const purpose = (c: (typeof cols)[number]) =>
+        c === 'api_token_enc' ? `shop:${row.id}:api-token` : `shop:${row.id}:webhook-secret`;
+      const next = cols.map((c) =>
+        row[c] === null ? null : this.box.seal(this.box.open(row[c] as string, purpose(c)), purpose(c)),
+      );
+      const r = await this.pool.query(
+        `UPDATE app.shops SET api_token_enc = $5, webhook_secret_enc = $6, previous_secret_enc = $7
+          WHERE id = $1 AND api_token_enc = $2 AND webhook_secret_enc = $3 AND previous_secret_enc IS NOT DISTINCT FROM $4`,
+        [row.id, row.api_token_enc, row.webhook_secret_enc, row.previous_secret_enc, ...next],
+      );
+      rewrapped += r.rowCount ?? 0;
+    }
+    const remaining = (await this.pool.query<ShopRow>('SELECT * FROM app.shops')).rows.filter(
+      (row) =>
+        !this.box.isCurrent(row.api_token_enc) ||
+        !this.box.isCurrent(row.webhook_secret_enc) ||
+        (row.previous_secret_enc !== null && !this.box.isCurrent(row.previous_secret_enc)),
+    ).length;
+    return { rewrapped, remaining };
+  }
+
   async list(): Promise<Shop[]> {
     const { rows } = await this.pool.query<ShopRow>('SELECT * FROM app.shops ORDER BY created_at, id');
     return rows.map(toShop);
@@ -173,6 +206,7 @@ export class ShopRegistry {
 
   /** Rotate the webhook secret; the old one keeps being accepted for `previousValidForMs`. */
   async rotateWebhookSecret(id: string, newSecret: string, previousValidForMs: number): Promise<Shop | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return null; // not a shop id: unknown, never a database error
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');

@@ -36,6 +36,7 @@ import { AdminAuthGuard, AdminOnly } from '../admin-auth.guard';
 import { invalid } from '../recovery-admin.controller';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './dashboard-assets';
 import { DashboardEditorController } from './editor.controller';
+import { IdPipe, ShopIdOrAllPipe } from '../ids';
 
 /**
  * The page sets no inline script and loads nothing from elsewhere. Inline styles are allowed for
@@ -128,7 +129,11 @@ export class DashboardApiController {
     summary:
       'KPIs (abandoned carts, recovery rate with and without messages, within 30 days, recovered and incremental revenue with 95 % CI, revenue per recovered cart, time to recovery), daily funnel, activity in buckets fitted to the data (hour, day or week), recovery rate by segment, engagement by segment and step, effectiveness per sequence (by segment) and per step. shopId=all covers every shop.',
   })
-  async summary(@Query('shopId') shopId?: string, @Query('from') from?: string, @Query('to') to?: string) {
+  async summary(
+    @Query('shopId', ShopIdOrAllPipe) shopId?: string,
+    @Query('from') from?: string,
+    @Query('to') to?: string,
+  ) {
     const scope = await this.scope(shopId);
     const period = this.period(scope, from, to);
     const pool = this.runtime.pool;
@@ -157,7 +162,11 @@ export class DashboardApiController {
     summary:
       'Messages that went out through any provider (SMTP, Klaviyo, Twilio or the local outbox), newest first, from the send records of the log: step, channel, template, provider message id, opened/clicked. shopId=all covers every shop.',
   })
-  async messages(@Query('shopId') shopId?: string, @Query('limit') limit?: string, @Query('before') before?: string) {
+  async messages(
+    @Query('shopId', ShopIdOrAllPipe) shopId?: string,
+    @Query('limit') limit?: string,
+    @Query('before') before?: string,
+  ) {
     const scope = await this.scope(shopId);
     const n = limit === undefined ? 50 : Number(limit);
     const errors = [
@@ -195,7 +204,7 @@ export class DashboardApiController {
 
   @Get('stuck-steps')
   @ApiOperation({ summary: 'Dead-lettered steps (retry by hand) and steps with an unknown outcome (being reconciled)' })
-  async stuck(@Query('shopId') shopId?: string) {
+  async stuck(@Query('shopId', ShopIdOrAllPipe) shopId?: string) {
     const scope = await this.scope(shopId);
     return stuckSteps(this.runtime.pool, scope.shopIds);
   }
@@ -276,7 +285,7 @@ export class DashboardApiController {
   @ApiOperation({
     summary: `The customer key of an e-mail address (sent in the ${EMAIL_HEADER} header, never in the URL; not stored)`,
   })
-  async customerKey(@Query('shopId') shopId: string | undefined, @Headers(EMAIL_HEADER) email?: string) {
+  async customerKey(@Query('shopId', IdPipe) shopId: string | undefined, @Headers(EMAIL_HEADER) email?: string) {
     await this.shop(shopId);
     const address = typeof email === 'string' ? email.trim() : '';
     if (!/^[^\s@]+@[^\s@]+$/.test(address) || address.length > 320) {

@@ -19,6 +19,7 @@ import type { Runtime } from '../../runtime/runtime';
 import { RUNTIME } from '../../runtime/runtime.token';
 import { AdminAuthGuard, AdminOnly } from '../admin-auth.guard';
 import { invalid } from '../recovery-admin.controller';
+import { IdPipe } from '../ids';
 
 const TEMPLATE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
@@ -39,7 +40,7 @@ export class DashboardEditorController {
   @ApiOperation({
     summary: "A template's source as in effect for the shop: its override, else the built-in default (email)",
   })
-  async template(@Param('templateId') templateId: string, @Query('shopId') shopId?: string) {
+  async template(@Param('templateId') templateId: string, @Query('shopId', IdPipe) shopId?: string) {
     await this.shop(shopId);
     if (!TEMPLATE_ID.test(templateId)) {
       throw invalid([{ field: 'templateId', message: 'must be lowercase letters, digits and dashes' }]);
@@ -57,7 +58,7 @@ export class DashboardEditorController {
   @ApiOperation({
     summary: "The shop's most recently abandoned carts (ids, sizes): what a preview can be rendered with",
   })
-  async carts(@Query('shopId') shopId?: string) {
+  async carts(@Query('shopId', IdPipe) shopId?: string) {
     await this.shop(shopId);
     return recentCarts(this.runtime.pool, shopId as string);
   }
@@ -91,7 +92,7 @@ export class DashboardEditorController {
 
   @Get('test-sends')
   @ApiOperation({ summary: "The shop's test sends, newest first (masked recipients)" })
-  async testSends(@Query('shopId') shopId?: string) {
+  async testSends(@Query('shopId', IdPipe) shopId?: string) {
     await this.shop(shopId);
     return this.runtime.engine.previews.testSends(shopId as string);
   }
