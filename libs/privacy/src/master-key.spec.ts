@@ -60,12 +60,12 @@ describe('loadMasterKey', () => {
     await expect(loadMasterKey({ env: {}, dataDir: dir })).rejects.toThrow(MasterKeyError);
   });
 
-  it('reads previous master keys from RECLAIM_PREVIOUS_MASTER_KEYS and from further lines of the key file', async () => {
+  it('reads previous master keys from OLD_MASTER_KEYS and from further lines of the key file', async () => {
     const [a, b, c] = [randomBytes(32), randomBytes(32), randomBytes(32)];
     const fromEnv = await loadMasterKey({
       env: {
         RECLAIM_MASTER_KEY: a.toString('base64'),
-        RECLAIM_PREVIOUS_MASTER_KEYS: ` ${b.toString('hex')} , ${c.toString('base64')}`,
+        OLD_MASTER_KEYS: ` ${b.toString('hex')} , ${c.toString('base64')}`,
       },
       dataDir: dir,
     });
@@ -76,9 +76,9 @@ describe('loadMasterKey', () => {
     expect(fromFile.previous.map((k) => k.toString('hex'))).toEqual([b.toString('hex')]);
     await expect(
       loadMasterKey({
-        env: { RECLAIM_MASTER_KEY: a.toString('base64'), RECLAIM_PREVIOUS_MASTER_KEYS: 'short' },
+        env: { RECLAIM_MASTER_KEY: a.toString('base64'), OLD_MASTER_KEYS: 'short' },
         dataDir: dir,
       }),
-    ).rejects.toThrow('RECLAIM_PREVIOUS_MASTER_KEYS');
+    ).rejects.toThrow('OLD_MASTER_KEYS');
   });
 });

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import type { MasterKeys } from './master-keyring';
 
 export const MASTER_KEY_ENV = 'RECLAIM_MASTER_KEY';
-export const PREVIOUS_MASTER_KEYS_ENV = 'RECLAIM_PREVIOUS_MASTER_KEYS';
+export const PREVIOUS_MASTER_KEYS_ENV = 'OLD_MASTER_KEYS';
 export const MASTER_KEY_FILE = 'master.key';
 
 export interface LoadedMasterKey {
   readonly key: Buffer;
   /**
-   * Master keys still accepted while a rotation re-wraps stored keys: `RECLAIM_PREVIOUS_MASTER_KEYS`
+   * Master keys still accepted while a rotation re-wraps stored keys: `OLD_MASTER_KEYS`
    * (comma-separated), or the further lines of the key file.
    */
   readonly previous: readonly Buffer[];

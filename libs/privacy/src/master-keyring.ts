@@ -35,7 +35,7 @@ export interface MasterKeys {
 export class UnknownMasterKeyError extends Error {
   constructor(readonly keyId: string) {
     super(
-      `wrong master key: a stored key is wrapped with master key ${keyId}, which is not configured: set it as a previous master key (RECLAIM_PREVIOUS_MASTER_KEYS or a further line of data/master.key) until "keys rotate-master" has finished`,
+      `wrong master key: a stored key is wrapped with master key ${keyId}, which is not configured: set it as a previous master key (OLD_MASTER_KEYS or a further line of data/master.key) until "keys rotate-master" has finished`,
     );
     this.name = 'UnknownMasterKeyError';
   }

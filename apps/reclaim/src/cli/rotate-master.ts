@@ -44,7 +44,7 @@ export type RotateMasterResult =
  * With a key file: the first run writes a new key first in the file (the old one on the next
  * line, still accepted), waits until running instances wrap with it, re-wraps in batches, and
  * finally leaves only the new key in the file. With `RECLAIM_MASTER_KEY`: the operator first sets
- * the new key there and the old one in `RECLAIM_PREVIOUS_MASTER_KEYS` on every instance; this
+ * the new key there and the old one in `OLD_MASTER_KEYS` on every instance; this
  * re-wraps, and then the previous key can be removed.
  *
  * Every batch is one transaction, so an interruption (Ctrl-C, kill -9, a lost connection) leaves
@@ -75,9 +75,7 @@ export async function rotateMasterKey(
       say(`resuming the rotation to master key ${ring.current.id}`);
     }
   } else if (ring.all.length < 2) {
-    say(
-      'no previous master key configured (RECLAIM_PREVIOUS_MASTER_KEYS): re-wrapping whatever is not under the current key',
-    );
+    say('no previous master key configured (OLD_MASTER_KEYS): re-wrapping whatever is not under the current key');
   }
   let subjectKeys = 0;
   for (;;) {
@@ -96,7 +94,7 @@ export async function rotateMasterKey(
     await writeKeyFile(keyFile, { current: ring.current.key });
     say(`done: ${keyFile} now holds only the new master key (back it up)`);
   } else {
-    say('done: every stored key is wrapped with RECLAIM_MASTER_KEY; remove RECLAIM_PREVIOUS_MASTER_KEYS and restart');
+    say('done: every stored key is wrapped with RECLAIM_MASTER_KEY; remove OLD_MASTER_KEYS and restart');
   }
   return { status: 'done', subjectKeys, shops: shops.rewrapped, roots };
 }

@@ -144,7 +144,7 @@ export class AppConfig {
   })
   @IsOptional()
   @IsString()
-  RECLAIM_PREVIOUS_MASTER_KEYS?: string;
+  OLD_MASTER_KEYS?: string;
 
   @Setting({ group: 'appliance', description: '`postgres` or `eventstoredb`', compose: 'eventstoredb' })
   @IsIn(['postgres', 'eventstoredb'])

@@ -96,7 +96,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     const master = await loadMasterKey({
       env: {
         RECLAIM_MASTER_KEY: config.RECLAIM_MASTER_KEY,
-        RECLAIM_PREVIOUS_MASTER_KEYS: config.RECLAIM_PREVIOUS_MASTER_KEYS,
+        OLD_MASTER_KEYS: config.OLD_MASTER_KEYS,
       },
       dataDir,
     }).catch((err: unknown) => {
