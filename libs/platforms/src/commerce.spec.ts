@@ -1,8 +1,8 @@
+import { retryAfterMs } from '@reclaim/http';
 import {
   bigCommerceStoreBase,
   commerceFor,
   discountCodeFor,
-  retryAfterMs,
   rfc2822,
   shopifyGraphqlUrl,
   shopifyThrottleWaitMs,

@@ -13,13 +13,7 @@ import { WooCommerceCommerceAdapter } from './woocommerce/commerce';
 export * from './shopify/commerce';
 export * from './bigcommerce/commerce';
 export * from './woocommerce/commerce';
-export {
-  discountCodeFor,
-  discountMarkerFor,
-  retryAfterMs,
-  StoreHttpClient,
-  type StoreHttpOptions,
-} from './common/store-http';
+export { discountCodeFor, discountMarkerFor, StoreHttpClient, type StoreHttpOptions } from './common/store-http';
 
 export type CommerceAdapters = Readonly<Record<'shopify' | 'bigcommerce' | 'woocommerce', CommercePort>>;
 

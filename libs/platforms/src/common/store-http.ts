@@ -61,8 +61,6 @@ export interface StoreHttpHooks {
   readonly serverWait?: (res: StoreHttpResponse, now: Date) => number | undefined;
 }
 
-export { retryAfterMs };
-
 export class StoreHttpClient {
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
