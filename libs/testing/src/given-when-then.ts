@@ -8,6 +8,7 @@ import type { Decider } from '@reclaim/domain';
  *   spec.given([activity]).when(markPurchased).then([purchasedEvent]);
  *   spec.given([]).when(badCommand).thenThrows(InvalidCommandError, (e) => e.field === 'total');
  *   spec.given([purchased]).when(activity).thenNothing();
+ *   spec.given(log).when(timerFired).thenMatches([{ type: 'recovery.step-due', data: { step: 0 } }]);
  *
  * `given` events are folded with `evolve` from `initialState`; `when` runs `decide` once.
  * Assertions use jest's `expect`, so failures show a structural diff.
@@ -15,6 +16,12 @@ import type { Decider } from '@reclaim/domain';
 export interface DeciderThen<State, Event> {
   /** The command produced exactly these events (deep equality, order matters). */
   then(expected: readonly Event[]): void;
+  /**
+   * The command produced exactly as many events as expected, in order, each with the expected
+   * `type` (and `schemaVersion` when given) and at least the expected `data` fields (each of
+   * them deeply equal). Returns the events produced.
+   */
+  thenMatches(expected: readonly EventPattern<Event>[]): Event[];
   /** The command produced no event. */
   thenNothing(): void;
   /** The command threw; optionally of this class and satisfying the predicate. */
@@ -24,6 +31,19 @@ export interface DeciderThen<State, Event> {
   ): void;
   /** Escape hatch: the produced events and the state after applying them. */
   thenState(assert: (state: State, events: readonly Event[]) => void): void;
+}
+
+/** An enveloped event with only the fields a test cares about. */
+export type EventPattern<Event> = Event extends { readonly type: infer T; readonly data: infer D }
+  ? { readonly type: T; readonly schemaVersion?: number; readonly data?: { readonly [K in keyof D]?: unknown } }
+  : Partial<Event>;
+
+function matcherOf(pattern: object): unknown {
+  const { data, ...envelope } = pattern as { data?: object };
+  return expect.objectContaining({
+    ...envelope,
+    ...(data !== undefined ? { data: expect.objectContaining(data) } : {}),
+  });
 }
 
 export interface DeciderWhen<State, Command, Event> {
@@ -50,6 +70,11 @@ export class DeciderSpecification<State, Command, Event> {
         return {
           then(expected) {
             expect(run().events).toEqual(expected);
+          },
+          thenMatches(expected) {
+            const produced = run().events;
+            expect(produced).toEqual(expected.map((e) => matcherOf(e as object)));
+            return produced;
           },
           thenNothing() {
             expect(run().events).toEqual([]);

@@ -2,7 +2,7 @@
 export type { EngineLog, ShopLookup } from './ports';
 export { AcceleratedClock, DatabaseClock, systemClock, type Clock, type DatabaseClockOptions } from './clock';
 export { ENGINE_SCHEMA_SQL, migrateEngineTables, migrateRecoveryEngine } from './schema';
-export { loadRecovery, recoveryStreamDecider, runRecovery, type LoadedRecovery } from './recovery-stream';
+export { loadRecovery, runRecovery, type LoadedRecovery } from './recovery-stream';
 export {
   buildStartContext,
   cartSnapshotOf,

@@ -2,8 +2,7 @@ import {
   evolveRecovery,
   fromStoredRecoveryEvent,
   initialRecoveryState,
-  toStoredRecoveryEvent,
-  type Decider,
+  upcastEvent,
   type RecoveryDecider,
   type RecoveryEvent,
   type RecoveryInput,
@@ -13,18 +12,10 @@ import {
 import type { EventStore, RecordedEvent } from '@reclaim/event-store';
 import { runDecider } from '../shared/run-decider';
 
-/** The process manager wrapped as a stream decider for `runDecider` (envelope in, envelope out). */
-export function recoveryStreamDecider(pm: RecoveryDecider): Decider<RecoveryState, RecoveryInput, StoredRecoveryEvent> {
-  return {
-    initialState: () => pm.initialState,
-    evolve: (state, e) => pm.evolve(state, fromStoredRecoveryEvent(e)),
-    decide: (input, state) => pm.decide(input, state).map(toStoredRecoveryEvent),
-  };
-}
-
 /**
  * Feeds one input into the recovery stream `recovery-<shop>-<cart>` (its stream id is the recovery
- * id): read, fold, decide, append with deterministic event ids derived from `causationId`.
+ * id): read, upcast, fold, decide, append with deterministic event ids derived from `causationId`,
+ * exactly like every other decider's stream. Returns the new events in their flat view.
  */
 export async function runRecovery(
   store: EventStore,
@@ -34,7 +25,7 @@ export async function runRecovery(
   causationId: string,
   shopId?: string,
 ): Promise<RecoveryEvent[]> {
-  const events = await runDecider(store, recoveryId, recoveryStreamDecider(pm), input, {
+  const events = await runDecider(store, recoveryId, pm, input, {
     causationId,
     ...(shopId !== undefined ? { metadata: { shopId } } : {}),
   });
@@ -43,11 +34,15 @@ export async function runRecovery(
 
 export interface LoadedRecovery {
   readonly state: RecoveryState;
+  /** The flat view of each event (envelope fields and data side by side). */
   readonly events: readonly RecoveryEvent[];
   readonly recorded: readonly RecordedEvent[];
 }
 
-/** Reads, upcasts and folds a recovery stream (optionally only up to and including `untilRevision`). */
+/**
+ * Reads, upcasts and folds a recovery stream (optionally only up to and including `untilRevision`).
+ * Folding needs no shop settings: `evolve` is the same for every configuration.
+ */
 export async function loadRecovery(
   store: EventStore,
   recoveryId: string,
@@ -55,6 +50,12 @@ export async function loadRecovery(
 ): Promise<LoadedRecovery> {
   const all = await store.readStream(recoveryId);
   const recorded = untilRevision === undefined ? all : all.filter((r) => r.revision <= untilRevision);
-  const events = recorded.map(fromStoredRecoveryEvent);
-  return { state: events.reduce(evolveRecovery, initialRecoveryState), events, recorded };
+  const stored = recorded.map((r) =>
+    upcastEvent<StoredRecoveryEvent>({ type: r.type, schemaVersion: r.schemaVersion, data: r.data }),
+  );
+  return {
+    state: stored.reduce(evolveRecovery, initialRecoveryState()),
+    events: stored.map(fromStoredRecoveryEvent),
+    recorded,
+  };
 }

@@ -67,17 +67,15 @@ export { retryDelayMs } from './retry';
 export { attributeOrder, type AttributableMessage, type AttributableOrder, type Attribution } from './attribution';
 export type * from './recovery.messages';
 export { outcomeFromCheck, sentOutcome, summarizeDecision } from './outcomes';
+export { createRecoveryDecider, type RecoveryDecider } from './process-manager';
 export {
-  createRecoveryDecider,
-  deadLetterRetryRefusal,
-  evolve as evolveRecovery,
-  initialState as initialRecoveryState,
-  replay as replayRecovery,
-  sendFactsFromState,
+  evolveRecovery,
+  initialRecoveryState,
+  replayRecovery,
   type CurrentTimer,
-  type RecoveryDecider,
   type RecoveryState,
   type StepState,
   type StepStatus,
-} from './process-manager';
+} from './recovery-state';
+export { deadLetterRetryRefusal, sendFactsFromState } from './recovery-queries';
 export { fromStoredRecoveryEvent, isRecoveryEvent, toStoredRecoveryEvent } from './recovery-events';

@@ -9,6 +9,7 @@ import {
   createRecoveryDecider,
   defaultSequences,
   event,
+  fromStoredRecoveryEvent,
   EventTypes,
   recoveryConfig,
   recoveryIdFor,
@@ -18,6 +19,7 @@ import {
   type RecoveryEvent,
   type RecoveryInput,
   type RecoveryState,
+  type StoredRecoveryEvent,
 } from '@reclaim/domain';
 import type { EventStore, NewEvent } from '@reclaim/event-store';
 
@@ -56,10 +58,6 @@ function envelope(e: { type: string; schemaVersion: number; data: unknown }, sho
   return { id: randomUUID(), type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: { shopId } };
 }
 
-function stored(e: RecoveryEvent, shopId: string): NewEvent {
-  const { type, schemaVersion, ...data } = e;
-  return envelope({ type, schemaVersion, data }, shopId);
-}
 
 export function simulate(o: SimulationOptions): SimulatedLog {
   const rnd = prng(o.seed ?? 1);
@@ -96,13 +94,13 @@ export function simulate(o: SimulationOptions): SimulatedLog {
     } as unknown as CartActivityRecorded['data']);
     cartEvents.push(envelope(activity, o.shopId));
 
-    const recovery: RecoveryEvent[] = [];
-    let state: RecoveryState = pm.initialState;
-    const feed = (input: RecoveryInput) => {
+    const recovery: StoredRecoveryEvent[] = [];
+    let state: RecoveryState = pm.initialState();
+    const feed = (input: RecoveryInput): RecoveryEvent[] => {
       const out = pm.decide(input, state);
       for (const e of out) state = pm.evolve(state, e);
       recovery.push(...out);
-      return out;
+      return out.map(fromStoredRecoveryEvent);
     };
     feed({
       type: 'CartActivity',
@@ -248,7 +246,7 @@ export function simulate(o: SimulationOptions): SimulatedLog {
       feed({ type: 'CartPurchased', orderId, at: placed });
     }
     streams.push({ streamId: `cart-${o.shopId}-${cartId}`, events: cartEvents });
-    streams.push({ streamId: recoveryId, events: recovery.map((e) => stored(e, o.shopId)) });
+    streams.push({ streamId: recoveryId, events: recovery.map((e) => envelope(e, o.shopId)) });
     eventCount += cartEvents.length + recovery.length;
   }
   return { streams, eventCount };

@@ -1,6 +1,6 @@
 import { attributeOrder, type AttributableMessage } from '../attribution';
 import { DAY, HOUR } from '../time';
-import { at } from './given-when-then';
+import { at } from './fixtures';
 
 const T = '2026-05-01T10:00:00.000Z';
 const msg = (messageId: string, step: number, clickedAt?: string): AttributableMessage => ({

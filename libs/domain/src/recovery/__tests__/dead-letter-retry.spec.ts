@@ -1,6 +1,11 @@
-import { deadLetterRetryRefusal } from '../process-manager';
+import { DeciderSpecification } from '@reclaim/testing';
+import { deadLetterRetryRefusal } from '../recovery-queries';
 import { HOUR } from '../time';
-import { at, given, Run, T0, types } from './given-when-then';
+import { at, Run, T0, types } from './fixtures';
+import { createRecoveryDecider } from '../process-manager';
+
+/** The given/when/then of every decider, for the default recovery decider. */
+const spec = DeciderSpecification.for(createRecoveryDecider());
 
 const ABANDONED = at(T0, HOUR);
 const LATER = at(ABANDONED, 2 * HOUR);
@@ -43,18 +48,15 @@ describe('RetryDeadLetter: an operator puts a dead-lettered step back on the que
     expect(run.state.steps[0]).toMatchObject({ status: 'dead-lettered', deadLetterReason: 'not-retryable' });
     expect(run.state.timer).toMatchObject({ purpose: 'step', step: 1 });
 
-    given(run.events)
+    spec
+      .given(run.log)
       .when({ type: 'RetryDeadLetter', step: 0, at: LATER })
-      .then([
+      .thenMatches([
         {
           type: 'recovery.dead-letter-retried',
-          step: 0,
-          channel: 'email',
-          previousReason: 'not-retryable',
-          previousAttempts: 1,
-          resume: 'resend',
+          data: { step: 0, channel: 'email', previousReason: 'not-retryable', previousAttempts: 1, resume: 'resend' },
         },
-        { type: 'recovery.timer-scheduled', purpose: 'retry', step: 0, dueAt: LATER },
+        { type: 'recovery.timer-scheduled', data: { purpose: 'retry', step: 0, dueAt: LATER } },
       ]);
 
     run.send({ type: 'RetryDeadLetter', step: 0, at: LATER });
@@ -91,17 +93,17 @@ describe('RetryDeadLetter: an operator puts a dead-lettered step back on the que
     const run = deadLettered();
     expect(deadLetterRetryRefusal(run.state, 1)).toBe('step 1 is pending, not dead-lettered');
     expect(deadLetterRetryRefusal(run.state, 7)).toBe('the recovery has no step 7');
-    given(run.events).when({ type: 'RetryDeadLetter', step: 1, at: LATER }).thenNothing();
+    spec.given(run.log).when({ type: 'RetryDeadLetter', step: 1, at: LATER }).thenNothing();
 
     run.send({ type: 'RetryDeadLetter', step: 0, at: LATER });
     // A double click: the step is queued again already.
     expect(deadLetterRetryRefusal(run.state, 0)).toBe('step 0 is retrying, not dead-lettered');
-    given(run.events).when({ type: 'RetryDeadLetter', step: 0, at: LATER }).thenNothing();
+    spec.given(run.log).when({ type: 'RetryDeadLetter', step: 0, at: LATER }).thenNothing();
 
     const ended = deadLettered();
     ended.send({ type: 'CartPurchased', orderId: 'o-1', at: LATER });
     expect(deadLetterRetryRefusal(ended.state, 0)).toBe('the recovery has ended (purchased)');
-    given(ended.events).when({ type: 'RetryDeadLetter', step: 0, at: LATER }).thenNothing();
+    spec.given(ended.log).when({ type: 'RetryDeadLetter', step: 0, at: LATER }).thenNothing();
   });
 
   it('waits while another step is waiting for its provider outcome', () => {
@@ -110,6 +112,6 @@ describe('RetryDeadLetter: an operator puts a dead-lettered step back on the que
     expect(deadLetterRetryRefusal(run.state, 0)).toBe(
       'step 1 is waiting for a provider outcome; retry when it has one',
     );
-    given(run.events).when({ type: 'RetryDeadLetter', step: 0, at: LATER }).thenNothing();
+    spec.given(run.log).when({ type: 'RetryDeadLetter', step: 0, at: LATER }).thenNothing();
   });
 });

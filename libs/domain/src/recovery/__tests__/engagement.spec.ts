@@ -1,7 +1,7 @@
 import { checkBeforeSend } from '../pre-send';
-import { sendFactsFromState } from '../process-manager';
+import { sendFactsFromState } from '../recovery-queries';
 import { HOUR } from '../time';
-import { at, cart, Run, T0, types } from './given-when-then';
+import { at, cart, Run, T0, types } from './fixtures';
 
 const CLICK = at(T0, 2 * HOUR);
 

@@ -3,7 +3,7 @@ import type { RecoveryEvent, RecoveryInput, StepOutcomeResult } from '../recover
 import { isInsideWindow, nextAllowedTime } from '../quiet-hours';
 import { DAY, HOUR, MINUTE, toIso, toMs } from '../time';
 import type { Channel } from '../types';
-import { activity, cart, CART, Run, SHOP, start, T0 } from './given-when-then';
+import { activity, cart, CART, Run, SHOP, start, T0 } from './fixtures';
 
 type Action =
   | { kind: 'activity'; advanceMs: number; sms: boolean }

@@ -2,7 +2,7 @@ import { recoveryConfig } from '../config';
 import { checkBeforeSend, type SendCheckContext } from '../pre-send';
 import type { SequenceStep } from '../sequences';
 import { DAY, HOUR, MINUTE } from '../time';
-import { at, RID } from './given-when-then';
+import { at, RID } from './fixtures';
 
 const ABANDONED = '2026-03-02T15:00:00.000Z';
 const NOW = '2026-03-02T16:00:00.000Z'; // 17:00 in Berlin, 11:00 in New York

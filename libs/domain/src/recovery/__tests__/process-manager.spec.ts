@@ -1,45 +1,55 @@
-import { HOUR, MINUTE, DAY } from '../time';
+import { DeciderSpecification } from '@reclaim/testing';
+import { DAY, HOUR, MINUTE, RecoveryInputError } from '../time';
 import { createRecoveryDecider } from '../process-manager';
 import { recoveryConfig } from '../config';
 import type { RecoveryEvent } from '../recovery.messages';
-import { activity, at, cart, CART, given, newCustomer, RID, Run, SHOP, start, T0, types } from './given-when-then';
+import { activity, at, cart, CART, newCustomer, RID, Run, SHOP, start, T0, types } from './fixtures';
+
+/** The given/when/then of every decider, for the default recovery decider. */
+const spec = DeciderSpecification.for(createRecoveryDecider());
 
 const ABANDONED = at(T0, HOUR);
 
 describe('recovery process manager', () => {
   describe('detection', () => {
     it('given nothing, when a reachable cart is active, then an abandonment check is scheduled ABANDON_AFTER later', () => {
-      given([])
+      spec
+        .given([])
         .when(activity(T0))
-        .then([
-          { type: 'recovery.activity-recorded', recoveryId: RID, schemaVersion: 1, shopId: SHOP, cartId: CART },
-          { type: 'recovery.timer-scheduled', timerId: `${RID}/timer-1`, dueAt: ABANDONED, purpose: 'abandonment' },
+        .thenMatches([
+          {
+            type: 'recovery.activity-recorded',
+            schemaVersion: 1,
+            data: { recoveryId: RID, shopId: SHOP, cartId: CART },
+          },
+          {
+            type: 'recovery.timer-scheduled',
+            data: { timerId: `${RID}/timer-1`, dueAt: ABANDONED, purpose: 'abandonment' },
+          },
         ]);
     });
 
     it('given a cart without any contact, when it is active, then no abandonment check is scheduled', () => {
-      given([])
+      spec
+        .given([])
         .when(activity(T0, cart({ reach: { email: false, sms: false } })))
-        .then([{ type: 'recovery.activity-recorded' }]);
+        .thenMatches([{ type: 'recovery.activity-recorded' }]);
     });
 
     it('given an active cart, when the abandonment timer fires, then the recovery starts, is segmented and step 0 is scheduled', () => {
       const run = new Run();
       run.send(activity(T0));
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: `${RID}/timer-1`, dueAt: ABANDONED, now: ABANDONED, start: start(0.5) })
-        .then([
+        .thenMatches([
           {
             type: 'recovery.started',
-            abandonedAt: ABANDONED,
-            source: 'inactivity',
-            holdout: false,
-            mode: { kind: 'live' },
-            random: 0.5,
+            data: { abandonedAt: ABANDONED, source: 'inactivity', holdout: false, mode: { kind: 'live' }, random: 0.5 },
           },
           { type: 'recovery.segmented' },
-          { type: 'recovery.sequence-selected', sequenceId: 'welcome', sequenceVersion: 1 },
-          { type: 'recovery.timer-scheduled', purpose: 'step', step: 0, dueAt: ABANDONED },
+          { type: 'recovery.sequence-selected', data: { sequenceId: 'welcome', sequenceVersion: 1 } },
+          { type: 'recovery.timer-scheduled', data: { purpose: 'step', step: 0, dueAt: ABANDONED } },
         ]);
     });
 
@@ -60,7 +70,8 @@ describe('recovery process manager', () => {
       const run = new Run();
       run.send(activity(T0));
       run.send(activity(at(T0, 30 * MINUTE)));
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: `${RID}/timer-1`, dueAt: ABANDONED, now: ABANDONED, start: start() })
         .thenNothing();
     });
@@ -69,32 +80,35 @@ describe('recovery process manager', () => {
       const run = new Run();
       run.send(activity(T0));
       const now = at(T0, 10 * MINUTE);
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'CartAbandonedByPlatform', shopId: SHOP, cartId: CART, at: now, start: start() })
-        .then([
-          { type: 'recovery.started', source: 'platform', abandonedAt: now },
+        .thenMatches([
+          { type: 'recovery.started', data: { source: 'platform', abandonedAt: now } },
           { type: 'recovery.segmented' },
           { type: 'recovery.sequence-selected' },
-          { type: 'recovery.timer-scheduled', purpose: 'step', step: 0, dueAt: now },
+          { type: 'recovery.timer-scheduled', data: { purpose: 'step', step: 0, dueAt: now } },
         ]);
     });
 
     it('given no stream, when BigCommerce reports an abandoned cart with its content, then it is recorded and started', () => {
-      const events = given([])
+      const events = spec
+        .given([])
         .when({ type: 'CartAbandonedByPlatform', shopId: SHOP, cartId: CART, at: T0, cart: cart(), start: start() })
-        .then([
+        .thenMatches([
           { type: 'recovery.activity-recorded' },
           { type: 'recovery.started' },
           { type: 'recovery.segmented' },
           { type: 'recovery.sequence-selected' },
           { type: 'recovery.timer-scheduled' },
         ]);
-      expect(events.every((e) => e.recoveryId === RID)).toBe(true);
+      expect(events.every((e) => e.data.recoveryId === RID)).toBe(true);
     });
 
     it('given a started recovery, when the platform reports it abandoned again, then nothing happens', () => {
       const run = new Run().startAbandoned();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'CartAbandonedByPlatform', shopId: SHOP, cartId: CART, at: at(T0, 2 * HOUR), start: start() })
         .thenNothing();
     });
@@ -102,26 +116,30 @@ describe('recovery process manager', () => {
     it('given an abandonment timer, when it fires without a start context, then the input is rejected', () => {
       const run = new Run();
       run.send(activity(T0));
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: `${RID}/timer-1`, dueAt: ABANDONED, now: ABANDONED })
-        .thenThrows(/start context/);
+        .thenThrows(RecoveryInputError, (e) => /start context/.test(e.message));
     });
   });
 
   describe('steps', () => {
     it('given step 0 scheduled, when its timer fires, then the step is due with its definition and mode', () => {
       const run = new Run().startAbandoned();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: `${RID}/timer-2`, dueAt: ABANDONED, now: at(ABANDONED, 5_000) })
-        .then([
+        .thenMatches([
           {
             type: 'recovery.step-due',
-            step: 0,
-            attempt: 1,
-            dueAt: ABANDONED,
-            sequenceId: 'welcome',
-            mode: { kind: 'live' },
-            definition: expect.objectContaining({ index: 0, discountPercent: 0, template: 'welcome-0' }),
+            data: {
+              step: 0,
+              attempt: 1,
+              dueAt: ABANDONED,
+              sequenceId: 'welcome',
+              mode: { kind: 'live' },
+              definition: expect.objectContaining({ index: 0, discountPercent: 0, template: 'welcome-0' }),
+            },
           },
         ]);
     });
@@ -129,7 +147,8 @@ describe('recovery process manager', () => {
     it('given a step due, when it was sent, then the next step is scheduled from abandonment (6h)', () => {
       const run = new Run().startAbandoned();
       run.fire();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({
           type: 'StepOutcome',
           step: 0,
@@ -137,9 +156,9 @@ describe('recovery process manager', () => {
           at: at(ABANDONED, MINUTE),
           outcome: { kind: 'sent', messageId: 'm-0' },
         })
-        .then([
-          { type: 'recovery.message-sent', step: 0, channel: 'email', idempotencyKey: `${RID}:step-0:email` },
-          { type: 'recovery.timer-scheduled', purpose: 'step', step: 1, dueAt: at(ABANDONED, 6 * HOUR) },
+        .thenMatches([
+          { type: 'recovery.message-sent', data: { step: 0, channel: 'email', idempotencyKey: `${RID}:step-0:email` } },
+          { type: 'recovery.timer-scheduled', data: { purpose: 'step', step: 1, dueAt: at(ABANDONED, 6 * HOUR) } },
         ]);
     });
 
@@ -161,16 +180,17 @@ describe('recovery process manager', () => {
     it('given a step skipped by the pre-send checks, then the skip is recorded and the next step scheduled', () => {
       const run = new Run().startAbandoned();
       run.fire();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({
           type: 'StepOutcome',
           step: 0,
           at: ABANDONED,
           outcome: { kind: 'skipped', reason: 'all-out-of-stock' },
         })
-        .then([
-          { type: 'recovery.step-skipped', step: 0, reason: 'all-out-of-stock' },
-          { type: 'recovery.timer-scheduled', purpose: 'step', step: 1 },
+        .thenMatches([
+          { type: 'recovery.step-skipped', data: { step: 0, reason: 'all-out-of-stock' } },
+          { type: 'recovery.timer-scheduled', data: { purpose: 'step', step: 1 } },
         ]);
     });
 
@@ -178,7 +198,8 @@ describe('recovery process manager', () => {
       const run = new Run().startAbandoned();
       run.fire();
       const until = at(ABANDONED, 9 * HOUR);
-      given(run.events)
+      spec
+        .given(run.log)
         .when({
           type: 'StepOutcome',
           step: 0,
@@ -186,18 +207,19 @@ describe('recovery process manager', () => {
           at: ABANDONED,
           outcome: { kind: 'deferred', until, reason: 'quiet-hours' },
         })
-        .then([
-          { type: 'recovery.step-deferred', step: 0, until, reason: 'quiet-hours' },
-          { type: 'recovery.timer-scheduled', purpose: 'step', step: 0, dueAt: until },
+        .thenMatches([
+          { type: 'recovery.step-deferred', data: { step: 0, until, reason: 'quiet-hours' } },
+          { type: 'recovery.timer-scheduled', data: { purpose: 'step', step: 0, dueAt: until } },
         ]);
     });
 
     it('R8: given a timer fired before its due time (clock skew), then it is requested again, nothing becomes due', () => {
       const run = new Run().startAbandoned().sendStep('m0');
       const timer = run.state.timer!;
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: timer.timerId, dueAt: timer.dueAt, now: at(timer.dueAt, -10 * MINUTE) })
-        .then([{ type: 'recovery.timer-scheduled', dueAt: timer.dueAt, purpose: 'step', step: 1 }]);
+        .thenMatches([{ type: 'recovery.timer-scheduled', data: { dueAt: timer.dueAt, purpose: 'step', step: 1 } }]);
     });
   });
 
@@ -208,7 +230,8 @@ describe('recovery process manager', () => {
       expect(run.send({ type: 'CartPurchased', orderId: 'o-1', at: at(T0, MINUTE) })).toEqual([
         expect.objectContaining({ type: 'recovery.ended', reason: 'purchased', orderId: 'o-1' }),
       ]);
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: `${RID}/timer-1`, dueAt: ABANDONED, now: ABANDONED, start: start() })
         .thenNothing();
     });
@@ -218,7 +241,8 @@ describe('recovery process manager', () => {
       for (let i = 0; i <= sent; i++) run.sendStep(`m${i}`);
       const timer = run.state.timer!;
       run.send({ type: 'CartPurchased', orderId: 'o-1', at: timer.dueAt });
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: timer.timerId, dueAt: timer.dueAt, now: timer.dueAt })
         .thenNothing();
       expect(run.state.endReason).toBe('purchased');
@@ -231,7 +255,8 @@ describe('recovery process manager', () => {
         for (let i = 0; i < step; i++) run.sendStep(`m${i}`);
         run.fire();
         run.send({ type: 'CartPurchased', orderId: 'o-1', at: at(T0, 80 * DAY) });
-        given(run.events)
+        spec
+          .given(run.log)
           .when({
             type: 'StepOutcome',
             step,
@@ -239,23 +264,24 @@ describe('recovery process manager', () => {
             at: at(T0, 80 * DAY),
             outcome: { kind: 'sent', messageId: 'x' },
           })
-          .then([{ type: 'recovery.late-outcome', step, outcome: 'sent', messageId: 'x' }]);
+          .thenMatches([{ type: 'recovery.late-outcome', data: { step, outcome: 'sent', messageId: 'x' } }]);
       },
     );
 
     it('R28: a pre-send stop (order in the grace window) skips the step and ends the recovery purchased', () => {
       const run = new Run().startAbandoned();
       run.fire();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({
           type: 'StepOutcome',
           step: 0,
           at: ABANDONED,
           outcome: { kind: 'stopped', reason: 'purchased-elsewhere' },
         })
-        .then([
-          { type: 'recovery.step-skipped', step: 0, reason: 'purchased-elsewhere' },
-          { type: 'recovery.ended', reason: 'purchased' },
+        .thenMatches([
+          { type: 'recovery.step-skipped', data: { step: 0, reason: 'purchased-elsewhere' } },
+          { type: 'recovery.ended', data: { reason: 'purchased' } },
         ]);
     });
   });
@@ -265,14 +291,16 @@ describe('recovery process manager', () => {
       const run = new Run().startAbandoned();
       const timer = run.state.timer!;
       run.fire();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: timer.timerId, dueAt: timer.dueAt, now: at(timer.dueAt, MINUTE) })
         .thenNothing();
     });
 
     it('given an outcome recorded, when the same outcome arrives again, then nothing happens', () => {
       const run = new Run().startAbandoned().sendStep('m0');
-      given(run.events)
+      spec
+        .given(run.log)
         .when({
           type: 'StepOutcome',
           step: 0,
@@ -286,7 +314,7 @@ describe('recovery process manager', () => {
     it('given an activity recorded, when the same delivery arrives again, then nothing happens', () => {
       const run = new Run();
       run.send(activity(T0));
-      given(run.events).when(activity(T0)).thenNothing();
+      spec.given(run.log).when(activity(T0)).thenNothing();
     });
   });
 
@@ -300,7 +328,8 @@ describe('recovery process manager', () => {
         expect.objectContaining({ type: 'recovery.activity-recorded' }),
         expect.objectContaining({ type: 'recovery.timer-scheduled', purpose: 'abandonment', dueAt: at(edit, HOUR) }),
       ]);
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: stepTimer.timerId, dueAt: stepTimer.dueAt, now: stepTimer.dueAt })
         .thenNothing();
     });
@@ -327,23 +356,26 @@ describe('recovery process manager', () => {
         'recovery.ended',
       ]);
       expect(run.state.endReason).toBe('opted-out');
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: timer.timerId, dueAt: timer.dueAt, now: timer.dueAt })
         .thenNothing();
     });
 
     it('revoking SMS only keeps a recovery that can still email', () => {
       const run = new Run().startAbandoned(cart({ reach: { email: true, sms: true } }));
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'ConsentRevoked', channel: 'sms', at: ABANDONED })
-        .then([{ type: 'recovery.channel-revoked', channel: 'sms' }]);
+        .thenMatches([{ type: 'recovery.channel-revoked', data: { channel: 'sms' } }]);
     });
 
     it('a deleted cart ends the recovery', () => {
       const run = new Run().startAbandoned();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'CartDeleted', at: ABANDONED })
-        .then([{ type: 'recovery.ended', reason: 'deleted' }]);
+        .thenMatches([{ type: 'recovery.ended', data: { reason: 'deleted' } }]);
     });
   });
 
@@ -371,9 +403,10 @@ describe('recovery process manager', () => {
       const run = new Run();
       run.send(activity(T0));
       run.fire(undefined, start(0));
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'CartPurchased', orderId: 'o', at: at(ABANDONED, DAY) })
-        .then([{ type: 'recovery.ended', reason: 'purchased' }]);
+        .thenMatches([{ type: 'recovery.ended', data: { reason: 'purchased' } }]);
     });
 
     it('shadow mode: steps still become due, marked shadow, so every decision is recorded', () => {
@@ -405,27 +438,31 @@ describe('recovery process manager', () => {
     it('an unknown outcome requests reconciliation and schedules nothing to send', () => {
       const run = new Run().startAbandoned();
       run.fire();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'StepOutcome', step: 0, channel: 'email', at: ABANDONED, outcome: { kind: 'unknown' } })
-        .then([
-          { type: 'recovery.outcome-unknown', idempotencyKey: `${RID}:step-0:email` },
-          { type: 'recovery.reconciliation-requested', step: 0, channel: 'email', attempt: 1 },
+        .thenMatches([
+          { type: 'recovery.outcome-unknown', data: { idempotencyKey: `${RID}:step-0:email` } },
+          { type: 'recovery.reconciliation-requested', data: { step: 0, channel: 'email', attempt: 1 } },
         ]);
     });
 
     it('a late duplicate outcome or timer while reconciling does not resend', () => {
       const run = unknownAfterSend();
       expect(run.state.timer).toBeUndefined();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'StepOutcome', step: 0, channel: 'email', at: ABANDONED, outcome: { kind: 'unknown' } })
         .thenNothing();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TimerFired', timerId: `${RID}/timer-2`, dueAt: ABANDONED, now: ABANDONED })
         .thenNothing();
     });
 
     it('reconciled as sent: recorded as sent, no resend, next step scheduled', () => {
-      given(unknownAfterSend().events)
+      spec
+        .given(unknownAfterSend().log)
         .when({
           type: 'ReconciliationResult',
           step: 0,
@@ -433,10 +470,10 @@ describe('recovery process manager', () => {
           at: ABANDONED,
           result: { kind: 'sent', messageId: 'm' },
         })
-        .then([
-          { type: 'recovery.reconciled', result: 'sent' },
-          { type: 'recovery.message-sent', step: 0, reconciled: true },
-          { type: 'recovery.timer-scheduled', purpose: 'step', step: 1 },
+        .thenMatches([
+          { type: 'recovery.reconciled', data: { result: 'sent' } },
+          { type: 'recovery.message-sent', data: { step: 0, reconciled: true } },
+          { type: 'recovery.timer-scheduled', data: { purpose: 'step', step: 1 } },
         ]);
     });
 
@@ -486,7 +523,8 @@ describe('recovery process manager', () => {
     it('honours Retry-After when longer than the backoff', () => {
       const run = new Run().startAbandoned();
       run.fire();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({
           type: 'StepOutcome',
           step: 0,
@@ -494,9 +532,9 @@ describe('recovery process manager', () => {
           at: ABANDONED,
           outcome: { kind: 'failed', retryable: true, retryAfterMs: 30 * MINUTE },
         })
-        .then([
-          { type: 'recovery.message-failed', attempt: 1, retryAt: at(ABANDONED, 30 * MINUTE) },
-          { type: 'recovery.timer-scheduled', purpose: 'retry', step: 0, dueAt: at(ABANDONED, 30 * MINUTE) },
+        .thenMatches([
+          { type: 'recovery.message-failed', data: { attempt: 1, retryAt: at(ABANDONED, 30 * MINUTE) } },
+          { type: 'recovery.timer-scheduled', data: { purpose: 'retry', step: 0, dueAt: at(ABANDONED, 30 * MINUTE) } },
         ]);
     });
 
@@ -533,7 +571,8 @@ describe('recovery process manager', () => {
     it('a non-retryable failure is dead-lettered at once', () => {
       const run = new Run().startAbandoned();
       run.fire();
-      given(run.events)
+      spec
+        .given(run.log)
         .when({
           type: 'StepOutcome',
           step: 0,
@@ -541,10 +580,10 @@ describe('recovery process manager', () => {
           at: ABANDONED,
           outcome: { kind: 'failed', retryable: false },
         })
-        .then([
-          { type: 'recovery.message-failed', retryable: false },
-          { type: 'recovery.dead-lettered', reason: 'not-retryable', attempts: 1 },
-          { type: 'recovery.timer-scheduled', step: 1 },
+        .thenMatches([
+          { type: 'recovery.message-failed', data: { retryable: false } },
+          { type: 'recovery.dead-lettered', data: { reason: 'not-retryable', attempts: 1 } },
+          { type: 'recovery.timer-scheduled', data: { step: 1 } },
         ]);
     });
   });
@@ -593,9 +632,10 @@ describe('recovery process manager', () => {
 
     it('without the option, an open ticket is only recorded', () => {
       const run = new Run().startAbandoned(big);
-      given(run.events)
+      spec
+        .given(run.log)
         .when({ type: 'TicketOpened', ticketId: 't-1', at: ABANDONED })
-        .then([{ type: 'recovery.ticket-opened', ticketId: 't-1' }]);
+        .thenMatches([{ type: 'recovery.ticket-opened', data: { ticketId: 't-1' } }]);
     });
   });
 
@@ -603,15 +643,14 @@ describe('recovery process manager', () => {
     const run = new Run().startAbandoned();
     const decider = createRecoveryDecider(recoveryConfig({ followUpDelaysMs: [HOUR] }));
     run.sendStep('m0');
-    const next = decider.decide(
-      {
+    DeciderSpecification.for(decider)
+      .given(run.log)
+      .when({
         type: 'TimerFired',
         timerId: run.state.timer!.timerId,
         dueAt: run.state.timer!.dueAt,
         now: run.state.timer!.dueAt,
-      },
-      run.state,
-    );
-    expect(next[0]).toMatchObject({ type: 'recovery.step-due', step: 1, dueAt: at(ABANDONED, 6 * HOUR) });
+      })
+      .thenMatches([{ type: 'recovery.step-due', data: { step: 1, dueAt: at(ABANDONED, 6 * HOUR) } }]);
   });
 });

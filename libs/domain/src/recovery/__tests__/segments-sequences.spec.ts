@@ -8,7 +8,7 @@ import {
   type SequenceDefinition,
 } from '../sequences';
 import { HOUR } from '../time';
-import { newCustomer } from './given-when-then';
+import { newCustomer } from './fixtures';
 
 const thresholds = defaultRecoveryConfig.segments;
 const cartF = (o: Partial<CartFeatures> = {}): CartFeatures => ({

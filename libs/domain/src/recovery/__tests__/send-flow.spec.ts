@@ -1,9 +1,9 @@
 import type { RecoveryEvent } from '../recovery.messages';
 import { outcomeFromCheck, sentOutcome } from '../outcomes';
 import { checkBeforeSend, type SendCheckContext } from '../pre-send';
-import { sendFactsFromState } from '../process-manager';
+import { sendFactsFromState } from '../recovery-queries';
 import { HOUR } from '../time';
-import { activity, at, cart, Run, T0 } from './given-when-then';
+import { activity, at, cart, Run, T0 } from './fixtures';
 
 const ABANDONED = at(T0, HOUR);
 

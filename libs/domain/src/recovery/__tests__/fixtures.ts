@@ -1,7 +1,13 @@
-/** Tiny given/when/then helper for the recovery decider, plus shared fixtures. */
+/**
+ * Fixtures of the recovery process manager's tests: carts, start contexts and a driver that feeds
+ * inputs one by one (`Run`). Assertions use the given/when/then of every decider (@reclaim/testing):
+ * `DeciderSpecification.for(createRecoveryDecider()).given(run.log).when(…).thenMatches(…)`.
+ */
 import { defaultRecoveryConfig, recoveryConfig, type RecoveryConfigOverrides } from '../config';
-import type { RecoveryEvent, RecoveryInput, StartContext } from '../recovery.messages';
-import { createRecoveryDecider, replay, type RecoveryDecider, type RecoveryState } from '../process-manager';
+import { createRecoveryDecider, type RecoveryDecider } from '../process-manager';
+import { fromStoredRecoveryEvent } from '../recovery-events';
+import type { RecoveryEvent, RecoveryInput, StartContext, StoredRecoveryEvent } from '../recovery.messages';
+import { replayRecovery, type RecoveryState } from '../recovery-state';
 import type { CustomerFeatures } from '../segments';
 import { defaultSequences } from '../sequences';
 import { toIso, toMs } from '../time';
@@ -47,23 +53,30 @@ export const activity = (when: IsoTimestamp, c: CartSnapshot = cart()): Recovery
   cart: c,
 });
 
-/** Drives a decider input by input, keeping the log; `fire()` fires the current timer. */
+/**
+ * Drives a decider input by input, keeping the stream (`log`, enveloped as stored); `events` and
+ * what `send`/`fire` return are the flat view of the same events. `fire()` fires the current timer.
+ */
 export class Run {
-  readonly events: RecoveryEvent[] = [];
+  readonly log: StoredRecoveryEvent[] = [];
   readonly decider: RecoveryDecider;
 
   constructor(overrides: RecoveryConfigOverrides = {}) {
     this.decider = createRecoveryDecider(recoveryConfig(overrides));
   }
 
+  get events(): RecoveryEvent[] {
+    return this.log.map(fromStoredRecoveryEvent);
+  }
+
   get state(): RecoveryState {
-    return replay(this.events);
+    return replayRecovery(this.log);
   }
 
   send(input: RecoveryInput): RecoveryEvent[] {
     const emitted = this.decider.decide(input, this.state);
-    this.events.push(...emitted);
-    return emitted;
+    this.log.push(...emitted);
+    return emitted.map(fromStoredRecoveryEvent);
   }
 
   /** Fires the current timer at its due time (or `now`). */
@@ -101,28 +114,4 @@ export class Run {
   }
 }
 
-type Expected = Partial<RecoveryEvent> & { type: RecoveryEvent['type'] };
-
-export function given(events: readonly RecoveryEvent[], decider: RecoveryDecider = createRecoveryDecider()) {
-  const state = replay(events);
-  return {
-    when(input: RecoveryInput) {
-      const decide = () => decider.decide(input, state);
-      return {
-        then(expected: readonly Expected[]): RecoveryEvent[] {
-          const actual = decide();
-          expect(actual).toEqual(expected.map((e) => expect.objectContaining(e)));
-          return actual;
-        },
-        thenNothing(): void {
-          expect(decide()).toEqual([]);
-        },
-        thenThrows(message: RegExp): void {
-          expect(decide).toThrow(message);
-        },
-      };
-    },
-  };
-}
-
-export const types = (events: readonly RecoveryEvent[]) => events.map((e) => e.type);
+export const types = (events: readonly { readonly type: string }[]) => events.map((e) => e.type);

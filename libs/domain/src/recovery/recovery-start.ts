@@ -1,0 +1,111 @@
+/**
+ * How a recovery starts when its cart is abandoned (by inactivity or the platform's word): holdout
+ * and rollout draws, segmentation, the sequence, the support ticket for a high-value cart, and the
+ * first step's timer. A cart abandoned again after new activity resumes instead.
+ */
+import type { RecoveryConfig } from './config';
+import type { StartContext } from './recovery.messages';
+import { gte, isDecimalString } from './money';
+import type { SendMode } from './pre-send';
+import { isValidTimeZone, localParts } from './quiet-hours';
+import { reachableChannels } from './recovery-state';
+import { later, scheduleNext, ticketPaused, type Emitter } from './recovery-schedule';
+import { segment } from './segments';
+import { selectSequence } from './sequences';
+import { RecoveryInputError, toIso, toMs } from './time';
+import type { IsoTimestamp } from './types';
+
+export function startRecovery(
+  config: RecoveryConfig,
+  out: Emitter,
+  at: IsoTimestamp,
+  abandonedAt: IsoTimestamp,
+  source: 'inactivity' | 'platform',
+  ctx: StartContext | undefined,
+): void {
+  const s = out.state;
+  if (s.status === 'running' && s.awaitingAbandonment) {
+    out.emit({ type: 'recovery.abandoned-again', at, abandonedAt, source });
+    if (!ticketPaused(config, out.state)) {
+      out.emit({ type: 'recovery.resumed', at, cause: 're-abandoned' });
+      scheduleNext(config, out, at);
+    }
+    return;
+  }
+  if (s.status !== 'watching' || s.cart === undefined) return;
+  const cart = s.cart;
+  if (reachableChannels(s).length === 0 || cart.items.length === 0) return;
+  if (ctx === undefined) throw new RecoveryInputError('a start context is required to start a recovery');
+  const random = ctx.random;
+  if (!(random >= 0 && random < 1)) throw new RecoveryInputError('random must be in [0, 1)');
+  const h = config.holdoutPercent / 100;
+  const holdout = random < h;
+  const rolloutDraw = h < 1 ? (random - h) / (1 - h) : 1;
+  const mode: SendMode = config.shadowMode
+    ? { kind: 'shadow', reason: 'shadow-mode' }
+    : rolloutDraw < config.rolloutPercent / 100
+      ? { kind: 'live' }
+      : { kind: 'shadow', reason: 'outside-rollout' };
+  out.emit({
+    type: 'recovery.started',
+    at,
+    abandonedAt,
+    source,
+    cartValue: cart.value,
+    currency: cart.currency,
+    random,
+    holdout,
+    mode,
+    shopTimeZone: ctx.shopTimeZone,
+  });
+  const zone = cart.timeZone !== undefined && isValidTimeZone(cart.timeZone) ? cart.timeZone : ctx.shopTimeZone;
+  const segmentation = segment(
+    ctx.customer,
+    {
+      value: cart.value,
+      categories: [...new Set(cart.items.flatMap((i) => i.categories ?? []))].sort(),
+      itemCount: cart.items.reduce((n, i) => n + i.quantity, 0),
+      device: cart.device ?? 'unknown',
+      ...(cart.trafficSource !== undefined ? { trafficSource: cart.trafficSource } : {}),
+      ...(isValidTimeZone(zone) ? { hourOfDay: localParts(toMs(abandonedAt), zone).hour } : {}),
+      ...(cart.checkoutStage !== undefined ? { checkoutStage: cart.checkoutStage } : {}),
+    },
+    config.segments,
+  );
+  out.emit({ type: 'recovery.segmented', at, segmentation });
+  const sequence = selectSequence(segmentation.segments, cart, ctx.sequences);
+  if (sequence === undefined) {
+    out.emit({ type: 'recovery.ended', at, reason: 'completed' });
+    return;
+  }
+  out.emit({
+    type: 'recovery.sequence-selected',
+    at,
+    sequenceId: sequence.id,
+    sequenceVersion: sequence.version,
+    catalogueVersion: ctx.sequences.version,
+    steps: sequence.steps,
+  });
+  if (holdout) {
+    out.emit({ type: 'recovery.assigned-holdout', at, random, holdoutPercent: config.holdoutPercent });
+    const lastDelay = sequence.steps[sequence.steps.length - 1]?.delayMs ?? 0;
+    const dueAt = later(at, toIso(toMs(abandonedAt) + lastDelay + config.completeAfterLastStepMs));
+    out.timer(at, dueAt, 'holdout-end');
+    return;
+  }
+  if (
+    mode.kind === 'live' &&
+    !out.state.ticketRequested &&
+    isDecimalString(cart.value) &&
+    gte(cart.value, config.ticketThreshold)
+  ) {
+    out.emit({
+      type: 'recovery.ticket-requested',
+      at,
+      idempotencyKey: `${s.recoveryId}:ticket`,
+      cartValue: cart.value,
+      currency: cart.currency,
+    });
+  }
+  scheduleNext(config, out, at);
+}

@@ -1,0 +1,241 @@
+/**
+ * The recovery process manager's state and how each event of its stream changes it (`evolve`).
+ * Events arrive enveloped (`type`, `schemaVersion`, `data`) and already upcast, like every stream's.
+ */
+import type { DeadLetterReason, EndReason, StoredRecoveryEvent, TimerPurpose } from './recovery.messages';
+import type { SendMode } from './pre-send';
+import type { Segment } from './segments';
+import type { SequenceStep } from './sequences';
+import type { CartSnapshot, Channel, IsoTimestamp } from './types';
+
+export type StepStatus =
+  'pending' | 'due' | 'retrying' | 'reconciling' | 'reconcile-wait' | 'sent' | 'skipped' | 'dead-lettered' | 'late';
+
+export const FINAL: readonly StepStatus[] = ['sent', 'skipped', 'dead-lettered', 'late'];
+
+export interface StepState {
+  readonly status: StepStatus;
+  /** Send attempts made (step-due events). */
+  readonly attempts: number;
+  readonly reconciliations: number;
+  readonly channel?: Channel;
+  /** Earliest time of the next retry / reconciliation. */
+  readonly nextAt?: IsoTimestamp;
+  /** Set by a deferral: the step is not due before this. */
+  readonly notBefore?: IsoTimestamp;
+  /** Why the step was dead-lettered (while it is). */
+  readonly deadLetterReason?: DeadLetterReason;
+}
+
+export interface CurrentTimer {
+  readonly timerId: string;
+  readonly dueAt: IsoTimestamp;
+  readonly purpose: TimerPurpose;
+  readonly step?: number;
+}
+
+export interface RecoveryState {
+  readonly status: 'idle' | 'watching' | 'running' | 'holdout' | 'ended';
+  readonly recoveryId: string;
+  readonly shopId?: string;
+  readonly cartId?: string;
+  readonly cart?: CartSnapshot;
+  readonly lastActivityAt?: IsoTimestamp;
+  /** New activity since the last abandonment: sends wait for the cart to be abandoned again. */
+  readonly awaitingAbandonment: boolean;
+  readonly startedAt?: IsoTimestamp;
+  readonly abandonedAt?: IsoTimestamp;
+  readonly mode?: SendMode;
+  readonly shopTimeZone?: string;
+  readonly segments: readonly Segment[];
+  readonly sequence?: { readonly id: string; readonly version: number; readonly steps: readonly SequenceStep[] };
+  readonly steps: readonly StepState[];
+  readonly timer?: CurrentTimer;
+  readonly timerCount: number;
+  readonly ticketRequested: boolean;
+  readonly openTicketId?: string;
+  readonly revoked: readonly Channel[];
+  readonly endReason?: EndReason;
+  /** `opened:<step>:<channel>` / `clicked:<step>:<channel>` already recorded. */
+  readonly engagement: readonly string[];
+  readonly attributedOrders: readonly string[];
+  readonly ticketSkipped: boolean;
+}
+
+/** The state of an empty recovery stream. */
+export const initialRecoveryState = (): RecoveryState => ({
+  status: 'idle',
+  recoveryId: '',
+  awaitingAbandonment: false,
+  segments: [],
+  steps: [],
+  timerCount: 0,
+  ticketRequested: false,
+  revoked: [],
+  engagement: [],
+  attributedOrders: [],
+  ticketSkipped: false,
+});
+
+function setStep(state: RecoveryState, index: number, patch: Partial<StepState>): RecoveryState {
+  const steps = state.steps.map((s, i) => (i === index ? { ...s, ...patch } : s));
+  return { ...state, steps };
+}
+
+export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent): RecoveryState {
+  switch (event.type) {
+    case 'recovery.activity-recorded': {
+      const base = {
+        ...state,
+        recoveryId: event.data.recoveryId,
+        shopId: event.data.shopId,
+        cartId: event.data.cartId,
+        cart: event.data.cart,
+        lastActivityAt: event.data.at,
+      };
+      if (state.status === 'idle') return { ...base, status: 'watching' };
+      if (state.status === 'holdout') return base;
+      return { ...base, timer: undefined, awaitingAbandonment: state.status === 'running' };
+    }
+    case 'recovery.timer-scheduled': {
+      const next = {
+        ...state,
+        timer: {
+          timerId: event.data.timerId,
+          dueAt: event.data.dueAt,
+          purpose: event.data.purpose,
+          step: event.data.step,
+        },
+        timerCount: state.timerCount + 1,
+      };
+      if ((event.data.purpose === 'retry' || event.data.purpose === 'reconcile') && event.data.step !== undefined) {
+        return setStep(next, event.data.step, { nextAt: event.data.dueAt });
+      }
+      return next;
+    }
+    case 'recovery.started':
+      return {
+        ...state,
+        status: event.data.holdout ? 'holdout' : 'running',
+        startedAt: event.data.at,
+        abandonedAt: event.data.abandonedAt,
+        mode: event.data.mode,
+        shopTimeZone: event.data.shopTimeZone,
+        awaitingAbandonment: false,
+        timer: undefined,
+      };
+    case 'recovery.segmented':
+      return { ...state, segments: event.data.segmentation.segments };
+    case 'recovery.sequence-selected':
+      return {
+        ...state,
+        sequence: { id: event.data.sequenceId, version: event.data.sequenceVersion, steps: event.data.steps },
+        steps: event.data.steps.map(() => ({ status: 'pending', attempts: 0, reconciliations: 0 })),
+      };
+    case 'recovery.assigned-holdout':
+      return state;
+    case 'recovery.ticket-requested':
+      return { ...state, ticketRequested: true };
+    case 'recovery.ticket-opened':
+      return { ...state, openTicketId: event.data.ticketId };
+    case 'recovery.ticket-closed':
+      return { ...state, openTicketId: undefined };
+    case 'recovery.ticket-skipped':
+      return { ...state, ticketSkipped: true };
+    case 'recovery.message-opened':
+    case 'recovery.message-clicked': {
+      const key = `${event.type === 'recovery.message-opened' ? 'opened' : 'clicked'}:${event.data.step}:${event.data.channel}`;
+      return { ...state, engagement: [...(state.engagement ?? []), key] };
+    }
+    case 'recovery.order-attributed':
+      return { ...state, attributedOrders: [...(state.attributedOrders ?? []), event.data.orderId] };
+    case 'recovery.step-due': {
+      const current = state.steps[event.data.step];
+      return setStep({ ...state, timer: undefined }, event.data.step, {
+        status: 'due',
+        attempts: (current?.attempts ?? 0) + 1,
+      });
+    }
+    case 'recovery.step-skipped':
+      return setStep(state, event.data.step, { status: 'skipped', channel: event.data.channel });
+    case 'recovery.step-deferred': {
+      // A deferral is not a send attempt: it must not eat into the retry budget.
+      const attempts = Math.max(0, (state.steps[event.data.step]?.attempts ?? 0) - 1);
+      return setStep(state, event.data.step, { status: 'pending', notBefore: event.data.until, attempts });
+    }
+    case 'recovery.message-sent':
+      return setStep(state, event.data.step, { status: 'sent', channel: event.data.channel });
+    case 'recovery.message-failed':
+      return event.data.retryAt !== undefined
+        ? setStep(state, event.data.step, {
+            status: 'retrying',
+            channel: event.data.channel,
+            nextAt: event.data.retryAt,
+          })
+        : setStep(state, event.data.step, { channel: event.data.channel });
+    case 'recovery.outcome-unknown':
+      return setStep(state, event.data.step, { status: 'reconciling', channel: event.data.channel });
+    case 'recovery.reconciliation-requested': {
+      const current = state.steps[event.data.step];
+      return setStep({ ...state, timer: undefined }, event.data.step, {
+        status: 'reconciling',
+        reconciliations: (current?.reconciliations ?? 0) + 1,
+      });
+    }
+    case 'recovery.reconciled':
+      if (event.data.result === 'not-sent')
+        return setStep(state, event.data.step, { status: 'retrying', nextAt: event.data.at });
+      if (event.data.result === 'unknown') {
+        return setStep(state, event.data.step, {
+          status: 'reconcile-wait',
+          nextAt: event.data.retryAt ?? event.data.at,
+        });
+      }
+      return state;
+    case 'recovery.dead-lettered':
+      return setStep(state, event.data.step, { status: 'dead-lettered', deadLetterReason: event.data.reason });
+    case 'recovery.dead-letter-retried':
+      // A fresh budget: the step is scheduled again by `scheduleNext` (retry or reconcile timer).
+      return setStep(state, event.data.step, {
+        status: event.data.resume === 'reconcile' ? 'reconcile-wait' : 'retrying',
+        channel: event.data.channel,
+        attempts: 0,
+        reconciliations: 0,
+        nextAt: event.data.at,
+        deadLetterReason: undefined,
+      });
+    case 'recovery.paused':
+      return {
+        ...state,
+        timer: undefined,
+        awaitingAbandonment: state.awaitingAbandonment || event.data.reason === 'cart-activity',
+      };
+    case 'recovery.abandoned-again':
+      return { ...state, awaitingAbandonment: false, abandonedAt: event.data.abandonedAt, timer: undefined };
+    case 'recovery.resumed':
+      return state;
+    case 'recovery.channel-revoked':
+      return state.revoked.includes(event.data.channel)
+        ? state
+        : { ...state, revoked: [...state.revoked, event.data.channel] };
+    case 'recovery.late-outcome':
+      return setStep(state, event.data.step, { status: 'late' });
+    case 'recovery.ended':
+      return { ...state, status: 'ended', endReason: event.data.reason, timer: undefined };
+  }
+}
+
+/** Replays a stream. */
+export function replayRecovery(
+  events: readonly StoredRecoveryEvent[],
+  state: RecoveryState = initialRecoveryState(),
+): RecoveryState {
+  return events.reduce(evolveRecovery, state);
+}
+
+/** The channels the cart's contact allows and the shopper has not revoked. */
+export function reachableChannels(state: RecoveryState): Channel[] {
+  const reach = state.cart?.reach;
+  if (reach === undefined) return [];
+  return (['email', 'sms'] as const).filter((c) => reach[c] && !state.revoked.includes(c));
+}
