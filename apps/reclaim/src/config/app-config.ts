@@ -16,6 +16,7 @@ import {
 import {
   parseDuration,
   parseDurationList,
+  defaultRecoveryConfig,
   RECOVERY_SETTING_DEFAULTS,
   recoveryConfig,
   type EmailConsentPolicy,
@@ -222,8 +223,7 @@ export class AppConfig {
   /** Delays of the follow-up steps, counted from abandonment (step 0 is sent at abandonment). */
   @Setting({
     group: 'recovery',
-    description:
-      'follow-up steps, counted from abandonment (step 0 is at abandonment); default discounts 0 %, 5 %, 10 %, 15 %',
+    description: `follow-up steps, counted from abandonment (step 0 is at abandonment); default discounts ${defaultRecoveryConfig.discountPercents.map((p) => `${p} %`).join(', ')}`,
   })
   @IsDuration({ list: true })
   FOLLOW_UP_DELAYS: string = RECOVERY_SETTING_DEFAULTS.followUpDelays;
