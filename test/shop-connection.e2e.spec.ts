@@ -154,8 +154,17 @@ describe('shops connect themselves (stand-ins)', () => {
       expect(changing).toEqual([]);
     });
 
-    it('reports drift made on the platform and repairs it', async () => {
+    it('reports drift made on the platform and repairs it; /health and /metrics name the shop meanwhile', async () => {
       c.drift(stores);
+      expect(await h.runtime.connections.checkAll()).toMatchObject({ problems: 1 });
+      const health = (await fetch(`${h.baseUrl}/health`).then((r) => r.json())) as {
+        status: string;
+        degraded: string[];
+      };
+      expect(health.status).toBe('degraded');
+      expect(health.degraded.join('\n')).toMatch(new RegExp(`shop ${c.platform}/.*missing`));
+      const metrics = await fetch(`${h.baseUrl}/metrics`).then((r) => r.text());
+      expect(metrics).toContain(`reclaim_shop_connection_problems{platform="${c.platform}"} 1`);
       const seen = await api(h, 'GET', `/api/shops/${shopId}/connection`);
       const states = (seen.body.subscriptions as { state: string; drift?: string[] }[]).filter(
         (s) => s.state !== 'manual' && s.state !== 'ok',
@@ -171,6 +180,8 @@ describe('shops connect themselves (stand-ins)', () => {
       const after = await api(h, 'GET', `/api/shops/${shopId}/connection`);
       expect((after.body.subscriptions as { state: string }[]).filter((s) => s.state === 'ok')).toHaveLength(c.created);
       expect(c.hooks(stores).every((x) => x.address === `${PUBLIC_URL}/webhooks/${c.platform}`)).toBe(true);
+      const healed = (await fetch(`${h.baseUrl}/health`).then((r) => r.json())) as { degraded?: string[] };
+      expect(JSON.stringify(healed.degraded ?? [])).not.toMatch(/shop /);
     });
 
     it('rotating the webhook secret puts the new one on the subscriptions that hold one', async () => {

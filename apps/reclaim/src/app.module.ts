@@ -9,7 +9,7 @@ import { applianceSubscriptions } from './runtime/subscriptions';
 import { CustomersController } from './http/customers.controller';
 import { DASHBOARD_CONTROLLERS } from './http/dashboard/dashboard.controller';
 import { HealthController } from './http/health.controller';
-import { MetricsController } from './http/metrics.controller';
+import { MetricsController, registerShopConnectionMetrics } from './http/metrics.controller';
 import { MESSAGE_LINK_CONTROLLERS, messageLinkProviders } from './http/messages';
 import { RecoveryAdminController } from './http/recovery-admin.controller';
 import { ShopsController } from './http/shops.controller';
@@ -65,8 +65,15 @@ export class AppModule {
         ...messageLinkProviders(runtime.engine.linkDeps),
         {
           provide: ReclaimMetrics,
-          useFactory: () =>
-            new ReclaimMetrics({ pool: runtime.pool, store: runtime.store, subscriptions: applianceSubscriptions() }),
+          useFactory: () => {
+            const metrics = new ReclaimMetrics({
+              pool: runtime.pool,
+              store: runtime.store,
+              subscriptions: applianceSubscriptions(),
+            });
+            registerShopConnectionMetrics(metrics.registry, runtime.shops);
+            return metrics;
+          },
         },
         {
           provide: ReceiveWebhook,

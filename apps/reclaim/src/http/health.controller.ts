@@ -12,7 +12,8 @@ type Check = { status: 'up' } | { status: 'down'; error: string };
  * Each durable subscription's lag is listed; above SUBSCRIPTION_LAG_THRESHOLD pending events the
  * status is `degraded` (still 200: webhooks are taken, the projections are catching up); so it is
  * when a consumer holds dead letters or keys being retried (poison isolation), named in `degraded`
- * as `<consumer>: N dead letters, M retrying`.
+ * as `<consumer>: N dead letters, M retrying`; and when a shop's latest connection check found refused
+ * credentials or missing / drifted webhook subscriptions (`shop <platform>/<domain>: …`, listed in `shops`).
  */
 @ApiTags('operations')
 @Controller('health')
@@ -59,12 +60,26 @@ export class HealthController {
         ].filter(Boolean);
         return `${name}: ${why.join(', ')}`;
       });
+    // Shops whose latest connection check found refused credentials or missing/drifted subscriptions.
+    const shops = ok ? await this.runtime.shops.connectionProblems().catch(() => []) : [];
+    for (const p of shops) degradedNames.push(`shop ${p.platform}/${p.shopDomain}: ${p.problem}`);
     const degraded = degradedNames.length > 0;
     await reply.status(ok ? 200 : 503).send({
       status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable',
       ...(ok && degraded ? { degraded: degradedNames } : {}),
       checks: { database, eventStore },
       subscriptions,
+      ...(shops.length > 0
+        ? {
+            shops: shops.map((p) => ({
+              id: p.id,
+              platform: p.platform,
+              shopDomain: p.shopDomain,
+              problem: p.problem,
+              checkedAt: p.checkedAt.toISOString(),
+            })),
+          }
+        : {}),
     });
   }
 }

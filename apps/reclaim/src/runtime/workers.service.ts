@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import {
+  CONNECTION_CHECK_INTERVAL_MS,
   DELIVERY_PROCESSOR,
   DeliveryProcessor,
   deliveryOrderingKey,
@@ -149,6 +150,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
       });
       await this.ticking;
     };
+    if (this.runtime.config.STORE_ADAPTERS === 'on') this.startConnectionChecks();
     const name = 'engine.tick';
     this.scheduler.addInterval(
       name,
@@ -156,6 +158,33 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
     );
     this.intervals.push(name);
     this.logger.log(`starting ${name} every ${this.runtime.config.TIMER_TICK}`);
+  }
+
+  /**
+   * Every shop's connection (credentials, webhook subscriptions) is checked every
+   * CONNECTION_CHECK_INTERVAL_MS: what was deleted, disabled or revoked on the platform shows in
+   * `/health` and `/metrics` (`POST /api/shops/:id/connection/repair` fixes subscriptions).
+   */
+  private startConnectionChecks(): void {
+    const name = 'shops.connection-check';
+    let checking = false;
+    const check = async () => {
+      if (checking || this.abort.signal.aborted) return;
+      checking = true;
+      try {
+        const { checked, problems } = await this.runtime.connections.checkAll();
+        if (problems > 0) this.logger.warn({ msg: 'shop connections with problems (see /health)', checked, problems });
+      } catch (err) {
+        this.logger.warn({ msg: 'shop connection check failed', error: err instanceof Error ? err.name : 'unknown' });
+      } finally {
+        checking = false;
+      }
+    };
+    this.scheduler.addInterval(
+      name,
+      setInterval(() => void check(), CONNECTION_CHECK_INTERVAL_MS),
+    );
+    this.intervals.push(name);
   }
 
   /** Publishes every event to Kafka; one active relay per name across instances (advisory lock). */

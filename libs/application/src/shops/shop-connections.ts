@@ -56,6 +56,22 @@ export interface ShopConnectionsDeps {
 
 const STORES_OFF = 'store calls are switched off (STORE_ADAPTERS=off)';
 
+/** How often the appliance checks every shop's connection (credentials and subscriptions). */
+export const CONNECTION_CHECK_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * What is wrong with a connection, in one line, or null: refused credentials, and subscriptions
+ * missing or drifted (deliveries would not arrive). `manual` and `unchecked` ones are not counted.
+ */
+export function problemOf(report: ConnectionReport): string | null {
+  if (report.credentials.status === 'failed') return report.credentials.message;
+  const bad = report.subscriptions.filter((s) => s.state === 'missing' || s.state === 'drifted');
+  if (bad.length === 0) return null;
+  return `webhook subscriptions not right: ${bad
+    .map((s) => `${s.topic} ${s.state}${s.drift ? ` (${s.drift.join(', ')})` : ''}`)
+    .join('; ')}`;
+}
+
 /**
  * Shops connect themselves: the credentials are verified against the store before anything is
  * saved, the webhook subscriptions the appliance needs are created or repaired idempotently (a
@@ -97,6 +113,7 @@ export class ShopConnections {
     }
     try {
       const { shop, cartflowsToken } = await shops.register({ ...input, registerWebhooks, subscriptions: recorded });
+      if (storeCalls) await this.record(shop.id, connection);
       return { shop, connection, ...(cartflowsToken !== undefined ? { cartflowsToken } : {}) };
     } catch (err) {
       await this.removeIds(stores, access, created);
@@ -104,8 +121,44 @@ export class ShopConnections {
     }
   }
 
-  /** The connection as it is now: credentials, scopes and each subscription's state. Changes nothing. */
+  /**
+   * The connection as it is now: credentials, scopes and each subscription's state. Changes nothing
+   * on the platform; the outcome is kept on the shop (`/health` names shops with a problem).
+   */
   async inspect(shopId: string): Promise<ConnectionReport | null> {
+    const report = await this.inspectNow(shopId);
+    if (report) await this.record(shopId, report);
+    return report;
+  }
+
+  /**
+   * Checks every shop (the appliance does so every {@link CONNECTION_CHECK_INTERVAL_MS} when store
+   * calls are on), so a subscription deleted or a token revoked on the platform shows in `/health`
+   * and `/metrics` without anybody asking. One shop failing does not stop the others.
+   */
+  async checkAll(): Promise<{ checked: number; problems: number }> {
+    let checked = 0;
+    let problems = 0;
+    if (!this.deps.storeCalls) return { checked, problems };
+    for (const shop of await this.deps.shops.list()) {
+      try {
+        const report = await this.inspect(shop.id);
+        checked += 1;
+        if (report && problemOf(report) !== null) problems += 1;
+      } catch (err) {
+        problems += 1;
+        const message = err instanceof Error ? err.name : 'error';
+        await this.deps.shops.recordConnectionCheck(shop.id, `connection check failed (${message})`, this.deps.now());
+      }
+    }
+    return { checked, problems };
+  }
+
+  private async record(shopId: string, report: ConnectionReport): Promise<void> {
+    await this.deps.shops.recordConnectionCheck(shopId, problemOf(report), this.deps.now());
+  }
+
+  private async inspectNow(shopId: string): Promise<ConnectionReport | null> {
     const shop = await this.deps.shops.get(shopId);
     if (!shop) return null;
     const access = this.accessOf(shop);
@@ -142,7 +195,9 @@ export class ShopConnections {
     const scopes = await stores.verify(access);
     const applied = await this.reconcile(stores, access, shop.subscriptions, false);
     await this.deps.shops.setSubscriptions(shop.id, applied.recorded);
-    return { ...applied.report, registerWebhooks: shop.registerWebhooks, scopes: scopeView(scopes) };
+    const report = { ...applied.report, registerWebhooks: shop.registerWebhooks, scopes: scopeView(scopes) };
+    await this.record(shop.id, report);
+    return report;
   }
 
   /**
@@ -156,6 +211,7 @@ export class ShopConnections {
     if (!shop || !shop.registerWebhooks || !this.deps.storeCalls) return undefined;
     const applied = await this.reconcile(this.deps.stores, this.accessOf(shop), shop.subscriptions, false, true);
     await this.deps.shops.setSubscriptions(shop.id, applied.recorded);
+    await this.record(shop.id, applied.report);
     return applied.report;
   }
 

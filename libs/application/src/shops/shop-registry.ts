@@ -103,7 +103,9 @@ export class ShopRegistry {
         UNIQUE (platform, shop_domain)
       );
       ALTER TABLE app.shops ADD COLUMN IF NOT EXISTS register_webhooks boolean NOT NULL DEFAULT true;
-      ALTER TABLE app.shops ADD COLUMN IF NOT EXISTS webhook_subscriptions jsonb NOT NULL DEFAULT '{}'::jsonb;`);
+      ALTER TABLE app.shops ADD COLUMN IF NOT EXISTS webhook_subscriptions jsonb NOT NULL DEFAULT '{}'::jsonb;
+      ALTER TABLE app.shops ADD COLUMN IF NOT EXISTS connection_problem text;
+      ALTER TABLE app.shops ADD COLUMN IF NOT EXISTS connection_checked_at timestamptz;`);
   }
 
   async register(input: RegisterShopInput): Promise<{ shop: Shop; cartflowsToken?: string }> {
@@ -239,6 +241,38 @@ export class ShopRegistry {
       id,
       JSON.stringify(subscriptions),
     ]);
+  }
+
+  /** The outcome of the latest connection check: null = nothing wrong (or not checkable). */
+  async recordConnectionCheck(id: string, problem: string | null, at: Date): Promise<void> {
+    await this.pool.query('UPDATE app.shops SET connection_problem = $2, connection_checked_at = $3 WHERE id = $1', [
+      id,
+      problem,
+      at,
+    ]);
+  }
+
+  /** Shops whose latest connection check found something wrong (for /health and /metrics). */
+  async connectionProblems(): Promise<
+    { id: string; platform: Platform; shopDomain: string; problem: string; checkedAt: Date }[]
+  > {
+    const { rows } = await this.pool.query<{
+      id: string;
+      platform: Platform;
+      shop_domain: string;
+      connection_problem: string;
+      connection_checked_at: Date;
+    }>(
+      `SELECT id, platform, shop_domain, connection_problem, connection_checked_at FROM app.shops
+        WHERE connection_problem IS NOT NULL ORDER BY shop_domain, id`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      platform: r.platform,
+      shopDomain: r.shop_domain,
+      problem: r.connection_problem,
+      checkedAt: r.connection_checked_at,
+    }));
   }
 
   /** Forgets the shop: its deliveries are refused (401) from now on. False when there was none. */
