@@ -62,6 +62,16 @@ function IsDuration(options: { list?: boolean; min?: number } = {}): PropertyDec
   };
 }
 
+/** A whole number within [min, max]; one message naming the variable for every way to miss. */
+function WholeNumber(min: number, max: number): PropertyDecorator {
+  return (target: object, key: string | symbol) => {
+    const message = `${String(key)} must be a whole number from ${min} to ${max}`;
+    IsInt({ message })(target, key);
+    Min(min, { message })(target, key);
+    Max(max, { message })(target, key);
+  };
+}
+
 const toInt =
   (fallback: number) =>
   ({ value }: { value: unknown }) =>
@@ -86,9 +96,7 @@ export function parseBytes(value: string): number {
 export class AppConfig {
   @Setting({ group: 'appliance', description: 'HTTP port (webhooks, admin API, health, docs)', compose: '3000' })
   @Transform(({ value }) => (value === undefined ? 3000 : Number(value)))
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @WholeNumber(0, 65535)
   PORT = 3000;
 
   @Setting({
@@ -243,9 +251,7 @@ export class AppConfig {
     description: 'share of recoveries that receive nothing (lift measurement); per-shop setting overrides',
   })
   @Transform(toInt(RECOVERY_SETTING_DEFAULTS.holdoutPercent))
-  @IsInt({ message: 'HOLDOUT_PERCENT must be a whole number from 0 to 100' })
-  @Min(0)
-  @Max(100)
+  @WholeNumber(0, 100)
   HOLDOUT_PERCENT: number = RECOVERY_SETTING_DEFAULTS.holdoutPercent;
 
   /** `shadow`: every decision recorded, nothing sent (per-shop settings override it). */
@@ -261,9 +267,7 @@ export class AppConfig {
     description: 'share of non-holdout recoveries that send live (the rest run in shadow)',
   })
   @Transform(toInt(RECOVERY_SETTING_DEFAULTS.rolloutPercent))
-  @IsInt({ message: 'ROLLOUT_PERCENT must be a whole number from 0 to 100' })
-  @Min(0)
-  @Max(100)
+  @WholeNumber(0, 100)
   ROLLOUT_PERCENT: number = RECOVERY_SETTING_DEFAULTS.rolloutPercent;
 
   @Setting({
@@ -352,9 +356,7 @@ export class AppConfig {
     description: 'pending events above which `/health` reports a subscription `degraded` (see docs/analytics.md)',
   })
   @Transform(toInt(1000))
-  @IsInt({ message: 'SUBSCRIPTION_LAG_THRESHOLD must be a whole number from 1 to 100000' })
-  @Min(1, { message: 'SUBSCRIPTION_LAG_THRESHOLD must be a whole number from 1 to 100000' })
-  @Max(100_000, { message: 'SUBSCRIPTION_LAG_THRESHOLD must be a whole number from 1 to 100000' })
+  @WholeNumber(1, 100_000)
   SUBSCRIPTION_LAG_THRESHOLD = 1000;
 
   /** Attempts before an event a durable consumer cannot apply is parked as a dead letter. */
@@ -364,9 +366,7 @@ export class AppConfig {
       'attempts (the first failure included) before an event a background consumer cannot apply is parked as a dead letter; only its own cart/stream waits, everything else keeps flowing',
   })
   @Transform(toInt(8))
-  @IsInt({ message: 'DEAD_LETTER_ATTEMPTS must be a whole number from 1 to 100' })
-  @Min(1, { message: 'DEAD_LETTER_ATTEMPTS must be a whole number from 1 to 100' })
-  @Max(100, { message: 'DEAD_LETTER_ATTEMPTS must be a whole number from 1 to 100' })
+  @WholeNumber(1, 100)
   DEAD_LETTER_ATTEMPTS = 8;
 
   /** First back-off between those attempts; it doubles, capped at 5 minutes. */

@@ -116,3 +116,19 @@ describe('secrets from files (NAME_FILE, Docker secrets)', () => {
     expect(loadConfig({ ABANDON_AFTER_FILE: file }).ABANDON_AFTER).toBe('1h');
   });
 });
+
+describe('whole-number settings', () => {
+  it.each([
+    ['PORT', '70000', 'PORT: PORT must be a whole number from 0 to 65535'],
+    ['HOLDOUT_PERCENT', '101', 'HOLDOUT_PERCENT: HOLDOUT_PERCENT must be a whole number from 0 to 100'],
+    ['ROLLOUT_PERCENT', '2.5', 'ROLLOUT_PERCENT: ROLLOUT_PERCENT must be a whole number from 0 to 100'],
+    ['DEAD_LETTER_ATTEMPTS', '0', 'DEAD_LETTER_ATTEMPTS: DEAD_LETTER_ATTEMPTS must be a whole number from 1 to 100'],
+  ])('%s=%s is refused with one message naming it', (name, value, message) => {
+    try {
+      loadConfig({ [name]: value });
+      throw new Error(`${name}=${value} was accepted`);
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual([message]);
+    }
+  });
+});
