@@ -3,7 +3,7 @@
  * alone decides what happens to the durable request (settled, put back at `until`, backed off,
  * dropped after too many attempts).
  */
-import type { CommandBus } from '@nestjs/cqrs';
+import { CommandHandlerNotFoundException, type CommandBus } from '@nestjs/cqrs';
 import {
   effectCommandOf,
   OpenSupportTicket,
@@ -16,6 +16,8 @@ import type { EffectRunnerDeps } from './effect-deps';
 import type { EffectQueue, EffectRequest } from './effect-queue';
 import type { EffectRecords } from './effect-records';
 import { EffectRunner } from './effect-runner';
+import { CheckInventory } from './effect-commands';
+import { createEffectRunner } from './effects.module';
 import { effectOutcomeOf } from './send-recovery-step.handler';
 
 const NOW = new Date('2025-03-03T08:00:00.000Z');
@@ -122,5 +124,51 @@ describe('effect commands', () => {
       kind: 'skipped',
       reason: 'deferred:quiet-hours',
     });
+  });
+});
+
+describe('createEffectRunner (the module the appliance imports, as a standalone Nest context)', () => {
+  it('registers every effect handler on its CommandBus', async () => {
+    const deps = { clock: { now: () => NOW }, channels: {} } as unknown as EffectRunnerDeps;
+    const built = await createEffectRunner(deps);
+    try {
+      // Without a profile sync the handler answers without touching anything else.
+      await expect(built.bus.execute(new SyncProfile(request({ kind: 'profile', payload: {} })))).resolves.toEqual({
+        kind: 'skipped',
+        reason: 'no-profile-sync',
+      });
+      expect(built.runner).toBeInstanceOf(EffectRunner);
+      // The others reach for dependencies this bare context lacks: they fail, but in their handler.
+      const commands = [
+        new SendRecoveryStep(request(), 0),
+        new ReconcileUnknownOutcome(request({ kind: 'reconcile' }), 0, 'email'),
+        new OpenSupportTicket(request({ kind: 'ticket' }), 'k'),
+        new CheckInventory(
+          {
+            id: 's',
+            platform: 'shopify',
+            shopDomain: 'x.example',
+            currency: 'EUR',
+            timezone: 'UTC',
+            apiUrl: 'https://x.example',
+            apiToken: 't',
+          },
+          [],
+          {
+            recoveryId: 'recovery-s-c',
+            step: 0,
+          },
+        ),
+      ];
+      for (const command of commands) {
+        const error = await built.bus.execute(command).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(error).not.toBeInstanceOf(CommandHandlerNotFoundException);
+      }
+    } finally {
+      await built.close();
+    }
   });
 });
