@@ -483,6 +483,7 @@ describeWithChromium('dashboard in headless Chromium', () => {
     expect(await sent.count()).toBe(1);
     expect(await sent.locator('td').nth(3).textContent()).toBe('0');
     expect(await sent.locator('td').nth(4).textContent()).toBe('email');
+    expect(await sent.locator('td').nth(2).textContent()).toBe('Message sent');
     expect(await page.locator('#history tbody tr[data-kind="ended"] td').nth(5).textContent()).toBe('purchased');
     // The analyst sees the list of messages, not their content, and cannot preview drafts.
     await page.locator('#messages tbody tr').first().click();
@@ -493,6 +494,7 @@ describeWithChromium('dashboard in headless Chromium', () => {
     );
     await page.waitForSelector('#editor-preview[data-state="failed"]');
     expect(await page.locator('#editor-error').textContent()).toContain('need the admin token');
+    await page.locator('#panel-history').screenshot({ path: join(ARTIFACTS, 'history.png') });
     await page.close();
     // The only errors are the browser's notes about the 403s.
     expect(pageErrors.filter((e) => !/status of 403/.test(e))).toEqual([]);

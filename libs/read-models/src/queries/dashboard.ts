@@ -249,7 +249,12 @@ export async function recoveryBySegment(pool: Queryable, period: DashboardPeriod
       GROUP BY segment ORDER BY segment = 'all' DESC, segment`,
     [period.shopIds, period.from, period.to],
   );
-  return rows.map((r) => ({
+  return rows.map(segmentRate);
+}
+
+/** Both arms' carts, recoveries and rates of one segment, from the counts `tc`, `tr`, `hc`, `hr`. */
+function segmentRate(r: { segment: string; tc: number; tr: number; hc: number; hr: number }): SegmentRate {
+  return {
     segment: r.segment,
     treatedCarts: r.tc,
     treatedRecovered: r.tr,
@@ -257,7 +262,7 @@ export async function recoveryBySegment(pool: Queryable, period: DashboardPeriod
     holdoutCarts: r.hc,
     holdoutRecovered: r.hr,
     holdoutRate: rate(r.hr, r.hc),
-  }));
+  };
 }
 
 /** Messages sent, opened, clicked and followed by an unsubscribe, per segment (and `all`) and step. */
@@ -411,15 +416,8 @@ export async function activity(
 
 // ---------------------------------------------------------------- sequence effectiveness
 
-export interface SequenceEffectiveness {
+export interface SequenceEffectiveness extends SegmentRate {
   readonly sequenceId: string;
-  readonly segment: string;
-  readonly treatedCarts: number;
-  readonly treatedRecovered: number;
-  readonly treatedRate: number | null;
-  readonly holdoutCarts: number;
-  readonly holdoutRecovered: number;
-  readonly holdoutRate: number | null;
   /** treatedRate − holdoutRate when both arms have carts: what the messages added. */
   readonly difference: number | null;
 }
@@ -450,18 +448,11 @@ export async function sequenceEffectiveness(
     [period.shopIds, period.from, period.to],
   );
   return rows.map((r) => {
-    const treatedRate = rate(r.tr, r.tc);
-    const holdoutRate = rate(r.hr, r.hc);
+    const arms = segmentRate(r);
     return {
       sequenceId: r.sequence_id,
-      segment: r.segment,
-      treatedCarts: r.tc,
-      treatedRecovered: r.tr,
-      treatedRate,
-      holdoutCarts: r.hc,
-      holdoutRecovered: r.hr,
-      holdoutRate,
-      difference: treatedRate !== null && holdoutRate !== null ? treatedRate - holdoutRate : null,
+      ...arms,
+      difference: arms.treatedRate !== null && arms.holdoutRate !== null ? arms.treatedRate - arms.holdoutRate : null,
     };
   });
 }

@@ -433,6 +433,33 @@ const CORE_JS = String.raw`
 
   // ------------------------------------------------------------------ customer history
 
+  // The history's entry kinds in plain words (the raw kind stays in data-kind and the tooltip).
+  var HISTORY_KINDS = {
+    started: 'Cart left: recovery started',
+    holdout: 'In the comparison group: no messages',
+    'ticket-requested': 'Support ticket requested',
+    'ticket-opened': 'Support ticket opened',
+    'ticket-skipped': 'No support ticket',
+    'step-due': 'Message due',
+    sent: 'Message sent',
+    skipped: 'Message skipped',
+    deferred: 'Message postponed',
+    failed: 'Sending failed (will retry)',
+    unknown: 'Provider did not confirm',
+    'reconciliation-requested': 'Checking with the provider',
+    reconciled: 'Checked with the provider',
+    'dead-lettered': 'Gave up after retries',
+    'dead-letter-retried': 'Retried by hand',
+    'late-outcome': 'Late answer from the provider',
+    paused: 'Paused',
+    resumed: 'Resumed',
+    'channel-revoked': 'Customer opted out of this channel',
+    opened: 'Opened',
+    clicked: 'Clicked',
+    'order-attributed': 'Order credited to a message',
+    ended: 'Recovery ended',
+  };
+
   async function searchHistory(event) {
     event.preventDefault();
     var query = byId('history-query').value.trim();
@@ -452,14 +479,15 @@ const CORE_JS = String.raw`
         })).customerKey;
       }
       var history = await api('/api/customers/' + encodeURIComponent(shopId()) + '/' + encodeURIComponent(key) + '/history');
-      byId('history-summary').textContent = history.entries.length + ' entries in ' + history.recoveries.length +
-        ' recoveries for customer code ' + history.customerKey + '.';
+      var plural = function (n, one, many) { return n + ' ' + (n === 1 ? one : many); };
+      byId('history-summary').textContent = plural(history.entries.length, 'entry', 'entries') + ' in ' +
+        plural(history.recoveries.length, 'recovery', 'recoveries') + ' for customer code ' + history.customerKey + '.';
       history.entries.forEach(function (e) {
         var reason = [e.reason, e.error, e.until ? 'until ' + when(e.until) : null].filter(Boolean).join('; ');
         body.appendChild(el('tr', { 'data-kind': e.kind }, [
           el('td', { text: when(e.at) }),
           el('td', { className: 'mono', text: e.cartId }),
-          el('td', { text: e.kind }),
+          el('td', { text: HISTORY_KINDS[e.kind] || e.kind, title: e.kind }),
           el('td', { className: 'num', text: e.step === undefined ? '' : e.step }),
           el('td', { text: e.channel || '' }),
           el('td', { text: reason }),
