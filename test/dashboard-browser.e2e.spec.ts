@@ -344,6 +344,7 @@ describeWithChromium('dashboard in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
 
     // The all-shops view: the same figures over both shops, the editor asks for one shop.
+    await page.setViewportSize({ width: 1400, height: 1000 });
     await page.selectOption('#shop', 'all');
     await page.waitForFunction(
       () =>

@@ -242,11 +242,12 @@ th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--
 th { font-weight: 600; color: var(--muted); font-size: .8rem; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .78rem; word-break: break-all; }
-.split { display: grid; grid-template-columns: minmax(380px, 1.1fr) 1fr; gap: 1rem; }
+.split { display: grid; grid-template-columns: minmax(0, 1.4fr) minmax(0, 1fr); gap: 1rem; }
 .list-box { max-height: 560px; overflow: auto; }
 #messages tbody tr { cursor: pointer; }
 #messages.one-shop .col-shop { display: none; }
-#messages td.mono { max-width: 9rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#messages td.mono, #messages td.col-shop { max-width: 9rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#messages td:first-child { white-space: nowrap; }
 #messages tbody tr:hover { background: #f0f4ff; }
 #messages tbody tr.selected { background: #e3ebff; }
 .preview-box { display: flex; flex-direction: column; gap: .3rem; }

@@ -515,7 +515,7 @@ const CORE_JS = String.raw`
     var rows = await api('/api/dashboard/messages?limit=100&shopId=' + encodeURIComponent(shopId()));
     var body = fillTable('messages', rows, 'No message was sent yet.', function (m) {
       var row = el('tr', { 'data-recovery': m.recoveryId, 'data-step': m.step }, [
-        td(when(m.sentAt)), td(shopName(m.shopId), 'col-shop'), td(m.sequenceId), num(m.step), td(m.channel),
+        td(when(m.sentAt)), el('td', { className: 'col-shop', text: shopName(m.shopId), title: shopName(m.shopId) }), td(m.sequenceId), num(m.step), td(m.channel),
         el('td', { className: 'mono', text: m.messageId || '—', title: m.messageId }),
         td(m.openedAt ? when(m.openedAt) : 'no'), td(m.clickedAt ? when(m.clickedAt) : 'no'),
       ]);
