@@ -141,7 +141,7 @@ export class BigCommerceWebhookAdapter implements PlatformWebhookAdapter {
 }
 
 /**
- * BigCommerce payloads are thin: most scopes become `fetch` (the caller loads the resource with
+ * BigCommerce payloads are thin: most scopes become `fetch` (`resolve` loads the resource with
  * `BigCommerceApiClient` and maps it with the API mappers); deleted/abandoned/converted carts are
  * mapped directly.
  */
