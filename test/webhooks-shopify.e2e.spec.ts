@@ -110,7 +110,7 @@ describe('Shopify webhooks through HTTP (signatures, dedupe, bad input, processi
     expect(await deliveries()).toBe(before);
   });
 
-  it('answers 400 naming the problem for malformed JSON and a wrong content type, storing nothing (R9)', async () => {
+  it('answers 400 naming the problem for malformed JSON and 415 for a wrong content type, storing nothing (R9)', async () => {
     const before = await deliveries();
     const truncated = shopifyCheckout({ token: 'tok-trunc', updatedAt: '2026-11-20T10:05:00-05:00' }).slice(0, 200);
     const bad = await post(h, '/webhooks/shopify', truncated, headers('checkouts/update', truncated));
@@ -123,7 +123,7 @@ describe('Shopify webhooks through HTTP (signatures, dedupe, bad input, processi
       body,
       headers('checkouts/update', body, { 'content-type': 'text/plain' }),
     );
-    expect(wrongType.status).toBe(400);
+    expect(wrongType.status).toBe(415);
     expect(wrongType.body.field).toBe('content-type');
     expect(await deliveries()).toBe(before);
   });
@@ -137,6 +137,7 @@ describe('Shopify webhooks through HTTP (signatures, dedupe, bad input, processi
     });
     const res = await post(h, '/webhooks/shopify', huge, headers('checkouts/update', huge));
     expect(res.status).toBe(413);
+    expect(res.body.error).toMatch(/WEBHOOK_BODY_LIMIT/);
     expect(await deliveries()).toBe(before);
   });
 

@@ -3,7 +3,8 @@ import type { InboundCommand, Platform } from '@reclaim/domain';
 /**
  * The webhook port: what the ingestion use cases (receive, then apply) need from a commerce
  * platform. Adapters: libs/platforms (Shopify, BigCommerce, WooCommerce). Receiving is
- * synchronous and pure (inspect → verify → map, before the 2xx); applying a stored delivery
+ * synchronous and pure (identify → verify → inspect → map, before the 2xx: the signature is
+ * checked on the raw bytes before the body is parsed); applying a stored delivery
  * (`resolve`) runs later in the delivery processor and may call the store's API.
  */
 
@@ -35,12 +36,23 @@ export interface InspectOk {
 
 export interface InspectError {
   readonly ok: false;
-  readonly status: 400 | 401 | 415;
+  readonly status: 400 | 401 | 413 | 415;
   readonly error: string;
   readonly field?: string;
 }
 
 export type InspectResult = InspectOk | InspectError;
+
+/**
+ * What a delivery claims from its headers alone (where a platform names the shop only in the
+ * body, from a lexical scan of the raw bytes, not a parse): enough to pick the secret and check
+ * the signature before the body is parsed.
+ */
+export type IdentifyResult =
+  | { readonly ok: true; readonly shopDomain: string; readonly ping?: false }
+  /** WooCommerce's unsigned form-encoded ping: `inspect` it and answer 200, verifying nothing. */
+  | { readonly ok: true; readonly ping: true }
+  | InspectError;
 
 export type FetchResourceType = 'cart' | 'order' | 'customer';
 
@@ -93,7 +105,13 @@ export interface SecretUrlWebhooks {
 
 export interface PlatformWebhookAdapter {
   readonly platform: Platform;
-  /** Before verification: which shop it claims, which topic, which delivery id. Never throws. */
+  /**
+   * Before anything is parsed: the content type (415 when missing or wrong) and which shop the
+   * delivery claims (400 naming a missing header; 401 when no shop can be found to verify it
+   * against). Never throws.
+   */
+  identify(raw: RawWebhook): IdentifyResult;
+  /** After verification: parses the body — which topic, which delivery id, the payload. Never throws. */
   inspect(raw: RawWebhook): InspectResult;
   /** Constant-time check against each active secret (rotation). Never throws. */
   verify(raw: RawWebhook, secrets: readonly string[], now: Date): boolean;

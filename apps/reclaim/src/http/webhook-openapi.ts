@@ -125,10 +125,18 @@ const ANSWERS = {
       'durably stored (duplicates and replays too, stored once); `{status:"parked"}` unknown topic, `{status:"quarantined", reason, field}` bad money or timestamps',
   },
   '400': {
-    description: 'malformed JSON, wrong content type or a structurally invalid payload (the body names the field)',
+    description:
+      'malformed JSON (after a valid signature), a structurally invalid payload, or NUL / an unpaired surrogate in an identifier (the body names the field)',
   },
-  '401': { description: 'bad or missing signature, or a shop that is not registered' },
-  '413': { description: 'larger than WEBHOOK_BODY_LIMIT' },
+  '401': {
+    description:
+      'bad or missing signature, or a shop that is not registered (checked on the raw bytes before anything is parsed)',
+  },
+  '413': {
+    description:
+      'larger than WEBHOOK_BODY_LIMIT, or JSON nested deeper than MAX_JSON_DEPTH (64); the body names the limit',
+  },
+  '415': { description: 'missing or wrong Content-Type (application/json; the WooCommerce ping is form-encoded)' },
   '503': { description: 'the database cannot take it: the platform retries (Retry-After)' },
 };
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Platform } from '@reclaim/domain';
 import type { ReceiveOutcome, ReceiveWebhook } from '@reclaim/application';
@@ -48,14 +48,35 @@ export function registerWebhookRoutes(
     await reply.status(outcome.status).send(outcome.body);
   }
 
+  /**
+   * Errors before the handler (reading the body): over WEBHOOK_BODY_LIMIT → 413 naming the limit
+   * (R10); any other client error keeps its 4xx; nothing else may surface as a 5xx but the 503.
+   */
+  const limit = deps.runtime.config.webhookBodyLimit;
+  const errorHandler = (err: FastifyError, _req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const status = err.statusCode ?? 500;
+    if (status === 413) {
+      return reply.status(413).send({
+        error: `body larger than the limit of ${limit} bytes (WEBHOOK_BODY_LIMIT)`,
+        field: 'body',
+      });
+    }
+    if (status >= 400 && status < 500) return reply.status(status).send({ error: err.message.slice(0, 200) });
+    log.error({ error: err.message }, 'webhook not read: 503');
+    return reply.status(503).header('retry-after', '30').send({ error: 'temporarily unavailable, retry later' });
+  };
+
   for (const platform of PLATFORMS) {
-    fastify.post(`/webhooks/${platform}`, (req, reply) =>
+    fastify.post(`/webhooks/${platform}`, { errorHandler }, (req, reply) =>
       answer(platform, reply, () => deps.receive.receive(platform, raw(req))),
     );
   }
 
   // The CartFlows plugin cannot sign: it posts to a per-shop secret URL (only the token's hash is stored).
-  fastify.post<{ Params: { token: string } }>('/webhooks/woocommerce/cartflows/:token', (req, reply) =>
-    answer('woocommerce', reply, () => deps.receive.receiveAtSecretUrl('woocommerce', req.params.token, raw(req))),
+  fastify.post<{ Params: { token: string } }>(
+    '/webhooks/woocommerce/cartflows/:token',
+    { errorHandler },
+    (req, reply) =>
+      answer('woocommerce', reply, () => deps.receive.receiveAtSecretUrl('woocommerce', req.params.token, raw(req))),
   );
 }

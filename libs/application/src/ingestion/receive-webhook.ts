@@ -14,13 +14,15 @@ export type ReceiveOutcome =
       readonly status: 200;
       readonly body: { status: DeliveryStatus; deliveryId?: string; reason?: string; field?: string };
     }
-  | { readonly status: 400 | 401 | 404 | 415; readonly body: { error: string; field?: string } };
+  | { readonly status: 400 | 401 | 404 | 413 | 415; readonly body: { error: string; field?: string } };
 
 /**
  * The ingestion use case: a raw delivery in, a durable record out, and the HTTP answer.
  *
- * inspect (400/415) → shop lookup (401) → signature on the raw bytes (401) → map (400 when
- * structurally invalid) → one append to `delivery-<platform>-<shop>-<deliveryId>` with
+ * identify from headers (415 content type, 400 missing shop header) → shop lookup (401) →
+ * signature on the raw bytes (401, before anything is parsed: a flipped byte that breaks the
+ * JSON is a 401, not a 400) → inspect, i.e. parse (400 naming the field) → map (400 when
+ * structurally invalid, or an identifier holding NUL / an unpaired surrogate) → one append to `delivery-<platform>-<shop>-<deliveryId>` with
  * expected revision `no_stream` and a deterministic event id. A duplicate or replayed delivery
  * appends the same id at the same expected revision: idempotent, nothing stored twice (R17).
  * The answer is given only after the append committed; a database failure propagates (→ 503)
@@ -40,22 +42,36 @@ export class ReceiveWebhook {
 
   async receive(platform: Platform, raw: RawWebhook): Promise<ReceiveOutcome> {
     const adapter = this.deps.adapters[platform];
-    const inspected = adapter.inspect(raw);
-    if (!inspected.ok) {
-      this.count(platform, 'unknown', `rejected-${inspected.status}`);
-      return { status: inspected.status, body: { error: inspected.error, field: inspected.field } };
-    }
-    if (inspected.isPing) {
-      this.count(platform, inspected.topic, 'ping');
+    // Headers only (415 for the content type, the claimed shop): nothing is parsed before the signature is checked.
+    const claimed = adapter.identify(raw);
+    if (!claimed.ok) return this.refuse(platform, 'unknown', claimed);
+    if (claimed.ping === true) {
+      const ping = adapter.inspect(raw);
+      if (!ping.ok) return this.refuse(platform, 'unknown', ping);
+      this.count(platform, ping.topic, 'ping');
       return { status: 200, body: { status: 'ping' } };
     }
-    const shop = await this.deps.shops.findByDomain(platform, inspected.shopDomain);
+    const shop = await this.deps.shops.findByDomain(platform, claimed.shopDomain);
     // Unknown shop and bad signature answer alike, so the endpoint does not reveal which shops exist (R18).
     if (!shop || !adapter.verify(raw, shop.webhookSecrets(raw.receivedAt), raw.receivedAt)) {
-      this.count(platform, inspected.topic, 'rejected-401');
-      return { status: 401, body: { error: 'signature verification failed' } };
+      return this.refuse(platform, 'unknown', { status: 401, error: 'signature verification failed' });
+    }
+    const inspected = adapter.inspect(raw);
+    if (!inspected.ok) return this.refuse(platform, 'unknown', inspected);
+    // The parse must name the shop the signature was checked for.
+    if (inspected.isPing === true || inspected.shopDomain !== claimed.shopDomain) {
+      return this.refuse(platform, inspected.topic, { status: 401, error: 'signature verification failed' });
     }
     return this.record(shop, adapter.map(inspected, { shopCurrency: shop.currency }), inspected, raw);
+  }
+
+  private refuse(
+    platform: Platform,
+    topic: string,
+    e: { readonly status: 400 | 401 | 413 | 415; readonly error: string; readonly field?: string },
+  ): ReceiveOutcome {
+    this.count(platform, topic, `rejected-${e.status}`);
+    return { status: e.status, body: e.field === undefined ? { error: e.error } : { error: e.error, field: e.field } };
   }
 
   /**

@@ -46,6 +46,14 @@ export interface EngagementRecorder {
  * The hosts a shop's click links may redirect to: its storefront domain(s) and configured aliases
  * (for example a custom domain in front of `*.myshopify.com`). `undefined` for an unknown shop.
  */
+/** The link names a shop that no longer exists (removed or redacted): nothing more will be sent to anyone from it. */
+export class ShopGoneError extends Error {
+  constructor(readonly shopId: string) {
+    super('the shop of this link no longer exists');
+    this.name = 'ShopGoneError';
+  }
+}
+
 export interface ShopDomains {
   allowedHosts(shopId: string): Promise<readonly string[] | undefined>;
 }

@@ -1,4 +1,5 @@
 import type {
+  IdentifyResult,
   FetchResourceType,
   InspectOk,
   InspectResult,
@@ -11,6 +12,8 @@ import type {
   WebhookShop,
 } from '@reclaim/ports';
 import {
+  jsonContentTypeError,
+  unsafeIdentifierError,
   bigCommerceStoreHash,
   commands,
   header,
@@ -39,6 +42,9 @@ export const BIGCOMMERCE_HEADERS = {
   sharedSecret: 'x-reclaim-webhook-secret',
 } as const;
 
+/** `"producer": "stores/<hash>"` in the raw body (the first occurrence; `inspect` checks it against the parse). */
+const PRODUCER = /"producer"\s*:\s*"(stores\/[A-Za-z0-9]{1,64})"/;
+
 export class BigCommerceWebhookAdapter implements PlatformWebhookAdapter {
   readonly platform = 'bigcommerce' as const;
 
@@ -47,6 +53,20 @@ export class BigCommerceWebhookAdapter implements PlatformWebhookAdapter {
     /** Loads what a thin payload points at. */
     private readonly api: BigCommerceApiClient = new BigCommerceApiClient(),
   ) {}
+
+  /**
+   * BigCommerce names the store only in the body (`producer`): it is found by a lexical scan of
+   * the raw bytes, not a parse, so the signature is checked before anything is parsed. A body
+   * without a recognisable producer cannot be verified against any shop: 401.
+   */
+  identify(raw: RawWebhook): IdentifyResult {
+    const typeError = jsonContentTypeError(raw);
+    if (typeError) return typeError;
+    const producer = PRODUCER.exec(raw.body.toString('latin1'))?.[1];
+    const shopDomain = bigCommerceStoreHash(producer);
+    if (shopDomain === undefined) return { ok: false, status: 401, error: 'signature verification failed' };
+    return { ok: true, shopDomain };
+  }
 
   inspect(raw: RawWebhook): InspectResult {
     try {
@@ -64,6 +84,11 @@ export class BigCommerceWebhookAdapter implements PlatformWebhookAdapter {
       if (deliveryId === undefined || deliveryId.length > 256) {
         return { ok: false, status: 400, error: 'missing webhook-id and hash', field: BIGCOMMERCE_HEADERS.webhookId };
       }
+      const unsafe = unsafeIdentifierError({
+        scope: topic,
+        [header(raw, BIGCOMMERCE_HEADERS.webhookId) !== undefined ? BIGCOMMERCE_HEADERS.webhookId : 'hash']: deliveryId,
+      });
+      if (unsafe) return unsafe;
       return {
         ok: true,
         platform: 'bigcommerce',

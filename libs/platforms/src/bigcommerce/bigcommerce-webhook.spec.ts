@@ -86,13 +86,34 @@ describe('BigCommerce inspect and map', () => {
     expect(adapter.inspect(delivery({ 'webhook-id': undefined }))).toMatchObject({ ok: true, deliveryId: 'b86db7c7' });
   });
 
-  it('answers 400 for malformed JSON, wrong content type, missing producer', () => {
+  it('answers 400 for malformed JSON and missing producer, 415 for a wrong content type', () => {
     expect(adapter.inspect(delivery({}, '{"scope":'))).toMatchObject({ ok: false, status: 400, field: 'body' });
-    expect(adapter.inspect(delivery({ 'content-type': 'text/html' }))).toMatchObject({ ok: false, status: 400 });
+    expect(adapter.inspect(delivery({ 'content-type': 'text/html' }))).toMatchObject({ ok: false, status: 415 });
+    expect(adapter.identify(delivery({ 'content-type': 'text/html' }))).toMatchObject({ ok: false, status: 415 });
     expect(adapter.inspect(delivery({}, body.replace('"producer":"stores/Abc123"', '"x":1')))).toMatchObject({
       ok: false,
       field: 'producer',
     });
+  });
+
+  it('identifies the store by a lexical scan of the raw body, so a body that does not parse is still verified first', () => {
+    expect(adapter.identify(delivery())).toEqual({ ok: true, shopDomain: 'abc123' });
+    expect(adapter.identify(delivery({}, body.slice(0, -1)))).toEqual({ ok: true, shopDomain: 'abc123' });
+    expect(adapter.identify(delivery({}, '{"scope":"store/cart/created"}'))).toMatchObject({ ok: false, status: 401 });
+  });
+
+  it('answers 400 naming scope or hash for NUL or an unpaired surrogate, 413 for deep nesting', () => {
+    const nul = body.replace('store/cart/converted', 'store/cart/\\u0000converted');
+    expect(adapter.inspect(delivery({}, nul))).toMatchObject({ ok: false, status: 400, field: 'scope' });
+    const lone = body.replace(/"hash":\s*"[^"]*"/, '"hash":"\\udc00x"');
+    expect(adapter.inspect(delivery({ 'webhook-id': undefined }, lone))).toMatchObject({
+      ok: false,
+      status: 400,
+      field: 'hash',
+    });
+    const deep = body.replace('"data":', `"deep":${'['.repeat(100)}${']'.repeat(100)},"data":`);
+    expect(adapter.inspect(delivery({}, deep))).toMatchObject({ ok: false, status: 413, field: 'body' });
+    expect(adapter.inspect(delivery({}, '['.repeat(200_000)))).toMatchObject({ ok: false, status: 413 });
   });
 
   it('maps converted carts directly with a lossless order id', () => {

@@ -3,6 +3,7 @@ export * from './money';
 export * from './hmac';
 export * from './http';
 export * from './mapping';
+export * from './text-safety';
 export * from './device';
 export * from './shop-domain';
 export * from './resolve';

@@ -1,5 +1,6 @@
 import type { InboundCommand } from '@reclaim/domain';
 import type {
+  IdentifyResult,
   InspectOk,
   InspectResult,
   MappingContext,
@@ -11,6 +12,8 @@ import type {
   WebhookShop,
 } from '@reclaim/ports';
 import {
+  jsonContentTypeError,
+  unsafeIdentifierError,
   commands,
   header,
   idOf,
@@ -72,6 +75,17 @@ export const SHOPIFY_COMPLIANCE_TOPICS: readonly string[] = [
 export class ShopifyWebhookAdapter implements PlatformWebhookAdapter {
   readonly platform = 'shopify' as const;
 
+  /** The shop is named in a header: nothing of the body is read. */
+  identify(raw: RawWebhook): IdentifyResult {
+    const typeError = jsonContentTypeError(raw);
+    if (typeError) return typeError;
+    const shopDomain = normalizeShopUrl(header(raw, SHOPIFY_HEADERS.shopDomain));
+    if (shopDomain === undefined) {
+      return { ok: false, status: 400, error: 'missing or malformed shop domain', field: SHOPIFY_HEADERS.shopDomain };
+    }
+    return { ok: true, shopDomain };
+  }
+
   inspect(raw: RawWebhook): InspectResult {
     try {
       const shopDomain = normalizeShopUrl(header(raw, SHOPIFY_HEADERS.shopDomain));
@@ -85,6 +99,12 @@ export class ShopifyWebhookAdapter implements PlatformWebhookAdapter {
       if (deliveryId === undefined || deliveryId.length > 200) {
         return { ok: false, status: 400, error: 'missing webhook id', field: SHOPIFY_HEADERS.webhookId };
       }
+      const unsafe = unsafeIdentifierError({
+        [SHOPIFY_HEADERS.topic]: topic,
+        [SHOPIFY_HEADERS.webhookId]: deliveryId,
+        [SHOPIFY_HEADERS.apiVersion]: header(raw, SHOPIFY_HEADERS.apiVersion),
+      });
+      if (unsafe) return unsafe;
       const body = parseJsonBody(raw);
       if (!body.ok) return body;
       return {

@@ -91,7 +91,6 @@ describe('Shopify inspect', () => {
 
   it.each([
     ['truncated JSON', delivery('checkouts/update', checkout.slice(0, 50)), 'body'],
-    ['wrong content type', delivery('checkouts/update', checkout, { 'content-type': 'text/plain' }), 'content-type'],
     [
       'missing webhook id',
       delivery('checkouts/update', checkout, { 'x-shopify-webhook-id': undefined }),
@@ -100,6 +99,26 @@ describe('Shopify inspect', () => {
     ['missing shop', delivery('checkouts/update', checkout, { 'x-shopify-shop-domain': '' }), 'x-shopify-shop-domain'],
   ])('answers 400 for %s', (_name, raw, field) => {
     expect(adapter.inspect(raw)).toMatchObject({ ok: false, status: 400, field });
+  });
+
+  it('answers 415 naming the header for a wrong or missing content type, before reading the body', () => {
+    for (const ct of ['text/plain', undefined]) {
+      const raw = delivery('checkouts/update', checkout, { 'content-type': ct });
+      expect(adapter.identify(raw)).toMatchObject({ ok: false, status: 415, field: 'content-type' });
+      expect(adapter.inspect(raw)).toMatchObject({ ok: false, status: 415, field: 'content-type' });
+    }
+    expect(adapter.identify(delivery('checkouts/update', '{"broken'))).toEqual({
+      ok: true,
+      shopDomain: 'reclaim-test.myshopify.com',
+    });
+  });
+
+  it('answers 400 naming the header for NUL or an unpaired surrogate in the topic', () => {
+    expect(adapter.inspect(delivery('checkouts/\ud800update', checkout))).toMatchObject({
+      ok: false,
+      status: 400,
+      field: 'x-shopify-topic',
+    });
   });
 
   it('never throws on arbitrary bytes and headers', () => {

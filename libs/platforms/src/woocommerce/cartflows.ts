@@ -36,11 +36,14 @@ export interface CartFlowsParsed {
 export function parseCartFlowsWebhook(raw: RawWebhook): CartFlowsParsed | InspectError {
   try {
     const type = mediaType(raw);
-    if (type !== undefined && type !== 'application/x-www-form-urlencoded') {
+    if (type !== 'application/x-www-form-urlencoded') {
       return {
         ok: false,
-        status: 400,
-        error: `expected a form-encoded body, got ${type.slice(0, 80)}`,
+        status: 415,
+        error:
+          type === undefined
+            ? 'missing Content-Type; send application/x-www-form-urlencoded'
+            : `expected a form-encoded body, got ${type.slice(0, 80)}`,
         field: 'content-type',
       };
     }

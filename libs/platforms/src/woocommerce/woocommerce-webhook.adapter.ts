@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type {
+  IdentifyResult,
   InspectOk,
   InspectResult,
   MappingContext,
@@ -12,6 +13,8 @@ import type {
   WebhookShop,
 } from '@reclaim/ports';
 import {
+  jsonContentTypeError,
+  unsafeIdentifierError,
   commands,
   header,
   isObject,
@@ -68,6 +71,17 @@ export class WooCommerceWebhookAdapter implements PlatformWebhookAdapter {
   /** The CartFlows plugin cannot sign: it posts form fields to the shop's secret URL. */
   readonly secretUrl: SecretUrlWebhooks = { inspect: inspectCartflows, map: mapCartflows };
 
+  /** The shop is named in a header; the form-encoded ping is unsigned and names none. */
+  identify(raw: RawWebhook): IdentifyResult {
+    if (mediaType(raw) === 'application/x-www-form-urlencoded') return { ok: true, ping: true };
+    const typeError = jsonContentTypeError(raw);
+    if (typeError) return typeError;
+    const source = normalizeShopUrl(header(raw, WOOCOMMERCE_HEADERS.source));
+    if (source === undefined)
+      return { ok: false, status: 400, error: 'missing or malformed source', field: WOOCOMMERCE_HEADERS.source };
+    return { ok: true, shopDomain: source };
+  }
+
   inspect(raw: RawWebhook): InspectResult {
     try {
       const type = mediaType(raw);
@@ -93,14 +107,20 @@ export class WooCommerceWebhookAdapter implements PlatformWebhookAdapter {
       const topic = header(raw, WOOCOMMERCE_HEADERS.topic)?.toLowerCase();
       if (topic === undefined || topic.length > 200)
         return { ok: false, status: 400, error: 'missing topic', field: WOOCOMMERCE_HEADERS.topic };
+      const unsafeTopic = unsafeIdentifierError({ [WOOCOMMERCE_HEADERS.topic]: topic });
+      if (unsafeTopic) return unsafeTopic;
       const body = parseJsonBody(raw);
       if (!body.ok) return body;
+      const deliveryId = wooDeliveryId(topic, body.payload, raw.body);
+      // The delivery id is made of the body's `id` and `date_modified_gmt`.
+      const unsafe = unsafeIdentifierError({ id: deliveryId });
+      if (unsafe) return unsafe;
       return {
         ok: true,
         platform: 'woocommerce',
         shopDomain: source,
         topic,
-        deliveryId: wooDeliveryId(topic, body.payload, raw.body),
+        deliveryId,
         payload: body.payload,
         receivedAt: raw.receivedAt,
       };

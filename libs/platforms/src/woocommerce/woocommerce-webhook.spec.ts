@@ -198,7 +198,7 @@ describe('CartFlows Cart Abandonment Recovery payload', () => {
     });
     expect(inspectCartflows({ ...raw('{}'), headers: { 'content-type': 'application/json' } }, 'x')).toMatchObject({
       ok: false,
-      status: 400,
+      status: 415,
     });
   });
 });

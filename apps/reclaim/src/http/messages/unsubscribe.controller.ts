@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Inject, Logger, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiConsumes, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { InvalidTokenError, type TokenClaims } from '@reclaim/application/messages';
+import { InvalidTokenError, ShopGoneError, type TokenClaims } from '@reclaim/application/messages';
 import {
   escapeHtml,
   LINK_RESPONSE_HEADERS,
@@ -91,6 +91,13 @@ export class UnsubscribeController {
         source: fromPage ? 'link' : 'one-click',
       });
     } catch (err) {
+      if (err instanceof ShopGoneError) {
+        // Final: the shop is gone, so nothing more can be sent from it — not a reason to try again.
+        const gone = 'This shop no longer sends cart reminders through this service: you will not receive any more.';
+        if (fromPage) await this.html(reply, 200, 'Nothing more will be sent', `<p>${gone}</p>`);
+        else await reply.status(200).headers(LINK_RESPONSE_HEADERS).type('text/plain; charset=utf-8').send(gone);
+        return;
+      }
       this.logger.error(
         { err: err instanceof Error ? err.name : 'unknown', shopId: claims.shopId },
         'unsubscribe not recorded',

@@ -15,13 +15,14 @@ import {
   type RecoveryDecider,
 } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
-import type {
-  EngagementRecorder,
-  EngagementSubject,
-  ShopDomains,
-  TemplateOverrides,
-  UnsubscribeRecorder,
-  UnsubscribeRequest,
+import {
+  ShopGoneError,
+  type EngagementRecorder,
+  type EngagementSubject,
+  type ShopDomains,
+  type TemplateOverrides,
+  type UnsubscribeRecorder,
+  type UnsubscribeRequest,
 } from '../../messages/ports';
 import { validateTemplate, type TemplateSource } from '../../messages/template-engine';
 import { runDecider } from '../../shared/run-decider';
@@ -42,7 +43,7 @@ export class ConsentUnsubscribeRecorder implements UnsubscribeRecorder {
   async recordUnsubscribe(request: UnsubscribeRequest): Promise<void> {
     checkSubject(request.shopId, request.recoveryId);
     const shop = await this.deps.shops.get(request.shopId);
-    if (!shop) throw new Error('unknown shop');
+    if (!shop) throw new ShopGoneError(request.shopId);
     const customer = await readCustomer(this.deps.store, request.shopId, request.customerKey);
     // Idempotent: mailbox providers may POST the same link more than once.
     if (customer.consent[request.channel]?.state === 'unsubscribed') return;
