@@ -1,6 +1,6 @@
 /**
- * The process manager's decision helpers: an emitter that envelopes each event and folds it at
- * once (later decisions see earlier ones), and what comes next for a running recovery.
+ * What every decision of the process manager uses: an emitter that envelopes each event and folds
+ * it at once (later decisions see earlier ones), and what comes next for a running recovery.
  */
 import type { RecoveryConfig } from './config';
 import { CURRENT_SCHEMA_VERSIONS } from '../events/catalogue';
