@@ -6,8 +6,8 @@
  * `TimerFired` produces nothing.
  *
  * Split by concern: state and evolve (./recovery-state.ts), starting (./recovery-start.ts), step
- * and reconciliation outcomes (./step-outcomes.ts), scheduling (./recovery-schedule.ts), and here
- * the routing of each command.
+ * and reconciliation outcomes (./step-outcomes.ts), scheduling (./recovery-schedule.ts), questions
+ * the application asks of a state (./recovery-queries.ts), and here the routing of each command.
  */
 import type { Decider } from '../shared/decider';
 import { defaultRecoveryConfig, type RecoveryConfig } from './config';
