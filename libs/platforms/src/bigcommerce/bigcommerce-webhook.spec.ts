@@ -3,7 +3,7 @@ import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RawWebhook } from '@reclaim/ports';
 import { parseJsonLossless } from '../common';
-import { bigCommerceWebhookAdapter as adapter } from './bigcommerce-webhook.adapter';
+import { bigCommerceWebhookAdapter as adapter, BigCommerceWebhookAdapter } from './bigcommerce-webhook.adapter';
 import {
   BigCommerceApiClient,
   BigCommerceAuthError,
@@ -266,6 +266,55 @@ describe('BigCommerceApiClient against a local stub', () => {
     const { c, sleeps } = client({ timeoutMs: 200 });
     await expect(c.getCart(apiUrl, 'tok', 'c1')).resolves.toBeDefined();
     expect(sleeps).toHaveLength(1);
+  });
+
+  describe('resolve: the webhook port loads thin payloads through the client', () => {
+    const stored = (scope: string, data: string) => ({
+      topic: scope,
+      deliveryId: 'd-1',
+      body: `{"scope":"${scope}","data":${data},"created_at":${TS},"producer":"stores/abc123"}`,
+      receivedAt: NOW,
+    });
+    const shop = () => ({ shopDomain: 'abc123', currency: 'USD', apiUrl, apiToken: 'tok' });
+
+    it('fetches the cart a thin delivery points at, with the shop token, and maps it', async () => {
+      script.push({ status: 200, body: cartBody });
+      const { c } = client();
+      const resolved = await new BigCommerceWebhookAdapter(undefined, c).resolve(
+        stored('store/cart/updated', '{"type":"cart","id":"c1"}'),
+        shop(),
+      );
+      expect(resolved).toMatchObject({ outcome: 'commands', commands: [{ type: 'RecordCartActivity', cartId: 'c1' }] });
+      expect(seen[0]?.token).toBe('tok');
+    });
+
+    it('turns a cart gone from the store into DeleteCart, another missing resource into ignored', async () => {
+      script.push({ status: 404 }, { status: 404 });
+      const bc = new BigCommerceWebhookAdapter(undefined, client().c);
+      await expect(
+        bc.resolve(stored('store/cart/updated', '{"type":"cart","id":"gone"}'), shop()),
+      ).resolves.toMatchObject({
+        outcome: 'commands',
+        commands: [{ type: 'DeleteCart', cartId: 'gone', platform: 'bigcommerce' }],
+      });
+      await expect(bc.resolve(stored('store/order/created', '{"type":"order","id":7}'), shop())).resolves.toEqual({
+        outcome: 'ignored',
+        reason: 'order 7 not found',
+      });
+    });
+
+    it('rejects while the store keeps failing (the delivery processor retries), and needs no call for a full payload', async () => {
+      script.push({ status: 500 }, { status: 500 });
+      const bc = new BigCommerceWebhookAdapter(undefined, client({ maxAttempts: 2 }).c);
+      await expect(
+        bc.resolve(stored('store/cart/updated', '{"type":"cart","id":"c1"}'), shop()),
+      ).rejects.toBeInstanceOf(BigCommerceRetryBudgetExhaustedError);
+      seen.length = 0;
+      await expect(
+        bc.resolve(stored('store/cart/abandoned', '{"type":"cart","id":"c2"}'), shop()),
+      ).resolves.toMatchObject({ outcome: 'commands', commands: [{ type: 'ReportCartAbandoned', cartId: 'c2' }] });
+      expect(seen).toHaveLength(0);
+    });
   });
 
   it('returns the customer or NotFound for an empty list', async () => {

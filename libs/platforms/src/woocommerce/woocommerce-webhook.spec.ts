@@ -188,6 +188,26 @@ describe('CartFlows Cart Abandonment Recovery payload', () => {
     });
   });
 
+  it('comes in through the secret URL entry of the port, and resolves again from the stored body', async () => {
+    const secretUrl = adapter.secretUrl;
+    const inspected = secretUrl.inspect(raw(form), 'shop.example.com');
+    if (!inspected.ok) throw new Error(inspected.error);
+    const atReceipt = secretUrl.map(inspected, { shopCurrency: 'EUR' });
+    const shop = { shopDomain: 'shop.example.com', currency: 'EUR', apiUrl: '', apiToken: '' };
+    const stored = {
+      topic: inspected.topic,
+      deliveryId: inspected.deliveryId,
+      contentType: 'application/x-www-form-urlencoded',
+      body: form,
+      receivedAt: NOW,
+    };
+    await expect(adapter.resolve(stored, shop)).resolves.toEqual(atReceipt);
+    await expect(adapter.resolve({ ...stored, body: 'nothing=here' }, shop)).resolves.toMatchObject({
+      outcome: 'invalid',
+      field: 'body',
+    });
+  });
+
   it('quarantines a bad total and rejects JSON bodies', () => {
     const inspected = inspectCartflows(raw(form.replace('cart_total=42.50', 'cart_total=-1')), 'shop.example.com');
     if (!inspected.ok) throw new Error(inspected.error);
@@ -200,5 +220,19 @@ describe('CartFlows Cart Abandonment Recovery payload', () => {
       ok: false,
       status: 415,
     });
+  });
+});
+
+describe('WooCommerce resolve (stored deliveries)', () => {
+  it('maps a stored JSON delivery as it was mapped at receipt', async () => {
+    const inspected = adapter.inspect(delivery('order.updated', order));
+    if (!inspected.ok) throw new Error(inspected.error);
+    const atReceipt = adapter.map(inspected, { shopCurrency: 'EUR' });
+    expect(atReceipt.outcome).toBe('commands');
+    const resolved = await adapter.resolve(
+      { topic: 'order.updated', deliveryId: inspected.deliveryId, body: order, receivedAt: NOW },
+      { shopDomain: 'shop.example.com', currency: 'EUR', apiUrl: '', apiToken: '' },
+    );
+    expect(resolved).toEqual(atReceipt);
   });
 });
