@@ -105,6 +105,8 @@ export interface SimShop extends WebhookShop {
   /** Host of the storefront (checkout links point at it). */
   readonly storefront: string;
   readonly customers: SimCustomer[];
+  /** What connecting the shop did on the store stand-in (webhook subscriptions), for the log. */
+  readonly connection?: string;
 }
 
 export interface SimCustomer {
@@ -283,7 +285,10 @@ export class ShopperSimulator {
       const count = this.options.customersPerShop ?? 30;
       for (let i = 0; i < count; i++) this.addCustomer(shop, i, count);
       await this.seedHistory(shop);
-      this.log(`shop ${spec.name} (${spec.platform}) registered as ${shop.id}, ${count} customers, time zone ${zone}`);
+      this.log(
+        `shop ${spec.name} (${spec.platform}) registered as ${shop.id}, ${count} customers, time zone ${zone}` +
+          (shop.connection !== undefined ? `, ${shop.connection}` : ''),
+      );
     }
   }
 
@@ -311,9 +316,18 @@ export class ShopperSimulator {
     });
     let id: string;
     let cartflowsPath: string | undefined;
+    let connection: string | undefined;
     if (res.status === 201) {
-      const body = res.body as { id: string; cartflowsUrl?: string };
+      const body = res.body as {
+        id: string;
+        cartflowsUrl?: string;
+        connection?: { subscriptions: { state: string }[]; changed?: { created: string[] } };
+      };
       id = body.id;
+      const subs = body.connection?.subscriptions ?? [];
+      const ok = subs.filter((s) => s.state === 'ok').length;
+      if (ok > 0)
+        connection = `${ok} webhook subscriptions ok (${body.connection?.changed?.created.length ?? 0} created)`;
       if (body.cartflowsUrl !== undefined) cartflowsPath = new URL(body.cartflowsUrl).pathname;
     } else if (res.status === 409) {
       if (platform === 'woocommerce') {
@@ -354,6 +368,7 @@ export class ShopperSimulator {
       domain,
       secret,
       ...(cartflowsPath !== undefined ? { cartflowsPath } : {}),
+      ...(connection !== undefined ? { connection } : {}),
       currency,
       timezone,
       apiUrl,
