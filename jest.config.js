@@ -16,6 +16,8 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',
+  // Stand-ins on 127.0.0.1: the outbound URL guard's private-network opt-in, explicit (R22).
+  setupFiles: ['<rootDir>/libs/testing/src/jest/outbound-policy.ts'],
   globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
   reporters: ['default', '<rootDir>/libs/testing/src/jest/skipped-reporter.js'],
   testTimeout: 60000,

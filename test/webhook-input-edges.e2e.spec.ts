@@ -201,3 +201,33 @@ describe('webhook input edge cases', () => {
     expect(shopifyId).toBeDefined();
   });
 });
+
+describe('outbound URL guard at registration (R22)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // The appliance default: no loopback or private store URLs.
+    h = await startHarness({ ALLOW_PRIVATE_STORE_URLS: 'false' });
+  });
+  afterAll(async () => h?.close());
+
+  it.each([
+    'http://169.254.169.254/latest/meta-data',
+    'http://127.0.0.1:9000/admin/api',
+    'http://localhost/admin/api',
+    'http://10.0.0.7/admin/api',
+    'http://metadata.google.internal/',
+  ])('refuses apiUrl %s with 400 naming apiUrl, storing nothing', async (apiUrl) => {
+    const res = await api(h, 'POST', '/api/shops', {
+      platform: 'shopify',
+      shopDomain: 'guard.myshopify.com',
+      webhookSecret: 'guard-secret-123456',
+      apiUrl,
+      apiToken: 'guard-api-token-123',
+      currency: 'USD',
+      timezone: 'UTC',
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body.message)).toMatch(/apiUrl/);
+    expect((await api(h, 'GET', '/api/shops')).body).toEqual([]);
+  });
+});

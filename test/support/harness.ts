@@ -39,6 +39,8 @@ export async function startHarness(
     PORT: '0',
     // Test shops use made-up store domains: no store API calls unless a test points apiUrl at a stand-in.
     STORE_ADAPTERS: 'off',
+    // The tests' store and provider stand-ins listen on 127.0.0.1: an explicit opt-in (R22).
+    ALLOW_PRIVATE_STORE_URLS: 'true',
     ...env,
   });
   const logs: string[] = [];

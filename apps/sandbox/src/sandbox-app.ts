@@ -84,6 +84,8 @@ export async function startSandboxApp(options: SandboxAppOptions = {}): Promise<
       ZENDESK_EMAIL: c.zendeskEmail,
       ZENDESK_API_TOKEN: c.zendeskApiToken,
       STORE_ADAPTERS: 'on',
+      // The stand-ins listen on 127.0.0.1: loopback store and provider URLs are opted into explicitly (R22).
+      ALLOW_PRIVATE_STORE_URLS: 'true',
     }),
     stop: async () => {
       await providers.stop();

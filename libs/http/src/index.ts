@@ -5,3 +5,4 @@
 export * from './retry-after';
 export * from './retries';
 export * from './transport';
+export * from './outbound-guard';

@@ -1,4 +1,15 @@
-import { request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
+import { checkOutboundUrl, guardedLookup } from './outbound-guard';
+
+/** The default connection pool: its sockets resolve through the outbound guard (R22). */
+let guardedAgent: Agent | undefined;
+function defaultDispatcher(): Agent {
+  guardedAgent ??= new Agent({ connect: { lookup: guardedLookup } });
+  return guardedAgent;
+}
+
+/** Connect options for a caller's own pool: resolve through the outbound guard (R22). */
+export const GUARDED_CONNECT = { lookup: guardedLookup } as const;
 
 /**
  * One HTTP exchange with undici: a per-attempt timeout (connect, headers, body, and the whole
@@ -25,6 +36,8 @@ export interface TransportOptions {
 }
 
 export async function sendHttp(req: HttpRequest, options: TransportOptions): Promise<HttpResponse> {
+  // R22: the URL and every address its host resolves to, checked before anything is sent.
+  await checkOutboundUrl(req.url);
   const res = await request(req.url, {
     method: req.method,
     headers: req.headers,
@@ -32,7 +45,7 @@ export async function sendHttp(req: HttpRequest, options: TransportOptions): Pro
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
     signal: AbortSignal.timeout(options.timeoutMs),
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    dispatcher: options.dispatcher ?? defaultDispatcher(),
   });
   const text = await res.body.text();
   const headers: Record<string, string> = {};
@@ -45,6 +58,7 @@ export async function sendHttp(req: HttpRequest, options: TransportOptions): Pro
 
 /** Error codes that mean the request never left: safe to send again, whatever it was. */
 const NOT_SENT_CODES = new Set([
+  'EREFUSED_OUTBOUND',
   'ECONNREFUSED',
   'ENOTFOUND',
   'EAI_AGAIN',

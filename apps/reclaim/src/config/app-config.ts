@@ -559,6 +559,14 @@ export class AppConfig {
   @IsIn(['on', 'off'], { message: 'STORE_ADAPTERS must be on or off' })
   STORE_ADAPTERS: 'on' | 'off' = 'on';
 
+  @Setting({
+    group: 'providers',
+    description:
+      '`true`: store API and provider URLs may be loopback or private-network addresses (a store on the LAN, local stand-ins); link-local and metadata addresses stay refused (R22)',
+  })
+  @IsIn(['true', 'false'], { message: 'ALLOW_PRIVATE_STORE_URLS must be true or false' })
+  ALLOW_PRIVATE_STORE_URLS: 'true' | 'false' = 'false';
+
   /** The recovery engine's configuration (appliance-wide defaults; shops override some per shop). */
   get recovery(): RecoveryConfig {
     const followUps = parseDurationList(this.FOLLOW_UP_DELAYS);

@@ -37,6 +37,8 @@ import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';
 import { AdminAuthGuard, AllShops, ScopeFiltered, type AuthenticatedRequest } from './admin-auth.guard';
 import { IdPipe } from './ids';
+import { invalid } from './bad-request';
+import { checkOutboundUrl, OutboundAddressRefusedError } from '@reclaim/http';
 
 @ValidatorConstraint({ name: 'ianaTimeZone' })
 class IsIanaTimeZone implements ValidatorConstraintInterface {
@@ -202,6 +204,13 @@ export class ShopsController {
     @Body() body: RegisterShopDto,
   ): Promise<ShopView & { cartflowsUrl?: string; connection: ConnectionReport }> {
     const shopDomain = normalizeShopDomain(body.platform, body.shopDomain);
+    // R22: no store API on this machine, its link-local/metadata addresses or (without the opt-in) the private network.
+    try {
+      await checkOutboundUrl(body.apiUrl);
+    } catch (err) {
+      if (err instanceof OutboundAddressRefusedError) throw invalid([{ field: 'apiUrl', message: err.message }]);
+      throw err;
+    }
     try {
       const { shop, cartflowsToken, connection } = await this.runtime.connections.register({ ...body, shopDomain });
       const view = { ...this.view(shop), connection };

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
+import { setOutboundPolicy } from '@reclaim/http';
 import type { Logger } from 'pino';
 import {
   ApiTokens,
@@ -74,6 +75,8 @@ export interface RuntimeOptions {
 
 export async function createRuntime(config: AppConfig, options: RuntimeOptions): Promise<Runtime> {
   const { log } = options;
+  // R22: every outside HTTP call of this process is checked against this policy.
+  setOutboundPolicy({ allowPrivate: config.ALLOW_PRIVATE_STORE_URLS === 'true' });
   const dataDir = resolve(config.DATA_DIR);
   let embedded: EmbeddedPostgresHandle | undefined;
   let databaseUrl = config.DATABASE_URL;

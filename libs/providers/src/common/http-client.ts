@@ -14,7 +14,15 @@
  * can hold ids or addresses), bodies or headers.
  */
 import { Agent, type Dispatcher } from 'undici';
-import { errorCodeOf, neverSent, retryAfterMs, sendHttp, withRetries, type RetryableFailure } from '@reclaim/http';
+import {
+  errorCodeOf,
+  GUARDED_CONNECT,
+  neverSent,
+  retryAfterMs,
+  sendHttp,
+  withRetries,
+  type RetryableFailure,
+} from '@reclaim/http';
 import { PermanentProviderError, ProviderOutcomeUnknownError, RetryableProviderError } from '@reclaim/ports';
 import { RateLimiter, realSleep, type Sleep } from './rate-limiter';
 
@@ -119,7 +127,12 @@ export class ProviderHttpClient {
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher =
       options.dispatcher ??
-      new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: 4_000 });
+      new Agent({
+        connect: { timeout, ...GUARDED_CONNECT },
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        keepAliveTimeout: 4_000,
+      });
     const base = new URL(options.baseUrl);
     if (base.protocol !== 'https:' && base.protocol !== 'http:')
       throw new Error(`${options.provider}: base URL must be http(s)`);

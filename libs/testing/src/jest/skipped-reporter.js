@@ -11,7 +11,9 @@ class SkippedReporter {
       if (skipped.length === 0) continue;
       // The title that carries the reason ("[skipped: …]"), else the top-level suite name.
       const reasons = new Set(
-        skipped.map((t) => [...t.ancestorTitles, t.title].find((x) => x.includes('[skipped')) ?? t.ancestorTitles[0] ?? t.title),
+        skipped.map(
+          (t) => [...t.ancestorTitles, t.title].find((x) => x.includes('[skipped')) ?? t.ancestorTitles[0] ?? t.title,
+        ),
       );
       const rel = file.testFilePath.replace(`${process.cwd()}/`, '');
       lines.push(`  ${rel}: ${skipped.length} skipped — ${[...reasons].join('; ')}`);
