@@ -26,6 +26,8 @@ export interface PostgresEventStoreOptions {
     readonly maxBatchEvents?: number;
     /** Extra wait to gather a batch when the queue is short. Default 0: batch whatever queued meanwhile. */
     readonly maxWaitMs?: number;
+    /** Gather and start the next batch while one commits. Default true (false: one batch at a time). */
+    readonly pipelined?: boolean;
   };
   /** LISTEN/NOTIFY wake-ups for subscriptions (polling remains as a fallback). Default true. */
   readonly notify?: boolean;
@@ -77,13 +79,15 @@ const COLUMNS = 'global_position, stream_id, revision, event_id, type, schema_ve
 /**
  * The PostgreSQL adapter. Positions are allocated under a transaction-scoped advisory lock held
  * until commit, so they become visible in allocation order (docs/rfc/0001-event-store-positions.md);
- * concurrent appends are group-committed: one transaction, one multi-row INSERT, one fsync.
+ * concurrent appends are group-committed: one transaction, one multi-row INSERT, one fsync, and the
+ * next batch is gathered and waiting on the lock while one commits (pipelined).
  */
 export class PostgresEventStore implements EventStore {
   readonly schema: string;
   private readonly pool: Pool;
   private readonly maxBatchEvents: number;
   private readonly maxWaitMs: number;
+  private readonly pipelined: boolean;
   private readonly notify: boolean;
   private readonly pollIntervalMs: number;
   private readonly queue: PendingAppend[] = [];
@@ -104,6 +108,7 @@ export class PostgresEventStore implements EventStore {
     this.schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
     this.maxBatchEvents = Math.max(1, options.groupCommit?.maxBatchEvents ?? 1000);
     this.maxWaitMs = Math.max(0, options.groupCommit?.maxWaitMs ?? 0);
+    this.pipelined = options.groupCommit?.pipelined ?? true;
     this.notify = options.notify ?? true;
     this.pollIntervalMs = Math.max(10, options.pollIntervalMs ?? 500);
     this.t = { events: `"${this.schema}".events`, streams: `"${this.schema}".streams` };
@@ -140,7 +145,14 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  /**
+   * Pipelined group commit: a batch is gathered and its first round trip (BEGIN, lock, state read)
+   * sent as soon as the previous batch has sent its INSERT + COMMIT, so the next batch waits on the
+   * advisory lock during the previous commit's fsync and plans the moment the lock is released.
+   * The lock still serialises the transactions: at most two are in flight, in allocation order.
+   */
   private async drain(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
     while (this.queue.length > 0) {
       // Let callers just acknowledged queue their next append (they run in microtasks) before we gather.
       if (this.maxWaitMs > 0 && this.queuedEvents() < this.maxBatchEvents) await sleep(this.maxWaitMs);
@@ -154,8 +166,16 @@ export class PostgresEventStore implements EventStore {
         count += next.events.length;
         this.queue.shift();
       }
-      await this.commitBatch(batch);
+      let committing!: () => void;
+      const handedOver = new Promise<void>((resolve) => (committing = resolve));
+      const done = this.commitBatch(batch, committing).finally(() => {
+        committing();
+        inFlight.delete(done);
+      });
+      inFlight.add(done);
+      await (this.pipelined ? handedOver : done);
     }
+    await Promise.all(inFlight);
   }
 
   private queuedEvents(): number {
@@ -167,13 +187,14 @@ export class PostgresEventStore implements EventStore {
    * refuses, an ambiguous COMMIT) is retried append by append: idempotent event ids make a retry of
    * an append that did commit return its original result, so nothing is acknowledged twice or lost.
    */
-  private async commitBatch(batch: PendingAppend[]): Promise<void> {
+  private async commitBatch(batch: PendingAppend[], committing: () => void = () => undefined): Promise<void> {
     this.stats.batches++;
     this.stats.appends += batch.length;
     let outcomes: Outcome[];
     try {
-      outcomes = await this.writeBatch(batch);
+      outcomes = await this.writeBatch(batch, committing);
     } catch (err) {
+      committing();
       if (batch.length === 1) {
         batch[0].reject(err);
         return;
@@ -193,7 +214,7 @@ export class PostgresEventStore implements EventStore {
    * `BEGIN; lock; read state` then `INSERT …; COMMIT`. Each statement of the first gets its own
    * snapshot, so the state is read after the lock is granted.
    */
-  private async writeBatch(batch: readonly PendingAppend[]): Promise<Outcome[]> {
+  private async writeBatch(batch: readonly PendingAppend[], committing: () => void): Promise<Outcome[]> {
     const client = await this.pool.connect();
     try {
       const streamIds = [...new Set(batch.map((b) => b.streamId))];
@@ -209,7 +230,9 @@ export class PostgresEventStore implements EventStore {
          SELECT 'H', NULL, NULL, NULL, COALESCE(MAX(global_position), 0)::text FROM ${this.t.events}`,
       )) as unknown as QueryResult<StateRow>[];
       const { outcomes, insert } = this.plan(batch, results[results.length - 1].rows);
-      await client.query(insert === undefined ? 'COMMIT' : `${insert}; COMMIT`);
+      const commit = client.query(insert === undefined ? 'COMMIT' : `${insert}; COMMIT`);
+      committing();
+      await commit;
       client.release();
       return outcomes;
     } catch (err) {
