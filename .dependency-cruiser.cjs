@@ -34,6 +34,17 @@ module.exports = {
       },
     },
     {
+      name: 'learning-is-pure',
+      comment:
+        'libs/learning (features, trainers, calibration, metrics; models are data) is pure TypeScript: no package, no other library, no I/O',
+      severity: 'error',
+      from: { path: '^libs/learning/', pathNot: '\\.spec\\.ts$' },
+      to: {
+        path: ['^libs/', '^apps/', '^node_modules/', '^(fs|net|http|https|child_process|dgram|dns|tls|cluster|worker_threads)$'],
+        pathNot: '^libs/learning/',
+      },
+    },
+    {
       name: 'ports-are-contracts',
       comment: 'libs/ports holds interfaces and typed errors over domain types: no package, no other library',
       severity: 'error',

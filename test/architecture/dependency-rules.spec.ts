@@ -30,6 +30,11 @@ const PLANTS: readonly Plant[] = [
     files: { 'a.ts': "export { readFileSync } from 'fs';\n" },
   },
   {
+    rule: 'learning-is-pure',
+    dir: 'libs/learning/src',
+    files: { 'a.ts': "export { readFileSync } from 'fs';\n" },
+  },
+  {
     rule: 'ports-are-contracts',
     dir: 'libs/ports/src',
     files: { 'a.ts': "export { request } from 'undici';\n" },
