@@ -312,7 +312,10 @@ export class AppConfig {
   EMAIL_CONSENT_POLICY: EmailConsentPolicy = RECOVERY_SETTING_DEFAULTS.emailConsentPolicy;
 
   /** How often due timers and queued effects are processed. */
-  @Setting({ group: 'recovery', description: 'how often due timers and queued sends are processed (engine role)' })
+  @Setting({
+    group: 'recovery',
+    description: 'fallback poll of the engine role: timers run at their due time and sends when queued (LISTEN/NOTIFY)',
+  })
   @IsDuration({ min: 100 })
   TIMER_TICK = '1s';
 

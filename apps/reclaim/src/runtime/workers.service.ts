@@ -5,11 +5,15 @@ import {
   DELIVERY_PROCESSOR,
   DeliveryProcessor,
   deliveryOrderingKey,
+  EFFECTS_CHANNEL,
   EffectRunner,
+  listenForWakeUps,
   RECOVERY_EVENTS,
   RECOVERY_EVENTS_FILTER,
   RECOVERY_FEED,
   RECOVERY_FEED_FILTER,
+  TIMERS_CHANNEL,
+  WakeLoop,
 } from '@reclaim/application';
 import { runCheckpointedSubscription, type IsolationOptions, type RecordedEvent } from '@reclaim/event-store';
 import { KafkaJsPublisher, KafkaRelay, parseBrokers } from '@reclaim/kafka';
@@ -32,8 +36,8 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
   private readonly running: Promise<void>[] = [];
 
   private readonly intervals: string[] = [];
-  /** The engine tick in progress (awaited on shutdown, so the pool is not closed under it). */
-  private ticking: Promise<void> | undefined;
+  /** The timer and effect loops (stopped and awaited on shutdown, so the pool is not closed under them). */
+  private readonly loops: WakeLoop[] = [];
 
   constructor(
     @Inject(RUNTIME) private readonly runtime: Runtime,
@@ -133,31 +137,52 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
       const released = await this.effects.recoverInterrupted();
       if (released > 0) this.logger.warn({ msg: 'effects interrupted by a crash are reconciled', released });
     });
-    const tick = async () => {
-      if (this.ticking !== undefined || this.abort.signal.aborted) return;
-      this.ticking = (async () => {
-        try {
-          await engine.driver.tick();
-          await this.effects.runOnce();
-        } catch (err) {
-          this.logger.warn({
-            msg: 'engine tick failed; retried next tick',
-            error: err instanceof Error ? err.name : 'unknown',
-          });
-        }
-      })().finally(() => {
-        this.ticking = undefined;
-      });
-      await this.ticking;
-    };
     if (this.runtime.config.STORE_ADAPTERS === 'on') this.startConnectionChecks();
-    const name = 'engine.tick';
-    this.scheduler.addInterval(
-      name,
-      setInterval(() => void tick(), this.runtime.config.timerTickMs),
+    // Timers run at their next due time and sends as soon as they are queued: NOTIFY from the
+    // timer table and the effect queue wakes the loops; TIMER_TICK is only the fallback poll.
+    const { clock } = engine;
+    const fallbackMs = this.runtime.config.timerTickMs;
+    const onError = (what: string) => (err: unknown) =>
+      this.logger.warn({
+        msg: `${what} failed; retried at the next wake-up`,
+        error: err instanceof Error ? err.name : 'unknown',
+      });
+    const effects = new WakeLoop({
+      clock,
+      fallbackMs,
+      onError: onError('effect runner'),
+      run: async () => {
+        await this.effects.runOnce();
+        return undefined;
+      },
+    });
+    const timers = new WakeLoop({
+      clock,
+      fallbackMs,
+      onError: onError('timer driver'),
+      run: async () => {
+        await engine.driver.tick();
+        return engine.driver.nextDueAt();
+      },
+    });
+    this.loops.push(timers, effects);
+    this.start('engine.wake-ups', () =>
+      listenForWakeUps(
+        pool,
+        [TIMERS_CHANNEL, EFFECTS_CHANNEL],
+        (channel, payload) => {
+          if (channel === EFFECTS_CHANNEL) return effects.wake();
+          const due = Number(payload);
+          timers.wake(Number.isFinite(due) && payload ? new Date(due) : undefined);
+        },
+        this.abort.signal,
+      ),
     );
-    this.intervals.push(name);
-    this.logger.log(`starting ${name} every ${this.runtime.config.TIMER_TICK}`);
+    timers.start();
+    effects.start();
+    this.logger.log(
+      `engine timers at their due time, sends when queued (fallback poll every ${this.runtime.config.TIMER_TICK})`,
+    );
   }
 
   /**
@@ -213,7 +238,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
     for (const name of this.intervals.splice(0)) {
       if (this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
     }
-    await this.ticking;
+    await Promise.all(this.loops.splice(0).map((l) => l.stop()));
     await Promise.allSettled(this.running);
   }
 

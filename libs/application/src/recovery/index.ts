@@ -18,7 +18,14 @@ export {
   PostgresSequenceRepository,
   type SequenceRepository,
 } from './sequences/sequence-repository';
-export { TimerStore, timerSequence, type ClaimedTimer, type TimerToSchedule } from './timers/timer-store';
+export {
+  TIMERS_CHANNEL,
+  TimerStore,
+  timerSequence,
+  type ClaimedTimer,
+  type TimerToSchedule,
+} from './timers/timer-store';
+export { listenForWakeUps, WakeLoop, type WakeLoopOptions } from './timers/wake';
 export { TIMER_DEFAULTS, TimerDriver, type TickResult, type TimerDriverDeps } from './timers/timer-driver';
 export { RECOVERY_FEED, RECOVERY_FEED_FILTER, RecoveryFeed, type RecoveryFeedDeps } from './recovery-feed';
 export {
@@ -28,7 +35,7 @@ export {
   type RecoveryEventsProjectorDeps,
 } from './recovery-events-projector';
 export { OrderAttribution } from './attribution';
-export { EffectQueue, type EffectKind, type EffectRequest } from './effects/effect-queue';
+export { EFFECTS_CHANNEL, EffectQueue, type EffectKind, type EffectRequest } from './effects/effect-queue';
 export {
   SmsOptOuts,
   type PhoneKeying,

@@ -1,6 +1,9 @@
 import type { Pool } from 'pg';
 import type { Queryable } from '../db';
 
+/** NOTIFY channel: a request was enqueued (sent at the projector's commit; one per transaction). */
+export const EFFECTS_CHANNEL = 'reclaim_engine_effects';
+
 export type EffectKind = 'step' | 'reconcile' | 'ticket' | 'profile';
 
 export interface EffectRequest {
@@ -44,6 +47,8 @@ export class EffectQueue {
         request.availableAt,
       ],
     );
+    // Same channel and payload within one transaction are folded into one notification by PostgreSQL.
+    await tx.query(`SELECT pg_notify('${EFFECTS_CHANNEL}', '')`);
   }
 
   async claim(now: Date, limit: number, leaseMs: number): Promise<EffectRequest[]> {

@@ -14,7 +14,7 @@ export const TIMER_DEFAULTS = {
   batchSize: 200,
   maxBatchesPerTick: 50,
   leaseMs: 60_000,
-  concurrency: 8,
+  concurrency: 16,
   retryDelayMs: 5_000,
 } as const;
 
@@ -70,47 +70,96 @@ export class TimerDriver {
     return this.running;
   }
 
+  /** When the next timer becomes claimable (for a next-due wake-up); undefined when none is pending. */
+  nextDueAt(): Promise<Date | undefined> {
+    return this.deps.timers.nextDueAt();
+  }
+
+  /**
+   * Batches are pipelined: the next claim runs while the current batch fires, and a fired batch is
+   * marked with one UPDATE (a crash before the mark re-fires the batch after the lease; the
+   * deterministic event ids and the decider's current-timer check make that a no-op).
+   */
   private async drain(): Promise<TickResult> {
     const batchSize = this.deps.batchSize ?? TIMER_DEFAULTS.batchSize;
     const maxBatches = this.deps.maxBatchesPerTick ?? TIMER_DEFAULTS.maxBatchesPerTick;
+    const leaseMs = this.deps.leaseMs ?? TIMER_DEFAULTS.leaseMs;
     const total = { claimed: 0, fired: 0, failed: 0 };
     await this.deps.clock.refresh?.();
-    for (let i = 0; i < maxBatches; i++) {
-      const claimed = await this.deps.timers.claimDue(
-        this.deps.clock.now(),
-        batchSize,
-        this.deps.leaseMs ?? TIMER_DEFAULTS.leaseMs,
-      );
-      total.claimed += claimed.length;
-      const results = await this.fireAll(claimed);
-      total.fired += results.filter(Boolean).length;
-      total.failed += results.filter((ok) => !ok).length;
-      if (claimed.length < batchSize) break;
+    const claim = () => this.deps.timers.claimDue(this.deps.clock.now(), batchSize, leaseMs);
+    let next: Promise<ClaimedTimer[]> | undefined = claim();
+    for (let i = 0; next !== undefined; i++) {
+      const claimed: ClaimedTimer[] = await next;
+      next = claimed.length === batchSize && i + 1 < maxBatches ? claim() : undefined;
+      try {
+        total.claimed += claimed.length;
+        const fired = await this.fireAll(claimed);
+        const retryAt = new Date(
+          this.deps.clock.now().getTime() + (this.deps.retryDelayMs ?? TIMER_DEFAULTS.retryDelayMs),
+        );
+        const failed = claimed.filter((t) => !fired.has(t.timerId)).map((t) => t.timerId);
+        await this.deps.timers.markFiredMany([...fired.keys()], this.deps.clock.now());
+        await this.deps.timers.releaseMany(failed, retryAt).catch(() => undefined);
+        total.fired += fired.size;
+        total.failed += failed.length;
+      } catch (err) {
+        // The claim already running is given back at once rather than left to its lease.
+        const pending = await next?.catch(() => []);
+        if (pending?.length) {
+          await this.deps.timers
+            .releaseMany(
+              pending.map((t) => t.timerId),
+              this.deps.clock.now(),
+            )
+            .catch(() => undefined);
+        }
+        throw err;
+      }
     }
     return total;
   }
 
-  private async fireAll(timers: readonly ClaimedTimer[]): Promise<boolean[]> {
+  /** Fires a batch; the ids of the timers that fired (the others are retried after `retryDelayMs`). */
+  private async fireAll(timers: readonly ClaimedTimer[]): Promise<Set<string>> {
     // Timers of one stream in due order, streams in parallel (bounded).
     const byStream = new Map<string, ClaimedTimer[]>();
-    for (const t of timers) byStream.set(t.streamId, [...(byStream.get(t.streamId) ?? []), t]);
+    for (const t of timers) {
+      const lane = byStream.get(t.streamId);
+      if (lane) lane.push(t);
+      else byStream.set(t.streamId, [t]);
+    }
     const lanes = [...byStream.values()];
-    const results: boolean[] = [];
+    const fired = new Set<string>();
     let next = 0;
     const worker = async () => {
       while (next < lanes.length) {
         const lane = lanes[next++];
-        for (const t of lane) results.push(await this.fireOne(t));
+        for (const t of lane) if (await this.fire(t)) fired.add(t.timerId);
       }
     };
     await Promise.all(
       Array.from({ length: Math.min(this.deps.concurrency ?? TIMER_DEFAULTS.concurrency, lanes.length) }, worker),
     );
-    return results;
+    return fired;
   }
 
-  /** Fires one claimed timer; false when it failed (it is retried after `retryDelayMs`). */
+  /** Fires one claimed timer and marks it; false when it failed (it is retried after `retryDelayMs`). */
   async fireOne(timer: ClaimedTimer): Promise<boolean> {
+    if (await this.fire(timer)) {
+      await this.deps.timers.markFired(timer.timerId, this.deps.clock.now());
+      return true;
+    }
+    await this.deps.timers
+      .release(
+        timer.timerId,
+        new Date(this.deps.clock.now().getTime() + (this.deps.retryDelayMs ?? TIMER_DEFAULTS.retryDelayMs)),
+      )
+      .catch(() => undefined);
+    return false;
+  }
+
+  /** `TimerFired` into the recovery stream (not marked); false when it failed. Protected: benches swap it. */
+  protected async fire(timer: ClaimedTimer): Promise<boolean> {
     try {
       const now = this.deps.clock.now();
       let input: RecoveryInput = {
@@ -134,17 +183,12 @@ export class TimerDriver {
       }
       const pm = this.deps.deciders ? await this.deps.deciders.forShop(timer.shopId) : this.deps.pm;
       await runRecovery(this.deps.store, pm, timer.streamId, input, `timer:${timer.timerId}`, timer.shopId);
-      await this.deps.timers.markFired(timer.timerId, now);
       return true;
     } catch (err) {
       this.deps.log?.warn(
         { timerId: timer.timerId, purpose: timer.purpose, error: err instanceof Error ? err.name : 'unknown' },
         'timer could not be fired: retried later',
       );
-      const retryAt = new Date(
-        this.deps.clock.now().getTime() + (this.deps.retryDelayMs ?? TIMER_DEFAULTS.retryDelayMs),
-      );
-      await this.deps.timers.release(timer.timerId, retryAt).catch(() => undefined);
       return false;
     }
   }

@@ -3,6 +3,9 @@ import type { TimerPurpose } from '@reclaim/domain';
 import type { Queryable } from '../db';
 import { migrateRecoveryEngine } from '../schema';
 
+/** NOTIFY channel: a timer was scheduled (payload: the earliest due time of the batch, epoch ms). */
+export const TIMERS_CHANNEL = 'reclaim_engine_timers';
+
 export interface TimerToSchedule {
   /** `<recoveryId>/timer-<n>`: deterministic, so a rebuild from the log yields the same rows. */
   readonly timerId: string;
@@ -80,6 +83,9 @@ export class TimerStore {
        WHERE t.stream_id = n.stream_id AND t.seq < n.seq AND t.fired_at IS NULL AND t.superseded_at IS NULL`,
       [[...latest.keys()], [...latest.values()]],
     );
+    // Delivered at commit: sleeping drivers wake at the new earliest due time instead of polling.
+    const earliest = Math.min(...timers.map((t) => new Date(t.dueAt).getTime()));
+    await tx.query('SELECT pg_notify($1, $2)', [TIMERS_CHANNEL, String(earliest)]);
   }
 
   /** Marks every unfired timer of a stream superseded (the recovery ended). */
@@ -123,18 +129,43 @@ export class TimerStore {
   }
 
   async markFired(timerId: string, at?: Date): Promise<void> {
+    await this.markFiredMany([timerId], at);
+  }
+
+  /** Marks a whole fired batch in one statement (one commit per batch, not one per timer). */
+  async markFiredMany(timerIds: readonly string[], at?: Date): Promise<void> {
+    if (timerIds.length === 0) return;
     await this.pool.query(
-      'UPDATE engine.timers SET fired_at = COALESCE($2, now()), claimed_until = NULL WHERE timer_id = $1',
-      [timerId, at ?? null],
+      'UPDATE engine.timers SET fired_at = COALESCE($2, now()), claimed_until = NULL WHERE timer_id = ANY($1::text[])',
+      [timerIds, at ?? null],
     );
+  }
+
+  /**
+   * When the next timer becomes claimable: the earliest due time among current unfired timers, or
+   * the end of a lease/retry delay when that is later. Undefined when nothing is pending.
+   */
+  async nextDueAt(): Promise<Date | undefined> {
+    const { rows } = await this.pool.query<{ at: Date | null }>(
+      `SELECT min(GREATEST(due_at, COALESCE(claimed_until, due_at))) AS at FROM (
+         SELECT due_at, claimed_until FROM engine.timers
+         WHERE fired_at IS NULL AND superseded_at IS NULL
+         ORDER BY due_at LIMIT 100) first_due`,
+    );
+    return rows[0]?.at ?? undefined;
   }
 
   /** Gives a claim back early (after a failure), so the timer is retried at `retryAt` instead of the lease end. */
   async release(timerId: string, retryAt: Date): Promise<void> {
-    await this.pool.query('UPDATE engine.timers SET claimed_until = $2 WHERE timer_id = $1 AND fired_at IS NULL', [
-      timerId,
-      retryAt,
-    ]);
+    await this.releaseMany([timerId], retryAt);
+  }
+
+  async releaseMany(timerIds: readonly string[], retryAt: Date): Promise<void> {
+    if (timerIds.length === 0) return;
+    await this.pool.query(
+      'UPDATE engine.timers SET claimed_until = $2 WHERE timer_id = ANY($1::text[]) AND fired_at IS NULL',
+      [timerIds, retryAt],
+    );
   }
 
   /** Unfired, current timers (for health and lag metrics). */
