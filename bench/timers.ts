@@ -158,7 +158,8 @@ async function main(): Promise<void> {
       `CREATE TABLE bench_jobs (id bigserial PRIMARY KEY, due_at timestamptz NOT NULL, done_at timestamptz);
        CREATE INDEX bench_jobs_due ON bench_jobs (due_at) WHERE done_at IS NULL`,
     );
-    const sync = (await pool.query<{ s: string }>('SHOW synchronous_commit')).rows[0].s;
+    const sync = (await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]
+      .synchronous_commit;
     const clock = new DatabaseClock(pool);
     await clock.sync();
     const timers = new TimerStore(pool);

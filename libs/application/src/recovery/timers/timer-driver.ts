@@ -14,7 +14,8 @@ export const TIMER_DEFAULTS = {
   batchSize: 200,
   maxBatchesPerTick: 50,
   leaseMs: 60_000,
-  concurrency: 16,
+  concurrency: 8,
+  pipelineDepth: 3,
   retryDelayMs: 5_000,
 } as const;
 
@@ -38,7 +39,9 @@ export interface TimerDriverDeps {
   readonly maxBatchesPerTick?: number;
   /** Lease of a claim: a crashed worker's timers are claimable again after this. */
   readonly leaseMs?: number;
-  /** Timers fired in parallel. */
+  /** Batches in flight at once (each claimed, fired and committed in its own transaction). */
+  readonly pipelineDepth?: number;
+  /** Timers of one batch fired in parallel. */
   readonly concurrency?: number;
   /** After a failure the timer is tried again this much later. */
   readonly retryDelayMs?: number;
@@ -76,46 +79,44 @@ export class TimerDriver {
   }
 
   /**
-   * Batches are pipelined: the next claim runs while the current batch fires, and a fired batch is
-   * marked with one UPDATE (a crash before the mark re-fires the batch after the lease; the
-   * deterministic event ids and the decider's current-timer check make that a no-op).
+   * Each batch is claimed, fired and marked in one transaction (its row locks are the claim; one
+   * UPDATE and one commit per batch), and batches are pipelined: `pipelineDepth` batches are in
+   * flight, so a claim runs while other batches fire and commit. A crash before the commit leaves the batch claimable again; the
+   * deterministic event ids and the decider's current-timer check make a second firing a no-op.
    */
   private async drain(): Promise<TickResult> {
     const batchSize = this.deps.batchSize ?? TIMER_DEFAULTS.batchSize;
-    const maxBatches = this.deps.maxBatchesPerTick ?? TIMER_DEFAULTS.maxBatchesPerTick;
     const leaseMs = this.deps.leaseMs ?? TIMER_DEFAULTS.leaseMs;
+    const retryDelayMs = this.deps.retryDelayMs ?? TIMER_DEFAULTS.retryDelayMs;
     const total = { claimed: 0, fired: 0, failed: 0 };
     await this.deps.clock.refresh?.();
-    const claim = () => this.deps.timers.claimDue(this.deps.clock.now(), batchSize, leaseMs);
-    let next: Promise<ClaimedTimer[]> | undefined = claim();
-    for (let i = 0; next !== undefined; i++) {
-      const claimed: ClaimedTimer[] = await next;
-      next = claimed.length === batchSize && i + 1 < maxBatches ? claim() : undefined;
-      try {
-        total.claimed += claimed.length;
-        const fired = await this.fireAll(claimed);
-        const retryAt = new Date(
-          this.deps.clock.now().getTime() + (this.deps.retryDelayMs ?? TIMER_DEFAULTS.retryDelayMs),
-        );
-        const failed = claimed.filter((t) => !fired.has(t.timerId)).map((t) => t.timerId);
-        await this.deps.timers.markFiredMany([...fired.keys()], this.deps.clock.now());
-        await this.deps.timers.releaseMany(failed, retryAt).catch(() => undefined);
-        total.fired += fired.size;
-        total.failed += failed.length;
-      } catch (err) {
-        // The claim already running is given back at once rather than left to its lease.
-        const pending = await next?.catch(() => []);
-        if (pending?.length) {
-          await this.deps.timers
-            .releaseMany(
-              pending.map((t) => t.timerId),
-              this.deps.clock.now(),
-            )
-            .catch(() => undefined);
+    let budget = this.deps.maxBatchesPerTick ?? TIMER_DEFAULTS.maxBatchesPerTick;
+    let drained = false;
+    const pipeline = async () => {
+      while (!drained && budget > 0) {
+        budget--;
+        const batch = await this.deps.timers.claimBatch(this.deps.clock.now(), batchSize, leaseMs);
+        if (batch.timers.length < batchSize) drained = true;
+        if (batch.timers.length === 0) return;
+        try {
+          total.claimed += batch.timers.length;
+          const fired = await this.fireAll(batch.timers);
+          const failed = batch.timers.filter((t) => !fired.has(t.timerId)).map((t) => t.timerId);
+          const now = this.deps.clock.now();
+          await batch.settle([...fired], now, failed, new Date(now.getTime() + retryDelayMs));
+          total.fired += fired.size;
+          total.failed += failed.length;
+        } catch (err) {
+          drained = true;
+          await batch.abandon();
+          throw err;
         }
-        throw err;
       }
-    }
+    };
+    const depth = Math.max(1, this.deps.pipelineDepth ?? TIMER_DEFAULTS.pipelineDepth);
+    const results = await Promise.allSettled(Array.from({ length: depth }, pipeline));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
     return total;
   }
 

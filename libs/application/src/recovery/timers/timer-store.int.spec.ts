@@ -125,4 +125,58 @@ describe('TimerStore (Postgres)', () => {
     expect([...fired.values()].every((count) => count === 1)).toBe(true);
     expect(await store.pendingCount()).toBe(0);
   });
+
+  it('claims a batch in a transaction: concurrent batches are disjoint, a settled batch is fired, an abandoned one claimable at once', async () => {
+    const now = new Date('2025-01-01T12:00:00Z');
+    await store.schedule(pool, timers('e', 10, new Date(now.getTime() - MINUTE)));
+    const a = await store.claimBatch(now, 6, MINUTE);
+    const b = await store.claimBatch(now, 6, MINUTE);
+    expect(a.timers).toHaveLength(6);
+    expect(b.timers).toHaveLength(4);
+    const ids = [...a.timers, ...b.timers].map((t) => t.timerId);
+    expect(new Set(ids).size).toBe(10);
+    // a fires five and fails one (put back for a minute); b dies before settling.
+    const [failed, ...fired] = a.timers.map((t) => t.timerId);
+    await a.settle(fired, now, [failed], new Date(now.getTime() + MINUTE));
+    await b.abandon();
+    const again = await store.claimBatch(now, 10, MINUTE);
+    expect(again.timers.map((t) => t.timerId).sort()).toEqual(b.timers.map((t) => t.timerId).sort());
+    await again.settle(
+      again.timers.map((t) => t.timerId),
+      now,
+      [],
+      now,
+    );
+    const later = await store.claimBatch(new Date(now.getTime() + MINUTE), 10, MINUTE);
+    expect(later.timers.map((t) => t.timerId)).toEqual([failed]);
+    await later.abandon();
+    expect(await store.pendingCount()).toBe(1);
+  });
+
+  it('R4: a batch whose worker hangs past the lease is claimable again (idle transaction cut off)', async () => {
+    const now = new Date('2025-01-01T12:00:00Z');
+    await store.schedule(pool, timers('f', 3, new Date(now.getTime() - MINUTE)));
+    const hung = await store.claimBatch(now, 10, 300);
+    expect(hung.timers).toHaveLength(3);
+    expect((await store.claimBatch(now, 10, MINUTE)).timers).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const taken = await store.claimBatch(now, 10, MINUTE);
+    expect(taken.timers).toHaveLength(3);
+    await taken.settle(
+      taken.timers.map((t) => t.timerId),
+      now,
+      [],
+      now,
+    );
+    // The hung worker's late settle cannot commit: its transaction is gone.
+    await expect(
+      hung.settle(
+        hung.timers.map((t) => t.timerId),
+        now,
+        [],
+        now,
+      ),
+    ).rejects.toThrow();
+    expect(await store.pendingCount()).toBe(0);
+  });
 });

@@ -17,6 +17,15 @@ export interface TimerToSchedule {
   readonly payload?: Readonly<Record<string, unknown>>;
 }
 
+/** A batch claimed inside an open transaction: its row locks are the claim. */
+export interface TimerBatch {
+  readonly timers: readonly ClaimedTimer[];
+  /** Marks `fired` fired at `at`, puts `failed` back until `retryAt`, and commits (one commit per batch). */
+  settle(fired: readonly string[], at: Date, failed: readonly string[], retryAt: Date): Promise<void>;
+  /** Rolls back: every timer of the batch is claimable again at once. */
+  abandon(): Promise<void>;
+}
+
 export interface ClaimedTimer {
   readonly timerId: string;
   readonly streamId: string;
@@ -35,6 +44,18 @@ interface TimerRow {
   step: number | null;
   due_at: Date;
   payload: Record<string, unknown>;
+}
+
+function toClaimed(r: TimerRow): ClaimedTimer {
+  return {
+    timerId: r.timer_id,
+    streamId: r.stream_id,
+    shopId: r.shop_id,
+    purpose: r.purpose,
+    ...(r.step !== null ? { step: r.step } : {}),
+    dueAt: r.due_at,
+    payload: r.payload,
+  };
 }
 
 /** The `n` of `…/timer-<n>`: later timers of a stream supersede earlier ones. */
@@ -115,17 +136,77 @@ export class TimerStore {
        RETURNING t.timer_id, t.stream_id, t.shop_id, t.purpose, t.step, t.due_at, t.payload`,
       [now, limit, leaseMs],
     );
-    return rows
-      .map((r) => ({
-        timerId: r.timer_id,
-        streamId: r.stream_id,
-        shopId: r.shop_id,
-        purpose: r.purpose,
-        ...(r.step !== null ? { step: r.step } : {}),
-        dueAt: r.due_at,
-        payload: r.payload,
-      }))
-      .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+    return rows.map(toClaimed).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+  }
+
+  /**
+   * Claims up to `limit` due timers by locking their rows (`FOR UPDATE SKIP LOCKED`) in a
+   * transaction that stays open while the caller fires them, then marks them in the same
+   * transaction ({@link TimerBatch.settle}): one UPDATE and one commit per batch, no lease write.
+   * The open transaction is the lease: a worker that dies drops its connection and the rows are
+   * claimable at once; one that hangs is cut off by `idle_in_transaction_session_timeout = leaseMs`
+   * (late, never lost — R4). Due times are compared with `now` (the database clock, R8).
+   */
+  async claimBatch(now: Date, limit: number, leaseMs: number): Promise<TimerBatch> {
+    const tx = await this.pool.connect();
+    // A connection cut off by the server (the lease ran out) must not crash the process.
+    const onError = () => undefined;
+    tx.on('error', onError);
+    let open = true;
+    const end = async (sql: string, healthy: boolean) => {
+      if (!open) return;
+      open = false;
+      tx.removeListener('error', onError);
+      try {
+        await tx.query(sql);
+        tx.release();
+      } catch (err) {
+        tx.release(true);
+        if (healthy) throw err;
+      }
+    };
+    try {
+      await tx.query(`BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(leaseMs))}`);
+      const { rows } = await tx.query<TimerRow>(
+        `SELECT timer_id, stream_id, shop_id, purpose, step, due_at, payload FROM engine.timers
+         WHERE fired_at IS NULL AND superseded_at IS NULL AND due_at <= $1
+           AND (claimed_until IS NULL OR claimed_until <= $1)
+         ORDER BY due_at, timer_id
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED`,
+        [now, limit],
+      );
+      const timers = rows.map(toClaimed);
+      if (timers.length === 0) await end('COMMIT', true);
+      return {
+        timers,
+        settle: async (fired, at, failed, retryAt) => {
+          if (!open) return;
+          try {
+            if (fired.length > 0) {
+              await tx.query(
+                'UPDATE engine.timers SET fired_at = $2, claimed_until = NULL WHERE timer_id = ANY($1::text[])',
+                [fired, at],
+              );
+            }
+            if (failed.length > 0) {
+              await tx.query('UPDATE engine.timers SET claimed_until = $2 WHERE timer_id = ANY($1::text[])', [
+                failed,
+                retryAt,
+              ]);
+            }
+          } catch (err) {
+            await end('ROLLBACK', false);
+            throw err;
+          }
+          await end('COMMIT', true);
+        },
+        abandon: () => end('ROLLBACK', false),
+      };
+    } catch (err) {
+      await end('ROLLBACK', false);
+      throw err;
+    }
   }
 
   async markFired(timerId: string, at?: Date): Promise<void> {
