@@ -6,10 +6,10 @@
  *   npm run bench:rebuild                 (DATABASE_URL, or an embedded PostgreSQL in a temp dir)
  *   BENCH_CARTS=6000 npm run bench:rebuild
  *
- * Raw read: `store.readAll` paging through the projection's events with its filter, batch 500,
- * doing nothing with them. Rebuild: `rebuildProjection` (truncate, reset, replay in batches of 10 000 read
+ * Raw read (the baseline): a plain keyset read of the projection's events with its filter, pages of
+ * 5,000, doing nothing with them. Rebuild: `rebuildProjection` (truncate, reset, replay in batches of 10 000 read
  * ahead of the writes, each batch and its checkpoint in one transaction, rows kept in memory across
- * batches instead of read back, daily_funnel once at the end). Target: rebuild ≥ 50 % of raw read.
+ * batches instead of read back, daily_funnel once at the end). Target: rebuild ≥ 60 % of raw read.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,28 +18,40 @@ import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { migrateRecoveryEngine, ShopRegistry } from '@reclaim/application';
 import { startEmbeddedPostgres } from '@reclaim/database';
-import {
-  ensureCheckpointTable,
-  PostgresEventStore,
-  START,
-  type EventStore,
-  type EventFilter,
-} from '@reclaim/event-store';
+import { ensureCheckpointTable, PostgresEventStore, type EventFilter } from '@reclaim/event-store';
 import { PersonalDataVault } from '@reclaim/privacy';
 import { migrateReadModels, READ_MODEL_PROJECTIONS, rebuildProjection } from '@reclaim/read-models';
 import { appendSimulation, simulate } from '../libs/read-models/src/testing/simulate';
 
-const BATCH = 500;
+const PAGE = 5_000;
 
-async function rawRead(store: EventStore, filter: EventFilter): Promise<{ events: number; ms: number }> {
+/**
+ * The baseline: a raw keyset read of the projection's events (same columns and filter as the
+ * store's reads), pages of 5,000, rows decoded by the driver and then dropped.
+ */
+async function rawRead(pool: Pool, filter: EventFilter): Promise<{ events: number; ms: number }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const like = (prefixes: readonly string[]) => prefixes.map((p) => `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (filter.typePrefixes?.length) {
+    params.push(like(filter.typePrefixes));
+    where.push(`type LIKE ANY($${params.length}::text[])`);
+  }
+  if (filter.streamPrefixes?.length) {
+    params.push(like(filter.streamPrefixes));
+    where.push(`stream_id LIKE ANY($${params.length}::text[])`);
+  }
+  const sql = `SELECT global_position, stream_id, revision, event_id, type, schema_version, data, metadata, recorded_at
+      FROM event_store.events WHERE global_position > $${params.length + 1}${where.map((w) => ` AND ${w}`).join('')}
+     ORDER BY global_position LIMIT ${PAGE}`;
   const started = process.hrtime.bigint();
-  let after = START;
+  let after = '0';
   let events = 0;
   for (;;) {
-    const page = await store.readAll({ after, filter, maxCount: BATCH });
-    events += page.length;
-    if (page.length < BATCH) break;
-    after = page[page.length - 1].position;
+    const { rows } = await pool.query<{ global_position: string }>(sql, [...params, after]);
+    events += rows.length;
+    if (rows.length < PAGE) break;
+    after = rows[rows.length - 1].global_position;
   }
   return { events, ms: Number(process.hrtime.bigint() - started) / 1e6 };
 }
@@ -89,8 +101,8 @@ async function main(): Promise<void> {
     let rebuildMs = 0;
     console.log('projection    events   raw read ev/s   rebuild ev/s   ratio');
     for (const p of READ_MODEL_PROJECTIONS) {
-      await rawRead(store, p.filter); // warm the cache for both measurements alike
-      const read = await rawRead(store, p.filter);
+      await rawRead(pool, p.filter); // warm the cache for both measurements alike
+      const read = await rawRead(pool, p.filter);
       const rebuilt = await rebuildProjection(p, { store, pool });
       if (rebuilt.events !== read.events)
         throw new Error(`${p.name}: rebuilt ${rebuilt.events} of ${read.events} events`);
@@ -111,7 +123,7 @@ async function main(): Promise<void> {
     const r = (readEvents * 1000) / readMs;
     const b = (rebuildEvents * 1000) / rebuildMs;
     console.log(
-      `all          ${String(readEvents).padStart(7)} ${r.toFixed(0).padStart(15)} ${b.toFixed(0).padStart(14)} ${((b / r) * 100).toFixed(0).padStart(6)} %   (target ≥ 50 %)`,
+      `all          ${String(readEvents).padStart(7)} ${r.toFixed(0).padStart(15)} ${b.toFixed(0).padStart(14)} ${((b / r) * 100).toFixed(0).padStart(6)} %   (target ≥ 60 %)`,
     );
   } finally {
     await store.close();

@@ -140,7 +140,8 @@ async function takeSubscriptionLock(lock: PoolClient, name: string): Promise<voi
 /**
  * Rebuilds a projection: takes its subscription over (see above), truncates its tables, resets its
  * checkpoint and replays the log from the start, in batches, each with its checkpoint in one
- * transaction, until it has caught up with everything appended so far. Progress through `onProgress`.
+ * transaction committed without waiting for the WAL flush (a crash only sends it back to an earlier
+ * checkpoint), until it has caught up with everything appended so far; that last commit is durable. Progress through `onProgress`.
  */
 export async function rebuildProjection(
   p: Projection,
@@ -199,6 +200,8 @@ export async function rebuildProjection(
           const more = await o.store.readAll({ after: last, filter: p.filter, maxCount: 1 });
           if (more.length === 0) {
             await p.finishRebuild?.(tx);
+            // The one durable commit: its WAL flush also makes every earlier batch durable.
+            await tx.query('SET LOCAL synchronous_commit = on');
             stop.abort();
           }
           events += batch.length;
