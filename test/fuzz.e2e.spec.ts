@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { signStandardWebhook } from '@reclaim/platforms';
-import { api, hmacBase64, startHarness, type Harness } from './support/harness';
+import { hmacBase64, registerShop, startHarness, type Harness } from './support/harness';
 import { shopifyCheckout } from './support/payloads';
 
 /**
@@ -46,37 +46,11 @@ describe('fuzzing every webhook and admin route (fast-check)', () => {
     h = await startHarness({ ROLES: 'none', WEBHOOK_BODY_LIMIT: '64kb' });
     db = new Client({ connectionString: h.db.url });
     await db.connect();
-    const register = async (body: Record<string, string>) => {
-      const res = await api(h, 'POST', '/api/shops', {
-        currency: 'USD',
-        timezone: 'UTC',
-        apiToken: 'fuzz-api-token-123',
-        ...body,
-      });
-      expect(res.status).toBe(201);
-      return res.body;
-    };
-    shopId = (
-      await register({
-        platform: 'shopify',
-        shopDomain: SHOPIFY_DOMAIN,
-        webhookSecret: SHOPIFY_SECRET,
-        apiUrl: `https://${SHOPIFY_DOMAIN}/admin/api/2025-01`,
-      })
-    ).id;
-    await register({
-      platform: 'bigcommerce',
-      shopDomain: BC_HASH,
-      webhookSecret: BC_SECRET,
-      apiUrl: `https://api.bigcommerce.com/stores/${BC_HASH}`,
-    });
-    const woo = await register({
-      platform: 'woocommerce',
-      shopDomain: WOO_DOMAIN,
-      webhookSecret: WOO_SECRET,
-      apiUrl: `https://${WOO_DOMAIN}/wp-json/wc/v3`,
-    });
-    cartflowsPath = new URL(woo.cartflowsUrl).pathname;
+    shopId = (await registerShop(h, { platform: 'shopify', shopDomain: SHOPIFY_DOMAIN, webhookSecret: SHOPIFY_SECRET }))
+      .id;
+    await registerShop(h, { platform: 'bigcommerce', shopDomain: BC_HASH, webhookSecret: BC_SECRET });
+    const woo = await registerShop(h, { platform: 'woocommerce', shopDomain: WOO_DOMAIN, webhookSecret: WOO_SECRET });
+    cartflowsPath = new URL(woo.cartflowsUrl as string).pathname;
   });
 
   afterAll(async () => {

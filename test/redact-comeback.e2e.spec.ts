@@ -6,7 +6,7 @@ import { platformAdapters } from '@reclaim/platforms';
 import { READ_MODEL_PROJECTIONS, rebuildProjection } from '@reclaim/read-models';
 import { toOutboundMessage } from '@reclaim/kafka';
 import { historyOf } from '../apps/reclaim/src/http/customers.controller';
-import { api, eventually, hmacBase64, post, startHarness, type Harness } from './support/harness';
+import { eventually, hmacBase64, post, registerShop, startHarness, type Harness } from './support/harness';
 import { shopifyCheckout, shopifyRedact } from './support/payloads';
 
 const SECRET = 'shpss_comeback_secret';
@@ -29,17 +29,7 @@ describe('customers/redact, then the same customer shops again (keys with identi
     h = await startHarness({ ROLES: 'ingest,engine' });
     db = new Client({ connectionString: h.db.url });
     await db.connect();
-    const res = await api(h, 'POST', '/api/shops', {
-      platform: 'shopify',
-      shopDomain: DOMAIN,
-      webhookSecret: SECRET,
-      apiUrl: `https://${DOMAIN}/admin/api/2025-01`,
-      apiToken: 'shpat_token',
-      currency: 'USD',
-      timezone: 'UTC',
-    });
-    expect(res.status).toBe(201);
-    shopId = res.body.id;
+    shopId = (await registerShop(h, { platform: 'shopify', shopDomain: DOMAIN, webhookSecret: SECRET })).id;
   });
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { signStandardWebhook } from '@reclaim/platforms';
-import { api, eventually, hmacBase64, post, startHarness, type Harness } from './support/harness';
+import { api, eventually, hmacBase64, post, registerShop, startHarness, type Harness } from './support/harness';
 import { shopifyCheckout } from './support/payloads';
 
 const SHOPIFY_SECRET = 'shpss_edges_secret';
@@ -26,34 +26,11 @@ describe('webhook input edge cases', () => {
     h = await startHarness({ WEBHOOK_BODY_LIMIT: '64kb' });
     db = new Client({ connectionString: h.db.url });
     await db.connect();
-    const register = async (body: Record<string, string>) => {
-      const res = await api(h, 'POST', '/api/shops', {
-        currency: 'USD',
-        timezone: 'UTC',
-        apiToken: 'edges-api-token-123',
-        ...body,
-      });
-      expect(res.body).toMatchObject({ id: expect.any(String) });
-      return res.body.id as string;
-    };
-    shopifyId = await register({
-      platform: 'shopify',
-      shopDomain: SHOPIFY_DOMAIN,
-      webhookSecret: SHOPIFY_SECRET,
-      apiUrl: `https://${SHOPIFY_DOMAIN}/admin/api/2025-01`,
-    });
-    await register({
-      platform: 'bigcommerce',
-      shopDomain: BC_HASH,
-      webhookSecret: BC_SECRET,
-      apiUrl: `https://api.bigcommerce.com/stores/${BC_HASH}`,
-    });
-    await register({
-      platform: 'woocommerce',
-      shopDomain: WOO_DOMAIN,
-      webhookSecret: WOO_SECRET,
-      apiUrl: `https://${WOO_DOMAIN}/wp-json/wc/v3`,
-    });
+    shopifyId = (
+      await registerShop(h, { platform: 'shopify', shopDomain: SHOPIFY_DOMAIN, webhookSecret: SHOPIFY_SECRET })
+    ).id;
+    await registerShop(h, { platform: 'bigcommerce', shopDomain: BC_HASH, webhookSecret: BC_SECRET });
+    await registerShop(h, { platform: 'woocommerce', shopDomain: WOO_DOMAIN, webhookSecret: WOO_SECRET });
   });
 
   afterAll(async () => {

@@ -94,6 +94,34 @@ export async function api(
   return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
 }
 
+/**
+ * Registers a test shop (201 expected) with working defaults: `platform` and `webhookSecret` given,
+ * `shopDomain`/`apiUrl` from the platform's usual shape. Returns the admin API's answer body.
+ */
+export async function registerShop(
+  h: Harness,
+  shop: { platform: 'shopify' | 'bigcommerce' | 'woocommerce'; shopDomain: string; webhookSecret: string } & Record<
+    string,
+    string
+  >,
+): Promise<{ id: string; cartflowsUrl?: string } & Record<string, unknown>> {
+  const apiUrl =
+    shop.platform === 'shopify'
+      ? `https://${shop.shopDomain}/admin/api/2025-01`
+      : shop.platform === 'bigcommerce'
+        ? `https://api.bigcommerce.com/stores/${shop.shopDomain}`
+        : `https://${shop.shopDomain}/wp-json/wc/v3`;
+  const res = await api(h, 'POST', '/api/shops', {
+    apiUrl,
+    apiToken: 'test-api-token-123',
+    currency: 'USD',
+    timezone: 'UTC',
+    ...shop,
+  });
+  if (res.status !== 201) throw new Error(`shop not registered: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
 export async function post(h: Harness, path: string, body: Buffer | string, headers: Record<string, string>) {
   const res = await fetch(`${h.baseUrl}${path}`, { method: 'POST', headers, body });
   const text = await res.text();

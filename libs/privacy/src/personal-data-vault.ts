@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
   isE164,
@@ -173,9 +173,7 @@ export class PersonalDataVault {
 
   /** Creates the `privacy` schema and key table (idempotent, safe to run concurrently). */
   static async migrate(pool: Pool): Promise<void> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(pool, async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('reclaim.privacy.migrate'))`);
       await client.query('CREATE SCHEMA IF NOT EXISTS privacy');
       await client.query(`
@@ -193,13 +191,7 @@ export class PersonalDataVault {
       );
       await client.query(`COMMENT ON TABLE privacy.subject_keys IS
         'Per-subject data keys, wrapped with the master key. Deleting a row crypto-shreds that subject''s data.'`);
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Seals any JSON-serialisable value for (shop, subject), creating the subject's key when needed. */
@@ -474,10 +466,8 @@ export class PersonalDataVault {
    */
   async rewrapBatch(batch = 500): Promise<RewrapProgress> {
     const current = this.ring.current.id;
-    const client = await this.pool.connect();
     let rewrapped = 0;
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<KeyRow>(
         `SELECT shop_id, subject, key_id, wrapped_key FROM privacy.subject_keys
           WHERE get_byte(wrapped_key, 0) <> 2 OR substring(wrapped_key FROM 2 FOR 8) <> decode($1, 'hex')
@@ -493,13 +483,7 @@ export class PersonalDataVault {
         );
         rewrapped += 1;
       }
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
     return { rewrapped, remaining: await this.countNotCurrent() };
   }
 
@@ -511,6 +495,20 @@ export class PersonalDataVault {
       [this.ring.current.id],
     );
     return Number(r.rows[0]?.n ?? 0);
+  }
+}
+
+async function inTransaction(pool: Pool, work: (client: PoolClient) => Promise<void>): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await work(client);
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
   }
 }
 
