@@ -17,6 +17,7 @@ import { ConfigError, loadConfig, type AppConfig } from '../config/app-config';
 import { customerKeyOfEmail, historyOf } from '../http/customers.controller';
 import { isUuid } from '../http/ids';
 import { view as tokenView } from '../http/tokens.controller';
+import { modelEvaluate } from './model-evaluate';
 import { rotateMasterKey } from './rotate-master';
 import { createLogger } from '../logging';
 import { createRuntime } from '../runtime/runtime';
@@ -27,6 +28,7 @@ const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--jso
        npm run cli -- tokens create --name <label> --role admin|analyst [--shop <shopId>]... [--json]
        npm run cli -- tokens list [--json]
        npm run cli -- tokens revoke <tokenId>
+       npm run cli -- model evaluate --csv <file> --label <column> [--folds 5] [--seed N]
 
   history               the customer's recovery history: every step sent, skipped or deferred, with its reason;
                         by e-mail address (turned into the customer key, never stored or logged) or customer key
@@ -36,6 +38,9 @@ const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--jso
                         runs (both keys accepted until it finishes); interrupted, run it again to resume
   tokens                admin/analyst API tokens: optionally scoped to shops, stored as hashes, listed without
                         their secret (shown once at creation), revocable
+  model evaluate        stratified k-fold cross-validation of the recovery score's trainer on any labelled CSV
+                        (numeric, boolean, categorical columns; missing values allowed; label 0/1, true/false or
+                        yes/no): AUC, Brier score, expected calibration error and a 10-bin calibration table
 
   The database: DATABASE_URL when set (the same environment as the appliance); else, while the appliance
   runs (npm start), its embedded PostgreSQL under DATA_DIR (default ./data), found through its
@@ -81,6 +86,9 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'projections') return projections(args);
   if (command === 'keys') return keys(args);
   if (command === 'tokens') return tokens(args, json);
+  if (command === 'model' && args[0] === 'evaluate') {
+    return modelEvaluate(args.slice(1), { out: console.log, err: console.error, progress: true });
+  }
   if (command !== 'history' || args.length !== 2) {
     console.error(USAGE);
     return 2;
