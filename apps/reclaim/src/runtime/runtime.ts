@@ -95,6 +95,14 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       ? log.debug({ err: err.message }, 'idle database connection closed during shutdown')
       : log.error({ err: err.message }, 'idle database connection failed'),
   );
+  // A connection lost while checked out (a transaction waiting on other work, a held advisory lock)
+  // emits 'error' on its client: the queries in flight fail and are retried by their callers, and
+  // the process must not crash on it (R6: the appliance recovers by itself from a database outage).
+  pool.on('connect', (client) =>
+    client.on('error', (err) =>
+      stopping ? undefined : log.warn({ err: err.message }, 'database connection lost while in use'),
+    ),
+  );
   try {
     const master = await loadMasterKey({
       env: {
