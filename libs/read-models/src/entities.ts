@@ -157,6 +157,9 @@ export class RecoveryEntity {
   mode!: string | null;
   @Column({ name: 'mode_reason', type: 'text', nullable: true })
   modeReason!: string | null;
+  /** holdout, live-treated, shadow or outside-rollout (null before the recovery starts). */
+  @Column({ name: 'arm', type: 'text', nullable: true })
+  arm!: string | null;
   @Column({ name: 'segments', type: 'text', array: true })
   segments!: string[];
   @Column({ name: 'sequence_id', type: 'text', nullable: true })

@@ -4,6 +4,7 @@ import { READ_MODEL_ENTITIES } from './entities';
 import { analystRoleMigration } from './migrations/1767225600001-analyst-role';
 import { ReadModels1767225600000 } from './migrations/1767225600000-read-models';
 import { CustomerContacts1767225600002 } from './migrations/1767225600002-customer-contacts';
+import { LiftArms1767225600003 } from './migrations/1767225600003-lift-arms';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -20,6 +21,7 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
       ReadModels1767225600000,
       analystRoleMigration({ password: options.analystPassword }),
       CustomerContacts1767225600002,
+      LiftArms1767225600003,
     ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,

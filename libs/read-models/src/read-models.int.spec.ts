@@ -117,6 +117,7 @@ describe('read models (PostgreSQL)', () => {
       'ReadModels1767225600000',
       'AnalystRole1767225600001',
       'CustomerContacts1767225600002',
+      'LiftArms1767225600003',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));
@@ -240,7 +241,7 @@ describe('read models (PostgreSQL)', () => {
          FROM read.daily_funnel WHERE segment = 'all' AND step = -1 GROUP BY arm ORDER BY arm`,
     );
     const direct = await pool.query(
-      `SELECT CASE WHEN holdout THEN 'holdout' ELSE 'treated' END AS arm, count(*)::int AS abandoned,
+      `SELECT arm, count(*)::int AS abandoned,
               count(*) FILTER (WHERE recovered)::int AS recovered,
               coalesce(sum(o.total) FILTER (WHERE r.recovered), 0) AS revenue
          FROM read.recoveries r LEFT JOIN read.orders o ON o.shop_id = r.shop_id AND o.order_id = r.order_id
@@ -342,7 +343,7 @@ describe('read models (PostgreSQL)', () => {
     for (const row of all) {
       if (row.lift.status !== 'ok') continue;
       const { rows } = await pool.query(
-        `SELECT avg(recovered::int) FILTER (WHERE NOT holdout) AS t, avg(recovered::int) FILTER (WHERE holdout) AS h
+        `SELECT avg(recovered::int) FILTER (WHERE arm = 'live-treated') AS t, avg(recovered::int) FILTER (WHERE arm = 'holdout') AS h
            FROM read.recoveries WHERE shop_id = $1 AND coalesce(sequence_id, 'none') = $2 AND first_abandoned_at IS NOT NULL`,
         [shopId, row.sequenceId],
       );

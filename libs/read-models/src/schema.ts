@@ -90,6 +90,7 @@ export const RECOVERIES: TableSpec = {
     ...bool('recovered'),
     ...ts('recovered_at'),
     ...text('position'),
+    ...text('arm'),
   ],
 };
 

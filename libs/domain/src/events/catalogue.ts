@@ -83,7 +83,7 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'webhook.quarantined': 1,
   'recovery.activity-recorded': 1,
   'recovery.timer-scheduled': 1,
-  'recovery.started': 1,
+  'recovery.started': 2,
   'recovery.segmented': 1,
   'recovery.sequence-selected': 1,
   'recovery.assigned-holdout': 1,

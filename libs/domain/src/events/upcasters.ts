@@ -1,11 +1,13 @@
 import { CURRENT_SCHEMA_VERSIONS } from './catalogue';
 import type { DomainEvent } from './envelope';
+import { recoveryArm } from '../recovery/arms';
+import type { SendMode } from '../recovery/pre-send';
 
 /**
  * Old events are upcast on read, never rewritten. An upcaster turns the data of version N of a
  * type into version N+1; the registry chains them up to the current version. Only v1 exists
  * today; the first schema change registers `register(type, 1, v1 => v2)` and bumps
- * CURRENT_SCHEMA_VERSIONS.
+ * CURRENT_SCHEMA_VERSIONS. Registered steps are listed below the domain registry.
  */
 export type Upcaster = (data: any) => unknown;
 
@@ -74,7 +76,12 @@ export class UpcasterRegistry {
 }
 
 /** The registry for the domain catalogue. */
-export const domainUpcasters = new UpcasterRegistry(CURRENT_SCHEMA_VERSIONS);
+export const domainUpcasters = new UpcasterRegistry(CURRENT_SCHEMA_VERSIONS)
+  // recovery.started v1 → v2: the experiment arm, from the holdout and rollout draws v1 recorded.
+  .register('recovery.started', 1, (d: { holdout: boolean; mode: SendMode }) => ({
+    ...d,
+    arm: recoveryArm(d.holdout, d.mode),
+  }));
 
 export function upcastEvent<E extends DomainEvent = DomainEvent>(stored: DomainEvent): E {
   return domainUpcasters.upcast<E>(stored);

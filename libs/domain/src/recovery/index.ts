@@ -15,6 +15,7 @@ export {
   type RecoveryItem,
 } from './types';
 export { RecoveryInputError } from './time';
+export { RECOVERY_ARMS, recoveryArm, type RecoveryArm } from './arms';
 export {
   defaultRecoveryConfig,
   RECOVERY_SETTING_DEFAULTS,

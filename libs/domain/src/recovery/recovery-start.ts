@@ -7,6 +7,7 @@ import type { RecoveryConfig } from './config';
 import type { StartContext } from './recovery.messages';
 import { gte, isDecimalString } from './money';
 import type { SendMode } from './pre-send';
+import { recoveryArm } from './arms';
 import { isValidTimeZone, localParts } from './quiet-hours';
 import { reachableChannels } from './recovery-state';
 import { later, scheduleNext, ticketPaused, type Emitter } from './recovery-schedule';
@@ -56,6 +57,7 @@ export function startRecovery(
     random,
     holdout,
     mode,
+    arm: recoveryArm(holdout, mode),
     shopTimeZone: ctx.shopTimeZone,
   });
   const zone = cart.timeZone !== undefined && isValidTimeZone(cart.timeZone) ? cart.timeZone : ctx.shopTimeZone;

@@ -8,6 +8,7 @@
  */
 import type { DomainEvent } from '../events/envelope';
 import type { ConsentUsed, DeferReason, DiscountWithheldReason, SendMode, SkipReason, StopReason } from './pre-send';
+import type { RecoveryArm } from './arms';
 import type { CustomerFeatures, Segmentation } from './segments';
 import type { SequenceCatalogue, SequenceStep } from './sequences';
 import type { CartSnapshot, Channel, DecimalString, IsoTimestamp } from './types';
@@ -162,9 +163,9 @@ export type DeadLetterReason = 'retry-budget-exhausted' | 'not-retryable' | 'unr
 export type TicketSkipReason = 'no-ticket-provider' | 'ticket-refused';
 
 /** The flat view's common fields: envelope `type`/`schemaVersion`, and in the data `recoveryId` and `at`. */
-interface Base<T extends string> {
+interface Base<T extends string, V extends number = 1> {
   readonly type: T;
-  readonly schemaVersion: 1;
+  readonly schemaVersion: V;
   readonly recoveryId: string;
   readonly at: IsoTimestamp;
 }
@@ -180,7 +181,8 @@ export interface TimerScheduled extends Base<'recovery.timer-scheduled'> {
   readonly purpose: TimerPurpose;
   readonly step?: number;
 }
-export interface Started extends Base<'recovery.started'> {
+/** v2 added `arm` (v1 events are upcast with `recoveryArm(holdout, mode)`, see ./arms.ts). */
+export interface Started extends Base<'recovery.started', 2> {
   readonly abandonedAt: IsoTimestamp;
   readonly source: 'inactivity' | 'platform';
   readonly cartValue: DecimalString;
@@ -188,6 +190,8 @@ export interface Started extends Base<'recovery.started'> {
   readonly random: number;
   readonly holdout: boolean;
   readonly mode: SendMode;
+  /** The experiment arm (holdout, live-treated, shadow, outside-rollout): what lift compares. */
+  readonly arm: RecoveryArm;
   readonly shopTimeZone: string;
 }
 export interface Segmented extends Base<'recovery.segmented'> {

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { RecoveryArm } from '@reclaim/domain';
 import { DEFAULT_MIN_SAMPLE, lift, type ArmSums, type LiftResult } from './lift';
 
 export interface LiftRow {
@@ -19,7 +20,8 @@ const EMPTY: ArmSums = {
 };
 
 /**
- * Lift per shop × segment × sequence from `read.lift_arms` (segment 'all' = every recovery).
+ * Lift per shop × segment × sequence from `read.lift_arms` (segment 'all' = every recovery): the
+ * live-treated arm vs the holdout; shadow and outside-rollout recoveries received nothing and are left out.
  * `minimum`: carts per arm below which the answer is "not enough data yet".
  */
 export async function liftReport(
@@ -30,7 +32,7 @@ export async function liftReport(
     shop_id: string;
     segment: string;
     sequence_id: string;
-    arm: 'treated' | 'holdout';
+    arm: RecoveryArm;
     carts: number;
     recovered: number;
     revenue: string;
@@ -64,6 +66,6 @@ export async function liftReport(
     shopId: g.shopId,
     segment: g.segment,
     sequenceId: g.sequenceId,
-    lift: lift(g.arms.treated ?? EMPTY, g.arms.holdout ?? EMPTY, options.minimum ?? DEFAULT_MIN_SAMPLE),
+    lift: lift(g.arms['live-treated'] ?? EMPTY, g.arms.holdout ?? EMPTY, options.minimum ?? DEFAULT_MIN_SAMPLE),
   }));
 }

@@ -40,11 +40,11 @@ async function recompute(tx: PoolClient, cohorts: string): Promise<void> {
   const cohort = `
     WITH c AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(shop_id text, day date)),
     rec AS (
-      SELECT r.*, ${DAY} AS day, CASE WHEN r.holdout THEN 'holdout' ELSE 'treated' END AS arm
+      SELECT r.*, ${DAY} AS day
         FROM read.recoveries r JOIN c ON c.shop_id = r.shop_id AND c.day = ${DAY}
          -- a range the (shop_id, first_abandoned_at) index can use; ±2 days covers every time zone
          AND r.first_abandoned_at >= (c.day - 2)::timestamptz AND r.first_abandoned_at < (c.day + 2)::timestamptz
-       WHERE r.first_abandoned_at IS NOT NULL)`;
+       WHERE r.first_abandoned_at IS NOT NULL AND r.arm IS NOT NULL)`;
   // A recovery counts in each of its segments and in 'all' (per-recovery work is done before this fan-out).
   const fanOut = `CROSS JOIN LATERAL unnest(rec.segments || ARRAY['all']::text[]) AS s(segment)`;
   // Cohort totals (step -1, channel 'any'): every started recovery, any message, any purchase.

@@ -124,6 +124,7 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
         holdout: ev.holdout,
         mode: ev.mode.kind,
         mode_reason: ev.mode.kind === 'shadow' ? ev.mode.reason : null,
+        arm: ev.arm,
         shop_time_zone: ev.shopTimeZone,
       });
       break;

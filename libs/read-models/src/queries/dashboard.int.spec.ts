@@ -44,8 +44,9 @@ describe('dashboard queries', () => {
     await pool.query(
       `INSERT INTO read.recoveries (recovery_id, shop_id, cart_id, status, paused, first_abandoned_at, times_abandoned,
                                     shop_time_zone, holdout, segments, sequence_id, messages_sent, recovered,
-                                    recovered_at, currency, position)
-       VALUES ($1, $2, $3, 'running', false, $4, 1, 'UTC', false, ARRAY['new'], $5, 1, $6, $7, 'USD', '0')`,
+                                    recovered_at, currency, position, mode, arm)
+       VALUES ($1, $2, $3, 'running', false, $4, 1, 'UTC', false, ARRAY['new'], $5, 1, $6, $7, 'USD', '0', 'live',
+               'live-treated')`,
       [id, shopId, `cart-${id}`, at, options.sequence ?? 'welcome', recoveredAt !== null, recoveredAt],
     );
     await pool.query(

@@ -5,6 +5,7 @@
  * belongs to the day of its first abandonment.
  */
 import type { Pool } from 'pg';
+import { RECOVERY_ARMS, type RecoveryArm } from '@reclaim/domain';
 import { DEFAULT_MIN_SAMPLE, lift, type ArmSums, type LiftResult } from '../lift/lift';
 
 type Queryable = Pick<Pool, 'query'>;
@@ -43,11 +44,14 @@ export interface DashboardKpis {
   readonly currency: string | null;
   /** More than one currency among the carts (all-shops view): money sums are left out (null). */
   readonly mixedCurrencies: boolean;
-  /** Started recoveries (abandoned carts) in both arms. */
+  /** Started recoveries (abandoned carts) in every arm. */
   readonly abandonedCarts: number;
+  /** The live-treated arm (messages sent): what lift measures. */
   readonly treated: ArmKpis;
   readonly holdout: ArmKpis;
-  /** Treated vs holdout over the period (segment `all`), incremental net revenue with its 95 % interval. */
+  /** Every arm on its own (the rollout report): shadow and outside-rollout recoveries sent nothing. */
+  readonly arms: { readonly [A in RecoveryArm]: ArmKpis };
+  /** Live-treated vs holdout over the period (segment `all`), incremental net revenue with its 95 % interval. */
   readonly lift: LiftResult;
 }
 
@@ -123,7 +127,7 @@ export async function dashboardKpis(
   options: { readonly minimum?: number } = {},
 ): Promise<DashboardKpis> {
   const { rows } = await pool.query<{
-    arm: 'treated' | 'holdout';
+    arm: RecoveryArm;
     carts: number;
     recovered: number;
     within30: number;
@@ -139,7 +143,7 @@ export async function dashboardKpis(
     mean_s: number | null;
   }>(
     `WITH c AS (
-       SELECT CASE WHEN r.holdout THEN 'holdout' ELSE 'treated' END AS arm, r.recovered, r.currency,
+       SELECT r.arm, r.recovered, r.currency,
               CASE WHEN r.recovered THEN coalesce(o.total, 0) ELSE 0 END AS revenue,
               coalesce(a.discount_cost, 0) AS discount_cost,
               CASE WHEN r.recovered THEN extract(epoch FROM r.recovered_at - r.first_abandoned_at) END AS seconds,
@@ -149,7 +153,7 @@ export async function dashboardKpis(
          LEFT JOIN read.orders o ON r.recovered AND o.shop_id = r.shop_id AND o.order_id = r.order_id
          LEFT JOIN LATERAL (SELECT sum(x.discount_cost) AS discount_cost FROM read.attribution x
                              WHERE x.recovery_id = r.recovery_id) a ON true
-        WHERE ${COHORT})
+        WHERE ${COHORT} AND r.arm IS NOT NULL)
      SELECT arm, count(*)::int AS carts, count(*) FILTER (WHERE recovered)::int AS recovered,
             count(*) FILTER (WHERE within30)::int AS within30, count(*) FILTER (WHERE in_window)::int AS in_window,
             count(DISTINCT currency)::int AS currencies,
@@ -164,7 +168,7 @@ export async function dashboardKpis(
   const mixedCurrencies =
     rows.some((r) => r.currencies > 1) || new Set(rows.map((r) => r.currency).filter((c) => c !== null)).size > 1;
   type Sums = ArmSums & { within30: number; inWindow: number; median: number | null; mean: number | null };
-  const sums = (arm: 'treated' | 'holdout'): Sums => {
+  const sums = (arm: RecoveryArm): Sums => {
     const r = rows.find((x) => x.arm === arm);
     return r === undefined
       ? {
@@ -207,15 +211,17 @@ export async function dashboardKpis(
     medianSecondsToRecovery: s.median,
     meanSecondsToRecovery: s.mean,
   });
-  const treated = sums('treated');
+  const treated = sums('live-treated');
   const holdout = sums('holdout');
+  const arms = Object.fromEntries(RECOVERY_ARMS.map((a) => [a, kpis(sums(a))])) as DashboardKpis['arms'];
   return {
     period,
     currency: mixedCurrencies ? null : (rows.map((r) => r.currency).find((c) => c !== null) ?? null),
     mixedCurrencies,
-    abandonedCarts: treated.carts + holdout.carts,
-    treated: kpis(treated),
-    holdout: kpis(holdout),
+    abandonedCarts: RECOVERY_ARMS.reduce((n, a) => n + arms[a].carts, 0),
+    treated: arms['live-treated'],
+    holdout: arms.holdout,
+    arms,
     lift: lift(treated, holdout, options.minimum ?? DEFAULT_MIN_SAMPLE),
   };
 }
@@ -236,12 +242,12 @@ export async function dailyFunnel(pool: Queryable, period: DashboardPeriod): Pro
   return rows;
 }
 
-/** Recovery rate per segment (and `all`), treated vs holdout. */
+/** Recovery rate per segment (and `all`), live-treated vs holdout. */
 export async function recoveryBySegment(pool: Queryable, period: DashboardPeriod): Promise<SegmentRate[]> {
   const { rows } = await pool.query<{ segment: string; tc: number; tr: number; hc: number; hr: number }>(
     `SELECT segment,
-            coalesce(sum(abandoned) FILTER (WHERE arm = 'treated'), 0)::int AS tc,
-            coalesce(sum(recovered) FILTER (WHERE arm = 'treated'), 0)::int AS tr,
+            coalesce(sum(abandoned) FILTER (WHERE arm = 'live-treated'), 0)::int AS tc,
+            coalesce(sum(recovered) FILTER (WHERE arm = 'live-treated'), 0)::int AS tr,
             coalesce(sum(abandoned) FILTER (WHERE arm = 'holdout'), 0)::int AS hc,
             coalesce(sum(recovered) FILTER (WHERE arm = 'holdout'), 0)::int AS hr
        FROM read.daily_funnel
@@ -359,14 +365,14 @@ export function bucketFor(spanMs: number): Bucket {
   return 'week';
 }
 
-/** Events of the period by local time (abandonments, sends, opens, clicks, recoveries of treated carts). */
+/** Events of the period by local time (abandonments, sends, opens, clicks, recoveries of live-treated carts). */
 const ACTIVITY_EVENTS = `
   WITH ev AS (
     SELECT r.first_abandoned_at AS at, 'abandoned' AS kind FROM read.recoveries r
      WHERE r.shop_id = ANY($1::text[]) AND r.first_abandoned_at IS NOT NULL
     UNION ALL
     SELECT r.recovered_at, 'recovered' FROM read.recoveries r
-     WHERE r.shop_id = ANY($1::text[]) AND r.recovered AND NOT r.holdout AND r.recovered_at IS NOT NULL
+     WHERE r.shop_id = ANY($1::text[]) AND r.recovered AND r.arm = 'live-treated' AND r.recovered_at IS NOT NULL
     UNION ALL
     SELECT x.at, x.kind FROM read.messages m
      CROSS JOIN LATERAL (VALUES (m.sent_at, 'messaged'), (m.opened_at, 'opened'), (m.clicked_at, 'clicked')) AS x(at, kind)
@@ -422,7 +428,7 @@ export interface SequenceEffectiveness extends SegmentRate {
   readonly difference: number | null;
 }
 
-/** Recovery rate per sequence and segment (and `all`), treated vs holdout, over the period's cohort. */
+/** Recovery rate per sequence and segment (and `all`), live-treated vs holdout, over the period's cohort. */
 export async function sequenceEffectiveness(
   pool: Queryable,
   period: DashboardPeriod,
@@ -436,10 +442,10 @@ export async function sequenceEffectiveness(
     hr: number;
   }>(
     `SELECT r.sequence_id, s.segment,
-            count(*) FILTER (WHERE NOT r.holdout)::int AS tc,
-            count(*) FILTER (WHERE NOT r.holdout AND r.recovered)::int AS tr,
-            count(*) FILTER (WHERE r.holdout)::int AS hc,
-            count(*) FILTER (WHERE r.holdout AND r.recovered)::int AS hr
+            count(*) FILTER (WHERE r.arm = 'live-treated')::int AS tc,
+            count(*) FILTER (WHERE r.arm = 'live-treated' AND r.recovered)::int AS tr,
+            count(*) FILTER (WHERE r.arm = 'holdout')::int AS hc,
+            count(*) FILTER (WHERE r.arm = 'holdout' AND r.recovered)::int AS hr
        FROM read.recoveries r
        CROSS JOIN LATERAL unnest(coalesce(r.segments, ARRAY[]::text[]) || ARRAY['all']::text[]) AS s(segment)
       WHERE ${COHORT} AND r.sequence_id IS NOT NULL

@@ -43,6 +43,15 @@ export interface SimulationOptions {
   readonly start?: Date;
   readonly days?: number;
   readonly holdoutPercent?: number;
+  /** Share (0-100) of the non-holdout recoveries that send live (a staged rollout); 100 by default. */
+  readonly rolloutPercent?: number;
+  /** The shop runs in shadow mode: nothing is sent. */
+  readonly shadowMode?: boolean;
+  /**
+   * Store `recovery.started` at schema version 1 (no `arm`), as an installation written before the
+   * arms were recorded: the reader upcasts it.
+   */
+  readonly startedV1?: boolean;
   /** Index offset, to simulate several rounds with distinct carts. */
   readonly offset?: number;
 }
@@ -58,10 +67,14 @@ function envelope(e: { type: string; schemaVersion: number; data: unknown }, sho
   return { id: randomUUID(), type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: { shopId } };
 }
 
-
 export function simulate(o: SimulationOptions): SimulatedLog {
   const rnd = prng(o.seed ?? 1);
-  const config = recoveryConfig({ holdoutPercent: o.holdoutPercent ?? 20, abandonAfterMs: HOUR });
+  const config = recoveryConfig({
+    holdoutPercent: o.holdoutPercent ?? 20,
+    rolloutPercent: o.rolloutPercent ?? 100,
+    shadowMode: o.shadowMode ?? false,
+    abandonAfterMs: HOUR,
+  });
   const pm = createRecoveryDecider(config);
   const sequences = defaultSequences(config);
   const start = (o.start ?? new Date('2026-01-05T00:00:00Z')).getTime();
@@ -121,6 +134,7 @@ export function simulate(o: SimulationOptions): SimulatedLog {
     let purchasedAt: number | undefined;
     let orderId: string | undefined;
     let clicked: { step: number; at: number; messageId: string } | undefined;
+    let sentCount = 0;
     for (let guard = 0; state.timer && state.status !== 'ended' && guard < 20; guard++) {
       const timer = state.timer;
       const due = Date.parse(timer.dueAt);
@@ -151,11 +165,16 @@ export function simulate(o: SimulationOptions): SimulatedLog {
       for (const e of fired) {
         if (e.type !== 'recovery.step-due') continue;
         const at = iso(due + 1000);
+        if (e.mode.kind === 'shadow') {
+          feed({ type: 'StepOutcome', step: e.step, at, outcome: { kind: 'skipped', reason: e.mode.reason } });
+          continue;
+        }
         if (rnd() < 0.1) {
           feed({ type: 'StepOutcome', step: e.step, at, outcome: { kind: 'skipped', reason: 'no-consent' } });
           continue;
         }
         const messageId = `msg-${i}-${e.step}`;
+        sentCount++;
         const channel = 'email' as const;
         feed({
           type: 'StepOutcome',
@@ -197,7 +216,8 @@ export function simulate(o: SimulationOptions): SimulatedLog {
           }
         }
       }
-      if (purchasedAt === undefined && rnd() < buyProbability / 2) {
+      // Shoppers who got no message buy less often: what the messages add (the lift).
+      if (purchasedAt === undefined && rnd() < (sentCount > 0 ? buyProbability / 2 : buyProbability / 5)) {
         purchasedAt = (clicked?.at ?? due) + 30 * 60_000;
         orderId = `order-${i}`;
       }
@@ -246,10 +266,18 @@ export function simulate(o: SimulationOptions): SimulatedLog {
       feed({ type: 'CartPurchased', orderId, at: placed });
     }
     streams.push({ streamId: `cart-${o.shopId}-${cartId}`, events: cartEvents });
-    streams.push({ streamId: recoveryId, events: recovery.map((e) => envelope(e, o.shopId)) });
+    const stored = o.startedV1 ? recovery.map(asStartedV1) : recovery;
+    streams.push({ streamId: recoveryId, events: stored.map((e) => envelope(e, o.shopId)) });
     eventCount += cartEvents.length + recovery.length;
   }
   return { streams, eventCount };
+}
+
+/** `recovery.started` as version 1 wrote it (before the arm was recorded). */
+function asStartedV1(e: StoredRecoveryEvent): StoredRecoveryEvent {
+  if (e.type !== 'recovery.started') return e;
+  const { arm: _arm, ...data } = e.data;
+  return { ...e, schemaVersion: 1, data } as unknown as StoredRecoveryEvent;
 }
 
 /** Appends the simulated streams (a few at a time, like concurrent webhooks). */

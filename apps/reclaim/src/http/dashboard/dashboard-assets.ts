@@ -57,6 +57,16 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
         UTC in the all-shops view). A random share of carts gets no message at all, the <em>comparison group</em>:
         the difference between the two groups is what the messages add.</p>
       <div id="kpis" class="kpis"></div>
+      <h3>Rollout report</h3>
+      <p class="hint">Every cart is in one group: <em>messages sent</em> (live), the <em>comparison group</em>, <em>test mode</em>
+        (the shop runs in test mode: everything decided, nothing sent) or <em>outside the rollout</em> (the shop sends to
+        a share of carts only; the others run like test mode). Only carts that got messages are compared with the
+        comparison group in the figures above.</p>
+      <table id="rollout">
+        <thead><tr><th>Group</th><th class="num">Carts</th><th class="num">Bought</th><th class="num">Share bought</th>
+          <th class="num">Difference to the comparison group</th></tr></thead>
+        <tbody></tbody>
+      </table>
       <div class="charts">
         <figure>
           <figcaption>What happened when <span id="activity-bucket" class="scope"></span></figcaption>

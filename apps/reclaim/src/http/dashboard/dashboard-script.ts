@@ -212,6 +212,7 @@ const CORE_JS = String.raw`
     var summary = results[0].value;
     currency = summary.kpis.currency;
     renderKpis(summary.kpis);
+    renderRollout(summary.kpis);
     renderActivity(summary.activity);
     renderSegments(summary.segments);
     renderSequences(summary.sequences);
@@ -272,6 +273,26 @@ const CORE_JS = String.raw`
         'average ' + duration(t.meanSecondsToRecovery),
         'Half of the bought carts were bought faster than this after being left.'),
     ].forEach(function (node) { box.appendChild(node); });
+  }
+
+  var ARMS = [
+    ['live-treated', 'Messages sent'],
+    ['holdout', 'Comparison group (no messages)'],
+    ['shadow', 'Test mode (nothing sent)'],
+    ['outside-rollout', 'Outside the rollout (nothing sent)'],
+  ];
+
+  function renderRollout(k) {
+    var holdoutRate = k.arms.holdout.recoveryRate;
+    var rows = ARMS.filter(function (a) { return k.arms[a[0]].carts > 0; });
+    fillTable('rollout', rows, 'No cart was left in this period.', function (a) {
+      var arm = k.arms[a[0]];
+      var difference = a[0] === 'holdout' || arm.recoveryRate === null || holdoutRate === null
+        ? null : arm.recoveryRate - holdoutRate;
+      var row = el('tr', {}, [td(a[1]), num(arm.carts), num(arm.recovered), num(pct(arm.recoveryRate)), num(points(difference))]);
+      row.setAttribute('data-arm', a[0]);
+      return row;
+    });
   }
 
   function chart(id, config) {
@@ -483,7 +504,8 @@ const CORE_JS = String.raw`
       byId('history-summary').textContent = plural(history.entries.length, 'entry', 'entries') + ' in ' +
         plural(history.recoveries.length, 'recovery', 'recoveries') + ' for customer code ' + history.customerKey + '.';
       history.entries.forEach(function (e) {
-        var reason = [e.reason, e.error, e.until ? 'until ' + when(e.until) : null].filter(Boolean).join('; ');
+        var arm = e.arm ? ARMS.filter(function (x) { return x[0] === e.arm; }).map(function (x) { return x[1]; })[0] : null;
+        var reason = [e.reason, arm, e.error, e.until ? 'until ' + when(e.until) : null].filter(Boolean).join('; ');
         body.appendChild(el('tr', { 'data-kind': e.kind }, [
           el('td', { text: when(e.at) }),
           el('td', { className: 'mono', text: e.cartId }),

@@ -21,7 +21,7 @@ import {
   type RecordedEvent,
 } from '@reclaim/event-store';
 import { parseRecoveryId } from '@reclaim/domain';
-import { fromStoredRecoveryEvent } from '@reclaim/domain';
+import { fromStoredRecoveryEvent, type RecoveryArm } from '@reclaim/domain';
 
 export type HistoryEntryKind =
   | 'started'
@@ -72,6 +72,8 @@ export interface HistoryEntry {
   readonly channelsSkipped?: readonly { readonly channel: Channel; readonly reason: string }[];
   readonly retryAt?: string;
   readonly error?: string;
+  /** `started`: the experiment arm the recovery was drawn into (holdout, live-treated, shadow, outside-rollout). */
+  readonly arm?: RecoveryArm;
   /** The recorded event itself. */
   readonly event: RecoveryEvent;
 }
@@ -83,6 +85,7 @@ export interface RecoveryDecisionInputs {
   readonly abandonedAt?: string;
   readonly mode?: SendMode;
   readonly holdout?: boolean;
+  readonly arm?: RecoveryArm;
   readonly segmentation?: Segmentation;
   readonly sequence?: {
     readonly id: string;
@@ -144,7 +147,7 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
   };
   switch (e.type) {
     case 'recovery.started':
-      return { ...base, kind: 'started', reason: e.source };
+      return { ...base, kind: 'started', reason: e.source, arm: e.arm };
     case 'recovery.assigned-holdout':
       return { ...base, kind: 'holdout' };
     case 'recovery.ticket-requested':
@@ -287,6 +290,7 @@ export async function customerHistory(
           abandonedAt: e.abandonedAt,
           mode: e.mode,
           holdout: e.holdout,
+          arm: e.arm,
         };
       } else if (e.type === 'recovery.segmented') {
         inputs = { ...inputs, segmentation: e.segmentation };
