@@ -222,7 +222,7 @@ export function record(
 
 // ------------------------------------------------------------------ PostgreSQL, a proxy in front of it
 
-class DatabaseProxy {
+export class DatabaseProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private down = false;
@@ -271,7 +271,7 @@ class DatabaseProxy {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -286,7 +286,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------ the appliance as a child process
 
-class Appliance {
+export class Appliance {
   private child?: ChildProcess;
   readonly url: string;
   private readonly output: string[] = [];
