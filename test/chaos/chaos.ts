@@ -536,7 +536,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const f of faults.splice(0)) await inject(f.kind);
 
     options.onProgress?.(done, total, 'settling');
-    await settle(app, db, log);
+    await settle(app, db, log, total);
     await app.stop();
     const invariants = await checkInvariants(db, env, recording.list, acked, poisonShop);
     const messages = await db.query<{ n: number }>(
@@ -596,8 +596,9 @@ async function createShop(app: Appliance, body: Record<string, unknown>): Promis
 }
 
 /** Until every consumer has caught up, nothing is being retried and no timer or effect is due. */
-async function settle(app: Appliance, db: Client, log: (line: string) => void): Promise<void> {
-  const deadline = Date.now() + 180_000;
+async function settle(app: Appliance, db: Client, log: (line: string) => void, deliveries: number): Promise<void> {
+  const limitMs = 180_000 + deliveries * 100;
+  const deadline = Date.now() + limitMs;
   let quiet = 0;
   let polls = 0;
   while (Date.now() < deadline) {
@@ -624,7 +625,7 @@ async function settle(app: Appliance, db: Client, log: (line: string) => void): 
     if (quiet >= 3) return;
     await sleep(1_000);
   }
-  throw new Error('the appliance did not settle within 3 minutes');
+  throw new Error(`the appliance did not settle within ${Math.round(limitMs / 1000)} s`);
 }
 
 // ------------------------------------------------------------------ the invariants, from the database

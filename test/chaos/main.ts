@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     seed: int('seed', values.seed, 0),
     keep: values.keep,
     ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
-    log: (line) => (started ? bar.updateETA() : console.log(line)),
+    log: (line) => console.error(started ? `\n${line}` : line),
     onProgress: (done, total, note) => {
       if (!started) {
         bar.start(total, 0, { note });
