@@ -1,7 +1,8 @@
 /**
  * The server under test for bench:ingest, in its own process (the load generator runs in the
  * parent, so neither steals the other's event loop). Mode `naive`: node:http + one INSERT per
- * request. Mode `reclaim`: the appliance's real HTTP stack with background roles off.
+ * request. Mode `reclaim`: the appliance's real HTTP stack with background roles off; `reclaim-all`:
+ * with every role on (ingest, engine, projector, relay).
  * Prints `READY <port>` when listening; stops on SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
@@ -45,9 +46,11 @@ async function reclaim(dbUrl: string): Promise<void> {
     DATABASE_URL: dbUrl,
     DATA_DIR: await mkdtemp(join(tmpdir(), 'reclaim-bench-')),
     ADMIN_TOKEN: 'bench-admin-token',
-    RECLAIM_MASTER_KEY: randomBytes(32).toString('base64'),
+    // One key for every server of a run: they share the database (and its wrapped keys).
+    RECLAIM_MASTER_KEY: process.env.BENCH_MASTER_KEY ?? randomBytes(32).toString('base64'),
     LOG_LEVEL: 'silent',
-    ROLES: 'none',
+    // `reclaim` serves HTTP only; `reclaim-all` also runs every background role (engine, projector…).
+    ROLES: process.argv[2] === 'reclaim-all' ? 'ingest,engine,projector,relay' : 'none',
   });
   const log = pino({ level: 'silent' });
   const runtime = await createRuntime(config, { log });
@@ -76,7 +79,8 @@ async function reclaim(dbUrl: string): Promise<void> {
 }
 
 const [mode, dbUrl] = [process.argv[2], process.env.DATABASE_URL];
-if (mode !== 'naive' && mode !== 'reclaim') throw new Error('usage: ingest-server.ts naive|reclaim');
+if (mode !== 'naive' && mode !== 'reclaim' && mode !== 'reclaim-all')
+  throw new Error('usage: ingest-server.ts naive|reclaim|reclaim-all');
 if (!dbUrl) throw new Error('DATABASE_URL is required');
 (mode === 'naive' ? naive(dbUrl) : reclaim(dbUrl)).catch((err) => {
   console.error(err);
