@@ -16,6 +16,7 @@ export {
 } from './types';
 export { RecoveryInputError } from './time';
 export { RECOVERY_ARMS, recoveryArm, type RecoveryArm } from './arms';
+export { featuresAtAbandonment, RECOVERY_FEATURES_SCHEMA, type RecoveryFeatures } from './features';
 export {
   defaultRecoveryConfig,
   RECOVERY_SETTING_DEFAULTS,

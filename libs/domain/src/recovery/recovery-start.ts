@@ -5,6 +5,7 @@
  */
 import type { RecoveryConfig } from './config';
 import type { StartContext } from './recovery.messages';
+import { featuresAtAbandonment, RECOVERY_FEATURES_SCHEMA } from './features';
 import { gte, isDecimalString } from './money';
 import type { SendMode } from './pre-send';
 import { recoveryArm } from './arms';
@@ -75,6 +76,12 @@ export function startRecovery(
     config.segments,
   );
   out.emit({ type: 'recovery.segmented', at, segmentation });
+  out.emit({
+    type: 'recovery.features-recorded',
+    at,
+    featureSchema: RECOVERY_FEATURES_SCHEMA,
+    features: featuresAtAbandonment(segmentation, abandonedAt, cart.currency, zone),
+  });
   const sequence = selectSequence(segmentation.segments, cart, ctx.sequences);
   if (sequence === undefined) {
     out.emit({ type: 'recovery.ended', at, reason: 'completed' });

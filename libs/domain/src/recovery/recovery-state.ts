@@ -126,6 +126,8 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
       };
     case 'recovery.segmented':
       return { ...state, segments: event.data.segmentation.segments };
+    case 'recovery.features-recorded':
+      return state;
     case 'recovery.sequence-selected':
       return {
         ...state,

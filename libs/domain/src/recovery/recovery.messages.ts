@@ -9,6 +9,7 @@
 import type { DomainEvent } from '../events/envelope';
 import type { ConsentUsed, DeferReason, DiscountWithheldReason, SendMode, SkipReason, StopReason } from './pre-send';
 import type { RecoveryArm } from './arms';
+import type { RecoveryFeatures } from './features';
 import type { CustomerFeatures, Segmentation } from './segments';
 import type { SequenceCatalogue, SequenceStep } from './sequences';
 import type { CartSnapshot, Channel, DecimalString, IsoTimestamp } from './types';
@@ -197,6 +198,12 @@ export interface Started extends Base<'recovery.started', 2> {
 export interface Segmented extends Base<'recovery.segmented'> {
   readonly segmentation: Segmentation;
 }
+/** What was known at abandonment, as the recovery starts (./features.ts); never recomputed. */
+export interface FeaturesRecorded extends Base<'recovery.features-recorded'> {
+  /** `RECOVERY_FEATURES_SCHEMA` when recorded: which features, computed how. */
+  readonly featureSchema: number;
+  readonly features: RecoveryFeatures;
+}
 export interface SequenceSelected extends Base<'recovery.sequence-selected'> {
   readonly sequenceId: string;
   readonly sequenceVersion: number;
@@ -349,6 +356,7 @@ export type RecoveryEvent =
   | TimerScheduled
   | Started
   | Segmented
+  | FeaturesRecorded
   | SequenceSelected
   | AssignedHoldout
   | TicketRequested

@@ -182,6 +182,7 @@ describe('recovery process manager', () => {
       expect(types(run.fire())).toEqual([
         'recovery.started',
         'recovery.segmented',
+        'recovery.features-recorded',
         'recovery.sequence-selected',
         'recovery.ticket-requested',
         'recovery.timer-scheduled',

@@ -174,11 +174,12 @@ describe('recovery process manager', () => {
       expect(types(events)).toEqual([
         'recovery.started',
         'recovery.segmented',
+        'recovery.features-recorded',
         'recovery.sequence-selected',
         'recovery.assigned-holdout',
         'recovery.timer-scheduled',
       ]);
-      expect(events[3]).toMatchObject({ random: 0.05, holdoutPercent: 10 });
+      expect(events[4]).toMatchObject({ random: 0.05, holdoutPercent: 10 });
       expect(run.state.timer).toMatchObject({ purpose: 'holdout-end', dueAt: at(ABANDONED, 72 * HOUR + 5 * DAY) });
       run.send(activity(at(ABANDONED, HOUR)));
       expect(types(run.fire())).toEqual(['recovery.ended']);

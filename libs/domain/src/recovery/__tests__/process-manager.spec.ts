@@ -47,6 +47,7 @@ describe('recovery process manager', () => {
             data: { abandonedAt: ABANDONED, source: 'inactivity', holdout: false, mode: { kind: 'live' }, random: 0.5 },
           },
           { type: 'recovery.segmented' },
+          { type: 'recovery.features-recorded', data: { featureSchema: 1 } },
           { type: 'recovery.sequence-selected', data: { sequenceId: 'welcome', sequenceVersion: 1 } },
           { type: 'recovery.timer-scheduled', data: { purpose: 'step', step: 0, dueAt: ABANDONED } },
         ]);
@@ -61,6 +62,24 @@ describe('recovery process manager', () => {
           customer: newCustomer,
           cart: { value: '80.00', categories: ['shoes'], itemCount: 2, device: 'unknown', hourOfDay: 17 },
           thresholds: { highValueCart: '200' },
+        },
+      });
+    });
+
+    it('records the features known at abandonment, from the same facts as the segmentation', () => {
+      const run = new Run().startAbandoned();
+      const recorded = run.events.find((e) => e.type === 'recovery.features-recorded');
+      expect(recorded).toMatchObject({
+        featureSchema: 1,
+        features: {
+          cart_value: '80.00',
+          item_count: 2,
+          categories: 'shoes',
+          returning: false,
+          orders_count: 0,
+          device: 'unknown',
+          local_hour: 17,
+          days_since_last_purchase: null,
         },
       });
     });
@@ -85,6 +104,7 @@ describe('recovery process manager', () => {
         .thenMatches([
           { type: 'recovery.started', data: { source: 'platform', abandonedAt: now } },
           { type: 'recovery.segmented' },
+          { type: 'recovery.features-recorded', data: { featureSchema: 1 } },
           { type: 'recovery.sequence-selected' },
           { type: 'recovery.timer-scheduled', data: { purpose: 'step', step: 0, dueAt: now } },
         ]);
@@ -98,6 +118,7 @@ describe('recovery process manager', () => {
           { type: 'recovery.activity-recorded' },
           { type: 'recovery.started' },
           { type: 'recovery.segmented' },
+          { type: 'recovery.features-recorded', data: { featureSchema: 1 } },
           { type: 'recovery.sequence-selected' },
           { type: 'recovery.timer-scheduled' },
         ]);
