@@ -153,7 +153,25 @@ export interface CustomerHistoryFacts {
 
 const isoOrUndefined = (d: Date | null | undefined): string | undefined => (d ? d.toISOString() : undefined);
 
-/** Frequency-cap, fatigue, anti-gaming and purchase facts from the engine's index tables. */
+/**
+ * Opens recorded this soon after the send are taken for a machine's (Apple Mail Privacy Protection
+ * and similar proxies fetch every image when the message is delivered), not the shopper's: they do
+ * not count as engagement for fatigue.
+ */
+export const MACHINE_OPEN_WITHIN_SECONDS = 60;
+
+/** SQL: the message (alias `m`) was opened by a person, by the rule above. */
+const HUMAN_OPEN = (m: string) =>
+  `(${m}.opened_at IS NOT NULL AND ${m}.opened_at > ${m}.sent_at + interval '${MACHINE_OPEN_WITHIN_SECONDS} seconds')`;
+
+/**
+ * Frequency-cap, fatigue, anti-gaming and purchase facts from the engine's index tables.
+ *
+ * Fatigue (`ignoredRecoveryMessages`): messages of the customer's OTHER recoveries sent since their
+ * last engagement — a click, a human-looking open (not within MACHINE_OPEN_WITHIN_SECONDS of the
+ * send) or an order placed after a message. The current recovery's own unopened steps never count
+ * against its later steps (they would silently drop the last, largest-discount step).
+ */
 export async function customerHistoryFacts(
   q: Queryable,
   shopId: string,
@@ -175,10 +193,14 @@ export async function customerHistoryFacts(
          WHERE shop_id = $1 AND customer_key = $2 AND recovery_id <> $3) AS last_other_message,
        o.recovery_id AS other_id, o.started_at AS other_started,
        (SELECT count(*)::int FROM engine.sent_messages s
-         WHERE s.shop_id = $1 AND s.customer_key = $2 AND s.opened_at IS NULL AND s.clicked_at IS NULL
-           AND s.sent_at > COALESCE((SELECT max(e.sent_at) FROM engine.sent_messages e
-             WHERE e.shop_id = $1 AND e.customer_key = $2
-               AND (e.opened_at IS NOT NULL OR e.clicked_at IS NOT NULL)), '-infinity')) AS ignored,
+         WHERE s.shop_id = $1 AND s.customer_key = $2 AND s.recovery_id <> $3
+           AND s.clicked_at IS NULL AND NOT ${HUMAN_OPEN('s')}
+           AND s.sent_at > greatest(
+             COALESCE((SELECT max(e.sent_at) FROM engine.sent_messages e
+               WHERE e.shop_id = $1 AND e.customer_key = $2
+                 AND (e.clicked_at IS NOT NULL OR ${HUMAN_OPEN('e')})), '-infinity'),
+             COALESCE((SELECT max(o.placed_at) FROM engine.customer_orders o
+               WHERE o.shop_id = $1 AND o.customer_key = $2), '-infinity'))) AS ignored,
        (SELECT max(cr.ended_at) FROM engine.customer_recoveries cr
          WHERE cr.shop_id = $1 AND cr.customer_key = $2 AND cr.recovery_id <> $3 AND cr.end_reason = 'purchased'
            AND EXISTS (SELECT 1 FROM engine.sent_messages m

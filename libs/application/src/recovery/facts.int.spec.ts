@@ -1,0 +1,75 @@
+/**
+ * Fatigue facts on a real PostgreSQL: what counts as an ignored message. Engagement is a click, a
+ * human-looking open or an order after the message; an open within seconds of the send (a privacy
+ * proxy fetching images) is not; the current recovery's own steps never count against it.
+ */
+import { Pool } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@reclaim/database';
+import { migrateRecoveryEngine } from './schema';
+import { customerHistoryFacts, MACHINE_OPEN_WITHIN_SECONDS } from './facts';
+
+const SHOP = 'shop-fatigue';
+const T0 = Date.parse('2026-04-01T10:00:00Z');
+const MIN = 60_000;
+const at = (ms: number) => new Date(T0 + ms);
+
+describe('fatigue facts (PostgreSQL)', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let n = 0;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('reclaim_fatigue');
+    pool = new Pool({ connectionString: db.url, max: 2 });
+    await migrateRecoveryEngine(pool);
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  async function sent(customer: string, recovery: string, sentAt: Date, open?: { opened?: Date; clicked?: Date }) {
+    n++;
+    await pool.query(
+      `INSERT INTO engine.sent_messages (shop_id, customer_key, recovery_id, step, channel, message_id, sent_at, opened_at, clicked_at)
+       VALUES ($1, $2, $3, $4, 'email', $5, $6, $7, $8)`,
+      [SHOP, customer, recovery, n, `m${n}`, sentAt, open?.opened ?? null, open?.clicked ?? null],
+    );
+  }
+  const ignored = async (customer: string, recovery: string) =>
+    (await customerHistoryFacts(pool, SHOP, customer, recovery)).ignoredRecoveryMessages;
+
+  it("never counts the current recovery's own unopened steps", async () => {
+    for (let i = 0; i < 3; i++) await sent('c-own', 'r-own', at(i * 60 * MIN));
+    expect(await ignored('c-own', 'r-own')).toBe(0);
+    expect(await ignored('c-own', 'r-next')).toBe(3);
+  });
+
+  it('an open within seconds of the send is a machine, not engagement; a later open is', async () => {
+    await sent('c-mpp', 'r-old', at(0), { opened: at(5_000) });
+    await sent('c-mpp', 'r-old', at(60 * MIN), { opened: at(60 * MIN + (MACHINE_OPEN_WITHIN_SECONDS - 1) * 1000) });
+    expect(await ignored('c-mpp', 'r-now')).toBe(2);
+    await sent('c-mpp', 'r-old2', at(120 * MIN), { opened: at(120 * MIN + 30 * MIN) });
+    expect(await ignored('c-mpp', 'r-now')).toBe(0);
+    await sent('c-mpp', 'r-old2', at(180 * MIN));
+    expect(await ignored('c-mpp', 'r-now')).toBe(1);
+  });
+
+  it('a click or an order after a message resets the count', async () => {
+    await sent('c-click', 'r-a', at(0));
+    await sent('c-click', 'r-a', at(60 * MIN), { clicked: at(61 * MIN) });
+    await sent('c-click', 'r-a', at(120 * MIN));
+    expect(await ignored('c-click', 'r-b')).toBe(1);
+
+    await sent('c-order', 'r-a', at(0));
+    await sent('c-order', 'r-a', at(60 * MIN));
+    expect(await ignored('c-order', 'r-b')).toBe(2);
+    await pool.query(
+      `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted)
+       VALUES ($1, 'o-1', 'c-order', $2, '10.00', 'USD', false)`,
+      [SHOP, at(90 * MIN)],
+    );
+    expect(await ignored('c-order', 'r-b')).toBe(0);
+  });
+});
