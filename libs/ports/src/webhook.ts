@@ -49,7 +49,8 @@ export type InspectResult = InspectOk | InspectError;
  * the signature before the body is parsed.
  */
 export type IdentifyResult =
-  | { readonly ok: true; readonly shopDomain: string; readonly ping?: false }
+  /** `topic` when a header names it (for metrics on refusals). */
+  | { readonly ok: true; readonly shopDomain: string; readonly topic?: string; readonly ping?: false }
   /** WooCommerce's unsigned form-encoded ping: `inspect` it and answer 200, verifying nothing. */
   | { readonly ok: true; readonly ping: true }
   | InspectError;

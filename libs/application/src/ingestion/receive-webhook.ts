@@ -54,7 +54,7 @@ export class ReceiveWebhook {
     const shop = await this.deps.shops.findByDomain(platform, claimed.shopDomain);
     // Unknown shop and bad signature answer alike, so the endpoint does not reveal which shops exist (R18).
     if (!shop || !adapter.verify(raw, shop.webhookSecrets(raw.receivedAt), raw.receivedAt)) {
-      return this.refuse(platform, 'unknown', { status: 401, error: 'signature verification failed' });
+      return this.refuse(platform, claimed.topic ?? 'unknown', { status: 401, error: 'signature verification failed' });
     }
     const inspected = adapter.inspect(raw);
     if (!inspected.ok) return this.refuse(platform, 'unknown', inspected);

@@ -83,7 +83,8 @@ export class ShopifyWebhookAdapter implements PlatformWebhookAdapter {
     if (shopDomain === undefined) {
       return { ok: false, status: 400, error: 'missing or malformed shop domain', field: SHOPIFY_HEADERS.shopDomain };
     }
-    return { ok: true, shopDomain };
+    const topic = header(raw, SHOPIFY_HEADERS.topic)?.toLowerCase();
+    return topic !== undefined && topic.length <= 200 ? { ok: true, shopDomain, topic } : { ok: true, shopDomain };
   }
 
   inspect(raw: RawWebhook): InspectResult {

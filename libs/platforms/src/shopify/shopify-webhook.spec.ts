@@ -110,6 +110,7 @@ describe('Shopify inspect', () => {
     expect(adapter.identify(delivery('checkouts/update', '{"broken'))).toEqual({
       ok: true,
       shopDomain: 'reclaim-test.myshopify.com',
+      topic: 'checkouts/update',
     });
   });
 

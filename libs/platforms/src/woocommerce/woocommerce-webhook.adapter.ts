@@ -79,7 +79,10 @@ export class WooCommerceWebhookAdapter implements PlatformWebhookAdapter {
     const source = normalizeShopUrl(header(raw, WOOCOMMERCE_HEADERS.source));
     if (source === undefined)
       return { ok: false, status: 400, error: 'missing or malformed source', field: WOOCOMMERCE_HEADERS.source };
-    return { ok: true, shopDomain: source };
+    const topic = header(raw, WOOCOMMERCE_HEADERS.topic)?.toLowerCase();
+    return topic !== undefined && topic.length <= 200
+      ? { ok: true, shopDomain: source, topic }
+      : { ok: true, shopDomain: source };
   }
 
   inspect(raw: RawWebhook): InspectResult {
