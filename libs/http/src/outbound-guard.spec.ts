@@ -68,15 +68,15 @@ describe('outbound URL guard', () => {
     try {
       setOutboundPolicy(strict);
       await expect(
-        sendHttp({ method: 'GET', url: `http://127.0.0.1:${port}/` }, { timeoutMs: 2_000 }),
+        sendHttp({ method: 'GET', url: `http://127.0.0.1:${port}/` }, { timeoutMs: 15_000 }),
       ).rejects.toMatchObject({ code: 'EREFUSED_OUTBOUND' });
       // A name that resolves to loopback is refused at connection time too.
       await expect(
-        sendHttp({ method: 'GET', url: `http://localhost:${port}/` }, { timeoutMs: 2_000 }),
+        sendHttp({ method: 'GET', url: `http://localhost:${port}/` }, { timeoutMs: 15_000 }),
       ).rejects.toBeInstanceOf(OutboundAddressRefusedError);
       expect(hits).toBe(0);
       setOutboundPolicy(lan);
-      expect((await sendHttp({ method: 'GET', url: `http://127.0.0.1:${port}/` }, { timeoutMs: 2_000 })).text).toBe(
+      expect((await sendHttp({ method: 'GET', url: `http://127.0.0.1:${port}/` }, { timeoutMs: 15_000 })).text).toBe(
         'ok',
       );
       expect(hits).toBe(1);
