@@ -211,6 +211,7 @@ describe('shopper simulator against the appliance (accelerated clock)', () => {
     const storeCodes = [
       ...[...state.shopify.discounts.values()].map((d) => d.code),
       ...[...state.bigcommerce.coupons.values()].map((c) => String(c['code'])),
+      ...[...state.bigcommerce.promotionCodes.values()].map((c) => c.code),
       ...[...state.woocommerce.coupons.values()].map((c) => String(c['code'])),
     ].map((c) => c.toUpperCase());
     expect(new Set(storeCodes).size).toBe(storeCodes.length);

@@ -1,6 +1,7 @@
 import {
   DiscountUnavailableError,
   type CommercePort,
+  type DiscountCode,
   type DiscountCodeRequest,
   type RecoveryShop,
 } from '@reclaim/ports';
@@ -63,7 +64,7 @@ export class PlatformCommerce implements CommercePort {
     return port ? port.stock(shop, items) : Promise.resolve([]);
   }
 
-  createDiscountCode(request: DiscountCodeRequest): Promise<{ readonly code: string }> {
+  createDiscountCode(request: DiscountCodeRequest): Promise<DiscountCode> {
     const port = commerceFor(request.shop, this.adapters);
     if (!port)
       return Promise.reject(new DiscountUnavailableError(`no store API for platform ${request.shop.platform}`));

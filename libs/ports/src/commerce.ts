@@ -29,6 +29,12 @@ export interface DiscountCodeRequest {
   readonly platformCustomerId?: string;
 }
 
+export interface DiscountCode {
+  readonly code: string;
+  /** Which store API made it, when the adapter has more than one path (BigCommerce: `v3-promotions` or `v2-coupons`). */
+  readonly via?: string;
+}
+
 /**
  * The store API as the recovery engine uses it. Adapters: libs/platforms (Shopify, BigCommerce,
  * WooCommerce). Throws the typed provider errors of `./errors`, `DiscountUnavailableError` when
@@ -37,5 +43,5 @@ export interface DiscountCodeRequest {
 export interface CommercePort {
   /** Current availability and unit price of the cart's lines; lines missing from the answer are kept as they are. */
   stock(shop: RecoveryShop, items: readonly RecoveryItem[]): Promise<StockLine[]>;
-  createDiscountCode(request: DiscountCodeRequest): Promise<{ readonly code: string }>;
+  createDiscountCode(request: DiscountCodeRequest): Promise<DiscountCode>;
 }

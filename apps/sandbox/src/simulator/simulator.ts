@@ -16,7 +16,7 @@
 import { createHmac } from 'node:crypto';
 import Decimal from 'decimal.js';
 import type { SandboxApp } from '../sandbox-app';
-import { SANDBOX_BIGCOMMERCE_STORE_HASH, type CatalogueItem } from '../stores';
+import { promotionAsCoupon, SANDBOX_BIGCOMMERCE_STORE_HASH, type CatalogueItem } from '../stores';
 import { discountCodesIn, mailBodies, trackedLinks } from './mime';
 import { Random } from './random';
 import {
@@ -766,7 +766,11 @@ export class ShopperSimulator {
       return 0;
     }
     if (shop.platform === 'bigcommerce') {
-      const c = state.bigcommerce.coupons.get(code.toLowerCase());
+      const promoted = state.bigcommerce.promotionCodes.get(code.toLowerCase());
+      const c =
+        promoted !== undefined
+          ? promotionAsCoupon(state.bigcommerce, promoted)
+          : state.bigcommerce.coupons.get(code.toLowerCase());
       return c !== undefined && Number.isFinite(Number(c['amount'])) ? Number(c['amount']) : 0;
     }
     const c = state.woocommerce.coupons.get(code.toLowerCase());

@@ -3,14 +3,23 @@ import Decimal from 'decimal.js';
 import { effectivePrice, type Catalogue, type CatalogueEntry } from './catalogue';
 import { bigCommerceScopeCheck, handleBigCommerceHooks, type BigCommerceHook } from './bigcommerce-hooks';
 import type { StoreCall, StoreReply } from './store-http';
+import {
+  handlePromotions,
+  promotionAsCoupon,
+  promotionRedemptionRefusal,
+  type PromotionCode,
+  type PromotionsState,
+} from './bigcommerce-promotions';
 
 /**
  * BigCommerce stand-in (`/stores/<hash>/v2|v3/...`, `X-Auth-Token`): catalog products with
- * variants, carts / orders / customers for the webhook side's follow-up fetches, and v2 coupons
- * (unique codes and names, `max_uses` enforced on redemption). Every answer carries the
- * per-window quota headers; an exhausted window answers 429.
+ * variants, carts / orders / customers for the webhook side's follow-up fetches, v3 promotions with
+ * their codes (unique names and codes, 422 naming the field, `max_uses` and `end_date` enforced on
+ * redemption; `promotions: false` plays a store without the promotions API, 404) and the legacy v2
+ * coupons. Every answer carries the per-window quota headers; an exhausted window answers 429 with
+ * `Retry-After`.
  */
-export interface BigCommerceState {
+export interface BigCommerceState extends PromotionsState {
   readonly coupons: Map<string, Record<string, unknown>>;
   readonly carts: Map<string, unknown>;
   readonly orders: Map<string, { order: unknown; products: unknown[] }>;
@@ -30,11 +39,16 @@ export interface BigCommerceConfig {
   /** OAuth scopes of the API account (default {@link BIGCOMMERCE_SANDBOX_SCOPES}). */
   readonly scopes: readonly string[];
   readonly storeHash: string;
+  /** False: the store has no promotions API (`/v3/promotions*` answer 404). Default true. */
+  readonly promotions?: boolean;
 }
 
 export function newBigCommerceState(): BigCommerceState {
   return {
     coupons: new Map(),
+    promotions: new Map(),
+    promotionCodes: new Map(),
+    nextPromotionId: 1,
     carts: new Map(),
     orders: new Map(),
     customers: new Map(),
@@ -177,6 +191,7 @@ export function handleBigCommerce(
   ctx: { catalogue: Catalogue; state: BigCommerceState; config: BigCommerceConfig; now: Date },
 ): StoreReply {
   const { state, config } = ctx;
+  const p = call.path;
   const nowMs = ctx.now.getTime();
   if (state.window.start === 0 || nowMs - state.window.start >= config.windowMs)
     state.window = { start: nowMs, used: 0 };
@@ -188,9 +203,10 @@ export function handleBigCommerce(
   });
   if (!call.authorized) return { ...v3Error(401, 'No valid credential was found.'), headers: quotaHeaders() };
   if (state.window.used >= config.quota) {
+    const waitS = Math.max(1, Math.ceil((state.window.start + config.windowMs - nowMs) / 1000));
     return {
       ...v3Error(429, 'Too many requests: the request quota of the window is used up.'),
-      headers: quotaHeaders(),
+      headers: { ...quotaHeaders(), 'retry-after': String(waitS) },
     };
   }
   state.window.used += 1;
@@ -203,7 +219,7 @@ export function handleBigCommerce(
       storeHash: config.storeHash,
       now: ctx.now,
     }) ??
-    route(call, ctx);
+    (p.startsWith('/v3/promotions') ? handlePromotions(call, ctx) : route(call, ctx));
   return { ...reply, headers: { ...quotaHeaders(), ...(reply.headers ?? {}) } };
 }
 
@@ -336,8 +352,14 @@ function createOrder(catalogue: Catalogue, state: BigCommerceState, body: unknow
     if (!entry.purchasable || !enough) return v2Error(422, `The product ${entry.title} is out of stock.`);
   }
   let coupon: Record<string, unknown> | undefined;
+  let promoCode: PromotionCode | undefined;
   const code = b['coupon_code'];
-  if (code !== undefined && code !== null && code !== '') {
+  if (code !== undefined && code !== null && code !== '' && state.promotionCodes.has(String(code).toLowerCase())) {
+    promoCode = state.promotionCodes.get(String(code).toLowerCase()) as PromotionCode;
+    const refusal = promotionRedemptionRefusal(state, promoCode, now);
+    if (refusal !== undefined) return v2Error(422, `The coupon code ${String(code)} ${refusal}.`);
+    coupon = promotionAsCoupon(state, promoCode);
+  } else if (code !== undefined && code !== null && code !== '') {
     coupon = state.coupons.get(String(code).toLowerCase());
     if (coupon === undefined || coupon['enabled'] === false)
       return v2Error(422, `The coupon code ${String(code)} is invalid.`);
@@ -349,7 +371,8 @@ function createOrder(catalogue: Catalogue, state: BigCommerceState, body: unknow
       return v2Error(422, `The coupon code ${String(code)} has expired.`);
   }
   for (const { entry, quantity } of lines) catalogue.take(entry, quantity);
-  if (coupon !== undefined) coupon['num_uses'] = Number(coupon['num_uses'] ?? 0) + 1;
+  if (promoCode !== undefined) promoCode.current_uses += 1;
+  else if (coupon !== undefined) coupon['num_uses'] = Number(coupon['num_uses'] ?? 0) + 1;
   const subtotal = lines.reduce(
     (sum, l) => sum.plus(new Decimal(effectivePrice(l.entry)).mul(l.quantity)),
     new Decimal(0),

@@ -2,3 +2,4 @@ export * from './catalogue';
 export * from './store-http';
 export * from './store-sandbox';
 export { shopifyOperationOf } from './shopify-admin';
+export { promotionAsCoupon } from './bigcommerce-promotions';

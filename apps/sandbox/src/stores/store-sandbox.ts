@@ -54,7 +54,7 @@ export interface StoreSandboxOptions {
   /** The stores' clock (expiry checks, quota windows, cost bucket). Default: real time. */
   readonly now?: () => Date;
   readonly shopify?: Partial<Pick<ShopifyConfig, 'maximumAvailable' | 'restoreRate' | 'scopes'>>;
-  readonly bigcommerce?: Partial<Pick<BigCommerceConfig, 'quota' | 'windowMs' | 'scopes'>>;
+  readonly bigcommerce?: Partial<Pick<BigCommerceConfig, 'quota' | 'windowMs' | 'scopes' | 'promotions'>>;
   readonly woocommerce?: Partial<Pick<WooConfig, 'permissions'>>;
 }
 
@@ -128,6 +128,7 @@ export async function startStoreSandbox(options: StoreSandboxOptions = {}): Prom
     windowMs: options.bigcommerce?.windowMs ?? 30_000,
     scopes: options.bigcommerce?.scopes ?? BIGCOMMERCE_SANDBOX_SCOPES,
     storeHash: SANDBOX_BIGCOMMERCE_STORE_HASH,
+    ...(options.bigcommerce?.promotions !== undefined ? { promotions: options.bigcommerce.promotions } : {}),
   };
   const state = {
     shopify: newShopifyState(shopifyConfig),

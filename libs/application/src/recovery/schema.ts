@@ -68,6 +68,8 @@ CREATE TABLE IF NOT EXISTS engine.effects (
   outcome jsonb
 );
 CREATE INDEX IF NOT EXISTS effects_started ON engine.effects (started_at) WHERE status = 'started';
+-- Which store API made the discount code (e.g. BigCommerce 'v3-promotions' or its 'v2-coupons' fallback).
+ALTER TABLE engine.effects ADD COLUMN IF NOT EXISTS discount_source text;
 
 CREATE TABLE IF NOT EXISTS engine.customer_recoveries (
   shop_id text NOT NULL,

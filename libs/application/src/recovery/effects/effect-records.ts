@@ -65,8 +65,12 @@ export class EffectRecords {
     );
   }
 
-  async setDiscountCode(key: string, code: string): Promise<void> {
-    await this.pool.query('UPDATE engine.effects SET discount_code = $2 WHERE idempotency_key = $1', [key, code]);
+  /** The code of the effect's message and, when the adapter says, which store API made it. */
+  async setDiscountCode(key: string, code: string, source?: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE engine.effects SET discount_code = $2, discount_source = $3 WHERE idempotency_key = $1',
+      [key, code, source ?? null],
+    );
   }
 
   async discountCodeOf(key: string): Promise<string | undefined> {

@@ -82,19 +82,18 @@ export class MessageDelivery {
     try {
       if (decision.discount !== undefined) {
         try {
-          discountCode = (
-            await deps.commerce.createDiscountCode({
-              idempotencyKey: decision.discount.idempotencyKey,
-              shop,
-              percent: decision.discount.percent,
-              expiresAt: decision.discount.expiresAt,
-              customerKey,
-              cartId,
-              ...(contact?.email ? { customerEmail: contact.email } : {}),
-              ...(platformCustomerId !== undefined ? { platformCustomerId } : {}),
-            })
-          ).code;
-          await this.records.setDiscountCode(key, discountCode);
+          const made = await deps.commerce.createDiscountCode({
+            idempotencyKey: decision.discount.idempotencyKey,
+            shop,
+            percent: decision.discount.percent,
+            expiresAt: decision.discount.expiresAt,
+            customerKey,
+            cartId,
+            ...(contact?.email ? { customerEmail: contact.email } : {}),
+            ...(platformCustomerId !== undefined ? { platformCustomerId } : {}),
+          });
+          discountCode = made.code;
+          await this.records.setDiscountCode(key, discountCode, made.via);
         } catch (err) {
           if (!(err instanceof DiscountUnavailableError)) throw err;
           // No invented code: the message goes out without one, and the outcome says why.

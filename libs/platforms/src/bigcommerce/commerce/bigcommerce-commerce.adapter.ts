@@ -2,6 +2,7 @@ import Decimal from 'decimal.js';
 import {
   DiscountUnavailableError,
   PermanentProviderError,
+  RetryableProviderError,
   type CommercePort,
   type DiscountCodeRequest,
   type RecoveryShop,
@@ -34,6 +35,32 @@ export function bigCommerceStoreBase(apiUrl: string): string {
 /** RFC 2822 in UTC, as the v2 API writes dates ("Tue, 13 Mar 2018 16:18:59 +0000"). */
 export function rfc2822(date: Date): string {
   return date.toUTCString().replace(/GMT$/, '+0000');
+}
+
+/** Which API made a code: the promotions engine, or the legacy coupons of stores without it. */
+export type BigCommerceCodePath = 'v3-promotions' | 'v2-coupons';
+
+export interface BigCommerceDiscountCode {
+  readonly code: string;
+  readonly via: BigCommerceCodePath;
+}
+
+const PROMOTION_PREFIX = 'Reclaim recovery ';
+
+/**
+ * Promotion codes carry no expiry of their own (only the promotion's `end_date`), so the codes of
+ * one level are grouped by the UTC day their expiry falls on: the promotion ends at the end of that
+ * day, at most one day after the expiry the message promised.
+ */
+export function promotionExpiry(expiresAt: string): Date {
+  const at = new Date(expiresAt);
+  if (!Number.isFinite(at.getTime())) throw new PermanentProviderError('discount expiry is not a date', 'bad-request');
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate(), 23, 59, 59));
+}
+
+/** The shop's promotion for one level and expiry day, found again by this name. */
+export function promotionNameFor(percent: number, expiry: Date): string {
+  return `${PROMOTION_PREFIX}${new Decimal(percent).toFixed()}% until ${expiry.toISOString().slice(0, 10)}`;
 }
 
 interface Quota {
@@ -70,14 +97,17 @@ export class BigCommerceQuota {
 /**
  * BigCommerce store API: stock and price from the catalog (`/v3/catalog/products?id:in=…&include=variants`,
  * which carries the product's `inventory_tracking` next to each variant's `inventory_level`,
- * `purchasing_disabled` and `calculated_price`), and single-use percentage coupons (`/v2/coupons`)
- * whose code is derived from the idempotency key and looked up before creating. The per-window
+ * `purchasing_disabled` and `calculated_price`), and single-use percentage codes from the promotions
+ * engine (`/v3/promotions`, one promotion per level and expiry day; legacy `/v2/coupons` only for
+ * stores without it) whose code is derived from the idempotency key, so a retry finds it again. The per-window
  * quota headers are honoured: once `X-Rate-Limit-Requests-Left` reaches 0 the next request waits
  * for `X-Rate-Limit-Time-Reset-Ms`.
  */
 export class BigCommerceCommerceAdapter implements CommercePort {
   private readonly http: StoreHttpClient;
   private readonly quota = new BigCommerceQuota();
+  /** Promotion ids by store and name (a promotion is never renamed by Reclaim). */
+  private readonly promotions = new Map<string, string>();
 
   constructor(options: StoreHttpOptions = {}) {
     this.http = new StoreHttpClient(options, {
@@ -142,10 +172,115 @@ export class BigCommerceCommerceAdapter implements CommercePort {
     return lines;
   }
 
-  async createDiscountCode(request: DiscountCodeRequest): Promise<{ code: string }> {
+  /**
+   * A single-use code from the promotions engine (v3): the shop's promotion for this level and expiry
+   * day is found by name or created, then the code derived from the idempotency key is added to it
+   * (`max_uses` 1, `max_uses_per_customer` 1). A store without the promotions API (404 on
+   * `/v3/promotions`) gets a legacy v2 coupon instead; `via` says which path made the code.
+   */
+  async createDiscountCode(request: DiscountCodeRequest): Promise<BigCommerceDiscountCode> {
     checkPercent(request.percent);
     const code = discountCodeFor(request.idempotencyKey);
-    if (await this.findOurs(request.shop, code)) return { code };
+    const promotion = await this.promotionFor(request);
+    if (promotion === 'unavailable') return { code: await this.createCoupon(request, code), via: 'v2-coupons' };
+    const res = await this.call(
+      request.shop,
+      'POST',
+      `/v3/promotions/${promotion}/codes`,
+      'promotion code create',
+      false,
+      {
+        code,
+        max_uses: 1,
+        max_uses_per_customer: 1,
+      },
+    );
+    if (res.status === 201 || res.status === 200) return { code, via: 'v3-promotions' };
+    if (res.status === 409 || res.status === 422) {
+      // Answered before (a lost answer, a retry) or a code that belongs to someone else.
+      if (await this.promotionCodeIsOurs(request.shop, code)) return { code, via: 'v3-promotions' };
+      if (res.status === 409) {
+        throw new PermanentProviderError('promotion code create: the code exists and is not ours', 'code-conflict');
+      }
+    }
+    if (res.status === 403) throw new DiscountUnavailableError('the BigCommerce token lacks the marketing scope');
+    if (res.status === 404) {
+      // The promotion was deleted in the store admin: the next attempt finds or makes it again.
+      this.promotions.clear();
+      throw new RetryableProviderError('bigcommerce promotion code create: the promotion is gone', undefined, '404');
+    }
+    throw this.refusal('promotion code create', res);
+  }
+
+  /** The promotion id for the request's level and expiry day, or `unavailable` (no promotions API). */
+  private async promotionFor(request: DiscountCodeRequest): Promise<string | 'unavailable'> {
+    const expiry = promotionExpiry(request.expiresAt);
+    const name = promotionNameFor(request.percent, expiry);
+    const cacheKey = `${bigCommerceStoreBase(request.shop.apiUrl)} ${name}`;
+    const cached = this.promotions.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const found = await this.findPromotion(request.shop, name);
+    if (found === 'unavailable') return found;
+    if (found !== undefined) {
+      this.promotions.set(cacheKey, found);
+      return found;
+    }
+    const res = await this.call(request.shop, 'POST', '/v3/promotions', 'promotion create', false, {
+      name,
+      redemption_type: 'COUPON',
+      status: 'ENABLED',
+      end_date: expiry.toISOString().replace(/\.\d{3}Z$/, '+00:00'),
+      currency_code: '*',
+      can_be_used_with_other_promotions: false,
+      rules: [{ action: { cart_value: { discount: { percentage_amount: new Decimal(request.percent).toFixed(2) } } } }],
+    });
+    let id: string | undefined;
+    if (res.status === 201 || res.status === 200) {
+      id = strOf(objOf(objOf(this.parse(res, 'promotion create'))?.['data'])?.['id']);
+    } else if (res.status === 409 || res.status === 422) {
+      // Another worker made it meanwhile (names are unique), or our earlier create's answer was lost.
+      const again = await this.findPromotion(request.shop, name);
+      if (again !== 'unavailable') id = again;
+      if (id === undefined) throw this.refusal('promotion create', res);
+    } else if (res.status === 403) {
+      throw new DiscountUnavailableError('the BigCommerce token lacks the marketing scope');
+    } else {
+      throw this.refusal('promotion create', res);
+    }
+    if (id === undefined)
+      throw new PermanentProviderError('bigcommerce promotion create: no id in the answer', 'bad-response');
+    this.promotions.set(cacheKey, id);
+    return id;
+  }
+
+  private async findPromotion(shop: RecoveryShop, name: string): Promise<string | undefined | 'unavailable'> {
+    const res = await this.call(
+      shop,
+      'GET',
+      `/v3/promotions?name=${encodeURIComponent(name)}&redemption_type=COUPON`,
+      'promotion lookup',
+      true,
+    );
+    if (res.status === 404) return 'unavailable';
+    if (res.status < 200 || res.status >= 300) {
+      if (res.status === 403) throw new DiscountUnavailableError('the BigCommerce token lacks the marketing scope');
+      throw this.refusal('promotion lookup', res);
+    }
+    const found = arrOf(objOf(this.parse(res, 'promotion lookup'))?.['data'])
+      .map((p) => objOf(p))
+      .find((p) => strOf(p?.['name']) === name);
+    return strOf(found?.['id']);
+  }
+
+  /** True when the code belongs to one of Reclaim's promotions (looked up by code). */
+  private async promotionCodeIsOurs(shop: RecoveryShop, code: string): Promise<boolean> {
+    const body = await this.json(shop, 'GET', `/v3/promotions?code=${encodeURIComponent(code)}`, 'promotion lookup');
+    return arrOf(objOf(body)?.['data']).some((p) => (strOf(objOf(p)?.['name']) ?? '').startsWith(PROMOTION_PREFIX));
+  }
+
+  /** The legacy path for stores without the promotions API: one v2 coupon per code. */
+  private async createCoupon(request: DiscountCodeRequest, code: string): Promise<string> {
+    if (await this.findOurs(request.shop, code)) return code;
     const res = await this.call(request.shop, 'POST', '/v2/coupons', 'coupon create', false, {
       name: discountMarkerFor(code),
       code,
@@ -157,9 +292,9 @@ export class BigCommerceCommerceAdapter implements CommercePort {
       max_uses_per_customer: 1,
       expires: rfc2822(new Date(request.expiresAt)),
     });
-    if (res.status === 201 || res.status === 200) return { code };
+    if (res.status === 201 || res.status === 200) return code;
     if (res.status === 409) {
-      if (await this.findOurs(request.shop, code)) return { code };
+      if (await this.findOurs(request.shop, code)) return code;
       throw new PermanentProviderError('coupon create: the code exists and is not ours', 'code-conflict');
     }
     if (res.status === 403) throw new DiscountUnavailableError('the BigCommerce token lacks the marketing scope');
@@ -188,6 +323,10 @@ export class BigCommerceCommerceAdapter implements CommercePort {
     const res = await this.call(shop, method, path, what, true);
     if (res.status === 204) return null;
     if (res.status < 200 || res.status >= 300) throw this.refusal(what, res);
+    return this.parse(res, what);
+  }
+
+  private parse(res: StoreHttpResponse, what: string): unknown {
     try {
       return res.text.trim() === '' ? null : parseJsonLossless(res.text);
     } catch {
