@@ -38,7 +38,11 @@ describe('the quick start walk-through', () => {
       return (res.body as { step: number; channel: string }[]).find((m) => m.step === 0 && m.channel === 'email');
     }, 30_000);
     expect(sent).toBeDefined();
-    const history = await api(h, 'POST', `/api/customers/${shopId}/history`, { email });
+    // The outbox row is written during the send; the history's entry once the outcome is recorded.
+    const history = await eventually(async () => {
+      const res = await api(h, 'POST', `/api/customers/${shopId}/history`, { email });
+      return res.body.entries.some((e: { kind: string }) => e.kind === 'sent') ? res : undefined;
+    }, 10_000);
     expect(history.body.entries.some((e: { kind: string }) => e.kind === 'sent')).toBe(true);
   });
 });
