@@ -151,7 +151,13 @@ describe('docker/Dockerfile and .dockerignore', () => {
   });
 
   it('the image runs the Node major the project is tested on (20)', () => {
-    expect(read('docker/Dockerfile')).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    const stages = read('docker/Dockerfile')
+      .split('\n')
+      .filter((line) => /^FROM\s/i.test(line));
+    expect(stages.length).toBeGreaterThan(0);
+    for (const stage of stages) expect(stage).toMatch(/^FROM node:20-bookworm-slim AS \w+$/);
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(engines).toMatch(/^>=20\./);
     expect(read('.ci/run')).toMatch(/Node 20/);
   });
 
