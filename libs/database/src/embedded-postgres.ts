@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -40,6 +40,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const clusterDir = join(dataDir, 'cluster');
   const configFile = join(dataDir, 'embedded.json');
   await mkdir(dataDir, { recursive: true });
+  // As root the server runs as the `postgres` user, which must be able to reach the cluster inside
+  // dataDir (a mkdtemp folder is 0700): traverse only — embedded.json stays 0600.
+  if (isRoot()) await chmod(dataDir, 0o711);
 
   const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
   let config: ClusterConfig;
