@@ -11,12 +11,9 @@
  *   npm run bench:append            (DATABASE_URL, or an embedded PostgreSQL in a temp dir)
  *   BENCH_STREAMS=2000 npm run bench:append
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
-import { startEmbeddedPostgres } from '@reclaim/database';
+import { openScratchDatabase } from './support/scratch-database';
 import { PostgresEventStore } from '@reclaim/event-store';
 
 const WRITERS = 16;
@@ -205,34 +202,17 @@ async function emmett(url: string): Promise<Contender> {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  let serverUrl = process.env.DATABASE_URL;
-  let stopEmbedded: (() => Promise<void>) | undefined;
-  let tempDir: string | undefined;
-  if (!serverUrl) {
-    tempDir = await mkdtemp(join(tmpdir(), 'reclaim-bench-'));
-    const pg = await startEmbeddedPostgres({ dataDir: tempDir, persistent: false, port: 55500 });
-    serverUrl = pg.url;
-    stopEmbedded = () => pg.stop();
-  }
-  const dbName = `reclaim_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
+  const db = await openScratchDatabase(55500);
+  const { admin } = db;
+  const url = db.url;
   const { rows } = await admin.query<{ fsync: string; sc: string }>(
     "SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc",
   );
-  const url = new URL(serverUrl);
-  url.pathname = `/${dbName}`;
   console.log(
     `append bench: ${WRITERS} writers, ${STREAMS} streams × ${EVENTS_PER_STREAM} events (~570 B with metadata) measured after ${WARMUP} warm-up, 1 event per append (fsync=${rows[0].fsync}, synchronous_commit=${rows[0].sc})`,
   );
   try {
-    const contenders = [
-      await ours(url.toString()),
-      await raw(url.toString()),
-      await emmett(url.toString()),
-      await ours(url.toString(), false),
-    ];
+    const contenders = [await ours(url), await raw(url), await emmett(url), await ours(url, false)];
     let phases: Phase[];
     try {
       phases = await measureAll(contenders);
@@ -248,10 +228,7 @@ async function main(): Promise<void> {
     console.log(`pipelined/not pipelined = ${(rate(o) / rate(serial)).toFixed(2)}x`);
     console.log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
-    if (stopEmbedded) await stopEmbedded();
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    await db.drop();
   }
 }
 

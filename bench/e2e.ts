@@ -12,10 +12,7 @@
  * the due time of its abandonment timer (engine.timers), the send time is the fake provider's call.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import {
   createEffectRunner,
   DatabaseClock,
@@ -35,7 +32,7 @@ import {
   TimerStore,
   WakeLoop,
 } from '@reclaim/application';
-import { startEmbeddedPostgres } from '@reclaim/database';
+import { openScratchDatabase } from './support/scratch-database';
 import { cartDecider, cartStream, createRecoveryDecider, reachFor, recoveryConfig } from '@reclaim/domain';
 import { PostgresEventStore, runCheckpointedSubscription } from '@reclaim/event-store';
 import type { ChannelMessage } from '@reclaim/ports';
@@ -66,22 +63,9 @@ class TimedChannel extends FakeChannel {
 async function main(): Promise<void> {
   const carts = Number(process.env.BENCH_CARTS ?? 200);
   const windowS = Number(process.env.BENCH_WINDOW_S ?? 10);
-  let serverUrl = process.env.DATABASE_URL;
-  let stopEmbedded: (() => Promise<void>) | undefined;
-  let tempDir: string | undefined;
-  if (!serverUrl) {
-    tempDir = await mkdtemp(join(tmpdir(), 'reclaim-bench-'));
-    const pg = await startEmbeddedPostgres({ dataDir: tempDir, persistent: false, port: 55503 });
-    serverUrl = pg.url;
-    stopEmbedded = () => pg.stop();
-  }
-  const dbName = `reclaim_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${dbName}`;
-  const pool = new Pool({ connectionString: url.toString(), max: 24 });
+  const db = await openScratchDatabase(55503);
+  const url = db.url;
+  const pool = new Pool({ connectionString: url, max: 24 });
   pool.on('error', () => undefined);
   const abort = new AbortController();
   const store = new PostgresEventStore({ pool });
@@ -221,10 +205,7 @@ async function main(): Promise<void> {
     await closeRunner?.();
     await store.close();
     await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
-    if (stopEmbedded) await stopEmbedded();
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    await db.drop();
   }
 }
 

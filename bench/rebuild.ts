@@ -11,13 +11,10 @@
  * ahead of the writes, each batch and its checkpoint in one transaction, rows kept in memory across
  * batches instead of read back, daily_funnel once at the end). Target: rebuild ≥ 60 % of raw read.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Pool } from 'pg';
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
 import { migrateRecoveryEngine, ShopRegistry } from '@reclaim/application';
-import { startEmbeddedPostgres } from '@reclaim/database';
+import { openScratchDatabase } from './support/scratch-database';
 import { ensureCheckpointTable, PostgresEventStore, type EventFilter } from '@reclaim/event-store';
 import { PersonalDataVault } from '@reclaim/privacy';
 import { migrateReadModels, READ_MODEL_PROJECTIONS, rebuildProjection } from '@reclaim/read-models';
@@ -58,22 +55,9 @@ async function rawRead(pool: Pool, filter: EventFilter): Promise<{ events: numbe
 
 async function main(): Promise<void> {
   const carts = Number(process.env.BENCH_CARTS ?? 3000);
-  let serverUrl = process.env.DATABASE_URL;
-  let stopEmbedded: (() => Promise<void>) | undefined;
-  let tempDir: string | undefined;
-  if (!serverUrl) {
-    tempDir = await mkdtemp(join(tmpdir(), 'reclaim-bench-'));
-    const pg = await startEmbeddedPostgres({ dataDir: tempDir, persistent: false, port: 55501 });
-    serverUrl = pg.url;
-    stopEmbedded = () => pg.stop();
-  }
-  const dbName = `reclaim_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${dbName}`;
-  const pool = new Pool({ connectionString: url.toString(), max: 16 });
+  const db = await openScratchDatabase(55501);
+  const url = db.url;
+  const pool = new Pool({ connectionString: url, max: 16 });
   pool.on('error', () => undefined); // idle connections ended by the final DROP DATABASE … WITH (FORCE)
   const store = new PostgresEventStore({ pool });
   try {
@@ -82,7 +66,7 @@ async function main(): Promise<void> {
     await PersonalDataVault.migrate(pool);
     await ShopRegistry.migrate(pool);
     await migrateRecoveryEngine(pool);
-    await migrateReadModels(pool, url.toString());
+    await migrateReadModels(pool, url);
 
     const t0 = Date.now();
     const shops = [randomUUID(), randomUUID(), randomUUID()];
@@ -128,10 +112,7 @@ async function main(): Promise<void> {
   } finally {
     await store.close();
     await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
-    if (stopEmbedded) await stopEmbedded();
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    await db.drop();
   }
 }
 

@@ -15,11 +15,7 @@
  * (next due time + NOTIFY, TIMER_TICK 1 s only as fallback). The same arrivals on the plain table
  * polled every 100 ms are the reference.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import {
   DatabaseClock,
   listenForWakeUps,
@@ -31,7 +27,7 @@ import {
   type ClaimedTimer,
   type TimerDriverDeps,
 } from '@reclaim/application';
-import { startEmbeddedPostgres } from '@reclaim/database';
+import { openScratchDatabase } from './support/scratch-database';
 
 const BATCH = 200;
 
@@ -134,22 +130,9 @@ async function main(): Promise<void> {
   const reps = Number(process.env.BENCH_REPS ?? 3);
   const windowS = Number(process.env.BENCH_WINDOW_S ?? 10);
   const rate = Number(process.env.BENCH_RATE ?? 1000);
-  let serverUrl = process.env.DATABASE_URL;
-  let stopEmbedded: (() => Promise<void>) | undefined;
-  let tempDir: string | undefined;
-  if (!serverUrl) {
-    tempDir = await mkdtemp(join(tmpdir(), 'reclaim-bench-'));
-    const pg = await startEmbeddedPostgres({ dataDir: tempDir, persistent: false, port: 55502 });
-    serverUrl = pg.url;
-    stopEmbedded = () => pg.stop();
-  }
-  const dbName = `reclaim_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${dbName}`;
-  const pool = new Pool({ connectionString: url.toString(), max: 16 });
+  const db = await openScratchDatabase(55502);
+  const url = db.url;
+  const pool = new Pool({ connectionString: url, max: 16 });
   pool.on('error', () => undefined);
   const abort = new AbortController();
   try {
@@ -267,10 +250,7 @@ async function main(): Promise<void> {
   } finally {
     abort.abort();
     await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
-    if (stopEmbedded) await stopEmbedded();
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    await db.drop();
   }
 }
 
