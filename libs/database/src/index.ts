@@ -1,2 +1,3 @@
 export * from './embedded-postgres';
 export * from './test-database';
+export * from './transaction';

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
   isE164,
@@ -19,6 +19,7 @@ import {
   wrapBytes,
   wrappedWith,
 } from './master-keyring';
+import { inTransaction } from '@reclaim/database/transaction';
 
 /**
  * Personal data protection by crypto-shredding (R29).
@@ -495,20 +496,6 @@ export class PersonalDataVault {
       [this.ring.current.id],
     );
     return Number(r.rows[0]?.n ?? 0);
-  }
-}
-
-async function inTransaction(pool: Pool, work: (client: PoolClient) => Promise<void>): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await work(client);
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
   }
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../event-store.port';
 import { assertSchemaName, deadLetterDdl, DEFAULT_SCHEMA } from '../postgres/schema';
 import { blockedKeys, clearDeadLetters } from './dead-letters';
+import { inTransaction } from '@reclaim/database/transaction';
 
 export interface CheckpointedSubscriptionOptions {
   /** Unique name of the consumer (projection, process manager, relay); the checkpoint's key. */
@@ -462,24 +463,6 @@ async function writeCheckpoint(
     [name, nextText, expectedText],
   );
   if (r.rowCount !== 1) throw new CheckpointMovedError(name, expectedText, 'another position');
-}
-
-async function inTransaction(pool: Pool, work: (tx: PoolClient) => Promise<void>): Promise<void> {
-  const tx = await pool.connect();
-  try {
-    await tx.query('BEGIN');
-    await work(tx);
-    await tx.query('COMMIT');
-  } catch (err) {
-    // A connection that rolled back cleanly is healthy; destroy it only when ROLLBACK fails too.
-    const healthy = await tx.query('ROLLBACK').then(
-      () => true,
-      () => false,
-    );
-    tx.release(!healthy);
-    throw err;
-  }
-  tx.release();
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
