@@ -35,9 +35,14 @@ export class EffectQueue {
       readonly availableAt: string;
     },
   ): Promise<void> {
+    // One round trip: the insert and the wake-up notification (delivered at commit; the same
+    // channel and payload within one transaction are folded into one by PostgreSQL).
     await tx.query(
-      `INSERT INTO engine.effect_queue (request_id, kind, stream_id, shop_id, payload, available_at)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id) DO NOTHING`,
+      `WITH queued AS (
+         INSERT INTO engine.effect_queue (request_id, kind, stream_id, shop_id, payload, available_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id) DO NOTHING
+       )
+       SELECT pg_notify('${EFFECTS_CHANNEL}', '')`,
       [
         request.requestId,
         request.kind,
@@ -47,8 +52,6 @@ export class EffectQueue {
         request.availableAt,
       ],
     );
-    // Same channel and payload within one transaction are folded into one notification by PostgreSQL.
-    await tx.query(`SELECT pg_notify('${EFFECTS_CHANNEL}', '')`);
   }
 
   async claim(now: Date, limit: number, leaseMs: number): Promise<EffectRequest[]> {
