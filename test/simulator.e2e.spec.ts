@@ -119,14 +119,15 @@ describe('shopper simulator against the appliance (accelerated clock)', () => {
     const keys = sent.map((e) => `${e.stream_id}|${e.data.step}|${e.data.channel}`);
     expect(new Set(keys).size).toBe(keys.length);
     // SMS: Twilio has no idempotency, so the stand-in must not hold more messages than were recorded as sent.
-    const smsSent = await eventually(async () => {
+    // The wait yields an object: a run in which no SMS went out records 0, which must still end the wait.
+    const { recorded: smsSent } = await eventually(async () => {
       const n = (await recoveryEvents()).filter(
         (e) =>
           (e.type === 'recovery.message-sent' || e.type === 'recovery.late-outcome') &&
           e.data.channel === 'sms' &&
           e.data.messageId !== undefined,
       ).length;
-      return n >= sandbox.providers.stores.twilio.messages.length ? n : undefined;
+      return n >= sandbox.providers.stores.twilio.messages.length ? { recorded: n } : undefined;
     }, 20_000);
     expect(sandbox.providers.stores.twilio.messages.length).toBeLessThanOrEqual(smsSent);
   });
