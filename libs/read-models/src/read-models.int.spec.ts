@@ -278,6 +278,33 @@ describe('read models (PostgreSQL)', () => {
     expect(await snapshot(pool)).toEqual(incremental);
   });
 
+  it("a rebuild ends this database's projector holding the lock, never another database's", async () => {
+    const p = READ_MODEL_PROJECTIONS.find((x) => x.name === 'customers');
+    if (!p) throw new Error('no customers projection');
+    const lockSql = `SELECT pg_advisory_lock(hashtext('reclaim.subscription'), hashtext($1))`;
+    const other = await createTestDatabase('reclaim_read_models_other');
+    const elsewhere = new Client({ connectionString: other.url });
+    const here = new Client({ connectionString: db.url });
+    const ended: Error[] = [];
+    here.on('error', (err) => ended.push(err));
+    await elsewhere.connect();
+    await here.connect();
+    try {
+      // The same key held in another database (its own appliance or test) and here (a running projector).
+      await elsewhere.query(lockSql, [p.subscription]);
+      await here.query(lockSql, [p.subscription]);
+      await rebuildProjection(p, { store, pool, vault });
+      await waitFor(async () => ended.length > 0, 5_000);
+      expect((ended[0] as { code?: string }).code).toBe('57P01');
+      const { rows } = await elsewhere.query<{ one: number }>('SELECT 1 AS one');
+      expect(rows[0].one).toBe(1);
+    } finally {
+      await here.end().catch(() => undefined);
+      await elsewhere.end().catch(() => undefined);
+      await other.drop();
+    }
+  });
+
   it('holds contacts only masked: no clear text anywhere in schema read; a redaction removes the row', async () => {
     const shop = randomUUID();
     const email = 'zoë.known-person@bücher.example';

@@ -117,7 +117,8 @@ const LOCK_KEY = `hashtext('reclaim.subscription'), hashtext($1)`;
  * Takes the subscription's advisory lock. A projector running in another process holds it on a
  * connection that does nothing else: that connection is ended, the projector stands by (the
  * takeover `runCheckpointedSubscription` is built for) and resumes from the rebuilt checkpoint
- * once the lock is released.
+ * once the lock is released. Only this database's holders are ended: advisory locks are per
+ * database, and another database on the same server (a test's scratch one) may use the same key.
  */
 async function takeSubscriptionLock(lock: PoolClient, name: string): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -127,6 +128,7 @@ async function takeSubscriptionLock(lock: PoolClient, name: string): Promise<voi
       await lock.query(
         `SELECT pg_terminate_backend(pid) FROM pg_locks
           WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
             AND classid::bigint = (hashtext('reclaim.subscription')::bigint & 4294967295)
             AND objid::bigint = (hashtext($1)::bigint & 4294967295)`,
         [name],
