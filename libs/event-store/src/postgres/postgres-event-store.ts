@@ -15,7 +15,14 @@ import {
   WrongExpectedRevisionError,
 } from '../event-store.port';
 import { validateAppend } from '../validation';
-import { appendLockSql, assertSchemaName, DEFAULT_SCHEMA, migrateEventStore, notifyChannel } from './schema';
+import {
+  appendLockSql,
+  assertSchemaName,
+  CATEGORY_SQL,
+  DEFAULT_SCHEMA,
+  migrateEventStore,
+  notifyChannel,
+} from './schema';
 
 export interface PostgresEventStoreOptions {
   readonly pool: Pool;
@@ -346,7 +353,6 @@ export class PostgresEventStore implements EventStore {
    */
   private async readAllWithHead(options: ReadAllOptions): Promise<{ events: RecordedEvent[]; head: bigint }> {
     const params: unknown[] = [(options.after ?? START).commit.toString()];
-    const where = ['global_position > $1', ...filterSql(options.filter, params)];
     let limit = '';
     if (options.maxCount !== undefined) {
       params.push(options.maxCount);
@@ -354,9 +360,7 @@ export class PostgresEventStore implements EventStore {
     }
     const { rows } = await this.pool.query<EventRow & { head: string }>(
       `WITH h AS (SELECT COALESCE(MAX(global_position), 0)::text AS head FROM ${this.t.events})
-       SELECT h.head, e.* FROM h LEFT JOIN LATERAL (
-         SELECT ${COLUMNS} FROM ${this.t.events} WHERE ${where.join(' AND ')} ORDER BY global_position${limit}
-       ) e ON true`,
+       SELECT h.head, e.* FROM h LEFT JOIN LATERAL (${matchingSql(this.t.events, options.filter, params, limit)}) e ON true`,
       params,
     );
     const head = BigInt(rows[0]?.head ?? '0');
@@ -512,17 +516,40 @@ function escapeLike(prefix: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function filterSql(filter: EventFilter | undefined, params: unknown[]): string[] {
-  const out: string[] = [];
-  if (filter?.typePrefixes?.length) {
-    params.push(filter.typePrefixes.map(escapeLike));
-    out.push(`type LIKE ANY($${params.length}::text[])`);
-  }
+/**
+ * The events after `$1` matching `filter`, in global order, at most `limit`. Type prefixes that
+ * name a category (`cart.`, `webhook.received`: the text before the first dot) are read through the
+ * `(category, global_position)` index, one ordered range scan per category merged by position, so
+ * a filtered read touches about `limit` rows per category however mixed the log is. A prefix
+ * without a dot cannot name a category and falls back to a position-ordered scan with a LIKE filter.
+ */
+export function matchingSql(events: string, filter: EventFilter | undefined, params: unknown[], limit: string): string {
+  const streamCond: string[] = [];
   if (filter?.streamPrefixes?.length) {
     params.push(filter.streamPrefixes.map(escapeLike));
-    out.push(`stream_id LIKE ANY($${params.length}::text[])`);
+    streamCond.push(`stream_id LIKE ANY($${params.length}::text[])`);
   }
-  return out;
+  const prefixes = filter?.typePrefixes ?? [];
+  const scan = (conds: string[]) =>
+    `SELECT ${COLUMNS} FROM ${events} WHERE ${['global_position > $1', ...conds, ...streamCond].join(' AND ')}
+       ORDER BY global_position${limit}`;
+  if (prefixes.length === 0) return scan([]);
+  if (prefixes.some((p) => !p.includes('.'))) {
+    params.push(prefixes.map(escapeLike));
+    return scan([`type LIKE ANY($${params.length}::text[])`]);
+  }
+  const byCategory = new Map<string, string[]>();
+  for (const p of prefixes) {
+    const category = p.slice(0, p.indexOf('.'));
+    byCategory.set(category, [...(byCategory.get(category) ?? []), p]);
+  }
+  const scans = [...byCategory].map(([category, ps]) => {
+    params.push(category);
+    const c = `${CATEGORY_SQL} = $${params.length}`;
+    params.push(ps.map(escapeLike));
+    return `(${scan([c, `type LIKE ANY($${params.length}::text[])`])})`;
+  });
+  return scans.length === 1 ? scans[0] : `${scans.join(' UNION ALL ')} ORDER BY global_position${limit}`;
 }
 
 function toRecorded(r: EventRow): RecordedEvent {

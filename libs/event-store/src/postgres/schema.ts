@@ -27,6 +27,13 @@ export function appendLockSql(schema: string): string {
   return `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${lockKey(`${schema}:append`)})`;
 }
 
+/**
+ * An event's category: its type up to the first dot (`cart.activity-recorded` → `cart`). Filtered
+ * subscriptions read by it through `events_category_position_idx` (an expression index: no stored
+ * column, so existing tables need no rewrite, only the index build at the first start).
+ */
+export const CATEGORY_SQL = "split_part(type, '.', 1)";
+
 export function notifyChannel(schema: string): string {
   return `${schema}_appended`;
 }
@@ -87,6 +94,7 @@ export async function migrateEventStore(pool: Pool, schema: string = DEFAULT_SCH
         CONSTRAINT events_stream_revision_key UNIQUE (stream_id, revision),
         CONSTRAINT events_event_id_key UNIQUE (event_id)
       );
+      CREATE INDEX IF NOT EXISTS events_category_position_idx ON "${s}".events ((${CATEGORY_SQL}), global_position);
       CREATE TABLE IF NOT EXISTS "${s}".subscription_checkpoints (
         name text PRIMARY KEY,
         position text NOT NULL,
