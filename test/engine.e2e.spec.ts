@@ -102,9 +102,17 @@ describe('recovery engine through HTTP (abandonment → steps → purchase / uns
   }
 
   it('validates settings and sequences, read-only for the analyst, 404 for an unknown shop', async () => {
-    const bad = await api(h, 'PUT', `/api/shops/${shopId}/settings`, { mode: 'loud', holdoutPercent: 140 });
+    const bad = await api(h, 'PUT', `/api/shops/${shopId}/settings`, {
+      mode: 'loud',
+      holdoutPercent: 140,
+      utm: { campaign: '{cart}' },
+    });
     expect(bad.status).toBe(400);
-    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['holdoutPercent', 'mode']);
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'holdoutPercent',
+      'mode',
+      'utm.campaign',
+    ]);
     const analyst = await api(h, 'PUT', `/api/shops/${shopId}/settings`, { mode: 'live' }, ANALYST_TOKEN);
     expect(analyst.status).toBe(403);
     expect((await api(h, 'GET', `/api/shops/${shopId}/outbox`, undefined, ANALYST_TOKEN)).status).toBe(403);
@@ -112,9 +120,23 @@ describe('recovery engine through HTTP (abandonment → steps → purchase / uns
     expect((await api(h, 'GET', `/api/shops/${randomUUID()}/sequences`)).status).toBe(404);
 
     // The checkout links of the test payloads point at the storefront's custom domain.
-    const ok = await api(h, 'PUT', `/api/shops/${shopId}/settings`, { mode: 'live', domainAliases: ['shop.example'] });
+    const ok = await api(h, 'PUT', `/api/shops/${shopId}/settings`, {
+      mode: 'live',
+      domainAliases: ['shop.example'],
+      utm: { campaign: 'recovery-{sequence}-{step}' },
+    });
     expect(ok.status).toBe(200);
-    expect(ok.body.effective).toMatchObject({ mode: 'live', holdoutPercent: 0, postalAddress: POSTAL });
+    expect(ok.body.effective).toMatchObject({
+      mode: 'live',
+      holdoutPercent: 0,
+      postalAddress: POSTAL,
+      utm: {
+        enabled: true,
+        source: 'reclaim',
+        medium: { email: 'email', sms: 'sms' },
+        campaign: 'recovery-{sequence}-{step}',
+      },
+    });
 
     const current = await api(h, 'GET', `/api/shops/${shopId}/sequences`, undefined, ANALYST_TOKEN);
     expect(current.status).toBe(200);
@@ -164,7 +186,12 @@ describe('recovery engine through HTTP (abandonment → steps → purchase / uns
     expect(click).not.toBeNull();
     const clicked = await fetch(`${h.baseUrl}${(click as RegExpExecArray)[1]}`, { redirect: 'manual' });
     expect(clicked.status).toBe(302);
-    expect(new URL(clicked.headers.get('location') as string).host).toBe('shop.example');
+    const landing = new URL(clicked.headers.get('location') as string);
+    expect(landing.host).toBe('shop.example');
+    // The shop's analytics see the recovery: UTM parameters survive the click redirect.
+    expect(landing.searchParams.get('utm_source')).toBe('reclaim');
+    expect(landing.searchParams.get('utm_medium')).toBe('email');
+    expect(landing.searchParams.get('utm_campaign')).toMatch(/^recovery-[a-z-]+-0$/);
     // The shopper lands on the store and orders a little later: the click is on record by then.
     await eventually(async () =>
       (await history('ada@example.com')).some((e) => e.event.type === 'recovery.message-clicked'),

@@ -6,3 +6,4 @@ export * from './default-templates';
 export * from './renderer';
 export * from './links';
 export * from './ports';
+export * from './utm';

@@ -11,6 +11,7 @@ import {
   type TemplateView,
 } from './template-engine';
 import { isPublicHttpUrl } from './url-safety';
+import { withUtm, type UtmParameters } from './utm';
 
 export interface RenderItem {
   readonly title: string;
@@ -59,6 +60,11 @@ export interface RenderMessageInput {
   /** `https://…/u/<token>` (see MessageLinks). */
   readonly unsubscribeUrl: string;
   readonly trackingPixelUrl?: string;
+  /**
+   * `utm_*` parameters for the shop links (checkout and storefront), added before `clickUrl` signs
+   * the destination; keys the URL already carries are kept as they are. None when switched off.
+   */
+  readonly utm?: UtmParameters;
   /** Wraps a shop URL in a signed click-tracking link (`/t/c/<token>`). */
   clickUrl(target: string): string;
 }
@@ -163,7 +169,7 @@ export class TemplateMessageRenderer implements MessageRenderer {
       if (!isDecimalAmount(amount)) throw new RenderInputError(`${what} is not a decimal amount`);
       return formatMoney(amount, input.currency, locale);
     };
-    const checkout = httpUrl(input.checkoutUrl, 'checkoutUrl');
+    const checkout = withUtm(httpUrl(input.checkoutUrl, 'checkoutUrl'), input.utm);
     if (input.discount !== undefined && !checkout.searchParams.has('discount')) {
       checkout.searchParams.set('discount', input.discount.code);
     }
@@ -201,7 +207,7 @@ export class TemplateMessageRenderer implements MessageRenderer {
       shop: record({
         name: input.shop.name ?? input.shop.domain,
         domain: input.shop.domain,
-        url: checkout.origin,
+        url: input.utm === undefined ? checkout.origin : withUtm(new URL(checkout.origin), input.utm).href,
         postalAddress: input.shop.postalAddress,
       }),
       customerName: input.customerName ?? null,

@@ -3,7 +3,11 @@ import { Test } from '@nestjs/testing';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import {
+  MessageLinks,
   MessageTokens,
+  TemplateMessageRenderer,
+  utmParametersFor,
+  utmSettingsOf,
   type EngagementRecorder,
   type EngagementSubject,
   type MessageLinkSubject,
@@ -252,6 +256,46 @@ describe('message links over HTTP (/u, /t/o, /t/c)', () => {
       expect(res.headers.location).toBeUndefined();
       expect(engagement.clicked).toHaveLength(0);
     });
+
+    it.each(['email', 'sms'] as const)(
+      'lands on the shop with the UTM parameters of the rendered %s link (and the merchant’s own kept)',
+      async (channel) => {
+        const links = new MessageLinks('https://reclaim.example', tokens).forMessage({ ...subject, channel });
+        const utm = utmParametersFor(utmSettingsOf(undefined), {
+          channel,
+          sequenceId: 'default',
+          step: 1,
+          templateId: 'welcome-1',
+          kind: 'sales',
+        });
+        const rendered = await new TemplateMessageRenderer().render({
+          templateId: 'welcome-1',
+          kind: 'sales',
+          channel,
+          step: 1,
+          shop: { id: SHOP, domain: 'lamps.myshopify.com', postalAddress: '1 Main St', currency: 'USD' },
+          items: [{ title: 'Lamp', quantity: 1, unitPrice: '10.00', priceChanged: false }],
+          cartValue: '10.00',
+          currency: 'USD',
+          checkoutUrl: 'https://lamps.myshopify.com/cart/c1?utm_source=newsletter',
+          unsubscribeUrl: links.unsubscribeUrl,
+          trackingPixelUrl: links.trackingPixelUrl,
+          ...(utm !== undefined ? { utm } : {}),
+          clickUrl: links.clickUrl,
+        });
+        const path = /https:\/\/reclaim\.example(\/t\/c\/[A-Za-z0-9._-]+)/.exec(rendered.text)?.[1];
+        expect(path).toBeDefined();
+        const res = await http.inject({ method: 'GET', url: path as string });
+        expect(res.statusCode).toBe(302);
+        const location = new URL(res.headers.location as string);
+        expect(location.origin + location.pathname).toBe('https://lamps.myshopify.com/cart/c1');
+        expect(location.searchParams.getAll('utm_source')).toEqual(['newsletter']);
+        expect(location.searchParams.get('utm_medium')).toBe(channel);
+        expect(location.searchParams.get('utm_campaign')).toBe('default-step-1');
+        expect(location.searchParams.get('utm_content')).toBe('welcome-1');
+        expect(engagement.clicked[0]?.target).toBe(location.href);
+      },
+    );
 
     it('refuses a click for an unknown shop', async () => {
       const token = tokens.click({ ...subject, shopId: 'other-shop' }, 'https://lamps.myshopify.com/');

@@ -2,6 +2,7 @@
 import type { CartState, ContactDetails, SendDecision } from '@reclaim/domain';
 import type { MessageLinkFactory, RenderMessageInput } from '../ports';
 import type { RenderShop } from '../../messages/renderer';
+import { utmParametersFor, utmSettingsOf } from '../../messages/utm';
 import type { RecoveryShop } from '@reclaim/ports';
 import type { ShopProfile } from '../settings/shop-settings';
 
@@ -21,13 +22,22 @@ export function renderInputOf(input: {
   readonly decision: SendDecision;
   readonly step: number;
   readonly shop: RecoveryShop;
-  readonly profile: Pick<ShopProfile, 'name' | 'postalAddress'>;
+  readonly profile: Pick<ShopProfile, 'name' | 'postalAddress' | 'utm'>;
+  /** The recovery's sequence (`utm_campaign`). */
+  readonly sequenceId: string | undefined;
   readonly cart: CartState;
   readonly contact: ContactDetails | null;
   readonly links: ReturnType<MessageLinkFactory['forMessage']>;
   readonly discountCode: string | undefined;
 }): RenderMessageInput {
   const { decision: sent, step, shop, profile, cart, contact, links, discountCode } = input;
+  const utm = utmParametersFor(profile.utm ?? utmSettingsOf(undefined), {
+    channel: sent.channel,
+    sequenceId: input.sequenceId,
+    step,
+    templateId: sent.template.id,
+    kind: sent.template.kind,
+  });
   const lines = new Map((cart.snapshot?.lineItems ?? []).map((l) => [l.lineId, l]));
   return {
     templateId: sent.template.id,
@@ -56,6 +66,7 @@ export function renderInputOf(input: {
     checkoutUrl: cart.snapshot?.checkoutUrl ?? `https://${shop.shopDomain}/cart`,
     unsubscribeUrl: links.unsubscribeUrl,
     ...(links.trackingPixelUrl !== undefined ? { trackingPixelUrl: links.trackingPixelUrl } : {}),
+    ...(utm !== undefined ? { utm } : {}),
     clickUrl: links.clickUrl,
   };
 }

@@ -110,7 +110,17 @@ export class MessageDelivery {
       });
       const profile = (await deps.profiles?.profile(shop.id)) ?? { postalAddress: '' };
       const rendered = await deps.renderer.render(
-        renderInputOf({ decision: sent, step, shop, profile, cart, contact, links, discountCode }),
+        renderInputOf({
+          decision: sent,
+          step,
+          shop,
+          profile,
+          sequenceId: state.sequence?.id,
+          cart,
+          contact,
+          links,
+          discountCode,
+        }),
       );
       // R28: last look at the purchase right before anything leaves.
       if (await this.purchasedMeanwhile(shop.id, cartId, state.recoveryId)) {

@@ -4,6 +4,7 @@ import type { EventStore } from '@reclaim/event-store';
 import type { ChannelPort, RecoveryShop } from '@reclaim/ports';
 import { TemplateMessageRenderer, type RenderItem, type RenderMessageInput } from '../../messages/renderer';
 import type { TemplateOverrides } from '../../messages/ports';
+import { utmParametersFor, utmSettingsOf } from '../../messages/utm';
 import { validateTemplate, type TemplatePart, type TemplateSource } from '../../messages/template-engine';
 import type { Queryable } from '../db';
 import { maskRecipient } from '../effects/default-adapters';
@@ -128,6 +129,7 @@ export class MessagePreviews {
       { shopId, templateId: summary.template.id, kind: summary.template.kind, step },
       summary.channel,
       { items, cartValue: summary.cartValue, checkoutUrl, locale },
+      loaded.state.sequence?.id,
     );
     const withDiscount: RenderMessageInput =
       summary.discount !== undefined && sent.discountCode !== undefined
@@ -269,13 +271,23 @@ export class MessagePreviews {
     request: PreviewRequest,
     channel: Channel,
     cart: { items: readonly RenderItem[]; cartValue: string; checkoutUrl: string; locale?: string },
+    sequenceId?: string,
   ): Promise<RenderMessageInput> {
     const profile = await this.deps.profiles.profile(shop.id);
+    const kind = request.kind ?? (request.templateId.startsWith('help-') ? 'help' : 'sales');
+    // The links are tagged as the real message's would be (the preview shows what analytics will see).
+    const utm = utmParametersFor(profile.utm ?? utmSettingsOf(undefined), {
+      channel,
+      sequenceId,
+      step: request.step ?? 0,
+      templateId: request.templateId,
+      kind,
+    });
     const base = this.deps.publicUrl.replace(/\/+$/, '');
     const percent = request.discountPercent;
     return {
       templateId: request.templateId,
-      kind: request.kind ?? (request.templateId.startsWith('help-') ? 'help' : 'sales'),
+      kind,
       channel,
       ...(request.step !== undefined ? { step: request.step } : {}),
       ...(cart.locale !== undefined ? { locale: cart.locale } : {}),
@@ -294,6 +306,7 @@ export class MessagePreviews {
         : {}),
       checkoutUrl: cart.checkoutUrl,
       unsubscribeUrl: `${base}/u/preview`,
+      ...(utm !== undefined ? { utm } : {}),
       clickUrl: (target) => target,
     };
   }

@@ -2,9 +2,11 @@
  * Per-shop recovery settings (`engine.shop_settings`), editable through the admin API. They override
  * the appliance-wide defaults (environment) for one shop: shadow/live mode, rollout and holdout
  * shares, email consent policy, pausing while a ticket is open, email quiet hours, the merchant's
- * name and postal address (R25), and extra storefront hosts click links may redirect to.
+ * name and postal address (R25), extra storefront hosts click links may redirect to, and the UTM
+ * parameters on the shop links of the messages.
  */
 import type { Pool } from 'pg';
+import { utmSettingsOf, validateUtmOverrides, type UtmOverrides, type UtmSettings } from '../../messages/utm';
 import {
   createRecoveryDecider,
   type EmailConsentPolicy,
@@ -35,6 +37,11 @@ export interface ShopRecoverySettings {
   readonly quietHours?: { readonly email: QuietHours | null };
   /** Extra storefront hosts (custom domains) click links may redirect to, besides the shop domain. */
   readonly domainAliases?: readonly string[];
+  /**
+   * UTM parameters on the shop links of the messages: on by default with `utm_source=reclaim`,
+   * `utm_medium` by channel, `utm_campaign` `{sequence}-step-{step}`, `utm_content` `{template}`.
+   */
+  readonly utm?: UtmOverrides;
 }
 
 const KEYS: readonly (keyof ShopRecoverySettings)[] = [
@@ -47,6 +54,7 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'storeName',
   'quietHours',
   'domainAliases',
+  'utm',
 ];
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -126,6 +134,7 @@ export function validateShopSettings(input: unknown): ValidationError[] {
       });
     }
   }
+  if (o.utm !== undefined) errors.push(...validateUtmOverrides(o.utm, 'utm'));
   return errors;
 }
 
@@ -151,10 +160,12 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
   };
 }
 
-/** What the messages of a shop print: its name and postal address. */
+/** What the messages of a shop print: its name and postal address, and how its links are tagged. */
 export interface ShopProfile {
   readonly name?: string;
   readonly postalAddress: string;
+  /** UTM parameters on the shop links (the defaults of `utmSettingsOf` when absent). */
+  readonly utm?: UtmSettings;
 }
 
 export interface ShopProfiles {
@@ -195,7 +206,8 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
 
   /** The settings in effect: stored values over the appliance defaults. */
   async effective(shopId: string): Promise<
-    Required<Omit<ShopRecoverySettings, 'postalAddress' | 'storeName'>> & {
+    Required<Omit<ShopRecoverySettings, 'postalAddress' | 'storeName' | 'utm'>> & {
+      utm: UtmSettings;
       postalAddress: string | null;
       storeName: string | null;
     }
@@ -214,6 +226,7 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
       storeName: s.storeName ?? this.defaults.storeName ?? null,
       quietHours: { email: email === null ? null : { start: hhmm(email.toMinute), end: hhmm(email.fromMinute) } },
       domainAliases: s.domainAliases ?? [],
+      utm: utmSettingsOf(s.utm),
     };
   }
 
@@ -237,6 +250,7 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
     return {
       ...(name !== undefined ? { name } : {}),
       postalAddress: s.postalAddress ?? this.defaults.postalAddress ?? '',
+      utm: utmSettingsOf(s.utm),
     };
   }
 
