@@ -72,6 +72,7 @@ export class AppModule {
               subscriptions: applianceSubscriptions(),
             });
             registerShopConnectionMetrics(metrics.registry, runtime.shops);
+            runtime.engine.providerMetrics.attach(metrics);
             return metrics;
           },
         },

@@ -69,3 +69,41 @@ export class DiscountUnavailableError extends Error {
     this.name = 'DiscountUnavailableError';
   }
 }
+
+/** Codes of a call that never reached the other side (name not resolved, refused, unreachable, timed out connecting). */
+const UNREACHABLE_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'timeout',
+]);
+
+/**
+ * The `kind` label of `reclaim_provider_errors_total` for an error an outside call threw (bounded:
+ * `unreachable`, `refused-address`, `rate-limited`, `retryable`, `opted-out`, `permanent`,
+ * `outcome-unknown`, `error`); `undefined` for what is not an outside failure (a store that cannot
+ * make discount codes at all).
+ */
+export function providerErrorKind(err: unknown): string | undefined {
+  if (err instanceof DiscountUnavailableError) return undefined;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'EREFUSED_OUTBOUND') return 'refused-address';
+  if (err instanceof RetryableProviderError) {
+    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return 'unreachable';
+    if (code === '429' || code === 'quota-exhausted' || code === 'THROTTLED') return 'rate-limited';
+    return 'retryable';
+  }
+  if (err instanceof RecipientOptedOutError) return 'opted-out';
+  if (err instanceof PermanentProviderError) return 'permanent';
+  if (err instanceof ProviderOutcomeUnknownError) return 'outcome-unknown';
+  if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return 'unreachable';
+  return 'error';
+}

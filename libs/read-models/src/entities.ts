@@ -189,6 +189,7 @@ export class RecoveryEntity {
 }
 
 @Index('messages_shop_sent', ['shopId', 'sentAt'])
+@Index('messages_blocked', ['shopId', 'blockedSince'])
 @Entity({ schema: READ_SCHEMA, name: 'messages' })
 export class MessageEntity {
   @PrimaryColumn({ name: 'recovery_id', type: 'text' })
@@ -249,6 +250,10 @@ export class MessageEntity {
   clickHost!: string | null;
   @Column({ name: 'position', type: 'text' })
   position!: string;
+  @Column({ name: 'blocked_since', type: 'timestamp with time zone', nullable: true })
+  blockedSince!: Date | null;
+  @Column({ name: 'detail', type: 'text', nullable: true })
+  detail!: string | null;
 }
 
 @Index('segments_shop_segment', ['shopId', 'segment'])

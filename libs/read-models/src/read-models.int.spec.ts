@@ -118,6 +118,7 @@ describe('read models (PostgreSQL)', () => {
       'AnalystRole1767225600001',
       'CustomerContacts1767225600002',
       'LiftArms1767225600003',
+      'BlockedSteps1767225600004',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));

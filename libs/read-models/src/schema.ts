@@ -113,6 +113,8 @@ export const MESSAGES: TableSpec = {
     ...int('item_count'),
     ...ts('sent_at', 'outcome_at', 'opened_at', 'clicked_at', 'unsubscribed_at'),
     ...text('click_host', 'position'),
+    ...ts('blocked_since'),
+    ...text('detail'),
   ],
 };
 

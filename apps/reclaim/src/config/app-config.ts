@@ -319,6 +319,28 @@ export class AppConfig {
   @IsDuration({ min: 100 })
   TIMER_TICK = '1s';
 
+  /** First wait of a step blocked by an outside error (store API unreachable); doubles per consecutive deferral. */
+  @Setting({
+    group: 'recovery',
+    description:
+      'first wait of a step blocked by an outside error (store API unreachable, 5xx, rate limited); it doubles with each consecutive deferral, up to `OUTSIDE_ERROR_RETRY_MAX`',
+  })
+  @IsDuration({ min: 100 })
+  OUTSIDE_ERROR_RETRY = '1m';
+
+  @Setting({ group: 'recovery', description: 'longest wait between the retries of a step blocked by an outside error' })
+  @IsDuration({ min: 100 })
+  OUTSIDE_ERROR_RETRY_MAX = '1h';
+
+  /** `/health` is `degraded` while a step has been blocked by outside errors for longer than this. */
+  @Setting({
+    group: 'recovery',
+    description:
+      '`/health` reports `degraded` while a step of a running recovery has been blocked by outside errors (store API, e-mail or SMS provider) for longer than this',
+  })
+  @IsDuration({ min: 1000 })
+  BLOCKED_STEP_DEGRADED_AFTER = '15m';
+
   /** Default sender name in emails (per-shop `storeName` overrides it). */
   @Setting({
     group: 'recovery',
@@ -599,6 +621,16 @@ export class AppConfig {
 
   get timerTickMs(): number {
     return parseDuration(this.TIMER_TICK);
+  }
+
+  /** The back-off of steps blocked by outside errors (`OUTSIDE_ERROR_RETRY`, `OUTSIDE_ERROR_RETRY_MAX`). */
+  get outsideRetry(): { readonly firstMs: number; readonly maxMs: number } {
+    const firstMs = parseDuration(this.OUTSIDE_ERROR_RETRY);
+    return { firstMs, maxMs: Math.max(firstMs, parseDuration(this.OUTSIDE_ERROR_RETRY_MAX)) };
+  }
+
+  get blockedStepDegradedAfterMs(): number {
+    return parseDuration(this.BLOCKED_STEP_DEGRADED_AFTER);
   }
 
   /** The base of every public link (webhook URLs, unsubscribe, tracking). */

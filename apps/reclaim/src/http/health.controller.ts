@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ReclaimMetrics } from '@reclaim/read-models';
+import { blockedStepsSummary } from '@reclaim/read-models/queries/dashboard';
 import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';
 
@@ -13,7 +14,10 @@ type Check = { status: 'up' } | { status: 'down'; error: string };
  * status is `degraded` (still 200: webhooks are taken, the projections are catching up); so it is
  * when a consumer holds dead letters or keys being retried (poison isolation), named in `degraded`
  * as `<consumer>: N dead letters, M retrying`; and when a shop's latest connection check found refused
- * credentials or missing / drifted webhook subscriptions (`shop <platform>/<domain>: …`, listed in `shops`).
+ * credentials or missing / drifted webhook subscriptions (`shop <platform>/<domain>: …`, listed in `shops`);
+ * and while steps of running recoveries have been blocked by outside errors (store API unreachable,
+ * provider failures) for longer than BLOCKED_STEP_DEGRADED_AFTER (`N steps blocked by outside errors since …`,
+ * detail in `blockedSteps`; the dashboard's attention list names each one).
  */
 @ApiTags('operations')
 @Controller('health')
@@ -63,12 +67,24 @@ export class HealthController {
     // Shops whose latest connection check found refused credentials or missing/drifted subscriptions.
     const shops = ok ? await this.runtime.shops.connectionProblems().catch(() => []) : [];
     for (const p of shops) degradedNames.push(`shop ${p.platform}/${p.shopDomain}: ${p.problem}`);
+    const blocked = ok
+      ? await blockedStepsSummary(
+          this.runtime.pool,
+          new Date(this.runtime.clock().getTime() - this.runtime.config.blockedStepDegradedAfterMs),
+        ).catch(() => undefined)
+      : undefined;
+    if (blocked !== undefined && blocked.steps > 0) {
+      degradedNames.push(
+        `${blocked.steps} step${blocked.steps === 1 ? '' : 's'} blocked by outside errors since ${blocked.oldestSince ?? '?'} (see the dashboard's attention list)`,
+      );
+    }
     const degraded = degradedNames.length > 0;
     await reply.status(ok ? 200 : 503).send({
       status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable',
       ...(ok && degraded ? { degraded: degradedNames } : {}),
       checks: { database, eventStore },
       subscriptions,
+      ...(blocked !== undefined && blocked.steps > 0 ? { blockedSteps: blocked } : {}),
       ...(shops.length > 0
         ? {
             shops: shops.map((p) => ({

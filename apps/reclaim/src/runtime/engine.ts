@@ -6,6 +6,8 @@ import {
   MessagePreviews,
   MessageTokens,
   OutboxChannel,
+  ProviderMetricsRelay,
+  withProviderErrorCounting,
   PostgresSequenceRepository,
   PostgresShopSettings,
   PostgresTemplateOverrides,
@@ -73,6 +75,11 @@ export interface RecoveryEngine {
   readonly providers: ConfiguredAdapters;
   /** Dashboard previews of sent messages and templates, and the editor's test sends. */
   readonly previews: MessagePreviews;
+  /**
+   * Where every failed outside call of the effects is counted (`reclaim_provider_errors_total`):
+   * the HTTP module attaches the `/metrics` registry to it.
+   */
+  readonly providerMetrics: ProviderMetricsRelay;
   /** Lets go of provider connections (SMTP pool, HTTP agents). */
   close(): Promise<void>;
 }
@@ -122,6 +129,7 @@ export function createRecoveryEngine(deps: {
   const profiles = deps.adapters?.profiles ?? providers.profiles;
   const smsOptOuts = new SmsOptOuts({ pool, store, shops, keys: vault });
   const common = { store, pm, deciders: settings, shops, sequences, log };
+  const providerMetrics = new ProviderMetricsRelay();
   return {
     config: recovery,
     pm,
@@ -134,24 +142,35 @@ export function createRecoveryEngine(deps: {
     feed: new RecoveryFeed(common),
     projector: new RecoveryEventsProjector({ timers, profileSync: profiles !== undefined }),
     driver: new TimerDriver({ ...common, pool, timers, clock }),
-    effects: {
-      store,
-      pool,
-      pm,
-      deciders: settings,
-      profiles: settings,
-      clock,
-      vault,
-      shops,
-      channels,
-      commerce: deps.adapters?.commerce ?? providers.commerce,
-      renderer,
-      links,
-      ...(tickets !== undefined ? { tickets } : {}),
-      ...(profiles !== undefined ? { profileSync: profiles } : {}),
-      smsOptOuts,
-      log,
-    },
+    effects: withProviderErrorCounting(
+      {
+        store,
+        pool,
+        pm,
+        deciders: settings,
+        profiles: settings,
+        clock,
+        vault,
+        shops,
+        channels,
+        commerce: deps.adapters?.commerce ?? providers.commerce,
+        renderer,
+        links,
+        ...(tickets !== undefined ? { tickets } : {}),
+        ...(profiles !== undefined ? { profileSync: profiles } : {}),
+        smsOptOuts,
+        log,
+        outsideRetry: config.outsideRetry,
+      },
+      providerMetrics,
+      {
+        email: deps.adapters?.channels?.email !== undefined ? 'email' : providers.summary.email,
+        sms: deps.adapters?.channels?.sms !== undefined ? 'sms' : providers.summary.sms,
+        tickets: deps.adapters?.tickets !== undefined ? 'tickets' : providers.summary.tickets,
+        profiles: deps.adapters?.profiles !== undefined ? 'profiles' : providers.summary.profiles,
+      },
+    ),
+    providerMetrics,
     links,
     linkDeps: {
       tokens,

@@ -44,7 +44,19 @@ export {
   type SmsOptOutResult,
 } from './sms/sms-opt-outs';
 export { EffectRunner, type RunResult } from './effects/effect-runner';
-export { EFFECT_DEFAULTS, EFFECT_DEPS, type ContactOpener, type EffectRunnerDeps } from './effects/effect-deps';
+export {
+  EFFECT_DEFAULTS,
+  EFFECT_DEPS,
+  outsideRetryDelayMs,
+  type ContactOpener,
+  type EffectRunnerDeps,
+} from './effects/effect-deps';
+export {
+  countingProviderErrors,
+  ProviderMetricsRelay,
+  withProviderErrorCounting,
+} from './effects/provider-error-counting';
+export { storeProblem } from './effects/check-inventory.handler';
 export {
   CheckInventory,
   OpenSupportTicket,

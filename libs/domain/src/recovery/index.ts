@@ -57,6 +57,7 @@ export {
   type DeferReason,
   type DiscountOffer,
   type DiscountWithheldReason,
+  OUTSIDE_ERROR_DEFER_REASONS,
   type OfferedItem,
   type SendCheckContext,
   type SendDecision,

@@ -35,7 +35,17 @@ export type SkipReason =
 /** Why a step's discount was not offered: anti-gaming cooldown, or the store cannot create codes. */
 export type DiscountWithheldReason = 'recent-discount-recovery' | 'discount-unavailable';
 
-export type DeferReason = 'not-yet-due' | 'awaiting-order-webhook' | 'frequency-cap' | 'quiet-hours';
+/**
+ * Why a step waits. The first four come from the pre-send checks; `store-unavailable` from the
+ * application, when the store API could not be asked about the cart's lines (unreachable, 5xx,
+ * rate limited): the step waits with a back-off that grows per consecutive deferral, and the
+ * event's `detail` says what the store answered.
+ */
+export type DeferReason =
+  'not-yet-due' | 'awaiting-order-webhook' | 'frequency-cap' | 'quiet-hours' | 'store-unavailable';
+
+/** Deferrals caused by an outside system failing (not by the shop's own rules): shown as blocked. */
+export const OUTSIDE_ERROR_DEFER_REASONS: readonly DeferReason[] = ['store-unavailable'];
 
 export type ConsentStatus = 'subscribed' | 'not-subscribed' | 'unsubscribed' | 'bounced' | 'complained';
 

@@ -63,7 +63,13 @@ export type StepOutcomeResult =
       /** Shadow mode / outside rollout: what would have been sent. */
       readonly wouldSend?: SendSummary;
     }
-  | { readonly kind: 'deferred'; readonly until: IsoTimestamp; readonly reason: DeferReason }
+  | {
+      readonly kind: 'deferred';
+      readonly until: IsoTimestamp;
+      readonly reason: DeferReason;
+      /** Human words on an outside error (`store API unreachable (getaddrinfo ENOTFOUND …)`); no personal data. */
+      readonly detail?: string;
+    }
   | { readonly kind: 'stopped'; readonly reason: StopReason };
 
 export type ReconciliationOutcome =
@@ -273,6 +279,8 @@ export interface StepDeferred extends Base<'recovery.step-deferred'> {
   readonly channel?: Channel;
   readonly until: IsoTimestamp;
   readonly reason: DeferReason;
+  /** Optional (schema 1 events without it read as before): what the outside system answered. */
+  readonly detail?: string;
 }
 export interface MessageSent extends Base<'recovery.message-sent'> {
   readonly step: number;

@@ -126,6 +126,7 @@ export function onOutcome(
         step,
         until: o.until,
         reason: o.reason,
+        ...(o.detail !== undefined ? { detail: o.detail } : {}),
         ...(channel ? { channel } : {}),
       });
       break;

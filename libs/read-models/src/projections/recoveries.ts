@@ -1,6 +1,12 @@
 import type { PoolClient } from 'pg';
 import Decimal from 'decimal.js';
-import { fromStoredRecoveryEvent, parseRecoveryId, type OrderPlacedData, type SendSummary } from '@reclaim/domain';
+import {
+  fromStoredRecoveryEvent,
+  OUTSIDE_ERROR_DEFER_REASONS,
+  parseRecoveryId,
+  type OrderPlacedData,
+  type SendSummary,
+} from '@reclaim/domain';
 import type { RecordedEvent } from '@reclaim/event-store';
 import { ATTRIBUTION, DAILY_FUNNEL, MESSAGES, ORDERS, RECOVERIES, SCORES, SEGMENTS } from '../schema';
 import { refreshAllFunnel, refreshFunnel } from './funnel';
@@ -97,6 +103,9 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
     m.position = position;
     return m;
   };
+  // A step blocked by an outside error: since the first of its consecutive outside-error deferrals
+  // or retryable send failures (a `step-due` in between keeps it); any other outcome clears it.
+  const unblocked = { blocked_since: null, detail: null };
   const skipped = (list: readonly { channel: string; reason: string }[] | undefined) =>
     (list ?? []).map((s) => `${s.channel}:${s.reason}`);
 
@@ -238,6 +247,7 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
       t.messages.put({
         ...message(ev.step),
         ...fromSummary(ev.wouldSend),
+        ...unblocked,
         status: 'skipped',
         reason: ev.reason,
         channel: ev.channel ?? ev.wouldSend?.channel ?? null,
@@ -248,8 +258,11 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
       break;
     case 'recovery.step-deferred': {
       const m = message(ev.step);
+      const outside = OUTSIDE_ERROR_DEFER_REASONS.includes(ev.reason);
       t.messages.put({
         ...m,
+        blocked_since: outside ? (m.blocked_since ?? ev.at) : null,
+        detail: outside ? (ev.detail ?? null) : null,
         status: 'deferred',
         reason: ev.reason,
         channel: ev.channel ?? m.channel ?? null,
@@ -265,6 +278,7 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
       t.messages.put({
         ...m,
         ...fromSummary(ev.sent),
+        ...unblocked,
         status: 'sent',
         reason: null,
         channel: ev.channel,
@@ -277,9 +291,13 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
       });
       break;
     }
-    case 'recovery.message-failed':
+    case 'recovery.message-failed': {
+      const m = message(ev.step);
+      const retrying = ev.retryable && ev.retryAt !== undefined;
       t.messages.put({
-        ...message(ev.step),
+        ...m,
+        blocked_since: retrying ? (m.blocked_since ?? ev.at) : null,
+        detail: ev.error ?? null,
         status: 'failed',
         reason: ev.retryable ? 'retryable' : 'not-retryable',
         channel: ev.channel,
@@ -287,8 +305,16 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
         outcome_at: ev.at,
       });
       break;
+    }
     case 'recovery.outcome-unknown':
-      t.messages.put({ ...message(ev.step), status: 'unknown', reason: null, channel: ev.channel, outcome_at: ev.at });
+      t.messages.put({
+        ...message(ev.step),
+        ...unblocked,
+        status: 'unknown',
+        reason: null,
+        channel: ev.channel,
+        outcome_at: ev.at,
+      });
       break;
     case 'recovery.reconciled': {
       const m = message(ev.step);
@@ -298,6 +324,7 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
     case 'recovery.dead-lettered':
       t.messages.put({
         ...message(ev.step),
+        blocked_since: null,
         status: 'dead-lettered',
         reason: ev.reason,
         channel: ev.channel,

@@ -90,11 +90,18 @@ export interface StuckStep {
   readonly customerKey: string | null;
   readonly step: number;
   readonly channel: string | null;
-  /** `dead-lettered` (retry by hand) or `unknown` (being reconciled by the engine). */
-  readonly status: 'dead-lettered' | 'unknown';
+  /**
+   * `dead-lettered` (retry by hand), `unknown` (being reconciled by the engine) or `blocked` (an
+   * outside system keeps failing — store API unreachable, provider errors — and the engine retries
+   * with a growing back-off; `since` says from when, `detail` what the outside system answered).
+   */
+  readonly status: 'dead-lettered' | 'unknown' | 'blocked';
   readonly reason: string | null;
+  readonly detail: string | null;
   readonly attempts: number;
   readonly at: string | null;
+  /** `blocked`: when the step's run of outside failures began. */
+  readonly since: string | null;
   readonly recoveryStatus: string;
 }
 
@@ -291,7 +298,10 @@ export async function engagementBySegmentAndStep(pool: Queryable, period: Dashbo
   return rows;
 }
 
-/** Dead-lettered steps and steps whose outcome is unknown (being reconciled), newest first. */
+/**
+ * Dead-lettered steps, steps whose outcome is unknown (being reconciled), and steps of running
+ * recoveries blocked by an outside error (from their first failure), newest first.
+ */
 export async function stuckSteps(
   pool: Queryable,
   shopId: string | readonly string[],
@@ -303,16 +313,23 @@ export async function stuckSteps(
     customer_key: string | null;
     step: number;
     channel: string | null;
-    status: 'dead-lettered' | 'unknown';
+    status: 'dead-lettered' | 'unknown' | 'blocked';
     reason: string | null;
+    detail: string | null;
     attempts: number;
     at: Date | null;
+    since: Date | null;
     recovery_status: string;
   }>(
-    `SELECT m.recovery_id, r.cart_id, r.customer_key, m.step, m.channel, m.status, m.reason, m.attempts,
-            m.outcome_at AS at, r.status AS recovery_status
+    `SELECT m.recovery_id, r.cart_id, r.customer_key, m.step, m.channel,
+            CASE WHEN m.status IN ('dead-lettered', 'unknown') THEN m.status ELSE 'blocked' END AS status,
+            m.reason, m.detail, m.attempts, m.outcome_at AS at,
+            CASE WHEN m.status IN ('dead-lettered', 'unknown') THEN NULL ELSE m.blocked_since END AS since,
+            r.status AS recovery_status
        FROM read.messages m JOIN read.recoveries r ON r.recovery_id = m.recovery_id
-      WHERE m.shop_id = ANY($1::text[]) AND m.status IN ('dead-lettered', 'unknown')
+      WHERE m.shop_id = ANY($1::text[])
+        AND (m.status IN ('dead-lettered', 'unknown')
+             OR (m.blocked_since IS NOT NULL AND m.sent_at IS NULL AND r.status <> 'ended'))
       ORDER BY m.outcome_at DESC NULLS LAST, m.recovery_id, m.step
       LIMIT $2`,
     [typeof shopId === 'string' ? [shopId] : shopId, limit],
@@ -325,10 +342,31 @@ export async function stuckSteps(
     channel: r.channel,
     status: r.status,
     reason: r.reason,
+    detail: r.detail,
     attempts: r.attempts,
     at: r.at === null ? null : r.at.toISOString(),
+    since: r.since === null ? null : r.since.toISOString(),
     recoveryStatus: r.recovery_status,
   }));
+}
+
+export interface BlockedStepsSummary {
+  /** Steps of running recoveries blocked by an outside error for longer than asked. */
+  readonly steps: number;
+  /** The oldest such block's start. */
+  readonly oldestSince: string | null;
+}
+
+/** For `/health`: steps blocked by outside errors since before `olderThan` (all shops). */
+export async function blockedStepsSummary(pool: Queryable, olderThan: Date): Promise<BlockedStepsSummary> {
+  const { rows } = await pool.query<{ steps: number; oldest: Date | null }>(
+    `SELECT count(*)::int AS steps, min(m.blocked_since) AS oldest
+       FROM read.messages m JOIN read.recoveries r ON r.recovery_id = m.recovery_id
+      WHERE m.blocked_since IS NOT NULL AND m.blocked_since < $1 AND m.sent_at IS NULL
+        AND m.status NOT IN ('dead-lettered', 'unknown') AND r.status <> 'ended'`,
+    [olderThan],
+  );
+  return { steps: rows[0].steps, oldestSince: rows[0].oldest === null ? null : rows[0].oldest.toISOString() };
 }
 
 // ---------------------------------------------------------------- activity over time

@@ -131,7 +131,9 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
       <h2>Messages that need attention</h2>
       <p class="hint"><strong>Gave up</strong>: sending failed after every retry; an admin may retry it by hand.
         <strong>Checking</strong>: the provider did not confirm whether the message went out; Reclaim asks it again
-        by itself. The customer code is a stable pseudonym that stands for the customer without showing the e-mail address.</p>
+        by itself. <strong>Blocked (retrying)</strong>: an outside system keeps failing (the store's API cannot be
+        reached, the e-mail or SMS provider refuses for now); Reclaim retries with growing pauses, shown from the first
+        failure with what the outside system answered. The customer code is a stable pseudonym that stands for the customer without showing the e-mail address.</p>
       <table id="stuck">
         <thead><tr><th>When</th><th>Cart</th><th>Customer code</th><th class="num">Step</th><th>Channel</th><th>State</th>
           <th>Reason</th><th class="num">Attempts</th><th></th></tr></thead>

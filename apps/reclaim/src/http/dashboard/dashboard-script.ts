@@ -383,7 +383,7 @@ const CORE_JS = String.raw`
 
   // ------------------------------------------------------------------ needs attention
 
-  var STATES = { 'dead-lettered': 'Gave up', unknown: 'Checking' };
+  var STATES = { 'dead-lettered': 'Gave up', unknown: 'Checking', blocked: 'Blocked (retrying)' };
 
   async function loadStuck() {
     var rows = await api('/api/dashboard/stuck-steps?shopId=' + encodeURIComponent(shopId()));
@@ -396,7 +396,9 @@ const CORE_JS = String.raw`
       }
       return el('tr', { 'data-status': r.status }, [
         td(when(r.at)), td(r.cartId, 'mono'), td(r.customerKey, 'mono'), num(r.step), td(r.channel),
-        td(STATES[r.status] || r.status), td(r.reason), num(r.attempts), action,
+        td(STATES[r.status] || r.status),
+        td([r.reason, r.detail, r.since ? 'since ' + when(r.since) : null].filter(Boolean).join('; ')),
+        num(r.attempts), action,
       ]);
     });
   }

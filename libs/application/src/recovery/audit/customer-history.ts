@@ -71,6 +71,7 @@ export interface HistoryEntry {
   readonly consentUsed?: ConsentUsed;
   readonly channelsSkipped?: readonly { readonly channel: Channel; readonly reason: string }[];
   readonly retryAt?: string;
+  /** `failed`: the provider's error; `deferred` by an outside error: what the outside system answered, in words. */
   readonly error?: string;
   /** `started`: the experiment arm the recovery was drawn into (holdout, live-treated, shadow, outside-rollout). */
   readonly arm?: RecoveryArm;
@@ -200,6 +201,7 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
         step: e.step,
         reason: e.reason,
         until: e.until,
+        ...(e.detail !== undefined ? { error: e.detail } : {}),
         ...(e.channel !== undefined ? { channel: e.channel } : {}),
       };
     case 'recovery.message-failed':

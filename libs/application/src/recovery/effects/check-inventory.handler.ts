@@ -1,11 +1,16 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { describeProviderError, PermanentProviderError, RetryableProviderError } from '@reclaim/ports';
+import { describeProviderError, PermanentProviderError } from '@reclaim/ports';
 import { CheckInventory, type InventoryOutcome } from './effect-commands';
-import { EFFECT_DEFAULTS } from './effect-deps';
+import { outsideRetryDelayMs } from './effect-deps';
 import { EffectContext } from './effect-context';
 
-/** Stock, current prices and alternatives of the cart's lines from the store (`CommercePort.stock`). */
+/**
+ * Stock, current prices and alternatives of the cart's lines from the store (`CommercePort.stock`).
+ * A store that refuses for good keeps the items as they are; any other failure (unreachable,
+ * 5xx, rate limited, an error of our own on the way) defers the step as `store-unavailable` with
+ * words on what happened, for a wait that grows with each consecutive deferral of the step.
+ */
 @CommandHandler(CheckInventory)
 export class CheckInventoryHandler implements ICommandHandler<CheckInventory> {
   constructor(@Inject(EffectContext) private readonly ctx: EffectContext) {}
@@ -14,17 +19,56 @@ export class CheckInventoryHandler implements ICommandHandler<CheckInventory> {
     try {
       return { kind: 'checked', lines: await this.ctx.deps.commerce.stock(shop, items) };
     } catch (err) {
-      if (err instanceof RetryableProviderError) {
-        return {
-          kind: 'deferred',
-          until: new Date(this.ctx.now().getTime() + (err.retryAfterMs ?? EFFECT_DEFAULTS.retryAfterMs)),
-          reason: `stock lookup: ${describeProviderError(err)}`,
-        };
+      if (err instanceof PermanentProviderError) {
+        // The store refuses for good (token revoked, shop closed): the items are kept as they are.
+        this.ctx.deps.log?.warn({ ...context, error: describeProviderError(err) }, 'stock lookup refused: items kept');
+        return { kind: 'skipped', reason: 'store-refused', lines: [] };
       }
-      if (!(err instanceof PermanentProviderError)) throw err;
-      // The store refuses for good (token revoked, shop closed): the items are kept as they are.
-      this.ctx.deps.log?.warn({ ...context, error: describeProviderError(err) }, 'stock lookup refused: items kept');
-      return { kind: 'skipped', reason: 'store-refused', lines: [] };
+      const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
+      const waitMs = outsideRetryDelayMs(
+        this.ctx.deps,
+        context.deferrals,
+        typeof retryAfterMs === 'number' ? retryAfterMs : undefined,
+      );
+      return {
+        kind: 'deferred',
+        until: new Date(this.ctx.now().getTime() + waitMs),
+        reason: 'store-unavailable',
+        detail: storeProblem(err, shop.apiUrl),
+      };
     }
   }
+}
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN']);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+const TIMEOUT_CODES = new Set([
+  'timeout',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/**
+ * What the store API did, in words for the customer history and the dashboard: the host of the
+ * shop's apiUrl (the merchant's own configuration, never a customer's) and the code, never a
+ * token or a response body.
+ */
+export function storeProblem(err: unknown, apiUrl: string): string {
+  const raw = (err as { code?: unknown } | null)?.code;
+  const code = typeof raw === 'string' ? raw : undefined;
+  let host = 'the store';
+  try {
+    host = new URL(apiUrl).host || host;
+  } catch {
+    // an apiUrl that is not a URL: named by its code only
+  }
+  if (code !== undefined && DNS_CODES.has(code)) return `store API unreachable (getaddrinfo ${code} ${host})`;
+  if (code !== undefined && UNREACHABLE_CODES.has(code)) return `store API unreachable (${code} ${host})`;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return `store API did not answer in time (${code} ${host})`;
+  if (code === 'EREFUSED_OUTBOUND') return `store API address refused by the outbound guard (${host})`;
+  if (code === '429' || code === 'quota-exhausted' || code === 'THROTTLED') return `store API rate limit (${code})`;
+  if (code !== undefined && /^\d{3}$/.test(code)) return `store API answered ${code} (${host})`;
+  return `store API error (${describeProviderError(err)}${code !== undefined && !describeProviderError(err).includes(code) ? ` ${code}` : ''})`;
 }

@@ -75,7 +75,12 @@ export class CheckInventory extends Command<InventoryOutcome> {
   constructor(
     readonly shop: RecoveryShop,
     readonly items: readonly RecoveryItem[],
-    readonly context: { readonly recoveryId: string; readonly step: number },
+    readonly context: {
+      readonly recoveryId: string;
+      readonly step: number;
+      /** Consecutive `store-unavailable` deferrals of the step before this check (the back-off grows with them). */
+      readonly deferrals: number;
+    },
   ) {
     super();
   }
@@ -84,12 +89,18 @@ export class CheckInventory extends Command<InventoryOutcome> {
 /**
  * - `checked`: what the store says per line (lines it does not mention are kept as they are);
  * - `skipped{reason}`: the store refuses for good (token revoked, shop closed): no lines, items kept;
- * - `deferred{until}`: the store asked to wait; the step's request is retried then.
+ * - `deferred{until}`: the store could not answer (unreachable, 5xx, rate limited): the step is
+ *   deferred as `store-unavailable` until then, with `detail` in words.
  */
 export type InventoryOutcome =
   | { readonly kind: 'checked'; readonly lines: readonly StockLine[] }
   | { readonly kind: 'skipped'; readonly reason: string; readonly lines: readonly [] }
-  | { readonly kind: 'deferred'; readonly until: Date; readonly reason: string };
+  | {
+      readonly kind: 'deferred';
+      readonly until: Date;
+      readonly reason: 'store-unavailable';
+      readonly detail: string;
+    };
 
 export function effectCommandOf(request: EffectRequest): Command<EffectOutcome> {
   switch (request.kind) {

@@ -62,6 +62,11 @@ export interface EffectRunnerDeps {
   readonly staleStartedAfterMs?: number;
   /** Attempts of a request that is put back (deferred, or its handler threw) before it is dropped. */
   readonly maxRequestAttempts?: number;
+  /**
+   * Wait of a step blocked by an outside error (`OUTSIDE_ERROR_RETRY`): the first deferral waits
+   * `firstMs`, each consecutive one twice as long, at most `maxMs` (never less than a `Retry-After`).
+   */
+  readonly outsideRetry?: { readonly firstMs: number; readonly maxMs: number };
 }
 
 /** The effect runner's defaults, in one place. */
@@ -74,4 +79,19 @@ export const EFFECT_DEFAULTS = {
   retryAfterMs: 60_000,
   /** Back-off of a request whose handler threw: 1 s doubling, at most this. */
   maxBackoffMs: 5 * 60_000,
+  /** A step blocked by an outside error: first wait, doubling per consecutive deferral, at most `outsideRetryMaxMs`. */
+  outsideRetryFirstMs: 60_000,
+  outsideRetryMaxMs: 60 * 60_000,
 } as const;
+
+/** The wait after the `previous`+1-th consecutive outside-error deferral of a step (never less than the server asked). */
+export function outsideRetryDelayMs(
+  deps: Pick<EffectRunnerDeps, 'outsideRetry'>,
+  previous: number,
+  retryAfterMs?: number,
+): number {
+  const first = deps.outsideRetry?.firstMs ?? EFFECT_DEFAULTS.outsideRetryFirstMs;
+  const max = Math.max(first, deps.outsideRetry?.maxMs ?? EFFECT_DEFAULTS.outsideRetryMaxMs);
+  const grown = Math.min(max, first * 2 ** Math.min(Math.max(0, previous), 30));
+  return Math.max(grown, retryAfterMs ?? 0);
+}

@@ -157,6 +157,7 @@ describe('createEffectRunner (the module the appliance imports, as a standalone 
           {
             recoveryId: 'recovery-s-c',
             step: 0,
+            deferrals: 0,
           },
         ),
       ];

@@ -8,6 +8,7 @@ import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   checkBeforeSend,
   isCartConverted,
+  OUTSIDE_ERROR_DEFER_REASONS,
   outcomeFromCheck,
   sendFactsFromState,
   type Channel,
@@ -15,7 +16,7 @@ import {
 } from '@reclaim/domain';
 import { consentOf, customerHistoryFacts } from '../facts';
 import { parseRecoveryId } from '@reclaim/domain';
-import { loadRecovery } from '../recovery-stream';
+import { loadRecovery, type LoadedRecovery } from '../recovery-stream';
 import { CheckInventory, SendRecoveryStep, type EffectOutcome } from './effect-commands';
 import { EffectContext, latestOfStep } from './effect-context';
 import { EffectRecords } from './effect-records';
@@ -72,8 +73,23 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
     const customerKey = state.cart?.customerKey;
     const facts = await this.ctx.customerFacts(ids.shopId, ids.cartId, customerKey);
     const sendFacts = sendFactsFromState(state, dueEvent);
-    const inventory = await this.bus.execute(new CheckInventory(shop, sendFacts.items, { recoveryId, step }));
-    if (inventory.kind === 'deferred') return inventory;
+    const inventory = await this.bus.execute(
+      new CheckInventory(shop, sendFacts.items, {
+        recoveryId,
+        step,
+        deferrals: consecutiveOutsideDeferrals(loaded, step),
+      }),
+    );
+    if (inventory.kind === 'deferred') {
+      // Fed back into the recovery from the first failure: the history, the dashboard's attention
+      // list and /health see it; the recovery's timer brings the step back at `until`.
+      return this.report(request, step, undefined, {
+        kind: 'deferred',
+        until: inventory.until.toISOString(),
+        reason: inventory.reason,
+        detail: inventory.detail,
+      });
+    }
     const history = await customerHistoryFacts(deps.pool, ids.shopId, customerKey, recoveryId);
     const pm = await this.ctx.pmFor(ids.shopId);
     const unavailableChannels = (['email', 'sms'] as const).filter((c) => deps.channels[c] === undefined);
@@ -127,6 +143,25 @@ export function effectOutcomeOf(outcome: StepOutcomeResult): EffectOutcome {
       // The recovery moves the step to `until` with a new timer: this request is settled.
       return { kind: 'skipped', reason: `deferred:${outcome.reason}` };
   }
+}
+
+/**
+ * How many times in a row this step was deferred by an outside error, counted back from the latest
+ * event of the step (its `step-due` events do not break the run; any other outcome does).
+ */
+export function consecutiveOutsideDeferrals(loaded: LoadedRecovery, step: number): number {
+  let n = 0;
+  for (let i = loaded.events.length - 1; i >= 0; i--) {
+    const e = loaded.events[i];
+    if (!('step' in e) || e.step !== step) continue;
+    if (e.type === 'recovery.step-due' || e.type === 'recovery.timer-scheduled') continue;
+    if (e.type === 'recovery.step-deferred' && OUTSIDE_ERROR_DEFER_REASONS.includes(e.reason)) {
+      n++;
+      continue;
+    }
+    break;
+  }
+  return n;
 }
 
 function channelOfKey(key: string): Channel {

@@ -233,6 +233,25 @@ describe('recovery process manager', () => {
         ]);
     });
 
+    it('given a step deferred because the store API is unreachable, then the deferral keeps its detail and the step is scheduled again', () => {
+      const run = new Run().startAbandoned();
+      run.fire();
+      const until = at(ABANDONED, 2 * MINUTE);
+      const detail = 'store API unreachable (getaddrinfo ENOTFOUND shop.example.invalid)';
+      spec
+        .given(run.log)
+        .when({
+          type: 'StepOutcome',
+          step: 0,
+          at: ABANDONED,
+          outcome: { kind: 'deferred', until, reason: 'store-unavailable', detail },
+        })
+        .thenMatches([
+          { type: 'recovery.step-deferred', data: { step: 0, until, reason: 'store-unavailable', detail } },
+          { type: 'recovery.timer-scheduled', data: { purpose: 'step', step: 0, dueAt: until } },
+        ]);
+    });
+
     it('R8: given a timer fired before its due time (clock skew), then it is requested again, nothing becomes due', () => {
       const run = new Run().startAbandoned().sendStep('m0');
       const timer = run.state.timer!;
