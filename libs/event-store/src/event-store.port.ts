@@ -89,6 +89,11 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   /**
+   * Events of several streams in one read (revision order within each; a stream that does not
+   * exist maps to []). Optional: {@link readStreams} falls back to one `readStream` per stream.
+   */
+  readStreams?(streamIds: readonly string[]): Promise<Map<string, RecordedEvent[]>>;
+  /**
    * Catch-up subscription to all events: first the history after `after`, then live events,
    * in global order, as batches. Ends when `signal` aborts. The consumer stores its own
    * checkpoint (the `position` of the last event it handled), in its own transaction.
@@ -102,6 +107,18 @@ export interface EventStore {
 }
 
 export const EVENT_STORE = Symbol('EVENT_STORE');
+
+/** Several streams at once: the adapter's one-read `readStreams` when it has one, else a read per stream. */
+export async function readStreams(
+  store: EventStore,
+  streamIds: readonly string[],
+): Promise<Map<string, RecordedEvent[]>> {
+  const ids = [...new Set(streamIds)];
+  if (ids.length === 0) return new Map();
+  if (store.readStreams) return store.readStreams(ids);
+  const read = await Promise.all(ids.map((id) => store.readStream(id)));
+  return new Map(ids.map((id, i) => [id, read[i]]));
+}
 
 export class WrongExpectedRevisionError extends Error {
   constructor(

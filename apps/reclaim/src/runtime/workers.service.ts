@@ -133,6 +133,8 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
         }),
       );
     }
+    // Shop settings changes (a trigger's NOTIFY) drop the settings cache's entry of the shop.
+    this.start('engine.settings-invalidation', () => engine.settings.follow(this.abort.signal));
     this.start('engine.recover-interrupted', async () => {
       const released = await this.effects.recoverInterrupted();
       if (released > 0) this.logger.warn({ msg: 'effects interrupted by a crash are reconciled', released });

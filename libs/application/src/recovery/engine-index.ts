@@ -35,6 +35,21 @@ export const engineIndex = {
     );
   },
 
+  /** {@link watch} for many carts in one statement. */
+  async watchMany(
+    tx: Queryable,
+    rows: readonly { readonly shopId: string; readonly customerKey: string; readonly recoveryId: string }[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.query(
+      `INSERT INTO engine.customer_recoveries (shop_id, customer_key, recovery_id, status)
+       SELECT shop_id, customer_key, recovery_id, 'watching' FROM unnest($1::text[], $2::text[], $3::text[])
+         AS r(shop_id, customer_key, recovery_id)
+       ON CONFLICT DO NOTHING`,
+      [rows.map((r) => r.shopId), rows.map((r) => r.customerKey), rows.map((r) => r.recoveryId)],
+    );
+  },
+
   async started(tx: Queryable, recoveryId: string, holdout: boolean, at: string): Promise<void> {
     await tx.query(
       `UPDATE engine.customer_recoveries SET status = $2, started_at = COALESCE(started_at, $3)

@@ -27,8 +27,18 @@ export interface RecoveryEventsProjectorDeps {
 export class RecoveryEventsProjector {
   constructor(private readonly deps: RecoveryEventsProjectorDeps) {}
 
+  /**
+   * Timers and index rows of a run of events are written together (one statement each); anything
+   * else first flushes them, so writes keep their order relative to each other (a recovery's end
+   * supersedes the timers scheduled before it, its start updates the row its activity created).
+   */
   readonly handle = async (events: readonly RecordedEvent[], tx: PoolClient): Promise<void> => {
     const timers: TimerToSchedule[] = [];
+    const watches: { shopId: string; customerKey: string; recoveryId: string }[] = [];
+    const flush = async () => {
+      await engineIndex.watchMany(tx, watches.splice(0));
+      await this.deps.timers.schedule(tx, timers.splice(0));
+    };
     for (const r of events) {
       const ids = parseRecoveryId(r.streamId);
       if (ids === undefined) continue;
@@ -44,20 +54,22 @@ export class RecoveryEventsProjector {
         });
         continue;
       }
-      // Keep timer order relative to the other writes of the batch.
-      await this.deps.timers.schedule(tx, timers.splice(0));
+      if (e.type === 'recovery.activity-recorded') {
+        if (e.cart.customerKey !== undefined) {
+          watches.push({ shopId: ids.shopId, customerKey: e.cart.customerKey, recoveryId: e.recoveryId });
+        }
+        continue;
+      }
+      await flush();
       await this.apply(tx, r, e, ids.shopId);
     }
-    await this.deps.timers.schedule(tx, timers);
+    await flush();
   };
 
   private async apply(tx: Queryable, r: RecordedEvent, e: RecoveryEvent, shopId: string): Promise<void> {
     const enqueue = (kind: 'step' | 'reconcile' | 'ticket' | 'profile', payload: object) =>
       EffectQueue.enqueue(tx, { requestId: r.id, kind, streamId: r.streamId, shopId, payload, availableAt: e.at });
     switch (e.type) {
-      case 'recovery.activity-recorded':
-        if (e.cart.customerKey !== undefined) await engineIndex.watch(tx, shopId, e.cart.customerKey, e.recoveryId);
-        return;
       case 'recovery.started':
         await engineIndex.started(tx, e.recoveryId, e.holdout, e.at);
         return;

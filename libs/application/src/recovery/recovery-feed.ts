@@ -6,8 +6,16 @@
  * effect requests and the engine index.
  */
 import type { PoolClient } from 'pg';
+import { v5 as uuidv5 } from 'uuid';
 import {
+  cartDecider,
+  cartStream,
+  foldEvents,
   isCartConverted,
+  upcastEvent,
+  type CartEvent,
+  type RecoveryState,
+  type StoredRecoveryEvent,
   recoveryIdFor,
   type CartAbandonedByPlatformData,
   type CartActivityRecordedData,
@@ -20,7 +28,15 @@ import {
   type RecoveryDecider,
   type RecoveryInput,
 } from '@reclaim/domain';
-import type { EventFilter, EventStore, RecordedEvent } from '@reclaim/event-store';
+import {
+  readStreams,
+  WrongExpectedRevisionError,
+  type EventFilter,
+  type EventStore,
+  type NewEvent,
+  type RecordedEvent,
+} from '@reclaim/event-store';
+import { RECLAIM_ID_NAMESPACE } from '../ingestion/ids';
 import { OrderAttribution } from './attribution';
 import type { Queryable } from './db';
 import { engineIndex } from './engine-index';
@@ -31,6 +47,23 @@ import type { SequenceRepository } from './sequences/sequence-repository';
 import type { ShopDeciders } from './settings/shop-settings';
 
 export const RECOVERY_FEED = 'engine.recovery-feed';
+
+/** Cart events the feed applies in runs ({@link RecoveryFeed.applyCarts}). */
+const CART_RUN_TYPES: ReadonlySet<string> = new Set([
+  'cart.activity-recorded',
+  'cart.checkout-completed',
+  'cart.purchased',
+  'cart.deleted',
+]);
+
+/** A recovery stream of a run: state folded so far, events decided, the inputs that decided them. */
+interface PendingRecovery {
+  state: RecoveryState;
+  readonly expected: bigint | 'no_stream';
+  next: bigint;
+  readonly events: NewEvent[];
+  readonly inputs: { readonly input: RecoveryInput; readonly causationId: string; readonly shopId: string }[];
+}
 export const RECOVERY_FEED_FILTER: EventFilter = { typePrefixes: ['cart.', 'customer.', 'order.'] };
 
 export interface RecoveryFeedDeps {
@@ -54,9 +87,139 @@ export class RecoveryFeed {
     this.attribution = new OrderAttribution(deps.store, (shopId) => this.pmFor(shopId));
   }
 
+  /**
+   * Runs of cart events (activity, checkout completed, purchased, deleted) are applied together,
+   * see {@link applyCarts}; any other event first finishes the run before it, so the order of the
+   * log is kept wherever an event reads what an earlier one wrote (consent revocation reads the
+   * customer index, attribution the recoveries).
+   */
   readonly handle = async (events: readonly RecordedEvent[], tx: PoolClient): Promise<void> => {
-    for (const e of events) await this.apply(e, tx);
+    let run: RecordedEvent[] = [];
+    for (const e of events) {
+      if (CART_RUN_TYPES.has(e.type)) {
+        run.push(e);
+        continue;
+      }
+      if (run.length > 0) await this.applyCarts(run, tx);
+      run = [];
+      await this.apply(e, tx);
+    }
+    if (run.length > 0) await this.applyCarts(run, tx);
   };
+
+  /**
+   * The cart events of a run, many carts per round trip: their cart and recovery streams in one
+   * read, the shops' deciders from the settings cache (misses in one query), every decision made in
+   * memory in log order (several events of one cart fold into one another, as one by one), the
+   * customer index in one INSERT, and the new events of every recovery appended at once at the
+   * revision each was read at (the store's group commit writes them in one transaction). Event ids
+   * are those the one-by-one path derives, so a replay or a retry appends nothing twice. A recovery
+   * another writer moved meanwhile (a timer firing) is redone one input at a time on its fresh state.
+   */
+  async applyCarts(run: readonly RecordedEvent[], tx: Queryable): Promise<void> {
+    const items = run.map((e) => {
+      const d = e.data as { shopId: string; cartId: string };
+      return { e, shopId: d.shopId, cartId: d.cartId, recoveryId: recoveryIdFor(d.shopId, d.cartId) };
+    });
+    const [streams, pms] = await Promise.all([
+      readStreams(this.deps.store, [
+        ...items.filter((i) => i.e.type === 'cart.activity-recorded').map((i) => cartStream(i.shopId, i.cartId)),
+        ...items.map((i) => i.recoveryId),
+      ]),
+      this.decidersFor(items.map((i) => i.shopId)),
+    ]);
+    const watches: { shopId: string; customerKey: string; recoveryId: string }[] = [];
+    const recoveries = new Map<string, PendingRecovery>();
+    for (const item of items) {
+      const input = this.cartInput(item.e, streams);
+      if (input === undefined) continue;
+      if (input.type === 'CartActivity' && input.cart.customerKey !== undefined) {
+        watches.push({ shopId: item.shopId, customerKey: input.cart.customerKey, recoveryId: item.recoveryId });
+      }
+      const pm = pms.get(item.shopId) ?? this.deps.pm;
+      let r = recoveries.get(item.recoveryId);
+      if (r === undefined) {
+        const recorded = streams.get(item.recoveryId) ?? [];
+        const last = recorded.length > 0 ? recorded[recorded.length - 1].revision : undefined;
+        r = {
+          state: foldEvents(
+            pm,
+            recorded.map((x) =>
+              upcastEvent<StoredRecoveryEvent>({ type: x.type, schemaVersion: x.schemaVersion, data: x.data }),
+            ),
+          ),
+          expected: last ?? 'no_stream',
+          next: last === undefined ? 0n : last + 1n,
+          events: [],
+          inputs: [],
+        };
+        recoveries.set(item.recoveryId, r);
+      }
+      r.inputs.push({ input, causationId: item.e.id, shopId: item.shopId });
+      for (const decided of pm.decide(input, r.state)) {
+        r.events.push({
+          id: uuidv5(`${item.e.id}|${item.recoveryId}|${r.next}`, RECLAIM_ID_NAMESPACE),
+          type: decided.type,
+          schemaVersion: decided.schemaVersion,
+          data: decided.data,
+          metadata: { shopId: item.shopId, causationId: item.e.id },
+        });
+        r.next += 1n;
+        r.state = pm.evolve(r.state, decided);
+      }
+    }
+    await engineIndex.watchMany(tx, watches);
+    const writes = [...recoveries].filter(([, r]) => r.events.length > 0);
+    const results = await Promise.allSettled(writes.map(([id, r]) => this.deps.store.append(id, r.events, r.expected)));
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'fulfilled') continue;
+      if (!(result.reason instanceof WrongExpectedRevisionError)) throw result.reason;
+      const [recoveryId, r] = writes[i];
+      for (const { input, causationId, shopId } of r.inputs) {
+        await runRecovery(this.deps.store, await this.pmFor(shopId), recoveryId, input, causationId, shopId);
+      }
+    }
+  }
+
+  /** The recovery input of a cart event of a run (undefined: nothing to do), from the streams read for the run. */
+  private cartInput(e: RecordedEvent, streams: ReadonlyMap<string, RecordedEvent[]>): RecoveryInput | undefined {
+    switch (e.type) {
+      case 'cart.activity-recorded': {
+        const d = e.data as CartActivityRecordedData;
+        const cart = foldEvents(
+          cartDecider,
+          (streams.get(cartStream(d.shopId, d.cartId)) ?? [])
+            .filter((r) => r.revision <= e.revision)
+            .map((r) => upcastEvent<CartEvent>({ type: r.type, schemaVersion: r.schemaVersion, data: r.data })),
+        );
+        const snapshot = cartSnapshotOf(cart);
+        if (snapshot === undefined || isCartConverted(cart)) return undefined;
+        return { type: 'CartActivity', shopId: d.shopId, cartId: d.cartId, at: d.platformUpdatedAt, cart: snapshot };
+      }
+      case 'cart.checkout-completed': {
+        const d = e.data as CartCheckoutCompletedData;
+        return { type: 'CartPurchased', orderId: d.orderId ?? `checkout:${d.cartId}`, at: d.completedAt };
+      }
+      case 'cart.purchased': {
+        const d = e.data as CartPurchasedData;
+        return { type: 'CartPurchased', orderId: d.orderId, at: d.placedAt };
+      }
+      case 'cart.deleted': {
+        const d = e.data as CartDeletedData;
+        return { type: 'CartDeleted', at: d.platformUpdatedAt };
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private async decidersFor(shopIds: readonly string[]): Promise<Map<string, RecoveryDecider>> {
+    const { deciders } = this.deps;
+    if (deciders === undefined) return new Map();
+    if (deciders.forShops) return deciders.forShops(shopIds);
+    const ids = [...new Set(shopIds)];
+    return new Map(await Promise.all(ids.map(async (id) => [id, await deciders.forShop(id)] as const)));
+  }
 
   async apply(e: RecordedEvent, tx: Queryable): Promise<void> {
     switch (e.type) {

@@ -125,6 +125,28 @@ CREATE TABLE IF NOT EXISTS engine.shop_settings (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Every change of a shop's settings is announced (NOTIFY reclaim_shop_settings, payload the shop id,
+-- '*' on TRUNCATE), whoever writes it: the engines' settings caches drop the shop's entry on it.
+CREATE OR REPLACE FUNCTION engine.notify_shop_settings() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    PERFORM pg_notify('reclaim_shop_settings', '*');
+  ELSIF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify('reclaim_shop_settings', OLD.shop_id);
+  ELSE
+    PERFORM pg_notify('reclaim_shop_settings', NEW.shop_id);
+    IF TG_OP = 'UPDATE' AND OLD.shop_id <> NEW.shop_id THEN
+      PERFORM pg_notify('reclaim_shop_settings', OLD.shop_id);
+    END IF;
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+CREATE OR REPLACE TRIGGER shop_settings_changed AFTER INSERT OR UPDATE OR DELETE ON engine.shop_settings
+  FOR EACH ROW EXECUTE FUNCTION engine.notify_shop_settings();
+CREATE OR REPLACE TRIGGER shop_settings_truncated AFTER TRUNCATE ON engine.shop_settings
+  FOR EACH STATEMENT EXECUTE FUNCTION engine.notify_shop_settings();
+
 CREATE TABLE IF NOT EXISTS engine.templates (
   shop_id text NOT NULL,
   template_id text NOT NULL,

@@ -4,6 +4,7 @@ import {
   EventStore,
   GlobalPosition,
   NewEvent,
+  readStreams,
   RecordedEvent,
   START,
   WrongExpectedRevisionError,
@@ -61,6 +62,24 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
     });
 
     describe('append and readStream', () => {
+      it('reads several streams at once (readStreams), each in revision order, [] for a missing one', async () => {
+        const a = uniq('multi-a-');
+        const b = uniq('multi-b-');
+        const missing = uniq('multi-none-');
+        await store.append(a, [ev('A1'), ev('A2')], 'no_stream');
+        await store.append(b, [ev('B1')], 'no_stream');
+        await store.append(a, [ev('A3')], 1n);
+        const got = await readStreams(store, [a, b, missing, a]);
+        expect([...got.keys()].sort()).toEqual([a, b, missing].sort());
+        expect(got.get(a)!.map((e) => [e.type, e.revision])).toEqual([
+          ['A1', 0n],
+          ['A2', 1n],
+          ['A3', 2n],
+        ]);
+        expect(got.get(b)!.map((e) => e.type)).toEqual(['B1']);
+        expect(got.get(missing)).toEqual([]);
+      });
+
       it('round-trips type, schemaVersion, data and metadata exactly', async () => {
         const s = uniq("cart-o'brien\\$$-");
         const big = 'x'.repeat(200_000);

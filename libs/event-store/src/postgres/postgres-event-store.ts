@@ -343,6 +343,19 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecorded);
   }
 
+  /** One query for all the streams (the engine loads a batch's carts and recoveries with it). */
+  async readStreams(streamIds: readonly string[]): Promise<Map<string, RecordedEvent[]>> {
+    const ids = [...new Set(streamIds)];
+    const out = new Map<string, RecordedEvent[]>(ids.map((id) => [id, []]));
+    if (ids.length === 0) return out;
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM ${this.t.events} WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, revision`,
+      [ids],
+    );
+    for (const r of rows) out.get(r.stream_id)?.push(toRecorded(r));
+    return out;
+  }
+
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     return (await this.readAllWithHead(options)).events;
   }

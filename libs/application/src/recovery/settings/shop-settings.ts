@@ -5,7 +5,7 @@
  * name and postal address (R25), extra storefront hosts click links may redirect to, and the UTM
  * parameters on the shop links of the messages.
  */
-import type { Pool } from 'pg';
+import type { Notification, Pool, PoolClient } from 'pg';
 import { utmSettingsOf, validateUtmOverrides, type UtmOverrides, type UtmSettings } from '../../messages/utm';
 import {
   createRecoveryDecider,
@@ -175,6 +175,8 @@ export interface ShopProfiles {
 /** The recovery process manager configured for one shop. */
 export interface ShopDeciders {
   forShop(shopId: string): Promise<RecoveryDecider>;
+  /** The deciders of several shops with at most one round trip (the engine's batches). */
+  forShops?(shopIds: readonly string[]): Promise<Map<string, RecoveryDecider>>;
 }
 
 export interface ShopSettingsDefaults {
@@ -182,21 +184,94 @@ export interface ShopSettingsDefaults {
   readonly postalAddress?: string;
 }
 
+/** NOTIFY channel of `engine.shop_settings` changes (a trigger; payload the shop id, `*` for all). */
+export const SHOP_SETTINGS_CHANNEL = 'reclaim_shop_settings';
+
+interface SettingsEntry {
+  readonly at: number;
+  readonly settings: ShopRecoverySettings;
+  readonly pm: RecoveryDecider;
+}
+
 /**
- * `engine.shop_settings` plus the per-shop deciders and profiles derived from it. Cached for
- * `cacheMs` (default 5 s) per shop; `save` clears the shop's entry at once on this instance.
+ * `engine.shop_settings` plus the per-shop deciders and profiles derived from it, cached in a
+ * bounded LRU (`maxEntries`, default 1,000 shops). While {@link follow} listens, an entry stays until
+ * its shop's settings change: the table's trigger NOTIFYs every change, whoever makes it, and the
+ * entry is dropped on it (a load that raced with a change is not kept). While nobody listens (not
+ * started, or the connection was lost) an entry is trusted for `cacheMs` (default 5 s) only, and
+ * the whole cache is dropped when listening starts again.
  */
 export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
-  private readonly cache = new Map<string, { at: number; settings: ShopRecoverySettings; pm: RecoveryDecider }>();
+  private readonly cache = new Map<string, SettingsEntry>();
   private readonly cacheMs: number;
+  private readonly maxEntries: number;
+  /** Bumped on every invalidation: a load started before one is returned but not kept. */
+  private epoch = 0;
+  private listening = false;
+  /** Cache counters (hits, loads = rows asked from the database, invalidations received). */
+  readonly stats = { hits: 0, loads: 0, invalidations: 0 };
 
   constructor(
     private readonly pool: Pool,
     private readonly base: RecoveryConfig,
     private readonly defaults: ShopSettingsDefaults = {},
-    options: { cacheMs?: number } = {},
+    options: { cacheMs?: number; maxEntries?: number } = {},
   ) {
     this.cacheMs = options.cacheMs ?? 5_000;
+    this.maxEntries = Math.max(1, options.maxEntries ?? 1_000);
+  }
+
+  /** Whether change notifications are being received (entries are then kept until invalidated). */
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  /** Entries cached now (bounded by `maxEntries`). */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Listens for settings changes until `signal` aborts, reconnecting after `retryMs`; the engine
+   * role runs it. Resolves once stopped.
+   */
+  async follow(signal: AbortSignal, retryMs = 1_000): Promise<void> {
+    while (!signal.aborted) {
+      let client: PoolClient | undefined;
+      try {
+        client = await this.pool.connect();
+        const c = client;
+        const onNotification = (n: Notification) => this.invalidate(n.payload ?? '*');
+        c.on('notification', onNotification);
+        await c.query(`LISTEN "${SHOP_SETTINGS_CHANNEL}"`);
+        this.invalidate('*'); // changes made while nobody listened
+        this.listening = true;
+        await new Promise<void>((resolve) => {
+          signal.addEventListener('abort', () => resolve(), { once: true });
+          c.once('error', () => resolve());
+          c.once('end', () => resolve());
+        });
+        this.listening = false;
+        c.removeListener('notification', onNotification);
+        if (signal.aborted) {
+          await c.query('UNLISTEN *').catch(() => undefined);
+          c.release();
+        } else c.release(true);
+        client = undefined;
+      } catch {
+        this.listening = false;
+        client?.release(true);
+      }
+      if (!signal.aborted) await new Promise((r) => setTimeout(r, retryMs));
+    }
+  }
+
+  /** Drops the cached entry of `shopId` (`*`: every entry). */
+  invalidate(shopId: string): void {
+    this.epoch++;
+    this.stats.invalidations++;
+    if (shopId === '*') this.cache.clear();
+    else this.cache.delete(shopId);
   }
 
   /** The shop's stored settings (only what was set). */
@@ -237,11 +312,16 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
        ON CONFLICT (shop_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()`,
       [shopId, JSON.stringify(settings)],
     );
-    this.cache.delete(shopId);
+    this.invalidate(shopId);
   }
 
   async forShop(shopId: string): Promise<RecoveryDecider> {
     return (await this.entry(shopId)).pm;
+  }
+
+  async forShops(shopIds: readonly string[]): Promise<Map<string, RecoveryDecider>> {
+    const entries = await this.entries(shopIds);
+    return new Map([...entries].map(([id, e]) => [id, e.pm]));
   }
 
   async profile(shopId: string): Promise<ShopProfile> {
@@ -254,16 +334,49 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
     };
   }
 
-  private async entry(shopId: string) {
+  private async entry(shopId: string): Promise<SettingsEntry> {
+    return (await this.entries([shopId])).get(shopId)!;
+  }
+
+  private fresh(shopId: string): SettingsEntry | undefined {
     const cached = this.cache.get(shopId);
-    if (cached !== undefined && Date.now() - cached.at < this.cacheMs) return cached;
-    const { rows } = await this.pool.query<{ settings: ShopRecoverySettings }>(
-      'SELECT settings FROM engine.shop_settings WHERE shop_id = $1',
-      [shopId],
+    if (cached === undefined) return undefined;
+    if (!this.listening && Date.now() - cached.at >= this.cacheMs) {
+      this.cache.delete(shopId);
+      return undefined;
+    }
+    this.cache.delete(shopId); // most recently used last
+    this.cache.set(shopId, cached);
+    this.stats.hits++;
+    return cached;
+  }
+
+  /** Cached entries, the missing ones loaded with one query. */
+  private async entries(shopIds: readonly string[]): Promise<Map<string, SettingsEntry>> {
+    const out = new Map<string, SettingsEntry>();
+    const missing: string[] = [];
+    for (const id of new Set(shopIds)) {
+      const hit = this.fresh(id);
+      if (hit) out.set(id, hit);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return out;
+    const epoch = this.epoch;
+    const { rows } = await this.pool.query<{ shop_id: string; settings: ShopRecoverySettings }>(
+      'SELECT shop_id, settings FROM engine.shop_settings WHERE shop_id = ANY($1::text[])',
+      [missing],
     );
-    const settings = rows[0]?.settings ?? {};
-    const entry = { at: Date.now(), settings, pm: createRecoveryDecider(shopRecoveryConfig(this.base, settings)) };
-    this.cache.set(shopId, entry);
-    return entry;
+    this.stats.loads += missing.length;
+    const stored = new Map(rows.map((r) => [r.shop_id, r.settings]));
+    const keep = epoch === this.epoch;
+    for (const id of missing) {
+      const settings = stored.get(id) ?? {};
+      const entry = { at: Date.now(), settings, pm: createRecoveryDecider(shopRecoveryConfig(this.base, settings)) };
+      out.set(id, entry);
+      if (!keep) continue;
+      this.cache.set(id, entry);
+      while (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+    }
+    return out;
   }
 }

@@ -78,13 +78,32 @@ export class TimerStore {
     return migrateRecoveryEngine(pool);
   }
 
-  /** Upserts timers (a known id is left as it is) and marks older unfired timers of the same streams superseded. */
+  /**
+   * Upserts timers (a known id is left as it is) and marks older unfired timers of the same streams
+   * superseded, in one statement (one round trip for a whole batch): a timer the batch itself
+   * supersedes is written superseded, the older rows already stored are updated, and the earliest
+   * due time is NOTIFYed (delivered at commit: sleeping drivers wake at it instead of polling).
+   */
   async schedule(tx: Queryable, timers: readonly TimerToSchedule[]): Promise<void> {
     if (timers.length === 0) return;
+    const latest = new Map<string, number>();
+    for (const t of timers) latest.set(t.streamId, Math.max(latest.get(t.streamId) ?? 0, timerSequence(t.timerId)));
+    const earliest = Math.min(...timers.map((t) => new Date(t.dueAt).getTime()));
     await tx.query(
-      `INSERT INTO engine.timers (timer_id, stream_id, shop_id, purpose, step, seq, due_at, payload)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::jsonb[])
-       ON CONFLICT (timer_id) DO NOTHING`,
+      `WITH n AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[],
+           $8::jsonb[], $9::boolean[]) AS n(timer_id, stream_id, shop_id, purpose, step, seq, due_at, payload, superseded)
+       ), inserted AS (
+         INSERT INTO engine.timers (timer_id, stream_id, shop_id, purpose, step, seq, due_at, payload, superseded_at)
+         SELECT timer_id, stream_id, shop_id, purpose, step, seq, due_at, payload, CASE WHEN superseded THEN now() END
+         FROM n
+         ON CONFLICT (timer_id) DO NOTHING
+       ), superseded AS (
+         UPDATE engine.timers t SET superseded_at = now()
+         FROM (SELECT stream_id, max(seq) AS seq FROM n GROUP BY stream_id) l
+         WHERE t.stream_id = l.stream_id AND t.seq < l.seq AND t.fired_at IS NULL AND t.superseded_at IS NULL
+       )
+       SELECT pg_notify($10, $11)`,
       [
         timers.map((t) => t.timerId),
         timers.map((t) => t.streamId),
@@ -94,19 +113,11 @@ export class TimerStore {
         timers.map((t) => timerSequence(t.timerId)),
         timers.map((t) => t.dueAt),
         timers.map((t) => JSON.stringify(t.payload ?? {})),
+        timers.map((t) => timerSequence(t.timerId) < latest.get(t.streamId)!),
+        TIMERS_CHANNEL,
+        String(earliest),
       ],
     );
-    const latest = new Map<string, number>();
-    for (const t of timers) latest.set(t.streamId, Math.max(latest.get(t.streamId) ?? 0, timerSequence(t.timerId)));
-    await tx.query(
-      `UPDATE engine.timers t SET superseded_at = now()
-       FROM unnest($1::text[], $2::int[]) AS n(stream_id, seq)
-       WHERE t.stream_id = n.stream_id AND t.seq < n.seq AND t.fired_at IS NULL AND t.superseded_at IS NULL`,
-      [[...latest.keys()], [...latest.values()]],
-    );
-    // Delivered at commit: sleeping drivers wake at the new earliest due time instead of polling.
-    const earliest = Math.min(...timers.map((t) => new Date(t.dueAt).getTime()));
-    await tx.query('SELECT pg_notify($1, $2)', [TIMERS_CHANNEL, String(earliest)]);
   }
 
   /** Marks every unfired timer of a stream superseded (the recovery ended). */
