@@ -609,3 +609,57 @@ describe('recovery engine in shadow mode', () => {
     }
   });
 });
+
+describe('engagement fatigue through the engine', () => {
+  it("the recovery's own unopened steps never drop its last step by default; a shop counting them skips it, with the counts", async () => {
+    for (const countOwnSteps of [false, true]) {
+      const e = await createEngine({ fatigue: { countOwnSteps } });
+      try {
+        const key = await e.recordCart({
+          cartId: 'c-f',
+          email: 'fay@example.com',
+          lineItems: mugs('l-f'),
+          emailConsent: 'subscribed',
+        });
+        await e.runFor(61 * MINUTE, MINUTE);
+        // An image proxy fetches the pixel on delivery: a machine open, not engagement.
+        await e.pool.query(
+          "UPDATE engine.sent_messages SET opened_at = sent_at + interval '2 seconds' WHERE recovery_id = $1",
+          [recoveryIdFor(SHOP, 'c-f')],
+        );
+        await e.runFor(3 * DAY + HOUR, HOUR);
+        const h = await e.history(key);
+        if (!countOwnSteps) {
+          expect(e.email.delivered.map((m) => m.subject?.slice(0, 11))).toEqual([
+            '[welcome-0]',
+            '[welcome-1]',
+            '[welcome-2]',
+            '[welcome-3]',
+          ]);
+          expect(h.entries.some((x) => x.reason === 'engagement-fatigue')).toBe(false);
+          continue;
+        }
+        expect(e.email.delivered).toHaveLength(3);
+        const skipped = h.entries.find((x) => x.kind === 'skipped');
+        expect(skipped).toMatchObject({
+          step: 3,
+          reason: 'engagement-fatigue',
+          fatigue: {
+            fatigued: true,
+            ignored: 3,
+            threshold: 3,
+            windowDays: 30,
+            maxSteps: 2,
+            countOwnSteps: true,
+            ownIgnored: 3,
+            machineOpens: 1,
+          },
+        });
+        expect(skipped?.detail).toContain('3 ignored messages in 30 days');
+        expect(skipped?.detail).toContain('1 machine open disregarded');
+      } finally {
+        await e.close();
+      }
+    }
+  });
+});

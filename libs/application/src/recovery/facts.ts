@@ -7,6 +7,10 @@ import { randomInt } from 'node:crypto';
 import {
   cartDecider,
   cartStream,
+  defaultRecoveryConfig,
+  ignoredOtherRecoveryMessages,
+  type Channel,
+  type EngagementHistory,
   customerDecider,
   customerStream,
   foldEvents,
@@ -147,7 +151,10 @@ export interface CustomerHistoryFacts {
   readonly customerLastOrderAt?: string;
   readonly lastOtherRecoveryMessageAt?: string;
   readonly otherActiveRecovery?: { readonly recoveryId: string; readonly startedAt: string };
+  /** Messages of other recoveries ignored since the last engagement (segmentation input). */
   readonly ignoredRecoveryMessages: number;
+  /** The customer's latest recovery messages with their engagement, and last order: the fatigue rule's input. */
+  readonly engagement: EngagementHistory;
   readonly lastDiscountRecoveryAt?: string;
 }
 
@@ -156,21 +163,18 @@ const isoOrUndefined = (d: Date | null | undefined): string | undefined => (d ? 
 /**
  * Opens recorded this soon after the send are taken for a machine's (Apple Mail Privacy Protection
  * and similar proxies fetch every image when the message is delivered), not the shopper's: they do
- * not count as engagement for fatigue.
+ * not count as engagement for fatigue. The default of the per-shop `fatigue` setting.
  */
-export const MACHINE_OPEN_WITHIN_SECONDS = 60;
+export const MACHINE_OPEN_WITHIN_SECONDS = defaultRecoveryConfig.fatigue.machineOpenWithinMs / 1000;
 
-/** SQL: the message (alias `m`) was opened by a person, by the rule above. */
-const HUMAN_OPEN = (m: string) =>
-  `(${m}.opened_at IS NOT NULL AND ${m}.opened_at > ${m}.sent_at + interval '${MACHINE_OPEN_WITHIN_SECONDS} seconds')`;
+/** The latest messages of a customer the fatigue rule looks at (its window is at most a year). */
+export const ENGAGEMENT_MESSAGES_LIMIT = 200;
 
 /**
  * Frequency-cap, fatigue, anti-gaming and purchase facts from the engine's index tables.
  *
- * Fatigue (`ignoredRecoveryMessages`): messages of the customer's OTHER recoveries sent since their
- * last engagement — a click, a human-looking open (not within MACHINE_OPEN_WITHIN_SECONDS of the
- * send) or an order placed after a message. The current recovery's own unopened steps never count
- * against its later steps (they would silently drop the last, largest-discount step).
+ * Fatigue: the customer's latest recovery messages (any recovery) with their first open, click and
+ * reply, and their last order; the domain's `assessFatigue` decides what counts (see there).
  */
 export async function customerHistoryFacts(
   q: Queryable,
@@ -178,29 +182,20 @@ export async function customerHistoryFacts(
   customerKey: string | undefined,
   recoveryId: string,
 ): Promise<CustomerHistoryFacts> {
-  if (customerKey === undefined) return { ignoredRecoveryMessages: 0 };
-  const { rows } = await q.query<{
-    last_order: Date | null;
-    last_other_message: Date | null;
-    other_id: string | null;
-    other_started: Date | null;
-    ignored: number;
-    last_discount_recovery: Date | null;
-  }>(
-    `SELECT
+  if (customerKey === undefined) return { ignoredRecoveryMessages: 0, engagement: { messages: [] } };
+  const [{ rows }, messages] = await Promise.all([
+    q.query<{
+      last_order: Date | null;
+      last_other_message: Date | null;
+      other_id: string | null;
+      other_started: Date | null;
+      last_discount_recovery: Date | null;
+    }>(
+      `SELECT
        (SELECT max(placed_at) FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2) AS last_order,
        (SELECT max(sent_at) FROM engine.sent_messages
          WHERE shop_id = $1 AND customer_key = $2 AND recovery_id <> $3) AS last_other_message,
        o.recovery_id AS other_id, o.started_at AS other_started,
-       (SELECT count(*)::int FROM engine.sent_messages s
-         WHERE s.shop_id = $1 AND s.customer_key = $2 AND s.recovery_id <> $3
-           AND s.clicked_at IS NULL AND NOT ${HUMAN_OPEN('s')}
-           AND s.sent_at > greatest(
-             COALESCE((SELECT max(e.sent_at) FROM engine.sent_messages e
-               WHERE e.shop_id = $1 AND e.customer_key = $2
-                 AND (e.clicked_at IS NOT NULL OR ${HUMAN_OPEN('e')})), '-infinity'),
-             COALESCE((SELECT max(o.placed_at) FROM engine.customer_orders o
-               WHERE o.shop_id = $1 AND o.customer_key = $2), '-infinity'))) AS ignored,
        (SELECT max(cr.ended_at) FROM engine.customer_recoveries cr
          WHERE cr.shop_id = $1 AND cr.customer_key = $2 AND cr.recovery_id <> $3 AND cr.end_reason = 'purchased'
            AND EXISTS (SELECT 1 FROM engine.sent_messages m
@@ -210,19 +205,50 @@ export async function customerHistoryFacts(
        SELECT recovery_id, started_at FROM engine.customer_recoveries
        WHERE shop_id = $1 AND customer_key = $2 AND recovery_id <> $3 AND status = 'active' AND started_at IS NOT NULL
        ORDER BY started_at, recovery_id LIMIT 1) o ON true`,
-    [shopId, customerKey, recoveryId],
-  );
+      [shopId, customerKey, recoveryId],
+    ),
+    q.query<{
+      recovery_id: string;
+      step: number;
+      channel: Channel;
+      sent_at: Date;
+      opened_at: Date | null;
+      clicked_at: Date | null;
+      replied_at: Date | null;
+    }>(
+      `SELECT recovery_id, step, channel, sent_at, opened_at, clicked_at, replied_at FROM engine.sent_messages
+       WHERE shop_id = $1 AND customer_key = $2 ORDER BY sent_at DESC LIMIT ${ENGAGEMENT_MESSAGES_LIMIT}`,
+      [shopId, customerKey],
+    ),
+  ]);
   const r = rows[0];
   const lastOrder = isoOrUndefined(r.last_order);
   const lastOther = isoOrUndefined(r.last_other_message);
   const lastDiscount = isoOrUndefined(r.last_discount_recovery);
+  const engagement: EngagementHistory = {
+    messages: messages.rows.map((m) => ({
+      recoveryId: m.recovery_id,
+      step: m.step,
+      channel: m.channel,
+      sentAt: m.sent_at.toISOString(),
+      ...(m.opened_at !== null ? { openedAt: m.opened_at.toISOString() } : {}),
+      ...(m.clicked_at !== null ? { clickedAt: m.clicked_at.toISOString() } : {}),
+      ...(m.replied_at !== null ? { repliedAt: m.replied_at.toISOString() } : {}),
+    })),
+    ...(lastOrder !== undefined ? { lastOrderAt: lastOrder } : {}),
+  };
   return {
     ...(lastOrder !== undefined ? { customerLastOrderAt: lastOrder } : {}),
     ...(lastOther !== undefined ? { lastOtherRecoveryMessageAt: lastOther } : {}),
     ...(r.other_id !== null && r.other_started !== null
       ? { otherActiveRecovery: { recoveryId: r.other_id, startedAt: r.other_started.toISOString() } }
       : {}),
-    ignoredRecoveryMessages: r.ignored,
+    ignoredRecoveryMessages: ignoredOtherRecoveryMessages(
+      engagement,
+      recoveryId,
+      defaultRecoveryConfig.fatigue.machineOpenWithinMs,
+    ),
+    engagement,
     ...(lastDiscount !== undefined ? { lastDiscountRecoveryAt: lastDiscount } : {}),
   };
 }

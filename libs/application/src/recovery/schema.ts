@@ -97,6 +97,8 @@ CREATE TABLE IF NOT EXISTS engine.sent_messages (
   PRIMARY KEY (recovery_id, step, channel)
 );
 CREATE INDEX IF NOT EXISTS sent_messages_customer ON engine.sent_messages (shop_id, customer_key, sent_at);
+-- The first reply to the message (an SMS answered with anything but a STOP-family word): engagement.
+ALTER TABLE engine.sent_messages ADD COLUMN IF NOT EXISTS replied_at timestamptz;
 
 CREATE TABLE IF NOT EXISTS engine.customer_orders (
   shop_id text NOT NULL,

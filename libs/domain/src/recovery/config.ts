@@ -1,5 +1,6 @@
 import { parseDuration, parseDurationList } from '../shared/duration';
 import { DAY, HOUR, MINUTE } from './time';
+import type { FatigueSettings } from './fatigue';
 import type { DecimalString } from './types';
 
 /** A local time-of-day window in minutes after midnight; `from > to` wraps past midnight. */
@@ -41,10 +42,8 @@ export interface RecoveryConfig {
   readonly purchaseGraceMs: number;
   /** Nothing from another recovery within this time of the customer's last recovery message. */
   readonly frequencyCapMs: number;
-  /** Ignored recovery messages in a row after which the customer is fatigued. */
-  readonly fatigueIgnoredThreshold: number;
-  /** Steps a fatigued customer still receives (steps with index >= this are skipped). */
-  readonly fatigueMaxSteps: number;
+  /** Engagement fatigue: how ignored messages are counted and when later steps are skipped. */
+  readonly fatigue: FatigueSettings;
   readonly emailConsentPolicy: EmailConsentPolicy;
   /** Allowed local send windows per channel; `null` = any time. */
   readonly sendWindows: { readonly email: LocalWindow | null; readonly sms: LocalWindow | null };
@@ -98,8 +97,14 @@ export const defaultRecoveryConfig: RecoveryConfig = {
   shadowMode: false,
   purchaseGraceMs: parseDuration(defaults.purchaseGrace),
   frequencyCapMs: parseDuration(defaults.frequencyCap),
-  fatigueIgnoredThreshold: 3,
-  fatigueMaxSteps: 2,
+  fatigue: {
+    enabled: true,
+    threshold: 3,
+    windowMs: 30 * DAY,
+    maxSteps: 2,
+    countOwnSteps: false,
+    machineOpenWithinMs: 60_000,
+  },
   emailConsentPolicy: defaults.emailConsentPolicy,
   sendWindows: { email: null, sms: { fromMinute: 8 * 60, toMinute: 21 * 60 } },
   discountValidityMs: parseDuration(defaults.discountExpiry),
@@ -112,8 +117,9 @@ export const defaultRecoveryConfig: RecoveryConfig = {
   segments: { highValueCart: defaults.highValueThreshold, vipMinOrders: 5, vipMinTotalSpent: '1000' },
 };
 
-export type RecoveryConfigOverrides = Partial<Omit<RecoveryConfig, 'segments' | 'sendWindows'>> & {
+export type RecoveryConfigOverrides = Partial<Omit<RecoveryConfig, 'segments' | 'sendWindows' | 'fatigue'>> & {
   readonly segments?: Partial<SegmentThresholds>;
+  readonly fatigue?: Partial<FatigueSettings>;
   readonly sendWindows?: Partial<RecoveryConfig['sendWindows']>;
 };
 
@@ -126,6 +132,7 @@ export function recoveryConfig(overrides: RecoveryConfigOverrides = {}): Recover
     ...overrides,
     highValueThreshold,
     sendWindows: { ...base.sendWindows, ...overrides.sendWindows },
+    fatigue: { ...base.fatigue, ...overrides.fatigue },
     segments: { ...base.segments, highValueCart: highValueThreshold, ...overrides.segments },
   };
 }

@@ -49,6 +49,17 @@ export {
 } from './sequences';
 export { isInsideWindow, localMinuteOfDay, nextAllowedTime } from './quiet-hours';
 export {
+  assessFatigue,
+  describeFatigue,
+  ignoredOtherRecoveryMessages,
+  isHumanOpen,
+  type EngagementHistory,
+  type EngagementKind,
+  type EngagementMessage,
+  type FatigueAssessment,
+  type FatigueSettings,
+} from './fatigue';
+export {
   checkBeforeSend,
   type ChannelConsent,
   type CheckResult,

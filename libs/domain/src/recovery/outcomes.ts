@@ -34,6 +34,7 @@ export function outcomeFromCheck(result: CheckResult): StepOutcomeResult | undef
           ? { channelsSkipped: result.channelsSkipped }
           : {}),
         ...(result.wouldSend !== undefined ? { wouldSend: summarizeDecision(result.wouldSend) } : {}),
+        ...(result.fatigue !== undefined ? { fatigue: result.fatigue } : {}),
       };
     case 'defer':
       return { kind: 'deferred', until: result.until, reason: result.reason };

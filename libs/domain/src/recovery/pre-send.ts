@@ -1,5 +1,6 @@
 import Decimal from 'decimal.js';
 import { defaultRecoveryConfig, type RecoveryConfig } from './config';
+import { assessFatigue, type EngagementHistory, type FatigueAssessment } from './fatigue';
 import { formatMoney, isDecimalString, lineTotal } from './money';
 import { isValidTimeZone, nextAllowedTime } from './quiet-hours';
 import type { SequenceStep } from './sequences';
@@ -98,8 +99,10 @@ export interface SendCheckContext {
   readonly lastOtherRecoveryMessageAt?: IsoTimestamp;
   /** Another active recovery of the same customer. */
   readonly otherActiveRecovery?: { readonly recoveryId: string; readonly startedAt: IsoTimestamp };
-  /** Recovery messages the customer ignored in a row. */
+  /** Recovery messages of other recoveries the customer ignored in a row (when `engagement` is absent). */
   readonly ignoredRecoveryMessages: number;
+  /** The customer's recent recovery messages and last order: the fatigue rule counts from these. */
+  readonly engagement?: EngagementHistory;
   /** Last time this customer was recovered (bought) after receiving a discount. */
   readonly lastDiscountRecoveryAt?: IsoTimestamp;
   readonly ticketOpen: boolean;
@@ -149,6 +152,8 @@ export type CheckResult =
       readonly channelsSkipped?: readonly { readonly channel: Channel; readonly reason: SkipReason }[];
       /** In shadow mode: what would have been sent. */
       readonly wouldSend?: SendDecision;
+      /** `engagement-fatigue`: the numbers the skip rests on. */
+      readonly fatigue?: FatigueAssessment;
     }
   | {
       readonly decision: 'defer';
@@ -190,6 +195,25 @@ function checkChannel(channel: Channel, ctx: SendCheckContext, config: RecoveryC
 
 function priceOf(value: string | undefined): value is string {
   return value !== undefined && isDecimalString(value);
+}
+
+/** The fatigue assessment of this step: from the engagement history, else from the ignored count alone. */
+function fatigueOf(ctx: SendCheckContext, config: RecoveryConfig): FatigueAssessment {
+  const settings = config.fatigue;
+  if (ctx.engagement !== undefined) {
+    return assessFatigue(ctx.engagement, ctx.recoveryId, ctx.step.index, ctx.now, settings);
+  }
+  const ignored = ctx.ignoredRecoveryMessages;
+  return {
+    fatigued: settings.enabled && ignored >= settings.threshold && ctx.step.index >= settings.maxSteps,
+    ignored,
+    threshold: settings.threshold,
+    windowDays: Math.round((settings.windowMs / 86_400_000) * 100) / 100,
+    maxSteps: settings.maxSteps,
+    countOwnSteps: settings.countOwnSteps,
+    ownIgnored: 0,
+    machineOpens: 0,
+  };
 }
 
 /**
@@ -243,9 +267,8 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
     const capEnd = toMs(ctx.lastOtherRecoveryMessageAt) + config.frequencyCapMs;
     if (now < capEnd) return { decision: 'defer', until: toIso(capEnd), reason: 'frequency-cap' };
   }
-  if (ctx.ignoredRecoveryMessages >= config.fatigueIgnoredThreshold && ctx.step.index >= config.fatigueMaxSteps) {
-    return { decision: 'skip', reason: 'engagement-fatigue' };
-  }
+  const fatigue = fatigueOf(ctx, config);
+  if (fatigue.fatigued) return { decision: 'skip', reason: 'engagement-fatigue', fatigue };
   // 4. Quiet hours in the customer's time zone, else the shop's.
   const window = config.sendWindows[chosen.channel];
   if (window !== null) {

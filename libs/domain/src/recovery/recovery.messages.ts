@@ -9,6 +9,7 @@
 import type { DomainEvent } from '../events/envelope';
 import type { ConsentUsed, DeferReason, DiscountWithheldReason, SendMode, SkipReason, StopReason } from './pre-send';
 import type { RecoveryArm } from './arms';
+import type { FatigueAssessment } from './fatigue';
 import type { RecoveryFeatures } from './features';
 import type { CustomerFeatures, Segmentation } from './segments';
 import type { SequenceCatalogue, SequenceStep } from './sequences';
@@ -62,6 +63,8 @@ export type StepOutcomeResult =
       readonly channelsSkipped?: readonly ChannelSkip[];
       /** Shadow mode / outside rollout: what would have been sent. */
       readonly wouldSend?: SendSummary;
+      /** `engagement-fatigue`: the counts the skip rests on. */
+      readonly fatigue?: FatigueAssessment;
     }
   | {
       readonly kind: 'deferred';
@@ -273,6 +276,8 @@ export interface StepSkipped extends Base<'recovery.step-skipped'> {
   readonly reason: SkipReason | StopReason;
   readonly channelsSkipped?: readonly ChannelSkip[];
   readonly wouldSend?: SendSummary;
+  /** `engagement-fatigue` (optional, added without a version bump): the counts the skip rests on. */
+  readonly fatigue?: FatigueAssessment;
 }
 export interface StepDeferred extends Base<'recovery.step-deferred'> {
   readonly step: number;

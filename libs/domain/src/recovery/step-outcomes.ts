@@ -117,6 +117,7 @@ export function onOutcome(
         ...(channel ? { channel } : {}),
         ...(o.channelsSkipped !== undefined ? { channelsSkipped: o.channelsSkipped } : {}),
         ...(o.wouldSend !== undefined ? { wouldSend: o.wouldSend } : {}),
+        ...(o.fatigue !== undefined ? { fatigue: o.fatigue } : {}),
       });
       break;
     case 'deferred':

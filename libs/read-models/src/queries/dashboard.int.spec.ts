@@ -141,7 +141,28 @@ describe('dashboard queries', () => {
     const steps = await stepEffectiveness(pool, period);
     expect(steps).toEqual([
       expect.objectContaining({ sequenceId: 'premium', step: 0, sent: 1, orders: 0 }),
-      expect.objectContaining({ sequenceId: 'welcome', step: 0, sent: 3, templateId: 'welcome-0' }),
+      expect.objectContaining({ sequenceId: 'welcome', step: 0, sent: 3, templateId: 'welcome-0', skippedFatigue: 0 }),
+    ]);
+  });
+
+  it('the per-step view counts the steps skipped for engagement fatigue, even a step never sent', async () => {
+    const shopId = randomUUID();
+    const at = new Date('2025-03-01T10:00:00Z');
+    await recovery(shopId, at);
+    const { rows } = await pool.query<{ recovery_id: string }>(
+      'SELECT recovery_id FROM read.recoveries WHERE shop_id = $1',
+      [shopId],
+    );
+    await pool.query(
+      `INSERT INTO read.messages (recovery_id, step, shop_id, status, reason, attempts, deferrals, template_id, position)
+       VALUES ($1, 3, $2, 'skipped', 'engagement-fatigue', 1, 0, 'welcome-3', '0'),
+              ($1, 2, $2, 'skipped', 'all-out-of-stock', 1, 0, 'welcome-2', '0')`,
+      [rows[0].recovery_id, shopId],
+    );
+    const steps = await stepEffectiveness(pool, { shopIds: [shopId], from: day(at), to: day(at) });
+    expect(steps.map((s) => [s.step, s.sent, s.skippedFatigue])).toEqual([
+      [0, 1, 0],
+      [3, 0, 1],
     ]);
   });
 });

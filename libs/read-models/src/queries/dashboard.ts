@@ -513,6 +513,8 @@ export interface StepEffectiveness {
   readonly orders: number;
   /** Their revenue (decimal string); null when the carts are in several currencies. */
   readonly revenue: string | null;
+  /** Skipped as `engagement-fatigue` (the counts of each skip are in the customer history). */
+  readonly skippedFatigue: number;
 }
 
 /** Per sequence and step: what was sent, opened, clicked, and the orders attributed to the step. */
@@ -524,13 +526,14 @@ export async function stepEffectiveness(pool: Queryable, period: DashboardPeriod
             count(*) FILTER (WHERE m.clicked_at IS NOT NULL)::int AS clicked,
             count(*) FILTER (WHERE m.unsubscribed_at IS NOT NULL)::int AS unsubscribed,
             count(a.order_id)::int AS orders, coalesce(sum(a.revenue), 0)::text AS revenue,
-            count(DISTINCT a.currency)::int AS currencies
+            count(DISTINCT a.currency)::int AS currencies,
+            count(*) FILTER (WHERE m.status = 'skipped' AND m.reason = 'engagement-fatigue')::int AS "skippedFatigue"
        FROM read.recoveries r
        JOIN read.messages m ON m.recovery_id = r.recovery_id
        LEFT JOIN read.attribution a ON a.recovery_id = m.recovery_id AND a.step = m.step
       WHERE ${COHORT} AND r.sequence_id IS NOT NULL
       GROUP BY r.sequence_id, m.step
-     HAVING count(*) FILTER (WHERE m.sent_at IS NOT NULL) > 0
+     HAVING count(*) FILTER (WHERE m.sent_at IS NOT NULL OR m.reason = 'engagement-fatigue') > 0
       ORDER BY r.sequence_id, m.step`,
     [period.shopIds, period.from, period.to],
   );

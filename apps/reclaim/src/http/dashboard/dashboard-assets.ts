@@ -94,12 +94,13 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
         <tbody></tbody>
       </table>
       <h3>Per step</h3>
-      <p class="hint">Each message of a sequence: sent, opened, clicked, unsubscribed, and the orders placed after a
-        click on that message (with their revenue).</p>
+      <p class="hint">Each message of a sequence: sent, opened, clicked, unsubscribed, the orders placed after a
+        click on that message (with their revenue), and how often it was skipped for engagement fatigue (the
+        counts each skip rests on are in the customer history).</p>
       <table id="steps">
         <thead><tr><th>Sequence</th><th class="num">Step</th><th>Template</th><th class="num">Sent</th><th class="num">Opened</th>
           <th class="num">Clicked</th><th class="num">Unsubscribed</th><th class="num">Orders after a click</th>
-          <th class="num">Revenue</th></tr></thead>
+          <th class="num">Revenue</th><th class="num" title="Skipped as engagement-fatigue: the customer ignored too many recent messages (see the customer history for the counts)">Skipped (fatigue)</th></tr></thead>
         <tbody></tbody>
       </table>
       <h3>Engagement by customer group and step</h3>

@@ -368,6 +368,7 @@ const CORE_JS = String.raw`
       return el('tr', {}, [
         td(r.sequenceId), num(r.step), td(r.templateId, 'mono'), num(r.sent), num(share(r.opened)),
         num(share(r.clicked)), num(share(r.unsubscribed)), num(r.orders), num(r.revenue === null ? '—' : money(r.revenue)),
+        num(r.skippedFatigue),
       ]);
     });
   }
@@ -507,7 +508,7 @@ const CORE_JS = String.raw`
         plural(history.recoveries.length, 'recovery', 'recoveries') + ' for customer code ' + history.customerKey + '.';
       history.entries.forEach(function (e) {
         var arm = e.arm ? ARMS.filter(function (x) { return x[0] === e.arm; }).map(function (x) { return x[1]; })[0] : null;
-        var reason = [e.reason, arm, e.error, e.until ? 'until ' + when(e.until) : null].filter(Boolean).join('; ');
+        var reason = [e.reason, e.detail, arm, e.error, e.until ? 'until ' + when(e.until) : null].filter(Boolean).join('; ');
         body.appendChild(el('tr', { 'data-kind': e.kind }, [
           el('td', { text: when(e.at) }),
           el('td', { className: 'mono', text: e.cartId }),

@@ -7,6 +7,7 @@
 import type {
   Channel,
   ConsentUsed,
+  FatigueAssessment,
   RecoveryEvent,
   SendMode,
   SendSummary,
@@ -20,7 +21,7 @@ import {
   type GlobalPosition,
   type RecordedEvent,
 } from '@reclaim/event-store';
-import { parseRecoveryId } from '@reclaim/domain';
+import { describeFatigue, parseRecoveryId } from '@reclaim/domain';
 import { fromStoredRecoveryEvent, type RecoveryArm } from '@reclaim/domain';
 
 export type HistoryEntryKind =
@@ -75,6 +76,9 @@ export interface HistoryEntry {
   readonly error?: string;
   /** `started`: the experiment arm the recovery was drawn into (holdout, live-treated, shadow, outside-rollout). */
   readonly arm?: RecoveryArm;
+  /** `engagement-fatigue` skips: the counts the skip rests on, and the same in one line. */
+  readonly fatigue?: FatigueAssessment;
+  readonly detail?: string;
   /** The recorded event itself. */
   readonly event: RecoveryEvent;
 }
@@ -193,6 +197,7 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
         ...(e.channel !== undefined ? { channel: e.channel } : {}),
         ...(e.wouldSend !== undefined ? { sent: e.wouldSend, consentUsed: e.wouldSend.consentUsed } : {}),
         ...(e.channelsSkipped !== undefined ? { channelsSkipped: e.channelsSkipped } : {}),
+        ...(e.fatigue !== undefined ? { fatigue: e.fatigue, detail: describeFatigue(e.fatigue) } : {}),
       };
     case 'recovery.step-deferred':
       return {

@@ -42,6 +42,52 @@ export interface ShopRecoverySettings {
    * `utm_medium` by channel, `utm_campaign` `{sequence}-step-{step}`, `utm_content` `{template}`.
    */
   readonly utm?: UtmOverrides;
+  /**
+   * Engagement fatigue: `enabled`, `threshold` (ignored messages in a row), `windowDays` (only
+   * messages sent within it count), `maxSteps` (a fatigued customer still gets the steps below it),
+   * `countOwnSteps` (also count the current recovery's own ignored steps; off by default).
+   */
+  readonly fatigue?: FatigueOverrides;
+}
+
+export interface FatigueOverrides {
+  readonly enabled?: boolean;
+  readonly threshold?: number;
+  readonly windowDays?: number;
+  readonly maxSteps?: number;
+  readonly countOwnSteps?: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+function validateFatigue(input: unknown, errors: ValidationError[]): void {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    errors.push({
+      field: 'fatigue',
+      message: 'must be { enabled?, threshold?, windowDays?, maxSteps?, countOwnSteps? }',
+    });
+    return;
+  }
+  const f = input as Record<string, unknown>;
+  for (const key of Object.keys(f)) {
+    if (!['enabled', 'threshold', 'windowDays', 'maxSteps', 'countOwnSteps'].includes(key)) {
+      errors.push({ field: `fatigue.${key}`, message: 'is not a fatigue setting' });
+    }
+  }
+  for (const key of ['enabled', 'countOwnSteps'] as const) {
+    if (f[key] !== undefined && typeof f[key] !== 'boolean') {
+      errors.push({ field: `fatigue.${key}`, message: 'must be a boolean' });
+    }
+  }
+  const whole = (key: string, min: number, max: number) => {
+    const v = f[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) {
+      errors.push({ field: `fatigue.${key}`, message: `must be a whole number from ${min} to ${max}` });
+    }
+  };
+  whole('threshold', 1, 100);
+  whole('windowDays', 1, 365);
+  whole('maxSteps', 0, 20);
 }
 
 const KEYS: readonly (keyof ShopRecoverySettings)[] = [
@@ -55,6 +101,7 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'quietHours',
   'domainAliases',
   'utm',
+  'fatigue',
 ];
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -135,6 +182,7 @@ export function validateShopSettings(input: unknown): ValidationError[] {
     }
   }
   if (o.utm !== undefined) errors.push(...validateUtmOverrides(o.utm, 'utm'));
+  if (o.fatigue !== undefined) validateFatigue(o.fatigue, errors);
   return errors;
 }
 
@@ -156,6 +204,18 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
     ...(s.pauseWhileTicketOpen !== undefined ? { pauseWhileTicketOpen: s.pauseWhileTicketOpen } : {}),
     ...(s.quietHours !== undefined
       ? { sendWindows: { ...base.sendWindows, email: sendWindowOf(s.quietHours.email) } }
+      : {}),
+    ...(s.fatigue !== undefined
+      ? {
+          fatigue: {
+            ...base.fatigue,
+            ...(s.fatigue.enabled !== undefined ? { enabled: s.fatigue.enabled } : {}),
+            ...(s.fatigue.threshold !== undefined ? { threshold: s.fatigue.threshold } : {}),
+            ...(s.fatigue.windowDays !== undefined ? { windowMs: s.fatigue.windowDays * DAY_MS } : {}),
+            ...(s.fatigue.maxSteps !== undefined ? { maxSteps: s.fatigue.maxSteps } : {}),
+            ...(s.fatigue.countOwnSteps !== undefined ? { countOwnSteps: s.fatigue.countOwnSteps } : {}),
+          },
+        }
       : {}),
   };
 }
@@ -281,8 +341,9 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
 
   /** The settings in effect: stored values over the appliance defaults. */
   async effective(shopId: string): Promise<
-    Required<Omit<ShopRecoverySettings, 'postalAddress' | 'storeName' | 'utm'>> & {
+    Required<Omit<ShopRecoverySettings, 'postalAddress' | 'storeName' | 'utm' | 'fatigue'>> & {
       utm: UtmSettings;
+      fatigue: Required<FatigueOverrides> & { machineOpenWithinSeconds: number };
       postalAddress: string | null;
       storeName: string | null;
     }
@@ -302,6 +363,14 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
       quietHours: { email: email === null ? null : { start: hhmm(email.toMinute), end: hhmm(email.fromMinute) } },
       domainAliases: s.domainAliases ?? [],
       utm: utmSettingsOf(s.utm),
+      fatigue: {
+        enabled: c.fatigue.enabled,
+        threshold: c.fatigue.threshold,
+        windowDays: c.fatigue.windowMs / DAY_MS,
+        maxSteps: c.fatigue.maxSteps,
+        countOwnSteps: c.fatigue.countOwnSteps,
+        machineOpenWithinSeconds: c.fatigue.machineOpenWithinMs / 1000,
+      },
     };
   }
 

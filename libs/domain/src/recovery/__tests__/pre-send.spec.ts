@@ -203,7 +203,36 @@ describe('checkBeforeSend', () => {
       expect(checkBeforeSend(ctx({ ignoredRecoveryMessages: 3, step: step({ index: 2 }) }))).toEqual({
         decision: 'skip',
         reason: 'engagement-fatigue',
+        fatigue: expect.objectContaining({ fatigued: true, ignored: 3, threshold: 3, maxSteps: 2 }),
       });
+    });
+
+    it("fatigue from the engagement history: the recovery's own ignored steps never drop its last step", () => {
+      const own = [0, 1, 2].map((i) => ({
+        recoveryId: RID,
+        step: i,
+        channel: 'email' as const,
+        sentAt: at(NOW, -(3 - i) * DAY),
+      }));
+      const last = step({ index: 3, discountPercent: 15 });
+      expect(checkBeforeSend(ctx({ step: last, engagement: { messages: own } })).decision).toBe('send');
+      const counting = recoveryConfig({ fatigue: { countOwnSteps: true } });
+      expect(checkBeforeSend(ctx({ step: last, engagement: { messages: own } }), counting)).toEqual({
+        decision: 'skip',
+        reason: 'engagement-fatigue',
+        fatigue: {
+          fatigued: true,
+          ignored: 3,
+          threshold: 3,
+          windowDays: 30,
+          maxSteps: 2,
+          countOwnSteps: true,
+          ownIgnored: 3,
+          machineOpens: 0,
+        },
+      });
+      const off = recoveryConfig({ fatigue: { countOwnSteps: true, enabled: false } });
+      expect(checkBeforeSend(ctx({ step: last, engagement: { messages: own } }), off).decision).toBe('send');
     });
 
     it('an open support ticket switches to the help template', () => {
