@@ -69,7 +69,7 @@ export class AppModule {
             const metrics = new ReclaimMetrics({
               pool: runtime.pool,
               store: runtime.store,
-              subscriptions: applianceSubscriptions(),
+              subscriptions: applianceSubscriptions(runtime.config.ENGINE_PARTITIONS),
             });
             registerShopConnectionMetrics(metrics.registry, runtime.shops);
             runtime.engine.providerMetrics.attach(metrics);

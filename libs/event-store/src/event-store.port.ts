@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The event store port. Two adapters implement it (postgres/ — the embedded default — and
  * eventstoredb/) and both pass one contract suite (contract/).
@@ -65,6 +66,17 @@ export interface EventFilter {
   readonly typePrefixes?: readonly string[];
   /** Only events whose stream id starts with one of these prefixes. */
   readonly streamPrefixes?: readonly string[];
+  /**
+   * Only events whose stream falls in partition `index` of `count` ({@link streamPartition}):
+   * a stream always maps to one partition, so per-stream order holds inside each.
+   */
+  readonly partition?: StreamPartition;
+}
+
+/** Partition `index` (0-based) of `count` partitions of the log by stream hash. */
+export interface StreamPartition {
+  readonly index: number;
+  readonly count: number;
 }
 
 export interface ReadAllOptions {
@@ -145,4 +157,20 @@ export function comparePositions(a: GlobalPosition, b: GlobalPosition): number {
   if (a.commit !== b.commit) return a.commit < b.commit ? -1 : 1;
   if (a.prepare !== b.prepare) return a.prepare < b.prepare ? -1 : 1;
   return 0;
+}
+
+/**
+ * The partition of a stream among `count`: the first 32 bits of the MD5 of its id (UTF-8), modulo
+ * `count`. The same function in SQL ({@link streamPartitionSql}) lets PostgreSQL filter a
+ * partition's events; the EventStoreDB adapter filters with this one. A stream always maps to one
+ * partition, so each partition keeps per-stream order.
+ */
+export function streamPartition(streamId: string, count: number): number {
+  if (count <= 1) return 0;
+  return createHash('md5').update(streamId, 'utf8').digest().readUInt32BE(0) % count;
+}
+
+/** {@link streamPartition} as a SQL expression over the column `column` (`count` is SQL too: a literal or a parameter). */
+export function streamPartitionSql(column: string, count: string): string {
+  return `((('x' || substr(md5(${column}), 1, 8))::bit(32)::bigint) % ${count})`;
 }

@@ -190,6 +190,16 @@ export class AppConfig {
   })
   ROLES = 'ingest,engine,projector,relay';
 
+  /** Partitions of the engine's subscriptions by stream hash; the engine instances share them. */
+  @Setting({
+    group: 'appliance',
+    description:
+      'partitions of the engine by stream hash (each with its own checkpoint and leader lock): several instances with the engine role share them; changing it re-splits from the lowest checkpoint once every instance runs the new count',
+  })
+  @Transform(toInt(4))
+  @WholeNumber(1, 64)
+  ENGINE_PARTITIONS = 4;
+
   @Setting({ group: 'appliance', description: 'larger bodies get 413 before being buffered' })
   @IsString()
   @Matches(/^\s*\d+\s*(b|kb|kib|mb|mib)?\s*$/i, { message: 'WEBHOOK_BODY_LIMIT must be a size like 1mb or 524288' })

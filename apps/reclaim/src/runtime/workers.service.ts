@@ -15,7 +15,12 @@ import {
   TIMERS_CHANNEL,
   WakeLoop,
 } from '@reclaim/application';
-import { runCheckpointedSubscription, type IsolationOptions, type RecordedEvent } from '@reclaim/event-store';
+import {
+  runCheckpointedSubscription,
+  runPartitionedSubscription,
+  type IsolationOptions,
+  type RecordedEvent,
+} from '@reclaim/event-store';
 import { KafkaJsPublisher, KafkaRelay, parseBrokers } from '@reclaim/kafka';
 import { platformAdapters } from '@reclaim/platforms';
 import { READ_MODEL_PROJECTIONS, ReclaimMetrics, runProjection } from '@reclaim/read-models';
@@ -109,21 +114,34 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
    * Effects interrupted by a crash are released once at start and reconciled (R2).
    */
   private startEngine(): void {
-    const { engine, store, pool } = this.runtime;
+    const { engine, store, pool, config } = this.runtime;
+    // ENGINE_PARTITIONS partitions by stream hash, shared by every instance with the engine role.
     for (const [name, filter, handle] of [
       [RECOVERY_FEED, RECOVERY_FEED_FILTER, engine.feed.handle],
       [RECOVERY_EVENTS, RECOVERY_EVENTS_FILTER, engine.projector.handle],
     ] as const) {
       this.start(name, () =>
-        runCheckpointedSubscription({
+        runPartitionedSubscription({
           name,
+          partitions: config.ENGINE_PARTITIONS,
           store,
           pool,
           filter,
           batchSize: SUBSCRIPTION_BATCH_SIZE,
           signal: this.abort.signal,
           handle,
+          onCommitted: (events) => this.metrics.recordEngineEvents(name, events.length),
           isolation: this.isolation(),
+          onOwnership: (owned) => {
+            this.metrics.recordPartitions(name, owned);
+            this.logger.log({
+              msg: `${name}: this instance runs partitions [${owned.join(', ')}] of ${config.ENGINE_PARTITIONS}`,
+            });
+          },
+          onLayoutWait: (stored, wanted) =>
+            this.logger.warn({
+              msg: `${name}: waiting for the instances running ${stored === 'unpartitioned' ? 'it unpartitioned' : `${stored} partitions`} to stop before re-splitting into ${wanted}`,
+            }),
           onError: (err, attempt) =>
             this.logger.warn({
               msg: `${name} batch failed; retrying from the checkpoint`,

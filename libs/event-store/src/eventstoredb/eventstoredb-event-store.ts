@@ -32,6 +32,7 @@ import {
   RecordedEvent,
   START,
   SubscribeOptions,
+  streamPartition,
   WrongExpectedRevisionError,
 } from '../event-store.port';
 import { validateAppend } from '../validation';
@@ -243,6 +244,7 @@ function serverFilter(filter: EventFilter | undefined): Filter {
 function matches(e: RecordedEvent, filter: EventFilter | undefined): boolean {
   if (filter?.typePrefixes?.length && !filter.typePrefixes.some((p) => e.type.startsWith(p))) return false;
   if (filter?.streamPrefixes?.length && !filter.streamPrefixes.some((p) => e.streamId.startsWith(p))) return false;
+  if (filter?.partition && streamPartition(e.streamId, filter.partition.count) !== filter.partition.index) return false;
   return true;
 }
 

@@ -12,6 +12,7 @@ import {
   RecordedEvent,
   START,
   SubscribeOptions,
+  streamPartitionSql,
   WrongExpectedRevisionError,
 } from '../event-store.port';
 import { validateAppend } from '../validation';
@@ -541,6 +542,10 @@ export function matchingSql(events: string, filter: EventFilter | undefined, par
   if (filter?.streamPrefixes?.length) {
     params.push(filter.streamPrefixes.map(escapeLike));
     streamCond.push(`stream_id LIKE ANY($${params.length}::text[])`);
+  }
+  if (filter?.partition && filter.partition.count > 1) {
+    params.push(filter.partition.count, filter.partition.index);
+    streamCond.push(`${streamPartitionSql('stream_id', `$${params.length - 1}::int`)} = $${params.length}::int`);
   }
   const prefixes = filter?.typePrefixes ?? [];
   const scan = (conds: string[]) =>

@@ -67,6 +67,16 @@ export function deadLetterDdl(schema: string): string {
     CREATE INDEX IF NOT EXISTS subscription_blocked_events_key_idx ON "${assertSchemaName(schema)}".subscription_blocked_events (subscription, key, seq);`;
 }
 
+/** The partition count of each partitioned subscription (see subscriptions/partitioned-subscription.ts); idempotent. */
+export function partitionLayoutDdl(schema: string): string {
+  return `
+    CREATE TABLE IF NOT EXISTS "${assertSchemaName(schema)}".subscription_partitions (
+      name text PRIMARY KEY,
+      partitions integer NOT NULL CHECK (partitions BETWEEN 1 AND 1024),
+      updated_at timestamptz NOT NULL DEFAULT now()
+    );`;
+}
+
 /** Idempotent; safe to run from several processes at once (serialised by an advisory lock). */
 export async function migrateEventStore(pool: Pool, schema: string = DEFAULT_SCHEMA): Promise<void> {
   const s = assertSchemaName(schema);
@@ -101,6 +111,7 @@ export async function migrateEventStore(pool: Pool, schema: string = DEFAULT_SCH
         updated_at timestamptz NOT NULL DEFAULT now()
       );
       ${deadLetterDdl(s)}
+      ${partitionLayoutDdl(s)}
     `);
     await client.query('COMMIT');
   } catch (err) {

@@ -25,6 +25,8 @@ export interface CheckpointedSubscriptionOptions {
   readonly signal: AbortSignal;
   /** Apply the batch with `tx`; the checkpoint is written in the same transaction. Throw to retry. */
   readonly handle: (events: readonly RecordedEvent[], tx: PoolClient) => Promise<void>;
+  /** Called after a batch (and its checkpoint) committed. */
+  readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
   /** Called on every failed attempt, before the back-off. */
   readonly onError?: (error: unknown, attempt: number) => void;
   /** Bounded exponential back-off. Defaults 100 ms .. 30 s. */
@@ -224,6 +226,7 @@ async function consume(options: CheckpointedSubscriptionOptions, signal: AbortSi
               await writeCheckpoint(tx, schema, name, exists ? checkpoint : undefined, next);
             });
             isolation?.committed();
+            options.onCommitted?.(events);
           };
           if (isolation) await isolation.exclusive(apply);
           else await apply();

@@ -1,9 +1,19 @@
 import type { Pool } from 'pg';
-import { getCheckpoint, getHeadPosition, START, type EventFilter, type EventStore } from '@reclaim/event-store';
+import {
+  getCheckpoint,
+  getHeadPosition,
+  partitionName,
+  START,
+  type EventFilter,
+  type EventStore,
+  type GlobalPosition,
+} from '@reclaim/event-store';
 
 export interface SubscriptionRef {
   readonly name: string;
   readonly filter?: EventFilter;
+  /** Run partitioned (ENGINE_PARTITIONS): one checkpoint per partition; the lag adds them up. */
+  readonly partitions?: number;
 }
 
 export interface SubscriptionLag {
@@ -24,14 +34,32 @@ export async function subscriptionLags(
   cap = 1_000,
 ): Promise<SubscriptionLag[]> {
   const head = await getHeadPosition(store);
+  const lagOf = async (name: string, filter: EventFilter | undefined) => {
+    const checkpoint: GlobalPosition = await getCheckpoint(pool, name);
+    const from = checkpoint === START || checkpoint.commit < 0n ? -1n : checkpoint.commit;
+    const positions = head.commit > from ? Number(head.commit - from) : 0;
+    const pending = positions === 0 ? [] : await store.readAll({ after: checkpoint, filter, maxCount: cap });
+    return { positions, pending: pending.length };
+  };
   return Promise.all(
     subscriptions.map(async (s) => {
-      const checkpoint = await getCheckpoint(pool, s.name);
-      const from = checkpoint === START || checkpoint.commit < 0n ? -1n : checkpoint.commit;
-      const positions = head.commit > from ? Number(head.commit - from) : 0;
-      const pending =
-        positions === 0 ? [] : await store.readAll({ after: checkpoint, filter: s.filter, maxCount: cap });
-      return { name: s.name, positions, pending: pending.length, capped: pending.length >= cap };
+      if (s.partitions === undefined) {
+        const { positions, pending } = await lagOf(s.name, s.filter);
+        return { name: s.name, positions, pending, capped: pending >= cap };
+      }
+      // The furthest-behind partition's positions; the pending events of all partitions (up to the cap).
+      const count = s.partitions;
+      const parts = await Promise.all(
+        Array.from({ length: count }, (_, index) =>
+          lagOf(partitionName(s.name, index, count), { ...s.filter, partition: { index, count } }),
+        ),
+      );
+      const positions = Math.max(0, ...parts.map((p) => p.positions));
+      const pending = Math.min(
+        cap,
+        parts.reduce((sum, p) => sum + p.pending, 0),
+      );
+      return { name: s.name, positions, pending, capped: pending >= cap };
     }),
   );
 }

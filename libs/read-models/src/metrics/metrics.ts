@@ -75,6 +75,19 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics {
     registers: [this.registry],
   });
 
+  private readonly partitionsOwned = new Gauge({
+    name: 'reclaim_engine_partitions_owned',
+    help: 'Partitions of a partitioned engine subscription this instance runs (ENGINE_PARTITIONS)',
+    labelNames: ['subscription'] as const,
+    registers: [this.registry],
+  });
+  private readonly engineEvents = new Counter({
+    name: 'reclaim_engine_events_total',
+    help: 'Events this instance applied in an engine subscription (all its partitions)',
+    labelNames: ['subscription'] as const,
+    registers: [this.registry],
+  });
+
   constructor(private readonly deps: ReclaimMetricsDeps) {
     if (deps.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'reclaim_' });
     const { pool, store, subscriptions } = deps;
@@ -167,6 +180,16 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics {
   }
 
   /** Counts step outcomes from recovery events (fed by the recoveries projection's batches). */
+  /** The partitions of `subscription` this instance now runs. */
+  recordPartitions(subscription: string, owned: readonly number[]): void {
+    this.partitionsOwned.set({ subscription }, owned.length);
+  }
+
+  /** Events applied by this instance in `subscription` (a committed batch). */
+  recordEngineEvents(subscription: string, events: number): void {
+    this.engineEvents.inc({ subscription }, events);
+  }
+
   recordRecoveryEvents(events: readonly RecordedEvent[]): void {
     for (const e of events) {
       const outcome = SEND_OUTCOMES[e.type];
