@@ -11,16 +11,25 @@
  *   BENCH_CARTS=50000 BENCH_NAIVE_CARTS=2000 BENCH_STEP_S=15 npm run bench:engine
  *
  * Burst: time from the last acknowledged append to the last abandonment timer in `engine.timers`
- * (observed by a poll every 200 ms, on the database clock), and the engine's rate over the burst.
+ * (observed by a poll every 200 ms, on the database clock). Then the same as signed Shopify
+ * `checkouts/update` deliveries received in process (`ReceiveWebhook`: verify, map, seal, store —
+ * the webhook route without HTTP; BENCH_DELIVERIES, 0 to skip), so the delivery processor's
+ * subscription is on the path too, as in the appliance with every role on.
  * Sustained: arrivals paced at a rate for BENCH_STEP_S seconds; the backlog (carts appended minus
  * abandonment timers) is sampled every second and counts as flat when its slope over the second
  * half stays under 5 % of the arrival rate. Rates are tried from 70 % of the burst rate, up by 25 %
  * while flat, down by 30 % when not (BENCH_STEPS tries); the highest flat rate is reported.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
 import {
+  DELIVERY_PROCESSOR,
+  DeliveryProcessor,
+  deliveryOrderingKey,
   migrateRecoveryEngine,
+  ReceiveWebhook,
+  SecretBox,
+  ShopRegistry,
   PostgresSequenceRepository,
   PostgresShopSettings,
   RECOVERY_EVENTS,
@@ -45,11 +54,13 @@ import {
   type NewEvent,
   type RecordedEvent,
 } from '@reclaim/event-store';
+import { platformAdapters } from '@reclaim/platforms';
 import { PersonalDataVault } from '@reclaim/privacy';
 import { InMemoryShops } from '../libs/testing/src/fakes';
 import { openScratchDatabase, type ScratchDatabase } from './support/scratch-database';
 
 const SHOPS = 20;
+const SECRET = 'bench-engine-secret-0123456789';
 const WRITERS = 32;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -63,6 +74,8 @@ interface Bench {
   readonly shopIds: readonly string[];
   readonly customers: readonly { customerKey: string; contact: SealedValue; email: string }[];
   appended: number;
+  /** The ingest use case (signature, mapping, sealing, one append per delivery), without HTTP. */
+  readonly receiver: ReceiveWebhook;
   /** Starts the engine's two subscriptions. */
   start(): void;
   stop(): Promise<void>;
@@ -78,9 +91,23 @@ async function prepare(port: number, mode: Mode, customerCount: number): Promise
   const store = new PostgresEventStore({ pool });
   const vault = new PersonalDataVault(pool, randomBytes(32));
   const config = recoveryConfig({ holdoutPercent: 0 });
+  await ShopRegistry.migrate(pool);
+  const registry = new ShopRegistry(pool, new SecretBox(randomBytes(32)));
   const shops = new InMemoryShops();
-  const shopIds = Array.from({ length: SHOPS }, () => randomUUID());
-  for (const [i, id] of shopIds.entries()) shops.add({ id, shopDomain: `shop${i}.example` });
+  const shopIds: string[] = [];
+  for (let i = 0; i < SHOPS; i++) {
+    const { shop } = await registry.register({
+      platform: 'shopify',
+      shopDomain: `shop${i}.myshopify.com`,
+      webhookSecret: SECRET,
+      apiUrl: `https://shop${i}.myshopify.com/admin/api/2025-10`,
+      apiToken: 'x',
+      currency: 'EUR',
+      timezone: 'Europe/Berlin',
+    });
+    shopIds.push(shop.id);
+    shops.add({ id: shop.id, shopDomain: shop.shopDomain });
+  }
   // Half of the shops have settings of their own (a row the cache loads), the rest the defaults.
   for (const id of shopIds.slice(0, SHOPS / 2)) {
     await pool.query(`INSERT INTO engine.shop_settings (shop_id, settings) VALUES ($1, '{"holdoutPercent": 0}')`, [id]);
@@ -109,8 +136,20 @@ async function prepare(port: number, mode: Mode, customerCount: number): Promise
   };
   const batchSize = mode === 'batched' ? 200 : 1;
   const running: Promise<void>[] = [settings.follow(abort.signal)];
+  const receiver = new ReceiveWebhook({ store, shops: registry, vault, adapters: platformAdapters });
+  const processor = new DeliveryProcessor({ store, shops: registry, vault, adapters: platformAdapters });
   const start = () =>
     running.push(
+      runCheckpointedSubscription({
+        name: DELIVERY_PROCESSOR,
+        store,
+        pool,
+        filter: { typePrefixes: ['webhook.received'] },
+        batchSize: 200,
+        signal: abort.signal,
+        handle: processor.handle,
+        isolation: { keyOf: deliveryOrderingKey },
+      }),
       runCheckpointedSubscription({
         name: RECOVERY_FEED,
         store,
@@ -137,6 +176,7 @@ async function prepare(port: number, mode: Mode, customerCount: number): Promise
     shopIds,
     customers,
     appended: 0,
+    receiver,
     start,
     async stop() {
       abort.abort();
@@ -219,6 +259,65 @@ async function burst(b: Bench, count: number): Promise<void> {
   b.appended += count;
 }
 
+/** A signed Shopify `checkouts/update` delivery of a new cart. */
+function delivery(n: number): { headers: Record<string, string>; body: Buffer } {
+  const at = new Date().toISOString();
+  const c = n % 5 === 4 ? 1_000_000 + (n % 1_000) : n; // 80 % new customers, 20 % of 1,000 returning ones
+  const body = JSON.stringify({
+    id: 900000000 + n,
+    token: `ck-${n}-${randomUUID()}`,
+    cart_token: `cart-${n}-${randomUUID()}`,
+    email: `shopper${c}@example.com`,
+    buyer_accepts_marketing: true,
+    created_at: at,
+    updated_at: at,
+    completed_at: null,
+    currency: 'EUR',
+    subtotal_price: '49.50',
+    total_price: '49.50',
+    total_tax: '0.00',
+    abandoned_checkout_url: `https://shop.example/checkouts/${n}/recover`,
+    line_items: [
+      { key: 'l1', product_id: 1, variant_id: 2, sku: 'MUG', title: 'Mug', quantity: 2, price: '20.00' },
+      { key: 'l2', product_id: 3, variant_id: 4, sku: 'TEA', title: 'Tea', quantity: 1, price: '9.50' },
+    ],
+    customer: { id: 500000 + c, email: `shopper${c}@example.com`, first_name: 'Zoë', last_name: String(c) },
+  });
+  return {
+    body: Buffer.from(body),
+    headers: {
+      'content-type': 'application/json',
+      'x-shopify-topic': 'checkouts/update',
+      'x-shopify-shop-domain': `shop${n % SHOPS}.myshopify.com`,
+      'x-shopify-api-version': '2025-10',
+      'x-shopify-webhook-id': randomUUID(),
+      'x-shopify-hmac-sha256': createHmac('sha256', SECRET).update(body).digest('base64'),
+    },
+  };
+}
+
+/** `count` deliveries received (verified, mapped, sealed, stored) by WRITERS concurrent senders. */
+async function receiveBurst(b: Bench, count: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: WRITERS }, async () => {
+      while (next < count) {
+        const d = delivery(b.appended + next++);
+        const out = await b.receiver.receive('shopify', {
+          headers: d.headers,
+          body: d.body,
+          contentType: 'application/json',
+          receivedAt: new Date(),
+        });
+        if (out.status !== 200 || out.body.status !== 'accepted') {
+          throw new Error(`delivery refused: ${JSON.stringify(out.body)}`);
+        }
+      }
+    }),
+  );
+  b.appended += count;
+}
+
 async function waitForTimers(b: Bench, target: number, limitMs: number): Promise<{ n: number; at: number }> {
   const end = Date.now() + limitMs;
   for (;;) {
@@ -236,9 +335,14 @@ interface BurstResult {
   readonly scheduled: number;
 }
 
-async function runBurst(b: Bench, carts: number, limitMs: number): Promise<BurstResult> {
+async function runBurst(
+  b: Bench,
+  carts: number,
+  limitMs: number,
+  write: (b: Bench, n: number) => Promise<void> = burst,
+): Promise<BurstResult> {
   const start = await dbNow(b.pool);
-  await burst(b, carts);
+  await write(b, carts);
   const ack = await dbNow(b.pool);
   const done = await waitForTimers(b, b.appended, limitMs);
   return {
@@ -303,6 +407,7 @@ async function main(): Promise<void> {
   const naiveCarts = Number(process.env.BENCH_NAIVE_CARTS ?? 2_000);
   const drainCarts = Number(process.env.BENCH_DRAIN_CARTS ?? 10_000);
   const stepS = Number(process.env.BENCH_STEP_S ?? 15);
+  const deliveries = Number(process.env.BENCH_DELIVERIES ?? 10_000);
   const steps = Number(process.env.BENCH_STEPS ?? 4);
   const customers = Number(process.env.BENCH_CUSTOMERS ?? Math.max(1, Math.floor(carts / 5)));
 
@@ -333,6 +438,13 @@ async function main(): Promise<void> {
     console.log(
       `  burst: ${fmt(r.carts)} checkouts acknowledged in ${r.writeS.toFixed(1)} s (${(r.carts / r.writeS).toFixed(0)}/s); ${fmt(r.scheduled)} abandonment timers; last timer ${r.ackToLastTimerS.toFixed(1)} s after the last ack (goal ≤ 60 s; naive at its rate: ~${fmt(r.carts / naiveDrain.rate - r.writeS)} s)`,
     );
+    // 3b. The burst as deliveries, the way the webhook route stores them: the delivery processor too.
+    if (deliveries > 0) {
+      const dr = await runBurst(ours, deliveries, 30 * 60_000, receiveBurst);
+      console.log(
+        `  burst of stored deliveries: ${fmt(dr.carts)} received in ${dr.writeS.toFixed(1)} s (${(dr.carts / dr.writeS).toFixed(0)}/s); ${fmt(dr.scheduled)} abandonment timers; last timer ${dr.ackToLastTimerS.toFixed(1)} s after the last ack (delivery processor + engine)`,
+      );
+    }
     // 4. Sustained: the highest paced rate with a flat backlog.
     let rate = Math.max(10, Math.round(d.rate * 0.8));
     let best: number | undefined;
@@ -350,9 +462,11 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      best === undefined
-        ? 'sustained: no tried rate kept the backlog flat'
-        : `sustained: ${fmt(best)} carts/s with a flat backlog (${(best / naiveDrain.rate).toFixed(1)}× the naive drain rate)`,
+      steps === 0
+        ? 'sustained: not measured (BENCH_STEPS=0)'
+        : best === undefined
+          ? 'sustained: no tried rate kept the backlog flat'
+          : `sustained: ${fmt(best)} carts/s with a flat backlog (${(best / naiveDrain.rate).toFixed(1)}× the naive drain rate)`,
     );
   } finally {
     await ours.stop();
