@@ -40,7 +40,12 @@ module.exports = {
       severity: 'error',
       from: { path: '^libs/learning/', pathNot: '\\.spec\\.ts$' },
       to: {
-        path: ['^libs/', '^apps/', '^node_modules/', '^(fs|net|http|https|child_process|dgram|dns|tls|cluster|worker_threads)$'],
+        path: [
+          '^libs/',
+          '^apps/',
+          '^node_modules/',
+          '^(fs|net|http|https|child_process|dgram|dns|tls|cluster|worker_threads)$',
+        ],
         pathNot: '^libs/learning/',
       },
     },
@@ -61,10 +66,15 @@ module.exports = {
     },
     {
       name: 'log-adapters-know-only-the-log-port',
-      comment: 'the Kafka relay reads the log through the event-store port only',
+      comment:
+        "the Kafka relay reads the log through the event-store port only, and parks what it cannot publish in the consumers' shared dead-letter registry",
       severity: 'error',
       from: { path: '^libs/kafka/', pathNot: TEST_CODE },
-      to: { path: '^libs/', pathNot: '^libs/(kafka|ports|domain)/|^libs/event-store/src/event-store\\.port\\.ts$' },
+      to: {
+        path: '^libs/',
+        pathNot:
+          '^libs/(kafka|ports|domain)/|^libs/event-store/src/(event-store\\.port|subscriptions/dead-letters)\\.ts$',
+      },
     },
     {
       name: 'event-store-adapters-know-only-their-port',

@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, logLevel, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type Producer, type SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import type { KafkaPublisher, OutboundMessage } from './publisher.port';
 import { DEFAULT_TOPIC } from './integration-event';
@@ -37,6 +37,8 @@ export function parseBrokers(value: string | undefined): string[] {
  * across retries), Java-compatible murmur2 partitioning by key.
  */
 export class KafkaJsPublisher implements KafkaPublisher {
+  private admin?: Promise<Admin>;
+
   private constructor(
     private readonly kafka: Kafka,
     private readonly producer: Producer,
@@ -71,6 +73,22 @@ export class KafkaJsPublisher implements KafkaPublisher {
     });
   }
 
+  async probe(topic: string): Promise<void> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    let admin: Admin;
+    try {
+      admin = await this.admin;
+    } catch (err) {
+      this.admin = undefined;
+      throw err;
+    }
+    await admin.fetchTopicMetadata({ topics: [topic] });
+  }
+
   /** Creates the topic when missing (returns true), leaves an existing one alone (false). */
   async ensureTopic(opts: EnsureTopicOptions = {}): Promise<boolean> {
     const topic = opts.topic ?? DEFAULT_TOPIC;
@@ -100,6 +118,9 @@ export class KafkaJsPublisher implements KafkaPublisher {
   }
 
   async close(): Promise<void> {
+    const admin = this.admin;
+    this.admin = undefined;
+    if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
     await this.producer.disconnect();
   }
 }

@@ -16,6 +16,12 @@ export interface KafkaPublisher {
    * case some messages may or may not have been written: the caller re-sends (at-least-once).
    */
   publish(topic: string, messages: readonly OutboundMessage[]): Promise<void>;
+  /**
+   * Resolves when the broker answers for `topic` (its metadata can be read); rejects otherwise. The relay
+   * asks after a failed publish: a broker that answers while refusing one message means that message is
+   * at fault (it is isolated); one that does not answer means the failure is the system's (retry all).
+   */
+  probe(topic: string): Promise<void>;
   close(): Promise<void>;
 }
 

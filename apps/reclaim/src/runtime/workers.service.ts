@@ -232,24 +232,58 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
     this.intervals.push(name);
   }
 
-  /** Publishes every event to Kafka; one active relay per name across instances (advisory lock). */
+  /**
+   * Publishes every event to Kafka; one active relay per name across instances (advisory lock). A relay
+   * that stops on an outside failure (broker unreachable at connect, database connection lost) is
+   * started again with back-off from its checkpoint, never left stopped.
+   */
   private async runRelay(): Promise<void> {
     const { config, store, pool, log } = this.runtime;
-    const publisher = await KafkaJsPublisher.connect({
-      brokers: parseBrokers(config.KAFKA_BROKERS as string),
-      clientId: 'reclaim',
-    });
-    try {
-      await publisher.ensureTopic({ topic: config.KAFKA_TOPIC });
-      await new KafkaRelay({
-        store,
-        pool,
-        publisher,
-        topic: config.KAFKA_TOPIC,
-        logger: log.child({ role: 'relay' }),
-      }).run(this.abort.signal);
-    } finally {
-      await publisher.close();
+    const signal = this.abort.signal;
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      const started = Date.now();
+      try {
+        const publisher = await KafkaJsPublisher.connect({
+          brokers: parseBrokers(config.KAFKA_BROKERS as string),
+          clientId: 'reclaim',
+        });
+        try {
+          await publisher.ensureTopic({ topic: config.KAFKA_TOPIC });
+          await new KafkaRelay({
+            store,
+            pool,
+            publisher,
+            topic: config.KAFKA_TOPIC,
+            logger: log.child({ role: 'relay' }),
+            // A stream whose event the broker refuses waits (parked after DEAD_LETTER_ATTEMPTS); the rest flows.
+            isolation: {
+              maxAttempts: config.DEAD_LETTER_ATTEMPTS,
+              backoff: { initialMs: config.deadLetterBackoffMs, maxMs: Math.max(config.deadLetterBackoffMs, 300_000) },
+            },
+          }).run(signal);
+        } finally {
+          await publisher.close().catch(() => undefined);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        if (Date.now() - started > 60_000) attempt = 1;
+        const delayMs = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 6));
+        this.logger.error({
+          msg: 'kafka relay stopped; starting it again from its checkpoint',
+          attempt,
+          delayMs,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, delayMs);
+          function done() {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          }
+          signal.addEventListener('abort', done, { once: true });
+        });
+      }
     }
   }
 

@@ -16,6 +16,9 @@ import { assertSchemaName, deadLetterDdl, DEFAULT_SCHEMA } from '../postgres/sch
  * Everything else keeps flowing; the checkpoint moves past the held events in the same transaction
  * that records them.
  */
+/** The registry's schema unless a consumer names another (the event store's). */
+export const DEFAULT_DEAD_LETTER_SCHEMA = DEFAULT_SCHEMA;
+
 export type BlockedKeyStatus = 'retrying' | 'parked';
 
 export interface DeadLetter {

@@ -246,7 +246,7 @@ export class DashboardApiController {
   @Get('dead-letters')
   @ApiOperation({
     summary:
-      'Events the background consumers (delivery processor, engine feeds, projections) could not apply: per blocked key, retrying or parked as a dead letter, with the error',
+      'Events the background consumers (delivery processor, engine feeds, projections, Kafka relay) could not apply: per blocked key, retrying or parked as a dead letter, with the error',
   })
   async deadLetters(): Promise<DeadLetter[]> {
     return listDeadLetters(this.runtime.pool);
