@@ -224,6 +224,15 @@ describe('adapters wired by configuration (SMTP, Twilio, Zendesk, Shopify Admin)
       Body: body,
       AccountSid: providers.credentials.twilioAccountSid,
     });
+    // A real answer (not a keyword) is engagement on the SMS it answers; nothing is sent back.
+    const question = reply('Is the blue one still in stock?', `SM${'0'.repeat(32)}`);
+    const replied = await eventually(async () => {
+      const res = await twilioPost('/webhooks/twilio/inbound', question);
+      expect(res.status).toBe(200);
+      expect(await res.text()).not.toContain('<Message>');
+      return (await history('hi@example.com')).find((e) => e.kind === 'replied');
+    }, 30_000);
+    expect(replied).toMatchObject({ step: 0, channel: 'sms' });
     const stop1 = reply('please stop texting me', `SM${'1'.repeat(32)}`);
     const forged = await twilioPost(
       '/webhooks/twilio/inbound',

@@ -24,7 +24,9 @@ const OPT_OUT_TWIML =
  * - `POST /webhooks/twilio/status`: delivery status of a message we sent (the idempotency key is in
  *   the query, `reclaim_key`); recorded by the Twilio adapter for reconciliation. A message refused
  *   as opted out (21610) records the SMS opt-out of the recovery's customer.
- * - `POST /webhooks/twilio/inbound`: a reply. A STOP-family reply records the SMS opt-out on every
+ * - `POST /webhooks/twilio/inbound`: a reply. Any other answer than a keyword is recorded as
+ *   engagement (`recovery.message-replied`) on the latest recovery SMS the number received.
+ *   A STOP-family reply records the SMS opt-out on every
  *   customer the number was texted for; when Twilio did not confirm it (not one of its default
  *   keywords), the answer is one confirmation in TwiML, only when the opt-out is new (a repeated
  *   webhook, or another STOP, is answered with empty TwiML).
@@ -131,6 +133,19 @@ export class TwilioWebhooksController {
       return;
     }
     const sms = parseInboundSms(params);
+    if (sms.intent === 'message' && sms.from !== undefined && E164.test(sms.from)) {
+      // A real answer (not a keyword): engagement on the recovery SMS it answers (fatigue counts it).
+      try {
+        const result = await this.runtime.engine.smsReplies.recordReply(sms.from, this.runtime.clock());
+        this.log.info({ customers: result.customers, recorded: result.recorded }, 'SMS reply');
+      } catch (err) {
+        this.log.error({ error: err instanceof Error ? err.name : 'Error' }, 'SMS reply not recorded: 503');
+        await reply.status(503).send({ error: 'temporarily unavailable' });
+        return;
+      }
+      await reply.status(200).type(TWIML).send(EMPTY_TWIML);
+      return;
+    }
     if (sms.intent !== 'opt-out' || sms.from === undefined || !E164.test(sms.from) || !sms.messageSid) {
       await reply.status(200).type(TWIML).send(EMPTY_TWIML);
       return;

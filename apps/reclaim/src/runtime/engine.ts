@@ -16,6 +16,7 @@ import {
   RecoveryFeed,
   RegistryShopDomains,
   SmsOptOuts,
+  SmsReplies,
   TemplateMessageRenderer,
   TimerDriver,
   TimerStore,
@@ -71,6 +72,8 @@ export interface RecoveryEngine {
   readonly linkDeps: MessageLinkDeps;
   /** SMS opt-outs (R26): the Twilio inbound webhook records STOP replies through it. */
   readonly smsOptOuts: SmsOptOuts;
+  /** SMS replies (not keywords): recorded as engagement on the recovery SMS they answer. */
+  readonly smsReplies: SmsReplies;
   /** The providers built from the configuration (the Twilio webhooks verify with its token). */
   readonly providers: ConfiguredAdapters;
   /** Dashboard previews of sent messages and templates, and the editor's test sends. */
@@ -128,6 +131,7 @@ export function createRecoveryEngine(deps: {
   const tickets = deps.adapters?.tickets ?? providers.tickets;
   const profiles = deps.adapters?.profiles ?? providers.profiles;
   const smsOptOuts = new SmsOptOuts({ pool, store, shops, keys: vault });
+  const engagement = new RecoveryEngagementRecorder({ store, deciders: settings });
   const common = { store, pm, deciders: settings, shops, sequences, log };
   const providerMetrics = new ProviderMetricsRelay();
   return {
@@ -175,11 +179,12 @@ export function createRecoveryEngine(deps: {
     linkDeps: {
       tokens,
       unsubscribes: new ConsentUnsubscribeRecorder({ store, shops }),
-      engagement: new RecoveryEngagementRecorder({ store, deciders: settings }),
+      engagement,
       shopDomains: new RegistryShopDomains(shops, async (shopId) => (await settings.get(shopId)).domainAliases ?? []),
       clock: () => clock.now(),
     },
     smsOptOuts,
+    smsReplies: new SmsReplies({ pool, phones: smsOptOuts, engagement }),
     providers,
     previews: new MessagePreviews({
       store,

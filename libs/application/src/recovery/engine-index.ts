@@ -99,16 +99,16 @@ export const engineIndex = {
     );
   },
 
-  /** The first open or click of a message (the earliest wins when events arrive out of order). */
+  /** The first open, click or reply of a message (the earliest wins when events arrive out of order). */
   async messageEngaged(
     tx: Queryable,
-    kind: 'opened' | 'clicked',
+    kind: 'opened' | 'clicked' | 'replied',
     recoveryId: string,
     step: number,
     channel: string,
     at: string,
   ): Promise<void> {
-    const column = kind === 'opened' ? 'opened_at' : 'clicked_at';
+    const column = { opened: 'opened_at', clicked: 'clicked_at', replied: 'replied_at' }[kind];
     await tx.query(
       `UPDATE engine.sent_messages SET ${column} = LEAST(COALESCE(${column}, $4), $4)
        WHERE recovery_id = $1 AND step = $2 AND channel = $3`,

@@ -43,6 +43,7 @@ export {
   type SmsOptOutPort,
   type SmsOptOutResult,
 } from './sms/sms-opt-outs';
+export { REPLY_WINDOW_MS, SmsReplies, type SmsReplyResult } from './sms/sms-replies';
 export { EffectRunner, type RunResult } from './effects/effect-runner';
 export {
   EFFECT_DEFAULTS,

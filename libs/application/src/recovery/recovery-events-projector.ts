@@ -93,9 +93,14 @@ export class RecoveryEventsProjector {
         return;
       case 'recovery.message-opened':
       case 'recovery.message-clicked':
+      case 'recovery.message-replied':
         await engineIndex.messageEngaged(
           tx,
-          e.type === 'recovery.message-opened' ? 'opened' : 'clicked',
+          e.type === 'recovery.message-opened'
+            ? 'opened'
+            : e.type === 'recovery.message-clicked'
+              ? 'clicked'
+              : 'replied',
           e.recoveryId,
           e.step,
           e.channel,

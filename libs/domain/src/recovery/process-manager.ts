@@ -150,6 +150,8 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         if ((state.engagement ?? []).includes(`${input.kind}:${input.step}:${input.channel}`)) break;
         if (input.kind === 'opened') {
           out.emit({ type: 'recovery.message-opened', at: input.at, step: input.step, channel: input.channel });
+        } else if (input.kind === 'replied') {
+          out.emit({ type: 'recovery.message-replied', at: input.at, step: input.step, channel: input.channel });
         } else {
           out.emit({
             type: 'recovery.message-clicked',

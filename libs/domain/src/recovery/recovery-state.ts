@@ -145,8 +145,15 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
     case 'recovery.ticket-skipped':
       return { ...state, ticketSkipped: true };
     case 'recovery.message-opened':
-    case 'recovery.message-clicked': {
-      const key = `${event.type === 'recovery.message-opened' ? 'opened' : 'clicked'}:${event.data.step}:${event.data.channel}`;
+    case 'recovery.message-clicked':
+    case 'recovery.message-replied': {
+      const kind =
+        event.type === 'recovery.message-opened'
+          ? 'opened'
+          : event.type === 'recovery.message-clicked'
+            ? 'clicked'
+            : 'replied';
+      const key = `${kind}:${event.data.step}:${event.data.channel}`;
       return { ...state, engagement: [...(state.engagement ?? []), key] };
     }
     case 'recovery.order-attributed':

@@ -131,7 +131,8 @@ export type RecoveryInput =
   /** The shopper opened a message (pixel) or clicked one of its links; recorded once per kind, step and channel. */
   | {
       readonly type: 'MessageEngagement';
-      readonly kind: 'opened' | 'clicked';
+      /** `replied`: the shopper answered the message (an SMS reply that is not a keyword). */
+      readonly kind: 'opened' | 'clicked' | 'replied';
       readonly step: number;
       readonly channel: Channel;
       readonly at: IsoTimestamp;
@@ -239,6 +240,11 @@ export interface TicketSkippedEvent extends Base<'recovery.ticket-skipped'> {
   readonly reason: TicketSkipReason;
 }
 export interface MessageOpened extends Base<'recovery.message-opened'> {
+  readonly step: number;
+  readonly channel: Channel;
+}
+/** The shopper answered the message (an SMS reply other than a STOP/START/HELP keyword): engagement. */
+export interface MessageReplied extends Base<'recovery.message-replied'> {
   readonly step: number;
   readonly channel: Channel;
 }
@@ -378,6 +384,7 @@ export type RecoveryEvent =
   | TicketSkippedEvent
   | MessageOpened
   | MessageClicked
+  | MessageReplied
   | OrderAttributedEvent
   | StepDue
   | StepSkipped

@@ -480,6 +480,7 @@ const CORE_JS = String.raw`
     'channel-revoked': 'Customer opted out of this channel',
     opened: 'Opened',
     clicked: 'Clicked',
+    replied: 'Replied',
     'order-attributed': 'Order credited to a message',
     ended: 'Recovery ended',
   };

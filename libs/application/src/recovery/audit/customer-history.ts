@@ -46,6 +46,7 @@ export type HistoryEntryKind =
   | 'ticket-skipped'
   | 'opened'
   | 'clicked'
+  | 'replied'
   | 'order-attributed'
   | 'ended';
 
@@ -165,6 +166,8 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
       return { ...base, kind: 'opened', step: e.step, channel: e.channel };
     case 'recovery.message-clicked':
       return { ...base, kind: 'clicked', step: e.step, channel: e.channel };
+    case 'recovery.message-replied':
+      return { ...base, kind: 'replied', step: e.step, channel: e.channel };
     case 'recovery.order-attributed':
       return {
         ...base,

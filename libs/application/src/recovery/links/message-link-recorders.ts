@@ -89,7 +89,16 @@ export class RecoveryEngagementRecorder implements EngagementRecorder {
     return this.record(s, 'clicked', host);
   }
 
-  private async record(s: EngagementSubject, kind: 'opened' | 'clicked', targetHost?: string): Promise<void> {
+  /** The shopper answered the message (an SMS reply that is not a keyword). */
+  recordReplied(s: EngagementSubject): Promise<void> {
+    return this.record(s, 'replied');
+  }
+
+  private async record(
+    s: EngagementSubject,
+    kind: 'opened' | 'clicked' | 'replied',
+    targetHost?: string,
+  ): Promise<void> {
     checkSubject(s.shopId, s.recoveryId);
     const pm: RecoveryDecider = await this.deps.deciders.forShop(s.shopId);
     const at = s.at.toISOString();

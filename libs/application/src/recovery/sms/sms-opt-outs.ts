@@ -109,12 +109,29 @@ export class SmsOptOuts implements SmsOptOutPort {
    * shop the number was texted for, and for a customer keyed by the number itself.
    */
   async optOutPhone(phone: string, at: Date, source: string, causationId: string): Promise<SmsOptOutResult> {
+    const targets = await this.customersOfPhone(phone);
+    let recorded = 0;
+    for (const t of targets) {
+      const fresh = await this.optOutCustomer({
+        shopId: t.shopId,
+        customerKey: t.customerKey,
+        at,
+        source,
+        causationId: `${causationId}:${t.customerKey}`,
+      });
+      if (fresh) recorded++;
+    }
+    return { customers: targets.length, recorded };
+  }
+
+  /** The customers (of every shop) the number `phone` (E.164) was texted for, or is the key of. */
+  async customersOfPhone(phone: string): Promise<{ shopId: string; customerKey: string }[]> {
     const shops = await this.deps.shops.list();
     const keyed = shops.flatMap((shop) => {
       const phoneKey = this.phoneKey(shop.id, phone);
       return phoneKey !== undefined ? [{ shopId: shop.id, phoneKey }] : [];
     });
-    if (keyed.length === 0) return { customers: 0, recorded: 0 };
+    if (keyed.length === 0) return [];
     const { rows } = await this.deps.pool.query<{ shop_id: string; customer_key: string }>(
       `SELECT DISTINCT r.shop_id, r.customer_key FROM engine.sms_recipients r
        JOIN unnest($1::text[], $2::text[]) AS k(shop_id, phone_key) ON r.shop_id = k.shop_id AND r.phone_key = k.phone_key`,
@@ -128,18 +145,7 @@ export class SmsOptOuts implements SmsOptOutPort {
       const own = await readCustomer(this.deps.store, shopId, phoneKey);
       if (own.status === 'known') targets.set(id, { shop_id: shopId, customer_key: phoneKey });
     }
-    let recorded = 0;
-    for (const t of targets.values()) {
-      const fresh = await this.optOutCustomer({
-        shopId: t.shop_id,
-        customerKey: t.customer_key,
-        at,
-        source,
-        causationId: `${causationId}:${t.customer_key}`,
-      });
-      if (fresh) recorded++;
-    }
-    return { customers: targets.size, recorded };
+    return [...targets.values()].map((t) => ({ shopId: t.shop_id, customerKey: t.customer_key }));
   }
 
   private async platformOf(shopId: string): Promise<ChangeMarketingConsentCommand['platform'] | undefined> {
