@@ -65,6 +65,20 @@ export const engineIndex = {
     );
   },
 
+  /** {@link ended} for many recoveries in one statement. */
+  async endedMany(
+    tx: Queryable,
+    rows: readonly { readonly recoveryId: string; readonly at: string; readonly reason: string }[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.query(
+      `UPDATE engine.customer_recoveries c SET status = 'ended', ended_at = u.at, end_reason = u.reason
+       FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS u(recovery_id, at, reason)
+       WHERE c.recovery_id = u.recovery_id`,
+      [rows.map((r) => r.recoveryId), rows.map((r) => r.at), rows.map((r) => r.reason)],
+    );
+  },
+
   /** The customer's recoveries, all of them or only those not ended. */
   async recoveriesOf(
     tx: Queryable,

@@ -28,16 +28,24 @@ export class RecoveryEventsProjector {
   constructor(private readonly deps: RecoveryEventsProjectorDeps) {}
 
   /**
-   * Timers and index rows of a run of events are written together (one statement each); anything
-   * else first flushes them, so writes keep their order relative to each other (a recovery's end
-   * supersedes the timers scheduled before it, its start updates the row its activity created).
+   * The timers, index rows and ends of a run of events are written together (one statement each, in
+   * that order: an end supersedes the timers scheduled before it and closes the row its activity
+   * created); any other event first flushes them, so writes keep their order relative to each other
+   * (a start updates the row its activity created).
    */
   readonly handle = async (events: readonly RecordedEvent[], tx: PoolClient): Promise<void> => {
     const timers: TimerToSchedule[] = [];
     const watches: { shopId: string; customerKey: string; recoveryId: string }[] = [];
+    const ends: { recoveryId: string; streamId: string; at: string; reason: string }[] = [];
     const flush = async () => {
       await engineIndex.watchMany(tx, watches.splice(0));
       await this.deps.timers.schedule(tx, timers.splice(0));
+      const ended = ends.splice(0);
+      await engineIndex.endedMany(tx, ended);
+      await this.deps.timers.supersedeStreams(
+        tx,
+        ended.map((x) => x.streamId),
+      );
     };
     for (const r of events) {
       const ids = parseRecoveryId(r.streamId);
@@ -58,6 +66,10 @@ export class RecoveryEventsProjector {
         if (e.cart.customerKey !== undefined) {
           watches.push({ shopId: ids.shopId, customerKey: e.cart.customerKey, recoveryId: e.recoveryId });
         }
+        continue;
+      }
+      if (e.type === 'recovery.ended' && !this.deps.profileSync) {
+        ends.push({ recoveryId: e.recoveryId, streamId: r.streamId, at: e.at, reason: e.reason });
         continue;
       }
       await flush();

@@ -237,6 +237,34 @@ describe('RecoveryFeed batches', () => {
       [`recovery-${SHOP}-trip-%`],
     );
     expect(rows[0].n).toBe(120);
+
+    // Every checkout completes: the ends of the batch, and their timers superseded, in one statement each.
+    for (let i = 0; i < 120; i++) await command(store, `trip-${i}`, 'CompleteCheckout', T0 + 10_000 + i);
+    const completions = (await store.readAll({ filter: RECOVERY_FEED_FILTER })).slice(120);
+    expect(completions).toHaveLength(120);
+    await inTransaction(pool, (tx) => feedOn(store).handle(completions, tx));
+    const ends = (await store.readAll({ filter: { typePrefixes: ['recovery.'] } })).slice(240);
+    expect(ends.map((e) => e.type)).toEqual(Array.from({ length: 120 }, () => 'recovery.ended'));
+    const ending: string[] = [];
+    await inTransaction(pool, async (tx) => {
+      const counting = {
+        query: (...args: unknown[]) => (
+          ending.push(String(args[0])),
+          (tx.query as (...a: unknown[]) => unknown)(...args)
+        ),
+      };
+      await new RecoveryEventsProjector({ timers: new TimerStore(pool) }).handle(
+        ends,
+        counting as unknown as PoolClient,
+      );
+    });
+    expect(ending).toHaveLength(2);
+    const after = await pool.query<{ open_timers: number; ended: number }>(
+      `SELECT (SELECT count(*)::int FROM engine.timers WHERE stream_id LIKE $1 AND superseded_at IS NULL AND fired_at IS NULL) AS open_timers,
+              (SELECT count(*)::int FROM engine.customer_recoveries WHERE recovery_id LIKE $1 AND status = 'ended' AND end_reason = 'purchased') AS ended`,
+      [`recovery-${SHOP}-trip-%`],
+    );
+    expect(after.rows[0]).toEqual({ open_timers: 0, ended: 120 });
   });
 
   it('redoes a recovery another writer moved since the batch read it, on its fresh state', async () => {

@@ -129,6 +129,16 @@ export class TimerStore {
     );
   }
 
+  /** {@link supersedeStream} for many streams in one statement. */
+  async supersedeStreams(tx: Queryable, streamIds: readonly string[]): Promise<void> {
+    if (streamIds.length === 0) return;
+    await tx.query(
+      `UPDATE engine.timers SET superseded_at = now()
+       WHERE stream_id = ANY($1::text[]) AND fired_at IS NULL AND superseded_at IS NULL`,
+      [[...new Set(streamIds)]],
+    );
+  }
+
   /**
    * Claims up to `limit` timers due at `now` that nobody holds (or whose lease ended), earliest
    * first, with `FOR UPDATE SKIP LOCKED`: concurrent workers get disjoint sets.
