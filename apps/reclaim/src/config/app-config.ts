@@ -483,6 +483,14 @@ export class AppConfig {
   @Matches(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, { message: 'KLAVIYO_REVISION must be a revision date like 2026-07-15' })
   KLAVIYO_REVISION?: string;
 
+  @Setting({
+    group: 'providers',
+    description:
+      "with KLAVIYO_API_KEY: as each recovery starts, the shopper's Klaviyo facts (predictive analytics, segments, lists, consent, last activity) are read once within this time and recorded (`recovery.enriched`), else recorded as unavailable with the reason; `0` turns enrichment off",
+  })
+  @IsDuration({ min: 0 })
+  KLAVIYO_ENRICHMENT_TIMEOUT = '2s';
+
   /** Where recovery e-mail goes; default: `smtp` with SMTP_URL, else `klaviyo` with KLAVIYO_API_KEY, else `outbox`. */
   @Setting({
     group: 'providers',
@@ -678,6 +686,9 @@ export class AppConfig {
       // With KLAVIYO_API_KEY, recoveries push their segment and context to the Klaviyo profile,
       // whichever provider sends e-mail.
       ...(klaviyo ? { klaviyo } : {}),
+      ...(klaviyo && parseDuration(this.KLAVIYO_ENRICHMENT_TIMEOUT) > 0
+        ? { klaviyoEnrichmentTimeoutMs: parseDuration(this.KLAVIYO_ENRICHMENT_TIMEOUT) }
+        : {}),
       tickets:
         tickets === 'zendesk' && zendesk
           ? { kind: 'zendesk', config: zendesk }
@@ -771,6 +782,8 @@ export interface ProviderSettings {
   readonly sms?: { readonly kind: 'twilio'; readonly config: TwilioConfig };
   /** KLAVIYO_API_KEY set: Klaviyo profile sync (segment and recovery context as profile properties). */
   readonly klaviyo?: KlaviyoConfig;
+  /** KLAVIYO_API_KEY set and KLAVIYO_ENRICHMENT_TIMEOUT above 0: enrichment at each recovery's start. */
+  readonly klaviyoEnrichmentTimeoutMs?: number;
   readonly tickets:
     | { readonly kind: 'none' }
     | { readonly kind: 'zendesk'; readonly config: ZendeskConfig }

@@ -1,12 +1,13 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { StorelessCommerce } from '@reclaim/application';
-import type { ChannelPort, CommercePort, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
+import type { ChannelPort, CommercePort, ProfileEnricher, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
 import type { Channel } from '@reclaim/domain';
 import { PlatformCommerce } from '@reclaim/platforms/commerce';
 import {
   GorgiasTickets,
   KlaviyoApi,
+  KlaviyoEnrichment,
   KlaviyoFlowChannel,
   KlaviyoProfiles,
   PostgresSendJournal,
@@ -28,6 +29,8 @@ export interface ConfiguredAdapters {
   readonly tickets?: TicketPort;
   /** KLAVIYO_API_KEY set: pushes each recovery's segment and context to the Klaviyo profile. */
   readonly profiles?: RecoveryProfileSync;
+  /** KLAVIYO_API_KEY set (and KLAVIYO_ENRICHMENT_TIMEOUT > 0): reads the shopper's Klaviyo facts at each start. */
+  readonly enricher?: ProfileEnricher;
   readonly commerce: CommercePort;
   /** Names only (no secrets), for the start-up log. */
   readonly summary: {
@@ -35,6 +38,7 @@ export interface ConfiguredAdapters {
     readonly sms: string;
     readonly tickets: string;
     readonly profiles: string;
+    readonly enrichment: string;
     readonly store: string;
   };
   close(): Promise<void>;
@@ -74,6 +78,14 @@ export function buildConfiguredAdapters(
   }
   if (settings.email.kind === 'klaviyo' && klaviyo !== undefined) email = new KlaviyoFlowChannel(klaviyo);
   const profiles = klaviyo !== undefined ? new KlaviyoProfiles(klaviyo) : undefined;
+  let enricher: ProfileEnricher | undefined;
+  const enrichTimeout = settings.klaviyoEnrichmentTimeoutMs;
+  if (klaviyoConfig !== undefined && enrichTimeout !== undefined) {
+    // A client of its own: one attempt, a short timeout (the recovery goes on without the facts).
+    const api = new KlaviyoApi({ ...klaviyoConfig, timeoutMs: enrichTimeout }, { log, retry: { maxAttempts: 1 } });
+    closers.push(() => api.close());
+    enricher = new KlaviyoEnrichment(api, { timeoutMs: enrichTimeout });
+  }
 
   let twilio: TwilioSmsChannel | undefined;
   if (settings.sms) {
@@ -98,6 +110,7 @@ export function buildConfiguredAdapters(
     ...(twilio !== undefined ? { twilio, twilioAuthToken: settings.sms?.config.authToken } : {}),
     ...(tickets !== undefined ? { tickets } : {}),
     ...(profiles !== undefined ? { profiles } : {}),
+    ...(enricher !== undefined ? { enricher } : {}),
     // Each shop's own apiUrl/apiToken; a shop without them gets no stock and no codes.
     commerce: settings.storeAdapters ? new PlatformCommerce() : new StorelessCommerce(),
     summary: {
@@ -105,6 +118,7 @@ export function buildConfiguredAdapters(
       sms: settings.sms ? 'twilio' : 'none',
       tickets: settings.tickets.kind,
       profiles: profiles !== undefined ? 'klaviyo' : 'none',
+      enrichment: enricher !== undefined ? 'klaviyo' : 'none',
       store: settings.storeAdapters ? 'on' : 'off',
     },
     async close() {

@@ -26,7 +26,7 @@ import {
   type ShopLister,
   type ShopLookup,
 } from '@reclaim/application';
-import type { ChannelPort, CommercePort, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
+import type { ChannelPort, CommercePort, ProfileEnricher, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
 import { createRecoveryDecider, type Channel, type RecoveryConfig, type RecoveryDecider } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { PersonalDataVault } from '@reclaim/privacy';
@@ -47,6 +47,8 @@ export interface EngineAdapters {
   readonly commerce?: CommercePort;
   /** Marketing profile sync (Klaviyo); the configured one when absent. */
   readonly profiles?: RecoveryProfileSync;
+  /** Enrichment at each recovery's start (Klaviyo); the configured one when absent. */
+  readonly enricher?: ProfileEnricher;
 }
 
 /** The recovery engine's parts, built once per runtime; the `engine` role drives them. */
@@ -130,6 +132,7 @@ export function createRecoveryEngine(deps: {
   const channels = deps.adapters?.channels ?? configuredChannels(providers, outbox);
   const tickets = deps.adapters?.tickets ?? providers.tickets;
   const profiles = deps.adapters?.profiles ?? providers.profiles;
+  const enricher = deps.adapters?.enricher ?? providers.enricher;
   const smsOptOuts = new SmsOptOuts({ pool, store, shops, keys: vault });
   const engagement = new RecoveryEngagementRecorder({ store, deciders: settings });
   const common = { store, pm, deciders: settings, shops, sequences, log };
@@ -144,7 +147,11 @@ export function createRecoveryEngine(deps: {
     outbox,
     timers,
     feed: new RecoveryFeed(common),
-    projector: new RecoveryEventsProjector({ timers, profileSync: profiles !== undefined }),
+    projector: new RecoveryEventsProjector({
+      timers,
+      profileSync: profiles !== undefined,
+      enrichment: enricher !== undefined,
+    }),
     driver: new TimerDriver({ ...common, pool, timers, clock }),
     effects: withProviderErrorCounting(
       {
@@ -162,6 +169,7 @@ export function createRecoveryEngine(deps: {
         links,
         ...(tickets !== undefined ? { tickets } : {}),
         ...(profiles !== undefined ? { profileSync: profiles } : {}),
+        ...(enricher !== undefined ? { enricher } : {}),
         smsOptOuts,
         log,
         outsideRetry: config.outsideRetry,

@@ -24,6 +24,12 @@ export interface KlaviyoSeedProfile {
   readonly emailConsent?: 'SUBSCRIBED' | 'UNSUBSCRIBED' | 'NEVER_SUBSCRIBED';
   readonly smsConsent?: 'SUBSCRIBED' | 'UNSUBSCRIBED' | 'NEVER_SUBSCRIBED';
   readonly phoneNumber?: string;
+  /** `predictive_analytics` as Klaviyo answers it (numbers, ISO dates), when the account has them. */
+  readonly predictive?: Record<string, unknown>;
+  /** Names of the segments and lists the profile belongs to. */
+  readonly segments?: readonly string[];
+  readonly lists?: readonly string[];
+  readonly lastEventDate?: string;
 }
 
 export interface KlaviyoEventRecord {
@@ -43,6 +49,10 @@ interface Profile {
   smsConsent: string;
   created: string;
   updated: string;
+  predictive?: Record<string, unknown>;
+  segments: readonly string[];
+  lists: readonly string[];
+  lastEventDate?: string;
 }
 
 const JSON_API = 'application/vnd.api+json';
@@ -88,6 +98,10 @@ export class KlaviyoStandIn implements StandIn {
         smsConsent: p.smsConsent ?? 'NEVER_SUBSCRIBED',
         created: now,
         updated: now,
+        predictive: p.predictive,
+        segments: p.segments ?? [],
+        lists: p.lists ?? [],
+        lastEventDate: p.lastEventDate,
       });
     }
   }
@@ -142,6 +156,8 @@ export class KlaviyoStandIn implements StandIn {
     const path = req.path.replace(/\/+$/, '');
     if (req.method === 'POST' && path === '/api/events') return this.createEvent(req.raw);
     if (req.method === 'GET' && path === '/api/profiles') return this.getProfiles(req.query);
+    const groups = /^\/api\/profiles\/([^/]+)\/(segments|lists)$/.exec(path);
+    if (req.method === 'GET' && groups) return this.profileGroups(groups[1]!, groups[2] as 'segments' | 'lists');
     if (req.method === 'POST' && path === '/api/profile-import') return this.upsertProfile(req.raw);
     return jsonApiError(404, 'not_found', 'Not found.', 'Not found.');
   }
@@ -209,6 +225,8 @@ export class KlaviyoStandIn implements StandIn {
       smsConsent: 'NEVER_SUBSCRIBED',
       created: now,
       updated: now,
+      segments: [],
+      lists: [],
     };
     this.profiles.push(profile);
     return { profile, created: true };
@@ -274,7 +292,28 @@ export class KlaviyoStandIn implements StandIn {
     return { status: 202 };
   }
 
-  private resource(p: Profile, withSubscriptions: boolean): Record<string, unknown> {
+  /** Get Segments / Get Lists for Profile: the groups' ids are derived from their names. */
+  private profileGroups(id: string, kind: 'segments' | 'lists'): StandInResponse {
+    const p = this.profiles.find((x) => x.id === decodeURIComponent(id));
+    if (!p) return jsonApiError(404, 'not_found', 'Not found.', 'A profile with the given id was not found.');
+    const type = kind === 'segments' ? 'segment' : 'list';
+    const names = kind === 'segments' ? p.segments : p.lists;
+    return {
+      status: 200,
+      contentType: JSON_API,
+      body: {
+        data: names.map((name) => ({
+          type,
+          id: `${type.toUpperCase()}${Buffer.from(name).toString('hex').slice(0, 12)}`,
+          attributes: { name },
+          links: { self: `https://a.klaviyo.com/api/${kind}/${type}/` },
+        })),
+        links: { self: `https://a.klaviyo.com/api/profiles/${p.id}/${kind}/`, next: null, prev: null },
+      },
+    };
+  }
+
+  private resource(p: Profile, withSubscriptions: boolean, withPredictive = false): Record<string, unknown> {
     const sub = (consent: string, flag: string) => ({
       marketing: {
         [flag]: consent === 'SUBSCRIBED',
@@ -291,6 +330,8 @@ export class KlaviyoStandIn implements StandIn {
         properties: p.properties,
         created: p.created,
         updated: p.updated,
+        last_event_date: p.lastEventDate ?? null,
+        ...(withPredictive ? { predictive_analytics: p.predictive ?? null } : {}),
         ...(withSubscriptions
           ? {
               subscriptions: {
@@ -330,7 +371,11 @@ export class KlaviyoStandIn implements StandIn {
       status: 200,
       contentType: JSON_API,
       body: {
-        data: matches.slice(0, size).map((p) => this.resource(p, additional.includes('subscriptions'))),
+        data: matches
+          .slice(0, size)
+          .map((p) =>
+            this.resource(p, additional.includes('subscriptions'), additional.includes('predictive_analytics')),
+          ),
         links: { self: 'https://a.klaviyo.com/api/profiles/', next: null, prev: null },
       },
     };

@@ -26,6 +26,30 @@ export interface IndexedMessage {
 }
 
 export const engineIndex = {
+  /** A recorded enrichment outcome of a shop's recovery (`enrichment_status`, for the dashboard and /metrics). */
+  async enrichment(
+    tx: Queryable,
+    shopId: string,
+    source: string,
+    outcome: { readonly ok: true } | { readonly ok: false; readonly reason: string },
+    at: string,
+  ): Promise<void> {
+    await tx.query(
+      outcome.ok
+        ? `INSERT INTO engine.enrichment_status (shop_id, source, enriched, last_enriched_at) VALUES ($1, $2, 1, $3)
+           ON CONFLICT (shop_id, source) DO UPDATE SET enriched = engine.enrichment_status.enriched + 1,
+             last_enriched_at = GREATEST(engine.enrichment_status.last_enriched_at, EXCLUDED.last_enriched_at)`
+        : `INSERT INTO engine.enrichment_status (shop_id, source, unavailable, last_failed_at, last_failure_reason)
+           VALUES ($1, $2, 1, $3, $4)
+           ON CONFLICT (shop_id, source) DO UPDATE SET unavailable = engine.enrichment_status.unavailable + 1,
+             last_failure_reason = CASE WHEN engine.enrichment_status.last_failed_at IS NULL
+               OR EXCLUDED.last_failed_at >= engine.enrichment_status.last_failed_at
+               THEN EXCLUDED.last_failure_reason ELSE engine.enrichment_status.last_failure_reason END,
+             last_failed_at = GREATEST(engine.enrichment_status.last_failed_at, EXCLUDED.last_failed_at)`,
+      outcome.ok ? [shopId, source, at] : [shopId, source, at, outcome.reason],
+    );
+  },
+
   /** A cart with a customer: the recovery is known for the customer, `watching` until it starts. */
   async watch(tx: Queryable, shopId: string, customerKey: string, recoveryId: string): Promise<void> {
     await tx.query(

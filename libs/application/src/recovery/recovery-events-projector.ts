@@ -7,7 +7,7 @@ import type { PoolClient } from 'pg';
 import { fromStoredRecoveryEvent, parseRecoveryId, type RecoveryEvent } from '@reclaim/domain';
 import type { EventFilter, RecordedEvent } from '@reclaim/event-store';
 import type { Queryable } from './db';
-import { EffectQueue } from './effects/effect-queue';
+import { EffectQueue, type EffectKind } from './effects/effect-queue';
 import { engineIndex } from './engine-index';
 import type { TimerStore, TimerToSchedule } from './timers/timer-store';
 
@@ -21,6 +21,8 @@ export interface RecoveryEventsProjectorDeps {
    * a `profile` effect, which pushes the recovery context to the customer's profile.
    */
   readonly profileSync?: boolean;
+  /** Enrichment is configured (Klaviyo): every recovery's start enqueues an `enrich` effect. */
+  readonly enrichment?: boolean;
 }
 
 /** Subscription handler: recovery events → timers, effect queue, customer index (all in `tx`). */
@@ -79,11 +81,18 @@ export class RecoveryEventsProjector {
   };
 
   private async apply(tx: Queryable, r: RecordedEvent, e: RecoveryEvent, shopId: string): Promise<void> {
-    const enqueue = (kind: 'step' | 'reconcile' | 'ticket' | 'profile', payload: object) =>
+    const enqueue = (kind: EffectKind, payload: object) =>
       EffectQueue.enqueue(tx, { requestId: r.id, kind, streamId: r.streamId, shopId, payload, availableAt: e.at });
     switch (e.type) {
       case 'recovery.started':
         await engineIndex.started(tx, e.recoveryId, e.holdout, e.at);
+        if (this.deps.enrichment) await enqueue('enrich', {});
+        return;
+      case 'recovery.enriched':
+        await engineIndex.enrichment(tx, shopId, e.enrichment.source, { ok: true }, e.at);
+        return;
+      case 'recovery.enrichment-unavailable':
+        await engineIndex.enrichment(tx, shopId, e.source, { ok: false, reason: e.reason }, e.at);
         return;
       case 'recovery.ended':
         await engineIndex.ended(tx, e.recoveryId, e.at, e.reason);

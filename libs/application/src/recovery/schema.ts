@@ -30,7 +30,7 @@ CREATE INDEX IF NOT EXISTS timers_stream ON engine.timers (stream_id) WHERE fire
 
 CREATE TABLE IF NOT EXISTS engine.effect_queue (
   request_id text PRIMARY KEY,
-  kind text NOT NULL CONSTRAINT effect_queue_kind_check CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile')),
+  kind text NOT NULL CONSTRAINT effect_queue_kind_check CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile', 'enrich')),
   stream_id text NOT NULL,
   shop_id text NOT NULL,
   payload jsonb NOT NULL,
@@ -40,17 +40,17 @@ CREATE TABLE IF NOT EXISTS engine.effect_queue (
   done_at timestamptz,
   created_at timestamptz NOT NULL DEFAULT now()
 );
--- Tables created before the 'profile' kind (Klaviyo profile sync): widen the check once.
+-- Tables created before the 'profile' and 'enrich' kinds (Klaviyo profile sync and enrichment): widen the check once.
 DO $$
 BEGIN
   IF NOT EXISTS (
     SELECT 1 FROM pg_constraint
      WHERE conrelid = 'engine.effect_queue'::regclass AND contype = 'c'
-       AND pg_get_constraintdef(oid) LIKE '%profile%'
+       AND pg_get_constraintdef(oid) LIKE '%enrich%'
   ) THEN
     ALTER TABLE engine.effect_queue DROP CONSTRAINT IF EXISTS effect_queue_kind_check;
     ALTER TABLE engine.effect_queue ADD CONSTRAINT effect_queue_kind_check
-      CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile'));
+      CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile', 'enrich'));
   END IF;
 END $$;
 CREATE INDEX IF NOT EXISTS effect_queue_available ON engine.effect_queue (available_at) WHERE done_at IS NULL;
@@ -197,6 +197,19 @@ CREATE TABLE IF NOT EXISTS engine.sms_recipients (
   customer_key text NOT NULL,
   last_sent_at timestamptz NOT NULL,
   PRIMARY KEY (shop_id, phone_key, customer_key)
+);
+
+-- Enrichment per shop and source (Klaviyo): counts and the latest success and failure, projected
+-- from recovery.enriched / recovery.enrichment-unavailable (rebuilt with the engine subscriptions).
+CREATE TABLE IF NOT EXISTS engine.enrichment_status (
+  shop_id text NOT NULL,
+  source text NOT NULL,
+  enriched bigint NOT NULL DEFAULT 0,
+  unavailable bigint NOT NULL DEFAULT 0,
+  last_enriched_at timestamptz,
+  last_failed_at timestamptz,
+  last_failure_reason text,
+  PRIMARY KEY (shop_id, source)
 );
 `;
 

@@ -62,6 +62,8 @@ export const EventTypes = {
   RecoveryResumed: 'recovery.resumed',
   RecoveryChannelRevoked: 'recovery.channel-revoked',
   RecoveryLateOutcome: 'recovery.late-outcome',
+  RecoveryEnriched: 'recovery.enriched',
+  RecoveryEnrichmentUnavailable: 'recovery.enrichment-unavailable',
   RecoveryEnded: 'recovery.ended',
 } as const;
 
@@ -113,6 +115,8 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'recovery.resumed': 1,
   'recovery.channel-revoked': 1,
   'recovery.late-outcome': 1,
+  'recovery.enriched': 1,
+  'recovery.enrichment-unavailable': 1,
   'recovery.ended': 1,
 };
 

@@ -80,6 +80,14 @@ export {
 export { retryDelayMs } from './retry';
 export { attributeOrder, type AttributableMessage, type AttributableOrder, type Attribution } from './attribution';
 export type * from './recovery.messages';
+export {
+  segmentsFromEnrichment,
+  type EnrichmentSource,
+  type EnrichmentUnavailableReason,
+  type NamedGroup,
+  type PredictiveFacts,
+  type ProfileEnrichment,
+} from './enrichment';
 export { outcomeFromCheck, sentOutcome, summarizeDecision } from './outcomes';
 export { createRecoveryDecider, type RecoveryDecider } from './process-manager';
 export {

@@ -12,6 +12,7 @@
 import type { Decider } from '../shared/decider';
 import { defaultRecoveryConfig, type RecoveryConfig } from './config';
 import type { RecoveryInput, StoredRecoveryEvent } from './recovery.messages';
+import { segmentsFromEnrichment } from './enrichment';
 import { deadLetterRetryRefusal } from './recovery-queries';
 import { end, Emitter, scheduleNext, stepDue } from './recovery-schedule';
 import { startRecovery } from './recovery-start';
@@ -183,6 +184,28 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
           resume: current.deadLetterReason === 'unreconcilable' ? 'reconcile' : 'resend',
         });
         scheduleNext(config, out, input.at);
+        break;
+      }
+      case 'RecordEnrichment': {
+        // Once per recovery, and only for one that started (a late answer after the end is still kept).
+        if (state.status === 'idle' || state.status === 'watching' || state.enrichment !== undefined) break;
+        out.emit({
+          type: 'recovery.enriched',
+          at: input.at,
+          enrichment: input.enrichment,
+          segmentsAdded: segmentsFromEnrichment(input.enrichment, state.segments, config.segments),
+        });
+        break;
+      }
+      case 'RecordEnrichmentUnavailable': {
+        if (state.status === 'idle' || state.status === 'watching' || state.enrichment !== undefined) break;
+        out.emit({
+          type: 'recovery.enrichment-unavailable',
+          at: input.at,
+          source: input.source,
+          reason: input.reason,
+          ...(input.code !== undefined ? { code: input.code } : {}),
+        });
         break;
       }
       case 'TicketClosed': {

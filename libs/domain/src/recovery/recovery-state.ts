@@ -60,6 +60,8 @@ export interface RecoveryState {
   readonly engagement: readonly string[];
   readonly attributedOrders: readonly string[];
   readonly ticketSkipped: boolean;
+  /** The marketing platform's facts were recorded (`recovery.enriched`) or found unavailable. */
+  readonly enrichment?: 'enriched' | 'unavailable';
 }
 
 /** The state of an empty recovery stream. */
@@ -229,6 +231,14 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
         : { ...state, revoked: [...state.revoked, event.data.channel] };
     case 'recovery.late-outcome':
       return setStep(state, event.data.step, { status: 'late' });
+    case 'recovery.enriched':
+      return {
+        ...state,
+        enrichment: 'enriched',
+        segments: [...state.segments, ...event.data.segmentsAdded.filter((x) => !state.segments.includes(x))],
+      };
+    case 'recovery.enrichment-unavailable':
+      return { ...state, enrichment: 'unavailable' };
     case 'recovery.ended':
       return { ...state, status: 'ended', endReason: event.data.reason, timer: undefined };
   }

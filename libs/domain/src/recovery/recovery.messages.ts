@@ -11,7 +11,8 @@ import type { ConsentUsed, DeferReason, DiscountWithheldReason, SendMode, SkipRe
 import type { RecoveryArm } from './arms';
 import type { FatigueAssessment } from './fatigue';
 import type { RecoveryFeatures } from './features';
-import type { CustomerFeatures, Segmentation } from './segments';
+import type { EnrichmentSource, EnrichmentUnavailableReason, ProfileEnrichment } from './enrichment';
+import type { CustomerFeatures, Segment, Segmentation } from './segments';
 import type { SequenceCatalogue, SequenceStep } from './sequences';
 import type { CartSnapshot, Channel, DecimalString, IsoTimestamp } from './types';
 
@@ -163,7 +164,21 @@ export type RecoveryInput =
    * sent again with the same idempotency key. Ignored unless the step is dead-lettered, the recovery
    * is running and no other step is in flight (`deadLetterRetryRefusal` says why).
    */
-  | { readonly type: 'RetryDeadLetter'; readonly step: number; readonly at: IsoTimestamp };
+  | { readonly type: 'RetryDeadLetter'; readonly step: number; readonly at: IsoTimestamp }
+  /**
+   * What the marketing platform knows about the shopper, fetched once as the recovery starts (an
+   * effect): recorded as it is, and the recovery decides on the recorded facts only.
+   */
+  | { readonly type: 'RecordEnrichment'; readonly at: IsoTimestamp; readonly enrichment: ProfileEnrichment }
+  /** The platform could not be asked in time (timeout, throttled, refused…): recorded, the recovery goes on. */
+  | {
+      readonly type: 'RecordEnrichmentUnavailable';
+      readonly at: IsoTimestamp;
+      readonly source: EnrichmentSource;
+      readonly reason: EnrichmentUnavailableReason;
+      /** The provider's error code, when it gave one (never a message: it can echo an address). */
+      readonly code?: string;
+    };
 
 // ---------------------------------------------------------------- events
 
@@ -365,6 +380,17 @@ export interface LateOutcome extends Base<'recovery.late-outcome'> {
   readonly outcome: StepOutcomeResult['kind'];
   readonly messageId?: string;
 }
+/** The marketing platform's facts about the shopper (./enrichment.ts), and the segments they add. */
+export interface Enriched extends Base<'recovery.enriched'> {
+  readonly enrichment: ProfileEnrichment;
+  /** Segments added to the recovery's by these facts (`segmentsFromEnrichment`); empty when none. */
+  readonly segmentsAdded: readonly Segment[];
+}
+export interface EnrichmentUnavailable extends Base<'recovery.enrichment-unavailable'> {
+  readonly source: EnrichmentSource;
+  readonly reason: EnrichmentUnavailableReason;
+  readonly code?: string;
+}
 export interface Ended extends Base<'recovery.ended'> {
   readonly reason: EndReason;
   readonly orderId?: string;
@@ -401,6 +427,8 @@ export type RecoveryEvent =
   | Resumed
   | ChannelRevoked
   | LateOutcome
+  | Enriched
+  | EnrichmentUnavailable
   | Ended;
 
 export type RecoveryEventType = RecoveryEvent['type'];

@@ -39,6 +39,16 @@ export const PROVIDER_LIMITS = {
     { capacity: 75, intervalMs: 1_000 },
     { capacity: 750, intervalMs: 60_000 },
   ],
+  /** Get Segments / Get Lists for Profile: burst 3/s, steady 60/min. */
+  klaviyoProfileGroups: [
+    { capacity: 3, intervalMs: 1_000 },
+    { capacity: 60, intervalMs: 60_000 },
+  ],
+  /** Get Events / Get Event: burst 350/s, steady 3,500/min. */
+  klaviyoEventsRead: [
+    { capacity: 350, intervalMs: 1_000 },
+    { capacity: 3_500, intervalMs: 60_000 },
+  ],
   /** API-key integrations: 40 requests per 20 s (leaky bucket, 2/s). */
   gorgias: [{ capacity: 40, intervalMs: 20_000 }],
   /** Per plan; 700/min is the Suite Team/Professional default. */

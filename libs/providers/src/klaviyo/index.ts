@@ -1,1 +1,2 @@
 export * from './klaviyo';
+export * from './klaviyo-enrichment';

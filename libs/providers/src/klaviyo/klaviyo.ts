@@ -40,7 +40,7 @@ export const KLAVIYO_DEFAULT_URL = 'https://a.klaviyo.com';
 /** The revision the adapter and its stand-in are written against (klaviyo/openapi stable). */
 export const KLAVIYO_REVISION = '2026-07-15';
 export const KLAVIYO_DEFAULT_METRIC = 'Reclaim Cart Recovery';
-const JSON_API = 'application/vnd.api+json';
+export const JSON_API = 'application/vnd.api+json';
 
 export interface KlaviyoConfig {
   readonly apiKey: string;
@@ -84,12 +84,22 @@ export class KlaviyoApi {
   readonly http: ProviderHttpClient;
   readonly eventsLimiter: RateLimiter;
   readonly profilesLimiter: RateLimiter;
+  /** Segments and lists of a profile (much lower limits than the profiles themselves). */
+  readonly groupsLimiter: RateLimiter;
+  /** Get Events / Get Event (engagement polling). */
+  readonly eventsReadLimiter: RateLimiter;
   readonly metricName: string;
 
   constructor(config: KlaviyoConfig, deps: KlaviyoDeps = {}) {
     const limiterOptions = { now: deps.now, sleep: deps.sleep, onWait: deps.onRateLimitWait };
     this.eventsLimiter = new RateLimiter('klaviyo.events', PROVIDER_LIMITS.klaviyoEvents, limiterOptions);
     this.profilesLimiter = new RateLimiter('klaviyo.profiles', PROVIDER_LIMITS.klaviyoProfiles, limiterOptions);
+    this.groupsLimiter = new RateLimiter(
+      'klaviyo.profile-groups',
+      PROVIDER_LIMITS.klaviyoProfileGroups,
+      limiterOptions,
+    );
+    this.eventsReadLimiter = new RateLimiter('klaviyo.events-read', PROVIDER_LIMITS.klaviyoEventsRead, limiterOptions);
     this.metricName = config.metricName ?? KLAVIYO_DEFAULT_METRIC;
     this.http = new ProviderHttpClient({
       provider: 'klaviyo',
@@ -251,7 +261,7 @@ function profileOf(resource: unknown): ProviderProfile | null {
 }
 
 /** A filter string value: Klaviyo filters quote strings with double quotes. */
-function filterString(value: string): string {
+export function filterString(value: string): string {
   if (/["\\\r\n]/.test(value))
     throw new PermanentProviderError('klaviyo: unsupported character in filter value', 'bad-filter');
   return `"${value}"`;

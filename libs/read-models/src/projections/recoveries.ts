@@ -169,6 +169,14 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
       });
       break;
     }
+    case 'recovery.enriched':
+      // Segments the marketing platform's recorded facts added (e.g. vip from a Klaviyo VIP segment).
+      for (const segment of ev.segmentsAdded) {
+        if ((r.segments as string[]).includes(segment)) continue;
+        r.segments = [...(r.segments as string[]), segment];
+        t.segments.put({ recovery_id: id, segment, shop_id: shopId, abandoned_at: r.abandoned_at ?? null, position });
+      }
+      break;
     case 'recovery.sequence-selected':
       Object.assign(r, {
         sequence_id: ev.sequenceId,

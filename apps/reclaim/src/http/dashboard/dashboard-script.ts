@@ -482,8 +482,27 @@ const CORE_JS = String.raw`
     clicked: 'Clicked',
     replied: 'Replied',
     'order-attributed': 'Order credited to a message',
+    enriched: 'Marketing profile facts recorded',
+    'enrichment-unavailable': 'Marketing profile facts unavailable',
     ended: 'Recovery ended',
   };
+
+  // What the marketing platform (Klaviyo) knew, as recorded: CLV, churn, next order, segments, consent.
+  function enrichmentText(e) {
+    var f = e.enrichment;
+    if (!f) return null;
+    if (!f.profileFound) return 'no profile';
+    var p = f.predictive || {};
+    var groups = (f.segments || []).concat(f.lists || []).map(function (g) { return g.name; });
+    return [
+      p.historicClv !== undefined ? 'CLV ' + p.historicClv : null,
+      p.churnProbability !== undefined ? 'churn ' + Math.round(p.churnProbability * 100) + '%' : null,
+      p.expectedDateOfNextOrder ? 'next order ' + when(p.expectedDateOfNextOrder) : null,
+      groups.length ? 'in ' + groups.join(', ') : null,
+      f.consent && f.consent.email ? 'email consent ' + f.consent.email : null,
+      e.segmentsAdded && e.segmentsAdded.length ? 'adds ' + e.segmentsAdded.join(', ') : null,
+    ].filter(Boolean).join('; ');
+  }
 
   async function searchHistory(event) {
     event.preventDefault();
@@ -509,7 +528,7 @@ const CORE_JS = String.raw`
         plural(history.recoveries.length, 'recovery', 'recoveries') + ' for customer code ' + history.customerKey + '.';
       history.entries.forEach(function (e) {
         var arm = e.arm ? ARMS.filter(function (x) { return x[0] === e.arm; }).map(function (x) { return x[1]; })[0] : null;
-        var reason = [e.reason, e.detail, arm, e.error, e.until ? 'until ' + when(e.until) : null].filter(Boolean).join('; ');
+        var reason = [e.reason, e.detail, arm, enrichmentText(e), e.error, e.until ? 'until ' + when(e.until) : null].filter(Boolean).join('; ');
         body.appendChild(el('tr', { 'data-kind': e.kind }, [
           el('td', { text: when(e.at) }),
           el('td', { className: 'mono', text: e.cartId }),

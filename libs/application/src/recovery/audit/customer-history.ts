@@ -11,6 +11,7 @@ import type {
   RecoveryEvent,
   SendMode,
   SendSummary,
+  ProfileEnrichment,
   Segmentation,
   SequenceStep,
 } from '@reclaim/domain';
@@ -48,6 +49,8 @@ export type HistoryEntryKind =
   | 'clicked'
   | 'replied'
   | 'order-attributed'
+  | 'enriched'
+  | 'enrichment-unavailable'
   | 'ended';
 
 export interface HistoryEntry {
@@ -80,6 +83,9 @@ export interface HistoryEntry {
   /** `engagement-fatigue` skips: the counts the skip rests on, and the same in one line. */
   readonly fatigue?: FatigueAssessment;
   readonly detail?: string;
+  /** `enriched`: what the marketing platform (Klaviyo) knew about the shopper, and the segments it added. */
+  readonly enrichment?: ProfileEnrichment;
+  readonly segmentsAdded?: readonly string[];
   /** The recorded event itself. */
   readonly event: RecoveryEvent;
 }
@@ -93,6 +99,9 @@ export interface RecoveryDecisionInputs {
   readonly holdout?: boolean;
   readonly arm?: RecoveryArm;
   readonly segmentation?: Segmentation;
+  /** The marketing platform's recorded facts (`recovery.enriched`), or why there are none. */
+  readonly enrichment?: ProfileEnrichment;
+  readonly enrichmentUnavailable?: { readonly source: string; readonly reason: string; readonly at: string };
   readonly sequence?: {
     readonly id: string;
     readonly version: number;
@@ -269,6 +278,16 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
       return { ...base, kind: 'resumed', reason: e.cause };
     case 'recovery.channel-revoked':
       return { ...base, kind: 'channel-revoked', channel: e.channel };
+    case 'recovery.enriched':
+      return {
+        ...base,
+        kind: 'enriched',
+        reason: e.enrichment.source,
+        enrichment: e.enrichment,
+        segmentsAdded: e.segmentsAdded,
+      };
+    case 'recovery.enrichment-unavailable':
+      return { ...base, kind: 'enrichment-unavailable', reason: e.reason, ...(e.code ? { error: e.code } : {}) };
     case 'recovery.ended':
       return { ...base, kind: 'ended', reason: e.reason };
     default:
@@ -314,6 +333,10 @@ export async function customerHistory(
             steps: e.steps,
           },
         };
+      } else if (e.type === 'recovery.enriched') {
+        inputs = { ...inputs, enrichment: e.enrichment };
+      } else if (e.type === 'recovery.enrichment-unavailable') {
+        inputs = { ...inputs, enrichmentUnavailable: { source: e.source, reason: e.reason, at: e.at } };
       } else if (e.type === 'recovery.ended') {
         inputs = { ...inputs, endReason: e.reason };
       }

@@ -68,6 +68,17 @@ export class SyncProfile extends Command<EffectOutcome> {
 }
 
 /**
+ * `recovery.started` with a marketing platform configured (Klaviyo): read what it knows about the
+ * shopper, in one short attempt, and record it (`recovery.enriched`) or why not
+ * (`recovery.enrichment-unavailable`). Never repeated by a replay: the recovery reads the record.
+ */
+export class EnrichRecovery extends Command<EffectOutcome> {
+  constructor(readonly request: EffectRequest) {
+    super();
+  }
+}
+
+/**
  * Stock, current prices and alternatives of the cart's lines, asked by {@link SendRecoveryStep}
  * before its pre-send checks (dispatched on the same bus, inside the same claimed request).
  */
@@ -112,5 +123,7 @@ export function effectCommandOf(request: EffectRequest): Command<EffectOutcome> 
       return new OpenSupportTicket(request, String(request.payload.idempotencyKey ?? `${request.streamId}:ticket`));
     case 'profile':
       return new SyncProfile(request);
+    case 'enrich':
+      return new EnrichRecovery(request);
   }
 }

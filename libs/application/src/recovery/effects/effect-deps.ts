@@ -8,7 +8,7 @@ import type { Channel, RecoveryDecider, SealedValue } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { Clock } from '../clock';
 import type { EngineLog, MessageLinkFactory, MessageRenderer, ShopLookup } from '../ports';
-import type { ChannelPort, CommercePort, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
+import type { ChannelPort, CommercePort, ProfileEnricher, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
 import type { ShopDeciders, ShopProfiles } from '../settings/shop-settings';
 import type { SmsOptOutPort } from '../sms/sms-opt-outs';
 
@@ -44,6 +44,11 @@ export interface EffectRunnerDeps {
    * never hold up a send.
    */
   readonly profileSync?: RecoveryProfileSync;
+  /**
+   * Enrichment (Klaviyo): `enrich` requests read the shopper's profile facts once, as the recovery
+   * starts, and record them (or "unavailable" with the reason) on the recovery stream.
+   */
+  readonly enricher?: ProfileEnricher;
   /**
    * SMS opt-outs (R26): who each texted number belongs to (so a STOP reply finds the customer), and
    * the opt-out a send reports (`RecipientOptedOutError`, Twilio 21610).

@@ -4,7 +4,7 @@ import type { Queryable } from '../db';
 /** NOTIFY channel: a request was enqueued (sent at the projector's commit; one per transaction). */
 export const EFFECTS_CHANNEL = 'reclaim_engine_effects';
 
-export type EffectKind = 'step' | 'reconcile' | 'ticket' | 'profile';
+export type EffectKind = 'step' | 'reconcile' | 'ticket' | 'profile' | 'enrich';
 
 export interface EffectRequest {
   /** Id of the recovery event that asked for the effect (`step-due`, `reconciliation-requested`, `ticket-requested`). */

@@ -18,6 +18,7 @@ import { OpenSupportTicketHandler } from './open-support-ticket.handler';
 import { ReconcileUnknownOutcomeHandler } from './reconcile-unknown-outcome.handler';
 import { SendRecoveryStepHandler } from './send-recovery-step.handler';
 import { SyncProfileHandler } from './sync-profile.handler';
+import { EnrichRecoveryHandler } from './enrich-recovery.handler';
 
 /** Every effect's command handler (what `CqrsModule` registers on the `CommandBus`). */
 export const EFFECT_COMMAND_HANDLERS = [
@@ -26,6 +27,7 @@ export const EFFECT_COMMAND_HANDLERS = [
   ReconcileUnknownOutcomeHandler,
   OpenSupportTicketHandler,
   SyncProfileHandler,
+  EnrichRecoveryHandler,
 ] as const;
 
 @Module({})

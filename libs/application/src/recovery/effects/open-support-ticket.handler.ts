@@ -1,11 +1,12 @@
 /** A high-value cart becomes a help-desk ticket (Zendesk, Gorgias), once per recovery. */
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import type { CartSnapshot, RecoveryState, TicketSkipReason } from '@reclaim/domain';
+import type { CartSnapshot, ProfileEnrichment, RecoveryState, TicketSkipReason } from '@reclaim/domain';
 import { isPublicHttpUrl } from '../../messages/url-safety';
 import { describeProviderError, PermanentProviderError, RetryableProviderError } from '@reclaim/ports';
 import { parseRecoveryId } from '@reclaim/domain';
-import { loadRecovery } from '../recovery-stream';
+import type { EventStore } from '@reclaim/event-store';
+import { loadRecovery, type LoadedRecovery } from '../recovery-stream';
 import { OpenSupportTicket, type EffectOutcome } from './effect-commands';
 import { EffectContext } from './effect-context';
 import { EFFECT_DEFAULTS } from './effect-deps';
@@ -17,12 +18,19 @@ export class OpenSupportTicketHandler implements ICommandHandler<OpenSupportTick
 
   async execute({ request, idempotencyKey }: OpenSupportTicket): Promise<EffectOutcome> {
     const { deps } = this.ctx;
-    const loaded = await loadRecovery(deps.store, request.streamId);
+    let loaded = await loadRecovery(deps.store, request.streamId);
     if (loaded.events.some((e) => e.type === 'recovery.ticket-opened')) return { kind: 'skipped', reason: 'opened' };
     const ids = parseRecoveryId(request.streamId);
     const snapshot = loaded.state.cart;
     if (ids === undefined || snapshot === undefined) return { kind: 'skipped', reason: 'no-cart' };
     if (!deps.tickets) return this.skip(request, ids.shopId, 'no-ticket-provider');
+    // The agent gets the marketing platform's facts: the enrichment requested at the same start
+    // has its own short timeout, so wait for its record a little (real time), then go without.
+    if (deps.enricher !== undefined && loaded.state.enrichment === undefined) {
+      loaded = await waitForEnrichment(deps.store, request.streamId, loaded);
+    }
+    const enriched = loaded.events.find((e) => e.type === 'recovery.enriched');
+    const enrichment = enriched?.type === 'recovery.enriched' ? enriched.enrichment : undefined;
     const facts = await this.ctx.customerFacts(ids.shopId, ids.cartId, snapshot.customerKey);
     const contact = await this.ctx.openContact(ids.shopId, facts);
     let ticketId: string;
@@ -33,7 +41,7 @@ export class OpenSupportTicketHandler implements ICommandHandler<OpenSupportTick
           shopId: ids.shopId,
           cartId: ids.cartId,
           subject: `Abandoned cart worth ${snapshot.value} ${snapshot.currency}`,
-          body: ticketBody(ids.cartId, snapshot, loaded.state, facts.cart.snapshot?.checkoutUrl),
+          body: ticketBody(ids.cartId, snapshot, loaded.state, facts.cart.snapshot?.checkoutUrl, enrichment),
           ...(contact?.email ? { customerEmail: contact.email } : {}),
         })
       ).ticketId;
@@ -71,11 +79,46 @@ export class OpenSupportTicketHandler implements ICommandHandler<OpenSupportTick
   }
 }
 
+/** How long (real time) a ticket waits for the enrichment recorded at the recovery's start, then goes without. */
+export const ENRICHMENT_WAIT_MS = 3_000;
+
+async function waitForEnrichment(store: EventStore, streamId: string, loaded: LoadedRecovery): Promise<LoadedRecovery> {
+  for (
+    const deadline = Date.now() + ENRICHMENT_WAIT_MS;
+    loaded.state.enrichment === undefined && Date.now() < deadline;
+  ) {
+    await new Promise((r) => setTimeout(r, 100));
+    loaded = await loadRecovery(store, streamId);
+  }
+  return loaded;
+}
+
+/** The marketing platform's recorded facts, for the agent (no personal data: amounts, dates, group names). */
+export function enrichmentLines(e: ProfileEnrichment | undefined): string[] {
+  if (e === undefined) return [];
+  if (!e.profileFound) return [`${e.source}: no profile for this shopper`];
+  const p = e.predictive ?? {};
+  const groups = [...e.segments, ...e.lists].map((g) => g.name).filter((n) => n !== '');
+  return [
+    `${e.source === 'klaviyo' ? 'Klaviyo' : e.source}:`,
+    ...(p.historicClv !== undefined ? [`- historic CLV: ${p.historicClv}`] : []),
+    ...(p.predictedClv !== undefined ? [`- predicted CLV: ${p.predictedClv}`] : []),
+    ...(p.churnProbability !== undefined ? [`- churn probability: ${Math.round(p.churnProbability * 100)}%`] : []),
+    ...(p.expectedDateOfNextOrder !== undefined
+      ? [`- expected next order: ${p.expectedDateOfNextOrder.slice(0, 10)}`]
+      : []),
+    ...(groups.length > 0 ? [`- segments and lists: ${groups.join(', ')}`] : []),
+    ...(e.consent.email !== undefined ? [`- e-mail consent: ${e.consent.email}`] : []),
+    ...(e.lastEventAt !== undefined ? [`- last activity: ${e.lastEventAt.slice(0, 10)}`] : []),
+  ];
+}
+
 function ticketBody(
   cartId: string,
   snapshot: CartSnapshot,
   state: RecoveryState,
   checkoutUrl: string | undefined,
+  enrichment: ProfileEnrichment | undefined,
 ): string {
   return [
     `A high-value cart was abandoned: ${snapshot.value} ${snapshot.currency}.`,
@@ -83,6 +126,7 @@ function ticketBody(
     // R22: a link from the webhook data reaches the agent only when it is a public http(s) address.
     ...(checkoutUrl && isPublicHttpUrl(checkoutUrl) ? [`Checkout: ${checkoutUrl}`] : []),
     ...(state.segments.length > 0 ? [`Segments: ${state.segments.join(', ')}`] : []),
+    ...enrichmentLines(enrichment),
     '',
     'Items:',
     ...snapshot.items.map((i) => `- ${i.quantity} × ${i.title ?? i.productId} @ ${i.unitPrice} ${snapshot.currency}`),

@@ -1,6 +1,6 @@
 /**
  * Every outside call of every effect (store stock lookups and discount codes, e-mail and SMS sends
- * and reconciliation look-ups, tickets, profile pushes) counted in `reclaim_provider_errors_total`
+ * and reconciliation look-ups, tickets, profile pushes, enrichment reads) counted in `reclaim_provider_errors_total`
  * when it fails, from the first failure: the ports are wrapped once where the engine is built, so
  * no handler can forget it. The error itself goes on unchanged.
  */
@@ -100,6 +100,9 @@ export function withProviderErrorCounting(
       : {}),
     ...(deps.profileSync !== undefined
       ? { profileSync: countingProviderErrors(deps.profileSync, () => names.profiles ?? 'profiles', metrics) }
+      : {}),
+    ...(deps.enricher !== undefined
+      ? { enricher: countingProviderErrors(deps.enricher, () => `${deps.enricher!.source}-enrichment`, metrics) }
       : {}),
   };
 }

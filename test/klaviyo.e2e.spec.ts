@@ -1,0 +1,245 @@
+/**
+ * Klaviyo as a partner: the appliance wired to the Klaviyo stand-in through its environment only.
+ * As each recovery starts, the shopper's Klaviyo facts (predictive analytics, segments, lists,
+ * consent, last activity) are read once and recorded on the recovery stream; they add segments,
+ * reach the customer history and the support ticket, and a rebuild of the read models with the
+ * stand-in down gives the same rows (replays never call the network). A manual clock moves the
+ * engine; only polling (`eventually`) waits for the background work.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { READ_MODEL_PROJECTIONS, rebuildProjection } from '@reclaim/read-models';
+import { FakeCommerce, ManualClock } from '@reclaim/testing/fakes';
+import { startProviderSandbox, type ProviderSandbox } from '../apps/sandbox/src/providers';
+import { ANALYST_TOKEN, api, eventually, hmacBase64, post, startHarness, type Harness } from './support/harness';
+import { shopifyCheckout } from './support/payloads';
+
+const SECRET = 'shpss_klaviyo_partner';
+const DOMAIN = 'klaviyo-partner.myshopify.com';
+const PUBLIC = 'https://reclaim.test';
+const MINUTE = 60_000;
+
+interface HistoryEntry {
+  kind: string;
+  step?: number;
+  reason?: string;
+  error?: string;
+  recoveryId: string;
+  enrichment?: {
+    profileFound: boolean;
+    predictive?: Record<string, unknown>;
+    segments: { id: string; name: string }[];
+    lists: { id: string; name: string }[];
+    consent: { email?: string };
+  };
+  segmentsAdded?: string[];
+}
+
+describe('Klaviyo enrichment recorded as a fact', () => {
+  let providers: ProviderSandbox;
+  let h: Harness;
+  let db: Client;
+  let shopId: string;
+  const clock = new ManualClock(new Date(Math.floor(Date.now() / 1000) * 1000));
+
+  beforeAll(async () => {
+    providers = await startProviderSandbox({
+      klaviyoProfiles: [
+        {
+          email: 'vip.shopper@example.com',
+          emailConsent: 'SUBSCRIBED',
+          predictive: {
+            historic_clv: 1234.5,
+            predicted_clv: 310.2,
+            historic_number_of_orders: 7,
+            average_order_value: 176.36,
+            churn_probability: 0.12,
+            expected_date_of_next_order: '2026-12-24T00:00:00+00:00',
+          },
+          segments: ['VIP customers', 'Repeat purchasers'],
+          lists: ['Newsletter'],
+          lastEventDate: '2026-11-30T18:00:00+00:00',
+        },
+      ],
+    });
+    const c = providers.credentials;
+    // No projector role: the test rebuilds the read models itself (a rebuild takes the projection over).
+    h = await startHarness(
+      {
+        ROLES: 'ingest,engine',
+        ABANDON_AFTER: '1m',
+        FOLLOW_UP_DELAYS: '1h,2h',
+        HOLDOUT_PERCENT: '0',
+        TICKET_THRESHOLD: '200',
+        TIMER_TICK: '200ms',
+        PUBLIC_URL: PUBLIC,
+        MERCHANT_POSTAL_ADDRESS: '1 Analytical Way, London EC1A 1AA',
+        EMAIL_PROVIDER: 'klaviyo',
+        KLAVIYO_API_KEY: c.klaviyoApiKey,
+        KLAVIYO_API_URL: providers.urls.klaviyo,
+        KLAVIYO_ENRICHMENT_TIMEOUT: '1s',
+        ZENDESK_API_URL: providers.urls.zendesk,
+        ZENDESK_EMAIL: c.zendeskEmail,
+        ZENDESK_API_TOKEN: c.zendeskApiToken,
+      },
+      { clock, adapters: { commerce: new FakeCommerce() } },
+    );
+    db = new Client({ connectionString: h.db.url });
+    await db.connect();
+    const res = await api(h, 'POST', '/api/shops', {
+      platform: 'shopify',
+      shopDomain: DOMAIN,
+      webhookSecret: SECRET,
+      apiUrl: `https://${DOMAIN}/admin/api/2025-10`,
+      apiToken: 'shpat_klaviyo',
+      currency: 'USD',
+      timezone: 'UTC',
+    });
+    expect(res.status).toBe(201);
+    shopId = res.body.id;
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await h?.close();
+    await providers?.stop();
+  });
+
+  function checkout(email: string, price: string): Promise<{ status: number }> {
+    const body = shopifyCheckout({
+      token: `kl-${randomUUID()}`,
+      updatedAt: clock.now().toISOString(),
+      email,
+      price,
+      phone: null,
+    });
+    return post(h, '/webhooks/shopify', body, {
+      'content-type': 'application/json',
+      'x-shopify-topic': 'checkouts/update',
+      'x-shopify-shop-domain': DOMAIN,
+      'x-shopify-api-version': '2025-10',
+      'x-shopify-webhook-id': randomUUID(),
+      'x-shopify-hmac-sha256': hmacBase64(SECRET, body),
+    });
+  }
+
+  async function history(email: string): Promise<HistoryEntry[]> {
+    const key = h.runtime.vault.subjectFor(shopId, { email }) as string;
+    const res = await api(h, 'GET', `/api/customers/${shopId}/${key}/history`, undefined, ANALYST_TOKEN);
+    expect(res.status).toBe(200);
+    return res.body.entries as HistoryEntry[];
+  }
+
+  const entry = (email: string, kind: string) =>
+    eventually(async () => (await history(email)).find((e) => e.kind === kind), 30_000);
+
+  async function readModels(): Promise<unknown> {
+    const recoveries = await db.query(
+      'SELECT recovery_id, status, segments, sequence_id, messages_sent FROM read.recoveries ORDER BY recovery_id',
+    );
+    const segments = await db.query('SELECT recovery_id, segment FROM read.segments ORDER BY recovery_id, segment');
+    return { recoveries: recoveries.rows, segments: segments.rows };
+  }
+
+  it('records the facts as the recovery starts: they add vip and reach the history and the ticket', async () => {
+    expect((await checkout('vip.shopper@example.com', '249.00')).status).toBe(200);
+    expect((await checkout('stranger@example.com', '60.00')).status).toBe(200);
+    clock.advance(MINUTE + 1_000);
+
+    const vip = await entry('vip.shopper@example.com', 'enriched');
+    expect(vip.reason).toBe('klaviyo');
+    expect(vip.segmentsAdded).toEqual(['vip']);
+    expect(vip.enrichment).toMatchObject({
+      profileFound: true,
+      predictive: {
+        historicClv: '1234.50',
+        predictedClv: '310.20',
+        historicOrders: 7,
+        churnProbability: 0.12,
+        expectedDateOfNextOrder: '2026-12-24T00:00:00.000Z',
+      },
+      consent: { email: 'SUBSCRIBED' },
+      lastEventAt: '2026-11-30T18:00:00.000Z',
+    });
+    expect(vip.enrichment!.segments.map((s) => s.name)).toEqual(['VIP customers', 'Repeat purchasers']);
+    expect(vip.enrichment!.lists.map((s) => s.name)).toEqual(['Newsletter']);
+    // No personal data in the recorded fact.
+    expect(JSON.stringify(vip)).not.toContain('vip.shopper@example.com');
+
+    // A shopper Klaviyo does not know: recorded as such, nothing added.
+    const stranger = await entry('stranger@example.com', 'enriched');
+    expect(stranger.enrichment).toMatchObject({ profileFound: false, segments: [], lists: [] });
+    expect(stranger.segmentsAdded).toEqual([]);
+
+    // Enrichment read the profile, its segments and lists with the revision header; never the address in a URL path.
+    const reads = providers.received('klaviyo').filter((r) => r.method === 'GET');
+    expect(
+      reads.some(
+        (r) => r.path === '/api/profiles' && /predictive_analytics/.test(r.query['additional-fields[profile]'] ?? ''),
+      ),
+    ).toBe(true);
+    expect(reads.some((r) => /^\/api\/profiles\/[^/]+\/segments$/.test(r.path))).toBe(true);
+    expect(reads.every((r) => /^\d{4}-\d{2}-\d{2}$/.test(r.headers.revision ?? ''))).toBe(true);
+
+    // The high-value cart's ticket carries the recorded facts for the agent.
+    const ticket = await eventually(
+      async () => providers.stores.zendesk.tickets.find((t) => /1234\.50/.test(t.description)),
+      30_000,
+    );
+    expect(ticket.description).toContain('VIP customers');
+    expect(ticket.description).toContain('churn probability: 12%');
+    expect(ticket.description).toMatch(/Segments: .*vip/);
+
+    // The dashboard's per-shop status knows the last success and no failure yet.
+    const { rows } = await db.query(
+      'SELECT enriched, unavailable, last_failed_at FROM engine.enrichment_status WHERE shop_id = $1',
+      [shopId],
+    );
+    expect(rows).toEqual([{ enriched: '2', unavailable: '0', last_failed_at: null }]);
+  });
+
+  it('a Klaviyo too slow to answer is recorded as unavailable (timeout) and the recovery goes on', async () => {
+    providers.injectFault({
+      provider: 'klaviyo',
+      method: 'GET',
+      path: '/api/profiles',
+      kind: 'latency',
+      delayMs: 2_500,
+    });
+    expect((await checkout('slow.klaviyo@example.com', '60.00')).status).toBe(200);
+    clock.advance(MINUTE + 1_000);
+    const unavailable = await entry('slow.klaviyo@example.com', 'enrichment-unavailable');
+    expect(unavailable.reason).toBe('timeout');
+    // The step-0 message still went out (through the Klaviyo flow event).
+    await entry('slow.klaviyo@example.com', 'sent');
+    const { rows } = await db.query(
+      'SELECT unavailable, last_failure_reason, last_failed_at IS NOT NULL AS failed FROM engine.enrichment_status WHERE shop_id = $1',
+      [shopId],
+    );
+    expect(rows).toEqual([{ unavailable: '1', last_failure_reason: 'timeout', failed: true }]);
+  });
+
+  it('a rebuild of the read models with Klaviyo down gives the same rows: decisions read the record', async () => {
+    const rebuild = async () => {
+      for (const p of READ_MODEL_PROJECTIONS) {
+        await rebuildProjection(p, { store: h.runtime.store, pool: h.runtime.pool, vault: h.runtime.vault });
+      }
+      return readModels();
+    };
+    const before = await rebuild();
+    const vipRecovery = (await history('vip.shopper@example.com'))[0]!.recoveryId;
+    expect((before as { segments: { recovery_id: string; segment: string }[] }).segments).toContainEqual({
+      recovery_id: vipRecovery,
+      segment: 'vip',
+    });
+    const klaviyoCalls = providers.received('klaviyo').length;
+    await providers.stop();
+    const after = await rebuild();
+    expect(after).toEqual(before);
+    // The history (read from the log) still shows the recorded facts.
+    expect((await history('vip.shopper@example.com')).find((e) => e.kind === 'enriched')?.segmentsAdded).toEqual([
+      'vip',
+    ]);
+    expect(providers.received('klaviyo')).toHaveLength(klaviyoCalls);
+  });
+});
