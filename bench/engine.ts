@@ -51,6 +51,8 @@ import {
 import {
   PostgresEventStore,
   runCheckpointedSubscription,
+  runPartitionedSubscription,
+  type CheckpointedSubscriptionOptions,
   type NewEvent,
   type RecordedEvent,
 } from '@reclaim/event-store';
@@ -81,7 +83,7 @@ interface Bench {
   stop(): Promise<void>;
 }
 
-async function prepare(port: number, mode: Mode, customerCount: number): Promise<Bench> {
+async function prepare(port: number, mode: Mode, customerCount: number, partitions: number): Promise<Bench> {
   const db = await openScratchDatabase(port);
   const pool = new Pool({ connectionString: db.url, max: 24 });
   pool.on('error', () => undefined);
@@ -150,23 +152,25 @@ async function prepare(port: number, mode: Mode, customerCount: number): Promise
         handle: processor.handle,
         isolation: { keyOf: deliveryOrderingKey },
       }),
-      runCheckpointedSubscription({
-        name: RECOVERY_FEED,
-        store,
-        pool,
-        filter: RECOVERY_FEED_FILTER,
-        batchSize,
-        signal: abort.signal,
-        handle: mode === 'batched' ? feed.handle : naiveFeed,
-      }),
-      runCheckpointedSubscription({
-        name: RECOVERY_EVENTS,
-        store,
-        pool,
-        filter: RECOVERY_EVENTS_FILTER,
-        batchSize,
-        signal: abort.signal,
-        handle: projector.handle,
+      ...(
+        [
+          [RECOVERY_FEED, RECOVERY_FEED_FILTER, mode === 'batched' ? feed.handle : naiveFeed],
+          [RECOVERY_EVENTS, RECOVERY_EVENTS_FILTER, projector.handle],
+        ] as const
+      ).map(([name, filter, handle]) => {
+        const o: CheckpointedSubscriptionOptions = {
+          name,
+          store,
+          pool,
+          filter,
+          batchSize,
+          signal: abort.signal,
+          handle,
+        };
+        // The appliance's engine: ENGINE_PARTITIONS partitions (default 4); the naive one unpartitioned.
+        return mode === 'batched' && partitions > 1
+          ? runPartitionedSubscription({ ...o, partitions, rebalanceMs: 200 })
+          : runCheckpointedSubscription(o);
       }),
     );
   return {
@@ -408,14 +412,15 @@ async function main(): Promise<void> {
   const drainCarts = Number(process.env.BENCH_DRAIN_CARTS ?? 10_000);
   const stepS = Number(process.env.BENCH_STEP_S ?? 15);
   const deliveries = Number(process.env.BENCH_DELIVERIES ?? 10_000);
+  const partitions = Number(process.env.BENCH_PARTITIONS ?? 4);
   const steps = Number(process.env.BENCH_STEPS ?? 4);
   const customers = Number(process.env.BENCH_CUSTOMERS ?? Math.max(1, Math.floor(carts / 5)));
 
   console.log(
-    `engine: ${SHOPS} shops, ${fmt(customers)} customers, ${WRITERS} writers, synchronous_commit as the server has it`,
+    `engine: ${SHOPS} shops, ${fmt(customers)} customers, ${WRITERS} writers; batched engine in ${partitions} partition(s) (ENGINE_PARTITIONS default 4), batches of 200`,
   );
   // 1. The baseline on its own database: a stored backlog drained one cart per transaction.
-  const naive = await prepare(55507, 'naive', Math.min(customers, naiveCarts));
+  const naive = await prepare(55507, 'naive', Math.min(customers, naiveCarts), 1);
   let naiveDrain: { rate: number; seconds: number };
   try {
     naiveDrain = await drain(naive, naiveCarts);
@@ -426,7 +431,7 @@ async function main(): Promise<void> {
     `  naive (1 cart per transaction): backlog of ${fmt(naiveCarts)} drained in ${naiveDrain.seconds.toFixed(1)} s = ${naiveDrain.rate.toFixed(0)} carts/s`,
   );
 
-  const ours = await prepare(55508, 'batched', customers);
+  const ours = await prepare(55508, 'batched', customers, partitions);
   try {
     // 2. The same drain, batched.
     const d = await drain(ours, drainCarts);
