@@ -351,6 +351,15 @@ export class AppConfig {
   @IsDuration({ min: 1000 })
   BLOCKED_STEP_DEGRADED_AFTER = '15m';
 
+  /** How long an open, click or delivery status that arrived before its send was recorded is kept waiting for it. */
+  @Setting({
+    group: 'recovery',
+    description:
+      'how long an open, click or delivery status that arrived before its message was recorded as sent waits for the send record; then it expires (counted in `reclaim_engagement_held{status="expired"}`)',
+  })
+  @IsDuration({ min: 1000 })
+  ENGAGEMENT_HOLD = '7d';
+
   /** Default sender name in emails (per-shop `storeName` overrides it). */
   @Setting({
     group: 'recovery',
@@ -645,6 +654,10 @@ export class AppConfig {
   get outsideRetry(): { readonly firstMs: number; readonly maxMs: number } {
     const firstMs = parseDuration(this.OUTSIDE_ERROR_RETRY);
     return { firstMs, maxMs: Math.max(firstMs, parseDuration(this.OUTSIDE_ERROR_RETRY_MAX)) };
+  }
+
+  get engagementHoldMs(): number {
+    return parseDuration(this.ENGAGEMENT_HOLD);
   }
 
   get blockedStepDegradedAfterMs(): number {

@@ -2,7 +2,7 @@ import { Controller, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiConsumes, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loadRecovery } from '@reclaim/application';
-import { parseRecoveryId } from '@reclaim/domain';
+import { parseRecoveryId, type DeliveryStatus } from '@reclaim/domain';
 import { parseFormParams, parseInboundSms, verifyTwilioSignature, type TwilioParams } from '@reclaim/providers';
 import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';
@@ -16,14 +16,23 @@ const OPT_OUT_TWIML =
   'You are unsubscribed from cart reminder texts. No more messages will be sent.' +
   '</Message></Response>';
 
+/** Twilio's final message statuses, as recorded on the recovery (`recovery.delivery-reported`). */
+const FINAL_STATUSES: ReadonlyMap<string, DeliveryStatus> = new Map([
+  ['delivered', 'delivered'],
+  ['undelivered', 'undelivered'],
+  ['failed', 'failed'],
+]);
+
 /**
  * Twilio's webhooks (R26), both form-encoded and signed with `X-Twilio-Signature` over the public
  * URL (PUBLIC_URL + path and query, as Twilio called it) and the form parameters; a bad or missing
  * signature answers 403, and without Twilio configured the routes answer 404.
  *
  * - `POST /webhooks/twilio/status`: delivery status of a message we sent (the idempotency key is in
- *   the query, `reclaim_key`); recorded by the Twilio adapter for reconciliation. A message refused
- *   as opted out (21610) records the SMS opt-out of the recovery's customer.
+ *   the query, `reclaim_key`); recorded by the Twilio adapter for reconciliation, and a final status
+ *   (delivered, undelivered, failed) on the recovery as `recovery.delivery-reported` — held until the
+ *   send is recorded when the callback beats it. A message refused as opted out (21610) records the
+ *   SMS opt-out of the recovery's customer.
  * - `POST /webhooks/twilio/inbound`: a reply. Any other answer than a keyword is recorded as
  *   engagement (`recovery.message-replied`) on the latest recovery SMS the number received.
  *   A STOP-family reply records the SMS opt-out on every
@@ -33,6 +42,7 @@ const OPT_OUT_TWIML =
  *
  * Logs carry the status, error code and counts only: never a phone number or a message body.
  */
+
 @ApiTags('webhooks')
 @ApiHeader({
   name: 'X-Twilio-Signature',
@@ -96,11 +106,24 @@ export class TwilioWebhooksController {
       return;
     }
     this.log.debug({ status: result.status, errorCode: result.errorCode }, 'SMS delivery status');
-    if (result.errorCode === '21610' && result.idempotencyKey !== undefined) {
+    const final = FINAL_STATUSES.get(result.status ?? '');
+    if (result.idempotencyKey !== undefined && (final !== undefined || result.errorCode === '21610')) {
       try {
-        await this.optOutRecoveryCustomer(result.idempotencyKey);
+        // On the recovery, or held until the send is recorded (a callback can beat it): never dropped.
+        if (final !== undefined) {
+          await this.runtime.engine.engagement.recordDeliveryStatus({
+            idempotencyKey: result.idempotencyKey,
+            status: final,
+            ...(result.errorCode ? { errorCode: result.errorCode } : {}),
+            at: this.runtime.clock(),
+          });
+        }
+        if (result.errorCode === '21610') await this.optOutRecoveryCustomer(result.idempotencyKey);
       } catch (err) {
-        this.log.error({ error: err instanceof Error ? err.name : 'Error' }, 'SMS opt-out not recorded: 503');
+        this.log.error(
+          { error: err instanceof Error ? err.name : 'Error' },
+          'SMS delivery status or opt-out not recorded: 503',
+        );
         await reply.status(503).send({ error: 'temporarily unavailable' });
         return;
       }

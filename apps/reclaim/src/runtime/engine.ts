@@ -4,6 +4,7 @@ import {
   ConsentUnsubscribeRecorder,
   MessageLinks,
   MessagePreviews,
+  HeldEngagement,
   MessageTokens,
   OutboxChannel,
   ProviderMetricsRelay,
@@ -85,6 +86,10 @@ export interface RecoveryEngine {
    * the HTTP module attaches the `/metrics` registry to it.
    */
   readonly providerMetrics: ProviderMetricsRelay;
+  /** Engagement that came before its send was recorded: the engine's sweep applies or expires it. */
+  readonly heldEngagement: HeldEngagement;
+  /** Opens, clicks (the /t links) and the providers' delivery statuses (Twilio status callback). */
+  readonly engagement: RecoveryEngagementRecorder;
   /** Lets go of provider connections (SMTP pool, HTTP agents). */
   close(): Promise<void>;
 }
@@ -134,9 +139,17 @@ export function createRecoveryEngine(deps: {
   const profiles = deps.adapters?.profiles ?? providers.profiles;
   const enricher = deps.adapters?.enricher ?? providers.enricher;
   const smsOptOuts = new SmsOptOuts({ pool, store, shops, keys: vault });
-  const engagement = new RecoveryEngagementRecorder({ store, deciders: settings });
   const common = { store, pm, deciders: settings, shops, sequences, log };
   const providerMetrics = new ProviderMetricsRelay();
+  const heldEngagement = new HeldEngagement({
+    store,
+    pool,
+    deciders: settings,
+    clock: () => clock.now(),
+    holdMs: config.engagementHoldMs,
+    log,
+  });
+  const engagement = new RecoveryEngagementRecorder({ held: heldEngagement });
   return {
     config: recovery,
     pm,
@@ -173,6 +186,7 @@ export function createRecoveryEngine(deps: {
         smsOptOuts,
         log,
         outsideRetry: config.outsideRetry,
+        heldEngagement,
       },
       providerMetrics,
       {
@@ -183,6 +197,8 @@ export function createRecoveryEngine(deps: {
       },
     ),
     providerMetrics,
+    heldEngagement,
+    engagement,
     links,
     linkDeps: {
       tokens,

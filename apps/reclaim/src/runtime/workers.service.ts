@@ -167,12 +167,19 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
         msg: `${what} failed; retried at the next wake-up`,
         error: err instanceof Error ? err.name : 'unknown',
       });
+    // Engagement held for a send not recorded yet: applied once the engine index knows the send
+    // (what a crash left behind), expired after ENGAGEMENT_HOLD; at most every 5 s.
+    let lastSweep = 0;
     const effects = new WakeLoop({
       clock,
       fallbackMs,
       onError: onError('effect runner'),
       run: async () => {
         await this.effects.runOnce();
+        if (Date.now() - lastSweep >= 5_000) {
+          lastSweep = Date.now();
+          await engine.heldEngagement.sweep();
+        }
         return undefined;
       },
     });

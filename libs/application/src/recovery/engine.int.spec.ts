@@ -39,7 +39,11 @@ import {
   ManualClock,
 } from '@reclaim/testing/fakes';
 import type { PoolClient } from 'pg';
+import type { ChannelPort } from '@reclaim/ports';
 import { runDecider } from '../shared/run-decider';
+import { HeldEngagement } from './links/held-engagement';
+import { RecoveryEngagementRecorder } from './links/message-link-recorders';
+import type { ShopDeciders } from './settings/shop-settings';
 import { customerHistory } from './audit/customer-history';
 import { inTransaction } from './db';
 import type { EffectRunnerDeps } from './effects/effect-deps';
@@ -661,5 +665,160 @@ describe('engagement fatigue through the engine', () => {
         await e.close();
       }
     }
+  });
+});
+
+describe('engagement before the send is recorded (held, then applied once)', () => {
+  let e: Engine;
+
+  beforeEach(async () => {
+    e = await createEngine();
+  });
+
+  afterEach(async () => {
+    await e.close();
+  });
+
+  function heldEngagement(holdMs?: number) {
+    const held = new HeldEngagement({
+      store: e.store,
+      pool: e.pool,
+      deciders: { forShop: async () => e.runnerDeps.pm } as unknown as ShopDeciders,
+      clock: () => e.clock.now(),
+      ...(holdMs !== undefined ? { holdMs } : {}),
+    });
+    return { held, recorder: new RecoveryEngagementRecorder({ held }) };
+  }
+
+  const heldRows = async () =>
+    (
+      await e.pool.query<{ engagement: string; applied: boolean; expired: boolean }>(
+        `SELECT engagement, applied_at IS NOT NULL AS applied, expired_at IS NOT NULL AS expired
+           FROM engine.held_engagement ORDER BY engagement`,
+      )
+    ).rows;
+
+  it('a click 5 ms after the provider accepted, an open and a delivery status, each twice, before the send record: in the history and attribution once', async () => {
+    const { held, recorder } = heldEngagement();
+    const recoveryId = recoveryIdFor(SHOP, 'c-h');
+    const during: unknown[] = [];
+    // The provider accepts the message; the shopper clicks 5 ms later and the provider reports the
+    // delivery, all before the effect has fed the send back into the recovery.
+    const email: ChannelPort = {
+      send: async (m) => {
+        const accepted = await e.email.send(m);
+        const at = new Date(e.clock.now().getTime() + 5);
+        const subject = { shopId: SHOP, customerKey: m.context?.customerKey as string, channel: 'email' as const };
+        const s = { ...subject, recoveryId, step: 0, at };
+        await recorder.recordClicked({ ...s, target: 'https://mugs.example/cart' });
+        await recorder.recordClicked({ ...s, at: new Date(at.getTime() + 3), target: 'https://mugs.example/cart' });
+        await recorder.recordOpened(s);
+        await recorder.recordOpened(s);
+        for (let i = 0; i < 2; i++) {
+          during.push(
+            await recorder.recordDeliveryStatus({ idempotencyKey: m.idempotencyKey, status: 'delivered', at }),
+          );
+        }
+        during.push(...(await heldRows()));
+        return accepted;
+      },
+      lookup: (key) => e.email.lookup(key),
+    };
+    const runner = await e.newRunner({ ...e.runnerDeps, channels: { email }, heldEngagement: held });
+    const key = await e.recordCart({
+      cartId: 'c-h',
+      email: 'hal@example.com',
+      lineItems: mugs('l-h'),
+      emailConsent: 'subscribed',
+    });
+    await e.settle(runner);
+    e.clock.advance(61 * MINUTE);
+    await e.settle(runner);
+    expect(e.email.delivered).toHaveLength(1);
+    // Held while the send was not recorded: each kind once, however often it came.
+    expect(during).toEqual([
+      'held',
+      'held',
+      { engagement: 'clicked', applied: false, expired: false },
+      { engagement: 'delivery:delivered', applied: false, expired: false },
+      { engagement: 'opened', applied: false, expired: false },
+    ]);
+    // Applied once the send was recorded, after it in the history.
+    expect((await heldRows()).every((r) => r.applied)).toBe(true);
+    // The shopper orders a few minutes after the click: attributed to the clicked message.
+    e.clock.advance(3 * MINUTE);
+    await e.purchase('c-h', 'hal@example.com');
+    await e.settle(runner);
+    const kinds = (await e.history(key)).entries.map((x) => x.kind);
+    const after = kinds.slice(kinds.indexOf('sent'));
+    expect(after.filter((k) => k === 'clicked')).toHaveLength(1);
+    expect(after.filter((k) => k === 'opened')).toHaveLength(1);
+    expect(after.filter((k) => k === 'delivery-reported')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'clicked' || k === 'opened' || k === 'delivery-reported')).toHaveLength(3);
+    expect(kinds).toContain('order-attributed');
+    // Late duplicates, and the sweep, change nothing.
+    await recorder.recordClicked({
+      shopId: SHOP,
+      customerKey: key,
+      channel: 'email',
+      recoveryId,
+      step: 0,
+      at: e.clock.now(),
+      target: 'https://mugs.example/cart',
+    });
+    expect(
+      await recorder.recordDeliveryStatus({
+        idempotencyKey: `${recoveryId}:step-0:email`,
+        status: 'delivered',
+        at: e.clock.now(),
+      }),
+    ).toBe('duplicate');
+    expect(await held.sweep()).toEqual({ applied: 0, expired: 0 });
+    expect((await e.history(key)).entries.filter((x) => x.kind === 'clicked')).toHaveLength(1);
+  });
+
+  it('a delivery status held when the send record was lost to a crash is applied by the sweep; one that never matches expires', async () => {
+    const { held, recorder } = heldEngagement(HOUR);
+    const key = await e.recordCart({
+      cartId: 'c-k',
+      email: 'kim@example.com',
+      lineItems: mugs('l-k'),
+      emailConsent: 'subscribed',
+    });
+    await e.settle();
+    e.clock.advance(61 * MINUTE);
+    await e.settle();
+    const recoveryId = recoveryIdFor(SHOP, 'c-k');
+    // A status for step 1 (not sent yet) waits; the sweep leaves it until its send is recorded.
+    const early = {
+      idempotencyKey: `${recoveryId}:step-1:email`,
+      status: 'undelivered' as const,
+      errorCode: '30005',
+      at: e.clock.now(),
+    };
+    expect(await recorder.recordDeliveryStatus(early)).toBe('held');
+    expect(await held.sweep()).toEqual({ applied: 0, expired: 0 });
+    // Step 1 is sent by a runner that does not apply held engagement (as after a crash between the
+    // send record and applying): the sweep finds the send in the engine index and applies it.
+    await e.runFor(24 * HOUR, HOUR);
+    expect(e.email.delivered.map((m) => m.idempotencyKey)).toContain(early.idempotencyKey);
+    const swept = await held.sweep();
+    expect(swept.applied).toBe(1);
+    const reported = (await e.history(key)).entries.filter((x) => x.kind === 'delivery-reported');
+    expect(reported.map((x) => [x.step, x.reason, x.error])).toEqual([[1, 'undelivered', '30005']]);
+    // A status for a message that is never sent expires after the hold and is counted.
+    expect(await recorder.recordDeliveryStatus({ ...early, idempotencyKey: `${recoveryId}:step-9:email` })).toBe(
+      'held',
+    );
+    e.clock.advance(2 * HOUR);
+    expect(await held.sweep()).toEqual({ applied: 0, expired: 1 });
+    expect((await heldRows()).map((r) => [r.engagement, r.applied, r.expired])).toEqual([
+      ['delivery:undelivered', true, false],
+      ['delivery:undelivered', false, true],
+    ]);
+    // Not one of ours: nothing recorded, nothing held.
+    expect(
+      await recorder.recordDeliveryStatus({ ...early, idempotencyKey: 'someone-else:step-1:email' }),
+    ).toBeUndefined();
   });
 });

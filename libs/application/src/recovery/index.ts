@@ -59,6 +59,13 @@ export {
 } from './effects/provider-error-counting';
 export { storeProblem } from './effects/check-inventory.handler';
 export {
+  DEFAULT_ENGAGEMENT_HOLD_MS,
+  HeldEngagement,
+  type EngagementRecordResult,
+  type HeldEngagementDeps,
+  type HeldInput,
+} from './links/held-engagement';
+export {
   CheckInventory,
   OpenSupportTicket,
   ReconcileUnknownOutcome,

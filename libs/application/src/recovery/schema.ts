@@ -5,7 +5,8 @@ import type { Pool } from 'pg';
  * by resetting the engine subscriptions' checkpoints, except `effects` (the crash-safe record of
  * provider calls in flight, R2), `outbox` (the local email channel: what would have been sent, with
  * the recipient sealed under the customer's key), `sms_recipients` (keyed phone hashes of the
- * texted customers, for STOP replies), `test_sends` (the template editor's test sends, an audit
+ * texted customers, for STOP replies), `held_engagement` (opens, clicks and delivery statuses that
+ * arrived before their message's send was recorded, until it is), `test_sends` (the template editor's test sends, an audit
  * record) and the merchant configuration (`sequences`, `shop_settings`, `templates`).
  */
 export const ENGINE_SCHEMA_SQL = `
@@ -211,6 +212,29 @@ CREATE TABLE IF NOT EXISTS engine.enrichment_status (
   last_failure_reason text,
   PRIMARY KEY (shop_id, source)
 );
+
+-- Engagement that arrived before its message's send was recorded (an open or click milliseconds
+-- after the provider accepted it, a delivery status before the outcome was fed back), keyed by the
+-- message (its idempotency key, <recoveryId>:step-<n>:<channel>) and the kind: a duplicate is kept
+-- once. Applied to the recovery when the send is recorded (applied_at), or expired at expires_at
+-- (expired_at, counted in /metrics). Applied rows are pruned after a day, expired ones after 30.
+CREATE TABLE IF NOT EXISTS engine.held_engagement (
+  message_key text NOT NULL,
+  engagement text NOT NULL,
+  shop_id text NOT NULL,
+  recovery_id text NOT NULL,
+  step integer NOT NULL,
+  channel text NOT NULL,
+  input jsonb NOT NULL,
+  causation_id text NOT NULL,
+  received_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  applied_at timestamptz,
+  expired_at timestamptz,
+  PRIMARY KEY (message_key, engagement)
+);
+CREATE INDEX IF NOT EXISTS held_engagement_waiting ON engine.held_engagement (recovery_id)
+  WHERE applied_at IS NULL AND expired_at IS NULL;
 `;
 
 /**

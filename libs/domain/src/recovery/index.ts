@@ -89,7 +89,7 @@ export {
   type ProfileEnrichment,
 } from './enrichment';
 export { outcomeFromCheck, sentOutcome, summarizeDecision } from './outcomes';
-export { createRecoveryDecider, type RecoveryDecider } from './process-manager';
+export { createRecoveryDecider, engagementStatus, type RecoveryDecider } from './process-manager';
 export {
   evolveRecovery,
   initialRecoveryState,

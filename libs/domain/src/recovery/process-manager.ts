@@ -143,12 +143,22 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         out.emit({ type: 'recovery.ticket-skipped', at: input.at, reason: input.reason });
         break;
       }
+      case 'DeliveryReported': {
+        if (engagementStatus(state, input) !== 'applies') break;
+        out.emit({
+          type: 'recovery.delivery-reported',
+          at: input.at,
+          step: input.step,
+          channel: input.channel,
+          status: input.status,
+          ...(input.errorCode !== undefined ? { errorCode: input.errorCode } : {}),
+        });
+        break;
+      }
       case 'MessageEngagement': {
         // Recorded even after the recovery ended (a click can lead to the purchase that ended it).
-        if (state.status === 'idle') break;
-        const sent = state.steps[input.step];
-        if (sent === undefined || (sent.status !== 'sent' && sent.status !== 'late')) break;
-        if ((state.engagement ?? []).includes(`${input.kind}:${input.step}:${input.channel}`)) break;
+        // Before the send is recorded it is not lost: the application holds it (engagementStatus).
+        if (engagementStatus(state, input) !== 'applies') break;
         if (input.kind === 'opened') {
           out.emit({ type: 'recovery.message-opened', at: input.at, step: input.step, channel: input.channel });
         } else if (input.kind === 'replied') {
@@ -222,4 +232,21 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
   }
 
   return { config, initialState: initialRecoveryState, decide, evolve: evolveRecovery };
+}
+
+/**
+ * Whether an engagement (open, click, delivery status) can be recorded on the recovery now:
+ * `applies` when its message's send is recorded (`sent`, or `late` after the end) and this kind
+ * was not recorded yet for it; `duplicate` when it was; `awaiting-send` when the send is not
+ * recorded yet (an open or click can arrive milliseconds after the provider accepted the message,
+ * before the outcome is fed back) — the application keeps it and applies it once it is.
+ */
+export function engagementStatus(
+  state: RecoveryState,
+  input: Extract<RecoveryInput, { type: 'MessageEngagement' }> | Extract<RecoveryInput, { type: 'DeliveryReported' }>,
+): 'applies' | 'duplicate' | 'awaiting-send' {
+  const step = state.status === 'idle' ? undefined : state.steps[input.step];
+  if (step === undefined || (step.status !== 'sent' && step.status !== 'late')) return 'awaiting-send';
+  const kind = input.type === 'MessageEngagement' ? input.kind : `delivery-${input.status}`;
+  return (state.engagement ?? []).includes(`${kind}:${input.step}:${input.channel}`) ? 'duplicate' : 'applies';
 }

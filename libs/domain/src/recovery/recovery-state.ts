@@ -158,6 +158,14 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
       const key = `${kind}:${event.data.step}:${event.data.channel}`;
       return { ...state, engagement: [...(state.engagement ?? []), key] };
     }
+    case 'recovery.delivery-reported':
+      return {
+        ...state,
+        engagement: [
+          ...(state.engagement ?? []),
+          `delivery-${event.data.status}:${event.data.step}:${event.data.channel}`,
+        ],
+      };
     case 'recovery.order-attributed':
       return { ...state, attributedOrders: [...(state.attributedOrders ?? []), event.data.orderId] };
     case 'recovery.step-due': {

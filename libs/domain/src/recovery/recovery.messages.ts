@@ -140,6 +140,16 @@ export type RecoveryInput =
       /** Clicks: the host clicked through to (no path or query: they may carry personal data). */
       readonly targetHost?: string;
     }
+  /** The provider's final word on a message it accepted (Twilio status callback): recorded once per status. */
+  | {
+      readonly type: 'DeliveryReported';
+      readonly step: number;
+      readonly channel: Channel;
+      readonly status: DeliveryStatus;
+      /** The provider's error code (Twilio `ErrorCode`), never a message text. */
+      readonly errorCode?: string;
+      readonly at: IsoTimestamp;
+    }
   /** An order placed after a click of this recovery's message, within ATTRIBUTION_WINDOW (once per order). */
   | {
       readonly type: 'OrderAttributed';
@@ -267,6 +277,14 @@ export interface MessageClicked extends Base<'recovery.message-clicked'> {
   readonly step: number;
   readonly channel: Channel;
   readonly targetHost?: string;
+}
+/** What a provider reports about a message after accepting it. */
+export type DeliveryStatus = 'delivered' | 'undelivered' | 'failed';
+export interface DeliveryReported extends Base<'recovery.delivery-reported'> {
+  readonly step: number;
+  readonly channel: Channel;
+  readonly status: DeliveryStatus;
+  readonly errorCode?: string;
 }
 export interface OrderAttributedEvent extends Base<'recovery.order-attributed'> {
   readonly orderId: string;
@@ -411,6 +429,7 @@ export type RecoveryEvent =
   | MessageOpened
   | MessageClicked
   | MessageReplied
+  | DeliveryReported
   | OrderAttributedEvent
   | StepDue
   | StepSkipped

@@ -138,6 +138,21 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics {
       },
     });
     new Gauge({
+      name: 'reclaim_engagement_held',
+      help: 'Opens, clicks and delivery statuses that arrived before their message was recorded as sent: waiting for the send record, applied (last day), expired unmatched after ENGAGEMENT_HOLD (last 30 days)',
+      labelNames: ['status'] as const,
+      registers: [this.registry],
+      async collect() {
+        const { rows } = await pool.query<{ waiting: number; applied: number; expired: number }>(
+          `SELECT count(*) FILTER (WHERE applied_at IS NULL AND expired_at IS NULL)::integer AS waiting,
+                  count(*) FILTER (WHERE applied_at IS NOT NULL)::integer AS applied,
+                  count(*) FILTER (WHERE expired_at IS NOT NULL)::integer AS expired
+             FROM engine.held_engagement`,
+        );
+        for (const status of ['waiting', 'applied', 'expired'] as const) this.set({ status }, rows[0][status]);
+      },
+    });
+    new Gauge({
       name: 'reclaim_dead_letters',
       help: 'Keys (streams, customers) a background consumer could not apply, by subscription and status (retrying, parked)',
       labelNames: ['subscription', 'status'] as const,

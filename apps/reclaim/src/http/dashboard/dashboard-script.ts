@@ -481,6 +481,7 @@ const CORE_JS = String.raw`
     opened: 'Opened',
     clicked: 'Clicked',
     replied: 'Replied',
+    'delivery-reported': 'Delivery reported by the provider',
     'order-attributed': 'Order credited to a message',
     enriched: 'Marketing profile facts recorded',
     'enrichment-unavailable': 'Marketing profile facts unavailable',

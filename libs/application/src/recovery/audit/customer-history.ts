@@ -48,6 +48,7 @@ export type HistoryEntryKind =
   | 'opened'
   | 'clicked'
   | 'replied'
+  | 'delivery-reported'
   | 'order-attributed'
   | 'enriched'
   | 'enrichment-unavailable'
@@ -177,6 +178,15 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
       return { ...base, kind: 'clicked', step: e.step, channel: e.channel };
     case 'recovery.message-replied':
       return { ...base, kind: 'replied', step: e.step, channel: e.channel };
+    case 'recovery.delivery-reported':
+      return {
+        ...base,
+        kind: 'delivery-reported',
+        step: e.step,
+        channel: e.channel,
+        reason: e.status,
+        ...(e.errorCode !== undefined ? { error: e.errorCode } : {}),
+      };
     case 'recovery.order-attributed':
       return {
         ...base,

@@ -36,7 +36,7 @@ export class EffectContext {
 
   /** Feeds `input` into the request's recovery stream; `suffix` makes the event ids deterministic. */
   async feed(request: EffectRequest, input: RecoveryInput, suffix: string, shopId = request.shopId): Promise<void> {
-    await runRecovery(
+    const events = await runRecovery(
       this.deps.store,
       await this.pmFor(shopId),
       request.streamId,
@@ -44,6 +44,24 @@ export class EffectContext {
       `${request.requestId}:${suffix}`,
       shopId,
     );
+    // The send is recorded: an open, click or delivery status that came before it is applied now
+    // (a failure here leaves it to the engine's sweep; the send itself stays recorded).
+    const held = this.deps.heldEngagement;
+    if (
+      held &&
+      events.some(
+        (e) => e.type === 'recovery.message-sent' || (e.type === 'recovery.late-outcome' && e.outcome === 'sent'),
+      )
+    ) {
+      await held
+        .applyHeld(request.streamId)
+        .catch((err: unknown) =>
+          this.deps.log?.warn(
+            { recoveryId: request.streamId, error: err instanceof Error ? err.name : 'Error' },
+            'held engagement not applied yet: the engine sweep retries',
+          ),
+        );
+    }
   }
 
   /** Feeds a step's outcome back (`StepOutcome`, once per request). */

@@ -72,6 +72,11 @@ export interface EffectRunnerDeps {
    * `firstMs`, each consecutive one twice as long, at most `maxMs` (never less than a `Retry-After`).
    */
   readonly outsideRetry?: { readonly firstMs: number; readonly maxMs: number };
+  /**
+   * Opens, clicks and delivery statuses that arrived before the send was recorded
+   * (`HeldEngagement`): applied as soon as an effect feeds the send back.
+   */
+  readonly heldEngagement?: { applyHeld(recoveryId: string): Promise<number> };
 }
 
 /** The effect runner's defaults, in one place. */

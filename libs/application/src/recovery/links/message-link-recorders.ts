@@ -3,7 +3,8 @@
  * unsubscribes become a consent change on the customer stream (the recovery feed then revokes the
  * channel on every running recovery of the customer, R25); opens and clicks are recorded on the
  * recovery stream (`recovery.message-opened` / `recovery.message-clicked`, first of each per step
- * and channel), projected onto `engine.sent_messages`; template overrides and allowed hosts come
+ * and channel), projected onto `engine.sent_messages` — held until the send is recorded when they
+ * arrive before it (`HeldEngagement`); template overrides and allowed hosts come
  * from Postgres and the shop registry.
  */
 import type { Pool } from 'pg';
@@ -12,7 +13,7 @@ import {
   customerStream,
   type Channel,
   type ChangeMarketingConsentCommand,
-  type RecoveryDecider,
+  type DeliveryStatus,
 } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import {
@@ -29,8 +30,7 @@ import { runDecider } from '../../shared/run-decider';
 import { readCustomer } from '../facts';
 import type { ShopLookup } from '../ports';
 import { parseRecoveryId } from '@reclaim/domain';
-import { runRecovery } from '../recovery-stream';
-import type { ShopDeciders } from '../settings/shop-settings';
+import type { EngagementRecordResult, HeldEngagement } from './held-engagement';
 
 /** A token names a shop and a recovery: both must agree, or nothing is recorded. */
 function checkSubject(shopId: string, recoveryId: string): void {
@@ -72,8 +72,40 @@ export class ConsentUnsubscribeRecorder implements UnsubscribeRecorder {
   }
 }
 
+/**
+ * Opens and clicks of the message links, and the providers' delivery statuses: recorded on the
+ * recovery, or held until the message's send is recorded ({@link HeldEngagement}) — never dropped.
+ */
 export class RecoveryEngagementRecorder implements EngagementRecorder {
-  constructor(private readonly deps: { store: EventStore; deciders: ShopDeciders }) {}
+  constructor(private readonly deps: { held: HeldEngagement }) {}
+
+  /**
+   * A provider's final status of a message it accepted (Twilio status callback), by the message's
+   * idempotency key (`<recoveryId>:step-<n>:<channel>`); `undefined` when the key is not one of ours.
+   */
+  async recordDeliveryStatus(report: {
+    readonly idempotencyKey: string;
+    readonly status: DeliveryStatus;
+    readonly errorCode?: string;
+    readonly at: Date;
+  }): Promise<EngagementRecordResult | undefined> {
+    const m = /^(.+):step-(\d{1,4}):(email|sms)$/.exec(report.idempotencyKey);
+    const ids = m ? parseRecoveryId(m[1]) : undefined;
+    if (!m || ids === undefined) return undefined;
+    return this.deps.held.record(
+      ids.shopId,
+      m[1],
+      {
+        type: 'DeliveryReported',
+        step: Number(m[2]),
+        channel: m[3] as Channel,
+        status: report.status,
+        ...(report.errorCode ? { errorCode: report.errorCode } : {}),
+        at: report.at.toISOString(),
+      },
+      `delivery:${report.idempotencyKey}:${report.status}`,
+    );
+  }
 
   recordOpened(s: EngagementSubject): Promise<void> {
     return this.record(s, 'opened');
@@ -100,11 +132,9 @@ export class RecoveryEngagementRecorder implements EngagementRecorder {
     targetHost?: string,
   ): Promise<void> {
     checkSubject(s.shopId, s.recoveryId);
-    const pm: RecoveryDecider = await this.deps.deciders.forShop(s.shopId);
     const at = s.at.toISOString();
-    await runRecovery(
-      this.deps.store,
-      pm,
+    await this.deps.held.record(
+      s.shopId,
       s.recoveryId,
       {
         type: 'MessageEngagement',
@@ -115,7 +145,6 @@ export class RecoveryEngagementRecorder implements EngagementRecorder {
         ...(targetHost !== undefined ? { targetHost } : {}),
       },
       `${kind}:${s.recoveryId}:${s.step}:${s.channel}:${at}`,
-      s.shopId,
     );
   }
 }

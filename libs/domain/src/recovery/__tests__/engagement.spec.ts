@@ -1,5 +1,6 @@
 import { checkBeforeSend } from '../pre-send';
 import { sendFactsFromState } from '../recovery-queries';
+import { engagementStatus } from '../process-manager';
 import { HOUR } from '../time';
 import { at, cart, Run, T0, types } from './fixtures';
 
@@ -19,6 +20,37 @@ describe('engagement, attribution and skipped tickets on the recovery stream', (
     expect(run.send(click)).toEqual([]);
     // A step that was never sent has nothing to open.
     expect(run.send({ ...open, step: 1 })).toEqual([]);
+  });
+
+  it('says an engagement awaits its send until the send is recorded, then applies once (opens, clicks, delivery statuses)', () => {
+    const run = new Run().startAbandoned();
+    const click = { type: 'MessageEngagement', kind: 'clicked', step: 0, channel: 'email', at: CLICK } as const;
+    const delivered = { type: 'DeliveryReported', step: 0, channel: 'email', status: 'delivered', at: CLICK } as const;
+    expect(engagementStatus(run.state, click)).toBe('awaiting-send');
+    run.fire();
+    // Due, the provider accepted, the outcome not fed back yet: nothing recorded, it must be held.
+    expect(engagementStatus(run.state, delivered)).toBe('awaiting-send');
+    expect(run.send(click)).toEqual([]);
+    expect(run.send(delivered)).toEqual([]);
+    run.send({
+      type: 'StepOutcome',
+      step: 0,
+      channel: 'email',
+      at: CLICK,
+      outcome: { kind: 'sent', messageId: 'm-0' },
+    });
+    expect(engagementStatus(run.state, click)).toBe('applies');
+    expect(types(run.send(click))).toEqual(['recovery.message-clicked']);
+    expect(run.send(delivered)).toEqual([
+      expect.objectContaining({ type: 'recovery.delivery-reported', status: 'delivered', step: 0, channel: 'email' }),
+    ]);
+    expect(engagementStatus(run.state, click)).toBe('duplicate');
+    expect(engagementStatus(run.state, delivered)).toBe('duplicate');
+    expect(run.send(delivered)).toEqual([]);
+    // Another status of the same message is its own record, with the provider's code.
+    expect(run.send({ ...delivered, status: 'undelivered', errorCode: '30005' })).toEqual([
+      expect.objectContaining({ type: 'recovery.delivery-reported', status: 'undelivered', errorCode: '30005' }),
+    ]);
   });
 
   it('attributes an order once, with revenue and the discount used', () => {
