@@ -14,6 +14,11 @@ export interface ChannelMessage {
   readonly headers?: Readonly<Record<string, string>>;
   /** SMS body. */
   readonly body?: string;
+  /**
+   * Template mode (Klaviyo): the message as structured properties for the merchant's own template,
+   * sent instead of `subject`/`html`/`text` by a provider that renders itself; others ignore it.
+   */
+  readonly templateProperties?: Readonly<Record<string, unknown>>;
   /** Who and what the message is about (ids only, no personal data): for outbox-style channels and logs. */
   readonly context?: {
     readonly shopId: string;

@@ -17,6 +17,8 @@ export interface RenderItem {
   readonly title: string;
   readonly variantTitle?: string;
   readonly imageUrl?: string;
+  /** The product page (template mode links each line to it; the rendered message does not). */
+  readonly productUrl?: string;
   readonly quantity: number;
   /** Current unit price, a decimal string in `currency`. */
   readonly unitPrice: string;

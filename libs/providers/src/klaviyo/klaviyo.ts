@@ -154,11 +154,17 @@ export class KlaviyoFlowChannel implements ChannelPort {
                 }
               : {}),
             ...(message.subject !== undefined ? { subject: message.subject } : {}),
-            ...(message.text !== undefined ? { text: message.text } : {}),
-            ...(message.body !== undefined ? { sms_body: message.body } : {}),
-            ...(unsubscribe !== undefined ? { unsubscribe_url: unsubscribe } : {}),
-            // Not segmentable: only for the flow's template.
-            ...(message.html !== undefined ? { $extra: { html: message.html } } : {}),
+            ...(message.templateProperties !== undefined
+              ? // Template mode: the merchant's own template renders these (docs/klaviyo.md), no finished HTML.
+                { reclaim_mode: 'template', ...message.templateProperties }
+              : {
+                  reclaim_mode: 'html',
+                  ...(message.text !== undefined ? { text: message.text } : {}),
+                  ...(message.body !== undefined ? { sms_body: message.body } : {}),
+                  ...(unsubscribe !== undefined ? { unsubscribe_url: unsubscribe } : {}),
+                  // Not segmentable: only for the flow's template.
+                  ...(message.html !== undefined ? { $extra: { html: message.html } } : {}),
+                }),
           },
           time: new Date(Math.floor(this.now() / 1000) * 1000).toISOString(),
           unique_id: message.idempotencyKey,

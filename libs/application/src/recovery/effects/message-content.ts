@@ -53,6 +53,7 @@ export function renderInputOf(input: {
         title: line?.title ?? i.title ?? i.productId,
         ...(line?.variantTitle !== undefined ? { variantTitle: line.variantTitle } : {}),
         ...(line?.imageUrl !== undefined ? { imageUrl: line.imageUrl } : {}),
+        ...(line?.productUrl !== undefined ? { productUrl: line.productUrl } : {}),
         quantity: i.quantity,
         unitPrice: i.unitPrice,
         priceChanged: i.priceChanged,

@@ -13,6 +13,7 @@ import {
   type StepOutcomeResult,
 } from '@reclaim/domain';
 import { RenderInputError } from '../../messages/renderer';
+import { templateEventProperties } from '../../messages/template-event';
 import {
   type ChannelPort,
   describeProviderError,
@@ -109,19 +110,23 @@ export class MessageDelivery {
         customerKey,
       });
       const profile = (await deps.profiles?.profile(shop.id)) ?? { postalAddress: '' };
-      const rendered = await deps.renderer.render(
-        renderInputOf({
-          decision: sent,
-          step,
-          shop,
-          profile,
-          sequenceId: state.sequence?.id,
-          cart,
-          contact,
-          links,
-          discountCode,
-        }),
-      );
+      const renderInput = renderInputOf({
+        decision: sent,
+        step,
+        shop,
+        profile,
+        sequenceId: state.sequence?.id,
+        cart,
+        contact,
+        links,
+        discountCode,
+      });
+      const rendered = await deps.renderer.render(renderInput);
+      // Template mode (Klaviyo): the structured properties the merchant's own template renders.
+      const templateProperties =
+        channel === 'email' && profile.klaviyoMode === 'template'
+          ? templateEventProperties(renderInput, { segments: state.segments })
+          : undefined;
       // R28: last look at the purchase right before anything leaves.
       if (await this.purchasedMeanwhile(shop.id, cartId, state.recoveryId)) {
         return finish({ kind: 'stopped', reason: 'purchased' });
@@ -137,6 +142,7 @@ export class MessageDelivery {
               html: rendered.html,
               text: rendered.text,
               headers: rendered.headers,
+              ...(templateProperties !== undefined ? { templateProperties } : {}),
               context,
             }
           : { idempotencyKey: key, channel, to, body: rendered.text, context };

@@ -48,7 +48,16 @@ export interface ShopRecoverySettings {
    * `countOwnSteps` (also count the current recovery's own ignored steps; off by default).
    */
   readonly fatigue?: FatigueOverrides;
+  /**
+   * How e-mail sent through Klaviyo (EMAIL_PROVIDER=klaviyo) reaches the shopper: `html` (default)
+   * posts the message Reclaim rendered; `template` posts structured properties (cart lines, code,
+   * segment, step, links: docs/klaviyo.md) for the merchant's own Klaviyo flow and template.
+   */
+  readonly klaviyoMode?: KlaviyoMode;
 }
+
+export type KlaviyoMode = 'html' | 'template';
+export const KLAVIYO_MODES: readonly KlaviyoMode[] = ['html', 'template'];
 
 export interface FatigueOverrides {
   readonly enabled?: boolean;
@@ -102,6 +111,7 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'domainAliases',
   'utm',
   'fatigue',
+  'klaviyoMode',
 ];
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -183,6 +193,9 @@ export function validateShopSettings(input: unknown): ValidationError[] {
   }
   if (o.utm !== undefined) errors.push(...validateUtmOverrides(o.utm, 'utm'));
   if (o.fatigue !== undefined) validateFatigue(o.fatigue, errors);
+  if (o.klaviyoMode !== undefined && !KLAVIYO_MODES.includes(o.klaviyoMode as KlaviyoMode)) {
+    errors.push({ field: 'klaviyoMode', message: 'must be html or template' });
+  }
   return errors;
 }
 
@@ -226,6 +239,8 @@ export interface ShopProfile {
   readonly postalAddress: string;
   /** UTM parameters on the shop links (the defaults of `utmSettingsOf` when absent). */
   readonly utm?: UtmSettings;
+  /** E-mail through Klaviyo: finished HTML (default) or structured properties for the merchant's template. */
+  readonly klaviyoMode?: KlaviyoMode;
 }
 
 export interface ShopProfiles {
@@ -371,6 +386,7 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
         countOwnSteps: c.fatigue.countOwnSteps,
         machineOpenWithinSeconds: c.fatigue.machineOpenWithinMs / 1000,
       },
+      klaviyoMode: s.klaviyoMode ?? 'html',
     };
   }
 
@@ -400,6 +416,7 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
       ...(name !== undefined ? { name } : {}),
       postalAddress: s.postalAddress ?? this.defaults.postalAddress ?? '',
       utm: utmSettingsOf(s.utm),
+      klaviyoMode: s.klaviyoMode ?? 'html',
     };
   }
 
