@@ -17,7 +17,7 @@ import {
   type InboundCommand,
   type WebhookReceivedData,
 } from '@reclaim/domain';
-import type { EventStore, RecordedEvent } from '@reclaim/event-store';
+import { readStreams, type EventStore, type RecordedEvent } from '@reclaim/event-store';
 import type { PlatformWebhookAdapter } from '@reclaim/ports';
 import type { PersonalDataVault } from '@reclaim/privacy';
 import type { Platform } from '@reclaim/domain';
@@ -68,33 +68,57 @@ export const DELIVERY_PROCESSOR = 'ingest.delivery-processor';
 export class DeliveryProcessor {
   constructor(private readonly deps: ProcessDeliveriesDeps) {}
 
-  /** The subscription handler: the checkpoint is written by the runner after this resolves. */
+  /**
+   * The subscription handler: the checkpoint is written by the runner after this resolves. A batch
+   * looks each shop up once, resolves every delivery, reads the cart and order streams their
+   * commands touch in one read, then applies the deliveries lane by lane (deliveries of one lane in
+   * log order, lanes concurrently, their appends group-committed together).
+   */
   readonly handle = async (events: readonly RecordedEvent[], _tx: PoolClient): Promise<void> => {
-    const lanes = new Map<string, RecordedEvent[]>();
-    for (const e of events) {
-      if (e.type !== EventTypes.WebhookReceived) continue;
+    const deliveries = events.filter((e) => e.type === EventTypes.WebhookReceived);
+    const batch = new DeliveryBatch(this.deps.store, this.deps.shops);
+    const lanes = new Map<string, number[]>();
+    deliveries.forEach((e, i) => {
       const lane = deliveryOrderingKey(e);
-      lanes.set(lane, [...(lanes.get(lane) ?? []), e]);
+      lanes.set(lane, [...(lanes.get(lane) ?? []), i]);
+    });
+    const resolved = await Promise.all(deliveries.map((e) => this.resolve(e, batch)));
+    if (resolved.some((r) => r !== undefined && redacts(r.mapping))) {
+      // A redaction shreds what later deliveries of its lane (or shop) carry: those must be opened
+      // after it, as one by one. Rare: the whole batch goes the one-by-one way.
+      await Promise.all(
+        [...lanes.values()].map(async (lane) => {
+          for (const i of lane) await this.apply(deliveries[i]);
+        }),
+      );
+      return;
     }
+    await batch.prefetch(resolved.flatMap((r) => (r === undefined ? [] : streamsOf(r.shop.id, r.mapping))));
     await Promise.all(
       [...lanes.values()].map(async (lane) => {
-        for (const e of lane) await this.apply(e);
+        for (const i of lane) await this.applyResolved(deliveries[i], resolved[i], batch);
       }),
     );
   };
 
   async apply(recorded: RecordedEvent): Promise<void> {
+    const batch = new DeliveryBatch(this.deps.store, this.deps.shops);
+    await this.applyResolved(recorded, await this.resolve(recorded, batch), batch);
+  }
+
+  /** The delivery's shop and its mapping; undefined when there is nothing to apply. */
+  private async resolve(recorded: RecordedEvent, batch: DeliveryBatch): Promise<Resolved | undefined> {
     const d = recorded.data as WebhookReceivedData;
-    const shop = await this.deps.shops.get(d.shopId);
+    const shop = await batch.shop(d.shopId);
     if (!shop) {
       this.deps.log?.warn(
         { shopId: d.shopId, deliveryId: d.deliveryId },
         'delivery for a shop that no longer exists: skipped',
       );
-      return;
+      return undefined;
     }
     const body = await this.deps.vault.open<string>(d.shopId, d.payload);
-    if (body === null) return; // shredded (customer or shop redaction): nothing left to apply
+    if (body === null) return undefined; // shredded (customer or shop redaction): nothing left to apply
     const mapping = await this.deps.adapters[d.platform].resolve(
       {
         topic: d.topic,
@@ -106,6 +130,17 @@ export class DeliveryProcessor {
       },
       shop,
     );
+    return { shop, mapping };
+  }
+
+  private async applyResolved(
+    recorded: RecordedEvent,
+    resolved: Resolved | undefined,
+    batch: DeliveryBatch,
+  ): Promise<void> {
+    if (resolved === undefined) return;
+    const { shop, mapping } = resolved;
+    const d = recorded.data as WebhookReceivedData;
     if (mapping.outcome !== 'commands') {
       if (mapping.outcome === 'quarantined' || mapping.outcome === 'invalid') {
         await this.quarantine(recorded, d, mapping.reason, mapping.field);
@@ -114,7 +149,7 @@ export class DeliveryProcessor {
     }
     try {
       for (const [i, command] of mapping.commands.entries())
-        await this.dispatch(shop, recorded, command, commandCausationId(recorded.id, i));
+        await this.dispatch(shop, recorded, command, commandCausationId(recorded.id, i), batch);
     } catch (err) {
       if (err instanceof InvalidCommandError) {
         await this.quarantine(recorded, d, err.reason, err.field);
@@ -129,39 +164,39 @@ export class DeliveryProcessor {
     recorded: RecordedEvent,
     command: InboundCommand,
     causationId: string,
+    batch: DeliveryBatch,
   ): Promise<void> {
     const ctx = { shopId: shop.id, causationId, receivedAt: (recorded.data as WebhookReceivedData).receivedAt };
-    const opts = { causationId, metadata: { shopId: shop.id, deliveryEventId: recorded.id } };
+    const base = { causationId, metadata: { shopId: shop.id, deliveryEventId: recorded.id } };
+    const opts = (stream: string) => ({ ...base, ...batch.take(stream) });
     const { store } = this.deps;
     switch (command.type) {
       case 'RecordCartActivity': {
         const sealed = await this.seal(shop.id, command.contact, command.customer);
-        await runDecider(
-          store,
-          cartStream(shop.id, command.cartId),
-          cartDecider,
-          { ...command, ...ctx, ...sealed },
-          opts,
-        );
+        const stream = cartStream(shop.id, command.cartId);
+        await runDecider(store, stream, cartDecider, { ...command, ...ctx, ...sealed }, opts(stream));
         return;
       }
       case 'ReportCartAbandoned':
       case 'CompleteCheckout':
-      case 'DeleteCart':
-        await runDecider(store, cartStream(shop.id, command.cartId), cartDecider, { ...command, ...ctx }, opts);
+      case 'DeleteCart': {
+        const stream = cartStream(shop.id, command.cartId);
+        await runDecider(store, stream, cartDecider, { ...command, ...ctx }, opts(stream));
         return;
+      }
       case 'PlaceOrder': {
         const sealed = await this.seal(shop.id, command.contact, command.customer);
         const stream = orderStream(shop.id, command.orderId);
-        await runDecider(store, stream, orderDecider, { ...command, ...ctx, ...sealed }, opts);
+        await runDecider(store, stream, orderDecider, { ...command, ...ctx, ...sealed }, opts(stream));
         // Link every cart the order came from, caused by the stored order event (also on a replay,
         // when the order was decided before: the carts' own causation check makes it idempotent).
         const orderEventId = (await store.readStream(stream)).find((r) => r.type === EventTypes.OrderPlaced)?.id;
         if (!orderEventId) return;
         for (const cartId of command.cartIds) {
+          const cart = cartStream(shop.id, cartId);
           await runDecider(
             store,
-            cartStream(shop.id, cartId),
+            cart,
             cartDecider,
             {
               type: 'MarkCartPurchased',
@@ -172,7 +207,7 @@ export class DeliveryProcessor {
               causationId: orderEventId,
               receivedAt: ctx.receivedAt,
             },
-            { causationId: orderEventId, metadata: { shopId: shop.id } },
+            { causationId: orderEventId, metadata: { shopId: shop.id }, ...batch.take(cart) },
           );
         }
         return;
@@ -187,7 +222,7 @@ export class DeliveryProcessor {
           customerStream(shop.id, sealed.customerKey),
           customerDecider,
           { ...command, ...ctx, ...sealed, customerKey: sealed.customerKey },
-          opts,
+          base,
         );
         return;
       }
@@ -203,7 +238,7 @@ export class DeliveryProcessor {
             customerStream(shop.id, customerKey),
             customerDecider,
             { ...command, ...ctx, contact: undefined, reach: reachFor(undefined), customerKey },
-            opts,
+            base,
           );
         }
         // Crypto-shredding (R29): every sealed copy of this customer's data becomes unreadable.
@@ -264,5 +299,72 @@ export class DeliveryProcessor {
       recorded.revision,
     );
     this.deps.log?.warn({ shopId: d.shopId, deliveryId: d.deliveryId, reason, field }, 'delivery quarantined');
+  }
+}
+
+interface Resolved {
+  readonly shop: ShopCredentials;
+  readonly mapping: Awaited<ReturnType<PlatformWebhookAdapter['resolve']>>;
+}
+
+function redacts(mapping: Resolved['mapping']): boolean {
+  return (
+    mapping.outcome === 'commands' &&
+    mapping.commands.some((c) => c.type === 'RedactCustomer' || c.type === 'RedactShop')
+  );
+}
+
+/** The cart and order streams a delivery's commands write (read ahead for the batch). */
+function streamsOf(shopId: string, mapping: Resolved['mapping']): string[] {
+  if (mapping.outcome !== 'commands') return [];
+  return mapping.commands.flatMap((c) => {
+    switch (c.type) {
+      case 'RecordCartActivity':
+      case 'ReportCartAbandoned':
+      case 'CompleteCheckout':
+      case 'DeleteCart':
+        return [cartStream(shopId, c.cartId)];
+      case 'PlaceOrder':
+        return [orderStream(shopId, c.orderId), ...c.cartIds.map((id) => cartStream(shopId, id))];
+      default:
+        return [];
+    }
+  });
+}
+
+/**
+ * What one batch of deliveries shares: each shop looked up once, and the streams its commands
+ * write read in one go. A stream read ahead serves only the first decision on it in the batch (the
+ * later ones read it afresh); stale, it costs that decision a retry (expected revision), never a
+ * wrong write.
+ */
+class DeliveryBatch {
+  private readonly shops = new Map<string, Promise<ShopCredentials | null>>();
+  private streams = new Map<string, RecordedEvent[]>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly registry: Pick<ShopRegistry, 'get'>,
+  ) {}
+
+  shop(shopId: string): Promise<ShopCredentials | null> {
+    let found = this.shops.get(shopId);
+    if (found === undefined) {
+      found = this.registry.get(shopId);
+      this.shops.set(shopId, found);
+    }
+    return found;
+  }
+
+  async prefetch(streamIds: readonly string[]): Promise<void> {
+    this.streams = await readStreams(this.store, streamIds);
+  }
+
+  /** The read-ahead events of `streamId` for one decision (`{}` when none are left). */
+  take(streamId: string): { recorded?: RecordedEvent[] } {
+    const recorded = this.streams.get(streamId);
+    if (recorded === undefined) return {};
+    this.streams.delete(streamId);
+    return { recorded };
   }
 }

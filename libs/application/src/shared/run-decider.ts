@@ -1,6 +1,11 @@
 import { v5 as uuidv5 } from 'uuid';
 import { foldEvents, upcastEvent, type Decider, type DomainEvent } from '@reclaim/domain';
-import { WrongExpectedRevisionError, type EventStore, type EventMetadata } from '@reclaim/event-store';
+import {
+  WrongExpectedRevisionError,
+  type EventMetadata,
+  type EventStore,
+  type RecordedEvent,
+} from '@reclaim/event-store';
 import { RECLAIM_ID_NAMESPACE } from '../ingestion/ids';
 
 export interface RunDeciderOptions {
@@ -9,6 +14,12 @@ export interface RunDeciderOptions {
   readonly metadata?: EventMetadata;
   /** Attempts on a version conflict (R3: a concurrent writer on the same stream). Default 8. */
   readonly maxAttempts?: number;
+  /**
+   * The stream as the caller already read it (a batch's one read of many streams): used for the
+   * first attempt instead of a read. Stale is harmless: the append fails on its expected revision
+   * and the retry reads the stream afresh.
+   */
+  readonly recorded?: readonly RecordedEvent[];
 }
 
 /**
@@ -25,7 +36,7 @@ export async function runDecider<S, C, E extends DomainEvent>(
 ): Promise<E[]> {
   const maxAttempts = options.maxAttempts ?? 8;
   for (let attempt = 1; ; attempt++) {
-    const recorded = await store.readStream(streamId);
+    const recorded = attempt === 1 && options.recorded ? options.recorded : await store.readStream(streamId);
     const state = foldEvents(
       decider,
       recorded.map((r) => upcastEvent<E>({ type: r.type, schemaVersion: r.schemaVersion, data: r.data })),
