@@ -2,8 +2,9 @@ import type { RecordedEvent } from '@reclaim/event-store';
 import { applyCartEvent } from './carts';
 import { applyCustomerEvent } from './customers';
 import { parseRecoveryId } from '@reclaim/domain';
-import { discountCost } from './recoveries';
-import { alreadyApplied } from './rows';
+import { ATTRIBUTION, MESSAGES, ORDERS, RECOVERIES, SCORES, SEGMENTS } from '../schema';
+import { applyRecoveryEvent, discountCost } from './recoveries';
+import { alreadyApplied, RowSet } from './rows';
 
 let pos = 0n;
 function recorded(type: string, data: Record<string, unknown>): RecordedEvent {
@@ -97,5 +98,83 @@ describe('projection reducers', () => {
     expect(discountCost('90.00', true, null, 10)).toBe('10');
     expect(discountCost('0.3', true, undefined, 25)).toBe('0.1');
     expect(discountCost('90.00', false, '10.00', 10)).toBe('0');
+  });
+
+  it('marks a step blocked from its first outside failure, keeps it while it comes due again, clears it on any other outcome', () => {
+    const t = {
+      recoveries: new RowSet(RECOVERIES, { complete: true }),
+      messages: new RowSet(MESSAGES, { complete: true, groupBy: 'recovery_id' }),
+      segments: new RowSet(SEGMENTS, { complete: true }),
+      scores: new RowSet(SCORES, { complete: true }),
+      orders: new RowSet(ORDERS, { complete: true }),
+      attribution: new RowSet(ATTRIBUTION, { complete: true }),
+    };
+    const recoveryId = `recovery-${shopId}-c9`;
+    const apply = (type: string, data: Record<string, unknown>) => {
+      const e = recorded(type, { recoveryId, ...data });
+      applyRecoveryEvent(t, { ...e, streamId: recoveryId });
+      return t.messages.get({ recovery_id: recoveryId, step: 0 });
+    };
+    const due = {
+      step: 0,
+      attempt: 1,
+      dueAt: '2026-01-01T00:00:00.000Z',
+      mode: { kind: 'live' },
+      definition: { template: 'w-0', discountPercent: 0 },
+    };
+    apply('recovery.step-due', { ...due, at: '2026-01-01T00:00:00.000Z' });
+    const detail = 'store API unreachable (getaddrinfo ENOTFOUND api.example.invalid)';
+    const deferral = (at: string) =>
+      apply('recovery.step-deferred', {
+        step: 0,
+        at,
+        until: '2026-01-02T00:00:00.000Z',
+        reason: 'store-unavailable',
+        detail,
+      });
+    expect(deferral('2026-01-01T00:00:01.000Z')).toMatchObject({
+      blocked_since: '2026-01-01T00:00:01.000Z',
+      detail,
+      status: 'deferred',
+    });
+    expect(apply('recovery.step-due', { ...due, at: '2026-01-01T00:01:01.000Z' })).toMatchObject({
+      status: 'due',
+      blocked_since: '2026-01-01T00:00:01.000Z',
+    });
+    expect(deferral('2026-01-01T00:01:02.000Z')).toMatchObject({
+      blocked_since: '2026-01-01T00:00:01.000Z',
+      deferrals: 2,
+    });
+    // A retryable send failure continues the block; the send ends it.
+    expect(
+      apply('recovery.message-failed', {
+        step: 0,
+        channel: 'email',
+        at: '2026-01-01T00:05:00.000Z',
+        attempt: 1,
+        retryable: true,
+        retryAt: '2026-01-01T00:10:00.000Z',
+        error: 'RetryableProviderError:ECONNREFUSED',
+      }),
+    ).toMatchObject({ blocked_since: '2026-01-01T00:00:01.000Z', detail: 'RetryableProviderError:ECONNREFUSED' });
+    expect(
+      apply('recovery.message-sent', {
+        step: 0,
+        channel: 'email',
+        at: '2026-01-01T00:10:00.000Z',
+        messageId: 'm-1',
+        idempotencyKey: `${recoveryId}:step-0:email`,
+        reconciled: false,
+      }),
+    ).toMatchObject({ status: 'sent', blocked_since: null, detail: null });
+    // The shop's own rules (quiet hours) are not an outside error.
+    expect(
+      apply('recovery.step-deferred', {
+        step: 0,
+        at: '2026-01-01T00:11:00.000Z',
+        until: '2026-01-01T08:00:00.000Z',
+        reason: 'quiet-hours',
+      }),
+    ).toMatchObject({ blocked_since: null });
   });
 });
