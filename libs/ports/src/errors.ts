@@ -84,6 +84,10 @@ const UNREACHABLE_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_SOCKET',
   'timeout',
+  // nodemailer's (the SMTP adapter's codes are `smtp-<code>`)
+  'ECONNECTION',
+  'ESOCKET',
+  'EDNS',
 ]);
 
 /**
@@ -94,7 +98,8 @@ const UNREACHABLE_CODES = new Set([
  */
 export function providerErrorKind(err: unknown): string | undefined {
   if (err instanceof DiscountUnavailableError) return undefined;
-  const code = (err as { code?: unknown } | null)?.code;
+  const raw = (err as { code?: unknown } | null)?.code;
+  const code = typeof raw === 'string' ? raw.replace(/^smtp-/, '') : raw;
   if (code === 'EREFUSED_OUTBOUND') return 'refused-address';
   if (err instanceof RetryableProviderError) {
     if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return 'unreachable';

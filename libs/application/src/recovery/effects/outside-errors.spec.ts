@@ -140,6 +140,12 @@ describe('consecutive outside-error deferrals of a step', () => {
 describe('provider errors counted (reclaim_provider_errors_total)', () => {
   it('names the kind of each outside failure', () => {
     expect(providerErrorKind(new RetryableProviderError('x', undefined, 'ENOTFOUND'))).toBe('unreachable');
+    expect(providerErrorKind(new RetryableProviderError('smtp: ECONNECTION', undefined, 'smtp-ECONNECTION'))).toBe(
+      'unreachable',
+    );
+    expect(providerErrorKind(new RetryableProviderError('smtp: deferred (421)', undefined, 'smtp-421'))).toBe(
+      'retryable',
+    );
     expect(providerErrorKind(new RetryableProviderError('x', 1000, '429'))).toBe('rate-limited');
     expect(providerErrorKind(new RetryableProviderError('x', undefined, '503'))).toBe('retryable');
     expect(providerErrorKind(new RecipientOptedOutError('x', '21610'))).toBe('opted-out');
