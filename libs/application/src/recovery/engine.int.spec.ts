@@ -155,6 +155,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
     phone?: string;
     lineItems: CartLineItem[];
     emailConsent?: ConsentState;
+    timeZone?: string;
   }): Promise<string> {
     const at = clock.now().toISOString();
     const sealed = await seal({ email: o.email, phone: o.phone });
@@ -180,6 +181,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
         total: subtotal,
         checkoutUrl: `https://mugs.example/checkouts/${o.cartId}`,
         device: 'desktop',
+        ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
         ...(o.emailConsent
           ? { emailConsent: { state: o.emailConsent, source: 'shopify:checkout', updatedAt: at } }
           : {}),
@@ -820,5 +822,47 @@ describe('engagement before the send is recorded (held, then applied once)', () 
     expect(
       await recorder.recordDeliveryStatus({ ...early, idempotencyKey: 'someone-else:step-1:email' }),
     ).toBeUndefined();
+  });
+});
+
+describe('the customer time zone through the engine', () => {
+  it("reads the send window in the zone of the customer's address, else the shop's, and says which in the history", async () => {
+    const e = await createEngine({ sendWindows: { email: { fromMinute: 8 * 60, toMinute: 21 * 60 } } });
+    try {
+      // Abandoned at 09:00Z: 01:00 in Los Angeles (quiet), 10:00 in Berlin (the shop's zone: allowed).
+      const west = await e.recordCart({
+        cartId: 'c-la',
+        email: 'lou@example.com',
+        lineItems: mugs('l-la'),
+        emailConsent: 'subscribed',
+        timeZone: 'America/Los_Angeles',
+      });
+      await e.recordCart({
+        cartId: 'c-eu',
+        email: 'eva@example.com',
+        lineItems: mugs('l-eu'),
+        emailConsent: 'subscribed',
+      });
+      await e.runFor(61 * MINUTE, MINUTE);
+      expect(e.email.delivered.map((m) => m.to)).toEqual(['eva@example.com']);
+      const deferred = (await e.history(west)).entries.find((x) => x.kind === 'deferred');
+      expect(deferred).toMatchObject({
+        step: 0,
+        reason: 'quiet-hours',
+        until: '2025-03-03T16:00:00.000Z',
+        timeZone: 'America/Los_Angeles',
+        timeZoneSource: 'address',
+        detail: "local time in America/Los_Angeles (from the customer's address)",
+      });
+      await e.runFor(7 * HOUR, 15 * MINUTE);
+      // Never dropped: step 0 goes out at 08:00 in Los Angeles.
+      const sent = (await e.history(west)).entries.find((x) => x.kind === 'sent' && x.step === 0);
+      const at = Date.parse(sent?.at ?? '');
+      expect(at).toBeGreaterThanOrEqual(Date.parse('2025-03-03T16:00:00.000Z'));
+      expect(at).toBeLessThan(Date.parse('2025-03-03T16:15:00.000Z'));
+      expect(e.email.delivered.filter((m) => m.to === 'lou@example.com').length).toBeGreaterThan(0);
+    } finally {
+      await e.close();
+    }
   });
 });

@@ -104,6 +104,7 @@ export function cartSnapshotOf(cart: CartState): CartSnapshot | undefined {
     device: deviceOf(s.device),
     trafficSource: trafficSourceOf(s.landingSite, s.referrer),
     checkoutStage,
+    ...(s.timeZone !== undefined ? { timeZone: s.timeZone } : {}),
   };
 }
 

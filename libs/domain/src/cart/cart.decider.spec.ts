@@ -309,3 +309,14 @@ describe('cart decider', () => {
     expect(run(commands).state.seenCausationIds.length).toBeLessThanOrEqual(64);
   });
 });
+
+describe('cart time zone', () => {
+  it("records the zone of the checkout's address and keeps it through later updates without one", () => {
+    const [first] = cartDecider.decide(activity(1, { timeZone: 'America/Chicago' }), cartDecider.initialState());
+    expect(first.data).toMatchObject({ timeZone: 'America/Chicago' });
+    const state = foldEvents(cartDecider, [first]);
+    const [second] = cartDecider.decide(activity(2), state);
+    expect(second.data).not.toHaveProperty('timeZone');
+    expect(foldEvents(cartDecider, [first, second]).snapshot?.timeZone).toBe('America/Chicago');
+  });
+});

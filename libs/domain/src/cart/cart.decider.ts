@@ -36,6 +36,8 @@ export interface CartContents {
   readonly referrer?: string;
   readonly device?: string;
   readonly locale?: string;
+  /** IANA zone from the checkout's address. */
+  readonly timeZone?: string;
   readonly emailConsent?: RecordedConsent;
   readonly smsConsent?: RecordedConsent;
 }
@@ -131,6 +133,7 @@ function decideActivity(c: RecordCartActivityCommand, s: CartState): CartEvent[]
     ...optional('referrer', c.referrer),
     ...optional('device', c.device),
     ...optional('locale', c.locale),
+    ...optional('timeZone', c.timeZone),
     ...(emailConsent ? { emailConsent } : {}),
     ...(smsConsent ? { smsConsent } : {}),
   });
@@ -264,6 +267,8 @@ export function evolveCart(state: CartState, e: CartEvent): CartState {
           referrer: d.referrer,
           device: d.device,
           locale: d.locale,
+          // A later update without an address keeps the zone already known.
+          timeZone: d.timeZone ?? s.snapshot?.timeZone,
           emailConsent: d.emailConsent ?? s.snapshot?.emailConsent,
           smsConsent: d.smsConsent ?? s.snapshot?.smsConsent,
         },

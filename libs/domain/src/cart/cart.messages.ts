@@ -39,6 +39,8 @@ export interface RecordCartActivity extends InboundCommandBase {
   /** 'mobile' | 'desktop' | 'tablet' | raw user agent class. */
   readonly device?: string;
   readonly locale?: string;
+  /** The shopper's IANA time zone, derived from the checkout's address (never the address itself). */
+  readonly timeZone?: string;
   readonly emailConsent?: ConsentSnapshot;
   readonly smsConsent?: ConsentSnapshot;
 }
@@ -106,6 +108,8 @@ export interface CartActivityRecordedData extends Caused, PlatformTimed {
   readonly referrer?: string;
   readonly device?: string;
   readonly locale?: string;
+  /** IANA zone from the checkout's address (optional, added without a version bump). */
+  readonly timeZone?: string;
   readonly emailConsent?: RecordedConsent;
   readonly smsConsent?: RecordedConsent;
 }

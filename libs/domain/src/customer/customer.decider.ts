@@ -44,6 +44,8 @@ export interface CustomerState {
   readonly totalSpent?: string;
   readonly currency?: string;
   readonly tags: readonly string[];
+  /** IANA zone from the customer's address, when known. */
+  readonly timeZone?: string;
   /** Earliest of the platform's creation time and our first record. */
   readonly firstSeenAt?: IsoTimestamp;
   readonly lastPlatformUpdatedAt?: IsoTimestamp;
@@ -145,6 +147,7 @@ function decideUpsert(c: UpsertCustomerCommand, s: CustomerState): CustomerEvent
         ...(totalSpent !== undefined ? { totalSpent } : {}),
         ...(currency !== undefined ? { currency } : {}),
         tags: [...(c.tags ?? [])],
+        ...(c.timeZone !== undefined ? { timeZone: c.timeZone } : {}),
         ...(createdAt && !createdAt.anomaly ? { createdAt: createdAt.at } : {}),
       }),
     );
@@ -247,6 +250,7 @@ export function evolveCustomer(state: CustomerState, e: CustomerEvent): Customer
         totalSpent: d.totalSpent ?? (fresh ? undefined : s.totalSpent),
         currency: d.currency ?? (fresh ? undefined : s.currency),
         tags: d.tags,
+        timeZone: d.timeZone ?? (fresh ? undefined : s.timeZone),
         firstSeenAt: earliest(fresh ? undefined : s.firstSeenAt, earliest(d.createdAt, d.receivedAt)),
         lastPlatformUpdatedAt: d.platformUpdatedAt,
       };

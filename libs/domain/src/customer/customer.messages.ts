@@ -27,6 +27,8 @@ export interface UpsertCustomer extends InboundCommandBase {
   readonly totalSpent?: DecimalString;
   readonly currency?: string;
   readonly tags?: readonly string[];
+  /** IANA zone from the customer's (default) address (never the address itself). */
+  readonly timeZone?: string;
   readonly emailConsent?: ConsentSnapshot;
   readonly smsConsent?: ConsentSnapshot;
   readonly createdAt?: IsoTimestamp;
@@ -79,6 +81,8 @@ export interface CustomerUpsertedData extends Caused, PlatformTimed {
   readonly totalSpent?: DecimalString;
   readonly currency?: string;
   readonly tags: readonly string[];
+  /** IANA zone from the customer's address (optional, added without a version bump). */
+  readonly timeZone?: string;
   /** The platform's account creation time, when sent (normalised). */
   readonly createdAt?: IsoTimestamp;
 }

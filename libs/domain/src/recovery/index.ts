@@ -66,6 +66,7 @@ export {
   type ConsentStatus,
   type ConsentUsed,
   type DeferReason,
+  type TimeZoneSource,
   type DiscountOffer,
   type DiscountWithheldReason,
   OUTSIDE_ERROR_DEFER_REASONS,

@@ -37,7 +37,13 @@ export function outcomeFromCheck(result: CheckResult): StepOutcomeResult | undef
         ...(result.fatigue !== undefined ? { fatigue: result.fatigue } : {}),
       };
     case 'defer':
-      return { kind: 'deferred', until: result.until, reason: result.reason };
+      return {
+        kind: 'deferred',
+        until: result.until,
+        reason: result.reason,
+        ...(result.timeZone !== undefined ? { timeZone: result.timeZone } : {}),
+        ...(result.timeZoneSource !== undefined ? { timeZoneSource: result.timeZoneSource } : {}),
+      };
     case 'stop':
       return { kind: 'stopped', reason: result.reason };
   }

@@ -42,6 +42,9 @@ export type DiscountWithheldReason = 'recent-discount-recovery' | 'discount-unav
  * rate limited): the step waits with a back-off that grows per consecutive deferral, and the
  * event's `detail` says what the store answered.
  */
+/** Where the zone of the local send window came from: the customer's address, or the shop's zone. */
+export type TimeZoneSource = 'address' | 'shop-default';
+
 export type DeferReason =
   'not-yet-due' | 'awaiting-order-webhook' | 'frequency-cap' | 'quiet-hours' | 'store-unavailable';
 
@@ -106,6 +109,7 @@ export interface SendCheckContext {
   /** Last time this customer was recovered (bought) after receiving a discount. */
   readonly lastDiscountRecoveryAt?: IsoTimestamp;
   readonly ticketOpen: boolean;
+  /** The customer's IANA zone, from the checkout's or the customer's address; the shop's zone when absent. */
   readonly customerTimeZone?: string;
   readonly shopTimeZone: string;
   readonly currency: string;
@@ -160,6 +164,9 @@ export type CheckResult =
       readonly until: IsoTimestamp;
       readonly reason: DeferReason;
       readonly channel?: Channel;
+      /** `quiet-hours`: the zone the send window was read in, and where it came from. */
+      readonly timeZone?: string;
+      readonly timeZoneSource?: TimeZoneSource;
     }
   | { readonly decision: 'stop'; readonly reason: StopReason };
 
@@ -272,13 +279,19 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
   // 4. Quiet hours in the customer's time zone, else the shop's.
   const window = config.sendWindows[chosen.channel];
   if (window !== null) {
-    const zone =
-      ctx.customerTimeZone !== undefined && isValidTimeZone(ctx.customerTimeZone)
-        ? ctx.customerTimeZone
-        : ctx.shopTimeZone;
+    const own = ctx.customerTimeZone !== undefined && isValidTimeZone(ctx.customerTimeZone);
+    const zone = own ? (ctx.customerTimeZone as string) : ctx.shopTimeZone;
     const allowed = nextAllowedTime(now, zone, window);
-    if (allowed > now)
-      return { decision: 'defer', until: toIso(allowed), reason: 'quiet-hours', channel: chosen.channel };
+    if (allowed > now) {
+      return {
+        decision: 'defer',
+        until: toIso(allowed),
+        reason: 'quiet-hours',
+        channel: chosen.channel,
+        timeZone: zone,
+        timeZoneSource: own ? 'address' : 'shop-default',
+      };
+    }
   }
   // 5. Stock and price.
   const stock = new Map(ctx.stock.map((s) => [s.lineId, s]));

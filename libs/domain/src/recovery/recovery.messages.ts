@@ -7,7 +7,15 @@
  * 29 events), read together; splitting it would scatter what a reader compares.
  */
 import type { DomainEvent } from '../events/envelope';
-import type { ConsentUsed, DeferReason, DiscountWithheldReason, SendMode, SkipReason, StopReason } from './pre-send';
+import type {
+  ConsentUsed,
+  DeferReason,
+  DiscountWithheldReason,
+  SendMode,
+  SkipReason,
+  StopReason,
+  TimeZoneSource,
+} from './pre-send';
 import type { RecoveryArm } from './arms';
 import type { FatigueAssessment } from './fatigue';
 import type { RecoveryFeatures } from './features';
@@ -73,6 +81,9 @@ export type StepOutcomeResult =
       readonly reason: DeferReason;
       /** Human words on an outside error (`store API unreachable (getaddrinfo ENOTFOUND …)`); no personal data. */
       readonly detail?: string;
+      /** `quiet-hours`: the zone of the send window and where it came from. */
+      readonly timeZone?: string;
+      readonly timeZoneSource?: TimeZoneSource;
     }
   | { readonly kind: 'stopped'; readonly reason: StopReason };
 
@@ -325,6 +336,9 @@ export interface StepDeferred extends Base<'recovery.step-deferred'> {
   readonly reason: DeferReason;
   /** Optional (schema 1 events without it read as before): what the outside system answered. */
   readonly detail?: string;
+  /** `quiet-hours` (optional, no version bump): the zone of the send window and where it came from. */
+  readonly timeZone?: string;
+  readonly timeZoneSource?: TimeZoneSource;
 }
 export interface MessageSent extends Base<'recovery.message-sent'> {
   readonly step: number;

@@ -129,6 +129,8 @@ export function onOutcome(
         reason: o.reason,
         ...(o.detail !== undefined ? { detail: o.detail } : {}),
         ...(channel ? { channel } : {}),
+        ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
+        ...(o.timeZoneSource !== undefined ? { timeZoneSource: o.timeZoneSource } : {}),
       });
       break;
     case 'stopped':

@@ -91,12 +91,12 @@ export class BigCommerceApiClient {
     return { order, products: arrOf(products) };
   }
 
-  /** `GET /v3/customers?id:in={id}`: the one customer object (NotFound when the list is empty). */
+  /** `GET /v3/customers?id:in={id}&include=addresses`: the one customer object, with its addresses (time zone) (NotFound when the list is empty). */
   async getCustomer(apiUrl: string, token: string, customerId: string): Promise<unknown> {
     const body = await this.getJson(
       apiUrl,
       token,
-      `/v3/customers?id:in=${encodeURIComponent(customerId)}`,
+      `/v3/customers?id:in=${encodeURIComponent(customerId)}&include=addresses`,
       `customer ${customerId}`,
     );
     const list = isObject(body) ? arrOf(body['data']) : [];

@@ -19,6 +19,7 @@ import {
   rootObject,
   singleCurrency,
   strOf,
+  timeZoneOfAddress,
 } from '../common';
 
 /** BigCommerce v2 dates are RFC 2822 ("Tue, 05 Mar 2019 21:40:11 +0000"); v3 dates are ISO-8601. */
@@ -191,6 +192,19 @@ export function mapBigCommerceCustomer(customer: unknown, ctx: { receivedAt: Dat
             source: 'bigcommerce:accepts_product_review_abandoned_cart_emails',
           },
     createdAt: bigCommerceDateOf(c['date_created'], 'date_created'),
+    // v3 customers with `include=addresses`: the first address that tells a zone.
+    timeZone: arrOf(c['addresses'])
+      .map(objOf)
+      .map((a) =>
+        a === undefined
+          ? undefined
+          : timeZoneOfAddress({
+              country: strOf(a['country_code']) ?? strOf(a['country']),
+              region: strOf(a['state_or_province']),
+              city: strOf(a['city']),
+            }),
+      )
+      .find((z) => z !== undefined),
   };
 }
 

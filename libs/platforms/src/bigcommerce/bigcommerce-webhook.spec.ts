@@ -321,7 +321,7 @@ describe('BigCommerceApiClient against a local stub', () => {
     script.push({ status: 200, body: '{"data":[{"id":32,"email":"a@b.c"}]}' }, { status: 200, body: '{"data":[]}' });
     const { c } = client();
     await expect(c.getCustomer(apiUrl, 'tok', '32')).resolves.toMatchObject({ email: 'a@b.c' });
-    expect(seen[0]?.url).toBe('/stores/abc123/v3/customers?id:in=32');
+    expect(seen[0]?.url).toBe('/stores/abc123/v3/customers?id:in=32&include=addresses');
     await expect(c.getCustomer(apiUrl, 'tok', '33')).rejects.toBeInstanceOf(BigCommerceNotFoundError);
   });
 });

@@ -7,3 +7,4 @@ export * from './text-safety';
 export * from './device';
 export * from './shop-domain';
 export * from './resolve';
+export * from './time-zone';

@@ -25,6 +25,8 @@ import {
   PayloadFieldError,
   singleCurrency,
   strOf,
+  timeZoneOfAddress,
+  type AddressPlace,
 } from '../common';
 
 const CONSENT_STATES: readonly ConsentState[] = [
@@ -122,6 +124,30 @@ function contactOf(p: JsonObject): ContactDetails {
   };
 }
 
+/** A Shopify address's place (country / province codes and names, city, coordinates when geocoded). */
+function shopifyPlace(a: JsonObject | undefined): AddressPlace | undefined {
+  if (a === undefined) return undefined;
+  const coordinate = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : undefined);
+  return {
+    country: strOf(a['country_code']) ?? strOf(a['country']),
+    region: strOf(a['province_code']),
+    regionName: strOf(a['province']),
+    city: strOf(a['city']),
+    latitude: coordinate(a['latitude']),
+    longitude: coordinate(a['longitude']),
+  };
+}
+
+/** The shopper's zone from the checkout's shipping, billing or the customer's default address. */
+function checkoutTimeZone(p: JsonObject): string | undefined {
+  const customer = objOf(p['customer']);
+  for (const a of [p['shipping_address'], p['billing_address'], customer?.['default_address']]) {
+    const zone = timeZoneOfAddress(shopifyPlace(objOf(a)));
+    if (zone !== undefined) return zone;
+  }
+  return undefined;
+}
+
 function updatedAt(p: JsonObject, receivedAt: Date): string {
   return (
     optionalTimestampOf(p['updated_at'], 'updated_at') ??
@@ -173,6 +199,7 @@ export function mapShopifyCheckout(p: JsonObject, shopCurrency: string, received
     referrer: strOf(p['referring_site']),
     device: deviceFromUserAgent(strOf(client?.['user_agent'])),
     locale: strOf(p['customer_locale']),
+    timeZone: checkoutTimeZone(p),
     emailConsent:
       consentSnapshot(customer?.['email_marketing_consent'], 'customer.email_marketing_consent', 'shopify:checkout') ??
       acceptsMarketing(p['buyer_accepts_marketing'], 'shopify:checkout'),
@@ -293,6 +320,7 @@ export function mapShopifyCustomer(p: JsonObject, receivedAt: Date): UpsertCusto
             .split(',')
             .map((t) => t.trim())
             .filter((t) => t !== ''),
+    timeZone: timeZoneOfAddress(shopifyPlace(objOf(p['default_address']))),
     emailConsent: consentSnapshot(p['email_marketing_consent'], 'email_marketing_consent', 'shopify:customer'),
     smsConsent: consentSnapshot(p['sms_marketing_consent'], 'sms_marketing_consent', 'shopify:customer'),
     createdAt: optionalTimestampOf(p['created_at'], 'created_at'),

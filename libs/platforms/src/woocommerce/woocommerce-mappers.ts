@@ -15,6 +15,7 @@ import {
   singleCurrency,
   strOf,
   timestampOf,
+  timeZoneOfAddress,
 } from '../common';
 import Decimal from 'decimal.js';
 
@@ -116,6 +117,13 @@ export function mapWooCustomer(p: JsonObject, receivedAt: Date): UpsertCustomer 
       lastName: strOf(p['last_name']) ?? contact.lastName,
     },
     tags: payingCustomer === true ? ['paying_customer'] : undefined,
+    timeZone: [objOf(p['shipping']), billing]
+      .map((a) =>
+        a === undefined
+          ? undefined
+          : timeZoneOfAddress({ country: strOf(a['country']), region: strOf(a['state']), city: strOf(a['city']) }),
+      )
+      .find((z) => z !== undefined),
     createdAt: optionalTimestampOf(p['date_created_gmt'], 'date_created_gmt', { assumeUtc: true }),
   };
 }

@@ -83,6 +83,10 @@ export interface HistoryEntry {
   readonly arm?: RecoveryArm;
   /** `engagement-fatigue` skips: the counts the skip rests on, and the same in one line. */
   readonly fatigue?: FatigueAssessment;
+  /** `quiet-hours` deferrals: the zone of the send window, from the customer's address or the shop's. */
+  readonly timeZone?: string;
+  readonly timeZoneSource?: 'address' | 'shop-default';
+  /** The reason's numbers or zone in one line (fatigue skips, quiet-hours deferrals). */
   readonly detail?: string;
   /** `enriched`: what the marketing platform (Klaviyo) knew about the shopper, and the segments it added. */
   readonly enrichment?: ProfileEnrichment;
@@ -230,6 +234,17 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
         until: e.until,
         ...(e.detail !== undefined ? { error: e.detail } : {}),
         ...(e.channel !== undefined ? { channel: e.channel } : {}),
+        ...(e.timeZone !== undefined
+          ? {
+              timeZone: e.timeZone,
+              ...(e.timeZoneSource !== undefined ? { timeZoneSource: e.timeZoneSource } : {}),
+              detail: `local time in ${e.timeZone} (${
+                e.timeZoneSource === 'address'
+                  ? "from the customer's address"
+                  : "the shop's zone: the customer's is unknown"
+              })`,
+            }
+          : {}),
       };
     case 'recovery.message-failed':
       return {

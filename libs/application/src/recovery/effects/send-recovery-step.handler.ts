@@ -96,6 +96,10 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
     const result = checkBeforeSend(
       {
         ...sendFacts,
+        // The checkout's address first, else the customer's (their profile's address), else the shop's zone.
+        ...(sendFacts.customerTimeZone === undefined && facts.customer?.timeZone !== undefined
+          ? { customerTimeZone: facts.customer.timeZone }
+          : {}),
         ...history,
         purchased: sendFacts.purchased || isCartConverted(facts.cart),
         consent: consentOf(facts.customer, facts.cart),

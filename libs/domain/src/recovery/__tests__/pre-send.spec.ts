@@ -260,13 +260,19 @@ describe('checkBeforeSend', () => {
         until: '2026-03-03T13:00:00.000Z',
         reason: 'quiet-hours',
         channel: 'sms',
+        timeZone: 'America/New_York',
+        timeZoneSource: 'address',
       });
     });
 
-    it("uses the shop's zone when the customer's is unknown or invalid", () => {
+    it("uses the shop's zone when the customer's is unknown or invalid, and says so", () => {
       // 05:30Z is 06:30 in Berlin: quiet; 00:30 in New York would be quiet too but the rule is the shop's zone.
-      expect(sms('2026-03-03T05:30:00.000Z')).toMatchObject({ until: '2026-03-03T07:00:00.000Z' });
-      expect(sms('2026-03-03T05:30:00.000Z', 'Mars/Olympus')).toMatchObject({ until: '2026-03-03T07:00:00.000Z' });
+      const shopDefault = { timeZone: 'Europe/Berlin', timeZoneSource: 'shop-default' };
+      expect(sms('2026-03-03T05:30:00.000Z')).toMatchObject({ until: '2026-03-03T07:00:00.000Z', ...shopDefault });
+      expect(sms('2026-03-03T05:30:00.000Z', 'Mars/Olympus')).toMatchObject({
+        until: '2026-03-03T07:00:00.000Z',
+        ...shopDefault,
+      });
     });
 
     it('the same instant is allowed in one zone and quiet in another', () => {

@@ -98,8 +98,25 @@ describe('step-due → checkBeforeSend → outcome, end to end in the domain', (
       until: '2026-03-02T23:00:00.000Z',
       reason: 'quiet-hours',
       channel: 'sms',
+      timeZone: 'Asia/Tokyo',
+      timeZoneSource: 'address',
     });
-    run.send({ type: 'StepOutcome', step: 1, channel: 'sms', at: due.at, outcome: outcomeFromCheck(result)! });
+    const deferred = run.send({
+      type: 'StepOutcome',
+      step: 1,
+      channel: 'sms',
+      at: due.at,
+      outcome: outcomeFromCheck(result)!,
+    });
+    // The deferral names the zone it was read in and where that came from (the customer history's reason).
+    expect(deferred).toContainEqual(
+      expect.objectContaining({
+        type: 'recovery.step-deferred',
+        reason: 'quiet-hours',
+        timeZone: 'Asia/Tokyo',
+        timeZoneSource: 'address',
+      }),
+    );
     expect(run.state.timer).toMatchObject({ purpose: 'step', step: 1, dueAt: '2026-03-02T23:00:00.000Z' });
     // A deferral is not a send attempt.
     expect(dueStep(run)).toMatchObject({ step: 1, attempt: 1, dueAt: '2026-03-02T23:00:00.000Z' });
