@@ -9,6 +9,14 @@ export interface WebhookMetrics {
   delivery(platform: Platform, topic: string, outcome: string): void;
 }
 
+/**
+ * What the effect runner reports: a request put back (`deferred` by an outside system, or `retried`
+ * because its handler threw) and one `dropped` after its last attempt.
+ */
+export interface EffectMetrics {
+  effectRequest(kind: string, outcome: 'deferred' | 'retried' | 'dropped'): void;
+}
+
 /** What provider adapters (email, SMS, tickets, store APIs) report. */
 export interface ProviderMetrics {
   send(channel: string, outcome: string): void;

@@ -187,6 +187,7 @@ export function createRecoveryEngine(deps: {
         log,
         outsideRetry: config.outsideRetry,
         heldEngagement,
+        effectMetrics: providerMetrics,
       },
       providerMetrics,
       {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ProviderMetrics, WebhookMetrics } from '@reclaim/ports';
+import type { EffectMetrics, ProviderMetrics, WebhookMetrics } from '@reclaim/ports';
 import { countDeadLetters, type EventStore, type RecordedEvent } from '@reclaim/event-store';
 import { subscriptionLags, type SubscriptionRef } from './lag';
 
@@ -32,7 +32,7 @@ export interface ReclaimMetricsDeps {
  * ingestion use case (`WebhookMetrics`), the instrumented event store, the recoveries projection
  * (send outcomes) and `ProviderMetrics`; lag and timer gauges are read from Postgres at scrape time.
  */
-export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics {
+export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics, EffectMetrics {
   readonly registry = new Registry();
   private readonly topics = new BoundedLabel();
   private readonly providers = new BoundedLabel();
@@ -60,6 +60,12 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics {
     name: 'reclaim_provider_errors_total',
     help: 'Errors answered by providers (email, SMS, tickets, store APIs)',
     labelNames: ['provider', 'kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly effectRequests = new Counter({
+    name: 'reclaim_effect_requests_put_back_total',
+    help: 'Effect requests (step, reconcile, ticket, profile) put back by the effect runner: deferred by an outside system, retried because their handler threw, or dropped after the last attempt',
+    labelNames: ['kind', 'outcome'] as const,
     registers: [this.registry],
   });
   private readonly rateLimitWaits = new Counter({
@@ -186,6 +192,10 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics {
 
   providerError(provider: string, kind: string): void {
     this.providerErrors.inc({ provider: this.providers.value(provider), kind });
+  }
+
+  effectRequest(kind: string, outcome: 'deferred' | 'retried' | 'dropped'): void {
+    this.effectRequests.inc({ kind, outcome });
   }
 
   rateLimitWait(provider: string, waitedMs: number): void {

@@ -8,7 +8,14 @@ import type { Channel, RecoveryDecider, SealedValue } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { Clock } from '../clock';
 import type { EngineLog, MessageLinkFactory, MessageRenderer, ShopLookup } from '../ports';
-import type { ChannelPort, CommercePort, ProfileEnricher, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
+import type {
+  ChannelPort,
+  CommercePort,
+  EffectMetrics,
+  ProfileEnricher,
+  RecoveryProfileSync,
+  TicketPort,
+} from '@reclaim/ports';
 import type { ShopDeciders, ShopProfiles } from '../settings/shop-settings';
 import type { SmsOptOutPort } from '../sms/sms-opt-outs';
 
@@ -77,6 +84,8 @@ export interface EffectRunnerDeps {
    * (`HeldEngagement`): applied as soon as an effect feeds the send back.
    */
   readonly heldEngagement?: { applyHeld(recoveryId: string): Promise<number> };
+  /** Requests put back or dropped, for `/metrics` (never only a log line). */
+  readonly effectMetrics?: EffectMetrics;
 }
 
 /** The effect runner's defaults, in one place. */

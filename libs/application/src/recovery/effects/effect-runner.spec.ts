@@ -37,6 +37,7 @@ function request(overrides: Partial<EffectRequest> = {}): EffectRequest {
 function harness(answer: (command: unknown) => Promise<EffectOutcome>, maxRequestAttempts = 3) {
   const calls: { op: string; requestId: string; at?: Date }[] = [];
   const warnings: string[] = [];
+  const counted: string[] = [];
   const queue = {
     done: async (requestId: string, at: Date) => void calls.push({ op: 'done', requestId, at }),
     retryLater: async (requestId: string, at: Date) => void calls.push({ op: 'retryLater', requestId, at }),
@@ -52,9 +53,10 @@ function harness(answer: (command: unknown) => Promise<EffectOutcome>, maxReques
     clock: { now: () => NOW },
     maxRequestAttempts,
     log: { warn: (_: object, msg: string) => void warnings.push(msg) },
+    effectMetrics: { effectRequest: (kind: string, outcome: string) => void counted.push(`${kind}:${outcome}`) },
   } as unknown as EffectRunnerDeps;
   const runner = new EffectRunner(bus, queue, {} as EffectRecords, deps);
-  return { runner, calls, warnings, dispatched };
+  return { runner, calls, warnings, dispatched, counted };
 }
 
 describe('EffectRunner', () => {
@@ -76,6 +78,7 @@ describe('EffectRunner', () => {
     expect(await h.runner.process(request({ kind: 'ticket', payload: {} }))).toBe(false);
     expect(h.calls).toEqual([{ op: 'retryLater', requestId: 'r-1', at: until }]);
     expect(h.warnings).toEqual(['effect request failed: retried later']);
+    expect(h.counted).toEqual(['ticket:deferred']);
   });
 
   it('backs off exponentially when the handler throws', async () => {
@@ -84,6 +87,7 @@ describe('EffectRunner', () => {
     }, 20);
     expect(await h.runner.process(request({ attempts: 2 }))).toBe(false);
     expect(h.calls).toEqual([{ op: 'retryLater', requestId: 'r-1', at: new Date(NOW.getTime() + 4_000) }]);
+    expect(h.counted).toEqual(['step:retried']);
   });
 
   it('drops a request after its last attempt, with a warning', async () => {
@@ -93,6 +97,7 @@ describe('EffectRunner', () => {
     expect(await h.runner.process(request({ attempts: 2 }))).toBe(false);
     expect(h.calls).toEqual([{ op: 'done', requestId: 'r-1', at: NOW }]);
     expect(h.warnings).toEqual(['effect request dropped after repeated failures']);
+    expect(h.counted).toEqual(['step:dropped']);
   });
 });
 

@@ -79,19 +79,30 @@ export class EffectRunner {
   async process(request: EffectRequest): Promise<boolean> {
     try {
       const outcome: EffectOutcome = await this.bus.execute(effectCommandOf(request));
-      if (outcome.kind === 'deferred') return await this.putBack(request, outcome.until, outcome.reason);
+      if (outcome.kind === 'deferred') return await this.putBack(request, outcome.until, outcome.reason, 'deferred');
       await this.queue.done(request.requestId, this.deps.clock.now());
       return true;
     } catch (err) {
       const backoff = Math.min(EFFECT_DEFAULTS.maxBackoffMs, 1_000 * 2 ** Math.min(request.attempts, 12));
-      return this.putBack(request, new Date(this.deps.clock.now().getTime() + backoff), describeProviderError(err));
+      return this.putBack(
+        request,
+        new Date(this.deps.clock.now().getTime() + backoff),
+        describeProviderError(err),
+        'retried',
+      );
     }
   }
 
   /** Claimable again at `retryAt`, or dropped (with a warning) after too many attempts. */
-  private async putBack(request: EffectRequest, retryAt: Date, error: string): Promise<false> {
+  private async putBack(
+    request: EffectRequest,
+    retryAt: Date,
+    error: string,
+    why: 'deferred' | 'retried',
+  ): Promise<false> {
     const log = this.deps.log;
     if (request.attempts + 1 >= (this.deps.maxRequestAttempts ?? EFFECT_DEFAULTS.maxRequestAttempts)) {
+      this.deps.effectMetrics?.effectRequest(request.kind, 'dropped');
       log?.warn(
         { requestId: request.requestId, kind: request.kind, error },
         'effect request dropped after repeated failures',
@@ -99,6 +110,7 @@ export class EffectRunner {
       await this.queue.done(request.requestId, this.deps.clock.now()).catch(() => undefined);
       return false;
     }
+    this.deps.effectMetrics?.effectRequest(request.kind, why);
     log?.warn({ requestId: request.requestId, kind: request.kind, error }, 'effect request failed: retried later');
     await this.queue.retryLater(request.requestId, retryAt).catch(() => undefined);
     return false;

@@ -10,6 +10,7 @@ import {
   RetryableProviderError,
   providerErrorKind,
   type CommercePort,
+  type EffectMetrics,
   type ProviderMetrics,
   type RecoveryShop,
 } from '@reclaim/ports';
@@ -34,8 +35,9 @@ const SHOP: RecoveryShop = {
   apiToken: 't',
 };
 
-class Recorded implements ProviderMetrics {
+class Recorded implements ProviderMetrics, EffectMetrics {
   readonly errors: string[] = [];
+  effectRequest(): void {}
   send(): void {}
   rateLimitWait(): void {}
   providerError(provider: string, kind: string): void {

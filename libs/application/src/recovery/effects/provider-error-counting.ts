@@ -4,7 +4,7 @@
  * when it fails, from the first failure: the ports are wrapped once where the engine is built, so
  * no handler can forget it. The error itself goes on unchanged.
  */
-import type { ProviderMetrics } from '@reclaim/ports';
+import type { EffectMetrics, ProviderMetrics } from '@reclaim/ports';
 import { providerErrorKind } from '@reclaim/ports';
 import type { EffectRunnerDeps } from './effect-deps';
 
@@ -12,11 +12,15 @@ import type { EffectRunnerDeps } from './effect-deps';
  * A {@link ProviderMetrics} that forwards to the registry attached later (the engine is built
  * before the HTTP module that owns `/metrics`); nothing is counted before one is attached.
  */
-export class ProviderMetricsRelay implements ProviderMetrics {
-  private target: ProviderMetrics | undefined;
+export class ProviderMetricsRelay implements ProviderMetrics, EffectMetrics {
+  private target: (ProviderMetrics & EffectMetrics) | undefined;
 
-  attach(target: ProviderMetrics): void {
+  attach(target: ProviderMetrics & EffectMetrics): void {
     this.target = target;
+  }
+
+  effectRequest(kind: string, outcome: 'deferred' | 'retried' | 'dropped'): void {
+    this.target?.effectRequest(kind, outcome);
   }
 
   send(channel: string, outcome: string): void {
