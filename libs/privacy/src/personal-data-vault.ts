@@ -38,7 +38,7 @@ import { inTransaction } from '@reclaim/database/transaction';
  * subject's key agree on the single stored key.
  */
 export interface PersonalDataVaultOptions {
-  /** Maximum number of unwrapped data keys kept in memory. Default 50,000 (≈ 5 MB). */
+  /** Maximum number of unwrapped data keys kept in memory. Default 20,000 (≈ 1.4 KB each: ≈ 28 MB). */
   readonly cacheSize?: number;
   /**
    * How long a data key stays cached. A shred in this process invalidates at once; another
@@ -168,7 +168,7 @@ export class PersonalDataVault {
     this.ring = masterKey instanceof MasterKeyring ? masterKey : new MasterKeyring(masterKey);
     const identity = options.identityRoot ?? this.ring.current.key;
     this.pepperRoot = Buffer.from(hkdfSync('sha256', identity, Buffer.alloc(0), 'reclaim/customer-key/v1', KEY_BYTES));
-    this.cache = new BoundedLru(options.cacheSize ?? 50_000, options.cacheTtlMs ?? 5 * 60_000);
+    this.cache = new BoundedLru(options.cacheSize ?? 20_000, options.cacheTtlMs ?? 5 * 60_000);
     this.maxBatch = options.maxBatch ?? 500;
   }
 

@@ -200,6 +200,38 @@ export class AppConfig {
   @WholeNumber(1, 64)
   ENGINE_PARTITIONS = 4;
 
+  // Every in-process cache is a bounded LRU; the README's memory table sizes each.
+  @Setting({
+    group: 'appliance',
+    description: 'unwrapped customer data keys kept in memory (LRU, 5 min TTL; ~1.4 KB each)',
+  })
+  @Transform(toInt(20_000))
+  @WholeNumber(100, 10_000_000)
+  CACHE_CUSTOMER_KEYS = 20_000;
+
+  @Setting({ group: 'appliance', description: 'shops kept by the webhook look-up cache (LRU, 5 s TTL; ~3.3 KB each)' })
+  @Transform(toInt(10_000))
+  @WholeNumber(10, 1_000_000)
+  CACHE_SHOPS = 10_000;
+
+  @Setting({
+    group: 'appliance',
+    description: 'shops whose recovery settings and deciders the engine keeps (LRU; ~1 KB each)',
+  })
+  @Transform(toInt(1_000))
+  @WholeNumber(10, 1_000_000)
+  CACHE_SHOP_SETTINGS = 1_000;
+
+  @Setting({ group: 'appliance', description: 'API token grants kept (LRU, 5 s TTL; ~1.2 KB each)' })
+  @Transform(toInt(10_000))
+  @WholeNumber(10, 1_000_000)
+  CACHE_API_TOKENS = 10_000;
+
+  @Setting({ group: 'appliance', description: 'compiled message templates kept (LRU; ~65 KB each)' })
+  @Transform(toInt(200))
+  @WholeNumber(10, 100_000)
+  CACHE_TEMPLATES = 200;
+
   @Setting({ group: 'appliance', description: 'larger bodies get 413 before being buffered' })
   @IsString()
   @Matches(/^\s*\d+\s*(b|kb|kib|mb|mib)?\s*$/i, { message: 'WEBHOOK_BODY_LIMIT must be a size like 1mb or 524288' })

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import {
+  sharedTemplateCache,
   ConsentUnsubscribeRecorder,
   MessageLinks,
   MessagePreviews,
@@ -114,10 +115,16 @@ export function createRecoveryEngine(deps: {
     warn: (obj, msg) => engineLog.warn(obj, msg),
     info: (obj, msg) => engineLog.info(obj, msg),
   };
-  const settings = new PostgresShopSettings(pool, recovery, {
-    ...(config.MERCHANT_NAME !== undefined ? { storeName: config.MERCHANT_NAME } : {}),
-    ...(config.MERCHANT_POSTAL_ADDRESS !== undefined ? { postalAddress: config.MERCHANT_POSTAL_ADDRESS } : {}),
-  });
+  sharedTemplateCache().resize(config.CACHE_TEMPLATES);
+  const settings = new PostgresShopSettings(
+    pool,
+    recovery,
+    {
+      ...(config.MERCHANT_NAME !== undefined ? { storeName: config.MERCHANT_NAME } : {}),
+      ...(config.MERCHANT_POSTAL_ADDRESS !== undefined ? { postalAddress: config.MERCHANT_POSTAL_ADDRESS } : {}),
+    },
+    { maxEntries: config.CACHE_SHOP_SETTINGS },
+  );
   const sequences = new PostgresSequenceRepository(pool, recovery);
   const templates = new PostgresTemplateOverrides(pool);
   const timers = new TimerStore(pool);

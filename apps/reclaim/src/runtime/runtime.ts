@@ -148,7 +148,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     );
     // Customer keys and message links derive from the identity root, which a rotation does not change.
     const identityRoot = await loadIdentityRoot(pool, masterKeys);
-    const vault = new PersonalDataVault(pool, masterKeys, { identityRoot });
+    const vault = new PersonalDataVault(pool, masterKeys, { identityRoot, cacheSize: config.CACHE_CUSTOMER_KEYS });
     const clock: Clock =
       options.clock === undefined
         ? new DatabaseClock(pool)
@@ -157,7 +157,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
           : options.clock;
     await clock.refresh?.();
     const now = () => clock.now();
-    const shops = new ShopRegistry(pool, new SecretBox(masterKeys), now);
+    const shops = new ShopRegistry(pool, new SecretBox(masterKeys), now, config.CACHE_SHOPS);
     const connections = new ShopConnections({
       shops,
       stores: options.stores ?? new PlatformConnections(),
@@ -196,7 +196,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
       masterKeys,
       ...(keyFile !== undefined ? { masterKeyFile: keyFile } : {}),
       tokens,
-      apiTokens: new ApiTokens(pool),
+      apiTokens: new ApiTokens(pool, config.CACHE_API_TOKENS),
       databaseUrl,
       embedded,
       clock: now,

@@ -66,7 +66,11 @@ interface Row {
 export class ApiTokens {
   private readonly cache = new Map<string, { at: number; grant: ApiTokenGrant | null }>();
 
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** Token grants kept (least recently used evicted; CACHE_API_TOKENS). */
+    private readonly maxEntries = 10_000,
+  ) {}
 
   static async migrate(pool: Pool): Promise<void> {
     await pool.query(`
@@ -127,7 +131,11 @@ export class ApiTokens {
     const key = hash.toString('hex');
     const hit = this.cache.get(key);
     const now = Date.now();
-    if (hit && now - hit.at < CACHE_TTL_MS) return hit.grant;
+    if (hit && now - hit.at < CACHE_TTL_MS) {
+      this.cache.delete(key); // most recently used last
+      this.cache.set(key, hit);
+      return hit.grant;
+    }
     const { rows } = await this.pool.query<Row>(
       `UPDATE app.api_tokens SET last_used_at = now() WHERE token_hash = $1 AND revoked_at IS NULL
        RETURNING id, name, role, shop_ids, created_at, revoked_at, last_used_at`,
@@ -135,8 +143,9 @@ export class ApiTokens {
     );
     const row = rows[0];
     const grant = row ? { tokenId: row.id, role: row.role, shopIds: row.shop_ids } : null;
-    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.delete(key);
     this.cache.set(key, { at: now, grant });
+    while (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
     return grant;
   }
 }

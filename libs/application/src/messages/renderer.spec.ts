@@ -335,3 +335,17 @@ describe('validateTemplate (merchant overrides)', () => {
     expect(invalid).toEqual(['welcome-1']);
   });
 });
+
+describe('TemplateCache bound (CACHE_TEMPLATES)', () => {
+  it('keeps at most its capacity, and resize evicts the least recently used', () => {
+    const cache = new TemplateCache(3);
+    const sms = (text: string) => ({ channel: 'sms' as const, text: `${text}. Reply STOP to opt out` });
+    for (const t of ['one', 'two', 'three', 'four']) cache.get(sms(t));
+    expect(cache.size).toBe(3);
+    cache.resize(1);
+    expect(cache.size).toBe(1);
+    const kept = cache.get(sms('four'));
+    expect(cache.get(sms('four'))).toBe(kept);
+    expect(cache.size).toBe(1);
+  });
+});

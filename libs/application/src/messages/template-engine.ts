@@ -203,7 +203,13 @@ export function validateTemplate(source: TemplateSource): TemplateValidation {
 export class TemplateCache {
   private readonly entries = new Map<string, CompiledTemplate>();
 
-  constructor(private readonly capacity = 500) {}
+  constructor(private capacity = 500) {}
+
+  /** Changes the bound (CACHE_TEMPLATES), evicting the least recently used beyond it. */
+  resize(capacity: number): void {
+    this.capacity = Math.max(1, capacity);
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+  }
 
   static keyOf(source: TemplateSource): string {
     const h = createHash('sha256');

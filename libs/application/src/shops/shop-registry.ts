@@ -81,6 +81,8 @@ export class ShopRegistry {
     private readonly pool: Pool,
     private readonly box: SecretBox,
     private readonly now: () => Date = () => new Date(),
+    /** Shops kept by the webhook look-up cache (least recently used evicted; CACHE_SHOPS). */
+    private readonly maxEntries = 10_000,
   ) {}
 
   static async migrate(pool: Pool): Promise<void> {
@@ -187,14 +189,19 @@ export class ShopRegistry {
     const key = cacheKey(platform, shopDomain);
     const hit = this.byDomain.get(key);
     const t = Date.now();
-    if (hit && t - hit.at < CACHE_TTL_MS) return hit.shop;
+    if (hit && t - hit.at < CACHE_TTL_MS) {
+      this.byDomain.delete(key); // most recently used last
+      this.byDomain.set(key, hit);
+      return hit.shop;
+    }
     const { rows } = await this.pool.query<ShopRow>(
       'SELECT * FROM app.shops WHERE platform = $1 AND shop_domain = $2',
       [platform, shopDomain],
     );
     const shop = rows[0] ? this.withSecrets(rows[0]) : null;
-    if (this.byDomain.size > 10_000) this.byDomain.clear();
+    this.byDomain.delete(key);
     this.byDomain.set(key, { at: t, shop });
+    while (this.byDomain.size > this.maxEntries) this.byDomain.delete(this.byDomain.keys().next().value as string);
     return shop;
   }
 

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import type { PoolClient } from 'pg';
 import type { SealedValue } from '@reclaim/domain';
 import type { EventFilter, RecordedEvent } from '@reclaim/event-store';
@@ -20,8 +21,12 @@ export interface ContactVault {
  * rebuild reads the rows back from the tables, as the live projection does.
  */
 export class RebuildSession {
-  /** Rows kept across batches; at most this many (the rest of the rebuild then reads them back). */
-  static readonly MAX_ROWS = 500_000;
+  /**
+   * Rows kept across batches; at most this many (the rest of the rebuild then reads them back):
+   * 500,000, or fewer when the heap is small — a quarter of the heap limit at ~1 KB a row (the
+   * image's 192 MB heap keeps ~50,000), so a rebuild never needs more than the heap it is given.
+   */
+  static readonly MAX_ROWS = Math.min(500_000, Math.floor((getHeapStatistics().heap_size_limit * 0.25) / 1024));
   private held: unknown;
   private whole = true;
 
