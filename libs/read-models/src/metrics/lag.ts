@@ -34,31 +34,34 @@ export async function subscriptionLags(
   cap = 1_000,
 ): Promise<SubscriptionLag[]> {
   const head = await getHeadPosition(store);
-  const lagOf = async (name: string, filter: EventFilter | undefined) => {
+  const lagOf = async (name: string, filter: EventFilter | undefined, max: number) => {
     const checkpoint: GlobalPosition = await getCheckpoint(pool, name);
     const from = checkpoint === START || checkpoint.commit < 0n ? -1n : checkpoint.commit;
     const positions = head.commit > from ? Number(head.commit - from) : 0;
-    const pending = positions === 0 ? [] : await store.readAll({ after: checkpoint, filter, maxCount: cap });
+    const pending = positions === 0 ? [] : await store.readAll({ after: checkpoint, filter, maxCount: max });
     return { positions, pending: pending.length };
   };
   return Promise.all(
     subscriptions.map(async (s) => {
       if (s.partitions === undefined) {
-        const { positions, pending } = await lagOf(s.name, s.filter);
+        const { positions, pending } = await lagOf(s.name, s.filter, cap);
         return { name: s.name, positions, pending, capped: pending >= cap };
       }
-      // The furthest-behind partition's positions; the pending events of all partitions (up to the cap).
+      // The furthest-behind partition's positions; the pending events of all partitions, counted
+      // one partition after the other until the cap (so a backlog costs about `cap` events read).
       const count = s.partitions;
-      const parts = await Promise.all(
-        Array.from({ length: count }, (_, index) =>
-          lagOf(partitionName(s.name, index, count), { ...s.filter, partition: { index, count } }),
-        ),
-      );
-      const positions = Math.max(0, ...parts.map((p) => p.positions));
-      const pending = Math.min(
-        cap,
-        parts.reduce((sum, p) => sum + p.pending, 0),
-      );
+      let positions = 0;
+      let pending = 0;
+      for (let index = 0; index < count; index++) {
+        const part = await lagOf(
+          partitionName(s.name, index, count),
+          { ...s.filter, partition: { index, count } },
+          Math.max(1, cap - pending),
+        );
+        positions = Math.max(positions, part.positions);
+        if (pending < cap) pending += part.pending;
+      }
+      pending = Math.min(cap, pending);
       return { name: s.name, positions, pending, capped: pending >= cap };
     }),
   );
