@@ -229,11 +229,12 @@ async function main(): Promise<void> {
     };
     const writeStarted = Date.now();
     let next = 0;
+    let written = 0;
     const writer = async () => {
       while (next < CARTS) {
         const c = checkout(next++);
         await store.append(c.streamId, c.events, 'no_stream');
-        if (next % 50_000 === 0) console.log(`  ${fmt(next)} carts written`);
+        if (++written % 50_000 === 0) console.log(`  ${fmt(written)} carts written`);
       }
     };
     await Promise.all(Array.from({ length: WRITERS }, writer));
