@@ -412,6 +412,44 @@ describe('recovery engine (Postgres, fakes, manual clock)', () => {
     expect(pending.rows[0].n).toBe(0);
   });
 
+  it('R27 / R28: an opt-out or a purchase recorded while the message is being prepared stops it (last look before the provider call)', async () => {
+    const render = e.renderer.render.bind(e.renderer);
+    const landMeanwhile: Array<() => Promise<void>> = [];
+    e.renderer.render = async (request) => {
+      const rendered = await render(request);
+      // What lands in the log after the pre-send checks, while the discount / the rendering run.
+      for (const land of landMeanwhile.splice(0)) await land();
+      return rendered;
+    };
+    try {
+      const optedOut = await e.recordCart({
+        cartId: 'c-late-optout',
+        email: 'lou@example.com',
+        lineItems: mugs('l-lo'),
+        emailConsent: 'subscribed',
+      });
+      landMeanwhile.push(() => e.changeConsent('lou@example.com', 'unsubscribed'));
+      await e.runFor(61 * MINUTE, MINUTE);
+      expect(e.email.delivered).toHaveLength(0);
+      const h = await e.history(optedOut);
+      expect(h.entries.find((x) => x.kind === 'skipped' && x.step === 0)?.reason).toBe('unsubscribed');
+
+      await e.recordCart({
+        cartId: 'c-late-order',
+        email: 'pia@example.com',
+        lineItems: mugs('l-lp'),
+        emailConsent: 'subscribed',
+      });
+      landMeanwhile.push(() => e.purchase('c-late-order', 'pia@example.com'));
+      await e.runFor(61 * MINUTE, MINUTE);
+      expect(e.email.delivered).toHaveLength(0);
+      const { state } = await loadRecovery(e.store, recoveryIdFor(SHOP, 'c-late-order'));
+      expect(state.endReason).toBe('purchased');
+    } finally {
+      e.renderer.render = render;
+    }
+  });
+
   it('history is in the log order: a purchase the platform dates before the send is listed after it, with both times', async () => {
     const key = await e.recordCart({
       cartId: 'c-order',

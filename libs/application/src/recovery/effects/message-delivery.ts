@@ -8,6 +8,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   isCartConverted,
   sentOutcome,
+  type Channel,
   type RecoveryState,
   type SendDecision,
   type StepOutcomeResult,
@@ -24,7 +25,7 @@ import {
   type RecoveryShop,
   RetryableProviderError,
 } from '@reclaim/ports';
-import { readCart } from '../facts';
+import { consentOf, readCart, readCustomer } from '../facts';
 import { loadRecovery } from '../recovery-stream';
 import { EffectContext, type CustomerFacts } from './effect-context';
 import type { EffectRequest } from './effect-queue';
@@ -127,10 +128,10 @@ export class MessageDelivery {
         channel === 'email' && profile.klaviyoMode === 'template'
           ? templateEventProperties(renderInput, { segments: state.segments })
           : undefined;
-      // R28: last look at the purchase right before anything leaves.
-      if (await this.purchasedMeanwhile(shop.id, cartId, state.recoveryId)) {
-        return finish({ kind: 'stopped', reason: 'purchased' });
-      }
+      // R28 / R27: last look at the purchase and the consent right before anything leaves (the checks
+      // above ran on facts read before the discount and the rendering, which can take seconds).
+      const meanwhile = await this.stoppedMeanwhile(shop.id, cartId, state.recoveryId, customerKey, channel);
+      if (meanwhile !== undefined) return finish(meanwhile);
       const context = { shopId: shop.id, recoveryId: state.recoveryId, step, customerKey };
       const sendInput: Parameters<ChannelPort['send']>[0] =
         channel === 'email'
@@ -205,10 +206,32 @@ export class MessageDelivery {
     }
   }
 
-  private async purchasedMeanwhile(shopId: string, cartId: string, recoveryId: string): Promise<boolean> {
+  /**
+   * Read from the log itself (the cart, the customer and the recovery streams), not from what the
+   * recovery has been fed yet: a purchase, or an opt-out / bounce / complaint of this channel, recorded
+   * since the step was checked stops the send.
+   */
+  private async stoppedMeanwhile(
+    shopId: string,
+    cartId: string,
+    recoveryId: string,
+    customerKey: string,
+    channel: Channel,
+  ): Promise<StepOutcomeResult | undefined> {
     const { store } = this.ctx.deps;
-    const [cart, recovery] = await Promise.all([readCart(store, shopId, cartId), loadRecovery(store, recoveryId)]);
-    return isCartConverted(cart) || (recovery.state.status === 'ended' && recovery.state.endReason === 'purchased');
+    const [cart, customer, recovery] = await Promise.all([
+      readCart(store, shopId, cartId),
+      readCustomer(store, shopId, customerKey),
+      loadRecovery(store, recoveryId),
+    ]);
+    const ended = recovery.state.status === 'ended' ? recovery.state.endReason : undefined;
+    if (isCartConverted(cart) || ended === 'purchased') return { kind: 'stopped', reason: 'purchased' };
+    if (ended === 'opted-out' || recovery.state.revoked.includes(channel))
+      return { kind: 'skipped', reason: 'channel-opted-out' };
+    const status = consentOf(customer, cart)[channel]?.status;
+    if (status === 'unsubscribed' || status === 'bounced' || status === 'complained')
+      return { kind: 'skipped', reason: status };
+    return undefined;
   }
 }
 
