@@ -374,6 +374,15 @@ export class AppConfig {
   @IsDuration({ min: 100 })
   OUTSIDE_ERROR_RETRY_MAX = '1h';
 
+  /** Lease of a claimed effect request (a send, a reconciliation, a ticket). */
+  @Setting({
+    group: 'recovery',
+    description:
+      'lease of a claimed effect request (a send, a reconciliation, a ticket): a request whose runner crashed or lost the database is taken over after it (an interrupted send is reconciled, never resent blindly); must exceed the longest provider call',
+  })
+  @IsDuration({ min: 5000 })
+  EFFECT_LEASE = '5m';
+
   /** `/health` is `degraded` while a step has been blocked by outside errors for longer than this. */
   @Setting({
     group: 'recovery',
@@ -690,6 +699,10 @@ export class AppConfig {
 
   get engagementHoldMs(): number {
     return parseDuration(this.ENGAGEMENT_HOLD);
+  }
+
+  get effectLeaseMs(): number {
+    return parseDuration(this.EFFECT_LEASE);
   }
 
   get blockedStepDegradedAfterMs(): number {

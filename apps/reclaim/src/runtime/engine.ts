@@ -195,6 +195,7 @@ export function createRecoveryEngine(deps: {
         outsideRetry: config.outsideRetry,
         heldEngagement,
         effectMetrics: providerMetrics,
+        leaseMs: config.effectLeaseMs,
       },
       providerMetrics,
       {
