@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '@reclaim/database';
+import { smtpMessageId } from '@reclaim/providers';
+import { FaultBook, SmtpSink, type SinkMessage } from '../../apps/sandbox/src/providers';
 import { Random } from '../../apps/sandbox/src/simulator/random';
 import {
   bigCommerceDelivery,
@@ -53,7 +55,20 @@ export interface ChaosReport {
   readonly outages: number;
   readonly retriesBySender: number;
   readonly rejected: number;
+  /** `recovery.message-sent` events recorded by the appliance. */
   readonly messagesSent: number;
+  /** Messages the stand-in SMTP server accepted (the outside effect). */
+  readonly messagesDelivered: number;
+  readonly recoveries: number;
+  readonly stepsDue: number;
+  /** Carts purchased / customers who opted out (recorded), and of those recoveries, how many had a message first. */
+  readonly purchases: number;
+  readonly optOuts: number;
+  readonly purchasesAfterMessage: number;
+  readonly optOutsAfterMessage: number;
+  readonly parked: number;
+  /** Sends whose outcome was lost to a kill (R2): recorded as unknown and reconciled, never resent blindly. */
+  readonly unknownOutcomes: number;
   readonly seconds: number;
   readonly invariants: readonly InvariantResult[];
   readonly ok: boolean;
@@ -63,6 +78,21 @@ const ROOT = resolve(__dirname, '..', '..');
 const ADMIN_TOKEN = 'chaos-admin-token-0123456789';
 const SHOPIFY_SHOPS = 3;
 const POISON_HASH = 'chaospoison';
+const MAIL_DOMAIN = 'chaos.example';
+const SMTP_USER = 'chaos';
+const SMTP_PASSWORD = 'chaos-smtp-password';
+
+/** What each chaos shop runs with: live, no holdout, no quiet hours, a postal address (R25). */
+/** The events that say a message went out. */
+const SENT_EVENT = `(type = 'recovery.message-sent' OR (type = 'recovery.late-outcome' AND data->>'outcome' = 'sent'))`;
+
+const CHAOS_SETTINGS = {
+  mode: 'live',
+  holdoutPercent: 0,
+  storeName: 'Chaos Lamps',
+  postalAddress: 'Chaos Lamps, 1 Fault Street, Springfield 12345, USA',
+  quietHours: { email: null },
+} as const;
 
 interface Recorded {
   readonly delivery: Delivery;
@@ -97,8 +127,19 @@ export function record(
       poison,
       id: delivery.headers['x-shopify-webhook-id'] ?? delivery.headers['webhook-id'] ?? '',
     });
+  // Half the orders and opt-outs arrive well after their checkout (up to a few hundred deliveries
+  // later): after the abandonment delay, often after a first message, so "none after purchase or
+  // opt-out" is tested against recoveries that were sending.
+  const late: { at: number; r: Recorded }[] = [];
+  const addLate = (delivery: Delivery) => {
+    if (!random.chance(0.5)) return add(delivery);
+    late.push({
+      at: unique.length + random.int(20, 400),
+      r: { delivery, poison: false, id: delivery.headers['x-shopify-webhook-id'] ?? '' },
+    });
+  };
   let n = 0;
-  while (unique.length < uniqueTarget - poisonCount) {
+  while (unique.length + late.length < uniqueTarget - poisonCount) {
     n++;
     const shop = random.pick(shops);
     const j: Journey = {
@@ -149,7 +190,7 @@ export function record(
     const fate = random.next();
     if (fate < 0.3) {
       const at = new Date(started + 2_000).toISOString();
-      add(
+      addLate(
         shopifyDelivery(
           shop,
           'orders/create',
@@ -176,7 +217,7 @@ export function record(
       );
     } else if (fate < 0.45) {
       const at = new Date(started + 2_000).toISOString();
-      add(
+      addLate(
         shopifyDelivery(
           shop,
           'customers/update',
@@ -193,6 +234,7 @@ export function record(
       );
     }
   }
+  for (const { at, r } of late.sort((a, b) => b.at - a.at)) unique.splice(Math.min(at, unique.length), 0, r);
   // Poison: thin BigCommerce deliveries of a shop whose store API does not resolve.
   for (let i = 0; i < poisonCount; i++) {
     const at = random.int(0, unique.length);
@@ -383,6 +425,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   proxied.hostname = '127.0.0.1';
   proxied.port = String(proxy.port);
 
+  // The mail provider: the sandbox's SMTP server, in this process, so what it accepted survives the kills.
+  const sink = new SmtpSink(SMTP_USER, SMTP_PASSWORD, new FaultBook());
+  const smtpPort = await sink.start();
   const port = await freePort();
   const env: Record<string, string> = {
     DATABASE_URL: proxied.toString(),
@@ -399,7 +444,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     TIMER_TICK: '250ms',
     DEAD_LETTER_ATTEMPTS: '2',
     DEAD_LETTER_BACKOFF: '500ms',
+    // A send claimed by a killed appliance (or one that lost its database) is taken over after this.
+    EFFECT_LEASE: '20s',
     KAFKA_BROKERS: '',
+    EMAIL_PROVIDER: 'smtp',
+    SMTP_URL: `smtp://${SMTP_USER}:${SMTP_PASSWORD}@127.0.0.1:${smtpPort}`,
+    MAIL_FROM: `Chaos Lamps <shop@${MAIL_DOMAIN}>`,
+    // The SMTP stand-in listens on 127.0.0.1: loopback provider URLs are opted into explicitly (R22).
+    ALLOW_PRIVATE_STORE_URLS: 'true',
   };
   const app = new Appliance(env, port);
   const db = new Client({ connectionString: direct.toString() });
@@ -415,7 +467,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         domain: `chaos-${i}.myshopify.com`,
         secret: `chaos-secret-${i}-0123456789`,
       };
-      await createShop(app, {
+      const shopId = await createShop(app, {
         platform: 'shopify',
         shopDomain: shop.domain,
         webhookSecret: shop.secret,
@@ -424,6 +476,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         currency: 'USD',
         timezone: 'UTC',
       });
+      await adminCall(app, 'PUT', `/api/shops/${shopId}/settings`, { ...CHAOS_SETTINGS, domainAliases: [shop.domain] });
       shops.push(shop);
     }
     const poisonShop: WebhookShop = {
@@ -538,10 +591,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     options.onProgress?.(done, total, 'settling');
     await settle(app, db, log, total);
     await app.stop();
-    const invariants = await checkInvariants(db, env, recording.list, acked, poisonShop);
-    const messages = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM event_store.events WHERE type = 'recovery.message-sent'`,
-    );
+    const invariants = await checkInvariants(db, env, recording.list, acked, poisonShop, sink.messages);
+    const counts = await activity(db, sink.messages);
     report = {
       seed: options.seed,
       deliveries: total,
@@ -553,7 +604,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       outages: injected.outages,
       retriesBySender: retries,
       rejected,
-      messagesSent: messages.rows[0].n,
+      ...counts,
       seconds: Math.round((Date.now() - started) / 1000),
       invariants: [
         { name: 'no delivery rejected (4xx)', ok: rejected === 0, detail: `${rejected} rejected` },
@@ -578,9 +629,65 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     } else {
       log(`database kept: ${direct.toString()}`);
     }
+    await sink.stop().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     if (!options.keep) await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+async function adminCall(app: Appliance, method: string, path: string, body: unknown): Promise<unknown> {
+  const res = await fetch(`${app.url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text) as unknown;
+}
+
+/** The recovery side of the run: recoveries, due steps, sends (recorded and accepted), purchases, opt-outs. */
+async function activity(db: Client, mail: readonly SinkMessage[]) {
+  const { rows } = await db.query<{
+    recoveries: number;
+    steps_due: number;
+    sent: number;
+    purchases: number;
+    opt_outs: number;
+    purchases_after: number;
+    opt_outs_after: number;
+    parked: number;
+    unknown: number;
+  }>(
+    `WITH sent AS (SELECT stream_id, min(global_position) AS first FROM event_store.events
+                    WHERE ${SENT_EVENT} GROUP BY stream_id)
+     SELECT (SELECT count(*)::int FROM event_store.events WHERE type = 'recovery.started') AS recoveries,
+            (SELECT count(*)::int FROM event_store.events WHERE type = 'recovery.step-due') AS steps_due,
+            (SELECT count(*)::int FROM event_store.events WHERE ${SENT_EVENT}) AS sent,
+            (SELECT count(DISTINCT stream_id)::int FROM event_store.events WHERE type = 'cart.purchased') AS purchases,
+            (SELECT count(*)::int FROM event_store.events
+              WHERE type = 'customer.consent-changed' AND data->>'state' = 'unsubscribed') AS opt_outs,
+            (SELECT count(*)::int FROM sent s JOIN event_store.events e ON e.stream_id = s.stream_id
+              WHERE e.type = 'recovery.ended' AND e.data->>'reason' = 'purchased' AND e.global_position > s.first)
+              AS purchases_after,
+            (SELECT count(DISTINCT s.stream_id)::int FROM sent s JOIN event_store.events e ON e.stream_id = s.stream_id
+              WHERE e.type = 'recovery.channel-revoked' AND e.global_position > s.first) AS opt_outs_after,
+            (SELECT count(*)::int FROM event_store.subscription_blocked_keys WHERE status = 'parked') AS parked,
+            (SELECT count(*)::int FROM event_store.events WHERE type = 'recovery.outcome-unknown') AS unknown`,
+  );
+  const r = rows[0];
+  return {
+    messagesSent: r.sent,
+    messagesDelivered: mail.length,
+    recoveries: r.recoveries,
+    stepsDue: r.steps_due,
+    purchases: r.purchases,
+    optOuts: r.opt_outs,
+    purchasesAfterMessage: r.purchases_after,
+    optOutsAfterMessage: r.opt_outs_after,
+    parked: r.parked,
+    unknownOutcomes: r.unknown,
+  };
 }
 
 async function createShop(app: Appliance, body: Record<string, unknown>): Promise<string> {
@@ -636,6 +743,7 @@ async function checkInvariants(
   list: readonly Recorded[],
   acked: ReadonlySet<string>,
   poisonShop: WebhookShop,
+  mail: readonly SinkMessage[],
 ): Promise<InvariantResult[]> {
   const results: InvariantResult[] = [];
   const check = (name: string, ok: boolean, detail: string) => results.push({ name, ok, detail });
@@ -688,10 +796,11 @@ async function checkInvariants(
     `${parkedPoison}/${poisonIds.size} parked`,
   );
 
-  // 4. At most one message per (cart, step, channel).
+  // 4. At most one message per (cart, step, channel). A send whose outcome came back after the
+  //    recovery ended is recorded as `recovery.late-outcome{outcome: sent}`: it went out all the same.
   const dup = await db.query<{ n: number; total: number }>(
     `SELECT count(*) FILTER (WHERE c > 1)::int AS n, coalesce(sum(c), 0)::int AS total FROM (
-       SELECT count(*) AS c FROM event_store.events WHERE type = 'recovery.message-sent'
+       SELECT count(*) AS c FROM event_store.events WHERE ${SENT_EVENT}
         GROUP BY stream_id, data->>'step', data->>'channel') x`,
   );
   check(
@@ -700,13 +809,15 @@ async function checkInvariants(
     `${dup.rows[0].total} messages, ${dup.rows[0].n} duplicated`,
   );
 
-  // 5. None after purchase or opt-out: no send recorded after its recovery ended, nor later than
-  //    a second after the cart's purchase or the customer's opt-out was recorded.
+  // 5. None after purchase or opt-out: no send recorded after its recovery ended, nor sent (the
+  //    outcome's time, right after the provider's answer) later than a second after the cart's
+  //    purchase or the customer's opt-out was recorded.
   const late = await db.query<{ after_end: number; after_purchase: number; after_optout: number }>(
     `WITH sent AS (
-       SELECT stream_id, global_position, recorded_at FROM event_store.events WHERE type = 'recovery.message-sent')
+       SELECT stream_id, global_position, (data->>'at')::timestamptz AS recorded_at, type
+         FROM event_store.events WHERE ${SENT_EVENT})
      SELECT
-       (SELECT count(*)::int FROM sent s WHERE EXISTS (
+       (SELECT count(*)::int FROM sent s WHERE s.type = 'recovery.message-sent' AND EXISTS (
           SELECT 1 FROM event_store.events e WHERE e.stream_id = s.stream_id AND e.type = 'recovery.ended'
              AND e.global_position < s.global_position)) AS after_end,
        (SELECT count(*)::int FROM sent s JOIN event_store.events p
@@ -724,6 +835,57 @@ async function checkInvariants(
     'no message after purchase or opt-out',
     l.after_end + l.after_purchase + l.after_optout === 0,
     `${l.after_end} after the end, ${l.after_purchase} after a purchase, ${l.after_optout} after an opt-out`,
+  );
+
+  // 4b–5b. The same two, from what the mail server accepted (the outside effect, kills included):
+  //   each accepted message's Message-ID is derived from its (recovery, step, channel) key.
+  const keys = await db.query<{ recovery: string; step: string }>(
+    `SELECT DISTINCT stream_id AS recovery, data->>'step' AS step FROM event_store.events WHERE type = 'recovery.step-due'`,
+  );
+  const byMessageId = new Map(
+    keys.rows.map((k) => [smtpMessageId(`${k.recovery}:step-${k.step}:email`, MAIL_DOMAIN), k.recovery]),
+  );
+  const accepted = new Map<string, number>();
+  for (const m of mail) {
+    const id = m.headers['message-id'] ?? '';
+    accepted.set(id, (accepted.get(id) ?? 0) + 1);
+  }
+  const unknown = [...accepted.keys()].filter((id) => !byMessageId.has(id)).length;
+  const acceptedTwice = [...accepted.values()].filter((n) => n > 1).length;
+  check(
+    'messages were sent (recorded and accepted by the mail server)',
+    dup.rows[0].total > 0 && mail.length > 0,
+    `${dup.rows[0].total} recorded as sent, ${mail.length} accepted by the SMTP server`,
+  );
+  check(
+    '≤ 1 message per (cart, step, channel) at the mail server',
+    acceptedTwice === 0 && unknown === 0,
+    `${accepted.size} distinct Message-IDs in ${mail.length} messages, ${acceptedTwice} accepted twice, ${unknown} of no due step`,
+  );
+  const ends = await db.query<{ recovery: string; purchased: Date | null; opted_out: Date | null }>(
+    `SELECT r.recovery,
+            (SELECT min(p.recorded_at) FROM event_store.events p
+              WHERE p.type IN ('cart.purchased', 'cart.checkout-completed')
+                AND r.recovery = 'recovery-' || (p.data->>'shopId') || '-' || (p.data->>'cartId')) AS purchased,
+            (SELECT min(o.recorded_at) FROM engine.customer_recoveries cr
+               JOIN event_store.events o ON o.type = 'customer.consent-changed' AND o.data->>'state' = 'unsubscribed'
+                AND o.data->>'shopId' = cr.shop_id::text AND o.data->>'customerKey' = cr.customer_key
+              WHERE cr.recovery_id = r.recovery) AS opted_out
+       FROM (SELECT DISTINCT stream_id AS recovery FROM event_store.events WHERE type = 'recovery.step-due') r`,
+  );
+  const endOf = new Map(ends.rows.map((r) => [r.recovery, r]));
+  let mailAfterPurchase = 0;
+  let mailAfterOptOut = 0;
+  for (const m of mail) {
+    const end = endOf.get(byMessageId.get(m.headers['message-id'] ?? '') ?? '');
+    const at = Date.parse(m.receivedAt);
+    if (end?.purchased && at > end.purchased.getTime() + 1_000) mailAfterPurchase++;
+    if (end?.opted_out && at > end.opted_out.getTime() + 1_000) mailAfterOptOut++;
+  }
+  check(
+    'no message after purchase or opt-out at the mail server',
+    mailAfterPurchase + mailAfterOptOut === 0,
+    `${mailAfterPurchase} accepted after a purchase, ${mailAfterOptOut} after an opt-out`,
   );
 
   // 6. Read models equal a fresh rebuild.
@@ -773,7 +935,12 @@ export function formatReport(r: ChaosReport): string {
     ['duplicates / out of order / poison', `${r.duplicates} / ${r.outOfOrder} / ${r.poison}`],
     ['SIGKILLs / PostgreSQL outages', `${r.kills} / ${r.outages}`],
     ['sender retries (no 2xx yet)', String(r.retriesBySender)],
-    ['messages sent', String(r.messagesSent)],
+    ['recoveries started / steps due', `${r.recoveries} / ${r.stepsDue}`],
+    ['messages sent (recorded / accepted by SMTP)', `${r.messagesSent} / ${r.messagesDelivered}`],
+    ['purchases (after a message)', `${r.purchases} (${r.purchasesAfterMessage})`],
+    ['opt-outs (after a message)', `${r.optOuts} (${r.optOutsAfterMessage})`],
+    ['send outcomes unknown after a kill (reconciled)', String(r.unknownOutcomes)],
+    ['parked dead letters (keys)', String(r.parked)],
     ['duration', `${r.seconds} s`],
     ...r.invariants.map((i): [string, string] => [`${i.ok ? 'PASS' : 'FAIL'} ${i.name}`, i.detail]),
   ];
