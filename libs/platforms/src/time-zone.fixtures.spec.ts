@@ -6,12 +6,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RecordCartActivity, UpsertCustomer } from '@reclaim/domain';
+import type { PlaceOrder, RecordCartActivity, UpsertCustomer } from '@reclaim/domain';
 import type { RawWebhook } from '@reclaim/ports';
 import { hmacSha256, parseJsonLossless, timeZoneOfAddress, type JsonObject } from './common';
 import { shopifyWebhookAdapter } from './shopify';
-import { mapBigCommerceCustomer } from './bigcommerce';
-import { mapWooCustomer } from './woocommerce/woocommerce-mappers';
+import { mapBigCommerceCustomer, mapBigCommerceOrder } from './bigcommerce';
+import { mapWooCustomer, mapWooOrder } from './woocommerce/woocommerce-mappers';
 
 const FIXTURES = path.resolve(__dirname, '../../..', '../shared/fixtures');
 const SECRET = 'tz-test-secret';
@@ -55,6 +55,39 @@ describeIfFixtures('the customer time zone from the sample payloads', () => {
     const [upsert] = shopify('webhook_customers_create.json', 'customers/create') as [UpsertCustomer];
     expect(upsert.type).toBe('UpsertCustomer');
     expect(upsert.timeZone).toBe('America/Toronto');
+  });
+
+  it('Shopify order: the shipping address gives the order its zone', () => {
+    const order = shopify('webhook_orders_create.json', 'orders/create').find((c) => c.type === 'PlaceOrder') as
+      PlaceOrder | undefined;
+    expect(order?.timeZone).toBe('America/Kentucky/Louisville');
+  });
+
+  it('WooCommerce order sample: billing / shipping in San Francisco, CA', () => {
+    const order = parseJsonLossless(read('woocommerce/webhook_order_created_body.json')) as JsonObject;
+    expect(mapWooOrder(order, 'USD', NOW).timeZone).toBe('America/Los_Angeles');
+  });
+
+  it('BigCommerce v2 order billing address (country_iso2, state name)', () => {
+    const order = lossless({
+      id: 100,
+      customer_id: 11,
+      date_created: 'Thu, 05 Mar 2026 10:00:00 +0000',
+      date_modified: 'Thu, 05 Mar 2026 10:00:00 +0000',
+      currency_code: 'USD',
+      total_inc_tax: '20.0000',
+      billing_address: {
+        first_name: 'Jane',
+        city: 'Denver',
+        state: 'Colorado',
+        zip: '80202',
+        country: 'United States',
+        country_iso2: 'US',
+        email: 'jane@example.com',
+      },
+    });
+    const mapped = mapBigCommerceOrder({ order, products: [] }, { shopCurrency: 'USD', receivedAt: NOW });
+    expect(mapped.timeZone).toBe('America/Denver');
   });
 
   it('WooCommerce customer: billing / shipping in San Francisco, CA', () => {

@@ -14,6 +14,8 @@ export interface IndexedOrder {
   readonly currency: string;
   readonly discounted: boolean;
   readonly categories: readonly string[];
+  /** IANA zone from the order's address, when the platform sent one that tells it. */
+  readonly timeZone?: string;
 }
 
 export interface IndexedMessage {
@@ -121,9 +123,9 @@ export const engineIndex = {
 
   async order(tx: Queryable, o: IndexedOrder): Promise<void> {
     await tx.query(
-      `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (shop_id, order_id) DO NOTHING`,
-      [o.shopId, o.orderId, o.customerKey, o.placedAt, o.total, o.currency, o.discounted, o.categories],
+      `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (shop_id, order_id) DO NOTHING`,
+      [o.shopId, o.orderId, o.customerKey, o.placedAt, o.total, o.currency, o.discounted, o.categories, o.timeZone ?? null],
     );
   },
 

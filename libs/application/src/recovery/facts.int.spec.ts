@@ -72,4 +72,16 @@ describe('fatigue facts (PostgreSQL)', () => {
     );
     expect(await ignored('c-order', 'r-b')).toBe(0);
   });
+
+  it("the latest order's zone (from its address) is the customer's zone when the cart has none", async () => {
+    expect((await customerHistoryFacts(pool, SHOP, 'c-zone', 'r-z')).lastOrderTimeZone).toBeUndefined();
+    await pool.query(
+      `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, time_zone)
+       VALUES ($1, 'o-z1', 'c-zone', $2, '10.00', 'USD', false, 'America/Denver'),
+              ($1, 'o-z2', 'c-zone', $3, '10.00', 'USD', false, 'Europe/Paris'),
+              ($1, 'o-z3', 'c-zone', $4, '10.00', 'USD', false, NULL)`,
+      [SHOP, at(0), at(60 * MIN), at(120 * MIN)],
+    );
+    expect((await customerHistoryFacts(pool, SHOP, 'c-zone', 'r-z')).lastOrderTimeZone).toBe('Europe/Paris');
+  });
 });

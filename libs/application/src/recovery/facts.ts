@@ -157,6 +157,8 @@ export interface CustomerHistoryFacts {
   /** The customer's latest recovery messages with their engagement, and last order: the fatigue rule's input. */
   readonly engagement: EngagementHistory;
   readonly lastDiscountRecoveryAt?: string;
+  /** The IANA zone of the customer's latest order that had one (from its address). */
+  readonly lastOrderTimeZone?: string;
 }
 
 const isoOrUndefined = (d: Date | null | undefined): string | undefined => (d ? d.toISOString() : undefined);
@@ -191,6 +193,7 @@ export async function customerHistoryFacts(
       other_id: string | null;
       other_started: Date | null;
       last_discount_recovery: Date | null;
+      last_order_zone: string | null;
     }>(
       `SELECT
        (SELECT max(placed_at) FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2) AS last_order,
@@ -200,7 +203,10 @@ export async function customerHistoryFacts(
        (SELECT max(cr.ended_at) FROM engine.customer_recoveries cr
          WHERE cr.shop_id = $1 AND cr.customer_key = $2 AND cr.recovery_id <> $3 AND cr.end_reason = 'purchased'
            AND EXISTS (SELECT 1 FROM engine.sent_messages m
-             WHERE m.recovery_id = cr.recovery_id AND m.discount_code IS NOT NULL)) AS last_discount_recovery
+             WHERE m.recovery_id = cr.recovery_id AND m.discount_code IS NOT NULL)) AS last_discount_recovery,
+       (SELECT time_zone FROM engine.customer_orders
+         WHERE shop_id = $1 AND customer_key = $2 AND time_zone IS NOT NULL
+         ORDER BY placed_at DESC LIMIT 1) AS last_order_zone
      FROM (SELECT 1) one
      LEFT JOIN LATERAL (
        SELECT recovery_id, started_at FROM engine.customer_recoveries
@@ -251,6 +257,7 @@ export async function customerHistoryFacts(
     ),
     engagement,
     ...(lastDiscount !== undefined ? { lastDiscountRecoveryAt: lastDiscount } : {}),
+    ...(r.last_order_zone !== null ? { lastOrderTimeZone: r.last_order_zone } : {}),
   };
 }
 

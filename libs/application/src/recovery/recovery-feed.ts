@@ -300,6 +300,7 @@ export class RecoveryFeed {
           currency: d.currency,
           discounted,
           categories: [...new Set(d.lineItems.flatMap((i) => i.categories ?? []))].sort(),
+          ...(d.timeZone !== undefined ? { timeZone: d.timeZone } : {}),
         });
         await this.attribution.attribute(tx, { ...d, customerKey: d.customerKey }, e.id);
         return;

@@ -113,6 +113,8 @@ CREATE TABLE IF NOT EXISTS engine.customer_orders (
   PRIMARY KEY (shop_id, order_id)
 );
 CREATE INDEX IF NOT EXISTS customer_orders_customer ON engine.customer_orders (shop_id, customer_key, placed_at);
+-- The customer's IANA zone from the order's address (the send window's zone when the cart has none).
+ALTER TABLE engine.customer_orders ADD COLUMN IF NOT EXISTS time_zone text;
 
 CREATE TABLE IF NOT EXISTS engine.sequences (
   shop_id text NOT NULL,

@@ -63,6 +63,7 @@ function decidePlaceOrder(c: PlaceOrderCommand, s: OrderState): OrderEvent[] {
       placedAt,
       ...(c.landingSite !== undefined ? { landingSite: c.landingSite } : {}),
       ...(c.referrer !== undefined ? { referrer: c.referrer } : {}),
+      ...(c.timeZone !== undefined ? { timeZone: c.timeZone } : {}),
       lineItems,
     }),
   ];

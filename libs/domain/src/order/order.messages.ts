@@ -32,6 +32,8 @@ export interface PlaceOrder extends InboundCommandBase {
   readonly placedAt: IsoTimestamp;
   readonly landingSite?: string;
   readonly referrer?: string;
+  /** The customer's IANA zone from the order's address (never the address itself). */
+  readonly timeZone?: string;
   readonly lineItems: readonly CartLineItem[];
 }
 
@@ -58,6 +60,8 @@ export interface OrderPlacedData extends Caused, PlatformTimed {
   readonly placedAt: IsoTimestamp;
   readonly landingSite?: string;
   readonly referrer?: string;
+  /** IANA zone from the order's address (optional, added without a version bump). */
+  readonly timeZone?: string;
   readonly lineItems: readonly CartLineItem[];
 }
 /** An order was placed (once per order id); the application marks each linked cart purchased. */

@@ -154,6 +154,14 @@ export function mapBigCommerceOrder(
     cartIds: cartId === undefined ? [] : [cartId],
     customer: { platformCustomerId: optionalIdOf(o['customer_id'], 'customer_id') },
     contact: { ...billingContact(objOf(o['billing_address'])), ip: strOf(o['ip_address']) },
+    timeZone: ((b) =>
+      b === undefined
+        ? undefined
+        : timeZoneOfAddress({
+            country: strOf(b['country_iso2']) ?? strOf(b['country']),
+            region: strOf(b['state']),
+            city: strOf(b['city']),
+          }))(objOf(o['billing_address'])),
     currency: currency.value,
     total: moneyField(o['total_inc_tax'], 'total_inc_tax'),
     subtotal: optionalMoneyField(o['subtotal_ex_tax'], 'subtotal_ex_tax'),

@@ -138,7 +138,7 @@ function shopifyPlace(a: JsonObject | undefined): AddressPlace | undefined {
   };
 }
 
-/** The shopper's zone from the checkout's shipping, billing or the customer's default address. */
+/** The shopper's zone from the checkout's / order's shipping, billing or the customer's default address. */
 function checkoutTimeZone(p: JsonObject): string | undefined {
   const customer = objOf(p['customer']);
   for (const a of [p['shipping_address'], p['billing_address'], customer?.['default_address']]) {
@@ -280,6 +280,7 @@ export function mapShopifyOrder(p: JsonObject, shopCurrency: string, receivedAt:
       optionalTimestampOf(p['processed_at'], 'processed_at') ??
       optionalTimestampOf(p['created_at'], 'created_at') ??
       receivedAt.toISOString(),
+    timeZone: checkoutTimeZone(p),
     landingSite: strOf(p['landing_site']),
     referrer: strOf(p['referring_site']),
     lineItems: items,

@@ -68,6 +68,16 @@ function wooLineItems(list: unknown): CartLineItem[] {
   });
 }
 
+/** The zone of the first of the addresses that tells one (shipping before billing). */
+function wooTimeZone(...addresses: (JsonObject | undefined)[]): string | undefined {
+  for (const a of addresses) {
+    if (a === undefined) continue;
+    const zone = timeZoneOfAddress({ country: strOf(a['country']), region: strOf(a['state']), city: strOf(a['city']) });
+    if (zone !== undefined) return zone;
+  }
+  return undefined;
+}
+
 /** order.created / order.updated (the REST v3 order resource). */
 export function mapWooOrder(p: JsonObject, shopCurrency: string, receivedAt: Date): PlaceOrder {
   const currency = singleCurrency([strOf(p['currency'])], shopCurrency);
@@ -93,6 +103,7 @@ export function mapWooOrder(p: JsonObject, shopCurrency: string, receivedAt: Dat
       .map((c) => strOf(objOf(c)?.['code']))
       .filter((c): c is string => c !== undefined),
     financialStatus: strOf(p['status']),
+    timeZone: wooTimeZone(objOf(p['shipping']), objOf(p['billing'])),
     placedAt:
       optionalTimestampOf(p['date_paid_gmt'], 'date_paid_gmt', { assumeUtc: true }) ??
       timestampOf(p['date_created_gmt'], 'date_created_gmt', { assumeUtc: true }),
@@ -117,13 +128,7 @@ export function mapWooCustomer(p: JsonObject, receivedAt: Date): UpsertCustomer 
       lastName: strOf(p['last_name']) ?? contact.lastName,
     },
     tags: payingCustomer === true ? ['paying_customer'] : undefined,
-    timeZone: [objOf(p['shipping']), billing]
-      .map((a) =>
-        a === undefined
-          ? undefined
-          : timeZoneOfAddress({ country: strOf(a['country']), region: strOf(a['state']), city: strOf(a['city']) }),
-      )
-      .find((z) => z !== undefined),
+    timeZone: wooTimeZone(objOf(p['shipping']), billing),
     createdAt: optionalTimestampOf(p['date_created_gmt'], 'date_created_gmt', { assumeUtc: true }),
   };
 }

@@ -96,9 +96,11 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
     const result = checkBeforeSend(
       {
         ...sendFacts,
-        // The checkout's address first, else the customer's (their profile's address), else the shop's zone.
-        ...(sendFacts.customerTimeZone === undefined && facts.customer?.timeZone !== undefined
-          ? { customerTimeZone: facts.customer.timeZone }
+        // The checkout's address first, else the customer profile's, else their latest order's, else the shop's zone.
+        ...(sendFacts.customerTimeZone === undefined
+          ? ((zone) => (zone !== undefined ? { customerTimeZone: zone } : {}))(
+              facts.customer?.timeZone ?? history.lastOrderTimeZone,
+            )
           : {}),
         ...history,
         purchased: sendFacts.purchased || isCartConverted(facts.cart),
