@@ -15,7 +15,7 @@ import { FakeCommerce, ManualClock } from '@reclaim/testing/fakes';
 import { startProviderSandbox, type ProviderSandbox } from '../apps/sandbox/src/providers';
 import { ANALYST_TOKEN, api, eventually, hmacBase64, post, startHarness, type Harness } from './support/harness';
 import { renderDjangoSubset } from './support/django-subset';
-import { shopifyCheckout } from './support/payloads';
+import { shopifyCheckout, shopifyOrder } from './support/payloads';
 
 const SECRET = 'shpss_klaviyo_partner';
 const DOMAIN = 'klaviyo-partner.myshopify.com';
@@ -48,6 +48,7 @@ describe('Klaviyo enrichment recorded as a fact', () => {
   let h: Harness;
   let db: Client;
   let shopId: string;
+  let templateToken = '';
   const clock = new ManualClock(new Date(Math.floor(Date.now() / 1000) * 1000));
 
   beforeAll(async () => {
@@ -86,6 +87,7 @@ describe('Klaviyo enrichment recorded as a fact', () => {
         KLAVIYO_API_KEY: c.klaviyoApiKey,
         KLAVIYO_API_URL: providers.urls.klaviyo,
         KLAVIYO_ENRICHMENT_TIMEOUT: '1s',
+        KLAVIYO_ENGAGEMENT_POLL: '1s',
         ZENDESK_API_URL: providers.urls.zendesk,
         ZENDESK_EMAIL: c.zendeskEmail,
         ZENDESK_API_TOKEN: c.zendeskApiToken,
@@ -113,15 +115,16 @@ describe('Klaviyo enrichment recorded as a fact', () => {
     await providers?.stop();
   });
 
-  function checkout(email: string, price: string): Promise<{ status: number }> {
+  async function checkout(email: string, price: string): Promise<{ status: number; token: string }> {
+    const token = `kl-${randomUUID()}`;
     const body = shopifyCheckout({
-      token: `kl-${randomUUID()}`,
+      token,
       updatedAt: clock.now().toISOString(),
       email,
       price,
       phone: null,
     }).replace('"vendor": "Lumen"', `"vendor": "Lumen", "image_url": "${IMAGE}", "url": "${PRODUCT}"`);
-    return post(h, '/webhooks/shopify', body, {
+    const res = await post(h, '/webhooks/shopify', body, {
       'content-type': 'application/json',
       'x-shopify-topic': 'checkouts/update',
       'x-shopify-shop-domain': DOMAIN,
@@ -129,6 +132,7 @@ describe('Klaviyo enrichment recorded as a fact', () => {
       'x-shopify-webhook-id': randomUUID(),
       'x-shopify-hmac-sha256': hmacBase64(SECRET, body),
     });
+    return { status: res.status, token };
   }
 
   async function history(email: string): Promise<HistoryEntry[]> {
@@ -242,7 +246,9 @@ describe('Klaviyo enrichment recorded as a fact', () => {
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('klaviyoMode');
 
-    expect((await checkout('template.shopper@example.com', '120.00')).status).toBe(200);
+    const placed = await checkout('template.shopper@example.com', '120.00');
+    expect(placed.status).toBe(200);
+    templateToken = placed.token;
     clock.advance(MINUTE + 1_000);
     const first = await entry('template.shopper@example.com', 'sent');
     clock.advance(HOUR);
@@ -306,6 +312,91 @@ describe('Klaviyo enrichment recorded as a fact', () => {
     const firstHtml = renderDjangoSubset(template, { event: events[0]!.properties, person: {} });
     expect(firstHtml).toContain('You left something behind, there');
     expect(firstHtml).not.toContain('off with code');
+  });
+
+  it("engagement back: Klaviyo's open and click of the message reach the history and attribution; a bounce is its delivery status", async () => {
+    const recoveryId = (await history('template.shopper@example.com'))[0]!.recoveryId;
+    const [step0, step1] = providers.stores.klaviyo.events.filter(
+      (e) => e.metric === 'Reclaim Cart Recovery' && e.properties.reclaim_recovery_id === recoveryId,
+    );
+    const restore = (step1!.properties as { restore_url: string }).restore_url;
+    // Klaviyo's flow delivered the step-1 e-mail: the shopper opened it (twice) and clicked it.
+    // (Klaviyo's clock is the engine's here: the test's clock runs ahead of the machine's.)
+    const later = (ms: number) => new Date(clock.now().getTime() + ms);
+    providers.stores.klaviyo.engage(step1!.uniqueId!, 'opened', { at: later(2 * MINUTE) });
+    providers.stores.klaviyo.engage(step1!.uniqueId!, 'opened', { at: later(3 * MINUTE) });
+    providers.stores.klaviyo.engage(step1!.uniqueId!, 'clicked', { url: restore, at: later(4 * MINUTE) });
+    // Engagement of a message that is not Reclaim's (another flow's trigger Klaviyo does not know) is left out.
+    providers.stores.klaviyo.events.push({
+      id: 'OTHERFLOWOPEN1',
+      uniqueId: null,
+      metric: 'Opened Email',
+      profileKey: step1!.profileKey,
+      properties: { $attribution: { $attributed_event_id: 'NOT-RECLAIMS' } },
+      time: new Date().toISOString(),
+    });
+    const opened = await entry('template.shopper@example.com', 'opened');
+    const clicked = await entry('template.shopper@example.com', 'clicked');
+    expect([opened.step, clicked.step]).toEqual([1, 1]);
+    expect((await history('template.shopper@example.com')).filter((e) => e.kind === 'opened')).toHaveLength(1);
+
+    // The order after the click is attributed to the Klaviyo-sent message.
+    const order = shopifyOrder({
+      checkoutToken: templateToken,
+      orderId: '5512345678901239999',
+      placedAt: later(5 * MINUTE).toISOString(),
+    }).replace(/ada@example\.com/g, 'template.shopper@example.com');
+    const res = await post(h, '/webhooks/shopify', order, {
+      'content-type': 'application/json',
+      'x-shopify-topic': 'orders/create',
+      'x-shopify-shop-domain': DOMAIN,
+      'x-shopify-api-version': '2025-10',
+      'x-shopify-webhook-id': randomUUID(),
+      'x-shopify-hmac-sha256': hmacBase64(SECRET, order),
+    });
+    expect(res.status).toBe(200);
+    const attributed = await entry('template.shopper@example.com', 'order-attributed');
+    expect(attributed).toMatchObject({ step: 1, channel: 'email', messageId: `klaviyo-event:${step1!.uniqueId}` });
+
+    // A bounce of the step-0 e-mail is the provider's delivery status on that step.
+    providers.stores.klaviyo.engage(step0!.uniqueId!, 'bounced', { at: later(MINUTE) });
+    const bounced = await entry('template.shopper@example.com', 'delivery-reported');
+    expect(bounced).toMatchObject({ step: 0, channel: 'email' });
+
+    // The cursor is stored: nothing is read twice, and the source is healthy.
+    const source = await eventually(async () => {
+      const { rows } = await db.query("SELECT * FROM engine.engagement_sources WHERE source = 'klaviyo'");
+      return Number(rows[0]?.recorded) >= 4 ? rows[0] : undefined;
+    });
+    expect(source).toMatchObject({ consecutive_failures: 0, last_error: null });
+    expect(Object.keys(source.cursor).sort()).toEqual(['Bounced Email', 'Clicked Email', 'Opened Email']);
+    const reads = providers.received('klaviyo').filter((r) => r.path === '/api/events' && r.method === 'GET');
+    expect(reads.at(-1)!.query.filter).toMatch(/^equals\(metric_id,"[^"]+"\),greater-or-equal\(datetime,/);
+  });
+
+  it('a failing engagement poll is counted on its source (dashboard, /metrics) and the next one resumes', async () => {
+    providers.injectFault({
+      provider: 'klaviyo',
+      method: 'GET',
+      path: '/api/events',
+      kind: 'status',
+      status: 500,
+      times: 0,
+    });
+    const failing = await eventually(async () => {
+      const { rows } = await db.query("SELECT * FROM engine.engagement_sources WHERE source = 'klaviyo'");
+      return rows[0]?.consecutive_failures > 0 ? rows[0] : undefined;
+    });
+    expect(failing.last_error).toMatch(/RetryableProviderError/);
+    const metrics = await fetch(`${h.baseUrl}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/reclaim_engagement_poll_consecutive_failures\{source="klaviyo"\} [1-9]/);
+    providers.clearFaults();
+    await eventually(async () => {
+      const { rows } = await db.query(
+        "SELECT consecutive_failures FROM engine.engagement_sources WHERE source = 'klaviyo'",
+      );
+      return rows[0]?.consecutive_failures === 0;
+    });
   });
 
   it('a rebuild of the read models with Klaviyo down gives the same rows: decisions read the record', async () => {

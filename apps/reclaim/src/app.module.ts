@@ -9,7 +9,7 @@ import { applianceSubscriptions } from './runtime/subscriptions';
 import { CustomersController } from './http/customers.controller';
 import { DASHBOARD_CONTROLLERS } from './http/dashboard/dashboard.controller';
 import { HealthController } from './http/health.controller';
-import { MetricsController, registerShopConnectionMetrics } from './http/metrics.controller';
+import { MetricsController, registerKlaviyoMetrics, registerShopConnectionMetrics } from './http/metrics.controller';
 import { MESSAGE_LINK_CONTROLLERS, messageLinkProviders } from './http/messages';
 import { RecoveryAdminController } from './http/recovery-admin.controller';
 import { ShopsController } from './http/shops.controller';
@@ -72,6 +72,7 @@ export class AppModule {
               subscriptions: applianceSubscriptions(runtime.config.ENGINE_PARTITIONS),
             });
             registerShopConnectionMetrics(metrics.registry, runtime.shops);
+            registerKlaviyoMetrics(metrics.registry, runtime.pool);
             runtime.engine.providerMetrics.attach(metrics);
             return metrics;
           },

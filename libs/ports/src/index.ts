@@ -8,6 +8,7 @@ export * from './commerce';
 export * from './channel';
 export * from './ticket';
 export * from './profile';
+export * from './engagement';
 export * from './webhook';
 export * from './metrics';
 export * from './store-connection';

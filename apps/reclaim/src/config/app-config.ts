@@ -541,6 +541,14 @@ export class AppConfig {
   @IsDuration({ min: 0 })
   KLAVIYO_ENRICHMENT_TIMEOUT = '2s';
 
+  @Setting({
+    group: 'providers',
+    description:
+      "with EMAIL_PROVIDER=klaviyo: how often the engine role reads Klaviyo's opens, clicks and bounces of Reclaim's messages (Get Events with a cursor kept in `engine.engagement_sources`) into the recoveries' engagement; `0` turns it off",
+  })
+  @IsDuration({ min: 0 })
+  KLAVIYO_ENGAGEMENT_POLL = '5m';
+
   /** Where recovery e-mail goes; default: `smtp` with SMTP_URL, else `klaviyo` with KLAVIYO_API_KEY, else `outbox`. */
   @Setting({
     group: 'providers',
@@ -695,6 +703,10 @@ export class AppConfig {
   get outsideRetry(): { readonly firstMs: number; readonly maxMs: number } {
     const firstMs = parseDuration(this.OUTSIDE_ERROR_RETRY);
     return { firstMs, maxMs: Math.max(firstMs, parseDuration(this.OUTSIDE_ERROR_RETRY_MAX)) };
+  }
+
+  get klaviyoEngagementPollMs(): number {
+    return parseDuration(this.KLAVIYO_ENGAGEMENT_POLL);
   }
 
   get engagementHoldMs(): number {

@@ -2,7 +2,8 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
-import type { ShopRegistry } from '@reclaim/application';
+import type { Pool } from 'pg';
+import { EngagementPoller, type ShopRegistry } from '@reclaim/application';
 import { ReclaimMetrics } from '@reclaim/read-models';
 
 /** Shops whose latest connection check found a problem (refused credentials, missing or drifted subscriptions). */
@@ -26,6 +27,62 @@ export function registerShopConnectionMetrics(
         counts.set(p.platform, (counts.get(p.platform) ?? 0) + 1);
       }
       for (const [platform, n] of counts) this.set({ platform }, n);
+    },
+  });
+}
+
+/**
+ * Klaviyo as a partner: the engagement poll's health per source (consecutive failures, failures,
+ * seconds since the last success) and the enrichment outcomes (`engine.enrichment_status`).
+ */
+export function registerKlaviyoMetrics(registry: Registry, pool: Pool): void {
+  const sources = () => EngagementPoller.statuses(pool).catch(() => []);
+  new Gauge({
+    name: 'reclaim_engagement_poll_consecutive_failures',
+    help: 'Engagement polls (Klaviyo opens, clicks, bounces) failed in a row, by source (0 = the last one succeeded)',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const s of await sources()) this.set({ source: s.source }, s.consecutiveFailures);
+    },
+  });
+  new Gauge({
+    name: 'reclaim_engagement_poll_failures',
+    help: 'Engagement polls that failed since the source was first polled, by source',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const s of await sources()) this.set({ source: s.source }, s.failures);
+    },
+  });
+  new Gauge({
+    name: 'reclaim_engagement_poll_recorded',
+    help: 'Engagement read back from the provider and recorded on recoveries, by source',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const s of await sources()) this.set({ source: s.source }, s.recorded);
+    },
+  });
+  new Gauge({
+    name: 'reclaim_enrichment_recoveries',
+    help: 'Recoveries whose marketing-platform facts were recorded (enriched) or not (unavailable), by source',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const { rows } = await pool
+        .query<{ source: string; enriched: string; unavailable: string }>(
+          'SELECT source, sum(enriched)::text AS enriched, sum(unavailable)::text AS unavailable FROM engine.enrichment_status GROUP BY source',
+        )
+        .catch(() => ({ rows: [] }));
+      for (const r of rows) {
+        this.set({ source: r.source, outcome: 'enriched' }, Number(r.enriched));
+        this.set({ source: r.source, outcome: 'unavailable' }, Number(r.unavailable));
+      }
     },
   });
 }

@@ -1,12 +1,20 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { StorelessCommerce } from '@reclaim/application';
-import type { ChannelPort, CommercePort, ProfileEnricher, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
+import type {
+  ChannelPort,
+  CommercePort,
+  EngagementSource,
+  ProfileEnricher,
+  RecoveryProfileSync,
+  TicketPort,
+} from '@reclaim/ports';
 import type { Channel } from '@reclaim/domain';
 import { PlatformCommerce } from '@reclaim/platforms/commerce';
 import {
   GorgiasTickets,
   KlaviyoApi,
+  KlaviyoEngagementFeed,
   KlaviyoEnrichment,
   KlaviyoFlowChannel,
   KlaviyoProfiles,
@@ -31,6 +39,8 @@ export interface ConfiguredAdapters {
   readonly profiles?: RecoveryProfileSync;
   /** KLAVIYO_API_KEY set (and KLAVIYO_ENRICHMENT_TIMEOUT > 0): reads the shopper's Klaviyo facts at each start. */
   readonly enricher?: ProfileEnricher;
+  /** EMAIL_PROVIDER=klaviyo: Klaviyo's opens, clicks and bounces of the e-mails its flow sent for Reclaim. */
+  readonly engagementSource?: EngagementSource;
   readonly commerce: CommercePort;
   /** Names only (no secrets), for the start-up log. */
   readonly summary: {
@@ -76,7 +86,11 @@ export function buildConfiguredAdapters(
     closers.push(() => api.close());
     klaviyo = api;
   }
-  if (settings.email.kind === 'klaviyo' && klaviyo !== undefined) email = new KlaviyoFlowChannel(klaviyo);
+  let engagementSource: EngagementSource | undefined;
+  if (settings.email.kind === 'klaviyo' && klaviyo !== undefined) {
+    email = new KlaviyoFlowChannel(klaviyo);
+    engagementSource = new KlaviyoEngagementFeed(klaviyo);
+  }
   const profiles = klaviyo !== undefined ? new KlaviyoProfiles(klaviyo) : undefined;
   let enricher: ProfileEnricher | undefined;
   const enrichTimeout = settings.klaviyoEnrichmentTimeoutMs;
@@ -111,6 +125,7 @@ export function buildConfiguredAdapters(
     ...(tickets !== undefined ? { tickets } : {}),
     ...(profiles !== undefined ? { profiles } : {}),
     ...(enricher !== undefined ? { enricher } : {}),
+    ...(engagementSource !== undefined ? { engagementSource } : {}),
     // Each shop's own apiUrl/apiToken; a shop without them gets no stock and no codes.
     commerce: settings.storeAdapters ? new PlatformCommerce() : new StorelessCommerce(),
     summary: {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import {
   sharedTemplateCache,
   ConsentUnsubscribeRecorder,
+  EngagementPoller,
   MessageLinks,
   MessagePreviews,
   HeldEngagement,
@@ -28,7 +29,14 @@ import {
   type ShopLister,
   type ShopLookup,
 } from '@reclaim/application';
-import type { ChannelPort, CommercePort, ProfileEnricher, RecoveryProfileSync, TicketPort } from '@reclaim/ports';
+import type {
+  ChannelPort,
+  CommercePort,
+  EngagementSource,
+  ProfileEnricher,
+  RecoveryProfileSync,
+  TicketPort,
+} from '@reclaim/ports';
 import { createRecoveryDecider, type Channel, type RecoveryConfig, type RecoveryDecider } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { PersonalDataVault } from '@reclaim/privacy';
@@ -51,6 +59,8 @@ export interface EngineAdapters {
   readonly profiles?: RecoveryProfileSync;
   /** Enrichment at each recovery's start (Klaviyo); the configured one when absent. */
   readonly enricher?: ProfileEnricher;
+  /** Engagement read back from the provider that delivers e-mail (Klaviyo); the configured one when absent. */
+  readonly engagementSource?: EngagementSource;
 }
 
 /** The recovery engine's parts, built once per runtime; the `engine` role drives them. */
@@ -91,6 +101,11 @@ export interface RecoveryEngine {
   readonly heldEngagement: HeldEngagement;
   /** Opens, clicks (the /t links) and the providers' delivery statuses (Twilio status callback). */
   readonly engagement: RecoveryEngagementRecorder;
+  /**
+   * Klaviyo's opens, clicks and bounces of Reclaim's messages, polled every KLAVIYO_ENGAGEMENT_POLL
+   * by the engine role (EMAIL_PROVIDER=klaviyo); absent otherwise.
+   */
+  readonly engagementPoller?: EngagementPoller;
   /** Lets go of provider connections (SMTP pool, HTTP agents). */
   close(): Promise<void>;
 }
@@ -157,6 +172,18 @@ export function createRecoveryEngine(deps: {
     log,
   });
   const engagement = new RecoveryEngagementRecorder({ held: heldEngagement });
+  const engagementSource = deps.adapters?.engagementSource ?? providers.engagementSource;
+  const engagementPoller =
+    engagementSource !== undefined
+      ? new EngagementPoller({
+          pool,
+          store,
+          source: engagementSource,
+          recorder: engagement,
+          clock: () => clock.now(),
+          log,
+        })
+      : undefined;
   return {
     config: recovery,
     pm,
@@ -208,6 +235,7 @@ export function createRecoveryEngine(deps: {
     providerMetrics,
     heldEngagement,
     engagement,
+    ...(engagementPoller !== undefined ? { engagementPoller } : {}),
     links,
     linkDeps: {
       tokens,

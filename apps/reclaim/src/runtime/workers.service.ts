@@ -158,6 +158,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
       if (released > 0) this.logger.warn({ msg: 'effects interrupted by a crash are reconciled', released });
     });
     if (this.runtime.config.STORE_ADAPTERS === 'on') this.startConnectionChecks();
+    this.startEngagementPoll();
     // Timers run at their next due time and sends as soon as they are queued: NOTIFY from the
     // timer table and the effect queue wakes the loops; TIMER_TICK is only the fallback poll.
     const { clock } = engine;
@@ -210,6 +211,25 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
     this.logger.log(
       `engine timers at their due time, sends when queued (fallback poll every ${this.runtime.config.TIMER_TICK})`,
     );
+  }
+
+  /**
+   * Klaviyo's opens, clicks and bounces of Reclaim's messages, read every KLAVIYO_ENGAGEMENT_POLL
+   * (a `@nestjs/schedule` interval); a failed poll is counted on `engine.engagement_sources`
+   * (`/metrics`, dashboard) and the next one resumes from the stored cursor.
+   */
+  private startEngagementPoll(): void {
+    const poller = this.runtime.engine.engagementPoller;
+    const every = this.runtime.config.klaviyoEngagementPollMs;
+    if (poller === undefined || every <= 0) return;
+    const name = `${poller.source}.engagement-poll`;
+    const poll = () => {
+      if (this.abort.signal.aborted) return;
+      poller.pollOnce().catch(() => undefined); // counted and logged by the poller
+    };
+    this.scheduler.addInterval(name, setInterval(poll, every));
+    this.intervals.push(name);
+    poll();
   }
 
   /**

@@ -33,6 +33,8 @@ export interface KlaviyoSeedProfile {
 }
 
 export interface KlaviyoEventRecord {
+  /** Klaviyo's id of the event (Get Events, `$attributed_event_id`). */
+  readonly id: string;
   readonly uniqueId: string | null;
   readonly metric: string;
   readonly profileKey: string;
@@ -67,6 +69,10 @@ function jsonApiError(status: number, code: string, title: string, detail: strin
 }
 
 const invalid = (detail: string, pointer: string) => jsonApiError(400, 'invalid', 'Invalid input.', detail, pointer);
+
+function eventId(): string {
+  return `${Date.now().toString(36)}${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+}
 
 function profileId(): string {
   const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -156,6 +162,10 @@ export class KlaviyoStandIn implements StandIn {
     const path = req.path.replace(/\/+$/, '');
     if (req.method === 'POST' && path === '/api/events') return this.createEvent(req.raw);
     if (req.method === 'GET' && path === '/api/profiles') return this.getProfiles(req.query);
+    if (req.method === 'GET' && path === '/api/metrics') return this.getMetrics(req.query);
+    if (req.method === 'GET' && path === '/api/events') return this.getEvents(req.query);
+    const oneEvent = /^\/api\/events\/([^/]+)$/.exec(path);
+    if (req.method === 'GET' && oneEvent) return this.getEvent(decodeURIComponent(oneEvent[1]!));
     const groups = /^\/api\/profiles\/([^/]+)\/(segments|lists)$/.exec(path);
     if (req.method === 'GET' && groups) return this.profileGroups(groups[1]!, groups[2] as 'segments' | 'lists');
     if (req.method === 'POST' && path === '/api/profile-import') return this.upsertProfile(req.raw);
@@ -288,8 +298,144 @@ export class KlaviyoStandIn implements StandIn {
       return { status: 202 };
     }
     this.seen.add(dedupe);
-    this.events.push({ uniqueId, metric: name, profileKey: profile.id, properties: a.properties, time });
+    this.events.push({ id: eventId(), uniqueId, metric: name, profileKey: profile.id, properties: a.properties, time });
     return { status: 202 };
+  }
+
+  /**
+   * What Klaviyo's flow does after a Reclaim event: the shopper opens, clicks or the e-mail bounces.
+   * Recorded as Klaviyo's own metric event, attributed to the triggering event like a flow message's
+   * (`$attribution.$attributed_event_id`, `$flow`, `$message`); a click carries its `URL`.
+   */
+  engage(
+    uniqueId: string,
+    kind: 'opened' | 'clicked' | 'bounced',
+    options: { url?: string; at?: Date } = {},
+  ): KlaviyoEventRecord {
+    const trigger = this.events.find((e) => e.uniqueId === uniqueId);
+    if (!trigger) throw new Error(`no event with unique_id ${uniqueId}`);
+    const metric = { opened: 'Opened Email', clicked: 'Clicked Email', bounced: 'Bounced Email' }[kind];
+    const record: KlaviyoEventRecord = {
+      id: eventId(),
+      uniqueId: null,
+      metric,
+      profileKey: trigger.profileKey,
+      properties: {
+        Subject: typeof trigger.properties.subject === 'string' ? trigger.properties.subject : '',
+        $flow: 'FLOWRECLAIM',
+        $message: 'MSGRECLAIM01',
+        $message_interaction: 'MSGRECLAIM01',
+        $event_id: `${trigger.id}:${metric}`,
+        $attribution: { $send_ts: Math.floor(Date.parse(trigger.time) / 1000), $attributed_event_id: trigger.id },
+        ...(kind === 'clicked' && options.url !== undefined ? { URL: options.url } : {}),
+        ...(kind === 'bounced' ? { 'Bounce Type': 'hard' } : {}),
+      },
+      time: new Date(Math.floor((options.at ?? new Date()).getTime() / 1000) * 1000).toISOString(),
+    };
+    this.events.push(record);
+    return record;
+  }
+
+  private metricId(name: string): string {
+    return `M${Buffer.from(name).toString('hex').slice(0, 10).toUpperCase()}`;
+  }
+
+  /** Get Metrics: every metric recorded so far (Klaviyo's built-in e-mail metrics once they occurred). */
+  private getMetrics(query: URLSearchParams): StandInResponse {
+    const fields = query.get('fields[metric]');
+    if (fields !== null && fields.split(',').some((f) => !['name', 'created', 'updated', 'integration'].includes(f))) {
+      return invalid("'fields[metric]' has an unsupported value.", '/fields[metric]');
+    }
+    const names = [...new Set(this.events.map((e) => e.metric))];
+    return {
+      status: 200,
+      contentType: JSON_API,
+      body: {
+        data: names.map((name) => ({ type: 'metric', id: this.metricId(name), attributes: { name } })),
+        links: { self: 'https://a.klaviyo.com/api/metrics/', next: null, prev: null },
+      },
+    };
+  }
+
+  private eventResource(e: KlaviyoEventRecord): Record<string, unknown> {
+    return {
+      type: 'event',
+      id: e.id,
+      attributes: {
+        timestamp: Math.floor(Date.parse(e.time) / 1000),
+        datetime: e.time.replace(/\.\d{3}Z$/, '+00:00'),
+        event_properties: e.properties,
+        uuid: e.id,
+      },
+      relationships: {
+        metric: { data: { type: 'metric', id: this.metricId(e.metric) } },
+        profile: { data: { type: 'profile', id: e.profileKey } },
+      },
+      links: { self: `https://a.klaviyo.com/api/events/${e.id}/` },
+    };
+  }
+
+  /**
+   * Get Events: `filter` is a comma list of `equals(metric_id,"…")`, `equals(profile_id,"…")` and
+   * `greater-than|greater-or-equal|less-than(datetime,<ISO>)`; `sort` `datetime` or `-datetime`;
+   * `page[size]` 1..1000 (default 200) and `page[cursor]` from `links.next`.
+   */
+  private getEvents(query: URLSearchParams): StandInResponse {
+    let list = [...this.events];
+    const filter = query.get('filter');
+    if (filter !== null) {
+      for (const expr of filter.split(/,(?![^(]*\))/)) {
+        let m: RegExpExecArray | null;
+        if ((m = /^equals\((metric_id|profile_id),"([^"]*)"\)$/.exec(expr))) {
+          const [, field, value] = m;
+          list = list.filter((e) => (field === 'metric_id' ? this.metricId(e.metric) : e.profileKey) === value);
+        } else if ((m = /^(greater-than|greater-or-equal|less-than)\(datetime,([^)]+)\)$/.exec(expr))) {
+          const t = Date.parse(m[2]!);
+          if (Number.isNaN(t)) return invalid(`Invalid datetime in filter: ${m[2]}`, '/filter');
+          const op = m[1];
+          list = list.filter((e) => {
+            const at = Date.parse(e.time);
+            return op === 'greater-than' ? at > t : op === 'greater-or-equal' ? at >= t : at < t;
+          });
+        } else {
+          return invalid('Invalid filter provided.', '/filter');
+        }
+      }
+    }
+    const sort = query.get('sort');
+    if (sort !== null && !['datetime', '-datetime', 'timestamp', '-timestamp'].includes(sort)) {
+      return invalid(`'sort' must be datetime or timestamp (optionally with -).`, '/sort');
+    }
+    list.sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || a.id.localeCompare(b.id));
+    if (sort?.startsWith('-')) list.reverse();
+    const size = Number(query.get('page[size]') ?? '200');
+    if (!Number.isInteger(size) || size < 1 || size > 1000)
+      return invalid('page[size] must be 1..1000.', '/page[size]');
+    const offset = Number(Buffer.from(query.get('page[cursor]') ?? '', 'base64url').toString() || '0');
+    if (!Number.isInteger(offset) || offset < 0) return invalid('Invalid page cursor.', '/page[cursor]');
+    const page = list.slice(offset, offset + size);
+    const more = offset + size < list.length;
+    const next = new URL('https://a.klaviyo.com/api/events/');
+    for (const [k, v] of query) if (k !== 'page[cursor]') next.searchParams.set(k, v);
+    next.searchParams.set('page[cursor]', Buffer.from(String(offset + size)).toString('base64url'));
+    return {
+      status: 200,
+      contentType: JSON_API,
+      body: {
+        data: page.map((e) => this.eventResource(e)),
+        links: { self: 'https://a.klaviyo.com/api/events/', next: more ? next.href : null, prev: null },
+      },
+    };
+  }
+
+  private getEvent(id: string): StandInResponse {
+    const e = this.events.find((x) => x.id === id);
+    if (!e) return jsonApiError(404, 'not_found', 'Not found.', 'An event with the given id was not found.');
+    return {
+      status: 200,
+      contentType: JSON_API,
+      body: { data: this.eventResource(e), links: { self: `https://a.klaviyo.com/api/events/${id}/` } },
+    };
   }
 
   /** Get Segments / Get Lists for Profile: the groups' ids are derived from their names. */

@@ -4,6 +4,8 @@
  * control API:
  *
  * - `GET /__sandbox/requests?provider=` → what each stand-in received (authorization redacted);
+ * - `POST /__sandbox/klaviyo/engagement` `{uniqueId, kind: opened|clicked|bounced, url?}`: Klaviyo's flow
+ *   reports engagement on the message of a Reclaim event (read back by the engagement poller);
  * - `POST /__sandbox/faults` `{provider, method?, path?, kind, status?, retryAfter?, delayMs?, times?}`,
  *   `GET` lists, `DELETE` clears;
  * - `POST /__sandbox/twilio/opt-outs` `{phone}` → later sends to it get 21610;
@@ -155,6 +157,22 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
           return json(400, { error: (err as Error).message });
         }
         return json(201, parsed.value);
+      }
+    }
+    if (route === '/klaviyo/engagement' && req.method === 'POST') {
+      // What the merchant's Klaviyo flow would report for a Reclaim event: an open, a click or a bounce.
+      const parsed = parseJson(await readBody(req));
+      const v = parsed.ok && isObj(parsed.value) ? parsed.value : undefined;
+      if (!v || typeof v.uniqueId !== 'string' || !['opened', 'clicked', 'bounced'].includes(v.kind as string)) {
+        return json(400, { error: 'uniqueId and kind (opened, clicked, bounced) expected' });
+      }
+      try {
+        const record = klaviyo.engage(v.uniqueId, v.kind as 'opened' | 'clicked' | 'bounced', {
+          ...(typeof v.url === 'string' ? { url: v.url } : {}),
+        });
+        return json(201, record);
+      } catch (err) {
+        return json(404, { error: (err as Error).message });
       }
     }
     if (route === '/twilio/opt-outs' && req.method === 'POST') {

@@ -66,6 +66,12 @@ export {
   type HeldInput,
 } from './links/held-engagement';
 export {
+  EngagementPoller,
+  FIRST_POLL_LOOKBACK_MS,
+  type EngagementPollResult,
+  type EngagementSourceStatus,
+} from './links/engagement-poller';
+export {
   CheckInventory,
   OpenSupportTicket,
   ReconcileUnknownOutcome,

@@ -202,6 +202,21 @@ CREATE TABLE IF NOT EXISTS engine.sms_recipients (
   PRIMARY KEY (shop_id, phone_key, customer_key)
 );
 
+-- Engagement read back from a provider (Klaviyo's opens, clicks, bounces): the durable cursor of the
+-- poll (not a projection of the log: the position in the provider's event list) and its health.
+CREATE TABLE IF NOT EXISTS engine.engagement_sources (
+  source text PRIMARY KEY,
+  cursor jsonb,
+  last_polled_at timestamptz,
+  last_success_at timestamptz,
+  last_error text,
+  last_error_at timestamptz,
+  consecutive_failures integer NOT NULL DEFAULT 0,
+  failures bigint NOT NULL DEFAULT 0,
+  received bigint NOT NULL DEFAULT 0,
+  recorded bigint NOT NULL DEFAULT 0
+);
+
 -- Enrichment per shop and source (Klaviyo): counts and the latest success and failure, projected
 -- from recovery.enriched / recovery.enrichment-unavailable (rebuilt with the engine subscriptions).
 CREATE TABLE IF NOT EXISTS engine.enrichment_status (

@@ -44,6 +44,11 @@ export const PROVIDER_LIMITS = {
     { capacity: 3, intervalMs: 1_000 },
     { capacity: 60, intervalMs: 60_000 },
   ],
+  /** Get Metrics: burst 10/s, steady 150/min. */
+  klaviyoMetrics: [
+    { capacity: 10, intervalMs: 1_000 },
+    { capacity: 150, intervalMs: 60_000 },
+  ],
   /** Get Events / Get Event: burst 350/s, steady 3,500/min. */
   klaviyoEventsRead: [
     { capacity: 350, intervalMs: 1_000 },

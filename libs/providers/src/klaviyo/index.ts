@@ -1,2 +1,3 @@
 export * from './klaviyo';
 export * from './klaviyo-enrichment';
+export * from './klaviyo-engagement';

@@ -88,6 +88,8 @@ export class KlaviyoApi {
   readonly groupsLimiter: RateLimiter;
   /** Get Events / Get Event (engagement polling). */
   readonly eventsReadLimiter: RateLimiter;
+  /** Get Metrics. */
+  readonly metricsLimiter: RateLimiter;
   readonly metricName: string;
 
   constructor(config: KlaviyoConfig, deps: KlaviyoDeps = {}) {
@@ -100,6 +102,7 @@ export class KlaviyoApi {
       limiterOptions,
     );
     this.eventsReadLimiter = new RateLimiter('klaviyo.events-read', PROVIDER_LIMITS.klaviyoEventsRead, limiterOptions);
+    this.metricsLimiter = new RateLimiter('klaviyo.metrics', PROVIDER_LIMITS.klaviyoMetrics, limiterOptions);
     this.metricName = config.metricName ?? KLAVIYO_DEFAULT_METRIC;
     this.http = new ProviderHttpClient({
       provider: 'klaviyo',
