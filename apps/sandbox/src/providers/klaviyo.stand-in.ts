@@ -1,9 +1,13 @@
 /**
  * Klaviyo stand-in (revision-dated JSON:API): `Authorization: Klaviyo-API-Key <key>` and a
- * `revision` header required; Create Event (`POST /api/events/`, 202, deduplicated by
+ * `revision` header required (400 without); Create Event (`POST /api/events/`, 202, deduplicated by
  * (profile, metric, unique_id) as Klaviyo does), Get Profiles (`filter=equals(email,"…")`,
- * `additional-fields[profile]=subscriptions`), Create or Update Profile (`POST /api/profile-import`,
- * 201 created / 200 updated). Errors in the JSON:API shape `{errors: [{id, status, code, title, detail, source}]}`.
+ * `additional-fields[profile]=subscriptions,predictive_analytics`), Get Segments / Lists for Profile,
+ * Create or Update Profile (`POST /api/profile-import`, 201 created / 200 updated), Get Metrics,
+ * Get Events (`filter`, `sort`, `page[size]`, `page[cursor]`) and Get Event; a flow's opens, clicks
+ * and bounces of a Reclaim event are reported with {@link KlaviyoStandIn.engage}. Klaviyo's rate
+ * limits per route ({@link KLAVIYO_RATE_LIMITS}, lower ones for tests) answer 429 `throttled` with
+ * `Retry-After`. Errors in the JSON:API shape `{errors: [{id, status, code, title, detail, source}]}`.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -58,6 +62,38 @@ interface Profile {
 }
 
 const JSON_API = 'application/vnd.api+json';
+
+/** The stand-in's rate-limited routes (Klaviyo limits per account and endpoint). */
+export type KlaviyoRoute = 'events.create' | 'events.read' | 'profiles' | 'profile-groups' | 'metrics';
+
+export interface KlaviyoLimit {
+  readonly burstPerSecond: number;
+  readonly steadyPerMinute: number;
+}
+
+/** Klaviyo's documented limits (x-klaviyo-ratelimit of each operation, revision 2026-07-15). */
+export const KLAVIYO_RATE_LIMITS: Readonly<Record<KlaviyoRoute, KlaviyoLimit>> = {
+  'events.create': { burstPerSecond: 350, steadyPerMinute: 3_500 },
+  'events.read': { burstPerSecond: 350, steadyPerMinute: 3_500 },
+  profiles: { burstPerSecond: 75, steadyPerMinute: 750 },
+  'profile-groups': { burstPerSecond: 3, steadyPerMinute: 60 },
+  metrics: { burstPerSecond: 10, steadyPerMinute: 150 },
+};
+
+export interface KlaviyoStandInOptions {
+  /** Lower limits for tests (each route keeps Klaviyo's unless given). */
+  readonly rateLimits?: Partial<Record<KlaviyoRoute, KlaviyoLimit>>;
+  readonly now?: () => number;
+}
+
+function routeOf(method: string, path: string): KlaviyoRoute | undefined {
+  if (path === '/api/events') return method === 'POST' ? 'events.create' : 'events.read';
+  if (/^\/api\/events\/[^/]+$/.test(path)) return 'events.read';
+  if (/^\/api\/profiles\/[^/]+\/(segments|lists)$/.test(path)) return 'profile-groups';
+  if (path === '/api/profiles' || path === '/api/profile-import') return 'profiles';
+  if (path === '/api/metrics') return 'metrics';
+  return undefined;
+}
 const IDENTIFIERS = ['id', 'email', 'phone_number', 'external_id', 'anonymous_id', '_kx'];
 
 function jsonApiError(status: number, code: string, title: string, detail: string, pointer?: string): StandInResponse {
@@ -88,11 +124,20 @@ export class KlaviyoStandIn implements StandIn {
   duplicatesIgnored = 0;
   private readonly seen = new Set<string>();
   private readonly profiles: Profile[] = [];
+  /** Times of the accepted requests per route (the last minute's), for the rate limits. */
+  private readonly calls = new Map<KlaviyoRoute, number[]>();
+  /** Requests answered 429 per route. */
+  readonly throttled = new Map<KlaviyoRoute, number>();
+  private readonly limits: Readonly<Record<KlaviyoRoute, KlaviyoLimit>>;
+  private readonly now: () => number;
 
   constructor(
     private readonly apiKey: string,
     seed: readonly KlaviyoSeedProfile[] = [],
+    options: KlaviyoStandInOptions = {},
   ) {
+    this.limits = { ...KLAVIYO_RATE_LIMITS, ...options.rateLimits };
+    this.now = options.now ?? Date.now;
     for (const p of seed) {
       const now = new Date().toISOString();
       this.profiles.push({
@@ -160,6 +205,9 @@ export class KlaviyoStandIn implements StandIn {
       }
     }
     const path = req.path.replace(/\/+$/, '');
+    const route = routeOf(req.method, path);
+    const throttled = route !== undefined ? this.throttle(route) : undefined;
+    if (throttled) return throttled;
     if (req.method === 'POST' && path === '/api/events') return this.createEvent(req.raw);
     if (req.method === 'GET' && path === '/api/profiles') return this.getProfiles(req.query);
     if (req.method === 'GET' && path === '/api/metrics') return this.getMetrics(req.query);
@@ -170,6 +218,36 @@ export class KlaviyoStandIn implements StandIn {
     if (req.method === 'GET' && groups) return this.profileGroups(groups[1]!, groups[2] as 'segments' | 'lists');
     if (req.method === 'POST' && path === '/api/profile-import') return this.upsertProfile(req.raw);
     return jsonApiError(404, 'not_found', 'Not found.', 'Not found.');
+  }
+
+  /**
+   * Klaviyo's fixed-window-ish limits as sliding windows: more than `burstPerSecond` requests in the
+   * last second, or `steadyPerMinute` in the last minute, are answered 429 `throttled` with
+   * `Retry-After` (whole seconds until the oldest counted request leaves the window).
+   */
+  private throttle(route: KlaviyoRoute): StandInResponse | undefined {
+    const now = this.now();
+    const limit = this.limits[route];
+    const recent = (this.calls.get(route) ?? []).filter((t) => t > now - 60_000);
+    const lastSecond = recent.filter((t) => t > now - 1_000);
+    let waitMs = 0;
+    if (lastSecond.length >= limit.burstPerSecond) waitMs = lastSecond[0]! + 1_000 - now;
+    if (recent.length >= limit.steadyPerMinute) waitMs = Math.max(waitMs, recent[0]! + 60_000 - now);
+    if (waitMs > 0) {
+      this.calls.set(route, recent);
+      this.throttled.set(route, (this.throttled.get(route) ?? 0) + 1);
+      const seconds = Math.max(1, Math.ceil(waitMs / 1_000));
+      const res = jsonApiError(
+        429,
+        'throttled',
+        'Request was throttled.',
+        `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+      );
+      return { ...res, headers: { 'retry-after': String(seconds) } };
+    }
+    recent.push(now);
+    this.calls.set(route, recent);
+    return undefined;
   }
 
   private document(

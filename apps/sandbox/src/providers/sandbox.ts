@@ -25,7 +25,7 @@ import {
   writeResponse,
 } from './kit';
 import { GorgiasStandIn } from './gorgias.stand-in';
-import { type KlaviyoSeedProfile, KlaviyoStandIn } from './klaviyo.stand-in';
+import { type KlaviyoSeedProfile, KlaviyoStandIn, type KlaviyoStandInOptions } from './klaviyo.stand-in';
 import { type SinkMessage, SmtpSink } from './smtp-sink';
 import { TwilioStandIn } from './twilio.stand-in';
 import { ZendeskStandIn } from './zendesk.stand-in';
@@ -64,6 +64,8 @@ export interface ProviderSandboxOptions {
   readonly host?: string;
   readonly credentials?: Partial<ProviderSandboxCredentials>;
   readonly klaviyoProfiles?: readonly KlaviyoSeedProfile[];
+  /** Lower Klaviyo rate limits (the documented ones otherwise): 429 with Retry-After beyond them. */
+  readonly klaviyoRateLimits?: KlaviyoStandInOptions['rateLimits'];
   /** POST signed status callbacks when a message names a StatusCallback (default true). */
   readonly twilioStatusCallbacks?: boolean;
 }
@@ -123,7 +125,9 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
   const credentials: ProviderSandboxCredentials = { ...DEFAULT_SANDBOX_CREDENTIALS, ...options.credentials };
   const faults = new FaultBook();
   const log: ReceivedRequest[] = [];
-  const klaviyo = new KlaviyoStandIn(credentials.klaviyoApiKey, options.klaviyoProfiles);
+  const klaviyo = new KlaviyoStandIn(credentials.klaviyoApiKey, options.klaviyoProfiles, {
+    ...(options.klaviyoRateLimits !== undefined ? { rateLimits: options.klaviyoRateLimits } : {}),
+  });
   const twilio = new TwilioStandIn(
     credentials.twilioAccountSid,
     credentials.twilioAuthToken,
