@@ -68,6 +68,9 @@ interface Quota {
   resetAt: number;
 }
 
+/** Promotion ids kept (store × discount level × expiry day: a new key every day, so bounded). */
+const MAX_CACHED_PROMOTIONS = 1_000;
+
 /** Per-store request quota from `X-Rate-Limit-Requests-Left` / `X-Rate-Limit-Time-Reset-Ms`. */
 export class BigCommerceQuota {
   private readonly stores = new Map<string, Quota>();
@@ -212,17 +215,28 @@ export class BigCommerceCommerceAdapter implements CommercePort {
     throw this.refusal('promotion code create', res);
   }
 
+  /** Keeps a promotion id: one per store, level and expiry day, so the oldest are evicted beyond the bound. */
+  private remember(cacheKey: string, id: string): void {
+    this.promotions.delete(cacheKey);
+    this.promotions.set(cacheKey, id);
+    while (this.promotions.size > MAX_CACHED_PROMOTIONS)
+      this.promotions.delete(this.promotions.keys().next().value as string);
+  }
+
   /** The promotion id for the request's level and expiry day, or `unavailable` (no promotions API). */
   private async promotionFor(request: DiscountCodeRequest): Promise<string | 'unavailable'> {
     const expiry = promotionExpiry(request.expiresAt);
     const name = promotionNameFor(request.percent, expiry);
     const cacheKey = `${bigCommerceStoreBase(request.shop.apiUrl)} ${name}`;
     const cached = this.promotions.get(cacheKey);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      this.remember(cacheKey, cached); // most recently used last
+      return cached;
+    }
     const found = await this.findPromotion(request.shop, name);
     if (found === 'unavailable') return found;
     if (found !== undefined) {
-      this.promotions.set(cacheKey, found);
+      this.remember(cacheKey, found);
       return found;
     }
     const res = await this.call(request.shop, 'POST', '/v3/promotions', 'promotion create', false, {
@@ -249,7 +263,7 @@ export class BigCommerceCommerceAdapter implements CommercePort {
     }
     if (id === undefined)
       throw new PermanentProviderError('bigcommerce promotion create: no id in the answer', 'bad-response');
-    this.promotions.set(cacheKey, id);
+    this.remember(cacheKey, id);
     return id;
   }
 
