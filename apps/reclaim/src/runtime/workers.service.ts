@@ -133,15 +133,18 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
           onCommitted: (events) => this.metrics.recordEngineEvents(name, events.length),
           isolation: this.isolation(),
           onOwnership: (owned) => {
+            this.metrics.recordLayoutWait(name, false);
             this.metrics.recordPartitions(name, owned);
             this.logger.log({
               msg: `${name}: this instance runs partitions [${owned.join(', ')}] of ${config.ENGINE_PARTITIONS}`,
             });
           },
-          onLayoutWait: (stored, wanted) =>
+          onLayoutWait: (stored, wanted) => {
+            this.metrics.recordLayoutWait(name, true);
             this.logger.warn({
               msg: `${name}: waiting for the instances running ${stored === 'unpartitioned' ? 'it unpartitioned' : `${stored} partitions`} to stop before re-splitting into ${wanted}`,
-            }),
+            });
+          },
           onError: (err, attempt) =>
             this.logger.warn({
               msg: `${name} batch failed; retrying from the checkpoint`,

@@ -228,6 +228,7 @@ async function coordinate(
       await sleep(rebalanceMs, session);
       if (session.aborted) return;
     }
+    report(); // the layout is settled: none run yet (ends a wait for observers)
     const member = `${LOCK_CLASS}, ${lockKey(`${schema}:members:${name}`)}`;
     await client.query(`SELECT pg_advisory_lock_shared(${member})`);
     // Start the scan at a different partition in each instance, so two starting together collide less.

@@ -87,6 +87,12 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics, EffectMe
     labelNames: ['subscription'] as const,
     registers: [this.registry],
   });
+  private readonly partitionsWaiting = new Gauge({
+    name: 'reclaim_engine_partitions_waiting',
+    help: '1 while this instance waits for instances running another ENGINE_PARTITIONS count to stop before re-splitting',
+    labelNames: ['subscription'] as const,
+    registers: [this.registry],
+  });
   private readonly engineEvents = new Counter({
     name: 'reclaim_engine_events_total',
     help: 'Events this instance applied in an engine subscription (all its partitions)',
@@ -208,6 +214,11 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics, EffectMe
   /** The partitions of `subscription` this instance now runs. */
   recordPartitions(subscription: string, owned: readonly number[]): void {
     this.partitionsOwned.set({ subscription }, owned.length);
+  }
+
+  /** Whether this instance waits for another partition count to stop (see `reclaim_engine_partitions_waiting`). */
+  recordLayoutWait(subscription: string, waiting: boolean): void {
+    this.partitionsWaiting.set({ subscription }, waiting ? 1 : 0);
   }
 
   /** Events applied by this instance in `subscription` (a committed batch). */
