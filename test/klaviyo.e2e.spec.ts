@@ -390,6 +390,27 @@ describe('Klaviyo enrichment recorded as a fact', () => {
     expect(failing.last_error).toMatch(/RetryableProviderError/);
     const metrics = await fetch(`${h.baseUrl}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/reclaim_engagement_poll_consecutive_failures\{source="klaviyo"\} [1-9]/);
+    // The dashboard shows it, with each shop's mode in use and its last enrichment failure.
+    const dash = await api(h, 'GET', `/api/dashboard/klaviyo?shopId=${shopId}`, undefined, ANALYST_TOKEN);
+    expect(dash.status).toBe(200);
+    expect(dash.body.engagementSources).toEqual([
+      expect.objectContaining({
+        source: 'klaviyo',
+        consecutiveFailures: expect.any(Number),
+        lastError: expect.stringMatching(/Retryable/),
+      }),
+    ]);
+    expect(dash.body.engagementSources[0].consecutiveFailures).toBeGreaterThan(0);
+    expect(dash.body.shops).toEqual([
+      expect.objectContaining({
+        shopId,
+        klaviyoMode: 'template',
+        modeInUse: 'template',
+        enrichmentUnavailable: 1,
+        lastEnrichmentFailureReason: 'timeout',
+        lastEnrichmentFailureAt: expect.any(String),
+      }),
+    ]);
     providers.clearFaults();
     await eventually(async () => {
       const { rows } = await db.query(

@@ -141,6 +141,19 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
         <tbody></tbody>
       </table>
     </section>
+    <section class="panel" id="panel-klaviyo">
+      <h2>Klaviyo</h2>
+      <p class="hint"><strong>Mode</strong>: <em>html</em> sends the message Reclaim wrote; <em>template</em> sends the cart,
+        code and links as event properties for the shop's own Klaviyo template (shop setting <code>klaviyoMode</code>).
+        <strong>Profile facts</strong>: what Klaviyo knew about each shopper when the recovery started (CLV, churn,
+        segments), recorded once; a failure names its reason and the recovery went on without them.</p>
+      <p id="klaviyo-engagement" class="hint"></p>
+      <table id="klaviyo">
+        <thead><tr><th class="col-shop">Shop</th><th>Mode in use</th><th class="num">Facts recorded</th>
+          <th class="num">Unavailable</th><th>Last recorded</th><th>Last failure</th><th>Reason</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </section>
     <section class="panel" id="panel-dead-letters">
       <h2>Events the appliance could not process</h2>
       <p class="hint">A background worker (webhook processing, recovery engine, reports) could not apply these events.
@@ -234,6 +247,7 @@ h2 { font-size: 1.05rem; margin: 0 0 .5rem; }
 h3 { font-size: .95rem; margin: 1.2rem 0 .3rem; }
 .scope { font-weight: 400; color: var(--muted); font-size: .85rem; }
 .hint { color: var(--muted); font-size: .8rem; margin: 0 0 .5rem; max-width: 70rem; }
+.hint.alert { color: #b91c1c; font-weight: 600; }
 .empty { color: var(--muted); font-style: italic; }
 .note { color: var(--muted); font-size: .85rem; }
 .error { color: var(--bad); font-size: .85rem; white-space: pre-wrap; margin: .25rem 0; }

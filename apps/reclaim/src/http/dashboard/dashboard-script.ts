@@ -202,6 +202,7 @@ const CORE_JS = String.raw`
       api('/api/dashboard/summary' + query),
       loadStuck(),
       loadDeadLetters(),
+      loadKlaviyo(),
       loadMessages(),
       loadEditor(),
     ]);
@@ -422,6 +423,31 @@ const CORE_JS = String.raw`
   }
 
   // ------------------------------------------------------------------ blocked events (background workers)
+
+  async function loadKlaviyo() {
+    var k = await api('/api/dashboard/klaviyo?shopId=' + encodeURIComponent(shopId()));
+    var poll = k.engagementSources.filter(function (s) { return s.source === 'klaviyo'; })[0];
+    byId('klaviyo-engagement').textContent = k.engagementPoll === null
+      ? 'Opens and clicks from Klaviyo: not read (e-mail does not go through Klaviyo, or KLAVIYO_ENGAGEMENT_POLL is 0).'
+      : !poll ? 'Opens and clicks from Klaviyo: read every ' + k.engagementPoll + ', not yet polled.'
+      : 'Opens and clicks from Klaviyo: read every ' + k.engagementPoll + '; last success ' +
+        (poll.lastSuccessAt ? when(poll.lastSuccessAt) : 'never') + ', ' + poll.recorded + ' recorded' +
+        (poll.consecutiveFailures > 0
+          ? '; FAILING: ' + poll.consecutiveFailures + ' polls in a row (' + poll.lastError + ' at ' + when(poll.lastErrorAt) + ')'
+          : '') + '.';
+    byId('klaviyo-engagement').className = poll && poll.consecutiveFailures > 0 ? 'hint alert' : 'hint';
+    fillTable('klaviyo', k.shops, 'No shop.', function (s) {
+      return el('tr', { 'data-shop': s.shopId }, [
+        el('td', { className: 'col-shop', text: shopName(s.shopId), title: shopName(s.shopId) }),
+        td(s.modeInUse),
+        num(s.enriched),
+        num(s.enrichmentUnavailable),
+        td(s.lastEnrichedAt ? when(s.lastEnrichedAt) : null),
+        td(s.lastEnrichmentFailureAt ? when(s.lastEnrichmentFailureAt) : null),
+        td(s.lastEnrichmentFailureReason),
+      ]);
+    });
+  }
 
   async function loadDeadLetters() {
     var rows = await api('/api/dashboard/dead-letters');

@@ -15,7 +15,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { retryDeadLetter, type RetryDeadLetterResult } from '@reclaim/application';
+import { EngagementPoller, retryDeadLetter, type RetryDeadLetterResult } from '@reclaim/application';
 import { listDeadLetters, retryDeadLetter as retryBlockedKey, type DeadLetter } from '@reclaim/event-store';
 import {
   activity,
@@ -241,6 +241,58 @@ export class DashboardApiController {
       throw new ConflictException(result.reason);
     }
     return result;
+  }
+
+  @Get('klaviyo')
+  @ApiOperation({
+    summary:
+      "Klaviyo per shop: the e-mail mode in use (html, template, or not Klaviyo), enrichment counts and the last enrichment and failure (with its reason); and the engagement poll's health (last success, last error, failures in a row). shopId=all covers every shop.",
+  })
+  async klaviyo(@Query('shopId', ShopIdOrAllPipe) shopId?: string) {
+    const scope = await this.scope(shopId);
+    const { config, engine, pool } = this.runtime;
+    const providers = config.providers;
+    const klaviyoEmail = providers.email.kind === 'klaviyo';
+    const { rows } = await pool.query<{
+      shop_id: string;
+      enriched: string;
+      unavailable: string;
+      last_enriched_at: Date | null;
+      last_failed_at: Date | null;
+      last_failure_reason: string | null;
+    }>(
+      `SELECT shop_id, sum(enriched)::text AS enriched, sum(unavailable)::text AS unavailable,
+              max(last_enriched_at) AS last_enriched_at, max(last_failed_at) AS last_failed_at,
+              (array_agg(last_failure_reason ORDER BY last_failed_at DESC NULLS LAST))[1] AS last_failure_reason
+         FROM engine.enrichment_status WHERE shop_id = ANY($1::text[]) GROUP BY shop_id`,
+      [scope.shopIds],
+    );
+    const byShop = new Map(rows.map((r) => [r.shop_id, r]));
+    const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+    const shops = await Promise.all(
+      scope.shopIds.map(async (id) => {
+        const setting = (await engine.settings.get(id)).klaviyoMode ?? 'html';
+        const e = byShop.get(id);
+        return {
+          shopId: id,
+          klaviyoMode: setting,
+          // What is in use: the setting only matters when Klaviyo sends the e-mail.
+          modeInUse: klaviyoEmail ? setting : `not-klaviyo (${providers.email.kind})`,
+          enriched: Number(e?.enriched ?? 0),
+          enrichmentUnavailable: Number(e?.unavailable ?? 0),
+          lastEnrichedAt: iso(e?.last_enriched_at),
+          lastEnrichmentFailureAt: iso(e?.last_failed_at),
+          lastEnrichmentFailureReason: e?.last_failure_reason ?? null,
+        };
+      }),
+    );
+    return {
+      email: providers.email.kind,
+      enrichment: providers.klaviyoEnrichmentTimeoutMs !== undefined,
+      engagementPoll: engine.engagementPoller !== undefined ? config.KLAVIYO_ENGAGEMENT_POLL : null,
+      engagementSources: await EngagementPoller.statuses(pool),
+      shops,
+    };
   }
 
   @Get('dead-letters')
