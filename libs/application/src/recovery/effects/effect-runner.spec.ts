@@ -72,6 +72,35 @@ describe('EffectRunner', () => {
     expect(h.dispatched[0]).toBeInstanceOf(SendRecoveryStep);
   });
 
+  it('a put-back the database did not take (outage) is written at the next drain, not left to the lease', async () => {
+    const calls: string[] = [];
+    let down = true;
+    const queue = {
+      retryLater: async (requestId: string) => {
+        calls.push(`retryLater ${requestId}${down ? ' (refused)' : ''}`);
+        if (down) throw new Error('connection terminated');
+      },
+      claim: async () => {
+        calls.push('claim');
+        return [];
+      },
+      done: async () => undefined,
+    } as unknown as EffectQueue;
+    const bus = {
+      execute: async () => {
+        throw new Error('connection terminated');
+      },
+    } as unknown as CommandBus;
+    const deps = { clock: { now: () => NOW }, maxRequestAttempts: 5 } as unknown as EffectRunnerDeps;
+    const runner = new EffectRunner(bus, queue, {} as EffectRecords, deps);
+    expect(await runner.process(request())).toBe(false);
+    await expect(runner.runOnce()).rejects.toThrow('connection terminated');
+    down = false;
+    await runner.runOnce();
+    await runner.runOnce();
+    expect(calls).toEqual(['retryLater r-1 (refused)', 'retryLater r-1 (refused)', 'retryLater r-1', 'claim', 'claim']);
+  });
+
   it('puts a deferred request back until the time its handler names', async () => {
     const until = new Date(NOW.getTime() + 90_000);
     const h = harness(async () => ({ kind: 'deferred', until, reason: 'ticket: 429' }));

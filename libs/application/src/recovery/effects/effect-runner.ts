@@ -26,6 +26,12 @@ export interface RunResult {
 @Injectable()
 export class EffectRunner {
   private running: Promise<RunResult> | undefined;
+  /**
+   * Requests put back while the database did not answer (their `retryLater` failed): written at the
+   * next drain, before anything is claimed, so they come back at their time instead of waiting for
+   * the lease to end (EFFECT_LEASE; a crash still leaves that to the lease).
+   */
+  private readonly unsettled = new Map<string, Date>();
 
   constructor(
     @Inject(CommandBus) private readonly bus: CommandBus,
@@ -60,6 +66,10 @@ export class EffectRunner {
     let processed = 0;
     let failed = 0;
     await this.deps.clock.refresh?.();
+    for (const [requestId, retryAt] of this.unsettled) {
+      await this.queue.retryLater(requestId, retryAt);
+      this.unsettled.delete(requestId);
+    }
     for (;;) {
       const batch = await this.queue.claim(
         this.deps.clock.now(),
@@ -112,7 +122,10 @@ export class EffectRunner {
     }
     this.deps.effectMetrics?.effectRequest(request.kind, why);
     log?.warn({ requestId: request.requestId, kind: request.kind, error }, 'effect request failed: retried later');
-    await this.queue.retryLater(request.requestId, retryAt).catch(() => undefined);
+    await this.queue.retryLater(request.requestId, retryAt).then(
+      () => this.unsettled.delete(request.requestId),
+      () => this.unsettled.set(request.requestId, retryAt),
+    );
     return false;
   }
 }
