@@ -65,9 +65,11 @@ describe('partitioned engine: two instances (ROLES) share the work', () => {
       RECLAIM_MASTER_KEY: randomBytes(32).toString('base64'),
       LOG_LEVEL: 'warn',
       STORE_ADAPTERS: 'off',
-      // No timer is due before the kill: the dead instance holds no timer or effect lease (those
-      // wait for their lease to end, 1 and 5 min: late, never lost, R4); its partitions move at once.
+      // The dead instance's partitions move at once; a timer it had claimed is free when its
+      // connection drops, an effect request it had claimed when its lease ends (late, never lost,
+      // R4): a short lease here, since on a loaded machine timers may already be due at the kill.
       ABANDON_AFTER: '20s',
+      EFFECT_LEASE: '5s',
       FOLLOW_UP_DELAYS: '3s',
       TIMER_TICK: '250ms',
       HOLDOUT_PERCENT: '0',
