@@ -39,7 +39,7 @@ import {
   ManualClock,
 } from '@reclaim/testing/fakes';
 import type { PoolClient } from 'pg';
-import type { ChannelPort } from '@reclaim/ports';
+import type { ChannelPort, ProfileEnricher } from '@reclaim/ports';
 import { runDecider } from '../shared/run-decider';
 import { HeldEngagement } from './links/held-engagement';
 import { RecoveryEngagementRecorder } from './links/message-link-recorders';
@@ -64,7 +64,7 @@ const DAY = 24 * HOUR;
 
 type Handler = (events: readonly RecordedEvent[], tx: PoolClient) => Promise<void>;
 
-async function createEngine(overrides: RecoveryConfigOverrides = {}) {
+async function createEngine(overrides: RecoveryConfigOverrides = {}, extra: { enricher?: ProfileEnricher } = {}) {
   const db: TestDatabase = await createTestDatabase('reclaim_engine');
   const pool = new Pool({ connectionString: db.url, max: 10 });
   await PostgresEventStore.migrate(pool);
@@ -85,7 +85,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
   const renderer = new FakeRenderer();
   const tickets = new FakeTickets();
   const feed = new RecoveryFeed({ store, pm, shops, sequences, random: () => 0.5 });
-  const projector = new RecoveryEventsProjector({ timers });
+  const projector = new RecoveryEventsProjector({ timers, enrichment: extra.enricher !== undefined });
   const driver = new TimerDriver({ store, pool, timers, pm, shops, sequences, clock, random: () => 0.5 });
   const runnerDeps: EffectRunnerDeps = {
     store,
@@ -99,6 +99,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}) {
     renderer,
     links: new FakeLinks(),
     tickets,
+    ...(extra.enricher !== undefined ? { enricher: extra.enricher } : {}),
   };
   const positions = new Map<string, GlobalPosition>();
   // The same CqrsModule, CommandBus and handlers as the appliance (a standalone Nest context each).
@@ -899,6 +900,57 @@ describe('the customer time zone through the engine', () => {
       expect(at).toBeGreaterThanOrEqual(Date.parse('2025-03-03T16:00:00.000Z'));
       expect(at).toBeLessThan(Date.parse('2025-03-03T16:15:00.000Z'));
       expect(e.email.delivered.filter((m) => m.to === 'lou@example.com').length).toBeGreaterThan(0);
+    } finally {
+      await e.close();
+    }
+  });
+});
+
+describe('Klaviyo enrichment through the engine (recorded once, replays never ask again)', () => {
+  it('records the facts at the start; rebuilt engine tables re-queue the request, which reads the record instead of Klaviyo', async () => {
+    let calls = 0;
+    const enricher: ProfileEnricher = {
+      source: 'klaviyo',
+      enrich: async () => {
+        calls++;
+        return {
+          source: 'klaviyo',
+          profileFound: true,
+          predictive: { historicClv: '1200.00', churnProbability: 0.3 },
+          segments: [{ id: 'S1', name: 'VIP' }],
+          lists: [],
+          consent: { email: 'SUBSCRIBED' },
+        };
+      },
+    };
+    const e = await createEngine({}, { enricher });
+    try {
+      const key = await e.recordCart({
+        cartId: 'c-en',
+        email: 'enriched@example.com',
+        lineItems: mugs('l-en'),
+        emailConsent: 'subscribed',
+      });
+      await e.runFor(61 * MINUTE, MINUTE);
+      expect(calls).toBe(1);
+      const enriched = (await e.history(key)).entries.filter((x) => x.kind === 'enriched');
+      expect(enriched).toHaveLength(1);
+      expect(enriched[0]!.segmentsAdded).toEqual(['vip']);
+      const { state } = await loadRecovery(e.store, recoveryIdFor(SHOP, 'c-en'));
+      expect(state.segments).toContain('vip');
+
+      // The engine tables are projections of the log: drop the queue and replay the recovery events.
+      await e.pool.query('TRUNCATE engine.effect_queue, engine.enrichment_status');
+      const replayed = await e.pump('replay', RECOVERY_EVENTS_FILTER, e.projector.handle);
+      expect(replayed).toBeGreaterThan(0);
+      const { rows } = await e.pool.query("SELECT count(*)::int AS n FROM engine.effect_queue WHERE kind = 'enrich'");
+      expect(rows[0].n).toBe(1);
+      await e.settle();
+      // The request ran again and read the record: Klaviyo was not asked, nothing new was recorded.
+      expect(calls).toBe(1);
+      expect((await e.history(key)).entries.filter((x) => x.kind === 'enriched')).toHaveLength(1);
+      const status = await e.pool.query('SELECT enriched, unavailable FROM engine.enrichment_status');
+      expect(status.rows).toEqual([{ enriched: '1', unavailable: '0' }]);
     } finally {
       await e.close();
     }
