@@ -40,14 +40,7 @@ import {
   RecoveryFeed,
   TimerStore,
 } from '@reclaim/application';
-import {
-  cartDecider,
-  cartStream,
-  createRecoveryDecider,
-  reachFor,
-  recoveryConfig,
-  type SealedValue,
-} from '@reclaim/domain';
+import { createRecoveryDecider, recoveryConfig, type SealedValue } from '@reclaim/domain';
 import {
   PostgresEventStore,
   runCheckpointedSubscription,
@@ -59,6 +52,7 @@ import {
 import { platformAdapters } from '@reclaim/platforms';
 import { PersonalDataVault } from '@reclaim/privacy';
 import { InMemoryShops } from '../libs/testing/src/fakes';
+import { checkoutEvents } from './support/checkout-events';
 import { openScratchDatabase, type ScratchDatabase } from './support/scratch-database';
 
 const SHOPS = 20;
@@ -198,48 +192,7 @@ async function prepare(port: number, mode: Mode, customerCount: number, partitio
 
 /** A checkout as the delivery processor records it: the cart decider's events for a new cart. */
 function checkout(b: Bench, n: number): { streamId: string; events: NewEvent[] } {
-  const customer = b.customers[n % b.customers.length];
-  const shopId = b.shopIds[n % SHOPS];
-  const cartId = `c${n}-${randomUUID()}`;
-  const at = new Date().toISOString();
-  const causationId = randomUUID();
-  const decided = cartDecider.decide(
-    {
-      type: 'RecordCartActivity',
-      platform: 'shopify',
-      platformUpdatedAt: at,
-      cartId,
-      source: 'checkout',
-      customer: {},
-      lineItems: [
-        { lineId: 'l1', productId: 'p-mug', title: 'Mug', quantity: 2, unitPrice: '20.00', categories: ['kitchen'] },
-        { lineId: 'l2', productId: 'p-tea', title: 'Tea', quantity: 1, unitPrice: '9.50' },
-      ],
-      currency: 'EUR',
-      subtotal: '49.50',
-      total: '49.50',
-      checkoutUrl: `https://shop.example/checkouts/${cartId}`,
-      device: 'mobile',
-      emailConsent: { state: 'subscribed', source: 'shopify:checkout', updatedAt: at },
-      shopId,
-      causationId,
-      receivedAt: at,
-      customerKey: customer.customerKey,
-      contact: customer.contact,
-      reach: reachFor({ email: customer.email }),
-    },
-    cartDecider.initialState(),
-  );
-  return {
-    streamId: cartStream(shopId, cartId),
-    events: decided.map((e) => ({
-      id: randomUUID(),
-      type: e.type,
-      schemaVersion: e.schemaVersion,
-      data: e.data,
-      metadata: { shopId, causationId },
-    })),
-  };
+  return checkoutEvents(b.shopIds[n % SHOPS], `c${n}-${randomUUID()}`, b.customers[n % b.customers.length]);
 }
 
 async function dbNow(pool: Pool): Promise<number> {

@@ -22,9 +22,10 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'pg';
-import { cartDecider, cartStream, reachFor, type SealedValue } from '@reclaim/domain';
+import type { SealedValue } from '@reclaim/domain';
 import { PostgresEventStore, type NewEvent } from '@reclaim/event-store';
 import { PersonalDataVault } from '@reclaim/privacy';
+import { checkoutEvents } from './support/checkout-events';
 import { openScratchDatabase } from './support/scratch-database';
 
 const ROOT = resolve(__dirname, '..');
@@ -176,57 +177,9 @@ async function main(): Promise<void> {
       const customerKey = vault.subjectFor(shopId, contact) as string;
       customers.push({ customerKey, email, contact: await vault.seal(shopId, customerKey, contact) });
     }
-    const checkout = (n: number): { streamId: string; events: NewEvent[] } => {
-      const customer = customers[n % CUSTOMERS];
-      const shopId = shopIds[(n % CUSTOMERS) % SHOPS];
-      const cartId = `m${n}-${randomUUID()}`;
-      const at = new Date().toISOString();
-      const causationId = randomUUID();
-      const decided = cartDecider.decide(
-        {
-          type: 'RecordCartActivity',
-          platform: 'shopify',
-          platformUpdatedAt: at,
-          cartId,
-          source: 'checkout',
-          customer: {},
-          lineItems: [
-            {
-              lineId: 'l1',
-              productId: 'p-mug',
-              title: 'Mug',
-              quantity: 2,
-              unitPrice: '20.00',
-              categories: ['kitchen'],
-            },
-            { lineId: 'l2', productId: 'p-tea', title: 'Tea', quantity: 1, unitPrice: '9.50' },
-          ],
-          currency: 'EUR',
-          subtotal: '49.50',
-          total: '49.50',
-          checkoutUrl: `https://shop.example/checkouts/${cartId}`,
-          device: 'mobile',
-          emailConsent: { state: 'subscribed', source: 'shopify:checkout', updatedAt: at },
-          shopId,
-          causationId,
-          receivedAt: at,
-          customerKey: customer.customerKey,
-          contact: customer.contact,
-          reach: reachFor({ email: customer.email }),
-        },
-        cartDecider.initialState(),
-      );
-      return {
-        streamId: cartStream(shopId, cartId),
-        events: decided.map((e) => ({
-          id: randomUUID(),
-          type: e.type,
-          schemaVersion: e.schemaVersion,
-          data: e.data,
-          metadata: { shopId, causationId },
-        })),
-      };
-    };
+    const checkout = (n: number): { streamId: string; events: NewEvent[] } =>
+      checkoutEvents(shopIds[(n % CUSTOMERS) % SHOPS], `m${n}-${randomUUID()}`, customers[n % CUSTOMERS]);
+
     const writeStarted = Date.now();
     let next = 0;
     let written = 0;
