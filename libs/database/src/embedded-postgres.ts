@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /**
  * The embedded PostgreSQL that `npm start` and the test suite use when no DATABASE_URL is set.
@@ -41,8 +41,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const configFile = join(dataDir, 'embedded.json');
   await mkdir(dataDir, { recursive: true });
   // As root the server runs as the `postgres` user, which must be able to reach the cluster inside
-  // dataDir (a mkdtemp folder is 0700): traverse only — embedded.json stays 0600.
-  if (isRoot()) await chmod(dataDir, 0o711);
+  // dataDir (a mkdtemp folder is 0700), also when dataDir sits in one: traverse only, on dataDir
+  // and on each parent that lacks it — nothing becomes listable, embedded.json stays 0600.
+  if (isRoot()) await makeTraversable(dataDir);
 
   const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
   let config: ClusterConfig;
@@ -87,6 +88,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   const url = `postgres://postgres:${encodeURIComponent(config.password)}@127.0.0.1:${port}/postgres`;
   return { url, port, dataDir, stop: () => pg.stop() };
+}
+
+/** Adds the others' search (x) bit, and only that, to `dir` and every parent up to `/`. */
+async function makeTraversable(dir: string): Promise<void> {
+  await chmod(dir, 0o711);
+  for (let parent = dirname(dir); parent !== dirname(parent); parent = dirname(parent)) {
+    const { mode } = await stat(parent);
+    if ((mode & 0o001) === 0) await chmod(parent, (mode & 0o7777) | 0o001);
+  }
 }
 
 function isRoot(): boolean {
