@@ -35,7 +35,13 @@ export {
   type RecoveryEventsProjectorDeps,
 } from './recovery-events-projector';
 export { OrderAttribution } from './attribution';
-export { EFFECTS_CHANNEL, EffectQueue, type EffectKind, type EffectRequest } from './effects/effect-queue';
+export {
+  EFFECTS_CHANNEL,
+  EffectQueue,
+  type BlockedEffect,
+  type EffectKind,
+  type EffectRequest,
+} from './effects/effect-queue';
 export {
   SmsOptOuts,
   type PhoneKeying,

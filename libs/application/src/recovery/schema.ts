@@ -55,6 +55,8 @@ BEGIN
   END IF;
 END $$;
 CREATE INDEX IF NOT EXISTS effect_queue_available ON engine.effect_queue (available_at) WHERE done_at IS NULL;
+-- A request put back after an error: since when, and the last error (dashboard attention list).
+ALTER TABLE engine.effect_queue ADD COLUMN IF NOT EXISTS blocked_since timestamptz, ADD COLUMN IF NOT EXISTS last_error text;
 
 CREATE TABLE IF NOT EXISTS engine.effects (
   idempotency_key text PRIMARY KEY,

@@ -143,6 +143,11 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         out.emit({ type: 'recovery.ticket-skipped', at: input.at, reason: input.reason });
         break;
       }
+      case 'EffectDeferred': {
+        if (state.status === 'idle') break;
+        out.emit({ type: 'recovery.effect-deferred', at: input.at, effect: input.effect, detail: input.detail });
+        break;
+      }
       case 'DeliveryReported': {
         if (engagementStatus(state, input) !== 'applies') break;
         out.emit({

@@ -146,6 +146,9 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
       return { ...state, openTicketId: undefined };
     case 'recovery.ticket-skipped':
       return { ...state, ticketSkipped: true };
+    case 'recovery.effect-deferred':
+      // History only: the request itself is retried by the engine.
+      return state;
     case 'recovery.message-opened':
     case 'recovery.message-clicked':
     case 'recovery.message-replied': {

@@ -140,6 +140,16 @@ export type RecoveryInput =
   | { readonly type: 'TicketOpened'; readonly ticketId: string; readonly at: IsoTimestamp }
   /** No ticket provider, or the provider refused for good: recorded, never retried. */
   | { readonly type: 'TicketSkipped'; readonly reason: TicketSkipReason; readonly at: IsoTimestamp }
+  /**
+   * A help-desk ticket or marketing-profile push is held up by its outside system (a retryable
+   * error): recorded from the first failure of its request, so the history says why it waits.
+   */
+  | {
+      readonly type: 'EffectDeferred';
+      readonly effect: DeferredEffect;
+      readonly detail: string;
+      readonly at: IsoTimestamp;
+    }
   /** The shopper opened a message (pixel) or clicked one of its links; recorded once per kind, step and channel. */
   | {
       readonly type: 'MessageEngagement';
@@ -271,6 +281,13 @@ export interface TicketOpenedEvent extends Base<'recovery.ticket-opened'> {
 }
 export interface TicketClosedEvent extends Base<'recovery.ticket-closed'> {
   readonly ticketId: string;
+}
+/** Outside effects of a recovery other than its steps that can be held up by a provider. */
+export type DeferredEffect = 'ticket' | 'profile';
+/** A ticket or profile push waits for its outside system (schema 1; the detail says what it answered). */
+export interface EffectDeferredEvent extends Base<'recovery.effect-deferred'> {
+  readonly effect: DeferredEffect;
+  readonly detail: string;
 }
 export interface TicketSkippedEvent extends Base<'recovery.ticket-skipped'> {
   readonly reason: TicketSkipReason;
@@ -444,6 +461,7 @@ export type RecoveryEvent =
   | MessageClicked
   | MessageReplied
   | DeliveryReported
+  | EffectDeferredEvent
   | OrderAttributedEvent
   | StepDue
   | StepSkipped

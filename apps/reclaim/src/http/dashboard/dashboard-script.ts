@@ -397,7 +397,7 @@ const CORE_JS = String.raw`
         action.appendChild(button);
       }
       return el('tr', { 'data-status': r.status }, [
-        td(when(r.at)), td(r.cartId, 'mono'), td(r.customerKey, 'mono'), num(r.step), td(r.channel),
+        td(when(r.at || r.since)), td(r.cartId, 'mono'), td(r.customerKey, 'mono'), r.effect ? td(r.effect) : num(r.step), td(r.channel),
         td(STATES[r.status] || r.status),
         td([r.reason, r.detail, r.since ? 'since ' + when(r.since) : null].filter(Boolean).join('; ')),
         num(r.attempts), action,
@@ -508,6 +508,7 @@ const CORE_JS = String.raw`
     clicked: 'Clicked',
     replied: 'Replied',
     'delivery-reported': 'Delivery reported by the provider',
+    'effect-deferred': 'Waiting for an outside system (retrying)',
     'order-attributed': 'Order credited to a message',
     enriched: 'Marketing profile facts recorded',
     'enrichment-unavailable': 'Marketing profile facts unavailable',

@@ -15,7 +15,8 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { EngagementPoller, retryDeadLetter, type RetryDeadLetterResult } from '@reclaim/application';
+import { EffectQueue, EngagementPoller, retryDeadLetter, type RetryDeadLetterResult } from '@reclaim/application';
+import { parseRecoveryId } from '@reclaim/domain';
 import { listDeadLetters, retryDeadLetter as retryBlockedKey, type DeadLetter } from '@reclaim/event-store';
 import {
   activity,
@@ -203,10 +204,41 @@ export class DashboardApiController {
   }
 
   @Get('stuck-steps')
-  @ApiOperation({ summary: 'Dead-lettered steps (retry by hand) and steps with an unknown outcome (being reconciled)' })
+  @ApiOperation({
+    summary:
+      'Dead-lettered steps (retry by hand), steps with an unknown outcome (being reconciled), and steps, tickets and profile pushes blocked by an outside error (retrying; `effect` names a ticket or profile push, `step` is null)',
+  })
   async stuck(@Query('shopId', ShopIdOrAllPipe) shopId?: string) {
     const scope = await this.scope(shopId);
-    return stuckSteps(this.runtime.pool, scope.shopIds);
+    const steps = await stuckSteps(this.runtime.pool, scope.shopIds);
+    const effects = await new EffectQueue(this.runtime.pool).blockedEffects(scope.shopIds);
+    if (effects.length === 0) return steps;
+    const { rows } = await this.runtime.pool.query<{
+      recovery_id: string;
+      customer_key: string | null;
+      status: string;
+    }>('SELECT recovery_id, customer_key, status FROM read.recoveries WHERE recovery_id = ANY($1::text[])', [
+      effects.map((e) => e.recoveryId),
+    ]);
+    const recoveries = new Map(rows.map((r) => [r.recovery_id, r]));
+    return [
+      ...steps,
+      ...effects.map((e) => ({
+        recoveryId: e.recoveryId,
+        cartId: parseRecoveryId(e.recoveryId)?.cartId ?? null,
+        customerKey: recoveries.get(e.recoveryId)?.customer_key ?? null,
+        step: null,
+        effect: e.effect,
+        channel: null,
+        status: 'blocked' as const,
+        reason: e.effect,
+        detail: e.error,
+        attempts: e.attempts,
+        at: null,
+        since: e.since,
+        recoveryStatus: recoveries.get(e.recoveryId)?.status ?? null,
+      })),
+    ];
   }
 
   @Post('stuck-steps/retry')

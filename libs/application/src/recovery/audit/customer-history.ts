@@ -45,6 +45,7 @@ export type HistoryEntryKind =
   | 'resumed'
   | 'channel-revoked'
   | 'ticket-skipped'
+  | 'effect-deferred'
   | 'opened'
   | 'clicked'
   | 'replied'
@@ -176,6 +177,9 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
       return { ...base, kind: 'ticket-opened' };
     case 'recovery.ticket-skipped':
       return { ...base, kind: 'ticket-skipped', reason: e.reason };
+    case 'recovery.effect-deferred':
+      // reason: which effect (ticket, profile) waits; detail: what its outside system answered.
+      return { ...base, kind: 'effect-deferred', reason: e.effect, detail: e.detail };
     case 'recovery.message-opened':
       return { ...base, kind: 'opened', step: e.step, channel: e.channel };
     case 'recovery.message-clicked':

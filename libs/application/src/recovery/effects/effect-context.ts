@@ -8,12 +8,13 @@ import type {
   Channel,
   ContactDetails,
   CustomerState,
+  DeferredEffect,
   RecoveryDecider,
   RecoveryInput,
   StepOutcomeResult,
 } from '@reclaim/domain';
 import { contactOf, readCart, readCustomer } from '../facts';
-import { runRecovery, type LoadedRecovery } from '../recovery-stream';
+import { loadRecovery, runRecovery, type LoadedRecovery } from '../recovery-stream';
 import { EFFECT_DEPS, type EffectRunnerDeps } from './effect-deps';
 import type { EffectRequest } from './effect-queue';
 
@@ -32,6 +33,23 @@ export class EffectContext {
 
   pmFor(shopId: string): Promise<RecoveryDecider> {
     return this.deps.deciders ? this.deps.deciders.forShop(shopId) : Promise.resolve(this.deps.pm);
+  }
+
+  /**
+   * A ticket or profile push held up by a retryable provider error: on the recovery (customer
+   * history) at the request's first deferral, once per request (found by its causation id), so a
+   * provider down for an hour does not fill the stream. The dashboard lists it from the queue meanwhile.
+   */
+  async recordDeferral(request: EffectRequest, effect: DeferredEffect, detail: string, shopId: string): Promise<void> {
+    const causation = `${request.requestId}:deferred`;
+    const { recorded } = await loadRecovery(this.deps.store, request.streamId);
+    if (recorded.some((r) => r.metadata?.causationId === causation)) return;
+    await this.feed(
+      request,
+      { type: 'EffectDeferred', effect, detail, at: this.now().toISOString() },
+      'deferred',
+      shopId,
+    );
   }
 
   /** Feeds `input` into the request's recovery stream; `suffix` makes the event ids deterministic. */

@@ -16,6 +16,19 @@ export interface EffectRequest {
   readonly attempts: number;
 }
 
+/** A ticket or profile-sync request retried because its outside system fails. */
+export interface BlockedEffect {
+  readonly requestId: string;
+  readonly effect: 'ticket' | 'profile';
+  readonly recoveryId: string;
+  readonly attempts: number;
+  /** What the outside system answered last. */
+  readonly error: string;
+  /** Its first failure. */
+  readonly since: string;
+  readonly retryAt: string | null;
+}
+
 /**
  * `engine.effect_queue`: filled by the recovery-events subscription in its transaction, drained by
  * effect runners with leases (`FOR UPDATE SKIP LOCKED`), like the timers.
@@ -90,11 +103,21 @@ export class EffectQueue {
     ]);
   }
 
-  /** After a failure: counted, and claimable again at `retryAt`. */
-  async retryLater(requestId: string, retryAt: Date): Promise<void> {
+  /**
+   * After a failure: counted, and claimable again at `retryAt`; with the error, the request is
+   * blocked (`blocked_since` from its first failure, `last_error` the latest; listed by
+   * {@link blockedEffects}) until it is done.
+   */
+  async retryLater(
+    requestId: string,
+    retryAt: Date,
+    error?: { readonly text: string; readonly at: Date },
+  ): Promise<void> {
     await this.pool.query(
-      'UPDATE engine.effect_queue SET claimed_until = $2, attempts = attempts + 1 WHERE request_id = $1',
-      [requestId, retryAt],
+      `UPDATE engine.effect_queue SET claimed_until = $2, attempts = attempts + 1,
+              last_error = coalesce($3, last_error), blocked_since = coalesce(blocked_since, $4)
+        WHERE request_id = $1`,
+      [requestId, retryAt, error?.text ?? null, error?.at ?? null],
     );
   }
 
@@ -105,6 +128,38 @@ export class EffectQueue {
       'UPDATE engine.effect_queue SET claimed_until = NULL WHERE request_id = ANY($1::text[]) AND done_at IS NULL',
       [[...requestIds]],
     );
+  }
+
+  /**
+   * Ticket and profile-sync requests held up by their outside system (not done, failed at least
+   * once), for the dashboard's attention list; newest failure first.
+   */
+  async blockedEffects(shopIds: readonly string[], limit = 200): Promise<BlockedEffect[]> {
+    const { rows } = await this.pool.query<{
+      request_id: string;
+      kind: 'ticket' | 'profile';
+      stream_id: string;
+      attempts: number;
+      last_error: string;
+      blocked_since: Date;
+      retry_at: Date | null;
+    }>(
+      `SELECT request_id, kind, stream_id, attempts, last_error, blocked_since, claimed_until AS retry_at
+         FROM engine.effect_queue
+        WHERE done_at IS NULL AND blocked_since IS NOT NULL AND kind IN ('ticket', 'profile')
+          AND shop_id = ANY($1::text[])
+        ORDER BY blocked_since DESC, request_id LIMIT $2`,
+      [[...shopIds], limit],
+    );
+    return rows.map((r) => ({
+      requestId: r.request_id,
+      effect: r.kind,
+      recoveryId: r.stream_id,
+      attempts: r.attempts,
+      error: r.last_error,
+      since: r.blocked_since.toISOString(),
+      retryAt: r.retry_at === null ? null : r.retry_at.toISOString(),
+    }));
   }
 
   async pendingCount(): Promise<number> {

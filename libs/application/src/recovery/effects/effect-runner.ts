@@ -122,7 +122,7 @@ export class EffectRunner {
     }
     this.deps.effectMetrics?.effectRequest(request.kind, why);
     log?.warn({ requestId: request.requestId, kind: request.kind, error }, 'effect request failed: retried later');
-    await this.queue.retryLater(request.requestId, retryAt).then(
+    await this.queue.retryLater(request.requestId, retryAt, { text: error, at: this.deps.clock.now() }).then(
       () => this.unsettled.delete(request.requestId),
       () => this.unsettled.set(request.requestId, retryAt),
     );

@@ -51,6 +51,7 @@ export class OpenSupportTicketHandler implements ICommandHandler<OpenSupportTick
         return this.skip(request, ids.shopId, 'ticket-refused');
       }
       if (err instanceof RetryableProviderError) {
+        await this.ctx.recordDeferral(request, 'ticket', describeProviderError(err), ids.shopId);
         return {
           kind: 'deferred',
           until: new Date(this.ctx.now().getTime() + (err.retryAfterMs ?? EFFECT_DEFAULTS.retryAfterMs)),

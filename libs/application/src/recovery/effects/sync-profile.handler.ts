@@ -44,6 +44,7 @@ export class SyncProfileHandler implements ICommandHandler<SyncProfile> {
         return { kind: 'failed', error: describeProviderError(err), retryable: false };
       }
       if (err instanceof RetryableProviderError) {
+        await this.ctx.recordDeferral(request, 'profile', describeProviderError(err), ids.shopId);
         return {
           kind: 'deferred',
           until: new Date(this.ctx.now().getTime() + (err.retryAfterMs ?? EFFECT_DEFAULTS.retryAfterMs)),
