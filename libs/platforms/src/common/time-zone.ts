@@ -28,7 +28,16 @@ export interface AddressPlace {
 
 type City = (typeof cityTimezones.cityMapping)[number];
 
-let byCountry: Map<string, City[]> | undefined;
+/** A listed city with its names and region names folded once, when the country's list is first built. */
+interface Listed {
+  readonly city: City;
+  /** `state_ansi`, `province`, `exactProvince`, folded. */
+  readonly regions: readonly string[];
+  /** `city`, `city_ascii`, `exactCity`, folded (empty ones kept, as the look-up always compared them). */
+  readonly names: readonly string[];
+}
+
+let byCountry: Map<string, Listed[]> | undefined;
 let countryByName: Map<string, string> | undefined;
 
 const fold = (s: string): string =>
@@ -38,17 +47,24 @@ const fold = (s: string): string =>
     .trim()
     .toLowerCase();
 
-function citiesOf(iso2: string): readonly City[] {
+const folded = (values: readonly unknown[]): string[] =>
+  values.filter((v): v is string => typeof v === 'string' && v !== '').map(fold);
+
+function citiesOf(iso2: string): readonly Listed[] {
   if (byCountry === undefined) {
     byCountry = new Map();
     for (const c of cityTimezones.cityMapping) {
       if (typeof c.iso2 !== 'string' || typeof c.timezone !== 'string') continue;
       const list = byCountry.get(c.iso2.toUpperCase()) ?? [];
-      list.push(c);
+      list.push({
+        city: c,
+        regions: folded([c.state_ansi, c.province, c.exactProvince]),
+        names: [c.city, c.city_ascii, c.exactCity].filter((n): n is string => typeof n === 'string').map(fold),
+      });
       byCountry.set(c.iso2.toUpperCase(), list);
     }
     // Most populous first: a region's or a country's zone is its largest city's.
-    for (const list of byCountry.values()) list.sort((a, b) => (b.pop ?? 0) - (a.pop ?? 0));
+    for (const list of byCountry.values()) list.sort((a, b) => (b.city.pop ?? 0) - (a.city.pop ?? 0));
   }
   return byCountry.get(iso2) ?? [];
 }
@@ -70,28 +86,34 @@ function countryCode(country: string | undefined): string | undefined {
   return countryByName.get(fold(t));
 }
 
+/**
+ * Whether this runtime's ICU knows the zone. The answer is kept: building an `Intl.DateTimeFormat`
+ * costs more than the rest of the look-up. The zones asked about come from the two libraries' data
+ * (a few hundred names, never from a payload); the cap only guards against that changing.
+ */
+const knownZones = new Map<string, boolean>();
+const KNOWN_ZONES_CAP = 2048;
+
 function isZone(zone: string | undefined): zone is string {
   if (zone === undefined || zone === '') return false;
+  const known = knownZones.get(zone);
+  if (known !== undefined) return known;
+  let ok: boolean;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
+    ok = true;
   } catch {
-    return false;
+    ok = false;
   }
+  if (knownZones.size < KNOWN_ZONES_CAP) knownZones.set(zone, ok);
+  return ok;
 }
 
-function inRegion(c: City, region: string | undefined, regionName: string | undefined): boolean {
-  const names = [region, regionName].filter((r): r is string => r !== undefined && r.trim() !== '').map(fold);
-  if (names.length === 0) return false;
-  const own = [c.state_ansi, c.province, c.exactProvince].filter((r) => typeof r === 'string' && r !== '').map(fold);
-  return names.some((n) => own.includes(n));
-}
-
-function nearest(cities: readonly City[], lat: number, lng: number): City | undefined {
+function nearest(cities: readonly Listed[], lat: number, lng: number): City | undefined {
   const rad = Math.PI / 180;
   let best: City | undefined;
   let bestD = Number.POSITIVE_INFINITY;
-  for (const c of cities) {
+  for (const { city: c } of cities) {
     const dLat = (c.lat - lat) * rad;
     const dLng = (c.lng - lng) * rad;
     const h = Math.sin(dLat / 2) ** 2 + Math.cos(lat * rad) * Math.cos(c.lat * rad) * Math.sin(dLng / 2) ** 2;
@@ -103,12 +125,18 @@ function nearest(cities: readonly City[], lat: number, lng: number): City | unde
   return best;
 }
 
+/** Per country (a few hundred at most): whether all its zones keep the same offsets. */
+const singleOffset = new Map<string, boolean>();
+
 /** True when every zone of the country keeps the same standard and summer offsets. */
 function singleOffsetCountry(iso2: string): boolean {
+  const known = singleOffset.get(iso2);
+  if (known !== undefined) return known;
   const zones = getCountry(iso2)?.timezones ?? [];
   const offsets = new Set(
     zones.map((z) => getTimezone(z)).flatMap((z) => (z === null ? [] : [`${z.utcOffset}/${z.dstOffset}`])),
   );
+  singleOffset.set(iso2, offsets.size === 1);
   return offsets.size === 1;
 }
 
@@ -129,18 +157,17 @@ export function timeZoneOfAddress(place: AddressPlace | undefined): string | und
     const near = nearest(cities, lat, lng);
     if (isZone(near?.timezone)) return near.timezone;
   }
-  const region = cities.filter((c) => inRegion(c, place.region, place.regionName));
+  const regionNames = folded([place.region, place.regionName].map((r) => r?.trim()));
+  const region = regionNames.length === 0 ? [] : cities.filter((c) => regionNames.some((n) => c.regions.includes(n)));
   if (place.city !== undefined && place.city.trim() !== '') {
     const name = fold(place.city);
     const pool = region.length > 0 ? region : cities;
-    const city = pool.find((c) =>
-      [c.city, c.city_ascii, c.exactCity].some((n) => typeof n === 'string' && fold(n) === name),
-    );
+    const city = pool.find((c) => c.names.includes(name))?.city;
     if (isZone(city?.timezone)) return city.timezone;
   }
-  if (isZone(region[0]?.timezone)) return region[0].timezone;
+  if (isZone(region[0]?.city.timezone)) return region[0].city.timezone;
   if (singleOffsetCountry(iso2)) {
-    const zone = cities[0]?.timezone ?? getCountry(iso2)?.timezones[0];
+    const zone = cities[0]?.city.timezone ?? getCountry(iso2)?.timezones[0];
     if (isZone(zone)) return zone;
   }
   return undefined;
