@@ -454,6 +454,16 @@ export class AppConfig {
   @WholeNumber(1, 100)
   DEAD_LETTER_ATTEMPTS = 8;
 
+  /** Attempts of an effect request (deferred, or its handler threw) before it is parked as a dead letter. */
+  @Setting({
+    group: 'appliance',
+    description:
+      'attempts of an effect request (a send, a reconciliation, a ticket, a profile push) that keeps failing before it is parked as a dead letter (`effects` in the dead-letter list, with its error; retry it there)',
+  })
+  @Transform(toInt(20))
+  @WholeNumber(1, 1000)
+  EFFECT_MAX_ATTEMPTS = 20;
+
   /** First back-off between those attempts; it doubles, capped at 5 minutes. */
   @Setting({
     group: 'appliance',

@@ -223,6 +223,7 @@ export function createRecoveryEngine(deps: {
         heldEngagement,
         effectMetrics: providerMetrics,
         leaseMs: config.effectLeaseMs,
+        maxRequestAttempts: config.EFFECT_MAX_ATTEMPTS,
       },
       providerMetrics,
       {

@@ -1,3 +1,4 @@
+import { ensureDeadLetterTables } from '@reclaim/event-store/subscriptions/dead-letters';
 import type { Pool } from 'pg';
 
 /**
@@ -280,9 +281,11 @@ export async function migrateEngineTables(pool: Pool, ...statements: readonly st
  * Creates the engine schema (idempotent, safe to run concurrently), with the `engine` tables of the
  * configured adapters (e.g. the providers' send journal, `SEND_JOURNAL_SQL`) in the same step.
  */
-export function migrateRecoveryEngine(
+export async function migrateRecoveryEngine(
   pool: Pool,
   options: { readonly adapterTables?: readonly string[] } = {},
 ): Promise<void> {
-  return migrateEngineTables(pool, ENGINE_SCHEMA_SQL, ...(options.adapterTables ?? []));
+  // The consumers' dead-letter registry, where the effect runner parks requests that keep failing.
+  await ensureDeadLetterTables(pool);
+  await migrateEngineTables(pool, ENGINE_SCHEMA_SQL, ...(options.adapterTables ?? []));
 }

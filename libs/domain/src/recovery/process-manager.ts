@@ -143,6 +143,18 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         out.emit({ type: 'recovery.ticket-skipped', at: input.at, reason: input.reason });
         break;
       }
+      case 'EffectParked': {
+        if (state.status === 'idle') break;
+        out.emit({
+          type: 'recovery.effect-parked',
+          at: input.at,
+          effect: input.effect,
+          ...(input.step !== undefined ? { step: input.step } : {}),
+          attempts: input.attempts,
+          error: input.error,
+        });
+        break;
+      }
       case 'EffectDeferred': {
         if (state.status === 'idle') break;
         out.emit({ type: 'recovery.effect-deferred', at: input.at, effect: input.effect, detail: input.detail });

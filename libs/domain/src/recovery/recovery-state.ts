@@ -147,6 +147,7 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
     case 'recovery.ticket-skipped':
       return { ...state, ticketSkipped: true };
     case 'recovery.effect-deferred':
+    case 'recovery.effect-parked':
       // History only: the request itself is retried by the engine.
       return state;
     case 'recovery.message-opened':

@@ -144,6 +144,18 @@ export type RecoveryInput =
    * A help-desk ticket or marketing-profile push is held up by its outside system (a retryable
    * error): recorded from the first failure of its request, so the history says why it waits.
    */
+  /**
+   * An effect request (a step's send, a reconciliation, a ticket, a profile push, an enrichment)
+   * failed too often and is parked as a dead letter with its error, until an operator retries it.
+   */
+  | {
+      readonly type: 'EffectParked';
+      readonly effect: ParkedEffect;
+      readonly step?: number;
+      readonly attempts: number;
+      readonly error: string;
+      readonly at: IsoTimestamp;
+    }
   | {
       readonly type: 'EffectDeferred';
       readonly effect: DeferredEffect;
@@ -281,6 +293,18 @@ export interface TicketOpenedEvent extends Base<'recovery.ticket-opened'> {
 }
 export interface TicketClosedEvent extends Base<'recovery.ticket-closed'> {
   readonly ticketId: string;
+}
+/** The engine's effect requests of a recovery (as queued). */
+export type ParkedEffect = 'step' | 'reconcile' | 'ticket' | 'profile' | 'enrich';
+/**
+ * An effect request parked as a dead letter after its retry budget (schema 1; history only, the
+ * state ignores it: the request waits in the dead-letter list for an operator's retry).
+ */
+export interface EffectParkedEvent extends Base<'recovery.effect-parked'> {
+  readonly effect: ParkedEffect;
+  readonly step?: number;
+  readonly attempts: number;
+  readonly error: string;
 }
 /** Outside effects of a recovery other than its steps that can be held up by a provider. */
 export type DeferredEffect = 'ticket' | 'profile';
@@ -462,6 +486,7 @@ export type RecoveryEvent =
   | MessageReplied
   | DeliveryReported
   | EffectDeferredEvent
+  | EffectParkedEvent
   | OrderAttributedEvent
   | StepDue
   | StepSkipped

@@ -509,6 +509,7 @@ const CORE_JS = String.raw`
     replied: 'Replied',
     'delivery-reported': 'Delivery reported by the provider',
     'effect-deferred': 'Waiting for an outside system (retrying)',
+    'effect-parked': 'Parked as a dead letter (retry it under Blocked events)',
     'order-attributed': 'Order credited to a message',
     enriched: 'Marketing profile facts recorded',
     'enrichment-unavailable': 'Marketing profile facts unavailable',

@@ -46,6 +46,7 @@ export type HistoryEntryKind =
   | 'channel-revoked'
   | 'ticket-skipped'
   | 'effect-deferred'
+  | 'effect-parked'
   | 'opened'
   | 'clicked'
   | 'replied'
@@ -177,6 +178,16 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
       return { ...base, kind: 'ticket-opened' };
     case 'recovery.ticket-skipped':
       return { ...base, kind: 'ticket-skipped', reason: e.reason };
+    case 'recovery.effect-parked':
+      // reason: which effect was parked (step, reconcile, ticket, profile, enrich); error: its last error.
+      return {
+        ...base,
+        kind: 'effect-parked',
+        reason: e.effect,
+        ...(e.step !== undefined ? { step: e.step } : {}),
+        attempt: e.attempts,
+        error: e.error,
+      };
     case 'recovery.effect-deferred':
       // reason: which effect (ticket, profile) waits; detail: what its outside system answered.
       return { ...base, kind: 'effect-deferred', reason: e.effect, detail: e.detail };

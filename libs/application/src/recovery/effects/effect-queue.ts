@@ -1,5 +1,13 @@
 import type { Pool } from 'pg';
+import { DEFAULT_DEAD_LETTER_SCHEMA } from '@reclaim/event-store/subscriptions/dead-letters';
 import type { Queryable } from '../db';
+
+/**
+ * The name of the effect runner in the consumers' dead-letter registry
+ * (`subscription_blocked_keys`): a request that keeps failing is parked there, keyed by its id.
+ */
+export const EFFECTS_DEAD_LETTERS = 'effects';
+const BLOCKED_KEYS = `"${DEFAULT_DEAD_LETTER_SCHEMA}".subscription_blocked_keys`;
 
 /** NOTIFY channel: a request was enqueued (sent at the projector's commit; one per transaction). */
 export const EFFECTS_CHANNEL = 'reclaim_engine_effects';
@@ -96,11 +104,55 @@ export class EffectQueue {
     }));
   }
 
+  /** Settled; a dead letter it came back from (an operator's retry) is cleared in the same statement. */
   async done(requestId: string, at: Date): Promise<void> {
-    await this.pool.query('UPDATE engine.effect_queue SET done_at = $2, claimed_until = NULL WHERE request_id = $1', [
-      requestId,
-      at,
-    ]);
+    await this.pool.query(
+      `WITH settled AS (
+         UPDATE engine.effect_queue SET done_at = $2, claimed_until = NULL WHERE request_id = $1
+       )
+       DELETE FROM ${BLOCKED_KEYS} WHERE subscription = '${EFFECTS_DEAD_LETTERS}' AND key = $1`,
+      [requestId, at],
+    );
+  }
+
+  /**
+   * Retry budget spent: the request is set aside (not claimed again) and parked as a dead letter
+   * in the consumers' registry with its error, in one statement; an operator's retry there
+   * re-queues it ({@link requeueRetried}).
+   */
+  async park(request: EffectRequest, at: Date, error: string): Promise<void> {
+    await this.pool.query(
+      `WITH parked AS (
+         UPDATE engine.effect_queue SET done_at = $2, claimed_until = NULL, attempts = attempts + 1, last_error = $3
+          WHERE request_id = $1
+       )
+       INSERT INTO ${BLOCKED_KEYS}
+         (subscription, key, status, attempts, error, event_id, event_type, stream_id, next_attempt_at)
+       VALUES ('${EFFECTS_DEAD_LETTERS}', $1, 'parked', $4, $3, $1, $5, $6, NULL)
+       ON CONFLICT (subscription, key) DO UPDATE
+         SET status = 'parked', attempts = EXCLUDED.attempts, error = EXCLUDED.error,
+             last_failed_at = now(), next_attempt_at = NULL`,
+      [request.requestId, at, error.slice(0, 500), request.attempts + 1, `effect:${request.kind}`, request.streamId],
+    );
+  }
+
+  /**
+   * Dead letters an operator asked to retry (status `retrying` in the registry): their requests are
+   * claimable again at `now` with a fresh attempt budget; the dead letter stays listed (retrying)
+   * until the request is done, or is parked again. Returns the re-queued request ids.
+   */
+  async requeueRetried(now: Date): Promise<string[]> {
+    const { rows } = await this.pool.query<{ request_id: string }>(
+      `UPDATE engine.effect_queue q
+          SET done_at = NULL, claimed_until = NULL, attempts = 0, available_at = $1,
+              blocked_since = NULL, last_error = NULL
+         FROM ${BLOCKED_KEYS} k
+        WHERE k.subscription = '${EFFECTS_DEAD_LETTERS}' AND k.status = 'retrying' AND k.next_attempt_at <= now()
+          AND q.request_id = k.key AND q.done_at IS NOT NULL
+        RETURNING q.request_id`,
+      [now],
+    );
+    return rows.map((r) => r.request_id);
   }
 
   /**

@@ -41,6 +41,7 @@ function harness(answer: (command: unknown) => Promise<EffectOutcome>, maxReques
   const queue = {
     done: async (requestId: string, at: Date) => void calls.push({ op: 'done', requestId, at }),
     retryLater: async (requestId: string, at: Date) => void calls.push({ op: 'retryLater', requestId, at }),
+    park: async (r: EffectRequest, at: Date) => void calls.push({ op: 'park', requestId: r.requestId, at }),
   } as unknown as EffectQueue;
   const dispatched: unknown[] = [];
   const bus = {
@@ -84,6 +85,7 @@ describe('EffectRunner', () => {
         calls.push('claim');
         return [];
       },
+      requeueRetried: async () => [],
       done: async () => undefined,
     } as unknown as EffectQueue;
     const bus = {
@@ -119,13 +121,13 @@ describe('EffectRunner', () => {
     expect(h.counted).toEqual(['step:retried']);
   });
 
-  it('drops a request after its last attempt, with a warning', async () => {
+  it('parks a request as a dead letter after its last attempt, with a warning', async () => {
     const h = harness(async () => {
       throw new Error('store down');
     }, 3);
-    expect(await h.runner.process(request({ attempts: 2 }))).toBe(false);
-    expect(h.calls).toEqual([{ op: 'done', requestId: 'r-1', at: NOW }]);
-    expect(h.warnings).toEqual(['effect request dropped after repeated failures']);
+    expect(await h.runner.process(request({ attempts: 2, streamId: 'not-a-recovery' }))).toBe(false);
+    expect(h.calls).toEqual([{ op: 'park', requestId: 'r-1', at: NOW }]);
+    expect(h.warnings).toEqual(['effect request parked as a dead letter after repeated failures']);
     expect(h.counted).toEqual(['step:dropped']);
   });
 });

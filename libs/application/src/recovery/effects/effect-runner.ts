@@ -10,7 +10,9 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
+import { parseRecoveryId } from '@reclaim/domain';
 import { describeProviderError } from '@reclaim/ports';
+import { runRecovery } from '../recovery-stream';
 import { effectCommandOf, type EffectOutcome } from './effect-commands';
 import { EFFECT_DEFAULTS, EFFECT_DEPS, type EffectRunnerDeps } from './effect-deps';
 import { EffectQueue, type EffectRequest } from './effect-queue';
@@ -70,6 +72,9 @@ export class EffectRunner {
       await this.queue.retryLater(requestId, retryAt);
       this.unsettled.delete(requestId);
     }
+    // Dead letters an operator retried (dashboard): claimable again now, with a fresh budget.
+    const requeued = await this.queue.requeueRetried(this.deps.clock.now());
+    if (requeued.length > 0) this.deps.log?.info?.({ requests: requeued.length }, 'effect dead letters re-queued');
     for (;;) {
       const batch = await this.queue.claim(
         this.deps.clock.now(),
@@ -103,7 +108,11 @@ export class EffectRunner {
     }
   }
 
-  /** Claimable again at `retryAt`, or dropped (with a warning) after too many attempts. */
+  /**
+   * Claimable again at `retryAt`, or after too many attempts parked as a dead letter (the
+   * consumers' registry: dashboard list with a retry action, /metrics, /health degraded) and
+   * recorded on its recovery (`recovery.effect-parked`, customer history).
+   */
   private async putBack(
     request: EffectRequest,
     retryAt: Date,
@@ -115,9 +124,20 @@ export class EffectRunner {
       this.deps.effectMetrics?.effectRequest(request.kind, 'dropped');
       log?.warn(
         { requestId: request.requestId, kind: request.kind, error },
-        'effect request dropped after repeated failures',
+        'effect request parked as a dead letter after repeated failures',
       );
-      await this.queue.done(request.requestId, this.deps.clock.now()).catch(() => undefined);
+      try {
+        await this.queue.park(request, this.deps.clock.now(), error);
+      } catch {
+        // The database did not take it: the lease brings the request back, to be parked then.
+        return false;
+      }
+      await this.recordParked(request, error).catch((err: unknown) =>
+        log?.warn(
+          { requestId: request.requestId, error: err instanceof Error ? err.name : 'Error' },
+          'parked effect request not recorded on its recovery (listed as a dead letter all the same)',
+        ),
+      );
       return false;
     }
     this.deps.effectMetrics?.effectRequest(request.kind, why);
@@ -127,5 +147,28 @@ export class EffectRunner {
       () => this.unsettled.set(request.requestId, retryAt),
     );
     return false;
+  }
+
+  /** The parked request on its recovery: `recovery.effect-parked`, once per parking (causation id). */
+  private async recordParked(request: EffectRequest, error: string): Promise<void> {
+    const ids = parseRecoveryId(request.streamId);
+    if (ids === undefined) return;
+    const pm = this.deps.deciders ? await this.deps.deciders.forShop(ids.shopId) : this.deps.pm;
+    const step = typeof request.payload.step === 'number' ? request.payload.step : undefined;
+    await runRecovery(
+      this.deps.store,
+      pm,
+      request.streamId,
+      {
+        type: 'EffectParked',
+        effect: request.kind,
+        ...(step !== undefined ? { step } : {}),
+        attempts: request.attempts + 1,
+        error,
+        at: this.deps.clock.now().toISOString(),
+      },
+      `${request.requestId}:parked:${this.deps.clock.now().getTime()}`,
+      ids.shopId,
+    );
   }
 }
