@@ -77,15 +77,34 @@ export function partitionLayoutDdl(schema: string): string {
     );`;
 }
 
-/** Idempotent; safe to run from several processes at once (serialised by an advisory lock). */
-export async function migrateEventStore(pool: Pool, schema: string = DEFAULT_SCHEMA): Promise<void> {
+/**
+ * Runs idempotent DDL of `schema` in one transaction under the schema's migration lock, so start-ups
+ * (or a consumer creating its own tables) running at once serialise instead of racing on the
+ * catalogue (`CREATE SCHEMA IF NOT EXISTS` alone is not safe concurrently).
+ */
+export async function runSchemaDdl(pool: Pool, schema: string, sql: string): Promise<void> {
   const s = assertSchemaName(schema);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${lockKey(`${s}:migrate`)})`);
-    await client.query(`
-      CREATE SCHEMA IF NOT EXISTS "${s}";
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${s}"; ${sql}`);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release(err instanceof Error ? err : true);
+    throw err;
+  }
+  client.release();
+}
+
+/** Idempotent; safe to run from several processes at once (serialised by an advisory lock). */
+export async function migrateEventStore(pool: Pool, schema: string = DEFAULT_SCHEMA): Promise<void> {
+  const s = assertSchemaName(schema);
+  await runSchemaDdl(
+    pool,
+    s,
+    `
       CREATE TABLE IF NOT EXISTS "${s}".streams (
         stream_id text PRIMARY KEY,
         revision bigint NOT NULL
@@ -112,12 +131,6 @@ export async function migrateEventStore(pool: Pool, schema: string = DEFAULT_SCH
       );
       ${deadLetterDdl(s)}
       ${partitionLayoutDdl(s)}
-    `);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    client.release(err instanceof Error ? err : true);
-    throw err;
-  }
-  client.release();
+    `,
+  );
 }

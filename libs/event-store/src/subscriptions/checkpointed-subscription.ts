@@ -8,7 +8,7 @@ import {
   RecordedEvent,
   START,
 } from '../event-store.port';
-import { assertSchemaName, deadLetterDdl, DEFAULT_SCHEMA } from '../postgres/schema';
+import { assertSchemaName, deadLetterDdl, DEFAULT_SCHEMA, runSchemaDdl } from '../postgres/schema';
 import { blockedKeys, clearDeadLetters } from './dead-letters';
 import { inTransaction } from '@reclaim/database/transaction';
 
@@ -90,10 +90,13 @@ function table(schema: string): string {
 
 /** Creates the checkpoint and dead-letter tables when missing (also done by PostgresEventStore.migrate). */
 export async function ensureCheckpointTable(pool: Pool, schema: string = DEFAULT_SCHEMA): Promise<void> {
-  await pool.query(`CREATE SCHEMA IF NOT EXISTS "${assertSchemaName(schema)}";
-    CREATE TABLE IF NOT EXISTS ${table(schema)} (
+  await runSchemaDdl(
+    pool,
+    schema,
+    `CREATE TABLE IF NOT EXISTS ${table(schema)} (
       name text PRIMARY KEY, position text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
-    ${deadLetterDdl(schema)}`);
+    ${deadLetterDdl(schema)}`,
+  );
 }
 
 /** The last committed checkpoint, START when there is none. */

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { parsePosition, positionToString, type RecordedEvent } from '../event-store.port';
-import { assertSchemaName, deadLetterDdl, DEFAULT_SCHEMA } from '../postgres/schema';
+import { assertSchemaName, deadLetterDdl, DEFAULT_SCHEMA, runSchemaDdl } from '../postgres/schema';
 
 /**
  * Poison isolation for checkpointed subscriptions: the durable state of the keys (streams, or a
@@ -54,7 +54,7 @@ function eventsTable(schema: string): string {
 }
 
 export async function ensureDeadLetterTables(pool: Pool, schema: string = DEFAULT_SCHEMA): Promise<void> {
-  await pool.query(`CREATE SCHEMA IF NOT EXISTS "${assertSchemaName(schema)}"; ${deadLetterDdl(schema)}`);
+  await runSchemaDdl(pool, schema, deadLetterDdl(schema));
 }
 
 /** Serialised copy of a recorded event (bigints and dates as strings). */
