@@ -42,6 +42,25 @@ describe('RateLimiter', () => {
     expect(t.sleeps.length).toBeGreaterThan(0);
   });
 
+  it('window limits never start more than their capacity in any trailing window (Klaviyo profile groups 3/s, 60/min)', async () => {
+    const t = fakeTime();
+    const limiter = new RateLimiter('klaviyo.profile-groups', PROVIDER_LIMITS.klaviyoProfileGroups, t);
+    const starts: number[] = [];
+    // Concurrent callers, as two enrichments reading segments and lists at once.
+    await Promise.all(Array.from({ length: 70 }, () => limiter.acquire().then(() => starts.push(t.now()))));
+    expect(starts).toHaveLength(70);
+    for (let i = 3; i < starts.length; i++) expect(starts[i]! - starts[i - 3]!).toBeGreaterThan(1_000);
+    for (let i = 60; i < starts.length; i++) expect(starts[i]! - starts[i - 60]!).toBeGreaterThan(60_000);
+    // The first three go at once: a window limit does not slow a burst it allows.
+    expect(starts.slice(0, 3)).toEqual([starts[0], starts[0], starts[0]]);
+    // A continuously refilled bucket of the same numbers lets a 4th through inside the first second.
+    const b = fakeTime();
+    const bucket = new RateLimiter('bucket', [{ capacity: 3, intervalMs: 1_000 }], b);
+    const bucketStarts: number[] = [];
+    for (let i = 0; i < 4; i++) await bucket.acquire().then(() => bucketStarts.push(b.now()));
+    expect(bucketStarts[3]! - bucketStarts[0]!).toBeLessThan(1_000);
+  });
+
   it('serves concurrent callers in order without failing any', async () => {
     const t = fakeTime();
     const limiter = new RateLimiter('twilio', [{ capacity: 2, intervalMs: 1000 }], t);
