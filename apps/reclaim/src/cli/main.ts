@@ -14,7 +14,7 @@ import { findProjection, READ_MODEL_PROJECTIONS, rebuildProjection } from '@recl
 import { join } from 'node:path';
 import { runningEmbeddedPostgresUrl } from '@reclaim/database';
 import { ConfigError, loadConfig, type AppConfig } from '../config/app-config';
-import { customerKeyOfEmail, historyOf } from '../http/customers.controller';
+import { customerKeyOfEmail, exportOf, historyOf } from '../http/customers.controller';
 import { isUuid } from '../http/ids';
 import { view as tokenView } from '../http/tokens.controller';
 import { modelEvaluate } from './model-evaluate';
@@ -23,6 +23,7 @@ import { createLogger } from '../logging';
 import { createRuntime } from '../runtime/runtime';
 
 const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--json]
+       npm run cli -- export <shopId> <email|customerKey>
        npm run cli -- projections rebuild [name]
        npm run cli -- keys rotate-master [--new-key-file <path>] [--batch <n>]
        npm run cli -- tokens create --name <label> --role admin|analyst [--shop <shopId>]... [--json]
@@ -32,6 +33,8 @@ const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--jso
 
   history               the customer's recovery history: every step sent, skipped or deferred, with its reason;
                         by e-mail address (turned into the customer key, never stored or logged) or customer key
+  export                everything held about the customer (a data request, R29) as JSON on standard output:
+                        profile and carts with the contact details opened from the vault, recoveries, history
   projections rebuild   truncate a read model (${READ_MODEL_PROJECTIONS.map((p) => p.name).join(', ')}; all without a
                         name), reset its checkpoint and replay the event log, with a progress bar and an ETA
   keys rotate-master    re-wrap every customer key and shop secret under a new master key while the appliance
@@ -45,7 +48,8 @@ const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--jso
   The database: DATABASE_URL when set (the same environment as the appliance); else, while the appliance
   runs (npm start), its embedded PostgreSQL under DATA_DIR (default ./data), found through its
   postmaster.pid, so it is safe to use next to a running appliance; else the CLI starts the embedded
-  PostgreSQL itself. Over HTTP instead: POST /api/customers/<shopId>/history {"email": "…"} (admin token).`;
+  PostgreSQL itself. Over HTTP instead: POST /api/customers/<shopId>/history {"email": "…"} (admin token), and
+  POST /api/customers/<shopId>/export for the export.`;
 
 export function formatHistory(history: CustomerHistory): string {
   const lines = [`customer ${history.customerKey} in shop ${history.shopId}`];
@@ -89,7 +93,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'model' && args[0] === 'evaluate') {
     return modelEvaluate(args.slice(1), { out: console.log, err: console.error, progress: true });
   }
-  if (command !== 'history' || args.length !== 2) {
+  if ((command !== 'history' && command !== 'export') || args.length !== 2) {
     console.error(USAGE);
     return 2;
   }
@@ -114,6 +118,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (customerKey === undefined) {
       console.error('not an e-mail address');
       return 2;
+    }
+    if (command === 'export') {
+      console.log(JSON.stringify(await exportOf(runtime, shopId, customerKey), null, 2));
+      return 0;
     }
     const history = await historyOf(runtime, shopId, customerKey);
     console.log(json ? JSON.stringify(history, null, 2) : formatHistory(history));

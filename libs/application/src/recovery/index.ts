@@ -101,6 +101,14 @@ export {
   type RecoveryDecisionInputs,
 } from './audit/customer-history';
 export {
+  CUSTOMER_DATA_EXPORT_FORMAT,
+  customerDataExport,
+  type CustomerDataExport,
+  type CustomerDataExportDeps,
+  type ExportedCart,
+  type ExportedProfile,
+} from './audit/customer-data-export';
+export {
   PostgresShopSettings,
   sendWindowOf,
   shopRecoveryConfig,
