@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -471,6 +471,37 @@ describeWithChromium('dashboard in headless Chromium', () => {
     expect(await counts()).toEqual(before);
     await page.close();
     expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('a customer data request is listed; the admin downloads the export file, the analyst may not (R29)', async () => {
+    const request = `{"shop_id":954889,"shop_domain":"${DOMAIN}","orders_requested":[],"customer":{"id":6012345678901234567,"email":"${SHOPPERS[0]}"},"data_request":{"id":9999}}`;
+    expect((await signed('customers/data_request', request)).status).toBe(200);
+    await eventually(async () => {
+      const res = await api(h, 'GET', `/api/customers/${shopId}/data-requests`);
+      return res.body.requests.length === 1;
+    });
+    const page = await openDashboard(ADMIN_TOKEN);
+    await page.selectOption('#shop', shopId);
+    const row = page.locator('#data-requests tbody tr[data-customer]');
+    await row.waitFor();
+    expect(await row.locator('td').nth(2).textContent()).toBe('no');
+    const [download] = await Promise.all([page.waitForEvent('download'), row.locator('button').click()]);
+    expect(download.suggestedFilename()).toMatch(/^reclaim-customer-e-[0-9a-f]+\.json$/);
+    const file = JSON.parse(await readFile((await download.path())!, 'utf8'));
+    expect(file).toMatchObject({ format: 'reclaim.customer-data-export', shopId, erased: false });
+    expect(file.carts[0].contact.email).toBe(SHOPPERS[0]);
+    expect(file.history.length).toBeGreaterThan(0);
+    await page.close();
+    expect(pageErrors).toEqual([]);
+
+    const analyst = await openDashboard(ANALYST_TOKEN);
+    await analyst.selectOption('#shop', shopId);
+    const analystRow = analyst.locator('#data-requests tbody tr[data-customer]');
+    await analystRow.waitFor();
+    await analystRow.locator('button').click();
+    await analyst.waitForSelector('#data-requests .retry-result');
+    expect(await analyst.locator('#data-requests .retry-result').textContent()).toBe('needs the admin token');
+    await analyst.close();
   }, 120_000);
 
   it('the history search finds the customer by e-mail; the analyst sees no message content', async () => {

@@ -179,6 +179,17 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
         <tbody></tbody>
       </table>
     </section>
+    <section class="panel" id="panel-data-requests">
+      <h2>Customer data requests</h2>
+      <p class="hint">Customers who asked the shop for the data held about them (Shopify <em>customers/data_request</em>).
+        <strong>Download</strong> gives everything Reclaim holds about the customer as a file to send them: contact
+        details, carts, recoveries and every message (admin token). After a redaction the file holds no personal data.</p>
+      <p id="data-requests-scope" class="hint"></p>
+      <table id="data-requests">
+        <thead><tr><th>Requested</th><th>Customer code</th><th>Redacted</th><th></th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </section>
     <section class="panel" id="panel-editor">
       <h2>Template editor</h2>
       <p class="hint">Edit the subject and body (MJML, an e-mail markup language) of one step. The preview renders with

@@ -203,6 +203,7 @@ const CORE_JS = String.raw`
       loadStuck(),
       loadDeadLetters(),
       loadKlaviyo(),
+      loadDataRequests(),
       loadMessages(),
       loadEditor(),
     ]);
@@ -447,6 +448,47 @@ const CORE_JS = String.raw`
         td(s.lastEnrichmentFailureReason),
       ]);
     });
+  }
+
+  // ------------------------------------------------------------------ customer data requests (R29)
+
+  async function loadDataRequests() {
+    var scope = byId('data-requests-scope');
+    if (allShops()) {
+      scope.textContent = 'Choose a shop to see its data requests.';
+      fillTable('data-requests', [], 'Choose a shop.', function () { return null; });
+      return;
+    }
+    scope.textContent = '';
+    var res = await api('/api/customers/' + encodeURIComponent(shopId()) + '/data-requests');
+    fillTable('data-requests', res.requests, 'No customer has asked for their data.', function (r) {
+      var action = el('td', {});
+      var button = el('button', { type: 'button', text: 'Download', 'data-customer': r.customerKey });
+      button.addEventListener('click', function () { downloadExport(r, button, action); });
+      action.appendChild(button);
+      return el('tr', { 'data-customer': r.customerKey }, [
+        td(when(r.requestedAt)), td(r.customerKey, 'mono'), td(r.redactedAt ? when(r.redactedAt) : 'no'), action,
+      ]);
+    });
+  }
+
+  async function downloadExport(row, button, cell) {
+    button.disabled = true;
+    var note = cell.querySelector('.retry-result');
+    if (note) note.remove();
+    try {
+      var data = await api(row.exportUrl);
+      var blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+      var link = el('a', { href: URL.createObjectURL(blob), download: 'reclaim-customer-' + row.customerKey + '.json' });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+    } catch (err) {
+      cell.appendChild(el('div', { className: 'retry-result', text: err.status === 403 ? 'needs the admin token' : err.message }));
+    } finally {
+      button.disabled = false;
+    }
   }
 
   async function loadDeadLetters() {
