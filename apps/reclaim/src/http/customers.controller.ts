@@ -27,6 +27,16 @@ import { IdPipe } from './ids';
 const CUSTOMER_KEY = /^[etp]-[A-Za-z0-9._:-]{1,200}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
+/** The body of the look-ups by address: the address travels in the body, never in the URL. */
+const EMAIL_BODY = {
+  schema: {
+    type: 'object' as const,
+    required: ['email'],
+    properties: { email: { type: 'string' as const, format: 'email', maxLength: 320 } },
+    example: { email: 'ada@example.com' },
+  },
+};
+
 /** The customer key of an e-mail address in a shop (keyed hash from the vault; the address is not stored). */
 export function customerKeyOfEmail(runtime: Runtime, shopId: string, email: string): string | undefined {
   const address = email.trim();
@@ -152,14 +162,7 @@ export class CustomersController {
   @ApiOperation({
     summary: "A customer's data export looked up by e-mail address (the address in the body, never in the URL)",
   })
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['email'],
-      properties: { email: { type: 'string', format: 'email', maxLength: 320 } },
-      example: { email: 'ada@example.com' },
-    },
-  })
+  @ApiBody(EMAIL_BODY)
   async exportByEmail(
     @Param('shopId', IdPipe) shopId: string,
     @Body() body: unknown,
@@ -193,14 +196,7 @@ export class CustomersController {
       'neither stored nor logged: the vault turns it into the customer key (also in the answer). Admin token only. ' +
       'Also `npm run cli -- history <shopId> <email>`.',
   })
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['email'],
-      properties: { email: { type: 'string', format: 'email', maxLength: 320 } },
-      example: { email: 'ada@example.com' },
-    },
-  })
+  @ApiBody(EMAIL_BODY)
   async historyByEmail(@Param('shopId', IdPipe) shopId: string, @Body() body: unknown): Promise<CustomerHistory> {
     return historyOf(this.runtime, shopId, await this.keyOfBody(shopId, body));
   }

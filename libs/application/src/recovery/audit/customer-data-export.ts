@@ -15,14 +15,7 @@
  * personal data (amounts, products, decisions).
  */
 import type { EventStore } from '@reclaim/event-store';
-import type {
-  ContactDetails,
-  CartContents,
-  CartStatus,
-  ConsentEvidence,
-  ContactReach,
-  IsoTimestamp,
-} from '@reclaim/domain';
+import type { CartContents, CartStatus, ContactDetails, CustomerState, IsoTimestamp } from '@reclaim/domain';
 import { parseRecoveryId, type SealedValue } from '@reclaim/domain';
 import { readCart, readCustomer } from '../facts';
 import { customerHistory, type CustomerHistory, type CustomerHistoryOptions } from './customer-history';
@@ -35,24 +28,10 @@ export interface SealedValueOpener {
 export const CUSTOMER_DATA_EXPORT_FORMAT = 'reclaim.customer-data-export';
 export const CUSTOMER_DATA_EXPORT_VERSION = 1;
 
-export interface ExportedProfile {
-  readonly status: string;
-  readonly platform?: string;
-  readonly platformCustomerId?: string;
-  /** Opened from the vault; `null` when erased (redacted) or never given. */
+/** The customer stream's state as recorded, with the contact opened (`null` when erased or never given). */
+export type ExportedProfile = Omit<CustomerState, 'contact' | 'seenCausationIds'> & {
   readonly contact: ContactDetails | null;
-  readonly reach: ContactReach;
-  readonly consent: { readonly email?: ConsentEvidence; readonly sms?: ConsentEvidence };
-  readonly ordersCount?: number;
-  readonly totalSpent?: string;
-  readonly currency?: string;
-  readonly tags: readonly string[];
-  readonly timeZone?: string;
-  readonly firstSeenAt?: IsoTimestamp;
-  readonly lastPlatformUpdatedAt?: IsoTimestamp;
-  readonly redactedAt?: IsoTimestamp;
-  readonly dataRequests: number;
-}
+};
 
 export interface ExportedCart {
   readonly cartId: string;
@@ -93,6 +72,11 @@ async function openOrNull(vault: SealedValueOpener, shopId: string, sealed: Seal
   return sealed ? vault.open<ContactDetails>(shopId, sealed) : null;
 }
 
+function recordedProfile(customer: CustomerState): Omit<ExportedProfile, 'contact'> {
+  const { contact: _sealed, seenCausationIds: _seen, ...recorded } = customer;
+  return recorded;
+}
+
 export async function customerDataExport(
   deps: CustomerDataExportDeps,
   shopId: string,
@@ -106,23 +90,7 @@ export async function customerDataExport(
   const profile: ExportedProfile | null =
     customer.status === 'none' && customer.seenCausationIds.length === 0
       ? null
-      : {
-          status: customer.status,
-          platform: customer.platform,
-          platformCustomerId: customer.platformCustomerId,
-          contact: await openOrNull(deps.vault, shopId, customer.contact),
-          reach: customer.reach,
-          consent: customer.consent,
-          ordersCount: customer.ordersCount,
-          totalSpent: customer.totalSpent,
-          currency: customer.currency,
-          tags: customer.tags,
-          timeZone: customer.timeZone,
-          firstSeenAt: customer.firstSeenAt,
-          lastPlatformUpdatedAt: customer.lastPlatformUpdatedAt,
-          redactedAt: customer.redactedAt,
-          dataRequests: customer.dataRequests,
-        };
+      : { ...recordedProfile(customer), contact: await openOrNull(deps.vault, shopId, customer.contact) };
   const cartIds = [
     ...new Set(
       history.recoveries
