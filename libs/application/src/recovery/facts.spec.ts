@@ -1,6 +1,6 @@
 import { initialCartState, initialCustomerState, type CartState, type CustomerState } from '@reclaim/domain';
 import { AcceleratedClock } from './clock';
-import { consentOf, trafficSourceOf } from './facts';
+import { cartSnapshotOf, consentOf, trafficSourceOf } from './facts';
 import { parseRecoveryId } from '@reclaim/domain';
 
 describe('engine facts (pure)', () => {
@@ -52,6 +52,34 @@ describe('engine facts (pure)', () => {
     expect(trafficSourceOf('/products/x?utm_source=Newsletter&email=a@b.c', undefined)).toBe('newsletter');
     expect(trafficSourceOf(undefined, 'https://www.google.com/search?q=mugs')).toBe('google.com');
     expect(trafficSourceOf(undefined, 'not a url')).toBe('direct');
+  });
+
+  it("the recovery's cart: the stage and source the platform showed, else derived as before", () => {
+    const cart = (extra: Partial<NonNullable<CartState['snapshot']>>): CartState => ({
+      ...initialCartState(),
+      snapshot: {
+        source: 'checkout',
+        lineItems: [{ lineId: '1', productId: 'p', quantity: 1, unitPrice: '5', title: 'Tea' }],
+        currency: 'EUR',
+        subtotal: '5',
+        total: '5',
+        referrer: 'https://www.google.com/',
+        ...extra,
+      },
+    });
+    expect(
+      cartSnapshotOf(cart({ checkoutStage: 'payment', trafficSource: 'woocommerce.com', device: 'Desktop' })),
+    ).toMatchObject({
+      checkoutStage: 'payment',
+      trafficSource: 'woocommerce.com',
+      device: 'desktop',
+    });
+    // Recorded before the stage was mapped: a checkout reached the contact step.
+    expect(cartSnapshotOf(cart({}))).toMatchObject({
+      checkoutStage: 'contact',
+      trafficSource: 'google.com',
+      device: 'unknown',
+    });
   });
 
   it('an accelerated clock runs time faster from its start', () => {

@@ -86,7 +86,9 @@ export function trafficSourceOf(landingSite: string | undefined, referrer: strin
 export function cartSnapshotOf(cart: CartState): CartSnapshot | undefined {
   const s = cart.snapshot;
   if (s === undefined) return undefined;
-  const checkoutStage: CheckoutStage = s.source === 'checkout' ? 'contact' : 'cart';
+  // The stage the platform's fields showed; deliveries recorded before it was mapped: a checkout
+  // reached the contact step, a cart did not.
+  const checkoutStage: CheckoutStage = s.checkoutStage ?? (s.source === 'checkout' ? 'contact' : 'cart');
   return {
     value: s.subtotal,
     currency: s.currency,
@@ -102,7 +104,7 @@ export function cartSnapshotOf(cart: CartState): CartSnapshot | undefined {
     reach: { email: cart.reach.email, sms: cart.reach.sms },
     ...(cart.customerKey !== undefined ? { customerKey: cart.customerKey } : {}),
     device: deviceOf(s.device),
-    trafficSource: trafficSourceOf(s.landingSite, s.referrer),
+    trafficSource: s.trafficSource ?? trafficSourceOf(s.landingSite, s.referrer),
     checkoutStage,
     ...(s.timeZone !== undefined ? { timeZone: s.timeZone } : {}),
   };

@@ -320,3 +320,20 @@ describe('cart time zone', () => {
     expect(foldEvents(cartDecider, [first, second]).snapshot?.timeZone).toBe('America/Chicago');
   });
 });
+
+describe('cart checkout stage and traffic source', () => {
+  it('records the stage and source the platform showed, and refuses an unknown stage naming the field', () => {
+    const [e] = cartDecider.decide(
+      activity(1, { checkoutStage: 'payment', trafficSource: 'newsletter' }),
+      cartDecider.initialState(),
+    );
+    expect(e.data).toMatchObject({ checkoutStage: 'payment', trafficSource: 'newsletter' });
+    expect(foldEvents(cartDecider, [e]).snapshot).toMatchObject({
+      checkoutStage: 'payment',
+      trafficSource: 'newsletter',
+    });
+    expect(() =>
+      cartDecider.decide(activity(1, { checkoutStage: 'review' as unknown as 'cart' }), cartDecider.initialState()),
+    ).toThrow(/checkoutStage/);
+  });
+});

@@ -19,7 +19,9 @@ import { NO_REACH, type ContactReach } from '../shared/contact';
 import { rememberCausation, type Decider } from '../shared/decider';
 import type { SealedValue } from '../shared/sealed-value';
 import { effectivePlatformTime, isAfter } from '../shared/time';
+import { InvalidCommandError } from '../shared/decider';
 import { validCurrency, validId, validLineItems, validMoney, validTimestamp } from '../shared/validation';
+import type { CheckoutStage } from '../recovery/types';
 
 export type CartStatus = 'none' | 'active' | 'abandoned' | 'checkout-completed' | 'purchased' | 'deleted';
 
@@ -35,6 +37,8 @@ export interface CartContents {
   readonly landingSite?: string;
   readonly referrer?: string;
   readonly device?: string;
+  readonly trafficSource?: string;
+  readonly checkoutStage?: CheckoutStage;
   readonly locale?: string;
   /** IANA zone from the checkout's address. */
   readonly timeZone?: string;
@@ -132,12 +136,22 @@ function decideActivity(c: RecordCartActivityCommand, s: CartState): CartEvent[]
     ...optional('landingSite', c.landingSite),
     ...optional('referrer', c.referrer),
     ...optional('device', c.device),
+    ...optional('trafficSource', c.trafficSource),
+    ...(c.checkoutStage !== undefined ? { checkoutStage: validCheckoutStage(c.checkoutStage) } : {}),
     ...optional('locale', c.locale),
     ...optional('timeZone', c.timeZone),
     ...(emailConsent ? { emailConsent } : {}),
     ...(smsConsent ? { smsConsent } : {}),
   });
   return [e];
+}
+
+const CHECKOUT_STAGES: readonly CheckoutStage[] = ['cart', 'contact', 'shipping', 'payment'];
+
+function validCheckoutStage(stage: CheckoutStage): CheckoutStage {
+  if (!CHECKOUT_STAGES.includes(stage))
+    throw new InvalidCommandError(`must be one of ${CHECKOUT_STAGES.join(', ')}`, 'checkoutStage');
+  return stage;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
@@ -266,6 +280,8 @@ export function evolveCart(state: CartState, e: CartEvent): CartState {
           landingSite: d.landingSite,
           referrer: d.referrer,
           device: d.device,
+          trafficSource: d.trafficSource,
+          checkoutStage: d.checkoutStage,
           locale: d.locale,
           // A later update without an address keeps the zone already known.
           timeZone: d.timeZone ?? s.snapshot?.timeZone,

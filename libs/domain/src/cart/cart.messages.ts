@@ -14,6 +14,7 @@ import type {
   InboundCommandBase,
   IsoTimestamp,
 } from '../inbound/inbound-types';
+import type { CheckoutStage } from '../recovery/types';
 import type { ContactReach } from '../shared/contact';
 import type { SealedValue } from '../shared/sealed-value';
 
@@ -38,6 +39,14 @@ export interface RecordCartActivity extends InboundCommandBase {
   readonly referrer?: string;
   /** 'mobile' | 'desktop' | 'tablet' | raw user agent class. */
   readonly device?: string;
+  /**
+   * Where the shopper came from, as the platform states it (e.g. WooCommerce's order attribution
+   * `utm_source`, else the referrer's host, else its source type); when absent the engine derives it
+   * from `landingSite` / `referrer`. 'unknown' when the platform does not say.
+   */
+  readonly trafficSource?: string;
+  /** How far the shopper got, from the fields the platform sent (address, shipping line, payment). */
+  readonly checkoutStage?: CheckoutStage;
   readonly locale?: string;
   /** The shopper's IANA time zone, derived from the checkout's address (never the address itself). */
   readonly timeZone?: string;
@@ -107,6 +116,10 @@ export interface CartActivityRecordedData extends Caused, PlatformTimed {
   readonly landingSite?: string;
   readonly referrer?: string;
   readonly device?: string;
+  /** The platform's own traffic source (optional, added without a version bump). */
+  readonly trafficSource?: string;
+  /** The checkout stage the platform's fields show (optional, added without a version bump). */
+  readonly checkoutStage?: CheckoutStage;
   readonly locale?: string;
   /** IANA zone from the checkout's address (optional, added without a version bump). */
   readonly timeZone?: string;

@@ -1,5 +1,12 @@
 import Decimal from 'decimal.js';
-import type { CartLineItem, DeleteCart, PlaceOrder, RecordCartActivity, UpsertCustomer } from '@reclaim/domain';
+import type {
+  CartLineItem,
+  CheckoutStage,
+  DeleteCart,
+  PlaceOrder,
+  RecordCartActivity,
+  UpsertCustomer,
+} from '@reclaim/domain';
 import type { MappingResult } from '@reclaim/ports';
 import {
   addressLine,
@@ -64,6 +71,13 @@ function cartItems(list: unknown, field: string, custom: boolean): CartLineItem[
   });
 }
 
+/** A cart with an e-mail or a signed-in customer (`customer_id` > 0) reached the contact step, else only the cart. */
+function bigCommerceStage(cart: JsonObject): CheckoutStage {
+  const customerId = optionalIdOf(cart['customer_id'], 'data.customer_id');
+  if (strOf(cart['email']) !== undefined || (customerId !== undefined && customerId !== '0')) return 'contact';
+  return 'cart';
+}
+
 /** `GET /v3/carts/{id}` body (`{ data: Cart }`) → RecordCartActivity. Throws `PayloadFieldError`. */
 export function mapBigCommerceCart(body: unknown, ctx: { shopCurrency: string; receivedAt: Date }): RecordCartActivity {
   const cart = objOf(rootObject(body)['data']);
@@ -101,6 +115,9 @@ export function mapBigCommerceCart(body: unknown, ctx: { shopCurrency: string; r
     subtotal,
     total: moneyField(cart['cart_amount'], 'data.cart_amount'),
     checkoutUrl: strOf(redirect?.['checkout_url']) ?? strOf(redirect?.['cart_url']),
+    checkoutStage: bigCommerceStage(cart),
+    // BigCommerce's cart and checkout APIs carry no referrer, landing page or user agent.
+    trafficSource: 'unknown',
   };
 }
 

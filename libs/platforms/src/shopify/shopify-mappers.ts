@@ -1,6 +1,7 @@
 import Decimal from 'decimal.js';
 import type {
   CartLineItem,
+  CheckoutStage,
   ConsentSnapshot,
   ConsentState,
   ContactDetails,
@@ -148,6 +149,25 @@ function checkoutTimeZone(p: JsonObject): string | undefined {
   return undefined;
 }
 
+/**
+ * How far the shopper got in Shopify's checkout (information → shipping → payment), from what the
+ * checkout carries: a payment gateway chosen, or a shipping rate chosen (`shipping_line`,
+ * `shipping_lines`), means the payment step; a shipping address means the shipping step; an e-mail
+ * or phone, the contact step; else only the cart.
+ */
+export function shopifyCheckoutStage(p: JsonObject): CheckoutStage {
+  const present = (v: unknown) => strOf(v) !== undefined;
+  if (present(p['gateway']) || present(p['payment_gateway'])) return 'payment';
+  const line = objOf(p['shipping_line']);
+  if ((line !== undefined && Object.keys(line).length > 0) || arrOf(p['shipping_lines']).length > 0) return 'payment';
+  const shipping = objOf(p['shipping_address']);
+  if (shipping !== undefined && ['address1', 'city', 'zip'].some((k) => present(shipping[k]))) return 'shipping';
+  const customer = objOf(p['customer']);
+  if (present(p['email']) || present(p['phone']) || present(p['sms_marketing_phone']) || present(customer?.['email']))
+    return 'contact';
+  return 'cart';
+}
+
 function updatedAt(p: JsonObject, receivedAt: Date): string {
   return (
     optionalTimestampOf(p['updated_at'], 'updated_at') ??
@@ -198,6 +218,7 @@ export function mapShopifyCheckout(p: JsonObject, shopCurrency: string, received
     landingSite: strOf(p['landing_site']),
     referrer: strOf(p['referring_site']),
     device: deviceFromUserAgent(strOf(client?.['user_agent'])),
+    checkoutStage: shopifyCheckoutStage(p),
     locale: strOf(p['customer_locale']),
     timeZone: checkoutTimeZone(p),
     emailConsent:
@@ -237,6 +258,7 @@ export function mapShopifyCart(p: JsonObject, shopCurrency: string, receivedAt: 
     cartId,
     cartToken: cartId,
     source: 'cart',
+    checkoutStage: 'cart',
     customer: { platformCustomerId: optionalIdOf(objOf(p['customer'])?.['id'], 'customer.id') },
     contact: contactOf(p),
     lineItems: items,

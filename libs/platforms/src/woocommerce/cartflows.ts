@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { InboundCommand, RecordCartActivity } from '@reclaim/domain';
+import type { CheckoutStage, InboundCommand, RecordCartActivity } from '@reclaim/domain';
 import type { InspectError, InspectOk, InspectResult, MappingContext, MappingResult, RawWebhook } from '@reclaim/ports';
 import { isObject, mediaType, moneyField, PayloadFieldError, safeMap, validateCurrency } from '../common';
 
@@ -94,6 +94,13 @@ export function cartFlowsCartId(fields: CartFlowsFields): string {
   return `wcf-email:${createHash('sha256').update(email).digest('hex').slice(0, 32)}`;
 }
 
+/** The plugin captures the checkout form: a shipping address typed means the shipping step, an e-mail or phone the contact step. */
+function cartFlowsStage(fields: CartFlowsFields): CheckoutStage {
+  if (trimmed(fields.shipping_address) !== undefined) return 'shipping';
+  if (trimmed(fields.email) !== undefined || trimmed(fields.phone_number) !== undefined) return 'contact';
+  return 'cart';
+}
+
 /**
  * CartFlows payload → cart activity; `order_status` "abandoned" adds ReportCartAbandoned,
  * "completed" adds CompleteCheckout. The plugin sends no line items (only names and an HTML
@@ -128,6 +135,9 @@ export function mapCartFlowsWebhook(
       subtotal: total,
       total,
       checkoutUrl: trimmed(fields.checkout_url),
+      checkoutStage: cartFlowsStage(fields),
+      // The plugin sends no referrer, landing page or user agent.
+      trafficSource: 'unknown',
     };
     const status = trimmed(fields.order_status)?.toLowerCase();
     const list: InboundCommand[] = [activity];

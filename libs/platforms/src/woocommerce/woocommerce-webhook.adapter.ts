@@ -29,7 +29,13 @@ import {
   mapStoredJson,
 } from '../common';
 import { CARTFLOWS_TOPIC, inspectCartflows, mapCartflows } from './cartflows';
-import { mapWooCustomer, mapWooOrder, WOOCOMMERCE_PURCHASED_STATUSES } from './woocommerce-mappers';
+import {
+  mapWooCustomer,
+  mapWooOrder,
+  mapWooUnpaidOrder,
+  WOOCOMMERCE_PURCHASED_STATUSES,
+  WOOCOMMERCE_UNPAID_STATUSES,
+} from './woocommerce-mappers';
 
 export const WOOCOMMERCE_HEADERS = {
   signature: 'x-wc-webhook-signature',
@@ -201,6 +207,7 @@ export function mapWooCommerceTopic(
   const p = rootObject(payload);
   if (topic === 'order.created' || topic === 'order.updated') {
     const status = strOf(p['status']) ?? '';
+    if (WOOCOMMERCE_UNPAID_STATUSES.includes(status)) return commands(mapWooUnpaidOrder(p, shopCurrency, receivedAt));
     if (!WOOCOMMERCE_PURCHASED_STATUSES.includes(status)) {
       return { outcome: 'ignored', reason: `order status "${status.slice(0, 40)}" is not a purchase` };
     }

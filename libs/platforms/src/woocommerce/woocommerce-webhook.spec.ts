@@ -101,10 +101,27 @@ describe('WooCommerce inspect and map', () => {
     });
   });
 
-  it('ignores unpaid orders and identity-less cart action hooks; unknown topics are parked', () => {
+  it('an unpaid order is the cart it stands for; cancelled orders and identity-less cart action hooks are ignored; unknown topics are parked', () => {
     const pending = adapter.inspect(delivery('order.updated', order.replace('"processing"', '"pending"')));
     if (!pending.ok) throw new Error(pending.error);
-    expect(adapter.map(pending, { shopCurrency: 'USD' }).outcome).toBe('ignored');
+    const mapped = adapter.map(pending, { shopCurrency: 'EUR' });
+    expect(mapped).toMatchObject({
+      outcome: 'commands',
+      commands: [
+        {
+          type: 'RecordCartActivity',
+          cartId: 'order-9007199254740993',
+          source: 'checkout',
+          checkoutStage: 'payment',
+          trafficSource: 'unknown',
+          subtotal: '30',
+          total: '31.00',
+        },
+      ],
+    });
+    const cancelled = adapter.inspect(delivery('order.updated', order.replace('"processing"', '"cancelled"')));
+    if (!cancelled.ok) throw new Error(cancelled.error);
+    expect(adapter.map(cancelled, { shopCurrency: 'USD' }).outcome).toBe('ignored');
     const action = adapter.inspect(
       delivery('action.woocommerce_add_to_cart', '{"action":"woocommerce_add_to_cart","arg":"a1b2c3"}'),
     );
