@@ -67,6 +67,7 @@ export const EventTypes = {
   RecoveryLateOutcome: 'recovery.late-outcome',
   RecoveryEnriched: 'recovery.enriched',
   RecoveryEnrichmentUnavailable: 'recovery.enrichment-unavailable',
+  RecoveryAlternativesChecked: 'recovery.alternatives-checked',
   RecoveryEnded: 'recovery.ended',
 } as const;
 
@@ -123,6 +124,7 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'recovery.late-outcome': 1,
   'recovery.enriched': 1,
   'recovery.enrichment-unavailable': 1,
+  'recovery.alternatives-checked': 1,
   'recovery.ended': 1,
 };
 

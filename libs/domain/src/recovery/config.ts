@@ -1,3 +1,4 @@
+import type { AlternativeRules } from './alternatives';
 import { parseDuration, parseDurationList } from '../shared/duration';
 import { DAY, HOUR, MINUTE } from './time';
 import type { FatigueSettings } from './fatigue';
@@ -60,6 +61,8 @@ export interface RecoveryConfig {
   /** After the last step, the recovery stays open (purchases still end it) for this long. */
   readonly completeAfterLastStepMs: number;
   readonly segments: SegmentThresholds;
+  /** Which of the store's suggestions may replace a sold-out line (default: at most 20% dearer per unit). */
+  readonly alternatives?: AlternativeRules;
 }
 
 /**

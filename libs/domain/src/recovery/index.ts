@@ -79,6 +79,20 @@ export {
   type StopReason,
 } from './pre-send';
 export { retryDelayMs } from './retry';
+export {
+  alternativeItem,
+  alternativeLineId,
+  chooseAlternative,
+  DEFAULT_ALTERNATIVE_RULES,
+  MAX_ALTERNATIVE_CANDIDATES,
+  type AlternativeCandidate,
+  type AlternativeRules,
+  type AlternativeSource,
+  type CandidateVerdict,
+  type ConsideredCandidate,
+  type OfferedAlternative,
+  type SoldOutLine,
+} from './alternatives';
 export { attributeOrder, type AttributableMessage, type AttributableOrder, type Attribution } from './attribution';
 export type * from './recovery.messages';
 export {

@@ -9,6 +9,21 @@ export function summarizeDecision(decision: SendDecision): SendSummary {
     currency: decision.currency,
     itemCount: decision.items.reduce((n, i) => n + i.quantity, 0),
     leftOut: decision.leftOut,
+    ...(decision.items.some((i) => i.replacesLineId !== undefined)
+      ? {
+          replaced: decision.items.flatMap((i) =>
+            i.replacesLineId !== undefined
+              ? [
+                  {
+                    lineId: i.replacesLineId,
+                    productId: i.productId,
+                    ...(i.variantId !== undefined ? { variantId: i.variantId } : {}),
+                  },
+                ]
+              : [],
+          ),
+        }
+      : {}),
     priceChanged: decision.items.some((i) => i.priceChanged),
     ...(decision.discount !== undefined
       ? { discount: { percent: decision.discount.percent, expiresAt: decision.discount.expiresAt } }

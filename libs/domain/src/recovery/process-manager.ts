@@ -235,6 +235,12 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         });
         break;
       }
+      case 'RecordAlternatives': {
+        // Recorded for a step that is due (the decision that reads it follows), never for nothing.
+        if (state.status !== 'running' || state.steps[input.step]?.status !== 'due' || input.lines.length === 0) break;
+        out.emit({ type: 'recovery.alternatives-checked', at: input.at, step: input.step, lines: input.lines });
+        break;
+      }
       case 'TicketClosed': {
         if (state.status === 'ended' || state.openTicketId !== input.ticketId) break;
         out.emit({ type: 'recovery.ticket-closed', at: input.at, ticketId: input.ticketId });

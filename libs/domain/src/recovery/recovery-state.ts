@@ -251,6 +251,8 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
       };
     case 'recovery.enrichment-unavailable':
       return { ...state, enrichment: 'unavailable' };
+    case 'recovery.alternatives-checked':
+      return state;
     case 'recovery.ended':
       return { ...state, status: 'ended', endReason: event.data.reason, timer: undefined };
   }

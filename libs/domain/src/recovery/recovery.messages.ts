@@ -16,6 +16,7 @@ import type {
   StopReason,
   TimeZoneSource,
 } from './pre-send';
+import type { SoldOutLine } from './alternatives';
 import type { RecoveryArm } from './arms';
 import type { FatigueAssessment } from './fatigue';
 import type { RecoveryFeatures } from './features';
@@ -49,6 +50,8 @@ export interface SendSummary {
   readonly currency: string;
   readonly itemCount: number;
   readonly leftOut: readonly string[];
+  /** Sold-out lines offered with an alternative in their place (optional, schema 1: older events have none). */
+  readonly replaced?: readonly { readonly lineId: string; readonly productId: string; readonly variantId?: string }[];
   readonly priceChanged: boolean;
   readonly discount?: { readonly percent: number; readonly expiresAt: IsoTimestamp };
   readonly discountWithheld?: DiscountWithheldReason;
@@ -213,6 +216,16 @@ export type RecoveryInput =
    * effect): recorded as it is, and the recovery decides on the recorded facts only.
    */
   | { readonly type: 'RecordEnrichment'; readonly at: IsoTimestamp; readonly enrichment: ProfileEnrichment }
+  /**
+   * What the store answered for a step's sold-out lines (their alternatives, or why none), recorded
+   * before the step's decision so the history shows it and a repeat of the request reads it back.
+   */
+  | {
+      readonly type: 'RecordAlternatives';
+      readonly at: IsoTimestamp;
+      readonly step: number;
+      readonly lines: readonly SoldOutLine[];
+    }
   /** The platform could not be asked in time (timeout, throttled, refused…): recorded, the recovery goes on. */
   | {
       readonly type: 'RecordEnrichmentUnavailable';
@@ -464,6 +477,15 @@ export interface EnrichmentUnavailable extends Base<'recovery.enrichment-unavail
   readonly reason: EnrichmentUnavailableReason;
   readonly code?: string;
 }
+/**
+ * A step's sold-out lines as the store answered (./alternatives.ts): the suggestions looked at and
+ * their verdicts, the alternative offered, or why none (`lookup`: none, failed with `detail`).
+ * History and replays only; the state ignores it.
+ */
+export interface AlternativesChecked extends Base<'recovery.alternatives-checked'> {
+  readonly step: number;
+  readonly lines: readonly SoldOutLine[];
+}
 export interface Ended extends Base<'recovery.ended'> {
   readonly reason: EndReason;
   readonly orderId?: string;
@@ -505,6 +527,7 @@ export type RecoveryEvent =
   | LateOutcome
   | Enriched
   | EnrichmentUnavailable
+  | AlternativesChecked
   | Ended;
 
 export type RecoveryEventType = RecoveryEvent['type'];
