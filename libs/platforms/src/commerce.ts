@@ -5,7 +5,7 @@ import {
   type DiscountCodeRequest,
   type RecoveryShop,
 } from '@reclaim/ports';
-import type { RecoveryItem, StockLine } from '@reclaim/domain';
+import type { AlternativeCandidate, RecoveryItem, StockLine } from '@reclaim/domain';
 import { BigCommerceCommerceAdapter } from './bigcommerce/commerce';
 import type { StoreHttpOptions } from './common/store-http';
 import { ShopifyCommerceAdapter } from './shopify/commerce';
@@ -69,5 +69,10 @@ export class PlatformCommerce implements CommercePort {
     if (!port)
       return Promise.reject(new DiscountUnavailableError(`no store API for platform ${request.shop.platform}`));
     return port.createDiscountCode(request);
+  }
+
+  alternatives(shop: RecoveryShop, item: RecoveryItem, limit: number): Promise<AlternativeCandidate[]> {
+    const port = commerceFor(shop, this.adapters);
+    return port ? port.alternatives(shop, item, limit) : Promise.resolve([]);
   }
 }

@@ -1,4 +1,4 @@
-import type { RecoveryItem, StockLine } from '@reclaim/domain';
+import type { AlternativeCandidate, RecoveryItem, StockLine } from '@reclaim/domain';
 
 /** The shop facts the engine and the store adapters need. */
 export interface RecoveryShop {
@@ -44,4 +44,12 @@ export interface CommercePort {
   /** Current availability and unit price of the cart's lines; lines missing from the answer are kept as they are. */
   stock(shop: RecoveryShop, items: readonly RecoveryItem[]): Promise<StockLine[]>;
   createDiscountCode(request: DiscountCodeRequest): Promise<DiscountCode>;
+  /**
+   * The store's own suggestions for a line it cannot sell (Shopify product recommendations,
+   * BigCommerce related products, WooCommerce related / up-sell / cross-sell ids), in the store's
+   * order, at most `limit`, each with the stock (for `item.quantity`) and price the store answers
+   * for it now. An empty list when the store suggests nothing; throws like `stock` when it cannot
+   * be asked.
+   */
+  alternatives(shop: RecoveryShop, item: RecoveryItem, limit: number): Promise<AlternativeCandidate[]>;
 }

@@ -86,7 +86,11 @@ function variantBody(e: CatalogueEntry): Record<string, unknown> {
   };
 }
 
-function productBody(entries: CatalogueEntry[], withVariants: boolean): Record<string, unknown> {
+function productBody(
+  entries: CatalogueEntry[],
+  withVariants: boolean,
+  related: readonly string[] | undefined,
+): Record<string, unknown> {
   const first = entries[0] as CatalogueEntry;
   const tracked = entries.some((e) => e.stock !== null);
   return {
@@ -101,6 +105,8 @@ function productBody(entries: CatalogueEntry[], withVariants: boolean): Record<s
     inventory_level: entries.reduce((n, e) => n + (e.stock ?? 0), 0),
     availability: entries.every((e) => !e.purchasable) ? 'disabled' : 'available',
     is_visible: true,
+    // BigCommerce's default `[-1]` means "related automatically" (chosen by the storefront, not listed).
+    related_products: related !== undefined && related.length > 0 ? related.map(num) : [-1],
     ...(withVariants ? { variants: entries.map(variantBody) } : {}),
   };
 }
@@ -241,8 +247,26 @@ function route(call: StoreCall, ctx: { catalogue: Catalogue; state: BigCommerceS
       .map((id) => catalogue.product(id))
       .filter((entries) => entries.length > 0)
       .slice(0, limit)
-      .map((entries) => productBody(entries, include.includes('variants')));
+      .map((entries) =>
+        productBody(
+          entries,
+          include.includes('variants'),
+          catalogue.relationsOf((entries[0] as CatalogueEntry).productId).related,
+        ),
+      );
     return { status: 200, body: { data, meta: pagination(data.length, limit) } };
+  }
+  if (call.method === 'GET' && (m = /^\/v3\/catalog\/products\/(\d+)$/.exec(p))) {
+    const entries = catalogue.product(m[1] as string);
+    if (entries.length === 0) return v3Error(404, 'The requested product was not found.');
+    const include = (call.query['include'] ?? '').split(',');
+    return {
+      status: 200,
+      body: {
+        data: productBody(entries, include.includes('variants'), catalogue.relationsOf(m[1] as string).related),
+        meta: {},
+      },
+    };
   }
   if (call.method === 'GET' && (m = /^\/v3\/catalog\/products\/(\d+)\/variants(?:\/(\d+))?$/.exec(p))) {
     const entries = catalogue.product(m[1] as string);

@@ -22,6 +22,17 @@ export interface CatalogueItem {
   readonly continueSelling?: boolean;
 }
 
+/**
+ * What a store suggests for a product, by product id, in the store's order: Shopify's related
+ * recommendations and BigCommerce's `related_products` are `related`; WooCommerce answers all three
+ * (`related_ids`, `upsell_ids`, `cross_sell_ids`).
+ */
+export interface ProductRelations {
+  readonly related?: readonly string[];
+  readonly upsells?: readonly string[];
+  readonly crossSells?: readonly string[];
+}
+
 export interface ItemRef {
   readonly productId: string;
   readonly variantId?: string;
@@ -59,6 +70,23 @@ function checkPrice(price: string, field: string): string {
 
 export class Catalogue {
   private readonly items = new Map<string, CatalogueEntry>();
+  private readonly relations = new Map<string, ProductRelations>();
+
+  /** Sets what the stores suggest for `productId` (ids must be numeric strings). */
+  setRelations(productId: string, relations: ProductRelations): void {
+    checkId(productId, 'productId');
+    for (const field of ['related', 'upsells', 'crossSells'] as const) {
+      const ids: unknown = relations[field];
+      if (ids === undefined) continue;
+      if (!Array.isArray(ids)) throw new Error(`catalogue: ${field} must be a list of product ids`);
+      ids.forEach((id: unknown, i) => checkId(String(id), `${field}[${i}]`));
+    }
+    this.relations.set(productId, relations);
+  }
+
+  relationsOf(productId: string): ProductRelations {
+    return this.relations.get(productId) ?? {};
+  }
 
   constructor(items: readonly CatalogueItem[] = DEFAULT_CATALOGUE) {
     for (const i of items) this.add(i);

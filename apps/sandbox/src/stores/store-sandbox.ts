@@ -8,7 +8,7 @@ import {
   type BigCommerceState,
 } from './bigcommerce-api';
 import { BIGCOMMERCE_SANDBOX_SCOPES } from './bigcommerce-hooks';
-import { Catalogue, type CatalogueItem, type ItemRef } from './catalogue';
+import { Catalogue, type CatalogueItem, type ItemRef, type ProductRelations } from './catalogue';
 import {
   handleShopify,
   handleShopifyOrderCreate,
@@ -33,6 +33,7 @@ import {
   type StorePlatform,
   type StoreReply,
 } from './store-http';
+import { handleShopifyStorefront } from './shopify-storefront';
 import { handleWooCommerce, newWooState, type WooConfig, type WooState } from './woocommerce-api';
 
 /** Credentials the stand-ins accept unless told otherwise (sandbox only: not secrets). */
@@ -66,6 +67,8 @@ export interface StoreSandbox {
   readonly credentials: Readonly<Record<StorePlatform, string>>;
   setStock(ref: ItemRef, stock: number | null): void;
   setPrice(ref: ItemRef, price: string, salePrice?: string): void;
+  /** What the stores suggest for a product (Shopify recommendations, BigCommerce related, WooCommerce related/up-sell/cross-sell). */
+  setRelations(productId: string, relations: ProductRelations): void;
   /** What the stand-ins received (credentials redacted), oldest first. */
   received(filter?: ReceivedFilter): ReceivedRequest[];
   fault(fault: StoreFault): void;
@@ -94,11 +97,15 @@ interface Routed {
   platform: StorePlatform;
   path: string;
   version?: string;
+  /** Shopify's Storefront API (`/api/<version>/graphql.json` on the shop's domain), not the Admin API. */
+  storefront?: boolean;
 }
 
 function routeOf(pathname: string): Routed | undefined {
   let m = /^\/shopify\/admin\/api\/(\d{4}-\d{2}|unstable)(\/.*)$/.exec(pathname);
   if (m) return { platform: 'shopify', version: m[1] as string, path: m[2] as string };
+  m = /^\/shopify\/api\/(\d{4}-\d{2}|unstable)(\/.*)$/.exec(pathname);
+  if (m) return { platform: 'shopify', version: m[1] as string, path: m[2] as string, storefront: true };
   m = new RegExp(`^/bigcommerce/stores/${SANDBOX_BIGCOMMERCE_STORE_HASH}(/.*)$`).exec(pathname);
   if (m) return { platform: 'bigcommerce', path: m[1] as string };
   m = /^\/woocommerce\/wp-json\/wc\/v3(\/.*)$/.exec(pathname);
@@ -110,7 +117,7 @@ function routeOf(pathname: string): Routed | undefined {
  * Starts the Shopify Admin (GraphQL and REST `orders.json`), BigCommerce and WooCommerce stand-ins on one local HTTP
  * server (each under its own prefix; `urls` are the shops' `apiUrl`s). Control endpoints:
  * `GET /__sandbox/requests`, `POST /__sandbox/faults` (a {@link StoreFault}), `DELETE /__sandbox/faults`,
- * `POST /__sandbox/stock` `{ productId, variantId?, stock }`, `POST /__sandbox/price` `{ productId, variantId?, price, salePrice? }`.
+ * `POST /__sandbox/stock` `{ productId, variantId?, stock }`, `POST /__sandbox/relations` `{ productId, related?, upsells?, crossSells? }`, `POST /__sandbox/price` `{ productId, variantId?, price, salePrice? }`.
  */
 export async function startStoreSandbox(options: StoreSandboxOptions = {}): Promise<StoreSandbox> {
   const catalogue = new Catalogue(options.catalogue);
@@ -174,6 +181,11 @@ export async function startStoreSandbox(options: StoreSandboxOptions = {}): Prom
       }
       if (url.pathname === '/__sandbox/stock' && req.method === 'POST') {
         catalogue.setStock(body as unknown as ItemRef, (body['stock'] ?? null) as number | null);
+        return send(res, { status: 200, body: { ok: true } });
+      }
+      if (url.pathname === '/__sandbox/relations' && req.method === 'POST') {
+        const { productId, ...relations } = body;
+        catalogue.setRelations(String(productId), relations as ProductRelations);
         return send(res, { status: 200, body: { ok: true } });
       }
       if (url.pathname === '/__sandbox/price' && req.method === 'POST') {
@@ -243,7 +255,12 @@ export async function startStoreSandbox(options: StoreSandboxOptions = {}): Prom
     }
     const ctxNow = now();
     let reply: StoreReply;
-    if (routed.platform === 'shopify') {
+    if (routed.platform === 'shopify' && routed.storefront === true) {
+      reply =
+        routed.path === '/graphql.json'
+          ? handleShopifyStorefront(call, { catalogue, shopUrl: `${base}/shopify` })
+          : { status: 404, body: { errors: 'Not Found' } };
+    } else if (routed.platform === 'shopify') {
       if (routed.path === '/orders.json') {
         reply = handleShopifyOrderCreate(call, { catalogue, state: state.shopify, now: ctxNow });
       } else if (!/^\/graphql\.json$/.test(routed.path)) reply = { status: 404, body: { errors: 'Not Found' } };
@@ -301,6 +318,7 @@ export async function startStoreSandbox(options: StoreSandboxOptions = {}): Prom
     credentials,
     setStock: (ref, stock) => catalogue.setStock(ref, stock),
     setPrice: (ref, price, salePrice) => catalogue.setPrice(ref, price, salePrice),
+    setRelations: (productId, relations) => catalogue.setRelations(productId, relations),
     received: (filter = {}) => log.filter((r) => matches(r, filter)),
     fault: (f) => faults.add(f),
     clearFaults: () => faults.clear(),

@@ -1,6 +1,6 @@
 import { LosslessNumber } from 'lossless-json';
 import Decimal from 'decimal.js';
-import { effectivePrice, type Catalogue, type CatalogueEntry } from './catalogue';
+import { effectivePrice, type Catalogue, type CatalogueEntry, type ProductRelations } from './catalogue';
 import type { StoreCall, StoreReply } from './store-http';
 import { handleWooWebhooks, wooPermissionCheck, type WooPermissions, type WooWebhook } from './woocommerce-webhooks';
 
@@ -104,7 +104,11 @@ function variationBody(e: CatalogueEntry, site: string): Record<string, unknown>
   };
 }
 
-function productBody(entries: CatalogueEntry[], site: string): Record<string, unknown> {
+function productBody(
+  entries: CatalogueEntry[],
+  site: string,
+  relations: ProductRelations = {},
+): Record<string, unknown> {
   const first = entries[0] as CatalogueEntry;
   const variable = entries.some((e) => e.variantId !== undefined);
   const cheapest = [...entries].sort((a, b) =>
@@ -128,6 +132,10 @@ function productBody(entries: CatalogueEntry[], site: string): Record<string, un
           variations: entries.map((e) => num(e.variantId as string)),
         }
       : { ...stockFields(first), variations: [] }),
+    related_ids: (relations.related ?? []).map(num),
+    upsell_ids: (relations.upsells ?? []).map(num),
+    cross_sell_ids: (relations.crossSells ?? []).map(num),
+    images: [],
     meta_data: [],
     _links: links(site, `/products/${first.productId}`, '/products'),
   };
@@ -336,7 +344,7 @@ export function handleWooCommerce(call: StoreCall, ctx: WooCtx): StoreReply {
   if (call.method === 'GET' && (m = /^\/products\/(\d+)$/.exec(p))) {
     const entries = ctx.catalogue.product(m[1] as string);
     return entries.length > 0
-      ? { status: 200, body: productBody(entries, site) }
+      ? { status: 200, body: productBody(entries, site, ctx.catalogue.relationsOf(m[1] as string)) }
       : wpError(404, 'woocommerce_rest_product_invalid_id', 'Invalid ID.');
   }
   if (call.method === 'GET' && (m = /^\/products\/(\d+)\/variations\/(\d+)$/.exec(p))) {
@@ -351,7 +359,7 @@ export function handleWooCommerce(call: StoreCall, ctx: WooCtx): StoreReply {
     const list = ids
       .map((id) => ctx.catalogue.product(id))
       .filter((e) => e.length > 0)
-      .map((e) => productBody(e, site));
+      .map((e) => productBody(e, site, ctx.catalogue.relationsOf((e[0] as CatalogueEntry).productId)));
     return { status: 200, headers: { 'x-wp-total': String(list.length), 'x-wp-totalpages': '1' }, body: list };
   }
   if (call.method === 'GET' && p === '/coupons') {

@@ -1,5 +1,5 @@
 import type { CommercePort, DiscountCodeRequest, RecoveryShop } from '@reclaim/ports';
-import type { RecoveryItem, StockLine } from '@reclaim/domain';
+import type { AlternativeCandidate, RecoveryItem, StockLine } from '@reclaim/domain';
 import { errorBefore, FaultPlan, timeoutAfter } from './faults';
 
 /**
@@ -11,12 +11,32 @@ export class FakeCommerce implements CommercePort {
   readonly stockCalls: { shopId: string; lineIds: string[] }[] = [];
   readonly stockFaults = new FaultPlan();
   readonly discountFaults = new FaultPlan();
+  readonly alternativeFaults = new FaultPlan();
+  readonly alternativeCalls: { shopId: string; productId: string; limit: number }[] = [];
+  private readonly suggestions = new Map<string, AlternativeCandidate[] | Error>();
   private readonly lines = new Map<string, Omit<StockLine, 'lineId'>>();
   private readonly byKey = new Map<string, string>();
 
   setStock(lineId: string, line: Omit<StockLine, 'lineId'>): this {
     this.lines.set(lineId, line);
     return this;
+  }
+
+  /** What the store suggests (with their stock and price) when `productId` cannot be sold; an Error is thrown instead. */
+  setAlternatives(productId: string, candidates: AlternativeCandidate[] | Error): this {
+    this.suggestions.set(productId, candidates);
+    return this;
+  }
+
+  async alternatives(shop: RecoveryShop, item: RecoveryItem, limit: number): Promise<AlternativeCandidate[]> {
+    this.alternativeCalls.push({ shopId: shop.id, productId: item.productId, limit });
+    const fault = this.alternativeFaults.next();
+    const before = fault ? errorBefore(fault) : undefined;
+    if (before) throw before;
+    if (fault) throw timeoutAfter();
+    const answer = this.suggestions.get(item.productId) ?? [];
+    if (answer instanceof Error) throw answer;
+    return answer.slice(0, limit);
   }
 
   async stock(shop: RecoveryShop, items: readonly RecoveryItem[]): Promise<StockLine[]> {

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
-import type { RecoveryItem, SealedValue, StockLine } from '@reclaim/domain';
+import type { AlternativeCandidate, RecoveryItem, SealedValue, StockLine } from '@reclaim/domain';
 import {
   DiscountUnavailableError,
   PermanentProviderError,
@@ -145,5 +145,10 @@ export class StorelessCommerce implements CommercePort {
 
   async createDiscountCode(_request: DiscountCodeRequest): Promise<{ code: string }> {
     throw new DiscountUnavailableError('no store adapter configured: discount codes cannot be created');
+  }
+
+  /** No store adapter: no line is ever reported sold out, and there is no store to suggest anything. */
+  async alternatives(_shop: RecoveryShop, _item: RecoveryItem, _limit: number): Promise<AlternativeCandidate[]> {
+    return [];
   }
 }

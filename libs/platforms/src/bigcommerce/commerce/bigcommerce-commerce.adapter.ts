@@ -7,7 +7,7 @@ import {
   type DiscountCodeRequest,
   type RecoveryShop,
 } from '@reclaim/ports';
-import type { RecoveryItem, StockLine } from '@reclaim/domain';
+import type { AlternativeCandidate, RecoveryItem, StockLine } from '@reclaim/domain';
 import { arrOf, objOf, parseJsonLossless, strOf, type JsonObject } from '../../common/lossless-json';
 import { validateMoney } from '../../common/money';
 import {
@@ -20,6 +20,29 @@ import {
   type StoreHttpResponse,
 } from '../../common/store-http';
 import { bigCommerceResetWait } from '../bigcommerce-api.client';
+
+/**
+ * Stock and price of one variant (or the product itself) for a wanted quantity: the product's
+ * `inventory_tracking` says whose `inventory_level` counts; `availability: disabled` and the
+ * variant's `purchasing_disabled` rule it out; the price is the `calculated_price`.
+ */
+export function bigCommerceVariantStock(
+  product: JsonObject,
+  variant: JsonObject | undefined,
+  quantity: number,
+): { available: boolean; currentUnitPrice?: string } {
+  const tracking = strOf(product['inventory_tracking']) ?? 'none';
+  const level =
+    tracking === 'product'
+      ? strOf(product['inventory_level'])
+      : tracking === 'variant'
+        ? strOf(variant?.['inventory_level'])
+        : undefined;
+  const enough = level === undefined || Number(level) >= quantity;
+  const purchasable = strOf(product['availability']) !== 'disabled' && variant?.['purchasing_disabled'] !== true;
+  const price = validateMoney(variant?.['calculated_price'] ?? product['calculated_price']);
+  return { available: purchasable && enough, ...(price.ok ? { currentUnitPrice: price.value } : {}) };
+}
 
 /** Products per catalog request (`id:in` list kept short enough for any URL limit). */
 const PRODUCTS_PER_REQUEST = 50;
@@ -156,23 +179,68 @@ export class BigCommerceCommerceAdapter implements CommercePort {
         lines.push({ lineId: item.lineId, available: false });
         continue;
       }
-      const tracking = strOf(product['inventory_tracking']) ?? 'none';
-      const level =
-        tracking === 'product'
-          ? strOf(product['inventory_level'])
-          : tracking === 'variant'
-            ? strOf(variant?.['inventory_level'])
-            : undefined;
-      const enough = level === undefined || Number(level) >= item.quantity;
-      const purchasable = strOf(product['availability']) !== 'disabled' && variant?.['purchasing_disabled'] !== true;
-      const price = validateMoney(variant?.['calculated_price'] ?? product['calculated_price']);
-      lines.push({
-        lineId: item.lineId,
-        available: purchasable && enough,
-        ...(price.ok ? { currentUnitPrice: price.value } : {}),
-      });
+      lines.push({ lineId: item.lineId, ...bigCommerceVariantStock(product, variant, item.quantity) });
     }
     return lines;
+  }
+
+  /**
+   * The product's `related_products` (the merchant's picks; BigCommerce's `[-1]` means "chosen
+   * automatically by the storefront" and names none), then those products with their variants in
+   * one catalog read: per product the first variant that can be bought in the line's quantity
+   * (else the first), with its stock and `calculated_price`, in the merchant's order.
+   */
+  async alternatives(shop: RecoveryShop, item: RecoveryItem, limit: number): Promise<AlternativeCandidate[]> {
+    if (!/^\d{1,20}$/.test(item.productId)) return [];
+    const body = await this.json(
+      shop,
+      'GET',
+      `/v3/catalog/products/${item.productId}?include_fields=related_products`,
+      'related products',
+    );
+    const related = arrOf(objOf(objOf(body)?.['data'])?.['related_products'])
+      .map((id) => strOf(id))
+      .filter((id): id is string => id !== undefined && /^\d{1,20}$/.test(id))
+      .slice(0, Math.max(0, Math.min(limit, PRODUCTS_PER_REQUEST)));
+    if (related.length === 0) return [];
+    const list = await this.json(
+      shop,
+      'GET',
+      `/v3/catalog/products?id:in=${related.join(',')}&include=variants,images&limit=${PRODUCTS_PER_REQUEST}`,
+      'catalog products',
+    );
+    const products = new Map<string, JsonObject>();
+    for (const p of arrOf(objOf(list)?.['data'])) {
+      const product = objOf(p);
+      const id = strOf(product?.['id']);
+      if (product !== undefined && id !== undefined) products.set(id, product);
+    }
+    return related.flatMap((id): AlternativeCandidate[] => {
+      const product = products.get(id);
+      if (product === undefined) return [];
+      const variants = arrOf(product['variants']).map((v) => objOf(v) ?? {});
+      const checked = variants.map((v) => ({ v, stock: bigCommerceVariantStock(product, v, item.quantity) }));
+      const pick = checked.find((c) => c.stock.available) ?? checked[0];
+      const stock = pick?.stock ?? bigCommerceVariantStock(product, undefined, item.quantity);
+      const variantId = variants.length > 1 ? strOf(pick?.v['id']) : undefined;
+      const path = strOf(objOf(product['custom_url'])?.['url']);
+      const image = arrOf(product['images'])
+        .map((i) => objOf(i) ?? {})
+        .find((i) => i['is_thumbnail'] === true);
+      const imageUrl = strOf(image?.['url_standard']);
+      return [
+        {
+          productId: id,
+          ...(variantId !== undefined ? { variantId } : {}),
+          title: strOf(product['name']) ?? `Product ${id}`,
+          available: stock.available,
+          ...(stock.currentUnitPrice !== undefined ? { unitPrice: stock.currentUnitPrice } : {}),
+          ...(path !== undefined && shop.shopDomain !== '' ? { productUrl: `https://${shop.shopDomain}${path}` } : {}),
+          ...(imageUrl !== undefined ? { imageUrl } : {}),
+          source: 'related',
+        },
+      ];
+    });
   }
 
   /**

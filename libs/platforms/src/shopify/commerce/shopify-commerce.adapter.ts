@@ -7,7 +7,7 @@ import {
   type DiscountCodeRequest,
   type RecoveryShop,
 } from '@reclaim/ports';
-import type { RecoveryItem, StockLine } from '@reclaim/domain';
+import type { AlternativeCandidate, RecoveryItem, StockLine } from '@reclaim/domain';
 import { arrOf, isObject, objOf, parseJsonLossless, strOf, type JsonObject } from '../../common/lossless-json';
 import { validateMoney } from '../../common/money';
 import {
@@ -45,6 +45,38 @@ export const SHOPIFY_DISCOUNT_CREATE_MUTATION = `mutation ReclaimDiscountCreate(
     userErrors { field code message }
   }
 }`;
+
+/**
+ * The Storefront API's recommendations for a product (RELATED: "you may also like", Shopify's own
+ * or set in Search & Discovery), with each product's variants as the storefront sells them.
+ */
+export const SHOPIFY_RECOMMENDATIONS_QUERY = `query ReclaimRecommendations($productId: ID!, $intent: ProductRecommendationIntent) {
+  productRecommendations(productId: $productId, intent: $intent) {
+    id title onlineStoreUrl featuredImage { url }
+    variants(first: 10) { nodes { id title availableForSale } }
+  }
+}`;
+
+/** `https://shop/admin/api/2025-01` → the shop's Storefront API endpoint `https://shop/api/2025-01/graphql.json`. */
+export function shopifyStorefrontUrl(apiUrl: string): string {
+  const base = apiUrl
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\/graphql\.json$/, '');
+  const m = /^(.*)\/admin\/api\/([^/]+)$/.exec(base);
+  if (m === null)
+    throw new PermanentProviderError('shopify apiUrl does not end in /admin/api/<version>', 'bad-api-url');
+  return `${m[1]}/api/${m[2]}/graphql.json`;
+}
+
+function shopifyProductGid(productId: string): string | undefined {
+  if (/^gid:\/\/shopify\/Product\/\d+$/.test(productId)) return productId;
+  return /^\d{1,20}$/.test(productId) ? `gid://shopify/Product/${productId}` : undefined;
+}
+
+function numericIdOf(gid: string | undefined): string | undefined {
+  return gid === undefined ? undefined : /\/(\d{1,20})$/.exec(gid)?.[1];
+}
 
 /** `https://shop/admin/api/2025-01` → its `/graphql.json` endpoint (an apiUrl already ending so is kept). */
 export function shopifyGraphqlUrl(apiUrl: string): string {
@@ -149,6 +181,72 @@ export class ShopifyCommerceAdapter implements CommercePort {
     return lines;
   }
 
+  /**
+   * Recommendations from the Storefront API (tokenless, as its public product reads allow), then
+   * the stock and price of each suggested variant from the Admin API (`nodes`, like `stock`): the
+   * storefront's own answer is never trusted for either. Per product the first variant the
+   * storefront sells is suggested (else the first one, which the Admin answer then rules out).
+   */
+  async alternatives(shop: RecoveryShop, item: RecoveryItem, limit: number): Promise<AlternativeCandidate[]> {
+    const productGid = shopifyProductGid(item.productId);
+    if (productGid === undefined) return [];
+    const data = await this.graphql(
+      shop,
+      'ReclaimRecommendations',
+      SHOPIFY_RECOMMENDATIONS_QUERY,
+      { productId: productGid, intent: 'RELATED' },
+      true,
+      { url: shopifyStorefrontUrl(shop.apiUrl), headers: {} },
+    );
+    const products = arrOf(data['productRecommendations'])
+      .map((p) => objOf(p))
+      .filter((p): p is JsonObject => p !== undefined)
+      .slice(0, Math.max(0, limit));
+    const suggested = products.flatMap((p) => {
+      const productId = numericIdOf(strOf(p['id']));
+      if (productId === undefined) return [];
+      const variants = arrOf(objOf(p['variants'])?.['nodes']).map((v) => objOf(v) ?? {});
+      const variant = variants.find((v) => v['availableForSale'] === true) ?? variants[0];
+      const variantId = numericIdOf(strOf(variant?.['id']));
+      const title = strOf(p['title']) ?? `Product ${productId}`;
+      const variantTitle = strOf(variant?.['title']);
+      const url = strOf(p['onlineStoreUrl']);
+      const image = strOf(objOf(p['featuredImage'])?.['url']);
+      return [
+        {
+          productId,
+          ...(variantId !== undefined ? { variantId } : {}),
+          title,
+          ...(variantTitle !== undefined && variantTitle !== 'Default Title' ? { variantTitle } : {}),
+          ...(url !== undefined ? { productUrl: url } : {}),
+          ...(image !== undefined ? { imageUrl: image } : {}),
+        },
+      ];
+    });
+    const checkable = suggested.filter((c) => c.variantId !== undefined);
+    const lines = await this.stock(
+      shop,
+      checkable.map((c) => ({
+        lineId: c.variantId as string,
+        productId: c.productId,
+        variantId: c.variantId,
+        quantity: item.quantity,
+        unitPrice: item.unitPrice,
+      })),
+    );
+    const byVariant = new Map(lines.map((l) => [l.lineId, l]));
+    return suggested.map((c): AlternativeCandidate => {
+      const line = c.variantId !== undefined ? byVariant.get(c.variantId) : undefined;
+      return {
+        ...c,
+        available: line?.available === true,
+        ...(line?.currentUnitPrice !== undefined ? { unitPrice: line.currentUnitPrice } : {}),
+        source: 'recommendations',
+        ...(c.variantId === undefined ? { unusable: 'no-variant' } : {}),
+      };
+    });
+  }
+
   async createDiscountCode(request: DiscountCodeRequest): Promise<{ code: string }> {
     checkPercent(request.percent);
     const code = discountCodeFor(request.idempotencyKey);
@@ -222,15 +320,17 @@ export class ShopifyCommerceAdapter implements CommercePort {
     query: string,
     variables: Record<string, unknown>,
     isQuery: boolean,
+    /** Another endpoint than the Admin API (the Storefront API, tokenless). */
+    endpoint?: { readonly url: string; readonly headers: Record<string, string> },
   ): Promise<JsonObject> {
     const what = `shopify ${operationName}`;
     const res = await this.http.send({
       method: 'POST',
-      url: shopifyGraphqlUrl(shop.apiUrl),
+      url: endpoint?.url ?? shopifyGraphqlUrl(shop.apiUrl),
       headers: {
         'content-type': 'application/json',
         accept: 'application/json',
-        'x-shopify-access-token': shop.apiToken,
+        ...(endpoint?.headers ?? { 'x-shopify-access-token': shop.apiToken }),
       },
       body: JSON.stringify({ query, variables, operationName }),
       idempotent: isQuery,

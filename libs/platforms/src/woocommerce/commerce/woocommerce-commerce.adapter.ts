@@ -6,7 +6,7 @@ import {
   type DiscountCodeRequest,
   type RecoveryShop,
 } from '@reclaim/ports';
-import type { RecoveryItem, StockLine } from '@reclaim/domain';
+import type { AlternativeCandidate, AlternativeSource, RecoveryItem, StockLine } from '@reclaim/domain';
 import { arrOf, objOf, parseJsonLossless, strOf, type JsonObject } from '../../common/lossless-json';
 import { validateMoney } from '../../common/money';
 import {
@@ -107,6 +107,66 @@ export class WooCommerceCommerceAdapter implements CommercePort {
       });
     }
     return lines;
+  }
+
+  /**
+   * The product's up-sells (what the merchant recommends instead), then its related products
+   * (WooCommerce's own, from shared categories and tags), then its cross-sells, each id once, read
+   * in one `GET /products?include=…` for their stock and price. A variable product is listed but
+   * unusable: it has no single variation to suggest.
+   */
+  async alternatives(shop: RecoveryShop, item: RecoveryItem, limit: number): Promise<AlternativeCandidate[]> {
+    if (!/^\d{1,20}$/.test(item.productId)) return [];
+    const res = await this.call(shop, 'GET', `/products/${item.productId}`, 'related products', true);
+    if (res.status === 404) return [];
+    if (res.status < 200 || res.status >= 300) throw this.refusal('related products', res);
+    const product = objOf(this.parse(res, 'related products')) ?? {};
+    const sources = new Map<string, AlternativeSource>();
+    for (const [field, source] of [
+      ['upsell_ids', 'upsell'],
+      ['related_ids', 'related'],
+      ['cross_sell_ids', 'cross-sell'],
+    ] as const) {
+      for (const raw of arrOf(product[field])) {
+        const id = strOf(raw);
+        if (id !== undefined && /^\d{1,20}$/.test(id) && !sources.has(id)) sources.set(id, source);
+      }
+    }
+    const ids = [...sources.keys()].slice(0, Math.max(0, Math.min(limit, 100)));
+    if (ids.length === 0) return [];
+    const listRes = await this.call(
+      shop,
+      'GET',
+      `/products?include=${ids.join(',')}&per_page=${ids.length}`,
+      'related products',
+      true,
+    );
+    if (listRes.status < 200 || listRes.status >= 300) throw this.refusal('related products', listRes);
+    const bodies = new Map<string, JsonObject>();
+    for (const raw of arrOf(this.parse(listRes, 'related products'))) {
+      const body = objOf(raw);
+      const id = strOf(body?.['id']);
+      if (body !== undefined && id !== undefined) bodies.set(id, body);
+    }
+    return ids.flatMap((id): AlternativeCandidate[] => {
+      const body = bodies.get(id);
+      if (body === undefined) return [];
+      const price = strOf(body['price']) !== undefined ? validateMoney(body['price']) : undefined;
+      const url = strOf(body['permalink']);
+      const image = strOf(objOf(arrOf(body['images'])[0])?.['src']);
+      return [
+        {
+          productId: id,
+          title: strOf(body['name']) ?? `Product ${id}`,
+          available: wooAvailable(body, item.quantity),
+          ...(price?.ok ? { unitPrice: price.value } : {}),
+          ...(url !== undefined ? { productUrl: url } : {}),
+          ...(image !== undefined ? { imageUrl: image } : {}),
+          source: sources.get(id) ?? 'related',
+          ...(strOf(body['type']) === 'variable' ? { unusable: 'variable-product' } : {}),
+        },
+      ];
+    });
   }
 
   async createDiscountCode(request: DiscountCodeRequest): Promise<{ code: string }> {
