@@ -11,7 +11,36 @@ export function shopifyCheckout(opts: {
   name?: string;
   /** `null`: no phone at all. */
   phone?: string | null;
+  /** Other line items than the one desk lamp (ids are written as JSON numbers, as Shopify sends them). */
+  lines?: readonly {
+    readonly key: string;
+    readonly productId: string;
+    readonly variantId: string;
+    readonly title: string;
+    readonly price: string;
+    readonly quantity?: number;
+  }[];
 }): string {
+  const DEFAULT_LINE = `{
+      "key": "line-1",
+      "product_id": 7823456789012345678,
+      "variant_id": 9123456789012345678,
+      "sku": "LAMP-1",
+      "title": "Desk lamp ${opts.name ?? ''}",
+      "variant_title": "Brass",
+      "quantity": 1,
+      "price": "${opts.price ?? '249.00'}",
+      "vendor": "Lumen"
+    }`;
+  const lineItems =
+    opts.lines === undefined
+      ? undefined
+      : opts.lines
+          .map(
+            (l) =>
+              `{ "key": ${JSON.stringify(l.key)}, "product_id": ${l.productId}, "variant_id": ${l.variantId}, "title": ${JSON.stringify(l.title)}, "quantity": ${l.quantity ?? 1}, "price": "${l.price}" }`,
+          )
+          .join(',\n    ');
   // Built as text so the big ids stay exact numbers in the JSON, as Shopify sends them.
   return `{
   "id": ${BIG_ID},
@@ -33,17 +62,7 @@ export function shopifyCheckout(opts: {
   "abandoned_checkout_url": "https://shop.example/checkouts/${opts.token}/recover",
   "source_name": "web",
   "line_items": [
-    {
-      "key": "line-1",
-      "product_id": 7823456789012345678,
-      "variant_id": 9123456789012345678,
-      "sku": "LAMP-1",
-      "title": "Desk lamp ${opts.name ?? ''}",
-      "variant_title": "Brass",
-      "quantity": 1,
-      "price": "${opts.price ?? '249.00'}",
-      "vendor": "Lumen"
-    }
+    ${lineItems ?? DEFAULT_LINE}
   ],
   "customer": {
     "id": 6012345678901234567,

@@ -153,7 +153,7 @@ function mjml(copy: Copy): string {
         <mj-table>
           {{#each items}}<tr>
             <td style="padding:8px 8px 8px 0;width:80px;vertical-align:top;">{{#if imageUrl}}<img src="{{imageUrl}}" alt="" width="72" style="display:block;width:72px;border:0;">{{/if}}</td>
-            <td style="padding:8px 0;vertical-align:top;"><div dir="auto"><strong>{{title}}</strong></div>{{#if variantTitle}}<div dir="auto">{{variantTitle}}</div>{{/if}}<div>Qty {{quantity}} × {{unitPrice}}{{#if priceChanged}} (current price){{/if}}</div></td>
+            <td style="padding:8px 0;vertical-align:top;"><div dir="auto"><strong>{{title}}</strong></div>{{#if variantTitle}}<div dir="auto">{{variantTitle}}</div>{{/if}}{{#if replaces}}<div style="color:#666666;">In place of <span dir="auto">{{replaces}}</span>, which is sold out</div>{{/if}}<div>Qty {{quantity}} × {{unitPrice}}{{#if priceChanged}} (current price){{/if}}</div></td>
             <td style="padding:8px 0;vertical-align:top;text-align:right;white-space:nowrap;">{{lineTotal}}</td>
           </tr>{{/each}}
           <tr>
@@ -162,6 +162,7 @@ function mjml(copy: Copy): string {
             <td style="padding:12px 0;border-top:1px solid #dddddd;text-align:right;white-space:nowrap;"><strong>{{cartTotal}}</strong></td>
           </tr>
         </mj-table>
+        {{#if soldOut}}<mj-text>{{#each soldOut}}<p><strong dir="auto">{{title}}</strong>{{#if variantTitle}} (<span dir="auto">{{variantTitle}}</span>){{/if}} is sold out for now.{{#if notifyUrl}} <a href="{{notifyUrl}}">Notify me</a> when it is back.{{/if}}</p>{{/each}}</mj-text>{{/if}}
         <mj-button href="{{checkoutUrl}}" background-color="#1a73e8" color="#ffffff" font-size="16px">${copy.cta}</mj-button>
       </mj-column>
     </mj-section>
@@ -186,9 +187,12 @@ ${copy.intro}
 
 Your cart:
 {{#each items}}
-- {{title}}{{#if variantTitle}} ({{variantTitle}}){{/if}}: {{quantity}} × {{unitPrice}}{{#if priceChanged}} (current price){{/if}} = {{lineTotal}}
+- {{title}}{{#if variantTitle}} ({{variantTitle}}){{/if}}: {{quantity}} × {{unitPrice}}{{#if priceChanged}} (current price){{/if}} = {{lineTotal}}{{#if replaces}} — in place of {{replaces}}, which is sold out{{/if}}
 {{/each}}
 Total: {{cartTotal}}
+{{#each soldOut}}
+{{title}}{{#if variantTitle}} ({{variantTitle}}){{/if}} is sold out for now.{{#if notifyUrl}} Notify me when it is back: {{notifyUrl}}{{/if}}
+{{/each}}
 
 ${copy.cta}: {{checkoutUrl}}
 

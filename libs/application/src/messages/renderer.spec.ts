@@ -349,3 +349,38 @@ describe('TemplateCache bound (CACHE_TEMPLATES)', () => {
     expect(cache.size).toBe(1);
   });
 });
+
+describe('TemplateMessageRenderer: sold-out lines', () => {
+  it('shows an alternative in place of the sold-out item and names a line with none as sold out', async () => {
+    const out = await renderer.render(
+      input({
+        items: [
+          { title: 'Jute tote', quantity: 2, unitPrice: '27.00', priceChanged: false, replaces: 'Canvas tote' },
+          { title: 'Bulb', quantity: 1, unitPrice: '4.50', priceChanged: false },
+        ],
+        soldOut: [
+          { title: 'Desk <lamp>', variantTitle: 'Brass', notifyUrl: 'https://reclaim.example/n/v1.notify.sig' },
+        ],
+        cartValue: '58.50',
+        discount: undefined,
+      }),
+    );
+    expect(out.text).toContain('Jute tote: 2 × $27.00 = $54.00 — in place of Canvas tote, which is sold out');
+    expect(out.text).toContain(
+      'Desk <lamp> (Brass) is sold out for now. Notify me when it is back: https://reclaim.example/n/v1.notify.sig',
+    );
+    expect(out.html).toContain('In place of <span dir="auto">Canvas tote</span>, which is sold out');
+    expect(out.html).toContain('Desk &lt;lamp&gt;');
+    expect(out.html).toContain('href="https://reclaim.example/n/v1.notify.sig"');
+    // Without sold-out lines nothing about stock is said.
+    const plain = await renderer.render(input());
+    expect(plain.text).not.toContain('sold out');
+    expect(plain.html).not.toContain('sold out');
+  });
+
+  it('refuses a notify link that is not http(s), naming the field', async () => {
+    await expect(
+      renderer.render(input({ soldOut: [{ title: 'Desk lamp', notifyUrl: 'javascript:alert(1)' }] })),
+    ).rejects.toThrow('soldOut[0].notifyUrl must be http(s)');
+  });
+});

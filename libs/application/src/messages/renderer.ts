@@ -23,6 +23,17 @@ export interface RenderItem {
   /** Current unit price, a decimal string in `currency`. */
   readonly unitPrice: string;
   readonly priceChanged: boolean;
+  /** The sold-out item this one is offered in place of (its title), when it is an alternative. */
+  readonly replaces?: string;
+}
+
+/** A line of the cart the store cannot sell and has no fitting alternative for. */
+export interface RenderSoldOutItem {
+  readonly title: string;
+  readonly variantTitle?: string;
+  readonly productUrl?: string;
+  /** Where the shopper asks to hear when it is back (a signed link of ours), when offered. */
+  readonly notifyUrl?: string;
 }
 
 export interface RenderShop {
@@ -53,6 +64,8 @@ export interface RenderMessageInput {
   readonly shop: RenderShop;
   readonly customerName?: string;
   readonly items: readonly RenderItem[];
+  /** Lines announced as sold out (none fits in their place). */
+  readonly soldOut?: readonly RenderSoldOutItem[];
   /** Cart value after the stock/price check, a decimal string in `currency`. */
   readonly cartValue: string;
   readonly currency: string;
@@ -193,8 +206,16 @@ export class TemplateMessageRenderer implements MessageRenderer {
         unitPrice: money(item.unitPrice, `items[${i}].unitPrice`),
         lineTotal: formatMoney(multiplyAmount(item.unitPrice, item.quantity), input.currency, locale),
         priceChanged: item.priceChanged,
+        replaces: item.replaces ?? null,
       });
     });
+    const soldOut = (input.soldOut ?? []).map((item, i) =>
+      record({
+        title: item.title,
+        variantTitle: item.variantTitle ?? null,
+        notifyUrl: item.notifyUrl !== undefined ? httpUrl(item.notifyUrl, `soldOut[${i}].notifyUrl`).href : null,
+      }),
+    );
     const discount = input.discount;
     if (
       discount !== undefined &&
@@ -215,6 +236,7 @@ export class TemplateMessageRenderer implements MessageRenderer {
       customerName: input.customerName ?? null,
       items,
       itemCount: items.length,
+      soldOut,
       cartTotal: money(input.cartValue, 'cartValue'),
       discount:
         discount === undefined

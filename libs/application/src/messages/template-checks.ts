@@ -165,7 +165,7 @@ export function checkMarkupPlacement(source: string): void {
       if (!/^[A-Za-z@./_-]+$/.test(name) || !isUrlVariable(last)) {
         throw new TemplateError(
           'mjml',
-          `only URL variables may be used in ${match[1]}= (checkoutUrl, unsubscribeUrl, trackingPixelUrl, shop.url, imageUrl); found {{${name}}}`,
+          `only URL variables may be used in ${match[1]}= (checkoutUrl, unsubscribeUrl, trackingPixelUrl, shop.url, imageUrl, notifyUrl); found {{${name}}}`,
         );
       }
     }
@@ -173,7 +173,7 @@ export function checkMarkupPlacement(source: string): void {
 }
 
 function isUrlVariable(name: string): boolean {
-  return ['checkoutUrl', 'unsubscribeUrl', 'trackingPixelUrl', 'url', 'imageUrl'].includes(name);
+  return ['checkoutUrl', 'unsubscribeUrl', 'trackingPixelUrl', 'url', 'imageUrl', 'notifyUrl'].includes(name);
 }
 
 export function firstLine(err: unknown): string {

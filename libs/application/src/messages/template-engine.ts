@@ -142,9 +142,13 @@ function sampleView(withOptional: boolean): TemplateView {
         unitPrice: '$10.00',
         lineTotal: '$20.00',
         priceChanged: withOptional,
+        replaces: withOptional ? 'Sold-out product' : null,
       },
     ],
     itemCount: 1,
+    soldOut: withOptional
+      ? [{ title: 'Sold-out product', variantTitle: 'Red', notifyUrl: 'https://reclaim.example/n/sample-token' }]
+      : [],
     cartTotal: '$20.00',
     discount: withOptional ? { code: 'SAVE10', percent: 10, expiresAt: '1 January 2030' } : null,
     checkoutUrl: 'https://reclaim.example/t/c/sample-token',

@@ -14,7 +14,7 @@ const url: Field = { kind: 'url' };
 const num: Field = { kind: 'number' };
 const flag: Field = { kind: 'flag' };
 
-/** Every variable a template may use (null when absent: customerName, variantTitle, imageUrl, discount, trackingPixelUrl). */
+/** Every variable a template may use (null when absent: customerName, variantTitle, imageUrl, replaces, notifyUrl, discount, trackingPixelUrl). */
 export const TEMPLATE_VARIABLES: Fields = {
   subject: text,
   help: flag,
@@ -31,9 +31,11 @@ export const TEMPLATE_VARIABLES: Fields = {
       unitPrice: text,
       lineTotal: text,
       priceChanged: flag,
+      replaces: text,
     },
   },
   itemCount: num,
+  soldOut: { kind: 'list', item: { title: text, variantTitle: text, notifyUrl: url } },
   cartTotal: text,
   discount: { kind: 'object', fields: { code: text, percent: num, expiresAt: text } },
   checkoutUrl: url,
@@ -49,6 +51,16 @@ export interface TemplateItemView {
   readonly unitPrice: string;
   readonly lineTotal: string;
   readonly priceChanged: boolean;
+  /** The sold-out item this one is offered in place of (its title); null for the cart's own lines. */
+  readonly replaces: string | null;
+}
+
+/** A cart line the store cannot sell, with no alternative that fits. */
+export interface TemplateSoldOutView {
+  readonly title: string;
+  readonly variantTitle: string | null;
+  /** Our signed "notify me" link, when offered. */
+  readonly notifyUrl: string | null;
 }
 
 /** What templates see; built by the renderer from the render input. */
@@ -65,6 +77,8 @@ export interface TemplateView {
   readonly customerName: string | null;
   readonly items: readonly TemplateItemView[];
   readonly itemCount: number;
+  /** Lines announced as sold out (empty when none). */
+  readonly soldOut: readonly TemplateSoldOutView[];
   readonly cartTotal: string;
   readonly discount: { readonly code: string; readonly percent: number; readonly expiresAt: string } | null;
   readonly checkoutUrl: string;

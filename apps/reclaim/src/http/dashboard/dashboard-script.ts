@@ -555,6 +555,7 @@ const CORE_JS = String.raw`
     'order-attributed': 'Order credited to a message',
     enriched: 'Marketing profile facts recorded',
     'enrichment-unavailable': 'Marketing profile facts unavailable',
+    'alternatives-checked': 'Sold out: alternatives from the store',
     ended: 'Recovery ended',
   };
 

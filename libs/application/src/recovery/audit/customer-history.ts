@@ -14,6 +14,7 @@ import type {
   ProfileEnrichment,
   Segmentation,
   SequenceStep,
+  SoldOutLine,
 } from '@reclaim/domain';
 import {
   comparePositions,
@@ -54,6 +55,7 @@ export type HistoryEntryKind =
   | 'order-attributed'
   | 'enriched'
   | 'enrichment-unavailable'
+  | 'alternatives-checked'
   | 'ended';
 
 export interface HistoryEntry {
@@ -93,6 +95,8 @@ export interface HistoryEntry {
   /** `enriched`: what the marketing platform (Klaviyo) knew about the shopper, and the segments it added. */
   readonly enrichment?: ProfileEnrichment;
   readonly segmentsAdded?: readonly string[];
+  /** `alternatives-checked`: the step's sold-out lines, what the store suggested, and what was offered. */
+  readonly soldOut?: readonly SoldOutLine[];
   /** The recorded event itself. */
   readonly event: RecoveryEvent;
 }
@@ -328,11 +332,48 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
       };
     case 'recovery.enrichment-unavailable':
       return { ...base, kind: 'enrichment-unavailable', reason: e.reason, ...(e.code ? { error: e.code } : {}) };
+    case 'recovery.alternatives-checked': {
+      // reason: alternative-offered when every sold-out line got one, lookup-failed when a lookup
+      // failed (error: the store's words), else sold-out (announced as such).
+      const failed = e.lines.find((l) => l.lookup === 'failed');
+      return {
+        ...base,
+        kind: 'alternatives-checked',
+        step: e.step,
+        reason: e.lines.every((l) => l.alternative !== undefined)
+          ? 'alternative-offered'
+          : failed !== undefined
+            ? 'lookup-failed'
+            : 'sold-out',
+        detail: describeSoldOut(e.lines),
+        ...(failed?.detail !== undefined ? { error: failed.detail } : {}),
+        soldOut: e.lines,
+      };
+    }
     case 'recovery.ended':
       return { ...base, kind: 'ended', reason: e.reason };
     default:
       return undefined;
   }
+}
+
+/** Each sold-out line in one clause: what replaced it, or why nothing did. */
+export function describeSoldOut(lines: readonly SoldOutLine[]): string {
+  return lines
+    .map((l) => {
+      const name = `${l.title ?? `product ${l.productId}`} (line ${l.lineId})`;
+      if (l.alternative !== undefined) {
+        return `${name} sold out: offered ${l.alternative.title} at ${l.alternative.unitPrice} (${l.alternative.source})`;
+      }
+      if (l.lookup === 'failed')
+        return `${name} sold out: suggestions could not be read (${l.detail ?? 'store error'})`;
+      if (l.considered.length === 0) return `${name} sold out: the store suggests nothing`;
+      const counts = new Map<string, number>();
+      for (const c of l.considered) counts.set(c.verdict, (counts.get(c.verdict) ?? 0) + 1);
+      const why = [...counts].map(([verdict, n]) => `${n} ${verdict}`).join(', ');
+      return `${name} sold out: none of ${l.considered.length} suggestions fits (${why})`;
+    })
+    .join('; ');
 }
 
 /** The customer's recovery history across all their carts, in log order (global position). */

@@ -1,6 +1,15 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { describeProviderError, PermanentProviderError } from '@reclaim/ports';
+import {
+  alternativeItem,
+  chooseAlternative,
+  DEFAULT_ALTERNATIVE_RULES,
+  MAX_ALTERNATIVE_CANDIDATES,
+  type RecoveryItem,
+  type SoldOutLine,
+  type StockLine,
+} from '@reclaim/domain';
+import { describeProviderError, PermanentProviderError, type RecoveryShop } from '@reclaim/ports';
 import { CheckInventory, type InventoryOutcome } from './effect-commands';
 import { outsideRetryDelayMs } from './effect-deps';
 import { EffectContext } from './effect-context';
@@ -10,14 +19,22 @@ import { EffectContext } from './effect-context';
  * A store that refuses for good keeps the items as they are; any other failure (unreachable,
  * 5xx, rate limited, an error of our own on the way) defers the step as `store-unavailable` with
  * words on what happened, for a wait that grows with each consecutive deferral of the step.
+ *
+ * For each line the store cannot sell, its suggestions (`CommercePort.alternatives`, each with the
+ * stock and price the store answers for it) are weighed by the pure `chooseAlternative`; the line
+ * then carries the alternative, or none and is announced as sold out. A failing suggestion lookup
+ * does not hold the step: the line is announced as sold out and `lookup: failed` with the store's
+ * words goes on the record (the failure is counted in `reclaim_provider_errors_total` like every
+ * store call). Lines already answered for this request are read back from the record instead.
  */
 @CommandHandler(CheckInventory)
 export class CheckInventoryHandler implements ICommandHandler<CheckInventory> {
   constructor(@Inject(EffectContext) private readonly ctx: EffectContext) {}
 
-  async execute({ shop, items, context }: CheckInventory): Promise<InventoryOutcome> {
+  async execute({ shop, items, context, rules, recorded }: CheckInventory): Promise<InventoryOutcome> {
+    let lines: StockLine[];
     try {
-      return { kind: 'checked', lines: await this.ctx.deps.commerce.stock(shop, items) };
+      lines = await this.ctx.deps.commerce.stock(shop, items);
     } catch (err) {
       if (err instanceof PermanentProviderError) {
         // The store refuses for good (token revoked, shop closed): the items are kept as they are.
@@ -36,6 +53,56 @@ export class CheckInventoryHandler implements ICommandHandler<CheckInventory> {
         reason: 'store-unavailable',
         detail: storeProblem(err, shop.apiUrl),
       };
+    }
+    const known = new Map(recorded.map((l) => [l.lineId, l]));
+    const soldOut: SoldOutLine[] = [];
+    const out: StockLine[] = [];
+    for (const line of lines) {
+      const item = items.find((i) => i.lineId === line.lineId);
+      if (line.available || item === undefined) {
+        out.push(line);
+        continue;
+      }
+      const answer =
+        known.get(line.lineId) ??
+        (await this.soldOutLine(shop, item, items, rules ?? DEFAULT_ALTERNATIVE_RULES, context));
+      soldOut.push(answer);
+      const alternative = alternativeItem(answer);
+      out.push({ ...line, ...(alternative !== undefined ? { alternative } : {}) });
+    }
+    return { kind: 'checked', lines: out, soldOut };
+  }
+
+  private async soldOutLine(
+    shop: RecoveryShop,
+    item: RecoveryItem,
+    items: readonly RecoveryItem[],
+    rules: NonNullable<CheckInventory['rules']>,
+    context: CheckInventory['context'],
+  ): Promise<SoldOutLine> {
+    const base = {
+      lineId: item.lineId,
+      productId: item.productId,
+      ...(item.variantId !== undefined ? { variantId: item.variantId } : {}),
+      ...(item.title !== undefined ? { title: item.title } : {}),
+      quantity: item.quantity,
+    };
+    try {
+      const candidates = await this.ctx.deps.commerce.alternatives(shop, item, MAX_ALTERNATIVE_CANDIDATES);
+      const { alternative, considered } = chooseAlternative(item, candidates, items, rules);
+      return {
+        ...base,
+        lookup: candidates.length > 0 ? 'found' : 'none',
+        considered,
+        ...(alternative !== undefined ? { alternative } : {}),
+      };
+    } catch (err) {
+      const detail = storeProblem(err, shop.apiUrl);
+      this.ctx.deps.log?.warn(
+        { ...context, lineId: item.lineId, detail },
+        'alternatives lookup failed: announced as sold out',
+      );
+      return { ...base, lookup: 'failed', detail, considered: [] };
     }
   }
 }

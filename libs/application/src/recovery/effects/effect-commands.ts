@@ -6,7 +6,7 @@
  * the queue row stays claimed (leased) until the runner settles it from the outcome.
  */
 import { Command } from '@nestjs/cqrs';
-import type { Channel, RecoveryItem, StockLine } from '@reclaim/domain';
+import type { AlternativeRules, Channel, RecoveryItem, SoldOutLine, StockLine } from '@reclaim/domain';
 import type { RecoveryShop } from '@reclaim/ports';
 import type { EffectRequest } from './effect-queue';
 
@@ -92,19 +92,28 @@ export class CheckInventory extends Command<InventoryOutcome> {
       /** Consecutive `store-unavailable` deferrals of the step before this check (the back-off grows with them). */
       readonly deferrals: number;
     },
+    /** Which suggestions may replace a sold-out line. */
+    readonly rules?: AlternativeRules,
+    /**
+     * Sold-out lines already answered for this very request (`recovery.alternatives-checked` on the
+     * log): read back, never asked of the store again.
+     */
+    readonly recorded: readonly SoldOutLine[] = [],
   ) {
     super();
   }
 }
 
 /**
- * - `checked`: what the store says per line (lines it does not mention are kept as they are);
+ * - `checked`: what the store says per line (lines it does not mention are kept as they are), a
+ *   sold-out line carrying its alternative when one fits; `soldOut` what was asked about each
+ *   sold-out line and decided (to be recorded as `recovery.alternatives-checked`);
  * - `skipped{reason}`: the store refuses for good (token revoked, shop closed): no lines, items kept;
  * - `deferred{until}`: the store could not answer (unreachable, 5xx, rate limited): the step is
  *   deferred as `store-unavailable` until then, with `detail` in words.
  */
 export type InventoryOutcome =
-  | { readonly kind: 'checked'; readonly lines: readonly StockLine[] }
+  | { readonly kind: 'checked'; readonly lines: readonly StockLine[]; readonly soldOut: readonly SoldOutLine[] }
   | { readonly kind: 'skipped'; readonly reason: string; readonly lines: readonly [] }
   | {
       readonly kind: 'deferred';

@@ -1,5 +1,5 @@
 /** What a recovery message says: the renderer's input from the send decision, cart, shop and links. */
-import type { CartState, ContactDetails, SendDecision } from '@reclaim/domain';
+import type { CartState, ContactDetails, SendDecision, SoldOutLine } from '@reclaim/domain';
 import type { MessageLinkFactory, RenderMessageInput } from '../ports';
 import type { RenderShop } from '../../messages/renderer';
 import { utmParametersFor, utmSettingsOf } from '../../messages/utm';
@@ -29,8 +29,11 @@ export function renderInputOf(input: {
   readonly contact: ContactDetails | null;
   readonly links: ReturnType<MessageLinkFactory['forMessage']>;
   readonly discountCode: string | undefined;
+  /** The step's sold-out lines: what an alternative replaces, and the lines announced as sold out. */
+  readonly soldOut?: readonly SoldOutLine[];
 }): RenderMessageInput {
   const { decision: sent, step, shop, profile, cart, contact, links, discountCode } = input;
+  const soldOut = new Map((input.soldOut ?? []).map((l) => [l.lineId, l]));
   const utm = utmParametersFor(profile.utm ?? utmSettingsOf(undefined), {
     channel: sent.channel,
     sequenceId: input.sequenceId,
@@ -48,6 +51,21 @@ export function renderInputOf(input: {
     shop: renderShopOf(shop, profile),
     ...(contact?.firstName ? { customerName: contact.firstName } : {}),
     items: sent.items.map((i) => {
+      const replaced = i.replacesLineId !== undefined ? soldOut.get(i.replacesLineId) : undefined;
+      const alternative = replaced?.alternative;
+      if (replaced !== undefined && alternative !== undefined) {
+        const original = lines.get(replaced.lineId);
+        return {
+          title: alternative.title,
+          ...(alternative.variantTitle !== undefined ? { variantTitle: alternative.variantTitle } : {}),
+          ...(alternative.imageUrl !== undefined ? { imageUrl: alternative.imageUrl } : {}),
+          ...(alternative.productUrl !== undefined ? { productUrl: alternative.productUrl } : {}),
+          quantity: i.quantity,
+          unitPrice: i.unitPrice,
+          priceChanged: false,
+          replaces: original?.title ?? replaced.title ?? replaced.productId,
+        };
+      }
       const line = lines.get(i.lineId);
       return {
         title: line?.title ?? i.title ?? i.productId,
@@ -59,6 +77,19 @@ export function renderInputOf(input: {
         priceChanged: i.priceChanged,
       };
     }),
+    ...(sent.leftOut.length > 0
+      ? {
+          soldOut: sent.leftOut.map((lineId) => {
+            const line = lines.get(lineId);
+            const fact = soldOut.get(lineId);
+            return {
+              title: line?.title ?? fact?.title ?? fact?.productId ?? lineId,
+              ...(line?.variantTitle !== undefined ? { variantTitle: line.variantTitle } : {}),
+              ...(line?.productUrl !== undefined ? { productUrl: line.productUrl } : {}),
+            };
+          }),
+        }
+      : {}),
     cartValue: sent.cartValue,
     currency: sent.currency,
     ...(sent.discount !== undefined && discountCode !== undefined

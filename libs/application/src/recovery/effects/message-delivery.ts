@@ -11,6 +11,7 @@ import {
   type Channel,
   type RecoveryState,
   type SendDecision,
+  type SoldOutLine,
   type StepOutcomeResult,
 } from '@reclaim/domain';
 import { RenderInputError } from '../../messages/renderer';
@@ -39,6 +40,8 @@ export interface DeliveryTarget {
   readonly cartId: string;
   readonly state: RecoveryState;
   readonly facts: CustomerFacts;
+  /** The step's sold-out lines as the store answered (alternatives offered, or announced as sold out). */
+  readonly soldOut?: readonly SoldOutLine[];
 }
 
 type ProviderAnswer = { messageId: string } | { outcome: StepOutcomeResult } | { optedOut: true; code: string };
@@ -121,6 +124,7 @@ export class MessageDelivery {
         contact,
         links,
         discountCode,
+        soldOut: target.soldOut ?? [],
       });
       const rendered = await deps.renderer.render(renderInput);
       // Template mode (Klaviyo): the structured properties the merchant's own template renders.

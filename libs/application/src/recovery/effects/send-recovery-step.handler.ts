@@ -12,6 +12,7 @@ import {
   outcomeFromCheck,
   sendFactsFromState,
   type Channel,
+  type SoldOutLine,
   type StepOutcomeResult,
 } from '@reclaim/domain';
 import { consentOf, customerHistoryFacts } from '../facts';
@@ -73,12 +74,16 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
     const customerKey = state.cart?.customerKey;
     const facts = await this.ctx.customerFacts(ids.shopId, ids.cartId, customerKey);
     const sendFacts = sendFactsFromState(state, dueEvent);
+    const pm = await this.ctx.pmFor(ids.shopId);
+    const recordedAlternatives = alternativesRecordedFor(loaded, request.requestId);
     const inventory = await this.bus.execute(
-      new CheckInventory(shop, sendFacts.items, {
-        recoveryId,
-        step,
-        deferrals: consecutiveOutsideDeferrals(loaded, step),
-      }),
+      new CheckInventory(
+        shop,
+        sendFacts.items,
+        { recoveryId, step, deferrals: consecutiveOutsideDeferrals(loaded, step) },
+        pm.config.alternatives,
+        recordedAlternatives ?? [],
+      ),
     );
     if (inventory.kind === 'deferred') {
       // Fed back into the recovery from the first failure: the history, the dashboard's attention
@@ -90,8 +95,16 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
         detail: inventory.detail,
       });
     }
+    const soldOut = inventory.kind === 'checked' ? inventory.soldOut : [];
+    if (soldOut.length > 0 && recordedAlternatives === undefined) {
+      // What the store answered about the sold-out lines goes on the log before the decision that uses it.
+      await this.ctx.feed(
+        request,
+        { type: 'RecordAlternatives', at: this.ctx.now().toISOString(), step, lines: soldOut },
+        'alternatives',
+      );
+    }
     const history = await customerHistoryFacts(deps.pool, ids.shopId, customerKey, recoveryId);
-    const pm = await this.ctx.pmFor(ids.shopId);
     const unavailableChannels = (['email', 'sms'] as const).filter((c) => deps.channels[c] === undefined);
     const result = checkBeforeSend(
       {
@@ -116,7 +129,10 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
       const channel = result.decision === 'defer' ? result.channel : undefined;
       return this.report(request, step, channel, noSend ?? { kind: 'skipped', reason: 'no-consent' });
     }
-    const outcome = await this.delivery.deliver({ request, step, shop, cartId: ids.cartId, state, facts }, result);
+    const outcome = await this.delivery.deliver(
+      { request, step, shop, cartId: ids.cartId, state, facts, soldOut },
+      result,
+    );
     return this.report(request, step, result.channel, outcome);
   }
 
@@ -149,6 +165,18 @@ export function effectOutcomeOf(outcome: StepOutcomeResult): EffectOutcome {
       // The recovery moves the step to `until` with a new timer: this request is settled.
       return { kind: 'skipped', reason: `deferred:${outcome.reason}` };
   }
+}
+
+/** The sold-out lines recorded for this very request (`<requestId>:alternatives`), if any. */
+export function alternativesRecordedFor(loaded: LoadedRecovery, requestId: string): readonly SoldOutLine[] | undefined {
+  const causation = `${requestId}:alternatives`;
+  for (let i = loaded.recorded.length - 1; i >= 0; i--) {
+    const e = loaded.events[i];
+    if (loaded.recorded[i]?.metadata?.causationId === causation && e?.type === 'recovery.alternatives-checked') {
+      return e.lines;
+    }
+  }
+  return undefined;
 }
 
 /**

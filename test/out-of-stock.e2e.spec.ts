@@ -1,0 +1,248 @@
+/**
+ * Out of stock, end to end: signed Shopify checkouts through HTTP, the engine on its real schedule,
+ * the store behind the commerce port (FakeCommerce: stock per line, the store's suggestions per
+ * product). A sold-out line is replaced by an in-stock alternative the store suggests, or, when
+ * none fits, announced as sold out; a failing suggestion lookup announces it too, and is visible in
+ * the customer history and in /metrics.
+ */
+import { randomUUID } from 'node:crypto';
+import { RetryableProviderError } from '@reclaim/ports';
+import { FakeCommerce } from '@reclaim/testing/fakes';
+import { ANALYST_TOKEN, api, eventually, hmacBase64, post, startHarness, type Harness } from './support/harness';
+import { shopifyCheckout } from './support/payloads';
+
+const SECRET = 'shpss_stock_secret';
+const DOMAIN = 'totes.myshopify.com';
+
+interface OutboxRow {
+  recoveryId: string;
+  step: number;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+interface HistoryEntry {
+  kind: string;
+  step?: number;
+  reason?: string;
+  detail?: string;
+  error?: string;
+  sent?: { leftOut: string[]; replaced?: { lineId: string; productId: string }[]; cartValue: string };
+  soldOut?: {
+    lineId: string;
+    lookup: string;
+    alternative?: { productId: string };
+    considered: { verdict: string }[];
+  }[];
+  event: { type: string };
+}
+
+describe('out-of-stock lines: an alternative from the store, or announced as sold out', () => {
+  let h: Harness;
+  let shopId: string;
+  const commerce = new FakeCommerce();
+
+  beforeAll(async () => {
+    h = await startHarness(
+      {
+        ABANDON_AFTER: '1s',
+        FOLLOW_UP_DELAYS: '1h',
+        HOLDOUT_PERCENT: '0',
+        TIMER_TICK: '200ms',
+        PUBLIC_URL: 'https://reclaim.test',
+        MERCHANT_NAME: 'Tote Shop',
+        MERCHANT_POSTAL_ADDRESS: '1 Canvas Street, Leeds LS1 1AA',
+      },
+      { adapters: { commerce } },
+    );
+    const res = await api(h, 'POST', '/api/shops', {
+      platform: 'shopify',
+      shopDomain: DOMAIN,
+      webhookSecret: SECRET,
+      apiUrl: `https://${DOMAIN}/admin/api/2025-10`,
+      apiToken: 'shpat_stock_token',
+      currency: 'USD',
+      timezone: 'UTC',
+    });
+    expect(res.status).toBe(201);
+    shopId = res.body.id;
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  function checkout(token: string, email: string, lines: Parameters<typeof shopifyCheckout>[0]['lines']) {
+    const total = (lines ?? []).reduce((sum, l) => sum + Number(l.price) * (l.quantity ?? 1), 0).toFixed(2);
+    const body = shopifyCheckout({
+      token,
+      updatedAt: new Date().toISOString(),
+      email,
+      price: total,
+      phone: null,
+      lines,
+    });
+    return post(h, '/webhooks/shopify', body, {
+      'content-type': 'application/json',
+      'x-shopify-topic': 'checkouts/update',
+      'x-shopify-shop-domain': DOMAIN,
+      'x-shopify-api-version': '2025-10',
+      'x-shopify-webhook-id': randomUUID(),
+      'x-shopify-hmac-sha256': hmacBase64(SECRET, body),
+    });
+  }
+
+  async function firstMessage(token: string): Promise<OutboxRow> {
+    return eventually(async () => {
+      const res = await api(h, 'GET', `/api/shops/${shopId}/outbox?limit=100`);
+      return (res.body as OutboxRow[]).find((r) => r.recoveryId === `recovery-${shopId}-cart-${token}` && r.step === 0);
+    }, 30_000);
+  }
+
+  /** The customer history once the step's send is recorded (the outbox row comes a moment before). */
+  async function history(email: string): Promise<HistoryEntry[]> {
+    const key = h.runtime.vault.subjectFor(shopId, { email }) as string;
+    return eventually(async () => {
+      const res = await api(h, 'GET', `/api/customers/${shopId}/${key}/history`, undefined, ANALYST_TOKEN);
+      expect(res.status).toBe(200);
+      const entries = res.body.entries as HistoryEntry[];
+      return entries.some((e) => e.kind === 'sent') ? entries : undefined;
+    });
+  }
+
+  it('replaces a sold-out tote by the first suggestion in stock within the price rule', async () => {
+    commerce
+      .setStock('tote-a', { available: false })
+      .setStock('strap-a', { available: true, currentUnitPrice: '9.00' })
+      .setAlternatives('4001', [
+        {
+          productId: '4002',
+          variantId: '5002',
+          title: 'Linen tote',
+          available: false,
+          unitPrice: '26.00',
+          source: 'recommendations',
+        },
+        {
+          productId: '4003',
+          variantId: '5003',
+          title: 'Leather tote',
+          available: true,
+          unitPrice: '80.00',
+          source: 'recommendations',
+        },
+        {
+          productId: '4004',
+          variantId: '5004',
+          title: 'Jute tote',
+          available: true,
+          unitPrice: '27.00',
+          productUrl: 'https://totes.example/products/jute',
+          source: 'recommendations',
+        },
+      ]);
+    const token = `alt-${randomUUID()}`;
+    const email = 'alt@example.com';
+    expect(
+      (
+        await checkout(token, email, [
+          { key: 'tote-a', productId: '4001', variantId: '5001', title: 'Canvas tote', price: '24.50', quantity: 2 },
+          { key: 'strap-a', productId: '4009', variantId: '5009', title: 'Tote strap', price: '9.00' },
+        ])
+      ).status,
+    ).toBe(200);
+
+    const mail = await firstMessage(token);
+    expect(mail.text).toContain('Jute tote: 2 × $27.00');
+    expect(mail.text).toContain('in place of Canvas tote, which is sold out');
+    expect(mail.text).toContain('Total: $63.00');
+    expect(mail.text).not.toContain('is sold out for now');
+    expect(mail.html).toContain('Jute tote');
+    expect(mail.html).toContain('which is sold out');
+
+    const entries = await history(email);
+    const checked = entries.find((e) => e.kind === 'alternatives-checked');
+    expect(checked).toMatchObject({ step: 0, reason: 'alternative-offered' });
+    expect(checked?.soldOut?.[0]?.considered.map((c) => c.verdict)).toEqual([
+      'out-of-stock',
+      'price-too-high',
+      'offered',
+    ]);
+    expect(checked?.detail).toContain('Canvas tote (line tote-a) sold out: offered Jute tote at 27.00');
+    const sent = entries.find((e) => e.kind === 'sent');
+    expect(sent?.sent).toMatchObject({
+      leftOut: [],
+      replaced: [{ lineId: 'tote-a', productId: '4004' }],
+      cartValue: '63.00',
+    });
+    // The record comes before the decision that used it.
+    expect(entries.indexOf(checked as HistoryEntry)).toBeLessThan(entries.indexOf(sent as HistoryEntry));
+  });
+
+  it('announces the tote as sold out when no suggestion fits, and still reminds of the rest', async () => {
+    commerce
+      .setStock('tote-b', { available: false })
+      .setStock('strap-b', { available: true, currentUnitPrice: '9.00' })
+      .setAlternatives('4101', [
+        {
+          productId: '4102',
+          variantId: '5102',
+          title: 'Silk tote',
+          available: true,
+          unitPrice: '99.00',
+          source: 'related',
+        },
+      ]);
+    const token = `soldout-${randomUUID()}`;
+    const email = 'soldout@example.com';
+    expect(
+      (
+        await checkout(token, email, [
+          { key: 'tote-b', productId: '4101', variantId: '5101', title: 'Market tote', price: '24.50' },
+          { key: 'strap-b', productId: '4109', variantId: '5109', title: 'Tote strap', price: '9.00' },
+        ])
+      ).status,
+    ).toBe(200);
+
+    const mail = await firstMessage(token);
+    expect(mail.text).toContain('Market tote is sold out for now.');
+    expect(mail.text).toContain('Tote strap: 1 × $9.00');
+    expect(mail.text).toContain('Total: $9.00');
+    expect(mail.html).toContain('is sold out for now.');
+
+    const entries = await history(email);
+    expect(entries.find((e) => e.kind === 'alternatives-checked')).toMatchObject({
+      reason: 'sold-out',
+      detail: 'Market tote (line tote-b) sold out: none of 1 suggestions fits (1 price-too-high)',
+    });
+    expect(entries.find((e) => e.kind === 'sent')?.sent).toMatchObject({ leftOut: ['tote-b'], cartValue: '9.00' });
+  });
+
+  it('a failing suggestion lookup announces the line as sold out, in the history and in /metrics', async () => {
+    commerce
+      .setStock('tote-c', { available: false })
+      .setStock('strap-c', { available: true, currentUnitPrice: '9.00' })
+      .setAlternatives('4201', new RetryableProviderError('store answered 503', undefined, '503'));
+    const token = `failed-${randomUUID()}`;
+    const email = 'failed@example.com';
+    expect(
+      (
+        await checkout(token, email, [
+          { key: 'tote-c', productId: '4201', variantId: '5201', title: 'Beach tote', price: '24.50' },
+          { key: 'strap-c', productId: '4209', variantId: '5209', title: 'Tote strap', price: '9.00' },
+        ])
+      ).status,
+    ).toBe(200);
+
+    const mail = await firstMessage(token);
+    expect(mail.text).toContain('Beach tote is sold out for now.');
+    const entries = await history(email);
+    expect(entries.find((e) => e.kind === 'alternatives-checked')).toMatchObject({
+      reason: 'lookup-failed',
+      error: expect.stringContaining('503'),
+    });
+    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/reclaim_provider_errors_total\{provider="store-shopify",kind="retryable"\} [1-9]/);
+  });
+});
