@@ -2,6 +2,7 @@ import type { AlternativeRules } from './alternatives';
 import { parseDuration, parseDurationList } from '../shared/duration';
 import { DAY, HOUR, MINUTE } from './time';
 import type { FatigueSettings } from './fatigue';
+import type { SupportTicketMatch } from './support-tickets';
 import type { DecimalString } from './types';
 
 /** A local time-of-day window in minutes after midnight; `from > to` wraps past midnight. */
@@ -31,8 +32,13 @@ export interface RecoveryConfig {
   readonly highValueThreshold: DecimalString;
   /** TICKET_THRESHOLD: cart value from which one support ticket is requested. */
   readonly ticketThreshold: DecimalString;
-  /** Pause automated sends while a support ticket is open. */
+  /**
+   * While a ticket the customer opened about this cart is open: `false` sends the help copy,
+   * `true` pauses the recovery until it closes. The appliance's own ticket never counts.
+   */
   readonly pauseWhileTicketOpen: boolean;
+  /** SUPPORT_TICKET_MATCH: which open tickets of the customer count (`mentions` the cart, or `any`). */
+  readonly supportTicketMatch: SupportTicketMatch;
   /** HOLDOUT_PERCENT: share of recoveries (0-100) that receive nothing, for measurement. */
   readonly holdoutPercent: number;
   /** Share (0-100) of non-holdout recoveries that send live; the rest run in shadow. */
@@ -95,6 +101,7 @@ export const defaultRecoveryConfig: RecoveryConfig = {
   highValueThreshold: defaults.highValueThreshold,
   ticketThreshold: defaults.ticketThreshold,
   pauseWhileTicketOpen: false,
+  supportTicketMatch: 'mentions',
   holdoutPercent: defaults.holdoutPercent,
   rolloutPercent: defaults.rolloutPercent,
   shadowMode: false,

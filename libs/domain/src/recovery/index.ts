@@ -104,6 +104,19 @@ export {
   type ProfileEnrichment,
 } from './enrichment';
 export { outcomeFromCheck, sentOutcome, summarizeDecision } from './outcomes';
+export {
+  customerTicketKey,
+  readCustomerTickets,
+  SUPPORT_TICKET_MATCHES,
+  ticketConcern,
+  type CustomerTicketFact,
+  type CustomerTicketText,
+  type SupportLookupFailure,
+  type SupportLookupResult,
+  type SupportSource,
+  type SupportTicketMatch,
+  type TicketConcern,
+} from './support-tickets';
 export { createRecoveryDecider, engagementStatus, type RecoveryDecider } from './process-manager';
 export {
   evolveRecovery,

@@ -3,6 +3,7 @@ import { defaultRecoveryConfig, type RecoveryConfig } from './config';
 import { assessFatigue, type EngagementHistory, type FatigueAssessment } from './fatigue';
 import { formatMoney, isDecimalString, lineTotal } from './money';
 import { isValidTimeZone, nextAllowedTime } from './quiet-hours';
+import type { SendTemplate } from './recovery.messages';
 import type { SequenceStep } from './sequences';
 import { toIso, toMs } from './time';
 import {
@@ -46,7 +47,13 @@ export type DiscountWithheldReason = 'recent-discount-recovery' | 'discount-unav
 export type TimeZoneSource = 'address' | 'shop-default';
 
 export type DeferReason =
-  'not-yet-due' | 'awaiting-order-webhook' | 'frequency-cap' | 'quiet-hours' | 'store-unavailable';
+  | 'not-yet-due'
+  | 'awaiting-order-webhook'
+  | 'frequency-cap'
+  | 'quiet-hours'
+  | 'store-unavailable'
+  /** PAUSE_WHILE_TICKET_OPEN: the customer's own ticket about the cart is open; resumed when it closes. */
+  | 'support-ticket-open';
 
 /** Deferrals caused by an outside system failing (not by the shop's own rules): shown as blocked. */
 export const OUTSIDE_ERROR_DEFER_REASONS: readonly DeferReason[] = ['store-unavailable'];
@@ -108,7 +115,10 @@ export interface SendCheckContext {
   readonly engagement?: EngagementHistory;
   /** Last time this customer was recovered (bought) after receiving a discount. */
   readonly lastDiscountRecoveryAt?: IsoTimestamp;
+  /** A ticket the customer opened about this cart is open (never the appliance's own ticket). */
   readonly ticketOpen: boolean;
+  /** Those tickets (`<source>:<id>`), named in the help copy's record. */
+  readonly supportTickets?: readonly string[];
   /** The customer's IANA zone, from the checkout's or the customer's address; the shop's zone when absent. */
   readonly customerTimeZone?: string;
   readonly shopTimeZone: string;
@@ -141,7 +151,7 @@ export interface SendDecision {
   readonly currency: string;
   readonly discount?: DiscountOffer;
   readonly discountWithheld?: DiscountWithheldReason;
-  readonly template: { readonly kind: 'sales' | 'help'; readonly id: string };
+  readonly template: SendTemplate;
   readonly consentUsed: ConsentUsed;
   readonly leftOut: readonly string[];
   /** Channels the step asked for but could not use, with the reason (R13). */
@@ -246,6 +256,10 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
       reason: 'awaiting-order-webhook',
     };
   }
+  // The customer asked support about this cart and the shop pauses meanwhile: the recovery resumes when it closes.
+  if (ctx.ticketOpen && config.pauseWhileTicketOpen) {
+    return { decision: 'defer', until: ctx.now, reason: 'support-ticket-open' };
+  }
   // 2 + 6. Consent and channel: SMS when the step asks for it and it is allowed, else email.
   const preference: Channel[] = (['sms', 'email'] as const).filter((c) => ctx.step.channels.includes(c));
   const channelsSkipped: { channel: Channel; reason: SkipReason }[] = [];
@@ -333,9 +347,15 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
       };
     }
   }
-  const template = ctx.ticketOpen
-    ? { kind: 'help' as const, id: ctx.step.helpTemplate ?? `help-${ctx.step.index}` }
-    : { kind: 'sales' as const, id: ctx.step.template };
+  const template: SendTemplate = ctx.ticketOpen
+    ? {
+        kind: 'help',
+        id: ctx.step.helpTemplate ?? `help-${ctx.step.index}`,
+        ...(ctx.supportTickets !== undefined && ctx.supportTickets.length > 0
+          ? { supportTickets: ctx.supportTickets }
+          : {}),
+      }
+    : { kind: 'sales', id: ctx.step.template };
   const decision: SendDecision = {
     decision: 'send',
     channel: chosen.channel,

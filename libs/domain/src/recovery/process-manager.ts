@@ -18,6 +18,7 @@ import { end, Emitter, scheduleNext, stepDue } from './recovery-schedule';
 import { startRecovery } from './recovery-start';
 import { evolveRecovery, initialRecoveryState, reachableChannels, type RecoveryState } from './recovery-state';
 import { onOutcome, onReconciliation } from './step-outcomes';
+import { onSupportLookup } from './support-decisions';
 import { toIso, toMs } from './time';
 import { effectIdempotencyKey, recoveryIdFor } from './types';
 
@@ -131,10 +132,8 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
       }
       case 'TicketOpened': {
         if (state.status === 'idle' || state.status === 'ended' || state.openTicketId === input.ticketId) break;
+        // The appliance's own ticket asks an agent to reach out; it never switches the copy.
         out.emit({ type: 'recovery.ticket-opened', at: input.at, ticketId: input.ticketId });
-        if (config.pauseWhileTicketOpen && state.status === 'running' && !state.awaitingAbandonment) {
-          out.emit({ type: 'recovery.paused', at: input.at, reason: 'ticket-open' });
-        }
         break;
       }
       case 'TicketSkipped': {
@@ -244,12 +243,11 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
       case 'TicketClosed': {
         if (state.status === 'ended' || state.openTicketId !== input.ticketId) break;
         out.emit({ type: 'recovery.ticket-closed', at: input.at, ticketId: input.ticketId });
-        if (config.pauseWhileTicketOpen && state.status === 'running' && !state.awaitingAbandonment) {
-          out.emit({ type: 'recovery.resumed', at: input.at, cause: 'ticket-closed' });
-          scheduleNext(config, out, input.at);
-        }
         break;
       }
+      case 'RecordSupportLookup':
+        onSupportLookup(config, out, input);
+        break;
     }
     return out.events;
   }

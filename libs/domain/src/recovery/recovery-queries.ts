@@ -43,6 +43,7 @@ export function sendFactsFromState(
   | 'reach'
   | 'revokedChannels'
   | 'ticketOpen'
+  | 'supportTickets'
   | 'currency'
   | 'items'
   | 'paymentStartedAt'
@@ -63,7 +64,9 @@ export function sendFactsFromState(
     purchased: state.status === 'ended' && state.endReason === 'purchased',
     reach: cart.reach,
     revokedChannels: state.revoked,
-    ticketOpen: state.openTicketId !== undefined,
+    // The customer's own tickets about this cart, never the appliance's proactive one.
+    ticketOpen: (state.customerTickets ?? []).length > 0,
+    supportTickets: state.customerTickets ?? [],
     currency: cart.currency,
     items: cart.items,
     ...(cart.checkoutStage === 'payment' && state.lastActivityAt !== undefined

@@ -41,9 +41,12 @@ export class Emitter {
 export const later = (...times: (IsoTimestamp | undefined)[]): IsoTimestamp =>
   toIso(Math.max(...times.filter((t): t is IsoTimestamp => t !== undefined).map(toMs)));
 
-/** While a support ticket is open, a shop can have its recovery wait (PAUSE_WHILE_TICKET_OPEN). */
+/**
+ * While a ticket the customer opened about this cart is open, a shop can have its recovery wait
+ * (PAUSE_WHILE_TICKET_OPEN) instead of sending the help copy. The appliance's own ticket never pauses.
+ */
 export const ticketPaused = (config: RecoveryConfig, s: RecoveryState): boolean =>
-  config.pauseWhileTicketOpen && s.openTicketId !== undefined;
+  config.pauseWhileTicketOpen && (s.customerTickets ?? []).length > 0;
 
 /** Schedules whatever comes next for a running, unpaused recovery. */
 export function scheduleNext(config: RecoveryConfig, out: Emitter, at: IsoTimestamp): void {

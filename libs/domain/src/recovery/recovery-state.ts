@@ -6,6 +6,7 @@ import type { DeadLetterReason, EndReason, StoredRecoveryEvent, TimerPurpose } f
 import type { SendMode } from './pre-send';
 import type { Segment } from './segments';
 import type { SequenceStep } from './sequences';
+import { customerTicketKey } from './support-tickets';
 import type { CartSnapshot, Channel, IsoTimestamp } from './types';
 
 export type StepStatus =
@@ -53,7 +54,10 @@ export interface RecoveryState {
   readonly timer?: CurrentTimer;
   readonly timerCount: number;
   readonly ticketRequested: boolean;
+  /** The appliance's own (proactive) ticket for a high-value cart: for the agent, never for the copy. */
   readonly openTicketId?: string;
+  /** The customer's own open tickets concerning this cart (`<source>:<id>`): help copy or a pause. */
+  readonly customerTickets: readonly string[];
   readonly revoked: readonly Channel[];
   readonly endReason?: EndReason;
   /** `opened:<step>:<channel>` / `clicked:<step>:<channel>` already recorded. */
@@ -73,6 +77,7 @@ export const initialRecoveryState = (): RecoveryState => ({
   steps: [],
   timerCount: 0,
   ticketRequested: false,
+  customerTickets: [],
   revoked: [],
   engagement: [],
   attributedOrders: [],
@@ -146,6 +151,17 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
       return { ...state, openTicketId: undefined };
     case 'recovery.ticket-skipped':
       return { ...state, ticketSkipped: true };
+    case 'recovery.support-checked':
+      return state;
+    case 'recovery.customer-ticket-opened': {
+      const key = customerTicketKey(event.data.source, event.data.ticketId);
+      const open = state.customerTickets ?? [];
+      return open.includes(key) ? state : { ...state, customerTickets: [...open, key] };
+    }
+    case 'recovery.customer-ticket-closed': {
+      const key = customerTicketKey(event.data.source, event.data.ticketId);
+      return { ...state, customerTickets: (state.customerTickets ?? []).filter((k) => k !== key) };
+    }
     case 'recovery.effect-deferred':
     case 'recovery.effect-parked':
       // History only: the request itself is retried by the engine.

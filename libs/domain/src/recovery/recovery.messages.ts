@@ -23,7 +23,21 @@ import type { RecoveryFeatures } from './features';
 import type { EnrichmentSource, EnrichmentUnavailableReason, ProfileEnrichment } from './enrichment';
 import type { CustomerFeatures, Segment, Segmentation } from './segments';
 import type { SequenceCatalogue, SequenceStep } from './sequences';
+import type {
+  CustomerTicketFact,
+  SupportLookupFailure,
+  SupportLookupResult,
+  SupportSource,
+  TicketConcern,
+} from './support-tickets';
 import type { CartSnapshot, Channel, DecimalString, IsoTimestamp } from './types';
+
+/** The copy a step used; for `help`, the customer's open tickets (`<source>:<id>`) that chose it. */
+export interface SendTemplate {
+  readonly kind: 'sales' | 'help';
+  readonly id: string;
+  readonly supportTickets?: readonly string[];
+}
 
 // ---------------------------------------------------------------- inputs
 
@@ -45,7 +59,8 @@ export interface ChannelSkip {
 /** A send decision reduced to what is worth recording (no personal data). */
 export interface SendSummary {
   readonly channel: Channel;
-  readonly template: { readonly kind: 'sales' | 'help'; readonly id: string };
+  /** `help`: `supportTickets` names the customer's open tickets (`<source>:<id>`) that chose the help copy. */
+  readonly template: SendTemplate;
   readonly cartValue: DecimalString;
   readonly currency: string;
   readonly itemCount: number;
@@ -204,6 +219,19 @@ export type RecoveryInput =
       readonly at: IsoTimestamp;
     }
   | { readonly type: 'TicketClosed'; readonly ticketId: string; readonly at: IsoTimestamp }
+  /**
+   * What the help desk said about the customer's own open tickets (./support-tickets.ts), looked up
+   * at send time or when the help desk called back: recorded as it is, and the copy follows it.
+   */
+  | {
+      readonly type: 'RecordSupportLookup';
+      readonly at: IsoTimestamp;
+      readonly source: SupportSource;
+      readonly trigger: SupportLookupTrigger;
+      /** The step being sent, for a send-time lookup. */
+      readonly step?: number;
+      readonly result: SupportLookupResult;
+    }
   /**
    * An operator asks to run a dead-lettered step again (dashboard retry). With a fresh retry budget:
    * `unreconcilable` steps are reconciled again first (the message may have gone out), the others are
@@ -446,6 +474,35 @@ export interface DeadLetterRetried extends Base<'recovery.dead-letter-retried'> 
   /** `reconcile` for an unreconcilable step (ask the provider again), else `resend`. */
   readonly resume: 'resend' | 'reconcile';
 }
+/** `send`: looked up as a step was being sent; `webhook`: the help desk called back about a ticket. */
+export type SupportLookupTrigger = 'send' | 'webhook';
+/**
+ * The customer's own tickets were looked up (`found`: how many are open, which of them concern
+ * this cart) or could not be (`unavailable`, with the reason and the provider's code).
+ */
+export interface SupportChecked extends Base<'recovery.support-checked'> {
+  readonly source: SupportSource;
+  readonly trigger: SupportLookupTrigger;
+  readonly step?: number;
+  readonly outcome: 'found' | 'unavailable';
+  readonly openTickets?: number;
+  readonly concerning?: readonly CustomerTicketFact[];
+  readonly reason?: SupportLookupFailure;
+  readonly code?: string;
+}
+/** A ticket the customer opened about this cart is open: help copy (or a pause) from now on. */
+export interface CustomerTicketOpened extends Base<'recovery.customer-ticket-opened'> {
+  readonly source: SupportSource;
+  readonly ticketId: string;
+  readonly concern: TicketConcern;
+  readonly productIds?: readonly string[];
+}
+/** That ticket is no longer open (solved, closed, deleted, or no longer listed as open). */
+export interface CustomerTicketClosed extends Base<'recovery.customer-ticket-closed'> {
+  readonly source: SupportSource;
+  readonly ticketId: string;
+  readonly trigger: SupportLookupTrigger;
+}
 export interface Paused extends Base<'recovery.paused'> {
   readonly reason: PauseReason;
 }
@@ -503,6 +560,9 @@ export type RecoveryEvent =
   | TicketOpenedEvent
   | TicketClosedEvent
   | TicketSkippedEvent
+  | SupportChecked
+  | CustomerTicketOpened
+  | CustomerTicketClosed
   | MessageOpened
   | MessageClicked
   | MessageReplied

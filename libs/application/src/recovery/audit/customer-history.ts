@@ -46,6 +46,9 @@ export type HistoryEntryKind =
   | 'resumed'
   | 'channel-revoked'
   | 'ticket-skipped'
+  | 'support-checked'
+  | 'customer-ticket-opened'
+  | 'customer-ticket-closed'
   | 'effect-deferred'
   | 'effect-parked'
   | 'opened'
@@ -182,6 +185,29 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
       return { ...base, kind: 'ticket-opened' };
     case 'recovery.ticket-skipped':
       return { ...base, kind: 'ticket-skipped', reason: e.reason };
+    case 'recovery.support-checked':
+      // reason: the help desk asked; detail: what it said (open tickets, which concern the cart) or why it did not.
+      return {
+        ...base,
+        kind: 'support-checked',
+        reason: e.source,
+        ...(e.step !== undefined ? { step: e.step } : {}),
+        detail:
+          e.outcome === 'unavailable'
+            ? `lookup failed (${e.reason ?? 'unavailable'}${e.code ? `: ${e.code}` : ''}) at ${e.trigger}`
+            : `${e.openTickets ?? 0} open ticket(s) of the customer, ${(e.concerning ?? []).length} about this cart (${e.trigger})`,
+        ...(e.outcome === 'unavailable' ? { error: e.reason ?? 'unavailable' } : {}),
+      };
+    case 'recovery.customer-ticket-opened':
+      // reason: why the ticket concerns the cart (product, cart, order, any): the help copy (or the pause) rests on it.
+      return {
+        ...base,
+        kind: 'customer-ticket-opened',
+        reason: e.concern,
+        detail: `${e.source} ticket ${e.ticketId}${e.productIds?.length ? ` names ${e.productIds.join(', ')}` : ''}`,
+      };
+    case 'recovery.customer-ticket-closed':
+      return { ...base, kind: 'customer-ticket-closed', reason: e.trigger, detail: `${e.source} ticket ${e.ticketId}` };
     case 'recovery.effect-parked':
       // reason: which effect was parked (step, reconcile, ticket, profile, enrich); error: its last error.
       return {

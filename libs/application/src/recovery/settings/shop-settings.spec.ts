@@ -39,3 +39,20 @@ describe('per-shop settings: fatigue and UTM', () => {
     expect(validateShopSettings({ fatigue: 3 })).toEqual([{ field: 'fatigue', message: expect.any(String) }]);
   });
 });
+
+describe("per-shop settings: the customer's own support tickets", () => {
+  it('help copy (default) or pause, and which open tickets count', () => {
+    expect(shopRecoveryConfig(defaultRecoveryConfig, {})).toMatchObject({
+      pauseWhileTicketOpen: false,
+      supportTicketMatch: 'mentions',
+    });
+    expect(
+      shopRecoveryConfig(defaultRecoveryConfig, { pauseWhileTicketOpen: true, supportTicketMatch: 'any' }),
+    ).toMatchObject({ pauseWhileTicketOpen: true, supportTicketMatch: 'any' });
+    expect(validateShopSettings({ pauseWhileTicketOpen: true, supportTicketMatch: 'any' })).toEqual([]);
+    expect(validateShopSettings({ pauseWhileTicketOpen: 'yes', supportTicketMatch: 'product' })).toEqual([
+      { field: 'pauseWhileTicketOpen', message: 'must be a boolean' },
+      { field: 'supportTicketMatch', message: 'must be mentions or any' },
+    ]);
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * Per-shop recovery settings (`engine.shop_settings`), editable through the admin API. They override
  * the appliance-wide defaults (environment) for one shop: shadow/live mode, rollout and holdout
- * shares, email consent policy, pausing while a ticket is open, email quiet hours, the merchant's
+ * shares, email consent policy, pausing while (or which of) the customer's own tickets are open, email quiet hours, the merchant's
  * name and postal address (R25), extra storefront hosts click links may redirect to, and the UTM
  * parameters on the shop links of the messages.
  */
@@ -13,6 +13,8 @@ import {
   type LocalWindow,
   type RecoveryConfig,
   type RecoveryDecider,
+  SUPPORT_TICKET_MATCHES,
+  type SupportTicketMatch,
   type ValidationError,
 } from '@reclaim/domain';
 
@@ -28,7 +30,13 @@ export interface ShopRecoverySettings {
   readonly rolloutPercent?: number;
   readonly holdoutPercent?: number;
   readonly emailConsentPolicy?: EmailConsentPolicy;
+  /**
+   * While a ticket the customer opened about the cart is open: `false` (default) sends the help
+   * copy, `true` pauses the recovery until the ticket closes.
+   */
   readonly pauseWhileTicketOpen?: boolean;
+  /** Which of the customer's open tickets count: `mentions` (default: the cart's products, the cart or an order) or `any`. */
+  readonly supportTicketMatch?: SupportTicketMatch;
   /** Printed in every email (R25); overrides MERCHANT_POSTAL_ADDRESS. */
   readonly postalAddress?: string;
   /** Overrides MERCHANT_NAME. */
@@ -105,6 +113,7 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'holdoutPercent',
   'emailConsentPolicy',
   'pauseWhileTicketOpen',
+  'supportTicketMatch',
   'postalAddress',
   'storeName',
   'quietHours',
@@ -152,6 +161,12 @@ export function validateShopSettings(input: unknown): ValidationError[] {
   }
   if (o.pauseWhileTicketOpen !== undefined && typeof o.pauseWhileTicketOpen !== 'boolean') {
     errors.push({ field: 'pauseWhileTicketOpen', message: 'must be a boolean' });
+  }
+  if (
+    o.supportTicketMatch !== undefined &&
+    !SUPPORT_TICKET_MATCHES.includes(o.supportTicketMatch as SupportTicketMatch)
+  ) {
+    errors.push({ field: 'supportTicketMatch', message: 'must be mentions or any' });
   }
   if (o.postalAddress !== undefined) text(o.postalAddress, 'postalAddress', 500, errors);
   if (o.storeName !== undefined) text(o.storeName, 'storeName', 200, errors);
@@ -215,6 +230,7 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
     ...(s.holdoutPercent !== undefined ? { holdoutPercent: s.holdoutPercent } : {}),
     ...(s.emailConsentPolicy !== undefined ? { emailConsentPolicy: s.emailConsentPolicy } : {}),
     ...(s.pauseWhileTicketOpen !== undefined ? { pauseWhileTicketOpen: s.pauseWhileTicketOpen } : {}),
+    ...(s.supportTicketMatch !== undefined ? { supportTicketMatch: s.supportTicketMatch } : {}),
     ...(s.quietHours !== undefined
       ? { sendWindows: { ...base.sendWindows, email: sendWindowOf(s.quietHours.email) } }
       : {}),
@@ -373,6 +389,7 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
       holdoutPercent: c.holdoutPercent,
       emailConsentPolicy: c.emailConsentPolicy,
       pauseWhileTicketOpen: c.pauseWhileTicketOpen,
+      supportTicketMatch: c.supportTicketMatch,
       postalAddress: s.postalAddress ?? this.defaults.postalAddress ?? null,
       storeName: s.storeName ?? this.defaults.storeName ?? null,
       quietHours: { email: email === null ? null : { start: hhmm(email.toMinute), end: hhmm(email.fromMinute) } },

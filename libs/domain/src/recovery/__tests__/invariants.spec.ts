@@ -156,7 +156,18 @@ function play(actions: readonly Action[], pauseWhileTicketOpen: boolean): Recove
         send({ type: 'ConsentRevoked', channel: a.channel, at: iso });
         break;
       case 'ticket':
-        send({ type: a.open ? 'TicketOpened' : 'TicketClosed', ticketId: 't-1', at: iso });
+        // The customer's own ticket about the cart opens or closes (the appliance's own never pauses).
+        send({
+          type: 'RecordSupportLookup',
+          at: iso,
+          source: 'zendesk',
+          trigger: 'webhook',
+          result: {
+            kind: 'found',
+            openTickets: a.open ? 1 : 0,
+            concerning: a.open ? [{ ticketId: 't-1', concern: 'product', productIds: ['p'] }] : [],
+          },
+        });
         break;
       case 'platform':
         send({ type: 'CartAbandonedByPlatform', shopId: SHOP, cartId: CART, at: iso, start: start(a.random) });

@@ -235,8 +235,21 @@ describe('checkBeforeSend', () => {
       expect(checkBeforeSend(ctx({ step: last, engagement: { messages: own } }), off).decision).toBe('send');
     });
 
-    it('an open support ticket switches to the help template', () => {
-      expect(checkBeforeSend(ctx({ ticketOpen: true }))).toMatchObject({ template: { kind: 'help', id: 'help-0' } });
+    it("the customer's own open ticket switches to the help template, naming the ticket", () => {
+      expect(checkBeforeSend(ctx({ ticketOpen: true, supportTickets: ['zendesk:35436'] }))).toMatchObject({
+        template: { kind: 'help', id: 'help-0', supportTickets: ['zendesk:35436'] },
+      });
+      expect(checkBeforeSend(ctx({ ticketOpen: false }))).toMatchObject({ template: { kind: 'sales' } });
+    });
+
+    it('with pauseWhileTicketOpen the step waits for the ticket instead of sending help copy', () => {
+      const now = ctx({}).now;
+      expect(checkBeforeSend(ctx({ ticketOpen: true }), recoveryConfig({ pauseWhileTicketOpen: true }))).toEqual({
+        decision: 'defer',
+        until: now,
+        reason: 'support-ticket-open',
+      });
+      expect(checkBeforeSend(ctx({}), recoveryConfig({ pauseWhileTicketOpen: true })).decision).toBe('send');
     });
   });
 

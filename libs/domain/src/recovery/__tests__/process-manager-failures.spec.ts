@@ -202,26 +202,116 @@ describe('recovery process manager', () => {
       expect(run.events.filter((e) => e.type === 'recovery.ticket-requested')).toHaveLength(1);
     });
 
-    it('with pauseWhileTicketOpen, an open ticket pauses sends and closing it resumes them', () => {
+    const lookup = (atIso: string, concerning: { ticketId: string }[], trigger: 'send' | 'webhook' = 'webhook') =>
+      ({
+        type: 'RecordSupportLookup',
+        at: atIso,
+        source: 'zendesk',
+        trigger,
+        result: {
+          kind: 'found',
+          openTickets: concerning.length,
+          concerning: concerning.map((c) => ({ ...c, concern: 'product' as const, productIds: ['p'] })),
+        },
+      }) as const;
+
+    it("the appliance's own ticket never switches the copy nor pauses, even with pauseWhileTicketOpen", () => {
       const run = new Run({ pauseWhileTicketOpen: true }).startAbandoned(big).sendStep('m0');
       expect(types(run.send({ type: 'TicketOpened', ticketId: 't-1', at: at(ABANDONED, HOUR) }))).toEqual([
         'recovery.ticket-opened',
+      ]);
+      expect(run.state.timer).toMatchObject({ step: 1 });
+      expect(run.state.customerTickets).toEqual([]);
+      expect(types(run.send({ type: 'TicketClosed', ticketId: 't-1', at: at(ABANDONED, 2 * HOUR) }))).toEqual([
+        'recovery.ticket-closed',
+      ]);
+    });
+
+    it("with pauseWhileTicketOpen, the customer's own ticket pauses sends and its closing resumes them", () => {
+      const run = new Run({ pauseWhileTicketOpen: true }).startAbandoned(big).sendStep('m0');
+      expect(types(run.send(lookup(at(ABANDONED, HOUR), [{ ticketId: '35436' }])))).toEqual([
+        'recovery.support-checked',
+        'recovery.customer-ticket-opened',
         'recovery.paused',
       ]);
       expect(run.state.timer).toBeUndefined();
-      expect(run.send({ type: 'TicketClosed', ticketId: 't-1', at: at(ABANDONED, 2 * HOUR) })).toEqual([
-        expect.objectContaining({ type: 'recovery.ticket-closed' }),
+      expect(run.state.customerTickets).toEqual(['zendesk:35436']);
+      expect(run.send(lookup(at(ABANDONED, 2 * HOUR), []))).toEqual([
+        expect.objectContaining({ type: 'recovery.support-checked', outcome: 'found', openTickets: 0 }),
+        expect.objectContaining({ type: 'recovery.customer-ticket-closed', ticketId: '35436', source: 'zendesk' }),
         expect.objectContaining({ type: 'recovery.resumed', cause: 'ticket-closed' }),
         expect.objectContaining({ type: 'recovery.timer-scheduled', step: 1, dueAt: at(ABANDONED, 6 * HOUR) }),
       ]);
     });
 
-    it('without the option, an open ticket is only recorded', () => {
+    it('a paused step at send time is deferred, and sent after the ticket closes', () => {
+      const run = new Run({ pauseWhileTicketOpen: true }).startAbandoned(big);
+      run.fire();
+      run.send(lookup(ABANDONED, [{ ticketId: '9' }], 'send'));
+      run.send({
+        type: 'StepOutcome',
+        step: 0,
+        at: ABANDONED,
+        outcome: { kind: 'deferred', until: ABANDONED, reason: 'support-ticket-open' },
+      });
+      expect(run.state.steps[0].status).toBe('pending');
+      expect(run.state.timer).toBeUndefined();
+      const resumed = run.send(lookup(at(ABANDONED, HOUR), []));
+      expect(resumed.at(-1)).toMatchObject({ type: 'recovery.timer-scheduled', step: 0, dueAt: at(ABANDONED, HOUR) });
+    });
+
+    it('without the option, the customer ticket is recorded and nothing pauses', () => {
+      const run = new Run().startAbandoned(big).sendStep('m0');
+      expect(types(run.send(lookup(at(ABANDONED, HOUR), [{ ticketId: '1' }])))).toEqual([
+        'recovery.support-checked',
+        'recovery.customer-ticket-opened',
+      ]);
+      expect(run.state.timer).toMatchObject({ step: 1 });
+    });
+
+    it('a lookup that failed is recorded with its reason and changes nothing', () => {
       const run = new Run().startAbandoned(big);
+      run.send(lookup(ABANDONED, [{ ticketId: '1' }]));
       spec
         .given(run.log)
-        .when({ type: 'TicketOpened', ticketId: 't-1', at: ABANDONED })
-        .thenMatches([{ type: 'recovery.ticket-opened', data: { ticketId: 't-1' } }]);
+        .when({
+          type: 'RecordSupportLookup',
+          at: at(ABANDONED, HOUR),
+          source: 'gorgias',
+          trigger: 'send',
+          step: 1,
+          result: { kind: 'unavailable', reason: 'timeout' },
+        })
+        .thenMatches([
+          { type: 'recovery.support-checked', data: { outcome: 'unavailable', reason: 'timeout', step: 1 } },
+        ]);
+    });
+
+    it("one desk's answer never closes the other desk's tickets; a repeated answer adds nothing", () => {
+      const run = new Run().startAbandoned(big);
+      run.send(lookup(ABANDONED, [{ ticketId: '1' }]));
+      expect(
+        types(
+          run.send({
+            type: 'RecordSupportLookup',
+            at: ABANDONED,
+            source: 'gorgias',
+            trigger: 'send',
+            result: { kind: 'found', openTickets: 0, concerning: [] },
+          }),
+        ),
+      ).toEqual(['recovery.support-checked']);
+      expect(types(run.send(lookup(ABANDONED, [{ ticketId: '1' }])))).toEqual(['recovery.support-checked']);
+      expect(run.state.customerTickets).toEqual(['zendesk:1']);
+    });
+
+    it('is not recorded before the recovery started', () => {
+      const run = new Run();
+      run.send(activity(T0, big));
+      spec
+        .given(run.log)
+        .when(lookup(T0, [{ ticketId: '1' }]))
+        .thenNothing();
     });
   });
 
