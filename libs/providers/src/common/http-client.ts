@@ -283,3 +283,11 @@ export function firstIdOf(list: readonly unknown[]): string | undefined {
     ? String(first.id)
     : undefined;
 }
+
+/**
+ * Whether a help-desk ticket is one the appliance opened itself (its `external_id` is our key
+ * `recovery-<shop>-<cart>:ticket`): never read as the customer's own question.
+ */
+export function isOwnTicket(externalId: unknown): boolean {
+  return typeof externalId === 'string' && /^recovery-.+:ticket$/.test(externalId);
+}

@@ -6,9 +6,10 @@
  * (Two processes opening the same key at the same instant could still race; the engine runs one
  * effect per key at a time.) Limit: 40 requests / 20 s for API-key integrations.
  */
-import type { TicketPort, TicketRequest } from '@reclaim/ports';
+import type { CustomerTicket, CustomerTicketLookup, TicketPort, TicketRequest } from '@reclaim/ports';
 import { PermanentProviderError } from '@reclaim/ports';
 import {
+  isOwnTicket,
   firstIdOf,
   basicAuth,
   isRecord,
@@ -31,6 +32,8 @@ export interface GorgiasConfig {
   readonly email: string;
   readonly apiKey: string;
   readonly timeoutMs?: number;
+  /** Timeout of the customer-ticket lookups made at send time (one attempt, no retry). Default 2 s. */
+  readonly lookupTimeoutMs?: number;
 }
 
 export interface GorgiasDeps {
@@ -67,13 +70,34 @@ function escapeHtml(s: string): string {
   );
 }
 
-export class GorgiasTickets implements TicketPort {
+export class GorgiasTickets implements TicketPort, CustomerTicketLookup {
+  readonly desk = 'gorgias' as const;
   private readonly http: ProviderHttpClient;
+  /** Lookups: short timeout, one attempt (a send never waits long for the help desk). */
+  private readonly lookups: ProviderHttpClient;
 
   constructor(
     private readonly config: GorgiasConfig,
     deps: GorgiasDeps = {},
   ) {
+    const limiter = new RateLimiter('gorgias', PROVIDER_LIMITS.gorgias, {
+      now: deps.now,
+      sleep: deps.sleep,
+      onWait: deps.onRateLimitWait,
+    });
+    this.lookups = new ProviderHttpClient({
+      provider: 'gorgias',
+      baseUrl: config.apiUrl,
+      timeoutMs: config.lookupTimeoutMs ?? 2_000,
+      retry: { ...deps.retry, maxAttempts: 1 },
+      sleep: deps.sleep,
+      now: deps.now,
+      random: deps.random,
+      log: deps.log,
+      headers: { authorization: basicAuth(config.email, config.apiKey) },
+      describeError: describeGorgiasError,
+      limiter,
+    });
     this.http = new ProviderHttpClient({
       provider: 'gorgias',
       baseUrl: config.apiUrl,
@@ -85,16 +109,73 @@ export class GorgiasTickets implements TicketPort {
       log: deps.log,
       headers: { authorization: basicAuth(config.email, config.apiKey) },
       describeError: describeGorgiasError,
-      limiter: new RateLimiter('gorgias', PROVIDER_LIMITS.gorgias, {
-        now: deps.now,
-        sleep: deps.sleep,
-        onWait: deps.onRateLimitWait,
-      }),
+      limiter,
     });
   }
 
-  close(): Promise<void> {
-    return this.http.close();
+  async close(): Promise<void> {
+    await Promise.all([this.http.close(), this.lookups.close()]);
+  }
+
+  /**
+   * The customer by address (`GET /api/customers?email=`), then their tickets
+   * (`GET /api/tickets?customer_id=&limit=100`, cursor list, newest first), keeping the `open` ones.
+   */
+  async openTicketsOf(email: string): Promise<readonly CustomerTicket[]> {
+    const customers = jsonOf(
+      await this.lookups.request({
+        method: 'GET',
+        path: '/api/customers',
+        query: { email, limit: '1' },
+        operation: 'customers.list',
+        idempotent: true,
+      }),
+    );
+    if (!isRecord(customers) || !Array.isArray(customers.data)) {
+      throw new PermanentProviderError('gorgias customers.list: unexpected response', 'bad-response');
+    }
+    const customerId = firstIdOf(customers.data);
+    if (customerId === undefined) return [];
+    const tickets = jsonOf(
+      await this.lookups.request({
+        method: 'GET',
+        path: '/api/tickets',
+        query: { customer_id: customerId, limit: '100' },
+        operation: 'tickets.list',
+        idempotent: true,
+      }),
+    );
+    if (!isRecord(tickets) || !Array.isArray(tickets.data)) {
+      throw new PermanentProviderError('gorgias tickets.list: unexpected response', 'bad-response');
+    }
+    return tickets.data.flatMap((t): CustomerTicket[] => {
+      if (!isRecord(t) || (typeof t.id !== 'number' && typeof t.id !== 'string') || t.status !== 'open') return [];
+      // Our own proactive tickets carry our key as external_id: they are not the customer's question.
+      if (isOwnTicket(t.external_id)) return [];
+      return [
+        {
+          ticketId: String(t.id),
+          ...(typeof t.subject === 'string' ? { subject: t.subject } : {}),
+          ...(typeof t.excerpt === 'string' ? { text: t.excerpt } : {}),
+        },
+      ];
+    });
+  }
+
+  /** `GET /api/tickets/{id}`: the ticket's customer address. */
+  async requesterOf(ticketId: string): Promise<string | undefined> {
+    if (!/^\d{1,20}$/.test(ticketId)) return undefined;
+    const res = await this.lookups.request({
+      method: 'GET',
+      path: `/api/tickets/${ticketId}`,
+      operation: 'tickets.get',
+      idempotent: true,
+      accept: [404],
+    });
+    if (res.status === 404) return undefined;
+    const body = jsonOf(res);
+    if (!isRecord(body)) throw new PermanentProviderError('gorgias tickets.get: unexpected response', 'bad-response');
+    return isRecord(body.customer) && typeof body.customer.email === 'string' ? body.customer.email : undefined;
   }
 
   /** The ticket already opened for this key, if any. */

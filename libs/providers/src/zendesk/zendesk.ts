@@ -6,9 +6,10 @@
  * ticket: it lists by `external_id` first. 429 carries `Retry-After`. Limit per plan (default
  * 700 requests/min, `ZENDESK_RATE_LIMIT`).
  */
-import type { TicketPort, TicketRequest } from '@reclaim/ports';
+import type { CustomerTicket, CustomerTicketLookup, TicketPort, TicketRequest } from '@reclaim/ports';
 import { PermanentProviderError } from '@reclaim/ports';
 import {
+  isOwnTicket,
   firstIdOf,
   basicAuth,
   isRecord,
@@ -33,7 +34,15 @@ export interface ZendeskConfig {
   /** Requests per minute of the merchant's plan; default 700. */
   readonly ratePerMinute?: number;
   readonly timeoutMs?: number;
+  /** Timeout of the customer-ticket lookups made at send time (one attempt, no retry). Default 2 s. */
+  readonly lookupTimeoutMs?: number;
 }
+
+/** Default timeout of a customer-ticket lookup (SUPPORT_LOOKUP_TIMEOUT). */
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 2_000;
+
+/** A search term value: quoted when it holds spaces or quotes (Zendesk search syntax). */
+const searchValue = (v: string): string => (/[\s"]/.test(v) ? `"${v.replace(/"/g, '')}"` : v);
 
 export interface ZendeskDeps {
   readonly log?: ProviderLog;
@@ -72,11 +81,35 @@ export function describeZendeskError(res: ProviderResponse): ProviderErrorDetail
   return { code: (fields === '' ? name : `${name}:${fields}`).replace(/\s+/g, '_').slice(0, 64) };
 }
 
-export class ZendeskTickets implements TicketPort {
+export class ZendeskTickets implements TicketPort, CustomerTicketLookup {
+  readonly desk = 'zendesk' as const;
   private readonly http: ProviderHttpClient;
+  /** Lookups: short timeout, one attempt (a send never waits long for the help desk). */
+  private readonly lookups: ProviderHttpClient;
 
   constructor(config: ZendeskConfig, deps: ZendeskDeps = {}) {
     const rate = config.ratePerMinute;
+    const limiter = new RateLimiter(
+      'zendesk',
+      rate !== undefined ? [{ capacity: rate, intervalMs: 60_000 }] : PROVIDER_LIMITS.zendesk,
+      { now: deps.now, sleep: deps.sleep, onWait: deps.onRateLimitWait },
+    );
+    const common = {
+      provider: 'zendesk',
+      baseUrl: config.apiUrl,
+      sleep: deps.sleep,
+      now: deps.now,
+      random: deps.random,
+      log: deps.log,
+      headers: { authorization: basicAuth(`${config.email}/token`, config.apiToken) },
+      describeError: describeZendeskError,
+      limiter,
+    };
+    this.lookups = new ProviderHttpClient({
+      ...common,
+      timeoutMs: config.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS,
+      retry: { ...deps.retry, maxAttempts: 1 },
+    });
     this.http = new ProviderHttpClient({
       provider: 'zendesk',
       baseUrl: config.apiUrl,
@@ -88,16 +121,72 @@ export class ZendeskTickets implements TicketPort {
       log: deps.log,
       headers: { authorization: basicAuth(`${config.email}/token`, config.apiToken) },
       describeError: describeZendeskError,
-      limiter: new RateLimiter(
-        'zendesk',
-        rate !== undefined ? [{ capacity: rate, intervalMs: 60_000 }] : PROVIDER_LIMITS.zendesk,
-        { now: deps.now, sleep: deps.sleep, onWait: deps.onRateLimitWait },
-      ),
+      limiter,
     });
   }
 
-  close(): Promise<void> {
-    return this.http.close();
+  async close(): Promise<void> {
+    await Promise.all([this.http.close(), this.lookups.close()]);
+  }
+
+  /**
+   * `GET /api/v2/search.json?query=type:ticket requester:{email} status<solved` (Search API: offset
+   * pages of up to 100, newest updated first; one page is plenty for one shopper's open tickets).
+   */
+  async openTicketsOf(email: string): Promise<readonly CustomerTicket[]> {
+    const res = await this.lookups.request({
+      method: 'GET',
+      path: '/api/v2/search.json',
+      query: {
+        query: `type:ticket requester:${searchValue(email)} status<solved`,
+        sort_by: 'updated_at',
+        sort_order: 'desc',
+        per_page: '100',
+      },
+      operation: 'search.tickets',
+      idempotent: true,
+    });
+    const body = jsonOf(res);
+    if (!isRecord(body) || !Array.isArray(body.results)) {
+      throw new PermanentProviderError('zendesk search: unexpected response', 'bad-response');
+    }
+    const open = new Set(['new', 'open', 'pending', 'hold']);
+    return body.results.flatMap((r): CustomerTicket[] => {
+      if (!isRecord(r) || (r.result_type !== undefined && r.result_type !== 'ticket')) return [];
+      if (typeof r.id !== 'number' && typeof r.id !== 'string') return [];
+      if (typeof r.status === 'string' && !open.has(r.status.toLowerCase())) return [];
+      // Our own proactive tickets carry our key as external_id: they are not the customer's question.
+      if (isOwnTicket(r.external_id)) return [];
+      return [
+        {
+          ticketId: String(r.id),
+          ...(typeof r.subject === 'string' ? { subject: r.subject } : {}),
+          ...(typeof r.description === 'string' ? { text: r.description } : {}),
+        },
+      ];
+    });
+  }
+
+  /** `GET /api/v2/tickets/{id}.json?include=users`: the requester's address from the side-loaded users. */
+  async requesterOf(ticketId: string): Promise<string | undefined> {
+    if (!/^\d{1,20}$/.test(ticketId)) return undefined;
+    const res = await this.lookups.request({
+      method: 'GET',
+      path: `/api/v2/tickets/${ticketId}.json`,
+      query: { include: 'users' },
+      operation: 'tickets.show',
+      idempotent: true,
+      accept: [404],
+    });
+    if (res.status === 404) return undefined;
+    const body = jsonOf(res);
+    if (!isRecord(body) || !isRecord(body.ticket)) {
+      throw new PermanentProviderError('zendesk tickets.show: unexpected response', 'bad-response');
+    }
+    const requesterId = body.ticket.requester_id;
+    const users = Array.isArray(body.users) ? body.users : [];
+    const user = users.find((u) => isRecord(u) && u.id !== undefined && String(u.id) === String(requesterId));
+    return isRecord(user) && typeof user.email === 'string' ? user.email : undefined;
   }
 
   async find(idempotencyKey: string): Promise<string | undefined> {

@@ -120,4 +120,27 @@ describeIfFixtures('provider fixtures', () => {
     const documented = Object.keys((json('zendesk/create_ticket_201_docs_example.json') as { ticket: object }).ticket);
     expect(Object.keys(ticket).filter((k) => !documented.includes(k))).toEqual([]);
   });
+
+  it("Zendesk: the stand-in's ticket search answers in the Search API envelope with documented ticket fields", async () => {
+    const email = 'conformance.requester@example.org';
+    sandbox.stores.zendesk.openCustomerTicket({ email, subject: 'Help', description: 'The fire is very colorful.' });
+    const res = await fetch(
+      `${sandbox.urls.zendesk}/api/v2/search.json?${new URLSearchParams({ query: `type:ticket requester:${email} status<solved` })}`,
+      {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${sandbox.credentials.zendeskEmail}/token:${sandbox.credentials.zendeskApiToken}`).toString('base64')}`,
+        },
+      },
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { results: Record<string, unknown>[] } & Record<string, unknown>;
+    const doc = json('zendesk/search_tickets_by_requester_CONSTRUCTED_from_docs_examples.json') as {
+      results: Record<string, unknown>[];
+    };
+    expect(Object.keys(body).sort()).toEqual(Object.keys(doc).sort());
+    expect(body.results).toHaveLength(1);
+    const documented = Object.keys(doc.results[0]!);
+    expect(Object.keys(body.results[0]!).filter((k) => !documented.includes(k))).toEqual([]);
+    expect(body.results[0]).toMatchObject({ result_type: 'ticket', status: 'open' });
+  });
 });

@@ -1,4 +1,9 @@
-import { PermanentProviderError, ProviderOutcomeUnknownError, type TicketRequest } from '@reclaim/ports';
+import {
+  PermanentProviderError,
+  ProviderOutcomeUnknownError,
+  RetryableProviderError,
+  type TicketRequest,
+} from '@reclaim/ports';
 import { GorgiasTickets } from '@reclaim/providers/gorgias';
 import { ZendeskTickets } from '@reclaim/providers/zendesk';
 import { type ProviderSandbox, startProviderSandbox } from '../sandbox';
@@ -215,5 +220,93 @@ describe('Zendesk adapter against its stand-in', () => {
     await tickets.open(ticket('z-8:ticket'));
     expect(waits).toEqual([20_000]);
     expect(stored('z-8:ticket')).toHaveLength(1);
+  });
+});
+
+describe("customers' own tickets, read from each help desk's stand-in", () => {
+  const SHOPPER = 'asked.support@example.org';
+  const setups = {
+    gorgias: () =>
+      new GorgiasTickets(
+        {
+          apiUrl: sandbox.urls.gorgias,
+          email: sandbox.credentials.gorgiasEmail,
+          apiKey: sandbox.credentials.gorgiasApiKey,
+          lookupTimeoutMs: 300,
+        },
+        { random: () => 0.5 },
+      ),
+    zendesk: () =>
+      new ZendeskTickets(
+        {
+          apiUrl: sandbox.urls.zendesk,
+          email: sandbox.credentials.zendeskEmail,
+          apiToken: sandbox.credentials.zendeskApiToken,
+          lookupTimeoutMs: 300,
+        },
+        { random: () => 0.5 },
+      ),
+  };
+
+  it.each(['gorgias', 'zendesk'] as const)(
+    '%s: lists the open tickets the shopper filed (never ours, never closed ones) and names the requester',
+    async (desk) => {
+      const tickets = setups[desk]();
+      closers.push(tickets);
+      const email = `${desk}.${SHOPPER}`;
+      expect(await tickets.openTicketsOf(email)).toEqual([]);
+      // Our own proactive ticket for this shopper is not their question.
+      await tickets.open(ticket(`recovery-shop-1-cart-${desk}:ticket`, { customerEmail: email }));
+      const asked =
+        desk === 'zendesk'
+          ? sandbox.stores.zendesk.openCustomerTicket({
+              email,
+              subject: 'Walnut desk: which wood oil?',
+              description: 'Hi, is the Walnut desk oiled?',
+            })
+          : sandbox.stores.gorgias.openCustomerTicket({
+              email,
+              subject: 'Walnut desk: which wood oil?',
+              body: 'Hi, is the Walnut desk oiled?',
+            });
+      const older =
+        desk === 'zendesk'
+          ? sandbox.stores.zendesk.openCustomerTicket({ email, subject: 'Old question', description: 'x' })
+          : sandbox.stores.gorgias.openCustomerTicket({ email, subject: 'Old question', body: 'x' });
+      if (desk === 'zendesk') sandbox.stores.zendesk.setStatus(older.id, 'solved');
+      else sandbox.stores.gorgias.setStatus(older.id, 'closed');
+      const open = await tickets.openTicketsOf(email);
+      expect(open).toEqual([
+        {
+          ticketId: String(asked.id),
+          subject: 'Walnut desk: which wood oil?',
+          text: 'Hi, is the Walnut desk oiled?',
+        },
+      ]);
+      expect(await tickets.requesterOf(String(asked.id))).toBe(email);
+      expect(await tickets.requesterOf('999999')).toBeUndefined();
+      expect(await tickets.openTicketsOf(`nobody.${SHOPPER}`)).toEqual([]);
+    },
+  );
+
+  it.each(['gorgias', 'zendesk'] as const)(
+    '%s: a lookup that hangs fails fast (one attempt, short timeout) with a retryable error',
+    async (desk) => {
+      const tickets = setups[desk]();
+      closers.push(tickets);
+      sandbox.injectFault({ provider: desk, method: 'GET', kind: 'hang', times: 3 });
+      const started = Date.now();
+      await expect(tickets.openTicketsOf(SHOPPER)).rejects.toBeInstanceOf(RetryableProviderError);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    },
+  );
+
+  it('zendesk: the search asks for open tickets of the requester, in the Search API syntax', async () => {
+    const tickets = setups.zendesk();
+    closers.push(tickets);
+    await tickets.openTicketsOf('a b"c@example.org');
+    const last = sandbox.received('zendesk').at(-1)!;
+    expect(last.path).toBe('/api/v2/search.json');
+    expect(last.query.query).toBe('type:ticket requester:"a bc@example.org" status<solved');
   });
 });
