@@ -8,4 +8,5 @@ export * from './cart';
 export * from './customer';
 export * from './order';
 export * from './shop';
+export * from './product';
 export * from './recovery';

@@ -14,6 +14,7 @@ import type { CustomerEvent } from '../customer/customer.messages';
 import type { WebhookEvent } from '../inbound/delivery.messages';
 import type { OrderEvent } from '../order/order.messages';
 import type { StoredRecoveryEvent } from '../recovery/recovery.messages';
+import type { ProductEvent } from '../product/product.messages';
 import type { ShopEvent } from '../shop/shop.messages';
 
 export const EventTypes = {
@@ -28,6 +29,7 @@ export const EventTypes = {
   CustomerDataRequested: 'customer.data-requested',
   OrderPlaced: 'order.placed',
   ShopRedacted: 'shop.redacted',
+  ProductStockReported: 'product.stock-reported',
   WebhookReceived: 'webhook.received',
   WebhookParked: 'webhook.parked',
   WebhookQuarantined: 'webhook.quarantined',
@@ -71,6 +73,11 @@ export const EventTypes = {
   RecoveryEnriched: 'recovery.enriched',
   RecoveryEnrichmentUnavailable: 'recovery.enrichment-unavailable',
   RecoveryAlternativesChecked: 'recovery.alternatives-checked',
+  RecoveryBackInStockWatched: 'recovery.back-in-stock-watched',
+  RecoveryBackInStockDue: 'recovery.back-in-stock-due',
+  RecoveryBackInStockSent: 'recovery.back-in-stock-sent',
+  RecoveryBackInStockSkipped: 'recovery.back-in-stock-skipped',
+  RecoveryBackInStockDeferred: 'recovery.back-in-stock-deferred',
   RecoveryEnded: 'recovery.ended',
 } as const;
 
@@ -89,6 +96,7 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'customer.data-requested': 1,
   'order.placed': 1,
   'shop.redacted': 1,
+  'product.stock-reported': 1,
   'webhook.received': 1,
   'webhook.parked': 1,
   'webhook.quarantined': 1,
@@ -131,10 +139,16 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'recovery.enriched': 1,
   'recovery.enrichment-unavailable': 1,
   'recovery.alternatives-checked': 1,
+  'recovery.back-in-stock-watched': 1,
+  'recovery.back-in-stock-due': 1,
+  'recovery.back-in-stock-sent': 1,
+  'recovery.back-in-stock-skipped': 1,
+  'recovery.back-in-stock-deferred': 1,
   'recovery.ended': 1,
 };
 
-export type ReclaimEvent = CartEvent | CustomerEvent | OrderEvent | ShopEvent | WebhookEvent | StoredRecoveryEvent;
+export type ReclaimEvent =
+  CartEvent | CustomerEvent | OrderEvent | ShopEvent | ProductEvent | WebhookEvent | StoredRecoveryEvent;
 
 const ALL_TYPES: ReadonlySet<string> = new Set(Object.values(EventTypes));
 

@@ -20,6 +20,7 @@ export const StreamCategories = {
   shop: 'shop',
   delivery: 'delivery',
   recovery: 'recovery',
+  product: 'product',
 } as const;
 
 export type StreamCategory = (typeof StreamCategories)[keyof typeof StreamCategories];
@@ -52,6 +53,10 @@ export const customerStream = (shopId: string, customerKey: string): string =>
 export const orderStream = (shopId: string, orderId: string): string =>
   `order-${checkShopId(shopId)}-${checkId(orderId, 'orderId')}`;
 
+/** A product's stock as the store reports it (`product.stock-reported`). */
+export const productStream = (shopId: string, productId: string): string =>
+  `product-${checkShopId(shopId)}-${checkId(productId, 'productId')}`;
+
 /** One stream per shop for shop-level facts (`shop.redacted`). */
 export const shopStream = (shopId: string): string => `shop-${checkShopId(shopId)}`;
 
@@ -60,8 +65,8 @@ export const deliveryStream = (platform: Platform, shopId: string, deliveryId: s
   return `delivery-${platform}-${checkShopId(shopId)}-${checkId(deliveryId, 'deliveryId')}`;
 };
 
-type KeyedCategory = 'cart' | 'customer' | 'order' | 'recovery';
-const KEYED: readonly string[] = ['cart', 'customer', 'order', 'recovery'] satisfies KeyedCategory[];
+type KeyedCategory = 'cart' | 'customer' | 'order' | 'recovery' | 'product';
+const KEYED: readonly string[] = ['cart', 'customer', 'order', 'recovery', 'product'] satisfies KeyedCategory[];
 
 export type ParsedStreamName =
   | { readonly category: KeyedCategory; readonly shopId: string; readonly id: string }

@@ -12,6 +12,7 @@ import type {
   UpsertCustomer,
 } from '../customer/customer.messages';
 import type { PlaceOrder } from '../order/order.messages';
+import type { ReportProductStock } from '../product/product.messages';
 import type { RedactShop } from '../shop/shop.messages';
 
 export type InboundCommand =
@@ -24,6 +25,7 @@ export type InboundCommand =
   | ChangeMarketingConsent
   | RedactCustomer
   | RequestCustomerData
-  | RedactShop;
+  | RedactShop
+  | ReportProductStock;
 
 export type InboundCommandType = InboundCommand['type'];

@@ -106,9 +106,76 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         }
         break;
       }
-      case 'StepOutcome':
+      case 'StepOutcome': {
         onOutcome(config, out, input.step, input.channel, input.at, input.outcome);
+        // A line the message named as sold out is watched: one back-in-stock message when it returns.
+        const sent = input.outcome.kind === 'sent' ? input.outcome.sent : undefined;
+        const told = out.state.steps[input.step]?.status === 'sent' ? (sent?.leftOut ?? []) : [];
+        for (const lineId of told) {
+          const line = state.soldOutByStep?.[input.step]?.find((l) => l.lineId === lineId);
+          if (line === undefined || (out.state.watches ?? []).some((w) => w.lineId === lineId)) continue;
+          out.emit({
+            type: 'recovery.back-in-stock-watched',
+            at: input.at,
+            step: input.step,
+            lineId,
+            productId: line.productId,
+            ...(line.variantId !== undefined ? { variantId: line.variantId } : {}),
+          });
+        }
         break;
+      }
+      case 'RestockReported': {
+        // Not after a purchase, an opt-out or a deleted cart: the message would have nobody to help.
+        if (state.status === 'ended' && state.endReason !== 'completed') break;
+        for (const watch of state.watches ?? []) {
+          if (watch.status !== 'watching' || watch.productId !== input.productId) continue;
+          const variant =
+            watch.variantId !== undefined ? input.variants.find((v) => v.variantId === watch.variantId) : undefined;
+          const back = variant !== undefined ? variant.available : input.available !== false;
+          if (!back) continue;
+          out.emit({
+            type: 'recovery.back-in-stock-due',
+            at: input.at,
+            lineId: watch.lineId,
+            productId: watch.productId,
+            ...(watch.variantId !== undefined ? { variantId: watch.variantId } : {}),
+          });
+        }
+        break;
+      }
+      case 'BackInStockOutcome': {
+        const watch = (state.watches ?? []).find((w) => w.lineId === input.lineId);
+        if (watch?.status !== 'due') break;
+        const o = input.outcome;
+        if (o.kind === 'sent') {
+          out.emit({
+            type: 'recovery.back-in-stock-sent',
+            at: input.at,
+            lineId: input.lineId,
+            step: o.step,
+            channel: o.channel,
+            messageId: o.messageId,
+          });
+        } else if (o.kind === 'skipped') {
+          out.emit({
+            type: 'recovery.back-in-stock-skipped',
+            at: input.at,
+            lineId: input.lineId,
+            reason: o.reason,
+            ...(o.detail !== undefined ? { detail: o.detail } : {}),
+          });
+        } else {
+          out.emit({
+            type: 'recovery.back-in-stock-deferred',
+            at: input.at,
+            lineId: input.lineId,
+            until: o.until,
+            reason: o.reason,
+          });
+        }
+        break;
+      }
       case 'ReconciliationResult':
         onReconciliation(config, out, input);
         break;

@@ -3,6 +3,7 @@
  * Events arrive enveloped (`type`, `schemaVersion`, `data`) and already upcast, like every stream's.
  */
 import type { DeadLetterReason, EndReason, StoredRecoveryEvent, TimerPurpose } from './recovery.messages';
+import type { SoldOutLine } from './alternatives';
 import type { SendMode } from './pre-send';
 import type { Segment } from './segments';
 import type { SequenceStep } from './sequences';
@@ -33,6 +34,15 @@ export interface CurrentTimer {
   readonly dueAt: IsoTimestamp;
   readonly purpose: TimerPurpose;
   readonly step?: number;
+}
+
+/** A sold-out line the shopper was told about, watched until the store reports it back. */
+export interface BackInStockWatch {
+  readonly lineId: string;
+  readonly productId: string;
+  readonly variantId?: string;
+  /** watching → due (reported back) → notified (sent), or back to watching (still sold out), or closed. */
+  readonly status: 'watching' | 'due' | 'notified' | 'closed';
 }
 
 export interface RecoveryState {
@@ -66,6 +76,9 @@ export interface RecoveryState {
   readonly ticketSkipped: boolean;
   /** The marketing platform's facts were recorded (`recovery.enriched`) or found unavailable. */
   readonly enrichment?: 'enriched' | 'unavailable';
+  /** The latest `recovery.alternatives-checked` per step (what the store said about its sold-out lines). */
+  readonly soldOutByStep?: Readonly<Record<number, readonly SoldOutLine[]>>;
+  readonly watches?: readonly BackInStockWatch[];
 }
 
 /** The state of an empty recovery stream. */
@@ -83,6 +96,10 @@ export const initialRecoveryState = (): RecoveryState => ({
   attributedOrders: [],
   ticketSkipped: false,
 });
+
+function setWatch(state: RecoveryState, lineId: string, status: BackInStockWatch['status']): RecoveryState {
+  return { ...state, watches: (state.watches ?? []).map((w) => (w.lineId === lineId ? { ...w, status } : w)) };
+}
 
 function setStep(state: RecoveryState, index: number, patch: Partial<StepState>): RecoveryState {
   const steps = state.steps.map((s, i) => (i === index ? { ...s, ...patch } : s));
@@ -268,6 +285,27 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
     case 'recovery.enrichment-unavailable':
       return { ...state, enrichment: 'unavailable' };
     case 'recovery.alternatives-checked':
+      return { ...state, soldOutByStep: { ...state.soldOutByStep, [event.data.step]: event.data.lines } };
+    case 'recovery.back-in-stock-watched':
+      return {
+        ...state,
+        watches: [
+          ...(state.watches ?? []),
+          {
+            lineId: event.data.lineId,
+            productId: event.data.productId,
+            ...(event.data.variantId !== undefined ? { variantId: event.data.variantId } : {}),
+            status: 'watching',
+          },
+        ],
+      };
+    case 'recovery.back-in-stock-due':
+      return setWatch(state, event.data.lineId, 'due');
+    case 'recovery.back-in-stock-sent':
+      return setWatch(state, event.data.lineId, 'notified');
+    case 'recovery.back-in-stock-skipped':
+      return setWatch(state, event.data.lineId, event.data.reason === 'still-sold-out' ? 'watching' : 'closed');
+    case 'recovery.back-in-stock-deferred':
       return state;
     case 'recovery.ended':
       return { ...state, status: 'ended', endReason: event.data.reason, timer: undefined };

@@ -248,6 +248,27 @@ export type RecoveryInput =
    * What the store answered for a step's sold-out lines (their alternatives, or why none), recorded
    * before the step's decision so the history shows it and a repeat of the request reads it back.
    */
+  /**
+   * The store reported a product's stock (`product.stock-reported`, from its product or inventory
+   * webhook): a line of this recovery announced as sold out may be back.
+   */
+  | {
+      readonly type: 'RestockReported';
+      readonly at: IsoTimestamp;
+      readonly productId: string;
+      readonly available?: boolean;
+      readonly variants: readonly { readonly variantId: string; readonly available: boolean }[];
+    }
+  /** What became of a back-in-stock message (an effect): sent, skipped (why), or deferred (until when). */
+  | {
+      readonly type: 'BackInStockOutcome';
+      readonly at: IsoTimestamp;
+      readonly lineId: string;
+      readonly outcome:
+        | { readonly kind: 'sent'; readonly step: number; readonly channel: Channel; readonly messageId: string }
+        | { readonly kind: 'skipped'; readonly reason: string; readonly detail?: string }
+        | { readonly kind: 'deferred'; readonly until: IsoTimestamp; readonly reason: string };
+    }
   | {
       readonly type: 'RecordAlternatives';
       readonly at: IsoTimestamp;
@@ -336,7 +357,7 @@ export interface TicketClosedEvent extends Base<'recovery.ticket-closed'> {
   readonly ticketId: string;
 }
 /** The engine's effect requests of a recovery (as queued). */
-export type ParkedEffect = 'step' | 'reconcile' | 'ticket' | 'profile' | 'enrich';
+export type ParkedEffect = 'step' | 'reconcile' | 'ticket' | 'profile' | 'enrich' | 'back-in-stock';
 /**
  * An effect request parked as a dead letter after its retry budget (schema 1; history only, the
  * state ignores it: the request waits in the dead-letter list for an operator's retry).
@@ -543,6 +564,44 @@ export interface AlternativesChecked extends Base<'recovery.alternatives-checked
   readonly step: number;
   readonly lines: readonly SoldOutLine[];
 }
+/**
+ * A line announced as sold out in a sent message (no alternative fitted): the recovery watches its
+ * product and sends one back-in-stock message when the store reports it back.
+ */
+export interface BackInStockWatched extends Base<'recovery.back-in-stock-watched'> {
+  readonly step: number;
+  readonly lineId: string;
+  readonly productId: string;
+  readonly variantId?: string;
+}
+/** The store reported the watched product back: a back-in-stock message is asked for (an effect). */
+export interface BackInStockDue extends Base<'recovery.back-in-stock-due'> {
+  readonly lineId: string;
+  readonly productId: string;
+  readonly variantId?: string;
+}
+export interface BackInStockSent extends Base<'recovery.back-in-stock-sent'> {
+  readonly lineId: string;
+  /** The message's number beside the sequence's steps (`1000 + watch`): its links, journal and caps use it. */
+  readonly step: number;
+  readonly channel: Channel;
+  readonly messageId: string;
+}
+/**
+ * No back-in-stock message: `still-sold-out` (the store says it is not back: the watch goes on) or a
+ * pre-send check's reason (consent, purchased, …: the watch ends).
+ */
+export interface BackInStockSkipped extends Base<'recovery.back-in-stock-skipped'> {
+  readonly lineId: string;
+  readonly reason: string;
+  readonly detail?: string;
+}
+/** The back-in-stock message waits (quiet hours, frequency cap, store unavailable) until then. */
+export interface BackInStockDeferred extends Base<'recovery.back-in-stock-deferred'> {
+  readonly lineId: string;
+  readonly until: IsoTimestamp;
+  readonly reason: string;
+}
 export interface Ended extends Base<'recovery.ended'> {
   readonly reason: EndReason;
   readonly orderId?: string;
@@ -588,6 +647,11 @@ export type RecoveryEvent =
   | Enriched
   | EnrichmentUnavailable
   | AlternativesChecked
+  | BackInStockWatched
+  | BackInStockDue
+  | BackInStockSent
+  | BackInStockSkipped
+  | BackInStockDeferred
   | Ended;
 
 export type RecoveryEventType = RecoveryEvent['type'];

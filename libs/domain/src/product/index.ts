@@ -1,0 +1,2 @@
+export * from './product.decider';
+export type * from './product.messages';
