@@ -217,7 +217,12 @@ describeIfFixtures('BigCommerce fixtures', () => {
           completedAt: new Date(Number(fixture['created_at']) * 1000).toISOString(),
         });
       } else if (scope.startsWith('store/customer/')) expect(['fetch', 'ignored']).toContain(result.outcome);
-      else expect(result).toEqual({ outcome: 'unknown-topic', topic: scope });
+      else if (scope === 'store/product/inventory/updated' || scope === 'store/sku/inventory/updated') {
+        const inventory = data['inventory'] as Record<string, unknown>;
+        expect(commandsOf(result)).toMatchObject([
+          { type: 'ReportProductStock', productId: String(inventory['product_id']) },
+        ]);
+      } else expect(result).toEqual({ outcome: 'unknown-topic', topic: scope });
     }
   });
 

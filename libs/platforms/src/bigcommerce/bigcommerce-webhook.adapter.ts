@@ -11,6 +11,7 @@ import type {
   StoredDelivery,
   WebhookShop,
 } from '@reclaim/ports';
+import type { ReportProductStock } from '@reclaim/domain';
 import {
   jsonContentTypeError,
   unsafeIdentifierError,
@@ -20,8 +21,10 @@ import {
   idOf,
   isObject,
   objOf,
+  optionalCountOf,
   optionalIdOf,
   parseJsonBody,
+  type JsonObject,
   rootObject,
   safeMap,
   strOf,
@@ -211,6 +214,9 @@ export function mapBigCommerceScope(scope: string, payload: unknown): MappingRes
       return { outcome: 'fetch', resource: { type: 'order', id: idOf(data['id'], 'data.id') } };
     case 'store/customer/deleted':
       return { outcome: 'ignored', reason: 'customer deleted on the store; nothing to fetch' };
+    case 'store/product/inventory/updated':
+    case 'store/sku/inventory/updated':
+      return commands(mapBigCommerceInventory(p));
     default:
       break;
   }
@@ -225,6 +231,29 @@ export function mapBigCommerceScope(scope: string, payload: unknown): MappingRes
     return { outcome: 'fetch', resource: { type: 'customer', id: idOf(data['id'], 'data.id') } };
   }
   return { outcome: 'unknown-topic', topic: scope };
+}
+
+/**
+ * BigCommerce inventory hooks (thin: ids and the adjustment). An `absolute` level says whether it is
+ * in stock; a `relative` adjustment only says it changed (`available` absent: the store is asked).
+ */
+export function mapBigCommerceInventory(p: JsonObject): ReportProductStock {
+  const data = objOf(p['data']) ?? {};
+  const inventory = objOf(data['inventory']) ?? {};
+  const method = strOf(inventory['method']);
+  const value = optionalCountOf(inventory['value']);
+  const level = method === 'absolute' && value !== undefined ? value : undefined;
+  const productId = idOf(inventory['product_id'] ?? data['id'], 'data.inventory.product_id');
+  const variantId = optionalIdOf(inventory['variant_id'], 'data.inventory.variant_id');
+  return {
+    type: 'ReportProductStock',
+    platform: 'bigcommerce',
+    platformUpdatedAt: timestampOf(p['created_at'], 'created_at'),
+    productId,
+    ...(level !== undefined && variantId === undefined ? { available: level > 0 } : {}),
+    variants:
+      variantId !== undefined && level !== undefined ? [{ variantId, available: level > 0, quantity: level }] : [],
+  };
 }
 
 export const bigCommerceWebhookAdapter = new BigCommerceWebhookAdapter();

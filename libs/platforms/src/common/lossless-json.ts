@@ -63,6 +63,13 @@ export function decimalOf(v: unknown, field = 'amount'): string {
   throw new PayloadFieldError(field, v === undefined || v === null ? 'missing amount' : 'amount is not a number');
 }
 
+/** A whole number (possibly negative: stock levels can be), or undefined when absent or not one. */
+export function optionalCountOf(v: unknown): number | undefined {
+  const s = strOf(v);
+  if (s === undefined || !/^-?\d{1,12}$/.test(s)) return undefined;
+  return Number(s);
+}
+
 /** A non-negative safe integer (quantities, counts). */
 export function intOf(v: unknown, field: string): number {
   const text = isLosslessNumber(v) ? v.value : typeof v === 'string' ? v.trim() : undefined;

@@ -8,6 +8,7 @@ import type {
   InboundCommand,
   PlaceOrder,
   RecordCartActivity,
+  ReportProductStock,
   UpsertCustomer,
 } from '@reclaim/domain';
 import {
@@ -20,6 +21,7 @@ import {
   JsonObject,
   moneyField,
   objOf,
+  optionalCountOf,
   optionalIdOf,
   optionalMoneyField,
   optionalTimestampOf,
@@ -352,4 +354,33 @@ export function mapShopifyCustomer(p: JsonObject, receivedAt: Date): UpsertCusto
 
 export function idList(v: unknown, field: string): string[] {
   return arrOf(v).map((x, i) => idOf(x, `${field}[${i}]`));
+}
+
+/**
+ * Shopify `products/update` (the REST product resource): a variant can be bought when its
+ * inventory is not tracked (`inventory_management` null), it keeps selling (`inventory_policy:
+ * continue`) or it has units; a product that is not `active` can be bought in no variant.
+ */
+export function mapShopifyProductStock(p: JsonObject, receivedAt: Date): ReportProductStock {
+  const active = (strOf(p['status']) ?? 'active') === 'active';
+  const variants = arrOf(p['variants']).map((raw, i) => {
+    const v = objOf(raw) ?? {};
+    const quantity = optionalCountOf(v['inventory_quantity']);
+    const tracked = strOf(v['inventory_management']) !== undefined;
+    const available =
+      active && (!tracked || strOf(v['inventory_policy']) === 'continue' || (quantity !== undefined && quantity > 0));
+    return {
+      variantId: idOf(v['id'], `variants[${i}].id`),
+      available,
+      ...(quantity !== undefined ? { quantity } : {}),
+    };
+  });
+  return {
+    type: 'ReportProductStock',
+    platform: 'shopify',
+    platformUpdatedAt: optionalTimestampOf(p['updated_at'], 'updated_at') ?? receivedAt.toISOString(),
+    productId: idOf(p['id'], 'id'),
+    available: variants.some((v) => v.available),
+    variants,
+  };
 }

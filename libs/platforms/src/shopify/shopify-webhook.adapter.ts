@@ -35,6 +35,7 @@ import {
   mapShopifyCart,
   mapShopifyCheckout,
   mapShopifyCustomer,
+  mapShopifyProductStock,
   mapShopifyOrder,
 } from './shopify-mappers';
 
@@ -63,6 +64,7 @@ export const SHOPIFY_TOPICS = [
   'customers/data_request',
   'customers/redact',
   'shop/redact',
+  'products/update',
 ] as const;
 
 /** The GDPR topics Shopify requires every app to serve (401 on a bad signature). */
@@ -220,6 +222,8 @@ export function mapShopifyTopic(
     }
     case 'shop/redact':
       return commands({ type: 'RedactShop', platform: 'shopify', platformUpdatedAt: at });
+    case 'products/update':
+      return commands(mapShopifyProductStock(p, receivedAt));
     default:
       return { outcome: 'unknown-topic', topic };
   }

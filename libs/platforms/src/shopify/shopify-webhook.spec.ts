@@ -253,7 +253,7 @@ describe('Shopify mapping', () => {
   });
 
   it('reports unknown topics and non-object payloads', () => {
-    expect(mapped('products/update', '{"id": 1}')).toEqual({ outcome: 'unknown-topic', topic: 'products/update' });
+    expect(mapped('products/delete', '{"id": 1}')).toEqual({ outcome: 'unknown-topic', topic: 'products/delete' });
     expect(mapped('checkouts/update', '[1,2]')).toEqual({
       outcome: 'invalid',
       field: '$',

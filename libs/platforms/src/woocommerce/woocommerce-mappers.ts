@@ -4,6 +4,7 @@ import type {
   ContactDetails,
   PlaceOrder,
   RecordCartActivity,
+  ReportProductStock,
   UpsertCustomer,
 } from '@reclaim/domain';
 import {
@@ -16,6 +17,7 @@ import {
   JsonObject,
   moneyField,
   objOf,
+  optionalCountOf,
   optionalIdOf,
   optionalMoneyField,
   optionalTimestampOf,
@@ -255,5 +257,38 @@ export function mapWooCustomer(p: JsonObject, receivedAt: Date): UpsertCustomer 
     tags: payingCustomer === true ? ['paying_customer'] : undefined,
     timeZone: wooTimeZone(objOf(p['shipping']), billing),
     createdAt: optionalTimestampOf(p['date_created_gmt'], 'date_created_gmt', { assumeUtc: true }),
+  };
+}
+
+/**
+ * WooCommerce `product.updated` (the REST product resource; a variation carries its `parent_id`):
+ * in stock when published, purchasable and `instock` or `onbackorder`.
+ */
+export function mapWooProductStock(p: JsonObject, receivedAt: Date): ReportProductStock {
+  const available =
+    (strOf(p['status']) ?? 'publish') === 'publish' &&
+    p['purchasable'] !== false &&
+    ['instock', 'onbackorder'].includes(strOf(p['stock_status']) ?? '');
+  const id = idOf(p['id'], 'id');
+  const parent = optionalIdOf(p['parent_id'], 'parent_id');
+  const quantity = optionalCountOf(p['stock_quantity']);
+  const at =
+    optionalTimestampOf(p['date_modified_gmt'], 'date_modified_gmt', { assumeUtc: true }) ?? receivedAt.toISOString();
+  if (parent !== undefined && parent !== '0') {
+    return {
+      type: 'ReportProductStock',
+      platform: 'woocommerce',
+      platformUpdatedAt: at,
+      productId: parent,
+      variants: [{ variantId: id, available, ...(quantity !== undefined ? { quantity } : {}) }],
+    };
+  }
+  return {
+    type: 'ReportProductStock',
+    platform: 'woocommerce',
+    platformUpdatedAt: at,
+    productId: id,
+    available,
+    variants: [],
   };
 }

@@ -31,6 +31,7 @@ import {
 import { CARTFLOWS_TOPIC, inspectCartflows, mapCartflows } from './cartflows';
 import {
   mapWooCustomer,
+  mapWooProductStock,
   mapWooOrder,
   mapWooUnpaidOrder,
   WOOCOMMERCE_PURCHASED_STATUSES,
@@ -47,7 +48,13 @@ export const WOOCOMMERCE_HEADERS = {
   webhookId: 'x-wc-webhook-id',
 } as const;
 
-export const WOOCOMMERCE_TOPICS = ['order.created', 'order.updated', 'customer.created', 'customer.updated'] as const;
+export const WOOCOMMERCE_TOPICS = [
+  'order.created',
+  'order.updated',
+  'customer.created',
+  'customer.updated',
+  'product.updated',
+] as const;
 
 /**
  * Cart action hooks a merchant may point at us. WooCommerce delivers them as
@@ -213,6 +220,7 @@ export function mapWooCommerceTopic(
     }
     return commands(mapWooOrder(p, shopCurrency, receivedAt));
   }
+  if (topic === 'product.updated') return commands(mapWooProductStock(p, receivedAt));
   return commands(mapWooCustomer(p, receivedAt));
 }
 

@@ -19,6 +19,9 @@ export const BIGCOMMERCE_HOOK_SCOPES = [
   'store/cart/lineItem/*',
   'store/order/created',
   'store/customer/*',
+  // Back in stock: inventory of products and variants (SKUs).
+  'store/product/inventory/updated',
+  'store/sku/inventory/updated',
 ] as const;
 
 /**

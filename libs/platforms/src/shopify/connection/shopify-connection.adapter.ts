@@ -24,6 +24,8 @@ export const SHOPIFY_SUBSCRIBED_TOPICS = [
   'CUSTOMERS_UPDATE',
   'CUSTOMERS_MARKETING_CONSENT_UPDATE',
   'CUSTOMERS_EMAIL_MARKETING_CONSENT_UPDATE',
+  // Back in stock: a product's variants and their inventory.
+  'PRODUCTS_UPDATE',
 ] as const;
 
 /** Mandatory compliance topics: set in the app's configuration, never through the API. */
