@@ -3,7 +3,9 @@
  * the store behind the commerce port (FakeCommerce: stock per line, the store's suggestions per
  * product). A sold-out line is replaced by an in-stock alternative the store suggests, or, when
  * none fits, announced as sold out; a failing suggestion lookup announces it too, and is visible in
- * the customer history and in /metrics.
+ * the customer history and in /metrics. A line announced as sold out is watched: when the store's
+ * products/update webhook reports it back (and the store confirms), one back-in-stock message
+ * follows, through the same pre-send checks.
  */
 import { randomUUID } from 'node:crypto';
 import { RetryableProviderError } from '@reclaim/ports';
@@ -35,6 +37,7 @@ interface HistoryEntry {
     alternative?: { productId: string };
     considered: { verdict: string }[];
   }[];
+  messageId?: string;
   event: { type: string };
 }
 
@@ -93,11 +96,26 @@ describe('out-of-stock lines: an alternative from the store, or announced as sol
     });
   }
 
-  async function firstMessage(token: string): Promise<OutboxRow> {
+  async function firstMessage(token: string, step = 0): Promise<OutboxRow> {
     return eventually(async () => {
       const res = await api(h, 'GET', `/api/shops/${shopId}/outbox?limit=100`);
-      return (res.body as OutboxRow[]).find((r) => r.recoveryId === `recovery-${shopId}-cart-${token}` && r.step === 0);
+      return (res.body as OutboxRow[]).find(
+        (r) => r.recoveryId === `recovery-${shopId}-cart-${token}` && r.step === step,
+      );
     }, 30_000);
+  }
+
+  function productUpdate(productId: string, variantId: string, quantity: number) {
+    const body = `{"id": ${productId}, "title": "Market tote", "status": "active", "updated_at": "${new Date().toISOString()}",
+      "variants": [{"id": ${variantId}, "product_id": ${productId}, "inventory_management": "shopify", "inventory_policy": "deny", "inventory_quantity": ${quantity}}]}`;
+    return post(h, '/webhooks/shopify', body, {
+      'content-type': 'application/json',
+      'x-shopify-topic': 'products/update',
+      'x-shopify-shop-domain': DOMAIN,
+      'x-shopify-api-version': '2025-10',
+      'x-shopify-webhook-id': randomUUID(),
+      'x-shopify-hmac-sha256': hmacBase64(SECRET, body),
+    });
   }
 
   /** The customer history once the step's send is recorded (the outbox row comes a moment before). */
@@ -217,6 +235,35 @@ describe('out-of-stock lines: an alternative from the store, or announced as sol
       detail: 'Market tote (line tote-b) sold out: none of 1 suggestions fits (1 price-too-high)',
     });
     expect(entries.find((e) => e.kind === 'sent')?.sent).toMatchObject({ leftOut: ['tote-b'], cartValue: '9.00' });
+    expect(entries.find((e) => e.kind === 'back-in-stock-watched')).toMatchObject({
+      step: 0,
+      detail: 'line tote-b: product 4101 variant 5101',
+    });
+
+    // The store still has none: an update saying so asks nothing; another product's restock neither.
+    expect((await productUpdate('4101', '5101', 0)).status).toBe(200);
+    expect((await productUpdate('4199', '5199', 7)).status).toBe(200);
+    // Back: the webhook says so, the store confirms (stock and price), one back-in-stock message follows.
+    commerce.setStock('tote-b', { available: true, currentUnitPrice: '24.50' });
+    expect((await productUpdate('4101', '5101', 3)).status).toBe(200);
+    const back = await firstMessage(token, 1000);
+    expect(back.subject).toBe('Back in stock at Tote Shop');
+    expect(back.text).toContain('Market tote: 1 × $24.50');
+    expect(back.text).toContain('Total: $24.50');
+    expect(back.text).not.toContain('Tote strap');
+    const after = await eventually(async () => {
+      const all = await history(email);
+      return all.some((e) => e.kind === 'back-in-stock-sent') ? all : undefined;
+    });
+    expect(after.filter((e) => e.kind === 'back-in-stock-due')).toHaveLength(1);
+    expect(after.find((e) => e.kind === 'back-in-stock-sent')).toMatchObject({ step: 1000, channel: 'email' });
+    // Never twice: a later update of the same product sends nothing more.
+    expect((await productUpdate('4101', '5101', 9)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500));
+    const res = await api(h, 'GET', `/api/shops/${shopId}/outbox?limit=100`);
+    expect((res.body as OutboxRow[]).filter((r) => r.recoveryId === `recovery-${shopId}-cart-${token}`)).toHaveLength(
+      2,
+    );
   });
 
   it('a failing suggestion lookup announces the line as sold out, in the history and in /metrics', async () => {

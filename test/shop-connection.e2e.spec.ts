@@ -33,7 +33,7 @@ const CASES: Case[] = [
   {
     platform: 'shopify',
     domain: 'connect-shop.myshopify.com',
-    created: 11,
+    created: 12,
     hooks: (s) => [...s.state.shopify.webhooks.values()].map((w) => ({ id: w.id, topic: w.topic, address: w.uri })),
     drift: (s) => {
       const hooks = [...s.state.shopify.webhooks.values()];
@@ -45,7 +45,7 @@ const CASES: Case[] = [
   {
     platform: 'bigcommerce',
     domain: 'sandbox1',
-    created: 4,
+    created: 6,
     hooks: (s) =>
       [...s.state.bigcommerce.hooks.values()].map((h) => ({
         id: String(h.id),
@@ -63,7 +63,7 @@ const CASES: Case[] = [
   {
     platform: 'woocommerce',
     domain: 'https://woo-connect.example.com',
-    created: 4,
+    created: 5,
     hooks: (s) =>
       [...s.state.woocommerce.webhooks.values()].map((w) => ({
         id: String(w.id),
@@ -363,7 +363,7 @@ describe('shops connect themselves (stand-ins)', () => {
       expect(stores.state.bigcommerce.hooks.size).toBe(0);
       const conn = await api(h, 'GET', `/api/shops/${res.body.id}/connection`);
       const subs = conn.body.subscriptions as { state: string; instructions?: string }[];
-      expect(subs).toHaveLength(4);
+      expect(subs).toHaveLength(6);
       expect(
         subs.every(
           (s) =>
@@ -402,6 +402,6 @@ describe('shops without store calls (STORE_ADAPTERS=off)', () => {
     });
     const conn = await api(h, 'GET', `/api/shops/${res.body.id}/connection`);
     const states = (conn.body.subscriptions as { state: string }[]).map((s) => s.state);
-    expect(states).toEqual(['unchecked', 'unchecked', 'unchecked', 'unchecked', 'manual']);
+    expect(states).toEqual(['unchecked', 'unchecked', 'unchecked', 'unchecked', 'unchecked', 'manual']);
   });
 });

@@ -11,6 +11,8 @@ import {
   InvalidCommandError,
   orderDecider,
   orderStream,
+  productDecider,
+  productStream,
   reachFor,
   type ContactDetails,
   type CustomerReference,
@@ -248,6 +250,12 @@ export class DeliveryProcessor {
       case 'RedactShop':
         await redactShop(this.deps, { ...command, ...ctx, metadata: { deliveryEventId: recorded.id } });
         return;
+      case 'ReportProductStock': {
+        // Recorded as the store reported it; the recoveries watching the product hear of it from the log.
+        const stream = productStream(shop.id, command.productId);
+        await runDecider(store, stream, productDecider, { ...command, ...ctx }, opts(stream));
+        return;
+      }
     }
   }
 

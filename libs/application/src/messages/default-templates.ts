@@ -3,7 +3,7 @@ import type { EmailTemplateSource, SmsTemplateSource } from './template-engine';
 /**
  * The built-in templates, used when a shop has no override. Ids follow the sequence catalogue:
  * `welcome-0..3`, `loyalty-0..3`, `premium-0..3` (sales) and `help-0..3` (while a support ticket
- * is open). They are ordinary templates: the same validation and compilation as a merchant's.
+ * is open), plus `back-in-stock` (a line announced as sold out is available again). They are ordinary templates: the same validation and compilation as a merchant's.
  */
 
 export const SEQUENCE_KINDS = ['welcome', 'loyalty', 'premium'] as const;
@@ -162,7 +162,7 @@ function mjml(copy: Copy): string {
             <td style="padding:12px 0;border-top:1px solid #dddddd;text-align:right;white-space:nowrap;"><strong>{{cartTotal}}</strong></td>
           </tr>
         </mj-table>
-        {{#if soldOut}}<mj-text>{{#each soldOut}}<p><strong dir="auto">{{title}}</strong>{{#if variantTitle}} (<span dir="auto">{{variantTitle}}</span>){{/if}} is sold out for now.{{#if notifyUrl}} <a href="{{notifyUrl}}">Notify me</a> when it is back.{{/if}}</p>{{/each}}</mj-text>{{/if}}
+        {{#if soldOut}}<mj-text>{{#each soldOut}}<p><strong dir="auto">{{title}}</strong>{{#if variantTitle}} (<span dir="auto">{{variantTitle}}</span>){{/if}} is sold out for now. We will let you know when it is back.{{#if notifyUrl}} <a href="{{notifyUrl}}">Notify me</a>{{/if}}</p>{{/each}}</mj-text>{{/if}}
         <mj-button href="{{checkoutUrl}}" background-color="#1a73e8" color="#ffffff" font-size="16px">${copy.cta}</mj-button>
       </mj-column>
     </mj-section>
@@ -191,7 +191,7 @@ Your cart:
 {{/each}}
 Total: {{cartTotal}}
 {{#each soldOut}}
-{{title}}{{#if variantTitle}} ({{variantTitle}}){{/if}} is sold out for now.{{#if notifyUrl}} Notify me when it is back: {{notifyUrl}}{{/if}}
+{{title}}{{#if variantTitle}} ({{variantTitle}}){{/if}} is sold out for now. We will let you know when it is back.{{#if notifyUrl}} Notify me: {{notifyUrl}}{{/if}}
 {{/each}}
 
 ${copy.cta}: {{checkoutUrl}}
@@ -218,11 +218,21 @@ export const DEFAULT_SMS_TEMPLATES: Readonly<Record<'sales' | 'help', SmsTemplat
   },
 };
 
+/** One message when a line announced as sold out is back (`back-in-stock`, outside the sequences). */
+const BACK_IN_STOCK: Copy = {
+  subject: 'Back in stock at {{shop.name}}',
+  headline: 'It is back in stock',
+  intro:
+    'Good news: what was sold out when you left is available again. We saved your cart, so it only takes a moment.',
+  cta: 'Return to your cart',
+};
+
 function buildDefaults(): ReadonlyMap<string, EmailTemplateSource> {
   const map = new Map<string, EmailTemplateSource>();
   for (const kind of [...SEQUENCE_KINDS, 'help'] as const) {
     COPY[kind].forEach((copy, step) => map.set(`${kind}-${step}`, email(copy)));
   }
+  map.set('back-in-stock', email(BACK_IN_STOCK));
   return map;
 }
 

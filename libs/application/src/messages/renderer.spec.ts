@@ -367,7 +367,7 @@ describe('TemplateMessageRenderer: sold-out lines', () => {
     );
     expect(out.text).toContain('Jute tote: 2 × $27.00 = $54.00 — in place of Canvas tote, which is sold out');
     expect(out.text).toContain(
-      'Desk <lamp> (Brass) is sold out for now. Notify me when it is back: https://reclaim.example/n/v1.notify.sig',
+      'Desk <lamp> (Brass) is sold out for now. We will let you know when it is back. Notify me: https://reclaim.example/n/v1.notify.sig',
     );
     expect(out.html).toContain('In place of <span dir="auto">Canvas tote</span>, which is sold out');
     expect(out.html).toContain('Desk &lt;lamp&gt;');

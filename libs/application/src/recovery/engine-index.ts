@@ -125,8 +125,36 @@ export const engineIndex = {
     await tx.query(
       `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (shop_id, order_id) DO NOTHING`,
-      [o.shopId, o.orderId, o.customerKey, o.placedAt, o.total, o.currency, o.discounted, o.categories, o.timeZone ?? null],
+      [
+        o.shopId,
+        o.orderId,
+        o.customerKey,
+        o.placedAt,
+        o.total,
+        o.currency,
+        o.discounted,
+        o.categories,
+        o.timeZone ?? null,
+      ],
     );
+  },
+
+  /** A recovery watches a product for a line it announced as sold out. */
+  async stockWatch(tx: Queryable, shopId: string, productId: string, recoveryId: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO engine.stock_watches (shop_id, product_id, recovery_id) VALUES ($1, $2, $3)
+       ON CONFLICT DO NOTHING`,
+      [shopId, productId, recoveryId],
+    );
+  },
+
+  /** The recoveries watching a product of the shop. */
+  async watchersOf(q: Queryable, shopId: string, productId: string): Promise<string[]> {
+    const { rows } = await q.query<{ recovery_id: string }>(
+      `SELECT recovery_id FROM engine.stock_watches WHERE shop_id = $1 AND product_id = $2 ORDER BY recovery_id`,
+      [shopId, productId],
+    );
+    return rows.map((r) => r.recovery_id);
   },
 
   async messageSent(tx: Queryable, m: IndexedMessage): Promise<void> {

@@ -131,6 +131,22 @@ export class RecoveryEventsProjector {
       case 'recovery.step-due':
         await enqueue('step', { step: e.step, attempt: e.attempt });
         return;
+      case 'recovery.back-in-stock-watched':
+        await engineIndex.stockWatch(tx, shopId, e.productId, e.recoveryId);
+        return;
+      case 'recovery.back-in-stock-due':
+        await enqueue('back-in-stock', { lineId: e.lineId });
+        return;
+      case 'recovery.back-in-stock-sent':
+        // Counted like any recovery message by the other recoveries' frequency cap.
+        await engineIndex.messageSent(tx, {
+          recoveryId: e.recoveryId,
+          step: e.step,
+          channel: e.channel,
+          messageId: e.messageId,
+          sentAt: e.at,
+        });
+        return;
       case 'recovery.reconciliation-requested':
         await enqueue('reconcile', { step: e.step, channel: e.channel, attempt: e.attempt });
         return;

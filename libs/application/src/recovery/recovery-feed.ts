@@ -25,6 +25,7 @@ import {
   type CustomerConsentChangedData,
   type CustomerRedactedData,
   type OrderPlacedData,
+  type ProductStockReportedData,
   type RecoveryDecider,
   type RecoveryInput,
 } from '@reclaim/domain';
@@ -64,7 +65,7 @@ interface PendingRecovery {
   readonly events: NewEvent[];
   readonly inputs: { readonly input: RecoveryInput; readonly causationId: string; readonly shopId: string }[];
 }
-export const RECOVERY_FEED_FILTER: EventFilter = { typePrefixes: ['cart.', 'customer.', 'order.'] };
+export const RECOVERY_FEED_FILTER: EventFilter = { typePrefixes: ['cart.', 'customer.', 'order.', 'product.'] };
 
 export interface RecoveryFeedDeps {
   readonly store: EventStore;
@@ -303,6 +304,27 @@ export class RecoveryFeed {
           ...(d.timeZone !== undefined ? { timeZone: d.timeZone } : {}),
         });
         await this.attribution.attribute(tx, { ...d, customerKey: d.customerKey }, e.id);
+        return;
+      }
+      case 'product.stock-reported': {
+        // The recoveries that told the shopper this product was sold out hear that it may be back.
+        const d = e.data as ProductStockReportedData;
+        for (const recoveryId of await engineIndex.watchersOf(tx, d.shopId, d.productId)) {
+          await runRecovery(
+            this.deps.store,
+            await this.pmFor(d.shopId),
+            recoveryId,
+            {
+              type: 'RestockReported',
+              at: d.platformUpdatedAt,
+              productId: d.productId,
+              ...(d.available !== undefined ? { available: d.available } : {}),
+              variants: d.variants.map((v) => ({ variantId: v.variantId, available: v.available })),
+            },
+            e.id,
+            d.shopId,
+          );
+        }
         return;
       }
       default:

@@ -32,7 +32,7 @@ CREATE INDEX IF NOT EXISTS timers_stream ON engine.timers (stream_id) WHERE fire
 
 CREATE TABLE IF NOT EXISTS engine.effect_queue (
   request_id text PRIMARY KEY,
-  kind text NOT NULL CONSTRAINT effect_queue_kind_check CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile', 'enrich')),
+  kind text NOT NULL CONSTRAINT effect_queue_kind_check CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile', 'enrich', 'back-in-stock')),
   stream_id text NOT NULL,
   shop_id text NOT NULL,
   payload jsonb NOT NULL,
@@ -42,17 +42,17 @@ CREATE TABLE IF NOT EXISTS engine.effect_queue (
   done_at timestamptz,
   created_at timestamptz NOT NULL DEFAULT now()
 );
--- Tables created before the 'profile' and 'enrich' kinds (Klaviyo profile sync and enrichment): widen the check once.
+-- Tables created before the 'profile', 'enrich' and 'back-in-stock' kinds: widen the check once.
 DO $$
 BEGIN
   IF NOT EXISTS (
     SELECT 1 FROM pg_constraint
      WHERE conrelid = 'engine.effect_queue'::regclass AND contype = 'c'
-       AND pg_get_constraintdef(oid) LIKE '%enrich%'
+       AND pg_get_constraintdef(oid) LIKE '%back-in-stock%'
   ) THEN
     ALTER TABLE engine.effect_queue DROP CONSTRAINT IF EXISTS effect_queue_kind_check;
     ALTER TABLE engine.effect_queue ADD CONSTRAINT effect_queue_kind_check
-      CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile', 'enrich'));
+      CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile', 'enrich', 'back-in-stock'));
   END IF;
 END $$;
 CREATE INDEX IF NOT EXISTS effect_queue_available ON engine.effect_queue (available_at) WHERE done_at IS NULL;
@@ -86,6 +86,14 @@ CREATE TABLE IF NOT EXISTS engine.customer_recoveries (
   PRIMARY KEY (shop_id, customer_key, recovery_id)
 );
 CREATE INDEX IF NOT EXISTS customer_recoveries_recovery ON engine.customer_recoveries (recovery_id);
+
+-- Products a recovery watches for a line it announced as sold out (recovery.back-in-stock-watched).
+CREATE TABLE IF NOT EXISTS engine.stock_watches (
+  shop_id text NOT NULL,
+  product_id text NOT NULL,
+  recovery_id text NOT NULL,
+  PRIMARY KEY (shop_id, product_id, recovery_id)
+);
 
 CREATE TABLE IF NOT EXISTS engine.sent_messages (
   shop_id text NOT NULL,

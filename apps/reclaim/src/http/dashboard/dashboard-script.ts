@@ -559,6 +559,11 @@ const CORE_JS = String.raw`
     enriched: 'Marketing profile facts recorded',
     'enrichment-unavailable': 'Marketing profile facts unavailable',
     'alternatives-checked': 'Sold out: alternatives from the store',
+    'back-in-stock-watched': 'Sold-out item watched for its return',
+    'back-in-stock-due': 'Store reports it back in stock',
+    'back-in-stock-sent': 'Back-in-stock message sent',
+    'back-in-stock-skipped': 'No back-in-stock message',
+    'back-in-stock-deferred': 'Back-in-stock message postponed',
     ended: 'Recovery ended',
   };
 

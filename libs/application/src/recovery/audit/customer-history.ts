@@ -59,6 +59,11 @@ export type HistoryEntryKind =
   | 'enriched'
   | 'enrichment-unavailable'
   | 'alternatives-checked'
+  | 'back-in-stock-watched'
+  | 'back-in-stock-due'
+  | 'back-in-stock-sent'
+  | 'back-in-stock-skipped'
+  | 'back-in-stock-deferred'
   | 'ended';
 
 export interface HistoryEntry {
@@ -376,11 +381,39 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
         soldOut: e.lines,
       };
     }
+    case 'recovery.back-in-stock-watched':
+      // detail: which line and product are watched (announced as sold out in this step's message).
+      return { ...base, kind: 'back-in-stock-watched', step: e.step, detail: watchedLine(e) };
+    case 'recovery.back-in-stock-due':
+      return { ...base, kind: 'back-in-stock-due', reason: 'store-reported-restock', detail: watchedLine(e) };
+    case 'recovery.back-in-stock-sent':
+      return {
+        ...base,
+        kind: 'back-in-stock-sent',
+        step: e.step,
+        channel: e.channel,
+        messageId: e.messageId,
+        detail: `line ${e.lineId}`,
+      };
+    case 'recovery.back-in-stock-skipped':
+      return {
+        ...base,
+        kind: 'back-in-stock-skipped',
+        reason: e.reason,
+        detail: `line ${e.lineId}`,
+        ...(e.detail !== undefined ? { error: e.detail } : {}),
+      };
+    case 'recovery.back-in-stock-deferred':
+      return { ...base, kind: 'back-in-stock-deferred', reason: e.reason, until: e.until, detail: `line ${e.lineId}` };
     case 'recovery.ended':
       return { ...base, kind: 'ended', reason: e.reason };
     default:
       return undefined;
   }
+}
+
+function watchedLine(e: { lineId: string; productId: string; variantId?: string }): string {
+  return `line ${e.lineId}: product ${e.productId}${e.variantId !== undefined ? ` variant ${e.variantId}` : ''}`;
 }
 
 /** Each sold-out line in one clause: what replaced it, or why nothing did. */

@@ -78,6 +78,16 @@ export class EnrichRecovery extends Command<EffectOutcome> {
   }
 }
 
+/** `recovery.back-in-stock-due`: a watched sold-out line was reported back: check, then one message (or not). */
+export class SendBackInStock extends Command<EffectOutcome> {
+  constructor(
+    readonly request: EffectRequest,
+    readonly lineId: string,
+  ) {
+    super();
+  }
+}
+
 /**
  * Stock, current prices and alternatives of the cart's lines, asked by {@link SendRecoveryStep}
  * before its pre-send checks (dispatched on the same bus, inside the same claimed request).
@@ -134,5 +144,7 @@ export function effectCommandOf(request: EffectRequest): Command<EffectOutcome> 
       return new SyncProfile(request);
     case 'enrich':
       return new EnrichRecovery(request);
+    case 'back-in-stock':
+      return new SendBackInStock(request, String(request.payload.lineId));
   }
 }

@@ -19,6 +19,7 @@ import { ReconcileUnknownOutcomeHandler } from './reconcile-unknown-outcome.hand
 import { SendRecoveryStepHandler } from './send-recovery-step.handler';
 import { SyncProfileHandler } from './sync-profile.handler';
 import { EnrichRecoveryHandler } from './enrich-recovery.handler';
+import { SendBackInStockHandler } from './back-in-stock.handler';
 
 /** Every effect's command handler (what `CqrsModule` registers on the `CommandBus`). */
 export const EFFECT_COMMAND_HANDLERS = [
@@ -28,6 +29,7 @@ export const EFFECT_COMMAND_HANDLERS = [
   OpenSupportTicketHandler,
   SyncProfileHandler,
   EnrichRecoveryHandler,
+  SendBackInStockHandler,
 ] as const;
 
 @Module({})
