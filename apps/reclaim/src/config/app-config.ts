@@ -661,6 +661,14 @@ export class AppConfig {
   @IsIn(['none', 'gorgias', 'zendesk'], { message: 'TICKET_PROVIDER must be none, gorgias or zendesk' })
   TICKET_PROVIDER?: 'none' | 'gorgias' | 'zendesk';
 
+  @Setting({
+    group: 'providers',
+    description:
+      "with a ticket provider: as each step is sent, the customer's own open tickets are looked up by e-mail within this time (one attempt) and recorded (`recovery.support-checked`); one about the cart (per shop: `supportTicketMatch`) gets the help copy, or pauses the recovery (`pauseWhileTicketOpen`) until it closes; a failed lookup is recorded with its reason; `0` turns lookups off",
+  })
+  @IsDuration({ min: 0 })
+  SUPPORT_LOOKUP_TIMEOUT = '2s';
+
   /** `on`: stock, prices and discount codes through each shop's apiUrl/apiToken; `off`: no store calls, no codes. */
   @Setting({
     group: 'providers',
@@ -769,6 +777,9 @@ export class AppConfig {
       ...(klaviyo && parseDuration(this.KLAVIYO_ENRICHMENT_TIMEOUT) > 0
         ? { klaviyoEnrichmentTimeoutMs: parseDuration(this.KLAVIYO_ENRICHMENT_TIMEOUT) }
         : {}),
+      ...(tickets !== 'none' && parseDuration(this.SUPPORT_LOOKUP_TIMEOUT) > 0
+        ? { supportLookupTimeoutMs: parseDuration(this.SUPPORT_LOOKUP_TIMEOUT) }
+        : {}),
       tickets:
         tickets === 'zendesk' && zendesk
           ? { kind: 'zendesk', config: zendesk }
@@ -869,6 +880,8 @@ export interface ProviderSettings {
     | { readonly kind: 'zendesk'; readonly config: ZendeskConfig }
     | { readonly kind: 'gorgias'; readonly config: GorgiasConfig };
   readonly storeAdapters: boolean;
+  /** A ticket provider and SUPPORT_LOOKUP_TIMEOUT above 0: the customer's own tickets are read at send time. */
+  readonly supportLookupTimeoutMs?: number;
 }
 
 export class ConfigError extends Error {

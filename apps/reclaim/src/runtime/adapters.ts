@@ -8,6 +8,7 @@ import type {
   ProfileEnricher,
   RecoveryProfileSync,
   TicketPort,
+  CustomerTicketLookup,
 } from '@reclaim/ports';
 import type { Channel } from '@reclaim/domain';
 import { PlatformCommerce } from '@reclaim/platforms/commerce';
@@ -35,6 +36,8 @@ export interface ConfiguredAdapters {
   /** Kept for the inbound-SMS signature check. Never logged. */
   readonly twilioAuthToken?: string;
   readonly tickets?: TicketPort;
+  /** The same help desk, reading the customer's own open tickets at send time (SUPPORT_LOOKUP_TIMEOUT > 0). */
+  readonly supportLookup?: CustomerTicketLookup;
   /** KLAVIYO_API_KEY set: pushes each recovery's segment and context to the Klaviyo profile. */
   readonly profiles?: RecoveryProfileSync;
   /** KLAVIYO_API_KEY set (and KLAVIYO_ENRICHMENT_TIMEOUT > 0): reads the shopper's Klaviyo facts at each start. */
@@ -109,20 +112,25 @@ export function buildConfiguredAdapters(
   }
 
   let tickets: TicketPort | undefined;
+  let supportLookup: CustomerTicketLookup | undefined;
+  const lookupTimeoutMs = settings.supportLookupTimeoutMs;
   if (settings.tickets.kind === 'zendesk') {
-    const zendesk = new ZendeskTickets(settings.tickets.config, { log });
+    const zendesk = new ZendeskTickets({ ...settings.tickets.config, lookupTimeoutMs }, { log });
     closers.push(() => zendesk.close());
     tickets = zendesk;
+    if (lookupTimeoutMs !== undefined) supportLookup = zendesk;
   } else if (settings.tickets.kind === 'gorgias') {
-    const gorgias = new GorgiasTickets(settings.tickets.config, { log });
+    const gorgias = new GorgiasTickets({ ...settings.tickets.config, lookupTimeoutMs }, { log });
     closers.push(() => gorgias.close());
     tickets = gorgias;
+    if (lookupTimeoutMs !== undefined) supportLookup = gorgias;
   }
 
   return {
     ...(email !== undefined ? { email } : {}),
     ...(twilio !== undefined ? { twilio, twilioAuthToken: settings.sms?.config.authToken } : {}),
     ...(tickets !== undefined ? { tickets } : {}),
+    ...(supportLookup !== undefined ? { supportLookup } : {}),
     ...(profiles !== undefined ? { profiles } : {}),
     ...(enricher !== undefined ? { enricher } : {}),
     ...(engagementSource !== undefined ? { engagementSource } : {}),

@@ -36,6 +36,7 @@ import type {
   ProfileEnricher,
   RecoveryProfileSync,
   TicketPort,
+  CustomerTicketLookup,
 } from '@reclaim/ports';
 import { createRecoveryDecider, type Channel, type RecoveryConfig, type RecoveryDecider } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
@@ -54,6 +55,8 @@ import { buildConfiguredAdapters, configuredChannels, type ConfiguredAdapters } 
 export interface EngineAdapters {
   readonly channels?: Partial<Record<Channel, ChannelPort>>;
   readonly tickets?: TicketPort;
+  /** The customer's own tickets at send time; the configured help desk's when absent. */
+  readonly supportLookup?: CustomerTicketLookup;
   readonly commerce?: CommercePort;
   /** Marketing profile sync (Klaviyo); the configured one when absent. */
   readonly profiles?: RecoveryProfileSync;
@@ -160,6 +163,7 @@ export function createRecoveryEngine(deps: {
   const tickets = deps.adapters?.tickets ?? providers.tickets;
   const profiles = deps.adapters?.profiles ?? providers.profiles;
   const enricher = deps.adapters?.enricher ?? providers.enricher;
+  const supportLookup = deps.adapters?.supportLookup ?? providers.supportLookup;
   const smsOptOuts = new SmsOptOuts({ pool, store, shops, keys: vault });
   const common = { store, pm, deciders: settings, shops, sequences, log };
   const providerMetrics = new ProviderMetricsRelay();
@@ -217,6 +221,7 @@ export function createRecoveryEngine(deps: {
         ...(tickets !== undefined ? { tickets } : {}),
         ...(profiles !== undefined ? { profileSync: profiles } : {}),
         ...(enricher !== undefined ? { enricher } : {}),
+        ...(supportLookup !== undefined ? { supportLookup } : {}),
         smsOptOuts,
         log,
         outsideRetry: config.outsideRetry,

@@ -3,7 +3,6 @@ import { defaultRecoveryConfig, type RecoveryConfig } from './config';
 import { assessFatigue, type EngagementHistory, type FatigueAssessment } from './fatigue';
 import { formatMoney, isDecimalString, lineTotal } from './money';
 import { isValidTimeZone, nextAllowedTime } from './quiet-hours';
-import type { SendTemplate } from './recovery.messages';
 import type { SequenceStep } from './sequences';
 import { toIso, toMs } from './time';
 import {
@@ -14,6 +13,13 @@ import {
   type Reach,
   type RecoveryItem,
 } from './types';
+
+/** The copy a step used; for `help`, the customer's open tickets (`<source>:<id>`) that chose it. */
+export interface SendTemplate {
+  readonly kind: 'sales' | 'help';
+  readonly id: string;
+  readonly supportTickets?: readonly string[];
+}
 
 export type StopReason = 'purchased' | 'purchased-elsewhere';
 

@@ -10,6 +10,7 @@ import type { DomainEvent } from '../events/envelope';
 import type {
   ConsentUsed,
   DeferReason,
+  SendTemplate,
   DiscountWithheldReason,
   SendMode,
   SkipReason,
@@ -31,13 +32,6 @@ import type {
   TicketConcern,
 } from './support-tickets';
 import type { CartSnapshot, Channel, DecimalString, IsoTimestamp } from './types';
-
-/** The copy a step used; for `help`, the customer's open tickets (`<source>:<id>`) that chose it. */
-export interface SendTemplate {
-  readonly kind: 'sales' | 'help';
-  readonly id: string;
-  readonly supportTickets?: readonly string[];
-}
 
 // ---------------------------------------------------------------- inputs
 

@@ -64,6 +64,15 @@ function mentions(haystack: string, needle: string): boolean {
   return ` ${haystack} `.includes(` ${n} `);
 }
 
+/**
+ * The names a shopper may use for a line: its title, and without the variant the title carries
+ * (`Desk lamp (Brass)`, `Desk lamp - Brass`, `Desk lamp / Brass` → `Desk lamp`).
+ */
+function namesOf(title: string): string[] {
+  const base = title.replace(/\s*\([^)]*\)\s*$/, '').split(/\s+[-–—/|]\s+/)[0] ?? title;
+  return base.trim() === title.trim() ? [title] : [title, base];
+}
+
 /** Order references like `#1001`, `order 1001`, `order no. 1001`, `bestellung 1001`. */
 const ORDER_REFERENCE =
   /(?:#\s?\d{3,}|\b(?:order|commande|bestellung|pedido|ordine)\b\s*(?:no\.?|nr\.?|number|num\.?)?\s*#?\s*\d{3,})/iu;
@@ -86,7 +95,7 @@ export function ticketConcern(
       cart.items
         .filter(
           (i) =>
-            (i.title !== undefined && mentions(text, i.title)) ||
+            (i.title !== undefined && namesOf(i.title).some((name) => mentions(text, name))) ||
             mentions(text, i.productId) ||
             (i.variantId !== undefined && mentions(text, i.variantId)),
         )

@@ -291,3 +291,23 @@ export function firstIdOf(list: readonly unknown[]): string | undefined {
 export function isOwnTicket(externalId: unknown): boolean {
   return typeof externalId === 'string' && /^recovery-.+:ticket$/.test(externalId);
 }
+
+/**
+ * A lookup with one attempt and a short timeout: a retryable failure without an HTTP status that
+ * came after (about) the whole timeout is named `timeout`, whatever the transport called it.
+ */
+export async function timedLookup<T>(timeoutMs: number, call: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await call();
+  } catch (err) {
+    if (
+      err instanceof RetryableProviderError &&
+      !/^\d{3}$/.test(err.code ?? '') &&
+      Date.now() - started >= timeoutMs * 0.9
+    ) {
+      throw new RetryableProviderError(err.message, err.retryAfterMs, 'timeout');
+    }
+    throw err;
+  }
+}

@@ -10,6 +10,7 @@ import type { CustomerTicket, CustomerTicketLookup, TicketPort, TicketRequest } 
 import { PermanentProviderError } from '@reclaim/ports';
 import {
   isOwnTicket,
+  timedLookup,
   firstIdOf,
   basicAuth,
   isRecord,
@@ -75,6 +76,7 @@ export class GorgiasTickets implements TicketPort, CustomerTicketLookup {
   private readonly http: ProviderHttpClient;
   /** Lookups: short timeout, one attempt (a send never waits long for the help desk). */
   private readonly lookups: ProviderHttpClient;
+  private readonly lookupTimeoutMs: number;
 
   constructor(
     private readonly config: GorgiasConfig,
@@ -85,10 +87,11 @@ export class GorgiasTickets implements TicketPort, CustomerTicketLookup {
       sleep: deps.sleep,
       onWait: deps.onRateLimitWait,
     });
+    this.lookupTimeoutMs = config.lookupTimeoutMs ?? 2_000;
     this.lookups = new ProviderHttpClient({
       provider: 'gorgias',
       baseUrl: config.apiUrl,
-      timeoutMs: config.lookupTimeoutMs ?? 2_000,
+      timeoutMs: this.lookupTimeoutMs,
       retry: { ...deps.retry, maxAttempts: 1 },
       sleep: deps.sleep,
       now: deps.now,
@@ -121,7 +124,11 @@ export class GorgiasTickets implements TicketPort, CustomerTicketLookup {
    * The customer by address (`GET /api/customers?email=`), then their tickets
    * (`GET /api/tickets?customer_id=&limit=100`, cursor list, newest first), keeping the `open` ones.
    */
-  async openTicketsOf(email: string): Promise<readonly CustomerTicket[]> {
+  openTicketsOf(email: string): Promise<readonly CustomerTicket[]> {
+    return timedLookup(this.lookupTimeoutMs, () => this.searchOpen(email));
+  }
+
+  private async searchOpen(email: string): Promise<readonly CustomerTicket[]> {
     const customers = jsonOf(
       await this.lookups.request({
         method: 'GET',
@@ -163,7 +170,11 @@ export class GorgiasTickets implements TicketPort, CustomerTicketLookup {
   }
 
   /** `GET /api/tickets/{id}`: the ticket's customer address. */
-  async requesterOf(ticketId: string): Promise<string | undefined> {
+  requesterOf(ticketId: string): Promise<string | undefined> {
+    return timedLookup(this.lookupTimeoutMs, () => this.requesterOfTicket(ticketId));
+  }
+
+  private async requesterOfTicket(ticketId: string): Promise<string | undefined> {
     if (!/^\d{1,20}$/.test(ticketId)) return undefined;
     const res = await this.lookups.request({
       method: 'GET',

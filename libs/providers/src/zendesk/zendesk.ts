@@ -10,6 +10,7 @@ import type { CustomerTicket, CustomerTicketLookup, TicketPort, TicketRequest } 
 import { PermanentProviderError } from '@reclaim/ports';
 import {
   isOwnTicket,
+  timedLookup,
   firstIdOf,
   basicAuth,
   isRecord,
@@ -86,6 +87,7 @@ export class ZendeskTickets implements TicketPort, CustomerTicketLookup {
   private readonly http: ProviderHttpClient;
   /** Lookups: short timeout, one attempt (a send never waits long for the help desk). */
   private readonly lookups: ProviderHttpClient;
+  private readonly lookupTimeoutMs: number;
 
   constructor(config: ZendeskConfig, deps: ZendeskDeps = {}) {
     const rate = config.ratePerMinute;
@@ -105,9 +107,10 @@ export class ZendeskTickets implements TicketPort, CustomerTicketLookup {
       describeError: describeZendeskError,
       limiter,
     };
+    this.lookupTimeoutMs = config.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
     this.lookups = new ProviderHttpClient({
       ...common,
-      timeoutMs: config.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS,
+      timeoutMs: this.lookupTimeoutMs,
       retry: { ...deps.retry, maxAttempts: 1 },
     });
     this.http = new ProviderHttpClient({
@@ -133,7 +136,11 @@ export class ZendeskTickets implements TicketPort, CustomerTicketLookup {
    * `GET /api/v2/search.json?query=type:ticket requester:{email} status<solved` (Search API: offset
    * pages of up to 100, newest updated first; one page is plenty for one shopper's open tickets).
    */
-  async openTicketsOf(email: string): Promise<readonly CustomerTicket[]> {
+  openTicketsOf(email: string): Promise<readonly CustomerTicket[]> {
+    return timedLookup(this.lookupTimeoutMs, () => this.searchOpen(email));
+  }
+
+  private async searchOpen(email: string): Promise<readonly CustomerTicket[]> {
     const res = await this.lookups.request({
       method: 'GET',
       path: '/api/v2/search.json',
@@ -168,7 +175,11 @@ export class ZendeskTickets implements TicketPort, CustomerTicketLookup {
   }
 
   /** `GET /api/v2/tickets/{id}.json?include=users`: the requester's address from the side-loaded users. */
-  async requesterOf(ticketId: string): Promise<string | undefined> {
+  requesterOf(ticketId: string): Promise<string | undefined> {
+    return timedLookup(this.lookupTimeoutMs, () => this.requesterOfTicket(ticketId));
+  }
+
+  private async requesterOfTicket(ticketId: string): Promise<string | undefined> {
     if (!/^\d{1,20}$/.test(ticketId)) return undefined;
     const res = await this.lookups.request({
       method: 'GET',

@@ -32,6 +32,8 @@ export interface ReclaimMetricsDeps {
  * ingestion use case (`WebhookMetrics`), the instrumented event store, the recoveries projection
  * (send outcomes) and `ProviderMetrics`; lag and timer gauges are read from Postgres at scrape time.
  */
+const SUPPORT_FAILURES = new Set(['timeout', 'unavailable', 'refused', 'bad-response', 'no-email']);
+
 export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics, EffectMetrics {
   readonly registry = new Registry();
   private readonly topics = new BoundedLabel();
@@ -66,6 +68,12 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics, EffectMe
     name: 'reclaim_effect_requests_put_back_total',
     help: 'Effect requests (step, reconcile, ticket, profile) put back by the effect runner: deferred by an outside system, retried because their handler threw, or dropped after the last attempt',
     labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly supportLookups = new Counter({
+    name: 'reclaim_support_lookups_total',
+    help: "Look-ups of the customer's own help-desk tickets (at send time or from a help-desk webhook), by desk, trigger and outcome (found, or the reason it failed: timeout, unavailable, refused, bad-response, no-email)",
+    labelNames: ['desk', 'trigger', 'outcome'] as const,
     registers: [this.registry],
   });
   private readonly rateLimitWaits = new Counter({
@@ -228,6 +236,15 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics, EffectMe
 
   recordRecoveryEvents(events: readonly RecordedEvent[]): void {
     for (const e of events) {
+      if (e.type === 'recovery.support-checked') {
+        const d = e.data as { source?: string; trigger?: string; outcome?: string; reason?: string };
+        this.supportLookups.inc({
+          desk: d.source === 'gorgias' || d.source === 'zendesk' ? d.source : 'other',
+          trigger: d.trigger === 'webhook' ? 'webhook' : 'send',
+          outcome: d.outcome === 'found' ? 'found' : SUPPORT_FAILURES.has(d.reason ?? '') ? d.reason! : 'unavailable',
+        });
+        continue;
+      }
       const outcome = SEND_OUTCOMES[e.type];
       if (!outcome) continue;
       const channel = (e.data as { channel?: string }).channel;

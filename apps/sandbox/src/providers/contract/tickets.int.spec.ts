@@ -296,7 +296,9 @@ describe("customers' own tickets, read from each help desk's stand-in", () => {
       closers.push(tickets);
       sandbox.injectFault({ provider: desk, method: 'GET', kind: 'hang', times: 3 });
       const started = Date.now();
-      await expect(tickets.openTicketsOf(SHOPPER)).rejects.toBeInstanceOf(RetryableProviderError);
+      const failure = tickets.openTicketsOf(SHOPPER);
+      await expect(failure).rejects.toBeInstanceOf(RetryableProviderError);
+      await expect(failure).rejects.toMatchObject({ code: 'timeout' });
       expect(Date.now() - started).toBeLessThan(3_000);
     },
   );

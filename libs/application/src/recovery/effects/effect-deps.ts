@@ -11,6 +11,7 @@ import type { EngineLog, MessageLinkFactory, MessageRenderer, ShopLookup } from 
 import type {
   ChannelPort,
   CommercePort,
+  CustomerTicketLookup,
   EffectMetrics,
   ProfileEnricher,
   RecoveryProfileSync,
@@ -45,6 +46,11 @@ export interface EffectRunnerDeps {
   readonly links: MessageLinkFactory;
   /** Without it, ticket requests are recorded as `recovery.ticket-skipped{no-ticket-provider}`. */
   readonly tickets?: TicketPort;
+  /**
+   * The customer's own open tickets at the help desk, read as each step is sent (one attempt, short
+   * timeout) and recorded on the recovery (`recovery.support-checked`); without it nothing is read.
+   */
+  readonly supportLookup?: CustomerTicketLookup;
   /**
    * Marketing profile sync (Klaviyo): `profile` requests push the recovery's segment and context.
    * Without it they are dropped. Its failures are retried with back-off on their own requests and

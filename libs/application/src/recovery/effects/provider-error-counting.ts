@@ -102,6 +102,9 @@ export function withProviderErrorCounting(
     ...(deps.tickets !== undefined
       ? { tickets: countingProviderErrors(deps.tickets, () => names.tickets ?? 'tickets', metrics) }
       : {}),
+    ...(deps.supportLookup !== undefined
+      ? { supportLookup: countingProviderErrors(deps.supportLookup, () => deps.supportLookup!.desk, metrics) }
+      : {}),
     ...(deps.profileSync !== undefined
       ? { profileSync: countingProviderErrors(deps.profileSync, () => names.profiles ?? 'profiles', metrics) }
       : {}),

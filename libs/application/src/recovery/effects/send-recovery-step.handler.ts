@@ -12,6 +12,7 @@ import {
   outcomeFromCheck,
   sendFactsFromState,
   type Channel,
+  type RecoveryEvent,
   type SoldOutLine,
   type StepOutcomeResult,
 } from '@reclaim/domain';
@@ -22,6 +23,7 @@ import { CheckInventory, SendRecoveryStep, type EffectOutcome } from './effect-c
 import { EffectContext, latestOfStep } from './effect-context';
 import { EffectRecords } from './effect-records';
 import { MessageDelivery } from './message-delivery';
+import { lookUpCustomerTickets } from './support-lookup';
 
 @CommandHandler(SendRecoveryStep)
 export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep> {
@@ -54,7 +56,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
       if (row.outcome !== null) return this.report(request, step, channel, row.outcome);
     }
 
-    const { state } = loaded;
+    let { state } = loaded;
     const ids = parseRecoveryId(recoveryId);
     if (ids === undefined) return { kind: 'skipped', reason: 'not-a-recovery' };
     if (state.status === 'ended') {
@@ -73,8 +75,25 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
     }
     const customerKey = state.cart?.customerKey;
     const facts = await this.ctx.customerFacts(ids.shopId, ids.cartId, customerKey);
-    const sendFacts = sendFactsFromState(state, dueEvent);
     const pm = await this.ctx.pmFor(ids.shopId);
+    // The customer's own open tickets, read now (short timeout) and recorded before the decision,
+    // which reads the record; a retry of this request reads its record instead of asking again.
+    if (deps.supportLookup !== undefined && !supportCheckedSince(loaded, dueEvent, step)) {
+      const contact = await this.ctx.openContact(ids.shopId, facts);
+      const input = await lookUpCustomerTickets(
+        deps.supportLookup,
+        contact?.email ?? undefined,
+        state,
+        pm.config.supportTicketMatch,
+        () => this.ctx.now(),
+        { trigger: 'send', step },
+      );
+      if (input !== undefined) {
+        await this.ctx.feed(request, input, 'support', ids.shopId);
+        state = (await loadRecovery(deps.store, recoveryId)).state;
+      }
+    }
+    const sendFacts = sendFactsFromState(state, dueEvent);
     const recordedAlternatives = alternativesRecordedFor(loaded, request.requestId);
     const inventory = await this.bus.execute(
       new CheckInventory(
@@ -196,6 +215,16 @@ export function consecutiveOutsideDeferrals(loaded: LoadedRecovery, step: number
     break;
   }
   return n;
+}
+
+/** Whether the customer's tickets were already looked up for this due step (a retried request). */
+function supportCheckedSince(loaded: LoadedRecovery, due: RecoveryEvent, step: number): boolean {
+  for (let i = loaded.events.length - 1; i >= 0; i--) {
+    const e = loaded.events[i];
+    if (e === due) return false;
+    if (e.type === 'recovery.support-checked' && e.trigger === 'send' && e.step === step) return true;
+  }
+  return false;
 }
 
 function channelOfKey(key: string): Channel {

@@ -36,6 +36,22 @@ describe('which of the customer’s open tickets concern the cart', () => {
     });
   });
 
+  it('the product name without the variant the line title carries', () => {
+    const lamp = {
+      items: [{ lineId: 'l', productId: '78', title: 'Desk lamp (Brass)', quantity: 1, unitPrice: '250.00' }],
+    };
+    expect(ticketConcern({ ticketId: '9', subject: 'Desk lamp: E27 bulbs?' }, lamp, CART, 'mentions')).toMatchObject({
+      concern: 'product',
+      productIds: ['78'],
+    });
+    const dashed = { items: [{ ...lamp.items[0]!, title: 'Walnut desk - Large' }] };
+    expect(ticketConcern({ ticketId: '10', text: 'is the walnut desk oiled' }, dashed, CART, 'mentions')).toMatchObject(
+      {
+        concern: 'product',
+      },
+    );
+  });
+
   it('a ticket naming the cart or an order', () => {
     expect(ticketConcern({ ticketId: '4', text: `my cart ${CART} is gone` }, cart, CART, 'mentions')).toMatchObject({
       concern: 'cart',

@@ -1,0 +1,177 @@
+/**
+ * Support-aware copy against the Zendesk stand-in, wired through the environment only: a $250 cart
+ * of a shopper with no ticket of their own gets the premium (sales) copy and one proactive ticket
+ * for personal outreach — that ticket never switches the copy; a shopper who asked support about
+ * the product gets the help copy while the ticket is open, and the sales copy again after it
+ * closes. Each lookup is recorded on the recovery and shows in the customer history as the reason.
+ * A manual clock moves the engine; only polling (`eventually`) waits for the background work.
+ */
+import { randomUUID } from 'node:crypto';
+import { FakeCommerce, ManualClock } from '@reclaim/testing/fakes';
+import { startProviderSandbox, type ProviderSandbox } from '../apps/sandbox/src/providers';
+import { ANALYST_TOKEN, api, eventually, hmacBase64, post, startHarness, type Harness } from './support/harness';
+import { shopifyCheckout } from './support/payloads';
+
+const SECRET = 'shpss_support_aware';
+const DOMAIN = 'support-aware.myshopify.com';
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+interface HistoryEntry {
+  kind: string;
+  step?: number;
+  reason?: string;
+  detail?: string;
+  error?: string;
+  recoveryId: string;
+  sent?: { template: { kind: string; id: string; supportTickets?: string[] } };
+}
+
+describe("support-aware copy: the customer's own tickets decide, not the appliance's", () => {
+  let providers: ProviderSandbox;
+  let h: Harness;
+  let shopId: string;
+  const clock = new ManualClock(new Date(Math.floor(Date.now() / 1000) * 1000));
+
+  beforeAll(async () => {
+    providers = await startProviderSandbox();
+    const c = providers.credentials;
+    h = await startHarness(
+      {
+        ABANDON_AFTER: '1m',
+        FOLLOW_UP_DELAYS: '1h,2h',
+        HOLDOUT_PERCENT: '0',
+        TICKET_THRESHOLD: '200',
+        HIGH_VALUE_THRESHOLD: '200',
+        TIMER_TICK: '200ms',
+        PUBLIC_URL: 'https://reclaim.test',
+        MERCHANT_POSTAL_ADDRESS: '1 Support Street, Leeds LS1 1AA',
+        ZENDESK_API_URL: providers.urls.zendesk,
+        ZENDESK_EMAIL: c.zendeskEmail,
+        ZENDESK_API_TOKEN: c.zendeskApiToken,
+        SUPPORT_LOOKUP_TIMEOUT: '1s',
+      },
+      { clock, adapters: { commerce: new FakeCommerce() } },
+    );
+    const res = await api(h, 'POST', '/api/shops', {
+      platform: 'shopify',
+      shopDomain: DOMAIN,
+      webhookSecret: SECRET,
+      apiUrl: `https://${DOMAIN}/admin/api/2025-10`,
+      apiToken: 'shpat_support',
+      currency: 'USD',
+      timezone: 'UTC',
+    });
+    expect(res.status).toBe(201);
+    shopId = res.body.id;
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await providers?.stop();
+  });
+
+  async function checkout(email: string, price: string): Promise<void> {
+    const body = shopifyCheckout({
+      token: `sa-${randomUUID()}`,
+      updatedAt: clock.now().toISOString(),
+      email,
+      price,
+      phone: null,
+    });
+    const res = await post(h, '/webhooks/shopify', body, {
+      'content-type': 'application/json',
+      'x-shopify-topic': 'checkouts/update',
+      'x-shopify-shop-domain': DOMAIN,
+      'x-shopify-api-version': '2025-10',
+      'x-shopify-webhook-id': randomUUID(),
+      'x-shopify-hmac-sha256': hmacBase64(SECRET, body),
+    });
+    expect(res.status).toBe(200);
+  }
+
+  async function history(email: string): Promise<HistoryEntry[]> {
+    const key = h.runtime.vault.subjectFor(shopId, { email }) as string;
+    const res = await api(h, 'GET', `/api/customers/${shopId}/${key}/history`, undefined, ANALYST_TOKEN);
+    expect(res.status).toBe(200);
+    return res.body.entries as HistoryEntry[];
+  }
+
+  const sentStep = (email: string, step: number) =>
+    eventually(async () => (await history(email)).find((e) => e.kind === 'sent' && e.step === step), 30_000);
+
+  it('a $250 cart of a shopper with no ticket of their own: premium copy at every step and one proactive ticket', async () => {
+    const email = 'no.ticket@example.com';
+    await checkout(email, '250.00');
+    clock.advance(MINUTE + 1_000);
+
+    const first = await sentStep(email, 0);
+    expect(first.sent?.template).toEqual({ kind: 'sales', id: 'premium-0' });
+    // The proactive ticket for personal outreach is opened, once.
+    await eventually(async () => (await history(email)).find((e) => e.kind === 'ticket-opened'), 30_000);
+    const ours = providers.stores.zendesk.tickets.filter((t) => t.external_id === `${first.recoveryId}:ticket`);
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.requester_email).toBe(email);
+
+    clock.advance(HOUR);
+    const second = await sentStep(email, 1);
+    // The appliance's own open ticket did not switch the copy.
+    expect(second.sent?.template).toEqual({ kind: 'sales', id: 'premium-1' });
+    const entries = await history(email);
+    const checks = entries.filter((e) => e.kind === 'support-checked');
+    expect(checks.map((e) => [e.step, e.reason, e.detail])).toEqual([
+      [0, 'zendesk', '0 open ticket(s) of the customer, 0 about this cart (send)'],
+      [1, 'zendesk', '0 open ticket(s) of the customer, 0 about this cart (send)'],
+    ]);
+    expect(entries.some((e) => e.kind === 'customer-ticket-opened')).toBe(false);
+    expect(providers.stores.zendesk.tickets.filter((t) => t.requester_email === email)).toHaveLength(1);
+    // The lookup asked Zendesk's Search API for this requester's open tickets.
+    const searches = providers.received('zendesk').filter((r) => r.path === '/api/v2/search.json');
+    expect(searches.some((r) => r.query.query === `type:ticket requester:${email} status<solved`)).toBe(true);
+  });
+
+  it('a shopper with an open ticket about the product gets help copy, and sales copy after it closes', async () => {
+    const email = 'asked.about.lamp@example.com';
+    const asked = providers.stores.zendesk.openCustomerTicket({
+      email,
+      subject: 'Desk lamp: does it take E27 bulbs?',
+      description: 'Hello, before I order the desk lamp I would like to know the bulb socket.',
+    });
+    await checkout(email, '250.00');
+    clock.advance(MINUTE + 1_000);
+
+    const first = await sentStep(email, 0);
+    expect(first.sent?.template).toEqual({ kind: 'help', id: 'help-0', supportTickets: [`zendesk:${asked.id}`] });
+    const opened = (await history(email)).find((e) => e.kind === 'customer-ticket-opened');
+    expect(opened).toMatchObject({ reason: 'product' });
+    expect(opened!.detail).toContain(`zendesk ticket ${asked.id} names`);
+    // No words of the ticket and no address in the recorded history.
+    const recorded = JSON.stringify(await history(email));
+    expect(recorded).not.toContain('E27');
+    expect(recorded).not.toContain(email);
+
+    // The agent solves the ticket: the next step reads it as closed and uses the sales copy again.
+    providers.stores.zendesk.setStatus(asked.id, 'solved');
+    clock.advance(HOUR);
+    const second = await sentStep(email, 1);
+    expect(second.sent?.template).toEqual({ kind: 'sales', id: 'premium-1' });
+    const closed = (await history(email)).find((e) => e.kind === 'customer-ticket-closed');
+    expect(closed).toMatchObject({ reason: 'send', detail: `zendesk ticket ${asked.id}` });
+  });
+
+  it('a help desk that does not answer in time is recorded as the reason, and the step goes out', async () => {
+    const email = 'slow.desk@example.com';
+    providers.injectFault({ provider: 'zendesk', method: 'GET', path: '/api/v2/search.json', kind: 'hang' });
+    await checkout(email, '80.00');
+    clock.advance(MINUTE + 1_000);
+    const first = await sentStep(email, 0);
+    expect(first.sent?.template).toEqual({ kind: 'sales', id: expect.any(String) });
+    const failed = (await history(email)).find((e) => e.kind === 'support-checked');
+    expect(failed).toMatchObject({ step: 0, reason: 'zendesk', error: 'timeout' });
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
+      return /reclaim_support_lookups_total\{[^}]*outcome="timeout"[^}]*\} 1/.test(text) ? text : undefined;
+    }, 20_000);
+    expect(metrics).toMatch(/reclaim_provider_errors_total\{provider="zendesk"/);
+  });
+});
