@@ -1,6 +1,9 @@
 import {
   DiscountUnavailableError,
+  PermanentProviderError,
+  type CatalogPort,
   type CommercePort,
+  type StoreProductCategories,
   type DiscountCode,
   type DiscountCodeRequest,
   type RecoveryShop,
@@ -16,7 +19,7 @@ export * from './bigcommerce/commerce';
 export * from './woocommerce/commerce';
 export { discountCodeFor, discountMarkerFor, StoreHttpClient, type StoreHttpOptions } from './common/store-http';
 
-export type CommerceAdapters = Readonly<Record<'shopify' | 'bigcommerce' | 'woocommerce', CommercePort>>;
+export type CommerceAdapters = Readonly<Record<'shopify' | 'bigcommerce' | 'woocommerce', CommercePort & CatalogPort>>;
 
 /** One adapter per platform, sharing the HTTP options (timeouts, retry budget, injected sleep/clock). */
 export function createCommerceAdapters(options: StoreHttpOptions = {}): CommerceAdapters {
@@ -34,7 +37,7 @@ export function createCommerceAdapters(options: StoreHttpOptions = {}): Commerce
 export function commerceFor(
   shop: Pick<RecoveryShop, 'platform' | 'apiUrl' | 'apiToken'>,
   adapters: CommerceAdapters = defaultAdapters(),
-): CommercePort | undefined {
+): (CommercePort & CatalogPort) | undefined {
   if (shop.apiUrl.trim() === '' || shop.apiToken.trim() === '') return undefined;
   const platform = shop.platform;
   if (platform === 'shopify' || platform === 'bigcommerce' || platform === 'woocommerce') return adapters[platform];
@@ -52,7 +55,7 @@ function defaultAdapters(): CommerceAdapters {
  * (`createRuntime(config, { adapters: { commerce: new PlatformCommerce() } })`). A shop without
  * an adapter answers no stock (items kept as they are) and `DiscountUnavailableError`.
  */
-export class PlatformCommerce implements CommercePort {
+export class PlatformCommerce implements CommercePort, CatalogPort {
   private readonly adapters: CommerceAdapters;
 
   constructor(options: StoreHttpOptions | { adapters: CommerceAdapters } = {}) {
@@ -62,6 +65,15 @@ export class PlatformCommerce implements CommercePort {
   stock(shop: RecoveryShop, items: readonly RecoveryItem[]): Promise<StockLine[]> {
     const port = commerceFor(shop, this.adapters);
     return port ? port.stock(shop, items) : Promise.resolve([]);
+  }
+
+  /** A shop without an adapter (no API address or token) cannot be asked: `PermanentProviderError` `no-store-api`. */
+  productCategories(shop: RecoveryShop, productIds: readonly string[]): Promise<StoreProductCategories[]> {
+    const port = commerceFor(shop, this.adapters);
+    if (!port) {
+      return Promise.reject(new PermanentProviderError(`no store API for shop ${shop.id}`, 'no-store-api'));
+    }
+    return port.productCategories(shop, productIds);
   }
 
   createDiscountCode(request: DiscountCodeRequest): Promise<DiscountCode> {

@@ -15,6 +15,12 @@ import { mapShopifyCheckout, shopifyCheckoutStage } from './shopify/shopify-mapp
 import { mapBigCommerceCart } from './bigcommerce';
 import { wooCommerceWebhookAdapter } from './woocommerce/woocommerce-webhook.adapter';
 import { mapWooOrder, wooCheckoutStage, wooTrafficSource } from './woocommerce/woocommerce-mappers';
+import {
+  bigCommerceCategoryNames,
+  bigCommerceProductCategoriesOf,
+  shopifyProductCategoriesOf,
+  wooProductCategoriesOf,
+} from './commerce';
 
 const FIXTURES = path.resolve(__dirname, '../../..', '../shared/fixtures');
 const SECRET = 'inputs-test-secret';
@@ -180,5 +186,46 @@ describeIfFixtures('checkout stage, device and traffic source from the sample pa
   it('WooCommerce order paid later: the order names the unpaid cart it buys', () => {
     const order = lossless('woocommerce/webhook_order_created_body.json');
     expect(mapWooOrder(order, 'USD', NOW).cartIds).toEqual(['order-727']);
+  });
+});
+
+describeIfFixtures('product categories from the sample API answers', () => {
+  it('BigCommerce: the product sample (categories 23, 21) named by the categories sample', () => {
+    const product = (lossless('bigcommerce/catalog_v3_product_get_200.json')['data'] as JsonObject) ?? {};
+    const names = bigCommerceCategoryNames(parseJsonLossless(read('bigcommerce/catalog_v3_categories_get_200.json')));
+    expect(bigCommerceProductCategoriesOf([product], names)).toEqual([
+      { productId: '174', categories: ['Shop All', 'Kitchen'] },
+    ]);
+    // The category trees' answer carries `category_id` instead of `id`.
+    expect([
+      ...bigCommerceCategoryNames(parseJsonLossless(read('bigcommerce/catalog_v3_tree_categories_get_200.json'))),
+    ]).toEqual([['12', 'Bath']]);
+  });
+
+  it('WooCommerce: the product sample (Clothing, T-shirts)', () => {
+    expect(
+      wooProductCategoriesOf(parseJsonLossless(read('woocommerce/api_v3_product_retrieve_response.json'))),
+    ).toEqual([{ productId: '794', categories: ['Clothing', 'T-shirts'] }]);
+  });
+
+  it('Shopify: product type and collection titles of Product nodes (no vendor sample exists: built from the schema)', () => {
+    const data = parseJsonLossless(
+      JSON.stringify({
+        nodes: [
+          {
+            __typename: 'Product',
+            id: 'gid://shopify/Product/788032119674292922',
+            productType: 'Snowboard',
+            collections: { nodes: [{ title: 'Winter' }, { title: 'Snowboard' }] },
+          },
+          null,
+          { __typename: 'Product', id: 'gid://shopify/Product/1', productType: '', collections: { nodes: [] } },
+        ],
+      }),
+    ) as JsonObject;
+    expect(shopifyProductCategoriesOf(data)).toEqual([
+      { productId: '788032119674292922', categories: ['Snowboard', 'Winter'] },
+      { productId: '1', categories: [] },
+    ]);
   });
 });

@@ -5,6 +5,7 @@
  */
 export * from './errors';
 export * from './commerce';
+export * from './catalog';
 export * from './channel';
 export * from './ticket';
 export * from './profile';

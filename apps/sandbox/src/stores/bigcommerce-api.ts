@@ -1,6 +1,6 @@
 import { LosslessNumber } from 'lossless-json';
 import Decimal from 'decimal.js';
-import { effectivePrice, type Catalogue, type CatalogueEntry } from './catalogue';
+import { allCategories, effectivePrice, type Catalogue, type CatalogueEntry } from './catalogue';
 import { bigCommerceScopeCheck, handleBigCommerceHooks, type BigCommerceHook } from './bigcommerce-hooks';
 import type { StoreCall, StoreReply } from './store-http';
 import {
@@ -90,12 +90,15 @@ function productBody(
   entries: CatalogueEntry[],
   withVariants: boolean,
   related: readonly string[] | undefined,
+  catalogue: Catalogue,
 ): Record<string, unknown> {
   const first = entries[0] as CatalogueEntry;
   const tracked = entries.some((e) => e.stock !== null);
   return {
     id: num(first.productId),
     name: first.title,
+    // Category ids, as the catalog API lists them (`GET /v3/catalog/products`, `include_fields=categories`).
+    categories: allCategories(catalogue.taxonomyOf(first.productId)).map((n) => catalogue.categoryId(n)),
     type: 'physical',
     sku: entries.length === 1 ? first.sku : '',
     price: money(first.price),
@@ -252,8 +255,32 @@ function route(call: StoreCall, ctx: { catalogue: Catalogue; state: BigCommerceS
           entries,
           include.includes('variants'),
           catalogue.relationsOf((entries[0] as CatalogueEntry).productId).related,
+          catalogue,
         ),
       );
+    return { status: 200, body: { data, meta: pagination(data.length, limit) } };
+  }
+  if (call.method === 'GET' && p === '/v3/catalog/trees/categories') {
+    // "Get all categories" of the category trees (the v3 /catalog/categories successor), filtered by `category_id:in`.
+    const idIn = call.query['category_id:in'];
+    if (idIn === undefined) return v3Error(422, 'Invalid filter', { 'category_id:in': 'required by this stand-in' });
+    const ids = idIn.split(',').filter((s) => s !== '');
+    if (!ids.every((id) => /^\d+$/.test(id)))
+      return v3Error(422, 'Invalid filter', { 'category_id:in': 'must be integers' });
+    const limit = Number(call.query['limit'] ?? '50');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 250) return v3Error(422, 'Invalid limit', { limit: '1..250' });
+    const data = ids
+      .map((id) => ({ id: Number(id), name: catalogue.categoryName(Number(id)) }))
+      .filter((c): c is { id: number; name: string } => c.name !== undefined)
+      .slice(0, limit)
+      .map((c) => ({
+        category_id: c.id,
+        parent_id: 0,
+        tree_id: 1,
+        name: c.name,
+        is_visible: true,
+        url: { path: `/${c.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}/`, is_customized: false },
+      }));
     return { status: 200, body: { data, meta: pagination(data.length, limit) } };
   }
   if (call.method === 'GET' && (m = /^\/v3\/catalog\/products\/(\d+)$/.exec(p))) {
@@ -263,7 +290,12 @@ function route(call: StoreCall, ctx: { catalogue: Catalogue; state: BigCommerceS
     return {
       status: 200,
       body: {
-        data: productBody(entries, include.includes('variants'), catalogue.relationsOf(m[1] as string).related),
+        data: productBody(
+          entries,
+          include.includes('variants'),
+          catalogue.relationsOf(m[1] as string).related,
+          catalogue,
+        ),
         meta: {},
       },
     };

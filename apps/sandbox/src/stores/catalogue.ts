@@ -57,6 +57,27 @@ export const DEFAULT_CATALOGUE: readonly CatalogueItem[] = [
   { productId: '77', title: 'Gift card', sku: 'GIFT', price: '50.00', stock: null },
 ];
 
+/**
+ * How the store files a product: Shopify's product type and collections; BigCommerce and
+ * WooCommerce serve the type and the collections together as the product's categories.
+ */
+export interface ProductTaxonomy {
+  readonly productType?: string;
+  readonly categories: readonly string[];
+}
+
+export const DEFAULT_TAXONOMY: Readonly<Record<string, ProductTaxonomy>> = {
+  '632910392': { productType: 'Electronics', categories: ['Music players'] },
+  '632910393': { productType: 'Bags', categories: ['Accessories'] },
+  '22': { productType: 'Services', categories: ['Ideas'] },
+  '77': { productType: 'Gift cards', categories: [] },
+};
+
+/** Every category name of a product (its type first), as BigCommerce and WooCommerce list them. */
+export function allCategories(t: ProductTaxonomy): string[] {
+  return [...new Set([...(t.productType !== undefined ? [t.productType] : []), ...t.categories])];
+}
+
 const key = (r: ItemRef): string => `${r.productId}/${r.variantId ?? ''}`;
 
 function checkId(id: string, field: string): void {
@@ -88,8 +109,43 @@ export class Catalogue {
     return this.relations.get(productId) ?? {};
   }
 
+  private readonly taxonomy = new Map<string, ProductTaxonomy>();
+  /** Category ids by name (BigCommerce / WooCommerce), stable for the stand-in's life, from 20 up. */
+  private readonly categoryIds = new Map<string, number>();
+
   constructor(items: readonly CatalogueItem[] = DEFAULT_CATALOGUE) {
     for (const i of items) this.add(i);
+    for (const [productId, t] of Object.entries(DEFAULT_TAXONOMY)) {
+      if (this.product(productId).length > 0) this.setTaxonomy(productId, t);
+    }
+  }
+
+  /** Files a product under a type and categories (replacing what it had). */
+  setTaxonomy(productId: string, t: ProductTaxonomy): void {
+    checkId(productId, 'productId');
+    this.taxonomy.set(productId, {
+      ...(t.productType !== undefined ? { productType: t.productType } : {}),
+      categories: [...t.categories],
+    });
+    for (const name of allCategories(t)) this.categoryId(name);
+  }
+
+  taxonomyOf(productId: string): ProductTaxonomy {
+    return this.taxonomy.get(productId) ?? { categories: [] };
+  }
+
+  categoryId(name: string): number {
+    let id = this.categoryIds.get(name);
+    if (id === undefined) {
+      id = 20 + this.categoryIds.size;
+      this.categoryIds.set(name, id);
+    }
+    return id;
+  }
+
+  categoryName(id: number): string | undefined {
+    for (const [name, n] of this.categoryIds) if (n === id) return name;
+    return undefined;
   }
 
   add(i: CatalogueItem): void {

@@ -6,7 +6,7 @@ import type { StoreCall, StoreReply } from './store-http';
 
 /**
  * Shopify Admin GraphQL stand-in (`POST /admin/api/<version>/graphql.json`). It answers the
- * operations Reclaim uses — `nodes(ids:)` on ProductVariant, `codeDiscountNodeByCode`,
+ * operations Reclaim uses — `nodes(ids:)` on ProductVariant and Product (type, collections), `codeDiscountNodeByCode`,
  * `discountCodeBasicCreate` — identified by `operationName` or the document's first operation,
  * checks the root field is in the document, validates variables against the documented input
  * types (unknown fields are GraphQL errors, bad values `userErrors`), keeps codes unique
@@ -219,6 +219,21 @@ function variantNode(catalogue: Catalogue, gid: string): Record<string, unknown>
   };
 }
 
+/** A Product node: its type and its collections (`collections(first:) { nodes { title } }`). */
+function productNode(catalogue: Catalogue, gid: string): Record<string, unknown> | null {
+  const id = /^gid:\/\/shopify\/Product\/(\d+)$/.exec(gid)?.[1];
+  const entries = id !== undefined ? catalogue.product(id) : [];
+  if (id === undefined || entries.length === 0) return null;
+  const t = catalogue.taxonomyOf(id);
+  return {
+    __typename: 'Product',
+    id: gid,
+    title: entries[0]?.title,
+    productType: t.productType ?? '',
+    collections: { nodes: t.categories.map((title) => ({ title })) },
+  };
+}
+
 export function handleShopify(
   call: StoreCall,
   version: string,
@@ -330,7 +345,13 @@ export function handleShopify(
         return gqlError(`Invalid global id '${String(id)}'`, 'argumentLiteralsIncompatible');
       }
     }
-    return ok({ nodes: ids.map((id) => variantNode(ctx.catalogue, id as string)) });
+    return ok({
+      nodes: ids.map((id) =>
+        (id as string).startsWith('gid://shopify/Product/')
+          ? productNode(ctx.catalogue, id as string)
+          : variantNode(ctx.catalogue, id as string),
+      ),
+    });
   }
   if (root.field === 'codeDiscountNodeByCode') {
     if (typeof vars['code'] !== 'string')

@@ -1,6 +1,6 @@
 import { LosslessNumber } from 'lossless-json';
 import Decimal from 'decimal.js';
-import { effectivePrice, type Catalogue, type CatalogueEntry, type ProductRelations } from './catalogue';
+import { allCategories, effectivePrice, type Catalogue, type CatalogueEntry, type ProductRelations } from './catalogue';
 import type { StoreCall, StoreReply } from './store-http';
 import { handleWooWebhooks, wooPermissionCheck, type WooPermissions, type WooWebhook } from './woocommerce-webhooks';
 
@@ -107,6 +107,7 @@ function variationBody(e: CatalogueEntry, site: string): Record<string, unknown>
 function productBody(
   entries: CatalogueEntry[],
   site: string,
+  catalogue: Catalogue,
   relations: ProductRelations = {},
 ): Record<string, unknown> {
   const first = entries[0] as CatalogueEntry;
@@ -136,6 +137,11 @@ function productBody(
     upsell_ids: (relations.upsells ?? []).map(num),
     cross_sell_ids: (relations.crossSells ?? []).map(num),
     images: [],
+    categories: allCategories(catalogue.taxonomyOf(first.productId)).map((name) => ({
+      id: catalogue.categoryId(name),
+      name,
+      slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-'),
+    })),
     meta_data: [],
     _links: links(site, `/products/${first.productId}`, '/products'),
   };
@@ -344,7 +350,7 @@ export function handleWooCommerce(call: StoreCall, ctx: WooCtx): StoreReply {
   if (call.method === 'GET' && (m = /^\/products\/(\d+)$/.exec(p))) {
     const entries = ctx.catalogue.product(m[1] as string);
     return entries.length > 0
-      ? { status: 200, body: productBody(entries, site, ctx.catalogue.relationsOf(m[1] as string)) }
+      ? { status: 200, body: productBody(entries, site, ctx.catalogue, ctx.catalogue.relationsOf(m[1] as string)) }
       : wpError(404, 'woocommerce_rest_product_invalid_id', 'Invalid ID.');
   }
   if (call.method === 'GET' && (m = /^\/products\/(\d+)\/variations\/(\d+)$/.exec(p))) {
@@ -359,7 +365,7 @@ export function handleWooCommerce(call: StoreCall, ctx: WooCtx): StoreReply {
     const list = ids
       .map((id) => ctx.catalogue.product(id))
       .filter((e) => e.length > 0)
-      .map((e) => productBody(e, site, ctx.catalogue.relationsOf((e[0] as CatalogueEntry).productId)));
+      .map((e) => productBody(e, site, ctx.catalogue, ctx.catalogue.relationsOf((e[0] as CatalogueEntry).productId)));
     return { status: 200, headers: { 'x-wp-total': String(list.length), 'x-wp-totalpages': '1' }, body: list };
   }
   if (call.method === 'GET' && p === '/coupons') {

@@ -3,7 +3,9 @@ import {
   DiscountUnavailableError,
   PermanentProviderError,
   RetryableProviderError,
+  type CatalogPort,
   type CommercePort,
+  type StoreProductCategories,
   type DiscountCodeRequest,
   type RecoveryShop,
 } from '@reclaim/ports';
@@ -48,6 +50,35 @@ export function bigCommerceVariantStock(
 const PRODUCTS_PER_REQUEST = 50;
 
 /** `https://api.bigcommerce.com/stores/<hash>` without trailing slash; `/v3` or `/v2` suffixes are dropped. */
+const CATEGORIES_PER_REQUEST = 250;
+
+/** `/v3/catalog/trees/categories` (or the older `/v3/catalog/categories`) body → category id → name. */
+export function bigCommerceCategoryNames(body: unknown): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const raw of arrOf(objOf(body)?.['data'])) {
+    const c = objOf(raw);
+    const id = strOf(c?.['category_id']) ?? strOf(c?.['id']);
+    const name = strOf(c?.['name']);
+    if (id !== undefined && name !== undefined) names.set(id, name);
+  }
+  return names;
+}
+
+/** Catalog products (with `categories`: category ids) and the category names → each product's category names. */
+export function bigCommerceProductCategoriesOf(
+  products: readonly JsonObject[],
+  names: ReadonlyMap<string, string>,
+): StoreProductCategories[] {
+  return products.flatMap((p) => {
+    const id = strOf(p['id']);
+    if (id === undefined) return [];
+    const categories = arrOf(p['categories'])
+      .map((c) => names.get(strOf(c) ?? ''))
+      .filter((n): n is string => n !== undefined);
+    return [{ productId: id, categories: [...new Set(categories)] }];
+  });
+}
+
 export function bigCommerceStoreBase(apiUrl: string): string {
   return apiUrl
     .trim()
@@ -129,7 +160,7 @@ export class BigCommerceQuota {
  * quota headers are honoured: once `X-Rate-Limit-Requests-Left` reaches 0 the next request waits
  * for `X-Rate-Limit-Time-Reset-Ms`.
  */
-export class BigCommerceCommerceAdapter implements CommercePort {
+export class BigCommerceCommerceAdapter implements CommercePort, CatalogPort {
   private readonly http: StoreHttpClient;
   private readonly quota = new BigCommerceQuota();
   /** Promotion ids by store and name (a promotion is never renamed by Reclaim). */
@@ -241,6 +272,40 @@ export class BigCommerceCommerceAdapter implements CommercePort {
         },
       ];
     });
+  }
+
+  /**
+   * Each product's category names: the products' category ids (`/v3/catalog/products?id:in=…&include_fields=categories`),
+   * then those categories' names from the category trees (`/v3/catalog/trees/categories?category_id:in=…`).
+   */
+  async productCategories(shop: RecoveryShop, productIds: readonly string[]): Promise<StoreProductCategories[]> {
+    const ids = [...new Set(productIds.filter((id) => /^\d{1,20}$/.test(id)))];
+    const products: JsonObject[] = [];
+    for (let i = 0; i < ids.length; i += PRODUCTS_PER_REQUEST) {
+      const page = ids.slice(i, i + PRODUCTS_PER_REQUEST);
+      const body = await this.json(
+        shop,
+        'GET',
+        `/v3/catalog/products?id:in=${page.join(',')}&include_fields=categories&limit=${PRODUCTS_PER_REQUEST}`,
+        'catalog product categories',
+      );
+      products.push(...arrOf(objOf(body)?.['data']).flatMap((p) => (objOf(p) ? [objOf(p) as JsonObject] : [])));
+    }
+    const categoryIds = [...new Set(products.flatMap((p) => arrOf(p['categories']).map((c) => strOf(c))))].filter(
+      (c): c is string => c !== undefined && /^\d{1,20}$/.test(c),
+    );
+    const names = new Map<string, string>();
+    for (let i = 0; i < categoryIds.length; i += CATEGORIES_PER_REQUEST) {
+      const page = categoryIds.slice(i, i + CATEGORIES_PER_REQUEST);
+      const body = await this.json(
+        shop,
+        'GET',
+        `/v3/catalog/trees/categories?category_id:in=${page.join(',')}&limit=${CATEGORIES_PER_REQUEST}`,
+        'catalog categories',
+      );
+      for (const [id, name] of bigCommerceCategoryNames(body)) names.set(id, name);
+    }
+    return bigCommerceProductCategoriesOf(products, names);
   }
 
   /**

@@ -3,9 +3,11 @@ import {
   DiscountUnavailableError,
   PermanentProviderError,
   RetryableProviderError,
+  type CatalogPort,
   type CommercePort,
   type DiscountCodeRequest,
   type RecoveryShop,
+  type StoreProductCategories,
 } from '@reclaim/ports';
 import type { AlternativeCandidate, RecoveryItem, StockLine } from '@reclaim/domain';
 import { arrOf, isObject, objOf, parseJsonLossless, strOf, type JsonObject } from '../../common/lossless-json';
@@ -31,6 +33,39 @@ export const SHOPIFY_VARIANT_STOCK_QUERY = `query ReclaimVariantStock($ids: [ID!
     ... on ProductVariant { id price availableForSale inventoryQuantity inventoryPolicy inventoryItem { tracked } }
   }
 }`;
+
+/** A product's type and its collections (the first 25: a product in more is rare, and they are only segmentation inputs). */
+export const SHOPIFY_PRODUCT_CATEGORIES_QUERY = `query ReclaimProductCategories($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    __typename
+    ... on Product { id productType collections(first: 25) { nodes { title } } }
+  }
+}`;
+
+export function shopifyProductGid(productId: string): string | undefined {
+  if (/^gid:\/\/shopify\/Product\/\d+$/.test(productId)) return productId;
+  return /^\d{1,20}$/.test(productId) ? `gid://shopify/Product/${productId}` : undefined;
+}
+
+/**
+ * The `nodes` of a ReclaimProductCategories answer → each product's categories: its product type
+ * (when set) and the titles of its collections. Null nodes (unknown products) are left out.
+ */
+export function shopifyProductCategoriesOf(data: JsonObject): StoreProductCategories[] {
+  const out: StoreProductCategories[] = [];
+  for (const raw of arrOf(data['nodes'])) {
+    const node = objOf(raw);
+    if (node === undefined || strOf(node['__typename']) !== 'Product') continue;
+    const id = /^gid:\/\/shopify\/Product\/(\d+)$/.exec(strOf(node['id']) ?? '')?.[1];
+    if (id === undefined) continue;
+    const type = strOf(node['productType']);
+    const collections = arrOf(objOf(node['collections'])?.['nodes'])
+      .map((c) => strOf(objOf(c)?.['title']))
+      .filter((t): t is string => t !== undefined);
+    out.push({ productId: id, categories: [...new Set([...(type !== undefined ? [type] : []), ...collections])] });
+  }
+  return out;
+}
 
 export const SHOPIFY_DISCOUNT_BY_CODE_QUERY = `query ReclaimDiscountByCode($code: String!) {
   codeDiscountNodeByCode(code: $code) {
@@ -67,11 +102,6 @@ export function shopifyStorefrontUrl(apiUrl: string): string {
   if (m === null)
     throw new PermanentProviderError('shopify apiUrl does not end in /admin/api/<version>', 'bad-api-url');
   return `${m[1]}/api/${m[2]}/graphql.json`;
-}
-
-function shopifyProductGid(productId: string): string | undefined {
-  if (/^gid:\/\/shopify\/Product\/\d+$/.test(productId)) return productId;
-  return /^\d{1,20}$/.test(productId) ? `gid://shopify/Product/${productId}` : undefined;
 }
 
 function numericIdOf(gid: string | undefined): string | undefined {
@@ -129,7 +159,7 @@ function throttled(res: StoreHttpResponse): BodyRetry {
  * idempotency key and looked up (`codeDiscountNodeByCode`) before and after creating, so a retry
  * never creates a second discount.
  */
-export class ShopifyCommerceAdapter implements CommercePort {
+export class ShopifyCommerceAdapter implements CommercePort, CatalogPort {
   private readonly http: StoreHttpClient;
 
   constructor(options: StoreHttpOptions = {}) {
@@ -245,6 +275,24 @@ export class ShopifyCommerceAdapter implements CommercePort {
         ...(c.variantId === undefined ? { unusable: 'no-variant' } : {}),
       };
     });
+  }
+
+  /** Product type and collections of each product, up to 250 products per `nodes(ids:)` query. */
+  async productCategories(shop: RecoveryShop, productIds: readonly string[]): Promise<StoreProductCategories[]> {
+    const gids = [...new Set(productIds.map(shopifyProductGid).filter((g): g is string => g !== undefined))];
+    const out: StoreProductCategories[] = [];
+    for (let i = 0; i < gids.length; i += MAX_NODES) {
+      const ids = gids.slice(i, i + MAX_NODES);
+      const data = await this.graphql(
+        shop,
+        'ReclaimProductCategories',
+        SHOPIFY_PRODUCT_CATEGORIES_QUERY,
+        { ids },
+        true,
+      );
+      out.push(...shopifyProductCategoriesOf(data));
+    }
+    return out;
   }
 
   async createDiscountCode(request: DiscountCodeRequest): Promise<{ code: string }> {

@@ -2,7 +2,9 @@ import Decimal from 'decimal.js';
 import {
   DiscountUnavailableError,
   PermanentProviderError,
+  type CatalogPort,
   type CommercePort,
+  type StoreProductCategories,
   type DiscountCodeRequest,
   type RecoveryShop,
 } from '@reclaim/ports';
@@ -47,6 +49,22 @@ function errorCodeOf(res: StoreHttpResponse): string | undefined {
   }
 }
 
+const WOO_PRODUCTS_PER_PAGE = 100;
+
+/** A `/products` list (or one product) → each product's category names. */
+export function wooProductCategoriesOf(body: unknown): StoreProductCategories[] {
+  const list = Array.isArray(body) ? body : [body];
+  return list.flatMap((raw) => {
+    const p = objOf(raw);
+    const id = strOf(p?.['id']);
+    if (p === undefined || id === undefined) return [];
+    const categories = arrOf(p['categories'])
+      .map((c) => strOf(objOf(c)?.['name']))
+      .filter((n): n is string => n !== undefined);
+    return [{ productId: id, categories: [...new Set(categories)] }];
+  });
+}
+
 /** Availability of one product or variation body for a wanted quantity. */
 export function wooAvailable(body: JsonObject, quantity: number): boolean {
   if (body['purchasable'] === false) return false;
@@ -66,7 +84,7 @@ export function wooAvailable(body: JsonObject, quantity: number): boolean {
  * (`POST /coupons`, looked up with `GET /coupons?code=` first). The port carries no customer email,
  * so `email_restrictions` is not set: the code is single-use (`usage_limit: 1`) and unguessable.
  */
-export class WooCommerceCommerceAdapter implements CommercePort {
+export class WooCommerceCommerceAdapter implements CommercePort, CatalogPort {
   private readonly http: StoreHttpClient;
 
   constructor(options: StoreHttpOptions = {}) {
@@ -167,6 +185,20 @@ export class WooCommerceCommerceAdapter implements CommercePort {
         },
       ];
     });
+  }
+
+  /** Each product's categories, 100 products per `GET /products?include=…`. */
+  async productCategories(shop: RecoveryShop, productIds: readonly string[]): Promise<StoreProductCategories[]> {
+    const ids = [...new Set(productIds.filter((id) => /^\d{1,20}$/.test(id)))];
+    const out: StoreProductCategories[] = [];
+    for (let i = 0; i < ids.length; i += WOO_PRODUCTS_PER_PAGE) {
+      const page = ids.slice(i, i + WOO_PRODUCTS_PER_PAGE);
+      const path = `/products?include=${page.join(',')}&per_page=${WOO_PRODUCTS_PER_PAGE}`;
+      const res = await this.call(shop, 'GET', path, 'product categories', true);
+      if (res.status < 200 || res.status >= 300) throw this.refusal('product categories', res);
+      out.push(...wooProductCategoriesOf(this.parse(res, 'product categories')));
+    }
+    return out;
   }
 
   async createDiscountCode(request: DiscountCodeRequest): Promise<{ code: string }> {
