@@ -25,7 +25,12 @@ function problemsOf(env: Record<string, string>): string[] {
 describe('provider configuration', () => {
   it('defaults to the local outbox, no SMS, no tickets, store adapters on', () => {
     const config = loadConfig({});
-    expect(config.providers).toEqual({ email: { kind: 'outbox' }, tickets: { kind: 'none' }, storeAdapters: true });
+    expect(config.providers).toEqual({
+      email: { kind: 'outbox' },
+      tickets: { kind: 'none' },
+      storeAdapters: true,
+      categoryCacheTtlMs: 86_400_000,
+    });
     expect(config.SUBSCRIPTION_LAG_THRESHOLD).toBe(1000);
     expect(config.ANALYST_DB_PASSWORD).toBeUndefined();
   });

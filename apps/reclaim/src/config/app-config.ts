@@ -681,6 +681,14 @@ export class AppConfig {
   @Setting({
     group: 'providers',
     description:
+      "with STORE_ADAPTERS=on: while a cart is watched, its products' categories (Shopify product type and collections, BigCommerce and WooCommerce categories) are asked from the store once and recorded (`recovery.categories-recorded`, else `recovery.categories-unavailable` with the reason); a product is asked again when its record is older than this; `0` turns the look-up off",
+  })
+  @IsDuration({ min: 0 })
+  CATEGORY_CACHE_TTL = '24h';
+
+  @Setting({
+    group: 'providers',
+    description:
       '`true`: store API and provider URLs may be loopback or private-network addresses (a store on the LAN, local stand-ins); link-local and metadata addresses stay refused (R22)',
   })
   @IsIn(['true', 'false'], { message: 'ALLOW_PRIVATE_STORE_URLS must be true or false' })
@@ -787,6 +795,9 @@ export class AppConfig {
             ? { kind: 'gorgias', config: gorgias }
             : { kind: 'none' },
       storeAdapters: this.STORE_ADAPTERS === 'on',
+      ...(this.STORE_ADAPTERS === 'on' && parseDuration(this.CATEGORY_CACHE_TTL) > 0
+        ? { categoryCacheTtlMs: parseDuration(this.CATEGORY_CACHE_TTL) }
+        : {}),
     };
   }
 
@@ -882,6 +893,8 @@ export interface ProviderSettings {
   readonly storeAdapters: boolean;
   /** A ticket provider and SUPPORT_LOOKUP_TIMEOUT above 0: the customer's own tickets are read at send time. */
   readonly supportLookupTimeoutMs?: number;
+  /** STORE_ADAPTERS=on and CATEGORY_CACHE_TTL above 0: product categories are looked up and cached this long. */
+  readonly categoryCacheTtlMs?: number;
 }
 
 export class ConfigError extends Error {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { StorelessCommerce } from '@reclaim/application';
 import type {
   ChannelPort,
+  CatalogPort,
   CommercePort,
   EngagementSource,
   ProfileEnricher,
@@ -45,6 +46,10 @@ export interface ConfiguredAdapters {
   /** EMAIL_PROVIDER=klaviyo: Klaviyo's opens, clicks and bounces of the e-mails its flow sent for Reclaim. */
   readonly engagementSource?: EngagementSource;
   readonly commerce: CommercePort;
+  /** STORE_ADAPTERS=on and CATEGORY_CACHE_TTL > 0: the stores' product categories (the same store adapters). */
+  readonly catalog?: CatalogPort;
+  /** How long a product's recorded categories count as fresh. */
+  readonly categoryCacheTtlMs?: number;
   /** Names only (no secrets), for the start-up log. */
   readonly summary: {
     readonly email: string;
@@ -126,6 +131,7 @@ export function buildConfiguredAdapters(
     if (lookupTimeoutMs !== undefined) supportLookup = gorgias;
   }
 
+  const store = settings.storeAdapters ? new PlatformCommerce() : undefined;
   return {
     ...(email !== undefined ? { email } : {}),
     ...(twilio !== undefined ? { twilio, twilioAuthToken: settings.sms?.config.authToken } : {}),
@@ -135,7 +141,10 @@ export function buildConfiguredAdapters(
     ...(enricher !== undefined ? { enricher } : {}),
     ...(engagementSource !== undefined ? { engagementSource } : {}),
     // Each shop's own apiUrl/apiToken; a shop without them gets no stock and no codes.
-    commerce: settings.storeAdapters ? new PlatformCommerce() : new StorelessCommerce(),
+    commerce: store ?? new StorelessCommerce(),
+    ...(store !== undefined && settings.categoryCacheTtlMs !== undefined
+      ? { catalog: store, categoryCacheTtlMs: settings.categoryCacheTtlMs }
+      : {}),
     summary: {
       email: settings.email.kind,
       sms: settings.sms ? 'twilio' : 'none',

@@ -11,6 +11,7 @@ import {
   OutboxChannel,
   ProviderMetricsRelay,
   withProviderErrorCounting,
+  DEFAULT_CATEGORY_CACHE_TTL_MS,
   PostgresSequenceRepository,
   PostgresShopSettings,
   PostgresTemplateOverrides,
@@ -30,6 +31,7 @@ import {
   type ShopLookup,
 } from '@reclaim/application';
 import type {
+  CatalogPort,
   ChannelPort,
   CommercePort,
   EngagementSource,
@@ -62,6 +64,12 @@ export interface EngineAdapters {
   readonly profiles?: RecoveryProfileSync;
   /** Enrichment at each recovery's start (Klaviyo); the configured one when absent. */
   readonly enricher?: ProfileEnricher;
+  /**
+   * The stores' product categories; the configured one when absent (STORE_ADAPTERS=on and
+   * CATEGORY_CACHE_TTL > 0). With it, `categoryCacheTtlMs` (default the configured TTL, else 24 h).
+   */
+  readonly catalog?: CatalogPort;
+  readonly categoryCacheTtlMs?: number;
   /** Engagement read back from the provider that delivers e-mail (Klaviyo); the configured one when absent. */
   readonly engagementSource?: EngagementSource;
 }
@@ -164,6 +172,9 @@ export function createRecoveryEngine(deps: {
   const profiles = deps.adapters?.profiles ?? providers.profiles;
   const enricher = deps.adapters?.enricher ?? providers.enricher;
   const supportLookup = deps.adapters?.supportLookup ?? providers.supportLookup;
+  const catalog = deps.adapters?.catalog ?? providers.catalog;
+  const categoryCacheTtlMs =
+    deps.adapters?.categoryCacheTtlMs ?? providers.categoryCacheTtlMs ?? DEFAULT_CATEGORY_CACHE_TTL_MS;
   const smsOptOuts = new SmsOptOuts({ pool, store, shops, keys: vault });
   const common = { store, pm, deciders: settings, shops, sequences, log };
   const providerMetrics = new ProviderMetricsRelay();
@@ -202,6 +213,7 @@ export function createRecoveryEngine(deps: {
       timers,
       profileSync: profiles !== undefined,
       enrichment: enricher !== undefined,
+      ...(catalog !== undefined && categoryCacheTtlMs > 0 ? { categories: { ttlMs: categoryCacheTtlMs } } : {}),
     }),
     driver: new TimerDriver({ ...common, pool, timers, clock }),
     effects: withProviderErrorCounting(
@@ -222,6 +234,7 @@ export function createRecoveryEngine(deps: {
         ...(profiles !== undefined ? { profileSync: profiles } : {}),
         ...(enricher !== undefined ? { enricher } : {}),
         ...(supportLookup !== undefined ? { supportLookup } : {}),
+        ...(catalog !== undefined ? { catalog, categoryCacheTtlMs } : {}),
         smsOptOuts,
         log,
         outsideRetry: config.outsideRetry,

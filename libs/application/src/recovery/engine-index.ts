@@ -14,6 +14,8 @@ export interface IndexedOrder {
   readonly currency: string;
   readonly discounted: boolean;
   readonly categories: readonly string[];
+  /** The order's products (their categories in the category cache are the categories bought). */
+  readonly productIds?: readonly string[];
   /** IANA zone from the order's address, when the platform sent one that tells it. */
   readonly timeZone?: string;
 }
@@ -123,8 +125,8 @@ export const engineIndex = {
 
   async order(tx: Queryable, o: IndexedOrder): Promise<void> {
     await tx.query(
-      `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (shop_id, order_id) DO NOTHING`,
+      `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone, product_ids)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (shop_id, order_id) DO NOTHING`,
       [
         o.shopId,
         o.orderId,
@@ -135,6 +137,7 @@ export const engineIndex = {
         o.discounted,
         o.categories,
         o.timeZone ?? null,
+        [...(o.productIds ?? [])],
       ],
     );
   },

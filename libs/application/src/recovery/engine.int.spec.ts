@@ -39,7 +39,7 @@ import {
   ManualClock,
 } from '@reclaim/testing/fakes';
 import type { PoolClient } from 'pg';
-import type { ChannelPort, ProfileEnricher } from '@reclaim/ports';
+import { RetryableProviderError, type CatalogPort, type ChannelPort, type ProfileEnricher } from '@reclaim/ports';
 import { runDecider } from '../shared/run-decider';
 import { HeldEngagement } from './links/held-engagement';
 import { RecoveryEngagementRecorder } from './links/message-link-recorders';
@@ -64,7 +64,10 @@ const DAY = 24 * HOUR;
 
 type Handler = (events: readonly RecordedEvent[], tx: PoolClient) => Promise<void>;
 
-async function createEngine(overrides: RecoveryConfigOverrides = {}, extra: { enricher?: ProfileEnricher } = {}) {
+async function createEngine(
+  overrides: RecoveryConfigOverrides = {},
+  extra: { enricher?: ProfileEnricher; catalog?: CatalogPort } = {},
+) {
   const db: TestDatabase = await createTestDatabase('reclaim_engine');
   const pool = new Pool({ connectionString: db.url, max: 10 });
   await PostgresEventStore.migrate(pool);
@@ -85,7 +88,11 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}, extra: { en
   const renderer = new FakeRenderer();
   const tickets = new FakeTickets();
   const feed = new RecoveryFeed({ store, pm, shops, sequences, random: () => 0.5 });
-  const projector = new RecoveryEventsProjector({ timers, enrichment: extra.enricher !== undefined });
+  const projector = new RecoveryEventsProjector({
+    timers,
+    enrichment: extra.enricher !== undefined,
+    ...(extra.catalog !== undefined ? { categories: { ttlMs: DAY } } : {}),
+  });
   const driver = new TimerDriver({ store, pool, timers, pm, shops, sequences, clock, random: () => 0.5 });
   const runnerDeps: EffectRunnerDeps = {
     store,
@@ -100,6 +107,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}, extra: { en
     links: new FakeLinks(),
     tickets,
     ...(extra.enricher !== undefined ? { enricher: extra.enricher } : {}),
+    ...(extra.catalog !== undefined ? { catalog: extra.catalog, categoryCacheTtlMs: DAY } : {}),
   };
   const positions = new Map<string, GlobalPosition>();
   // The same CqrsModule, CommandBus and handlers as the appliance (a standalone Nest context each).
@@ -201,6 +209,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}, extra: { en
     email: string,
     total = '80.00',
     at = clock.now().toISOString(),
+    lineItems: CartLineItem[] = [],
   ): Promise<void> {
     const sealed = await seal({ email });
     const orderId = `order-${cartId}`;
@@ -220,7 +229,7 @@ async function createEngine(overrides: RecoveryConfigOverrides = {}, extra: { en
         total,
         discountCodes: [],
         placedAt: at,
-        lineItems: [],
+        lineItems,
         shopId: SHOP,
         causationId,
         receivedAt: at,
@@ -951,6 +960,96 @@ describe('Klaviyo enrichment through the engine (recorded once, replays never as
       expect((await e.history(key)).entries.filter((x) => x.kind === 'enriched')).toHaveLength(1);
       const status = await e.pool.query('SELECT enriched, unavailable FROM engine.enrichment_status');
       expect(status.rows).toEqual([{ enriched: '1', unavailable: '0' }]);
+    } finally {
+      await e.close();
+    }
+  });
+});
+
+describe("the store's product categories through the engine (looked up once, cached, recorded)", () => {
+  const line = (lineId: string, productId: string, title: string): CartLineItem => ({
+    lineId,
+    productId,
+    title,
+    quantity: 1,
+    unitPrice: '30.00',
+  });
+
+  it('categorises while the cart is watched, once per product within the TTL; a returning customer in a new category is segmented so', async () => {
+    const asked: string[][] = [];
+    const catalog: CatalogPort = {
+      productCategories: async (_shop, ids) => {
+        asked.push([...ids]);
+        const known: Record<string, string[]> = { 'p-mug': ['Kitchen'], 'p-tea': ['Tea', 'Gifts'] };
+        return ids.filter((id) => known[id] !== undefined).map((id) => ({ productId: id, categories: known[id]! }));
+      },
+    };
+    const e = await createEngine({}, { catalog });
+    try {
+      await e.recordCart({ cartId: 'c-cat1', email: 'cat@example.com', lineItems: [line('l1', 'p-mug', 'Mug')] });
+      await e.settle();
+      expect(asked).toEqual([['p-mug']]);
+      await e.purchase('c-cat1', 'cat@example.com', '30.00', undefined, [line('l1', 'p-mug', 'Mug')]);
+      await e.runFor(10 * MINUTE, MINUTE);
+
+      const key = await e.recordCart({
+        cartId: 'c-cat2',
+        email: 'cat@example.com',
+        lineItems: [line('l2', 'p-mug', 'Mug'), line('l3', 'p-tea', 'Tea'), line('l4', 'p-gone', 'Old')],
+      });
+      await e.settle();
+      // Only what the cache does not know yet; a product the store no longer has is recorded as not found.
+      expect(asked).toEqual([['p-mug'], ['p-tea', 'p-gone']]);
+      await e.runFor(61 * MINUTE, MINUTE);
+      const h = await e.history(key);
+      const recorded = h.entries.filter((x) => x.kind === 'categories-recorded' && x.recoveryId.endsWith('c-cat2'));
+      expect(recorded.map((x) => x.detail)).toEqual(['p-tea: Gifts, Tea; p-gone: not in the store']);
+      const segmented = h.entries.find((x) => x.kind === 'segmented' && x.recoveryId.endsWith('c-cat2'));
+      expect(segmented?.reason).toContain('returning-exploring-new-category');
+      expect(segmented?.detail).toContain('categories Gifts, Kitchen, Tea');
+      expect(segmented?.detail).toContain('bought Kitchen');
+      const inputs = h.recoveries.find((r) => r.cartId === 'c-cat2')?.segmentation;
+      expect(inputs?.cart.categories).toEqual(['Gifts', 'Kitchen', 'Tea']);
+      expect(inputs?.customer.categoriesBought).toEqual(['Kitchen']);
+
+      // The cache is a projection of the log: rebuilt, it asks the store nothing again.
+      await e.pool.query('TRUNCATE engine.effect_queue, engine.product_categories');
+      await e.pump('replay', RECOVERY_EVENTS_FILTER, e.projector.handle);
+      await e.settle();
+      expect(asked).toHaveLength(2);
+      const { rows } = await e.pool.query(
+        'SELECT product_id, categories, found FROM engine.product_categories ORDER BY 1',
+      );
+      expect(rows).toEqual([
+        { product_id: 'p-gone', categories: [], found: false },
+        { product_id: 'p-mug', categories: ['Kitchen'], found: true },
+        { product_id: 'p-tea', categories: ['Gifts', 'Tea'], found: true },
+      ]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a store that cannot answer: recorded as unavailable in the history, and the recovery starts without categories', async () => {
+    const catalog: CatalogPort = {
+      productCategories: async () => {
+        throw new RetryableProviderError('store down', undefined, '503');
+      },
+    };
+    const e = await createEngine({}, { catalog });
+    try {
+      const key = await e.recordCart({
+        cartId: 'c-down',
+        email: 'down@example.com',
+        emailConsent: 'subscribed',
+        lineItems: [line('l1', 'p-mug', 'Mug')],
+      });
+      await e.runFor(61 * MINUTE, MINUTE);
+      const h = await e.history(key);
+      const unavailable = h.entries.find((x) => x.kind === 'categories-unavailable');
+      expect(unavailable).toMatchObject({ reason: 'error', error: '503', detail: 'products p-mug' });
+      expect(h.entries.map((x) => x.kind)).toEqual(expect.arrayContaining(['started', 'segmented', 'sent']));
+      expect(h.recoveries[0]?.segmentation?.cart.categories).toEqual([]);
     } finally {
       await e.close();
     }

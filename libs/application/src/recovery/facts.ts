@@ -30,6 +30,7 @@ import {
   type StartContext,
 } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
+import { productCategoryCache } from './categories';
 import type { Queryable } from './db';
 import type { ShopLookup } from './ports';
 import type { SequenceRepository } from './sequences/sequence-repository';
@@ -294,8 +295,14 @@ export async function customerFeatures(
        (SELECT count(*)::int FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2) AS orders,
        (SELECT count(*)::int FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2 AND discounted) AS discounted,
        (SELECT max(placed_at) FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2) AS last_purchase,
-       (SELECT array_agg(DISTINCT c ORDER BY c) FROM engine.customer_orders o, unnest(o.categories) c
-         WHERE o.shop_id = $1 AND o.customer_key = $2) AS categories,
+       (SELECT array_agg(DISTINCT c ORDER BY c) FROM (
+          SELECT unnest(o.categories) AS c FROM engine.customer_orders o
+           WHERE o.shop_id = $1 AND o.customer_key = $2
+          UNION
+          SELECT unnest(pc.categories) FROM engine.customer_orders o
+            JOIN engine.product_categories pc
+              ON pc.shop_id = o.shop_id AND pc.product_id = ANY(o.product_ids) AND pc.found
+           WHERE o.shop_id = $1 AND o.customer_key = $2) bought) AS categories,
        (SELECT count(*)::int FROM engine.customer_recoveries
          WHERE shop_id = $1 AND customer_key = $2 AND recovery_id <> $3 AND started_at IS NOT NULL) AS abandonments,
        (SELECT count(*)::int FROM engine.customer_recoveries
@@ -338,16 +345,20 @@ export async function buildStartContext(
   shopId: string,
   recoveryId: string,
   customerKey: string | undefined,
+  /** The cart's store products: their recorded categories (the category cache) go with the context. */
+  productIds: readonly string[] = [],
 ): Promise<StartContext> {
-  const [customer, sequences, shop] = await Promise.all([
+  const [customer, sequences, shop, productCategories] = await Promise.all([
     customerFeatures(q, deps.store, shopId, customerKey, recoveryId),
     deps.sequences.current(shopId),
     deps.shops.get(shopId),
+    productCategoryCache.categoriesOf(q, shopId, productIds),
   ]);
   return {
     customer,
     sequences,
     random: (deps.random ?? cryptoRandom)(),
     shopTimeZone: shop?.timezone ?? 'UTC',
+    ...(Object.keys(productCategories).length > 0 ? { productCategories } : {}),
   };
 }

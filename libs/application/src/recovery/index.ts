@@ -65,6 +65,12 @@ export {
 } from './effects/provider-error-counting';
 export { storeProblem } from './effects/check-inventory.handler';
 export {
+  categoriesFailureOf,
+  CategorizeCartProductsHandler,
+  DEFAULT_CATEGORY_CACHE_TTL_MS,
+} from './effects/categorize-cart-products.handler';
+export { productCategoryCache, storeProductIds } from './categories';
+export {
   DEFAULT_ENGAGEMENT_HOLD_MS,
   HeldEngagement,
   type EngagementRecordResult,
@@ -78,6 +84,7 @@ export {
   type EngagementSourceStatus,
 } from './links/engagement-poller';
 export {
+  CategorizeCartProducts,
   CheckInventory,
   OpenSupportTicket,
   ReconcileUnknownOutcome,

@@ -8,6 +8,7 @@ import { fromStoredRecoveryEvent, parseRecoveryId, type RecoveryEvent } from '@r
 import type { EventFilter, RecordedEvent } from '@reclaim/event-store';
 import type { Queryable } from './db';
 import { EffectQueue, type EffectKind } from './effects/effect-queue';
+import { productCategoryCache, storeProductIds } from './categories';
 import { engineIndex } from './engine-index';
 import type { TimerStore, TimerToSchedule } from './timers/timer-store';
 
@@ -23,6 +24,12 @@ export interface RecoveryEventsProjectorDeps {
   readonly profileSync?: boolean;
   /** Enrichment is configured (Klaviyo): every recovery's start enqueues an `enrich` effect. */
   readonly enrichment?: boolean;
+  /**
+   * Product categories are looked up (a catalog and CATEGORY_CACHE_TTL > 0): cart activity whose
+   * products have no record in the category cache younger than `ttlMs` (at the activity's time)
+   * enqueues a `categorize` effect.
+   */
+  readonly categories?: { readonly ttlMs: number };
 }
 
 /** Subscription handler: recovery events → timers, effect queue, customer index (all in `tx`). */
@@ -68,6 +75,7 @@ export class RecoveryEventsProjector {
         if (e.cart.customerKey !== undefined) {
           watches.push({ shopId: ids.shopId, customerKey: e.cart.customerKey, recoveryId: e.recoveryId });
         }
+        if (this.deps.categories !== undefined) await this.requestCategories(tx, r, e, ids.shopId);
         continue;
       }
       if (e.type === 'recovery.ended' && !this.deps.profileSync) {
@@ -79,6 +87,28 @@ export class RecoveryEventsProjector {
     }
     await flush();
   };
+
+  /** A `categorize` request when some of the cart's products have no recent record in the category cache. */
+  private async requestCategories(
+    tx: Queryable,
+    r: RecordedEvent,
+    e: Extract<RecoveryEvent, { type: 'recovery.activity-recorded' }>,
+    shopId: string,
+  ): Promise<void> {
+    const productIds = storeProductIds(e.cart.items);
+    if (productIds.length === 0 || this.deps.categories === undefined) return;
+    const since = new Date(Date.parse(e.at) - this.deps.categories.ttlMs);
+    const fresh = await productCategoryCache.freshSince(tx, shopId, productIds, since);
+    if (productIds.every((id) => fresh.has(id))) return;
+    await EffectQueue.enqueue(tx, {
+      requestId: `${r.id}:categorize`,
+      kind: 'categorize',
+      streamId: r.streamId,
+      shopId,
+      payload: {},
+      availableAt: e.at,
+    });
+  }
 
   private async apply(tx: Queryable, r: RecordedEvent, e: RecoveryEvent, shopId: string): Promise<void> {
     const enqueue = (kind: EffectKind, payload: object) =>
@@ -93,6 +123,9 @@ export class RecoveryEventsProjector {
         return;
       case 'recovery.enrichment-unavailable':
         await engineIndex.enrichment(tx, shopId, e.source, { ok: false, reason: e.reason }, e.at);
+        return;
+      case 'recovery.categories-recorded':
+        await productCategoryCache.record(tx, shopId, e.products, e.at);
         return;
       case 'recovery.ended':
         await engineIndex.ended(tx, e.recoveryId, e.at, e.reason);

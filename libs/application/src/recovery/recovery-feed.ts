@@ -41,6 +41,7 @@ import { RECLAIM_ID_NAMESPACE } from '../ingestion/ids';
 import { OrderAttribution } from './attribution';
 import type { Queryable } from './db';
 import { engineIndex } from './engine-index';
+import { storeProductIds } from './categories';
 import { buildStartContext, cartSnapshotOf, readCart, type StartContextDeps } from './facts';
 import type { EngineLog, ShopLookup } from './ports';
 import { runRecovery } from './recovery-stream';
@@ -246,7 +247,14 @@ export class RecoveryFeed {
         const snapshot = cartSnapshotOf(cart);
         if (isCartConverted(cart)) return;
         const recoveryId = recoveryIdFor(d.shopId, d.cartId);
-        const start = await buildStartContext(this.start, tx, d.shopId, recoveryId, snapshot?.customerKey);
+        const start = await buildStartContext(
+          this.start,
+          tx,
+          d.shopId,
+          recoveryId,
+          snapshot?.customerKey,
+          storeProductIds(snapshot?.items ?? []),
+        );
         await this.run(d.shopId, d.cartId, e.id, {
           type: 'CartAbandonedByPlatform',
           shopId: d.shopId,
@@ -301,6 +309,7 @@ export class RecoveryFeed {
           currency: d.currency,
           discounted,
           categories: [...new Set(d.lineItems.flatMap((i) => i.categories ?? []))].sort(),
+          productIds: storeProductIds(d.lineItems),
           ...(d.timeZone !== undefined ? { timeZone: d.timeZone } : {}),
         });
         await this.attribution.attribute(tx, { ...d, customerKey: d.customerKey }, e.id);

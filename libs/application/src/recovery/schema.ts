@@ -32,7 +32,7 @@ CREATE INDEX IF NOT EXISTS timers_stream ON engine.timers (stream_id) WHERE fire
 
 CREATE TABLE IF NOT EXISTS engine.effect_queue (
   request_id text PRIMARY KEY,
-  kind text NOT NULL CONSTRAINT effect_queue_kind_check CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile', 'enrich', 'back-in-stock')),
+  kind text NOT NULL CONSTRAINT effect_queue_kind_check CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile', 'enrich', 'back-in-stock', 'categorize')),
   stream_id text NOT NULL,
   shop_id text NOT NULL,
   payload jsonb NOT NULL,
@@ -42,17 +42,17 @@ CREATE TABLE IF NOT EXISTS engine.effect_queue (
   done_at timestamptz,
   created_at timestamptz NOT NULL DEFAULT now()
 );
--- Tables created before the 'profile', 'enrich' and 'back-in-stock' kinds: widen the check once.
+-- Tables created before the 'profile', 'enrich', 'back-in-stock' and 'categorize' kinds: widen the check once.
 DO $$
 BEGIN
   IF NOT EXISTS (
     SELECT 1 FROM pg_constraint
      WHERE conrelid = 'engine.effect_queue'::regclass AND contype = 'c'
-       AND pg_get_constraintdef(oid) LIKE '%back-in-stock%'
+       AND pg_get_constraintdef(oid) LIKE '%categorize%'
   ) THEN
     ALTER TABLE engine.effect_queue DROP CONSTRAINT IF EXISTS effect_queue_kind_check;
     ALTER TABLE engine.effect_queue ADD CONSTRAINT effect_queue_kind_check
-      CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile', 'enrich', 'back-in-stock'));
+      CHECK (kind IN ('step', 'reconcile', 'ticket', 'profile', 'enrich', 'back-in-stock', 'categorize'));
   END IF;
 END $$;
 CREATE INDEX IF NOT EXISTS effect_queue_available ON engine.effect_queue (available_at) WHERE done_at IS NULL;
@@ -126,6 +126,19 @@ CREATE TABLE IF NOT EXISTS engine.customer_orders (
 CREATE INDEX IF NOT EXISTS customer_orders_customer ON engine.customer_orders (shop_id, customer_key, placed_at);
 -- The customer's IANA zone from the order's address (the send window's zone when the cart has none).
 ALTER TABLE engine.customer_orders ADD COLUMN IF NOT EXISTS time_zone text;
+-- The products of the order (their categories, from engine.product_categories, are the categories bought).
+ALTER TABLE engine.customer_orders ADD COLUMN IF NOT EXISTS product_ids text[] NOT NULL DEFAULT '{}';
+
+-- The store's categories of each product, from recovery.categories-recorded (the latest record wins):
+-- the category cache. A product is looked up again once its row is older than CATEGORY_CACHE_TTL.
+CREATE TABLE IF NOT EXISTS engine.product_categories (
+  shop_id text NOT NULL,
+  product_id text NOT NULL,
+  categories text[] NOT NULL,
+  found boolean NOT NULL,
+  recorded_at timestamptz NOT NULL,
+  PRIMARY KEY (shop_id, product_id)
+);
 
 CREATE TABLE IF NOT EXISTS engine.sequences (
   shop_id text NOT NULL,

@@ -78,6 +78,8 @@ export const EventTypes = {
   RecoveryBackInStockSent: 'recovery.back-in-stock-sent',
   RecoveryBackInStockSkipped: 'recovery.back-in-stock-skipped',
   RecoveryBackInStockDeferred: 'recovery.back-in-stock-deferred',
+  RecoveryCategoriesRecorded: 'recovery.categories-recorded',
+  RecoveryCategoriesUnavailable: 'recovery.categories-unavailable',
   RecoveryEnded: 'recovery.ended',
 } as const;
 
@@ -144,6 +146,8 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'recovery.back-in-stock-sent': 1,
   'recovery.back-in-stock-skipped': 1,
   'recovery.back-in-stock-deferred': 1,
+  'recovery.categories-recorded': 1,
+  'recovery.categories-unavailable': 1,
   'recovery.ended': 1,
 };
 

@@ -11,7 +11,7 @@
  */
 import type { Decider } from '../shared/decider';
 import { defaultRecoveryConfig, type RecoveryConfig } from './config';
-import type { RecoveryInput, StoredRecoveryEvent } from './recovery.messages';
+import type { ProductCategories, RecoveryInput, StoredRecoveryEvent } from './recovery.messages';
 import { segmentsFromEnrichment } from './enrichment';
 import { deadLetterRetryRefusal } from './recovery-queries';
 import { end, Emitter, scheduleNext, stepDue } from './recovery-schedule';
@@ -19,8 +19,32 @@ import { startRecovery } from './recovery-start';
 import { evolveRecovery, initialRecoveryState, reachableChannels, type RecoveryState } from './recovery-state';
 import { onOutcome, onReconciliation } from './step-outcomes';
 import { onSupportLookup } from './support-decisions';
-import { toIso, toMs } from './time';
+import { RecoveryInputError, toIso, toMs } from './time';
 import { effectIdempotencyKey, recoveryIdFor } from './types';
+
+/** At most this many categories are kept per product, each at most 100 characters. */
+const MAX_CATEGORIES = 50;
+
+function validProductId(id: unknown, field: string): string {
+  if (typeof id !== 'string' || id.trim() === '' || id.length > 200) {
+    throw new RecoveryInputError(`${field} must be a non-empty product id`);
+  }
+  return id;
+}
+
+/** Names trimmed, blanks dropped, duplicates removed, sorted; a product id or a name that is not text is refused, naming the field. */
+export function validProductCategories(products: readonly ProductCategories[]): ProductCategories[] {
+  return products.map((p, i) => {
+    const productId = validProductId(p.productId, `products[${i}].productId`);
+    if (!Array.isArray(p.categories)) throw new RecoveryInputError(`products[${i}].categories must be a list`);
+    const names = p.categories.map((c, j) => {
+      if (typeof c !== 'string') throw new RecoveryInputError(`products[${i}].categories[${j}] must be text`);
+      return c.trim().slice(0, 100);
+    });
+    const categories = [...new Set(names.filter((c) => c !== ''))].sort().slice(0, MAX_CATEGORIES);
+    return { productId, categories, found: p.found !== false };
+  });
+}
 
 export interface RecoveryDecider extends Decider<RecoveryState, RecoveryInput, StoredRecoveryEvent> {
   readonly config: RecoveryConfig;
@@ -305,6 +329,24 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         // Recorded for a step that is due (the decision that reads it follows), never for nothing.
         if (state.status !== 'running' || state.steps[input.step]?.status !== 'due' || input.lines.length === 0) break;
         out.emit({ type: 'recovery.alternatives-checked', at: input.at, step: input.step, lines: input.lines });
+        break;
+      }
+      case 'RecordProductCategories': {
+        if (state.status === 'idle' || state.status === 'ended') break;
+        const products = validProductCategories(input.products);
+        if (products.length === 0) break;
+        out.emit({ type: 'recovery.categories-recorded', at: input.at, products });
+        break;
+      }
+      case 'RecordCategoriesUnavailable': {
+        if (state.status === 'idle' || state.status === 'ended') break;
+        out.emit({
+          type: 'recovery.categories-unavailable',
+          at: input.at,
+          productIds: input.productIds.map((id, i) => validProductId(id, `productIds[${i}]`)),
+          reason: input.reason,
+          ...(input.code !== undefined ? { code: input.code } : {}),
+        });
         break;
       }
       case 'TicketClosed': {

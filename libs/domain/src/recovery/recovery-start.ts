@@ -66,7 +66,14 @@ export function startRecovery(
     ctx.customer,
     {
       value: cart.value,
-      categories: [...new Set(cart.items.flatMap((i) => i.categories ?? []))].sort(),
+      categories: [
+        ...new Set(
+          cart.items.flatMap((i) => [
+            ...(i.categories ?? []),
+            ...(s.productCategories?.[i.productId] ?? ctx.productCategories?.[i.productId] ?? []),
+          ]),
+        ),
+      ].sort(),
       itemCount: cart.items.reduce((n, i) => n + i.quantity, 0),
       device: cart.device ?? 'unknown',
       ...(cart.trafficSource !== undefined ? { trafficSource: cart.trafficSource } : {}),

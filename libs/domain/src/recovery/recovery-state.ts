@@ -79,6 +79,8 @@ export interface RecoveryState {
   /** The latest `recovery.alternatives-checked` per step (what the store said about its sold-out lines). */
   readonly soldOutByStep?: Readonly<Record<number, readonly SoldOutLine[]>>;
   readonly watches?: readonly BackInStockWatch[];
+  /** The store's categories of the cart's products recorded on this stream, by product id. */
+  readonly productCategories?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The state of an empty recovery stream. */
@@ -284,6 +286,13 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
       };
     case 'recovery.enrichment-unavailable':
       return { ...state, enrichment: 'unavailable' };
+    case 'recovery.categories-recorded': {
+      const known: Record<string, readonly string[]> = { ...state.productCategories };
+      for (const p of event.data.products) if (p.found) known[p.productId] = p.categories;
+      return { ...state, productCategories: known };
+    }
+    case 'recovery.categories-unavailable':
+      return state;
     case 'recovery.alternatives-checked':
       return { ...state, soldOutByStep: { ...state.soldOutByStep, [event.data.step]: event.data.lines } };
     case 'recovery.back-in-stock-watched':

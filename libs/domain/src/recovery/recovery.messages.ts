@@ -43,6 +43,12 @@ export interface StartContext {
   readonly random: number;
   /** The shop's IANA time zone (used when the customer's is unknown). */
   readonly shopTimeZone: string;
+  /**
+   * The store's categories of the cart's products, as recorded before (`recovery.categories-recorded`
+   * of this or another recovery of the shop, within the cache's TTL), by product id. Products
+   * absent here keep only the categories their line carries.
+   */
+  readonly productCategories?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface ChannelSkip {
@@ -277,7 +283,32 @@ export type RecoveryInput =
       readonly reason: EnrichmentUnavailableReason;
       /** The provider's error code, when it gave one (never a message: it can echo an address). */
       readonly code?: string;
+    }
+  /** The store's categories of the cart's products, looked up once (an effect) and recorded as they are. */
+  | {
+      readonly type: 'RecordProductCategories';
+      readonly at: IsoTimestamp;
+      readonly products: readonly ProductCategories[];
+    }
+  /** The store could not be asked (timeout, throttled, refused…): recorded, the recovery goes on without. */
+  | {
+      readonly type: 'RecordCategoriesUnavailable';
+      readonly at: IsoTimestamp;
+      readonly productIds: readonly string[];
+      readonly reason: CategoriesUnavailableReason;
+      readonly code?: string;
     };
+
+/** One product's categories in the store (Shopify product type and collections, BigCommerce / WooCommerce categories). */
+export interface ProductCategories {
+  readonly productId: string;
+  /** Category names; empty when the store has the product in none. */
+  readonly categories: readonly string[];
+  /** False when the store does not know the product (deleted since). */
+  readonly found: boolean;
+}
+
+export type CategoriesUnavailableReason = 'timeout' | 'throttled' | 'refused' | 'error' | 'not-configured';
 
 // ---------------------------------------------------------------- events
 
@@ -351,7 +382,7 @@ export interface TicketClosedEvent extends Base<'recovery.ticket-closed'> {
   readonly ticketId: string;
 }
 /** The engine's effect requests of a recovery (as queued). */
-export type ParkedEffect = 'step' | 'reconcile' | 'ticket' | 'profile' | 'enrich' | 'back-in-stock';
+export type ParkedEffect = 'step' | 'reconcile' | 'ticket' | 'profile' | 'enrich' | 'back-in-stock' | 'categorize';
 /**
  * An effect request parked as a dead letter after its retry budget (schema 1; history only, the
  * state ignores it: the request waits in the dead-letter list for an operator's retry).
@@ -596,6 +627,16 @@ export interface BackInStockDeferred extends Base<'recovery.back-in-stock-deferr
   readonly until: IsoTimestamp;
   readonly reason: string;
 }
+/** The store's categories of the cart's products (read by later starts through the engine's category cache). */
+export interface CategoriesRecorded extends Base<'recovery.categories-recorded'> {
+  readonly products: readonly ProductCategories[];
+}
+/** The store could not tell the categories: the segmentation goes on without them. */
+export interface CategoriesUnavailable extends Base<'recovery.categories-unavailable'> {
+  readonly productIds: readonly string[];
+  readonly reason: CategoriesUnavailableReason;
+  readonly code?: string;
+}
 export interface Ended extends Base<'recovery.ended'> {
   readonly reason: EndReason;
   readonly orderId?: string;
@@ -646,6 +687,8 @@ export type RecoveryEvent =
   | BackInStockSent
   | BackInStockSkipped
   | BackInStockDeferred
+  | CategoriesRecorded
+  | CategoriesUnavailable
   | Ended;
 
 export type RecoveryEventType = RecoveryEvent['type'];

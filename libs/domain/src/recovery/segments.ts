@@ -64,8 +64,12 @@ export function segment(customer: CustomerFeatures, cart: CartFeatures, threshol
   segments.push(returning ? 'returning' : 'new');
   const spentOk = isDecimalString(customer.totalSpent) && gte(customer.totalSpent, thresholds.vipMinTotalSpent);
   if (returning && (customer.ordersCount >= thresholds.vipMinOrders || spentOk)) segments.push('vip');
+  // Only against categories known to be bought: a returning customer whose orders' categories are
+  // unknown (bought before the appliance watched, or never categorised) is not "exploring".
   const bought = new Set(customer.categoriesBought);
-  if (returning && cart.categories.some((c) => !bought.has(c))) segments.push('returning-exploring-new-category');
+  if (returning && bought.size > 0 && cart.categories.some((c) => !bought.has(c))) {
+    segments.push('returning-exploring-new-category');
+  }
   if (isDecimalString(cart.value) && gte(cart.value, thresholds.highValueCart)) segments.push('high-value-cart');
   const sawShipping = cart.checkoutStage !== undefined && SAW_SHIPPING.includes(cart.checkoutStage);
   if (customer.discountOrdersCount > 0 || sawShipping) segments.push('price-sensitive');

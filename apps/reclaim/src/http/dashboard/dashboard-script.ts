@@ -564,6 +564,9 @@ const CORE_JS = String.raw`
     'back-in-stock-sent': 'Back-in-stock message sent',
     'back-in-stock-skipped': 'No back-in-stock message',
     'back-in-stock-deferred': 'Back-in-stock message postponed',
+    segmented: 'Customer groups decided',
+    'categories-recorded': 'Product categories from the store',
+    'categories-unavailable': 'Product categories unavailable (recovery goes on without)',
     ended: 'Recovery ended',
   };
 

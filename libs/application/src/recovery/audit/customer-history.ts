@@ -64,6 +64,9 @@ export type HistoryEntryKind =
   | 'back-in-stock-sent'
   | 'back-in-stock-skipped'
   | 'back-in-stock-deferred'
+  | 'segmented'
+  | 'categories-recorded'
+  | 'categories-unavailable'
   | 'ended';
 
 export interface HistoryEntry {
@@ -170,6 +173,19 @@ async function findRecoveries(
   return [...found];
 }
 
+/** The cart inputs of a segmentation in one line: what the segments were decided on. */
+export function segmentationInputs(s: Segmentation): string {
+  const { cart, customer } = s;
+  return [
+    `categories ${cart.categories.length > 0 ? cart.categories.join(', ') : 'unknown'}`,
+    `checkout stage ${cart.checkoutStage ?? 'unknown'}`,
+    `device ${cart.device}`,
+    `traffic source ${cart.trafficSource ?? 'unknown'}`,
+    `${customer.ordersCount} orders before`,
+    ...(customer.categoriesBought.length > 0 ? [`bought ${customer.categoriesBought.join(', ')}`] : []),
+  ].join('; ');
+}
+
 function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEntry | undefined {
   const base = {
     at: e.at,
@@ -182,6 +198,30 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
   switch (e.type) {
     case 'recovery.started':
       return { ...base, kind: 'started', reason: e.source, arm: e.arm };
+    case 'recovery.segmented':
+      // reason: the segments; detail: the cart inputs they rest on (categories, stage, device, source).
+      return {
+        ...base,
+        kind: 'segmented',
+        reason: e.segmentation.segments.join(', '),
+        detail: segmentationInputs(e.segmentation),
+      };
+    case 'recovery.categories-recorded':
+      return {
+        ...base,
+        kind: 'categories-recorded',
+        detail: e.products
+          .map((p) => `${p.productId}: ${p.found ? p.categories.join(', ') || 'none' : 'not in the store'}`)
+          .join('; '),
+      };
+    case 'recovery.categories-unavailable':
+      return {
+        ...base,
+        kind: 'categories-unavailable',
+        reason: e.reason,
+        detail: `products ${e.productIds.join(', ')}`,
+        ...(e.code ? { error: e.code } : {}),
+      };
     case 'recovery.assigned-holdout':
       return { ...base, kind: 'holdout' };
     case 'recovery.ticket-requested':

@@ -89,6 +89,16 @@ export class SendBackInStock extends Command<EffectOutcome> {
 }
 
 /**
+ * `recovery.activity-recorded` whose products the category cache does not know (or knows for longer
+ * than its TTL): ask the store for their categories once and record them
+ * (`recovery.categories-recorded`) or why not (`recovery.categories-unavailable`).
+ */
+export class CategorizeCartProducts extends Command<EffectOutcome> {
+  constructor(readonly request: EffectRequest) {
+    super();
+  }
+}
+/**
  * Stock, current prices and alternatives of the cart's lines, asked by {@link SendRecoveryStep}
  * before its pre-send checks (dispatched on the same bus, inside the same claimed request).
  */
@@ -146,5 +156,7 @@ export function effectCommandOf(request: EffectRequest): Command<EffectOutcome> 
       return new EnrichRecovery(request);
     case 'back-in-stock':
       return new SendBackInStock(request, String(request.payload.lineId));
+    case 'categorize':
+      return new CategorizeCartProducts(request);
   }
 }

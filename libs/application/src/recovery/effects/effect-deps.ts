@@ -9,6 +9,7 @@ import type { EventStore } from '@reclaim/event-store';
 import type { Clock } from '../clock';
 import type { EngineLog, MessageLinkFactory, MessageRenderer, ShopLookup } from '../ports';
 import type {
+  CatalogPort,
   ChannelPort,
   CommercePort,
   CustomerTicketLookup,
@@ -62,6 +63,13 @@ export interface EffectRunnerDeps {
    * starts, and record them (or "unavailable" with the reason) on the recovery stream.
    */
   readonly enricher?: ProfileEnricher;
+  /**
+   * The store's catalogue (product categories): `categorize` requests ask it for the cart's products
+   * the category cache does not know and record the answer on the recovery stream.
+   */
+  readonly catalog?: CatalogPort;
+  /** A product's recorded categories are asked again once older than this (CATEGORY_CACHE_TTL, default 24 h). */
+  readonly categoryCacheTtlMs?: number;
   /**
    * SMS opt-outs (R26): who each texted number belongs to (so a STOP reply finds the customer), and
    * the opt-out a send reports (`RecipientOptedOutError`, Twilio 21610).

@@ -12,7 +12,7 @@ const BLOCKED_KEYS = `"${DEFAULT_DEAD_LETTER_SCHEMA}".subscription_blocked_keys`
 /** NOTIFY channel: a request was enqueued (sent at the projector's commit; one per transaction). */
 export const EFFECTS_CHANNEL = 'reclaim_engine_effects';
 
-export type EffectKind = 'step' | 'reconcile' | 'ticket' | 'profile' | 'enrich' | 'back-in-stock';
+export type EffectKind = 'step' | 'reconcile' | 'ticket' | 'profile' | 'enrich' | 'back-in-stock' | 'categorize';
 
 export interface EffectRequest {
   /** Id of the recovery event that asked for the effect (`step-due`, `reconciliation-requested`, `ticket-requested`). */

@@ -20,6 +20,7 @@ import { SendRecoveryStepHandler } from './send-recovery-step.handler';
 import { SyncProfileHandler } from './sync-profile.handler';
 import { EnrichRecoveryHandler } from './enrich-recovery.handler';
 import { SendBackInStockHandler } from './back-in-stock.handler';
+import { CategorizeCartProductsHandler } from './categorize-cart-products.handler';
 
 /** Every effect's command handler (what `CqrsModule` registers on the `CommandBus`). */
 export const EFFECT_COMMAND_HANDLERS = [
@@ -30,6 +31,7 @@ export const EFFECT_COMMAND_HANDLERS = [
   SyncProfileHandler,
   EnrichRecoveryHandler,
   SendBackInStockHandler,
+  CategorizeCartProductsHandler,
 ] as const;
 
 @Module({})

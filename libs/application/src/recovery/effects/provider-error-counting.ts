@@ -1,5 +1,5 @@
 /**
- * Every outside call of every effect (store stock lookups and discount codes, e-mail and SMS sends
+ * Every outside call of every effect (store stock lookups, product categories and discount codes, e-mail and SMS sends
  * and reconciliation look-ups, tickets, profile pushes, enrichment reads) counted in `reclaim_provider_errors_total`
  * when it fails, from the first failure: the ports are wrapped once where the engine is built, so
  * no handler can forget it. The error itself goes on unchanged.
@@ -111,5 +111,6 @@ export function withProviderErrorCounting(
     ...(deps.enricher !== undefined
       ? { enricher: countingProviderErrors(deps.enricher, () => `${deps.enricher!.source}-enrichment`, metrics) }
       : {}),
+    ...(deps.catalog !== undefined ? { catalog: countingProviderErrors(deps.catalog, storeProvider, metrics) } : {}),
   };
 }

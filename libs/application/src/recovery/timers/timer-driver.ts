@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { RecoveryDecider, RecoveryInput } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { Clock } from '../clock';
+import { storeProductIds } from '../categories';
 import { buildStartContext } from '../facts';
 import type { EngineLog, ShopLookup } from '../ports';
 import { loadRecovery, runRecovery } from '../recovery-stream';
@@ -178,6 +179,7 @@ export class TimerDriver {
             timer.shopId,
             timer.streamId,
             state.cart?.customerKey,
+            storeProductIds(state.cart?.items ?? []),
           );
           input = { ...input, start };
         }

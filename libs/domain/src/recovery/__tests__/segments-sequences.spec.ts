@@ -47,6 +47,12 @@ describe('segments', () => {
     );
   });
 
+  it('not exploring when the categories bought are unknown', () => {
+    expect(
+      segment(returning({ categoriesBought: [] }), cartF({ categories: ['shoes', 'hats'] }), thresholds).segments,
+    ).not.toContain('returning-exploring-new-category');
+  });
+
   it('high-value cart at the threshold, in decimals', () => {
     expect(segment(newCustomer, cartF({ value: '200.00' }), thresholds).segments).toContain('high-value-cart');
     expect(segment(newCustomer, cartF({ value: '199.99' }), thresholds).segments).not.toContain('high-value-cart');
