@@ -257,6 +257,13 @@ describe('out-of-stock lines: an alternative from the store, or announced as sol
     });
     expect(after.filter((e) => e.kind === 'back-in-stock-due')).toHaveLength(1);
     expect(after.find((e) => e.kind === 'back-in-stock-sent')).toMatchObject({ step: 1000, channel: 'email' });
+    // The shopper opens it: the open is recorded on the back-in-stock message (1000 + watch), not held.
+    const pixel = /https:\/\/reclaim\.test(\/t\/o\/[A-Za-z0-9._~-]+\.gif)/.exec(back.html);
+    expect(pixel).not.toBeNull();
+    expect((await fetch(`${h.baseUrl}${(pixel as RegExpExecArray)[1]}`)).status).toBe(200);
+    await eventually(async () =>
+      (await history(email)).some((e) => e.kind === 'opened' && e.step === 1000) ? true : undefined,
+    );
     // Never twice: a later update of the same product sends nothing more.
     expect((await productUpdate('4101', '5101', 9)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1500));

@@ -78,6 +78,8 @@ function clickedMessages(recoveryId: string, events: readonly RecoveryEvent[]): 
           ? { discountCode: ev.discountCode }
           : {}),
       });
+    } else if (ev.type === 'recovery.back-in-stock-sent') {
+      sent.set(`${ev.step}:${ev.channel}`, { messageId: ev.messageId, at: ev.at });
     } else if (ev.type === 'recovery.message-clicked') {
       const m = sent.get(`${ev.step}:${ev.channel}`);
       if (m === undefined) continue;

@@ -160,3 +160,9 @@ export function alternativeItem(line: SoldOutLine): RecoveryItem | undefined {
     unitPrice: alt.unitPrice,
   };
 }
+
+/**
+ * Back-in-stock messages are numbered beside the sequence's steps: `1000 + watch` (their links,
+ * send journal, opens and clicks, and the frequency cap use the number like a step's).
+ */
+export const BACK_IN_STOCK_FIRST_STEP = 1000;

@@ -81,6 +81,7 @@ export {
 export { retryDelayMs } from './retry';
 export {
   alternativeItem,
+  BACK_IN_STOCK_FIRST_STEP,
   alternativeLineId,
   chooseAlternative,
   DEFAULT_ALTERNATIVE_RULES,

@@ -12,6 +12,7 @@
 import type { Decider } from '../shared/decider';
 import { defaultRecoveryConfig, type RecoveryConfig } from './config';
 import type { ProductCategories, RecoveryInput, StoredRecoveryEvent } from './recovery.messages';
+import { BACK_IN_STOCK_FIRST_STEP } from './alternatives';
 import { segmentsFromEnrichment } from './enrichment';
 import { deadLetterRetryRefusal } from './recovery-queries';
 import { end, Emitter, scheduleNext, stepDue } from './recovery-schedule';
@@ -133,8 +134,15 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
       case 'StepOutcome': {
         onOutcome(config, out, input.step, input.channel, input.at, input.outcome);
         // A line the message named as sold out is watched: one back-in-stock message when it returns.
+        // So is every line of a cart found all sold out (nothing to send now; the return is the news).
         const sent = input.outcome.kind === 'sent' ? input.outcome.sent : undefined;
-        const told = out.state.steps[input.step]?.status === 'sent' ? (sent?.leftOut ?? []) : [];
+        const allSoldOut = input.outcome.kind === 'skipped' && input.outcome.reason === 'all-out-of-stock';
+        const told =
+          out.state.steps[input.step]?.status === 'sent'
+            ? (sent?.leftOut ?? [])
+            : allSoldOut && out.state.steps[input.step]?.status === 'skipped'
+              ? (state.soldOutByStep?.[input.step] ?? []).map((l) => l.lineId)
+              : [];
         for (const lineId of told) {
           const line = state.soldOutByStep?.[input.step]?.find((l) => l.lineId === lineId);
           if (line === undefined || (out.state.watches ?? []).some((w) => w.lineId === lineId)) continue;
@@ -376,7 +384,13 @@ export function engagementStatus(
   input: Extract<RecoveryInput, { type: 'MessageEngagement' }> | Extract<RecoveryInput, { type: 'DeliveryReported' }>,
 ): 'applies' | 'duplicate' | 'awaiting-send' {
   const step = state.status === 'idle' ? undefined : state.steps[input.step];
-  if (step === undefined || (step.status !== 'sent' && step.status !== 'late')) return 'awaiting-send';
+  // A back-in-stock message (numbered beside the steps) counts once its send is recorded.
+  const backInStock =
+    input.step >= BACK_IN_STOCK_FIRST_STEP &&
+    state.watches?.[input.step - BACK_IN_STOCK_FIRST_STEP]?.status === 'notified';
+  if (!backInStock && (step === undefined || (step.status !== 'sent' && step.status !== 'late'))) {
+    return 'awaiting-send';
+  }
   const kind = input.type === 'MessageEngagement' ? input.kind : `delivery-${input.status}`;
   return (state.engagement ?? []).includes(`${kind}:${input.step}:${input.channel}`) ? 'duplicate' : 'applies';
 }

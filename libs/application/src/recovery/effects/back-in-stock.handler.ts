@@ -9,6 +9,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
+  BACK_IN_STOCK_FIRST_STEP,
   checkBeforeSend,
   isCartConverted,
   parseRecoveryId,
@@ -30,9 +31,6 @@ import { MessageDelivery } from './message-delivery';
 
 /** The template of the back-in-stock message (a shop may override it like any other). */
 export const BACK_IN_STOCK_TEMPLATE = 'back-in-stock';
-
-/** Back-in-stock messages are numbered beside the sequence's steps: `1000 + watch`. */
-export const BACK_IN_STOCK_FIRST_STEP = 1000;
 
 type BackInStockResult = Extract<RecoveryInput, { type: 'BackInStockOutcome' }>['outcome'];
 

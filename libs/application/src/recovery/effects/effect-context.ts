@@ -68,7 +68,10 @@ export class EffectContext {
     if (
       held &&
       events.some(
-        (e) => e.type === 'recovery.message-sent' || (e.type === 'recovery.late-outcome' && e.outcome === 'sent'),
+        (e) =>
+          e.type === 'recovery.message-sent' ||
+          e.type === 'recovery.back-in-stock-sent' ||
+          (e.type === 'recovery.late-outcome' && e.outcome === 'sent'),
       )
     ) {
       await held

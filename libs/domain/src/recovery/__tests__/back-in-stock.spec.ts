@@ -3,6 +3,7 @@ import { sentOutcome } from '../outcomes';
 import { sendFactsFromState } from '../recovery-queries';
 import type { RecoveryEvent } from '../recovery.messages';
 import type { SoldOutLine } from '../alternatives';
+import { engagementStatus } from '../process-manager';
 import { cart, Run, types } from './fixtures';
 
 const twoLines = cart({
@@ -143,5 +144,50 @@ describe('back in stock: a line announced as sold out is watched, and one messag
         variants: [],
       }),
     ).toEqual([]);
+  });
+
+  it('a cart found all sold out sends nothing now, and watches its lines for their return', () => {
+    const run = new Run().startAbandoned(twoLines);
+    const due = run.fire().find((e) => e.type === 'recovery.step-due');
+    if (due === undefined) throw new Error('no step due');
+    const l2: SoldOutLine = { lineId: 'l2', productId: 'p2', quantity: 1, lookup: 'none', considered: [] };
+    run.send({ type: 'RecordAlternatives', at: due.at, step: 0, lines: [soldOutL1, l2] });
+    const events = run.send({
+      type: 'StepOutcome',
+      step: 0,
+      at: due.at,
+      outcome: { kind: 'skipped', reason: 'all-out-of-stock' },
+    });
+    expect(
+      events.filter((e) => e.type === 'recovery.back-in-stock-watched').map((e) => 'lineId' in e && e.lineId),
+    ).toEqual(['l1', 'l2']);
+    // A skip for any other reason watches nothing.
+    const other = new Run().startAbandoned(twoLines);
+    other.fire();
+    other.send({ type: 'RecordAlternatives', at: due.at, step: 0, lines: [soldOutL1] });
+    const noConsent = other.send({
+      type: 'StepOutcome',
+      step: 0,
+      at: due.at,
+      outcome: { kind: 'skipped', reason: 'no-consent' },
+    });
+    expect(types(noConsent)).not.toContain('recovery.back-in-stock-watched');
+  });
+
+  it('opens and clicks of the sent back-in-stock message are recorded (numbered 1000 + watch)', () => {
+    const run = announced();
+    const at = '2026-03-03T09:00:00.000Z';
+    const click = { type: 'MessageEngagement', kind: 'clicked', step: 1000, channel: 'email', at } as const;
+    run.send({ type: 'RestockReported', at, productId: 'p1', available: true, variants: [] });
+    expect(engagementStatus(run.state, click)).toBe('awaiting-send');
+    run.send({
+      type: 'BackInStockOutcome',
+      at,
+      lineId: 'l1',
+      outcome: { kind: 'sent', step: 1000, channel: 'email', messageId: 'msg-bis' },
+    });
+    expect(engagementStatus(run.state, click)).toBe('applies');
+    expect(types(run.send(click))).toEqual(['recovery.message-clicked']);
+    expect(engagementStatus(run.state, click)).toBe('duplicate');
   });
 });
