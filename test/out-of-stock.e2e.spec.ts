@@ -194,6 +194,15 @@ describe('out-of-stock lines: an alternative from the store, or announced as sol
       replaced: [{ lineId: 'tote-a', productId: '4004' }],
       cartValue: '63.00',
     });
+    // The dashboard's preview, re-rendered from the log, shows the alternative as it was sent.
+    const preview = await api(
+      h,
+      'GET',
+      `/api/dashboard/messages/preview?recoveryId=${encodeURIComponent(`recovery-${shopId}-cart-${token}`)}&step=0`,
+    );
+    expect(preview.status).toBe(200);
+    expect(preview.body.text).toContain('Jute tote: 2 × $27.00');
+    expect(preview.body.text).toContain('in place of Canvas tote, which is sold out');
     // The record comes before the decision that used it.
     expect(entries.indexOf(checked as HistoryEntry)).toBeLessThan(entries.indexOf(sent as HistoryEntry));
   });
@@ -235,6 +244,12 @@ describe('out-of-stock lines: an alternative from the store, or announced as sol
       detail: 'Market tote (line tote-b) sold out: none of 1 suggestions fits (1 price-too-high)',
     });
     expect(entries.find((e) => e.kind === 'sent')?.sent).toMatchObject({ leftOut: ['tote-b'], cartValue: '9.00' });
+    const preview = await api(
+      h,
+      'GET',
+      `/api/dashboard/messages/preview?recoveryId=${encodeURIComponent(`recovery-${shopId}-cart-${token}`)}&step=0`,
+    );
+    expect(preview.body.text).toContain('Market tote is sold out for now.');
     expect(entries.find((e) => e.kind === 'back-in-stock-watched')).toMatchObject({
       step: 0,
       detail: 'line tote-b: product 4101 variant 5101',

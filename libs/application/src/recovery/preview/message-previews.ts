@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { parseRecoveryId, type CartContents, type Channel } from '@reclaim/domain';
+import { parseRecoveryId, type CartContents, type Channel, type SoldOutLine } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { ChannelPort, RecoveryShop } from '@reclaim/ports';
-import { TemplateMessageRenderer, type RenderItem, type RenderMessageInput } from '../../messages/renderer';
+import {
+  TemplateMessageRenderer,
+  type RenderItem,
+  type RenderMessageInput,
+  type RenderSoldOutItem,
+} from '../../messages/renderer';
 import type { TemplateOverrides } from '../../messages/ports';
 import { utmParametersFor, utmSettingsOf } from '../../messages/utm';
 import { validateTemplate, type TemplatePart, type TemplateSource } from '../../messages/template-engine';
@@ -123,7 +128,16 @@ export class MessagePreviews {
     const { shopId, cartId } = ids;
     const shop = await this.deps.shops.get(shopId);
     if (!shop) return undefined;
-    const { items, checkoutUrl, locale } = await this.cartFor(shop, cartId, summary.leftOut);
+    // What the store answered about the step's sold-out lines: the alternatives shown in their place.
+    const checked = [...loaded.events]
+      .reverse()
+      .find((e) => e.type === 'recovery.alternatives-checked' && e.step === step);
+    const soldOut = checked?.type === 'recovery.alternatives-checked' ? checked.lines : [];
+    const replaced = new Set((summary.replaced ?? []).map((r) => r.lineId));
+    const { items, checkoutUrl, locale, soldOutItems } = await this.cartFor(shop, cartId, summary.leftOut, {
+      soldOut,
+      replaced,
+    });
     const input = await this.input(
       shop,
       { shopId, templateId: summary.template.id, kind: summary.template.kind, step },
@@ -136,7 +150,11 @@ export class MessagePreviews {
         ? { ...input, discount: { code: sent.discountCode, ...summary.discount } }
         : input;
     try {
-      const rendered = await this.renderer().render({ ...withDiscount, currency: summary.currency });
+      const rendered = await this.renderer().render({
+        ...withDiscount,
+        currency: summary.currency,
+        ...(soldOutItems.length > 0 ? { soldOut: soldOutItems } : {}),
+      });
       return {
         ok: true,
         subject: rendered.subject,
@@ -236,29 +254,59 @@ export class MessagePreviews {
     shop: RecoveryShop,
     cartId: string | undefined,
     leftOut: readonly string[] = [],
-  ): Promise<{ items: RenderItem[]; cartValue: string; checkoutUrl: string; locale?: string; cart: PreviewCart }> {
+    stock: { readonly soldOut: readonly SoldOutLine[]; readonly replaced: ReadonlySet<string> } = {
+      soldOut: [],
+      replaced: new Set(),
+    },
+  ): Promise<{
+    items: RenderItem[];
+    cartValue: string;
+    checkoutUrl: string;
+    locale?: string;
+    cart: PreviewCart;
+    soldOutItems: RenderSoldOutItem[];
+  }> {
     const sample = {
       items: [...SAMPLE_ITEMS],
       cartValue: '60.50',
       checkoutUrl: `https://${shop.shopDomain}/cart`,
       cart: { source: 'sample' } as const,
+      soldOutItems: [],
     };
     if (cartId === undefined) return sample;
     const state = await readCart(this.deps.store, shop.id, cartId);
     const snapshot: CartContents | undefined = state.snapshot;
     if (snapshot === undefined || snapshot.lineItems.length === 0) return sample;
     const skipped = new Set(leftOut);
+    const alternatives = new Map(stock.soldOut.map((l) => [l.lineId, l.alternative]));
     return {
       items: snapshot.lineItems
         .filter((l) => !skipped.has(l.lineId))
-        .map((l) => ({
-          title: l.title,
-          ...(l.variantTitle !== undefined ? { variantTitle: l.variantTitle } : {}),
-          ...(l.imageUrl !== undefined ? { imageUrl: l.imageUrl } : {}),
-          quantity: l.quantity,
-          unitPrice: l.unitPrice,
-          priceChanged: false,
-        })),
+        .map((l): RenderItem => {
+          const alternative = stock.replaced.has(l.lineId) ? alternatives.get(l.lineId) : undefined;
+          if (alternative !== undefined) {
+            return {
+              title: alternative.title,
+              ...(alternative.variantTitle !== undefined ? { variantTitle: alternative.variantTitle } : {}),
+              ...(alternative.imageUrl !== undefined ? { imageUrl: alternative.imageUrl } : {}),
+              quantity: l.quantity,
+              unitPrice: alternative.unitPrice,
+              priceChanged: false,
+              replaces: l.title,
+            };
+          }
+          return {
+            title: l.title,
+            ...(l.variantTitle !== undefined ? { variantTitle: l.variantTitle } : {}),
+            ...(l.imageUrl !== undefined ? { imageUrl: l.imageUrl } : {}),
+            quantity: l.quantity,
+            unitPrice: l.unitPrice,
+            priceChanged: false,
+          };
+        }),
+      soldOutItems: snapshot.lineItems
+        .filter((l) => skipped.has(l.lineId))
+        .map((l) => ({ title: l.title, ...(l.variantTitle !== undefined ? { variantTitle: l.variantTitle } : {}) })),
       cartValue: snapshot.total,
       checkoutUrl: snapshot.checkoutUrl ?? `https://${shop.shopDomain}/cart`,
       ...(snapshot.locale !== undefined ? { locale: snapshot.locale } : {}),
