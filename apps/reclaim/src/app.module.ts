@@ -15,6 +15,7 @@ import { RecoveryAdminController } from './http/recovery-admin.controller';
 import { ShopsController } from './http/shops.controller';
 import { TokensController } from './http/tokens.controller';
 import { TwilioWebhooksController } from './http/twilio-webhooks.controller';
+import { SupportWebhooksController } from './http/support-webhooks.controller';
 import type { Runtime } from './runtime/runtime';
 import { RUNTIME } from './runtime/runtime.token';
 import { WorkersService } from './runtime/workers.service';
@@ -58,6 +59,7 @@ export class AppModule {
         CustomersController,
         ...MESSAGE_LINK_CONTROLLERS,
         TwilioWebhooksController,
+        SupportWebhooksController,
         ...DASHBOARD_CONTROLLERS,
       ],
       providers: [

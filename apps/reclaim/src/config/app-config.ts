@@ -669,6 +669,26 @@ export class AppConfig {
   @IsDuration({ min: 0 })
   SUPPORT_LOOKUP_TIMEOUT = '2s';
 
+  @Setting({
+    group: 'providers',
+    secret: true,
+    description:
+      'signing secret of the Zendesk webhook (event-subscribed: ticket created, status changed) calling `POST /webhooks/zendesk/tickets`; checked as base64 HMAC-SHA256 of timestamp + body; without it the route answers 404',
+  })
+  @IsOptional()
+  @IsString()
+  ZENDESK_WEBHOOK_SECRET?: string;
+
+  @Setting({
+    group: 'providers',
+    secret: true,
+    description:
+      'shared secret the Gorgias HTTP integration (ticket created, ticket updated) sends in the `X-Reclaim-Secret` header to `POST /webhooks/gorgias/tickets`, body `{"ticket_id": "{{ticket.id}}"}`; without it the route answers 404',
+  })
+  @IsOptional()
+  @IsString()
+  GORGIAS_WEBHOOK_SECRET?: string;
+
   /** `on`: stock, prices and discount codes through each shop's apiUrl/apiToken; `off`: no store calls, no codes. */
   @Setting({
     group: 'providers',

@@ -12,6 +12,8 @@ import {
   ProviderMetricsRelay,
   withProviderErrorCounting,
   DEFAULT_CATEGORY_CACHE_TTL_MS,
+  countingProviderErrors,
+  SupportTicketUpdates,
   PostgresSequenceRepository,
   PostgresShopSettings,
   PostgresTemplateOverrides,
@@ -117,6 +119,11 @@ export interface RecoveryEngine {
    * by the engine role (EMAIL_PROVIDER=klaviyo); absent otherwise.
    */
   readonly engagementPoller?: EngagementPoller;
+  /**
+   * Help-desk ticket changes (Zendesk webhook, Gorgias HTTP integration) applied to the running
+   * recoveries of the ticket's requester; absent without a ticket provider that reads tickets.
+   */
+  readonly supportTickets?: SupportTicketUpdates;
   /** Lets go of provider connections (SMTP pool, HTTP agents). */
   close(): Promise<void>;
 }
@@ -276,6 +283,20 @@ export function createRecoveryEngine(deps: {
       publicUrl: config.publicUrl,
       clock,
     }),
+    ...(supportLookup !== undefined
+      ? {
+          supportTickets: new SupportTicketUpdates({
+            store,
+            pool,
+            deciders: settings,
+            lookup: countingProviderErrors(supportLookup, () => supportLookup.desk, providerMetrics),
+            shops,
+            keys: vault,
+            clock: () => clock.now(),
+            log,
+          }),
+        }
+      : {}),
     close: () => providers.close(),
   };
 }

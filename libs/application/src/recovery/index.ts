@@ -52,6 +52,11 @@ export {
 export { REPLY_WINDOW_MS, SmsReplies, type SmsReplyResult } from './sms/sms-replies';
 export { EffectRunner, type RunResult } from './effects/effect-runner';
 export {
+  SupportTicketUpdates,
+  type SupportTicketUpdateResult,
+  type SupportTicketUpdatesDeps,
+} from './support/support-ticket-updates';
+export {
   EFFECT_DEFAULTS,
   EFFECT_DEPS,
   outsideRetryDelayMs,
