@@ -148,6 +148,38 @@ describeIfFixtures('checkout stage, device and traffic source from the sample pa
     ).toBe('cart');
   });
 
+  it("BigCommerce cart with its checkout (GET /v3/checkouts/{id}; no vendor sample: the documented fields): the checkout's stage wins", () => {
+    const cart = JSON.parse(read('bigcommerce/api_cart_response_example.json').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    const withCheckout = (data: Record<string, unknown>) =>
+      mapBigCommerceCart(parseJsonLossless(JSON.stringify({ ...cart, checkout: { data, meta: {} } })), {
+        shopCurrency: 'USD',
+        receivedAt: NOW,
+      }).checkoutStage;
+    const address = {
+      first_name: 'Jane',
+      address1: '1 Main St',
+      city: 'Austin',
+      postal_code: '78701',
+      country_code: 'US',
+    };
+    expect(
+      withCheckout({
+        billing_address: { email: 'jane@example.com' },
+        consignments: [{ id: 'c1', shipping_address: address, selected_shipping_option: { id: 'opt', cost: 5 } }],
+      }),
+    ).toBe('payment');
+    expect(
+      withCheckout({
+        billing_address: { email: 'jane@example.com' },
+        consignments: [{ id: 'c1', shipping_address: address, selected_shipping_option: null }],
+      }),
+    ).toBe('shipping');
+    expect(withCheckout({ billing_address: { email: 'jane@example.com' }, consignments: [] })).toBe('contact');
+  });
+
   it('WooCommerce order left pending: a cart at the payment step, device and source from the order attribution', () => {
     const result = woo('order.created', unpaidWooOrder());
     if (result.outcome !== 'commands') throw new Error(JSON.stringify(result));

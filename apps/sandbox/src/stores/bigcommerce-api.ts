@@ -22,6 +22,8 @@ import {
 export interface BigCommerceState extends PromotionsState {
   readonly coupons: Map<string, Record<string, unknown>>;
   readonly carts: Map<string, unknown>;
+  /** `GET /v3/checkouts/{id}` bodies by cart id (a cart without one answers its bare checkout). */
+  readonly checkouts: Map<string, unknown>;
   readonly orders: Map<string, { order: unknown; products: unknown[] }>;
   readonly customers: Map<string, unknown>;
   readonly hooks: Map<number, BigCommerceHook>;
@@ -50,6 +52,7 @@ export function newBigCommerceState(): BigCommerceState {
     promotionCodes: new Map(),
     nextPromotionId: 1,
     carts: new Map(),
+    checkouts: new Map(),
     orders: new Map(),
     customers: new Map(),
     hooks: new Map(),
@@ -309,6 +312,27 @@ function route(call: StoreCall, ctx: { catalogue: Catalogue; state: BigCommerceS
     return e
       ? { status: 200, body: { data: variantBody(e), meta: {} } }
       : v3Error(404, 'The requested variant was not found.');
+  }
+  if (call.method === 'GET' && (m = /^\/v3\/checkouts\/([^/]+)$/.exec(p))) {
+    // A cart's checkout (same id): seeded as it is, else the cart's own with no address or shipping yet.
+    const id = decodeURIComponent(m[1] as string);
+    const seeded = state.checkouts.get(id);
+    if (seeded !== undefined) return { status: 200, body: seeded };
+    const cart = state.carts.get(id) as { data?: Record<string, unknown> } | undefined;
+    if (cart?.data === undefined) return v3Error(404, 'Checkout not found');
+    return {
+      status: 200,
+      body: {
+        data: {
+          id,
+          cart: cart.data,
+          billing_address: { email: cart.data['email'] ?? '' },
+          consignments: [],
+          order_id: null,
+        },
+        meta: {},
+      },
+    };
   }
   if (call.method === 'GET' && (m = /^\/v3\/carts\/([^/]+)$/.exec(p))) {
     const cart = state.carts.get(decodeURIComponent(m[1] as string));

@@ -11,6 +11,7 @@ import {
   ShopifyCommerceAdapter,
   WooCommerceCommerceAdapter,
 } from '@reclaim/platforms/commerce';
+import { BigCommerceApiClient, mapBigCommerceCart } from '@reclaim/platforms';
 import { adapterOptions, TestClock, testShop } from './contract-kit';
 import { startStoreSandbox, type StoreSandbox } from './store-sandbox';
 
@@ -76,5 +77,43 @@ describe('product categories from the store stand-ins', () => {
     ).rejects.toMatchObject({
       code: 'no-store-api',
     });
+  });
+
+  it("BigCommerce: the cart's checkout from GET /v3/checkouts/{id} gives the stage; without a seeded one the bare checkout says contact", async () => {
+    const cart = (id: string) => ({
+      data: {
+        id,
+        customer_id: 0,
+        email: 'jane@example.com',
+        currency: { code: 'USD' },
+        base_amount: 10,
+        cart_amount: 10,
+        line_items: {},
+      },
+      meta: {},
+    });
+    sandbox.seedBigCommerce({
+      carts: { 'cart-a': cart('cart-a'), 'cart-b': cart('cart-b') },
+      checkouts: {
+        'cart-a': {
+          data: {
+            id: 'cart-a',
+            billing_address: { email: 'jane@example.com' },
+            consignments: [
+              { id: 'k1', shipping_address: { address1: '1 Main St', city: 'Austin' }, selected_shipping_option: null },
+            ],
+          },
+          meta: {},
+        },
+      },
+    });
+    const client = new BigCommerceApiClient(adapterOptions(clock));
+    const stage = async (id: string) =>
+      mapBigCommerceCart(await client.getCart(sandbox.urls.bigcommerce, sandbox.credentials.bigcommerce, id), {
+        shopCurrency: 'USD',
+        receivedAt: clock.now(),
+      }).checkoutStage;
+    expect(await stage('cart-a')).toBe('shipping');
+    expect(await stage('cart-b')).toBe('contact');
   });
 });

@@ -76,6 +76,8 @@ export interface StoreSandbox {
   /** BigCommerce resources for the webhook side's follow-up fetches. */
   seedBigCommerce(seed: {
     carts?: Record<string, unknown>;
+    /** `GET /v3/checkouts/{id}` bodies (`{ data: { billing_address, consignments, … } }`) by cart id. */
+    checkouts?: Record<string, unknown>;
     orders?: Record<string, { order: unknown; products: unknown[] }>;
     customers?: Record<string, unknown>;
   }): void;
@@ -324,6 +326,7 @@ export async function startStoreSandbox(options: StoreSandboxOptions = {}): Prom
     clearFaults: () => faults.clear(),
     seedBigCommerce: (seed) => {
       for (const [id, cart] of Object.entries(seed.carts ?? {})) state.bigcommerce.carts.set(id, cart);
+      for (const [id, c] of Object.entries(seed.checkouts ?? {})) state.bigcommerce.checkouts.set(id, c);
       for (const [id, order] of Object.entries(seed.orders ?? {})) state.bigcommerce.orders.set(id, order);
       for (const [id, customer] of Object.entries(seed.customers ?? {})) state.bigcommerce.customers.set(id, customer);
     },

@@ -73,14 +73,29 @@ export class BigCommerceApiClient {
     return this.getCustomer(apiUrl, token, id);
   }
 
-  /** `GET /v3/carts/{id}` with line item options and redirect URLs: the full `{ data, meta }` body. */
-  getCart(apiUrl: string, token: string, cartId: string): Promise<unknown> {
-    return this.getJson(
+  /**
+   * `GET /v3/carts/{id}` with line item options and redirect URLs: the full `{ data, meta }` body,
+   * plus the cart's checkout (`GET /v3/checkouts/{id}`, the same id) as `checkout` when the store
+   * gives it: its billing address and consignments (shipping address, chosen shipping option) tell
+   * how far the shopper got. A checkout the token may not read (no `store_checkouts_read_only`
+   * scope) or that does not exist yet leaves `checkout` out; the cart alone is mapped then.
+   */
+  async getCart(apiUrl: string, token: string, cartId: string): Promise<unknown> {
+    const id = encodeURIComponent(cartId);
+    const cart = await this.getJson(
       apiUrl,
       token,
-      `/v3/carts/${encodeURIComponent(cartId)}?include=${BIGCOMMERCE_CART_INCLUDE}`,
+      `/v3/carts/${id}?include=${BIGCOMMERCE_CART_INCLUDE}`,
       `cart ${cartId}`,
     );
+    if (!isObject(cart)) return cart;
+    try {
+      const checkout = await this.getJson(apiUrl, token, `/v3/checkouts/${id}`, `checkout ${cartId}`);
+      return isObject(checkout) ? { ...cart, checkout } : cart;
+    } catch (err) {
+      if (err instanceof BigCommerceNotFoundError || err instanceof BigCommerceAuthError) return cart;
+      throw err;
+    }
   }
 
   /** `GET /v2/orders/{id}` plus `/v2/orders/{id}/products`: `{ order, products }`. */

@@ -71,8 +71,21 @@ function cartItems(list: unknown, field: string, custom: boolean): CartLineItem[
   });
 }
 
-/** A cart with an e-mail or a signed-in customer (`customer_id` > 0) reached the contact step, else only the cart. */
-function bigCommerceStage(cart: JsonObject): CheckoutStage {
+/**
+ * How far the shopper got. From the cart's checkout (`GET /v3/checkouts/{id}`) when the store gave
+ * it: a consignment with a chosen shipping option → payment; with a shipping address → shipping; a
+ * billing e-mail → contact. Else from the cart: an e-mail or a signed-in customer (`customer_id` > 0)
+ * → contact, else only the cart.
+ */
+export function bigCommerceStage(cart: JsonObject, checkout?: JsonObject): CheckoutStage {
+  if (checkout !== undefined) {
+    const consignments = arrOf(checkout['consignments']).map((c) => objOf(c) ?? {});
+    if (consignments.some((c) => objOf(c['selected_shipping_option']) !== undefined)) return 'payment';
+    const addressed = (a: JsonObject | undefined) =>
+      a !== undefined && ['address1', 'city', 'postal_code'].some((k) => strOf(a[k]) !== undefined);
+    if (consignments.some((c) => addressed(objOf(c['shipping_address']) ?? objOf(c['address'])))) return 'shipping';
+    if (strOf(objOf(checkout['billing_address'])?.['email']) !== undefined) return 'contact';
+  }
   const customerId = optionalIdOf(cart['customer_id'], 'data.customer_id');
   if (strOf(cart['email']) !== undefined || (customerId !== undefined && customerId !== '0')) return 'contact';
   return 'cart';
@@ -115,7 +128,7 @@ export function mapBigCommerceCart(body: unknown, ctx: { shopCurrency: string; r
     subtotal,
     total: moneyField(cart['cart_amount'], 'data.cart_amount'),
     checkoutUrl: strOf(redirect?.['checkout_url']) ?? strOf(redirect?.['cart_url']),
-    checkoutStage: bigCommerceStage(cart),
+    checkoutStage: bigCommerceStage(cart, objOf(objOf(rootObject(body)['checkout'])?.['data'])),
     // BigCommerce's cart and checkout APIs carry no referrer, landing page or user agent.
     trafficSource: 'unknown',
   };

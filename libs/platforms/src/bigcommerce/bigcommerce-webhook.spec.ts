@@ -217,16 +217,21 @@ describe('BigCommerceApiClient against a local stub', () => {
 
   const cartBody =
     '{"data":{"id":"c1","currency":{"code":"USD"},"base_amount":27.95,"cart_amount":27.95,"line_items":{}},"meta":{}}';
+  /** The cart's checkout (`GET /v3/checkouts/{id}`, documented fields): a shipping option chosen. */
+  const checkoutBody =
+    '{"data":{"id":"c1","billing_address":{"email":"jane@example.com"},"consignments":[{"id":"k1","shipping_address":{"address1":"1 Main St","city":"Austin"},"selected_shipping_option":{"id":"o1","cost":5}}]},"meta":{}}';
 
   it('honours Retry-After and X-Rate-Limit-Time-Reset-Ms on 429, then succeeds', async () => {
     script.push(
       { status: 429, headers: { 'retry-after': '2' } },
       { status: 429, headers: { 'x-rate-limit-time-reset-ms': '1500' } },
     );
-    script.push({ status: 200, body: cartBody });
+    script.push({ status: 200, body: cartBody }, { status: 200, body: checkoutBody });
     const { c, sleeps } = client();
-    const cart = (await c.getCart(apiUrl, 'tok', 'c1')) as { data: { id: string } };
+    const cart = (await c.getCart(apiUrl, 'tok', 'c1')) as { data: { id: string }; checkout?: unknown };
     expect(cart.data.id).toBe('c1');
+    expect(cart.checkout).toMatchObject({ data: { id: 'c1', billing_address: { email: 'jane@example.com' } } });
+    expect(seen[3]?.url).toBe('/stores/abc123/v3/checkouts/c1');
     expect(sleeps).toEqual([2000, 1500]);
     expect(seen[0]).toEqual({
       url: '/stores/abc123/v3/carts/c1?include=line_items.physical_items.options,line_items.digital_items.options,redirect_urls',
@@ -236,9 +241,10 @@ describe('BigCommerceApiClient against a local stub', () => {
   });
 
   it('backs off on 5xx then succeeds', async () => {
-    script.push({ status: 503 }, { status: 502 }, { status: 200, body: cartBody });
+    // A checkout the store does not have (404) leaves the cart as it is.
+    script.push({ status: 503 }, { status: 502 }, { status: 200, body: cartBody }, { status: 404 });
     const { c, sleeps } = client();
-    await expect(c.getCart(apiUrl, 'tok', 'c1')).resolves.toBeDefined();
+    await expect(c.getCart(apiUrl, 'tok', 'c1')).resolves.not.toHaveProperty('checkout');
     expect(sleeps).toEqual([100, 200]);
   });
 
@@ -262,7 +268,7 @@ describe('BigCommerceApiClient against a local stub', () => {
   });
 
   it('times out a hanging request and retries it', async () => {
-    script.push({ status: 0, hang: true }, { status: 200, body: cartBody });
+    script.push({ status: 0, hang: true }, { status: 200, body: cartBody }, { status: 403 });
     const { c, sleeps } = client({ timeoutMs: 200 });
     await expect(c.getCart(apiUrl, 'tok', 'c1')).resolves.toBeDefined();
     expect(sleeps).toHaveLength(1);
@@ -278,13 +284,16 @@ describe('BigCommerceApiClient against a local stub', () => {
     const shop = () => ({ shopDomain: 'abc123', currency: 'USD', apiUrl, apiToken: 'tok' });
 
     it('fetches the cart a thin delivery points at, with the shop token, and maps it', async () => {
-      script.push({ status: 200, body: cartBody });
+      script.push({ status: 200, body: cartBody }, { status: 200, body: checkoutBody });
       const { c } = client();
       const resolved = await new BigCommerceWebhookAdapter(undefined, c).resolve(
         stored('store/cart/updated', '{"type":"cart","id":"c1"}'),
         shop(),
       );
-      expect(resolved).toMatchObject({ outcome: 'commands', commands: [{ type: 'RecordCartActivity', cartId: 'c1' }] });
+      expect(resolved).toMatchObject({
+        outcome: 'commands',
+        commands: [{ type: 'RecordCartActivity', cartId: 'c1', checkoutStage: 'payment' }],
+      });
       expect(seen[0]?.token).toBe('tok');
     });
 
