@@ -255,6 +255,19 @@ describe('out-of-stock lines: an alternative from the store, or announced as sol
       detail: 'line tote-b: product 4101 variant 5101',
     });
 
+    // The shopper follows "Notify me": recorded once on the recovery, thanked.
+    const notify = /https:\/\/reclaim\.test(\/t\/n\/[A-Za-z0-9._~-]+)/.exec(mail.text);
+    expect(notify).not.toBeNull();
+    const thanked = await fetch(`${h.baseUrl}${(notify as RegExpExecArray)[1]}`);
+    expect(thanked.status).toBe(200);
+    expect(await thanked.text()).toContain('We will let you know when it is back in stock.');
+    expect((await fetch(`${h.baseUrl}${(notify as RegExpExecArray)[1]}`)).status).toBe(200);
+    const tampered = (notify as RegExpExecArray)[1].replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    expect((await fetch(`${h.baseUrl}${tampered}`)).status).toBe(400);
+    await eventually(async () =>
+      (await history(email)).filter((e) => e.kind === 'back-in-stock-requested').length === 1 ? true : undefined,
+    );
+
     // The store still has none: an update saying so asks nothing; another product's restock neither.
     expect((await productUpdate('4101', '5101', 0)).status).toBe(200);
     expect((await productUpdate('4199', '5199', 7)).status).toBe(200);

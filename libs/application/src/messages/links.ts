@@ -1,4 +1,4 @@
-import type { MessageLinkSubject, MessageTokens } from './tokens';
+import { TokenClaimsError, type MessageLinkSubject, type MessageTokens } from './tokens';
 
 /**
  * Builds the public URLs of one message from `PUBLIC_URL` and signed tokens:
@@ -13,6 +13,8 @@ export interface MessageLinkFactory {
     unsubscribeUrl: string;
     trackingPixelUrl?: string;
     clickUrl: (target: string) => string;
+    /** "Notify me when it is back" for a sold-out line; undefined when the line id cannot be signed. */
+    notifyUrl?: (lineId: string) => string | undefined;
   };
 }
 
@@ -45,26 +47,40 @@ export class MessageLinks implements MessageLinkFactory {
     return `${this.baseUrl}/t/c/${this.tokens.click(subject, target)}`;
   }
 
-  /** The three links the renderer needs for one message. */
+  /** `/t/n/<token>`: the shopper asks to hear when a sold-out line is back. */
+  notifyUrl(subject: MessageLinkSubject, lineId: string): string {
+    return `${this.baseUrl}/t/n/${this.tokens.notify(subject, lineId)}`;
+  }
+
+  /** The links the renderer needs for one message. */
   forMessage(subject: MessageLinkSubject): {
     unsubscribeUrl: string;
     trackingPixelUrl: string;
     clickUrl: (target: string) => string;
+    notifyUrl: (lineId: string) => string | undefined;
   } {
     return {
       unsubscribeUrl: this.unsubscribeUrl(subject),
       trackingPixelUrl: this.openPixelUrl(subject),
       clickUrl: (target) => this.clickUrl(subject, target),
+      notifyUrl: (lineId) => {
+        try {
+          return this.notifyUrl(subject, lineId);
+        } catch (err) {
+          if (err instanceof TokenClaimsError) return undefined; // a line id we cannot sign: no link
+          throw err;
+        }
+      },
     };
   }
 }
 
 /** Paths carrying message tokens, for log redaction: `/u/<token>` → `/u/:token`. */
 export function redactMessageTokenPath(path: string): string {
-  return path.replace(/^\/(u|t\/o|t\/c)\/[^/?#]+/, (_m, prefix: string) => `/${prefix}/:token`);
+  return path.replace(/^\/(u|t\/o|t\/c|t\/n)\/[^/?#]+/, (_m, prefix: string) => `/${prefix}/:token`);
 }
 
 /** True for the message-link routes (their POST bodies are form-encoded and ignored). */
 export function isMessageLinkPath(path: string): boolean {
-  return /^\/(u|t\/o|t\/c)\//.test(path);
+  return /^\/(u|t\/o|t\/c|t\/n)\//.test(path);
 }

@@ -40,6 +40,8 @@ export interface EngagementSubject {
 export interface EngagementRecorder {
   recordOpened(subject: EngagementSubject): Promise<void>;
   recordClicked(subject: EngagementSubject & { readonly target: string }): Promise<void>;
+  /** The shopper followed the "notify me" link of a sold-out line (`/t/n/<token>`). */
+  recordBackInStockRequest?(subject: EngagementSubject & { readonly lineId: string }): Promise<void>;
 }
 
 /**

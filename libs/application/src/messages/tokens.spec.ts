@@ -107,3 +107,15 @@ describe('MessageTokens', () => {
     expect(() => new MessageTokens(randomBytes(16))).toThrow('32 bytes');
   });
 });
+
+describe('MessageTokens: notify me (a sold-out line)', () => {
+  it('carries the line id, verifies only as a notify token, and refuses a line id that is not an id', () => {
+    const { tokens } = setup();
+    const token = tokens.notify(subject, 'line-1:abc');
+    expect(tokens.verify('notify', token)).toMatchObject({ ...subject, purpose: 'notify', lineId: 'line-1:abc' });
+    expect(refusal(() => tokens.verify('click', token))).toBe('bad-signature');
+    expect(() => tokens.notify(subject, 'not an id')).toThrow(TokenClaimsError);
+    expect(() => tokens.sign('open', subject, undefined, 'line-1')).toThrow(TokenClaimsError);
+    expect(tokens.verify('open', tokens.open(subject))).not.toHaveProperty('lineId');
+  });
+});

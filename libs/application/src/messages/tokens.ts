@@ -8,9 +8,9 @@ import type { Channel } from '@reclaim/domain';
  * for another. The claims hold ids only — shop, recovery, step, channel and the opaque customer
  * key — never an email address or any other personal data.
  */
-export type TokenPurpose = 'unsubscribe' | 'open' | 'click';
+export type TokenPurpose = 'unsubscribe' | 'open' | 'click' | 'notify';
 
-export const TOKEN_PURPOSES: readonly TokenPurpose[] = ['unsubscribe', 'open', 'click'];
+export const TOKEN_PURPOSES: readonly TokenPurpose[] = ['unsubscribe', 'open', 'click', 'notify'];
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -19,6 +19,7 @@ export const DEFAULT_TOKEN_LIFETIMES_MS: Readonly<Record<TokenPurpose, number>> 
   unsubscribe: 60 * DAY_MS,
   open: 90 * DAY_MS,
   click: 90 * DAY_MS,
+  notify: 90 * DAY_MS,
 };
 
 /** What a message link is about. */
@@ -37,6 +38,8 @@ export interface TokenClaims extends MessageLinkSubject {
   readonly expiresAt: Date;
   /** Click tokens only: where the click goes. */
   readonly target?: string;
+  /** Notify tokens only: the cart line the shopper wants to hear about. */
+  readonly lineId?: string;
 }
 
 export type TokenRefusal = 'malformed' | 'bad-signature' | 'expired';
@@ -81,6 +84,7 @@ interface WireClaims {
   iat: number;
   exp: number;
   u?: string;
+  l?: string;
 }
 
 export class MessageTokens {
@@ -108,13 +112,23 @@ export class MessageTokens {
     return this.sign('open', subject);
   }
 
+  /** "Notify me when it is back" for one sold-out line of the message. */
+  notify(subject: MessageLinkSubject, lineId: string): string {
+    return this.sign('notify', subject, undefined, lineId);
+  }
+
   /** `target` must be an absolute http(s) URL; the click endpoint checks its host again. */
   click(subject: MessageLinkSubject, target: string): string {
     return this.sign('click', subject, target);
   }
 
-  sign(purpose: TokenPurpose, subject: MessageLinkSubject, target?: string): string {
+  sign(purpose: TokenPurpose, subject: MessageLinkSubject, target?: string, lineId?: string): string {
     assertSubject(subject);
+    if (purpose === 'notify') {
+      if (lineId === undefined || !ID.test(lineId)) throw new TokenClaimsError('a notify token needs a line id');
+    } else if (lineId !== undefined) {
+      throw new TokenClaimsError(`a ${purpose} token carries no line id`);
+    }
     if (purpose === 'click') {
       if (target === undefined) throw new TokenClaimsError('a click token needs a target URL');
       if (target.length > MAX_TARGET_LENGTH || !isHttpUrl(target)) {
@@ -134,6 +148,7 @@ export class MessageTokens {
       iat: Math.floor(now / 1000),
       exp: Math.floor((now + this.lifetimes[purpose]) / 1000),
       ...(target !== undefined ? { u: target } : {}),
+      ...(lineId !== undefined ? { l: lineId } : {}),
     };
     const body = `${VERSION}.${Buffer.from(JSON.stringify(wire), 'utf8').toString('base64url')}`;
     return `${body}.${this.mac(purpose, body).toString('base64url')}`;
@@ -169,6 +184,7 @@ export class MessageTokens {
       issuedAt: new Date(claims.iat * 1000),
       expiresAt: new Date(claims.exp * 1000),
       ...(claims.u !== undefined ? { target: claims.u } : {}),
+      ...(claims.l !== undefined ? { lineId: claims.l } : {}),
     };
   }
 
@@ -221,6 +237,8 @@ function parseClaims(encoded: string): WireClaims | undefined {
     CUSTOMER_KEY.test(c.k) &&
     typeof c.iat === 'number' &&
     typeof c.exp === 'number' &&
-    (c.u === undefined || (typeof c.u === 'string' && isHttpUrl(c.u)));
+    (c.u === undefined || (typeof c.u === 'string' && isHttpUrl(c.u))) &&
+    (c.l === undefined || (typeof c.l === 'string' && ID.test(c.l))) &&
+    (c.p !== 'notify' || typeof c.l === 'string');
   return ok ? (c as unknown as WireClaims) : undefined;
 }

@@ -176,6 +176,12 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         }
         break;
       }
+      case 'BackInStockRequested': {
+        const watch = (state.watches ?? []).find((w) => w.lineId === input.lineId);
+        if (watch === undefined || watch.requested === true || watch.status === 'notified') break;
+        out.emit({ type: 'recovery.back-in-stock-requested', at: input.at, step: input.step, lineId: input.lineId });
+        break;
+      }
       case 'BackInStockOutcome': {
         const watch = (state.watches ?? []).find((w) => w.lineId === input.lineId);
         if (watch?.status !== 'due') break;

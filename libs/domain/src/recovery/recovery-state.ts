@@ -43,6 +43,8 @@ export interface BackInStockWatch {
   readonly variantId?: string;
   /** watching → due (reported back) → notified (sent), or back to watching (still sold out), or closed. */
   readonly status: 'watching' | 'due' | 'notified' | 'closed';
+  /** The shopper asked for it through the "notify me" link. */
+  readonly requested?: boolean;
 }
 
 export interface RecoveryState {
@@ -307,6 +309,15 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
             status: 'watching',
           },
         ],
+      };
+    case 'recovery.back-in-stock-requested':
+      return {
+        ...state,
+        watches: (state.watches ?? []).map((w) =>
+          w.lineId === event.data.lineId
+            ? { ...w, requested: true, status: w.status === 'closed' ? 'watching' : w.status }
+            : w,
+        ),
       };
     case 'recovery.back-in-stock-due':
       return setWatch(state, event.data.lineId, 'due');

@@ -259,6 +259,11 @@ export type RecoveryInput =
       readonly available?: boolean;
       readonly variants: readonly { readonly variantId: string; readonly available: boolean }[];
     }
+  /**
+   * The shopper followed the "notify me" link of a line named as sold out (in the message of
+   * `step`): recorded once; a watch that had ended is opened again.
+   */
+  | { readonly type: 'BackInStockRequested'; readonly at: IsoTimestamp; readonly step: number; readonly lineId: string }
   /** What became of a back-in-stock message (an effect): sent, skipped (why), or deferred (until when). */
   | {
       readonly type: 'BackInStockOutcome';
@@ -599,6 +604,11 @@ export interface BackInStockWatched extends Base<'recovery.back-in-stock-watched
   readonly productId: string;
   readonly variantId?: string;
 }
+/** The shopper asked, through the message's "notify me" link, to hear when the line is back. */
+export interface BackInStockRequested extends Base<'recovery.back-in-stock-requested'> {
+  readonly step: number;
+  readonly lineId: string;
+}
 /** The store reported the watched product back: a back-in-stock message is asked for (an effect). */
 export interface BackInStockDue extends Base<'recovery.back-in-stock-due'> {
   readonly lineId: string;
@@ -683,6 +693,7 @@ export type RecoveryEvent =
   | EnrichmentUnavailable
   | AlternativesChecked
   | BackInStockWatched
+  | BackInStockRequested
   | BackInStockDue
   | BackInStockSent
   | BackInStockSkipped

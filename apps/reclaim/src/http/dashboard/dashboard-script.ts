@@ -560,6 +560,7 @@ const CORE_JS = String.raw`
     'enrichment-unavailable': 'Marketing profile facts unavailable',
     'alternatives-checked': 'Sold out: alternatives from the store',
     'back-in-stock-watched': 'Sold-out item watched for its return',
+    'back-in-stock-requested': 'Shopper asked to be told when it is back',
     'back-in-stock-due': 'Store reports it back in stock',
     'back-in-stock-sent': 'Back-in-stock message sent',
     'back-in-stock-skipped': 'No back-in-stock message',

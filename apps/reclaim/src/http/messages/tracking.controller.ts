@@ -86,6 +86,35 @@ export class TrackingController {
     await reply.status(302).headers(LINK_RESPONSE_HEADERS).header('location', target.href).send();
   }
 
+  @ApiOperation({
+    summary: '"Notify me" of a line named as sold out: records the request on the recovery and thanks the shopper',
+    description:
+      'The line is watched already since the message named it sold out; the request is recorded (once) and re-opens a watch that had ended.',
+  })
+  @ApiParam({ name: 'token', description: 'signed notify token (carries the cart line)' })
+  @ApiResponse({ status: 200, description: 'a short thank-you page' })
+  @ApiResponse({ status: 400, description: 'not a valid token' })
+  @ApiResponse({ status: 503, description: 'the request could not be recorded now; the shopper may try again' })
+  @Get('n/:token')
+  async notify(@Param('token') token: string, @Res() reply: FastifyReply): Promise<void> {
+    const claims = this.verify('notify', token);
+    if (claims instanceof InvalidTokenError) return this.refuse(reply, claims);
+    const record = this.deps.engagement.recordBackInStockRequest;
+    if (record === undefined || claims.lineId === undefined) {
+      return this.plain(reply, 400, 'This link is not valid.');
+    }
+    try {
+      await record.call(this.deps.engagement, { ...subjectOf(claims), at: this.deps.clock(), lineId: claims.lineId });
+    } catch (err) {
+      this.logger.warn(
+        { err: err instanceof Error ? err.name : 'unknown', shopId: claims.shopId },
+        'back-in-stock request not recorded',
+      );
+      return this.plain(reply, 503, 'Your request could not be recorded just now. Please try the link again later.');
+    }
+    return this.plain(reply, 200, 'Thank you. We will let you know when it is back in stock.');
+  }
+
   private verify(purpose: TokenPurpose, token: string): TokenClaims | InvalidTokenError {
     try {
       return this.deps.tokens.verify(purpose, token);

@@ -60,6 +60,7 @@ export type HistoryEntryKind =
   | 'enrichment-unavailable'
   | 'alternatives-checked'
   | 'back-in-stock-watched'
+  | 'back-in-stock-requested'
   | 'back-in-stock-due'
   | 'back-in-stock-sent'
   | 'back-in-stock-skipped'
@@ -424,6 +425,14 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
     case 'recovery.back-in-stock-watched':
       // detail: which line and product are watched (announced as sold out in this step's message).
       return { ...base, kind: 'back-in-stock-watched', step: e.step, detail: watchedLine(e) };
+    case 'recovery.back-in-stock-requested':
+      return {
+        ...base,
+        kind: 'back-in-stock-requested',
+        step: e.step,
+        reason: 'notify-me',
+        detail: `line ${e.lineId}`,
+      };
     case 'recovery.back-in-stock-due':
       return { ...base, kind: 'back-in-stock-due', reason: 'store-reported-restock', detail: watchedLine(e) };
     case 'recovery.back-in-stock-sent':

@@ -82,10 +82,12 @@ export function renderInputOf(input: {
           soldOut: sent.leftOut.map((lineId) => {
             const line = lines.get(lineId);
             const fact = soldOut.get(lineId);
+            const notifyUrl = links.notifyUrl?.(lineId);
             return {
               title: line?.title ?? fact?.title ?? fact?.productId ?? lineId,
               ...(line?.variantTitle !== undefined ? { variantTitle: line.variantTitle } : {}),
               ...(line?.productUrl !== undefined ? { productUrl: line.productUrl } : {}),
+              ...(notifyUrl !== undefined ? { notifyUrl } : {}),
             };
           }),
         }

@@ -56,6 +56,12 @@ export class HeldEngagement {
    * Records an engagement on its recovery, or holds it until the message's send is recorded.
    * `causationId` must be the same for the same engagement (a retry, a duplicate request).
    */
+  /** An input that needs no send record first (a "notify me" request): decided at once. */
+  async decideNow(shopId: string, recoveryId: string, input: RecoveryInput, causationId: string): Promise<void> {
+    const pm = await this.deps.deciders.forShop(shopId);
+    await runRecovery(this.deps.store, pm, recoveryId, input, causationId, shopId);
+  }
+
   async record(
     shopId: string,
     recoveryId: string,

@@ -121,6 +121,18 @@ export class RecoveryEngagementRecorder implements EngagementRecorder {
     return this.record(s, 'clicked', host);
   }
 
+  /** "Notify me when it is back" for a line the message named as sold out: recorded on the recovery. */
+  async recordBackInStockRequest(s: EngagementSubject & { readonly lineId: string }): Promise<void> {
+    checkSubject(s.shopId, s.recoveryId);
+    const at = s.at.toISOString();
+    await this.deps.held.decideNow(
+      s.shopId,
+      s.recoveryId,
+      { type: 'BackInStockRequested', at, step: s.step, lineId: s.lineId },
+      `back-in-stock-request:${s.recoveryId}:${s.lineId}`,
+    );
+  }
+
   /** The shopper answered the message (an SMS reply that is not a keyword). */
   recordReplied(s: EngagementSubject): Promise<void> {
     return this.record(s, 'replied');

@@ -190,4 +190,17 @@ describe('back in stock: a line announced as sold out is watched, and one messag
     expect(types(run.send(click))).toEqual(['recovery.message-clicked']);
     expect(engagementStatus(run.state, click)).toBe('duplicate');
   });
+
+  it('"notify me" is recorded once and opens again a watch that had ended', () => {
+    const run = announced();
+    const at = '2026-03-03T09:00:00.000Z';
+    run.send({ type: 'RestockReported', at, productId: 'p1', available: true, variants: [] });
+    run.send({ type: 'BackInStockOutcome', at, lineId: 'l1', outcome: { kind: 'skipped', reason: 'frequency-cap' } });
+    expect(run.state.watches?.[0]?.status).toBe('closed');
+    const asked = run.send({ type: 'BackInStockRequested', at, step: 0, lineId: 'l1' });
+    expect(asked).toEqual([expect.objectContaining({ type: 'recovery.back-in-stock-requested', lineId: 'l1' })]);
+    expect(run.state.watches?.[0]).toMatchObject({ status: 'watching', requested: true });
+    expect(run.send({ type: 'BackInStockRequested', at, step: 0, lineId: 'l1' })).toEqual([]);
+    expect(run.send({ type: 'BackInStockRequested', at, step: 0, lineId: 'l9' })).toEqual([]);
+  });
 });
