@@ -162,7 +162,7 @@ function mjml(copy: Copy): string {
             <td style="padding:12px 0;border-top:1px solid #dddddd;text-align:right;white-space:nowrap;"><strong>{{cartTotal}}</strong></td>
           </tr>
         </mj-table>
-        {{#if soldOut}}<mj-text>{{#each soldOut}}<p><strong dir="auto">{{title}}</strong>{{#if variantTitle}} (<span dir="auto">{{variantTitle}}</span>){{/if}} is sold out for now. We will let you know when it is back.{{#if notifyUrl}} <a href="{{notifyUrl}}">Notify me</a>{{/if}}</p>{{/each}}</mj-text>{{/if}}
+        <mj-text>{{#if shipping}}{{#if shipping.estimate}}<p>Delivery{{#if shipping.method}} (<span dir="auto">{{shipping.method}}</span>){{/if}}: <span dir="auto">{{shipping.estimate}}</span></p>{{/if}}{{/if}}{{#each soldOut}}<p><strong dir="auto">{{title}}</strong>{{#if variantTitle}} (<span dir="auto">{{variantTitle}}</span>){{/if}} is sold out for now. We will let you know when it is back.{{#if notifyUrl}} <a href="{{notifyUrl}}">Notify me</a>{{/if}}</p>{{/each}}</mj-text>
         <mj-button href="{{checkoutUrl}}" background-color="#1a73e8" color="#ffffff" font-size="16px">${copy.cta}</mj-button>
       </mj-column>
     </mj-section>
@@ -190,7 +190,8 @@ Your cart:
 - {{title}}{{#if variantTitle}} ({{variantTitle}}){{/if}}: {{quantity}} × {{unitPrice}}{{#if priceChanged}} (current price){{/if}} = {{lineTotal}}{{#if replaces}} — in place of {{replaces}}, which is sold out{{/if}}
 {{/each}}
 Total: {{cartTotal}}
-{{#each soldOut}}
+{{#if shipping}}{{#if shipping.estimate}}Delivery{{#if shipping.method}} ({{shipping.method}}){{/if}}: {{shipping.estimate}}
+{{/if}}{{/if}}{{#each soldOut}}
 {{title}}{{#if variantTitle}} ({{variantTitle}}){{/if}} is sold out for now. We will let you know when it is back.{{#if notifyUrl}} Notify me: {{notifyUrl}}{{/if}}
 {{/each}}
 

@@ -384,3 +384,16 @@ describe('TemplateMessageRenderer: sold-out lines', () => {
     ).rejects.toThrow('soldOut[0].notifyUrl must be http(s)');
   });
 });
+
+describe('TemplateMessageRenderer: shipping estimate', () => {
+  it('shows the delivery estimate where the platform stated one, and says nothing otherwise', async () => {
+    const out = await renderer.render(input({ shipping: { method: 'Ground', estimate: '1-2 business days' } }));
+    expect(out.text).toContain('Delivery (Ground): 1-2 business days');
+    expect(out.html).toContain('1-2 business days');
+    const methodOnly = await renderer.render(input({ shipping: { method: 'Ground' } }));
+    expect(methodOnly.text).not.toContain('Delivery');
+    const none = await renderer.render(input());
+    expect(none.text).not.toContain('Delivery');
+    expect(none.html).not.toContain('Delivery');
+  });
+});

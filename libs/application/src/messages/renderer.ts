@@ -66,6 +66,8 @@ export interface RenderMessageInput {
   readonly items: readonly RenderItem[];
   /** Lines announced as sold out (none fits in their place). */
   readonly soldOut?: readonly RenderSoldOutItem[];
+  /** The shipping option the shopper chose and its delivery estimate, where the platform states them. */
+  readonly shipping?: { readonly method?: string; readonly estimate?: string };
   /** Cart value after the stock/price check, a decimal string in `currency`. */
   readonly cartValue: string;
   readonly currency: string;
@@ -237,6 +239,10 @@ export class TemplateMessageRenderer implements MessageRenderer {
       items,
       itemCount: items.length,
       soldOut,
+      shipping:
+        input.shipping === undefined || (input.shipping.method === undefined && input.shipping.estimate === undefined)
+          ? null
+          : record({ method: input.shipping.method ?? null, estimate: input.shipping.estimate ?? null }),
       cartTotal: money(input.cartValue, 'cartValue'),
       discount:
         discount === undefined

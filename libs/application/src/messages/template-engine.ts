@@ -146,6 +146,7 @@ function sampleView(withOptional: boolean): TemplateView {
       },
     ],
     itemCount: 1,
+    shipping: withOptional ? { method: 'Standard', estimate: '2-4 business days' } : null,
     soldOut: withOptional
       ? [{ title: 'Sold-out product', variantTitle: 'Red', notifyUrl: 'https://reclaim.example/n/sample-token' }]
       : [],

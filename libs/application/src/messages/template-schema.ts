@@ -14,7 +14,7 @@ const url: Field = { kind: 'url' };
 const num: Field = { kind: 'number' };
 const flag: Field = { kind: 'flag' };
 
-/** Every variable a template may use (null when absent: customerName, variantTitle, imageUrl, replaces, notifyUrl, discount, trackingPixelUrl). */
+/** Every variable a template may use (null when absent: customerName, variantTitle, imageUrl, replaces, notifyUrl, shipping, discount, trackingPixelUrl). */
 export const TEMPLATE_VARIABLES: Fields = {
   subject: text,
   help: flag,
@@ -36,6 +36,7 @@ export const TEMPLATE_VARIABLES: Fields = {
   },
   itemCount: num,
   soldOut: { kind: 'list', item: { title: text, variantTitle: text, notifyUrl: url } },
+  shipping: { kind: 'object', fields: { method: text, estimate: text } },
   cartTotal: text,
   discount: { kind: 'object', fields: { code: text, percent: num, expiresAt: text } },
   checkoutUrl: url,
@@ -79,6 +80,8 @@ export interface TemplateView {
   readonly itemCount: number;
   /** Lines announced as sold out (empty when none). */
   readonly soldOut: readonly TemplateSoldOutView[];
+  /** The chosen shipping option and its estimate, as the platform states them; null when it does not. */
+  readonly shipping: { readonly method: string | null; readonly estimate: string | null } | null;
   readonly cartTotal: string;
   readonly discount: { readonly code: string; readonly percent: number; readonly expiresAt: string } | null;
   readonly checkoutUrl: string;

@@ -337,3 +337,21 @@ describe('cart checkout stage and traffic source', () => {
     ).toThrow(/checkoutStage/);
   });
 });
+
+describe('cart shipping choice', () => {
+  it('records the chosen option and estimate as the platform stated them, and refuses empty words naming the field', () => {
+    const [e] = cartDecider.decide(
+      activity(1, { shipping: { method: ' Ground ', estimate: '1-2 business days' } }),
+      cartDecider.initialState(),
+    );
+    expect(e.data).toMatchObject({ shipping: { method: 'Ground', estimate: '1-2 business days' } });
+    expect(foldEvents(cartDecider, [e]).snapshot?.shipping).toEqual({
+      method: 'Ground',
+      estimate: '1-2 business days',
+    });
+    expect(() => cartDecider.decide(activity(1, { shipping: { estimate: '' } }), cartDecider.initialState())).toThrow(
+      /shipping\.estimate/,
+    );
+    expect(() => cartDecider.decide(activity(1, { shipping: {} }), cartDecider.initialState())).toThrow(/shipping/);
+  });
+});

@@ -11,6 +11,7 @@ import type {
   MarkCartPurchasedCommand,
   RecordCartActivityCommand,
   ReportCartAbandonedCommand,
+  ShippingChoice,
 } from './cart.messages';
 import { event } from '../events/catalogue';
 import type { RecordedConsent } from '../events/envelope';
@@ -42,6 +43,8 @@ export interface CartContents {
   readonly locale?: string;
   /** IANA zone from the checkout's address. */
   readonly timeZone?: string;
+  /** The chosen shipping option and its delivery estimate, where the platform states them. */
+  readonly shipping?: ShippingChoice;
   readonly emailConsent?: RecordedConsent;
   readonly smsConsent?: RecordedConsent;
 }
@@ -140,6 +143,7 @@ function decideActivity(c: RecordCartActivityCommand, s: CartState): CartEvent[]
     ...(c.checkoutStage !== undefined ? { checkoutStage: validCheckoutStage(c.checkoutStage) } : {}),
     ...optional('locale', c.locale),
     ...optional('timeZone', c.timeZone),
+    ...(c.shipping !== undefined ? { shipping: validShipping(c.shipping) } : {}),
     ...(emailConsent ? { emailConsent } : {}),
     ...(smsConsent ? { smsConsent } : {}),
   });
@@ -147,6 +151,21 @@ function decideActivity(c: RecordCartActivityCommand, s: CartState): CartEvent[]
 }
 
 const CHECKOUT_STAGES: readonly CheckoutStage[] = ['cart', 'contact', 'shipping', 'payment'];
+
+/** Short words from the platform (at most 200 characters each), at least one of them. */
+function validShipping(v: ShippingChoice): ShippingChoice {
+  const out: { method?: string; estimate?: string } = {};
+  for (const field of ['method', 'estimate'] as const) {
+    const value = v[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.trim() === '' || value.length > 200) {
+      throw new InvalidCommandError('must be a short text', `shipping.${field}`);
+    }
+    out[field] = value.trim();
+  }
+  if (out.method === undefined && out.estimate === undefined) throw new InvalidCommandError('is empty', 'shipping');
+  return out;
+}
 
 function validCheckoutStage(stage: CheckoutStage): CheckoutStage {
   if (!CHECKOUT_STAGES.includes(stage))
@@ -285,6 +304,7 @@ export function evolveCart(state: CartState, e: CartEvent): CartState {
           locale: d.locale,
           // A later update without an address keeps the zone already known.
           timeZone: d.timeZone ?? s.snapshot?.timeZone,
+          ...(d.shipping !== undefined ? { shipping: d.shipping } : {}),
           emailConsent: d.emailConsent ?? s.snapshot?.emailConsent,
           smsConsent: d.smsConsent ?? s.snapshot?.smsConsent,
         },

@@ -50,8 +50,16 @@ export interface RecordCartActivity extends InboundCommandBase {
   readonly locale?: string;
   /** The shopper's IANA time zone, derived from the checkout's address (never the address itself). */
   readonly timeZone?: string;
+  /** The delivery the shopper chose, in the platform's own words, where it states them (BigCommerce `transit_time`). */
+  readonly shipping?: ShippingChoice;
   readonly emailConsent?: ConsentSnapshot;
   readonly smsConsent?: ConsentSnapshot;
+}
+
+/** A chosen shipping option: its name and the delivery estimate the platform gives (never invented). */
+export interface ShippingChoice {
+  readonly method?: string;
+  readonly estimate?: string;
 }
 
 /** The platform itself reports the cart abandoned (BigCommerce store/cart/abandoned). */
@@ -123,6 +131,8 @@ export interface CartActivityRecordedData extends Caused, PlatformTimed {
   readonly locale?: string;
   /** IANA zone from the checkout's address (optional, added without a version bump). */
   readonly timeZone?: string;
+  /** The chosen shipping option and its estimate, where the platform states them (optional, no version bump). */
+  readonly shipping?: ShippingChoice;
   readonly emailConsent?: RecordedConsent;
   readonly smsConsent?: RecordedConsent;
 }

@@ -6,6 +6,7 @@ import type {
   PlaceOrder,
   RecordCartActivity,
   UpsertCustomer,
+  ShippingChoice,
 } from '@reclaim/domain';
 import type { MappingResult } from '@reclaim/ports';
 import {
@@ -91,6 +92,27 @@ export function bigCommerceStage(cart: JsonObject, checkout?: JsonObject): Check
   return 'cart';
 }
 
+/**
+ * The shipping option chosen in the cart's checkout (a consignment's `selected_shipping_option`):
+ * its `description` and `transit_time` ("1-2 business days") as BigCommerce states them; undefined
+ * when none is chosen or it says neither.
+ */
+export function bigCommerceShipping(checkout: JsonObject | undefined): ShippingChoice | undefined {
+  if (checkout === undefined) return undefined;
+  for (const c of arrOf(checkout['consignments'])) {
+    const option = objOf(objOf(c)?.['selected_shipping_option']);
+    if (option === undefined) continue;
+    const method = strOf(option['description']);
+    const estimate = strOf(option['transit_time']);
+    if (method === undefined && estimate === undefined) continue;
+    return {
+      ...(method !== undefined ? { method: method.slice(0, 200) } : {}),
+      ...(estimate !== undefined ? { estimate: estimate.slice(0, 200) } : {}),
+    };
+  }
+  return undefined;
+}
+
 /** `GET /v3/carts/{id}` body (`{ data: Cart }`) → RecordCartActivity. Throws `PayloadFieldError`. */
 export function mapBigCommerceCart(body: unknown, ctx: { shopCurrency: string; receivedAt: Date }): RecordCartActivity {
   const cart = objOf(rootObject(body)['data']);
@@ -129,6 +151,9 @@ export function mapBigCommerceCart(body: unknown, ctx: { shopCurrency: string; r
     total: moneyField(cart['cart_amount'], 'data.cart_amount'),
     checkoutUrl: strOf(redirect?.['checkout_url']) ?? strOf(redirect?.['cart_url']),
     checkoutStage: bigCommerceStage(cart, objOf(objOf(rootObject(body)['checkout'])?.['data'])),
+    ...((shipping) => (shipping !== undefined ? { shipping } : {}))(
+      bigCommerceShipping(objOf(objOf(rootObject(body)['checkout'])?.['data'])),
+    ),
     // BigCommerce's cart and checkout APIs carry no referrer, landing page or user agent.
     trafficSource: 'unknown',
   };

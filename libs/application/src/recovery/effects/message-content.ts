@@ -92,6 +92,7 @@ export function renderInputOf(input: {
           }),
         }
       : {}),
+    ...(cart.snapshot?.shipping !== undefined ? { shipping: cart.snapshot.shipping } : {}),
     cartValue: sent.cartValue,
     currency: sent.currency,
     ...(sent.discount !== undefined && discountCode !== undefined
