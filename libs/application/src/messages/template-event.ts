@@ -28,6 +28,8 @@ export interface TemplateEventItem {
   readonly line_total: string;
   readonly line_total_text: string;
   readonly price_changed: boolean;
+  /** The sold-out item this one is offered in place of (its title), else null. */
+  readonly replaces: string | null;
 }
 
 export type TemplateEventProperties = {
@@ -55,6 +57,14 @@ export type TemplateEventProperties = {
     readonly expires_at: string;
     readonly expires_at_text: string;
   } | null;
+  /** Lines named as sold out (no alternative fits), each with its "notify me" link when there is one. */
+  readonly sold_out: readonly {
+    readonly title: string;
+    readonly variant: string | null;
+    readonly notify_url: string | null;
+  }[];
+  /** The chosen shipping option and its estimate, where the platform states them, else null. */
+  readonly shipping: { readonly method: string | null; readonly estimate: string | null } | null;
   /** Back to the cart (with the code applied), through Reclaim's click tracker. */
   readonly restore_url: string;
   readonly unsubscribe_url: string;
@@ -125,6 +135,7 @@ export function templateEventProperties(
       line_total: total.value,
       line_total_text: total.text,
       price_changed: item.priceChanged,
+      replaces: item.replaces ?? null,
     };
   });
   const cartTotal = money(input.cartValue, 'cartValue');
@@ -158,6 +169,15 @@ export function templateEventProperties(
             expires_at: new Date(d.expiresAt).toISOString(),
             expires_at_text: expiryText(d.expiresAt, locale, input.shop.timeZone),
           },
+    sold_out: (input.soldOut ?? []).map((o) => ({
+      title: o.title,
+      variant: o.variantTitle ?? null,
+      notify_url: o.notifyUrl ?? null,
+    })),
+    shipping:
+      input.shipping === undefined || (input.shipping.method === undefined && input.shipping.estimate === undefined)
+        ? null
+        : { method: input.shipping.method ?? null, estimate: input.shipping.estimate ?? null },
     restore_url: restoreUrl,
     unsubscribe_url: input.unsubscribeUrl,
   };
