@@ -117,6 +117,12 @@ describe("support-aware copy: the customer's own tickets decide, not the applian
     const ours = providers.stores.zendesk.tickets.filter((t) => t.external_id === `${first.recoveryId}:ticket`);
     expect(ours).toHaveLength(1);
     expect(ours[0]!.requester_email).toBe(email);
+    // The ticket gives the agent the segments, the cart and the customer's history.
+    expect(ours[0]!.description).toMatch(/Segments: .*high-value-cart/);
+    expect(ours[0]!.description).toContain('1 × Desk lamp');
+    expect(ours[0]!.description).toMatch(
+      /Customer history:\n- orders: 0, total spent 0(\.00)? USD\n- earlier abandoned carts: 0, recovered: 0/,
+    );
 
     clock.advance(HOUR);
     const second = await sentStep(email, 1);

@@ -1,7 +1,13 @@
 /** A high-value cart becomes a help-desk ticket (Zendesk, Gorgias), once per recovery. */
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import type { CartSnapshot, ProfileEnrichment, RecoveryState, TicketSkipReason } from '@reclaim/domain';
+import type {
+  CartSnapshot,
+  CustomerFeatures,
+  ProfileEnrichment,
+  RecoveryState,
+  TicketSkipReason,
+} from '@reclaim/domain';
 import { isPublicHttpUrl } from '../../messages/url-safety';
 import { describeProviderError, PermanentProviderError, RetryableProviderError } from '@reclaim/ports';
 import { parseRecoveryId } from '@reclaim/domain';
@@ -31,6 +37,8 @@ export class OpenSupportTicketHandler implements ICommandHandler<OpenSupportTick
     }
     const enriched = loaded.events.find((e) => e.type === 'recovery.enriched');
     const enrichment = enriched?.type === 'recovery.enriched' ? enriched.enrichment : undefined;
+    const segmented = loaded.events.find((e) => e.type === 'recovery.segmented');
+    const customer = segmented?.type === 'recovery.segmented' ? segmented.segmentation.customer : undefined;
     const facts = await this.ctx.customerFacts(ids.shopId, ids.cartId, snapshot.customerKey);
     const contact = await this.ctx.openContact(ids.shopId, facts);
     let ticketId: string;
@@ -41,7 +49,7 @@ export class OpenSupportTicketHandler implements ICommandHandler<OpenSupportTick
           shopId: ids.shopId,
           cartId: ids.cartId,
           subject: `Abandoned cart worth ${snapshot.value} ${snapshot.currency}`,
-          body: ticketBody(ids.cartId, snapshot, loaded.state, facts.cart.snapshot?.checkoutUrl, enrichment),
+          body: ticketBody(ids.cartId, snapshot, loaded.state, facts.cart.snapshot?.checkoutUrl, enrichment, customer),
           ...(contact?.email ? { customerEmail: contact.email } : {}),
         })
       ).ticketId;
@@ -94,6 +102,18 @@ async function waitForEnrichment(store: EventStore, streamId: string, loaded: Lo
   return loaded;
 }
 
+/** The customer's history as recorded when the recovery started (no personal data: counts, amounts, dates). */
+export function customerHistoryLines(c: CustomerFeatures | undefined, currency: string): string[] {
+  if (c === undefined) return [];
+  return [
+    'Customer history:',
+    `- orders: ${c.ordersCount}, total spent ${c.totalSpent} ${currency}${c.discountOrdersCount > 0 ? `, ${c.discountOrdersCount} with a discount code` : ''}`,
+    ...(c.lastPurchaseAt !== undefined ? [`- last purchase: ${c.lastPurchaseAt.slice(0, 10)}`] : []),
+    `- earlier abandoned carts: ${c.previousAbandonments}, recovered: ${c.previousRecoveries}`,
+    ...(c.categoriesBought.length > 0 ? [`- categories bought: ${c.categoriesBought.join(', ')}`] : []),
+  ];
+}
+
 /** The marketing platform's recorded facts, for the agent (no personal data: amounts, dates, group names). */
 export function enrichmentLines(e: ProfileEnrichment | undefined): string[] {
   if (e === undefined) return [];
@@ -120,6 +140,7 @@ function ticketBody(
   state: RecoveryState,
   checkoutUrl: string | undefined,
   enrichment: ProfileEnrichment | undefined,
+  customer: CustomerFeatures | undefined,
 ): string {
   return [
     `A high-value cart was abandoned: ${snapshot.value} ${snapshot.currency}.`,
@@ -127,6 +148,10 @@ function ticketBody(
     // R22: a link from the webhook data reaches the agent only when it is a public http(s) address.
     ...(checkoutUrl && isPublicHttpUrl(checkoutUrl) ? [`Checkout: ${checkoutUrl}`] : []),
     ...(state.segments.length > 0 ? [`Segments: ${state.segments.join(', ')}`] : []),
+    ...customerHistoryLines(customer, snapshot.currency),
+    ...((state.customerTickets ?? []).length > 0
+      ? [`The customer's own open tickets about this cart: ${(state.customerTickets ?? []).join(', ')}`]
+      : []),
     ...enrichmentLines(enrichment),
     '',
     'Items:',
