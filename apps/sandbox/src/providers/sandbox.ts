@@ -9,6 +9,10 @@
  * - `POST /__sandbox/faults` `{provider, method?, path?, kind, status?, retryAfter?, delayMs?, times?}`,
  *   `GET` lists, `DELETE` clears;
  * - `POST /__sandbox/twilio/opt-outs` `{phone}` → later sends to it get 21610;
+ * - `POST /__sandbox/{zendesk|gorgias}/tickets` `{email, subject, body}`: a shopper files a ticket;
+ *   `POST /__sandbox/{zendesk|gorgias}/tickets/{id}/status` `{status}`: an agent changes its status;
+ *   `POST /__sandbox/{zendesk|gorgias}/webhook` `{url, secret}`: ticket webhooks (Zendesk, signed)
+ *   or the HTTP integration (Gorgias, shared secret) go to `url`;
  * - `GET /__sandbox/mail` (HTML list of the sink's messages), `GET /__sandbox/mail.json`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -185,6 +189,47 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
         return json(400, { error: 'phone expected' });
       twilio.optOut(parsed.value.phone);
       return json(201, { phone: parsed.value.phone });
+    }
+    const desk = /^\/(zendesk|gorgias)\/(tickets|webhook)(?:\/(\d+)\/status)?$/.exec(route);
+    if (desk && req.method === 'POST') {
+      const parsed = parseJson(await readBody(req));
+      const v = parsed.ok && isObj(parsed.value) ? parsed.value : undefined;
+      const str = (k: string) =>
+        v !== undefined && typeof v[k] === 'string' && v[k] !== '' ? (v[k] as string) : undefined;
+      const name = desk[1] as 'zendesk' | 'gorgias';
+      if (desk[2] === 'webhook') {
+        const hookUrl = str('url');
+        const secret = str('secret');
+        if (hookUrl === undefined || secret === undefined) return json(400, { error: 'url and secret expected' });
+        if (name === 'zendesk') zendesk.subscribeWebhook(hookUrl, secret);
+        else gorgias.subscribeHttpIntegration(hookUrl, secret);
+        return json(201, { url: hookUrl });
+      }
+      if (desk[3] !== undefined) {
+        const status = str('status');
+        const allowed =
+          name === 'zendesk' ? ['new', 'open', 'pending', 'hold', 'solved', 'closed'] : ['open', 'closed'];
+        if (status === undefined || !allowed.includes(status)) {
+          return json(400, { error: `status expected: ${allowed.join(', ')}` });
+        }
+        const id = Number(desk[3]);
+        const t =
+          name === 'zendesk'
+            ? zendesk.setStatus(id, status as Parameters<ZendeskStandIn['setStatus']>[1])
+            : gorgias.setStatus(id, status as 'open' | 'closed');
+        return t === undefined ? json(404, { error: 'no such ticket' }) : json(200, { id, status });
+      }
+      const email = str('email');
+      const subject = str('subject');
+      const text = str('body');
+      if (email === undefined || subject === undefined || text === undefined) {
+        return json(400, { error: 'email, subject and body expected' });
+      }
+      const t =
+        name === 'zendesk'
+          ? zendesk.openCustomerTicket({ email, subject, description: text })
+          : gorgias.openCustomerTicket({ email, subject, body: text });
+      return json(201, { id: t.id });
     }
     if (route === '/mail' && req.method === 'GET') {
       return writeResponse(res, {

@@ -312,3 +312,50 @@ describe("customers' own tickets, read from each help desk's stand-in", () => {
     expect(last.query.query).toBe('type:ticket requester:"a bc@example.org" status<solved');
   });
 });
+
+describe("the sandbox's control API for customers' tickets", () => {
+  const control = (path: string, body: unknown) =>
+    fetch(`${sandbox.urls.control}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it.each(['zendesk', 'gorgias'] as const)(
+    '%s: files a ticket, changes its status, and names what is missing',
+    async (desk) => {
+      const email = `control.${desk}@example.org`;
+      const filed = await control(`/${desk}/tickets`, { email, subject: 'Lamp bulbs?', body: 'Which bulbs fit?' });
+      expect(filed.status).toBe(201);
+      const { id } = (await filed.json()) as { id: number };
+      const tickets = desk === 'zendesk' ? setupZendesk() : setupGorgias();
+      expect((await tickets.openTicketsOf(email)).map((t) => t.ticketId)).toEqual([String(id)]);
+      const closing = desk === 'zendesk' ? 'solved' : 'closed';
+      expect((await control(`/${desk}/tickets/${id}/status`, { status: closing })).status).toBe(200);
+      expect(await tickets.openTicketsOf(email)).toEqual([]);
+      expect((await control(`/${desk}/tickets/${id}/status`, { status: 'gone' })).status).toBe(400);
+      expect((await control(`/${desk}/tickets/999999/status`, { status: closing })).status).toBe(404);
+      expect((await control(`/${desk}/tickets`, { email })).status).toBe(400);
+      expect((await control(`/${desk}/webhook`, { url: 'http://127.0.0.1:9/x' })).status).toBe(400);
+    },
+  );
+
+  function setupZendesk() {
+    const t = new ZendeskTickets({
+      apiUrl: sandbox.urls.zendesk,
+      email: sandbox.credentials.zendeskEmail,
+      apiToken: sandbox.credentials.zendeskApiToken,
+    });
+    closers.push(t);
+    return t;
+  }
+  function setupGorgias() {
+    const t = new GorgiasTickets({
+      apiUrl: sandbox.urls.gorgias,
+      email: sandbox.credentials.gorgiasEmail,
+      apiKey: sandbox.credentials.gorgiasApiKey,
+    });
+    closers.push(t);
+    return t;
+  }
+});
