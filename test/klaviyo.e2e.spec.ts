@@ -86,7 +86,7 @@ describe('Klaviyo enrichment recorded as a fact', () => {
         EMAIL_PROVIDER: 'klaviyo',
         KLAVIYO_API_KEY: c.klaviyoApiKey,
         KLAVIYO_API_URL: providers.urls.klaviyo,
-        KLAVIYO_ENRICHMENT_TIMEOUT: '1s',
+        KLAVIYO_ENRICHMENT_TIMEOUT: '4s',
         KLAVIYO_ENGAGEMENT_POLL: '1s',
         ZENDESK_API_URL: providers.urls.zendesk,
         ZENDESK_EMAIL: c.zendeskEmail,
@@ -220,7 +220,7 @@ describe('Klaviyo enrichment recorded as a fact', () => {
       method: 'GET',
       path: '/api/profiles',
       kind: 'latency',
-      delayMs: 2_500,
+      delayMs: 8_000,
     });
     expect((await checkout('slow.klaviyo@example.com', '60.00')).status).toBe(200);
     clock.advance(MINUTE + 1_000);
