@@ -2,6 +2,7 @@ import type { AlternativeRules } from './alternatives';
 import { parseDuration, parseDurationList } from '../shared/duration';
 import { DAY, HOUR, MINUTE } from './time';
 import type { FatigueSettings } from './fatigue';
+import type { SendTimeSettings } from './send-time';
 import type { SupportTicketMatch } from './support-tickets';
 import type { DecimalString } from './types';
 
@@ -67,6 +68,8 @@ export interface RecoveryConfig {
   /** After the last step, the recovery stays open (purchases still end it) for this long. */
   readonly completeAfterLastStepMs: number;
   readonly segments: SegmentThresholds;
+  /** Send-time optimisation per customer with its randomised on/off arm (RFC 0012). */
+  readonly sendTime: SendTimeSettings;
   /** Which of the store's suggestions may replace a sold-out line (default: at most 20% dearer per unit). */
   readonly alternatives?: AlternativeRules;
 }
@@ -90,6 +93,11 @@ export const RECOVERY_SETTING_DEFAULTS = {
   discountCooldown: '30d',
   frequencyCap: '16h',
   emailConsentPolicy: 'subscribers-only',
+  sendTimeOptimisation: 'off',
+  sendTimeArmPercent: 50,
+  sendTimeWindow: '4h',
+  sendTimeMinDelay: '1h',
+  sendTimePriorStrength: 8,
 } as const satisfies Record<string, string | number>;
 
 const defaults = RECOVERY_SETTING_DEFAULTS;
@@ -125,10 +133,20 @@ export const defaultRecoveryConfig: RecoveryConfig = {
   attributionWindowMs: parseDuration(defaults.attributionWindow),
   completeAfterLastStepMs: 5 * DAY,
   segments: { highValueCart: defaults.highValueThreshold, vipMinOrders: 5, vipMinTotalSpent: '1000' },
+  sendTime: {
+    enabled: (defaults.sendTimeOptimisation as string) === 'on',
+    armPercent: defaults.sendTimeArmPercent,
+    windowMs: parseDuration(defaults.sendTimeWindow),
+    minDelayMs: parseDuration(defaults.sendTimeMinDelay),
+    priorStrength: defaults.sendTimePriorStrength,
+  },
 };
 
-export type RecoveryConfigOverrides = Partial<Omit<RecoveryConfig, 'segments' | 'sendWindows' | 'fatigue'>> & {
+export type RecoveryConfigOverrides = Partial<
+  Omit<RecoveryConfig, 'segments' | 'sendWindows' | 'fatigue' | 'sendTime'>
+> & {
   readonly segments?: Partial<SegmentThresholds>;
+  readonly sendTime?: Partial<SendTimeSettings>;
   readonly fatigue?: Partial<FatigueSettings>;
   readonly sendWindows?: Partial<RecoveryConfig['sendWindows']>;
 };
@@ -143,6 +161,7 @@ export function recoveryConfig(overrides: RecoveryConfigOverrides = {}): Recover
     highValueThreshold,
     sendWindows: { ...base.sendWindows, ...overrides.sendWindows },
     fatigue: { ...base.fatigue, ...overrides.fatigue },
+    sendTime: { ...base.sendTime, ...overrides.sendTime },
     segments: { ...base.segments, highValueCart: highValueThreshold, ...overrides.segments },
   };
 }

@@ -130,3 +130,28 @@ export {
 } from './recovery-state';
 export { deadLetterRetryRefusal, sendFactsFromState } from './recovery-queries';
 export { fromStoredRecoveryEvent, isRecoveryEvent, toStoredRecoveryEvent } from './recovery-events';
+export {
+  chooseSendTime,
+  controlArmChoice,
+  customerDistribution,
+  describeSendTime,
+  emptyProfile,
+  localSlot,
+  profileFromCells,
+  sendTimeArm,
+  sendTimeWindow,
+  shopDistribution,
+  HOURS,
+  WEEKDAYS,
+  SHOP_PSEUDO_EVENTS,
+  type EngagementCell,
+  type EngagementProfile,
+  type HourDistribution,
+  type SendTimeArm,
+  type SendTimeChoice,
+  type SendTimeEvidence,
+  type SendTimeInput,
+  type SendTimeReason,
+  type SendTimeSettings,
+  type SendTimeZoneSource,
+} from './send-time';

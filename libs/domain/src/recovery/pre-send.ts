@@ -54,6 +54,8 @@ export type TimeZoneSource = 'address' | 'shop-default';
 
 export type DeferReason =
   | 'not-yet-due'
+  /** Send-time optimisation (RFC 0012): the follow-up waits for the hour chosen from the customer's profile. */
+  | 'send-time'
   | 'awaiting-order-webhook'
   | 'frequency-cap'
   | 'quiet-hours'
@@ -134,6 +136,8 @@ export interface SendCheckContext {
   readonly stock: readonly StockLine[];
   /** Channels without a configured provider: skipped with `channel-unavailable`, the next one is tried. */
   readonly unavailableChannels?: readonly Channel[];
+  /** The send time chosen for this step (`recovery.send-time-chosen`): nothing is sent before it. */
+  readonly sendTimeAt?: IsoTimestamp;
 }
 
 export interface DiscountOffer {
@@ -255,6 +259,10 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
   }
   // R8: never before the due time, whatever this worker's clock says.
   if (now < toMs(ctx.dueAt)) return { decision: 'defer', until: ctx.dueAt, reason: 'not-yet-due' };
+  // Send-time optimisation: the follow-up waits for the hour chosen for it (recorded before this check).
+  if (ctx.sendTimeAt !== undefined && now < toMs(ctx.sendTimeAt)) {
+    return { decision: 'defer', until: ctx.sendTimeAt, reason: 'send-time' };
+  }
   if (ctx.paymentStartedAt !== undefined && now < toMs(ctx.paymentStartedAt) + config.purchaseGraceMs) {
     return {
       decision: 'defer',

@@ -20,6 +20,8 @@ import { startRecovery } from './recovery-start';
 import { evolveRecovery, initialRecoveryState, reachableChannels, type RecoveryState } from './recovery-state';
 import { onOutcome, onReconciliation } from './step-outcomes';
 import { onSupportLookup } from './support-decisions';
+import { isValidTimeZone } from './quiet-hours';
+import type { SendTimeArm, SendTimeChoice } from './send-time';
 import { RecoveryInputError, toIso, toMs } from './time';
 import { effectIdempotencyKey, recoveryIdFor } from './types';
 
@@ -339,6 +341,17 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         });
         break;
       }
+      case 'RecordSendTime': {
+        // Once per follow-up and abandonment, for a due step of a recovery with a send-time arm.
+        const current = state.steps[input.step];
+        if (state.status !== 'running' || current?.status !== 'due' || state.sendTimeArm === undefined) break;
+        if (state.sendTimes?.[input.step] !== undefined) break;
+        const definition = state.sequence?.steps[input.step];
+        if (definition === undefined || state.abandonedAt === undefined) break;
+        checkSendTime(config, state.abandonedAt, definition.delayMs, state.sendTimeArm, input.choice);
+        out.emit({ type: 'recovery.send-time-chosen', at: input.at, step: input.step, ...input.choice });
+        break;
+      }
       case 'RecordAlternatives': {
         // Recorded for a step that is due (the decision that reads it follows), never for nothing.
         if (state.status !== 'running' || state.steps[input.step]?.status !== 'due' || input.lines.length === 0) break;
@@ -376,6 +389,29 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
   }
 
   return { config, initialState: initialRecoveryState, decide, evolve: evolveRecovery };
+}
+
+/**
+ * A send time never earlier than the nominal minimum after abandonment (`min(delay, minDelay)`), and
+ * on the `off` arm never earlier than nominal; a choice that breaks this is refused, naming the field.
+ */
+function checkSendTime(
+  config: RecoveryConfig,
+  abandonedAt: string,
+  delayMs: number,
+  arm: SendTimeArm,
+  choice: SendTimeChoice,
+): void {
+  const start = toMs(abandonedAt);
+  const chosen = toMs(choice.chosenAt);
+  toMs(choice.nominalAt);
+  const floor = arm === 'off' ? start + delayMs : start + Math.min(delayMs, config.sendTime.minDelayMs);
+  if (chosen < floor) {
+    throw new RecoveryInputError(
+      `choice.chosenAt ${choice.chosenAt} is earlier than the nominal minimum ${toIso(floor)}`,
+    );
+  }
+  if (!isValidTimeZone(choice.timeZone)) throw new RecoveryInputError('choice.timeZone must be an IANA time zone');
 }
 
 /**

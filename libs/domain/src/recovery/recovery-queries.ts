@@ -49,6 +49,7 @@ export function sendFactsFromState(
   | 'paymentStartedAt'
   | 'customerTimeZone'
   | 'shopTimeZone'
+  | 'sendTimeAt'
 > {
   const cart = state.cart;
   if (cart === undefined || state.startedAt === undefined || state.abandonedAt === undefined) {
@@ -74,5 +75,6 @@ export function sendFactsFromState(
       : {}),
     ...(cart.timeZone !== undefined ? { customerTimeZone: cart.timeZone } : {}),
     shopTimeZone: state.shopTimeZone ?? 'UTC',
+    ...(state.sendTimes?.[due.step] !== undefined ? { sendTimeAt: state.sendTimes[due.step].chosenAt } : {}),
   };
 }

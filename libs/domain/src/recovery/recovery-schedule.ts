@@ -6,6 +6,7 @@ import type { RecoveryConfig } from './config';
 import { CURRENT_SCHEMA_VERSIONS } from '../events/catalogue';
 import type { EndReason, RecoveryEventBody, StoredRecoveryEvent, TimerPurpose } from './recovery.messages';
 import { evolveRecovery, FINAL, type RecoveryState } from './recovery-state';
+import { sendTimeWindow } from './send-time';
 import { toIso, toMs } from './time';
 import type { IsoTimestamp } from './types';
 
@@ -60,7 +61,17 @@ export function scheduleNext(config: RecoveryConfig, out: Emitter, at: IsoTimest
   const step = s.steps[index];
   const definition = s.sequence.steps[index];
   if (step.status === 'pending') {
-    const dueAt = later(at, toIso(toMs(s.abandonedAt ?? at) + definition.delayMs), step.notBefore);
+    const abandonedAt = s.abandonedAt ?? at;
+    const chosen = s.sendTimes?.[index]?.chosenAt;
+    // Send-time optimisation (RFC 0012): on the `on` arm a follow-up's timer fires at its window's
+    // start, where the time is chosen from the customer's profile; once chosen, at that time.
+    const planned =
+      chosen !== undefined
+        ? chosen
+        : s.sendTimeArm === 'on' && index >= 1
+          ? toIso(sendTimeWindow(abandonedAt, definition.delayMs, config.sendTime).from)
+          : toIso(toMs(abandonedAt) + definition.delayMs);
+    const dueAt = later(at, planned, step.notBefore);
     out.timer(at, dueAt, 'step', index);
   } else if (step.status === 'retrying') {
     out.timer(at, later(at, step.nextAt), 'retry', index);

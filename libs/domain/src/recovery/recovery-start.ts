@@ -13,6 +13,7 @@ import { isValidTimeZone, localParts } from './quiet-hours';
 import { reachableChannels } from './recovery-state';
 import { later, scheduleNext, ticketPaused, type Emitter } from './recovery-schedule';
 import { segment } from './segments';
+import { sendTimeArm } from './send-time';
 import { selectSequence } from './sequences';
 import { RecoveryInputError, toIso, toMs } from './time';
 import type { IsoTimestamp } from './types';
@@ -61,6 +62,22 @@ export function startRecovery(
     arm: recoveryArm(holdout, mode),
     shopTimeZone: ctx.shopTimeZone,
   });
+  // Send-time optimisation's randomised arm (RFC 0012), from its own draw; a holdout stays untouched.
+  if (config.sendTime.enabled && !holdout) {
+    const draw = ctx.sendTimeRandom;
+    if (draw === undefined || !(draw >= 0 && draw < 1)) {
+      throw new RecoveryInputError('sendTimeRandom must be in [0, 1) when send-time optimisation is on');
+    }
+    const { arm, propensity } = sendTimeArm(draw, config.sendTime.armPercent);
+    out.emit({
+      type: 'recovery.send-time-assigned',
+      at,
+      arm,
+      propensity,
+      draw,
+      armPercent: config.sendTime.armPercent,
+    });
+  }
   const zone = cart.timeZone !== undefined && isValidTimeZone(cart.timeZone) ? cart.timeZone : ctx.shopTimeZone;
   const segmentation = segment(
     ctx.customer,

@@ -6,6 +6,7 @@ import type { DeadLetterReason, EndReason, StoredRecoveryEvent, TimerPurpose } f
 import type { SoldOutLine } from './alternatives';
 import type { SendMode } from './pre-send';
 import type { Segment } from './segments';
+import type { SendTimeArm, SendTimeReason } from './send-time';
 import type { SequenceStep } from './sequences';
 import { customerTicketKey } from './support-tickets';
 import type { CartSnapshot, Channel, IsoTimestamp } from './types';
@@ -81,6 +82,15 @@ export interface RecoveryState {
   /** The latest `recovery.alternatives-checked` per step (what the store said about its sold-out lines). */
   readonly soldOutByStep?: Readonly<Record<number, readonly SoldOutLine[]>>;
   readonly watches?: readonly BackInStockWatch[];
+  /** The send-time arm drawn at the start (RFC 0012); absent when the shop's switch was off, or for a holdout. */
+  readonly sendTimeArm?: SendTimeArm;
+  /** The send time chosen per follow-up (`recovery.send-time-chosen`) since the latest abandonment. */
+  readonly sendTimes?: Readonly<
+    Record<
+      number,
+      { readonly nominalAt: IsoTimestamp; readonly chosenAt: IsoTimestamp; readonly reason: SendTimeReason }
+    >
+  >;
   /** The store's categories of the cart's products recorded on this stream, by product id. */
   readonly productCategories?: Readonly<Record<string, readonly string[]>>;
 }
@@ -270,8 +280,33 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
         timer: undefined,
         awaitingAbandonment: state.awaitingAbandonment || event.data.reason === 'cart-activity',
       };
-    case 'recovery.abandoned-again':
-      return { ...state, awaitingAbandonment: false, abandonedAt: event.data.abandonedAt, timer: undefined };
+    case 'recovery.abandoned-again': {
+      // The nominal times moved with the abandonment: the choices of the steps not sent yet go.
+      const kept = Object.entries(state.sendTimes ?? {}).filter(([i]) =>
+        FINAL.includes(state.steps[Number(i)]?.status),
+      );
+      return {
+        ...state,
+        awaitingAbandonment: false,
+        abandonedAt: event.data.abandonedAt,
+        timer: undefined,
+        ...(state.sendTimes !== undefined ? { sendTimes: Object.fromEntries(kept) } : {}),
+      };
+    }
+    case 'recovery.send-time-assigned':
+      return { ...state, sendTimeArm: event.data.arm };
+    case 'recovery.send-time-chosen':
+      return {
+        ...state,
+        sendTimes: {
+          ...state.sendTimes,
+          [event.data.step]: {
+            nominalAt: event.data.nominalAt,
+            chosenAt: event.data.chosenAt,
+            reason: event.data.reason,
+          },
+        },
+      };
     case 'recovery.resumed':
       return state;
     case 'recovery.channel-revoked':

@@ -18,6 +18,7 @@ import type {
   TimeZoneSource,
 } from './pre-send';
 import type { SoldOutLine } from './alternatives';
+import type { SendTimeArm, SendTimeChoice } from './send-time';
 import type { RecoveryArm } from './arms';
 import type { FatigueAssessment } from './fatigue';
 import type { RecoveryFeatures } from './features';
@@ -49,6 +50,11 @@ export interface StartContext {
    * absent here keep only the categories their line carries.
    */
   readonly productCategories?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * A second uniform number in [0, 1), independent of `random`: the send-time arm (RFC 0012).
+   * Required when the shop's send-time optimisation is on.
+   */
+  readonly sendTimeRandom?: number;
 }
 
 export interface ChannelSkip {
@@ -273,6 +279,13 @@ export type RecoveryInput =
         | { readonly kind: 'sent'; readonly step: number; readonly channel: Channel; readonly messageId: string }
         | { readonly kind: 'skipped'; readonly reason: string; readonly detail?: string }
         | { readonly kind: 'deferred'; readonly until: IsoTimestamp; readonly reason: string };
+    }
+  /** The send time of a due follow-up, chosen from the customer's engagement profile (RFC 0012). */
+  | {
+      readonly type: 'RecordSendTime';
+      readonly at: IsoTimestamp;
+      readonly step: number;
+      readonly choice: SendTimeChoice;
     }
   | {
       readonly type: 'RecordAlternatives';
@@ -590,6 +603,21 @@ export interface EnrichmentUnavailable extends Base<'recovery.enrichment-unavail
  * their verdicts, the alternative offered, or why none (`lookup`: none, failed with `detail`).
  * History and replays only; the state ignores it.
  */
+/**
+ * The send-time arm of a recovery (RFC 0012), drawn at its start when the shop's send-time
+ * optimisation is on: `on` moves follow-ups to the customer's best hour, `off` keeps nominal times.
+ * `propensity` is the probability of the arm drawn; holdout recoveries get none.
+ */
+export interface SendTimeAssigned extends Base<'recovery.send-time-assigned'> {
+  readonly arm: SendTimeArm;
+  readonly propensity: number;
+  readonly draw: number;
+  readonly armPercent: number;
+}
+/** The send time of a follow-up: nominal and chosen, the window, and why (RFC 0012). */
+export interface SendTimeChosen extends Base<'recovery.send-time-chosen'>, SendTimeChoice {
+  readonly step: number;
+}
 export interface AlternativesChecked extends Base<'recovery.alternatives-checked'> {
   readonly step: number;
   readonly lines: readonly SoldOutLine[];
@@ -692,6 +720,8 @@ export type RecoveryEvent =
   | Enriched
   | EnrichmentUnavailable
   | AlternativesChecked
+  | SendTimeAssigned
+  | SendTimeChosen
   | BackInStockWatched
   | BackInStockRequested
   | BackInStockDue
