@@ -40,9 +40,10 @@ class NoopDriver extends TimerDriver {
   ) {
     super(deps);
   }
-  protected override fire(timer: ClaimedTimer): Promise<boolean> {
-    this.lateMs.push(this.clock.now().getTime() - timer.dueAt.getTime());
-    return Promise.resolve(true);
+  protected override fireMany(timers: readonly ClaimedTimer[]): Promise<Set<string>> {
+    const now = this.clock.now().getTime();
+    for (const t of timers) this.lateMs.push(now - t.dueAt.getTime());
+    return Promise.resolve(new Set(timers.map((t) => t.timerId)));
   }
 }
 

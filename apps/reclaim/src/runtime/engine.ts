@@ -158,7 +158,8 @@ export function createRecoveryEngine(deps: {
     },
     { maxEntries: config.CACHE_SHOP_SETTINGS },
   );
-  const sequences = new PostgresSequenceRepository(pool, recovery);
+  // Current catalogues are cached with the shop settings (invalidated by the same NOTIFY).
+  const sequences = new PostgresSequenceRepository(pool, recovery, settings);
   const templates = new PostgresTemplateOverrides(pool);
   const timers = new TimerStore(pool);
   const outbox = new OutboxChannel(pool, vault);

@@ -40,6 +40,38 @@ export const productCategoryCache = {
     return Object.fromEntries(rows.map((r) => [r.product_id, r.categories]));
   },
 
+  /** {@link categoriesOf} of many carts in one query, in the order of `carts`. */
+  async categoriesOfMany(
+    q: Queryable,
+    carts: readonly { readonly shopId: string; readonly productIds: readonly string[] }[],
+  ): Promise<Record<string, readonly string[]>[]> {
+    const shopIds: string[] = [];
+    const productIds: string[] = [];
+    for (const c of carts) {
+      for (const p of c.productIds) {
+        shopIds.push(c.shopId);
+        productIds.push(p);
+      }
+    }
+    if (productIds.length === 0) return carts.map(() => ({}));
+    const { rows } = await q.query<{ shop_id: string; product_id: string; categories: string[] }>(
+      `SELECT DISTINCT pc.shop_id, pc.product_id, pc.categories FROM engine.product_categories pc
+         JOIN unnest($1::text[], $2::text[]) AS w(shop_id, product_id)
+           ON pc.shop_id = w.shop_id AND pc.product_id = w.product_id
+        WHERE pc.found`,
+      [shopIds, productIds],
+    );
+    const found = new Map(rows.map((r) => [`${r.shop_id}\u0000${r.product_id}`, r.categories]));
+    return carts.map((c) => {
+      const out: Record<string, readonly string[]> = {};
+      for (const p of c.productIds) {
+        const categories = found.get(`${c.shopId}\u0000${p}`);
+        if (categories !== undefined) out[p] = categories;
+      }
+      return out;
+    });
+  },
+
   /** Projects a `recovery.categories-recorded`: the newer record of a product wins. */
   async record(tx: Queryable, shopId: string, products: readonly ProductCategories[], at: string): Promise<void> {
     if (products.length === 0) return;

@@ -27,9 +27,10 @@ import {
   type Device,
   type RecordedConsent,
   type SealedValue,
+  type SequenceCatalogue,
   type StartContext,
 } from '@reclaim/domain';
-import type { EventStore } from '@reclaim/event-store';
+import { readStreams, type EventStore } from '@reclaim/event-store';
 import { productCategoryCache } from './categories';
 import type { Queryable } from './db';
 import type { ShopLookup } from './ports';
@@ -264,6 +265,24 @@ export async function customerHistoryFacts(
   };
 }
 
+/** Who a recovery start is for: the features and context are read for it. */
+export interface StartRequest {
+  readonly shopId: string;
+  readonly recoveryId: string;
+  readonly customerKey?: string;
+  /** The cart's store products: their recorded categories (the category cache) go with the context. */
+  readonly productIds?: readonly string[];
+}
+
+const NO_FEATURES: CustomerFeatures = {
+  ordersCount: 0,
+  totalSpent: '0',
+  previousAbandonments: 0,
+  previousRecoveries: 0,
+  discountOrdersCount: 0,
+  categoriesBought: [],
+};
+
 /** Segmentation inputs of a customer: the customer stream plus the engine's order and recovery index. */
 export async function customerFeatures(
   q: Queryable,
@@ -272,57 +291,124 @@ export async function customerFeatures(
   customerKey: string | undefined,
   recoveryId: string,
 ): Promise<CustomerFeatures> {
-  if (customerKey === undefined) {
-    return {
-      ordersCount: 0,
-      totalSpent: '0',
-      previousAbandonments: 0,
-      previousRecoveries: 0,
-      discountOrdersCount: 0,
-      categoriesBought: [],
-    };
+  return (await customerFeaturesOf(q, store, [{ shopId, customerKey, recoveryId }]))[0];
+}
+
+/**
+ * {@link customerFeatures} of many recoveries with a constant number of round trips: the customer
+ * streams in one read, the order and recovery index in one query, the customers' latest messages
+ * (the ignored-messages count) in one query. Results in the order of `requests`.
+ */
+export async function customerFeaturesOf(
+  q: Queryable,
+  store: EventStore,
+  requests: readonly Pick<StartRequest, 'shopId' | 'customerKey' | 'recoveryId'>[],
+): Promise<CustomerFeatures[]> {
+  const known = requests.filter((r): r is typeof r & { customerKey: string } => r.customerKey !== undefined);
+  if (known.length === 0) return requests.map(() => NO_FEATURES);
+  const pairKey = (shopId: string, customerKey: string) => `${shopId}\u0000${customerKey}`;
+  const pairs = [...new Map(known.map((r) => [pairKey(r.shopId, r.customerKey), r])).values()];
+  const [streams, { rows }, messages] = await Promise.all([
+    readStreams(
+      store,
+      pairs.map((r) => customerStream(r.shopId, r.customerKey)),
+    ),
+    q.query<{
+      orders: number;
+      discounted: number;
+      last_purchase: Date | null;
+      categories: string[] | null;
+      abandonments: number;
+      recovered: number;
+    }>(
+      `SELECT
+         (SELECT count(*)::int FROM engine.customer_orders WHERE shop_id = i.shop_id AND customer_key = i.customer_key) AS orders,
+         (SELECT count(*)::int FROM engine.customer_orders
+           WHERE shop_id = i.shop_id AND customer_key = i.customer_key AND discounted) AS discounted,
+         (SELECT max(placed_at) FROM engine.customer_orders
+           WHERE shop_id = i.shop_id AND customer_key = i.customer_key) AS last_purchase,
+         (SELECT array_agg(DISTINCT c ORDER BY c) FROM (
+            SELECT unnest(o.categories) AS c FROM engine.customer_orders o
+             WHERE o.shop_id = i.shop_id AND o.customer_key = i.customer_key
+            UNION
+            SELECT unnest(pc.categories) FROM engine.customer_orders o
+              JOIN engine.product_categories pc
+                ON pc.shop_id = o.shop_id AND pc.product_id = ANY(o.product_ids) AND pc.found
+             WHERE o.shop_id = i.shop_id AND o.customer_key = i.customer_key) bought) AS categories,
+         (SELECT count(*)::int FROM engine.customer_recoveries
+           WHERE shop_id = i.shop_id AND customer_key = i.customer_key AND recovery_id <> i.recovery_id
+             AND started_at IS NOT NULL) AS abandonments,
+         (SELECT count(*)::int FROM engine.customer_recoveries
+           WHERE shop_id = i.shop_id AND customer_key = i.customer_key AND recovery_id <> i.recovery_id
+             AND end_reason = 'purchased') AS recovered
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS i(shop_id, customer_key, recovery_id, n)
+       ORDER BY i.n`,
+      [known.map((r) => r.shopId), known.map((r) => r.customerKey), known.map((r) => r.recoveryId)],
+    ),
+    q.query<{
+      n: string;
+      recovery_id: string;
+      step: number;
+      channel: Channel;
+      sent_at: Date;
+      opened_at: Date | null;
+      clicked_at: Date | null;
+      replied_at: Date | null;
+    }>(
+      `SELECT i.n, m.recovery_id, m.step, m.channel, m.sent_at, m.opened_at, m.clicked_at, m.replied_at
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(shop_id, customer_key, n)
+       CROSS JOIN LATERAL (
+         SELECT recovery_id, step, channel, sent_at, opened_at, clicked_at, replied_at FROM engine.sent_messages
+         WHERE shop_id = i.shop_id AND customer_key = i.customer_key
+         ORDER BY sent_at DESC LIMIT ${ENGAGEMENT_MESSAGES_LIMIT}) m
+       ORDER BY i.n, m.sent_at DESC`,
+      [pairs.map((r) => r.shopId), pairs.map((r) => r.customerKey)],
+    ),
+  ]);
+  const sentBy = new Map<string, EngagementHistory['messages'][number][]>();
+  for (const m of messages.rows) {
+    const pair = pairs[Number(m.n) - 1];
+    const key = pairKey(pair.shopId, pair.customerKey);
+    let list = sentBy.get(key);
+    if (list === undefined) sentBy.set(key, (list = []));
+    list.push({
+      recoveryId: m.recovery_id,
+      step: m.step,
+      channel: m.channel,
+      sentAt: m.sent_at.toISOString(),
+      ...(m.opened_at !== null ? { openedAt: m.opened_at.toISOString() } : {}),
+      ...(m.clicked_at !== null ? { clickedAt: m.clicked_at.toISOString() } : {}),
+      ...(m.replied_at !== null ? { repliedAt: m.replied_at.toISOString() } : {}),
+    });
   }
-  const customer = await readCustomer(store, shopId, customerKey);
-  const { rows } = await q.query<{
-    orders: number;
-    discounted: number;
-    last_purchase: Date | null;
-    categories: string[] | null;
-    abandonments: number;
-    recovered: number;
-  }>(
-    `SELECT
-       (SELECT count(*)::int FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2) AS orders,
-       (SELECT count(*)::int FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2 AND discounted) AS discounted,
-       (SELECT max(placed_at) FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2) AS last_purchase,
-       (SELECT array_agg(DISTINCT c ORDER BY c) FROM (
-          SELECT unnest(o.categories) AS c FROM engine.customer_orders o
-           WHERE o.shop_id = $1 AND o.customer_key = $2
-          UNION
-          SELECT unnest(pc.categories) FROM engine.customer_orders o
-            JOIN engine.product_categories pc
-              ON pc.shop_id = o.shop_id AND pc.product_id = ANY(o.product_ids) AND pc.found
-           WHERE o.shop_id = $1 AND o.customer_key = $2) bought) AS categories,
-       (SELECT count(*)::int FROM engine.customer_recoveries
-         WHERE shop_id = $1 AND customer_key = $2 AND recovery_id <> $3 AND started_at IS NOT NULL) AS abandonments,
-       (SELECT count(*)::int FROM engine.customer_recoveries
-         WHERE shop_id = $1 AND customer_key = $2 AND recovery_id <> $3 AND end_reason = 'purchased') AS recovered`,
-    [shopId, customerKey, recoveryId],
-  );
-  const r = rows[0];
-  const known = customer.status === 'known';
-  const lastPurchase = isoOrUndefined(r.last_purchase);
-  const ignored = (await customerHistoryFacts(q, shopId, customerKey, recoveryId)).ignoredRecoveryMessages;
-  return {
-    ordersCount: Math.max(known ? (customer.ordersCount ?? 0) : 0, r.orders),
-    totalSpent: known && customer.totalSpent !== undefined ? customer.totalSpent : '0',
-    ...(lastPurchase !== undefined ? { lastPurchaseAt: lastPurchase } : {}),
-    previousAbandonments: r.abandonments,
-    previousRecoveries: r.recovered,
-    discountOrdersCount: r.discounted,
-    categoriesBought: r.categories ?? [],
-    ignoredRecoveryMessages: ignored,
-  };
+  const byRequest = new Map(known.map((r, i) => [r, rows[i]]));
+  return requests.map((req) => {
+    const r = byRequest.get(req as (typeof known)[number]);
+    if (req.customerKey === undefined || r === undefined) return NO_FEATURES;
+    const customer = foldEvents(
+      customerDecider,
+      (streams.get(customerStream(req.shopId, req.customerKey)) ?? []).map((x) =>
+        upcastEvent<CustomerEvent>({ type: x.type, schemaVersion: x.schemaVersion, data: x.data }),
+      ),
+    );
+    const isKnown = customer.status === 'known';
+    const lastPurchase = isoOrUndefined(r.last_purchase);
+    const ignored = ignoredOtherRecoveryMessages(
+      { messages: sentBy.get(pairKey(req.shopId, req.customerKey)) ?? [] },
+      req.recoveryId,
+      defaultRecoveryConfig.fatigue.machineOpenWithinMs,
+    );
+    return {
+      ordersCount: Math.max(isKnown ? (customer.ordersCount ?? 0) : 0, r.orders),
+      totalSpent: isKnown && customer.totalSpent !== undefined ? customer.totalSpent : '0',
+      ...(lastPurchase !== undefined ? { lastPurchaseAt: lastPurchase } : {}),
+      previousAbandonments: r.abandonments,
+      previousRecoveries: r.recovered,
+      discountOrdersCount: r.discounted,
+      categoriesBought: r.categories ?? [],
+      ignoredRecoveryMessages: ignored,
+    };
+  });
 }
 
 /** A uniform random number in [0, 1) from the OS generator (holdout and rollout draws). */
@@ -348,17 +434,54 @@ export async function buildStartContext(
   /** The cart's store products: their recorded categories (the category cache) go with the context. */
   productIds: readonly string[] = [],
 ): Promise<StartContext> {
-  const [customer, sequences, shop, productCategories] = await Promise.all([
-    customerFeatures(q, deps.store, shopId, customerKey, recoveryId),
-    deps.sequences.current(shopId),
-    deps.shops.get(shopId),
-    productCategoryCache.categoriesOf(q, shopId, productIds),
+  return (await buildStartContexts(deps, q, [{ shopId, recoveryId, customerKey, productIds }]))[0];
+}
+
+/**
+ * {@link buildStartContext} of many recoveries with a constant number of round trips whatever
+ * their number: the customer features of all of them ({@link customerFeaturesOf}), the shops'
+ * catalogues and time zones (cached where the repository and the shop look-up cache them, else one
+ * read per shop), the recorded categories of all their products in one query. One draw per request,
+ * in the order of `requests`.
+ */
+export async function buildStartContexts(
+  deps: StartContextDeps,
+  q: Queryable,
+  requests: readonly StartRequest[],
+): Promise<StartContext[]> {
+  if (requests.length === 0) return [];
+  const shopIds = [...new Set(requests.map((r) => r.shopId))];
+  const [customers, sequences, zones, productCategories] = await Promise.all([
+    customerFeaturesOf(q, deps.store, requests),
+    currentCatalogues(deps.sequences, shopIds),
+    shopTimeZones(deps.shops, shopIds),
+    productCategoryCache.categoriesOfMany(
+      q,
+      requests.map((r) => ({ shopId: r.shopId, productIds: r.productIds ?? [] })),
+    ),
   ]);
-  return {
-    customer,
-    sequences,
-    random: (deps.random ?? cryptoRandom)(),
-    shopTimeZone: shop?.timezone ?? 'UTC',
-    ...(Object.keys(productCategories).length > 0 ? { productCategories } : {}),
-  };
+  return requests.map((r, i) => {
+    const categories = productCategories[i];
+    return {
+      customer: customers[i],
+      sequences: sequences.get(r.shopId)!,
+      random: (deps.random ?? cryptoRandom)(),
+      shopTimeZone: zones.get(r.shopId) ?? 'UTC',
+      ...(Object.keys(categories).length > 0 ? { productCategories: categories } : {}),
+    };
+  });
+}
+
+async function currentCatalogues(
+  sequences: SequenceRepository,
+  shopIds: readonly string[],
+): Promise<Map<string, SequenceCatalogue>> {
+  if (sequences.currentMany) return sequences.currentMany(shopIds);
+  return new Map(await Promise.all(shopIds.map(async (id) => [id, await sequences.current(id)] as const)));
+}
+
+async function shopTimeZones(shops: ShopLookup, shopIds: readonly string[]): Promise<Map<string, string>> {
+  if (shops.timeZones) return shops.timeZones(shopIds);
+  const found = await Promise.all(shopIds.map(async (id) => [id, (await shops.get(id))?.timezone] as const));
+  return new Map(found.filter((f): f is readonly [string, string] => f[1] !== undefined));
 }

@@ -10,6 +10,11 @@ import type { RecoveryShop } from '@reclaim/ports';
 /** `ShopRegistry.get` satisfies it. */
 export interface ShopLookup {
   get(shopId: string): Promise<RecoveryShop | null>;
+  /**
+   * The IANA time zones of several shops with at most one round trip (the engine's batches); a
+   * shop that is not registered is absent. Optional: one `get` per shop otherwise.
+   */
+  timeZones?(shopIds: readonly string[]): Promise<Map<string, string>>;
 }
 
 /**

@@ -175,6 +175,12 @@ CREATE OR REPLACE TRIGGER shop_settings_changed AFTER INSERT OR UPDATE OR DELETE
   FOR EACH ROW EXECUTE FUNCTION engine.notify_shop_settings();
 CREATE OR REPLACE TRIGGER shop_settings_truncated AFTER TRUNCATE ON engine.shop_settings
   FOR EACH STATEMENT EXECUTE FUNCTION engine.notify_shop_settings();
+-- A new sequence catalogue is announced the same way: the settings caches keep each shop's current
+-- catalogue with its settings.
+CREATE OR REPLACE TRIGGER sequences_changed AFTER INSERT OR UPDATE OR DELETE ON engine.sequences
+  FOR EACH ROW EXECUTE FUNCTION engine.notify_shop_settings();
+CREATE OR REPLACE TRIGGER sequences_truncated AFTER TRUNCATE ON engine.sequences
+  FOR EACH STATEMENT EXECUTE FUNCTION engine.notify_shop_settings();
 
 CREATE TABLE IF NOT EXISTS engine.templates (
   shop_id text NOT NULL,

@@ -76,6 +76,8 @@ const CACHE_TTL_MS = 5_000;
  */
 export class ShopRegistry {
   private readonly byDomain = new Map<string, { at: number; shop: ShopCredentials | null }>();
+  /** The engine's time-zone look-ups (no secrets), cached like the webhook look-ups. */
+  private readonly zones = new Map<string, { at: number; zone: string | null }>();
 
   constructor(
     private readonly pool: Pool,
@@ -185,6 +187,38 @@ export class ShopRegistry {
     return rows[0] ? this.withSecrets(rows[0]) : null;
   }
 
+  /**
+   * The time zones of several shops (the engine's recovery starts): cached for CACHE_TTL_MS (LRU,
+   * `maxEntries`), the misses read in one query without opening any secret. Unknown shops are absent.
+   */
+  async timeZones(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const missing: string[] = [];
+    const t = Date.now();
+    for (const id of new Set(ids)) {
+      const hit = this.zones.get(id);
+      if (hit && t - hit.at < CACHE_TTL_MS) {
+        this.zones.delete(id); // most recently used last
+        this.zones.set(id, hit);
+        if (hit.zone !== null) out.set(id, hit.zone);
+      } else if (/^[0-9a-f-]{36}$/i.test(id)) missing.push(id);
+    }
+    if (missing.length === 0) return out;
+    const { rows } = await this.pool.query<{ id: string; timezone: string }>(
+      'SELECT id, timezone FROM app.shops WHERE id = ANY($1::uuid[])',
+      [missing],
+    );
+    const found = new Map(rows.map((r) => [r.id, r.timezone]));
+    for (const id of missing) {
+      const zone = found.get(id.toLowerCase()) ?? null;
+      if (zone !== null) out.set(id, zone);
+      this.zones.delete(id);
+      this.zones.set(id, { at: t, zone });
+    }
+    while (this.zones.size > this.maxEntries) this.zones.delete(this.zones.keys().next().value as string);
+    return out;
+  }
+
   async findByDomain(platform: Platform, shopDomain: string): Promise<ShopCredentials | null> {
     const key = cacheKey(platform, shopDomain);
     const hit = this.byDomain.get(key);
@@ -289,6 +323,7 @@ export class ShopRegistry {
     const row = rows[0];
     if (!row) return false;
     this.byDomain.delete(cacheKey(row.platform, row.shop_domain));
+    this.zones.delete(id);
     return true;
   }
 

@@ -12,6 +12,8 @@ import {
 export interface SequenceRepository {
   /** The latest catalogue of the shop, or the default sequences when the shop has none. */
   current(shopId: string): Promise<SequenceCatalogue>;
+  /** {@link current} of several shops with at most one round trip (the engine's batches). Optional. */
+  currentMany?(shopIds: readonly string[]): Promise<Map<string, SequenceCatalogue>>;
   /** Stores a new version (validated) and returns it with its version number. */
   save(shopId: string, sequences: readonly SequenceDefinition[]): Promise<SequenceCatalogue>;
   history(shopId: string): Promise<SequenceCatalogue[]>;
@@ -24,23 +26,41 @@ export class InvalidSequenceCatalogueError extends Error {
   }
 }
 
+/** A cache of the shops' current catalogues (the shop settings cache keeps them with the settings). */
+export interface SequenceCatalogueCache {
+  catalogues(shopIds: readonly string[]): Promise<Map<string, SequenceCatalogue>>;
+  invalidate(shopId: string): void;
+}
+
 /**
  * `engine.sequences(shop_id, version, definition jsonb, created_at)`. The built-in default catalogue is
  * version 1, so the first saved catalogue is version 2 and a recorded `catalogueVersion` is unambiguous.
  */
 export class PostgresSequenceRepository implements SequenceRepository {
+  /**
+   * With `cache` (the engine's `PostgresShopSettings`), current catalogues are read through it: a
+   * save here drops the shop's entry at once, one anywhere else through the table's NOTIFY trigger.
+   */
   constructor(
     private readonly pool: Pool,
     private readonly config: RecoveryConfig,
+    private readonly cache?: SequenceCatalogueCache,
   ) {}
 
   async current(shopId: string): Promise<SequenceCatalogue> {
-    const { rows } = await this.pool.query<{ version: number; definition: SequenceCatalogue }>(
-      'SELECT version, definition FROM engine.sequences WHERE shop_id = $1 ORDER BY version DESC LIMIT 1',
-      [shopId],
+    return (await this.currentMany([shopId])).get(shopId)!;
+  }
+
+  async currentMany(shopIds: readonly string[]): Promise<Map<string, SequenceCatalogue>> {
+    if (this.cache) return this.cache.catalogues(shopIds);
+    const ids = [...new Set(shopIds)];
+    const { rows } = await this.pool.query<{ shop_id: string; version: number; definition: SequenceCatalogue }>(
+      `SELECT DISTINCT ON (shop_id) shop_id, version, definition FROM engine.sequences
+        WHERE shop_id = ANY($1::text[]) ORDER BY shop_id, version DESC`,
+      [ids],
     );
-    if (rows.length === 0) return defaultSequences(this.config);
-    return { ...rows[0].definition, version: rows[0].version };
+    const stored = new Map(rows.map((r) => [r.shop_id, { ...r.definition, version: r.version }]));
+    return new Map(ids.map((id) => [id, stored.get(id) ?? defaultSequences(this.config)]));
   }
 
   async save(shopId: string, sequences: readonly SequenceDefinition[]): Promise<SequenceCatalogue> {
@@ -57,7 +77,10 @@ export class PostgresSequenceRepository implements SequenceRepository {
          ON CONFLICT (shop_id, version) DO NOTHING`,
         [shopId, catalogue.version, JSON.stringify(catalogue)],
       );
-      if (r.rowCount === 1) return catalogue;
+      if (r.rowCount === 1) {
+        this.cache?.invalidate(shopId);
+        return catalogue;
+      }
       if (attempt >= 5) throw new Error('could not allocate a sequence version (concurrent saves)');
     }
   }

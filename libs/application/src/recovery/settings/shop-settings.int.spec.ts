@@ -1,7 +1,8 @@
 import { Pool } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@reclaim/database';
-import { recoveryConfig } from '@reclaim/domain';
+import { defaultSequences, recoveryConfig } from '@reclaim/domain';
 import { migrateRecoveryEngine } from '../schema';
+import { PostgresSequenceRepository } from '../sequences/sequence-repository';
 import { PostgresShopSettings } from './shop-settings';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,5 +117,27 @@ describe('PostgresShopSettings cache', () => {
     expect(s.stats.loads).toBe(loads);
     await s.forShop('shop-e'); // evicted earlier: loaded again
     expect(s.stats.loads).toBe(loads + 1);
+  });
+
+  it("keeps each shop's current sequence catalogue: a save here drops it at once, one elsewhere by its NOTIFY", async () => {
+    const here = new PostgresShopSettings(pool, base, {}, { cacheMs: 60_000 });
+    const there = new PostgresShopSettings(pool, base, {}, { cacheMs: 60_000 });
+    await listening(here);
+    const sequencesHere = new PostgresSequenceRepository(pool, base, here);
+    const sequencesThere = new PostgresSequenceRepository(pool, base, there);
+    const before = await sequencesHere.currentMany(['shop-q', 'shop-r']);
+    expect(before.get('shop-q')).toEqual(defaultSequences(base));
+    const loads = here.stats.loads;
+    expect((await sequencesHere.current('shop-q')).version).toBe(1); // cached
+    expect(here.stats.loads).toBe(loads);
+    const saved = await sequencesThere.save('shop-q', defaultSequences(base).sequences.slice(-1));
+    expect(saved.version).toBe(2);
+    expect((await sequencesThere.current('shop-q')).version).toBe(2); // its own save: dropped at once
+    await until(async () => (await sequencesHere.current('shop-q')).version === 2, "the other instance's save");
+    expect((await sequencesHere.current('shop-r')).version).toBe(1);
+    // Uncached, the repository reads the latest version of several shops in one query.
+    const plain = new PostgresSequenceRepository(pool, base);
+    const both = await plain.currentMany(['shop-q', 'shop-r']);
+    expect([both.get('shop-q')?.version, both.get('shop-r')?.version]).toEqual([2, 1]);
   });
 });

@@ -9,6 +9,8 @@ import type { Notification, Pool, PoolClient } from 'pg';
 import { utmSettingsOf, validateUtmOverrides, type UtmOverrides, type UtmSettings } from '../../messages/utm';
 import {
   createRecoveryDecider,
+  defaultSequences,
+  type SequenceCatalogue,
   type EmailConsentPolicy,
   type LocalWindow,
   type RecoveryConfig,
@@ -282,6 +284,8 @@ interface SettingsEntry {
   readonly at: number;
   readonly settings: ShopRecoverySettings;
   readonly pm: RecoveryDecider;
+  /** The shop's current sequence catalogue (`engine.sequences`, else the defaults). */
+  readonly catalogue: SequenceCatalogue;
 }
 
 /**
@@ -290,7 +294,9 @@ interface SettingsEntry {
  * its shop's settings change: the table's trigger NOTIFYs every change, whoever makes it, and the
  * entry is dropped on it (a load that raced with a change is not kept). While nobody listens (not
  * started, or the connection was lost) an entry is trusted for `cacheMs` (default 5 s) only, and
- * the whole cache is dropped when listening starts again.
+ * the whole cache is dropped when listening starts again. Each entry also holds the shop's current
+ * sequence catalogue, loaded with its settings in the same query and announced on the same channel
+ * by `engine.sequences`' trigger (the cache of `PostgresSequenceRepository`).
  */
 export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
   private readonly cache = new Map<string, SettingsEntry>();
@@ -426,6 +432,12 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
     return new Map([...entries].map(([id, e]) => [id, e.pm]));
   }
 
+  /** The current sequence catalogues of several shops (cached with their settings). */
+  async catalogues(shopIds: readonly string[]): Promise<Map<string, SequenceCatalogue>> {
+    const entries = await this.entries(shopIds);
+    return new Map([...entries].map(([id, e]) => [id, e.catalogue]));
+  }
+
   async profile(shopId: string): Promise<ShopProfile> {
     const s = await this.get(shopId);
     const name = s.storeName ?? this.defaults.storeName;
@@ -465,16 +477,36 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
     }
     if (missing.length === 0) return out;
     const epoch = this.epoch;
-    const { rows } = await this.pool.query<{ shop_id: string; settings: ShopRecoverySettings }>(
-      'SELECT shop_id, settings FROM engine.shop_settings WHERE shop_id = ANY($1::text[])',
+    const { rows } = await this.pool.query<{
+      shop_id: string;
+      settings: ShopRecoverySettings | null;
+      version: number | null;
+      definition: SequenceCatalogue | null;
+    }>(
+      `SELECT w.shop_id, s.settings, q.version, q.definition
+         FROM unnest($1::text[]) AS w(shop_id)
+         LEFT JOIN engine.shop_settings s ON s.shop_id = w.shop_id
+         LEFT JOIN LATERAL (
+           SELECT version, definition FROM engine.sequences
+            WHERE shop_id = w.shop_id ORDER BY version DESC LIMIT 1) q ON true`,
       [missing],
     );
     this.stats.loads += missing.length;
-    const stored = new Map(rows.map((r) => [r.shop_id, r.settings]));
+    const stored = new Map(rows.map((r) => [r.shop_id, r]));
     const keep = epoch === this.epoch;
     for (const id of missing) {
-      const settings = stored.get(id) ?? {};
-      const entry = { at: Date.now(), settings, pm: createRecoveryDecider(shopRecoveryConfig(this.base, settings)) };
+      const row = stored.get(id);
+      const settings = row?.settings ?? {};
+      const catalogue =
+        row?.definition != null && row.version !== null
+          ? { ...row.definition, version: row.version }
+          : defaultSequences(this.base);
+      const entry = {
+        at: Date.now(),
+        settings,
+        pm: createRecoveryDecider(shopRecoveryConfig(this.base, settings)),
+        catalogue,
+      };
       out.set(id, entry);
       if (!keep) continue;
       this.cache.set(id, entry);

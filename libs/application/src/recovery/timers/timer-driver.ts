@@ -1,9 +1,26 @@
 import type { Pool } from 'pg';
-import type { RecoveryDecider, RecoveryInput } from '@reclaim/domain';
-import type { EventStore } from '@reclaim/event-store';
+import { v5 as uuidv5 } from 'uuid';
+import {
+  evolveRecovery,
+  initialRecoveryState,
+  upcastEvent,
+  type RecoveryDecider,
+  type RecoveryInput,
+  type RecoveryState,
+  type StartContext,
+  type StoredRecoveryEvent,
+} from '@reclaim/domain';
+import {
+  readStreams,
+  WrongExpectedRevisionError,
+  type EventStore,
+  type NewEvent,
+  type RecordedEvent,
+} from '@reclaim/event-store';
+import { RECLAIM_ID_NAMESPACE } from '../../ingestion/ids';
 import type { Clock } from '../clock';
 import { storeProductIds } from '../categories';
-import { buildStartContext } from '../facts';
+import { buildStartContext, buildStartContexts } from '../facts';
 import type { EngineLog, ShopLookup } from '../ports';
 import { loadRecovery, runRecovery } from '../recovery-stream';
 import type { SequenceRepository } from '../sequences/sequence-repository';
@@ -101,7 +118,7 @@ export class TimerDriver {
         if (batch.timers.length === 0) return;
         try {
           total.claimed += batch.timers.length;
-          const fired = await this.fireAll(batch.timers);
+          const fired = await this.fireMany(batch.timers);
           const failed = batch.timers.filter((t) => !fired.has(t.timerId)).map((t) => t.timerId);
           const now = this.deps.clock.now();
           await batch.settle([...fired], now, failed, new Date(now.getTime() + retryDelayMs));
@@ -121,9 +138,14 @@ export class TimerDriver {
     return total;
   }
 
-  /** Fires a batch; the ids of the timers that fired (the others are retried after `retryDelayMs`). */
-  private async fireAll(timers: readonly ClaimedTimer[]): Promise<Set<string>> {
-    // Timers of one stream in due order, streams in parallel (bounded).
+  /**
+   * Fires a claimed batch; the ids of the timers that fired (the others are retried after
+   * `retryDelayMs`). Protected: benches swap it. Streams with one timer in the batch (the usual
+   * case: a stream's later timer supersedes its earlier ones) go through {@link fireBatch}, a
+   * constant number of round trips for the whole batch; a stream with several timers fires them one
+   * by one in due order.
+   */
+  protected async fireMany(timers: readonly ClaimedTimer[]): Promise<Set<string>> {
     const byStream = new Map<string, ClaimedTimer[]>();
     for (const t of timers) {
       const lane = byStream.get(t.streamId);
@@ -131,6 +153,122 @@ export class TimerDriver {
       else byStream.set(t.streamId, [t]);
     }
     const lanes = [...byStream.values()];
+    const singles = lanes.filter((l) => l.length === 1).map((l) => l[0]);
+    const several = lanes.filter((l) => l.length > 1);
+    const [fired, firedOneByOne] = await Promise.all([this.fireBatch(singles), this.fireLanes(several)]);
+    for (const id of firedOneByOne) fired.add(id);
+    return fired;
+  }
+
+  /**
+   * Timers of distinct streams: their recovery streams in one read, the start contexts of the
+   * abandonment timers that are current in one go ({@link buildStartContexts}), the shops' deciders
+   * from the settings cache, every decision in memory, and the new events of all streams appended
+   * at once at the revision each was read at (the store's group commit writes them together). The
+   * event ids are those of the one-by-one path (derived from `timer:<id>`), so a retry or a second
+   * firing appends nothing twice; a stream another writer moved meanwhile is redone one by one on
+   * its fresh state.
+   */
+  private async fireBatch(timers: readonly ClaimedTimer[]): Promise<Set<string>> {
+    const fired = new Set<string>();
+    if (timers.length === 0) return fired;
+    let streams: Map<string, RecordedEvent[]>;
+    let pms: Map<string, RecoveryDecider>;
+    let starts: Map<string, StartContext>;
+    const now = this.deps.clock.now();
+    const states = new Map<string, { state: RecoveryState; recorded: readonly RecordedEvent[] }>();
+    try {
+      [streams, pms] = await Promise.all([
+        readStreams(
+          this.deps.store,
+          timers.map((t) => t.streamId),
+        ),
+        this.decidersFor(timers.map((t) => t.shopId)),
+      ]);
+      const starting: ClaimedTimer[] = [];
+      for (const t of timers) {
+        const recorded = streams.get(t.streamId) ?? [];
+        const state = recorded
+          .map((r) => upcastEvent<StoredRecoveryEvent>({ type: r.type, schemaVersion: r.schemaVersion, data: r.data }))
+          .reduce(evolveRecovery, initialRecoveryState());
+        states.set(t.streamId, { state, recorded });
+        if (t.purpose === 'abandonment' && now.getTime() >= t.dueAt.getTime() && state.timer?.timerId === t.timerId) {
+          starting.push(t);
+        }
+      }
+      const contexts = await buildStartContexts(
+        this.deps,
+        this.deps.pool,
+        starting.map((t) => {
+          const cart = states.get(t.streamId)!.state.cart;
+          return {
+            shopId: t.shopId,
+            recoveryId: t.streamId,
+            customerKey: cart?.customerKey,
+            productIds: storeProductIds(cart?.items ?? []),
+          };
+        }),
+      );
+      starts = new Map(starting.map((t, i) => [t.timerId, contexts[i]]));
+    } catch (err) {
+      this.deps.log?.warn(
+        { timers: timers.length, error: err instanceof Error ? err.name : 'unknown' },
+        'timer batch could not be read: retried later',
+      );
+      return fired;
+    }
+    const writes: { timer: ClaimedTimer; events: NewEvent[]; expected: bigint | 'no_stream' }[] = [];
+    for (const t of timers) {
+      try {
+        const { state, recorded } = states.get(t.streamId)!;
+        const start = starts.get(t.timerId);
+        const input: RecoveryInput = {
+          type: 'TimerFired',
+          timerId: t.timerId,
+          dueAt: t.dueAt.toISOString(),
+          now: now.toISOString(),
+          ...(start !== undefined ? { start } : {}),
+        };
+        const pm = pms.get(t.shopId) ?? this.deps.pm;
+        const decided = pm.decide(input, state);
+        if (decided.length === 0) {
+          fired.add(t.timerId);
+          continue;
+        }
+        const last = recorded.length > 0 ? recorded[recorded.length - 1].revision : undefined;
+        const first = last === undefined ? 0n : last + 1n;
+        const causationId = `timer:${t.timerId}`;
+        writes.push({
+          timer: t,
+          expected: last ?? 'no_stream',
+          events: decided.map((e, i) => ({
+            id: uuidv5(`${causationId}|${t.streamId}|${first + BigInt(i)}`, RECLAIM_ID_NAMESPACE),
+            type: e.type,
+            schemaVersion: e.schemaVersion,
+            data: e.data,
+            metadata: { shopId: t.shopId, causationId },
+          })),
+        });
+      } catch (err) {
+        this.warnNotFired(t, err);
+      }
+    }
+    const results = await Promise.allSettled(
+      writes.map((w) => this.deps.store.append(w.timer.streamId, w.events, w.expected)),
+    );
+    const redo: ClaimedTimer[] = [];
+    for (const [i, result] of results.entries()) {
+      const { timer } = writes[i];
+      if (result.status === 'fulfilled') fired.add(timer.timerId);
+      else if (result.reason instanceof WrongExpectedRevisionError) redo.push(timer);
+      else this.warnNotFired(timer, result.reason);
+    }
+    for (const id of await this.fireLanes(redo.map((t) => [t]))) fired.add(id);
+    return fired;
+  }
+
+  /** Lanes of timers, each lane's in order through the one-by-one {@link fire}, lanes in parallel (bounded). */
+  private async fireLanes(lanes: readonly (readonly ClaimedTimer[])[]): Promise<Set<string>> {
     const fired = new Set<string>();
     let next = 0;
     const worker = async () => {
@@ -143,6 +281,21 @@ export class TimerDriver {
       Array.from({ length: Math.min(this.deps.concurrency ?? TIMER_DEFAULTS.concurrency, lanes.length) }, worker),
     );
     return fired;
+  }
+
+  private async decidersFor(shopIds: readonly string[]): Promise<Map<string, RecoveryDecider>> {
+    const { deciders } = this.deps;
+    if (deciders === undefined) return new Map();
+    if (deciders.forShops) return deciders.forShops(shopIds);
+    const ids = [...new Set(shopIds)];
+    return new Map(await Promise.all(ids.map(async (id) => [id, await deciders.forShop(id)] as const)));
+  }
+
+  private warnNotFired(timer: ClaimedTimer, err: unknown): void {
+    this.deps.log?.warn(
+      { timerId: timer.timerId, purpose: timer.purpose, error: err instanceof Error ? err.name : 'unknown' },
+      'timer could not be fired: retried later',
+    );
   }
 
   /** Fires one claimed timer and marks it; false when it failed (it is retried after `retryDelayMs`). */
@@ -160,7 +313,7 @@ export class TimerDriver {
     return false;
   }
 
-  /** `TimerFired` into the recovery stream (not marked); false when it failed. Protected: benches swap it. */
+  /** `TimerFired` into the recovery stream (not marked), one by one; false when it failed. */
   protected async fire(timer: ClaimedTimer): Promise<boolean> {
     try {
       const now = this.deps.clock.now();
@@ -188,10 +341,7 @@ export class TimerDriver {
       await runRecovery(this.deps.store, pm, timer.streamId, input, `timer:${timer.timerId}`, timer.shopId);
       return true;
     } catch (err) {
-      this.deps.log?.warn(
-        { timerId: timer.timerId, purpose: timer.purpose, error: err instanceof Error ? err.name : 'unknown' },
-        'timer could not be fired: retried later',
-      );
+      this.warnNotFired(timer, err);
       return false;
     }
   }
