@@ -1,4 +1,5 @@
-import { isLosslessNumber } from 'lossless-json';
+import fc from 'fast-check';
+import { isLosslessNumber, LosslessNumber, parse } from 'lossless-json';
 import {
   constantTimeEqual,
   idOf,
@@ -21,6 +22,70 @@ describe('parseJsonLossless / idOf / decimalOf', () => {
     expect(idOf(parsed['id'])).toBe('820982911946154508');
     expect(isLosslessNumber(parsed['price'])).toBe(true);
     expect(validateMoney(parsed['price'])).toEqual({ ok: true, value: '12.50' });
+  });
+
+  /** What a parse gave: the tree with numbers as `N:<text>` (and own `__proto__` keys kept), or the error. */
+  const outcome = (f: () => unknown): unknown => {
+    const plain = (v: unknown): unknown => {
+      if (isLosslessNumber(v)) return `N:${v.value}`;
+      if (Array.isArray(v)) return v.map(plain);
+      if (typeof v === 'object' && v !== null) {
+        if (Object.getPrototypeOf(v) !== Object.prototype) return 'WRONG PROTOTYPE';
+        return Object.keys(v).map((k) => [k, plain((v as Record<string, unknown>)[k])]);
+      }
+      return v;
+    };
+    try {
+      return { ok: plain(f()) };
+    } catch (err) {
+      return { error: `${(err as Error).name}: ${(err as Error).message}` };
+    }
+  };
+  const library = (text: string) => parse(text, null, (value: string) => new LosslessNumber(value));
+  const sameAsLibrary = (text: string) =>
+    expect(outcome(() => parseJsonLossless(text))).toEqual(outcome(() => library(text)));
+
+  it('gives exactly what the lossless library gives, on the edges the native fast path hands back to it', () => {
+    for (const text of [
+      '{"a": 1, "a": 2}', // differing duplicate: the library refuses it
+      '{"a": 1, "a": 1}', // equal duplicate: the library keeps one
+      '{"__proto__": {"x": 1}, "b": 2}',
+      '{"s": "\\u0000123", "n": 5}', // a string that looks like the marker
+      '{"s": "\\\\u0000"}',
+      '[01]',
+      '[1.]',
+      '[-]',
+      '[1e]',
+      '[--1]',
+      '[1"x"]',
+      '[1 2]',
+      '{"n": 1e400, "m": -0.0000000000000000000001, "big": 123456789012345678901234567890}',
+      '"\\"quoted\\\\"',
+      `${'['.repeat(300)}1${']'.repeat(300)}`,
+      ' \t\n{ "a" : [ 1 , -2.5e+3 , true , null , "x" ] } \r\n',
+      '{"a": "unterminated}',
+      '',
+      '12',
+      'nul',
+    ]) {
+      sameAsLibrary(text);
+    }
+  });
+
+  it('gives exactly what the lossless library gives on arbitrary JSON and on corrupted JSON', () => {
+    const bigNumber = fc
+      .tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.nat({ max: 99 }), fc.boolean())
+      .map(([i, f, dec]) => (dec ? `${i}.${String(f).padStart(2, '0')}` : String(i)));
+    const withNumbers = fc
+      .tuple(fc.json(), fc.array(bigNumber, { maxLength: 4 }))
+      .map(([text, nums]) => (nums.length === 0 ? text : `{"v": ${text}, "n": [${nums.join(', ')}]}`));
+    const corrupted = fc
+      .tuple(withNumbers, fc.nat(), fc.constantFrom('', '"', '\\', ':', ',', '-', '0', 'e', '}', ']', '{"a":1,"a":2}'))
+      .map(([text, at, insert]) => {
+        const i = text.length === 0 ? 0 : at % text.length;
+        return text.slice(0, i) + insert + text.slice(i + (insert === '' ? 1 : 0));
+      });
+    fc.assert(fc.property(fc.oneof(withNumbers, corrupted), sameAsLibrary), { numRuns: 3000 });
   });
 
   it('throws a SyntaxError on truncated JSON', () => {
