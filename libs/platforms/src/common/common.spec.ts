@@ -8,6 +8,7 @@ import {
   PayloadFieldError,
   singleCurrency,
   validateMoney,
+  MAX_MONEY_AMOUNT,
   verifyBase64HmacSha256,
   hmacSha256,
   InvalidShopDomainError,
@@ -100,6 +101,27 @@ describe('parseJsonLossless / idOf / decimalOf', () => {
 });
 
 describe('validateMoney', () => {
+  it('gives the decimal.js result on its fast path (an explicit maximum takes the decimal.js path)', () => {
+    const amount = fc.oneof(
+      fc
+        .tuple(
+          fc.constantFrom('', '+', '-'),
+          fc.stringMatching(/^\d{0,14}$/),
+          fc.constantFrom('', '.'),
+          fc.stringMatching(/^\d{0,7}$/),
+          fc.constantFrom('', 'e2', 'E-1'),
+        )
+        .map((parts) => parts.join('')),
+      fc.constantFrom('999999999999.9999', '1000000000000', '1000000000000.0001', '0', '0.00', '00012.500', '.5', '5.'),
+    );
+    fc.assert(
+      fc.property(amount, fc.boolean(), (text, allowZero) => {
+        expect(validateMoney(text, { allowZero })).toEqual(validateMoney(text, { allowZero, max: MAX_MONEY_AMOUNT }));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it.each([
     ['-1', 'negative amount (-1)'],
     ['NaN', 'not a finite number (NaN)'],

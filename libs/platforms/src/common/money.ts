@@ -34,6 +34,8 @@ export function validateMoney(input: unknown, opts: { allowZero?: boolean; max?:
     if (/^[+-]?(nan|infinity|inf)$/i.test(text)) return { ok: false, reason: `not a finite number (${text})` };
     return { ok: false, reason: 'not a decimal number' };
   }
+  const plain = opts.max === undefined ? plainAmount(text, opts.allowZero === false) : undefined;
+  if (plain !== undefined) return plain;
   const amount = new Decimal(text);
   if (amount.isNegative() && !amount.isZero()) return { ok: false, reason: `negative amount (${text})` };
   if (amount.isZero() && opts.allowZero === false) return { ok: false, reason: 'zero amount' };
@@ -45,6 +47,29 @@ export function validateMoney(input: unknown, opts: { allowZero?: boolean; max?:
   const mantissa = text.split(/[eE]/)[0] ?? text;
   const sentDecimals = text.length === mantissa.length ? (mantissa.split('.')[1] ?? '').length : 0;
   return { ok: true, value: amount.abs().toFixed(Math.max(sentDecimals, amount.decimalPlaces())) };
+}
+
+const UNSIGNED_DECIMAL = /^\+?(\d*)(?:\.(\d*))?$/;
+const MAX_INTEGER_DIGITS = MAX_MONEY_AMOUNT.length;
+
+/**
+ * The common case without decimal.js (webhook mapping validates every price of every line): an
+ * unsigned amount without exponent below the default maximum, checked on its digits. The result
+ * is the one the decimal.js path gives (a property test holds them equal); anything else — a
+ * sign, an exponent, an amount at or near the maximum, a custom maximum — takes that path.
+ */
+function plainAmount(text: string, refuseZero: boolean): MoneyCheck | undefined {
+  const m = UNSIGNED_DECIMAL.exec(text);
+  if (!m) return undefined;
+  const integer = m[1]!.replace(/^0+/, '');
+  const fraction = m[2] ?? '';
+  if (integer.length >= MAX_INTEGER_DIGITS) return undefined;
+  const significant = fraction.replace(/0+$/, '');
+  if (significant.length > MAX_MONEY_DECIMALS) {
+    return { ok: false, reason: `more than ${MAX_MONEY_DECIMALS} decimal places` };
+  }
+  if (refuseZero && integer === '' && significant === '') return { ok: false, reason: 'zero amount' };
+  return { ok: true, value: fraction === '' ? integer || '0' : `${integer || '0'}.${fraction}` };
 }
 
 export type CurrencyCheck =

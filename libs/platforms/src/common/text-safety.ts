@@ -41,6 +41,19 @@ const IDENTIFIER_KEY = /(^id$|Id$|Ids$|^ids$|sku|token|Token|code|Code|currency|
  * place; an identifier with them is reported (its path, e.g. `commands[0].cartId`).
  */
 export function guardCommandText(value: unknown, path = 'commands'): string | undefined {
+  // Nearly always clean: one walk without building paths, the path-naming walk only when needed.
+  return hasUnsafeString(value) ? guardAt(value, path) : undefined;
+}
+
+function hasUnsafeString(value: unknown): boolean {
+  if (typeof value === 'string') return UNSAFE.test(value);
+  if (Array.isArray(value)) return value.some(hasUnsafeString);
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const k in value) if (hasUnsafeString((value as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
+function guardAt(value: unknown, path: string): string | undefined {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const v: unknown = value[i];
@@ -50,7 +63,7 @@ export function guardCommandText(value: unknown, path = 'commands'): string | un
           value[i] = safeText(v);
         }
       } else {
-        const bad = guardCommandText(v, `${path}[${i}]`);
+        const bad = guardAt(v, `${path}[${i}]`);
         if (bad) return bad;
       }
     }
@@ -67,7 +80,7 @@ export function guardCommandText(value: unknown, path = 'commands'): string | un
         obj[k] = safeText(v);
       }
     } else {
-      const bad = guardCommandText(v, at);
+      const bad = guardAt(v, at);
       if (bad) return bad;
     }
   }
