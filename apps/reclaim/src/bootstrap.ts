@@ -7,8 +7,9 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { ReceiveWebhook } from '@reclaim/application';
 import type { FastifyInstance } from 'fastify';
-import { configureBodyParsing } from './http/http-setup';
-import { registerWebhookRoutes } from './http/webhook-routes';
+import { configureBodyParsing, configureWebhookBodyParsing } from './http/http-setup';
+import { isStoreWebhook, registerWebhookRoutes } from './http/webhook-routes';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { addWebhookPaths } from './http/webhook-openapi';
 import { MESSAGE_LINK_MAX_PARAM_LENGTH } from './http/messages';
 import type { Runtime } from './runtime/runtime';
@@ -22,11 +23,18 @@ export function registeredRoutes(app: NestFastifyApplication): readonly { method
 
 /** Builds the HTTP application on a runtime (used by main.ts and by the end-to-end tests). */
 export async function createApp(runtime: Runtime, logger: Logger): Promise<NestFastifyApplication> {
+  // The store webhooks (the hot path) are served by a Fastify instance of their own, outside Nest's
+  // request pipeline (middleware, hooks); the server hands their POSTs to it (RFC 0002).
+  let webhooks: FastifyInstance | undefined;
   const adapter = new FastifyAdapter({
     bodyLimit: runtime.config.webhookBodyLimit,
     trustProxy: true,
     // Message-link tokens (/u, /t/o, /t/c) are longer than find-my-way's default 100 characters.
     routerOptions: { maxParamLength: MESSAGE_LINK_MAX_PARAM_LENGTH },
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
+      createServer((req, res) =>
+        webhooks !== undefined && isStoreWebhook(req.method, req.url) ? webhooks.routing(req, res) : handler(req, res),
+      ),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime, logger), adapter, {
     bufferLogs: true,
@@ -40,10 +48,19 @@ export async function createApp(runtime: Runtime, logger: Logger): Promise<NestF
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
   configureBodyParsing(app, runtime.config.webhookBodyLimit);
-  registerWebhookRoutes(app.getHttpAdapter().getInstance() as unknown as FastifyInstance, {
-    receive: app.get(ReceiveWebhook),
-    runtime,
-    log: logger,
+  const webhookDeps = { receive: app.get(ReceiveWebhook), runtime, log: logger };
+  // Also on Nest's instance: listed with the other routes (OpenAPI coverage) and reachable by `inject`.
+  registerWebhookRoutes(app.getHttpAdapter().getInstance() as unknown as FastifyInstance, webhookDeps);
+  const own = new FastifyAdapter({
+    bodyLimit: runtime.config.webhookBodyLimit,
+    trustProxy: true,
+  }).getInstance() as unknown as FastifyInstance;
+  configureWebhookBodyParsing(own, runtime.config.webhookBodyLimit);
+  registerWebhookRoutes(own, webhookDeps);
+  await own.ready();
+  webhooks = own;
+  (app.getHttpAdapter().getInstance() as unknown as FastifyInstance).addHook('onClose', async () => {
+    await own.close();
   });
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),

@@ -32,3 +32,11 @@ export function configureBodyParsing(app: NestFastifyApplication, webhookBodyLim
     }
   });
 }
+
+/** The webhook-only Fastify instance (bootstrap.ts): every body as raw bytes, up to the limit. */
+export function configureWebhookBodyParsing(fastify: FastifyInstance, webhookBodyLimit: number): void {
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: webhookBodyLimit }, (_req, body, done) =>
+    done(null, body),
+  );
+}

@@ -6,6 +6,13 @@ import type { RawWebhook } from '@reclaim/ports';
 import type { Runtime } from '../runtime/runtime';
 
 const PLATFORMS: readonly Platform[] = ['shopify', 'bigcommerce', 'woocommerce'];
+const STORE_WEBHOOK_PATH =
+  /^\/webhooks\/(?:shopify|bigcommerce|woocommerce|woocommerce\/cartflows\/[^/?#]+)\/?(?:\?|$)/;
+
+/** A POST to one of the routes below (the server hands these to the webhook-only Fastify instance). */
+export function isStoreWebhook(method: string | undefined, url: string | undefined): boolean {
+  return method === 'POST' && url !== undefined && STORE_WEBHOOK_PATH.test(url);
+}
 
 /**
  * The webhook endpoints, registered as plain Fastify routes rather than Nest controllers: this is
