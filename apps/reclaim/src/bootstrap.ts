@@ -25,7 +25,7 @@ export function registeredRoutes(app: NestFastifyApplication): readonly { method
 export async function createApp(runtime: Runtime, logger: Logger): Promise<NestFastifyApplication> {
   // The store webhooks (the hot path) are served by a Fastify instance of their own, outside Nest's
   // request pipeline (middleware, hooks); the server hands their POSTs to it (RFC 0002).
-  let webhooks: FastifyInstance | undefined;
+  const fast: { webhooks?: FastifyInstance } = {};
   const adapter = new FastifyAdapter({
     bodyLimit: runtime.config.webhookBodyLimit,
     trustProxy: true,
@@ -33,7 +33,9 @@ export async function createApp(runtime: Runtime, logger: Logger): Promise<NestF
     routerOptions: { maxParamLength: MESSAGE_LINK_MAX_PARAM_LENGTH },
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
       createServer((req, res) =>
-        webhooks !== undefined && isStoreWebhook(req.method, req.url) ? webhooks.routing(req, res) : handler(req, res),
+        fast.webhooks !== undefined && isStoreWebhook(req.method, req.url)
+          ? fast.webhooks.routing(req, res)
+          : handler(req, res),
       ),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRuntime(runtime, logger), adapter, {
@@ -58,7 +60,7 @@ export async function createApp(runtime: Runtime, logger: Logger): Promise<NestF
   configureWebhookBodyParsing(own, runtime.config.webhookBodyLimit);
   registerWebhookRoutes(own, webhookDeps);
   await own.ready();
-  webhooks = own;
+  fast.webhooks = own;
   (app.getHttpAdapter().getInstance() as unknown as FastifyInstance).addHook('onClose', async () => {
     await own.close();
   });
