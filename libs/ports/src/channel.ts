@@ -1,6 +1,6 @@
 import type { Channel } from '@reclaim/domain';
 
-/** One e-mail or SMS to send. Adapters: libs/providers (SMTP, Klaviyo, Twilio). */
+/** One e-mail, SMS or push notification to send. Adapters: libs/providers (SMTP, Klaviyo, Twilio); push: ./push.ts. */
 export interface ChannelMessage {
   /** `<recoveryId>:step-<n>:<channel>`: the provider must dedupe on it (Klaviyo unique_id, SMTP Message-ID…). */
   readonly idempotencyKey: string;

@@ -7,6 +7,7 @@ export * from './errors';
 export * from './commerce';
 export * from './catalog';
 export * from './channel';
+export * from './push';
 export * from './ticket';
 export * from './profile';
 export * from './engagement';

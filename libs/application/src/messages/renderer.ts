@@ -175,7 +175,12 @@ export class TemplateMessageRenderer implements MessageRenderer {
         this.options.onInvalidOverride?.({ shopId: input.shop.id, templateId: input.templateId, error: err.message });
       }
     }
-    const { source, fallback } = defaultTemplateFor(input.templateId, input.kind, input.channel);
+    const { source, fallback } = defaultTemplateFor(
+      input.templateId,
+      input.kind,
+      // A push notification is short text, like an SMS.
+      input.channel === 'push' ? 'sms' : input.channel,
+    );
     if (fallback) warnings.push('template-fallback');
     return { compiled: this.cache.get(source), origin: fallback ? 'fallback' : 'default' };
   }

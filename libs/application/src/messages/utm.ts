@@ -81,7 +81,7 @@ export function utmParametersFor(settings: UtmSettings, message: UtmMessage): Ut
   if (!settings.enabled) return undefined;
   const params: Record<string, string> = {
     utm_source: settings.source,
-    utm_medium: settings.medium[message.channel],
+    utm_medium: message.channel === 'push' ? 'push' : settings.medium[message.channel],
     utm_campaign: fill(settings.campaign, message),
   };
   if (settings.content !== null) {

@@ -1,6 +1,8 @@
 import type { AlternativeRules } from './alternatives';
 import { parseDuration, parseDurationList } from '../shared/duration';
 import { DAY, HOUR, MINUTE } from './time';
+import type { ChannelChoiceSettings } from './channel-choice';
+import type { EngagementScoreSettings } from './engagement-score';
 import type { FatigueSettings } from './fatigue';
 import type { SendTimeSettings } from './send-time';
 import type { SupportTicketMatch } from './support-tickets';
@@ -52,6 +54,14 @@ export interface RecoveryConfig {
   readonly frequencyCapMs: number;
   /** Engagement fatigue: how ignored messages are counted and when later steps are skipped. */
   readonly fatigue: FatigueSettings;
+  /**
+   * Engagement score (RFC 0013): the customer's responsiveness estimate; when it has enough evidence
+   * it decides instead of the fatigue counter (which stays the fallback, and shares its window,
+   * own-steps and machine-open settings).
+   */
+  readonly engagementScore: EngagementScoreSettings;
+  /** Channel choice by expected value per segment × channel, minus the shop's cost per channel. */
+  readonly channelChoice: ChannelChoiceSettings;
   readonly emailConsentPolicy: EmailConsentPolicy;
   /** Allowed local send windows per channel; `null` = any time. */
   readonly sendWindows: { readonly email: LocalWindow | null; readonly sms: LocalWindow | null };
@@ -123,6 +133,8 @@ export const defaultRecoveryConfig: RecoveryConfig = {
     countOwnSteps: false,
     machineOpenWithinMs: 60_000,
   },
+  engagementScore: { enabled: true, priorStrength: 4, minMessages: 4, unresponsiveBelow: 0.12, engagedFrom: 0.5 },
+  channelChoice: { enabled: true, costs: { email: 0.001, sms: 0.05, push: 0 }, priorStrength: 10, minMessages: 20 },
   emailConsentPolicy: defaults.emailConsentPolicy,
   sendWindows: { email: null, sms: { fromMinute: 8 * 60, toMinute: 21 * 60 } },
   discountValidityMs: parseDuration(defaults.discountExpiry),
@@ -143,11 +155,15 @@ export const defaultRecoveryConfig: RecoveryConfig = {
 };
 
 export type RecoveryConfigOverrides = Partial<
-  Omit<RecoveryConfig, 'segments' | 'sendWindows' | 'fatigue' | 'sendTime'>
+  Omit<RecoveryConfig, 'segments' | 'sendWindows' | 'fatigue' | 'sendTime' | 'engagementScore' | 'channelChoice'>
 > & {
   readonly segments?: Partial<SegmentThresholds>;
   readonly sendTime?: Partial<SendTimeSettings>;
   readonly fatigue?: Partial<FatigueSettings>;
+  readonly engagementScore?: Partial<EngagementScoreSettings>;
+  readonly channelChoice?: Partial<Omit<ChannelChoiceSettings, 'costs'>> & {
+    readonly costs?: Partial<ChannelChoiceSettings['costs']>;
+  };
   readonly sendWindows?: Partial<RecoveryConfig['sendWindows']>;
 };
 
@@ -162,6 +178,12 @@ export function recoveryConfig(overrides: RecoveryConfigOverrides = {}): Recover
     sendWindows: { ...base.sendWindows, ...overrides.sendWindows },
     fatigue: { ...base.fatigue, ...overrides.fatigue },
     sendTime: { ...base.sendTime, ...overrides.sendTime },
+    engagementScore: { ...base.engagementScore, ...overrides.engagementScore },
+    channelChoice: {
+      ...base.channelChoice,
+      ...overrides.channelChoice,
+      costs: { ...base.channelChoice.costs, ...overrides.channelChoice?.costs },
+    },
     segments: { ...base.segments, highValueCart: highValueThreshold, ...overrides.segments },
   };
 }

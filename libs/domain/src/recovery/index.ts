@@ -60,6 +60,32 @@ export {
   type FatigueSettings,
 } from './fatigue';
 export {
+  assessResponsiveness,
+  betaPosterior,
+  customerTally,
+  describeResponsiveness,
+  priorFromRate,
+  skipsForLowResponsiveness,
+  smoothedRate,
+  type BetaParams,
+  type BetaPosterior,
+  type EngagementScoreSettings,
+  type ResponsivenessAssessment,
+  type ResponsivenessLevel,
+  type Tally,
+} from './engagement-score';
+export {
+  CHANNEL_PREFERENCE,
+  chooseChannel,
+  describeChannelChoice,
+  RESPONSE_SEGMENT_ORDER,
+  responseSegmentOf,
+  type ChannelChoice,
+  type ChannelChoiceSettings,
+  type ChannelEstimate,
+  type ChannelEvidence,
+} from './channel-choice';
+export {
   checkBeforeSend,
   type ChannelConsent,
   type CheckResult,

@@ -30,6 +30,8 @@ export function summarizeDecision(decision: SendDecision): SendSummary {
       : {}),
     ...(decision.discountWithheld !== undefined ? { discountWithheld: decision.discountWithheld } : {}),
     consentUsed: decision.consentUsed,
+    ...(decision.channelChoice !== undefined ? { channelChoice: decision.channelChoice } : {}),
+    ...(decision.responsiveness !== undefined ? { responsiveness: decision.responsiveness } : {}),
   };
 }
 
@@ -50,6 +52,8 @@ export function outcomeFromCheck(result: CheckResult): StepOutcomeResult | undef
           : {}),
         ...(result.wouldSend !== undefined ? { wouldSend: summarizeDecision(result.wouldSend) } : {}),
         ...(result.fatigue !== undefined ? { fatigue: result.fatigue } : {}),
+        ...(result.responsiveness !== undefined ? { responsiveness: result.responsiveness } : {}),
+        ...(result.channelChoice !== undefined ? { channelChoice: result.channelChoice } : {}),
       };
     case 'defer':
       return {

@@ -1,5 +1,7 @@
 import Decimal from 'decimal.js';
 import { defaultRecoveryConfig, type RecoveryConfig } from './config';
+import { CHANNEL_PREFERENCE, chooseChannel, type ChannelChoice, type ChannelEvidence } from './channel-choice';
+import { assessResponsiveness, skipsForLowResponsiveness, type ResponsivenessAssessment } from './engagement-score';
 import { assessFatigue, type EngagementHistory, type FatigueAssessment } from './fatigue';
 import { formatMoney, isDecimalString, lineTotal } from './money';
 import { isValidTimeZone, nextAllowedTime } from './quiet-hours';
@@ -19,6 +21,8 @@ export interface SendTemplate {
   readonly kind: 'sales' | 'help';
   readonly id: string;
   readonly supportTickets?: readonly string[];
+  /** `rich`: the customer is engaged (RFC 0013): the step's `<id>-rich` template is used when the shop has one. */
+  readonly variant?: 'rich';
 }
 
 export type StopReason = 'purchased' | 'purchased-elsewhere';
@@ -33,6 +37,10 @@ export type SkipReason =
   | 'channel-opted-out'
   | 'another-recovery-active'
   | 'engagement-fatigue'
+  /** The engagement score says the customer does not respond: an intermediate step is left out (RFC 0013). */
+  | 'low-responsiveness'
+  /** Push: no device registered for the customer. */
+  | 'no-push-token'
   | 'all-out-of-stock'
   | 'invalid-price-data'
   | 'shadow-mode'
@@ -112,7 +120,7 @@ export interface SendCheckContext {
   readonly reach: Reach;
   /** Channels revoked during this recovery. */
   readonly revokedChannels: readonly Channel[];
-  readonly consent: { readonly email?: ChannelConsent; readonly sms?: ChannelConsent };
+  readonly consent: { readonly email?: ChannelConsent; readonly sms?: ChannelConsent; readonly push?: ChannelConsent };
   /** Last recovery message to this customer from another recovery. */
   readonly lastOtherRecoveryMessageAt?: IsoTimestamp;
   /** Another active recovery of the same customer. */
@@ -138,6 +146,13 @@ export interface SendCheckContext {
   readonly unavailableChannels?: readonly Channel[];
   /** The send time chosen for this step (`recovery.send-time-chosen`): nothing is sent before it. */
   readonly sendTimeAt?: IsoTimestamp;
+  /** Index of the sequence's last step (an unresponsive customer still gets the first and the last). */
+  readonly lastStepIndex?: number;
+  /**
+   * What the engine learned from recorded outcomes (RFC 0013): the shop's tally and the customer's
+   * segment's tally per channel. Absent: the fixed rules decide (preference order, fatigue counter).
+   */
+  readonly learned?: ChannelEvidence;
 }
 
 export interface DiscountOffer {
@@ -166,6 +181,10 @@ export interface SendDecision {
   readonly leftOut: readonly string[];
   /** Channels the step asked for but could not use, with the reason (R13). */
   readonly channelsSkipped: readonly { readonly channel: Channel; readonly reason: SkipReason }[];
+  /** How the channel was chosen (rates, costs, segment), when the engine learned anything to choose with. */
+  readonly channelChoice?: ChannelChoice;
+  /** The customer's engagement score at the send, when scored. */
+  readonly responsiveness?: ResponsivenessAssessment;
 }
 
 export type CheckResult =
@@ -178,6 +197,10 @@ export type CheckResult =
       readonly wouldSend?: SendDecision;
       /** `engagement-fatigue`: the numbers the skip rests on. */
       readonly fatigue?: FatigueAssessment;
+      /** `low-responsiveness` (and a fatigue skip of a scored customer): the estimate it rests on. */
+      readonly responsiveness?: ResponsivenessAssessment;
+      /** The channel that would have been used, and why. */
+      readonly channelChoice?: ChannelChoice;
     }
   | {
       readonly decision: 'defer';
@@ -194,7 +217,12 @@ type ChannelCheck = { ok: true; consent: ConsentUsed } | { ok: false; reason: Sk
 
 function checkChannel(channel: Channel, ctx: SendCheckContext, config: RecoveryConfig): ChannelCheck {
   if (ctx.revokedChannels.includes(channel)) return { ok: false, reason: 'channel-opted-out' };
-  if (!ctx.reach[channel]) return { ok: false, reason: channel === 'email' ? 'no-email-address' : 'invalid-phone' };
+  if (!ctx.reach[channel]) {
+    return {
+      ok: false,
+      reason: channel === 'email' ? 'no-email-address' : channel === 'sms' ? 'invalid-phone' : 'no-push-token',
+    };
+  }
   if (ctx.unavailableChannels?.includes(channel)) return { ok: false, reason: 'channel-unavailable' };
   const consent = ctx.consent[channel];
   const status = consent?.status ?? 'not-subscribed';
@@ -218,6 +246,17 @@ function checkChannel(channel: Channel, ctx: SendCheckContext, config: RecoveryC
     };
   }
   return { ok: false, reason: 'no-consent' };
+}
+
+/** The cart's value from its recorded lines (what a response is worth to the channel choice). */
+function itemsValue(items: readonly RecoveryItem[]): DecimalString {
+  let total = new Decimal(0);
+  for (const i of items) {
+    if (priceOf(i.unitPrice) && Number.isInteger(i.quantity) && i.quantity > 0) {
+      total = total.plus(lineTotal(i.unitPrice, i.quantity));
+    }
+  }
+  return total.toFixed();
 }
 
 function priceOf(value: string | undefined): value is string {
@@ -274,18 +313,40 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
   if (ctx.ticketOpen && config.pauseWhileTicketOpen) {
     return { decision: 'defer', until: ctx.now, reason: 'support-ticket-open' };
   }
-  // 2 + 6. Consent and channel: SMS when the step asks for it and it is allowed, else email.
-  const preference: Channel[] = (['sms', 'email'] as const).filter((c) => ctx.step.channels.includes(c));
+  // 2 + 6. Consent and channel. Without learned rates: SMS when the step asks for it and it is
+  // allowed, else email, else push. With them: the permitted channel of highest expected value.
+  const preference: Channel[] = CHANNEL_PREFERENCE.filter((c) => ctx.step.channels.includes(c));
   const channelsSkipped: { channel: Channel; reason: SkipReason }[] = [];
   let chosen: { channel: Channel; consent: ConsentUsed } | undefined;
-  for (const channel of preference) {
-    const check = checkChannel(channel, ctx, config);
-    if (check.ok) {
-      chosen = { channel, consent: check.consent };
-      break;
+  let channelChoice: ChannelChoice | undefined;
+  if (ctx.learned === undefined) {
+    for (const channel of preference) {
+      const check = checkChannel(channel, ctx, config);
+      if (check.ok) {
+        chosen = { channel, consent: check.consent };
+        break;
+      }
+      channelsSkipped.push({ channel, reason: check.reason });
     }
-    channelsSkipped.push({ channel, reason: check.reason });
+  } else {
+    const permitted: { channel: Channel; consent: ConsentUsed }[] = [];
+    for (const channel of preference) {
+      const check = checkChannel(channel, ctx, config);
+      if (check.ok) permitted.push({ channel, consent: check.consent });
+      else channelsSkipped.push({ channel, reason: check.reason });
+    }
+    if (permitted.length > 0) {
+      channelChoice = chooseChannel(
+        permitted.map((p) => p.channel),
+        ctx.learned,
+        itemsValue(ctx.items),
+        config.channelChoice,
+      );
+      const pick = channelChoice.chosen;
+      chosen = permitted.find((p) => p.channel === pick);
+    }
   }
+  const explained = channelChoice !== undefined ? { channelChoice } : {};
   if (chosen === undefined) {
     const primary = channelsSkipped.find((s) => s.channel === ctx.step.channels[0]) ?? channelsSkipped[0];
     return { decision: 'skip', reason: primary?.reason ?? 'no-consent', channelsSkipped };
@@ -302,10 +363,29 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
     const capEnd = toMs(ctx.lastOtherRecoveryMessageAt) + config.frequencyCapMs;
     if (now < capEnd) return { decision: 'defer', until: toIso(capEnd), reason: 'frequency-cap' };
   }
-  const fatigue = fatigueOf(ctx, config);
-  if (fatigue.fatigued) return { decision: 'skip', reason: 'engagement-fatigue', fatigue };
-  // 4. Quiet hours in the customer's time zone, else the shop's.
-  const window = config.sendWindows[chosen.channel];
+  // The engagement score decides when it has the evidence; the fatigue counter is the fallback.
+  const responsiveness =
+    ctx.learned !== undefined && ctx.engagement !== undefined && config.engagementScore.enabled
+      ? assessResponsiveness(
+          ctx.engagement,
+          ctx.recoveryId,
+          ctx.now,
+          ctx.learned.shop,
+          config.engagementScore,
+          config.fatigue,
+        )
+      : undefined;
+  const scored = responsiveness !== undefined ? { responsiveness } : {};
+  if (responsiveness !== undefined && responsiveness.level !== 'unknown') {
+    if (responsiveness.level === 'unresponsive' && skipsForLowResponsiveness(ctx.step.index, ctx.lastStepIndex)) {
+      return { decision: 'skip', reason: 'low-responsiveness', responsiveness, ...explained };
+    }
+  } else {
+    const fatigue = fatigueOf(ctx, config);
+    if (fatigue.fatigued) return { decision: 'skip', reason: 'engagement-fatigue', fatigue, ...scored, ...explained };
+  }
+  // 4. Quiet hours in the customer's time zone, else the shop's (push keeps the SMS window).
+  const window = config.sendWindows[chosen.channel === 'push' ? 'sms' : chosen.channel];
   if (window !== null) {
     const own = ctx.customerTimeZone !== undefined && isValidTimeZone(ctx.customerTimeZone);
     const zone = own ? (ctx.customerTimeZone as string) : ctx.shopTimeZone;
@@ -369,7 +449,11 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
           ? { supportTickets: ctx.supportTickets }
           : {}),
       }
-    : { kind: 'sales', id: ctx.step.template };
+    : {
+        kind: 'sales',
+        id: ctx.step.template,
+        ...(responsiveness?.level === 'engaged' ? { variant: 'rich' as const } : {}),
+      };
   const decision: SendDecision = {
     decision: 'send',
     channel: chosen.channel,
@@ -383,6 +467,8 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
     consentUsed: chosen.consent,
     leftOut,
     channelsSkipped,
+    ...explained,
+    ...scored,
   };
   // Shadow: every decision made and recorded, nothing sent.
   if (ctx.mode.kind === 'shadow') return { decision: 'skip', reason: ctx.mode.reason, wouldSend: decision };

@@ -20,6 +20,8 @@ import type {
 import type { SoldOutLine } from './alternatives';
 import type { SendTimeArm, SendTimeChoice } from './send-time';
 import type { RecoveryArm } from './arms';
+import type { ChannelChoice } from './channel-choice';
+import type { ResponsivenessAssessment } from './engagement-score';
 import type { FatigueAssessment } from './fatigue';
 import type { RecoveryFeatures } from './features';
 import type { EnrichmentSource, EnrichmentUnavailableReason, ProfileEnrichment } from './enrichment';
@@ -77,6 +79,10 @@ export interface SendSummary {
   readonly discount?: { readonly percent: number; readonly expiresAt: IsoTimestamp };
   readonly discountWithheld?: DiscountWithheldReason;
   readonly consentUsed: ConsentUsed;
+  /** How the channel was chosen: segment, learned rates, costs (optional, no version bump; RFC 0013). */
+  readonly channelChoice?: ChannelChoice;
+  /** The customer's engagement score at the send (optional, no version bump; RFC 0013). */
+  readonly responsiveness?: ResponsivenessAssessment;
 }
 
 export type StepOutcomeResult =
@@ -98,6 +104,10 @@ export type StepOutcomeResult =
       readonly wouldSend?: SendSummary;
       /** `engagement-fatigue`: the counts the skip rests on. */
       readonly fatigue?: FatigueAssessment;
+      /** `low-responsiveness`: the engagement score the skip rests on. */
+      readonly responsiveness?: ResponsivenessAssessment;
+      /** The channel the step would have used, and why. */
+      readonly channelChoice?: ChannelChoice;
     }
   | {
       readonly kind: 'deferred';
@@ -474,6 +484,10 @@ export interface StepSkipped extends Base<'recovery.step-skipped'> {
   readonly wouldSend?: SendSummary;
   /** `engagement-fatigue` (optional, added without a version bump): the counts the skip rests on. */
   readonly fatigue?: FatigueAssessment;
+  /** `low-responsiveness` (optional, no version bump; RFC 0013): the engagement score the skip rests on. */
+  readonly responsiveness?: ResponsivenessAssessment;
+  /** The channel the step would have used and why (optional, no version bump; RFC 0013). */
+  readonly channelChoice?: ChannelChoice;
 }
 export interface StepDeferred extends Base<'recovery.step-deferred'> {
   readonly step: number;

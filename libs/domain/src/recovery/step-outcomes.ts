@@ -118,6 +118,8 @@ export function onOutcome(
         ...(o.channelsSkipped !== undefined ? { channelsSkipped: o.channelsSkipped } : {}),
         ...(o.wouldSend !== undefined ? { wouldSend: o.wouldSend } : {}),
         ...(o.fatigue !== undefined ? { fatigue: o.fatigue } : {}),
+        ...(o.responsiveness !== undefined ? { responsiveness: o.responsiveness } : {}),
+        ...(o.channelChoice !== undefined ? { channelChoice: o.channelChoice } : {}),
       });
       break;
     case 'deferred':

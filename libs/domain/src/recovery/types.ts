@@ -5,8 +5,9 @@
  */
 export type IsoTimestamp = string;
 export type DecimalString = string;
-export type Channel = 'email' | 'sms';
-export const CHANNELS: readonly Channel[] = ['email', 'sms'];
+/** `push`: a port (libs/ports/src/push.ts) an adapter can implement; none is configured by default. */
+export type Channel = 'email' | 'sms' | 'push';
+export const CHANNELS: readonly Channel[] = ['email', 'sms', 'push'];
 
 /** Which channels the cart's (sealed) contact details make possible. */
 export interface Reach {
@@ -14,6 +15,8 @@ export interface Reach {
   readonly email: boolean;
   /** A phone number in valid E.164 form is on file (see `isValidE164`). */
   readonly sms: boolean;
+  /** A push device token is registered for the customer (absent: none). */
+  readonly push?: boolean;
 }
 
 export interface RecoveryItem {

@@ -9,6 +9,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
+  type Channel,
   BACK_IN_STOCK_FIRST_STEP,
   checkBeforeSend,
   isCartConverted,
@@ -169,7 +170,7 @@ export class SendBackInStockHandler implements ICommandHandler<SendBackInStock> 
     lineId: string,
     step: number,
     outcome: StepOutcomeResult,
-    channel: 'email' | 'sms' = 'email',
+    channel: Channel = 'email',
   ): Promise<EffectOutcome> {
     switch (outcome.kind) {
       case 'sent':

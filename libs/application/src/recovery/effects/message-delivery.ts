@@ -232,7 +232,8 @@ export class MessageDelivery {
     if (isCartConverted(cart) || ended === 'purchased') return { kind: 'stopped', reason: 'purchased' };
     if (ended === 'opted-out' || recovery.state.revoked.includes(channel))
       return { kind: 'skipped', reason: 'channel-opted-out' };
-    const status = consentOf(customer, cart)[channel]?.status;
+    // Push consent lives with the device registration, not in the customer's record.
+    const status = channel === 'push' ? undefined : consentOf(customer, cart)[channel]?.status;
     if (status === 'unsubscribed' || status === 'bounced' || status === 'complained')
       return { kind: 'skipped', reason: status };
     return undefined;

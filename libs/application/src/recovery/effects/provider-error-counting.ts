@@ -85,7 +85,13 @@ function storeProvider(args: readonly unknown[]): string {
 export function withProviderErrorCounting(
   deps: EffectRunnerDeps,
   metrics: ProviderMetrics,
-  names: { readonly email?: string; readonly sms?: string; readonly tickets?: string; readonly profiles?: string } = {},
+  names: {
+    readonly email?: string;
+    readonly sms?: string;
+    readonly push?: string;
+    readonly tickets?: string;
+    readonly profiles?: string;
+  } = {},
 ): EffectRunnerDeps {
   const channels: EffectRunnerDeps['channels'] = {};
   for (const [channel, port] of Object.entries(deps.channels) as [

@@ -42,11 +42,14 @@ export class ConsentUnsubscribeRecorder implements UnsubscribeRecorder {
 
   async recordUnsubscribe(request: UnsubscribeRequest): Promise<void> {
     checkSubject(request.shopId, request.recoveryId);
+    const channel = request.channel;
+    // Push carries no unsubscribe link: the customer turns notifications off on the device.
+    if (channel === 'push') throw new Error('push messages carry no unsubscribe link');
     const shop = await this.deps.shops.get(request.shopId);
     if (!shop) throw new ShopGoneError(request.shopId);
     const customer = await readCustomer(this.deps.store, request.shopId, request.customerKey);
     // Idempotent: mailbox providers may POST the same link more than once.
-    if (customer.consent[request.channel]?.state === 'unsubscribed') return;
+    if (customer.consent[channel]?.state === 'unsubscribed') return;
     const at = request.at.toISOString();
     const command: ChangeMarketingConsentCommand = {
       type: 'ChangeMarketingConsent',
@@ -58,7 +61,7 @@ export class ConsentUnsubscribeRecorder implements UnsubscribeRecorder {
       platformUpdatedAt: at,
       customer: {},
       reach: { email: false, sms: false },
-      channel: request.channel,
+      channel,
       consent: {
         state: 'unsubscribed',
         updatedAt: at,
