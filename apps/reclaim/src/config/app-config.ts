@@ -283,6 +283,28 @@ export class AppConfig {
   @Matches(/^\d{1,12}(\.\d{1,4})?$/, { message: 'HIGH_VALUE_THRESHOLD must be a decimal amount like 200 or 199.99' })
   HIGH_VALUE_THRESHOLD: string = RECOVERY_SETTING_DEFAULTS.highValueThreshold;
 
+  @Setting({
+    group: 'recovery',
+    description: 'cost of one e-mail (shop currency) weighed by the channel choice; per-shop setting overrides',
+  })
+  @Matches(/^\d{1,6}(\.\d{1,6})?$/, { message: 'CHANNEL_COST_EMAIL must be a decimal amount like 0.001' })
+  CHANNEL_COST_EMAIL: string = RECOVERY_SETTING_DEFAULTS.channelCostEmail;
+
+  @Setting({
+    group: 'recovery',
+    description: 'cost of one SMS (shop currency) weighed by the channel choice; per-shop setting overrides',
+  })
+  @Matches(/^\d{1,6}(\.\d{1,6})?$/, { message: 'CHANNEL_COST_SMS must be a decimal amount like 0.05' })
+  CHANNEL_COST_SMS: string = RECOVERY_SETTING_DEFAULTS.channelCostSms;
+
+  @Setting({
+    group: 'recovery',
+    description:
+      'cost of one push notification (shop currency) weighed by the channel choice; per-shop setting overrides',
+  })
+  @Matches(/^\d{1,6}(\.\d{1,6})?$/, { message: 'CHANNEL_COST_PUSH must be a decimal amount like 0' })
+  CHANNEL_COST_PUSH: string = RECOVERY_SETTING_DEFAULTS.channelCostPush;
+
   /** Cart value from which one support ticket is opened per cart. */
   @Setting({ group: 'recovery', description: 'cart value from which one support ticket is opened per cart' })
   @Matches(/^\d{1,12}(\.\d{1,4})?$/, { message: 'TICKET_THRESHOLD must be a decimal amount like 200 or 199.99' })
@@ -734,6 +756,13 @@ export class AppConfig {
       discountCooldownMs: parseDuration(this.DISCOUNT_COOLDOWN),
       frequencyCapMs: parseDuration(this.FREQUENCY_CAP),
       emailConsentPolicy: this.EMAIL_CONSENT_POLICY,
+      channelChoice: {
+        costs: {
+          email: Number(this.CHANNEL_COST_EMAIL),
+          sms: Number(this.CHANNEL_COST_SMS),
+          push: Number(this.CHANNEL_COST_PUSH),
+        },
+      },
     });
   }
 

@@ -57,6 +57,8 @@ export interface RenderDiscount {
 /** What the effect runner hands the renderer for one (recovery, step, channel). */
 export interface RenderMessageInput {
   readonly templateId: string;
+  /** `rich`: an engaged customer (RFC 0013): the shop's `<templateId>-rich` template is used when it has one. */
+  readonly variant?: 'rich';
   readonly kind: 'sales' | 'help';
   readonly channel: Channel;
   readonly locale?: string;
@@ -165,7 +167,12 @@ export class TemplateMessageRenderer implements MessageRenderer {
     input: RenderMessageInput,
     warnings: RenderWarning[],
   ): Promise<{ compiled: CompiledTemplate; origin: 'override' | 'default' | 'fallback' }> {
-    const override = await this.options.overrides?.findTemplate(input.shop.id, input.templateId, input.channel);
+    const rich =
+      input.variant === 'rich'
+        ? await this.options.overrides?.findTemplate(input.shop.id, `${input.templateId}-rich`, input.channel)
+        : undefined;
+    const override =
+      rich ?? (await this.options.overrides?.findTemplate(input.shop.id, input.templateId, input.channel));
     if (override !== undefined && override.channel === input.channel) {
       try {
         return { compiled: this.cache.get(override), origin: 'override' };

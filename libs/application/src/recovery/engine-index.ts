@@ -86,6 +86,14 @@ export const engineIndex = {
     );
   },
 
+  /** The recovery's response segment (RFC 0013), from `recovery.segmented`. */
+  async segmented(tx: Queryable, recoveryId: string, segment: string): Promise<void> {
+    await tx.query(`UPDATE engine.customer_recoveries SET response_segment = $2 WHERE recovery_id = $1`, [
+      recoveryId,
+      segment,
+    ]);
+  },
+
   async ended(tx: Queryable, recoveryId: string, at: string, reason: string): Promise<void> {
     await tx.query(
       `UPDATE engine.customer_recoveries SET status = 'ended', ended_at = $2, end_reason = $3 WHERE recovery_id = $1`,

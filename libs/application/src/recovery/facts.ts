@@ -10,7 +10,9 @@ import {
   defaultRecoveryConfig,
   ignoredOtherRecoveryMessages,
   type Channel,
+  type ChannelEvidence,
   type EngagementHistory,
+  type Tally,
   customerDecider,
   customerStream,
   foldEvents,
@@ -282,6 +284,45 @@ const NO_FEATURES: CustomerFeatures = {
   discountOrdersCount: 0,
   categoriesBought: [],
 };
+
+/** How far back the shop's and the segments' response rates are learned from (RFC 0013). */
+export const LEARNING_WINDOW_DAYS = 180;
+
+/**
+ * What the engine learned from recorded outcomes (RFC 0013): the shop's tally of recovery messages
+ * engaged with, and the tally per channel of the recoveries of `segment`, over the last
+ * {@link LEARNING_WINDOW_DAYS} before `now`. Engaged: a click, a reply, an open later than
+ * `machineOpenWithinSeconds` after the send, or the recovery ended purchased after the message.
+ */
+export async function learnedEvidence(
+  q: Queryable,
+  shopId: string,
+  segment: string,
+  now: Date,
+  machineOpenWithinSeconds: number,
+): Promise<ChannelEvidence> {
+  const { rows } = await q.query<{ channel: Channel; segment: string | null; sent: number; engaged: number }>(
+    `SELECT m.channel, cr.response_segment AS segment, count(*)::int AS sent,
+       count(*) FILTER (WHERE m.clicked_at IS NOT NULL OR m.replied_at IS NOT NULL
+         OR m.opened_at > m.sent_at + make_interval(secs => $4)
+         OR (cr.end_reason = 'purchased' AND cr.ended_at > m.sent_at))::int AS engaged
+     FROM engine.sent_messages m
+     LEFT JOIN engine.customer_recoveries cr
+       ON cr.shop_id = m.shop_id AND cr.customer_key = m.customer_key AND cr.recovery_id = m.recovery_id
+     WHERE m.shop_id = $1 AND m.sent_at > $2::timestamptz - make_interval(days => $3) AND m.sent_at <= $2
+     GROUP BY m.channel, cr.response_segment`,
+    [shopId, now.toISOString(), LEARNING_WINDOW_DAYS, machineOpenWithinSeconds],
+  );
+  let shop: Tally = { engaged: 0, sent: 0 };
+  const byChannel: Partial<Record<Channel, Tally>> = {};
+  for (const r of rows) {
+    shop = { engaged: shop.engaged + r.engaged, sent: shop.sent + r.sent };
+    if (r.segment !== segment) continue;
+    const before = byChannel[r.channel] ?? { engaged: 0, sent: 0 };
+    byChannel[r.channel] = { engaged: before.engaged + r.engaged, sent: before.sent + r.sent };
+  }
+  return { segment, shop, byChannel };
+}
 
 /** Segmentation inputs of a customer: the customer stream plus the engine's order and recovery index. */
 export async function customerFeatures(

@@ -4,7 +4,7 @@
  * log (drop them, reset the checkpoint, replay).
  */
 import type { PoolClient } from 'pg';
-import { fromStoredRecoveryEvent, parseRecoveryId, type RecoveryEvent } from '@reclaim/domain';
+import { fromStoredRecoveryEvent, parseRecoveryId, responseSegmentOf, type RecoveryEvent } from '@reclaim/domain';
 import type { EventFilter, RecordedEvent } from '@reclaim/event-store';
 import type { Queryable } from './db';
 import { EffectQueue, type EffectKind } from './effects/effect-queue';
@@ -133,6 +133,7 @@ export class RecoveryEventsProjector {
         if (this.deps.profileSync) await enqueue('profile', {});
         return;
       case 'recovery.segmented':
+        await engineIndex.segmented(tx, e.recoveryId, responseSegmentOf(e.segmentation.segments));
         if (this.deps.profileSync) await enqueue('profile', {});
         return;
       case 'recovery.message-sent':

@@ -86,6 +86,9 @@ CREATE TABLE IF NOT EXISTS engine.customer_recoveries (
   PRIMARY KEY (shop_id, customer_key, recovery_id)
 );
 CREATE INDEX IF NOT EXISTS customer_recoveries_recovery ON engine.customer_recoveries (recovery_id);
+-- The customer's most specific segment at the start (recovery.segmented): the unit the channel
+-- response rates are learned for (RFC 0013). NULL for recoveries segmented before it was recorded.
+ALTER TABLE engine.customer_recoveries ADD COLUMN IF NOT EXISTS response_segment text;
 
 -- Products a recovery watches for a line it announced as sold out (recovery.back-in-stock-watched).
 CREATE TABLE IF NOT EXISTS engine.stock_watches (

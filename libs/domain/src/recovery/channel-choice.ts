@@ -6,7 +6,6 @@
  * the documented preference order decides (SMS, then e-mail, then push), as before.
  */
 import { betaPosterior, priorFromRate, smoothedRate, type Tally } from './engagement-score';
-import type { Segment } from './segments';
 import type { Channel, DecimalString } from './types';
 
 /** The channel order used when the evidence does not decide, and to break ties. */
@@ -14,9 +13,10 @@ export const CHANNEL_PREFERENCE: readonly Channel[] = ['sms', 'email', 'push'];
 
 /**
  * The segment response rates are learned for: the customer's most specific segment, in this order.
- * Every recovery has `new` or `returning`, so every recovery has one.
+ * Every recovery has `new` or `returning`, so every recovery has one. Plain strings: ./segments
+ * reads ./config, which reads this file's settings type.
  */
-export const RESPONSE_SEGMENT_ORDER: readonly Segment[] = [
+export const RESPONSE_SEGMENT_ORDER: readonly string[] = [
   'vip',
   'mobile-checkout-friction',
   'high-value-cart',
@@ -26,7 +26,7 @@ export const RESPONSE_SEGMENT_ORDER: readonly Segment[] = [
   'new',
 ];
 
-export function responseSegmentOf(segments: readonly Segment[]): Segment | 'unsegmented' {
+export function responseSegmentOf(segments: readonly string[]): string {
   return RESPONSE_SEGMENT_ORDER.find((s) => segments.includes(s)) ?? 'unsegmented';
 }
 

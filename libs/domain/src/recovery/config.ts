@@ -108,6 +108,10 @@ export const RECOVERY_SETTING_DEFAULTS = {
   sendTimeWindow: '4h',
   sendTimeMinDelay: '1h',
   sendTimePriorStrength: 8,
+  /** Cost of one message per channel (shop currency), the channel choice's default (RFC 0013). */
+  channelCostEmail: '0.001',
+  channelCostSms: '0.05',
+  channelCostPush: '0',
 } as const satisfies Record<string, string | number>;
 
 const defaults = RECOVERY_SETTING_DEFAULTS;
@@ -134,7 +138,16 @@ export const defaultRecoveryConfig: RecoveryConfig = {
     machineOpenWithinMs: 60_000,
   },
   engagementScore: { enabled: true, priorStrength: 4, minMessages: 4, unresponsiveBelow: 0.12, engagedFrom: 0.5 },
-  channelChoice: { enabled: true, costs: { email: 0.001, sms: 0.05, push: 0 }, priorStrength: 10, minMessages: 20 },
+  channelChoice: {
+    enabled: true,
+    costs: {
+      email: Number(defaults.channelCostEmail),
+      sms: Number(defaults.channelCostSms),
+      push: Number(defaults.channelCostPush),
+    },
+    priorStrength: 10,
+    minMessages: 20,
+  },
   emailConsentPolicy: defaults.emailConsentPolicy,
   sendWindows: { email: null, sms: { fromMinute: 8 * 60, toMinute: 21 * 60 } },
   discountValidityMs: parseDuration(defaults.discountExpiry),

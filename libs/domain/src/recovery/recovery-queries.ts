@@ -50,6 +50,7 @@ export function sendFactsFromState(
   | 'customerTimeZone'
   | 'shopTimeZone'
   | 'sendTimeAt'
+  | 'lastStepIndex'
 > {
   const cart = state.cart;
   if (cart === undefined || state.startedAt === undefined || state.abandonedAt === undefined) {
@@ -76,5 +77,6 @@ export function sendFactsFromState(
     ...(cart.timeZone !== undefined ? { customerTimeZone: cart.timeZone } : {}),
     shopTimeZone: state.shopTimeZone ?? 'UTC',
     ...(state.sendTimes?.[due.step] !== undefined ? { sendTimeAt: state.sendTimes[due.step].chosenAt } : {}),
+    ...(state.sequence !== undefined ? { lastStepIndex: state.sequence.steps.length - 1 } : {}),
   };
 }

@@ -515,6 +515,8 @@ export interface StepEffectiveness {
   readonly revenue: string | null;
   /** Skipped as `engagement-fatigue` (the counts of each skip are in the customer history). */
   readonly skippedFatigue: number;
+  /** Skipped as `low-responsiveness` (RFC 0013; the estimate of each skip is in the customer history). */
+  readonly skippedLowResponsiveness: number;
 }
 
 /** Per sequence and step: what was sent, opened, clicked, and the orders attributed to the step. */
@@ -527,17 +529,89 @@ export async function stepEffectiveness(pool: Queryable, period: DashboardPeriod
             count(*) FILTER (WHERE m.unsubscribed_at IS NOT NULL)::int AS unsubscribed,
             count(a.order_id)::int AS orders, coalesce(sum(a.revenue), 0)::text AS revenue,
             count(DISTINCT a.currency)::int AS currencies,
-            count(*) FILTER (WHERE m.status = 'skipped' AND m.reason = 'engagement-fatigue')::int AS "skippedFatigue"
+            count(*) FILTER (WHERE m.status = 'skipped' AND m.reason = 'engagement-fatigue')::int AS "skippedFatigue",
+            count(*) FILTER (WHERE m.status = 'skipped' AND m.reason = 'low-responsiveness')::int AS "skippedLowResponsiveness"
        FROM read.recoveries r
        JOIN read.messages m ON m.recovery_id = r.recovery_id
        LEFT JOIN read.attribution a ON a.recovery_id = m.recovery_id AND a.step = m.step
       WHERE ${COHORT} AND r.sequence_id IS NOT NULL
       GROUP BY r.sequence_id, m.step
-     HAVING count(*) FILTER (WHERE m.sent_at IS NOT NULL OR m.reason = 'engagement-fatigue') > 0
+     HAVING count(*) FILTER (WHERE m.sent_at IS NOT NULL OR m.reason IN ('engagement-fatigue', 'low-responsiveness')) > 0
       ORDER BY r.sequence_id, m.step`,
     [period.shopIds, period.from, period.to],
   );
   return rows.map(({ currencies, ...r }) => ({ ...r, revenue: currencies > 1 ? null : r.revenue }));
+}
+
+// ---------------------------------------------------------------- response rates (RFC 0013)
+
+/**
+ * The response segment of a recovery in SQL: its most specific segment, in the order of the
+ * domain's `RESPONSE_SEGMENT_ORDER` (vip, mobile-checkout-friction, high-value-cart, price-sensitive,
+ * returning-exploring-new-category, returning, new).
+ */
+const RESPONSE_SEGMENT_SQL = `CASE
+    WHEN 'vip' = ANY(r.segments) THEN 'vip'
+    WHEN 'mobile-checkout-friction' = ANY(r.segments) THEN 'mobile-checkout-friction'
+    WHEN 'high-value-cart' = ANY(r.segments) THEN 'high-value-cart'
+    WHEN 'price-sensitive' = ANY(r.segments) THEN 'price-sensitive'
+    WHEN 'returning-exploring-new-category' = ANY(r.segments) THEN 'returning-exploring-new-category'
+    WHEN 'returning' = ANY(r.segments) THEN 'returning'
+    WHEN 'new' = ANY(r.segments) THEN 'new'
+    ELSE 'unsegmented' END`;
+
+export interface ChannelResponseRate {
+  readonly segment: string;
+  readonly channel: string;
+  readonly sent: number;
+  /** Messages engaged with: a click, an open later than a minute after the send, or a purchase after it. */
+  readonly engaged: number;
+  /** engaged / sent (null when nothing was sent). */
+  readonly rawRate: number | null;
+  /**
+   * The rate the channel choice uses: the Beta-Binomial posterior mean shrunk towards the shop's
+   * rate (`priorStrength` pseudo-messages), so small segments show what the engine believes.
+   */
+  readonly learnedRate: number;
+}
+
+/**
+ * Learned response rates per response segment × channel, in the period's cohort (RFC 0013): the
+ * analyst's view of what the channel choice rests on. The customer-level estimates are recorded on
+ * each send and skip (customer history).
+ */
+export async function channelResponseRates(
+  pool: Queryable,
+  period: DashboardPeriod,
+  priorStrength = 10,
+): Promise<ChannelResponseRate[]> {
+  const { rows } = await pool.query<{ segment: string; channel: string; sent: number; engaged: number }>(
+    `SELECT ${RESPONSE_SEGMENT_SQL} AS segment, m.channel,
+            count(*)::int AS sent,
+            count(*) FILTER (WHERE m.clicked_at IS NOT NULL
+              OR m.opened_at > m.sent_at + interval '60 seconds'
+              OR (r.recovered AND r.recovered_at > m.sent_at))::int AS engaged
+       FROM read.recoveries r
+       JOIN read.messages m ON m.recovery_id = r.recovery_id
+      WHERE ${COHORT} AND m.sent_at IS NOT NULL AND m.channel IS NOT NULL
+      GROUP BY 1, m.channel
+      ORDER BY 1, m.channel`,
+    [period.shopIds, period.from, period.to],
+  );
+  const total = rows.reduce((t, r) => ({ sent: t.sent + r.sent, engaged: t.engaged + r.engaged }), {
+    sent: 0,
+    engaged: 0,
+  });
+  const shopRate = (total.engaged + 1) / (total.sent + 2);
+  const round = (x: number) => Math.round(x * 10_000) / 10_000;
+  return rows.map((r) => ({
+    segment: r.segment,
+    channel: r.channel,
+    sent: r.sent,
+    engaged: r.engaged,
+    rawRate: r.sent > 0 ? round(r.engaged / r.sent) : null,
+    learnedRate: round((shopRate * priorStrength + r.engaged) / (priorStrength + r.sent)),
+  }));
 }
 
 // ---------------------------------------------------------------- messages sent

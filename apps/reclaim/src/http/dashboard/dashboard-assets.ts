@@ -95,12 +95,13 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
       </table>
       <h3>Per step</h3>
       <p class="hint">Each message of a sequence: sent, opened, clicked, unsubscribed, the orders placed after a
-        click on that message (with their revenue), and how often it was skipped for engagement fatigue (the
-        counts each skip rests on are in the customer history).</p>
+        click on that message (with their revenue), and how often it was skipped for engagement fatigue or
+        because the customer does not respond (the counts and the estimate each skip rests on are in the customer history).</p>
       <table id="steps">
         <thead><tr><th>Sequence</th><th class="num">Step</th><th>Template</th><th class="num">Sent</th><th class="num">Opened</th>
           <th class="num">Clicked</th><th class="num">Unsubscribed</th><th class="num">Orders after a click</th>
-          <th class="num">Revenue</th><th class="num" title="Skipped as engagement-fatigue: the customer ignored too many recent messages (see the customer history for the counts)">Skipped (fatigue)</th></tr></thead>
+          <th class="num">Revenue</th><th class="num" title="Skipped as engagement-fatigue: the customer ignored too many recent messages (see the customer history for the counts)">Skipped (fatigue)</th>
+          <th class="num" title="Skipped as low-responsiveness: the engagement score says the customer does not respond; the first and last steps are still sent">Skipped (unresponsive)</th></tr></thead>
         <tbody></tbody>
       </table>
       <h3>Engagement by customer group and step</h3>
@@ -108,6 +109,15 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
       <table id="engagement">
         <thead><tr><th>Customer group</th><th class="num">Step</th><th class="num">Sent</th><th class="num">Opened</th>
           <th class="num">Clicked</th><th class="num">Unsubscribed</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <h3>Response rates by customer group and channel</h3>
+      <p class="hint">What the channel choice learned: messages sent per group (its most specific one) and channel, those
+        engaged with (a click, an open after the first minute, a purchase after the message), and the learned rate —
+        shrunk towards the shop's rate while a group has few messages. Each send records the rates and costs it was chosen on.</p>
+      <table id="response-rates">
+        <thead><tr><th>Customer group</th><th>Channel</th><th class="num">Sent</th><th class="num">Engaged</th>
+          <th class="num">Observed rate</th><th class="num">Learned rate</th></tr></thead>
         <tbody></tbody>
       </table>
     </section>

@@ -220,6 +220,7 @@ const CORE_JS = String.raw`
     renderSequences(summary.sequences);
     renderSteps(summary.steps);
     renderEngagement(summary.engagement);
+    renderResponseRates(summary.responseRates || []);
     var failed = results.slice(1).filter(function (r) { return r.status === 'rejected'; });
     status(failed.length > 0
       ? 'Updated ' + new Date().toLocaleTimeString() + ', but: ' + failed.map(function (r) { return r.reason.message; }).join('; ')
@@ -370,7 +371,16 @@ const CORE_JS = String.raw`
       return el('tr', {}, [
         td(r.sequenceId), num(r.step), td(r.templateId, 'mono'), num(r.sent), num(share(r.opened)),
         num(share(r.clicked)), num(share(r.unsubscribed)), num(r.orders), num(r.revenue === null ? '—' : money(r.revenue)),
-        num(r.skippedFatigue),
+        num(r.skippedFatigue), num(r.skippedLowResponsiveness),
+      ]);
+    });
+  }
+
+  function renderResponseRates(rows) {
+    fillTable('response-rates', rows, 'No message sent in this period.', function (r) {
+      return el('tr', {}, [
+        td(r.segment), td(r.channel), num(r.sent), num(r.engaged),
+        num(r.rawRate === null ? '—' : pct(r.rawRate)), num(pct(r.learnedRate)),
       ]);
     });
   }

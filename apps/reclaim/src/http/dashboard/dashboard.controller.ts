@@ -23,6 +23,7 @@ import {
   dailyFunnel,
   dashboardKpis,
   engagementBySegmentAndStep,
+  channelResponseRates,
   periodError,
   recoveryBySegment,
   sentMessages,
@@ -128,7 +129,7 @@ export class DashboardApiController {
   @Get('summary')
   @ApiOperation({
     summary:
-      'KPIs (abandoned carts, recovery rate with and without messages, within 30 days, recovered and incremental revenue with 95 % CI, revenue per recovered cart, time to recovery), daily funnel, activity in buckets fitted to the data (hour, day or week), recovery rate by segment, engagement by segment and step, effectiveness per sequence (by segment) and per step. shopId=all covers every shop.',
+      'KPIs (abandoned carts, recovery rate with and without messages, within 30 days, recovered and incremental revenue with 95 % CI, revenue per recovered cart, time to recovery), daily funnel, activity in buckets fitted to the data (hour, day or week), recovery rate by segment, engagement by segment and step, effectiveness per sequence (by segment) and per step, learned response rates per segment × channel (the evidence of the channel choice). shopId=all covers every shop.',
   })
   async summary(
     @Query('shopId', ShopIdOrAllPipe) shopId?: string,
@@ -138,7 +139,7 @@ export class DashboardApiController {
     const scope = await this.scope(shopId);
     const period = this.period(scope, from, to);
     const pool = this.runtime.pool;
-    const [kpis, funnel, timeline, segments, engagement, sequences, steps] = await Promise.all([
+    const [kpis, funnel, timeline, segments, engagement, sequences, steps, responseRates] = await Promise.all([
       dashboardKpis(pool, period),
       dailyFunnel(pool, period),
       activity(pool, { ...period, timeZone: scope.timeZone }, this.runtime.clock()),
@@ -146,6 +147,7 @@ export class DashboardApiController {
       engagementBySegmentAndStep(pool, period),
       sequenceEffectiveness(pool, period),
       stepEffectiveness(pool, period),
+      channelResponseRates(pool, period),
     ]);
     return {
       kpis: { ...kpis, currency: kpis.currency ?? (kpis.mixedCurrencies ? null : scope.currency) },
@@ -155,6 +157,7 @@ export class DashboardApiController {
       engagement,
       sequences,
       steps,
+      responseRates,
     };
   }
 

@@ -23,7 +23,14 @@ import {
   type GlobalPosition,
   type RecordedEvent,
 } from '@reclaim/event-store';
-import { describeFatigue, parseRecoveryId } from '@reclaim/domain';
+import {
+  describeChannelChoice,
+  describeFatigue,
+  describeResponsiveness,
+  parseRecoveryId,
+  type ChannelChoice,
+  type ResponsivenessAssessment,
+} from '@reclaim/domain';
 import { fromStoredRecoveryEvent, type RecoveryArm } from '@reclaim/domain';
 
 export type HistoryEntryKind =
@@ -99,6 +106,12 @@ export interface HistoryEntry {
   readonly arm?: RecoveryArm;
   /** `engagement-fatigue` skips: the counts the skip rests on, and the same in one line. */
   readonly fatigue?: FatigueAssessment;
+  /** The customer's engagement score at a send or skip (RFC 0013), and in one line (`responsivenessDetail`). */
+  readonly responsiveness?: ResponsivenessAssessment;
+  readonly responsivenessDetail?: string;
+  /** How the channel was chosen (segment, learned rates, costs), and in one line (`channelChoiceDetail`). */
+  readonly channelChoice?: ChannelChoice;
+  readonly channelChoiceDetail?: string;
   /** `quiet-hours` deferrals: the zone of the send window, from the customer's address or the shop's. */
   readonly timeZone?: string;
   readonly timeZoneSource?: 'address' | 'shop-default';
@@ -304,6 +317,7 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
         ...(e.discountCode !== undefined ? { discountCode: e.discountCode } : {}),
         ...(e.sent !== undefined ? { sent: e.sent, consentUsed: e.sent.consentUsed } : {}),
         ...(e.channelsSkipped !== undefined ? { channelsSkipped: e.channelsSkipped } : {}),
+        ...learnedOf(e.sent?.responsiveness, e.sent?.channelChoice),
       };
     case 'recovery.step-skipped':
       return {
@@ -315,6 +329,10 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
         ...(e.wouldSend !== undefined ? { sent: e.wouldSend, consentUsed: e.wouldSend.consentUsed } : {}),
         ...(e.channelsSkipped !== undefined ? { channelsSkipped: e.channelsSkipped } : {}),
         ...(e.fatigue !== undefined ? { fatigue: e.fatigue, detail: describeFatigue(e.fatigue) } : {}),
+        ...learnedOf(e.responsiveness ?? e.wouldSend?.responsiveness, e.channelChoice ?? e.wouldSend?.channelChoice),
+        ...(e.reason === 'low-responsiveness' && e.responsiveness !== undefined
+          ? { detail: describeResponsiveness(e.responsiveness) }
+          : {}),
       };
     case 'recovery.step-deferred':
       return {
@@ -538,4 +556,19 @@ export async function customerHistory(
   // listed after the send it followed even when the platform's timestamp is earlier (issue 11).
   entries.sort((a, b) => comparePositions(a.position, b.position));
   return { shopId, customerKey, recoveries, entries: entries.map((x) => x.entry) };
+}
+
+/** The engagement score and the channel choice of a send or skip, with their one-line reasons. */
+function learnedOf(
+  responsiveness: ResponsivenessAssessment | undefined,
+  channelChoice: ChannelChoice | undefined,
+): Pick<HistoryEntry, 'responsiveness' | 'responsivenessDetail' | 'channelChoice' | 'channelChoiceDetail'> {
+  return {
+    ...(responsiveness !== undefined
+      ? { responsiveness, responsivenessDetail: describeResponsiveness(responsiveness) }
+      : {}),
+    ...(channelChoice !== undefined
+      ? { channelChoice, channelChoiceDetail: describeChannelChoice(channelChoice) }
+      : {}),
+  };
 }

@@ -44,6 +44,7 @@ export function renderInputOf(input: {
   const lines = new Map((cart.snapshot?.lineItems ?? []).map((l) => [l.lineId, l]));
   return {
     templateId: sent.template.id,
+    ...(sent.template.variant !== undefined ? { variant: sent.template.variant } : {}),
     kind: sent.template.kind,
     channel: sent.channel,
     step,

@@ -16,8 +16,8 @@ import {
   type SoldOutLine,
   type StepOutcomeResult,
 } from '@reclaim/domain';
-import { consentOf, customerHistoryFacts } from '../facts';
-import { parseRecoveryId } from '@reclaim/domain';
+import { consentOf, customerHistoryFacts, learnedEvidence } from '../facts';
+import { parseRecoveryId, responseSegmentOf } from '@reclaim/domain';
 import { loadRecovery, type LoadedRecovery } from '../recovery-stream';
 import { CheckInventory, SendRecoveryStep, type EffectOutcome } from './effect-commands';
 import { EffectContext, latestOfStep } from './effect-context';
@@ -124,7 +124,15 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
       );
     }
     const history = await customerHistoryFacts(deps.pool, ids.shopId, customerKey, recoveryId);
-    const unavailableChannels = (['email', 'sms'] as const).filter((c) => deps.channels[c] === undefined);
+    const unavailableChannels = (['email', 'sms', 'push'] as const).filter((c) => deps.channels[c] === undefined);
+    // What the shop's recorded outcomes say about this customer's segment per channel (RFC 0013).
+    const learned = await learnedEvidence(
+      deps.pool,
+      ids.shopId,
+      responseSegmentOf(state.segments),
+      this.ctx.now(),
+      pm.config.fatigue.machineOpenWithinMs / 1000,
+    );
     const result = checkBeforeSend(
       {
         ...sendFacts,
@@ -140,6 +148,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
         now: this.ctx.now().toISOString(),
         stock: [...inventory.lines],
         ...(unavailableChannels.length > 0 ? { unavailableChannels } : {}),
+        learned,
       },
       pm.config,
     );

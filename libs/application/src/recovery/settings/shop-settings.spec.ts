@@ -40,6 +40,60 @@ describe('per-shop settings: fatigue and UTM', () => {
   });
 });
 
+describe('per-shop settings: engagement score and channel choice (RFC 0013)', () => {
+  it('override the defaults field by field; costs per channel', () => {
+    const c = shopRecoveryConfig(defaultRecoveryConfig, {
+      engagementScore: { minMessages: 6, unresponsiveBelow: 0.08 },
+      channelChoice: { costs: { sms: 0.12 }, minMessages: 50 },
+    });
+    expect(c.engagementScore).toEqual({
+      ...defaultRecoveryConfig.engagementScore,
+      minMessages: 6,
+      unresponsiveBelow: 0.08,
+    });
+    expect(c.channelChoice).toEqual({
+      ...defaultRecoveryConfig.channelChoice,
+      minMessages: 50,
+      costs: { email: 0.001, sms: 0.12, push: 0 },
+    });
+    expect(shopRecoveryConfig(defaultRecoveryConfig, {}).channelChoice).toEqual(defaultRecoveryConfig.channelChoice);
+  });
+
+  it('bad values are refused naming each field', () => {
+    expect(
+      validateShopSettings({
+        engagementScore: { enabled: true, priorStrength: 8, minMessages: 3, unresponsiveBelow: 0.1, engagedFrom: 0.6 },
+        channelChoice: {
+          enabled: false,
+          costs: { email: 0, sms: 0.07, push: 0.01 },
+          priorStrength: 20,
+          minMessages: 5,
+        },
+      }),
+    ).toEqual([]);
+    const errors = validateShopSettings({
+      engagementScore: { enabled: 'yes', minMessages: 0, unresponsiveBelow: 1.5, engagedFrom: 0, weight: 2 },
+      channelChoice: { costs: { sms: -1, fax: 1 }, minMessages: 2.5 },
+    });
+    expect(errors.map((e) => e.field).sort()).toEqual([
+      'channelChoice.costs.fax',
+      'channelChoice.costs.sms',
+      'channelChoice.minMessages',
+      'engagementScore.enabled',
+      'engagementScore.engagedFrom',
+      'engagementScore.minMessages',
+      'engagementScore.unresponsiveBelow',
+      'engagementScore.weight',
+    ]);
+    expect(validateShopSettings({ engagementScore: { unresponsiveBelow: 0.5, engagedFrom: 0.4 } })).toEqual([
+      { field: 'engagementScore.engagedFrom', message: 'must be above unresponsiveBelow' },
+    ]);
+    expect(validateShopSettings({ channelChoice: { costs: 3 } })).toEqual([
+      { field: 'channelChoice.costs', message: 'must be { email?, sms?, push? }' },
+    ]);
+  });
+});
+
 describe("per-shop settings: the customer's own support tickets", () => {
   it('help copy (default) or pause, and which open tickets count', () => {
     expect(shopRecoveryConfig(defaultRecoveryConfig, {})).toMatchObject({

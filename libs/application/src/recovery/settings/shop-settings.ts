@@ -59,6 +59,18 @@ export interface ShopRecoverySettings {
    */
   readonly fatigue?: FatigueOverrides;
   /**
+   * Engagement score (RFC 0013): `enabled`, `priorStrength` (weight of the shop's rate, in messages),
+   * `minMessages` (below it the fatigue counter decides), `unresponsiveBelow` and `engagedFrom`
+   * (estimates between 0 and 1).
+   */
+  readonly engagementScore?: EngagementScoreOverrides;
+  /**
+   * Channel choice (RFC 0013): `enabled`, `costs` per channel (`email`, `sms`, `push`, shop currency,
+   * over CHANNEL_COST_*), `priorStrength`, `minMessages` (a segment's messages on a channel before
+   * its rate counts).
+   */
+  readonly channelChoice?: ChannelChoiceOverrides;
+  /**
    * How e-mail sent through Klaviyo (EMAIL_PROVIDER=klaviyo) reaches the shopper: `html` (default)
    * posts the message Reclaim rendered; `template` posts structured properties (cart lines, code,
    * segment, step, links: docs/klaviyo.md) for the merchant's own Klaviyo flow and template.
@@ -77,7 +89,102 @@ export interface FatigueOverrides {
   readonly countOwnSteps?: boolean;
 }
 
+export interface EngagementScoreOverrides {
+  readonly enabled?: boolean;
+  readonly priorStrength?: number;
+  readonly minMessages?: number;
+  readonly unresponsiveBelow?: number;
+  readonly engagedFrom?: number;
+}
+
+export interface ChannelChoiceOverrides {
+  readonly enabled?: boolean;
+  readonly costs?: { readonly email?: number; readonly sms?: number; readonly push?: number };
+  readonly priorStrength?: number;
+  readonly minMessages?: number;
+}
+
 const DAY_MS = 86_400_000;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks a settings object's keys and values: `spec` maps each key to its check (a message when wrong). */
+function validateObject(
+  input: unknown,
+  field: string,
+  spec: Readonly<Record<string, (v: unknown) => string | undefined>>,
+  errors: ValidationError[],
+): Record<string, unknown> | undefined {
+  if (!isRecord(input)) {
+    errors.push({ field, message: `must be { ${Object.keys(spec).join('?, ')}? }` });
+    return undefined;
+  }
+  for (const [key, value] of Object.entries(input)) {
+    const check = spec[key];
+    if (check === undefined) errors.push({ field: `${field}.${key}`, message: `is not a ${field} setting` });
+    else if (value !== undefined) {
+      const message = check(value);
+      if (message !== undefined) errors.push({ field: `${field}.${key}`, message });
+    }
+  }
+  return input;
+}
+
+const isBoolean = (v: unknown) => (typeof v === 'boolean' ? undefined : 'must be a boolean');
+const wholeFrom =
+  (min: number, max: number) =>
+  (v: unknown): string | undefined =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? undefined
+      : `must be a whole number from ${min} to ${max}`;
+const fraction = (v: unknown) =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 1 ? undefined : 'must be a number between 0 and 1';
+const amount = (v: unknown) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1_000_000
+    ? undefined
+    : 'must be a non-negative amount (shop currency)';
+
+function validateEngagementScore(input: unknown, errors: ValidationError[]): void {
+  const o = validateObject(
+    input,
+    'engagementScore',
+    {
+      enabled: isBoolean,
+      priorStrength: wholeFrom(1, 1000),
+      minMessages: wholeFrom(1, 100),
+      unresponsiveBelow: fraction,
+      engagedFrom: fraction,
+    },
+    errors,
+  );
+  if (
+    o !== undefined &&
+    fraction(o.unresponsiveBelow) === undefined &&
+    fraction(o.engagedFrom) === undefined &&
+    (o.unresponsiveBelow as number) >= (o.engagedFrom as number)
+  ) {
+    errors.push({ field: 'engagementScore.engagedFrom', message: 'must be above unresponsiveBelow' });
+  }
+}
+
+function validateChannelChoice(input: unknown, errors: ValidationError[]): void {
+  const o = validateObject(
+    input,
+    'channelChoice',
+    {
+      enabled: isBoolean,
+      costs: (v) => (isRecord(v) ? undefined : 'must be { email?, sms?, push? }'),
+      priorStrength: wholeFrom(1, 1000),
+      minMessages: wholeFrom(1, 100_000),
+    },
+    errors,
+  );
+  if (o !== undefined && isRecord(o.costs)) {
+    validateObject(o.costs, 'channelChoice.costs', { email: amount, sms: amount, push: amount }, errors);
+  }
+}
 
 function validateFatigue(input: unknown, errors: ValidationError[]): void {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -122,6 +229,8 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'domainAliases',
   'utm',
   'fatigue',
+  'engagementScore',
+  'channelChoice',
   'klaviyoMode',
 ];
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
@@ -210,6 +319,8 @@ export function validateShopSettings(input: unknown): ValidationError[] {
   }
   if (o.utm !== undefined) errors.push(...validateUtmOverrides(o.utm, 'utm'));
   if (o.fatigue !== undefined) validateFatigue(o.fatigue, errors);
+  if (o.engagementScore !== undefined) validateEngagementScore(o.engagementScore, errors);
+  if (o.channelChoice !== undefined) validateChannelChoice(o.channelChoice, errors);
   if (o.klaviyoMode !== undefined && !KLAVIYO_MODES.includes(o.klaviyoMode as KlaviyoMode)) {
     errors.push({ field: 'klaviyoMode', message: 'must be html or template' });
   }
@@ -248,7 +359,23 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
           },
         }
       : {}),
+    ...(s.engagementScore !== undefined
+      ? { engagementScore: { ...base.engagementScore, ...definedOnly(s.engagementScore) } }
+      : {}),
+    ...(s.channelChoice !== undefined
+      ? {
+          channelChoice: {
+            ...base.channelChoice,
+            ...definedOnly({ ...s.channelChoice, costs: undefined }),
+            costs: { ...base.channelChoice.costs, ...definedOnly(s.channelChoice.costs ?? {}) },
+          },
+        }
+      : {}),
   };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** What the messages of a shop print: its name and postal address, and how its links are tagged. */
@@ -378,8 +505,15 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
 
   /** The settings in effect: stored values over the appliance defaults. */
   async effective(shopId: string): Promise<
-    Required<Omit<ShopRecoverySettings, 'postalAddress' | 'storeName' | 'utm' | 'fatigue'>> & {
+    Required<
+      Omit<
+        ShopRecoverySettings,
+        'postalAddress' | 'storeName' | 'utm' | 'fatigue' | 'engagementScore' | 'channelChoice'
+      >
+    > & {
       utm: UtmSettings;
+      engagementScore: RecoveryConfig['engagementScore'];
+      channelChoice: RecoveryConfig['channelChoice'];
       fatigue: Required<FatigueOverrides> & { machineOpenWithinSeconds: number };
       postalAddress: string | null;
       storeName: string | null;
@@ -409,6 +543,8 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
         countOwnSteps: c.fatigue.countOwnSteps,
         machineOpenWithinSeconds: c.fatigue.machineOpenWithinMs / 1000,
       },
+      engagementScore: c.engagementScore,
+      channelChoice: c.channelChoice,
       klaviyoMode: s.klaviyoMode ?? 'html',
     };
   }

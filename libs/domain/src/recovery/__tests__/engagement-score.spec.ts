@@ -1,5 +1,12 @@
 import { DeciderSpecification } from '@reclaim/testing';
-import { chooseChannel, describeChannelChoice, responseSegmentOf, type ChannelEvidence } from '../channel-choice';
+import {
+  chooseChannel,
+  describeChannelChoice,
+  RESPONSE_SEGMENT_ORDER,
+  responseSegmentOf,
+  type ChannelEvidence,
+} from '../channel-choice';
+import { SEGMENTS } from '../segments';
 import { defaultRecoveryConfig, recoveryConfig } from '../config';
 import {
   assessResponsiveness,
@@ -114,7 +121,8 @@ describe('channel choice (pure)', () => {
     byChannel: { sms: { engaged: sms[0], sent: sms[1] }, email: { engaged: email[0], sent: email[1] } },
   });
 
-  it('the response segment is the most specific one', () => {
+  it('the response segment is the most specific one; every segment has a place in the order', () => {
+    expect([...RESPONSE_SEGMENT_ORDER].sort()).toEqual([...SEGMENTS].sort());
     expect(responseSegmentOf(['returning', 'vip', 'high-value-cart'])).toBe('vip');
     expect(responseSegmentOf(['new', 'mobile-checkout-friction'])).toBe('mobile-checkout-friction');
     expect(responseSegmentOf(['new'])).toBe('new');
