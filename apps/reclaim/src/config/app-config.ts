@@ -375,6 +375,44 @@ export class AppConfig {
   })
   EMAIL_CONSENT_POLICY: EmailConsentPolicy = RECOVERY_SETTING_DEFAULTS.emailConsentPolicy;
 
+  @Setting({
+    group: 'recovery',
+    description:
+      "`on`: each follow-up moves to the customer's best hour (engagement profile by local hour and weekday) within `SEND_TIME_WINDOW` of its nominal time, on a randomised arm of the recoveries; per-shop `sendTime.enabled` overrides (RFC 0012)",
+  })
+  @IsIn(['on', 'off'], { message: 'SEND_TIME_OPTIMISATION must be on or off' })
+  SEND_TIME_OPTIMISATION: 'on' | 'off' = RECOVERY_SETTING_DEFAULTS.sendTimeOptimisation;
+
+  @Setting({
+    group: 'recovery',
+    description:
+      'share of the non-holdout recoveries in the send-time `on` arm; the rest keep nominal times as the control (the measured effect)',
+  })
+  @Transform(toInt(RECOVERY_SETTING_DEFAULTS.sendTimeArmPercent))
+  @WholeNumber(0, 100)
+  SEND_TIME_ARM_PERCENT: number = RECOVERY_SETTING_DEFAULTS.sendTimeArmPercent;
+
+  @Setting({ group: 'recovery', description: 'a follow-up moves at most this far either side of its nominal time' })
+  @IsDuration({ min: 0 })
+  SEND_TIME_WINDOW: string = RECOVERY_SETTING_DEFAULTS.sendTimeWindow;
+
+  @Setting({
+    group: 'recovery',
+    description:
+      'a moved follow-up is never earlier than this after abandonment (nor earlier than nominal when its delay is shorter)',
+  })
+  @IsDuration({ min: 0 })
+  SEND_TIME_MIN_DELAY: string = RECOVERY_SETTING_DEFAULTS.sendTimeMinDelay;
+
+  @Setting({
+    group: 'recovery',
+    description:
+      "pseudo-events of the shop's engagement profile in each customer's (Dirichlet prior): a customer's own events weigh n / (n + this)",
+  })
+  @Transform(toInt(RECOVERY_SETTING_DEFAULTS.sendTimePriorStrength))
+  @WholeNumber(0, 1000)
+  SEND_TIME_PRIOR_STRENGTH: number = RECOVERY_SETTING_DEFAULTS.sendTimePriorStrength;
+
   /** How often due timers and queued effects are processed. */
   @Setting({
     group: 'recovery',
@@ -762,6 +800,13 @@ export class AppConfig {
           sms: Number(this.CHANNEL_COST_SMS),
           push: Number(this.CHANNEL_COST_PUSH),
         },
+      },
+      sendTime: {
+        enabled: this.SEND_TIME_OPTIMISATION === 'on',
+        armPercent: this.SEND_TIME_ARM_PERCENT,
+        windowMs: parseDuration(this.SEND_TIME_WINDOW),
+        minDelayMs: parseDuration(this.SEND_TIME_MIN_DELAY),
+        priorStrength: this.SEND_TIME_PRIOR_STRENGTH,
       },
     });
   }

@@ -63,26 +63,45 @@ export const engineIndex = {
     );
   },
 
-  /** {@link watch} for many carts in one statement. */
+  /**
+   * {@link watch} for many carts in one statement; the cart's zone (from its address, when it has
+   * one) is kept on the row: the zone its engagement hours are read in (RFC 0012).
+   */
   async watchMany(
     tx: Queryable,
-    rows: readonly { readonly shopId: string; readonly customerKey: string; readonly recoveryId: string }[],
+    rows: readonly {
+      readonly shopId: string;
+      readonly customerKey: string;
+      readonly recoveryId: string;
+      readonly timeZone?: string;
+    }[],
   ): Promise<void> {
     if (rows.length === 0) return;
+    // One row per key (the latest activity's zone): an upsert may not touch a row twice.
+    const byKey = new Map(rows.map((r) => [JSON.stringify([r.shopId, r.customerKey, r.recoveryId]), r]));
+    const unique = [...byKey.values()];
     await tx.query(
-      `INSERT INTO engine.customer_recoveries (shop_id, customer_key, recovery_id, status)
-       SELECT shop_id, customer_key, recovery_id, 'watching' FROM unnest($1::text[], $2::text[], $3::text[])
-         AS r(shop_id, customer_key, recovery_id)
-       ON CONFLICT DO NOTHING`,
-      [rows.map((r) => r.shopId), rows.map((r) => r.customerKey), rows.map((r) => r.recoveryId)],
+      `INSERT INTO engine.customer_recoveries (shop_id, customer_key, recovery_id, status, time_zone)
+       SELECT shop_id, customer_key, recovery_id, 'watching', time_zone
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS r(shop_id, customer_key, recovery_id, time_zone)
+       ON CONFLICT (shop_id, customer_key, recovery_id) DO UPDATE
+         SET time_zone = COALESCE(EXCLUDED.time_zone, engine.customer_recoveries.time_zone)
+         WHERE EXCLUDED.time_zone IS NOT NULL`,
+      [
+        unique.map((r) => r.shopId),
+        unique.map((r) => r.customerKey),
+        unique.map((r) => r.recoveryId),
+        unique.map((r) => r.timeZone ?? null),
+      ],
     );
   },
 
-  async started(tx: Queryable, recoveryId: string, holdout: boolean, at: string): Promise<void> {
+  async started(tx: Queryable, recoveryId: string, holdout: boolean, at: string, shopTimeZone?: string): Promise<void> {
     await tx.query(
-      `UPDATE engine.customer_recoveries SET status = $2, started_at = COALESCE(started_at, $3)
+      `UPDATE engine.customer_recoveries SET status = $2, started_at = COALESCE(started_at, $3),
+         shop_time_zone = COALESCE($4, shop_time_zone)
        WHERE recovery_id = $1 AND status <> 'ended'`,
-      [recoveryId, holdout ? 'holdout' : 'active', at],
+      [recoveryId, holdout ? 'holdout' : 'active', at, shopTimeZone ?? null],
     );
   },
 
@@ -131,8 +150,9 @@ export const engineIndex = {
     return rows.map((r) => r.recovery_id);
   },
 
-  async order(tx: Queryable, o: IndexedOrder): Promise<void> {
-    await tx.query(
+  /** Indexes the order; `true` when it is new (an order delivered again is indexed once). */
+  async order(tx: Queryable, o: IndexedOrder): Promise<boolean> {
+    const { rowCount } = await tx.query(
       `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone, product_ids)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (shop_id, order_id) DO NOTHING`,
       [
@@ -148,6 +168,7 @@ export const engineIndex = {
         [...(o.productIds ?? [])],
       ],
     );
+    return (rowCount ?? 0) > 0;
   },
 
   /** A recovery watches a product for a line it announced as sold out. */

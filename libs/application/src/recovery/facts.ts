@@ -463,6 +463,8 @@ export interface StartContextDeps {
   readonly sequences: SequenceRepository;
   /** Default {@link cryptoRandom}. */
   readonly random?: () => number;
+  /** The send-time arm's own draw (RFC 0012); default {@link cryptoRandom}, independent of `random`. */
+  readonly sendTimeRandom?: () => number;
 }
 
 /** What a recovery needs when it starts: customer features, the shop's current sequences, a draw, the shop's zone. */
@@ -507,6 +509,7 @@ export async function buildStartContexts(
       customer: customers[i],
       sequences: sequences.get(r.shopId)!,
       random: (deps.random ?? cryptoRandom)(),
+      sendTimeRandom: (deps.sendTimeRandom ?? cryptoRandom)(),
       shopTimeZone: zones.get(r.shopId) ?? 'UTC',
       ...(Object.keys(categories).length > 0 ? { productCategories: categories } : {}),
     };

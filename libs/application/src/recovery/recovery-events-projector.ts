@@ -9,6 +9,7 @@ import type { EventFilter, RecordedEvent } from '@reclaim/event-store';
 import type { Queryable } from './db';
 import { EffectQueue, type EffectKind } from './effects/effect-queue';
 import { productCategoryCache, storeProductIds } from './categories';
+import { engagementHours } from './engagement-hours';
 import { engineIndex } from './engine-index';
 import type { TimerStore, TimerToSchedule } from './timers/timer-store';
 
@@ -44,7 +45,7 @@ export class RecoveryEventsProjector {
    */
   readonly handle = async (events: readonly RecordedEvent[], tx: PoolClient): Promise<void> => {
     const timers: TimerToSchedule[] = [];
-    const watches: { shopId: string; customerKey: string; recoveryId: string }[] = [];
+    const watches: { shopId: string; customerKey: string; recoveryId: string; timeZone?: string }[] = [];
     const ends: { recoveryId: string; streamId: string; at: string; reason: string }[] = [];
     const flush = async () => {
       await engineIndex.watchMany(tx, watches.splice(0));
@@ -73,7 +74,12 @@ export class RecoveryEventsProjector {
       }
       if (e.type === 'recovery.activity-recorded') {
         if (e.cart.customerKey !== undefined) {
-          watches.push({ shopId: ids.shopId, customerKey: e.cart.customerKey, recoveryId: e.recoveryId });
+          watches.push({
+            shopId: ids.shopId,
+            customerKey: e.cart.customerKey,
+            recoveryId: e.recoveryId,
+            ...(e.cart.timeZone !== undefined ? { timeZone: e.cart.timeZone } : {}),
+          });
         }
         if (this.deps.categories !== undefined) await this.requestCategories(tx, r, e, ids.shopId);
         continue;
@@ -115,7 +121,7 @@ export class RecoveryEventsProjector {
       EffectQueue.enqueue(tx, { requestId: r.id, kind, streamId: r.streamId, shopId, payload, availableAt: e.at });
     switch (e.type) {
       case 'recovery.started':
-        await engineIndex.started(tx, e.recoveryId, e.holdout, e.at);
+        await engineIndex.started(tx, e.recoveryId, e.holdout, e.at, e.shopTimeZone);
         if (this.deps.enrichment) await enqueue('enrich', {});
         return;
       case 'recovery.enriched':
@@ -148,20 +154,18 @@ export class RecoveryEventsProjector {
         return;
       case 'recovery.message-opened':
       case 'recovery.message-clicked':
-      case 'recovery.message-replied':
-        await engineIndex.messageEngaged(
-          tx,
+      case 'recovery.message-replied': {
+        const kind =
           e.type === 'recovery.message-opened'
             ? 'opened'
             : e.type === 'recovery.message-clicked'
               ? 'clicked'
-              : 'replied',
-          e.recoveryId,
-          e.step,
-          e.channel,
-          e.at,
-        );
+              : 'replied';
+        await engineIndex.messageEngaged(tx, kind, e.recoveryId, e.step, e.channel, e.at);
+        // The customer's engagement hours (send-time optimisation): once per recorded event.
+        await engagementHours.messageEngaged(tx, kind, e.recoveryId, e.step, e.channel, e.at);
         return;
+      }
       case 'recovery.step-due':
         await enqueue('step', { step: e.step, attempt: e.attempt });
         return;

@@ -38,6 +38,7 @@ import {
   type RecordedEvent,
 } from '@reclaim/event-store';
 import { RECLAIM_ID_NAMESPACE } from '../ingestion/ids';
+import { engagementHours, engagementZone } from './engagement-hours';
 import { OrderAttribution } from './attribution';
 import type { Queryable } from './db';
 import { engineIndex } from './engine-index';
@@ -300,7 +301,7 @@ export class RecoveryFeed {
         if (d.customerKey === undefined) return;
         const discounted =
           d.discountCodes.length > 0 || (d.totalDiscounts !== undefined && Number(d.totalDiscounts) > 0);
-        await engineIndex.order(tx, {
+        const placed = await engineIndex.order(tx, {
           shopId: d.shopId,
           orderId: d.orderId,
           customerKey: d.customerKey,
@@ -312,6 +313,19 @@ export class RecoveryFeed {
           productIds: storeProductIds(d.lineItems),
           ...(d.timeZone !== undefined ? { timeZone: d.timeZone } : {}),
         });
+        if (placed) {
+          // An order is engagement at the hour it was placed (send-time optimisation, RFC 0012).
+          const shop = d.timeZone !== undefined ? undefined : await this.deps.shops.get(d.shopId);
+          const zone = engagementZone(d.timeZone, shop?.timezone);
+          await engagementHours.record(tx, {
+            shopId: d.shopId,
+            customerKey: d.customerKey,
+            kind: 'order',
+            at: d.placedAt,
+            timeZone: zone.timeZone,
+            source: zone.source,
+          });
+        }
         await this.attribution.attribute(tx, { ...d, customerKey: d.customerKey }, e.id);
         return;
       }

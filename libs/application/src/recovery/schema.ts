@@ -285,6 +285,36 @@ CREATE TABLE IF NOT EXISTS engine.held_engagement (
 );
 CREATE INDEX IF NOT EXISTS held_engagement_waiting ON engine.held_engagement (recovery_id)
   WHERE applied_at IS NULL AND expired_at IS NULL;
+
+-- Send-time optimisation (RFC 0012): the zones a recovery's engagement is read in — the cart's
+-- (from its address, recovery.activity-recorded) and the shop's (recovery.started).
+ALTER TABLE engine.customer_recoveries ADD COLUMN IF NOT EXISTS time_zone text;
+ALTER TABLE engine.customer_recoveries ADD COLUMN IF NOT EXISTS shop_time_zone text;
+
+-- The customer's engagement by local weekday (0 = Monday) and hour: human-looking opens, clicks and
+-- replies of recovery messages, and orders, counted once each from the log; zone_source says whether
+-- the hour was read in the customer's zone (address) or the shop's (shop-default).
+CREATE TABLE IF NOT EXISTS engine.engagement_hours (
+  shop_id text NOT NULL,
+  customer_key text NOT NULL,
+  weekday smallint NOT NULL CHECK (weekday BETWEEN 0 AND 6),
+  hour smallint NOT NULL CHECK (hour BETWEEN 0 AND 23),
+  zone_source text NOT NULL CHECK (zone_source IN ('address', 'shop-default')),
+  opens integer NOT NULL DEFAULT 0,
+  clicks integer NOT NULL DEFAULT 0,
+  replies integer NOT NULL DEFAULT 0,
+  orders integer NOT NULL DEFAULT 0,
+  last_at timestamptz NOT NULL,
+  PRIMARY KEY (shop_id, customer_key, weekday, hour, zone_source)
+);
+-- The shop's totals of the same events: the prior every customer's profile is shrunk towards.
+CREATE TABLE IF NOT EXISTS engine.shop_engagement_hours (
+  shop_id text NOT NULL,
+  weekday smallint NOT NULL CHECK (weekday BETWEEN 0 AND 6),
+  hour smallint NOT NULL CHECK (hour BETWEEN 0 AND 23),
+  events integer NOT NULL DEFAULT 0,
+  PRIMARY KEY (shop_id, weekday, hour)
+);
 `;
 
 /**

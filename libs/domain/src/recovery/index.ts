@@ -47,7 +47,7 @@ export {
   type SequenceStep,
   type ValidationError,
 } from './sequences';
-export { isInsideWindow, localMinuteOfDay, nextAllowedTime } from './quiet-hours';
+export { isInsideWindow, isValidTimeZone, localMinuteOfDay, nextAllowedTime } from './quiet-hours';
 export {
   assessFatigue,
   describeFatigue,

@@ -569,6 +569,8 @@ const CORE_JS = String.raw`
     enriched: 'Marketing profile facts recorded',
     'enrichment-unavailable': 'Marketing profile facts unavailable',
     'alternatives-checked': 'Sold out: alternatives from the store',
+    'send-time-assigned': 'Send-time arm drawn',
+    'send-time-chosen': 'Send time chosen (nominal vs chosen)',
     'back-in-stock-watched': 'Sold-out item watched for its return',
     'back-in-stock-requested': 'Shopper asked to be told when it is back',
     'back-in-stock-due': 'Store reports it back in stock',

@@ -27,9 +27,11 @@ import {
   describeChannelChoice,
   describeFatigue,
   describeResponsiveness,
+  describeSendTime,
   parseRecoveryId,
   type ChannelChoice,
   type ResponsivenessAssessment,
+  type SendTimeChoice,
 } from '@reclaim/domain';
 import { fromStoredRecoveryEvent, type RecoveryArm } from '@reclaim/domain';
 
@@ -66,6 +68,8 @@ export type HistoryEntryKind =
   | 'enriched'
   | 'enrichment-unavailable'
   | 'alternatives-checked'
+  | 'send-time-assigned'
+  | 'send-time-chosen'
   | 'back-in-stock-watched'
   | 'back-in-stock-requested'
   | 'back-in-stock-due'
@@ -120,6 +124,10 @@ export interface HistoryEntry {
   /** `enriched`: what the marketing platform (Klaviyo) knew about the shopper, and the segments it added. */
   readonly enrichment?: ProfileEnrichment;
   readonly segmentsAdded?: readonly string[];
+  /** `send-time-chosen`: the follow-up's nominal and chosen times, its window and the evidence (RFC 0012). */
+  readonly sendTime?: SendTimeChoice;
+  /** `send-time-assigned`: the send-time arm drawn (on / off) and its probability. */
+  readonly sendTimeArm?: { readonly arm: 'on' | 'off'; readonly propensity: number };
   /** `alternatives-checked`: the step's sold-out lines, what the store suggested, and what was offered. */
   readonly soldOut?: readonly SoldOutLine[];
   /** The recorded event itself. */
@@ -422,6 +430,31 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
       };
     case 'recovery.enrichment-unavailable':
       return { ...base, kind: 'enrichment-unavailable', reason: e.reason, ...(e.code ? { error: e.code } : {}) };
+    case 'recovery.send-time-assigned':
+      return {
+        ...base,
+        kind: 'send-time-assigned',
+        reason: e.arm,
+        sendTimeArm: { arm: e.arm, propensity: e.propensity },
+        detail:
+          e.arm === 'on'
+            ? `send-time optimisation on for this recovery (drawn with probability ${e.propensity})`
+            : `send-time optimisation off for this recovery: nominal times, the control arm (drawn with probability ${e.propensity})`,
+      };
+    case 'recovery.send-time-chosen': {
+      const { type: _t, schemaVersion: _v, recoveryId: _r, at: _a, step, ...choice } = e;
+      return {
+        ...base,
+        kind: 'send-time-chosen',
+        step,
+        reason: e.reason,
+        until: e.chosenAt,
+        timeZone: e.timeZone,
+        timeZoneSource: e.timeZoneSource,
+        sendTime: choice,
+        detail: `step ${step}: ${describeSendTime(choice)}`,
+      };
+    }
     case 'recovery.alternatives-checked': {
       // reason: alternative-offered when every sold-out line got one, lookup-failed when a lookup
       // failed (error: the store's words), else sold-out (announced as such).

@@ -7,6 +7,12 @@ import { Inject } from '@nestjs/common';
 import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   checkBeforeSend,
+  chooseSendTime,
+  controlArmChoice,
+  type RecoveryConfig,
+  type RecoveryState,
+  type SendTimeChoice,
+  type SendTimeInput,
   isCartConverted,
   OUTSIDE_ERROR_DEFER_REASONS,
   outcomeFromCheck,
@@ -16,6 +22,8 @@ import {
   type SoldOutLine,
   type StepOutcomeResult,
 } from '@reclaim/domain';
+import type { Queryable } from '../db';
+import { engagementHours, engagementZone } from '../engagement-hours';
 import { consentOf, customerHistoryFacts, learnedEvidence } from '../facts';
 import { parseRecoveryId, responseSegmentOf } from '@reclaim/domain';
 import { loadRecovery, type LoadedRecovery } from '../recovery-stream';
@@ -93,6 +101,28 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
         state = (await loadRecovery(deps.store, recoveryId)).state;
       }
     }
+    const history = await customerHistoryFacts(deps.pool, ids.shopId, customerKey, recoveryId);
+    // The checkout's address first, else the customer profile's, else their latest order's, else the shop's zone.
+    const customerZone = state.cart?.timeZone ?? facts.customer?.timeZone ?? history.lastOrderTimeZone;
+    // Send-time optimisation (RFC 0012): a follow-up's time is chosen once and recorded before the
+    // checks, which wait for it; a retried request reads the record instead of choosing again.
+    if (state.sendTimeArm !== undefined && step >= 1 && state.sendTimes?.[step] === undefined) {
+      const channels = reachable(state, dueEvent.definition.channels, deps.channels);
+      const choice = await chooseStepSendTime(deps.pool, state, step, this.ctx.now().toISOString(), {
+        config: pm.config,
+        customerKey,
+        customerZone,
+        channel: channels[0],
+      });
+      if (choice !== undefined) {
+        await this.ctx.feed(
+          request,
+          { type: 'RecordSendTime', at: this.ctx.now().toISOString(), step, choice },
+          'send-time',
+        );
+        state = (await loadRecovery(deps.store, recoveryId)).state;
+      }
+    }
     const sendFacts = sendFactsFromState(state, dueEvent);
     const recordedAlternatives = alternativesRecordedFor(loaded, request.requestId);
     const inventory = await this.bus.execute(
@@ -123,7 +153,6 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
         'alternatives',
       );
     }
-    const history = await customerHistoryFacts(deps.pool, ids.shopId, customerKey, recoveryId);
     const unavailableChannels = (['email', 'sms', 'push'] as const).filter((c) => deps.channels[c] === undefined);
     // What the shop's recorded outcomes say about this customer's segment per channel (RFC 0013).
     const learned = await learnedEvidence(
@@ -137,11 +166,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
       {
         ...sendFacts,
         // The checkout's address first, else the customer profile's, else their latest order's, else the shop's zone.
-        ...(sendFacts.customerTimeZone === undefined
-          ? ((zone) => (zone !== undefined ? { customerTimeZone: zone } : {}))(
-              facts.customer?.timeZone ?? history.lastOrderTimeZone,
-            )
-          : {}),
+        ...(customerZone !== undefined ? { customerTimeZone: customerZone } : {}),
         ...history,
         purchased: sendFacts.purchased || isCartConverted(facts.cart),
         consent: consentOf(facts.customer, facts.cart),
@@ -234,6 +259,55 @@ function supportCheckedSince(loaded: LoadedRecovery, due: RecoveryEvent, step: n
     if (e.type === 'recovery.support-checked' && e.trigger === 'send' && e.step === step) return true;
   }
   return false;
+}
+
+/** The step's channels the cart can reach and the appliance can send on, SMS first (as the pre-send checks try them). */
+function reachable(
+  state: RecoveryState,
+  channels: readonly Channel[],
+  configured: Readonly<Partial<Record<Channel, unknown>>>,
+): Channel[] {
+  return (['sms', 'email'] as const).filter(
+    (c) =>
+      channels.includes(c) &&
+      state.cart?.reach[c] === true &&
+      !state.revoked.includes(c) &&
+      configured[c] !== undefined,
+  );
+}
+
+/**
+ * The send time of follow-up `step` from the customer's and the shop's engagement profiles: the
+ * best allowed hour on the `on` arm, nominal (with what would have been chosen) on the `off` arm.
+ */
+export async function chooseStepSendTime(
+  q: Queryable,
+  state: RecoveryState,
+  step: number,
+  now: string,
+  opts: {
+    readonly config: RecoveryConfig;
+    readonly customerKey: string | undefined;
+    readonly customerZone: string | undefined;
+    readonly channel: Channel | undefined;
+  },
+): Promise<SendTimeChoice | undefined> {
+  const definition = state.sequence?.steps[step];
+  if (definition === undefined || state.abandonedAt === undefined || state.sendTimeArm === undefined) return undefined;
+  const zone = engagementZone(opts.customerZone, state.shopTimeZone);
+  const profiles = await engagementHours.profiles(q, state.shopId ?? '', opts.customerKey);
+  const input: SendTimeInput = {
+    abandonedAt: state.abandonedAt,
+    delayMs: definition.delayMs,
+    now,
+    settings: opts.config.sendTime,
+    timeZone: zone.timeZone,
+    timeZoneSource: zone.source,
+    sendWindow: opts.channel === undefined || opts.channel === 'push' ? null : opts.config.sendWindows[opts.channel],
+    customer: profiles.customer,
+    shop: profiles.shop,
+  };
+  return state.sendTimeArm === 'on' ? chooseSendTime(input) : controlArmChoice(input);
 }
 
 function channelOfKey(key: string): Channel {

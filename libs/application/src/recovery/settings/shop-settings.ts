@@ -76,6 +76,49 @@ export interface ShopRecoverySettings {
    * segment, step, links: docs/klaviyo.md) for the merchant's own Klaviyo flow and template.
    */
   readonly klaviyoMode?: KlaviyoMode;
+  /**
+   * Send-time optimisation (RFC 0012): `enabled` (the switch), `armPercent` (share of the recoveries
+   * in the `on` arm, the rest keep nominal times as the control), `windowHours` (a follow-up moves at
+   * most this far from its nominal time), `minDelayHours` (never earlier than this after
+   * abandonment), `priorStrength` (pseudo-events of the shop's profile in each customer's).
+   */
+  readonly sendTime?: SendTimeOverrides;
+}
+
+export interface SendTimeOverrides {
+  readonly enabled?: boolean;
+  readonly armPercent?: number;
+  readonly windowHours?: number;
+  readonly minDelayHours?: number;
+  readonly priorStrength?: number;
+}
+
+const SEND_TIME_KEYS = ['enabled', 'armPercent', 'windowHours', 'minDelayHours', 'priorStrength'] as const;
+
+function validateSendTime(input: unknown, errors: ValidationError[]): void {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    errors.push({ field: 'sendTime', message: `must be { ${SEND_TIME_KEYS.map((k) => `${k}?`).join(', ')} }` });
+    return;
+  }
+  const f = input as Record<string, unknown>;
+  for (const key of Object.keys(f)) {
+    if (!(SEND_TIME_KEYS as readonly string[]).includes(key)) {
+      errors.push({ field: `sendTime.${key}`, message: 'is not a send-time setting' });
+    }
+  }
+  if (f.enabled !== undefined && typeof f.enabled !== 'boolean') {
+    errors.push({ field: 'sendTime.enabled', message: 'must be a boolean' });
+  }
+  const range = (key: string, min: number, max: number) => {
+    const v = f[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)) {
+      errors.push({ field: `sendTime.${key}`, message: `must be a number from ${min} to ${max}` });
+    }
+  };
+  range('armPercent', 0, 100);
+  range('windowHours', 0, 24);
+  range('minDelayHours', 0, 72);
+  range('priorStrength', 0, 1000);
 }
 
 export type KlaviyoMode = 'html' | 'template';
@@ -105,6 +148,7 @@ export interface ChannelChoiceOverrides {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -232,6 +276,7 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'engagementScore',
   'channelChoice',
   'klaviyoMode',
+  'sendTime',
 ];
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -321,6 +366,7 @@ export function validateShopSettings(input: unknown): ValidationError[] {
   if (o.fatigue !== undefined) validateFatigue(o.fatigue, errors);
   if (o.engagementScore !== undefined) validateEngagementScore(o.engagementScore, errors);
   if (o.channelChoice !== undefined) validateChannelChoice(o.channelChoice, errors);
+  if (o.sendTime !== undefined) validateSendTime(o.sendTime, errors);
   if (o.klaviyoMode !== undefined && !KLAVIYO_MODES.includes(o.klaviyoMode as KlaviyoMode)) {
     errors.push({ field: 'klaviyoMode', message: 'must be html or template' });
   }
@@ -368,6 +414,18 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
             ...base.channelChoice,
             ...definedOnly({ ...s.channelChoice, costs: undefined }),
             costs: { ...base.channelChoice.costs, ...definedOnly(s.channelChoice.costs ?? {}) },
+          },
+        }
+      : {}),
+    ...(s.sendTime !== undefined
+      ? {
+          sendTime: {
+            ...base.sendTime,
+            ...(s.sendTime.enabled !== undefined ? { enabled: s.sendTime.enabled } : {}),
+            ...(s.sendTime.armPercent !== undefined ? { armPercent: s.sendTime.armPercent } : {}),
+            ...(s.sendTime.windowHours !== undefined ? { windowMs: s.sendTime.windowHours * HOUR_MS } : {}),
+            ...(s.sendTime.minDelayHours !== undefined ? { minDelayMs: s.sendTime.minDelayHours * HOUR_MS } : {}),
+            ...(s.sendTime.priorStrength !== undefined ? { priorStrength: s.sendTime.priorStrength } : {}),
           },
         }
       : {}),
@@ -508,9 +566,10 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
     Required<
       Omit<
         ShopRecoverySettings,
-        'postalAddress' | 'storeName' | 'utm' | 'fatigue' | 'engagementScore' | 'channelChoice'
+        'postalAddress' | 'storeName' | 'utm' | 'fatigue' | 'engagementScore' | 'channelChoice' | 'sendTime'
       >
     > & {
+      sendTime: Required<SendTimeOverrides>;
       utm: UtmSettings;
       engagementScore: RecoveryConfig['engagementScore'];
       channelChoice: RecoveryConfig['channelChoice'];
@@ -546,6 +605,13 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
       engagementScore: c.engagementScore,
       channelChoice: c.channelChoice,
       klaviyoMode: s.klaviyoMode ?? 'html',
+      sendTime: {
+        enabled: c.sendTime.enabled,
+        armPercent: c.sendTime.armPercent,
+        windowHours: c.sendTime.windowMs / HOUR_MS,
+        minDelayHours: c.sendTime.minDelayMs / HOUR_MS,
+        priorStrength: c.sendTime.priorStrength,
+      },
     };
   }
 
