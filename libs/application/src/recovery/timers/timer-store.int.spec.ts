@@ -135,6 +135,8 @@ describe('TimerStore (Postgres)', () => {
     expect(b.timers).toHaveLength(4);
     const ids = [...a.timers, ...b.timers].map((t) => t.timerId);
     expect(new Set(ids).size).toBe(10);
+    // Claimed rows are marked inside the open transactions: nobody else sees them fired before a commit.
+    expect(await store.pendingCount()).toBe(10);
     // a fires five and fails one (put back for a minute); b dies before settling.
     const [failed, ...fired] = a.timers.map((t) => t.timerId);
     await a.settle(fired, now, [failed], new Date(now.getTime() + MINUTE));

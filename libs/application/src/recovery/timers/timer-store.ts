@@ -20,7 +20,10 @@ export interface TimerToSchedule {
 /** A batch claimed inside an open transaction: its row locks are the claim. */
 export interface TimerBatch {
   readonly timers: readonly ClaimedTimer[];
-  /** Marks `fired` fired at `at`, puts `failed` back until `retryAt`, and commits (one commit per batch). */
+  /**
+   * Commits the batch: every claimed timer is fired (marked at the claim) except `failed`, put back
+   * until `retryAt`. One round trip when nothing failed.
+   */
   settle(fired: readonly string[], at: Date, failed: readonly string[], retryAt: Date): Promise<void>;
   /** Rolls back: every timer of the batch is claimable again at once. */
   abandon(): Promise<void>;
@@ -161,12 +164,15 @@ export class TimerStore {
   }
 
   /**
-   * Claims up to `limit` due timers by locking their rows (`FOR UPDATE SKIP LOCKED`) in a
-   * transaction that stays open while the caller fires them, then marks them in the same
-   * transaction ({@link TimerBatch.settle}): one UPDATE and one commit per batch, no lease write.
-   * The open transaction is the lease: a worker that dies drops its connection and the rows are
-   * claimable at once; one that hangs is cut off by `idle_in_transaction_session_timeout = leaseMs`
-   * (late, never lost — R4). Due times are compared with `now` (the database clock, R8).
+   * Claims up to `limit` due timers by locking their rows (`FOR UPDATE SKIP LOCKED`) and marking
+   * them fired, in a transaction that stays open while the caller fires them; {@link TimerBatch.settle}
+   * puts the failed ones back and commits. Two round trips per batch: `BEGIN`, the lease and the
+   * claiming `UPDATE … RETURNING` go as one multi-statement query, and the commit (with the rare
+   * release of failed timers) as another. The open transaction is the lease: nothing is visible to
+   * others until the commit, so a worker that dies drops its connection and the rows are claimable
+   * again at once, unmarked; one that hangs is cut off by `idle_in_transaction_session_timeout =
+   * leaseMs` (late, never lost — R4). `fired_at` is the time of the claim. Due times are compared
+   * with `now` (the database clock, R8).
    */
   async claimBatch(now: Date, limit: number, leaseMs: number): Promise<TimerBatch> {
     const tx = await this.pool.connect();
@@ -187,34 +193,46 @@ export class TimerStore {
       }
     };
     try {
-      await tx.query(`BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(leaseMs))}`);
-      const { rows } = await tx.query<TimerRow>(
-        `SELECT timer_id, stream_id, shop_id, purpose, step, due_at, payload FROM engine.timers
-         WHERE fired_at IS NULL AND superseded_at IS NULL AND due_at <= $1
-           AND (claimed_until IS NULL OR claimed_until <= $1)
-         ORDER BY due_at, timer_id
-         LIMIT $2
-         FOR UPDATE SKIP LOCKED`,
-        [now, limit],
-      );
-      const timers = rows.map(toClaimed);
+      // Literals, not parameters: only the simple protocol takes several statements in one round
+      // trip. Both are generated here (an ISO timestamp and whole numbers), never outside input.
+      const at = `'${now.toISOString()}'::timestamptz`;
+      const results = (await tx.query(
+        `BEGIN;
+         SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(leaseMs))};
+         UPDATE engine.timers t SET fired_at = ${at}, claimed_until = NULL
+           FROM (SELECT timer_id FROM engine.timers
+                  WHERE fired_at IS NULL AND superseded_at IS NULL AND due_at <= ${at}
+                    AND (claimed_until IS NULL OR claimed_until <= ${at})
+                  ORDER BY due_at, timer_id
+                  LIMIT ${Math.max(0, Math.floor(limit))}
+                  FOR UPDATE SKIP LOCKED) due
+          WHERE t.timer_id = due.timer_id
+         RETURNING t.timer_id, t.stream_id, t.shop_id, t.purpose, t.step, t.seq, t.due_at, t.payload`,
+      )) as unknown as { rows: (TimerRow & { seq: number })[] }[];
+      const timers = results[2].rows
+        .sort(
+          (x, y) =>
+            x.due_at.getTime() - y.due_at.getTime() ||
+            x.seq - y.seq ||
+            (x.timer_id < y.timer_id ? -1 : x.timer_id > y.timer_id ? 1 : 0),
+        )
+        .map(toClaimed);
       if (timers.length === 0) await end('COMMIT', true);
       return {
         timers,
-        settle: async (fired, at, failed, retryAt) => {
+        settle: async (fired, _at, failed, retryAt) => {
           if (!open) return;
           try {
-            if (fired.length > 0) {
+            // Failed ones wait until `retryAt`; any other claimed timer not named fired is claimable at once.
+            const firedIds = new Set(fired);
+            const back = timers.map((t) => t.timerId).filter((id) => !firedIds.has(id) || failed.includes(id));
+            if (back.length > 0) {
               await tx.query(
-                'UPDATE engine.timers SET fired_at = $2, claimed_until = NULL WHERE timer_id = ANY($1::text[])',
-                [fired, at],
+                `UPDATE engine.timers SET fired_at = NULL,
+                   claimed_until = CASE WHEN timer_id = ANY($2::text[]) THEN $3 ELSE claimed_until END
+                 WHERE timer_id = ANY($1::text[])`,
+                [back, [...failed], retryAt],
               );
-            }
-            if (failed.length > 0) {
-              await tx.query('UPDATE engine.timers SET claimed_until = $2 WHERE timer_id = ANY($1::text[])', [
-                failed,
-                retryAt,
-              ]);
             }
           } catch (err) {
             await end('ROLLBACK', false);
