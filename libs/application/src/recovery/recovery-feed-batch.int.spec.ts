@@ -96,7 +96,12 @@ describe('RecoveryFeed batches', () => {
     );
   }
 
-  async function command(store: EventStore, cartId: string, type: 'CompleteCheckout' | 'DeleteCart', atMs: number) {
+  async function command(
+    store: EventStore,
+    cartId: string,
+    type: 'CompleteCheckout' | 'DeleteCart' | 'ReportCartAbandoned',
+    atMs: number,
+  ) {
     const at = new Date(atMs).toISOString();
     const causationId = randomUUID();
     const c =
@@ -165,6 +170,12 @@ describe('RecoveryFeed batches', () => {
     await recordCart(batched, 'cart-6', 'shopper6@example.com', T0 + 63_000);
     await command(batched, 'cart-7', 'DeleteCart', T0 + 64_000);
     await recordCart(batched, 'cart-7', 'shopper7@example.com', T0 + 65_000); // after its deletion
+    // The platform's own abandonment starts recoveries in the run (start contexts read for the run at once).
+    await command(batched, 'cart-8', 'ReportCartAbandoned', T0 + 66_000);
+    await command(batched, 'cart-9', 'ReportCartAbandoned', T0 + 66_500);
+    await command(batched, 'cart-4', 'ReportCartAbandoned', T0 + 67_000); // completed: nothing
+    await recordCart(batched, 'cart-10', 'shopper10@example.com', T0 + 68_000);
+    await command(batched, 'cart-10', 'ReportCartAbandoned', T0 + 69_000); // recorded in the same run
     await copyLog(batched, single);
 
     const feedEvents = await batched.readAll({ filter: RECOVERY_FEED_FILTER });
@@ -187,6 +198,8 @@ describe('RecoveryFeed batches', () => {
     expect((await types('cart-3')).filter((t) => t === 'recovery.timer-scheduled')).toHaveLength(2);
     expect(await types('cart-4')).toContain('recovery.ended');
     expect(await types('cart-5')).toContain('recovery.ended');
+    for (const c of ['cart-8', 'cart-9', 'cart-10']) expect(await types(c)).toContain('recovery.started');
+    expect(await types('cart-4')).not.toContain('recovery.started');
   });
 
   it('costs the same round trips for 120 carts as for one: one read, one index write, one append transaction', async () => {

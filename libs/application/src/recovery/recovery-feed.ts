@@ -14,6 +14,8 @@ import {
   isCartConverted,
   upcastEvent,
   type CartEvent,
+  type CartState,
+  type StartContext,
   type RecoveryState,
   type StoredRecoveryEvent,
   recoveryIdFor,
@@ -43,7 +45,7 @@ import { OrderAttribution } from './attribution';
 import type { Queryable } from './db';
 import { engineIndex } from './engine-index';
 import { storeProductIds } from './categories';
-import { buildStartContext, cartSnapshotOf, readCart, type StartContextDeps } from './facts';
+import { buildStartContext, buildStartContexts, cartSnapshotOf, readCart, type StartContextDeps } from './facts';
 import type { EngineLog, ShopLookup } from './ports';
 import { runRecovery } from './recovery-stream';
 import type { SequenceRepository } from './sequences/sequence-repository';
@@ -54,6 +56,7 @@ export const RECOVERY_FEED = 'engine.recovery-feed';
 /** Cart events the feed applies in runs ({@link RecoveryFeed.applyCarts}). */
 const CART_RUN_TYPES: ReadonlySet<string> = new Set([
   'cart.activity-recorded',
+  'cart.abandoned-by-platform',
   'cart.checkout-completed',
   'cart.purchased',
   'cart.deleted',
@@ -91,7 +94,7 @@ export class RecoveryFeed {
   }
 
   /**
-   * Runs of cart events (activity, checkout completed, purchased, deleted) are applied together,
+   * Runs of cart events (activity, abandoned by the platform, checkout completed, purchased, deleted) are applied together,
    * see {@link applyCarts}; any other event first finishes the run before it, so the order of the
    * log is kept wherever an event reads what an earlier one wrote (consent revocation reads the
    * customer index, attribution the recoveries).
@@ -126,15 +129,39 @@ export class RecoveryFeed {
     });
     const [streams, pms] = await Promise.all([
       readStreams(this.deps.store, [
-        ...items.filter((i) => i.e.type === 'cart.activity-recorded').map((i) => cartStream(i.shopId, i.cartId)),
+        ...items
+          .filter(
+            (i) =>
+              i.e.type !== 'cart.checkout-completed' && i.e.type !== 'cart.purchased' && i.e.type !== 'cart.deleted',
+          )
+          .map((i) => cartStream(i.shopId, i.cartId)),
         ...items.map((i) => i.recoveryId),
       ]),
       this.decidersFor(items.map((i) => i.shopId)),
     ]);
+    // Recoveries the platform's own abandonment starts: their start contexts for the whole run at once.
+    const starting = items.flatMap((item) => {
+      if (item.e.type !== 'cart.abandoned-by-platform') return [];
+      const cart = this.cartAt(item.e, streams);
+      if (isCartConverted(cart)) return [];
+      const snapshot = cartSnapshotOf(cart);
+      return [{ item, snapshot }];
+    });
+    const contexts = await buildStartContexts(
+      this.start,
+      tx,
+      starting.map(({ item, snapshot }) => ({
+        shopId: item.shopId,
+        recoveryId: item.recoveryId,
+        customerKey: snapshot?.customerKey,
+        productIds: storeProductIds(snapshot?.items ?? []),
+      })),
+    );
+    const starts = new Map(starting.map(({ item }, i) => [item.e.id, contexts[i]]));
     const watches: { shopId: string; customerKey: string; recoveryId: string }[] = [];
     const recoveries = new Map<string, PendingRecovery>();
     for (const item of items) {
-      const input = this.cartInput(item.e, streams);
+      const input = this.cartInput(item.e, streams, starts);
       if (input === undefined) continue;
       if (input.type === 'CartActivity' && input.cart.customerKey !== undefined) {
         watches.push({ shopId: item.shopId, customerKey: input.cart.customerKey, recoveryId: item.recoveryId });
@@ -184,20 +211,44 @@ export class RecoveryFeed {
     }
   }
 
+  /** The cart as of a cart event of a run, from the streams read for the run. */
+  private cartAt(e: RecordedEvent, streams: ReadonlyMap<string, RecordedEvent[]>): CartState {
+    const d = e.data as { shopId: string; cartId: string };
+    return foldEvents(
+      cartDecider,
+      (streams.get(cartStream(d.shopId, d.cartId)) ?? [])
+        .filter((r) => r.revision <= e.revision)
+        .map((r) => upcastEvent<CartEvent>({ type: r.type, schemaVersion: r.schemaVersion, data: r.data })),
+    );
+  }
+
   /** The recovery input of a cart event of a run (undefined: nothing to do), from the streams read for the run. */
-  private cartInput(e: RecordedEvent, streams: ReadonlyMap<string, RecordedEvent[]>): RecoveryInput | undefined {
+  private cartInput(
+    e: RecordedEvent,
+    streams: ReadonlyMap<string, RecordedEvent[]>,
+    starts: ReadonlyMap<string, StartContext>,
+  ): RecoveryInput | undefined {
     switch (e.type) {
       case 'cart.activity-recorded': {
         const d = e.data as CartActivityRecordedData;
-        const cart = foldEvents(
-          cartDecider,
-          (streams.get(cartStream(d.shopId, d.cartId)) ?? [])
-            .filter((r) => r.revision <= e.revision)
-            .map((r) => upcastEvent<CartEvent>({ type: r.type, schemaVersion: r.schemaVersion, data: r.data })),
-        );
+        const cart = this.cartAt(e, streams);
         const snapshot = cartSnapshotOf(cart);
         if (snapshot === undefined || isCartConverted(cart)) return undefined;
         return { type: 'CartActivity', shopId: d.shopId, cartId: d.cartId, at: d.platformUpdatedAt, cart: snapshot };
+      }
+      case 'cart.abandoned-by-platform': {
+        const d = e.data as CartAbandonedByPlatformData;
+        const start = starts.get(e.id);
+        if (start === undefined) return undefined; // converted
+        const snapshot = cartSnapshotOf(this.cartAt(e, streams));
+        return {
+          type: 'CartAbandonedByPlatform',
+          shopId: d.shopId,
+          cartId: d.cartId,
+          at: d.platformUpdatedAt,
+          ...(snapshot !== undefined ? { cart: snapshot } : {}),
+          start,
+        };
       }
       case 'cart.checkout-completed': {
         const d = e.data as CartCheckoutCompletedData;
