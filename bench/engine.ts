@@ -15,6 +15,9 @@
  * `checkouts/update` deliveries received in process (`ReceiveWebhook`: verify, map, seal, store —
  * the webhook route without HTTP; BENCH_DELIVERIES, 0 to skip), so the delivery processor's
  * subscription is on the path too, as in the appliance with every role on.
+ * Timer fired → recovery started (BENCH_FIRE=0 skips it): the drained backlogs' abandonment timers
+ * fired by the timer driver (its clock a day ahead), batched vs one timer at a time (8 in parallel,
+ * the driver's path before batching), on their databases, the engine's subscriptions running.
  * Sustained: arrivals paced at a rate for BENCH_STEP_S seconds; the backlog (carts appended minus
  * abandonment timers) is sampled every second and counts as flat when its slope over the second
  * half stays under 5 % of the arrival rate. Rates are tried from 70 % of the burst rate, up by 25 %
@@ -38,7 +41,9 @@ import {
   RECOVERY_FEED_FILTER,
   RecoveryEventsProjector,
   RecoveryFeed,
+  TimerDriver,
   TimerStore,
+  type ClaimedTimer,
 } from '@reclaim/application';
 import { createRecoveryDecider, recoveryConfig, type SealedValue } from '@reclaim/domain';
 import {
@@ -77,6 +82,8 @@ interface Bench {
   readonly receiver: ReceiveWebhook;
   /** Starts the engine's two subscriptions. */
   start(): void;
+  /** A timer driver on this database: batched (the appliance's) or one timer at a time (the old path). */
+  driver(mode: Mode): TimerDriver;
   stop(): Promise<void>;
 }
 
@@ -170,12 +177,25 @@ async function prepare(port: number, mode: Mode, customerCount: number, partitio
           : runCheckpointedSubscription(o);
       }),
     );
+  const timers = new TimerStore(pool);
+  const driverDeps = {
+    store,
+    pool,
+    timers,
+    pm,
+    deciders: settings,
+    shops: registry,
+    sequences: new PostgresSequenceRepository(pool, config, settings),
+    clock: { now: () => new Date(Date.now() + 86_400_000) },
+    random: () => 0.5,
+  };
   return {
     db,
     pool,
     store,
     shopIds,
     customers,
+    driver: (m: Mode) => (m === 'batched' ? new TimerDriver(driverDeps) : new OneByOneDriver(driverDeps)),
     appended: 0,
     issued: 0,
     receiver,
@@ -188,6 +208,46 @@ async function prepare(port: number, mode: Mode, customerCount: number, partitio
       await db.drop();
     },
   };
+}
+
+/** The driver's path before batching: each timer fired on its own (its reads, start context, append), 8 at a time. */
+class OneByOneDriver extends TimerDriver {
+  protected override async fireMany(timers: readonly ClaimedTimer[]): Promise<Set<string>> {
+    const fired = new Set<string>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < timers.length) {
+          const t = timers[next++];
+          if (await this.fire(t)) fired.add(t.timerId);
+        }
+      }),
+    );
+    return fired;
+  }
+}
+
+/**
+ * Fires every pending abandonment timer (the driver's clock a day ahead: all are due) with the
+ * engine's subscriptions stopped; recoveries started per second, counted from the log.
+ */
+async function fireAbandonments(b: Bench, mode: Mode): Promise<{ rate: number; started: number; seconds: number }> {
+  const count = async () =>
+    (
+      await b.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM event_store.events WHERE type = 'recovery.started'`,
+      )
+    ).rows[0].n;
+  const before = await count();
+  const driver = b.driver(mode);
+  const t0 = Date.now();
+  for (;;) {
+    const r = await driver.tick();
+    if (r.claimed === 0) break;
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const started = (await count()) - before;
+  return { rate: started / seconds, started, seconds };
 }
 
 /** A checkout as the delivery processor records it: the cart decider's events for a new cart. */
@@ -387,6 +447,7 @@ async function main(): Promise<void> {
   const deliveries = Number(process.env.BENCH_DELIVERIES ?? 10_000);
   const partitions = Number(process.env.BENCH_PARTITIONS ?? 4);
   const steps = Number(process.env.BENCH_STEPS ?? 4);
+  const fire = (process.env.BENCH_FIRE ?? '1') !== '0';
   const customers = Number(process.env.BENCH_CUSTOMERS ?? Math.max(1, Math.floor(carts / 5)));
 
   console.log(
@@ -395,8 +456,10 @@ async function main(): Promise<void> {
   // 1. The baseline on its own database: a stored backlog drained one cart per transaction.
   const naive = await prepare(55507, 'naive', Math.min(customers, naiveCarts), 1);
   let naiveDrain: { rate: number; seconds: number };
+  let naiveFire: { rate: number; started: number; seconds: number } | undefined;
   try {
     naiveDrain = await drain(naive, naiveCarts);
+    if (fire) naiveFire = await fireAbandonments(naive, 'naive');
   } finally {
     await naive.stop();
   }
@@ -424,6 +487,13 @@ async function main(): Promise<void> {
     console.log(
       `  batched: backlog of ${fmt(drainCarts)} drained in ${d.seconds.toFixed(1)} s = ${d.rate.toFixed(0)} carts/s → ${(d.rate / naiveDrain.rate).toFixed(1)}× naive`,
     );
+    // 2b. Their abandonment timers fire: each recovery's start (customer facts, catalogue, draw, decision).
+    if (fire && naiveFire !== undefined) {
+      const f = await fireAbandonments(ours, 'batched');
+      console.log(
+        `  timer fired → recovery started: one by one ${fmt(naiveFire.started)} in ${naiveFire.seconds.toFixed(1)} s = ${naiveFire.rate.toFixed(0)}/s; batched ${fmt(f.started)} in ${f.seconds.toFixed(1)} s = ${f.rate.toFixed(0)}/s → ${(f.rate / naiveFire.rate).toFixed(1)}×`,
+      );
+    }
     // 3. The burst, with the engine running as it arrives.
     const r = await runBurst(ours, carts, 30 * 60_000);
     console.log(

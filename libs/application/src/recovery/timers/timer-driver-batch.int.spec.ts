@@ -211,9 +211,7 @@ describe('TimerDriver batches', () => {
     );
     expect(started).toHaveLength(24);
     // The facts were read: the customer's order and the categories, the other shop's time zone.
-    const json = JSON.stringify(
-      (await batched.readStream(recoveryIdFor(SHOP, 'eq-2'))).map((e) => e.data),
-    );
+    const json = JSON.stringify((await batched.readStream(recoveryIdFor(SHOP, 'eq-2'))).map((e) => e.data));
     expect(json).toContain('cups');
   });
 
@@ -224,7 +222,10 @@ describe('TimerDriver batches', () => {
     expect(timers).toHaveLength(60);
     const queries: string[] = [];
     const counting = Object.assign(Object.create(pool) as Pool, {
-      query: (...args: unknown[]) => (queries.push(String(args[0])), (pool.query as (...a: unknown[]) => unknown)(...args)),
+      query: (...args: unknown[]) => (
+        queries.push(String(args[0])),
+        (pool.query as (...a: unknown[]) => unknown)(...args)
+      ),
     });
     const readStream = jest.spyOn(store, 'readStream');
     const readStreams = jest.spyOn(store, 'readStreams');
