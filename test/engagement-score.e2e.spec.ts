@@ -196,7 +196,7 @@ describe('a customer who never engages gets fewer messages, with the reason (HTT
     const entries = await eventually(async () => {
       const list = await historyOf(h, shopId, { email: address });
       return list.some((e) => e.kind === 'sent' && e.step === 6) ? list : undefined;
-    }, 60_000);
+    }, 120_000);
     // Seven steps, five messages: 0–3 (too little evidence, then not yet unresponsive), 6 (the last).
     expect(email.of(token).map((m) => m.context?.step)).toEqual([0, 1, 2, 3, 6]);
     const skipped = entries.filter((e) => e.kind === 'skipped');
@@ -220,7 +220,18 @@ describe('a customer who never engages gets fewer messages, with the reason (HTT
       return steps.filter((s) => s.skippedLowResponsiveness > 0).length === 2 ? steps : undefined;
     }, 30_000);
     expect(summary.filter((s) => s.skippedLowResponsiveness > 0).map((s) => s.step)).toEqual([4, 5]);
-  }, 90_000);
+
+    // The analyst's view of the customer's responsiveness (default prior and thresholds).
+    const key = h.runtime.vault.subjectFor(shopId, { email: address });
+    const rows = await eventually(async () => {
+      const res = await h.runtime.pool.query(
+        'SELECT sent, engaged, level FROM read.customer_responsiveness WHERE shop_id = $1 AND customer_key = $2',
+        [shopId, key],
+      );
+      return res.rows[0]?.sent === 5 ? res.rows : undefined;
+    }, 30_000);
+    expect(rows).toEqual([{ sent: 5, engaged: 0, level: 'unresponsive' }]);
+  }, 240_000);
 });
 
 describe('channel choice learned per segment × channel (HTTP, real engine)', () => {
@@ -281,7 +292,7 @@ describe('channel choice learned per segment × channel (HTTP, real engine)', ()
     // Every evidence message out, and every click recorded, before the test customers abandon.
     await eventually(
       async () => evidence.every((e) => (e.channel === 'sms' ? sms : email).of(e.token).length === 1),
-      60_000,
+      120_000,
     );
     await eventually(async () => {
       const { rows } = await h.runtime.pool.query<{ n: number }>(
@@ -296,7 +307,7 @@ describe('channel choice learned per segment × channel (HTTP, real engine)', ()
     expect((await signed('checkouts/update', checkout({ ...phone, price: PRICE, mobile: true }))).status).toBe(200);
     expect((await signed('checkouts/update', checkout({ ...desk, price: PRICE, mobile: false }))).status).toBe(200);
     const outOf = (token: string) => sms.of(token).length + email.of(token).length;
-    await eventually(async () => outOf(phone.token) > 0 && outOf(desk.token) > 0, 60_000);
+    await eventually(async () => outOf(phone.token) > 0 && outOf(desk.token) > 0, 120_000);
     // Without evidence both would get SMS (the preference order); the desktop shopper gets e-mail.
     expect(sms.of(phone.token)).toHaveLength(1);
     expect(email.of(phone.token)).toHaveLength(0);
@@ -327,6 +338,20 @@ describe('channel choice learned per segment × channel (HTTP, real engine)', ()
     // The analyst's view of the learned rates.
     const res = await summaryOf(h, shopId);
     const rates = res.body.responseRates as { segment: string; channel: string; sent: number; engaged: number }[];
+    const view = await eventually(async () => {
+      const res = await h.runtime.pool.query(
+        `SELECT segment, channel, sent, engaged FROM read.channel_response_rates WHERE shop_id = $1
+          AND segment IN ('mobile-checkout-friction', 'high-value-cart') ORDER BY segment, channel`,
+        [shopId],
+      );
+      return res.rows.reduce((n: number, r: { sent: number }) => n + r.sent, 0) === 14 ? res.rows : undefined;
+    }, 30_000);
+    expect(view).toEqual([
+      { segment: 'high-value-cart', channel: 'email', sent: 4, engaged: 3 },
+      { segment: 'high-value-cart', channel: 'sms', sent: 3, engaged: 0 },
+      { segment: 'mobile-checkout-friction', channel: 'email', sent: 3, engaged: 0 },
+      { segment: 'mobile-checkout-friction', channel: 'sms', sent: 4, engaged: 3 },
+    ]);
     expect(rates).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ segment: 'mobile-checkout-friction', channel: 'sms', engaged: 3 }),
@@ -334,5 +359,5 @@ describe('channel choice learned per segment × channel (HTTP, real engine)', ()
         expect.objectContaining({ segment: 'high-value-cart', channel: 'email', engaged: 3 }),
       ]),
     );
-  }, 120_000);
+  }, 300_000);
 });

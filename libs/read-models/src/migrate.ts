@@ -6,6 +6,7 @@ import { ReadModels1767225600000 } from './migrations/1767225600000-read-models'
 import { CustomerContacts1767225600002 } from './migrations/1767225600002-customer-contacts';
 import { LiftArms1767225600003 } from './migrations/1767225600003-lift-arms';
 import { BlockedSteps1767225600004 } from './migrations/1767225600004-blocked-steps';
+import { ResponseRates1767225600013 } from './migrations/1767225600013-response-rates';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -24,6 +25,7 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
       CustomerContacts1767225600002,
       LiftArms1767225600003,
       BlockedSteps1767225600004,
+      ResponseRates1767225600013,
     ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,

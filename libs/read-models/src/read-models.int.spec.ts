@@ -119,6 +119,7 @@ describe('read models (PostgreSQL)', () => {
       'CustomerContacts1767225600002',
       'LiftArms1767225600003',
       'BlockedSteps1767225600004',
+      'ResponseRates1767225600013',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));
