@@ -243,6 +243,7 @@ describe('shops connect themselves (stand-ins)', () => {
           scopes: [
             'store_v2_products_read_only',
             'store_cart_read_only',
+            'store_checkouts_read_only',
             'store_v2_orders',
             'store_v2_customers_read_only',
           ],
@@ -263,6 +264,32 @@ describe('shops connect themselves (stand-ins)', () => {
         expect(woo.status).toBe(422);
         expect(woo.body.message).toMatch(/missing permission write/);
         expect(narrow.state.bigcommerce.hooks.size + narrow.state.woocommerce.webhooks.size).toBe(0);
+      } finally {
+        await narrow.stop();
+      }
+    });
+
+    it('422 naming the BigCommerce checkout scope the checkout stage needs', async () => {
+      const narrow = await startStoreSandbox({
+        bigcommerce: {
+          scopes: [
+            'store_v2_products_read_only',
+            'store_cart_read_only',
+            'store_v2_orders',
+            'store_v2_customers_read_only',
+            'store_v2_marketing',
+          ],
+        },
+      });
+      try {
+        const bc = await api(h, 'POST', '/api/shops', {
+          ...shopBody('bigcommerce', 'narrow2'),
+          apiUrl: narrow.urls.bigcommerce,
+        });
+        expect(bc.status).toBe(422);
+        expect(bc.body.message).toMatch(/missing scope store_checkouts_read_only$/);
+        expect(bc.body.missingScopes).toEqual(['store_checkouts_read_only']);
+        expect(narrow.state.bigcommerce.hooks.size).toBe(0);
       } finally {
         await narrow.stop();
       }

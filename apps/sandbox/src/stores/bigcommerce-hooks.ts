@@ -22,6 +22,7 @@ export interface BigCommerceHook {
 export const BIGCOMMERCE_SANDBOX_SCOPES = [
   'store_v2_products_read_only',
   'store_cart_read_only',
+  'store_checkouts_read_only',
   'store_v2_orders',
   'store_v2_customers_read_only',
   'store_v2_marketing',
@@ -46,19 +47,21 @@ function resourceScope(resource: string, write: boolean): string | undefined {
       ? 'store_v2_products'
       : resource === 'carts' || resource === 'cart'
         ? 'store_cart'
-        : resource === 'orders' || resource === 'order'
-          ? 'store_v2_orders'
-          : resource === 'customers' || resource === 'customer'
-            ? 'store_v2_customers'
-            : resource === 'coupons' || resource === 'promotions'
-              ? 'store_v2_marketing'
-              : undefined;
+        : resource === 'checkouts'
+          ? 'store_checkouts'
+          : resource === 'orders' || resource === 'order'
+            ? 'store_v2_orders'
+            : resource === 'customers' || resource === 'customer'
+              ? 'store_v2_customers'
+              : resource === 'coupons' || resource === 'promotions'
+                ? 'store_v2_marketing'
+                : undefined;
   return base === undefined ? undefined : write ? base : `${base}_read_only`;
 }
 
 /** 403 when the token lacks the scope the call needs; undefined when allowed. */
 export function bigCommerceScopeCheck(call: StoreCall, scopes: readonly string[]): StoreReply | undefined {
-  const m = /^\/v[23]\/(catalog|carts|orders|customers|coupons|promotions)\b/.exec(call.path);
+  const m = /^\/v[23]\/(catalog|carts|checkouts|orders|customers|coupons|promotions)\b/.exec(call.path);
   const needed = m ? resourceScope(m[1] as string, call.method !== 'GET') : undefined;
   if (needed === undefined || granted(scopes, needed)) return undefined;
   return v3Error(403, "You don't have a required scope to access the endpoint");

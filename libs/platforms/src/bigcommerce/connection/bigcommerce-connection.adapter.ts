@@ -37,6 +37,13 @@ export const BIGCOMMERCE_SCOPE_PROBES: readonly {
 }[] = [
   { scope: 'store_v2_products_read_only', method: 'GET', path: '/v3/catalog/products?limit=1', ok: [200] },
   { scope: 'store_cart_read_only', method: 'GET', path: `/v3/carts/00000000-0000-4000-8000-000000000000`, ok: [404] },
+  // The cart's checkout (GET /v3/checkouts/{id}) tells the checkout stage (address, shipping option).
+  {
+    scope: 'store_checkouts_read_only',
+    method: 'GET',
+    path: `/v3/checkouts/00000000-0000-4000-8000-000000000000`,
+    ok: [404],
+  },
   { scope: 'store_v2_orders_read_only', method: 'GET', path: '/v2/orders?limit=1', ok: [200, 204] },
   { scope: 'store_v2_customers_read_only', method: 'GET', path: '/v3/customers?limit=1', ok: [200] },
   // An empty coupon is refused by validation (400) only once the modify scope is granted.
