@@ -330,4 +330,45 @@ describe('out-of-stock lines: an alternative from the store, or announced as sol
     const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/reclaim_provider_errors_total\{provider="store-shopify",kind="retryable"\} [1-9]/);
   });
+
+  it("the price rule is the shop's own: a shop that allows 300% dearer is offered the leather tote", async () => {
+    const put = await api(h, 'PUT', `/api/shops/${shopId}/settings`, {
+      alternatives: { maxPriceIncreasePercent: 300 },
+    });
+    expect(put.status).toBe(200);
+    const bad = await api(h, 'PUT', `/api/shops/${shopId}/settings`, { alternatives: { maxPriceIncreasePercent: -5 } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('alternatives.maxPriceIncreasePercent');
+    const got = await api(h, 'GET', `/api/shops/${shopId}/settings`);
+    expect(got.body.effective.alternatives).toEqual({ maxPriceIncreasePercent: 300 });
+    try {
+      commerce.setStock('tote-d', { available: false }).setAlternatives('4301', [
+        {
+          productId: '4303',
+          variantId: '5303',
+          title: 'Leather tote',
+          available: true,
+          unitPrice: '80.00',
+          source: 'recommendations',
+        },
+      ]);
+      const token = `rule-${randomUUID()}`;
+      const email = 'rule@example.com';
+      expect(
+        (
+          await checkout(token, email, [
+            { key: 'tote-d', productId: '4301', variantId: '5301', title: 'Canvas tote', price: '24.50' },
+          ])
+        ).status,
+      ).toBe(200);
+      const mail = await firstMessage(token);
+      expect(mail.text).toContain('Leather tote: 1 × $80.00');
+      expect(mail.text).toContain('in place of Canvas tote, which is sold out');
+      const checked = (await history(email)).find((e) => e.kind === 'alternatives-checked');
+      expect(checked).toMatchObject({ reason: 'alternative-offered' });
+      expect(checked?.soldOut?.[0]?.considered.map((c) => c.verdict)).toEqual(['offered']);
+    } finally {
+      expect((await api(h, 'PUT', `/api/shops/${shopId}/settings`, {})).status).toBe(200);
+    }
+  });
 });

@@ -43,7 +43,7 @@ export class RecoveryAdminController {
   @Put(':id/settings')
   @ApiOperation({
     summary:
-      'Replace the shop settings: mode, rolloutPercent, holdoutPercent, emailConsentPolicy, pauseWhileTicketOpen, supportTicketMatch (mentions | any), postalAddress, storeName, quietHours, domainAliases, utm, fatigue, engagementScore, channelChoice (costs per channel), klaviyoMode (html | template), sendTime (enabled, armPercent, windowHours, minDelayHours, priorStrength)',
+      'Replace the shop settings: mode, rolloutPercent, holdoutPercent, emailConsentPolicy, pauseWhileTicketOpen, supportTicketMatch (mentions | any), postalAddress, storeName, quietHours, domainAliases, utm, fatigue, engagementScore, channelChoice (costs per channel), klaviyoMode (html | template), sendTime (enabled, armPercent, windowHours, minDelayHours, priorStrength), alternatives ({ maxPriceIncreasePercent })',
   })
   async putSettings(@Param('id', IdPipe) id: string, @Body() body: Record<string, unknown>) {
     await this.shop(id);

@@ -1,4 +1,4 @@
-import { defaultRecoveryConfig } from '@reclaim/domain';
+import { DEFAULT_ALTERNATIVE_RULES, defaultRecoveryConfig } from '@reclaim/domain';
 import { shopRecoveryConfig, validateShopSettings } from './shop-settings';
 
 describe('per-shop settings: fatigue and UTM', () => {
@@ -107,6 +107,25 @@ describe("per-shop settings: the customer's own support tickets", () => {
     expect(validateShopSettings({ pauseWhileTicketOpen: 'yes', supportTicketMatch: 'product' })).toEqual([
       { field: 'pauseWhileTicketOpen', message: 'must be a boolean' },
       { field: 'supportTicketMatch', message: 'must be mentions or any' },
+    ]);
+  });
+});
+
+describe('per-shop settings: the price rule of out-of-stock alternatives', () => {
+  it('defaults to 20% dearer at most; a shop sets its own', () => {
+    expect(shopRecoveryConfig(defaultRecoveryConfig, {}).alternatives ?? DEFAULT_ALTERNATIVE_RULES).toEqual({
+      maxPriceIncreasePercent: 20,
+    });
+    expect(
+      shopRecoveryConfig(defaultRecoveryConfig, { alternatives: { maxPriceIncreasePercent: 0 } }).alternatives,
+    ).toEqual({ maxPriceIncreasePercent: 0 });
+    expect(validateShopSettings({ alternatives: { maxPriceIncreasePercent: 35 } })).toEqual([]);
+    expect(validateShopSettings({ alternatives: { maxPriceIncreasePercent: -1, cheaperOnly: true } })).toEqual([
+      { field: 'alternatives.cheaperOnly', message: 'is not an alternatives setting' },
+      { field: 'alternatives.maxPriceIncreasePercent', message: 'must be a number from 0 to 1000' },
+    ]);
+    expect(validateShopSettings({ alternatives: 'cheap' })).toEqual([
+      { field: 'alternatives', message: 'must be { maxPriceIncreasePercent? }' },
     ]);
   });
 });

@@ -3,12 +3,13 @@
  * the appliance-wide defaults (environment) for one shop: shadow/live mode, rollout and holdout
  * shares, email consent policy, pausing while (or which of) the customer's own tickets are open, email quiet hours, the merchant's
  * name and postal address (R25), extra storefront hosts click links may redirect to, and the UTM
- * parameters on the shop links of the messages.
+ * parameters on the shop links of the messages, and the price rule of out-of-stock alternatives.
  */
 import type { Notification, Pool, PoolClient } from 'pg';
 import { utmSettingsOf, validateUtmOverrides, type UtmOverrides, type UtmSettings } from '../../messages/utm';
 import {
   createRecoveryDecider,
+  DEFAULT_ALTERNATIVE_RULES,
   defaultSequences,
   type SequenceCatalogue,
   type EmailConsentPolicy,
@@ -83,6 +84,33 @@ export interface ShopRecoverySettings {
    * abandonment), `priorStrength` (pseudo-events of the shop's profile in each customer's).
    */
   readonly sendTime?: SendTimeOverrides;
+  /**
+   * Out-of-stock alternatives: which of the store's suggestions for a sold-out line may be offered
+   * in its place. `maxPriceIncreasePercent`: at most this much dearer per unit than the sold-out
+   * line (default 20; 0 = never dearer).
+   */
+  readonly alternatives?: AlternativesOverrides;
+}
+
+export interface AlternativesOverrides {
+  readonly maxPriceIncreasePercent?: number;
+}
+
+function validateAlternatives(input: unknown, errors: ValidationError[]): void {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    errors.push({ field: 'alternatives', message: 'must be { maxPriceIncreasePercent? }' });
+    return;
+  }
+  const a = input as Record<string, unknown>;
+  for (const key of Object.keys(a)) {
+    if (key !== 'maxPriceIncreasePercent') {
+      errors.push({ field: `alternatives.${key}`, message: 'is not an alternatives setting' });
+    }
+  }
+  const v = a.maxPriceIncreasePercent;
+  if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1000)) {
+    errors.push({ field: 'alternatives.maxPriceIncreasePercent', message: 'must be a number from 0 to 1000' });
+  }
 }
 
 export interface SendTimeOverrides {
@@ -277,6 +305,7 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'channelChoice',
   'klaviyoMode',
   'sendTime',
+  'alternatives',
 ];
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -367,6 +396,7 @@ export function validateShopSettings(input: unknown): ValidationError[] {
   if (o.engagementScore !== undefined) validateEngagementScore(o.engagementScore, errors);
   if (o.channelChoice !== undefined) validateChannelChoice(o.channelChoice, errors);
   if (o.sendTime !== undefined) validateSendTime(o.sendTime, errors);
+  if (o.alternatives !== undefined) validateAlternatives(o.alternatives, errors);
   if (o.klaviyoMode !== undefined && !KLAVIYO_MODES.includes(o.klaviyoMode as KlaviyoMode)) {
     errors.push({ field: 'klaviyoMode', message: 'must be html or template' });
   }
@@ -426,6 +456,14 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
             ...(s.sendTime.windowHours !== undefined ? { windowMs: s.sendTime.windowHours * HOUR_MS } : {}),
             ...(s.sendTime.minDelayHours !== undefined ? { minDelayMs: s.sendTime.minDelayHours * HOUR_MS } : {}),
             ...(s.sendTime.priorStrength !== undefined ? { priorStrength: s.sendTime.priorStrength } : {}),
+          },
+        }
+      : {}),
+    ...(s.alternatives?.maxPriceIncreasePercent !== undefined
+      ? {
+          alternatives: {
+            ...(base.alternatives ?? DEFAULT_ALTERNATIVE_RULES),
+            maxPriceIncreasePercent: s.alternatives.maxPriceIncreasePercent,
           },
         }
       : {}),
@@ -566,10 +604,18 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
     Required<
       Omit<
         ShopRecoverySettings,
-        'postalAddress' | 'storeName' | 'utm' | 'fatigue' | 'engagementScore' | 'channelChoice' | 'sendTime'
+        | 'postalAddress'
+        | 'storeName'
+        | 'utm'
+        | 'fatigue'
+        | 'engagementScore'
+        | 'channelChoice'
+        | 'sendTime'
+        | 'alternatives'
       >
     > & {
       sendTime: Required<SendTimeOverrides>;
+      alternatives: Required<AlternativesOverrides>;
       utm: UtmSettings;
       engagementScore: RecoveryConfig['engagementScore'];
       channelChoice: RecoveryConfig['channelChoice'];
@@ -611,6 +657,9 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
         windowHours: c.sendTime.windowMs / HOUR_MS,
         minDelayHours: c.sendTime.minDelayMs / HOUR_MS,
         priorStrength: c.sendTime.priorStrength,
+      },
+      alternatives: {
+        maxPriceIncreasePercent: (c.alternatives ?? DEFAULT_ALTERNATIVE_RULES).maxPriceIncreasePercent,
       },
     };
   }
