@@ -295,6 +295,48 @@ describe('out-of-stock lines: an alternative from the store, or announced as sol
     await eventually(async () =>
       (await history(email)).some((e) => e.kind === 'opened' && e.step === 1000) ? true : undefined,
     );
+    // The analyst read model and the dashboard have it: read.messages kind back-in-stock, its open,
+    // the messages panel and the step effectiveness (one 'back in stock' row).
+    const rid = `recovery-${shopId}-cart-${token}`;
+    const rows = await eventually(async () => {
+      const { rows: got } = await h.runtime.pool.query<{
+        step: number;
+        kind: string;
+        line_id: string | null;
+        status: string;
+        channel: string | null;
+        opened_at: Date | null;
+      }>(
+        `SELECT step, kind, line_id, status, channel, opened_at FROM read.messages WHERE recovery_id = $1 ORDER BY step`,
+        [rid],
+      );
+      return got.find((r) => r.step === 1000)?.opened_at ? got : undefined;
+    }, 30_000);
+    expect(rows.map((r) => [r.step, r.kind, r.line_id, r.status, r.channel])).toEqual([
+      [0, 'step', null, 'sent', 'email'],
+      [1000, 'back-in-stock', 'tote-b', 'sent', 'email'],
+    ]);
+    const listed = (
+      (await api(h, 'GET', `/api/dashboard/messages?limit=100&shopId=${shopId}`)).body as {
+        recoveryId: string;
+        step: number;
+        kind: string;
+        openedAt: string | null;
+      }[]
+    ).filter((m) => m.recoveryId === rid);
+    expect(listed.map((m) => [m.step, m.kind, m.openedAt !== null])).toEqual([
+      [1000, 'back-in-stock', true],
+      [0, 'step', false],
+    ]);
+    const today = new Date().toISOString().slice(0, 10);
+    const summary = await api(h, 'GET', `/api/dashboard/summary?shopId=${shopId}&from=${today}&to=${today}`);
+    expect(summary.status).toBe(200);
+    expect((summary.body.steps as { kind: string }[]).find((r) => r.kind === 'back-in-stock')).toMatchObject({
+      step: 1000,
+      templateId: 'back-in-stock',
+      sent: 1,
+      opened: 1,
+    });
     // Never twice: a later update of the same product sends nothing more.
     expect((await productUpdate('4101', '5101', 9)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1500));

@@ -254,6 +254,12 @@ export class MessageEntity {
   blockedSince!: Date | null;
   @Column({ name: 'detail', type: 'text', nullable: true })
   detail!: string | null;
+  /** `step` (a sequence step) or `back-in-stock` (numbered 1000 + watch). */
+  @Column({ name: 'kind', type: 'text', default: 'step' })
+  kind!: string;
+  /** Back-in-stock: the sold-out cart line it is about. */
+  @Column({ name: 'line_id', type: 'text', nullable: true })
+  lineId!: string | null;
 }
 
 @Index('segments_shop_segment', ['shopId', 'segment'])

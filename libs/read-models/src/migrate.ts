@@ -7,6 +7,7 @@ import { CustomerContacts1767225600002 } from './migrations/1767225600002-custom
 import { LiftArms1767225600003 } from './migrations/1767225600003-lift-arms';
 import { BlockedSteps1767225600004 } from './migrations/1767225600004-blocked-steps';
 import { ResponseRates1767225600013 } from './migrations/1767225600013-response-rates';
+import { BackInStockMessages1767225600014 } from './migrations/1767225600014-back-in-stock-messages';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -26,6 +27,7 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
       LiftArms1767225600003,
       BlockedSteps1767225600004,
       ResponseRates1767225600013,
+      BackInStockMessages1767225600014,
     ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,

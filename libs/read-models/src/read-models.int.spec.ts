@@ -120,6 +120,7 @@ describe('read models (PostgreSQL)', () => {
       'LiftArms1767225600003',
       'BlockedSteps1767225600004',
       'ResponseRates1767225600013',
+      'BackInStockMessages1767225600014',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));

@@ -115,6 +115,7 @@ export const MESSAGES: TableSpec = {
     ...text('click_host', 'position'),
     ...ts('blocked_since'),
     ...text('detail'),
+    ...text('kind', 'line_id'),
   ],
 };
 

@@ -177,4 +177,74 @@ describe('projection reducers', () => {
       }),
     ).toMatchObject({ blocked_since: null });
   });
+
+  it('back-in-stock messages are rows of read.messages (kind back-in-stock, 1000 + watch) from the watch to the send', () => {
+    const t = {
+      recoveries: new RowSet(RECOVERIES, { complete: true }),
+      messages: new RowSet(MESSAGES, { complete: true, groupBy: 'recovery_id' }),
+      segments: new RowSet(SEGMENTS, { complete: true }),
+      scores: new RowSet(SCORES, { complete: true }),
+      orders: new RowSet(ORDERS, { complete: true }),
+      attribution: new RowSet(ATTRIBUTION, { complete: true }),
+    };
+    const recoveryId = `recovery-${shopId}-c10`;
+    const apply = (type: string, data: Record<string, unknown>) => {
+      const e = recorded(type, { recoveryId, ...data });
+      applyRecoveryEvent(t, { ...e, streamId: recoveryId });
+    };
+    const row = (step: number) => t.messages.get({ recovery_id: recoveryId, step });
+    apply('recovery.back-in-stock-watched', { at: '2026-01-01T00:00:00.000Z', step: 0, lineId: 'l1', productId: 'p1' });
+    apply('recovery.back-in-stock-watched', { at: '2026-01-01T00:00:00.000Z', step: 0, lineId: 'l2', productId: 'p2' });
+    expect(row(1000)).toMatchObject({ kind: 'back-in-stock', line_id: 'l1', status: 'watching', channel: null });
+    expect(row(1001)).toMatchObject({ kind: 'back-in-stock', line_id: 'l2', status: 'watching' });
+    // l2: reported back, the store says it is not: still watched, the reason says why.
+    apply('recovery.back-in-stock-due', { at: '2026-01-02T00:00:00.000Z', lineId: 'l2', productId: 'p2' });
+    expect(row(1001)).toMatchObject({ status: 'due', due_at: '2026-01-02T00:00:00.000Z' });
+    apply('recovery.back-in-stock-skipped', { at: '2026-01-02T00:00:01.000Z', lineId: 'l2', reason: 'still-sold-out' });
+    expect(row(1001)).toMatchObject({ status: 'watching', reason: 'still-sold-out' });
+    // l1: back; the store is down (blocked), then quiet hours (not an outside error), then sent and opened.
+    apply('recovery.back-in-stock-due', { at: '2026-01-03T00:00:00.000Z', lineId: 'l1', productId: 'p1' });
+    apply('recovery.back-in-stock-deferred', {
+      at: '2026-01-03T00:00:01.000Z',
+      lineId: 'l1',
+      until: '2026-01-03T00:05:00.000Z',
+      reason: 'store-unavailable',
+    });
+    expect(row(1000)).toMatchObject({ status: 'deferred', blocked_since: '2026-01-03T00:00:01.000Z', deferrals: 1 });
+    apply('recovery.back-in-stock-deferred', {
+      at: '2026-01-03T00:05:01.000Z',
+      lineId: 'l1',
+      until: '2026-01-03T08:00:00.000Z',
+      reason: 'quiet-hours',
+    });
+    expect(row(1000)).toMatchObject({ status: 'deferred', reason: 'quiet-hours', blocked_since: null, deferrals: 2 });
+    apply('recovery.back-in-stock-sent', {
+      at: '2026-01-03T08:00:00.000Z',
+      lineId: 'l1',
+      step: 1000,
+      channel: 'email',
+      messageId: 'bis-1',
+    });
+    apply('recovery.message-opened', {
+      at: '2026-01-03T09:00:00.000Z',
+      step: 1000,
+      channel: 'email',
+      messageId: 'bis-1',
+    });
+    expect(row(1000)).toMatchObject({
+      kind: 'back-in-stock',
+      status: 'sent',
+      channel: 'email',
+      message_id: 'bis-1',
+      sent_at: '2026-01-03T08:00:00.000Z',
+      opened_at: '2026-01-03T09:00:00.000Z',
+      template_id: 'back-in-stock',
+    });
+    expect(t.recoveries.get({ recovery_id: recoveryId })).toMatchObject({ messages_sent: 1 });
+    // Another line's watch, skipped for good (the customer opted out of e-mail).
+    apply('recovery.back-in-stock-due', { at: '2026-01-04T00:00:00.000Z', lineId: 'l2', productId: 'p2' });
+    apply('recovery.back-in-stock-skipped', { at: '2026-01-04T00:00:01.000Z', lineId: 'l2', reason: 'no-consent' });
+    expect(row(1001)).toMatchObject({ status: 'skipped', reason: 'no-consent' });
+    expect(row(1001)?.sent_at).toBeUndefined();
+  });
 });

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import Decimal from 'decimal.js';
 import {
+  BACK_IN_STOCK_FIRST_STEP,
   fromStoredRecoveryEvent,
   OUTSIDE_ERROR_DEFER_REASONS,
   parseRecoveryId,
@@ -95,12 +96,20 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
       recovery_id: id,
       step,
       shop_id: shopId,
+      kind: step >= BACK_IN_STOCK_FIRST_STEP ? 'back-in-stock' : 'step',
       status: 'due',
       attempts: 0,
       deferrals: 0,
       channels_skipped: [],
     };
     m.position = position;
+    return m;
+  };
+  // A back-in-stock message is numbered 1000 + its watch (in the order the lines were watched).
+  const watches = () => t.messages.filterBy(id, (m) => m.kind === 'back-in-stock');
+  const watchRow = (lineId: string): Row | undefined => {
+    const m = watches().find((w) => w.line_id === lineId);
+    if (m !== undefined) m.position = position;
     return m;
   };
   // A step blocked by an outside error: since the first of its consecutive outside-error deferrals
@@ -370,6 +379,70 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
     case 'recovery.message-clicked': {
       const m = message(ev.step);
       t.messages.put({ ...m, clicked_at: m.clicked_at ?? ev.at, click_host: m.click_host ?? ev.targetHost ?? null });
+      break;
+    }
+    case 'recovery.back-in-stock-watched': {
+      if (watchRow(ev.lineId) !== undefined) break;
+      t.messages.put({
+        ...message(BACK_IN_STOCK_FIRST_STEP + watches().length),
+        kind: 'back-in-stock',
+        line_id: ev.lineId,
+        status: 'watching',
+        template_id: 'back-in-stock',
+        discount_percent: '0',
+        channel: null,
+      });
+      break;
+    }
+    case 'recovery.back-in-stock-due': {
+      const m = watchRow(ev.lineId);
+      if (m === undefined) break;
+      t.messages.put({ ...m, status: m.status === 'sent' ? 'sent' : 'due', due_at: m.due_at ?? ev.at });
+      break;
+    }
+    case 'recovery.back-in-stock-sent': {
+      const m = watchRow(ev.lineId) ?? { ...message(ev.step), kind: 'back-in-stock', line_id: ev.lineId };
+      if (m.status !== 'sent') r.messages_sent = Number(r.messages_sent) + 1;
+      t.messages.put({
+        ...m,
+        ...unblocked,
+        status: 'sent',
+        reason: null,
+        channel: ev.channel,
+        message_id: ev.messageId,
+        sent_at: ev.at,
+        outcome_at: ev.at,
+      });
+      break;
+    }
+    case 'recovery.back-in-stock-skipped': {
+      const m = watchRow(ev.lineId);
+      if (m === undefined) break;
+      t.messages.put({
+        ...m,
+        ...unblocked,
+        // Still sold out: the watch goes on (the reason says what the store answered last).
+        status: ev.reason === 'still-sold-out' ? 'watching' : 'skipped',
+        reason: ev.reason,
+        detail: ev.detail ?? null,
+        outcome_at: ev.at,
+      });
+      break;
+    }
+    case 'recovery.back-in-stock-deferred': {
+      const m = watchRow(ev.lineId);
+      if (m === undefined) break;
+      const outside = (OUTSIDE_ERROR_DEFER_REASONS as readonly string[]).includes(ev.reason);
+      t.messages.put({
+        ...m,
+        blocked_since: outside ? (m.blocked_since ?? ev.at) : null,
+        detail: null,
+        status: 'deferred',
+        reason: ev.reason,
+        deferrals: Number(m.deferrals) + 1,
+        deferred_until: ev.until,
+        outcome_at: ev.at,
+      });
       break;
     }
     case 'recovery.order-attributed': {

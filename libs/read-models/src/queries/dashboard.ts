@@ -5,7 +5,7 @@
  * belongs to the day of its first abandonment.
  */
 import type { Pool } from 'pg';
-import { RECOVERY_ARMS, type RecoveryArm } from '@reclaim/domain';
+import { BACK_IN_STOCK_FIRST_STEP, RECOVERY_ARMS, type RecoveryArm } from '@reclaim/domain';
 import { DEFAULT_MIN_SAMPLE, lift, type ArmSums, type LiftResult } from '../lift/lift';
 
 type Queryable = Pick<Pool, 'query'>;
@@ -75,9 +75,16 @@ export interface SegmentRate {
   readonly holdoutRate: number | null;
 }
 
+/** A row of `read.messages`: a sequence step, or a back-in-stock message (numbered 1000 + watch). */
+export type MessageKind = 'step' | 'back-in-stock';
+
+const BACK_IN_STOCK_STEP = BACK_IN_STOCK_FIRST_STEP;
+
 export interface EngagementRow {
   readonly segment: string;
+  /** The sequence step; 1000 for the back-in-stock messages (all of them, one row). */
   readonly step: number;
+  readonly kind: MessageKind;
   readonly sent: number;
   readonly opened: number;
   readonly clicked: number;
@@ -278,10 +285,16 @@ function segmentRate(r: { segment: string; tc: number; tr: number; hc: number; h
   };
 }
 
-/** Messages sent, opened, clicked and followed by an unsubscribe, per segment (and `all`) and step. */
+/**
+ * The step a message row is counted under: a sequence step's own number; every back-in-stock message
+ * (numbered 1000 + watch) under 1000, with `kind: 'back-in-stock'`.
+ */
+const STEP_OF_MESSAGE = `CASE WHEN m.kind = 'back-in-stock' THEN ${BACK_IN_STOCK_STEP} ELSE m.step END`;
+
+/** Messages sent, opened, clicked and followed by an unsubscribe, per segment (and `all`) and step (back-in-stock messages as one row). */
 export async function engagementBySegmentAndStep(pool: Queryable, period: DashboardPeriod): Promise<EngagementRow[]> {
   const { rows } = await pool.query<EngagementRow>(
-    `SELECT s.segment, m.step,
+    `SELECT s.segment, ${STEP_OF_MESSAGE} AS step, m.kind,
             count(*) FILTER (WHERE m.sent_at IS NOT NULL)::int AS sent,
             count(*) FILTER (WHERE m.opened_at IS NOT NULL)::int AS opened,
             count(*) FILTER (WHERE m.clicked_at IS NOT NULL)::int AS clicked,
@@ -290,9 +303,9 @@ export async function engagementBySegmentAndStep(pool: Queryable, period: Dashbo
        JOIN read.messages m ON m.recovery_id = r.recovery_id
        CROSS JOIN LATERAL unnest(coalesce(r.segments, ARRAY[]::text[]) || ARRAY['all']::text[]) AS s(segment)
       WHERE ${COHORT}
-      GROUP BY s.segment, m.step
+      GROUP BY s.segment, m.kind, 2
      HAVING count(*) FILTER (WHERE m.sent_at IS NOT NULL) > 0
-      ORDER BY s.segment = 'all' DESC, s.segment, m.step`,
+      ORDER BY s.segment = 'all' DESC, s.segment, 2`,
     [period.shopIds, period.from, period.to],
   );
   return rows;
@@ -503,7 +516,10 @@ export async function sequenceEffectiveness(
 
 export interface StepEffectiveness {
   readonly sequenceId: string;
+  /** The sequence step; 1000 for the back-in-stock messages (all of them, one row). */
   readonly step: number;
+  /** `step` or `back-in-stock`. */
+  readonly kind: MessageKind;
   readonly templateId: string | null;
   readonly sent: number;
   readonly opened: number;
@@ -522,7 +538,7 @@ export interface StepEffectiveness {
 /** Per sequence and step: what was sent, opened, clicked, and the orders attributed to the step. */
 export async function stepEffectiveness(pool: Queryable, period: DashboardPeriod): Promise<StepEffectiveness[]> {
   const { rows } = await pool.query<StepEffectiveness & { currencies: number }>(
-    `SELECT r.sequence_id AS "sequenceId", m.step, max(m.template_id) AS "templateId",
+    `SELECT r.sequence_id AS "sequenceId", ${STEP_OF_MESSAGE} AS step, m.kind, max(m.template_id) AS "templateId",
             count(*) FILTER (WHERE m.sent_at IS NOT NULL)::int AS sent,
             count(*) FILTER (WHERE m.opened_at IS NOT NULL)::int AS opened,
             count(*) FILTER (WHERE m.clicked_at IS NOT NULL)::int AS clicked,
@@ -535,9 +551,9 @@ export async function stepEffectiveness(pool: Queryable, period: DashboardPeriod
        JOIN read.messages m ON m.recovery_id = r.recovery_id
        LEFT JOIN read.attribution a ON a.recovery_id = m.recovery_id AND a.step = m.step
       WHERE ${COHORT} AND r.sequence_id IS NOT NULL
-      GROUP BY r.sequence_id, m.step
+      GROUP BY r.sequence_id, m.kind, 2
      HAVING count(*) FILTER (WHERE m.sent_at IS NOT NULL OR m.reason IN ('engagement-fatigue', 'low-responsiveness')) > 0
-      ORDER BY r.sequence_id, m.step`,
+      ORDER BY r.sequence_id, 2`,
     [period.shopIds, period.from, period.to],
   );
   return rows.map(({ currencies, ...r }) => ({ ...r, revenue: currencies > 1 ? null : r.revenue }));
@@ -623,6 +639,8 @@ export interface SentMessage {
   readonly customerKey: string | null;
   readonly sequenceId: string | null;
   readonly step: number;
+  /** `step` (a sequence step) or `back-in-stock` (numbered 1000 + watch). */
+  readonly kind: MessageKind;
   readonly channel: string | null;
   readonly templateId: string | null;
   /** The provider's id for the message. */
@@ -647,6 +665,7 @@ export async function sentMessages(
     customer_key: string | null;
     sequence_id: string | null;
     step: number;
+    kind: MessageKind;
     channel: string | null;
     template_id: string | null;
     message_id: string | null;
@@ -656,7 +675,7 @@ export async function sentMessages(
     clicked_at: Date | null;
     unsubscribed_at: Date | null;
   }>(
-    `SELECT m.shop_id, m.recovery_id, r.cart_id, r.customer_key, r.sequence_id, m.step, m.channel, m.template_id,
+    `SELECT m.shop_id, m.recovery_id, r.cart_id, r.customer_key, r.sequence_id, m.step, m.kind, m.channel, m.template_id,
             m.message_id, m.discount_percent, m.sent_at, m.opened_at, m.clicked_at, m.unsubscribed_at
        FROM read.messages m JOIN read.recoveries r ON r.recovery_id = m.recovery_id
       WHERE m.shop_id = ANY($1::text[]) AND m.sent_at IS NOT NULL AND ($3::timestamptz IS NULL OR m.sent_at < $3)
@@ -672,6 +691,7 @@ export async function sentMessages(
     customerKey: r.customer_key,
     sequenceId: r.sequence_id,
     step: r.step,
+    kind: r.kind,
     channel: r.channel,
     templateId: r.template_id,
     messageId: r.message_id,

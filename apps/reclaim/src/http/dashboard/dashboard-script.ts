@@ -91,6 +91,8 @@ const CORE_JS = String.raw`
 
   function td(text, className) { return el('td', { text: text === null || text === undefined ? '—' : text, className: className }); }
   function num(value) { return td(value === null || value === undefined ? '—' : String(value), 'num'); }
+  // A sequence step by its number; a back-in-stock message (numbered 1000 + watch) by its kind.
+  function stepCell(r) { return r.kind === 'back-in-stock' ? td('back in stock') : num(r.step); }
 
   // ------------------------------------------------------------------ formatting
 
@@ -369,7 +371,7 @@ const CORE_JS = String.raw`
     fillTable('steps', rows, 'No message sent in this period.', function (r) {
       var share = function (n) { return r.sent > 0 ? n + ' (' + pct(n / r.sent) + ')' : String(n); };
       return el('tr', {}, [
-        td(r.sequenceId), num(r.step), td(r.templateId, 'mono'), num(r.sent), num(share(r.opened)),
+        td(r.sequenceId), stepCell(r), td(r.templateId, 'mono'), num(r.sent), num(share(r.opened)),
         num(share(r.clicked)), num(share(r.unsubscribed)), num(r.orders), num(r.revenue === null ? '—' : money(r.revenue)),
         num(r.skippedFatigue), num(r.skippedLowResponsiveness),
       ]);
@@ -389,7 +391,7 @@ const CORE_JS = String.raw`
     fillTable('engagement', rows, 'No message sent in this period.', function (r) {
       var share = function (n) { return r.sent > 0 ? n + ' (' + pct(n / r.sent) + ')' : String(n); };
       return el('tr', {}, [
-        td(r.segment), num(r.step), num(r.sent), num(share(r.opened)), num(share(r.clicked)), num(share(r.unsubscribed)),
+        td(r.segment), stepCell(r), num(r.sent), num(share(r.opened)), num(share(r.clicked)), num(share(r.unsubscribed)),
       ]);
     });
   }
@@ -656,7 +658,7 @@ const CORE_JS = String.raw`
     var rows = await api('/api/dashboard/messages?limit=100&shopId=' + encodeURIComponent(shopId()));
     var body = fillTable('messages', rows, 'No message was sent yet.', function (m) {
       var row = el('tr', { 'data-recovery': m.recoveryId, 'data-step': m.step }, [
-        td(when(m.sentAt)), el('td', { className: 'col-shop', text: shopName(m.shopId), title: shopName(m.shopId) }), td(m.sequenceId), num(m.step), td(m.channel),
+        td(when(m.sentAt)), el('td', { className: 'col-shop', text: shopName(m.shopId), title: shopName(m.shopId) }), td(m.sequenceId), stepCell(m), td(m.channel),
         el('td', { className: 'mono', text: m.messageId || '—', title: m.messageId }),
         td(m.openedAt ? when(m.openedAt) : 'no'), td(m.clickedAt ? when(m.clickedAt) : 'no'),
       ]);
