@@ -208,14 +208,22 @@ function email(copy: Copy): EmailTemplateSource {
   return { channel: 'email', subject: copy.subject, mjml: mjml(copy), text: plainText(copy) };
 }
 
+/**
+ * The short form of the out-of-stock story for SMS: the replacement put in a sold-out line's place,
+ * or the sold-out line with the "notify me" link. The renderer hands SMS templates at most one of
+ * each, with short titles (see `smsView`), so the text stays a few segments long.
+ */
+const SMS_STOCK =
+  "{{#each items}}{{#if replaces}} {{replaces}} is sold out, so we put {{title}} ({{unitPrice}}) in its place.{{/if}}{{/each}}{{#each soldOut}} {{title}} is sold out, we'll tell you when it's back{{#if notifyUrl}}: {{notifyUrl}}{{else}}.{{/if}}{{/each}}";
+
 export const DEFAULT_SMS_TEMPLATES: Readonly<Record<'sales' | 'help', SmsTemplateSource>> = {
   sales: {
     channel: 'sms',
-    text: '{{shop.name}}: your cart is saved{{#if discount}} — {{discount.percent}}% off with code {{discount.code}} until {{discount.expiresAt}}{{/if}}. {{checkoutUrl}} Reply STOP to opt out.',
+    text: `{{shop.name}}: your cart is saved{{#if discount}} — {{discount.percent}}% off with code {{discount.code}} until {{discount.expiresAt}}{{/if}}.${SMS_STOCK} {{checkoutUrl}} Reply STOP to opt out.`,
   },
   help: {
     channel: 'sms',
-    text: '{{shop.name}}: our team is looking into your question; your cart is saved: {{checkoutUrl}} Reply STOP to opt out.',
+    text: `{{shop.name}}: our team is looking into your question; your cart is saved.${SMS_STOCK} {{checkoutUrl}} Reply STOP to opt out.`,
   },
 };
 

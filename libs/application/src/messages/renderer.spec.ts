@@ -1,5 +1,5 @@
 import { DEFAULT_EMAIL_TEMPLATES, DEFAULT_SMS_TEMPLATES } from './default-templates';
-import { RenderInputError, TemplateMessageRenderer, type RenderMessageInput } from './renderer';
+import { RenderInputError, SMS_MAX_CHARS, TemplateMessageRenderer, type RenderMessageInput } from './renderer';
 import { TemplateCache, validateTemplate, type EmailTemplateSource, type TemplateSource } from './template-engine';
 
 const CLICK_BASE = 'https://reclaim.example/t/c/';
@@ -376,6 +376,95 @@ describe('TemplateMessageRenderer: sold-out lines', () => {
     const plain = await renderer.render(input());
     expect(plain.text).not.toContain('sold out');
     expect(plain.html).not.toContain('sold out');
+  });
+
+  it.each(['sales', 'help'] as const)(
+    'the %s SMS says it in short: the replacement, or sold out with the notify link',
+    async (kind) => {
+      const notify = 'https://reclaim.example/t/n/v1.notify.sig';
+      const replaced = await renderer.render(
+        input({
+          channel: 'sms',
+          kind,
+          templateId: kind === 'help' ? 'help-1' : 'welcome-1',
+          items: [
+            { title: 'Jute tote', quantity: 2, unitPrice: '27.00', priceChanged: false, replaces: 'Canvas tote' },
+            { title: 'Bulb', quantity: 1, unitPrice: '4.50', priceChanged: false },
+          ],
+          cartValue: '58.50',
+        }),
+      );
+      expect(replaced.text).toContain('Canvas tote is sold out, so we put Jute tote ($27.00) in its place.');
+      expect(replaced.text).toContain('Reply STOP');
+      const soldOut = await renderer.render(
+        input({ channel: 'sms', kind, templateId: 'welcome-1', soldOut: [{ title: 'Desk lamp', notifyUrl: notify }] }),
+      );
+      expect(soldOut.text).toContain(`Desk lamp is sold out, we'll tell you when it's back: ${notify} ${CLICK_BASE}`);
+      const noLink = await renderer.render(
+        input({ channel: 'sms', kind, templateId: 'welcome-1', soldOut: [{ title: 'Desk lamp' }] }),
+      );
+      expect(noLink.text).toContain("Desk lamp is sold out, we'll tell you when it's back. ");
+      const plain = await renderer.render(input({ channel: 'sms', kind, templateId: 'welcome-1' }));
+      expect(plain.text).not.toContain('sold out');
+    },
+  );
+
+  it('an SMS names one replacement and one sold-out line, with short titles, within the SMS limit', async () => {
+    const long = 'Hand-stitched waxed canvas weekender tote with brass hardware';
+    const many = Array.from({ length: 30 }, (_, i) => ({
+      title: `${long} ${i}`,
+      notifyUrl: `https://reclaim.example/t/n/v1.${'x'.repeat(120)}${i}.sig`,
+    }));
+    const out = await renderer.render(
+      input({
+        channel: 'sms',
+        templateId: 'welcome-1',
+        items: [
+          { title: `${long} in olive`, quantity: 1, unitPrice: '80.00', priceChanged: false, replaces: `${long} A` },
+          { title: `${long} in sand`, quantity: 1, unitPrice: '80.00', priceChanged: false, replaces: `${long} B` },
+        ],
+        soldOut: many,
+        cartValue: '160.00',
+      }),
+    );
+    expect(out.text.match(/sold out/g)).toHaveLength(2);
+    expect(out.text).toContain("Hand-stitched waxed canvas weekender to… is sold out, we'll tell you when it's back: ");
+    expect(out.text).toContain('so we put Hand-stitched waxed canvas weekender to… ($80.00) in its place.');
+    expect(out.text).not.toContain(' 1 is sold out');
+    expect([...out.text].length).toBeLessThanOrEqual(SMS_MAX_CHARS);
+    expect(out.warnings).not.toContain('sms-stock-note-dropped');
+    // A merchant's SMS template sees one sold-out line too.
+    const overrides = (text: string) => ({ findTemplate: async () => ({ channel: 'sms' as const, text }) });
+    const listing = new TemplateMessageRenderer({
+      overrides: overrides(
+        '{{shop.name}}: {{#each soldOut}}{{title}} {{notifyUrl}} {{/each}}{{checkoutUrl}} Reply STOP to opt out.',
+      ) as never,
+    });
+    const one = await listing.render(input({ channel: 'sms', templateId: 'welcome-1', soldOut: many }));
+    expect(one.text.match(/weekender/g)).toHaveLength(1);
+    // One whose lines already fill the SMS is sent without the out-of-stock note rather than refused.
+    const lines = new TemplateMessageRenderer({
+      overrides: overrides(
+        '{{shop.name}}: {{#each items}}{{title}}; {{/each}}{{#each soldOut}}{{title}} is sold out: {{notifyUrl}} {{/each}}{{checkoutUrl}} Reply STOP to opt out.',
+      ) as never,
+    });
+    const full = await lines.render(
+      input({
+        channel: 'sms',
+        templateId: 'welcome-1',
+        items: Array.from({ length: 22 }, (_, i) => ({
+          title: `${long} ${i}`,
+          quantity: 1,
+          unitPrice: '1.00',
+          priceChanged: false,
+        })),
+        soldOut: many,
+        cartValue: '22.00',
+      }),
+    );
+    expect(full.warnings).toContain('sms-stock-note-dropped');
+    expect(full.text).not.toContain('is sold out');
+    expect([...full.text].length).toBeLessThanOrEqual(SMS_MAX_CHARS);
   });
 
   it('refuses a notify link that is not http(s), naming the field', async () => {

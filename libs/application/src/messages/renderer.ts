@@ -90,7 +90,20 @@ export interface RenderMessageInput {
 
 /** Warnings carry no personal data. */
 export type RenderWarning =
-  'image-dropped' | 'unsubscribe-url-not-https' | 'template-fallback' | 'override-invalid-used-default';
+  | 'image-dropped'
+  | 'unsubscribe-url-not-https'
+  | 'template-fallback'
+  | 'override-invalid-used-default'
+  | 'sms-stock-note-dropped';
+
+/**
+ * The longest SMS sent (characters): Twilio refuses a body over 1,600 (error 21617). An SMS whose
+ * out-of-stock note would take it over is sent without the note (warning `sms-stock-note-dropped`).
+ */
+export const SMS_MAX_CHARS = 1600;
+
+/** Titles in an SMS are cut to this many characters (with `…`). */
+export const SMS_TITLE_CHARS = 40;
 
 export interface RenderedMessage {
   /** Empty for SMS. */
@@ -136,10 +149,15 @@ export class TemplateMessageRenderer implements MessageRenderer {
     const { compiled, origin } = await this.templateFor(input, warnings);
     const view = this.view(input, warnings);
     if (compiled.channel === 'sms') {
+      let text = compiled.text(smsView(view));
+      if ([...text].length > SMS_MAX_CHARS) {
+        warnings.push('sms-stock-note-dropped');
+        text = compiled.text(smsView(view, false));
+      }
       return {
         subject: '',
         html: '',
-        text: compiled.text(view),
+        text,
         headers: {},
         warnings,
         template: { id: input.templateId, origin },
@@ -269,6 +287,36 @@ export class TemplateMessageRenderer implements MessageRenderer {
       trackingPixelUrl: input.channel === 'email' ? (input.trackingPixelUrl ?? null) : null,
     });
   }
+}
+
+function shortTitle(title: string): string {
+  const chars = [...title];
+  return chars.length <= SMS_TITLE_CHARS
+    ? title
+    : `${chars
+        .slice(0, SMS_TITLE_CHARS - 1)
+        .join('')
+        .trimEnd()}…`;
+}
+
+/**
+ * What an SMS template sees: the out-of-stock story in short — the first replacement only (the other
+ * items carry no `replaces`) and the first sold-out line only, titles cut to {@link SMS_TITLE_CHARS};
+ * `stock: false` leaves both out (an SMS that would be too long).
+ */
+function smsView(view: TemplateView, stock = true): TemplateView {
+  const replaced = stock ? view.items.findIndex((i) => i.replaces !== null) : -1;
+  return record({
+    ...view,
+    items: view.items.map((item, i) =>
+      i === replaced
+        ? record({ ...item, title: shortTitle(item.title), replaces: shortTitle(item.replaces as string) })
+        : item.replaces === null
+          ? item
+          : record({ ...item, replaces: null }),
+    ),
+    soldOut: stock ? view.soldOut.slice(0, 1).map((s) => record({ ...s, title: shortTitle(s.title) })) : [],
+  });
 }
 
 /** A null-prototype copy: templates see own data only. */
