@@ -88,9 +88,34 @@ describeIfFixtures('checkout stage, device and traffic source from the sample pa
   it('Shopify checkout (2026-07 sample): a shipping address, no rate chosen → the shipping step', () => {
     const [activity] = shopify('webhook_checkouts_create.json', 'checkouts/create') as [RecordCartActivity];
     expect(activity.checkoutStage).toBe('shipping');
-    // The sample has no client details, landing site or referrer: nothing to claim.
+    // The sample has no client details, landing site or referrer (source_name "web" is the sales
+    // channel): nothing to claim; the recovery records both as unknown with that reason.
     expect(activity.device).toBeUndefined();
     expect(activity.trafficSource).toBeUndefined();
+    expect(activity.landingSite).toBeUndefined();
+    expect(activity.referrer).toBeUndefined();
+  });
+
+  it('Shopify checkout with a utm_source cart attribute (note_attributes): the source from it, unless the landing page has one', () => {
+    const base = lossless('shopify/webhook_checkouts_create.json');
+    const attributes = [
+      { name: 'gift_note', value: 'Happy birthday' },
+      { name: 'utm_source', value: 'Instagram' },
+    ];
+    const [withAttribute] = mapShopifyCheckout({ ...base, note_attributes: attributes }, 'USD', NOW) as [
+      RecordCartActivity,
+    ];
+    expect(withAttribute.trafficSource).toBe('instagram');
+    const [landing] = mapShopifyCheckout(
+      { ...base, note_attributes: attributes, landing_site: '/?utm_source=newsletter' },
+      'USD',
+      NOW,
+    ) as [RecordCartActivity];
+    expect(landing.trafficSource).toBeUndefined();
+    expect(landing.landingSite).toBe('/?utm_source=newsletter');
+    // The REST sample's attributes (engraving, colour) say nothing about the source.
+    const rest = (lossless('shopify/admin_rest/checkouts.json')['checkouts'] as JsonObject[])[0]!;
+    expect((mapShopifyCheckout(rest, 'USD', NOW)[0] as RecordCartActivity).trafficSource).toBeUndefined();
   });
 
   it('Shopify checkout (REST sample): a chosen shipping line → the payment step', () => {

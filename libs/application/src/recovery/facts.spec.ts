@@ -79,7 +79,47 @@ describe('engine facts (pure)', () => {
       checkoutStage: 'contact',
       trafficSource: 'google.com',
       device: 'unknown',
+      unknownInputs: { device: 'the store checkout carried no user agent or device type' },
     });
+  });
+
+  it('an input the platform did not send is unknown, with the reason (never a made-up direct)', () => {
+    const base = initialCartState();
+    const snapshot = {
+      source: 'checkout' as const,
+      lineItems: [{ lineId: '1', productId: 'p', quantity: 1, unitPrice: '5', title: 'Tea' }],
+      currency: 'USD',
+      subtotal: '5',
+      total: '5',
+    };
+    // Shopify's 2026-07 checkout sample: no landing site, referrer or client details.
+    expect(cartSnapshotOf({ ...base, platform: 'shopify', snapshot })).toMatchObject({
+      trafficSource: 'unknown',
+      device: 'unknown',
+      unknownInputs: {
+        device: 'the Shopify checkout carried no user agent or device type',
+        trafficSource: 'the Shopify checkout carried no referrer, landing page or UTM source',
+      },
+    });
+    // BigCommerce carts: the mapper says unknown; the reason names the cart.
+    expect(
+      cartSnapshotOf({
+        ...base,
+        platform: 'bigcommerce',
+        snapshot: { ...snapshot, source: 'cart', trafficSource: 'unknown' },
+      })?.unknownInputs,
+    ).toEqual({
+      device: 'the BigCommerce cart carried no user agent or device type',
+      trafficSource: 'the BigCommerce cart carried no referrer, landing page or UTM source',
+    });
+    // A landing page without a referrer is a direct visit; a known device has no reason.
+    expect(
+      cartSnapshotOf({ ...base, platform: 'shopify', snapshot: { ...snapshot, landingSite: '/', device: 'mobile' } }),
+    ).toMatchObject({ trafficSource: 'direct', device: 'mobile' });
+    expect(
+      cartSnapshotOf({ ...base, platform: 'shopify', snapshot: { ...snapshot, landingSite: '/', device: 'mobile' } })
+        ?.unknownInputs,
+    ).toBeUndefined();
   });
 
   it('an accelerated clock runs time faster from its start', () => {

@@ -31,6 +31,7 @@ import {
   type SealedValue,
   type SequenceCatalogue,
   type StartContext,
+  type UnknownInputs,
 } from '@reclaim/domain';
 import { readStreams, type EventStore } from '@reclaim/event-store';
 import { productCategoryCache } from './categories';
@@ -86,6 +87,41 @@ export function trafficSourceOf(landingSite: string | undefined, referrer: strin
   return 'direct';
 }
 
+const PLATFORM_NAMES: Readonly<Record<string, string>> = {
+  shopify: 'Shopify',
+  bigcommerce: 'BigCommerce',
+  woocommerce: 'WooCommerce',
+};
+
+/**
+ * The cart's traffic source and device with the reason for an `unknown` one: the platform's own
+ * source, else derived from the landing page and referrer (`direct` when the shopper landed with
+ * no referrer); `unknown` when the payload carried none of them (e.g. BigCommerce carts, the
+ * Shopify 2026-07 checkout sample), and the reason names what was missing.
+ */
+function sourceAndDevice(cart: CartState): { trafficSource: string; device: Device; unknownInputs?: UnknownInputs } {
+  const s = cart.snapshot as NonNullable<CartState['snapshot']>;
+  const what = `the ${PLATFORM_NAMES[cart.platform ?? ''] ?? 'store'} ${s.source === 'checkout' ? 'checkout' : 'cart'}`;
+  const trafficSource =
+    s.trafficSource ??
+    (s.landingSite === undefined && s.referrer === undefined ? 'unknown' : trafficSourceOf(s.landingSite, s.referrer));
+  const device = deviceOf(s.device);
+  const unknownInputs: UnknownInputs = {
+    ...(device === 'unknown'
+      ? {
+          device:
+            s.device === undefined
+              ? `${what} carried no user agent or device type`
+              : `${what} named a device not recognised`,
+        }
+      : {}),
+    ...(trafficSource === 'unknown'
+      ? { trafficSource: `${what} carried no referrer, landing page or UTM source` }
+      : {}),
+  };
+  return { trafficSource, device, ...(Object.keys(unknownInputs).length > 0 ? { unknownInputs } : {}) };
+}
+
 /** The recovery's view of a cart (what `CartActivity` carries), from the folded cart stream. */
 export function cartSnapshotOf(cart: CartState): CartSnapshot | undefined {
   const s = cart.snapshot;
@@ -107,8 +143,7 @@ export function cartSnapshotOf(cart: CartState): CartSnapshot | undefined {
     })),
     reach: { email: cart.reach.email, sms: cart.reach.sms },
     ...(cart.customerKey !== undefined ? { customerKey: cart.customerKey } : {}),
-    device: deviceOf(s.device),
-    trafficSource: s.trafficSource ?? trafficSourceOf(s.landingSite, s.referrer),
+    ...sourceAndDevice(cart),
     checkoutStage,
     ...(s.timeZone !== undefined ? { timeZone: s.timeZone } : {}),
   };

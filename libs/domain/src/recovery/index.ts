@@ -8,6 +8,7 @@ export {
   isValidE164,
   recoveryIdFor,
   type CartSnapshot,
+  type UnknownInputs,
   type Channel,
   type CheckoutStage,
   type Device,

@@ -94,6 +94,7 @@ export function startRecovery(
       itemCount: cart.items.reduce((n, i) => n + i.quantity, 0),
       device: cart.device ?? 'unknown',
       ...(cart.trafficSource !== undefined ? { trafficSource: cart.trafficSource } : {}),
+      ...(cart.unknownInputs !== undefined ? { unknownInputs: cart.unknownInputs } : {}),
       ...(isValidTimeZone(zone) ? { hourOfDay: localParts(toMs(abandonedAt), zone).hour } : {}),
       ...(cart.checkoutStage !== undefined ? { checkoutStage: cart.checkoutStage } : {}),
     },

@@ -1,6 +1,6 @@
 import type { SegmentThresholds } from './config';
 import { gte, isDecimalString } from './money';
-import type { CheckoutStage, DecimalString, Device, IsoTimestamp } from './types';
+import type { CheckoutStage, DecimalString, Device, IsoTimestamp, UnknownInputs } from './types';
 
 export type Segment =
   | 'new'
@@ -42,6 +42,8 @@ export interface CartFeatures {
   readonly itemCount: number;
   readonly device: Device;
   readonly trafficSource?: string;
+  /** Why the device or traffic source is `unknown` (optional, added without a version bump). */
+  readonly unknownInputs?: UnknownInputs;
   /** Local hour (0-23) at abandonment, customer's time zone else the shop's. */
   readonly hourOfDay?: number;
   readonly checkoutStage?: CheckoutStage;

@@ -47,6 +47,14 @@ export interface CartSnapshot {
   readonly checkoutStage?: CheckoutStage;
   /** IANA time zone of the customer, when known. */
   readonly timeZone?: string;
+  /** Why an input is `unknown`, in words (what the platform's payload did not carry). */
+  readonly unknownInputs?: UnknownInputs;
+}
+
+/** Why the device or traffic source of a cart is `unknown`: what the platform did not send. */
+export interface UnknownInputs {
+  readonly device?: string;
+  readonly trafficSource?: string;
 }
 
 /** E.164: '+', a non-zero country digit, at most 15 digits in all. */

@@ -170,6 +170,25 @@ export function shopifyCheckoutStage(p: JsonObject): CheckoutStage {
   return 'cart';
 }
 
+/**
+ * A `utm_source` the storefront kept as a cart attribute (`note_attributes` `utm_source` or
+ * `_utm_source`, as attribution snippets and apps store it), used when the landing page carries
+ * none. Shopify's 2026-07 checkout sample has `landing_site` and `referring_site` null, no
+ * `client_details`, and `source_name` "web" — the sales channel, not where the shopper came from —
+ * so nothing there says the source or device; the recovery records them as unknown with that reason.
+ */
+export function shopifyUtmAttribute(p: JsonObject): string | undefined {
+  const landing = strOf(p['landing_site']);
+  if (landing !== undefined && /[?&]utm_source=[^&]/.test(landing)) return undefined;
+  for (const a of arrOf(p['note_attributes'])) {
+    const o = objOf(a);
+    const name = strOf(o?.['name'])?.toLowerCase();
+    const value = strOf(o?.['value'])?.trim();
+    if ((name === 'utm_source' || name === '_utm_source') && value) return value.slice(0, 64).toLowerCase();
+  }
+  return undefined;
+}
+
 function updatedAt(p: JsonObject, receivedAt: Date): string {
   return (
     optionalTimestampOf(p['updated_at'], 'updated_at') ??
@@ -219,6 +238,7 @@ export function mapShopifyCheckout(p: JsonObject, shopCurrency: string, received
     checkoutUrl: strOf(p['abandoned_checkout_url']),
     landingSite: strOf(p['landing_site']),
     referrer: strOf(p['referring_site']),
+    ...((source) => (source !== undefined ? { trafficSource: source } : {}))(shopifyUtmAttribute(p)),
     device: deviceFromUserAgent(strOf(client?.['user_agent'])),
     checkoutStage: shopifyCheckoutStage(p),
     locale: strOf(p['customer_locale']),

@@ -201,8 +201,12 @@ export function segmentationInputs(s: Segmentation): string {
   return [
     `categories ${cart.categories.length > 0 ? cart.categories.join(', ') : 'unknown'}`,
     `checkout stage ${cart.checkoutStage ?? 'unknown'}`,
-    `device ${cart.device}`,
-    `traffic source ${cart.trafficSource ?? 'unknown'}`,
+    `device ${cart.device}${cart.device === 'unknown' && cart.unknownInputs?.device ? ` (${cart.unknownInputs.device})` : ''}`,
+    `traffic source ${cart.trafficSource ?? 'unknown'}${
+      (cart.trafficSource ?? 'unknown') === 'unknown' && cart.unknownInputs?.trafficSource
+        ? ` (${cart.unknownInputs.trafficSource})`
+        : ''
+    }`,
     `${customer.ordersCount} orders before`,
     ...(customer.categoriesBought.length > 0 ? [`bought ${customer.categoriesBought.join(', ')}`] : []),
   ].join('; ');
