@@ -385,11 +385,16 @@ export class PersonalDataVault {
       for (const row of rows) found.set(cacheKey(row.shop_id, row.subject), { id: row.key_id, key: this.unwrap(row) });
       const missing = batch.filter((p) => p.create && !found.has(cacheKey(p.shopId, p.subject)));
       if (missing.length > 0) {
+        // One draw for the batch (8 id bytes and 32 key bytes per subject): one call, not two per new customer.
+        const random = randomBytes(missing.length * (8 + KEY_BYTES));
         const fresh = new Map(
-          missing.map((p) => [
-            cacheKey(p.shopId, p.subject),
-            { id: randomBytes(8).toString('hex'), key: randomBytes(KEY_BYTES) },
-          ]),
+          missing.map((p, i) => {
+            const at = i * (8 + KEY_BYTES);
+            return [
+              cacheKey(p.shopId, p.subject),
+              { id: random.toString('hex', at, at + 8), key: Buffer.from(random.subarray(at + 8, at + 8 + KEY_BYTES)) },
+            ];
+          }),
         );
         const freshOf = (p: PendingKey) => fresh.get(cacheKey(p.shopId, p.subject)) as SubjectKey;
         const inserted = await this.pool.query<{ shop_id: string; subject: string }>(

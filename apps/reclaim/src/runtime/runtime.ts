@@ -88,6 +88,11 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
   }
 
   const pool = new Pool({ connectionString: databaseUrl, max: 24, application_name: 'reclaim' });
+  // The ingest hot path's own connections: the event store's group-commit writer (two batches in
+  // flight at most) and the vault's batched key look-ups and creations. With every role on, the
+  // engine's transactions and the subscriptions' reads hold the main pool; a webhook must not
+  // wait behind them for a connection (docs/rfc/0002-webhook-hot-path.md).
+  const hotPool = new Pool({ connectionString: databaseUrl, max: 6, application_name: 'reclaim-ingest' });
   // During shutdown the embedded PostgreSQL may stop before idle connections close: expected, not an error.
   let stopping = false;
   pool.on('error', (err) =>
@@ -98,10 +103,17 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
   // A connection lost while checked out (a transaction waiting on other work, a held advisory lock)
   // emits 'error' on its client: the queries in flight fail and are retried by their callers, and
   // the process must not crash on it (R6: the appliance recovers by itself from a database outage).
-  pool.on('connect', (client) =>
-    client.on('error', (err) =>
-      stopping ? undefined : log.warn({ err: err.message }, 'database connection lost while in use'),
-    ),
+  for (const p of [pool, hotPool]) {
+    p.on('connect', (client) =>
+      client.on('error', (err) =>
+        stopping ? undefined : log.warn({ err: err.message }, 'database connection lost while in use'),
+      ),
+    );
+  }
+  hotPool.on('error', (err) =>
+    stopping
+      ? log.debug({ err: err.message }, 'idle database connection closed during shutdown')
+      : log.error({ err: err.message }, 'idle database connection failed'),
   );
   try {
     const master = await loadMasterKey({
@@ -131,7 +143,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     const store: EventStore =
       config.EVENT_STORE === 'eventstoredb'
         ? new EventStoreDBEventStore({ connectionString: config.EVENTSTORE_URL })
-        : new PostgresEventStore({ pool });
+        : new PostgresEventStore({ pool, appendPool: hotPool });
     // With a key file, a rotation run elsewhere (`keys rotate-master`) writes the new key there
     // first: a key this process does not know yet is looked up in the file again.
     const keyFile = master.path;
@@ -148,7 +160,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     );
     // Customer keys and message links derive from the identity root, which a rotation does not change.
     const identityRoot = await loadIdentityRoot(pool, masterKeys);
-    const vault = new PersonalDataVault(pool, masterKeys, { identityRoot, cacheSize: config.CACHE_CUSTOMER_KEYS });
+    const vault = new PersonalDataVault(hotPool, masterKeys, { identityRoot, cacheSize: config.CACHE_CUSTOMER_KEYS });
     const clock: Clock =
       options.clock === undefined
         ? new DatabaseClock(pool)
@@ -210,11 +222,13 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
         await engine.close().catch(() => undefined);
         await store.close().catch(() => undefined);
         await pool.end().catch(() => undefined);
+        await hotPool.end().catch(() => undefined);
         if (embedded) await embedded.stop();
       },
     };
   } catch (err) {
     await pool.end().catch(() => undefined);
+    await hotPool.end().catch(() => undefined);
     if (embedded) await embedded.stop().catch(() => undefined);
     throw err;
   }

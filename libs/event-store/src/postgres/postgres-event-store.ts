@@ -27,6 +27,12 @@ import {
 
 export interface PostgresEventStoreOptions {
   readonly pool: Pool;
+  /**
+   * Connections for the group-commit writer (at most two batches in flight). Default `pool`. A
+   * pool of its own keeps appends — the webhook hot path — from queueing behind readers and
+   * long engine transactions for a connection.
+   */
+  readonly appendPool?: Pool;
   /** Default 'event_store'. */
   readonly schema?: string;
   readonly groupCommit?: {
@@ -93,6 +99,7 @@ const COLUMNS = 'global_position, stream_id, revision, event_id, type, schema_ve
 export class PostgresEventStore implements EventStore {
   readonly schema: string;
   private readonly pool: Pool;
+  private readonly appendPool: Pool;
   private readonly maxBatchEvents: number;
   private readonly maxWaitMs: number;
   private readonly pipelined: boolean;
@@ -113,6 +120,7 @@ export class PostgresEventStore implements EventStore {
 
   constructor(options: PostgresEventStoreOptions) {
     this.pool = options.pool;
+    this.appendPool = options.appendPool ?? options.pool;
     this.schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
     this.maxBatchEvents = Math.max(1, options.groupCommit?.maxBatchEvents ?? 1000);
     this.maxWaitMs = Math.max(0, options.groupCommit?.maxWaitMs ?? 0);
@@ -223,7 +231,7 @@ export class PostgresEventStore implements EventStore {
    * snapshot, so the state is read after the lock is granted.
    */
   private async writeBatch(batch: readonly PendingAppend[], committing: () => void): Promise<Outcome[]> {
-    const client = await this.pool.connect();
+    const client = await this.appendPool.connect();
     try {
       const streamIds = [...new Set(batch.map((b) => b.streamId))];
       const eventIds = batch.flatMap((b) => b.events.map((e) => e.id.toLowerCase()));
