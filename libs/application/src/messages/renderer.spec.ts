@@ -334,6 +334,25 @@ describe('validateTemplate (merchant overrides)', () => {
     expect(bad.subject).toBe('Ada, still thinking it over?');
     expect(invalid).toEqual(['welcome-1']);
   });
+
+  it("an engaged customer's rich variant: the shop's <template>-rich when it has one, else the step's own (RFC 0013)", async () => {
+    const overrides = new Map<string, TemplateSource>([
+      ['shop-1/welcome-0', email({ subject: 'Plain: {{shop.name}}' })],
+      ['shop-1/welcome-0-rich', email({ subject: 'Rich: {{shop.name}}, {{itemCount}} items' })],
+    ]);
+    const custom = new TemplateMessageRenderer({
+      overrides: { findTemplate: async (shopId, templateId) => overrides.get(`${shopId}/${templateId}`) },
+    });
+    const rich = await custom.render(input({ templateId: 'welcome-0', variant: 'rich' }));
+    expect(rich).toMatchObject({
+      subject: 'Rich: Lamp Co, 2 items',
+      template: { id: 'welcome-0-rich', origin: 'override' },
+    });
+    expect((await custom.render(input({ templateId: 'welcome-0' }))).subject).toBe('Plain: Lamp Co');
+    // No rich template for step 1: its own (here the default) copy.
+    const fallback = await custom.render(input({ templateId: 'welcome-1', variant: 'rich' }));
+    expect(fallback.template.origin).toBe('default');
+  });
 });
 
 describe('TemplateCache bound (CACHE_TEMPLATES)', () => {

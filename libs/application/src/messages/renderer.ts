@@ -146,7 +146,7 @@ export class TemplateMessageRenderer implements MessageRenderer {
 
   async render(input: RenderMessageInput): Promise<RenderedMessage> {
     const warnings: RenderWarning[] = [];
-    const { compiled, origin } = await this.templateFor(input, warnings);
+    const { compiled, origin, id } = await this.templateFor(input, warnings);
     const view = this.view(input, warnings);
     if (compiled.channel === 'sms') {
       let text = compiled.text(smsView(view));
@@ -160,7 +160,7 @@ export class TemplateMessageRenderer implements MessageRenderer {
         text,
         headers: {},
         warnings,
-        template: { id: input.templateId, origin },
+        template: { id, origin },
       };
     }
     if (input.shop.postalAddress.trim() === '') throw new RenderInputError('the shop has no postal address (R25)');
@@ -177,23 +177,26 @@ export class TemplateMessageRenderer implements MessageRenderer {
         'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
       },
       warnings,
-      template: { id: input.templateId, origin },
+      template: { id, origin },
     };
   }
 
   private async templateFor(
     input: RenderMessageInput,
     warnings: RenderWarning[],
-  ): Promise<{ compiled: CompiledTemplate; origin: 'override' | 'default' | 'fallback' }> {
-    const rich =
+  ): Promise<{ compiled: CompiledTemplate; origin: 'override' | 'default' | 'fallback'; id: string }> {
+    // An engaged customer (RFC 0013): the shop's rich variant of the step's template, when it has one.
+    const richFound =
       input.variant === 'rich'
         ? await this.options.overrides?.findTemplate(input.shop.id, `${input.templateId}-rich`, input.channel)
         : undefined;
+    const rich = richFound?.channel === input.channel ? richFound : undefined;
     const override =
       rich ?? (await this.options.overrides?.findTemplate(input.shop.id, input.templateId, input.channel));
     if (override !== undefined && override.channel === input.channel) {
       try {
-        return { compiled: this.cache.get(override), origin: 'override' };
+        const id = rich !== undefined ? `${input.templateId}-rich` : input.templateId;
+        return { compiled: this.cache.get(override), origin: 'override', id };
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
         warnings.push('override-invalid-used-default');
@@ -207,7 +210,7 @@ export class TemplateMessageRenderer implements MessageRenderer {
       input.channel === 'push' ? 'sms' : input.channel,
     );
     if (fallback) warnings.push('template-fallback');
-    return { compiled: this.cache.get(source), origin: fallback ? 'fallback' : 'default' };
+    return { compiled: this.cache.get(source), origin: fallback ? 'fallback' : 'default', id: input.templateId };
   }
 
   private view(input: RenderMessageInput, warnings: RenderWarning[]): TemplateView {
