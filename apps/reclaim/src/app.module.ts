@@ -12,6 +12,7 @@ import { HealthController } from './http/health.controller';
 import { MetricsController, registerKlaviyoMetrics, registerShopConnectionMetrics } from './http/metrics.controller';
 import { MESSAGE_LINK_CONTROLLERS, messageLinkProviders } from './http/messages';
 import { RecoveryAdminController } from './http/recovery-admin.controller';
+import { ModelsController } from './http/models.controller';
 import { ShopsController } from './http/shops.controller';
 import { TokensController } from './http/tokens.controller';
 import { TwilioWebhooksController } from './http/twilio-webhooks.controller';
@@ -56,6 +57,7 @@ export class AppModule {
         ShopsController,
         TokensController,
         RecoveryAdminController,
+        ModelsController,
         CustomersController,
         ...MESSAGE_LINK_CONTROLLERS,
         TwilioWebhooksController,

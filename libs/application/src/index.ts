@@ -10,3 +10,4 @@ export * from './messages';
 export * from './shops/subscription-plan';
 export * from './shops/shop-connections';
 export * from './shops/purge-shop';
+export * from './learning';

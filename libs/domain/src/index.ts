@@ -10,3 +10,4 @@ export * from './order';
 export * from './shop';
 export * from './product';
 export * from './recovery';
+export * from './model';

@@ -417,6 +417,96 @@ export class DailyFunnelRowEntity {
   currency!: string | null;
 }
 
+@Entity({ schema: READ_SCHEMA, name: 'models' })
+export class ModelEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @PrimaryColumn({ name: 'version', type: 'integer' })
+  version!: number;
+  @Column({ name: 'scope', type: 'text', nullable: true })
+  scope!: string | null;
+  @Column({ name: 'status', type: 'text', nullable: true })
+  status!: string | null;
+  @Column({ name: 'trigger', type: 'text', nullable: true })
+  trigger!: string | null;
+  @Column({ name: 'trained_at', type: 'timestamp with time zone', nullable: true })
+  trainedAt!: Date | null;
+  @Column({ name: 'training_from', type: 'timestamp with time zone', nullable: true })
+  trainingFrom!: Date | null;
+  @Column({ name: 'training_to', type: 'timestamp with time zone', nullable: true })
+  trainingTo!: Date | null;
+  @Column({ name: 'label_window_ms', type: 'numeric', nullable: true })
+  labelWindowMs!: string | null;
+  @Column({ name: 'rows', type: 'integer', nullable: true })
+  rows!: number | null;
+  @Column({ name: 'positives', type: 'integer', nullable: true })
+  positives!: number | null;
+  @Column({ name: 'validation_rows', type: 'integer', nullable: true })
+  validationRows!: number | null;
+  @Column({ name: 'validation_positives', type: 'integer', nullable: true })
+  validationPositives!: number | null;
+  @Column({ name: 'validation_from', type: 'timestamp with time zone', nullable: true })
+  validationFrom!: Date | null;
+  @Column({ name: 'validation_to', type: 'timestamp with time zone', nullable: true })
+  validationTo!: Date | null;
+  @Column({ name: 'auc', type: 'numeric', nullable: true })
+  auc!: string | null;
+  @Column({ name: 'brier', type: 'numeric', nullable: true })
+  brier!: string | null;
+  @Column({ name: 'ece', type: 'numeric', nullable: true })
+  ece!: string | null;
+  /** JSON: [{ lower, upper, count, meanPredicted, observedRate }] × 10. */
+  @Column({ name: 'reliability', type: 'text', nullable: true })
+  reliability!: string | null;
+  /** JSON: [{ feature, weight }], largest standardised weight first. */
+  @Column({ name: 'top_features', type: 'text', nullable: true })
+  topFeatures!: string | null;
+  @Column({ name: 'content_hash', type: 'text', nullable: true })
+  contentHash!: string | null;
+  @Column({ name: 'decision_reason', type: 'text', nullable: true })
+  decisionReason!: string | null;
+  @Column({ name: 'champion_auc', type: 'numeric', nullable: true })
+  championAuc!: string | null;
+  @Column({ name: 'champion_brier', type: 'numeric', nullable: true })
+  championBrier!: string | null;
+  @Column({ name: 'champion_version', type: 'integer', nullable: true })
+  championVersion!: number | null;
+  @Column({ name: 'decided_at', type: 'timestamp with time zone', nullable: true })
+  decidedAt!: Date | null;
+  @Column({ name: 'retired_at', type: 'timestamp with time zone', nullable: true })
+  retiredAt!: Date | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Entity({ schema: READ_SCHEMA, name: 'model_status' })
+export class ModelStatusEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @Column({ name: 'live_version', type: 'integer', nullable: true })
+  liveVersion!: number | null;
+  @Column({ name: 'live_scope', type: 'text', nullable: true })
+  liveScope!: string | null;
+  @Column({ name: 'last_outcome', type: 'text', nullable: true })
+  lastOutcome!: string | null;
+  @Column({ name: 'last_at', type: 'timestamp with time zone', nullable: true })
+  lastAt!: Date | null;
+  @Column({ name: 'outcomes', type: 'integer', nullable: true })
+  outcomes!: number | null;
+  @Column({ name: 'pooled_outcomes', type: 'integer', nullable: true })
+  pooledOutcomes!: number | null;
+  @Column({ name: 'outcomes_needed', type: 'integer', nullable: true })
+  outcomesNeeded!: number | null;
+  @Column({ name: 'failures', type: 'integer', nullable: true })
+  failures!: number | null;
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError!: string | null;
+  @Column({ name: 'last_failed_at', type: 'timestamp with time zone', nullable: true })
+  lastFailedAt!: Date | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
 export const READ_MODEL_ENTITIES = [
   CartEntity,
   CustomerEntity,
@@ -428,4 +518,6 @@ export const READ_MODEL_ENTITIES = [
   OrderEntity,
   AttributionEntity,
   DailyFunnelRowEntity,
+  ModelEntity,
+  ModelStatusEntity,
 ];

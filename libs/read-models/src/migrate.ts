@@ -8,6 +8,7 @@ import { LiftArms1767225600003 } from './migrations/1767225600003-lift-arms';
 import { BlockedSteps1767225600004 } from './migrations/1767225600004-blocked-steps';
 import { ResponseRates1767225600013 } from './migrations/1767225600013-response-rates';
 import { BackInStockMessages1767225600014 } from './migrations/1767225600014-back-in-stock-messages';
+import { Models1767225600015 } from './migrations/1767225600015-models';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -28,6 +29,7 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
       BlockedSteps1767225600004,
       ResponseRates1767225600013,
       BackInStockMessages1767225600014,
+      Models1767225600015,
     ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,

@@ -121,6 +121,7 @@ describe('read models (PostgreSQL)', () => {
       'BlockedSteps1767225600004',
       'ResponseRates1767225600013',
       'BackInStockMessages1767225600014',
+      'Models1767225600015',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));

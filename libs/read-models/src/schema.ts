@@ -191,6 +191,44 @@ export const DAILY_FUNNEL: TableSpec = {
   ],
 };
 
+/** One row per trained recovery-score model of a shop (RFC 0011): the model card's figures. */
+export const MODELS: TableSpec = {
+  name: 'models',
+  key: ['shop_id', 'version'],
+  columns: [
+    ...text('shop_id'),
+    ...int('version'),
+    ...text('scope', 'status', 'trigger'),
+    ...ts('trained_at', 'training_from', 'training_to'),
+    ...num('label_window_ms'),
+    ...int('rows', 'positives', 'validation_rows', 'validation_positives'),
+    ...ts('validation_from', 'validation_to'),
+    ...num('auc', 'brier', 'ece'),
+    // JSON text: the 10 reliability bins, and the top standardised weights.
+    ...text('reliability', 'top_features', 'content_hash', 'decision_reason'),
+    ...num('champion_auc', 'champion_brier'),
+    ...int('champion_version'),
+    ...ts('decided_at', 'retired_at'),
+    ...text('position'),
+  ],
+};
+
+/** One row per shop: the live model and the last training's outcome (what the card says when there is none). */
+export const MODEL_STATUS: TableSpec = {
+  name: 'model_status',
+  key: ['shop_id'],
+  columns: [
+    ...text('shop_id'),
+    ...int('live_version'),
+    ...text('live_scope', 'last_outcome'),
+    ...ts('last_at'),
+    ...int('outcomes', 'pooled_outcomes', 'outcomes_needed', 'failures'),
+    ...text('last_error'),
+    ...ts('last_failed_at'),
+    ...text('position'),
+  ],
+};
+
 export const ALL_TABLES: readonly TableSpec[] = [
   CARTS,
   CUSTOMERS,
@@ -202,6 +240,8 @@ export const ALL_TABLES: readonly TableSpec[] = [
   ORDERS,
   ATTRIBUTION,
   DAILY_FUNNEL,
+  MODELS,
+  MODEL_STATUS,
 ];
 
 export function qualified(spec: TableSpec): string {

@@ -18,6 +18,7 @@ import { customerKeyOfEmail, exportOf, historyOf } from '../http/customers.contr
 import { isUuid } from '../http/ids';
 import { view as tokenView } from '../http/tokens.controller';
 import { modelEvaluate } from './model-evaluate';
+import { modelExport, modelTrain } from './model-train';
 import { rotateMasterKey } from './rotate-master';
 import { createLogger } from '../logging';
 import { createRuntime } from '../runtime/runtime';
@@ -30,6 +31,8 @@ const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--jso
        npm run cli -- tokens list [--json]
        npm run cli -- tokens revoke <tokenId>
        npm run cli -- model evaluate --csv <file> --label <column> [--folds 5] [--seed N]
+       npm run cli -- model export --shop <shopId> [--out <file>] [--ids]
+       npm run cli -- model train --shop <shopId>
 
   history               the customer's recovery history: every step sent, skipped or deferred, with its reason;
                         by e-mail address (turned into the customer key, never stored or logged) or customer key
@@ -44,6 +47,11 @@ const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--jso
   model evaluate        stratified k-fold cross-validation of the recovery score's trainer on any labelled CSV
                         (numeric, boolean, categorical columns; missing values allowed; label 0/1, true/false or
                         yes/no): AUC, Brier score, expected calibration error and a 10-bin calibration table
+  model export          the shop's recovery-score training table from the event log as CSV (standard output
+                        or --out): the features recorded at abandonment and \`purchased\` (an order within
+                        SCORE_LABEL_WINDOW), recoveries whose window has closed; --ids adds recovery id, time, holdout
+  model train           trains the shop's recovery-score model now (champion/challenger, RFC 0011) and prints
+                        the outcome: promoted, rejected (why), skipped (outcomes still needed) or failed
 
   The database: DATABASE_URL when set (the same environment as the appliance); else, while the appliance
   runs (npm start), its embedded PostgreSQL under DATA_DIR (default ./data), found through its
@@ -58,8 +66,14 @@ export function formatHistory(history: CustomerHistory): string {
       ? `${r.sequence.id} v${r.sequence.version} (catalogue v${r.sequence.catalogueVersion})`
       : '-';
     const segments = r.segmentation?.segments.join(', ') || '-';
+    const score =
+      r.score === undefined
+        ? ''
+        : 'score' in r.score
+          ? `; score ${r.score.score.toFixed(3)} (model v${r.score.modelVersion} ${r.score.scope})`
+          : `; no score (${r.score.outcomesNeeded} more outcomes needed)`;
     lines.push(
-      `recovery ${r.recoveryId}: sequence ${seq}; segments ${segments}; mode ${r.mode?.kind ?? '-'}${r.holdout ? ' (holdout)' : ''}; ${r.endReason ? `ended ${r.endReason}` : 'open'}`,
+      `recovery ${r.recoveryId}: sequence ${seq}; segments ${segments}${score}; mode ${r.mode?.kind ?? '-'}${r.holdout ? ' (holdout)' : ''}; ${r.endReason ? `ended ${r.endReason}` : 'open'}`,
     );
   }
   for (const e of history.entries) {
@@ -93,6 +107,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'model' && args[0] === 'evaluate') {
     return modelEvaluate(args.slice(1), { out: console.log, err: console.error, progress: true });
   }
+  if (command === 'model' && (args[0] === 'export' || args[0] === 'train')) return model(args);
   if ((command !== 'history' && command !== 'export') || args.length !== 2) {
     console.error(USAGE);
     return 2;
@@ -147,6 +162,38 @@ async function cliConfigOrSay(): Promise<AppConfig | undefined> {
 function option(args: readonly string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** `model export|train --shop <id>`: the recovery score's training table, or a training now. */
+async function model(args: readonly string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const shopId = option(rest, '--shop');
+  if (!isUuid(shopId)) {
+    console.error(`model ${sub} needs --shop <shopId> (a UUID)`);
+    return 2;
+  }
+  const config = await cliConfigOrSay();
+  if (!config) return 2;
+  const runtime = await createRuntime(config, { log: createLogger(config.LOG_LEVEL, process.stderr) });
+  try {
+    if (!(await runtime.shops.get(shopId))) {
+      console.error(`no shop ${shopId}`);
+      return 1;
+    }
+    const io = { out: (text: string) => process.stdout.write(text), err: console.error };
+    if (sub === 'export') {
+      const out = option(rest, '--out');
+      return await modelExport(runtime.store, config.scoring, shopId, {
+        ...(out !== undefined ? { out } : {}),
+        ids: rest.includes('--ids'),
+        now: runtime.clock(),
+        io,
+      });
+    }
+    return await modelTrain(runtime.engine.models.trainer, shopId, io);
+  } finally {
+    await runtime.close();
+  }
 }
 
 /** `keys rotate-master`: online master-key rotation, resumable. */

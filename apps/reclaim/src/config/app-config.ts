@@ -482,6 +482,31 @@ export class AppConfig {
   @MaxLength(500)
   MERCHANT_POSTAL_ADDRESS?: string;
 
+  @Setting({
+    group: 'recovery',
+    description:
+      'recovery score (RFC 0011): a recovery is labelled purchased when its customer (or its cart) ordered within this long of abandonment; recoveries whose window is still open are not trained on',
+  })
+  @IsDuration({ min: 3_600_000 })
+  SCORE_LABEL_WINDOW = '7d';
+
+  @Setting({
+    group: 'recovery',
+    description:
+      'recovery score: labelled outcomes a shop needs before its own model is trained; below it the pooled outcomes of every shop are used (scope `pooled`), and below it there too there is no score (the state says how many are still needed)',
+  })
+  @Transform(({ value }) => (value === undefined ? 200 : Number(value)))
+  @WholeNumber(30, 10_000_000)
+  SCORE_MIN_OUTCOMES = 200;
+
+  @Setting({
+    group: 'recovery',
+    description:
+      "recovery score: how often the engine role trains every shop's model (champion/challenger on the most recent outcomes; also at start); `0` turns the schedule off (`npm run cli -- model train`, `POST /api/models/:shopId/train` still work)",
+  })
+  @IsDuration({ min: 0 })
+  SCORE_RETRAIN_INTERVAL = '24h';
+
   // ------------------------------------------------------------------ read models
 
   /** Password of the `reclaim_analyst` role the migrations create (else NOLOGIN). Never logged. */
@@ -823,6 +848,15 @@ export class AppConfig {
   get outsideRetry(): { readonly firstMs: number; readonly maxMs: number } {
     const firstMs = parseDuration(this.OUTSIDE_ERROR_RETRY);
     return { firstMs, maxMs: Math.max(firstMs, parseDuration(this.OUTSIDE_ERROR_RETRY_MAX)) };
+  }
+
+  /** The recovery score's training settings (SCORE_LABEL_WINDOW, SCORE_MIN_OUTCOMES, SCORE_RETRAIN_INTERVAL). */
+  get scoring(): { readonly labelWindowMs: number; readonly minOutcomes: number; readonly retrainMs: number } {
+    return {
+      labelWindowMs: parseDuration(this.SCORE_LABEL_WINDOW),
+      minOutcomes: this.SCORE_MIN_OUTCOMES,
+      retrainMs: parseDuration(this.SCORE_RETRAIN_INTERVAL),
+    };
   }
 
   get klaviyoEngagementPollMs(): number {

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ReclaimMetrics } from '@reclaim/read-models';
 import { blockedStepsSummary } from '@reclaim/read-models/queries/dashboard';
+import { failedModelTrainings } from '@reclaim/read-models/queries/models';
 import type { Runtime } from '../runtime/runtime';
 import { RUNTIME } from '../runtime/runtime.token';
 
@@ -17,7 +18,8 @@ type Check = { status: 'up' } | { status: 'down'; error: string };
  * credentials or missing / drifted webhook subscriptions (`shop <platform>/<domain>: …`, listed in `shops`);
  * and while steps of running recoveries have been blocked by outside errors (store API unreachable,
  * provider failures) for longer than BLOCKED_STEP_DEGRADED_AFTER (`N steps blocked by outside errors since …`,
- * detail in `blockedSteps`; the dashboard's attention list names each one).
+ * detail in `blockedSteps`; the dashboard's attention list names each one); and while a shop's latest
+ * recovery-score training failed (`recovery-score training of shop … failed at …: …`).
  */
 @ApiTags('operations')
 @Controller('health')
@@ -76,6 +78,13 @@ export class HealthController {
     if (blocked !== undefined && blocked.steps > 0) {
       degradedNames.push(
         `${blocked.steps} step${blocked.steps === 1 ? '' : 's'} blocked by outside errors since ${blocked.oldestSince ?? '?'} (see the dashboard's attention list)`,
+      );
+    }
+    // Recovery-score trainings whose latest attempt failed (RFC 0011): the shop keeps its live model, if any.
+    const trainings = ok ? await failedModelTrainings(this.runtime.pool).catch(() => []) : [];
+    for (const f of trainings.filter((t) => t.lastOutcome === 'failed')) {
+      degradedNames.push(
+        `recovery-score training of shop ${f.shopId} failed at ${f.lastFailedAt ?? '?'}: ${f.lastError ?? 'unknown'}`,
       );
     }
     const degraded = degradedNames.length > 0;

@@ -26,6 +26,8 @@ import {
   TemplateMessageRenderer,
   TimerDriver,
   TimerStore,
+  LiveModels,
+  ModelTrainer,
   type Clock,
   type EffectRunnerDeps,
   type EngineLog,
@@ -124,6 +126,11 @@ export interface RecoveryEngine {
    * recoveries of the ticket's requester; absent without a ticket provider that reads tickets.
    */
   readonly supportTickets?: SupportTicketUpdates;
+  /**
+   * The recovery score (RFC 0011): each shop's live model, cached for scoring at abandonment
+   * (invalidated across processes by NOTIFY), and the trainer (schedule, CLI, admin API).
+   */
+  readonly models: { readonly live: LiveModels; readonly trainer: ModelTrainer };
   /** Lets go of provider connections (SMTP pool, HTTP agents). */
   close(): Promise<void>;
 }
@@ -184,7 +191,14 @@ export function createRecoveryEngine(deps: {
   const categoryCacheTtlMs =
     deps.adapters?.categoryCacheTtlMs ?? providers.categoryCacheTtlMs ?? DEFAULT_CATEGORY_CACHE_TTL_MS;
   const smsOptOuts = new SmsOptOuts({ pool, store, shops, keys: vault });
-  const common = { store, pm, deciders: settings, shops, sequences, log };
+  const liveModels = new LiveModels({ store, pool, minOutcomes: config.scoring.minOutcomes });
+  const trainer = new ModelTrainer({
+    store,
+    settings: config.scoring,
+    clock: () => clock.now(),
+    onModelChanged: (shopId) => liveModels.announce(shopId),
+  });
+  const common = { store, pm, deciders: settings, shops, sequences, log, scoring: liveModels };
   const providerMetrics = new ProviderMetricsRelay();
   const heldEngagement = new HeldEngagement({
     store,
@@ -298,6 +312,7 @@ export function createRecoveryEngine(deps: {
           }),
         }
       : {}),
+    models: { live: liveModels, trainer },
     close: () => providers.close(),
   };
 }

@@ -156,6 +156,9 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
     }
     // Shop settings changes (a trigger's NOTIFY) drop the settings cache's entry of the shop.
     this.start('engine.settings-invalidation', () => engine.settings.follow(this.abort.signal));
+    // A promoted model (any process's trainer NOTIFYs) drops the shop's cached live model.
+    this.start('engine.models-invalidation', () => engine.models.live.follow(this.abort.signal));
+    this.startModelTraining();
     this.start('engine.recover-interrupted', async () => {
       const released = await this.effects.recoverInterrupted();
       if (released > 0) this.logger.warn({ msg: 'effects interrupted by a crash are reconciled', released });
@@ -233,6 +236,46 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
     this.scheduler.addInterval(name, setInterval(poll, every));
     this.intervals.push(name);
     poll();
+  }
+
+  /**
+   * Every shop's recovery-score model is trained every SCORE_RETRAIN_INTERVAL (a `@nestjs/schedule`
+   * interval) and once at start; each outcome (promoted, rejected, skipped, failed) is an event on
+   * the shop's model stream, so failures show in `read.model_status`, `/metrics` and `/health`.
+   * Two engine instances may train the same shop at once: the later append fails on the stream's
+   * expected revision and is recorded as a failed training, the earlier one stands.
+   */
+  private startModelTraining(): void {
+    const every = this.runtime.config.scoring.retrainMs;
+    if (every <= 0) return;
+    const name = 'models.retrain';
+    let training = false;
+    const run = async () => {
+      if (training || this.abort.signal.aborted) return;
+      training = true;
+      try {
+        for (const shop of await this.runtime.shops.list()) {
+          if (this.abort.signal.aborted) break;
+          const outcome = await this.runtime.engine.models.trainer.train(shop.id, 'schedule');
+          if (outcome.kind === 'failed') {
+            this.logger.warn({ msg: 'recovery-score training failed (see read.model_status)', shopId: shop.id });
+          }
+        }
+      } catch (err) {
+        this.logger.warn({
+          msg: 'recovery-score training round failed',
+          error: err instanceof Error ? err.message : 'unknown',
+        });
+      } finally {
+        training = false;
+      }
+    };
+    this.scheduler.addInterval(
+      name,
+      setInterval(() => void run(), every),
+    );
+    this.intervals.push(name);
+    void run();
   }
 
   /**

@@ -30,6 +30,7 @@ import {
   type RecordedConsent,
   type SealedValue,
   type SequenceCatalogue,
+  type ScoringContext,
   type StartContext,
   type UnknownInputs,
 } from '@reclaim/domain';
@@ -38,6 +39,7 @@ import { productCategoryCache } from './categories';
 import type { Queryable } from './db';
 import type { ShopLookup } from './ports';
 import type { SequenceRepository } from './sequences/sequence-repository';
+import type { ScoringSource } from '../learning/live-models';
 
 export async function readCart(
   store: EventStore,
@@ -500,6 +502,8 @@ export interface StartContextDeps {
   readonly random?: () => number;
   /** The send-time arm's own draw (RFC 0012); default {@link cryptoRandom}, independent of `random`. */
   readonly sendTimeRandom?: () => number;
+  /** The shops' live recovery-score models (../learning/live-models.ts); no score is recorded without. */
+  readonly scoring?: ScoringSource;
 }
 
 /** What a recovery needs when it starts: customer features, the shop's current sequences, a draw, the shop's zone. */
@@ -529,7 +533,7 @@ export async function buildStartContexts(
 ): Promise<StartContext[]> {
   if (requests.length === 0) return [];
   const shopIds = [...new Set(requests.map((r) => r.shopId))];
-  const [customers, sequences, zones, productCategories] = await Promise.all([
+  const [customers, sequences, zones, productCategories, scorings] = await Promise.all([
     customerFeaturesOf(q, deps.store, requests),
     currentCatalogues(deps.sequences, shopIds),
     shopTimeZones(deps.shops, shopIds),
@@ -537,6 +541,7 @@ export async function buildStartContexts(
       q,
       requests.map((r) => ({ shopId: r.shopId, productIds: r.productIds ?? [] })),
     ),
+    scoringOf(deps.scoring, shopIds),
   ]);
   return requests.map((r, i) => {
     const categories = productCategories[i];
@@ -547,8 +552,18 @@ export async function buildStartContexts(
       sendTimeRandom: (deps.sendTimeRandom ?? cryptoRandom)(),
       shopTimeZone: zones.get(r.shopId) ?? 'UTC',
       ...(Object.keys(categories).length > 0 ? { productCategories: categories } : {}),
+      ...(scorings.has(r.shopId) ? { scoring: scorings.get(r.shopId)! } : {}),
     };
   });
+}
+
+/** The shops' live recovery-score models (one cache look-up per shop); none without a source. */
+async function scoringOf(
+  source: ScoringSource | undefined,
+  shopIds: readonly string[],
+): Promise<Map<string, ScoringContext>> {
+  if (source === undefined) return new Map();
+  return new Map(await Promise.all(shopIds.map(async (id) => [id, await source.forShop(id)] as const)));
 }
 
 async function currentCatalogues(

@@ -45,6 +45,7 @@ import { OrderAttribution } from './attribution';
 import type { Queryable } from './db';
 import { engineIndex } from './engine-index';
 import { storeProductIds } from './categories';
+import type { ScoringSource } from '../learning/live-models';
 import { buildStartContext, buildStartContexts, cartSnapshotOf, readCart, type StartContextDeps } from './facts';
 import type { EngineLog, ShopLookup } from './ports';
 import { runRecovery } from './recovery-stream';
@@ -80,6 +81,8 @@ export interface RecoveryFeedDeps {
   /** Per-shop process managers (shop settings); `pm` for every shop when absent. */
   readonly deciders?: ShopDeciders;
   readonly random?: () => number;
+  /** The shops' live recovery-score models: each start records its score. */
+  readonly scoring?: ScoringSource;
   readonly log?: EngineLog;
 }
 
@@ -89,7 +92,13 @@ export class RecoveryFeed {
   private readonly attribution: OrderAttribution;
 
   constructor(private readonly deps: RecoveryFeedDeps) {
-    this.start = { store: deps.store, shops: deps.shops, sequences: deps.sequences, random: deps.random };
+    this.start = {
+      store: deps.store,
+      shops: deps.shops,
+      sequences: deps.sequences,
+      random: deps.random,
+      ...(deps.scoring !== undefined ? { scoring: deps.scoring } : {}),
+    };
     this.attribution = new OrderAttribution(deps.store, (shopId) => this.pmFor(shopId));
   }
 

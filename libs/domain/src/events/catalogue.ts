@@ -16,6 +16,7 @@ import type { OrderEvent } from '../order/order.messages';
 import type { StoredRecoveryEvent } from '../recovery/recovery.messages';
 import type { ProductEvent } from '../product/product.messages';
 import type { ShopEvent } from '../shop/shop.messages';
+import type { ModelEvent } from '../model/model.messages';
 
 export const EventTypes = {
   CartActivityRecorded: 'cart.activity-recorded',
@@ -30,6 +31,11 @@ export const EventTypes = {
   OrderPlaced: 'order.placed',
   ShopRedacted: 'shop.redacted',
   ProductStockReported: 'product.stock-reported',
+  ModelTrained: 'model.trained',
+  ModelPromoted: 'model.promoted',
+  ModelRejected: 'model.rejected',
+  ModelTrainingSkipped: 'model.training-skipped',
+  ModelTrainingFailed: 'model.training-failed',
   WebhookReceived: 'webhook.received',
   WebhookParked: 'webhook.parked',
   WebhookQuarantined: 'webhook.quarantined',
@@ -39,6 +45,8 @@ export const EventTypes = {
   RecoveryStarted: 'recovery.started',
   RecoverySegmented: 'recovery.segmented',
   RecoveryFeaturesRecorded: 'recovery.features-recorded',
+  RecoveryScored: 'recovery.scored',
+  RecoveryScoreUnavailable: 'recovery.score-unavailable',
   RecoverySequenceSelected: 'recovery.sequence-selected',
   RecoveryAssignedHoldout: 'recovery.assigned-holdout',
   RecoveryTicketRequested: 'recovery.ticket-requested',
@@ -102,6 +110,11 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'order.placed': 1,
   'shop.redacted': 1,
   'product.stock-reported': 1,
+  'model.trained': 1,
+  'model.promoted': 1,
+  'model.rejected': 1,
+  'model.training-skipped': 1,
+  'model.training-failed': 1,
   'webhook.received': 1,
   'webhook.parked': 1,
   'webhook.quarantined': 1,
@@ -110,6 +123,8 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'recovery.started': 2,
   'recovery.segmented': 1,
   'recovery.features-recorded': 1,
+  'recovery.scored': 1,
+  'recovery.score-unavailable': 1,
   'recovery.sequence-selected': 1,
   'recovery.assigned-holdout': 1,
   'recovery.ticket-requested': 1,
@@ -158,7 +173,7 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
 };
 
 export type ReclaimEvent =
-  CartEvent | CustomerEvent | OrderEvent | ShopEvent | ProductEvent | WebhookEvent | StoredRecoveryEvent;
+  CartEvent | CustomerEvent | OrderEvent | ShopEvent | ProductEvent | WebhookEvent | StoredRecoveryEvent | ModelEvent;
 
 const ALL_TYPES: ReadonlySet<string> = new Set(Object.values(EventTypes));
 

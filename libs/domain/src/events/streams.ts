@@ -21,6 +21,7 @@ export const StreamCategories = {
   delivery: 'delivery',
   recovery: 'recovery',
   product: 'product',
+  model: 'model',
 } as const;
 
 export type StreamCategory = (typeof StreamCategories)[keyof typeof StreamCategories];
@@ -57,6 +58,9 @@ export const orderStream = (shopId: string, orderId: string): string =>
 export const productStream = (shopId: string, productId: string): string =>
   `product-${checkShopId(shopId)}-${checkId(productId, 'productId')}`;
 
+/** The shop's recovery-score models (`model.*`, RFC 0011). */
+export const modelStream = (shopId: string): string => `model-${checkShopId(shopId)}`;
+
 /** One stream per shop for shop-level facts (`shop.redacted`). */
 export const shopStream = (shopId: string): string => `shop-${checkShopId(shopId)}`;
 
@@ -70,7 +74,7 @@ const KEYED: readonly string[] = ['cart', 'customer', 'order', 'recovery', 'prod
 
 export type ParsedStreamName =
   | { readonly category: KeyedCategory; readonly shopId: string; readonly id: string }
-  | { readonly category: 'shop'; readonly shopId: string }
+  | { readonly category: 'shop' | 'model'; readonly shopId: string }
   | { readonly category: 'delivery'; readonly platform: Platform; readonly shopId: string; readonly id: string };
 
 /** Inverse of the helpers above; undefined for a name that is not one of ours. */
@@ -89,7 +93,7 @@ export function parseStreamName(name: string): ParsedStreamName | undefined {
   }
   const shopId = rest.slice(0, 36);
   if (!isUuid(shopId)) return undefined;
-  if (category === 'shop') return rest.length === 36 ? { category, shopId } : undefined;
+  if (category === 'shop' || category === 'model') return rest.length === 36 ? { category, shopId } : undefined;
   if (rest[36] !== '-' || rest.length < 38) return undefined;
   const id = rest.slice(37);
   if (category === 'delivery' && platform) return { category, platform, shopId, id };

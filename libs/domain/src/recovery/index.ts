@@ -19,6 +19,15 @@ export { RecoveryInputError } from './time';
 export { RECOVERY_ARMS, recoveryArm, type RecoveryArm } from './arms';
 export { featuresAtAbandonment, RECOVERY_FEATURES_SCHEMA, type RecoveryFeatures } from './features';
 export {
+  SCORE_COLUMN_KINDS,
+  SCORE_COLUMNS,
+  scoreFeatures,
+  scoreRow,
+  type ModelScope,
+  type ScoreResult,
+  type ScoringContext,
+} from './score';
+export {
   defaultRecoveryConfig,
   RECOVERY_SETTING_DEFAULTS,
   recoveryConfig,

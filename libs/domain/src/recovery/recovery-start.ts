@@ -6,6 +6,7 @@
 import type { RecoveryConfig } from './config';
 import type { StartContext } from './recovery.messages';
 import { featuresAtAbandonment, RECOVERY_FEATURES_SCHEMA } from './features';
+import { scoreFeatures } from './score';
 import { gte, isDecimalString } from './money';
 import type { SendMode } from './pre-send';
 import { recoveryArm } from './arms';
@@ -101,12 +102,22 @@ export function startRecovery(
     config.segments,
   );
   out.emit({ type: 'recovery.segmented', at, segmentation });
-  out.emit({
-    type: 'recovery.features-recorded',
-    at,
-    featureSchema: RECOVERY_FEATURES_SCHEMA,
-    features: featuresAtAbandonment(segmentation, abandonedAt, cart.currency, zone),
-  });
+  const features = featuresAtAbandonment(segmentation, abandonedAt, cart.currency, zone);
+  out.emit({ type: 'recovery.features-recorded', at, featureSchema: RECOVERY_FEATURES_SCHEMA, features });
+  if (ctx.scoring !== undefined) {
+    const scored = scoreFeatures(ctx.scoring, features);
+    if (scored.kind === 'scored') {
+      const { kind: _kind, ...result } = scored;
+      out.emit({ type: 'recovery.scored', at, ...result });
+    } else {
+      out.emit({
+        type: 'recovery.score-unavailable',
+        at,
+        reason: scored.reason,
+        outcomesNeeded: scored.outcomesNeeded,
+      });
+    }
+  }
   const sequence = selectSequence(segmentation.segments, cart, ctx.sequences);
   if (sequence === undefined) {
     out.emit({ type: 'recovery.ended', at, reason: 'completed' });

@@ -165,6 +165,8 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
     case 'recovery.segmented':
       return { ...state, segments: event.data.segmentation.segments };
     case 'recovery.features-recorded':
+    case 'recovery.scored':
+    case 'recovery.score-unavailable':
       return state;
     case 'recovery.sequence-selected':
       return {

@@ -24,6 +24,7 @@ import type { ChannelChoice } from './channel-choice';
 import type { ResponsivenessAssessment } from './engagement-score';
 import type { FatigueAssessment } from './fatigue';
 import type { RecoveryFeatures } from './features';
+import type { ModelScope, ScoringContext } from './score';
 import type { EnrichmentSource, EnrichmentUnavailableReason, ProfileEnrichment } from './enrichment';
 import type { CustomerFeatures, Segment, Segmentation } from './segments';
 import type { SequenceCatalogue, SequenceStep } from './sequences';
@@ -57,6 +58,12 @@ export interface StartContext {
    * Required when the shop's send-time optimisation is on.
    */
   readonly sendTimeRandom?: number;
+  /**
+   * The shop's live recovery-score model (or that there is none and how many outcomes are still
+   * needed): the recorded features are scored with it (`recovery.scored` / `score-unavailable`).
+   * Absent: nothing is recorded about the score.
+   */
+  readonly scoring?: ScoringContext;
 }
 
 export interface ChannelSkip {
@@ -387,6 +394,19 @@ export interface FeaturesRecorded extends Base<'recovery.features-recorded'> {
   readonly featureSchema: number;
   readonly features: RecoveryFeatures;
 }
+/** The recorded features scored with the shop's live model (./score.ts): the purchase probability at abandonment. */
+export interface Scored extends Base<'recovery.scored'> {
+  /** Calibrated probability of an order within the label window, in [0, 1]. */
+  readonly score: number;
+  readonly modelVersion: number;
+  readonly contentHash: string;
+  readonly scope: ModelScope;
+}
+/** No model to score with: too few labelled outcomes anywhere (how many are still needed). */
+export interface ScoreUnavailable extends Base<'recovery.score-unavailable'> {
+  readonly reason: 'no-model';
+  readonly outcomesNeeded: number;
+}
 export interface SequenceSelected extends Base<'recovery.sequence-selected'> {
   readonly sequenceId: string;
   readonly sequenceVersion: number;
@@ -700,6 +720,8 @@ export type RecoveryEvent =
   | Started
   | Segmented
   | FeaturesRecorded
+  | Scored
+  | ScoreUnavailable
   | SequenceSelected
   | AssignedHoldout
   | TicketRequested

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { EffectMetrics, ProviderMetrics, WebhookMetrics } from '@reclaim/ports';
 import { countDeadLetters, type EventStore, type RecordedEvent } from '@reclaim/event-store';
 import { subscriptionLags, type SubscriptionRef } from './lag';
+import { failedModelTrainings } from '../queries/models';
 
 /** Distinct label values kept per label before the rest is reported as `other` (no unbounded cardinality). */
 const MAX_LABEL_VALUES = 64;
@@ -170,6 +171,19 @@ export class ReclaimMetrics implements WebhookMetrics, ProviderMetrics, EffectMe
              FROM engine.held_engagement`,
         );
         for (const status of ['waiting', 'applied', 'expired'] as const) this.set({ status }, rows[0][status]);
+      },
+    });
+    new Gauge({
+      name: 'reclaim_model_trainings_failed',
+      help: "Recovery-score trainings that failed per shop (read.model_status; the shop's model stream has each failure), and 1 in `failing` while the shop's latest training failed",
+      labelNames: ['shop_id', 'state'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const f of await failedModelTrainings(pool)) {
+          this.set({ shop_id: f.shopId, state: 'total' }, f.failures);
+          this.set({ shop_id: f.shopId, state: 'failing' }, f.lastOutcome === 'failed' ? 1 : 0);
+        }
       },
     });
     new Gauge({

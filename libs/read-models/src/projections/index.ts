@@ -15,6 +15,7 @@ import { qualified } from '../schema';
 import { cartsProjection } from './carts';
 import { customersProjection } from './customers';
 import { RebuildSession, type ContactVault, type Projection } from './projection';
+import { modelsProjection } from './models';
 import { recoveriesProjection } from './recoveries';
 
 export type { ApplyOptions, ContactVault, Projection } from './projection';
@@ -22,11 +23,13 @@ export { maskContact, maskEmail, maskPhone, nameInitials } from './masking';
 export { applyCartEvent } from './carts';
 export { applyCustomerEvent } from './customers';
 export { discountCost } from './recoveries';
+export { applyModelEvent } from './models';
 
 export const READ_MODEL_PROJECTIONS: readonly Projection[] = [
   cartsProjection,
   customersProjection,
   recoveriesProjection,
+  modelsProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

@@ -171,11 +171,17 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
         traffic_source: cart.trafficSource ?? null,
         hour_of_day: cart.hourOfDay ?? null,
         checkout_stage: cart.checkoutStage ?? null,
-        // Filled when scoring lands; kept across replays of the features.
+        // Filled by recovery.scored (which follows); kept across replays of the features.
         score: score?.score ?? null,
         scored_by: score?.scored_by ?? null,
         position,
       });
+      break;
+    }
+    case 'recovery.scored': {
+      // The score recorded at abandonment with the shop's live model (RFC 0011): `v<version> <scope>`.
+      const score = t.scores.get({ recovery_id: id }) ?? { recovery_id: id, shop_id: shopId };
+      t.scores.put({ ...score, score: ev.score, scored_by: `v${ev.modelVersion} ${ev.scope}`, position });
       break;
     }
     case 'recovery.enriched':

@@ -77,6 +77,8 @@ export type HistoryEntryKind =
   | 'back-in-stock-skipped'
   | 'back-in-stock-deferred'
   | 'segmented'
+  | 'scored'
+  | 'score-unavailable'
   | 'categories-recorded'
   | 'categories-unavailable'
   | 'ended';
@@ -152,6 +154,10 @@ export interface RecoveryDecisionInputs {
     readonly catalogueVersion: number;
     readonly steps: readonly SequenceStep[];
   };
+  /** The recovery score recorded at abandonment (`recovery.scored`), or why there is none. */
+  readonly score?:
+    | { readonly score: number; readonly modelVersion: number; readonly scope: string; readonly contentHash: string }
+    | { readonly unavailable: 'no-model'; readonly outcomesNeeded: number };
   readonly endReason?: string;
 }
 
@@ -231,6 +237,21 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
         kind: 'segmented',
         reason: e.segmentation.segments.join(', '),
         detail: segmentationInputs(e.segmentation),
+      };
+    case 'recovery.scored':
+      // reason: the probability of an order within the label window; detail: the model it came from.
+      return {
+        ...base,
+        kind: 'scored',
+        reason: e.score.toFixed(3),
+        detail: `model v${e.modelVersion} (${e.scope}, ${e.contentHash.slice(0, 19)})`,
+      };
+    case 'recovery.score-unavailable':
+      return {
+        ...base,
+        kind: 'score-unavailable',
+        reason: e.reason,
+        detail: `${e.outcomesNeeded} more labelled outcome${e.outcomesNeeded === 1 ? '' : 's'} needed before a model`,
       };
     case 'recovery.categories-recorded':
       return {
@@ -581,6 +602,13 @@ export async function customerHistory(
         inputs = { ...inputs, enrichment: e.enrichment };
       } else if (e.type === 'recovery.enrichment-unavailable') {
         inputs = { ...inputs, enrichmentUnavailable: { source: e.source, reason: e.reason, at: e.at } };
+      } else if (e.type === 'recovery.scored') {
+        inputs = {
+          ...inputs,
+          score: { score: e.score, modelVersion: e.modelVersion, scope: e.scope, contentHash: e.contentHash },
+        };
+      } else if (e.type === 'recovery.score-unavailable') {
+        inputs = { ...inputs, score: { unavailable: e.reason, outcomesNeeded: e.outcomesNeeded } };
       } else if (e.type === 'recovery.ended') {
         inputs = { ...inputs, endReason: e.reason };
       }

@@ -21,6 +21,7 @@ import { RECLAIM_ID_NAMESPACE } from '../../ingestion/ids';
 import type { Clock } from '../clock';
 import { storeProductIds } from '../categories';
 import { buildStartContext, buildStartContexts } from '../facts';
+import type { ScoringSource } from '../../learning/live-models';
 import type { EngineLog, ShopLookup } from '../ports';
 import { loadRecovery, runRecovery } from '../recovery-stream';
 import type { SequenceRepository } from '../sequences/sequence-repository';
@@ -50,6 +51,8 @@ export interface TimerDriverDeps {
   readonly clock: Clock;
   /** Holdout / rollout draw; default crypto. */
   readonly random?: () => number;
+  /** The shops' live recovery-score models: each start records its score. */
+  readonly scoring?: ScoringSource;
   readonly log?: EngineLog;
   /** Timers claimed per round trip. Default: {@link TIMER_DEFAULTS}, as for the others. */
   readonly batchSize?: number;

@@ -1,0 +1,5 @@
+export * from './training-table';
+export * from './training-csv';
+export * from './model-stream';
+export * from './model-trainer';
+export * from './live-models';
