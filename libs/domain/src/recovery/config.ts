@@ -4,15 +4,13 @@ import { DAY, HOUR, MINUTE } from './time';
 import type { ChannelChoiceSettings } from './channel-choice';
 import type { EngagementScoreSettings } from './engagement-score';
 import type { FatigueSettings } from './fatigue';
+import type { LocalWindow } from './quiet-hours';
 import type { SendTimeSettings } from './send-time';
 import type { SupportTicketMatch } from './support-tickets';
 import type { DecimalString } from './types';
 
-/** A local time-of-day window in minutes after midnight; `from > to` wraps past midnight. */
-export interface LocalWindow {
-  readonly fromMinute: number;
-  readonly toMinute: number;
-}
+/** Defined beside the code that reads it (quiet hours); re-exported here with the rest of the settings. */
+export type { LocalWindow } from './quiet-hours';
 
 export type EmailConsentPolicy = 'subscribers-only' | 'unless-opted-out';
 

@@ -1,5 +1,10 @@
-import type { LocalWindow } from './config';
 import { MINUTE } from './time';
+
+/** A local time-of-day window in minutes after midnight (wrapping past midnight when from > to). */
+export interface LocalWindow {
+  readonly fromMinute: number;
+  readonly toMinute: number;
+}
 
 interface LocalParts {
   readonly year: number;

@@ -4,8 +4,7 @@
  * (Dirichlet–multinomial posterior mean) and picks the best allowed instant within a window around
  * a follow-up's nominal time, saying why.
  */
-import type { LocalWindow } from './config';
-import { isInsideWindow, localParts } from './quiet-hours';
+import { isInsideWindow, localParts, type LocalWindow } from './quiet-hours';
 import { HOUR, toIso, toMs } from './time';
 import type { IsoTimestamp } from './types';
 
