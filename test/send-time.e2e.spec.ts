@@ -190,4 +190,33 @@ describe('send-time optimisation: the follow-up lands at the hour the customer e
     const onSent = await find(shops.on.id, (e) => e.kind === 'sent' && e.step === 1);
     expect(Date.parse(onSent.at)).toBeGreaterThanOrEqual(Date.parse('2026-12-07T19:00:00.000Z'));
   }, 120_000);
+
+  it('the arms are measured: the read model, the analyst view and the dashboard figure', async () => {
+    for (const arm of ['on', 'off'] as const) {
+      const rows = await eventually(async () => {
+        const res = await h.runtime.pool.query<{ arm: string; carts: number; mean_propensity: string }>(
+          `SELECT arm, carts, mean_propensity FROM read.send_time_arms WHERE shop_id = $1`,
+          [shops[arm].id],
+        );
+        return res.rows.length > 0 ? res.rows : undefined;
+      }, 30_000);
+      expect(rows).toEqual([{ arm, carts: 1, mean_propensity: '1.0000' }]);
+      const lift = await h.runtime.pool.query(
+        `SELECT status, on_carts, off_carts FROM read.send_time_lift WHERE shop_id = $1`,
+        [shops[arm].id],
+      );
+      expect(lift.rows).toEqual([
+        { status: 'not enough data yet', on_carts: arm === 'on' ? 1 : 0, off_carts: arm === 'off' ? 1 : 0 },
+      ]);
+    }
+    const res = await api(
+      h,
+      'GET',
+      `/api/dashboard/summary?shopId=all&from=2026-12-01&to=2026-12-31`,
+      undefined,
+      ANALYST_TOKEN,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.kpis.sendTime).toEqual({ status: 'not enough data yet', onCarts: 1, offCarts: 1, minimum: 30 });
+  });
 });

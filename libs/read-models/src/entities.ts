@@ -160,6 +160,11 @@ export class RecoveryEntity {
   /** holdout, live-treated, shadow or outside-rollout (null before the recovery starts). */
   @Column({ name: 'arm', type: 'text', nullable: true })
   arm!: string | null;
+  /** Send-time optimisation's arm (`on` | `off`, RFC 0012) and its probability; null when not assigned. */
+  @Column({ name: 'send_time_arm', type: 'text', nullable: true })
+  sendTimeArm!: string | null;
+  @Column({ name: 'send_time_propensity', type: 'numeric', nullable: true })
+  sendTimePropensity!: string | null;
   @Column({ name: 'segments', type: 'text', array: true })
   segments!: string[];
   @Column({ name: 'sequence_id', type: 'text', nullable: true })

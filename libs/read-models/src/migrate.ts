@@ -9,6 +9,7 @@ import { BlockedSteps1767225600004 } from './migrations/1767225600004-blocked-st
 import { ResponseRates1767225600013 } from './migrations/1767225600013-response-rates';
 import { BackInStockMessages1767225600014 } from './migrations/1767225600014-back-in-stock-messages';
 import { Models1767225600015 } from './migrations/1767225600015-models';
+import { SendTimeArms1767225600016 } from './migrations/1767225600016-send-time-arms';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -30,6 +31,7 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
       ResponseRates1767225600013,
       BackInStockMessages1767225600014,
       Models1767225600015,
+      SendTimeArms1767225600016,
     ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,

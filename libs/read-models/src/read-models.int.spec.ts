@@ -122,6 +122,7 @@ describe('read models (PostgreSQL)', () => {
       'ResponseRates1767225600013',
       'BackInStockMessages1767225600014',
       'Models1767225600015',
+      'SendTimeArms1767225600016',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));

@@ -91,6 +91,8 @@ export const RECOVERIES: TableSpec = {
     ...ts('recovered_at'),
     ...text('position'),
     ...text('arm'),
+    ...text('send_time_arm'),
+    ...num('send_time_propensity'),
   ],
 };
 

@@ -146,6 +146,10 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
         shop_time_zone: ev.shopTimeZone,
       });
       break;
+    case 'recovery.send-time-assigned':
+      r.send_time_arm = ev.arm;
+      r.send_time_propensity = String(ev.propensity);
+      break;
     case 'recovery.segmented': {
       const { segments, customer, cart } = ev.segmentation;
       r.segments = [...segments];

@@ -6,7 +6,14 @@
  */
 import type { Pool } from 'pg';
 import { BACK_IN_STOCK_FIRST_STEP, RECOVERY_ARMS, type RecoveryArm } from '@reclaim/domain';
-import { DEFAULT_MIN_SAMPLE, lift, type ArmSums, type LiftResult } from '../lift/lift';
+import {
+  DEFAULT_MIN_SAMPLE,
+  lift,
+  proportionDifference,
+  type ArmSums,
+  type Interval,
+  type LiftResult,
+} from '../lift/lift';
 
 type Queryable = Pick<Pool, 'query'>;
 
@@ -53,6 +60,43 @@ export interface DashboardKpis {
   readonly arms: { readonly [A in RecoveryArm]: ArmKpis };
   /** Live-treated vs holdout over the period (segment `all`), incremental net revenue with its 95 % interval. */
   readonly lift: LiftResult;
+  /** Send-time optimisation (RFC 0012): live-treated recoveries of its `on` arm vs its `off` arm. */
+  readonly sendTime: SendTimeLift;
+}
+
+/** Recovery rate on the send-time `on` arm vs the `off` arm, the difference with its 95 % interval. */
+export type SendTimeLift =
+  | {
+      readonly status: 'not enough data yet';
+      readonly onCarts: number;
+      readonly offCarts: number;
+      readonly minimum: number;
+    }
+  | {
+      readonly status: 'ok';
+      readonly onCarts: number;
+      readonly offCarts: number;
+      readonly onRecoveryRate: number;
+      readonly offRecoveryRate: number;
+      readonly recoveryRateLift: Interval;
+    };
+
+export function sendTimeLift(
+  on: { readonly carts: number; readonly recovered: number },
+  off: { readonly carts: number; readonly recovered: number },
+  minimum = DEFAULT_MIN_SAMPLE,
+): SendTimeLift {
+  if (on.carts < minimum || off.carts < minimum) {
+    return { status: 'not enough data yet', onCarts: on.carts, offCarts: off.carts, minimum };
+  }
+  return {
+    status: 'ok',
+    onCarts: on.carts,
+    offCarts: off.carts,
+    onRecoveryRate: on.recovered / on.carts,
+    offRecoveryRate: off.recovered / off.carts,
+    recoveryRateLift: proportionDifference(on.recovered, on.carts, off.recovered, off.carts),
+  };
 }
 
 export interface FunnelDay {
@@ -179,6 +223,14 @@ export async function dashboardKpis(
        FROM c GROUP BY arm`,
     [period.shopIds, period.from, period.to],
   );
+  const arms2 = await pool.query<{ arm: 'on' | 'off'; carts: number; recovered: number }>(
+    `SELECT r.send_time_arm AS arm, count(*)::int AS carts, count(*) FILTER (WHERE r.recovered)::int AS recovered
+       FROM read.recoveries r
+      WHERE ${COHORT} AND r.arm = 'live-treated' AND r.send_time_arm IS NOT NULL
+      GROUP BY r.send_time_arm`,
+    [period.shopIds, period.from, period.to],
+  );
+  const stArm = (arm: 'on' | 'off') => arms2.rows.find((x) => x.arm === arm) ?? { carts: 0, recovered: 0 };
   const mixedCurrencies =
     rows.some((r) => r.currencies > 1) || new Set(rows.map((r) => r.currency).filter((c) => c !== null)).size > 1;
   type Sums = ArmSums & { within30: number; inWindow: number; median: number | null; mean: number | null };
@@ -237,6 +289,7 @@ export async function dashboardKpis(
     holdout: arms.holdout,
     arms,
     lift: lift(treated, holdout, options.minimum ?? DEFAULT_MIN_SAMPLE),
+    sendTime: sendTimeLift(stArm('on'), stArm('off'), options.minimum ?? DEFAULT_MIN_SAMPLE),
   };
 }
 
