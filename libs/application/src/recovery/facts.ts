@@ -574,7 +574,8 @@ async function currentCatalogues(
   return new Map(await Promise.all(shopIds.map(async (id) => [id, await sequences.current(id)] as const)));
 }
 
-async function shopTimeZones(shops: ShopLookup, shopIds: readonly string[]): Promise<Map<string, string>> {
+/** Shop time zones through the registry's cached look-up when it has one (no secret opened). */
+export async function shopTimeZones(shops: ShopLookup, shopIds: readonly string[]): Promise<Map<string, string>> {
   if (shops.timeZones) return shops.timeZones(shopIds);
   const found = await Promise.all(shopIds.map(async (id) => [id, (await shops.get(id))?.timezone] as const));
   return new Map(found.filter((f): f is readonly [string, string] => f[1] !== undefined));

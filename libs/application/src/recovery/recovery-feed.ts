@@ -46,7 +46,14 @@ import type { Queryable } from './db';
 import { engineIndex } from './engine-index';
 import { storeProductIds } from './categories';
 import type { ScoringSource } from '../learning/live-models';
-import { buildStartContext, buildStartContexts, cartSnapshotOf, readCart, type StartContextDeps } from './facts';
+import {
+  buildStartContext,
+  buildStartContexts,
+  cartSnapshotOf,
+  readCart,
+  shopTimeZones,
+  type StartContextDeps,
+} from './facts';
 import type { EngineLog, ShopLookup } from './ports';
 import { runRecovery } from './recovery-stream';
 import type { SequenceRepository } from './sequences/sequence-repository';
@@ -375,8 +382,10 @@ export class RecoveryFeed {
         });
         if (placed) {
           // An order is engagement at the hour it was placed (send-time optimisation, RFC 0012).
-          const shop = d.timeZone !== undefined ? undefined : await this.deps.shops.get(d.shopId);
-          const zone = engagementZone(d.timeZone, shop?.timezone);
+          // The shop's zone through the cached look-up (no per-order shop read, no secret opened).
+          const shopZone =
+            d.timeZone !== undefined ? undefined : (await shopTimeZones(this.deps.shops, [d.shopId])).get(d.shopId);
+          const zone = engagementZone(d.timeZone, shopZone);
           await engagementHours.record(tx, {
             shopId: d.shopId,
             customerKey: d.customerKey,
