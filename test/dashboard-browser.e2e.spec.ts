@@ -18,6 +18,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { seedRecoveries } from '@reclaim/application/learning/testing/seed-recoveries';
 import { FakeCommerce } from '@reclaim/testing/fakes';
 import {
   ADMIN_TOKEN,
@@ -26,6 +27,7 @@ import {
   eventually,
   hmacBase64,
   post,
+  registerShop,
   startHarness,
   type Harness,
 } from './support/harness';
@@ -529,6 +531,55 @@ describeWithChromium('dashboard in headless Chromium', () => {
     await page.locator('#panel-history').screenshot({ path: join(ARTIFACTS, 'history.png') });
     await page.close();
     // The only errors are the browser's notes about the 403s.
+    expect(pageErrors.filter((e) => !/status of 403/.test(e))).toEqual([]);
+  }, 120_000);
+
+  it('the model card: no model and the outcomes needed, then the live model with its figures, reliability and features', async () => {
+    // Three carts are far from enough outcomes: the training is skipped and says how many it needs.
+    expect((await api(h, 'POST', `/api/shops/${shopId}/models/train`)).body).toMatchObject({ kind: 'skipped' });
+    await eventually(async () => (await api(h, 'GET', `/api/shops/${shopId}/models`)).body?.status?.lastOutcome);
+    const page = await openDashboard(ANALYST_TOKEN);
+    await page.selectOption('#shop', shopId);
+    await page.waitForSelector('#model-status:has-text("No model yet")');
+    expect(await page.locator('#model-status').textContent()).toMatch(/more labelled outcomes? needed/);
+    await page.close();
+
+    // A shop with 300 past recoveries and their orders, trained on demand.
+    const modelShop = await registerShop(h, {
+      platform: 'shopify',
+      shopDomain: 'model-card.myshopify.com',
+      webhookSecret: 'shpss_model_card',
+    });
+    await seedRecoveries(h.runtime.store, {
+      shopId: modelShop.id,
+      count: 300,
+      seed: 5,
+      firstAt: new Date(Date.now() - 100 * 24 * 3_600_000),
+      spacingMs: 6 * 3_600_000,
+      orderAfterMs: 2 * 24 * 3_600_000,
+    });
+    const trained = await api(h, 'POST', `/api/shops/${modelShop.id}/models/train`);
+    expect(trained.body).toMatchObject({ kind: 'promoted', version: 1 });
+    await eventually(async () => (await api(h, 'GET', `/api/shops/${modelShop.id}/models`)).body?.live?.version === 1);
+
+    const card = await openDashboard(ANALYST_TOKEN);
+    await card.selectOption('#shop', modelShop.id);
+    await card.waitForSelector('#model-status[data-live-version="1"]');
+    expect(await card.locator('#model-status').textContent()).toMatch(
+      /^Live model v1 \(learned from this shop\), trained .+ on 240 outcomes; on 60 recent outcomes: AUC 0\.\d{3}, Brier 0\.\d{4}, calibration error 0\.\d{4}\.$/,
+    );
+    expect(await card.locator('#model-features tbody tr').count()).toBeGreaterThan(3);
+    expect(await card.locator('#model-versions tbody tr[data-version="1"] td').nth(2).textContent()).toBe('live');
+    const points = await card.evaluate(() => {
+      const g = globalThis as unknown as {
+        Chart: { getChart(id: string): { data: { datasets: { data: unknown[] }[] } } };
+      };
+      return g.Chart.getChart('model-reliability-chart').data.datasets[1].data.length;
+    });
+    expect(points).toBeGreaterThan(2);
+    await card.locator('#panel-model').screenshot({ path: join(ARTIFACTS, 'model-card.png') });
+    await card.close();
+    // The only errors are the browser's notes about the analyst's 403s (admin-only panels).
     expect(pageErrors.filter((e) => !/status of 403/.test(e))).toEqual([]);
   }, 120_000);
 });

@@ -189,6 +189,27 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
         <tbody></tbody>
       </table>
     </section>
+    <section class="panel" id="panel-model">
+      <h2>Recovery score model</h2>
+      <p class="hint">The shop's model of how likely an abandoned cart is to be bought within the label window, learned
+        from its own recoveries (or every shop's while it has too few). Figures are measured on the most recent
+        outcomes the model was not trained on: AUC (ranking, 0.5 = chance), Brier score and calibration error (lower is
+        better).</p>
+      <p id="model-status" class="hint"></p>
+      <div class="chart-box"><canvas id="model-reliability-chart" role="img" aria-label="Predicted vs observed purchase rate"></canvas></div>
+      <table id="model-features">
+        <thead><tr><th>Feature</th><th>Weight</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <table id="model-deciles">
+        <thead><tr><th>Score decile</th><th>Carts</th><th>Mean score</th><th>Bought</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <table id="model-versions">
+        <thead><tr><th>Version</th><th>Scope</th><th>Status</th><th>Trained</th><th>Rows</th><th>AUC</th><th>Brier</th><th>ECE</th><th>Decision</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </section>
     <section class="panel" id="panel-data-requests">
       <h2>Customer data requests</h2>
       <p class="hint">Customers who asked the shop for the data held about them (Shopify <em>customers/data_request</em>).

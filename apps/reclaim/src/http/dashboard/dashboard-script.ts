@@ -206,6 +206,7 @@ const CORE_JS = String.raw`
       loadDeadLetters(),
       loadKlaviyo(),
       loadDataRequests(),
+      loadModel(),
       loadMessages(),
       loadEditor(),
     ]);
@@ -470,6 +471,75 @@ const CORE_JS = String.raw`
         td(s.lastEnrichedAt ? when(s.lastEnrichedAt) : null),
         td(s.lastEnrichmentFailureAt ? when(s.lastEnrichmentFailureAt) : null),
         td(s.lastEnrichmentFailureReason),
+      ]);
+    });
+  }
+
+  // ------------------------------------------------------------------ recovery score model card (RFC 0011)
+
+  function fixed(value, digits) { return value === null || value === undefined ? '—' : Number(value).toFixed(digits); }
+  function pct(value) { return value === null || value === undefined ? '—' : (Number(value) * 100).toFixed(1) + ' %'; }
+
+  async function loadModel() {
+    var line = byId('model-status');
+    var tables = ['model-features', 'model-deciles', 'model-versions'];
+    if (allShops()) {
+      line.textContent = 'Choose a shop to see its model.';
+      tables.forEach(function (id) { fillTable(id, [], 'Choose a shop.', function () { return null; }); });
+      if (charts['model-reliability-chart']) { charts['model-reliability-chart'].destroy(); delete charts['model-reliability-chart']; }
+      return;
+    }
+    var card = await api('/api/shops/' + encodeURIComponent(shopId()) + '/models');
+    var st = card.status;
+    var live = card.live;
+    var text;
+    if (live) {
+      text = 'Live model v' + live.version + ' (' + (live.scope === 'pooled' ? 'learned from every shop' : 'learned from this shop') +
+        '), trained ' + when(live.trainedAt) + ' on ' + live.rows + ' outcomes; on ' + live.validation.rows +
+        ' recent outcomes: AUC ' + fixed(live.validation.auc, 3) + ', Brier ' + fixed(live.validation.brier, 4) +
+        ', calibration error ' + fixed(live.validation.ece, 4) + '.';
+    } else if (st && st.outcomesNeeded !== null && st.outcomesNeeded !== undefined) {
+      text = 'No model yet: ' + st.outcomesNeeded + ' more labelled outcome' + (st.outcomesNeeded === 1 ? '' : 's') +
+        ' needed (this shop has ' + (st.outcomes || 0) + '). Carts are not scored until then.';
+    } else {
+      text = 'No model yet: not trained so far (training runs on a schedule and on demand).';
+    }
+    if (st && st.failures > 0 && st.lastError) {
+      text += ' The last training failed ' + when(st.lastFailedAt) + ': ' + st.lastError;
+    }
+    line.textContent = text;
+    line.setAttribute('data-live-version', live ? String(live.version) : '');
+
+    var bins = live && Array.isArray(live.validation.reliability) ? live.validation.reliability.filter(function (b) { return b.count > 0; }) : [];
+    chart('model-reliability-chart', {
+      type: 'scatter',
+      data: {
+        datasets: [
+          { type: 'line', label: 'Perfectly calibrated', data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], borderColor: '#9aa3b2', pointRadius: 0 },
+          {
+            label: 'Observed purchase rate by predicted probability',
+            data: bins.map(function (b) { return { x: b.meanPredicted, y: b.observedRate }; }),
+            backgroundColor: '#2454d6',
+          },
+        ],
+      },
+      options: { scales: { x: { min: 0, max: 1, title: { display: true, text: 'Predicted' } }, y: { min: 0, max: 1, title: { display: true, text: 'Observed' } } } },
+    });
+
+    var features = live && Array.isArray(live.topFeatures) ? live.topFeatures.slice(0, 10) : [];
+    fillTable('model-features', features, 'No live model.', function (f) {
+      return el('tr', {}, [td(f.feature, 'mono'), td(fixed(f.weight, 3), 'num')]);
+    });
+    fillTable('model-deciles', card.deciles, 'No scored cart yet.', function (d) {
+      return el('tr', { 'data-decile': String(d.decile) }, [
+        td(String(d.decile + 1), 'num'), num(d.recoveries), td(fixed(d.meanScore, 3), 'num'), td(pct(d.recoveredRate), 'num'),
+      ]);
+    });
+    fillTable('model-versions', card.versions, 'Never trained.', function (v) {
+      return el('tr', { 'data-version': String(v.version) }, [
+        num(v.version), td(v.scope), td(v.status), td(v.trainedAt ? when(v.trainedAt) : null), num(v.rows),
+        td(fixed(v.validation.auc, 3), 'num'), td(fixed(v.validation.brier, 4), 'num'), td(fixed(v.validation.ece, 4), 'num'),
+        td(v.decision.reason),
       ]);
     });
   }
