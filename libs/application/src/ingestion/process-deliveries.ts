@@ -234,6 +234,10 @@ export class DeliveryProcessor {
           phone: command.contact.phone,
           platformCustomerId: command.customer.platformCustomerId,
         });
+        // Crypto-shredding (R29) first: every sealed copy of this customer's data is unreadable before
+        // the redaction is recorded, so nothing that reads `customer.redacted` (the data-requests list,
+        // the export) can still open a cart's contact. A retry after a failed append shreds again.
+        await this.deps.vault.shred(shop.id, keys);
         for (const customerKey of keys) {
           await runDecider(
             store,
@@ -243,8 +247,6 @@ export class DeliveryProcessor {
             base,
           );
         }
-        // Crypto-shredding (R29): every sealed copy of this customer's data becomes unreadable.
-        await this.deps.vault.shred(shop.id, keys);
         return;
       }
       case 'RedactShop':
