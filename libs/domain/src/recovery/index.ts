@@ -191,3 +191,4 @@ export {
   type SendTimeSettings,
   type SendTimeZoneSource,
 } from './send-time';
+export { recoveryReward, rewardStatus, type RewardInput, type RewardStatus, type RewardTiming } from './reward';
