@@ -5,7 +5,8 @@
  * that {@link follow}s drops the shop's entry. While not listening (not started, connection lost)
  * an entry is trusted for `cacheMs` only (default 5 s), as the shop-settings cache does.
  */
-import type { Notification, Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { listenForNotifications } from '../shared/listen';
 import type { ScoringContext } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import { readModelStream } from './model-stream';
@@ -76,33 +77,18 @@ export class LiveModels implements ScoringSource {
   async follow(signal: AbortSignal, retryMs = 1_000): Promise<void> {
     const pool = this.deps.pool;
     if (!pool) return;
-    while (!signal.aborted) {
-      let client: PoolClient | undefined;
-      try {
-        client = await pool.connect();
-        const c = client;
-        const onNotification = (n: Notification) => this.invalidate(n.payload || '*');
-        c.on('notification', onNotification);
-        await c.query(`LISTEN "${MODELS_CHANNEL}"`);
-        this.invalidate('*');
-        this.listening = true;
-        await new Promise<void>((resolve) => {
-          signal.addEventListener('abort', () => resolve(), { once: true });
-          c.once('error', () => resolve());
-          c.once('end', () => resolve());
-        });
-        this.listening = false;
-        c.removeListener('notification', onNotification);
-        if (signal.aborted) {
-          await c.query('UNLISTEN *').catch(() => undefined);
-          c.release();
-        } else c.release(true);
-        client = undefined;
-      } catch {
-        this.listening = false;
-        client?.release(true);
-      }
-      if (!signal.aborted) await new Promise((r) => setTimeout(r, retryMs));
-    }
+    await listenForNotifications(
+      pool,
+      [MODELS_CHANNEL],
+      {
+        onNotify: (_channel, payload) => this.invalidate(payload || '*'),
+        onListening: (listening) => {
+          if (listening) this.invalidate('*');
+          this.listening = listening;
+        },
+      },
+      signal,
+      retryMs,
+    );
   }
 }

@@ -5,7 +5,8 @@
  * name and postal address (R25), extra storefront hosts click links may redirect to, and the UTM
  * parameters on the shop links of the messages, and the price rule of out-of-stock alternatives.
  */
-import type { Notification, Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { listenForNotifications } from '../../shared/listen';
 import { utmSettingsOf, validateUtmOverrides, type UtmOverrides, type UtmSettings } from '../../messages/utm';
 import {
   createRecoveryDecider,
@@ -555,35 +556,20 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
    * Listens for settings changes until `signal` aborts, reconnecting after `retryMs`; the engine
    * role runs it. Resolves once stopped.
    */
-  async follow(signal: AbortSignal, retryMs = 1_000): Promise<void> {
-    while (!signal.aborted) {
-      let client: PoolClient | undefined;
-      try {
-        client = await this.pool.connect();
-        const c = client;
-        const onNotification = (n: Notification) => this.invalidate(n.payload ?? '*');
-        c.on('notification', onNotification);
-        await c.query(`LISTEN "${SHOP_SETTINGS_CHANNEL}"`);
-        this.invalidate('*'); // changes made while nobody listened
-        this.listening = true;
-        await new Promise<void>((resolve) => {
-          signal.addEventListener('abort', () => resolve(), { once: true });
-          c.once('error', () => resolve());
-          c.once('end', () => resolve());
-        });
-        this.listening = false;
-        c.removeListener('notification', onNotification);
-        if (signal.aborted) {
-          await c.query('UNLISTEN *').catch(() => undefined);
-          c.release();
-        } else c.release(true);
-        client = undefined;
-      } catch {
-        this.listening = false;
-        client?.release(true);
-      }
-      if (!signal.aborted) await new Promise((r) => setTimeout(r, retryMs));
-    }
+  follow(signal: AbortSignal, retryMs = 1_000): Promise<void> {
+    return listenForNotifications(
+      this.pool,
+      [SHOP_SETTINGS_CHANNEL],
+      {
+        onNotify: (_channel, payload) => this.invalidate(payload || '*'),
+        onListening: (listening) => {
+          if (listening) this.invalidate('*'); // changes made while nobody listened
+          this.listening = listening;
+        },
+      },
+      signal,
+      retryMs,
+    );
   }
 
   /** Drops the cached entry of `shopId` (`*`: every entry). */

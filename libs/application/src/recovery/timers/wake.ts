@@ -1,4 +1,5 @@
-import type { Notification, Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { listenForNotifications } from '../../shared/listen';
 import type { Clock } from '../clock';
 
 export interface WakeLoopOptions {
@@ -90,36 +91,12 @@ export class WakeLoop {
  * reconnects after `retryMs` when the connection fails, until `signal` aborts. Missed notifications
  * are covered by the loops' fallback poll.
  */
-export async function listenForWakeUps(
+export function listenForWakeUps(
   pool: Pool,
   channels: readonly string[],
   onNotify: (channel: string, payload: string | undefined) => void,
   signal: AbortSignal,
   retryMs = 1_000,
 ): Promise<void> {
-  while (!signal.aborted) {
-    let client: PoolClient | undefined;
-    try {
-      client = await pool.connect();
-      const c = client;
-      const listener = (n: Notification) => onNotify(n.channel, n.payload);
-      c.on('notification', listener);
-      for (const ch of channels) await c.query(`LISTEN "${ch}"`);
-      await new Promise<void>((resolve) => {
-        const done = () => resolve();
-        signal.addEventListener('abort', done, { once: true });
-        c.once('error', done);
-        c.once('end', done);
-      });
-      c.removeListener('notification', listener);
-      if (signal.aborted) {
-        await c.query('UNLISTEN *').catch(() => undefined);
-        c.release();
-      } else c.release(true);
-      client = undefined;
-    } catch {
-      client?.release(true);
-    }
-    if (!signal.aborted) await new Promise((r) => setTimeout(r, retryMs));
-  }
+  return listenForNotifications(pool, channels, { onNotify }, signal, retryMs);
 }
