@@ -120,7 +120,7 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'webhook.quarantined': 1,
   'recovery.activity-recorded': 1,
   'recovery.timer-scheduled': 1,
-  'recovery.started': 2,
+  'recovery.started': 3,
   'recovery.segmented': 1,
   'recovery.features-recorded': 1,
   'recovery.scored': 1,

@@ -81,6 +81,13 @@ export const domainUpcasters = new UpcasterRegistry(CURRENT_SCHEMA_VERSIONS)
   .register('recovery.started', 1, (d: { holdout: boolean; mode: SendMode }) => ({
     ...d,
     arm: recoveryArm(d.holdout, d.mode),
+  }))
+  // recovery.started v2 → v3: the arm's propensity and the shares it was drawn with were not logged.
+  .register('recovery.started', 2, (d: object) => ({
+    ...d,
+    propensity: null,
+    holdoutPercent: null,
+    rolloutPercent: null,
   }));
 
 export function upcastEvent<E extends DomainEvent = DomainEvent>(stored: DomainEvent): E {

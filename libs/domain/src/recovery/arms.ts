@@ -25,3 +25,49 @@ export function recoveryArm(holdout: boolean, mode: SendMode): RecoveryArm {
   if (mode.kind === 'live') return 'live-treated';
   return mode.reason === 'shadow-mode' ? 'shadow' : 'outside-rollout';
 }
+
+/** The settings the arm is drawn under (the shop's, as in force when the recovery starts). */
+export interface ArmSettings {
+  /** 0-100: share drawn into the holdout. */
+  readonly holdoutPercent: number;
+  /** 0-100: share of the non-holdout recoveries that send live (the rest run in shadow). */
+  readonly rolloutPercent: number;
+  readonly shadowMode: boolean;
+}
+
+export interface ArmDraw {
+  readonly holdout: boolean;
+  readonly mode: SendMode;
+  readonly arm: RecoveryArm;
+  /** The probability of the arm drawn under the settings (what an off-policy estimate divides by). */
+  readonly propensity: number;
+}
+
+const share = (percent: number): number => Math.min(1, Math.max(0, percent / 100));
+
+/** The probability of each arm under the settings: what {@link drawArm} draws from. */
+export function armProbabilities(settings: ArmSettings): { readonly [A in RecoveryArm]: number } {
+  const h = share(settings.holdoutPercent);
+  const r = share(settings.rolloutPercent);
+  return settings.shadowMode
+    ? { holdout: h, 'live-treated': 0, shadow: 1 - h, 'outside-rollout': 0 }
+    : { holdout: h, 'live-treated': (1 - h) * r, shadow: 0, 'outside-rollout': (1 - h) * (1 - r) };
+}
+
+/**
+ * The arm from one uniform draw in [0, 1): holdout when `random < h`; otherwise the draw rescaled to
+ * the rest decides the rollout (`(random − h) / (1 − h) < r` sends live). Shadow mode wins over the
+ * rollout. The one place the engine draws the arm (./recovery-start.ts) and a backtest reads it.
+ */
+export function drawArm(settings: ArmSettings, random: number): ArmDraw {
+  const h = settings.holdoutPercent / 100;
+  const holdout = random < h;
+  const rolloutDraw = h < 1 ? (random - h) / (1 - h) : 1;
+  const mode: SendMode = settings.shadowMode
+    ? { kind: 'shadow', reason: 'shadow-mode' }
+    : rolloutDraw < settings.rolloutPercent / 100
+      ? { kind: 'live' }
+      : { kind: 'shadow', reason: 'outside-rollout' };
+  const arm = recoveryArm(holdout, mode);
+  return { holdout, mode, arm, propensity: armProbabilities(settings)[arm] };
+}

@@ -16,7 +16,15 @@ export {
   type RecoveryItem,
 } from './types';
 export { RecoveryInputError } from './time';
-export { RECOVERY_ARMS, recoveryArm, type RecoveryArm } from './arms';
+export {
+  armProbabilities,
+  drawArm,
+  RECOVERY_ARMS,
+  recoveryArm,
+  type ArmDraw,
+  type ArmSettings,
+  type RecoveryArm,
+} from './arms';
 export { featuresAtAbandonment, RECOVERY_FEATURES_SCHEMA, type RecoveryFeatures } from './features';
 export {
   SCORE_COLUMN_KINDS,

@@ -8,8 +8,7 @@ import type { StartContext } from './recovery.messages';
 import { featuresAtAbandonment, RECOVERY_FEATURES_SCHEMA } from './features';
 import { scoreFeatures } from './score';
 import { gte, isDecimalString } from './money';
-import type { SendMode } from './pre-send';
-import { recoveryArm } from './arms';
+import { drawArm } from './arms';
 import { isValidTimeZone, localParts } from './quiet-hours';
 import { reachableChannels } from './recovery-state';
 import { later, scheduleNext, ticketPaused, type Emitter } from './recovery-schedule';
@@ -42,14 +41,7 @@ export function startRecovery(
   if (ctx === undefined) throw new RecoveryInputError('a start context is required to start a recovery');
   const random = ctx.random;
   if (!(random >= 0 && random < 1)) throw new RecoveryInputError('random must be in [0, 1)');
-  const h = config.holdoutPercent / 100;
-  const holdout = random < h;
-  const rolloutDraw = h < 1 ? (random - h) / (1 - h) : 1;
-  const mode: SendMode = config.shadowMode
-    ? { kind: 'shadow', reason: 'shadow-mode' }
-    : rolloutDraw < config.rolloutPercent / 100
-      ? { kind: 'live' }
-      : { kind: 'shadow', reason: 'outside-rollout' };
+  const { holdout, mode, arm, propensity } = drawArm(config, random);
   out.emit({
     type: 'recovery.started',
     at,
@@ -60,7 +52,10 @@ export function startRecovery(
     random,
     holdout,
     mode,
-    arm: recoveryArm(holdout, mode),
+    arm,
+    propensity,
+    holdoutPercent: config.holdoutPercent,
+    rolloutPercent: config.rolloutPercent,
     shopTimeZone: ctx.shopTimeZone,
   });
   // Send-time optimisation's randomised arm (RFC 0012), from its own draw; a holdout stays untouched.

@@ -372,8 +372,11 @@ export interface TimerScheduled extends Base<'recovery.timer-scheduled'> {
   readonly purpose: TimerPurpose;
   readonly step?: number;
 }
-/** v2 added `arm` (v1 events are upcast with `recoveryArm(holdout, mode)`, see ./arms.ts). */
-export interface Started extends Base<'recovery.started', 2> {
+/**
+ * v2 added `arm` (v1 events are upcast with `recoveryArm(holdout, mode)`, see ./arms.ts); v3 the
+ * arm's propensity and the shares it was drawn with (v1/v2 events are upcast with `null`: not logged).
+ */
+export interface Started extends Base<'recovery.started', 3> {
   readonly abandonedAt: IsoTimestamp;
   readonly source: 'inactivity' | 'platform';
   readonly cartValue: DecimalString;
@@ -383,6 +386,12 @@ export interface Started extends Base<'recovery.started', 2> {
   readonly mode: SendMode;
   /** The experiment arm (holdout, live-treated, shadow, outside-rollout): what lift compares. */
   readonly arm: RecoveryArm;
+  /** The probability of `arm` under the shares below (`armProbabilities`); `null`: not logged (before v3). */
+  readonly propensity: number | null;
+  /** HOLDOUT_PERCENT / the shop's holdout share in force (0-100); `null` before v3. */
+  readonly holdoutPercent: number | null;
+  /** The rollout share in force (0-100); `null` before v3. */
+  readonly rolloutPercent: number | null;
   readonly shopTimeZone: string;
 }
 export interface Segmented extends Base<'recovery.segmented'> {

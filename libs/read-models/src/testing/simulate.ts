@@ -276,7 +276,7 @@ export function simulate(o: SimulationOptions): SimulatedLog {
 /** `recovery.started` as version 1 wrote it (before the arm was recorded). */
 function asStartedV1(e: StoredRecoveryEvent): StoredRecoveryEvent {
   if (e.type !== 'recovery.started') return e;
-  const { arm: _arm, ...data } = e.data;
+  const { arm: _arm, propensity: _p, holdoutPercent: _h, rolloutPercent: _r, ...data } = e.data;
   return { ...e, schemaVersion: 1, data } as unknown as StoredRecoveryEvent;
 }
 
