@@ -128,6 +128,8 @@ describeWithChromium('dashboard in headless Chromium', () => {
         HOLDOUT_PERCENT: '0',
         TIMER_TICK: '200ms',
         MERCHANT_POSTAL_ADDRESS: '3 Chart Street, York',
+        // Its randomised arm is drawn for each cart; the follow-ups (1 h) have not moved yet.
+        SEND_TIME_OPTIMISATION: 'on',
       },
       { adapters: { commerce: new FakeCommerce() } },
     );
@@ -269,7 +271,25 @@ describeWithChromium('dashboard in headless Chromium', () => {
     expect(await kpi(page, 'incremental-revenue').textContent()).toBe('not enough data yet');
     expect(await kpi(page, 'time-to-recovery').textContent()).toMatch(/^\d+(\.\d)? (s|min|h|d)$/);
     // Every figure says what it means; no engineer words on the page.
-    expect(await page.locator('.kpi .explain').count()).toBe(8);
+    expect(await page.locator('.kpi .explain').count()).toBe(9);
+    // Send-time optimisation's own arm: three messaged carts split between it and the usual times.
+    expect(await kpi(page, 'send-time-lift').textContent()).toBe('not enough data yet');
+    const split = (await page.locator('[data-kpi="send-time-lift"] .sub').textContent()) ?? '';
+    const [, withIt, without, needed] =
+      /^(\d+) carts with it and (\d+) without; (\d+) needed in each$/.exec(split) ?? [];
+    expect(Number(withIt) + Number(without)).toBe(3);
+    expect(needed).toBe('30');
+    // Channel choice's learned response rates: three e-mails to new customers, one engaged with (the
+    // purchase after it), the learned rate shrunk to the shop's (1+1)/(3+2) with 10 pseudo-messages.
+    expect(await page.locator('#response-rates tbody tr').count()).toBe(1);
+    expect(await page.locator('#response-rates tbody tr td').allTextContents()).toEqual([
+      'new',
+      'email',
+      '3',
+      '1',
+      '33.3 %',
+      '38.5 %',
+    ]);
     for (const text of await page.locator('.kpi .explain').allTextContents()) expect(text.length).toBeGreaterThan(20);
     const visible = await page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.body.innerText);
     expect(visible).not.toMatch(/treated|holdout|dead-letter|customer key/i);
@@ -302,7 +322,8 @@ describeWithChromium('dashboard in headless Chromium', () => {
       '0 (0.0 %)',
       '0 (0.0 %)',
     ]);
-    for (const table of ['engagement', 'sequences', 'steps', 'messages']) await columnsAligned(page, table);
+    for (const table of ['engagement', 'sequences', 'steps', 'messages', 'response-rates'])
+      await columnsAligned(page, table);
     // Sequence effectiveness: one sequence, all three carts messaged, one bought.
     const sequenceAll = page.locator('#sequences tbody tr', { hasText: 'all' }).first();
     expect((await sequenceAll.locator('td').allTextContents()).slice(1, 5)).toEqual(['all', '3', '1', '33.3 %']);
