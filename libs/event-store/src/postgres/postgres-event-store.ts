@@ -1,4 +1,4 @@
-import { Client, ClientConfig, Pool, QueryResult } from 'pg';
+import { Client, ClientConfig, Pool } from 'pg';
 import { DuplicateEventIdError, EventStoreClosedError } from '../errors';
 import {
   AppendResult,
@@ -17,6 +17,7 @@ import {
 } from '../event-store.port';
 import { validateAppend } from '../validation';
 import {
+  appendBatchFunction,
   appendLockSql,
   assertSchemaName,
   CATEGORY_SQL,
@@ -40,9 +41,25 @@ export interface PostgresEventStoreOptions {
     readonly maxBatchEvents?: number;
     /** Extra wait to gather a batch when the queue is short. Default 0: batch whatever queued meanwhile. */
     readonly maxWaitMs?: number;
-    /** Gather and start the next batch while one commits. Default true (false: one batch at a time). */
+    /**
+     * Gather, plan and send the next batch while one commits (it waits on the append lock inside the
+     * database): at most 2 batches in flight, never two with a stream in common. Default true
+     * (false: one batch at a time).
+     */
     readonly pipelined?: boolean;
+    /**
+     * One-round-trip attempts of a batch against its assumed state before it falls back to holding
+     * the append lock across round trips (BEGIN, lock, read, write, COMMIT). Default 2 (the assumed
+     * state, then the actual one the first attempt returned); 0: always the locked path.
+     */
+    readonly optimisticAttempts?: number;
   };
+  /**
+   * Stream revisions remembered by the writer (LRU), so an append with `any` or a stale expected
+   * revision is planned right the first time. Default 10,000 streams (~1.5 MB); 0 turns it off (every
+   * append is then planned from its expected revision, and corrected by a second round trip).
+   */
+  readonly revisionCacheSize?: number;
   /** LISTEN/NOTIFY wake-ups for subscriptions (polling remains as a fallback). Default true. */
   readonly notify?: boolean;
   /** Polling interval of idle subscriptions. Default 500 ms. */
@@ -66,6 +83,25 @@ interface StoredId {
   readonly streamId: string;
   readonly revision: bigint;
   readonly position: bigint;
+  /** Written earlier in the same batch: `position` is an offset from the batch's head. */
+  readonly inBatch?: boolean;
+}
+
+/** The state a batch is planned against: stream revisions (-1: no stream) and stored ids. */
+interface BatchState {
+  readonly revisions: Map<string, bigint>;
+  readonly stored: Map<string, StoredId>;
+}
+
+/** An outcome whose position (`relative`) is an offset from the head the batch is written after. */
+type PlannedOutcome = Outcome & { readonly relative?: boolean };
+
+interface Planned {
+  readonly outcomes: PlannedOutcome[];
+  /** The rows to insert, a JSON array for `json_to_recordset` (payload texts spliced in, not escaped). */
+  readonly rows: string;
+  /** Streams written and their revision after the batch. */
+  readonly touched: Map<string, bigint>;
 }
 
 interface StateRow {
@@ -102,7 +138,12 @@ export class PostgresEventStore implements EventStore {
   private readonly appendPool: Pool;
   private readonly maxBatchEvents: number;
   private readonly maxWaitMs: number;
-  private readonly pipelined: boolean;
+  private readonly pipelineDepth: number;
+  private readonly revisionCacheSize: number;
+  private readonly optimisticAttempts: number;
+  /** Stream → revision after the last batch that wrote or checked it (LRU, see `revisionCacheSize`). */
+  private readonly revisions = new Map<string, bigint>();
+  private readonly appendSql: string;
   private readonly notify: boolean;
   private readonly pollIntervalMs: number;
   private readonly queue: PendingAppend[] = [];
@@ -115,8 +156,11 @@ export class PostgresEventStore implements EventStore {
   private wakeGeneration = 0;
   private readonly waiters = new Set<() => void>();
   private readonly t: { events: string; streams: string };
-  /** Group-commit counters (transactions attempted, appends carried): appends / batches = mean batch. */
-  readonly stats = { batches: 0, appends: 0 };
+  /**
+   * Group-commit counters: batches attempted and appends carried (appends / batches = mean batch),
+   * batches planned again because the assumed state was wrong, and batches that fell back to the lock.
+   */
+  readonly stats = { batches: 0, appends: 0, replans: 0, locked: 0 };
 
   constructor(options: PostgresEventStoreOptions) {
     this.pool = options.pool;
@@ -124,10 +168,14 @@ export class PostgresEventStore implements EventStore {
     this.schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
     this.maxBatchEvents = Math.max(1, options.groupCommit?.maxBatchEvents ?? 1000);
     this.maxWaitMs = Math.max(0, options.groupCommit?.maxWaitMs ?? 0);
-    this.pipelined = options.groupCommit?.pipelined ?? true;
+    this.pipelineDepth = (options.groupCommit?.pipelined ?? true) ? 2 : 1;
+    this.revisionCacheSize = Math.max(0, options.revisionCacheSize ?? 10_000);
+    this.optimisticAttempts = Math.max(0, options.groupCommit?.optimisticAttempts ?? 2);
     this.notify = options.notify ?? true;
     this.pollIntervalMs = Math.max(10, options.pollIntervalMs ?? 500);
     this.t = { events: `"${this.schema}".events`, streams: `"${this.schema}".streams` };
+    this.appendSql = `SELECT kind, stream_id, revision::text, event_id::text, global_position::text
+      FROM ${appendBatchFunction(this.schema)}($1::text[], $2::bigint[], $3::uuid[], $4::json, $5::boolean)`;
   }
 
   /** Creates the schema and tables when missing. Idempotent, safe to run concurrently. */
@@ -162,36 +210,47 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * Pipelined group commit: a batch is gathered and its first round trip (BEGIN, lock, state read)
-   * sent as soon as the previous batch has sent its INSERT + COMMIT, so the next batch waits on the
-   * advisory lock during the previous commit's fsync and plans the moment the lock is released.
-   * The lock still serialises the transactions: at most two are in flight, in allocation order.
+   * Pipelined group commit. A batch is gathered and planned while earlier ones commit, and sent as
+   * one statement (one round trip: `append_batch_v1`, RFC 0020) as soon as it can be: at most
+   * `pipelineDepth` batches in flight, and a batch that shares a stream with one in flight waits for
+   * it (its plan depends on that commit). A batch in flight waits on the append lock inside the
+   * database, so it starts the moment the previous commit is visible: no round trip in between.
    */
   private async drain(): Promise<void> {
-    const inFlight = new Set<Promise<void>>();
+    const inFlight = new Map<Promise<void>, ReadonlySet<string>>();
     while (this.queue.length > 0) {
       // Let callers just acknowledged queue their next append (they run in microtasks) before we gather.
       if (this.maxWaitMs > 0 && this.queuedEvents() < this.maxBatchEvents) await sleep(this.maxWaitMs);
       else await new Promise<void>((resolve) => setImmediate(resolve));
-      const batch: PendingAppend[] = [];
-      let count = 0;
-      while (this.queue.length > 0) {
-        const next = this.queue[0];
-        if (batch.length > 0 && count + next.events.length > this.maxBatchEvents) break;
-        batch.push(next);
-        count += next.events.length;
-        this.queue.shift();
+      if (inFlight.size >= this.pipelineDepth) {
+        await Promise.race(inFlight.keys());
+        continue;
       }
-      let committing!: () => void;
-      const handedOver = new Promise<void>((resolve) => (committing = resolve));
-      const done = this.commitBatch(batch, committing).finally(() => {
-        committing();
-        inFlight.delete(done);
-      });
-      inFlight.add(done);
-      await (this.pipelined ? handedOver : done);
+      const batch = this.gather([]);
+      const streams = new Set(batch.map((b) => b.streamId));
+      const overlapping = [...inFlight].filter(([, s]) => [...streams].some((id) => s.has(id))).map(([p]) => p);
+      if (overlapping.length > 0) {
+        await Promise.all(overlapping);
+        this.gather(batch); // top up with what queued meanwhile
+        for (const b of batch) streams.add(b.streamId);
+      }
+      const done: Promise<void> = this.commitBatch(batch).finally(() => inFlight.delete(done));
+      inFlight.set(done, streams);
     }
-    await Promise.all(inFlight);
+    await Promise.all(inFlight.keys());
+  }
+
+  /** Moves queued appends into `batch` up to `maxBatchEvents` (a single larger append goes alone). */
+  private gather(batch: PendingAppend[]): PendingAppend[] {
+    let count = batch.reduce((n, p) => n + p.events.length, 0);
+    while (this.queue.length > 0) {
+      const next = this.queue[0];
+      if (batch.length > 0 && count + next.events.length > this.maxBatchEvents) break;
+      batch.push(next);
+      count += next.events.length;
+      this.queue.shift();
+    }
+    return batch;
   }
 
   private queuedEvents(): number {
@@ -203,14 +262,15 @@ export class PostgresEventStore implements EventStore {
    * refuses, an ambiguous COMMIT) is retried append by append: idempotent event ids make a retry of
    * an append that did commit return its original result, so nothing is acknowledged twice or lost.
    */
-  private async commitBatch(batch: PendingAppend[], committing: () => void = () => undefined): Promise<void> {
+  private async commitBatch(batch: PendingAppend[]): Promise<void> {
     this.stats.batches++;
     this.stats.appends += batch.length;
     let outcomes: Outcome[];
     try {
-      outcomes = await this.writeBatch(batch, committing);
+      outcomes = await this.writeBatch(batch);
     } catch (err) {
-      committing();
+      // The batch's streams may or may not have been written: forget what we assumed about them.
+      for (const item of batch) this.revisions.delete(item.streamId);
       if (batch.length === 1) {
         batch[0].reject(err);
         return;
@@ -226,31 +286,55 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * Two round trips per batch, both simple-protocol multi-statement strings with escaped literals:
-   * `BEGIN; lock; read state` then `INSERT …; COMMIT`. Each statement of the first gets its own
-   * snapshot, so the state is read after the lock is granted.
+   * One round trip per batch in the common case: the batch is planned against the state the writer
+   * assumes (stream revisions it wrote or read lately, else the caller's expected revision; ids not
+   * stored), and `append_batch_v1` checks that assumption under the append lock and writes the
+   * planned rows in the same statement (parameters, no SQL text built from the payloads). When the
+   * assumption was wrong the function wrote nothing and returned the actual state: the batch is
+   * planned again with it. If that fails too (other processes keep writing the same streams), the
+   * batch falls back to holding the lock across round trips, which cannot miss.
    */
-  private async writeBatch(batch: readonly PendingAppend[], committing: () => void): Promise<Outcome[]> {
+  private async writeBatch(batch: readonly PendingAppend[]): Promise<Outcome[]> {
+    let state = this.assumedState(batch);
+    for (let attempt = 0; attempt < this.optimisticAttempts; attempt++) {
+      const planned = plan(batch, state);
+      const { rows } = await this.appendPool.query<StateRow>(this.appendSql, this.appendParams(batch, state, planned));
+      const head = rows.find((r) => r.kind === 'H');
+      if (head !== undefined) {
+        this.remember(state, planned);
+        return settle(planned, BigInt(head.global_position!));
+      }
+      this.stats.replans++;
+      state = this.stateFromRows(batch, rows);
+    }
+    return this.writeBatchLocked(batch);
+  }
+
+  /** The fallback: BEGIN, the append lock, the state read under it, then the same planned write. */
+  private async writeBatchLocked(batch: readonly PendingAppend[]): Promise<Outcome[]> {
+    this.stats.locked++;
     const client = await this.appendPool.connect();
     try {
+      await client.query(`BEGIN; ${appendLockSql(this.schema)}`);
       const streamIds = [...new Set(batch.map((b) => b.streamId))];
       const eventIds = batch.flatMap((b) => b.events.map((e) => e.id.toLowerCase()));
-      const results = (await client.query(
-        `BEGIN; ${appendLockSql(this.schema)};
-         SELECT 'S' AS kind, stream_id, revision::text, NULL::text AS event_id, NULL::text AS global_position
-           FROM ${this.t.streams} WHERE stream_id = ANY(${sqlArray(streamIds.map(sqlLiteral), 'text')})
+      const { rows } = await client.query<StateRow>(
+        `SELECT 'S' AS kind, stream_id, revision::text, NULL::text AS event_id, NULL::text AS global_position
+           FROM ${this.t.streams} WHERE stream_id = ANY($1::text[])
          UNION ALL
          SELECT 'E', stream_id, revision::text, event_id::text, global_position::text
-           FROM ${this.t.events} WHERE event_id = ANY(${sqlArray(eventIds.map(sqlLiteral), 'uuid')})
-         UNION ALL
-         SELECT 'H', NULL, NULL, NULL, COALESCE(MAX(global_position), 0)::text FROM ${this.t.events}`,
-      )) as unknown as QueryResult<StateRow>[];
-      const { outcomes, insert } = this.plan(batch, results[results.length - 1].rows);
-      const commit = client.query(insert === undefined ? 'COMMIT' : `${insert}; COMMIT`);
-      committing();
-      await commit;
+           FROM ${this.t.events} WHERE event_id = ANY($2::uuid[])`,
+        [streamIds, eventIds],
+      );
+      const state = this.stateFromRows(batch, rows);
+      const planned = plan(batch, state);
+      const result = await client.query<StateRow>(this.appendSql, this.appendParams(batch, state, planned));
+      const head = result.rows.find((r) => r.kind === 'H');
+      if (head === undefined) throw new Error('append_batch_v1 found a state other than the one read under the lock');
+      await client.query('COMMIT');
       client.release();
-      return outcomes;
+      this.remember(state, planned);
+      return settle(planned, BigInt(head.global_position!));
     } catch (err) {
       // A connection that rolled back cleanly is healthy; destroy it only when ROLLBACK fails too.
       const healthy = await client.query('ROLLBACK').then(
@@ -262,78 +346,59 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  /** Evaluates the appends in order against the state read under the lock, tracked across the batch. */
-  private plan(batch: readonly PendingAppend[], rows: readonly StateRow[]): { outcomes: Outcome[]; insert?: string } {
+  /**
+   * What the writer assumes before reading anything: a stream's revision from the cache, else the
+   * one the append expects (`no_stream` and `any`: no stream; `stream_exists`: unknown, assumed
+   * missing); no id stored. Wrong guesses cost a second round trip, never a wrong outcome.
+   */
+  private assumedState(batch: readonly PendingAppend[]): BatchState {
     const revisions = new Map<string, bigint>();
+    for (const item of batch) {
+      if (revisions.has(item.streamId)) continue;
+      const cached = this.revisions.get(item.streamId);
+      const e = item.expected;
+      revisions.set(item.streamId, cached ?? (typeof e === 'bigint' ? e : -1n));
+    }
+    return { revisions, stored: new Map() };
+  }
+
+  /** The actual state, from `append_batch_v1`'s mismatch rows or the locked read. */
+  private stateFromRows(batch: readonly PendingAppend[], rows: readonly StateRow[]): BatchState {
+    const revisions = new Map<string, bigint>(batch.map((b) => [b.streamId, -1n]));
     const stored = new Map<string, StoredId>();
-    let head = 0n;
     for (const r of rows) {
       if (r.kind === 'S') revisions.set(r.stream_id!, BigInt(r.revision!));
       else if (r.kind === 'E') {
-        stored.set(r.event_id!, {
+        stored.set(r.event_id!.toLowerCase(), {
           streamId: r.stream_id!,
           revision: BigInt(r.revision!),
           position: BigInt(r.global_position!),
         });
-      } else head = BigInt(r.global_position!);
-    }
-    const esc = sqlLiteral;
-    const cols = { pos: [] as string[], stream: [] as string[], rev: [] as string[], id: [] as string[] };
-    const colType: string[] = [];
-    const colVersion: string[] = [];
-    const colData: string[] = [];
-    const colMeta: string[] = [];
-    const outcomes: Outcome[] = [];
-
-    for (const item of batch) {
-      const current = revisions.get(item.streamId) ?? -1n;
-      const ids = item.events.map((e) => e.id.toLowerCase());
-      const found = ids.map((id) => stored.get(id));
-      if (found.some((f) => f !== undefined)) {
-        outcomes.push(idempotentOutcome(item, found, current));
-        continue;
       }
-      if (!expectedMatches(item.expected, current)) {
-        outcomes.push({
-          error: new WrongExpectedRevisionError(item.streamId, item.expected, current < 0n ? 'no_stream' : current),
-        });
-        continue;
-      }
-      let revision = current;
-      item.events.forEach((e, i) => {
-        revision += 1n;
-        head += 1n;
-        cols.pos.push(head.toString());
-        cols.stream.push(esc(item.streamId));
-        cols.rev.push(revision.toString());
-        cols.id.push(esc(ids[i]));
-        colType.push(esc(e.type));
-        colVersion.push(String(e.schemaVersion));
-        colData.push(esc(item.data[i]));
-        colMeta.push(esc(item.metadata[i]));
-        stored.set(ids[i], { streamId: item.streamId, revision, position: head });
-      });
-      revisions.set(item.streamId, revision);
-      outcomes.push({ ok: { nextExpectedRevision: revision, position: { commit: head, prepare: head } } });
     }
-    if (cols.pos.length === 0) return { outcomes };
+    for (const [id, rev] of revisions) this.cacheRevision(id, rev);
+    return { revisions, stored };
+  }
 
-    const touched = [...new Set(batch.filter((_, i) => 'ok' in outcomes[i]).map((b) => b.streamId))];
-    const insert = `WITH e AS (
-        INSERT INTO ${this.t.events} (global_position, stream_id, revision, event_id, type, schema_version, data, metadata)
-        SELECT * FROM unnest(${sqlArray(cols.pos, 'bigint')}, ${sqlArray(cols.stream, 'text')}, ${sqlArray(cols.rev, 'bigint')},
-          ${sqlArray(cols.id, 'uuid')}, ${sqlArray(colType, 'text')}, ${sqlArray(colVersion, 'int')},
-          ${sqlArray(colData, 'jsonb')}, ${sqlArray(colMeta, 'jsonb')})
-      )
-      INSERT INTO ${this.t.streams} (stream_id, revision)
-      SELECT * FROM unnest(${sqlArray(touched.map(esc), 'text')}, ${sqlArray(
-        touched.map((t) => revisions.get(t)!.toString()),
-        'bigint',
-      )})
-      ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision${
-        this.notify ? `;\n      SELECT pg_notify('${notifyChannel(this.schema)}', '${head}')` : ''
-      }`;
-    return { outcomes, insert };
+  private appendParams(batch: readonly PendingAppend[], state: BatchState, planned: Planned): unknown[] {
+    const streams = [...state.revisions.keys()];
+    const unseen = batch.flatMap((b) => b.events.map((e) => e.id.toLowerCase())).filter((id) => !state.stored.has(id));
+    return [streams, streams.map((s) => state.revisions.get(s)!.toString()), unseen, planned.rows, this.notify];
+  }
+
+  /** After a commit: the batch's streams are at the revisions it verified or wrote. */
+  private remember(state: BatchState, planned: Planned): void {
+    for (const [id, rev] of state.revisions) this.cacheRevision(id, planned.touched.get(id) ?? rev);
+  }
+
+  /** A bounded LRU of stream revisions (`revisionCacheSize` entries, the oldest dropped first). */
+  private cacheRevision(streamId: string, revision: bigint): void {
+    if (this.revisionCacheSize === 0) return;
+    this.revisions.delete(streamId);
+    this.revisions.set(streamId, revision);
+    if (this.revisions.size > this.revisionCacheSize) {
+      this.revisions.delete(this.revisions.keys().next().value as string);
+    }
   }
 
   // ---------------------------------------------------------------- reads
@@ -502,6 +567,58 @@ export class PostgresEventStore implements EventStore {
   }
 }
 
+/**
+ * Evaluates the appends in order against `state`, tracked across the batch: expected revision
+ * against the stream's revision, idempotency against stored and earlier-in-batch ids. Accepted
+ * appends get positions as offsets 1, 2, … from the head they will be written after.
+ */
+function plan(batch: readonly PendingAppend[], state: BatchState): Planned {
+  const revisions = new Map(state.revisions);
+  const stored = new Map(state.stored);
+  const touched = new Map<string, bigint>();
+  const rows: string[] = [];
+  const outcomes: PlannedOutcome[] = [];
+  let offset = 0n;
+  for (const item of batch) {
+    const current = revisions.get(item.streamId) ?? -1n;
+    const ids = item.events.map((e) => e.id.toLowerCase());
+    const found = ids.map((id) => stored.get(id));
+    if (found.some((f) => f !== undefined)) {
+      outcomes.push(idempotentOutcome(item, found, current));
+      continue;
+    }
+    if (!expectedMatches(item.expected, current)) {
+      outcomes.push({
+        error: new WrongExpectedRevisionError(item.streamId, item.expected, current < 0n ? 'no_stream' : current),
+      });
+      continue;
+    }
+    const stream = JSON.stringify(item.streamId);
+    let revision = current;
+    item.events.forEach((e, i) => {
+      revision += 1n;
+      offset += 1n;
+      rows.push(
+        `{"o":${offset},"s":${stream},"r":${revision},"id":"${ids[i]}","t":${JSON.stringify(e.type)},"v":${e.schemaVersion},"d":${item.data[i]},"m":${item.metadata[i]}}`,
+      );
+      stored.set(ids[i], { streamId: item.streamId, revision, position: offset, inBatch: true });
+    });
+    revisions.set(item.streamId, revision);
+    touched.set(item.streamId, revision);
+    outcomes.push({ ok: { nextExpectedRevision: revision, position: { commit: offset, prepare: offset } }, relative: true });
+  }
+  return { outcomes, rows: `[${rows.join(',')}]`, touched };
+}
+
+/** The outcomes once the batch committed after `head`: offsets become positions. */
+function settle(planned: Planned, head: bigint): Outcome[] {
+  return planned.outcomes.map((o) => {
+    if (!('ok' in o) || !o.relative) return o;
+    const position = head + o.ok.position.commit;
+    return { ok: { nextExpectedRevision: o.ok.nextExpectedRevision, position: { commit: position, prepare: position } } };
+  });
+}
+
 function expectedMatches(expected: ExpectedRevision, current: bigint): boolean {
   if (expected === 'any') return true;
   if (expected === 'no_stream') return current < 0n;
@@ -513,7 +630,11 @@ function expectedMatches(expected: ExpectedRevision, current: bigint): boolean {
  * As EventStoreDB: re-appending exactly the events of one earlier append (same ids, same order, same
  * stream) at the expected revision they were first written with returns the original result.
  */
-function idempotentOutcome(item: PendingAppend, found: readonly (StoredId | undefined)[], current: bigint): Outcome {
+function idempotentOutcome(
+  item: PendingAppend,
+  found: readonly (StoredId | undefined)[],
+  current: bigint,
+): PlannedOutcome {
   const first = found[0];
   const exact =
     first !== undefined &&
@@ -531,7 +652,10 @@ function idempotentOutcome(item: PendingAppend, found: readonly (StoredId | unde
     e === 'any' || e === 'stream_exists' || (e === 'no_stream' ? first.revision === 0n : e === first.revision - 1n);
   if (!ok) return { error: new WrongExpectedRevisionError(item.streamId, e, current < 0n ? 'no_stream' : current) };
   const last = found[found.length - 1]!;
-  return { ok: { nextExpectedRevision: last.revision, position: { commit: last.position, prepare: last.position } } };
+  return {
+    ok: { nextExpectedRevision: last.revision, position: { commit: last.position, prepare: last.position } },
+    relative: last.inBatch === true,
+  };
 }
 
 function escapeLike(prefix: string): string {
@@ -591,21 +715,6 @@ function toRecorded(r: EventRow): RecordedEvent {
     position: { commit: position, prepare: position },
     recordedAt: r.recorded_at,
   };
-}
-
-/**
- * A string constant, as pg's `escapeLiteral` writes it (`E'…'` with doubled backslashes when there
- * are any, quotes doubled) but with native replaces instead of its character-by-character copy:
- * every event's JSON goes through it (docs/rfc/0002-webhook-hot-path.md).
- */
-export function sqlLiteral(s: string): string {
-  const quoted = s.includes("'") ? s.replace(/'/g, "''") : s;
-  return s.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
-}
-
-/** `ARRAY[…]::type[]` of already-escaped literals or numbers (an empty one is typed too). */
-function sqlArray(items: readonly string[], type: string): string {
-  return items.length === 0 ? `'{}'::${type}[]` : `ARRAY[${items.join(',')}]::${type}[]`;
 }
 
 function sleep(ms: number): Promise<void> {
