@@ -144,6 +144,8 @@ describe('a Twilio delivery status before the send is recorded (HTTP, real engin
       email,
       price: '249.00',
       phone: PHONE,
+      // The customer's zone would be London's; quiet hours use the shop's afternoon zone instead.
+      billingCountry: null,
     }).replace(
       '"buyer_accepts_marketing": true,',
       '"buyer_accepts_marketing": true, "buyer_accepts_sms_marketing": true,',

@@ -11,6 +11,12 @@ export function shopifyCheckout(opts: {
   name?: string;
   /** `null`: no phone at all. */
   phone?: string | null;
+  /**
+   * The billing address's country (default `GB`, so the customer's zone is Europe/London); `null`:
+   * none, so quiet hours fall back to the shop's zone — for tests that pick the shop's zone by the
+   * hour they run at.
+   */
+  billingCountry?: string | null;
   /** Other line items than the one desk lamp (ids are written as JSON numbers, as Shopify sends them). */
   lines?: readonly {
     readonly key: string;
@@ -72,7 +78,9 @@ export function shopifyCheckout(opts: {
     "orders_count": 2,
     "total_spent": "310.00"
   },
-  "billing_address": { "first_name": "Ada", "last_name": "Lovelace", "address1": "1 Analytical Way", "city": "London", "country": "GB" }
+  "billing_address": { "first_name": "Ada", "last_name": "Lovelace", "address1": "1 Analytical Way", "city": "London"${
+    opts.billingCountry === null ? '' : `, "country": ${JSON.stringify(opts.billingCountry ?? 'GB')}`
+  } }
 }`;
 }
 
