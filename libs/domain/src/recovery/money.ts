@@ -12,13 +12,20 @@ export function gte(a: DecimalString, b: DecimalString): boolean {
   return new Decimal(a).gte(new Decimal(b));
 }
 
-/** Minor-unit digits of an ISO 4217 currency (2 when unknown). */
+const scales = new Map<string, number>();
+
+/** Minor-unit digits of an ISO 4217 currency (2 when unknown); looked up once per currency (a NumberFormat is costly). */
 export function currencyScale(currency: string): number {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
+  let scale = scales.get(currency);
+  if (scale === undefined) {
+    try {
+      scale = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    } catch {
+      scale = 2;
+    }
+    if (scales.size < 1000) scales.set(currency, scale);
   }
+  return scale;
 }
 
 export function lineTotal(unitPrice: DecimalString, quantity: number): Decimal {

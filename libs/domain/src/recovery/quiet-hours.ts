@@ -44,8 +44,31 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
+/**
+ * Whole-minute instants already converted, per zone (send-time candidates lie on a shared grid of
+ * quarter hours, quiet-hour searches step by minutes): a memo of a pure function, bounded.
+ */
+const minuteParts = new Map<string, Map<number, LocalParts>>();
+const MINUTE_PARTS_PER_ZONE = 20_000;
+
 /** Wall-clock parts of an instant in an IANA time zone. */
 export function localParts(ms: number, timeZone: string): LocalParts {
+  if (ms % 60_000 !== 0) return computeLocalParts(ms, timeZone);
+  let zone = minuteParts.get(timeZone);
+  let parts = zone?.get(ms);
+  if (parts === undefined) {
+    parts = computeLocalParts(ms, timeZone);
+    if (zone === undefined) {
+      zone = new Map();
+      if (minuteParts.size < 1_000) minuteParts.set(timeZone, zone);
+    }
+    if (zone.size >= MINUTE_PARTS_PER_ZONE) zone.clear();
+    zone.set(ms, parts);
+  }
+  return parts;
+}
+
+function computeLocalParts(ms: number, timeZone: string): LocalParts {
   const parts: Record<string, number> = {};
   for (const p of formatter(timeZone).formatToParts(new Date(ms))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
