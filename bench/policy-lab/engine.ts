@@ -1,0 +1,740 @@
+/**
+ * The lab's engine: the appliance's recovery process manager (`createRecoveryDecider`), pre-send
+ * checks (`checkBeforeSend`), send-time choice (`chooseSendTime` / `controlArmChoice`), channel
+ * choice and engagement score (inside `checkBeforeSend`), last-click attribution (`attributeOrder`)
+ * and the lift statistics — the same functions the appliance runs — driven by a virtual clock
+ * (a priority queue of due times: a timer fires the instant it is due, nothing waits).
+ *
+ * What is simulated (and how) is written in docs/policy-lab.md: the event store (each recovery's
+ * state is folded in memory from the events its decider emits), the engine's index tables
+ * (sent messages, customer orders, engagement hours — kept here from the same events, with the
+ * same definitions as the SQL that reads them in libs/application), the store (every line in stock
+ * at its price) and the providers (every message accepted), and the shoppers (./shoppers.ts).
+ */
+import {
+  attributeOrder,
+  checkBeforeSend,
+  chooseSendTime,
+  controlArmChoice,
+  createRecoveryDecider,
+  ignoredOtherRecoveryMessages,
+  isInsideWindow,
+  outcomeFromCheck,
+  responseSegmentOf,
+  sendFactsFromState,
+  sendTimeWindow,
+  sentOutcome,
+  type Channel,
+  type ChannelEvidence,
+  type EngagementHistory,
+  type EngagementProfile,
+  type RecoveryConfig,
+  type RecoveryDecider,
+  type RecoveryEvent,
+  type RecoveryInput,
+  type RecoveryState,
+  type SendCheckContext,
+  type SendTimeChoice,
+  type SequenceCatalogue,
+  type StoredRecoveryEvent,
+  type StepOutcomeResult,
+} from '@reclaim/domain';
+import {
+  buyProbability,
+  clickProbability,
+  Draw,
+  localHour,
+  localWeekdayHour,
+  makeShopper,
+  openProbability,
+  organicSurvival,
+  uniform,
+  unsubscribeProbability,
+  type Shopper,
+  type TrueModel,
+} from './shoppers';
+import type { LabChannel } from './population';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+export type PolicyKind = 'none' | 'fixed' | 'learning' | 'oracle';
+
+export interface LabPolicy {
+  readonly name: string;
+  readonly kind: PolicyKind;
+  readonly config: RecoveryConfig;
+  readonly catalogue: SequenceCatalogue;
+  /** Oracle only: the discount levels it may offer. */
+  readonly discountLevels?: readonly number[];
+}
+
+/** One sent message as the engine's `sent_messages` table keeps it. */
+export interface LabMessage {
+  readonly recoveryId: string;
+  readonly step: number;
+  readonly channel: Channel;
+  readonly sentAt: number;
+  readonly percent: number;
+  readonly discountCode?: string;
+  readonly responseSegment: string;
+  openedAt?: number;
+  clickedAt?: number;
+  engaged: boolean;
+}
+
+interface Customer {
+  readonly key: string;
+  lastOrderAt?: number;
+  readonly messages: LabMessage[];
+  activeRecovery?: { readonly id: string; readonly startedAt: string };
+  lastDiscountRecoveryAt?: number;
+  readonly profile: { hours: number[]; weekdays: number[]; events: number };
+  readonly unsubscribed: Set<LabChannel>;
+}
+
+/** What really happened to a shopper under the policy. */
+export interface ShopperTruth {
+  received: number;
+  codePercent: number;
+  bought?: { readonly at: number; readonly percent: number; readonly orderTotal: number; readonly discount: number };
+  /** Channel → when the shopper unsubscribed from it. */
+  readonly unsubscribed: Map<LabChannel, number>;
+}
+
+export interface LabRecovery {
+  readonly id: string;
+  readonly shopper: Shopper;
+  state: RecoveryState;
+  arm?: string;
+  abandonedAt?: number;
+  responseSegment?: string;
+  readonly messages: LabMessage[];
+  /** Σ discount cost of the orders attributed to this recovery (what read.attribution holds). */
+  attributedDiscountCost: number;
+  orderTotal?: number;
+  oraclePlans?: Map<number, OraclePlan | 'skip'>;
+  /** Inputs the decider refused (should stay empty). */
+  readonly refused: string[];
+}
+
+interface OraclePlan {
+  readonly channel: LabChannel;
+  readonly percent: number;
+  readonly at: number;
+}
+
+interface Pending {
+  readonly at: number;
+  readonly seq: number;
+  readonly run: () => void;
+}
+
+/** A binary min-heap on (at, seq): the virtual clock's agenda. */
+class Agenda {
+  private readonly items: Pending[] = [];
+  private seq = 0;
+  get size(): number {
+    return this.items.length;
+  }
+  push(at: number, run: () => void): void {
+    const a = this.items;
+    a.push({ at, seq: this.seq++, run });
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (less(a[p], a[i])) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): Pending | undefined {
+    const a = this.items;
+    if (a.length === 0) return undefined;
+    const top = a[0];
+    const last = a.pop() as Pending;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && less(a[l], a[m])) m = l;
+        if (r < a.length && less(a[r], a[m])) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+const less = (x: Pending, y: Pending) => x.at < y.at || (x.at === y.at && x.seq < y.seq);
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export interface EngineRun {
+  readonly shoppers: readonly Shopper[];
+  readonly truth: readonly ShopperTruth[];
+  readonly recoveries: readonly (LabRecovery | undefined)[];
+  readonly messagesByChannel: Record<LabChannel, number>;
+  readonly decisions: number;
+}
+
+export interface EngineOptions {
+  readonly seed: number;
+  readonly shoppers: number;
+  readonly days: number;
+  readonly shopId?: string;
+}
+
+export class LabEngine {
+  private readonly pm: RecoveryDecider;
+  private readonly agenda = new Agenda();
+  private now = 0;
+  private readonly customers = new Map<string, Customer>();
+  private readonly shopProfile = {
+    hours: new Array<number>(24).fill(0),
+    weekdays: new Array<number>(7).fill(0),
+    events: 0,
+  };
+  /** Tallies of `learnedEvidence`: per channel × response segment, sent and engaged. */
+  private readonly tallies = new Map<string, { sent: number; engaged: number }>();
+  private readonly shopTally = { sent: 0, engaged: 0 };
+  private readonly messagesByChannel: Record<LabChannel, number> = { email: 0, sms: 0 };
+  private decisions = 0;
+  private readonly shopId: string;
+  private readonly truths = new Map<number, ShopperTruth>();
+
+  constructor(
+    private readonly model: TrueModel,
+    private readonly policy: LabPolicy,
+    private readonly options: EngineOptions,
+  ) {
+    this.pm = createRecoveryDecider(policy.config);
+    this.shopId = options.shopId ?? 'lab';
+  }
+
+  run(): EngineRun {
+    const { seed, days } = this.options;
+    const n = this.options.shoppers;
+    const shoppers: Shopper[] = new Array(n);
+    const truth: ShopperTruth[] = new Array(n);
+    const recoveries: (LabRecovery | undefined)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const sh = makeShopper(this.model, seed, i, days, this.policy.config.abandonAfterMs);
+      shoppers[i] = sh;
+      const t: ShopperTruth = { received: 0, codePercent: 0, unsubscribed: new Map() };
+      truth[i] = t;
+      this.truths.set(i, t);
+      if (sh.organicAt !== undefined) {
+        const at = sh.organicAt;
+        this.agenda.push(at, () => this.organicPurchase(sh, t, recoveries[i]));
+      }
+      if (this.policy.kind === 'none') continue;
+      this.agenda.push(sh.lastActivityAt, () => {
+        recoveries[i] = this.cartActivity(sh, t);
+      });
+    }
+    for (let p = this.agenda.pop(); p !== undefined; p = this.agenda.pop()) {
+      this.now = p.at;
+      p.run();
+    }
+    return { shoppers, truth, recoveries, messagesByChannel: this.messagesByChannel, decisions: this.decisions };
+  }
+
+  // ---- the engine ---------------------------------------------------------------------------
+
+  private feed(rec: LabRecovery, input: RecoveryInput): void {
+    this.decisions++;
+    let events: StoredRecoveryEvent[];
+    try {
+      events = this.pm.decide(input, rec.state);
+    } catch (e) {
+      rec.refused.push(`${input.type}: ${(e as Error).message}`);
+      return;
+    }
+    for (const e of events) {
+      rec.state = this.pm.evolve(rec.state, e);
+      this.project(rec, e);
+    }
+  }
+
+  /** The engine index and the side effects of each recorded event (what the subscriptions do). */
+  private project(rec: LabRecovery, e: StoredRecoveryEvent): void {
+    const d = e.data as RecoveryEvent & Record<string, unknown>;
+    switch (e.type) {
+      case 'recovery.timer-scheduled': {
+        const timerId = d.timerId as string;
+        const dueAt = d.dueAt as string;
+        const purpose = d.purpose as string;
+        this.agenda.push(Date.parse(dueAt), () =>
+          this.feed(rec, {
+            type: 'TimerFired',
+            timerId,
+            dueAt,
+            now: iso(this.now),
+            ...(purpose === 'abandonment' ? { start: this.startContext(rec) } : {}),
+          }),
+        );
+        break;
+      }
+      case 'recovery.started': {
+        rec.arm = d.arm as string;
+        rec.abandonedAt = Date.parse(d.abandonedAt as string);
+        const c = this.customer(rec.shopper);
+        if (c.activeRecovery === undefined) c.activeRecovery = { id: rec.id, startedAt: d.at as string };
+        break;
+      }
+      case 'recovery.segmented':
+        rec.responseSegment = responseSegmentOf(rec.state.segments);
+        break;
+      case 'recovery.step-due': {
+        const due = { ...d, type: 'recovery.step-due' } as Extract<RecoveryEvent, { type: 'recovery.step-due' }>;
+        this.agenda.push(this.now, () => this.sendStep(rec, due));
+        break;
+      }
+      case 'recovery.message-sent':
+        this.sent(
+          rec,
+          d.step as number,
+          d.channel as Channel,
+          d.discountCode as string | undefined,
+          (d.sent as { discount?: { percent: number } } | undefined)?.discount?.percent ?? 0,
+        );
+        break;
+      case 'recovery.order-attributed':
+        break;
+      case 'recovery.ended': {
+        const c = this.customer(rec.shopper);
+        if (c.activeRecovery?.id === rec.id) c.activeRecovery = undefined;
+        if (d.reason === 'purchased') {
+          const at = Date.parse(d.at as string);
+          for (const m of rec.messages) if (m.sentAt < at) this.engage(m);
+          if (rec.messages.some((m) => m.discountCode !== undefined)) c.lastDiscountRecoveryAt = at;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private customer(sh: Shopper): Customer {
+    let c = this.customers.get(sh.customerKey);
+    if (c === undefined) {
+      c = {
+        key: sh.customerKey,
+        messages: [],
+        profile: { hours: new Array<number>(24).fill(0), weekdays: new Array<number>(7).fill(0), events: 0 },
+        unsubscribed: new Set(),
+      };
+      // The customer's past orders, counted in their zone like the engine counts orders.
+      for (const t of sh.pastOrderTimes) this.countEngagement(c, sh.zone, t);
+      if (sh.pastOrderTimes.length > 0) c.lastOrderAt = sh.pastOrderTimes[sh.pastOrderTimes.length - 1];
+      this.customers.set(sh.customerKey, c);
+    }
+    return c;
+  }
+
+  private countEngagement(c: Customer, zone: string, at: number): void {
+    const { weekday, hour } = localWeekdayHour(zone, at);
+    c.profile.hours[hour]++;
+    c.profile.weekdays[weekday]++;
+    c.profile.events++;
+    this.shopProfile.hours[hour]++;
+    this.shopProfile.weekdays[weekday]++;
+    this.shopProfile.events++;
+  }
+
+  private cartActivity(sh: Shopper, _t: ShopperTruth): LabRecovery {
+    const rec: LabRecovery = {
+      id: `recovery-${this.shopId}-cart-${sh.index}`,
+      shopper: sh,
+      state: this.pm.initialState(),
+      messages: [],
+      attributedDiscountCost: 0,
+      refused: [],
+    };
+    this.customer(sh);
+    const value = sh.value.toFixed(2);
+    this.feed(rec, {
+      type: 'CartActivity',
+      shopId: this.shopId,
+      cartId: `cart-${sh.index}`,
+      at: iso(this.now),
+      cart: {
+        value,
+        currency: this.model.population.currency,
+        items: [{ lineId: 'line-1', productId: `product-${sh.segmentIndex}`, quantity: 1, unitPrice: value }],
+        reach: { email: sh.reach.email, sms: sh.reach.sms },
+        customerKey: sh.customerKey,
+        device: sh.mobile ? 'mobile' : 'desktop',
+        checkoutStage: 'shipping',
+        timeZone: sh.zone,
+      },
+    });
+    return rec;
+  }
+
+  private startContext(rec: LabRecovery) {
+    const sh = rec.shopper;
+    const c = this.customer(sh);
+    return {
+      customer: {
+        ordersCount: sh.pastOrders,
+        totalSpent: (sh.pastOrders * sh.segment.cartValue.median).toFixed(2),
+        ...(c.lastOrderAt !== undefined ? { lastPurchaseAt: iso(c.lastOrderAt) } : {}),
+        previousAbandonments: 0,
+        previousRecoveries: 0,
+        discountOrdersCount: 0,
+        categoriesBought: [],
+        ignoredRecoveryMessages: 0,
+      },
+      sequences: this.policy.catalogue,
+      random: sh.holdoutDraw,
+      shopTimeZone: this.model.population.shopTimeZone,
+      sendTimeRandom: sh.sendTimeDraw,
+    };
+  }
+
+  /** The send handler's sequence of questions, against the in-memory index (SendRecoveryStepHandler). */
+  private sendStep(rec: LabRecovery, due: Extract<RecoveryEvent, { type: 'recovery.step-due' }>): void {
+    const step = due.step;
+    const state = rec.state;
+    if (state.status === 'ended') {
+      if (state.endReason === 'purchased') this.outcome(rec, step, undefined, { kind: 'stopped', reason: 'purchased' });
+      else if (state.endReason === 'opted-out')
+        this.outcome(rec, step, undefined, { kind: 'skipped', reason: 'channel-opted-out' });
+      return;
+    }
+    if (state.steps[step]?.status !== 'due') return;
+    const sh = rec.shopper;
+    const c = this.customer(sh);
+    const config = this.policy.config;
+    const channels = (['sms', 'email'] as const).filter(
+      (ch) => due.definition.channels.includes(ch) && state.cart?.reach[ch] === true && !state.revoked.includes(ch),
+    );
+    let plan: OraclePlan | 'skip' | undefined;
+    if (this.policy.kind === 'oracle') {
+      plan = rec.oraclePlans?.get(step) ?? this.oraclePlan(rec, due, channels);
+      (rec.oraclePlans ??= new Map()).set(step, plan);
+      if (plan === 'skip') {
+        this.outcome(rec, step, undefined, { kind: 'skipped', reason: 'low-responsiveness' });
+        return;
+      }
+    }
+    if (state.sendTimeArm !== undefined && step >= 1 && state.sendTimes?.[step] === undefined && state.abandonedAt) {
+      const channel = plan !== undefined && plan !== 'skip' ? plan.channel : channels[0];
+      const input = {
+        abandonedAt: state.abandonedAt,
+        delayMs: due.definition.delayMs,
+        now: iso(this.now),
+        settings: config.sendTime,
+        timeZone: sh.zone,
+        timeZoneSource: 'address' as const,
+        sendWindow: channel === undefined ? null : config.sendWindows[channel],
+        customer: c.profile as EngagementProfile,
+        shop: this.shopProfile as EngagementProfile,
+      };
+      let choice: SendTimeChoice;
+      if (plan !== undefined && plan !== 'skip') {
+        const base = chooseSendTime({ ...input, customer: { hours: [], weekdays: [], events: 0 } });
+        choice = { ...base, chosenAt: iso(Math.max(plan.at, Date.parse(base.windowFrom))), reason: 'profile' };
+      } else {
+        choice = state.sendTimeArm === 'on' ? chooseSendTime(input) : controlArmChoice(input);
+      }
+      this.feed(rec, { type: 'RecordSendTime', at: iso(this.now), step, choice });
+    }
+    const facts = sendFactsFromState(rec.state, due);
+    const engagement: EngagementHistory = {
+      messages: c.messages
+        .slice(-200)
+        .reverse()
+        .map((m) => ({
+          recoveryId: m.recoveryId,
+          step: m.step,
+          channel: m.channel,
+          sentAt: iso(m.sentAt),
+          ...(m.openedAt !== undefined ? { openedAt: iso(m.openedAt) } : {}),
+          ...(m.clickedAt !== undefined ? { clickedAt: iso(m.clickedAt) } : {}),
+        })),
+      ...(c.lastOrderAt !== undefined ? { lastOrderAt: iso(c.lastOrderAt) } : {}),
+    };
+    const others = c.messages.filter((m) => m.recoveryId !== rec.id);
+    const status = (ch: LabChannel) =>
+      c.unsubscribed.has(ch) ? 'unsubscribed' : sh.consent[ch] ? 'subscribed' : 'not-subscribed';
+    let ctx: SendCheckContext = {
+      ...facts,
+      ...(c.lastOrderAt !== undefined ? { customerLastOrderAt: iso(c.lastOrderAt) } : {}),
+      ...(others.length > 0 ? { lastOtherRecoveryMessageAt: iso(Math.max(...others.map((m) => m.sentAt))) } : {}),
+      ...(c.activeRecovery !== undefined && c.activeRecovery.id !== rec.id
+        ? { otherActiveRecovery: { recoveryId: c.activeRecovery.id, startedAt: c.activeRecovery.startedAt } }
+        : {}),
+      ignoredRecoveryMessages: ignoredOtherRecoveryMessages(engagement, rec.id, config.fatigue.machineOpenWithinMs),
+      engagement,
+      ...(c.lastDiscountRecoveryAt !== undefined ? { lastDiscountRecoveryAt: iso(c.lastDiscountRecoveryAt) } : {}),
+      consent: {
+        email: { status: status('email'), source: 'lab:checkout' },
+        sms: { status: status('sms'), source: 'lab:checkout' },
+      },
+      now: iso(this.now),
+      stock: [],
+      unavailableChannels: ['push'],
+      learned: this.evidence(rec.responseSegment ?? 'unsegmented'),
+    };
+    if (plan !== undefined && plan !== 'skip') {
+      ctx = { ...ctx, step: { ...ctx.step, channels: [plan.channel], discountPercent: plan.percent } };
+    }
+    const result = checkBeforeSend(ctx, config);
+    const noSend = outcomeFromCheck(result);
+    if (noSend !== undefined || result.decision !== 'send') {
+      const channel = result.decision === 'defer' ? result.channel : undefined;
+      this.outcome(rec, step, channel, noSend ?? { kind: 'skipped', reason: 'no-consent' });
+      return;
+    }
+    const code = result.discount !== undefined ? `LAB-${sh.index}-${step}` : undefined;
+    this.outcome(rec, step, result.channel, sentOutcome(result, `${rec.id}:${step}:${result.channel}`, code));
+  }
+
+  private outcome(rec: LabRecovery, step: number, channel: Channel | undefined, outcome: StepOutcomeResult): void {
+    this.feed(rec, {
+      type: 'StepOutcome',
+      step,
+      ...(channel !== undefined ? { channel } : {}),
+      at: iso(this.now),
+      outcome,
+    });
+  }
+
+  private evidence(segment: string): ChannelEvidence {
+    const byChannel: Partial<Record<Channel, { sent: number; engaged: number }>> = {};
+    for (const ch of ['email', 'sms'] as const) {
+      const t = this.tallies.get(`${ch}|${segment}`);
+      if (t !== undefined) byChannel[ch] = { sent: t.sent, engaged: t.engaged };
+    }
+    return { segment, shop: { sent: this.shopTally.sent, engaged: this.shopTally.engaged }, byChannel };
+  }
+
+  private engage(m: LabMessage): void {
+    if (m.engaged) return;
+    m.engaged = true;
+    this.shopTally.engaged++;
+    const t = this.tallies.get(`${m.channel}|${m.responseSegment}`);
+    if (t !== undefined) t.engaged++;
+  }
+
+  // ---- the providers and the shopper -----------------------------------------------------------
+
+  private sent(
+    rec: LabRecovery,
+    step: number,
+    channel: Channel,
+    discountCode: string | undefined,
+    percent: number,
+  ): void {
+    const sh = rec.shopper;
+    const m: LabMessage = {
+      recoveryId: rec.id,
+      step,
+      channel,
+      sentAt: this.now,
+      percent,
+      ...(discountCode !== undefined ? { discountCode } : {}),
+      responseSegment: rec.responseSegment ?? 'unsegmented',
+      engaged: false,
+    };
+    rec.messages.push(m);
+    this.customer(sh).messages.push(m);
+    const key = `${channel}|${m.responseSegment}`;
+    const tally = this.tallies.get(key) ?? { sent: 0, engaged: 0 };
+    tally.sent++;
+    this.tallies.set(key, tally);
+    this.shopTally.sent++;
+    if (channel === 'push') return;
+    this.messagesByChannel[channel]++;
+    this.react(rec, m, channel);
+  }
+
+  /** The shopper's true reaction to a message (./shoppers.ts draws, shared by every policy per step). */
+  private react(rec: LabRecovery, m: LabMessage, channel: LabChannel): void {
+    const sh = rec.shopper;
+    const truth = this.truthOf(sh);
+    const seed = this.options.seed;
+    const k = m.step;
+    const earlier = truth.received++;
+    if (m.percent > truth.codePercent) truth.codePercent = m.percent;
+    const pClick = clickProbability(this.model, sh, channel, m.sentAt, earlier);
+    const clicked = uniform(seed, sh.index, k, Draw.Click) < pClick;
+    const opened =
+      channel === 'email' &&
+      (clicked || uniform(seed, sh.index, k, Draw.Open) < openProbability(this.model, sh, m.sentAt, earlier, pClick));
+    const delay = uniform(seed, sh.index, k, Draw.Delay);
+    const openAt = m.sentAt + 2 * MINUTE + delay * 2 * HOUR;
+    const clickAt = channel === 'email' ? openAt + MINUTE + delay * 10 * MINUTE : m.sentAt + MINUTE + delay * HOUR;
+    if (opened) {
+      this.agenda.push(openAt, () => {
+        m.openedAt = this.now;
+        this.countEngagement(this.customer(sh), sh.zone, this.now);
+        if (this.now > m.sentAt + this.policy.config.fatigue.machineOpenWithinMs) this.engage(m);
+        this.feed(rec, {
+          type: 'MessageEngagement',
+          kind: 'opened',
+          step: m.step,
+          channel,
+          at: iso(this.now),
+        } as RecoveryInput);
+      });
+    }
+    if (clicked) {
+      this.agenda.push(clickAt, () => {
+        m.clickedAt = this.now;
+        this.countEngagement(this.customer(sh), sh.zone, this.now);
+        this.engage(m);
+        this.feed(rec, {
+          type: 'MessageEngagement',
+          kind: 'clicked',
+          step: m.step,
+          channel,
+          at: iso(this.now),
+        } as RecoveryInput);
+      });
+      const organicPending = sh.organicAt !== undefined && truth.bought === undefined;
+      const buys = organicPending || uniform(seed, sh.index, k, Draw.Buy) < buyProbability(sh, channel, m.percent);
+      if (buys) this.agenda.push(clickAt + 10 * MINUTE, () => this.purchase(sh, truth, rec, m.percent, m.discountCode));
+    }
+    if (uniform(seed, sh.index, k, Draw.Unsubscribe) < unsubscribeProbability(sh, channel, earlier)) {
+      this.agenda.push(m.sentAt + 30 * MINUTE, () => {
+        if (truth.unsubscribed.has(channel)) return;
+        truth.unsubscribed.set(channel, this.now);
+        this.customer(sh).unsubscribed.add(channel);
+        this.feed(rec, { type: 'ConsentRevoked', channel, at: iso(this.now) });
+      });
+    }
+  }
+
+  private truthOf(sh: Shopper): ShopperTruth {
+    const t = this.truths.get(sh.index);
+    if (t === undefined) throw new Error(`no truth for shopper ${sh.index}`);
+    return t;
+  }
+
+  private organicPurchase(sh: Shopper, truth: ShopperTruth, rec: LabRecovery | undefined): void {
+    if (truth.bought !== undefined) return;
+    const useCode =
+      truth.codePercent > 0 &&
+      uniform(this.options.seed, sh.index, 0, Draw.CodeUse) < sh.segment.discount.organicCodeUse;
+    const percent = useCode ? truth.codePercent : 0;
+    const code = useCode ? rec?.messages.find((m) => m.percent === percent)?.discountCode : undefined;
+    this.purchase(sh, truth, rec, percent, code);
+  }
+
+  private purchase(
+    sh: Shopper,
+    truth: ShopperTruth,
+    rec: LabRecovery | undefined,
+    percent: number,
+    code: string | undefined,
+  ): void {
+    if (truth.bought !== undefined) return;
+    const orderTotal = Math.round(sh.value * (1 - percent / 100) * 100) / 100;
+    const discount = Math.round((sh.value - orderTotal) * 100) / 100;
+    truth.bought = { at: this.now, percent, orderTotal, discount };
+    const c = this.customer(sh);
+    c.lastOrderAt = this.now;
+    this.countEngagement(c, sh.zone, this.now);
+    if (rec === undefined) return;
+    const orderId = `order-${sh.index}`;
+    if (rec.state.status !== 'idle' && rec.state.status !== 'ended') rec.orderTotal = orderTotal;
+    this.feed(rec, { type: 'CartPurchased', orderId, at: iso(this.now) });
+    // Last-click attribution over the customer's messages (OrderAttribution).
+    const clicked = c.messages
+      .filter((m) => m.clickedAt !== undefined)
+      .map((m) => ({
+        messageId: `${m.recoveryId}:${m.step}:${m.channel}`,
+        recoveryId: m.recoveryId,
+        step: m.step,
+        channel: m.channel,
+        sentAt: iso(m.sentAt),
+        clickedAt: iso(m.clickedAt as number),
+        discountCode: m.discountCode,
+        percent: m.percent,
+      }));
+    const found = attributeOrder(clicked, { orderId, placedAt: iso(this.now) }, this.policy.config.attributionWindowMs);
+    if (found === undefined) return;
+    const message = clicked.find((m) => m.messageId === found.messageId);
+    const used = message?.discountCode !== undefined && message.discountCode === code;
+    this.feed(rec, {
+      type: 'OrderAttributed',
+      orderId,
+      step: found.step,
+      channel: found.channel,
+      messageId: found.messageId,
+      clickedAt: found.clickedAt,
+      placedAt: iso(this.now),
+      revenue: orderTotal.toFixed(2),
+      currency: this.model.population.currency,
+      ...(message?.discountCode !== undefined ? { discountCode: message.discountCode } : {}),
+      discountUsed: used,
+      at: iso(this.now),
+    });
+    // read.attribution's discount cost: the order's own discount when the message's code was used.
+    if (used) rec.attributedDiscountCost += discount;
+  }
+
+  // ---- the oracle ---------------------------------------------------------------------------
+
+  /**
+   * The oracle's plan for a step: the channel, discount level and send time with the highest
+   * expected incremental net revenue under the true parameters (not the shopper's hidden draws),
+   * or skip when none is positive. Myopic: each step as if it were the last.
+   */
+  private oraclePlan(
+    rec: LabRecovery,
+    due: Extract<RecoveryEvent, { type: 'recovery.step-due' }>,
+    channels: readonly ('sms' | 'email')[],
+  ): OraclePlan | 'skip' {
+    const sh = rec.shopper;
+    const config = this.policy.config;
+    const c = this.customer(sh);
+    const permitted = channels.filter((ch) => sh.consent[ch] && !c.unsubscribed.has(ch));
+    if (permitted.length === 0 || rec.abandonedAt === undefined) return 'skip';
+    const abandonedAt = rec.abandonedAt;
+    let times = [this.now];
+    if (due.step >= 1 && rec.state.sendTimeArm !== undefined) {
+      const w = sendTimeWindow(iso(abandonedAt), due.definition.delayMs, config.sendTime, iso(this.now));
+      times = [];
+      for (let t = Math.ceil(w.from / HOUR) * HOUR; t <= w.to; t += HOUR) times.push(t);
+      times.push(Math.min(w.to, Math.max(w.from, w.nominal)));
+    }
+    const p = sh.segment.organic.probability;
+    const earlier = rec.messages.length;
+    const levels = this.policy.discountLevels ?? [0];
+    let best: OraclePlan | undefined;
+    let bestValue = 0;
+    for (const ch of permitted) {
+      const window = config.sendWindows[ch];
+      for (const t of times) {
+        if (window !== null && !isInsideWindow(t, sh.zone, window)) continue;
+        const s = organicSurvival(this.model, sh, abandonedAt, t);
+        const q = (p * s) / (p * s + (1 - p));
+        const click = clickProbability(this.model, sh, ch, t, earlier);
+        for (const percent of levels) {
+          const net = sh.value * (1 - (2 * percent) / 100);
+          const gain = (1 - q) * click * buyProbability(sh, ch, percent) * net;
+          const use = percent > 0 ? click + (1 - click) * sh.segment.discount.organicCodeUse : 0;
+          const loss = q * use * (sh.value - net);
+          const value = gain - loss - config.channelChoice.costs[ch];
+          if (value > bestValue + 1e-9) {
+            bestValue = value;
+            best = { channel: ch, percent, at: t };
+          }
+        }
+      }
+    }
+    return best ?? 'skip';
+  }
+}
+
+export { localHour };

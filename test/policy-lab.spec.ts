@@ -1,0 +1,153 @@
+/**
+ * The policy lab (bench/policy.ts): population files checked by field, one seed = one result, the
+ * oracle earns more than sending nothing, and on a small run the invariants the appliance promises
+ * hold for every shopper (nothing after a purchase or an unsubscribe, nothing to the holdout,
+ * nothing without consent, no input refused by the deciders).
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabEngine, type LabPolicy } from '../bench/policy-lab/engine';
+import {
+  FIXED_POLICY,
+  LEARNING_POLICY,
+  noMessagesPolicy,
+  oraclePolicy,
+  policyOf,
+  runLab,
+  windowOf,
+} from '../bench/policy-lab/lab';
+import { loadPopulation, PopulationError, validatePopulation, type Population } from '../bench/policy-lab/population';
+import { trueModel } from '../bench/policy-lab/shoppers';
+
+const DIR = join(__dirname, '..', 'bench', 'populations');
+const shipped = readdirSync(DIR).filter((f) => f.endsWith('.json') && !f.endsWith('.schema.json'));
+
+function errorsOf(input: unknown): { field: string; message: string }[] {
+  try {
+    validatePopulation(input, 'test');
+  } catch (e) {
+    if (e instanceof PopulationError) return [...e.errors];
+    throw e;
+  }
+  return [];
+}
+
+describe('population files', () => {
+  it('ships at least three populations, each valid', () => {
+    expect(shipped.length).toBeGreaterThanOrEqual(3);
+    for (const f of shipped) expect(() => loadPopulation(join(DIR, f))).not.toThrow();
+  });
+
+  it('names the field of every problem', () => {
+    const good = loadPopulation(join(DIR, shipped[0])) as unknown as Record<string, unknown>;
+    const segments = good.segments as Record<string, unknown>[];
+    const broken = {
+      ...good,
+      shopTimeZone: 'Mars/Olympus',
+      extra: 1,
+      segments: [
+        {
+          ...segments[0],
+          share: 0.2,
+          organic: { probability: 1.5, meanHours: 10 },
+          response: { ...(segments[0].response as object), email: { open: 0.1, click: 0.2, purchaseAfterClick: 0.3 } },
+          timeZones: [{ zone: 'Nowhere/City', share: 1 }],
+        },
+        ...segments.slice(1),
+      ],
+    };
+    const schemaErrors = errorsOf(broken);
+    expect(schemaErrors).toEqual(
+      expect.arrayContaining([
+        { field: 'extra', message: 'is not a population field' },
+        { field: 'segments[0].organic.probability', message: 'must be <= 1' },
+      ]),
+    );
+    const { extra: _extra, ...noExtra } = broken;
+    const semantic = errorsOf({
+      ...noExtra,
+      segments: [{ ...broken.segments[0], organic: { probability: 0.5, meanHours: 10 } }, ...segments.slice(1)],
+    });
+    expect(semantic.map((e) => e.field)).toEqual(
+      expect.arrayContaining([
+        'shopTimeZone',
+        'segments',
+        'segments[0].timeZones[0].zone',
+        'segments[0].response.email.click',
+      ]),
+    );
+    const { cartValue: _cv, ...noValue } = segments[0];
+    expect(errorsOf({ ...good, segments: [noValue, ...segments.slice(1)] })).toContainEqual({
+      field: 'segments[0].cartValue',
+      message: 'is required',
+    });
+  });
+});
+
+describe('the lab', () => {
+  const population: Population = loadPopulation(join(DIR, 'evening-mobile.json'));
+  const options = { shoppers: 800, days: 4, seed: 7 };
+  const fixed = policyOf('fixed', 'fixed', FIXED_POLICY, 'fixed');
+  const learning = policyOf('learning', 'learning', LEARNING_POLICY, 'learning');
+
+  it('gives the same figures for the same seed, and other figures for another seed', () => {
+    const strip = (r: ReturnType<typeof runLab>) => r.results.map(({ runMs: _r, cpuMs: _c, ...rest }) => rest);
+    const a = runLab(population, options, [fixed]);
+    const b = runLab(population, options, [fixed]);
+    expect(strip(a)).toEqual(strip(b));
+    const c = runLab(population, { ...options, seed: 8 }, [fixed]);
+    expect(strip(c)).not.toEqual(strip(a));
+  });
+
+  it('the oracle earns more than sending nothing', () => {
+    const run = runLab(population, options, [oraclePolicy()]);
+    expect(run.results[0].incrementalNet).toBeGreaterThan(0);
+    expect(run.results[0].messages.email + run.results[0].messages.sms).toBeGreaterThan(0);
+  });
+
+  it.each<[string, LabPolicy]>([
+    ['fixed', fixed],
+    ['learning', learning],
+    ['oracle', oraclePolicy()],
+  ])('keeps the appliance’s promises for every shopper (%s)', (_name, policy) => {
+    const model = trueModel(population, windowOf(policy.config));
+    const run = new LabEngine(model, policy, options).run();
+    let sent = 0;
+    let holdouts = 0;
+    let unsubscribed = 0;
+    run.recoveries.forEach((rec, i) => {
+      if (rec === undefined) return;
+      expect(rec.refused).toEqual([]);
+      const sh = run.shoppers[i];
+      const bought = run.truth[i].bought;
+      if (rec.arm === 'holdout') {
+        holdouts++;
+        expect(rec.messages).toEqual([]);
+      }
+      for (const m of rec.messages) {
+        sent++;
+        if (bought !== undefined) expect(m.sentAt).toBeLessThan(bought.at);
+        expect(sh.consent[m.channel as 'email' | 'sms']).toBe(true);
+      }
+      // Nothing on a channel after the shopper unsubscribed from it.
+      for (const [ch, at] of run.truth[i].unsubscribed) {
+        unsubscribed++;
+        expect(rec.messages.filter((m) => m.channel === ch && m.sentAt >= at)).toEqual([]);
+        expect(rec.state.revoked.includes(ch) || rec.state.status === 'ended').toBe(true);
+      }
+    });
+    expect(sent).toBeGreaterThan(100);
+    expect(holdouts).toBeGreaterThan(20);
+    expect(unsubscribed).toBeGreaterThan(0);
+  });
+
+  it('sends nothing in the no-message counterfactual and measures the lift with the dashboard’s function', () => {
+    const model = trueModel(population, windowOf(fixed.config));
+    const none = new LabEngine(model, noMessagesPolicy(), options).run();
+    expect(none.messagesByChannel).toEqual({ email: 0, sms: 0 });
+    const [r] = runLab(population, options, [fixed]).results;
+    expect(r.measured.treatedCarts).toBe(r.treated);
+    expect(r.measured.holdoutCarts).toBe(r.holdout);
+    expect(r.treated + r.holdout).toBe(r.recoveries);
+  });
+});
