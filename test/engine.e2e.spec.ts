@@ -141,7 +141,13 @@ describe('recovery engine through HTTP (abandonment → steps → purchase / uns
     const current = await api(h, 'GET', `/api/shops/${shopId}/sequences`, undefined, ANALYST_TOKEN);
     expect(current.status).toBe(200);
     expect(current.body.version).toBe(1);
-    expect(current.body.sequences.map((s: { id: string }) => s.id)).toEqual(['premium', 'loyalty', 'welcome']);
+    expect(current.body.sequences.map((s: { id: string }) => s.id)).toEqual([
+      'premium',
+      'loyalty',
+      'welcome',
+      'short',
+      'nurture',
+    ]);
     const invalidSeq = await api(h, 'PUT', `/api/shops/${shopId}/sequences`, {
       sequences: [{ ...current.body.sequences[2], steps: [] }],
     });

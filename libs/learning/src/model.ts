@@ -65,7 +65,11 @@ export function checkTrainingData(rows: readonly FeatureRecord[], labels: readon
   }
 }
 
-export function train(rows: readonly FeatureRecord[], labels: readonly number[], options: TrainerOptions = {}): LogisticModel {
+export function train(
+  rows: readonly FeatureRecord[],
+  labels: readonly number[],
+  options: TrainerOptions = {},
+): LogisticModel {
   checkTrainingData(rows, labels);
   const l2 = options.l2 ?? 1;
   const seed = options.seed ?? 1;
@@ -170,4 +174,30 @@ export function parseModel(json: string): LogisticModel {
     throw new TypeError(`model content does not match its hash (${String(model.contentHash)} ≠ ${expected})`);
   }
   return model;
+}
+
+/** One feature's share of a single prediction (log-odds before calibration). */
+export interface FeatureContribution {
+  /** The encoded feature, named as in {@link featureImportances} (`cart_value`, `device=mobile`, `x:missing`). */
+  readonly feature: string;
+  /** Its standardised weight × the row's encoded value: what it adds to (or takes from) the log-odds. */
+  readonly contribution: number;
+}
+
+/**
+ * Why the model scored this row as it did: each encoded feature's weight × the row's encoded value
+ * (numerics standardised, so relative to the training mean; a categorical level against the
+ * levels absent), largest in size first, zeros left out. The features carry the model card's
+ * names, so a single cart's explanation reads like the card's top features.
+ */
+export function explainPrediction(model: LogisticModel, row: FeatureRecord, top = 5): FeatureContribution[] {
+  const x = encode(model.encoder, row);
+  const out: FeatureContribution[] = [];
+  model.features.forEach((feature, j) => {
+    const contribution = model.weights[j] * x[j];
+    if (contribution !== 0 && Number.isFinite(contribution)) out.push({ feature, contribution });
+  });
+  return out
+    .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution) || (a.feature < b.feature ? -1 : 1))
+    .slice(0, Math.max(0, top));
 }

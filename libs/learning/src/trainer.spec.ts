@@ -4,7 +4,16 @@ import { encode, featureNames, fitEncoder } from './features';
 import { stratifiedFolds } from './folds';
 import { fitLogistic, sigmoid } from './logistic';
 import { brierScore, rocAuc } from './metrics';
-import { featureImportances, parseModel, predictProbability, serializeModel, train, TrainingDataError } from './model';
+import {
+  explainPrediction,
+  featureImportances,
+  linearScore,
+  parseModel,
+  predictProbability,
+  serializeModel,
+  train,
+  TrainingDataError,
+} from './model';
 import { seededRandom, shuffleInPlace } from './random';
 import { syntheticPopulation } from './synthetic';
 
@@ -26,11 +35,21 @@ describe('feature encoding', () => {
       'value:missing',
     ]);
     expect(Array.from(encode(encoder, { value: 30, device: 'mobile', returning: false }))).toEqual([
-      0, 1, 0, (0 - 2 / 3) / Math.sqrt(2 / 9), 1, 0,
+      0,
+      1,
+      0,
+      (0 - 2 / 3) / Math.sqrt(2 / 9),
+      1,
+      0,
     ]);
     // A missing numeric is imputed at the mean (0 standardised) and flagged; an unseen level is all zeros.
     expect(Array.from(encode(encoder, { device: 'tablet', returning: true }))).toEqual([
-      0, 0, 0, (1 - 2 / 3) / Math.sqrt(2 / 9), 0, 1,
+      0,
+      0,
+      0,
+      (1 - 2 / 3) / Math.sqrt(2 / 9),
+      0,
+      1,
     ]);
   });
 
@@ -135,6 +154,32 @@ describe('the trainer on a population with known true probabilities', () => {
     const ranked = featureImportances(model).map((f) => f.feature);
     expect(ranked.indexOf('returning')).toBeLessThan(ranked.indexOf('noise'));
     expect(ranked.indexOf('log_cart_value')).toBeLessThan(ranked.indexOf('noise'));
+  });
+});
+
+describe('explaining one prediction', () => {
+  const population = syntheticPopulation(1500, 8);
+  const model = train(population.rows, population.labels, { seed: 2 });
+
+  it('splits the log-odds into per-feature contributions that add up to the linear score', () => {
+    const row = population.rows[17];
+    const all = explainPrediction(model, row, model.features.length);
+    const sum = all.reduce((s, c) => s + c.contribution, model.intercept);
+    expect(sum).toBeCloseTo(linearScore(model, row), 10);
+    // Largest in size first, no zero contributions, names as the model card shows them.
+    for (let i = 1; i < all.length; i++) {
+      expect(Math.abs(all[i - 1].contribution)).toBeGreaterThanOrEqual(Math.abs(all[i].contribution));
+    }
+    expect(all.every((c) => c.contribution !== 0 && model.features.includes(c.feature))).toBe(true);
+  });
+
+  it('names what made a cart likely: a large returning cart owes its score to value and returning', () => {
+    const row = { ...population.rows[0], log_cart_value: 7, cart_value: 1096.63, returning: true, noise: 0 };
+    const [first] = explainPrediction(model, row, 1);
+    expect(['cart_value', 'log_cart_value']).toContain(first.feature);
+    expect(first.contribution).toBeGreaterThan(0);
+    expect(explainPrediction(model, row, 3)).toHaveLength(3);
+    expect(explainPrediction(model, row, 0)).toEqual([]);
   });
 });
 

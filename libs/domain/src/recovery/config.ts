@@ -4,6 +4,7 @@ import { DAY, HOUR, MINUTE } from './time';
 import type { ChannelChoiceSettings } from './channel-choice';
 import type { EngagementScoreSettings } from './engagement-score';
 import type { FatigueSettings } from './fatigue';
+import type { RoutingSettings } from './routing';
 import type { LocalWindow } from './quiet-hours';
 import type { SendTimeSettings } from './send-time';
 import type { SupportTicketMatch } from './support-tickets';
@@ -80,6 +81,11 @@ export interface RecoveryConfig {
   readonly sendTime: SendTimeSettings;
   /** Which of the store's suggestions may replace a sold-out line (default: at most 20% dearer per unit). */
   readonly alternatives?: AlternativeRules;
+  /**
+   * Routing by score (./routing.ts): the bands (probability thresholds, high cart value) and the
+   * sequence each routed band chooses. Acts only on a recovery scored by a live model.
+   */
+  readonly routing: RoutingSettings;
 }
 
 /**
@@ -110,6 +116,10 @@ export const RECOVERY_SETTING_DEFAULTS = {
   channelCostEmail: '0.001',
   channelCostSms: '0.05',
   channelCostPush: '0',
+  /** Routing by score (issue 14 item 3): on, but it acts only once the shop has a live model. */
+  routingByScore: 'on',
+  routingHighProbability: 0.6,
+  routingLowProbability: 0.2,
 } as const satisfies Record<string, string | number>;
 
 const defaults = RECOVERY_SETTING_DEFAULTS;
@@ -163,11 +173,25 @@ export const defaultRecoveryConfig: RecoveryConfig = {
     minDelayMs: parseDuration(defaults.sendTimeMinDelay),
     priorStrength: defaults.sendTimePriorStrength,
   },
+  routing: {
+    enabled: (defaults.routingByScore as string) === 'on',
+    highProbability: defaults.routingHighProbability,
+    lowProbability: defaults.routingLowProbability,
+    // The value line of personal attention is the ticket's (TICKET_THRESHOLD) unless set.
+    highValue: defaults.ticketThreshold,
+    sequences: { personal: 'short', short: 'short', nurture: 'nurture' },
+  },
 };
 
 export type RecoveryConfigOverrides = Partial<
-  Omit<RecoveryConfig, 'segments' | 'sendWindows' | 'fatigue' | 'sendTime' | 'engagementScore' | 'channelChoice'>
+  Omit<
+    RecoveryConfig,
+    'segments' | 'sendWindows' | 'fatigue' | 'sendTime' | 'engagementScore' | 'channelChoice' | 'routing'
+  >
 > & {
+  readonly routing?: Partial<Omit<RoutingSettings, 'sequences'>> & {
+    readonly sequences?: Partial<RoutingSettings['sequences']>;
+  };
   readonly segments?: Partial<SegmentThresholds>;
   readonly sendTime?: Partial<SendTimeSettings>;
   readonly fatigue?: Partial<FatigueSettings>;
@@ -182,6 +206,7 @@ export type RecoveryConfigOverrides = Partial<
 export function recoveryConfig(overrides: RecoveryConfigOverrides = {}): RecoveryConfig {
   const base = defaultRecoveryConfig;
   const highValueThreshold = overrides.highValueThreshold ?? base.highValueThreshold;
+  const ticketThreshold = overrides.ticketThreshold ?? base.ticketThreshold;
   return {
     ...base,
     ...overrides,
@@ -196,5 +221,11 @@ export function recoveryConfig(overrides: RecoveryConfigOverrides = {}): Recover
       costs: { ...base.channelChoice.costs, ...overrides.channelChoice?.costs },
     },
     segments: { ...base.segments, highValueCart: highValueThreshold, ...overrides.segments },
+    routing: {
+      ...base.routing,
+      highValue: ticketThreshold,
+      ...overrides.routing,
+      sequences: { ...base.routing.sequences, ...overrides.routing?.sequences },
+    },
   };
 }

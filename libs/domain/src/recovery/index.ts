@@ -25,10 +25,26 @@ export {
   type ArmSettings,
   type RecoveryArm,
 } from './arms';
+export {
+  describeRouting,
+  ROUTED_SEQUENCE_BANDS,
+  ROUTING_BANDS,
+  routeByScore,
+  validateRoutingThresholds,
+  type RecordedScore,
+  type RoutedSequenceBand,
+  type RoutingBand,
+  type RoutingDecision,
+  type RoutingReason,
+  type RoutingSettings,
+  type RoutingThresholds,
+} from './routing';
 export { featuresAtAbandonment, RECOVERY_FEATURES_SCHEMA, type RecoveryFeatures } from './features';
 export {
   SCORE_COLUMN_KINDS,
   SCORE_COLUMNS,
+  EXPLANATION_FEATURES,
+  explainScore,
   scoreFeatures,
   scoreRow,
   type ModelScope,

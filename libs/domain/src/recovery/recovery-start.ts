@@ -1,12 +1,14 @@
 /**
  * How a recovery starts when its cart is abandoned (by inactivity or the platform's word): holdout
- * and rollout draws, segmentation, the sequence, the support ticket for a high-value cart, and the
- * first step's timer. A cart abandoned again after new activity resumes instead.
+ * and rollout draws, segmentation, the recorded features and score, the routing band, the
+ * sequence (the band's or the catalogue's match), the support ticket (the band's, else for a
+ * high-value cart), and the first step's timer. A cart abandoned again after new activity resumes instead.
  */
 import type { RecoveryConfig } from './config';
 import type { StartContext } from './recovery.messages';
 import { featuresAtAbandonment, RECOVERY_FEATURES_SCHEMA } from './features';
-import { scoreFeatures } from './score';
+import { explainScore, scoreFeatures } from './score';
+import { routeByScore, type RecordedScore } from './routing';
 import { gte, isDecimalString } from './money';
 import { drawArm } from './arms';
 import { isValidTimeZone, localParts } from './quiet-hours';
@@ -99,11 +101,16 @@ export function startRecovery(
   out.emit({ type: 'recovery.segmented', at, segmentation });
   const features = featuresAtAbandonment(segmentation, abandonedAt, cart.currency, zone);
   out.emit({ type: 'recovery.features-recorded', at, featureSchema: RECOVERY_FEATURES_SCHEMA, features });
+  // The score (RFC 0011), then the routing band it puts the recovery in (./routing.ts).
+  let recorded: RecordedScore | undefined;
+  let topFeatures: { feature: string; contribution: number }[] | undefined;
   if (ctx.scoring !== undefined) {
     const scored = scoreFeatures(ctx.scoring, features);
     if (scored.kind === 'scored') {
       const { kind: _kind, ...result } = scored;
       out.emit({ type: 'recovery.scored', at, ...result });
+      recorded = { kind: 'scored', score: scored.score, modelVersion: scored.modelVersion };
+      topFeatures = explainScore(ctx.scoring, features);
     } else {
       out.emit({
         type: 'recovery.score-unavailable',
@@ -111,9 +118,40 @@ export function startRecovery(
         reason: scored.reason,
         outcomesNeeded: scored.outcomesNeeded,
       });
+      recorded = { kind: 'unavailable', outcomesNeeded: scored.outcomesNeeded };
     }
   }
-  const sequence = selectSequence(segmentation.segments, cart, ctx.sequences);
+  const route =
+    recorded === undefined ? undefined : routeByScore(config.routing, recorded, cart.value, config.ticketThreshold);
+  const bandSequence =
+    route?.sequenceId === undefined ? undefined : ctx.sequences.sequences.find((q) => q.id === route.sequenceId);
+  const sequence = bandSequence ?? selectSequence(segmentation.segments, cart, ctx.sequences);
+  const wantsTicket =
+    route !== undefined ? route.wantsTicket : isDecimalString(cart.value) && gte(cart.value, config.ticketThreshold);
+  const ticket =
+    sequence !== undefined && !holdout && mode.kind === 'live' && !out.state.ticketRequested && wantsTicket;
+  if (route !== undefined && recorded !== undefined) {
+    const { highProbability, lowProbability, highValue } = config.routing;
+    out.emit({
+      type: 'recovery.routed',
+      at,
+      band: route.band,
+      reason: route.reason,
+      ...(recorded.kind === 'scored'
+        ? { score: recorded.score, modelVersion: recorded.modelVersion }
+        : { outcomesNeeded: recorded.outcomesNeeded }),
+      cartValue: cart.value,
+      currency: cart.currency,
+      thresholds: { highProbability, lowProbability, highValue },
+      ...(sequence !== undefined ? { sequenceId: sequence.id } : {}),
+      sequenceSource: bandSequence !== undefined ? 'band' : 'catalogue-match',
+      ...(route.sequenceId !== undefined && bandSequence === undefined
+        ? { sequenceFallback: 'not-in-catalogue' as const }
+        : {}),
+      ticket,
+      ...(topFeatures !== undefined ? { topFeatures } : {}),
+    });
+  }
   if (sequence === undefined) {
     out.emit({ type: 'recovery.ended', at, reason: 'completed' });
     return;
@@ -133,12 +171,7 @@ export function startRecovery(
     out.timer(at, dueAt, 'holdout-end');
     return;
   }
-  if (
-    mode.kind === 'live' &&
-    !out.state.ticketRequested &&
-    isDecimalString(cart.value) &&
-    gte(cart.value, config.ticketThreshold)
-  ) {
+  if (ticket) {
     out.emit({
       type: 'recovery.ticket-requested',
       at,

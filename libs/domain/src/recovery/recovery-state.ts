@@ -167,6 +167,7 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
     case 'recovery.features-recorded':
     case 'recovery.scored':
     case 'recovery.score-unavailable':
+    case 'recovery.routed':
       return state;
     case 'recovery.sequence-selected':
       return {

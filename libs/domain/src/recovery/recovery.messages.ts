@@ -25,6 +25,7 @@ import type { ResponsivenessAssessment } from './engagement-score';
 import type { FatigueAssessment } from './fatigue';
 import type { RecoveryFeatures } from './features';
 import type { ModelScope, ScoringContext } from './score';
+import type { RoutingBand, RoutingReason, RoutingThresholds } from './routing';
 import type { EnrichmentSource, EnrichmentUnavailableReason, ProfileEnrichment } from './enrichment';
 import type { CustomerFeatures, Segment, Segmentation } from './segments';
 import type { SequenceCatalogue, SequenceStep } from './sequences';
@@ -416,6 +417,34 @@ export interface ScoreUnavailable extends Base<'recovery.score-unavailable'> {
   readonly reason: 'no-model';
   readonly outcomesNeeded: number;
 }
+/**
+ * Routing by score (./routing.ts): the band the recorded score and the cart's value put the
+ * recovery in, and what it chose — recorded right after the score (or its absence), before the
+ * sequence. Holdout recoveries are banded too (for measurement) but send nothing.
+ */
+export interface Routed extends Base<'recovery.routed'> {
+  readonly band: RoutingBand;
+  readonly reason: RoutingReason;
+  /** The recorded score and its model (absent for `unscored`). */
+  readonly score?: number;
+  readonly modelVersion?: number;
+  /** `unscored`: labelled outcomes still needed before a model. */
+  readonly outcomesNeeded?: number;
+  readonly cartValue: DecimalString;
+  readonly currency: string;
+  /** The shop's thresholds the band was decided with. */
+  readonly thresholds: RoutingThresholds;
+  /** The sequence the recovery gets (the band's own, or the catalogue's match). */
+  readonly sequenceId?: string;
+  /** `band`: the band's own sequence; `catalogue-match`: the catalogue's normal match decided. */
+  readonly sequenceSource: 'band' | 'catalogue-match';
+  /** The band's sequence id was not in the shop's catalogue, so the catalogue's match was used. */
+  readonly sequenceFallback?: 'not-in-catalogue';
+  /** Whether a support ticket is requested for the recovery (live, not holdout, the band asks for one). */
+  readonly ticket: boolean;
+  /** Why the model scored the cart so: the largest per-feature contributions to the log-odds (model card names). */
+  readonly topFeatures?: readonly { readonly feature: string; readonly contribution: number }[];
+}
 export interface SequenceSelected extends Base<'recovery.sequence-selected'> {
   readonly sequenceId: string;
   readonly sequenceVersion: number;
@@ -731,6 +760,7 @@ export type RecoveryEvent =
   | FeaturesRecorded
   | Scored
   | ScoreUnavailable
+  | Routed
   | SequenceSelected
   | AssignedHoldout
   | TicketRequested

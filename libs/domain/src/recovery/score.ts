@@ -7,7 +7,7 @@
  * `scoreRow` is the one mapping from a recorded vector to a model row, used by training (the
  * training table) and by scoring alike: money strings become numbers, everything else is kept.
  */
-import { predictProbability, type FeatureRecord, type LogisticModel } from '@reclaim/learning';
+import { explainPrediction, predictProbability, type FeatureRecord, type LogisticModel } from '@reclaim/learning';
 import type { RecoveryFeatures } from './features';
 
 /** Where the live model was trained: the shop's own outcomes, or every shop's (the prior while it has too few). */
@@ -122,4 +122,24 @@ export function scoreFeatures(ctx: ScoringContext, features: RecoveryFeatures): 
     contentHash: ctx.model.contentHash,
     scope: ctx.scope,
   };
+}
+
+/** How many features a recorded explanation keeps (`recovery.routed.topFeatures`). */
+export const EXPLANATION_FEATURES = 5;
+
+/**
+ * Why the model scored these features as it did: the largest per-feature contributions to the
+ * log-odds (weight × standardised value, the model card's feature names), rounded to 4 decimals.
+ * Empty without a model.
+ */
+export function explainScore(
+  ctx: ScoringContext,
+  features: RecoveryFeatures,
+  top = EXPLANATION_FEATURES,
+): { feature: string; contribution: number }[] {
+  if (ctx.kind === 'none') return [];
+  return explainPrediction(ctx.model, scoreRow(features), top).map((c) => ({
+    feature: c.feature,
+    contribution: Math.round(c.contribution * 1e4) / 1e4,
+  }));
 }

@@ -31,6 +31,11 @@ export interface SequenceDefinition {
   /** All given conditions must hold; an empty match is a catch-all. */
   readonly match: SequenceMatch;
   readonly steps: readonly SequenceStep[];
+  /**
+   * Chosen only by routing by score (a band's sequence, ./routing.ts), never by the catalogue's
+   * match (its `match` is ignored, and it may stand after the catch-all).
+   */
+  readonly routedOnly?: boolean;
 }
 
 /** A shop's sequences, first match wins. A running recovery keeps the version it started with. */
@@ -56,7 +61,47 @@ function stepsFor(config: RecoveryConfig, prefix: string, channels: readonly Cha
   }));
 }
 
-/** premium (cart >= HIGH_VALUE_THRESHOLD), loyalty (returning), welcome (everyone else). */
+/**
+ * The routed bands' default sequences, derived from FOLLOW_UP_DELAYS and the step discounts:
+ * `short` (a likely buyer): at abandonment and at the last follow-up delay, no discount before the
+ * last step, which keeps the normal sequence's last discount; `nurture` (an unlikely one): fewer,
+ * spaced messages — the first follow-up delay, the last one and twice the last — with only the
+ * last carrying the normal sequence's last discount.
+ */
+function routedSequences(config: RecoveryConfig, version: number): SequenceDefinition[] {
+  const delays = config.followUpDelaysMs;
+  const last = delays[delays.length - 1] ?? 0;
+  const lastDiscount =
+    config.discountPercents[Math.min(delays.length, config.discountPercents.length - 1)] ??
+    config.discountPercents[config.discountPercents.length - 1] ??
+    0;
+  const steps = (prefix: string, at: readonly number[]): SequenceStep[] => {
+    const unique = [...new Set(at)].sort((a, b) => a - b);
+    return unique.map((delayMs, index) => ({
+      index,
+      delayMs,
+      channels: ['email'],
+      discountPercent: index === unique.length - 1 && unique.length > 1 ? lastDiscount : 0,
+      template: `${prefix}-${index}`,
+      helpTemplate: `help-${Math.min(index, 3)}`,
+    }));
+  };
+  return [
+    { id: 'short', version, match: {}, routedOnly: true, steps: steps('short', [0, last]) },
+    {
+      id: 'nurture',
+      version,
+      match: {},
+      routedOnly: true,
+      steps: steps('nurture', delays.length === 0 ? [0] : [delays[0], last, 2 * last]),
+    },
+  ];
+}
+
+/**
+ * premium (cart >= HIGH_VALUE_THRESHOLD), loyalty (returning), welcome (everyone else), then the
+ * routed bands' `short` and `nurture` (chosen by routing by score only).
+ */
 export function defaultSequences(config: RecoveryConfig, version = 1): SequenceCatalogue {
   return {
     version,
@@ -69,6 +114,7 @@ export function defaultSequences(config: RecoveryConfig, version = 1): SequenceC
       },
       { id: 'loyalty', version, match: { anySegments: ['returning'] }, steps: stepsFor(config, 'loyalty', ['email']) },
       { id: 'welcome', version, match: {}, steps: stepsFor(config, 'welcome', ['email']) },
+      ...routedSequences(config, version),
     ],
   };
 }
@@ -89,7 +135,7 @@ export function selectSequence(
   cart: { readonly value: DecimalString },
   catalogue: SequenceCatalogue,
 ): SequenceDefinition | undefined {
-  return catalogue.sequences.find((s) => sequenceMatches(s, segments, cart));
+  return catalogue.sequences.find((s) => s.routedOnly !== true && sequenceMatches(s, segments, cart));
 }
 
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -109,6 +155,9 @@ export function validateSequence(definition: SequenceDefinition, field = ''): Va
   });
   if (minCartValue !== undefined && !isDecimalString(minCartValue)) {
     errors.push({ field: at('match.minCartValue'), message: 'must be a non-negative decimal string' });
+  }
+  if (definition.routedOnly !== undefined && typeof definition.routedOnly !== 'boolean') {
+    errors.push({ field: at('routedOnly'), message: 'must be a boolean' });
   }
   if (!Array.isArray(definition.steps) || definition.steps.length === 0) {
     errors.push({ field: at('steps'), message: 'must contain at least one step' });
@@ -158,10 +207,14 @@ export function validateSequenceCatalogue(catalogue: SequenceCatalogue): Validat
     if (seen.has(s.id)) errors.push({ field: `sequences[${i}].id`, message: `duplicate id '${s.id}'` });
     seen.add(s.id);
   });
-  const last = catalogue.sequences[catalogue.sequences.length - 1];
-  if (last.match.anySegments !== undefined || last.match.minCartValue !== undefined) {
+  // Routed-only sequences are never matched: the last of the others must catch every cart.
+  const matched = catalogue.sequences.map((s, i) => ({ s, i })).filter(({ s }) => s.routedOnly !== true);
+  const last = matched[matched.length - 1];
+  if (last === undefined) {
+    errors.push({ field: 'sequences', message: 'must contain at least one sequence that is not routedOnly' });
+  } else if (last.s.match?.anySegments !== undefined || last.s.match?.minCartValue !== undefined) {
     errors.push({
-      field: `sequences[${catalogue.sequences.length - 1}].match`,
+      field: `sequences[${last.i}].match`,
       message: 'the last sequence must be a catch-all (empty match) so every cart gets a sequence',
     });
   }

@@ -96,6 +96,7 @@ describe('recovery score at abandonment', () => {
         { type: 'recovery.segmented' },
         { type: 'recovery.features-recorded' },
         { type: 'recovery.scored', data: { modelVersion: 3, scope: 'shop', contentHash: scoring.model.contentHash } },
+        { type: 'recovery.routed', data: { modelVersion: 3 } },
         { type: 'recovery.sequence-selected' },
         { type: 'recovery.timer-scheduled' },
       ]);
@@ -118,6 +119,7 @@ describe('recovery score at abandonment', () => {
         { type: 'recovery.segmented' },
         { type: 'recovery.features-recorded' },
         { type: 'recovery.score-unavailable', data: { reason: 'no-model', outcomesNeeded: 57 } },
+        { type: 'recovery.routed', data: { band: 'unscored', reason: 'no-model', outcomesNeeded: 57 } },
         { type: 'recovery.sequence-selected' },
         { type: 'recovery.timer-scheduled' },
       ]);
