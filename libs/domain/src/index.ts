@@ -11,3 +11,4 @@ export * from './shop';
 export * from './product';
 export * from './recovery';
 export * from './model';
+export * from './experiment';

@@ -17,6 +17,7 @@ import type { StoredRecoveryEvent } from '../recovery/recovery.messages';
 import type { ProductEvent } from '../product/product.messages';
 import type { ShopEvent } from '../shop/shop.messages';
 import type { ModelEvent } from '../model/model.messages';
+import type { ExperimentEvent } from '../experiment/experiment.messages';
 
 export const EventTypes = {
   CartActivityRecorded: 'cart.activity-recorded',
@@ -36,6 +37,11 @@ export const EventTypes = {
   ModelRejected: 'model.rejected',
   ModelTrainingSkipped: 'model.training-skipped',
   ModelTrainingFailed: 'model.training-failed',
+  ExperimentOpened: 'experiment.opened',
+  ExperimentEvaluated: 'experiment.evaluated',
+  ExperimentVariantStopped: 'experiment.variant-stopped',
+  ExperimentVariantAdopted: 'experiment.variant-adopted',
+  ExperimentClosed: 'experiment.closed',
   WebhookReceived: 'webhook.received',
   WebhookParked: 'webhook.parked',
   WebhookQuarantined: 'webhook.quarantined',
@@ -84,6 +90,7 @@ export const EventTypes = {
   RecoveryAlternativesChecked: 'recovery.alternatives-checked',
   RecoverySendTimeAssigned: 'recovery.send-time-assigned',
   RecoverySendTimeChosen: 'recovery.send-time-chosen',
+  RecoveryVariantAssigned: 'recovery.variant-assigned',
   RecoveryBackInStockWatched: 'recovery.back-in-stock-watched',
   RecoveryBackInStockRequested: 'recovery.back-in-stock-requested',
   RecoveryBackInStockDue: 'recovery.back-in-stock-due',
@@ -116,6 +123,11 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'model.rejected': 1,
   'model.training-skipped': 1,
   'model.training-failed': 1,
+  'experiment.opened': 1,
+  'experiment.evaluated': 1,
+  'experiment.variant-stopped': 1,
+  'experiment.variant-adopted': 1,
+  'experiment.closed': 1,
   'webhook.received': 1,
   'webhook.parked': 1,
   'webhook.quarantined': 1,
@@ -163,6 +175,7 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
   'recovery.alternatives-checked': 1,
   'recovery.send-time-assigned': 1,
   'recovery.send-time-chosen': 1,
+  'recovery.variant-assigned': 1,
   'recovery.back-in-stock-watched': 1,
   'recovery.back-in-stock-requested': 1,
   'recovery.back-in-stock-due': 1,
@@ -175,7 +188,15 @@ export const CURRENT_SCHEMA_VERSIONS: { readonly [T in EventType]: number } = {
 };
 
 export type ReclaimEvent =
-  CartEvent | CustomerEvent | OrderEvent | ShopEvent | ProductEvent | WebhookEvent | StoredRecoveryEvent | ModelEvent;
+  | CartEvent
+  | CustomerEvent
+  | OrderEvent
+  | ShopEvent
+  | ProductEvent
+  | WebhookEvent
+  | StoredRecoveryEvent
+  | ModelEvent
+  | ExperimentEvent;
 
 const ALL_TYPES: ReadonlySet<string> = new Set(Object.values(EventTypes));
 

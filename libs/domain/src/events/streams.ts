@@ -22,6 +22,7 @@ export const StreamCategories = {
   recovery: 'recovery',
   product: 'product',
   model: 'model',
+  experiment: 'experiment',
 } as const;
 
 export type StreamCategory = (typeof StreamCategories)[keyof typeof StreamCategories];
@@ -61,6 +62,10 @@ export const productStream = (shopId: string, productId: string): string =>
 /** The shop's recovery-score models (`model.*`, RFC 0011). */
 export const modelStream = (shopId: string): string => `model-${checkShopId(shopId)}`;
 
+/** One experiment of step variants (`experiment.*`, RFC 0016): `experiment-<shop>-<sequence>@<v>.s<step>.<segment>`. */
+export const experimentStream = (shopId: string, experimentId: string): string =>
+  `experiment-${checkShopId(shopId)}-${checkId(experimentId, 'experimentId')}`;
+
 /** One stream per shop for shop-level facts (`shop.redacted`). */
 export const shopStream = (shopId: string): string => `shop-${checkShopId(shopId)}`;
 
@@ -69,8 +74,15 @@ export const deliveryStream = (platform: Platform, shopId: string, deliveryId: s
   return `delivery-${platform}-${checkShopId(shopId)}-${checkId(deliveryId, 'deliveryId')}`;
 };
 
-type KeyedCategory = 'cart' | 'customer' | 'order' | 'recovery' | 'product';
-const KEYED: readonly string[] = ['cart', 'customer', 'order', 'recovery', 'product'] satisfies KeyedCategory[];
+type KeyedCategory = 'cart' | 'customer' | 'order' | 'recovery' | 'product' | 'experiment';
+const KEYED: readonly string[] = [
+  'cart',
+  'customer',
+  'order',
+  'recovery',
+  'product',
+  'experiment',
+] satisfies KeyedCategory[];
 
 export type ParsedStreamName =
   | { readonly category: KeyedCategory; readonly shopId: string; readonly id: string }

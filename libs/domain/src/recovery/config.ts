@@ -9,6 +9,7 @@ import type { LocalWindow } from './quiet-hours';
 import type { SendTimeSettings } from './send-time';
 import type { SupportTicketMatch } from './support-tickets';
 import type { DecimalString } from './types';
+import { DEFAULT_EXPERIMENT_SETTINGS, type ExperimentSettings } from './variants';
 
 /** Defined beside the code that reads it (quiet hours); re-exported here with the rest of the settings. */
 export type { LocalWindow } from './quiet-hours';
@@ -86,6 +87,13 @@ export interface RecoveryConfig {
    * sequence each routed band chooses. Acts only on a recovery scored by a live model.
    */
   readonly routing: RoutingSettings;
+  /** Step variants and their experiments (RFC 0016); {@link DEFAULT_EXPERIMENT_SETTINGS} when absent. */
+  readonly experiments?: ExperimentSettings;
+}
+
+/** The experiments' settings of a configuration (the defaults where it has none). */
+export function experimentSettingsOf(config: RecoveryConfig): ExperimentSettings {
+  return config.experiments ?? DEFAULT_EXPERIMENT_SETTINGS;
 }
 
 /**
@@ -186,12 +194,20 @@ export const defaultRecoveryConfig: RecoveryConfig = {
 export type RecoveryConfigOverrides = Partial<
   Omit<
     RecoveryConfig,
-    'segments' | 'sendWindows' | 'fatigue' | 'sendTime' | 'engagementScore' | 'channelChoice' | 'routing'
+    | 'segments'
+    | 'sendWindows'
+    | 'fatigue'
+    | 'sendTime'
+    | 'engagementScore'
+    | 'channelChoice'
+    | 'routing'
+    | 'experiments'
   >
 > & {
   readonly routing?: Partial<Omit<RoutingSettings, 'sequences'>> & {
     readonly sequences?: Partial<RoutingSettings['sequences']>;
   };
+  readonly experiments?: Partial<ExperimentSettings>;
   readonly segments?: Partial<SegmentThresholds>;
   readonly sendTime?: Partial<SendTimeSettings>;
   readonly fatigue?: Partial<FatigueSettings>;
@@ -214,6 +230,7 @@ export function recoveryConfig(overrides: RecoveryConfigOverrides = {}): Recover
     sendWindows: { ...base.sendWindows, ...overrides.sendWindows },
     fatigue: { ...base.fatigue, ...overrides.fatigue },
     sendTime: { ...base.sendTime, ...overrides.sendTime },
+    experiments: { ...DEFAULT_EXPERIMENT_SETTINGS, ...base.experiments, ...overrides.experiments },
     engagementScore: { ...base.engagementScore, ...overrides.engagementScore },
     channelChoice: {
       ...base.channelChoice,

@@ -53,6 +53,7 @@ export {
 } from './score';
 export {
   defaultRecoveryConfig,
+  experimentSettingsOf,
   RECOVERY_SETTING_DEFAULTS,
   recoveryConfig,
   type EmailConsentPolicy,
@@ -75,6 +76,8 @@ export {
   sequenceMatches,
   validateSequence,
   validateSequenceCatalogue,
+  validateVariants,
+  applyVariant,
   type SequenceCatalogue,
   type SequenceDefinition,
   type SequenceMatch,
@@ -188,7 +191,41 @@ export {
   type StepState,
   type StepStatus,
 } from './recovery-state';
-export { deadLetterRetryRefusal, sendFactsFromState } from './recovery-queries';
+export { deadLetterRetryRefusal, sendFactsFromState, stepSendTimeArm } from './recovery-queries';
+export { discountCostOf } from './discount-cost';
+export {
+  posteriorOf,
+  posteriorsOf,
+  probabilityBest,
+  probabilityRateAbove,
+  sampleBeta,
+  sampleGamma,
+  sampleReward,
+  sampleStandardNormal,
+  seededUniform,
+  seedOf,
+  thompsonChoice,
+  valuePrior,
+  type ArmEvidence,
+  type ArmPosterior,
+  type UniformSource,
+  type ValuePrior,
+} from './thompson';
+export {
+  assignVariant,
+  DEFAULT_EXPERIMENT_SETTINGS,
+  EXPERIMENT_SEGMENT_ORDER,
+  experimentIdFor,
+  experimentSegment,
+  parseExperimentId,
+  VARIANT_FIELDS,
+  type AssignmentMode,
+  type ExperimentSettings,
+  type ExperimentSnapshot,
+  type ExperimentsContext,
+  type StepVariant,
+  type VariantAssignment,
+} from './variants';
 export { fromStoredRecoveryEvent, isRecoveryEvent, toStoredRecoveryEvent } from './recovery-events';
 export {
   chooseSendTime,

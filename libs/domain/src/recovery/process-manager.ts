@@ -14,7 +14,7 @@ import { defaultRecoveryConfig, type RecoveryConfig } from './config';
 import type { ProductCategories, RecoveryInput, StoredRecoveryEvent } from './recovery.messages';
 import { BACK_IN_STOCK_FIRST_STEP } from './alternatives';
 import { segmentsFromEnrichment } from './enrichment';
-import { deadLetterRetryRefusal } from './recovery-queries';
+import { deadLetterRetryRefusal, stepSendTimeArm } from './recovery-queries';
 import { end, Emitter, scheduleNext, stepDue } from './recovery-schedule';
 import { startRecovery } from './recovery-start';
 import { evolveRecovery, initialRecoveryState, reachableChannels, type RecoveryState } from './recovery-state';
@@ -344,11 +344,12 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
       case 'RecordSendTime': {
         // Once per follow-up and abandonment, for a due step of a recovery with a send-time arm.
         const current = state.steps[input.step];
-        if (state.status !== 'running' || current?.status !== 'due' || state.sendTimeArm === undefined) break;
+        const arm = stepSendTimeArm(state, input.step);
+        if (state.status !== 'running' || current?.status !== 'due' || arm === undefined) break;
         if (state.sendTimes?.[input.step] !== undefined) break;
         const definition = state.sequence?.steps[input.step];
         if (definition === undefined || state.abandonedAt === undefined) break;
-        checkSendTime(config, state.abandonedAt, definition.delayMs, state.sendTimeArm, input.choice);
+        checkSendTime(config, state.abandonedAt, definition.delayMs, arm, input.choice);
         out.emit({ type: 'recovery.send-time-chosen', at: input.at, step: input.step, ...input.choice });
         break;
       }

@@ -2,7 +2,16 @@
 import type { RecoveryEvent } from './recovery.messages';
 import type { SendCheckContext } from './pre-send';
 import type { RecoveryState } from './recovery-state';
+import type { SendTimeArm } from './send-time';
 import { RecoveryInputError } from './time';
+
+/**
+ * The send-time arm a step runs on: its variant's `sendTime` when it sets one (RFC 0016), else the
+ * recovery's arm (RFC 0012); undefined when neither applies.
+ */
+export function stepSendTimeArm(state: RecoveryState, step: number): SendTimeArm | undefined {
+  return state.sequence?.steps[step]?.sendTime ?? state.sendTimeArm;
+}
 
 /**
  * Why `RetryDeadLetter` for this step would be ignored, or `undefined` when it would be accepted:

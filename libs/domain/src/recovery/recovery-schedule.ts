@@ -68,7 +68,7 @@ export function scheduleNext(config: RecoveryConfig, out: Emitter, at: IsoTimest
     const planned =
       chosen !== undefined
         ? chosen
-        : s.sendTimeArm === 'on' && index >= 1
+        : (definition.sendTime ?? s.sendTimeArm) === 'on' && index >= 1
           ? toIso(sendTimeWindow(abandonedAt, definition.delayMs, config.sendTime).from)
           : toIso(toMs(abandonedAt) + definition.delayMs);
     const dueAt = later(at, planned, step.notBefore);

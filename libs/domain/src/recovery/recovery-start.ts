@@ -4,7 +4,7 @@
  * sequence (the band's or the catalogue's match), the support ticket (the band's, else for a
  * high-value cart), and the first step's timer. A cart abandoned again after new activity resumes instead.
  */
-import type { RecoveryConfig } from './config';
+import { experimentSettingsOf, type RecoveryConfig } from './config';
 import type { StartContext } from './recovery.messages';
 import { featuresAtAbandonment, RECOVERY_FEATURES_SCHEMA } from './features';
 import { explainScore, scoreFeatures } from './score';
@@ -14,9 +14,10 @@ import { drawArm } from './arms';
 import { isValidTimeZone, localParts } from './quiet-hours';
 import { reachableChannels } from './recovery-state';
 import { later, scheduleNext, ticketPaused, type Emitter } from './recovery-schedule';
-import { segment } from './segments';
+import { segment, type Segment } from './segments';
 import { sendTimeArm } from './send-time';
-import { selectSequence } from './sequences';
+import { selectSequence, type SequenceDefinition } from './sequences';
+import { assignVariant, experimentIdFor, experimentSegment } from './variants';
 import { RecoveryInputError, toIso, toMs } from './time';
 import type { IsoTimestamp } from './types';
 
@@ -164,6 +165,7 @@ export function startRecovery(
     catalogueVersion: ctx.sequences.version,
     steps: sequence.steps,
   });
+  if (!holdout) assignVariants(config, out, at, sequence, segmentation.segments, ctx);
   if (holdout) {
     out.emit({ type: 'recovery.assigned-holdout', at, random, holdoutPercent: config.holdoutPercent });
     const lastDelay = sequence.steps[sequence.steps.length - 1]?.delayMs ?? 0;
@@ -181,4 +183,41 @@ export function startRecovery(
     });
   }
   scheduleNext(config, out, at);
+}
+
+/**
+ * One `recovery.variant-assigned` per step with variants when the shop's experiments are on
+ * (RFC 0016); the holdout never gets one. Each step's draw comes from its own stream of the
+ * context's seed, so the assignment of one step does not depend on the others'.
+ */
+function assignVariants(
+  config: RecoveryConfig,
+  out: Emitter,
+  at: IsoTimestamp,
+  sequence: SequenceDefinition,
+  segments: readonly Segment[],
+  ctx: StartContext,
+): void {
+  const settings = experimentSettingsOf(config);
+  if (!settings.enabled || !sequence.steps.some((s) => (s.variants ?? []).length > 0)) return;
+  const experiments = ctx.experiments;
+  if (experiments === undefined || !Number.isInteger(experiments.seed) || experiments.seed < 0) {
+    throw new RecoveryInputError('experiments.seed must be a non-negative integer when the shop runs experiments');
+  }
+  const segment = experimentSegment(segments);
+  for (const step of sequence.steps) {
+    if (step.variants === undefined || step.variants.length === 0) continue;
+    const experimentId = experimentIdFor(sequence.id, sequence.version, step.index, segment);
+    const assignment = assignVariant({
+      step: step.index,
+      variants: step.variants,
+      experimentId,
+      segment,
+      snapshot: experiments.experiments[experimentId],
+      seed: experiments.seed,
+      draws: settings.draws,
+      at,
+    });
+    if (assignment !== undefined) out.emit({ type: 'recovery.variant-assigned', at, ...assignment });
+  }
 }

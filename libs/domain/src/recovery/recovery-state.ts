@@ -7,7 +7,7 @@ import type { SoldOutLine } from './alternatives';
 import type { SendMode } from './pre-send';
 import type { Segment } from './segments';
 import type { SendTimeArm, SendTimeReason } from './send-time';
-import type { SequenceStep } from './sequences';
+import { applyVariant, type SequenceStep } from './sequences';
 import { customerTicketKey } from './support-tickets';
 import type { CartSnapshot, Channel, IsoTimestamp } from './types';
 
@@ -63,6 +63,8 @@ export interface RecoveryState {
   readonly shopTimeZone?: string;
   readonly segments: readonly Segment[];
   readonly sequence?: { readonly id: string; readonly version: number; readonly steps: readonly SequenceStep[] };
+  /** The variant each step with variants runs, by step (RFC 0016). */
+  readonly variants?: Readonly<Record<number, string>>;
   readonly steps: readonly StepState[];
   readonly timer?: CurrentTimer;
   readonly timerCount: number;
@@ -298,6 +300,20 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
     }
     case 'recovery.send-time-assigned':
       return { ...state, sendTimeArm: event.data.arm };
+    case 'recovery.variant-assigned': {
+      // The step runs as its variant sets it (RFC 0016); the assignment is kept for the history.
+      const sequence = state.sequence;
+      const step = sequence?.steps[event.data.step];
+      if (sequence === undefined || step === undefined) return state;
+      const steps = sequence.steps.map((st, i) =>
+        i === event.data.step ? applyVariant(st, event.data.overrides) : st,
+      );
+      return {
+        ...state,
+        sequence: { ...sequence, steps },
+        variants: { ...state.variants, [event.data.step]: event.data.variantId },
+      };
+    }
     case 'recovery.send-time-chosen':
       return {
         ...state,

@@ -29,6 +29,7 @@ import type { RoutingBand, RoutingReason, RoutingThresholds } from './routing';
 import type { EnrichmentSource, EnrichmentUnavailableReason, ProfileEnrichment } from './enrichment';
 import type { CustomerFeatures, Segment, Segmentation } from './segments';
 import type { SequenceCatalogue, SequenceStep } from './sequences';
+import type { ExperimentsContext, VariantAssignment } from './variants';
 import type {
   CustomerTicketFact,
   SupportLookupFailure,
@@ -65,6 +66,11 @@ export interface StartContext {
    * Absent: nothing is recorded about the score.
    */
   readonly scoring?: ScoringContext;
+  /**
+   * The shop's experiments as they stand (RFC 0016) and this recovery's seed: required when the
+   * shop's experiments are on and the selected sequence has a step with variants.
+   */
+  readonly experiments?: ExperimentsContext;
 }
 
 export interface ChannelSkip {
@@ -680,6 +686,13 @@ export interface EnrichmentUnavailable extends Base<'recovery.enrichment-unavail
  * optimisation is on: `on` moves follow-ups to the customer's best hour, `off` keeps nominal times.
  * `propensity` is the probability of the arm drawn; holdout recoveries get none.
  */
+/**
+ * The variant a step of this recovery runs (RFC 0016): Thompson sampling per segment × step over the
+ * experiment's eligible variants, the adopted one, or the only one the guardrails left. `propensity`
+ * is the probability that this variant was chosen at that moment (Monte-Carlo, from the recorded
+ * seed); holdout recoveries get none.
+ */
+export interface VariantAssigned extends Base<'recovery.variant-assigned'>, VariantAssignment {}
 export interface SendTimeAssigned extends Base<'recovery.send-time-assigned'> {
   readonly arm: SendTimeArm;
   readonly propensity: number;
@@ -796,6 +809,7 @@ export type RecoveryEvent =
   | EnrichmentUnavailable
   | AlternativesChecked
   | SendTimeAssigned
+  | VariantAssigned
   | SendTimeChosen
   | BackInStockWatched
   | BackInStockRequested

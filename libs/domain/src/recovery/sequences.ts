@@ -2,6 +2,7 @@ import type { RecoveryConfig } from './config';
 import { gte, isDecimalString } from './money';
 import { SEGMENTS, type Segment } from './segments';
 import { CHANNELS, type Channel, type DecimalString } from './types';
+import type { StepVariant } from './variants';
 
 export interface SequenceStep {
   /** Position in the sequence, 0-based. */
@@ -16,6 +17,15 @@ export interface SequenceStep {
   readonly template: string;
   /** Help-oriented template used while a support ticket is open. */
   readonly helpTemplate?: string;
+  /** E-mail subject line overriding the template's own (a template string; set by a variant). */
+  readonly subject?: string;
+  /** Send-time optimisation for this step (set by a variant): overrides the recovery's send-time arm. */
+  readonly sendTime?: 'on' | 'off';
+  /**
+   * Variants of this step (RFC 0016), each overriding some of its fields: with the shop's experiments
+   * on, each recovery gets one of them (Thompson sampling per segment, until one is adopted).
+   */
+  readonly variants?: readonly StepVariant[];
 }
 
 export interface SequenceMatch {
@@ -188,8 +198,117 @@ export function validateSequence(definition: SequenceDefinition, field = ''): Va
     if (step.helpTemplate !== undefined && step.helpTemplate.trim() === '') {
       errors.push({ field: f('helpTemplate'), message: 'must be a non-empty template id when given' });
     }
+    errors.push(...validateStepFields(step, f));
+    if (step.variants !== undefined) errors.push(...validateVariants(step.variants, (n) => f(`variants${n}`)));
+  });
+  // Delays must keep the steps in order whichever variants a recovery gets.
+  definition.steps.forEach((step, i) => {
+    if (i === 0 || !Array.isArray(definition.steps[i - 1].variants ?? []) || !Array.isArray(step.variants ?? []))
+      return;
+    const previous = delaysOf(definition.steps[i - 1]);
+    if (previous.length === 0) return;
+    const latestBefore = Math.max(...previous);
+    (step.variants ?? []).forEach((v: StepVariant, j: number) => {
+      if (v.delayMs !== undefined && Number.isInteger(v.delayMs) && v.delayMs <= latestBefore) {
+        errors.push({
+          field: at(`steps[${i}].variants[${j}].delayMs`),
+          message: `must be greater than every delay of step ${i - 1} (${latestBefore})`,
+        });
+      }
+    });
+    if (
+      Number.isInteger(step.delayMs) &&
+      step.delayMs > definition.steps[i - 1].delayMs &&
+      step.delayMs <= latestBefore
+    ) {
+      errors.push({
+        field: at(`steps[${i}].delayMs`),
+        message: `must be greater than every delay of step ${i - 1}'s variants (${latestBefore})`,
+      });
+    }
   });
   return errors;
+}
+
+function delaysOf(step: SequenceStep): number[] {
+  const variants: readonly StepVariant[] = Array.isArray(step.variants) ? step.variants : [];
+  return [step.delayMs, ...variants.map((v) => v.delayMs ?? step.delayMs)].filter((d) => Number.isInteger(d));
+}
+
+/** The fields a step and a variant share: subject and send-time. */
+function validateStepFields(
+  step: { readonly subject?: unknown; readonly sendTime?: unknown },
+  f: (name: string) => string,
+): ValidationError[] {
+  const errors: ValidationError[] = [];
+  if (
+    step.subject !== undefined &&
+    (typeof step.subject !== 'string' || step.subject.trim() === '' || step.subject.length > 200)
+  ) {
+    errors.push({ field: f('subject'), message: 'must be a non-empty subject line of at most 200 characters' });
+  }
+  if (step.sendTime !== undefined && step.sendTime !== 'on' && step.sendTime !== 'off') {
+    errors.push({ field: f('sendTime'), message: "must be 'on' or 'off'" });
+  }
+  return errors;
+}
+
+const VARIANT_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const MAX_VARIANTS = 8;
+
+/** A step's variants: 2-8, unique ids, valid values (a variant with only an id is the step as defined: the control). */
+export function validateVariants(variants: unknown, f: (name: string) => string): ValidationError[] {
+  const errors: ValidationError[] = [];
+  if (!Array.isArray(variants) || variants.length < 2 || variants.length > MAX_VARIANTS) {
+    return [{ field: f(''), message: `must list 2 to ${MAX_VARIANTS} variants` }];
+  }
+  const seen = new Set<string>();
+  (variants as StepVariant[]).forEach((v, j) => {
+    const g = (name: string) => f(`[${j}].${name}`);
+    if (v === null || typeof v !== 'object') {
+      errors.push({ field: f(`[${j}]`), message: 'must be an object' });
+      return;
+    }
+    if (typeof v.id !== 'string' || !VARIANT_ID.test(v.id)) {
+      errors.push({ field: g('id'), message: 'must be 1-32 lower-case letters, digits or dashes' });
+    } else if (seen.has(v.id)) {
+      errors.push({ field: g('id'), message: `duplicate variant id '${v.id}'` });
+    } else {
+      seen.add(v.id);
+    }
+    const known = new Set(['id', 'subject', 'template', 'discountPercent', 'delayMs', 'channels', 'sendTime']);
+    for (const key of Object.keys(v)) {
+      if (!known.has(key)) errors.push({ field: g(key), message: 'is not a variant field' });
+    }
+    if (v.template !== undefined && (typeof v.template !== 'string' || v.template.trim() === '')) {
+      errors.push({ field: g('template'), message: 'must be a non-empty template id' });
+    }
+    if (
+      v.discountPercent !== undefined &&
+      (!Number.isInteger(v.discountPercent) || v.discountPercent < 0 || v.discountPercent > 90)
+    ) {
+      errors.push({ field: g('discountPercent'), message: 'must be an integer between 0 and 90' });
+    }
+    if (v.delayMs !== undefined && (!Number.isInteger(v.delayMs) || v.delayMs < 0)) {
+      errors.push({ field: g('delayMs'), message: 'must be a non-negative integer (milliseconds)' });
+    }
+    if (v.channels !== undefined) {
+      const channels: readonly Channel[] = Array.isArray(v.channels) ? v.channels : [];
+      if (channels.length === 0) errors.push({ field: g('channels'), message: 'must list at least one channel' });
+      channels.forEach((c, k) => {
+        if (!CHANNELS.includes(c)) errors.push({ field: g(`channels[${k}]`), message: `unknown channel '${c}'` });
+        else if (channels.indexOf(c) !== k) errors.push({ field: g(`channels[${k}]`), message: 'duplicate' });
+      });
+    }
+    errors.push(...validateStepFields(v, g));
+  });
+  return errors;
+}
+
+/** The step as a variant sets it (the variant's fields over the step's; the variants list dropped). */
+export function applyVariant(step: SequenceStep, overrides: Omit<StepVariant, 'id'>): SequenceStep {
+  const { variants: _variants, ...rest } = step;
+  return { ...rest, ...overrides, index: step.index };
 }
 
 export function validateSequenceCatalogue(catalogue: SequenceCatalogue): ValidationError[] {

@@ -17,6 +17,7 @@ import {
   OUTSIDE_ERROR_DEFER_REASONS,
   outcomeFromCheck,
   sendFactsFromState,
+  stepSendTimeArm,
   type Channel,
   type RecoveryEvent,
   type SoldOutLine,
@@ -106,7 +107,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
     const customerZone = state.cart?.timeZone ?? facts.customer?.timeZone ?? history.lastOrderTimeZone;
     // Send-time optimisation (RFC 0012): a follow-up's time is chosen once and recorded before the
     // checks, which wait for it; a retried request reads the record instead of choosing again.
-    if (state.sendTimeArm !== undefined && step >= 1 && state.sendTimes?.[step] === undefined) {
+    if (stepSendTimeArm(state, step) !== undefined && step >= 1 && state.sendTimes?.[step] === undefined) {
       const channels = reachable(state, dueEvent.definition.channels, deps.channels);
       const choice = await chooseStepSendTime(deps.pool, state, step, this.ctx.now().toISOString(), {
         config: pm.config,
@@ -293,7 +294,8 @@ export async function chooseStepSendTime(
   },
 ): Promise<SendTimeChoice | undefined> {
   const definition = state.sequence?.steps[step];
-  if (definition === undefined || state.abandonedAt === undefined || state.sendTimeArm === undefined) return undefined;
+  const arm = stepSendTimeArm(state, step);
+  if (definition === undefined || state.abandonedAt === undefined || arm === undefined) return undefined;
   const zone = engagementZone(opts.customerZone, state.shopTimeZone);
   const profiles = await engagementHours.profiles(q, state.shopId ?? '', opts.customerKey);
   const input: SendTimeInput = {
@@ -307,7 +309,7 @@ export async function chooseStepSendTime(
     customer: profiles.customer,
     shop: profiles.shop,
   };
-  return state.sendTimeArm === 'on' ? chooseSendTime(input) : controlArmChoice(input);
+  return arm === 'on' ? chooseSendTime(input) : controlArmChoice(input);
 }
 
 function channelOfKey(key: string): Channel {

@@ -1,0 +1,11 @@
+export type * from './experiment.messages';
+export {
+  experimentDecider,
+  evolveExperiment,
+  experimentSnapshot,
+  guardrailBreach,
+  initialExperimentState,
+  type EvaluateExperiment,
+  type ExperimentCommand,
+  type ExperimentState,
+} from './experiment.decider';

@@ -1,0 +1,188 @@
+/**
+ * Step variants and their experiments (RFC 0016). A sequence step may list variants, each
+ * overriding some of the step's fields (subject, template, discount, delay, channels, send-time);
+ * the variants of one step for one segment are an experiment, `<sequence>@<version>.s<step>.<segment>`
+ * on the stream `experiment-<shop>-<experimentId>`. A recovery gets, per step with variants, the
+ * adopted variant once the experiment adopted one, the only variant left when guardrails stopped the
+ * others, else a Thompson draw; each assignment is recorded with its propensity.
+ */
+import { RESPONSE_SEGMENT_ORDER } from './channel-choice';
+import type { Segment } from './segments';
+import { posteriorsOf, probabilityBest, seededUniform, seedOf, thompsonChoice, type ArmEvidence } from './thompson';
+import type { Channel, IsoTimestamp } from './types';
+
+/** What a variant may change of its step; absent fields keep the step's own. */
+export interface StepVariant {
+  /** 1-32 lower-case letters, digits or dashes, unique within the step. */
+  readonly id: string;
+  /** E-mail subject line (a template string rendered like the template's own subject). */
+  readonly subject?: string;
+  readonly template?: string;
+  /** Incentive level (0 = none); a shop whose discounts are learned decides the level itself. */
+  readonly discountPercent?: number;
+  readonly delayMs?: number;
+  readonly channels?: readonly Channel[];
+  /** Send-time optimisation for this step: `on` moves it to the customer's best hour, `off` keeps nominal. */
+  readonly sendTime?: 'on' | 'off';
+}
+
+export const VARIANT_FIELDS = ['subject', 'template', 'discountPercent', 'delayMs', 'channels', 'sendTime'] as const;
+
+export interface ExperimentSettings {
+  /** The learning switch: off, variants are ignored and every step runs as defined. */
+  readonly enabled: boolean;
+  /** Posterior probability of being best at which a variant is adopted (0.5-1). */
+  readonly adoptThreshold: number;
+  /** Settled assignments every live variant needs before anything is adopted. */
+  readonly minSamplesPerVariant: number;
+  /** A variant is stopped when its unsubscribe rate is above this with `guardrailConfidence`. */
+  readonly maxUnsubscribeRate: number;
+  /** … or its complaint rate above this. */
+  readonly maxComplaintRate: number;
+  /** Posterior probability that the rate exceeds its limit at which a variant is stopped. */
+  readonly guardrailConfidence: number;
+  /** Sent messages a variant needs before a guardrail can stop it. */
+  readonly guardrailMinMessages: number;
+  /** Monte-Carlo draws for propensities and probabilities of being best. */
+  readonly draws: number;
+}
+
+export const DEFAULT_EXPERIMENT_SETTINGS: ExperimentSettings = {
+  enabled: false,
+  adoptThreshold: 0.95,
+  minSamplesPerVariant: 100,
+  maxUnsubscribeRate: 0.02,
+  maxComplaintRate: 0.003,
+  guardrailConfidence: 0.95,
+  guardrailMinMessages: 50,
+  draws: 1000,
+};
+
+/**
+ * The segment an experiment is keyed by: the recovery's most specific segment in the order the
+ * channel choice and the learned discounts use ({@link RESPONSE_SEGMENT_ORDER}), so each recovery
+ * belongs to exactly one experiment per step and all learners share one segment key.
+ */
+export const EXPERIMENT_SEGMENT_ORDER = RESPONSE_SEGMENT_ORDER as readonly Segment[];
+
+export function experimentSegment(segments: readonly Segment[]): Segment {
+  return EXPERIMENT_SEGMENT_ORDER.find((s) => segments.includes(s)) ?? 'new';
+}
+
+export function experimentIdFor(sequenceId: string, sequenceVersion: number, step: number, segment: Segment): string {
+  return `${sequenceId}@${sequenceVersion}.s${step}.${segment}`;
+}
+
+/** The inverse of {@link experimentIdFor}; undefined for anything else. */
+export function parseExperimentId(
+  id: string,
+): { sequenceId: string; sequenceVersion: number; step: number; segment: Segment } | undefined {
+  const m = /^([a-z0-9][a-z0-9-]{0,63})@(\d+)\.s(\d+)\.([a-z-]+)$/.exec(id);
+  if (m === null) return undefined;
+  return { sequenceId: m[1], sequenceVersion: Number(m[2]), step: Number(m[3]), segment: m[4] as Segment };
+}
+
+export type AssignmentMode = 'thompson' | 'adopted' | 'only-variant';
+
+/** What the application knows of one experiment when a recovery starts. */
+export interface ExperimentSnapshot {
+  readonly status: 'running' | 'closed';
+  readonly adoptedVariantId?: string;
+  readonly stoppedVariantIds: readonly string[];
+  /** Settled evidence per variant (variants without any may be absent). */
+  readonly arms: readonly ArmEvidence[];
+}
+
+/** The experiments' part of a start context: their snapshots and the seed of this recovery's draws. */
+export interface ExperimentsContext {
+  /** A 32-bit seed: the draws of every step derive from it (recorded, so a replay gets the same numbers). */
+  readonly seed: number;
+  readonly experiments: Readonly<Record<string, ExperimentSnapshot>>;
+}
+
+export interface VariantAssignment {
+  readonly step: number;
+  readonly experimentId: string;
+  readonly variantId: string;
+  /** Probability that this variant was chosen at that moment (1 for adopted / only-variant). */
+  readonly propensity: number;
+  readonly segment: Segment;
+  readonly mode: AssignmentMode;
+  readonly decidedAt: IsoTimestamp;
+  /** The seed of the draw and the Monte-Carlo draws behind the propensity (thompson only). */
+  readonly seed?: number;
+  readonly draws?: number;
+  /** Every eligible variant's probability of being best at that moment (thompson only). */
+  readonly probabilities?: Readonly<Record<string, number>>;
+  /** Settled assignments the posterior was built from (thompson only). */
+  readonly settled?: number;
+  /** The fields the variant set on the step. */
+  readonly overrides: Omit<StepVariant, 'id'>;
+}
+
+function overridesOf(variant: StepVariant): Omit<StepVariant, 'id'> {
+  const { id: _id, ...rest } = variant;
+  return rest;
+}
+
+/**
+ * The assignment of one step: adopted → that variant; guardrails left one → it; none left →
+ * undefined (the step runs as defined); else Thompson with the step's own stream of the seed.
+ */
+export function assignVariant(input: {
+  readonly step: number;
+  readonly variants: readonly StepVariant[];
+  readonly experimentId: string;
+  readonly segment: Segment;
+  readonly snapshot: ExperimentSnapshot | undefined;
+  readonly seed: number;
+  readonly draws: number;
+  readonly at: IsoTimestamp;
+}): VariantAssignment | undefined {
+  const { step, variants, experimentId, segment, snapshot, at } = input;
+  const base = { step, experimentId, segment, decidedAt: at };
+  if (snapshot?.adoptedVariantId !== undefined) {
+    const adopted = variants.find((v) => v.id === snapshot.adoptedVariantId);
+    if (adopted !== undefined) {
+      return { ...base, variantId: adopted.id, propensity: 1, mode: 'adopted', overrides: overridesOf(adopted) };
+    }
+  }
+  const stopped = new Set(snapshot?.stoppedVariantIds ?? []);
+  const eligible = variants.filter((v) => !stopped.has(v.id));
+  if (eligible.length === 0) return undefined;
+  if (eligible.length === 1) {
+    return {
+      ...base,
+      variantId: eligible[0].id,
+      propensity: 1,
+      mode: 'only-variant',
+      overrides: overridesOf(eligible[0]),
+    };
+  }
+  const evidence = eligible.map(
+    (v) =>
+      snapshot?.arms.find((a) => a.variantId === v.id) ?? {
+        variantId: v.id,
+        settled: 0,
+        recovered: 0,
+        netRevenue: 0,
+        netRevenueSquares: 0,
+      },
+  );
+  const posteriors = posteriorsOf(evidence);
+  const seed = seedOf(`${experimentId}#${step}`, input.seed);
+  const chosen = thompsonChoice(posteriors, seededUniform(seed));
+  const probabilities = probabilityBest(posteriors, seededUniform(seedOf('propensity', seed)), input.draws);
+  const variant = eligible[chosen];
+  return {
+    ...base,
+    variantId: variant.id,
+    propensity: probabilities[chosen],
+    mode: 'thompson',
+    seed: input.seed,
+    draws: input.draws,
+    probabilities: Object.fromEntries(eligible.map((v, i) => [v.id, probabilities[i]])),
+    settled: evidence.reduce((n, a) => n + a.settled, 0),
+    overrides: overridesOf(variant),
+  };
+}
