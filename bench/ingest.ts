@@ -95,7 +95,10 @@ function checkoutBody(i: number): string {
   });
 }
 
-type Mode = 'naive' | 'reclaim' | 'reclaim-all';
+type Mode = 'naive' | 'reclaim' | 'reclaim-all' | 'reclaim-base';
+
+/** BENCH_BASE_DIR: another checkout of Reclaim (e.g. the previous commit), run as `reclaim-base` (roles off). */
+const BASE_DIR = process.env.BENCH_BASE_DIR;
 
 function startServer(mode: Mode, dbUrl: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
@@ -108,10 +111,11 @@ function startServer(mode: Mode, dbUrl: string): Promise<{ child: ChildProcess; 
       'ts-node/register/transpile-only',
       '-r',
       'tsconfig-paths/register',
-      resolve(__dirname, 'ingest-server.ts'),
-      mode,
+      mode === 'reclaim-base' ? resolve(BASE_DIR!, 'bench/ingest-server.ts') : resolve(__dirname, 'ingest-server.ts'),
+      mode === 'reclaim-base' ? 'reclaim' : mode,
     ],
     {
+      ...(mode === 'reclaim-base' ? { cwd: BASE_DIR } : {}),
       env: { ...process.env, DATABASE_URL: dbUrl, BENCH_MASTER_KEY: MASTER_KEY },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -222,15 +226,24 @@ async function main(): Promise<void> {
     naive: 'naive node:http + INSERT',
     reclaim: 'Reclaim /webhooks/shopify, roles off',
     'reclaim-all': 'Reclaim /webhooks/shopify, all roles on',
+    'reclaim-base': `Reclaim of ${BASE_DIR ?? 'BENCH_BASE_DIR'}, roles off`,
   };
   // BENCH_MODES narrows a run (e.g. `reclaim` to profile one server); the ratios need naive in it.
-  const modes = (process.env.BENCH_MODES ?? 'naive,reclaim,reclaim-all').split(',') as Mode[];
+  const modes = (
+    process.env.BENCH_MODES ?? `naive,reclaim,reclaim-all${BASE_DIR === undefined ? '' : ',reclaim-base'}`
+  ).split(',') as Mode[];
+  if (modes.includes('reclaim-base') && BASE_DIR === undefined) throw new Error('reclaim-base needs BENCH_BASE_DIR');
   const totals = new Map<
     Mode,
     { answered: number; ms: number; p99: number[]; acknowledged: number; stored: number; non2xx: number }
   >();
+  /** Each round's rate per server: ratios are taken within a round (same minutes of machine load). */
+  const perRound: Map<Mode, number>[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const mode of modes) {
+    const rates = new Map<Mode, number>();
+    perRound.push(rates);
+    // Alternate the order between rounds so no server always runs first after a quiet spell.
+    for (const mode of round % 2 === 1 ? modes : [...modes].reverse()) {
       const { child, port } = await startServer(mode, dbUrl);
       const path = mode === 'naive' ? '/' : '/webhooks/shopify';
       await load(port, path, 2_000, bodies); // warm-up
@@ -246,6 +259,7 @@ async function main(): Promise<void> {
       t.stored += stored;
       t.non2xx += m.result.non2xx + m.result.errors + m.result.timeouts;
       totals.set(mode, t);
+      rates.set(mode, (m.answered / m.ms) * 1000);
       console.log(
         `  round ${round} ${names[mode]}: ${((m.answered / m.ms) * 1000).toFixed(0)} req/s, p99 ${m.result.latency.p99} ms`,
       );
@@ -262,13 +276,24 @@ async function main(): Promise<void> {
     );
   }
   const has = (m: Mode) => totals.has(m);
+  const ratios = (a: Mode, b: Mode) => {
+    const r = perRound.map((x) => x.get(a)! / x.get(b)!).sort((x, y) => x - y);
+    const median = r.length % 2 ? r[(r.length - 1) / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+    return `median ${median.toFixed(2)}× (rounds: ${perRound.map((x) => (x.get(a)! / x.get(b)!).toFixed(2)).join(', ')})`;
+  };
   if (has('reclaim') && has('naive'))
-    console.log(`\nratio Reclaim (roles off) / naive: ${(rate('reclaim') / rate('naive')).toFixed(2)}× (target ≥ 1×)`);
+    console.log(
+      `\nratio Reclaim (roles off) / naive: ${(rate('reclaim') / rate('naive')).toFixed(2)}× over all rounds, ${ratios('reclaim', 'naive')} (target ≥ 1×)`,
+    );
+  if (has('reclaim-base') && has('reclaim'))
+    console.log(`ratio Reclaim (roles off) / ${names['reclaim-base']}: ${ratios('reclaim', 'reclaim-base')}`);
+  if (has('reclaim-base') && has('naive'))
+    console.log(`ratio ${names['reclaim-base']} / naive: ${ratios('reclaim-base', 'naive')}`);
   if (has('reclaim-all'))
     console.log(
       `Reclaim, all roles on: ${rate('reclaim-all').toFixed(0)} req/s (target ≥ 2,000, p99 < 100 ms)${has('naive') ? `; ${(rate('reclaim-all') / rate('naive')).toFixed(2)}× naive` : ''}`,
     );
-  for (const mode of (['reclaim', 'reclaim-all'] as const).filter(has)) {
+  for (const mode of (['reclaim', 'reclaim-all', 'reclaim-base'] as const).filter(has)) {
     const t = totals.get(mode)!;
     console.log(
       `${names[mode]}: ${t.acknowledged} distinct deliveries acknowledged, ${t.stored} stored → ${

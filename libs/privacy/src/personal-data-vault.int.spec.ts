@@ -158,6 +158,68 @@ describe('PersonalDataVault (Postgres)', () => {
     expect(await vault.open(shopB, sealed[299])).toBe('e-batch-299');
   });
 
+  it('loads stored keys and creates the missing ones of a batch in one statement', async () => {
+    const first = new PersonalDataVault(pool, master);
+    const stored = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => first.seal(shopB, `e-mixed-${i}`, `old ${i}`)),
+    );
+    const vault = new PersonalDataVault(pool, master); // cold cache: 50 stored keys, 50 new subjects
+    const spy = jest.spyOn(pool, 'query');
+    const sealed = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => vault.seal(shopB, `e-mixed-${i}`, `new ${i}`)),
+    );
+    expect(spy).toHaveBeenCalledTimes(1);
+    spy.mockRestore();
+    expect(await countKeys(shopB)).toBeGreaterThanOrEqual(100);
+    // The stored keys were used, not replaced: old and new values open with both vaults.
+    for (let i = 0; i < 50; i++) {
+      expect(sealed[i].key).toBe(stored[i].key);
+      expect(await first.open(shopB, sealed[i])).toBe(`new ${i}`);
+      expect(await vault.open(shopB, stored[i])).toBe(`old ${i}`);
+    }
+    for (let i = 50; i < 100; i++) expect(await first.open(shopB, sealed[i])).toBe(`new ${i}`);
+  });
+
+  it('uses the key another process stored after its statement began, never its own', async () => {
+    const vault = new PersonalDataVault(pool, master);
+    const subject = `e-late-${randomBytes(4).toString('hex')}`;
+    // The other process's key insert, held open: our statement's snapshot cannot see it, and our insert waits on it.
+    const blocker = await pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      const other = new PersonalDataVault(blocker as unknown as Pool, master);
+      const theirs = await other.seal(shopA, subject, 'theirs');
+      const sealing = vault.seal(shopA, subject, 'mine');
+      await new Promise((r) => setTimeout(r, 200));
+      await blocker.query('COMMIT');
+      const sealed = await sealing;
+      expect(sealed.key).toBe(theirs.key);
+      expect(await countKeys(shopA, subject)).toBe(1);
+      expect(await vault.open(shopA, theirs)).toBe('theirs');
+      expect(await new PersonalDataVault(pool, master).open(shopA, sealed)).toBe('mine');
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
+  });
+
+  it('with deferKeyFlush, commits new keys without waiting for the flush, and only those statements', async () => {
+    const one = new Pool({ connectionString: db.url, max: 1 });
+    try {
+      const vault = new PersonalDataVault(one, master, { deferKeyFlush: true });
+      const sealed = await vault.seal(shopA, `e-deferred-${randomBytes(4).toString('hex')}`, 'v');
+      expect(await countKeys(shopA, sealed.subject)).toBe(1);
+      expect(await new PersonalDataVault(pool, master).open(shopA, sealed)).toBe('v');
+      // The setting was local to the key statement's transaction: the connection is back to the server's.
+      const { rows } = await one.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+      expect(rows[0].synchronous_commit).toBe(
+        (await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0].synchronous_commit,
+      );
+    } finally {
+      await one.end();
+    }
+  });
+
   it('invalidates its cache on shred even when the key was cached', async () => {
     const vault = new PersonalDataVault(pool, master, { cacheTtlMs: 60 * 60_000 });
     const sealed = await vault.seal(shopA, 'e-cached', 'v');

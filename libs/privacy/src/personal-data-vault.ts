@@ -33,8 +33,9 @@ import { inTransaction } from '@reclaim/database/transaction';
  * sealed under the shredded key reads as erased (`null`), never as tampered.
  *
  * Hot path (`seal`, ~2,000/s): a cache hit costs one AES-GCM encryption. Misses are coalesced:
- * all keys requested while a batch is pending are loaded with one SELECT, missing ones created
- * with one `INSERT … ON CONFLICT DO NOTHING` and re-selected, so processes racing to create one
+ * all keys requested while a batch is pending are loaded, and the missing ones created, by one
+ * statement (`INSERT … ON CONFLICT DO NOTHING` of fresh keys with the stored ones read alongside);
+ * one created meanwhile by another process is re-selected, so processes racing to create one
  * subject's key agree on the single stored key.
  */
 export interface PersonalDataVaultOptions {
@@ -53,6 +54,15 @@ export interface PersonalDataVaultOptions {
    * master-key rotation.
    */
   readonly identityRoot?: Buffer;
+  /**
+   * Commit new subject keys without waiting for their WAL flush (`synchronous_commit = off` for
+   * that statement only). Safe only when everything sealed with a key is stored in the same
+   * PostgreSQL cluster by a synchronous commit, as the appliance's PostgreSQL event store does: that
+   * later commit's WAL record comes after the key's, so flushing it flushes the key too, and a key
+   * lost in a crash was used by nothing that survived it. Not with EventStoreDB. Default false (each
+   * new key is durable on its own before anything is sealed with it).
+   */
+  readonly deferKeyFlush?: boolean;
 }
 
 export interface CustomerIdentifiers {
@@ -151,6 +161,7 @@ export class PersonalDataVault {
   private readonly erased = new BoundedLru<string, true>(50_000, Number.POSITIVE_INFINITY);
   private readonly peppers = new BoundedLru<string, Buffer>(10_000, Number.POSITIVE_INFINITY);
   private readonly maxBatch: number;
+  private readonly deferKeyFlush: boolean;
   private queue = new Map<string, PendingKey>();
   private readonly inflight = new Map<string, PendingKey>();
   private flushScheduled = false;
@@ -170,6 +181,7 @@ export class PersonalDataVault {
     this.pepperRoot = Buffer.from(hkdfSync('sha256', identity, Buffer.alloc(0), 'reclaim/customer-key/v1', KEY_BYTES));
     this.cache = new BoundedLru(options.cacheSize ?? 20_000, options.cacheTtlMs ?? 5 * 60_000);
     this.maxBatch = options.maxBatch ?? 500;
+    this.deferKeyFlush = options.deferKeyFlush ?? false;
   }
 
   /** Creates the `privacy` schema and key table (idempotent, safe to run concurrently). */
@@ -377,18 +389,26 @@ export class PersonalDataVault {
     }
   }
 
+  /**
+   * One round trip per batch. Without keys to create: a SELECT. With some: one statement inserts a
+   * fresh key for every subject asked with `create` (`ON CONFLICT DO NOTHING`) and returns those it
+   * inserted together with the stored keys of the others (read from the statement's snapshot); a
+   * key another process inserted after that snapshot is read again. With `deferKeyFlush` that
+   * statement commits without waiting for its WAL flush (see the option).
+   */
   private async loadBatch(batch: readonly PendingKey[]): Promise<void> {
     const generation = this.generation;
     try {
       const found = new Map<string, SubjectKey>();
-      const rows = await this.selectKeys(batch);
-      for (const row of rows) found.set(cacheKey(row.shop_id, row.subject), { id: row.key_id, key: this.unwrap(row) });
-      const missing = batch.filter((p) => p.create && !found.has(cacheKey(p.shopId, p.subject)));
-      if (missing.length > 0) {
+      const creating = batch.filter((p) => p.create);
+      if (creating.length === 0) {
+        for (const row of await this.selectKeys(batch))
+          found.set(cacheKey(row.shop_id, row.subject), { id: row.key_id, key: this.unwrap(row) });
+      } else {
         // One draw for the batch (8 id bytes and 32 key bytes per subject): one call, not two per new customer.
-        const random = randomBytes(missing.length * (8 + KEY_BYTES));
-        const fresh = new Map(
-          missing.map((p, i) => {
+        const random = randomBytes(creating.length * (8 + KEY_BYTES));
+        const fresh = new Map<string, SubjectKey>(
+          creating.map((p, i) => {
             const at = i * (8 + KEY_BYTES);
             return [
               cacheKey(p.shopId, p.subject),
@@ -396,25 +416,40 @@ export class PersonalDataVault {
             ];
           }),
         );
-        const freshOf = (p: PendingKey) => fresh.get(cacheKey(p.shopId, p.subject)) as SubjectKey;
-        const inserted = await this.pool.query<{ shop_id: string; subject: string }>(
-          `INSERT INTO privacy.subject_keys (shop_id, subject, key_id, wrapped_key)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
-           ON CONFLICT (shop_id, subject) DO NOTHING
-           RETURNING shop_id, subject`,
+        const freshOf = (p: PendingKey) => (p.create ? fresh.get(cacheKey(p.shopId, p.subject)) : undefined);
+        const { rows } = await this.pool.query<KeyRow & { created: boolean }>(
+          `WITH q AS MATERIALIZED (
+             SELECT q.* FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) AS q(shop_id, subject, key_id, wrapped_key)${
+               this.deferKeyFlush ? `, set_config('synchronous_commit', 'off', true)` : ''
+             }),
+           ins AS (
+             INSERT INTO privacy.subject_keys (shop_id, subject, key_id, wrapped_key)
+             SELECT shop_id, subject, key_id, wrapped_key FROM q WHERE key_id IS NOT NULL
+             ON CONFLICT (shop_id, subject) DO NOTHING
+             RETURNING shop_id, subject)
+           SELECT k.shop_id, k.subject, k.key_id, k.wrapped_key, false AS created
+             FROM privacy.subject_keys k JOIN q ON k.shop_id = q.shop_id AND k.subject = q.subject
+           UNION ALL
+           SELECT shop_id, subject, NULL, NULL, true FROM ins`,
           [
-            missing.map((p) => p.shopId),
-            missing.map((p) => p.subject),
-            missing.map((p) => freshOf(p).id),
-            missing.map((p) => this.wrap(p.shopId, p.subject, freshOf(p))),
+            batch.map((p) => p.shopId),
+            batch.map((p) => p.subject),
+            batch.map((p) => freshOf(p)?.id ?? null),
+            batch.map((p) => {
+              const key = freshOf(p);
+              return key === undefined ? null : this.wrap(p.shopId, p.subject, key);
+            }),
           ],
         );
-        for (const row of inserted.rows) {
+        // Stored keys first, then ours where we inserted (a key shredded meanwhile: ours is the live one).
+        for (const row of rows)
+          if (!row.created) found.set(cacheKey(row.shop_id, row.subject), { id: row.key_id, key: this.unwrap(row) });
+        for (const row of rows) {
           const ck = cacheKey(row.shop_id, row.subject);
-          found.set(ck, fresh.get(ck) as SubjectKey);
+          if (row.created) found.set(ck, fresh.get(ck) as SubjectKey);
         }
-        // Another process created these first: use the stored key, never ours.
-        const lost = missing.filter((p) => !found.has(cacheKey(p.shopId, p.subject)));
+        // Another process created these after our snapshot: use the stored key, never ours.
+        const lost = creating.filter((p) => !found.has(cacheKey(p.shopId, p.subject)));
         if (lost.length > 0) {
           for (const row of await this.selectKeys(lost))
             found.set(cacheKey(row.shop_id, row.subject), { id: row.key_id, key: this.unwrap(row) });

@@ -160,7 +160,13 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions):
     );
     // Customer keys and message links derive from the identity root, which a rotation does not change.
     const identityRoot = await loadIdentityRoot(pool, masterKeys);
-    const vault = new PersonalDataVault(hotPool, masterKeys, { identityRoot, cacheSize: config.CACHE_CUSTOMER_KEYS });
+    const vault = new PersonalDataVault(hotPool, masterKeys, {
+      identityRoot,
+      cacheSize: config.CACHE_CUSTOMER_KEYS,
+      // What is sealed is stored by the PostgreSQL event store's synchronous commits in this same
+      // database, which flush a new key's WAL with theirs: the key needs no flush of its own.
+      deferKeyFlush: store instanceof PostgresEventStore,
+    });
     const clock: Clock =
       options.clock === undefined
         ? new DatabaseClock(pool)

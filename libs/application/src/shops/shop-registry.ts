@@ -76,6 +76,10 @@ const CACHE_TTL_MS = 5_000;
  */
 export class ShopRegistry {
   private readonly byDomain = new Map<string, { at: number; shop: ShopCredentials | null }>();
+  /** Look-ups running, shared by the callers that miss meanwhile. */
+  private readonly loading = new Map<string, Promise<ShopCredentials | null>>();
+  /** Bumped by every change to a shop: a look-up that started before it is not cached. */
+  private generation = 0;
   /** The engine's time-zone look-ups (no secrets), cached like the webhook look-ups. */
   private readonly zones = new Map<string, { at: number; zone: string | null }>();
 
@@ -134,7 +138,7 @@ export class ShopRegistry {
           JSON.stringify(input.subscriptions ?? {}),
         ],
       );
-      this.byDomain.delete(cacheKey(input.platform, input.shopDomain));
+      this.forget(input.platform, input.shopDomain);
       return { shop: toShop(rows[0]), cartflowsToken };
     } catch (err) {
       if ((err as { code?: string }).code === '23505')
@@ -228,15 +232,37 @@ export class ShopRegistry {
       this.byDomain.set(key, hit);
       return hit.shop;
     }
-    const { rows } = await this.pool.query<ShopRow>(
-      'SELECT * FROM app.shops WHERE platform = $1 AND shop_domain = $2',
-      [platform, shopDomain],
-    );
-    const shop = rows[0] ? this.withSecrets(rows[0]) : null;
+    // One look-up per shop at a time: the deliveries arriving while it runs share it (no burst of
+    // identical reads, each opening the secrets, every time the entry expires under load).
+    const running = this.loading.get(key);
+    if (running) return running;
+    const generation = this.generation;
+    const load = this.pool
+      .query<ShopRow>('SELECT * FROM app.shops WHERE platform = $1 AND shop_domain = $2', [platform, shopDomain])
+      .then(({ rows }) => {
+        const shop = rows[0] ? this.withSecrets(rows[0]) : null;
+        // A change made while the read ran (register, rotation, deletion) must not be overwritten by it.
+        if (generation === this.generation) {
+          this.byDomain.delete(key);
+          this.byDomain.set(key, { at: t, shop });
+          while (this.byDomain.size > this.maxEntries)
+            this.byDomain.delete(this.byDomain.keys().next().value as string);
+        }
+        return shop;
+      })
+      .finally(() => {
+        if (this.loading.get(key) === load) this.loading.delete(key);
+      });
+    this.loading.set(key, load);
+    return load;
+  }
+
+  /** Drops a shop's cached look-up, and keeps a look-up already running from caching what it read. */
+  private forget(platform: string, shopDomain: string): void {
+    const key = cacheKey(platform, shopDomain);
+    this.generation += 1;
     this.byDomain.delete(key);
-    this.byDomain.set(key, { at: t, shop });
-    while (this.byDomain.size > this.maxEntries) this.byDomain.delete(this.byDomain.keys().next().value as string);
-    return shop;
+    this.loading.delete(key);
   }
 
   /** The unsigned CartFlows plugin posts to a per-shop secret URL; only the token's hash is stored. */
@@ -266,7 +292,7 @@ export class ShopRegistry {
         [id, new Date(now.getTime() + previousValidForMs), this.box.seal(newSecret, `shop:${id}:webhook-secret`), now],
       );
       await client.query('COMMIT');
-      this.byDomain.delete(cacheKey(row.platform, row.shop_domain));
+      this.forget(row.platform, row.shop_domain);
       return toShop(updated.rows[0]);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -322,7 +348,7 @@ export class ShopRegistry {
     const { rows } = await this.pool.query<ShopRow>('DELETE FROM app.shops WHERE id = $1 RETURNING *', [id]);
     const row = rows[0];
     if (!row) return false;
-    this.byDomain.delete(cacheKey(row.platform, row.shop_domain));
+    this.forget(row.platform, row.shop_domain);
     this.zones.delete(id);
     return true;
   }
