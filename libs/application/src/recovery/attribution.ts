@@ -10,13 +10,14 @@ import {
   type OrderPlacedData,
   type RecoveryDecider,
   type RecoveryEvent,
+  type RecoveryInput,
 } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { Queryable } from './db';
 import { engineIndex } from './engine-index';
 import { loadRecovery, runRecovery } from './recovery-stream';
 
-type ClickedMessage = AttributableMessage & { discountCode?: string };
+export type ClickedMessage = AttributableMessage & { discountCode?: string };
 
 export class OrderAttribution {
   constructor(
@@ -33,39 +34,49 @@ export class OrderAttribution {
       messages.push(...clickedMessages(recoveryId, events));
     }
     const pm = await this.pmFor(d.shopId);
-    const found = attributeOrder(messages, { orderId: d.orderId, placedAt: d.placedAt }, pm.config.attributionWindowMs);
-    if (found === undefined) return;
-    const message = messages.find((m) => m.messageId === found.messageId && m.recoveryId === found.recoveryId);
-    const discountCode = message?.discountCode;
-    const used =
-      discountCode !== undefined && d.discountCodes.some((c) => c.toUpperCase() === discountCode.toUpperCase());
-    await runRecovery(
-      this.store,
-      pm,
-      found.recoveryId,
-      {
-        type: 'OrderAttributed',
-        orderId: d.orderId,
-        step: found.step,
-        channel: found.channel,
-        messageId: found.messageId,
-        clickedAt: found.clickedAt,
-        placedAt: d.placedAt,
-        revenue: d.total,
-        currency: d.currency,
-        ...(discountCode !== undefined ? { discountCode } : {}),
-        discountUsed: used,
-        ...(d.landingSite !== undefined ? { landingSite: d.landingSite.slice(0, 2048) } : {}),
-        at: d.placedAt,
-      },
-      `${causationId}:attribution`,
-      d.shopId,
-    );
+    const input = attributionInput(d, messages, pm.config.attributionWindowMs);
+    if (input === undefined) return;
+    await runRecovery(this.store, pm, input.recoveryId, input.input, `${causationId}:attribution`, d.shopId);
   }
 }
 
+/**
+ * The order's last-click attribution among the customer's clicked messages: the recovery to credit
+ * and its `OrderAttributed` input (undefined when no click falls in the window).
+ */
+export function attributionInput(
+  d: OrderPlacedData,
+  messages: readonly ClickedMessage[],
+  attributionWindowMs: number,
+): { readonly recoveryId: string; readonly input: RecoveryInput } | undefined {
+  const found = attributeOrder(messages, { orderId: d.orderId, placedAt: d.placedAt }, attributionWindowMs);
+  if (found === undefined) return undefined;
+  const message = messages.find((m) => m.messageId === found.messageId && m.recoveryId === found.recoveryId);
+  const discountCode = message?.discountCode;
+  const used =
+    discountCode !== undefined && d.discountCodes.some((c) => c.toUpperCase() === discountCode.toUpperCase());
+  return {
+    recoveryId: found.recoveryId,
+    input: {
+      type: 'OrderAttributed',
+      orderId: d.orderId,
+      step: found.step,
+      channel: found.channel,
+      messageId: found.messageId,
+      clickedAt: found.clickedAt,
+      placedAt: d.placedAt,
+      revenue: d.total,
+      currency: d.currency,
+      ...(discountCode !== undefined ? { discountCode } : {}),
+      discountUsed: used,
+      ...(d.landingSite !== undefined ? { landingSite: d.landingSite.slice(0, 2048) } : {}),
+      at: d.placedAt,
+    },
+  };
+}
+
 /** Every click on a sent message of one recovery, with the message it belongs to. */
-function clickedMessages(recoveryId: string, events: readonly RecoveryEvent[]): ClickedMessage[] {
+export function clickedMessages(recoveryId: string, events: readonly RecoveryEvent[]): ClickedMessage[] {
   const out: ClickedMessage[] = [];
   const sent = new Map<string, { messageId: string; at: string; discountCode?: string }>();
   for (const ev of events) {

@@ -150,6 +150,89 @@ export const engineIndex = {
     return rows.map((r) => r.recovery_id);
   },
 
+  /**
+   * {@link recoveriesOf} for many customers in one query: every recovery of each, with its status
+   * (`ended` ones included), ordered by recovery id.
+   */
+  async recoveriesOfMany(
+    q: Queryable,
+    customers: readonly { readonly shopId: string; readonly customerKey: string }[],
+  ): Promise<{ shopId: string; customerKey: string; recoveryId: string; ended: boolean }[]> {
+    if (customers.length === 0) return [];
+    const { rows } = await q.query<{ shop_id: string; customer_key: string; recovery_id: string; ended: boolean }>(
+      `SELECT c.shop_id, c.customer_key, c.recovery_id, c.status = 'ended' AS ended
+         FROM engine.customer_recoveries c
+         JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k(shop_id, customer_key)
+           ON c.shop_id = k.shop_id AND c.customer_key = k.customer_key
+        ORDER BY c.recovery_id`,
+      [customers.map((c) => c.shopId), customers.map((c) => c.customerKey)],
+    );
+    return rows.map((r) => ({
+      shopId: r.shop_id,
+      customerKey: r.customer_key,
+      recoveryId: r.recovery_id,
+      ended: r.ended,
+    }));
+  },
+
+  /**
+   * Indexes many orders in one statement, and counts each new one as an order engagement in its
+   * slot (`engine.engagement_hours` and the shop's totals, as {@link engagementHours.record}).
+   * Returns the orders that were new, as `shopId\u0000orderId`. Each order must appear once.
+   */
+  async ordersWithEngagement(
+    tx: Queryable,
+    orders: readonly (IndexedOrder & {
+      readonly slot: { readonly weekday: number; readonly hour: number; readonly source: string };
+    })[],
+  ): Promise<Set<string>> {
+    if (orders.length === 0) return new Set();
+    const { rows } = await tx.query<{ shop_id: string; order_id: string }>(
+      `WITH u AS MATERIALIZED (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
+                              $7::boolean[], $8::jsonb[], $9::text[], $10::jsonb[], $11::smallint[], $12::smallint[], $13::text[])
+           AS u(shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone, product_ids,
+                weekday, hour, zone_source)),
+       o AS (
+         INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone, product_ids)
+         SELECT shop_id, order_id, customer_key, placed_at, total, currency, discounted,
+                ARRAY(SELECT jsonb_array_elements_text(u.categories)), time_zone,
+                ARRAY(SELECT jsonb_array_elements_text(u.product_ids))
+           FROM u
+         ON CONFLICT (shop_id, order_id) DO NOTHING
+         RETURNING shop_id, order_id),
+       h AS (SELECT u.* FROM u JOIN o ON o.shop_id = u.shop_id AND o.order_id = u.order_id),
+       c AS (
+         INSERT INTO engine.engagement_hours (shop_id, customer_key, weekday, hour, zone_source, orders, last_at)
+         SELECT shop_id, customer_key, weekday, hour, zone_source, count(*), max(placed_at)
+           FROM h GROUP BY shop_id, customer_key, weekday, hour, zone_source
+         ON CONFLICT (shop_id, customer_key, weekday, hour, zone_source) DO UPDATE
+           SET orders = engine.engagement_hours.orders + EXCLUDED.orders,
+               last_at = GREATEST(engine.engagement_hours.last_at, EXCLUDED.last_at)),
+       s AS (
+         INSERT INTO engine.shop_engagement_hours (shop_id, weekday, hour, events)
+         SELECT shop_id, weekday, hour, count(*) FROM h GROUP BY shop_id, weekday, hour
+         ON CONFLICT (shop_id, weekday, hour) DO UPDATE SET events = engine.shop_engagement_hours.events + EXCLUDED.events)
+       SELECT shop_id, order_id FROM o`,
+      [
+        orders.map((o) => o.shopId),
+        orders.map((o) => o.orderId),
+        orders.map((o) => o.customerKey),
+        orders.map((o) => o.placedAt),
+        orders.map((o) => o.total),
+        orders.map((o) => o.currency),
+        orders.map((o) => o.discounted),
+        orders.map((o) => JSON.stringify(o.categories)),
+        orders.map((o) => o.timeZone ?? null),
+        orders.map((o) => JSON.stringify(o.productIds ?? [])),
+        orders.map((o) => o.slot.weekday),
+        orders.map((o) => o.slot.hour),
+        orders.map((o) => o.slot.source),
+      ],
+    );
+    return new Set(rows.map((r) => `${r.shop_id}\u0000${r.order_id}`));
+  },
+
   /** Indexes the order; `true` when it is new (an order delivered again is indexed once). */
   async order(tx: Queryable, o: IndexedOrder): Promise<boolean> {
     const { rowCount } = await tx.query(
@@ -187,6 +270,22 @@ export const engineIndex = {
       [shopId, productId],
     );
     return rows.map((r) => r.recovery_id);
+  },
+
+  /** {@link watchersOf} for many products in one query. */
+  async watchersOfMany(
+    q: Queryable,
+    products: readonly { readonly shopId: string; readonly productId: string }[],
+  ): Promise<{ shopId: string; productId: string; recoveryId: string }[]> {
+    if (products.length === 0) return [];
+    const { rows } = await q.query<{ shop_id: string; product_id: string; recovery_id: string }>(
+      `SELECT w.shop_id, w.product_id, w.recovery_id FROM engine.stock_watches w
+         JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k(shop_id, product_id)
+           ON w.shop_id = k.shop_id AND w.product_id = k.product_id
+        ORDER BY w.recovery_id`,
+      [products.map((p) => p.shopId), products.map((p) => p.productId)],
+    );
+    return rows.map((r) => ({ shopId: r.shop_id, productId: r.product_id, recoveryId: r.recovery_id }));
   },
 
   async messageSent(tx: Queryable, m: IndexedMessage): Promise<void> {

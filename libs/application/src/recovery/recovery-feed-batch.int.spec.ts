@@ -5,11 +5,25 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
+import { v5 as uuidv5 } from 'uuid';
 import { createTestDatabase, type TestDatabase } from '@reclaim/database';
 import {
   cartDecider,
   cartStream,
+  checkBeforeSend,
   createRecoveryDecider,
+  defaultRecoveryConfig,
+  defaultSequences,
+  foldEvents,
+  fromStoredRecoveryEvent,
+  sendFactsFromState,
+  sentOutcome,
+  type OrderPlacedData,
+  type ProductStockReportedData,
+  type RecoveryInput,
+  type RecoveryState,
+  type StartContext,
+  type StoredRecoveryEvent,
   customerDecider,
   customerStream,
   reachFor,
@@ -21,6 +35,7 @@ import { PersonalDataVault } from '@reclaim/privacy';
 import { InMemoryShops } from '@reclaim/testing/fakes';
 import { runDecider } from '../shared/run-decider';
 import { inTransaction } from './db';
+import { engineIndex } from './engine-index';
 import { RecoveryEventsProjector } from './recovery-events-projector';
 import { RECOVERY_FEED_FILTER, RecoveryFeed } from './recovery-feed';
 import { migrateRecoveryEngine } from './schema';
@@ -28,6 +43,7 @@ import { PostgresSequenceRepository } from './sequences/sequence-repository';
 import { TimerStore } from './timers/timer-store';
 
 const SHOP = '3a7c1f43-7f6e-4d52-9a34-3c9a0f5b2a10';
+const uuidFor = (name: string) => uuidv5(name, '6ba7b810-9dad-11d1-80b4-00c04fd430c8');
 const T0 = Date.parse('2025-03-03T08:00:00.000Z');
 
 describe('RecoveryFeed batches', () => {
@@ -307,5 +323,344 @@ describe('RecoveryFeed batches', () => {
     expect(after.slice(2).map((r) => r.type)).toEqual(['recovery.activity-recorded', 'recovery.timer-scheduled']);
     expect(new Set(after.map((r) => r.id)).size).toBe(4);
     expect(await store.readStream(recoveryIdFor(SHOP, 'calm'))).toHaveLength(4);
+  });
+
+  it('joins consent revocations, orders and restock reports to the run: the one-by-one events, ids and index rows', async () => {
+    // The one-by-one side on a database of its own: the engine's index tables must not be shared.
+    const otherDb = await createTestDatabase('reclaim_feed_batch_single');
+    const otherPool = new Pool({ connectionString: otherDb.url, max: 4 });
+    try {
+      await migrateRecoveryEngine(otherPool);
+      await PostgresEventStore.migrate(otherPool, 'es_mixed');
+      const single = new PostgresEventStore({ pool: otherPool, schema: 'es_mixed', notify: false });
+      stores.push(single);
+      const batched = await newStore('es_mixed');
+      const keyOf = (email: string) => vault.subjectFor(SHOP, { email }) as string;
+      const iso = (ms: number) => new Date(ms).toISOString();
+
+      // Two recoveries from before the batch, driven through the decider and stored as they are:
+      // one whose first message was clicked, one whose message announced line l1 (product p-lamp) sold out.
+      const startCtx: StartContext = {
+        customer: {
+          ordersCount: 0,
+          totalSpent: '0',
+          previousAbandonments: 0,
+          previousRecoveries: 0,
+          discountOrdersCount: 0,
+          categoriesBought: [],
+        },
+        sequences: defaultSequences(defaultRecoveryConfig),
+        random: 0.5,
+        shopTimeZone: 'Europe/Berlin',
+      };
+      const drive = (
+        cartId: string,
+        email: string,
+        after: (state: RecoveryState, due: StoredRecoveryEvent) => RecoveryInput[],
+      ) => {
+        const log: StoredRecoveryEvent[] = [];
+        const send = (input: RecoveryInput) => {
+          const decided = pm.decide(input, foldEvents(pm, log));
+          log.push(...decided);
+          return decided;
+        };
+        const fire = () => {
+          const timer = foldEvents(pm, log).timer!;
+          return send({
+            type: 'TimerFired',
+            timerId: timer.timerId,
+            dueAt: timer.dueAt,
+            now: timer.dueAt,
+            start: startCtx,
+          });
+        };
+        send({
+          type: 'CartActivity',
+          shopId: SHOP,
+          cartId,
+          at: iso(T0),
+          cart: {
+            value: '80.00',
+            currency: 'EUR',
+            items: [
+              { lineId: 'l1', productId: 'p-lamp', variantId: 'v-lamp', quantity: 1, unitPrice: '60.00' },
+              { lineId: 'l2', productId: 'p-mug', quantity: 1, unitPrice: '20.00' },
+            ],
+            reach: { email: true, sms: false },
+            customerKey: keyOf(email),
+          },
+        });
+        fire(); // abandoned: started
+        const due = fire().find((e) => e.type === 'recovery.step-due');
+        if (due === undefined) throw new Error('no step due');
+        for (const input of after(foldEvents(pm, log), due)) send(input);
+        return log;
+      };
+      const flat = (e: StoredRecoveryEvent) => fromStoredRecoveryEvent(e) as { at: string; step: number };
+      const clicked = drive('mixed-clicked', 'clicker@example.com', (_, due) => [
+        {
+          type: 'StepOutcome',
+          step: 0,
+          channel: 'email',
+          at: flat(due).at,
+          outcome: { kind: 'sent', messageId: 'msg-c' },
+        },
+        {
+          type: 'MessageEngagement',
+          kind: 'clicked',
+          step: 0,
+          channel: 'email',
+          at: iso(Date.parse(flat(due).at) + 60_000),
+        },
+      ]);
+      const soldOut = drive('mixed-soldout', 'lamp@example.com', (state, due) => {
+        const at = flat(due).at;
+        const line = {
+          lineId: 'l1',
+          productId: 'p-lamp',
+          variantId: 'v-lamp',
+          quantity: 1,
+          lookup: 'none' as const,
+          considered: [],
+        };
+        const withAlternatives = pm.decide({ type: 'RecordAlternatives', at, step: 0, lines: [line] }, state);
+        const facts = sendFactsFromState(
+          withAlternatives.reduce((st, e) => pm.evolve(st, e), state),
+          fromStoredRecoveryEvent(due) as never,
+        );
+        const decision = checkBeforeSend({
+          ...facts,
+          consent: { email: { status: 'subscribed', source: 'shopify:checkout' } },
+          ignoredRecoveryMessages: 0,
+          stock: [{ lineId: 'l1', available: false }],
+          now: at,
+        });
+        if (decision.decision !== 'send') throw new Error(`expected a send, got ${decision.decision}`);
+        return [
+          { type: 'RecordAlternatives', at, step: 0, lines: [line] },
+          { type: 'StepOutcome', step: 0, channel: 'email', at, outcome: sentOutcome(decision, 'msg-s') },
+        ];
+      });
+      expect(soldOut.map((e) => e.type)).toContain('recovery.back-in-stock-watched');
+      expect(clicked.map((e) => e.type)).toContain('recovery.message-clicked');
+      const lastClick = clicked.filter((e) => e.type === 'recovery.message-clicked').map(flat)[0].at;
+      for (const [db, store] of [
+        [pool, batched],
+        [otherPool, single],
+      ] as const) {
+        for (const [cartId, email, log] of [
+          ['mixed-clicked', 'clicker@example.com', clicked],
+          ['mixed-soldout', 'lamp@example.com', soldOut],
+        ] as const) {
+          const id = recoveryIdFor(SHOP, cartId);
+          await store.append(
+            id,
+            log.map((e, i) => ({
+              id: uuidFor(`${id}|${i}`),
+              type: e.type,
+              schemaVersion: e.schemaVersion,
+              data: e.data,
+            })),
+            'no_stream',
+          );
+          await engineIndex.watch(db, SHOP, keyOf(email), id);
+          await engineIndex.started(db, id, false, iso(T0));
+        }
+        await engineIndex.stockWatch(db, SHOP, 'p-lamp', recoveryIdFor(SHOP, 'mixed-soldout'));
+      }
+
+      // The batch: carts, then an unsubscribe of a customer whose cart is in the same run, orders
+      // (one attributed to the click, one delivered twice, one by a customer without recoveries),
+      // a restock of the announced line, a redaction, and a platform abandonment after the orders.
+      const t = Date.parse(lastClick) + 5 * 60_000;
+      await recordCart(batched, 'mixed-a', 'anna@example.com', t);
+      await recordCart(batched, 'mixed-b', 'ben@example.com', t + 1_000);
+      await recordCart(batched, 'mixed-c', 'cara@example.com', t + 1_500);
+      await unsubscribe(batched, 'anna@example.com', t + 2_000);
+      const order = (orderId: string, email: string, ms: number, timeZone?: string): OrderPlacedData => ({
+        shopId: SHOP,
+        causationId: randomUUID(),
+        receivedAt: iso(ms),
+        platform: 'shopify',
+        platformUpdatedAt: iso(ms),
+        orderId,
+        cartIds: [],
+        customerKey: keyOf(email),
+        reach: { email: true, sms: false },
+        currency: 'EUR',
+        total: '80.00',
+        discountCodes: [],
+        placedAt: iso(ms),
+        ...(timeZone !== undefined ? { timeZone } : {}),
+        lineItems: [
+          { lineId: 'l1', productId: 'p-lamp', title: 'Lamp', quantity: 1, unitPrice: '60.00', categories: ['lamps'] },
+        ],
+      });
+      const raw = async (streamId: string, type: string, data: unknown) => {
+        const [last] = (await batched.readStream(streamId)).slice(-1);
+        await batched.append(
+          streamId,
+          [{ id: randomUUID(), type, schemaVersion: 1, data }],
+          last ? last.revision : 'no_stream',
+        );
+      };
+      await raw(`order-${SHOP}-o-1`, 'order.placed', order('o-1', 'clicker@example.com', t + 3_000));
+      await raw(`order-${SHOP}-o-1`, 'order.placed', order('o-1', 'clicker@example.com', t + 3_000)); // again
+      await raw(`order-${SHOP}-o-2`, 'order.placed', order('o-2', 'ben@example.com', t + 4_000, 'America/New_York'));
+      const restock: ProductStockReportedData = {
+        shopId: SHOP,
+        causationId: randomUUID(),
+        receivedAt: iso(t + 5_000),
+        platform: 'shopify',
+        platformUpdatedAt: iso(t + 5_000),
+        productId: 'p-lamp',
+        available: true,
+        variants: [{ variantId: 'v-lamp', available: true }],
+      };
+      await raw(`product-${SHOP}-p-lamp`, 'product.stock-reported', restock);
+      await unsubscribe(batched, 'ben@example.com', t + 6_000);
+      await command(batched, 'mixed-c', 'ReportCartAbandoned', t + 7_000); // after an order of the run
+      await copyLog(batched, single);
+
+      const feedEvents = await batched.readAll({ filter: RECOVERY_FEED_FILTER });
+      const readStream = jest.spyOn(batched, 'readStream');
+      const readStreams = jest.spyOn(batched, 'readStreams');
+      await inTransaction(pool, (tx) => feedOn(batched).handle(feedEvents, tx));
+      expect(readStream).not.toHaveBeenCalled();
+      // Two runs (the abandonment after the orders starts the second), each reading its streams once,
+      // and the second run's start contexts once.
+      expect(readStreams).toHaveBeenCalledTimes(3);
+      readStream.mockRestore();
+      readStreams.mockRestore();
+      const one = new RecoveryFeed({
+        store: single,
+        pm,
+        shops,
+        sequences: new PostgresSequenceRepository(otherPool, config),
+        random: () => 0.5,
+      });
+      for (const e of await single.readAll({ filter: RECOVERY_FEED_FILTER })) {
+        await inTransaction(otherPool, (tx) => one.apply(e, tx));
+      }
+
+      const types = async (c: string) => (await batched.readStream(recoveryIdFor(SHOP, c))).map((r) => r.type);
+      expect(await types('mixed-a')).toContain('recovery.channel-revoked');
+      expect(await types('mixed-clicked')).toContain('recovery.order-attributed');
+      expect(await types('mixed-soldout')).toContain('recovery.back-in-stock-due');
+      expect(await types('mixed-b')).toContain('recovery.ended');
+      expect(await types('mixed-c')).toContain('recovery.started');
+      for (const c of ['mixed-a', 'mixed-b', 'mixed-c', 'mixed-clicked', 'mixed-soldout']) {
+        const id = recoveryIdFor(SHOP, c);
+        expect(await recoveryView(batched, id)).toEqual(await recoveryView(single, id));
+      }
+      const tables = async (db: Pool) =>
+        Promise.all(
+          [
+            'SELECT shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone, product_ids FROM engine.customer_orders ORDER BY order_id',
+            'SELECT * FROM engine.engagement_hours ORDER BY customer_key, weekday, hour',
+            'SELECT * FROM engine.shop_engagement_hours ORDER BY weekday, hour',
+            "SELECT shop_id, customer_key, recovery_id, status, time_zone FROM engine.customer_recoveries WHERE recovery_id LIKE '%mixed-%' ORDER BY recovery_id, customer_key",
+          ].map(async (sql) => (await db.query(sql)).rows),
+        );
+      const [orders, hours, shopHours, index] = await tables(pool);
+      expect(orders.map((o) => o.order_id)).toEqual(['o-1', 'o-2']);
+      expect(hours.reduce((n, h) => n + h.orders, 0)).toBe(2); // o-1 counted once
+      expect(shopHours.reduce((n, h) => n + h.events, 0)).toBe(2);
+      expect(await tables(otherPool)).toEqual([orders, hours, shopHours, index]);
+    } finally {
+      await otherPool.end();
+      await otherDb.drop();
+    }
+  });
+
+  it('costs the same round trips for 40 revocations, orders and restock reports as for one', async () => {
+    const store = await newStore('es_mixed_trips');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    for (let i = 0; i < 40; i++) await recordCart(store, `mt-${i}`, `mt${i}@example.com`, T0 + i);
+    await inTransaction(pool, async (tx) =>
+      feedOn(store).handle(await store.readAll({ filter: RECOVERY_FEED_FILTER }), tx),
+    );
+    const before = (await store.readAll({ filter: RECOVERY_FEED_FILTER })).length;
+    for (let i = 0; i < 40; i++) {
+      await unsubscribe(store, `mt${i}@example.com`, T0 + 10_000 + i);
+      const customerKey = vault.subjectFor(SHOP, { email: `mt${i}@example.com` }) as string;
+      await store.append(
+        `order-${SHOP}-mt-${i}`,
+        [
+          {
+            id: randomUUID(),
+            type: 'order.placed',
+            schemaVersion: 1,
+            data: {
+              shopId: SHOP,
+              causationId: randomUUID(),
+              receivedAt: iso(T0 + 20_000 + i),
+              platform: 'shopify',
+              platformUpdatedAt: iso(T0 + 20_000 + i),
+              orderId: `mt-${i}`,
+              cartIds: [],
+              customerKey,
+              reach: { email: true, sms: false },
+              currency: 'EUR',
+              total: '20.00',
+              discountCodes: [],
+              placedAt: iso(T0 + 20_000 + i),
+              lineItems: [{ lineId: 'l1', productId: 'p-mug', title: 'Mug', quantity: 1, unitPrice: '20.00' }],
+            } satisfies OrderPlacedData,
+          },
+        ],
+        'no_stream',
+      );
+      await store.append(
+        `product-${SHOP}-mt-${i}`,
+        [
+          {
+            id: randomUUID(),
+            type: 'product.stock-reported',
+            schemaVersion: 1,
+            data: {
+              shopId: SHOP,
+              causationId: randomUUID(),
+              receivedAt: iso(T0 + 30_000 + i),
+              platform: 'shopify',
+              platformUpdatedAt: iso(T0 + 30_000 + i),
+              productId: `p-${i}`,
+              available: true,
+              variants: [],
+            } satisfies ProductStockReportedData,
+          },
+        ],
+        'no_stream',
+      );
+    }
+    const events = (await store.readAll({ filter: RECOVERY_FEED_FILTER })).slice(before);
+    expect(events).toHaveLength(120);
+    const readStream = jest.spyOn(store, 'readStream');
+    const readStreams = jest.spyOn(store, 'readStreams');
+    const batches = store.stats.batches;
+    const txQueries: string[] = [];
+    await inTransaction(pool, async (tx) => {
+      const counting = {
+        query: (...args: unknown[]) => (
+          txQueries.push(String(args[0])),
+          (tx.query as (...a: unknown[]) => unknown)(...args)
+        ),
+      };
+      await feedOn(store).handle(events, counting as unknown as PoolClient);
+    });
+    expect(readStream).not.toHaveBeenCalled();
+    expect(readStreams).toHaveBeenCalledTimes(1);
+    // The customers' index rows, the products' watchers, the orders with their engagement hours.
+    expect(txQueries).toHaveLength(3);
+    expect(store.stats.batches - batches).toBe(1); // every revocation appended in one transaction
+    readStream.mockRestore();
+    readStreams.mockRestore();
+    for (let i = 0; i < 40; i++) {
+      expect((await store.readStream(recoveryIdFor(SHOP, `mt-${i}`))).map((r) => r.type)).toContain('recovery.ended');
+    }
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM engine.customer_orders WHERE order_id LIKE 'mt-%'`,
+    );
+    expect(rows[0].n).toBe(40);
   });
 });
