@@ -1,11 +1,13 @@
 import type {
   ChangeMarketingConsentCommand,
+  CustomerCodeFarmingDetected,
   CustomerCommand,
   CustomerConsentChanged,
   CustomerDataRequested,
   CustomerEvent,
   CustomerRedacted,
   CustomerUpserted,
+  RecordCodeFarmingCommand,
   RedactCustomerCommand,
   RequestCustomerDataCommand,
   UpsertCustomerCommand,
@@ -52,6 +54,8 @@ export interface CustomerState {
   readonly redactedAt?: IsoTimestamp;
   readonly dataRequests: number;
   readonly seenCausationIds: readonly string[];
+  /** The latest code-farming detection (RFC 0017): when, and how many code purchases it counted. */
+  readonly codeFarming?: { readonly detectedAt: IsoTimestamp; readonly codePurchases: number };
 }
 
 export const initialCustomerState = (): CustomerState => ({
@@ -219,7 +223,29 @@ export function decideCustomer(command: CustomerCommand, state: CustomerState): 
       return decideRedact(command, state);
     case 'RequestCustomerData':
       return decideDataRequest(command);
+    case 'RecordCodeFarming':
+      return decideCodeFarming(command, state);
   }
+}
+
+/** Recorded when new: a detection that counts no more code purchases than the last one adds nothing. */
+function decideCodeFarming(c: RecordCodeFarmingCommand, state: CustomerState): CustomerEvent[] {
+  validId(c.customerKey, 'customerKey');
+  validTimestamp(c.receivedAt, 'receivedAt');
+  if (state.status === 'redacted') return [];
+  const purchases = c.evidence.codePurchases.length;
+  if (purchases === 0) throw new InvalidCommandError('must not be empty', 'evidence.codePurchases');
+  if (state.codeFarming !== undefined && state.codeFarming.codePurchases >= purchases) return [];
+  return [
+    event<CustomerCodeFarmingDetected>('customer.code-farming-detected', {
+      shopId: c.shopId,
+      causationId: c.causationId,
+      receivedAt: c.receivedAt,
+      customerKey: c.customerKey,
+      detectedAt: c.receivedAt,
+      evidence: c.evidence,
+    }),
+  ];
 }
 
 function earliest(a: string | undefined, b: string | undefined): string | undefined {
@@ -286,6 +312,12 @@ export function evolveCustomer(state: CustomerState, e: CustomerEvent): Customer
       };
     case 'customer.data-requested':
       return { ...s, customerKey: e.data.customerKey, dataRequests: s.dataRequests + 1 };
+    case 'customer.code-farming-detected':
+      return {
+        ...s,
+        customerKey: e.data.customerKey,
+        codeFarming: { detectedAt: e.data.detectedAt, codePurchases: e.data.evidence.codePurchases.length },
+      };
   }
 }
 

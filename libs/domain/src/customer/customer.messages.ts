@@ -16,6 +16,7 @@ import type {
 } from '../inbound/inbound-types';
 import type { ContactReach } from '../shared/contact';
 import type { SealedValue } from '../shared/sealed-value';
+import type { CodeFarmingEvidence } from '../recovery/code-farming';
 
 // ---------------------------------------------------------------- inbound commands (from a webhook)
 
@@ -67,8 +68,25 @@ export type ChangeMarketingConsentCommand = DomainCommandOf<ChangeMarketingConse
 export type RedactCustomerCommand = DomainCommandOf<RedactCustomer> & { readonly customerKey: string };
 export type RequestCustomerDataCommand = DomainCommandOf<RequestCustomerData> & { readonly customerKey: string };
 
+/**
+ * The engine found the customer farming recovery codes (RFC 0017): recorded on their stream with
+ * the evidence, before the step that withholds the code. `causationId` is the step's request.
+ */
+export interface RecordCodeFarmingCommand {
+  readonly type: 'RecordCodeFarming';
+  readonly shopId: string;
+  readonly customerKey: string;
+  readonly causationId: string;
+  readonly receivedAt: IsoTimestamp;
+  readonly evidence: CodeFarmingEvidence;
+}
+
 export type CustomerCommand =
-  UpsertCustomerCommand | ChangeMarketingConsentCommand | RedactCustomerCommand | RequestCustomerDataCommand;
+  | UpsertCustomerCommand
+  | ChangeMarketingConsentCommand
+  | RedactCustomerCommand
+  | RequestCustomerDataCommand
+  | RecordCodeFarmingCommand;
 
 // ---------------------------------------------------------------- events
 
@@ -118,4 +136,18 @@ export interface CustomerDataRequestedData extends Caused {
 /** The customer asked for their data (R29): the application produces an export. */
 export type CustomerDataRequested = DomainEvent<'customer.data-requested', CustomerDataRequestedData>;
 
-export type CustomerEvent = CustomerUpserted | CustomerConsentChanged | CustomerRedacted | CustomerDataRequested;
+export interface CustomerCodeFarmingDetectedData extends Caused {
+  readonly customerKey: string;
+  /** When the pattern was found (the engine's clock). */
+  readonly detectedAt: IsoTimestamp;
+  /** The pattern's evidence: the code purchases (recovery, order, code, time), orders and thresholds. */
+  readonly evidence: CodeFarmingEvidence;
+}
+/** Repeated abandon → recovery code → purchase with the code: the customer gets no more codes. */
+export type CustomerCodeFarmingDetected = DomainEvent<
+  'customer.code-farming-detected',
+  CustomerCodeFarmingDetectedData
+>;
+
+export type CustomerEvent =
+  CustomerUpserted | CustomerConsentChanged | CustomerRedacted | CustomerDataRequested | CustomerCodeFarmingDetected;

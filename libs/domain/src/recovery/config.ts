@@ -5,6 +5,7 @@ import type { ChannelChoiceSettings } from './channel-choice';
 import type { EngagementScoreSettings } from './engagement-score';
 import type { FatigueSettings } from './fatigue';
 import type { RoutingSettings } from './routing';
+import { DEFAULT_INCENTIVE_SETTINGS, type IncentiveSettings } from './incentives';
 import type { LocalWindow } from './quiet-hours';
 import type { SendTimeSettings } from './send-time';
 import type { SupportTicketMatch } from './support-tickets';
@@ -89,6 +90,8 @@ export interface RecoveryConfig {
   readonly routing: RoutingSettings;
   /** Step variants and their experiments (RFC 0016); {@link DEFAULT_EXPERIMENT_SETTINGS} when absent. */
   readonly experiments?: ExperimentSettings;
+  /** Discount policy (fixed ladder or learned incremental profit), margin, exploration, code farmers (RFC 0017). */
+  readonly incentives: IncentiveSettings;
 }
 
 /** The experiments' settings of a configuration (the defaults where it has none). */
@@ -189,6 +192,7 @@ export const defaultRecoveryConfig: RecoveryConfig = {
     highValue: defaults.ticketThreshold,
     sequences: { personal: 'short', short: 'short', nurture: 'nurture' },
   },
+  incentives: DEFAULT_INCENTIVE_SETTINGS,
 };
 
 export type RecoveryConfigOverrides = Partial<
@@ -202,8 +206,12 @@ export type RecoveryConfigOverrides = Partial<
     | 'channelChoice'
     | 'routing'
     | 'experiments'
+    | 'incentives'
   >
 > & {
+  readonly incentives?: Partial<Omit<IncentiveSettings, 'codeFarming'>> & {
+    readonly codeFarming?: Partial<IncentiveSettings['codeFarming']>;
+  };
   readonly routing?: Partial<Omit<RoutingSettings, 'sequences'>> & {
     readonly sequences?: Partial<RoutingSettings['sequences']>;
   };
@@ -238,6 +246,11 @@ export function recoveryConfig(overrides: RecoveryConfigOverrides = {}): Recover
       costs: { ...base.channelChoice.costs, ...overrides.channelChoice?.costs },
     },
     segments: { ...base.segments, highValueCart: highValueThreshold, ...overrides.segments },
+    incentives: {
+      ...base.incentives,
+      ...overrides.incentives,
+      codeFarming: { ...base.incentives.codeFarming, ...overrides.incentives?.codeFarming },
+    },
     routing: {
       ...base.routing,
       highValue: ticketThreshold,

@@ -124,6 +124,7 @@ export {
 } from './channel-choice';
 export {
   checkBeforeSend,
+  discountBlocked,
   type ChannelConsent,
   type CheckResult,
   type ConsentStatus,
@@ -253,3 +254,28 @@ export {
   type SendTimeZoneSource,
 } from './send-time';
 export { recoveryReward, rewardStatus, type RewardInput, type RewardStatus, type RewardTiming } from './reward';
+export {
+  chooseIncentive,
+  DEFAULT_INCENTIVE_SETTINGS,
+  DISCOUNT_POLICIES,
+  expectedIncrementalProfits,
+  incentiveLevels,
+  levelPosteriors,
+  type CodeFarmingSettings,
+  type DiscountPolicy,
+  type IncentiveChoice,
+  type IncentiveEvidence,
+  type IncentiveInput,
+  type IncentiveSettings,
+  type LevelPosterior,
+  type LevelTally,
+  type RecoveryIncentive,
+} from './incentives';
+export {
+  checkCodeFarmingSettings,
+  describeCodeFarming,
+  detectCodeFarming,
+  type CodeFarmingEvidence,
+  type CodeFarmingHistory,
+  type CodePurchase,
+} from './code-farming';

@@ -29,6 +29,9 @@ export function summarizeDecision(decision: SendDecision): SendSummary {
       ? { discount: { percent: decision.discount.percent, expiresAt: decision.discount.expiresAt } }
       : {}),
     ...(decision.discountWithheld !== undefined ? { discountWithheld: decision.discountWithheld } : {}),
+    ...(decision.discountWithheldDetail !== undefined
+      ? { discountWithheldDetail: decision.discountWithheldDetail }
+      : {}),
     consentUsed: decision.consentUsed,
     ...(decision.channelChoice !== undefined ? { channelChoice: decision.channelChoice } : {}),
     ...(decision.responsiveness !== undefined ? { responsiveness: decision.responsiveness } : {}),

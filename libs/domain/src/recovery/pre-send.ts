@@ -3,6 +3,8 @@ import { defaultRecoveryConfig, type RecoveryConfig } from './config';
 import { CHANNEL_PREFERENCE, chooseChannel, type ChannelChoice, type ChannelEvidence } from './channel-choice';
 import { assessResponsiveness, skipsForLowResponsiveness, type ResponsivenessAssessment } from './engagement-score';
 import { assessFatigue, type EngagementHistory, type FatigueAssessment } from './fatigue';
+import { describeCodeFarming, type CodeFarmingEvidence } from './code-farming';
+import type { RecoveryIncentive } from './incentives';
 import { formatMoney, isDecimalString, lineTotal } from './money';
 import { isValidTimeZone, nextAllowedTime } from './quiet-hours';
 import type { SequenceStep } from './sequences';
@@ -48,8 +50,13 @@ export type SkipReason =
   /** No provider is configured for the channel (e.g. SMS before an SMS provider is set up). */
   | 'channel-unavailable';
 
-/** Why a step's discount was not offered: anti-gaming cooldown, or the store cannot create codes. */
-export type DiscountWithheldReason = 'recent-discount-recovery' | 'discount-unavailable';
+/**
+ * Why a step's discount was not offered: anti-gaming cooldown, the store cannot create codes, the
+ * customer farms codes, the learned policy found that no level pays, or the recovery is in the
+ * randomised 0 % arm (RFC 0017).
+ */
+export type DiscountWithheldReason =
+  'recent-discount-recovery' | 'discount-unavailable' | 'code-farmer' | 'no-level-pays' | 'incentive-control';
 
 /**
  * Why a step waits. The first four come from the pre-send checks; `store-unavailable` from the
@@ -153,6 +160,10 @@ export interface SendCheckContext {
    * segment's tally per channel. Absent: the fixed rules decide (preference order, fatigue counter).
    */
   readonly learned?: ChannelEvidence;
+  /** The recovery's incentive level (`recovery.incentive-chosen`, RFC 0017); absent: the step's own percent. */
+  readonly incentive?: RecoveryIncentive;
+  /** The customer matches the code-farming pattern (RFC 0017): no code, whatever the policy. */
+  readonly codeFarming?: CodeFarmingEvidence;
 }
 
 export interface DiscountOffer {
@@ -176,6 +187,8 @@ export interface SendDecision {
   readonly currency: string;
   readonly discount?: DiscountOffer;
   readonly discountWithheld?: DiscountWithheldReason;
+  /** Why, in words (recorded with `recovery.discount-withheld`). */
+  readonly discountWithheldDetail?: string;
   readonly template: SendTemplate;
   readonly consentUsed: ConsentUsed;
   readonly leftOut: readonly string[];
@@ -280,6 +293,26 @@ function fatigueOf(ctx: SendCheckContext, config: RecoveryConfig): FatigueAssess
     ownIgnored: 0,
     machineOpens: 0,
   };
+}
+
+/**
+ * Why no code may go to this customer whatever the policy: they farm codes, or they were recovered
+ * with a discount within the anti-gaming cooldown. No incentive is chosen for them either.
+ */
+export function discountBlocked(
+  ctx: Pick<SendCheckContext, 'codeFarming' | 'lastDiscountRecoveryAt' | 'now'>,
+  config: RecoveryConfig,
+): { readonly reason: 'code-farmer' | 'recent-discount-recovery'; readonly detail: string } | undefined {
+  if (ctx.codeFarming !== undefined) return { reason: 'code-farmer', detail: describeCodeFarming(ctx.codeFarming) };
+  const last = ctx.lastDiscountRecoveryAt;
+  if (last !== undefined && toMs(ctx.now) - toMs(last) < config.discountCooldownMs) {
+    const days = Math.round((config.discountCooldownMs / 86_400_000) * 100) / 100;
+    return {
+      reason: 'recent-discount-recovery',
+      detail: `recovered with a discount on ${last.slice(0, 10)}; no discount within ${days} days of that`,
+    };
+  }
+  return undefined;
 }
 
 /**
@@ -425,20 +458,25 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
     return { decision: 'skip', reason: 'invalid-price-data' };
   }
   const total = items.reduce((sum, i) => sum.plus(lineTotal(i.unitPrice, i.quantity)), new Decimal(0));
-  // Discount: the step's percent, withheld from recent discount recoveries (anti-gaming).
+  // Discount (RFC 0017): none for a code farmer or within the anti-gaming cooldown; else the
+  // recovery's incentive level (the learned policy's choice, 0 = withheld), or the step's percent.
   const key = effectIdempotencyKey(ctx.recoveryId, ctx.step.index, chosen.channel);
   let discount: DiscountOffer | undefined;
   let discountWithheld: DiscountWithheldReason | undefined;
+  let discountWithheldDetail: string | undefined;
   if (ctx.step.discountPercent > 0) {
-    const recent =
-      ctx.lastDiscountRecoveryAt !== undefined && now - toMs(ctx.lastDiscountRecoveryAt) < config.discountCooldownMs;
-    if (recent) discountWithheld = 'recent-discount-recovery';
-    else {
-      discount = {
-        percent: ctx.step.discountPercent,
-        expiresAt: toIso(now + config.discountValidityMs),
-        idempotencyKey: `${key}:discount`,
-      };
+    const blocked = discountBlocked(ctx, config);
+    const incentive = ctx.incentive;
+    const percent =
+      incentive === undefined || incentive.mode === 'fixed' ? ctx.step.discountPercent : incentive.percent;
+    if (blocked !== undefined) {
+      discountWithheld = blocked.reason;
+      discountWithheldDetail = blocked.detail;
+    } else if (percent === 0 && incentive !== undefined) {
+      discountWithheld = incentive.mode === 'explore' ? 'incentive-control' : 'no-level-pays';
+      discountWithheldDetail = incentive.reason;
+    } else {
+      discount = { percent, expiresAt: toIso(now + config.discountValidityMs), idempotencyKey: `${key}:discount` };
     }
   }
   const template: SendTemplate = ctx.ticketOpen
@@ -463,6 +501,7 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
     currency: ctx.currency,
     ...(discount !== undefined ? { discount } : {}),
     ...(discountWithheld !== undefined ? { discountWithheld } : {}),
+    ...(discountWithheldDetail !== undefined ? { discountWithheldDetail } : {}),
     template,
     consentUsed: chosen.consent,
     leftOut,

@@ -22,6 +22,7 @@ import { onOutcome, onReconciliation } from './step-outcomes';
 import { onSupportLookup } from './support-decisions';
 import { isValidTimeZone } from './quiet-hours';
 import type { SendTimeArm, SendTimeChoice } from './send-time';
+import { incentiveLevels, type IncentiveChoice } from './incentives';
 import { RecoveryInputError, toIso, toMs } from './time';
 import { effectIdempotencyKey, recoveryIdFor } from './types';
 
@@ -341,6 +342,17 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
         });
         break;
       }
+      case 'ChooseIncentive': {
+        // Once per recovery, at a due step whose definition carries a discount (RFC 0017).
+        const definition = state.sequence?.steps[input.step];
+        if (state.status !== 'running' || state.steps[input.step]?.status !== 'due' || state.incentive !== undefined) {
+          break;
+        }
+        if (definition === undefined || definition.discountPercent <= 0) break;
+        checkIncentiveChoice(state.sequence?.steps.map((s) => s.discountPercent) ?? [], input.choice);
+        out.emit({ type: 'recovery.incentive-chosen', at: input.at, step: input.step, ...input.choice });
+        break;
+      }
       case 'RecordSendTime': {
         // Once per follow-up and abandonment, for a due step of a recovery with a send-time arm.
         const current = state.steps[input.step];
@@ -390,6 +402,22 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
   }
 
   return { config, initialState: initialRecoveryState, decide, evolve: evolveRecovery };
+}
+
+/** A level of the recovery's own ladder (0 % included) with a propensity in (0, 1]; else refused, naming the field. */
+function checkIncentiveChoice(ladder: readonly number[], choice: IncentiveChoice): void {
+  const levels = incentiveLevels(ladder);
+  if (!levels.includes(choice.percent)) {
+    throw new RecoveryInputError(
+      `choice.percent ${choice.percent} is not a level of the ladder (${levels.join(', ')})`,
+    );
+  }
+  if (!(choice.propensity > 0 && choice.propensity <= 1)) {
+    throw new RecoveryInputError('choice.propensity must be in (0, 1]');
+  }
+  if (choice.mode === 'fixed' && choice.propensity !== 1) {
+    throw new RecoveryInputError('choice.propensity must be 1 for the fixed ladder');
+  }
 }
 
 /**

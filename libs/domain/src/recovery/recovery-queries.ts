@@ -60,6 +60,7 @@ export function sendFactsFromState(
   | 'shopTimeZone'
   | 'sendTimeAt'
   | 'lastStepIndex'
+  | 'incentive'
 > {
   const cart = state.cart;
   if (cart === undefined || state.startedAt === undefined || state.abandonedAt === undefined) {
@@ -87,5 +88,6 @@ export function sendFactsFromState(
     shopTimeZone: state.shopTimeZone ?? 'UTC',
     ...(state.sendTimes?.[due.step] !== undefined ? { sendTimeAt: state.sendTimes[due.step].chosenAt } : {}),
     ...(state.sequence !== undefined ? { lastStepIndex: state.sequence.steps.length - 1 } : {}),
+    ...(state.incentive !== undefined ? { incentive: state.incentive } : {}),
   };
 }

@@ -5,6 +5,7 @@
 import type { DeadLetterReason, EndReason, StoredRecoveryEvent, TimerPurpose } from './recovery.messages';
 import type { SoldOutLine } from './alternatives';
 import type { SendMode } from './pre-send';
+import type { RecoveryIncentive } from './incentives';
 import type { Segment } from './segments';
 import type { SendTimeArm, SendTimeReason } from './send-time';
 import { applyVariant, type SequenceStep } from './sequences';
@@ -95,6 +96,8 @@ export interface RecoveryState {
   >;
   /** The store's categories of the cart's products recorded on this stream, by product id. */
   readonly productCategories?: Readonly<Record<string, readonly string[]>>;
+  /** The incentive level chosen at the first discount step (`recovery.incentive-chosen`, RFC 0017). */
+  readonly incentive?: RecoveryIncentive;
 }
 
 /** The state of an empty recovery stream. */
@@ -314,6 +317,19 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
         variants: { ...state.variants, [event.data.step]: event.data.variantId },
       };
     }
+    case 'recovery.incentive-chosen':
+      return {
+        ...state,
+        incentive: {
+          step: event.data.step,
+          percent: event.data.percent,
+          mode: event.data.mode,
+          propensity: event.data.propensity,
+          reason: event.data.reason,
+        },
+      };
+    case 'recovery.discount-withheld':
+      return state;
     case 'recovery.send-time-chosen':
       return {
         ...state,

@@ -19,6 +19,7 @@ import type {
 } from './pre-send';
 import type { SoldOutLine } from './alternatives';
 import type { SendTimeArm, SendTimeChoice } from './send-time';
+import type { IncentiveChoice } from './incentives';
 import type { RecoveryArm } from './arms';
 import type { ChannelChoice } from './channel-choice';
 import type { ResponsivenessAssessment } from './engagement-score';
@@ -92,6 +93,8 @@ export interface SendSummary {
   readonly priceChanged: boolean;
   readonly discount?: { readonly percent: number; readonly expiresAt: IsoTimestamp };
   readonly discountWithheld?: DiscountWithheldReason;
+  /** Why, in words (the evidence of a code farmer, the best level's expected profit…; optional, no version bump). */
+  readonly discountWithheldDetail?: string;
   readonly consentUsed: ConsentUsed;
   /** How the channel was chosen: segment, learned rates, costs (optional, no version bump; RFC 0013). */
   readonly channelChoice?: ChannelChoice;
@@ -303,6 +306,16 @@ export type RecoveryInput =
         | { readonly kind: 'sent'; readonly step: number; readonly channel: Channel; readonly messageId: string }
         | { readonly kind: 'skipped'; readonly reason: string; readonly detail?: string }
         | { readonly kind: 'deferred'; readonly until: IsoTimestamp; readonly reason: string };
+    }
+  /**
+   * The recovery's incentive level, chosen at its first due step whose definition carries a
+   * discount (RFC 0017): the fixed ladder, or the learned policy's explore / exploit choice.
+   */
+  | {
+      readonly type: 'ChooseIncentive';
+      readonly at: IsoTimestamp;
+      readonly step: number;
+      readonly choice: IncentiveChoice;
     }
   /** The send time of a due follow-up, chosen from the customer's engagement profile (RFC 0012). */
   | {
@@ -703,6 +716,27 @@ export interface SendTimeAssigned extends Base<'recovery.send-time-assigned'> {
 export interface SendTimeChosen extends Base<'recovery.send-time-chosen'>, SendTimeChoice {
   readonly step: number;
 }
+/**
+ * The recovery's incentive level (RFC 0017), once, at its first due step that carries a discount:
+ * `percent` is offered on every such step (0 = none). `propensity` is the probability this level
+ * had under the policy at that moment (1 for the fixed ladder), so a backtest can reweight.
+ */
+export interface IncentiveChosen extends Base<'recovery.incentive-chosen'>, IncentiveChoice {
+  readonly step: number;
+}
+/**
+ * A step that would have carried a discount went without one: `code-farmer`, `no-level-pays`
+ * (the learned policy's best level does not pay), `incentive-control` (the randomised 0 % arm),
+ * `recent-discount-recovery` (the anti-gaming cooldown) or `discount-unavailable` (the store could
+ * not create a code). Recorded with the message that went out without it.
+ */
+export interface DiscountWithheld extends Base<'recovery.discount-withheld'> {
+  readonly step: number;
+  readonly reason: DiscountWithheldReason;
+  /** The percent the step would have offered. */
+  readonly percent: number;
+  readonly detail?: string;
+}
 export interface AlternativesChecked extends Base<'recovery.alternatives-checked'> {
   readonly step: number;
   readonly lines: readonly SoldOutLine[];
@@ -811,6 +845,8 @@ export type RecoveryEvent =
   | SendTimeAssigned
   | VariantAssigned
   | SendTimeChosen
+  | IncentiveChosen
+  | DiscountWithheld
   | BackInStockWatched
   | BackInStockRequested
   | BackInStockDue

@@ -54,6 +54,17 @@ export function onOutcome(
         ...(o.sent !== undefined ? { sent: o.sent } : {}),
         ...(o.channelsSkipped !== undefined ? { channelsSkipped: o.channelsSkipped } : {}),
       });
+      // Every discount the step would have carried and went out without is recorded with its reason (RFC 0017).
+      if (o.sent?.discountWithheld !== undefined) {
+        out.emit({
+          type: 'recovery.discount-withheld',
+          at,
+          step,
+          reason: o.sent.discountWithheld,
+          percent: s.sequence?.steps[step]?.discountPercent ?? 0,
+          ...(o.sent.discountWithheldDetail !== undefined ? { detail: o.sent.discountWithheldDetail } : {}),
+        });
+      }
       break;
     }
     case 'failed': {
