@@ -165,6 +165,11 @@ export class RecoveryEntity {
   sendTimeArm!: string | null;
   @Column({ name: 'send_time_propensity', type: 'numeric', nullable: true })
   sendTimePropensity!: string | null;
+  /** Routing by score: the band (`personal`, `short`, `nurture`, `middle`, `unscored`, `off`) and the score it rests on. */
+  @Column({ name: 'routing_band', type: 'text', nullable: true })
+  routingBand!: string | null;
+  @Column({ name: 'routing_score', type: 'numeric', nullable: true })
+  routingScore!: string | null;
   @Column({ name: 'segments', type: 'text', array: true })
   segments!: string[];
   @Column({ name: 'sequence_id', type: 'text', nullable: true })

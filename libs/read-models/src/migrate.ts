@@ -10,6 +10,7 @@ import { ResponseRates1767225600013 } from './migrations/1767225600013-response-
 import { BackInStockMessages1767225600014 } from './migrations/1767225600014-back-in-stock-messages';
 import { Models1767225600015 } from './migrations/1767225600015-models';
 import { SendTimeArms1767225600016 } from './migrations/1767225600016-send-time-arms';
+import { RoutingBands1767225600017 } from './migrations/1767225600017-routing-bands';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -32,6 +33,7 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
       BackInStockMessages1767225600014,
       Models1767225600015,
       SendTimeArms1767225600016,
+      RoutingBands1767225600017,
     ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,

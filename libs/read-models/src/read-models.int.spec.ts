@@ -123,6 +123,7 @@ describe('read models (PostgreSQL)', () => {
       'BackInStockMessages1767225600014',
       'Models1767225600015',
       'SendTimeArms1767225600016',
+      'RoutingBands1767225600017',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));

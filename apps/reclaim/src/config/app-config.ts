@@ -36,6 +36,22 @@ import {
 } from '@reclaim/providers';
 import { declaredSettings, Setting, type SettingInfo } from './setting';
 
+/** A number strictly between 0 and 1 (a probability threshold), the message naming the variable. */
+function IsProbability(name: string): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isProbability',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: { message: `${name} must be a number between 0 and 1 (exclusive), e.g. 0.6` },
+      validator: {
+        validate(value: unknown) {
+          return typeof value === 'number' && Number.isFinite(value) && value > 0 && value < 1;
+        },
+      },
+    });
+}
+
 /** A duration (`90s`, `15m`, `1h`, `3d`) or, with `list`, a comma list of them, as `parseDuration` reads it. */
 function IsDuration(options: { list?: boolean; min?: number } = {}): PropertyDecorator {
   return (target: object, propertyName: string | symbol) => {
@@ -507,6 +523,41 @@ export class AppConfig {
   @IsDuration({ min: 0 })
   SCORE_RETRAIN_INTERVAL = '24h';
 
+  @Setting({
+    group: 'recovery',
+    description:
+      "routing by score: `on` puts each scored recovery in a band (high probability × high value → a support ticket with the score and why; high → the short sequence; low → the nurture sequence; the middle → the catalogue's match); it acts only once the shop has a live model (before, every recovery is recorded as unscored and keeps today's rules); per-shop `routing.enabled` overrides",
+  })
+  @IsIn(['on', 'off'], { message: 'ROUTING_BY_SCORE must be on or off' })
+  ROUTING_BY_SCORE: 'on' | 'off' = RECOVERY_SETTING_DEFAULTS.routingByScore;
+
+  @Setting({
+    group: 'recovery',
+    description:
+      'routing by score: a recovery score at or above this is high probability (per-shop `routing.highProbability`)',
+  })
+  @Transform(({ value }) => (value === undefined ? RECOVERY_SETTING_DEFAULTS.routingHighProbability : Number(value)))
+  @IsProbability('ROUTING_HIGH_PROBABILITY')
+  ROUTING_HIGH_PROBABILITY: number = RECOVERY_SETTING_DEFAULTS.routingHighProbability;
+
+  @Setting({
+    group: 'recovery',
+    description:
+      'routing by score: a recovery score below this is low probability, routed to the nurture sequence (per-shop `routing.lowProbability`); must be below ROUTING_HIGH_PROBABILITY',
+  })
+  @Transform(({ value }) => (value === undefined ? RECOVERY_SETTING_DEFAULTS.routingLowProbability : Number(value)))
+  @IsProbability('ROUTING_LOW_PROBABILITY')
+  ROUTING_LOW_PROBABILITY: number = RECOVERY_SETTING_DEFAULTS.routingLowProbability;
+
+  @Setting({
+    group: 'recovery',
+    description:
+      'routing by score: the cart value (shop currency) from which a high-probability cart gets personal attention; unset: `TICKET_THRESHOLD` (per-shop `routing.highValue`)',
+  })
+  @IsOptional()
+  @Matches(/^\d{1,12}(\.\d{1,4})?$/, { message: 'ROUTING_HIGH_VALUE must be a decimal amount like 500 or 499.99' })
+  ROUTING_HIGH_VALUE?: string;
+
   // ------------------------------------------------------------------ read models
 
   /** Password of the `reclaim_analyst` role the migrations create (else NOLOGIN). Never logged. */
@@ -826,6 +877,12 @@ export class AppConfig {
           push: Number(this.CHANNEL_COST_PUSH),
         },
       },
+      routing: {
+        enabled: this.ROUTING_BY_SCORE === 'on',
+        highProbability: this.ROUTING_HIGH_PROBABILITY,
+        lowProbability: this.ROUTING_LOW_PROBABILITY,
+        ...(this.ROUTING_HIGH_VALUE !== undefined ? { highValue: this.ROUTING_HIGH_VALUE } : {}),
+      },
       sendTime: {
         enabled: this.SEND_TIME_OPTIMISATION === 'on',
         armPercent: this.SEND_TIME_ARM_PERCENT,
@@ -1069,6 +1126,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const config = plainToInstance(AppConfig, plain, { exposeDefaultValues: true });
   const errors = validateSync(config, { forbidUnknownValues: false });
   problems.push(...errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`)));
+  if (
+    Number.isFinite(config.ROUTING_LOW_PROBABILITY) &&
+    Number.isFinite(config.ROUTING_HIGH_PROBABILITY) &&
+    config.ROUTING_LOW_PROBABILITY >= config.ROUTING_HIGH_PROBABILITY
+  ) {
+    problems.push('ROUTING_LOW_PROBABILITY: must be below ROUTING_HIGH_PROBABILITY');
+  }
   if (config.EVENT_STORE === 'eventstoredb' && !config.EVENTSTORE_URL) {
     problems.push('EVENTSTORE_URL: required when EVENT_STORE=eventstoredb');
   }

@@ -3,6 +3,8 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   InvalidSequenceCatalogueError,
   InvalidTemplateError,
+  validateEffectiveRouting,
+  validateRoutingSequences,
   validateShopSettings,
   type OutboxEntry,
   type ShopRecoverySettings,
@@ -43,12 +45,18 @@ export class RecoveryAdminController {
   @Put(':id/settings')
   @ApiOperation({
     summary:
-      'Replace the shop settings: mode, rolloutPercent, holdoutPercent, emailConsentPolicy, pauseWhileTicketOpen, supportTicketMatch (mentions | any), postalAddress, storeName, quietHours, domainAliases, utm, fatigue, engagementScore, channelChoice (costs per channel), klaviyoMode (html | template), sendTime (enabled, armPercent, windowHours, minDelayHours, priorStrength), alternatives ({ maxPriceIncreasePercent })',
+      'Replace the shop settings: mode, rolloutPercent, holdoutPercent, emailConsentPolicy, pauseWhileTicketOpen, supportTicketMatch (mentions | any), postalAddress, storeName, quietHours, domainAliases, utm, fatigue, engagementScore, channelChoice (costs per channel), klaviyoMode (html | template), sendTime (enabled, armPercent, windowHours, minDelayHours, priorStrength), alternatives ({ maxPriceIncreasePercent }), routing (enabled, highProbability, lowProbability, highValue, sequences { personal, short, nurture }: ids in the catalogue)',
   })
   async putSettings(@Param('id', IdPipe) id: string, @Body() body: Record<string, unknown>) {
     await this.shop(id);
     const errors = validateShopSettings(body ?? {});
     if (errors.length > 0) throw invalid(errors);
+    const submitted = body as ShopRecoverySettings;
+    const routingErrors = [
+      ...validateEffectiveRouting(this.runtime.config.recovery, submitted),
+      ...validateRoutingSequences(submitted, await this.runtime.engine.sequences.current(id)),
+    ];
+    if (routingErrors.length > 0) throw invalid(routingErrors);
     const { settings } = this.runtime.engine;
     await settings.save(id, body as ShopRecoverySettings);
     return { shopId: id, stored: await settings.get(id), effective: await settings.effective(id) };
@@ -78,6 +86,14 @@ export class RecoveryAdminController {
         : [],
     );
     if (bad.length > 0) throw invalid(bad);
+    // The sequences routing by score names must stay in the catalogue.
+    const ids = sequences.map((s: { id?: unknown }) => s.id).filter((v): v is string => typeof v === 'string');
+    const missing = validateRoutingSequences(
+      await this.runtime.engine.settings.get(id),
+      { version: 0, sequences: ids.map((sid) => ({ id: sid }) as SequenceDefinition) },
+      'sequences',
+    );
+    if (missing.length > 0) throw invalid(missing);
     try {
       return await this.runtime.engine.sequences.save(id, sequences as SequenceDefinition[]);
     } catch (err) {

@@ -2,11 +2,12 @@ import type { EmailTemplateSource, SmsTemplateSource } from './template-engine';
 
 /**
  * The built-in templates, used when a shop has no override. Ids follow the sequence catalogue:
- * `welcome-0..3`, `loyalty-0..3`, `premium-0..3` (sales) and `help-0..3` (while a support ticket
+ * `welcome-0..3`, `loyalty-0..3`, `premium-0..3`, the routed bands' `short-0..1` and `nurture-0..2`
+ * (routing by score) (sales) and `help-0..3` (while a support ticket
  * is open), plus `back-in-stock` (a line announced as sold out is available again). They are ordinary templates: the same validation and compilation as a merchant's.
  */
 
-export const SEQUENCE_KINDS = ['welcome', 'loyalty', 'premium'] as const;
+export const SEQUENCE_KINDS = ['welcome', 'loyalty', 'premium', 'short', 'nurture'] as const;
 export type SequenceKind = (typeof SEQUENCE_KINDS)[number] | 'help';
 export const DEFAULT_STEPS = 4;
 
@@ -101,6 +102,45 @@ const COPY: Readonly<Record<SequenceKind, readonly Copy[]>> = {
       headline: 'Final reminder',
       intro: 'This is our final reminder about your selection.',
       cta: 'Complete your order',
+    },
+  ],
+  // Routing by score, high probability: a reminder, no early discount (only the last step may carry one).
+  short: [
+    {
+      subject: 'Your cart at {{shop.name}} is ready when you are',
+      headline: 'Ready when you are',
+      intro: 'Everything you picked is still in your cart. It only takes a moment to finish your order.',
+      cta: 'Finish your order',
+    },
+    {
+      subject:
+        '{{#if discount}}{{discount.percent}}% off to finish your order at {{shop.name}}{{else}}Your cart at {{shop.name}} is still saved{{/if}}',
+      headline: '{{#if discount}}A little extra to finish your order{{else}}Your cart is still saved{{/if}}',
+      intro: 'Your items are still waiting. This is our last note about this cart.',
+      cta: 'Finish your order',
+    },
+  ],
+  // Routing by score, low probability: fewer, spaced messages that inform rather than push.
+  nurture: [
+    {
+      subject: 'Still browsing at {{shop.name}}?',
+      headline: 'Take your time',
+      intro:
+        'We saved your cart so you can come back whenever it suits you. Questions about sizing, delivery or returns? Just reply.',
+      cta: 'See your cart',
+    },
+    {
+      subject: 'What other customers ask before ordering from {{shop.name}}',
+      headline: 'Good to know before you order',
+      intro: 'Free returns, secure payment and a team that answers your questions. Your cart is still saved.',
+      cta: 'See your cart',
+    },
+    {
+      subject:
+        '{{#if discount}}{{discount.percent}}% off your saved cart at {{shop.name}}{{else}}Your saved cart at {{shop.name}}{{/if}}',
+      headline: '{{#if discount}}An offer on your saved cart{{else}}Your cart is still saved{{/if}}',
+      intro: 'This is our last note about this cart.',
+      cta: 'Return to your cart',
     },
   ],
   help: [

@@ -124,6 +124,8 @@ export {
   PostgresShopSettings,
   sendWindowOf,
   shopRecoveryConfig,
+  validateEffectiveRouting,
+  validateRoutingSequences,
   validateShopSettings,
   type QuietHours,
   type ShopDeciders,

@@ -146,6 +146,11 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
         shop_time_zone: ev.shopTimeZone,
       });
       break;
+    case 'recovery.routed':
+      // Routing by score: the band and the score it rests on (null score: unscored).
+      r.routing_band = ev.band;
+      r.routing_score = ev.score === undefined ? null : String(ev.score);
+      break;
     case 'recovery.send-time-assigned':
       r.send_time_arm = ev.arm;
       r.send_time_propensity = String(ev.propensity);

@@ -26,6 +26,7 @@ import {
 import {
   describeChannelChoice,
   describeFatigue,
+  describeRouting,
   describeResponsiveness,
   describeSendTime,
   parseRecoveryId,
@@ -79,6 +80,7 @@ export type HistoryEntryKind =
   | 'segmented'
   | 'scored'
   | 'score-unavailable'
+  | 'routed'
   | 'categories-recorded'
   | 'categories-unavailable'
   | 'ended';
@@ -158,6 +160,14 @@ export interface RecoveryDecisionInputs {
   readonly score?:
     | { readonly score: number; readonly modelVersion: number; readonly scope: string; readonly contentHash: string }
     | { readonly unavailable: 'no-model'; readonly outcomesNeeded: number };
+  /** Routing by score (`recovery.routed`): the band, why, and what it chose. */
+  readonly routing?: {
+    readonly band: string;
+    readonly reason: string;
+    readonly sequenceId?: string;
+    readonly ticket: boolean;
+    readonly detail: string;
+  };
   readonly endReason?: string;
 }
 
@@ -253,6 +263,9 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
         reason: e.reason,
         detail: `${e.outcomesNeeded} more labelled outcome${e.outcomesNeeded === 1 ? '' : 's'} needed before a model`,
       };
+    case 'recovery.routed':
+      // reason: the band; detail: the score against the thresholds, the model, what it chose and why (top features).
+      return { ...base, kind: 'routed', reason: e.band, detail: describeRouting(e) };
     case 'recovery.categories-recorded':
       return {
         ...base,
@@ -609,6 +622,17 @@ export async function customerHistory(
         };
       } else if (e.type === 'recovery.score-unavailable') {
         inputs = { ...inputs, score: { unavailable: e.reason, outcomesNeeded: e.outcomesNeeded } };
+      } else if (e.type === 'recovery.routed') {
+        inputs = {
+          ...inputs,
+          routing: {
+            band: e.band,
+            reason: e.reason,
+            ...(e.sequenceId !== undefined ? { sequenceId: e.sequenceId } : {}),
+            ticket: e.ticket,
+            detail: describeRouting(e),
+          },
+        };
       } else if (e.type === 'recovery.ended') {
         inputs = { ...inputs, endReason: e.reason };
       }

@@ -5,12 +5,13 @@ import type {
   CartSnapshot,
   CustomerFeatures,
   ProfileEnrichment,
+  RecoveryEvent,
   RecoveryState,
   TicketSkipReason,
 } from '@reclaim/domain';
 import { isPublicHttpUrl } from '../../messages/url-safety';
 import { describeProviderError, PermanentProviderError, RetryableProviderError } from '@reclaim/ports';
-import { parseRecoveryId } from '@reclaim/domain';
+import { describeRouting, parseRecoveryId } from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import { loadRecovery, type LoadedRecovery } from '../recovery-stream';
 import { OpenSupportTicket, type EffectOutcome } from './effect-commands';
@@ -38,6 +39,8 @@ export class OpenSupportTicketHandler implements ICommandHandler<OpenSupportTick
     const enriched = loaded.events.find((e) => e.type === 'recovery.enriched');
     const enrichment = enriched?.type === 'recovery.enriched' ? enriched.enrichment : undefined;
     const segmented = loaded.events.find((e) => e.type === 'recovery.segmented');
+    const routedEvent = loaded.events.find((e) => e.type === 'recovery.routed');
+    const routed = routedEvent?.type === 'recovery.routed' ? routedEvent : undefined;
     const customer = segmented?.type === 'recovery.segmented' ? segmented.segmentation.customer : undefined;
     const facts = await this.ctx.customerFacts(ids.shopId, ids.cartId, snapshot.customerKey);
     const contact = await this.ctx.openContact(ids.shopId, facts);
@@ -48,8 +51,19 @@ export class OpenSupportTicketHandler implements ICommandHandler<OpenSupportTick
           idempotencyKey,
           shopId: ids.shopId,
           cartId: ids.cartId,
-          subject: `Abandoned cart worth ${snapshot.value} ${snapshot.currency}`,
-          body: ticketBody(ids.cartId, snapshot, loaded.state, facts.cart.snapshot?.checkoutUrl, enrichment, customer),
+          subject:
+            routed?.band === 'personal' && routed.score !== undefined
+              ? `Likely to buy (${Math.round(routed.score * 100)}%): abandoned cart worth ${snapshot.value} ${snapshot.currency}`
+              : `Abandoned cart worth ${snapshot.value} ${snapshot.currency}`,
+          body: ticketBody(
+            ids.cartId,
+            snapshot,
+            loaded.state,
+            facts.cart.snapshot?.checkoutUrl,
+            enrichment,
+            customer,
+            routed,
+          ),
           ...(contact?.email ? { customerEmail: contact.email } : {}),
         })
       ).ticketId;
@@ -114,6 +128,28 @@ export function customerHistoryLines(c: CustomerFeatures | undefined, currency: 
   ];
 }
 
+type RoutedEvent = Extract<RecoveryEvent, { type: 'recovery.routed' }>;
+
+/**
+ * Why the agent gets this cart (routing by score): the recorded score, the model version, the band
+ * and its thresholds, and the features that raised or lowered the score most (the model card's names).
+ */
+export function routingLines(r: RoutedEvent | undefined): string[] {
+  if (r === undefined || r.score === undefined) return [];
+  return [
+    `Recovery score: ${(r.score * 100).toFixed(1)}% chance of an order (model v${r.modelVersion ?? '?'}).`,
+    `Why this ticket: ${describeRouting(r)}.`,
+    ...(r.topFeatures !== undefined && r.topFeatures.length > 0
+      ? [
+          'What drove the score (log-odds contribution):',
+          ...r.topFeatures.map(
+            (f) => `- ${f.feature}: ${f.contribution >= 0 ? '+' : '−'}${Math.abs(f.contribution).toFixed(2)}`,
+          ),
+        ]
+      : []),
+  ];
+}
+
 /** The marketing platform's recorded facts, for the agent (no personal data: amounts, dates, group names). */
 export function enrichmentLines(e: ProfileEnrichment | undefined): string[] {
   if (e === undefined) return [];
@@ -141,9 +177,11 @@ function ticketBody(
   checkoutUrl: string | undefined,
   enrichment: ProfileEnrichment | undefined,
   customer: CustomerFeatures | undefined,
+  routed?: RoutedEvent,
 ): string {
   return [
     `A high-value cart was abandoned: ${snapshot.value} ${snapshot.currency}.`,
+    ...routingLines(routed),
     `Cart: ${cartId}`,
     // R22: a link from the webhook data reaches the agent only when it is a public http(s) address.
     ...(checkoutUrl && isPublicHttpUrl(checkoutUrl) ? [`Checkout: ${checkoutUrl}`] : []),

@@ -1,5 +1,102 @@
-import { DEFAULT_ALTERNATIVE_RULES, defaultRecoveryConfig } from '@reclaim/domain';
-import { shopRecoveryConfig, validateShopSettings } from './shop-settings';
+import { DEFAULT_ALTERNATIVE_RULES, defaultRecoveryConfig, defaultSequences } from '@reclaim/domain';
+import {
+  shopRecoveryConfig,
+  validateEffectiveRouting,
+  validateRoutingSequences,
+  validateShopSettings,
+} from './shop-settings';
+
+describe('per-shop settings: routing by score', () => {
+  it('overrides the bands field by field, sequences one by one', () => {
+    expect(shopRecoveryConfig(defaultRecoveryConfig, {}).routing).toEqual({
+      enabled: true,
+      highProbability: 0.6,
+      lowProbability: 0.2,
+      highValue: '200',
+      sequences: { personal: 'short', short: 'short', nurture: 'nurture' },
+    });
+    const c = shopRecoveryConfig(defaultRecoveryConfig, {
+      routing: { highProbability: 0.7, highValue: '350.00', sequences: { personal: 'premium' } },
+    });
+    expect(c.routing).toEqual({
+      enabled: true,
+      highProbability: 0.7,
+      lowProbability: 0.2,
+      highValue: '350.00',
+      sequences: { personal: 'premium', short: 'short', nurture: 'nurture' },
+    });
+    expect(shopRecoveryConfig(defaultRecoveryConfig, { routing: { enabled: false } }).routing.enabled).toBe(false);
+  });
+
+  it('refuses bad routing settings naming each field', () => {
+    expect(
+      validateShopSettings({
+        routing: {
+          enabled: true,
+          highProbability: 0.7,
+          lowProbability: 0.1,
+          highValue: '300',
+          sequences: { nurture: 'welcome' },
+        },
+      }),
+    ).toEqual([]);
+    const errors = validateShopSettings({
+      routing: {
+        enabled: 'yes',
+        highProbability: 1.2,
+        lowProbability: 0,
+        highValue: 300,
+        sequences: { nurture: 'Not An Id', vip: 'premium' },
+        bands: 3,
+      },
+    });
+    expect(errors.map((e) => e.field).sort()).toEqual([
+      'routing.bands',
+      'routing.enabled',
+      'routing.highProbability',
+      'routing.highValue',
+      'routing.lowProbability',
+      'routing.sequences.nurture',
+      'routing.sequences.vip',
+    ]);
+    expect(validateShopSettings({ routing: { highProbability: 0.3, lowProbability: 0.5 } })).toEqual([
+      { field: 'routing.lowProbability', message: 'must be below highProbability' },
+    ]);
+    expect(validateShopSettings({ routing: 'on' })).toEqual([{ field: 'routing', message: expect.any(String) }]);
+  });
+
+  it('with one threshold given, checks it against the default of the other', () => {
+    expect(validateEffectiveRouting(defaultRecoveryConfig, { routing: { lowProbability: 0.5 } })).toEqual([]);
+    expect(validateEffectiveRouting(defaultRecoveryConfig, { routing: { lowProbability: 0.6 } })).toEqual([
+      { field: 'routing.lowProbability', message: 'must be below highProbability (0.6)' },
+    ]);
+    expect(validateEffectiveRouting(defaultRecoveryConfig, { routing: { highProbability: 0.15 } })).toEqual([
+      { field: 'routing.highProbability', message: 'must be above lowProbability (0.2)' },
+    ]);
+  });
+
+  it('the sequences it names must be in the shop catalogue', () => {
+    const catalogue = defaultSequences(defaultRecoveryConfig);
+    expect(validateRoutingSequences({ routing: { sequences: { personal: 'premium' } } }, catalogue)).toEqual([]);
+    expect(validateRoutingSequences({ routing: { sequences: { nurture: 'slow-burn' } } }, catalogue)).toEqual([
+      {
+        field: 'routing.sequences.nurture',
+        message:
+          "'slow-burn' is not in the shop's sequence catalogue (version 1: premium, loyalty, welcome, short, nurture)",
+      },
+    ]);
+    const without = { version: 2, sequences: catalogue.sequences.filter((q) => q.id !== 'premium') };
+    expect(validateRoutingSequences({ routing: { sequences: { personal: 'premium' } } }, without, 'sequences')).toEqual(
+      [
+        {
+          field: 'sequences',
+          message:
+            "must keep 'premium': the shop's routing.sequences.personal names it (change the routing settings first)",
+        },
+      ],
+    );
+  });
+});
 
 describe('per-shop settings: fatigue and UTM', () => {
   it('a fatigue setting overrides the defaults field by field', () => {

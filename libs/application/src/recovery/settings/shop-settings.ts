@@ -17,9 +17,13 @@ import {
   type LocalWindow,
   type RecoveryConfig,
   type RecoveryDecider,
+  ROUTED_SEQUENCE_BANDS,
   SUPPORT_TICKET_MATCHES,
+  type RoutedSequenceBand,
+  type RoutingSettings,
   type SupportTicketMatch,
   type ValidationError,
+  validateRoutingThresholds,
 } from '@reclaim/domain';
 
 export interface QuietHours {
@@ -91,6 +95,96 @@ export interface ShopRecoverySettings {
    * line (default 20; 0 = never dearer).
    */
   readonly alternatives?: AlternativesOverrides;
+  /**
+   * Routing by score (issue 14 item 3): `enabled` (default on; it acts only on recoveries a live
+   * model scored), `highProbability` / `lowProbability` (score thresholds, 0–1), `highValue` (cart
+   * value for personal attention, a decimal string; default TICKET_THRESHOLD) and `sequences`
+   * (`personal`, `short`, `nurture`: ids in the shop's catalogue).
+   */
+  readonly routing?: RoutingOverrides;
+}
+
+export interface RoutingOverrides {
+  readonly enabled?: boolean;
+  readonly highProbability?: number;
+  readonly lowProbability?: number;
+  readonly highValue?: string;
+  readonly sequences?: Partial<Record<RoutedSequenceBand, string>>;
+}
+
+const SEQUENCE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+function validateRouting(input: unknown, errors: ValidationError[]): void {
+  const o = validateObject(
+    input,
+    'routing',
+    {
+      enabled: isBoolean,
+      highProbability: () => undefined,
+      lowProbability: () => undefined,
+      highValue: () => undefined,
+      sequences: (v) => (isRecord(v) ? undefined : 'must be { personal?, short?, nurture? }'),
+    },
+    errors,
+  );
+  if (o === undefined) return;
+  errors.push(
+    ...validateRoutingThresholds({
+      highProbability: o.highProbability as number | undefined,
+      lowProbability: o.lowProbability as number | undefined,
+      highValue: o.highValue as string | undefined,
+    }),
+  );
+  if (isRecord(o.sequences)) {
+    const check = (v: unknown) =>
+      typeof v === 'string' && SEQUENCE_ID.test(v) ? undefined : 'must be a sequence id of the shop (e.g. nurture)';
+    validateObject(o.sequences, 'routing.sequences', { personal: check, short: check, nurture: check }, errors);
+  }
+}
+
+/**
+ * What {@link validateShopSettings} cannot check alone: with one threshold given, the other is the
+ * appliance default (ROUTING_*), and low must stay below high.
+ */
+export function validateEffectiveRouting(base: RecoveryConfig, settings: ShopRecoverySettings): ValidationError[] {
+  const r = settings.routing;
+  if (r === undefined || (r.highProbability !== undefined && r.lowProbability !== undefined)) return [];
+  const { highProbability, lowProbability } = routingOf(base.routing, r);
+  if (lowProbability < highProbability) return [];
+  return r.highProbability !== undefined
+    ? [{ field: 'routing.highProbability', message: `must be above lowProbability (${lowProbability})` }]
+    : [{ field: 'routing.lowProbability', message: `must be below highProbability (${highProbability})` }];
+}
+
+/**
+ * The routing sequences the settings name must be in the shop's catalogue (checked when the
+ * settings are saved, and when a new catalogue is stored against the saved settings).
+ */
+export function validateRoutingSequences(
+  settings: ShopRecoverySettings,
+  catalogue: SequenceCatalogue,
+  /** `sequences`: a new catalogue is being stored (the error names it, not the settings). */
+  field: 'routing.sequences' | 'sequences' = 'routing.sequences',
+): ValidationError[] {
+  const ids = new Set(catalogue.sequences.map((q) => q.id));
+  const named = settings.routing?.sequences ?? {};
+  return ROUTED_SEQUENCE_BANDS.flatMap((band): ValidationError[] => {
+    const id = named[band];
+    if (typeof id !== 'string' || ids.has(id)) return [];
+    return field === 'sequences'
+      ? [
+          {
+            field,
+            message: `must keep '${id}': the shop's routing.sequences.${band} names it (change the routing settings first)`,
+          },
+        ]
+      : [
+          {
+            field: `${field}.${band}`,
+            message: `'${id}' is not in the shop's sequence catalogue (version ${catalogue.version}: ${[...ids].join(', ')})`,
+          },
+        ];
+  });
 }
 
 export interface AlternativesOverrides {
@@ -307,6 +401,7 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'klaviyoMode',
   'sendTime',
   'alternatives',
+  'routing',
 ];
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -398,6 +493,7 @@ export function validateShopSettings(input: unknown): ValidationError[] {
   if (o.channelChoice !== undefined) validateChannelChoice(o.channelChoice, errors);
   if (o.sendTime !== undefined) validateSendTime(o.sendTime, errors);
   if (o.alternatives !== undefined) validateAlternatives(o.alternatives, errors);
+  if (o.routing !== undefined) validateRouting(o.routing, errors);
   if (o.klaviyoMode !== undefined && !KLAVIYO_MODES.includes(o.klaviyoMode as KlaviyoMode)) {
     errors.push({ field: 'klaviyoMode', message: 'must be html or template' });
   }
@@ -460,6 +556,7 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
           },
         }
       : {}),
+    ...(s.routing !== undefined ? { routing: routingOf(base.routing, s.routing) } : {}),
     ...(s.alternatives?.maxPriceIncreasePercent !== undefined
       ? {
           alternatives: {
@@ -468,6 +565,14 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
           },
         }
       : {}),
+  };
+}
+
+function routingOf(base: RoutingSettings, r: RoutingOverrides): RoutingSettings {
+  return {
+    ...base,
+    ...definedOnly({ ...r, sequences: undefined }),
+    sequences: { ...base.sequences, ...definedOnly(r.sequences ?? {}) },
   };
 }
 
@@ -598,8 +703,10 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
         | 'channelChoice'
         | 'sendTime'
         | 'alternatives'
+        | 'routing'
       >
     > & {
+      routing: RoutingSettings & { modelRequired: string };
       sendTime: Required<SendTimeOverrides>;
       alternatives: Required<AlternativesOverrides>;
       utm: UtmSettings;
@@ -646,6 +753,11 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
       },
       alternatives: {
         maxPriceIncreasePercent: (c.alternatives ?? DEFAULT_ALTERNATIVE_RULES).maxPriceIncreasePercent,
+      },
+      routing: {
+        ...c.routing,
+        modelRequired:
+          'routing acts only on recoveries scored by a live model; until the shop has one every recovery is recorded as unscored and keeps the catalogue match and the ticket by TICKET_THRESHOLD',
       },
     };
   }
