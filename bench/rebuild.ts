@@ -7,9 +7,9 @@
  *   BENCH_CARTS=6000 npm run bench:rebuild
  *
  * Raw read (the baseline): a plain keyset read of the projection's events with its filter, pages of
- * 5,000, doing nothing with them. Rebuild: `rebuildProjection` (truncate, reset, replay in batches of 10 000 read
- * ahead of the writes, each batch and its checkpoint in one transaction, rows kept in memory across
- * batches instead of read back, daily_funnel once at the end). Target: rebuild ≥ 60 % of raw read.
+ * 5,000, doing nothing with them. Rebuild: `rebuildProjection` (keyset pages of 10,000, the next read
+ * while one is folded in memory, then one transaction: truncate, every row inserted once, daily_funnel,
+ * the checkpoint, one durable commit; RFC 0020). Target: rebuild ≥ 60 % of raw read.
  */
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';

@@ -121,6 +121,23 @@ export async function resetCheckpoint(pool: Pool, name: string, schema: string =
   await pool.query(`DELETE FROM ${table(schema)} WHERE name = $1`, [name]);
 }
 
+/**
+ * Stores `position` as the checkpoint, in the caller's transaction (a rebuild writing its tables and
+ * checkpoint at once). Stop the runner first: no compare-and-set here.
+ */
+export async function setCheckpoint(
+  tx: PoolClient,
+  name: string,
+  position: GlobalPosition,
+  schema: string = DEFAULT_SCHEMA,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO ${table(schema)} (name, position) VALUES ($1, $2)
+     ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()`,
+    [name, positionToString(position)],
+  );
+}
+
 /** The newest position in the store (START when empty); lag = head − checkpoint. */
 export async function getHeadPosition(store: EventStore): Promise<GlobalPosition> {
   if (!store.headPosition) throw new TypeError('this event store adapter does not report its head position');

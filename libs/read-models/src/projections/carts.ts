@@ -8,7 +8,15 @@ import type {
 } from '@reclaim/domain';
 import type { RecordedEvent } from '@reclaim/event-store';
 import { CARTS } from '../schema';
-import { purgeShop, shopOfRedaction, splitAtShopRedactions, SHOP_REDACTED, type Projection } from './projection';
+import {
+  purgeShop,
+  purgeShopRows,
+  shopOfRedaction,
+  splitAtShopRedactions,
+  SHOP_REDACTED,
+  type ApplyOptions,
+  type Projection,
+} from './projection';
 import { alreadyApplied, positionText, RowSet, type Row } from './rows';
 
 type CartData = { shopId: string; cartId: string };
@@ -75,13 +83,16 @@ export const cartsProjection: Projection = {
   subscription: 'read-models.carts',
   filter: { typePrefixes: ['cart.', SHOP_REDACTED] },
   tables: [CARTS],
-  async apply(events: readonly RecordedEvent[], tx: PoolClient): Promise<void> {
+  async apply(events: readonly RecordedEvent[], tx: PoolClient, options?: ApplyOptions): Promise<void> {
+    // A rebuild folds into its session's rows and touches no table (RebuildSession).
+    const kept = options?.session?.state(() => ({ carts: new RowSet(CARTS, { complete: true }) }));
     for (const part of splitAtShopRedactions(events)) {
       if (!Array.isArray(part)) {
-        await purgeShop(tx, [CARTS], shopOfRedaction(part));
+        if (kept) purgeShopRows(kept, shopOfRedaction(part));
+        else await purgeShop(tx, [CARTS], shopOfRedaction(part));
         continue;
       }
-      const rows = new RowSet(CARTS);
+      const rows = kept?.carts ?? new RowSet(CARTS);
       await rows.load(
         tx,
         part.map((e) => ({ shop_id: (e.data as CartData).shopId, cart_id: (e.data as CartData).cartId })),

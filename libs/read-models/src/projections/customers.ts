@@ -13,6 +13,7 @@ import { CUSTOMER_CONTACTS, CUSTOMERS, qualified } from '../schema';
 import { maskContact } from './masking';
 import {
   purgeShop,
+  purgeShopRows,
   shopOfRedaction,
   splitAtShopRedactions,
   SHOP_REDACTED,
@@ -152,6 +153,28 @@ async function applyContacts(tx: PoolClient, part: readonly RecordedEvent[], vau
   );
 }
 
+/** {@link applyContacts} for a rebuild: the same rules on the session's rows, no table touched. */
+async function foldContacts(contacts: RowSet, part: readonly RecordedEvent[], vault?: ContactVault): Promise<void> {
+  const relevant = part.filter((e) => e.type === 'customer.redacted' || (vault && sealedContactOf(e)));
+  if (relevant.length === 0) return;
+  const opened = new Map<RecordedEvent, Promise<unknown>>();
+  if (vault) {
+    for (const e of relevant) {
+      const s = sealedContactOf(e);
+      if (s) opened.set(e, vault.open(s.shopId, s.contact).catch(tamperedAsNull));
+    }
+  }
+  for (const e of relevant) {
+    const d = e.data as { shopId: string; customerKey: string };
+    const key = { shop_id: d.shopId, customer_key: d.customerKey };
+    const at = contacts.get(key)?.updated_position;
+    if (typeof at === 'string' && comparePositions(parsePosition(at), e.position) >= 0) continue;
+    const contact = e.type === 'customer.redacted' ? null : await opened.get(e);
+    if (contact === null || contact === undefined) contacts.remove(key);
+    else contacts.put({ ...key, ...maskContact(contact), updated_position: positionText(e) });
+  }
+}
+
 function tamperedAsNull(error: unknown): null {
   if (error instanceof Error && error.name === 'SealedValueTamperedError') return null;
   throw error;
@@ -163,14 +186,21 @@ export const customersProjection: Projection = {
   filter: { typePrefixes: ['customer.', CART_ACTIVITY, SHOP_REDACTED] },
   tables: [CUSTOMERS, CUSTOMER_CONTACTS],
   async apply(events, tx, options): Promise<void> {
+    // A rebuild folds into its session's rows and touches no table (RebuildSession).
+    const kept = options?.session?.state(() => ({
+      customers: new RowSet(CUSTOMERS, { complete: true }),
+      contacts: new RowSet(CUSTOMER_CONTACTS, { complete: true }),
+    }));
     for (const part of splitAtShopRedactions(events)) {
       if (!Array.isArray(part)) {
-        await purgeShop(tx, [CUSTOMERS, CUSTOMER_CONTACTS], shopOfRedaction(part));
+        if (kept) purgeShopRows(kept, shopOfRedaction(part));
+        else await purgeShop(tx, [CUSTOMERS, CUSTOMER_CONTACTS], shopOfRedaction(part));
         continue;
       }
-      await applyContacts(tx, part, options?.vault);
+      if (kept) await foldContacts(kept.contacts, part, options?.vault);
+      else await applyContacts(tx, part, options?.vault);
       const customerEvents = part.filter((e) => e.type.startsWith('customer.'));
-      const rows = new RowSet(CUSTOMERS);
+      const rows = kept?.customers ?? new RowSet(CUSTOMERS);
       const keyOf = (e: RecordedEvent) => {
         const d = e.data as CustomerData;
         return { shop_id: d.shopId, customer_key: d.customerKey };

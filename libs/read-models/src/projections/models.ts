@@ -7,7 +7,15 @@ import type {
 } from '@reclaim/domain';
 import type { RecordedEvent } from '@reclaim/event-store';
 import { MODEL_STATUS, MODELS } from '../schema';
-import { purgeShop, shopOfRedaction, splitAtShopRedactions, SHOP_REDACTED, type Projection } from './projection';
+import {
+  purgeShop,
+  purgeShopRows,
+  shopOfRedaction,
+  splitAtShopRedactions,
+  SHOP_REDACTED,
+  type ApplyOptions,
+  type Projection,
+} from './projection';
 import { alreadyApplied, positionText, RowSet, type Row } from './rows';
 
 interface Tables {
@@ -114,13 +122,19 @@ export const modelsProjection: Projection = {
   subscription: 'read-models.models',
   filter: { typePrefixes: ['model.', SHOP_REDACTED] },
   tables: [MODELS, MODEL_STATUS],
-  async apply(events: readonly RecordedEvent[], tx: PoolClient): Promise<void> {
+  async apply(events: readonly RecordedEvent[], tx: PoolClient, options?: ApplyOptions): Promise<void> {
+    // A rebuild folds into its session's rows and touches no table (RebuildSession).
+    const kept = options?.session?.state<Tables>(() => ({
+      models: new RowSet(MODELS, { complete: true }),
+      status: new RowSet(MODEL_STATUS, { complete: true }),
+    }));
     for (const part of splitAtShopRedactions(events)) {
       if (!Array.isArray(part)) {
-        await purgeShop(tx, [MODELS, MODEL_STATUS], shopOfRedaction(part));
+        if (kept) purgeShopRows({ ...kept }, shopOfRedaction(part));
+        else await purgeShop(tx, [MODELS, MODEL_STATUS], shopOfRedaction(part));
         continue;
       }
-      const t: Tables = { models: new RowSet(MODELS), status: new RowSet(MODEL_STATUS) };
+      const t: Tables = kept ?? { models: new RowSet(MODELS), status: new RowSet(MODEL_STATUS) };
       const shops = [...new Set(part.map((e) => (e.data as { shopId: string }).shopId))];
       await t.status.loadBy(tx, 'shop_id', shops);
       await t.models.loadBy(tx, 'shop_id', shops);

@@ -13,10 +13,10 @@ import { ATTRIBUTION, DAILY_FUNNEL, MESSAGES, ORDERS, RECOVERIES, SCORES, SEGMEN
 import { refreshAllFunnel, refreshFunnel } from './funnel';
 import {
   purgeShop,
+  purgeShopRows,
   shopOfRedaction,
   splitAtShopRedactions,
   SHOP_REDACTED,
-  RebuildSession,
   type ApplyOptions,
   type Projection,
 } from './projection';
@@ -510,7 +510,7 @@ export function applyOrderPlaced(orders: RowSet, e: RecordedEvent): void {
   });
 }
 
-/** Fresh row sets; `complete`: they hold every row of the tables (a rebuild's session). */
+/** Fresh row sets; `complete`: a rebuild's, holding every row of the tables (never loaded nor flushed). */
 function newTables(complete: boolean): Tables {
   return {
     recoveries: new RowSet(RECOVERIES, { complete }),
@@ -536,10 +536,10 @@ export const recoveriesProjection: Projection = {
     for (const part of splitAtShopRedactions(events)) {
       if (!Array.isArray(part)) {
         const shopId = shopOfRedaction(part);
-        await purgeShop(tx, OWN_TABLES, shopId);
-        // Rows kept by a rebuild's session go with the shop's deleted rows.
+        // A rebuild forgets the shop's rows from its session; the live projection deletes them.
         const kept = session?.state<Tables>(() => newTables(true));
-        if (kept) for (const rows of Object.values(kept)) rows.forget((row: Row) => row.shop_id === shopId);
+        if (kept) purgeShopRows({ ...kept }, shopId);
+        else await purgeShop(tx, OWN_TABLES, shopId);
         purged.push(shopId);
         continue;
       }
@@ -569,7 +569,6 @@ export const recoveriesProjection: Projection = {
         else applyRecoveryEvent(t, e);
       }
       for (const rows of Object.values(t)) await rows.flush(tx);
-      if (session && Object.values(t).reduce((n, rows) => n + rows.size, 0) > RebuildSession.MAX_ROWS) session.drop();
       touched.push(...ids);
     }
     if (options?.derived !== false) await refreshFunnel(tx, touched, purged);

@@ -53,6 +53,28 @@ export async function upsertRows(tx: PoolClient, spec: TableSpec, rows: readonly
   );
 }
 
+/** Rows per statement of {@link insertRows}. */
+const INSERT_CHUNK = 5_000;
+
+/**
+ * Inserts rows into a table that holds none of their keys (a rebuild's truncated table): plain
+ * `INSERT … SELECT FROM json_to_recordset($1)`, no conflict handling, in chunks of 5,000 rows.
+ */
+export async function insertRows(tx: PoolClient, spec: TableSpec, rows: readonly Row[]): Promise<void> {
+  const names = spec.columns.map((c) => c.name);
+  const sql = `INSERT INTO ${qualified(spec)} (${names.join(', ')})
+     SELECT ${names.join(', ')} FROM json_to_recordset($1::json) AS x(${recordsetType(spec, names)})`;
+  // The next chunk is serialised while the database inserts the previous one.
+  let inserting: Promise<unknown> = Promise.resolve();
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const json = JSON.stringify(rows.slice(i, i + INSERT_CHUNK), names);
+    await inserting;
+    inserting = tx.query(sql, [json]);
+    inserting.catch(() => undefined); // awaited on the next turn or below
+  }
+  await inserting;
+}
+
 /** The event's position as stored on rows (`position` column). */
 export function positionText(e: RecordedEvent): string {
   const { commit, prepare } = e.position;
@@ -76,8 +98,9 @@ export class RowSet {
   private readonly groups = new Map<unknown, Set<string>>();
 
   /**
-   * `complete`: the set holds every row of the table (a rebuild's own rows, see RebuildSession), so
-   * loads are no-ops. `groupBy`: a key column indexed in memory for {@link RowSet.filterBy}.
+   * `complete`: the set holds every row of the table (a rebuild's rows, see RebuildSession): loads
+   * and flushes are no-ops, the rebuild writes the rows once at its end. `groupBy`: a key column
+   * indexed in memory for {@link RowSet.filterBy}.
    */
   constructor(
     readonly spec: TableSpec,
@@ -147,7 +170,24 @@ export class RowSet {
     }
   }
 
+  /** Every row held (a rebuild's rows, written once at its end). */
+  all(): Row[] {
+    return [...this.rows.values()];
+  }
+
+  /** Forgets the row with this key (a complete set only: nothing else would delete it from the table). */
+  remove(key: Row): void {
+    if (!this.options.complete) throw new Error(`${this.spec.name}: remove() is for a rebuild's rows only`);
+    const k = keyOf(this.spec, key);
+    const row = this.rows.get(k);
+    if (row === undefined) return;
+    this.rows.delete(k);
+    this.dirty.delete(k);
+    if (this.options.groupBy !== undefined) this.groups.get(row[this.options.groupBy])?.delete(k);
+  }
+
   async flush(tx: PoolClient): Promise<void> {
+    if (this.options.complete) return; // written once by the rebuild (RebuildSession.write)
     if (this.dirty.size === 0) return;
     const rows = [...this.dirty].map((k) => this.rows.get(k) as Row);
     this.dirty.clear();
