@@ -5,6 +5,7 @@
  * with every role on (ingest, engine, projector, relay).
  * Prints `READY <port>` when listening; stops on SIGTERM.
  */
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdtemp } from 'node:fs/promises';
@@ -55,19 +56,26 @@ async function reclaim(dbUrl: string): Promise<void> {
   const log = pino({ level: 'silent' });
   const runtime = await createRuntime(config, { log });
   if (!(await runtime.shops.findByDomain('shopify', BENCH_DOMAIN))) {
-    await runtime.shops.register({
-      platform: 'shopify',
-      shopDomain: BENCH_DOMAIN,
-      webhookSecret: BENCH_SECRET,
-      apiUrl: `https://${BENCH_DOMAIN}/admin/api/2025-01`,
-      apiToken: 'x',
-      currency: 'USD',
-      timezone: 'UTC',
-    });
+    // Several processes (BENCH_INGEST_PROCESSES) race to register it: one wins, the others find it.
+    await runtime.shops
+      .register({
+        platform: 'shopify',
+        shopDomain: BENCH_DOMAIN,
+        webhookSecret: BENCH_SECRET,
+        apiUrl: `https://${BENCH_DOMAIN}/admin/api/2025-01`,
+        apiToken: 'x',
+        currency: 'USD',
+        timezone: 'UTC',
+      })
+      .catch(async (err: unknown) => {
+        if (!(await runtime.shops.findByDomain('shopify', BENCH_DOMAIN))) throw err;
+      });
   }
   const app = await createApp(runtime, log);
   await app.listen({ port: 0, host: '127.0.0.1' });
-  console.log(`READY ${(app.getHttpServer().address() as { port: number }).port}`);
+  const port = (app.getHttpServer().address() as { port: number }).port;
+  if (cluster.isWorker) process.send?.({ ready: port });
+  else console.log(`READY ${port}`);
   process.once(
     'SIGTERM',
     () =>
@@ -78,11 +86,42 @@ async function reclaim(dbUrl: string): Promise<void> {
   );
 }
 
+/**
+ * BENCH_INGEST_PROCESSES > 1 (`reclaim` only): that many server processes share the port
+ * (node:cluster), as several `ingest` processes of the appliance would behind one address. The
+ * primary answers nothing itself; READY is printed once every worker listens.
+ */
+function primary(count: number): void {
+  let ready = 0;
+  let port = 0;
+  for (let i = 0; i < count; i++) {
+    const worker = cluster.fork();
+    worker.on('message', (m: { ready?: number }) => {
+      if (m.ready === undefined) return;
+      port = m.ready;
+      if (++ready === count) console.log(`READY ${port}`);
+    });
+  }
+  cluster.on('exit', (_w, code) => {
+    if (code !== 0) process.exit(1);
+  });
+  process.once('SIGTERM', () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    let left = Object.keys(cluster.workers ?? {}).length;
+    cluster.on('exit', () => {
+      if (--left === 0) process.exit(0);
+    });
+  });
+}
+
 const [mode, dbUrl] = [process.argv[2], process.env.DATABASE_URL];
 if (mode !== 'naive' && mode !== 'reclaim' && mode !== 'reclaim-all')
   throw new Error('usage: ingest-server.ts naive|reclaim|reclaim-all');
 if (!dbUrl) throw new Error('DATABASE_URL is required');
-(mode === 'naive' ? naive(dbUrl) : reclaim(dbUrl)).catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+const processes = mode === 'reclaim' ? Number(process.env.BENCH_INGEST_PROCESSES ?? 1) : 1;
+if (processes > 1 && cluster.isPrimary) primary(processes);
+else
+  (mode === 'naive' ? naive(dbUrl) : reclaim(dbUrl)).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });

@@ -13,6 +13,8 @@
  * / wall time of the measured phase (not autocannon's per-second sample mean, which a partial last
  * second skews). Prints req/s, p99, the ratios, and checks every acknowledged delivery was stored
  * exactly once. Figures, not assertions.
+ * BENCH_BASE_DIR=<checkout> adds that checkout's server (roles off, one process) to every round;
+ * BENCH_INGEST_PROCESSES=N runs the roles-off server as N processes sharing the port (node:cluster).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
@@ -116,7 +118,13 @@ function startServer(mode: Mode, dbUrl: string): Promise<{ child: ChildProcess; 
     ],
     {
       ...(mode === 'reclaim-base' ? { cwd: BASE_DIR } : {}),
-      env: { ...process.env, DATABASE_URL: dbUrl, BENCH_MASTER_KEY: MASTER_KEY },
+      env: {
+        ...process.env,
+        DATABASE_URL: dbUrl,
+        BENCH_MASTER_KEY: MASTER_KEY,
+        // The base server runs as one process (BENCH_BASE_DIR=. compares one process with several).
+        ...(mode === 'reclaim-base' ? { BENCH_INGEST_PROCESSES: '1' } : {}),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
@@ -224,7 +232,9 @@ async function main(): Promise<void> {
 
   const names: Record<Mode, string> = {
     naive: 'naive node:http + INSERT',
-    reclaim: 'Reclaim /webhooks/shopify, roles off',
+    reclaim: `Reclaim /webhooks/shopify, roles off${
+      Number(process.env.BENCH_INGEST_PROCESSES ?? 1) > 1 ? `, ${process.env.BENCH_INGEST_PROCESSES} processes` : ''
+    }`,
     'reclaim-all': 'Reclaim /webhooks/shopify, all roles on',
     'reclaim-base': `Reclaim of ${BASE_DIR ?? 'BENCH_BASE_DIR'}, roles off`,
   };
