@@ -13,6 +13,7 @@ import { MetricsController, registerKlaviyoMetrics, registerShopConnectionMetric
 import { MESSAGE_LINK_CONTROLLERS, messageLinkProviders } from './http/messages';
 import { RecoveryAdminController } from './http/recovery-admin.controller';
 import { ModelsController } from './http/models.controller';
+import { ExperimentsController } from './http/experiments.controller';
 import { ShopsController } from './http/shops.controller';
 import { TokensController } from './http/tokens.controller';
 import { TwilioWebhooksController } from './http/twilio-webhooks.controller';
@@ -58,6 +59,7 @@ export class AppModule {
         TokensController,
         RecoveryAdminController,
         ModelsController,
+        ExperimentsController,
         CustomersController,
         ...MESSAGE_LINK_CONTROLLERS,
         TwilioWebhooksController,

@@ -54,7 +54,9 @@ describe('model evaluate', () => {
     const bins = out.filter((l) => /^0\.\d-[01]\.\d\s/.test(l));
     expect(bins).toHaveLength(10);
     expect(bins.reduce((s, l) => s + Number(l.split(/\s+/)[1]), 0)).toBe(4000);
-    console.log(`model evaluate on 4000 synthetic rows: AUC ${auc} (true probabilities ${trueAuc.toFixed(4)}), ECE ${ece}`);
+    console.log(
+      `model evaluate on 4000 synthetic rows: AUC ${auc} (true probabilities ${trueAuc.toFixed(4)}), ECE ${ece}`,
+    );
   });
 
   it('gives the same figures for the same seed', async () => {

@@ -53,7 +53,10 @@ export async function modelEvaluate(args: readonly string[], io: CliOutput): Pro
   let table: LabelledTable;
   let result: CrossValidationResult;
   const bar = io.progress
-    ? new SingleBar({ format: 'cross-validation [{bar}] {value}/{total} folds | ETA {eta_formatted}' }, Presets.shades_classic)
+    ? new SingleBar(
+        { format: 'cross-validation [{bar}] {value}/{total} folds | ETA {eta_formatted}' },
+        Presets.shades_classic,
+      )
     : undefined;
   try {
     table = readLabelledTable(text, label);

@@ -28,6 +28,8 @@ import {
   TimerStore,
   LiveModels,
   ModelTrainer,
+  ExperimentEvaluator,
+  ExperimentSource,
   type Clock,
   type EffectRunnerDeps,
   type EngineLog,
@@ -44,7 +46,13 @@ import type {
   TicketPort,
   CustomerTicketLookup,
 } from '@reclaim/ports';
-import { createRecoveryDecider, type Channel, type RecoveryConfig, type RecoveryDecider } from '@reclaim/domain';
+import {
+  createRecoveryDecider,
+  experimentSettingsOf,
+  type Channel,
+  type RecoveryConfig,
+  type RecoveryDecider,
+} from '@reclaim/domain';
 import type { EventStore } from '@reclaim/event-store';
 import type { PersonalDataVault } from '@reclaim/privacy';
 import type { MessageLinkDeps } from '../http/messages';
@@ -131,6 +139,11 @@ export interface RecoveryEngine {
    * (invalidated across processes by NOTIFY), and the trainer (schedule, CLI, admin API).
    */
   readonly models: { readonly live: LiveModels; readonly trainer: ModelTrainer };
+  /**
+   * Experiments of step variants (RFC 0016): the snapshots recoveries start with (cached per shop)
+   * and the evaluator (guardrails, posteriors, adoption), run every minute and on demand.
+   */
+  readonly experiments: { readonly source: ExperimentSource; readonly evaluator: ExperimentEvaluator };
   /** Lets go of provider connections (SMTP pool, HTTP agents). */
   close(): Promise<void>;
 }
@@ -198,7 +211,33 @@ export function createRecoveryEngine(deps: {
     clock: () => clock.now(),
     onModelChanged: (shopId) => liveModels.announce(shopId),
   });
-  const common = { store, pm, deciders: settings, shops, sequences, log, scoring: liveModels };
+  const experimentSource = new ExperimentSource({
+    store,
+    pool,
+    attributionWindowMs: async (shopId) => (await settings.forShop(shopId)).config.attributionWindowMs,
+    now: () => clock.now(),
+  });
+  const experimentEvaluator = new ExperimentEvaluator({
+    store,
+    pool,
+    settings: async (shopId) => {
+      const c = (await settings.forShop(shopId)).config;
+      return { experiments: experimentSettingsOf(c), attributionWindowMs: c.attributionWindowMs };
+    },
+    catalogue: (shopId) => sequences.current(shopId),
+    now: () => clock.now(),
+    onChanged: (shopId) => experimentSource.forget(shopId),
+  });
+  const common = {
+    store,
+    pm,
+    deciders: settings,
+    shops,
+    sequences,
+    log,
+    scoring: liveModels,
+    experiments: experimentSource,
+  };
   const providerMetrics = new ProviderMetricsRelay();
   const heldEngagement = new HeldEngagement({
     store,
@@ -313,6 +352,7 @@ export function createRecoveryEngine(deps: {
         }
       : {}),
     models: { live: liveModels, trainer },
+    experiments: { source: experimentSource, evaluator: experimentEvaluator },
     close: () => providers.close(),
   };
 }

@@ -34,6 +34,9 @@ const SUBSCRIPTION_BATCH_SIZE = 200;
  * The background roles of this instance (ROLES): each is a durable, checkpointed subscription
  * that resumes where it stopped. They start after the HTTP server is ready and stop on shutdown.
  */
+/** How often the engine evaluates the experiments of step variants (RFC 0016). */
+const EXPERIMENT_EVALUATION_EVERY_MS = 60_000;
+
 @Injectable()
 export class WorkersService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('workers');
@@ -159,6 +162,7 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
     // A promoted model (any process's trainer NOTIFYs) drops the shop's cached live model.
     this.start('engine.models-invalidation', () => engine.models.live.follow(this.abort.signal));
     this.startModelTraining();
+    this.startExperimentEvaluation();
     this.start('engine.recover-interrupted', async () => {
       const released = await this.effects.recoverInterrupted();
       if (released > 0) this.logger.warn({ msg: 'effects interrupted by a crash are reconciled', released });
@@ -276,6 +280,35 @@ export class WorkersService implements OnApplicationBootstrap, OnApplicationShut
     );
     this.intervals.push(name);
     void run();
+  }
+
+  /**
+   * Experiments of step variants (RFC 0016) are evaluated every minute: guardrails, posteriors and
+   * adoption, each an event on the experiment's stream. Two engines evaluating at once: the later
+   * append fails on the stream's expected revision and is tried again a minute later.
+   */
+  private startExperimentEvaluation(): void {
+    const name = 'experiments.evaluate';
+    let running = false;
+    const run = async () => {
+      if (running || this.abort.signal.aborted) return;
+      running = true;
+      try {
+        await this.runtime.engine.experiments.evaluator.evaluateAll();
+      } catch (err) {
+        this.logger.warn({
+          msg: 'experiment evaluation round failed',
+          error: err instanceof Error ? err.message : 'unknown',
+        });
+      } finally {
+        running = false;
+      }
+    };
+    this.scheduler.addInterval(
+      name,
+      setInterval(() => void run(), EXPERIMENT_EVALUATION_EVERY_MS),
+    );
+    this.intervals.push(name);
   }
 
   /**

@@ -3,6 +3,7 @@ import { defaultTemplateFor } from './default-templates';
 import { formatMoney, isDecimalAmount, multiplyAmount, safeLocale } from './money-format';
 import type { TemplateOverrides } from './ports';
 import {
+  compileSubject,
   sharedTemplateCache,
   TemplateError,
   type CompiledTemplate,
@@ -61,6 +62,8 @@ export interface RenderMessageInput {
   readonly variant?: 'rich';
   readonly kind: 'sales' | 'help';
   readonly channel: Channel;
+  /** E-mail subject line overriding the template's (a step variant's, RFC 0016); a template string. */
+  readonly subject?: string;
   readonly locale?: string;
   readonly step?: number;
   readonly shop: RenderShop;
@@ -164,7 +167,10 @@ export class TemplateMessageRenderer implements MessageRenderer {
       };
     }
     if (input.shop.postalAddress.trim() === '') throw new RenderInputError('the shop has no postal address (R25)');
-    const subject = compiled.subject(view);
+    const subject =
+      input.subject !== undefined && input.kind === 'sales'
+        ? compileSubject(input.subject)(view)
+        : compiled.subject(view);
     const withSubject: TemplateView = record({ ...view, subject });
     const unsubscribe = new URL(input.unsubscribeUrl);
     if (unsubscribe.protocol !== 'https:') warnings.push('unsubscribe-url-not-https');

@@ -93,6 +93,16 @@ function singleLine(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
 }
 
+/**
+ * A subject line given outside a template (a step variant's, RFC 0016): checked like a template's
+ * subject and rendered with the same view, on one line.
+ */
+export function compileSubject(source: string): (view: TemplateView) => string {
+  checkHandlebars('subject', source);
+  const render = compileHandlebars(source, false);
+  return (view) => singleLine(render(view));
+}
+
 /** Compiles and checks a template (schema, placement, MJML, a trial render with and without optional data). */
 export function compileTemplate(source: TemplateSource): CompiledTemplate {
   if (source.channel === 'sms') {

@@ -3,6 +3,7 @@
  * (folded with the real deciders), and the engine's small index tables. No personal data leaves
  * here except the sealed contact, which only the effect runner opens.
  */
+import { experimentSeed } from './experiments';
 import { randomInt } from 'node:crypto';
 import {
   cartDecider,
@@ -30,6 +31,7 @@ import {
   type RecordedConsent,
   type SealedValue,
   type SequenceCatalogue,
+  type ExperimentSnapshot,
   type ScoringContext,
   type StartContext,
   type UnknownInputs,
@@ -504,6 +506,10 @@ export interface StartContextDeps {
   readonly sendTimeRandom?: () => number;
   /** The shops' live recovery-score models (../learning/live-models.ts); no score is recorded without. */
   readonly scoring?: ScoringSource;
+  /** The shops' experiments of step variants (./experiments.ts, RFC 0016); read when a catalogue has variants. */
+  readonly experiments?: { forShop(shopId: string): Promise<Record<string, ExperimentSnapshot>> };
+  /** The seed of a recovery's variant draws; default a random 31-bit integer. */
+  readonly experimentSeed?: () => number;
 }
 
 /** What a recovery needs when it starts: customer features, the shop's current sequences, a draw, the shop's zone. */
@@ -543,6 +549,7 @@ export async function buildStartContexts(
     ),
     scoringOf(deps.scoring, shopIds),
   ]);
+  const experiments = await experimentsOf(deps, sequences);
   return requests.map((r, i) => {
     const categories = productCategories[i];
     return {
@@ -553,8 +560,28 @@ export async function buildStartContexts(
       shopTimeZone: zones.get(r.shopId) ?? 'UTC',
       ...(Object.keys(categories).length > 0 ? { productCategories: categories } : {}),
       ...(scorings.has(r.shopId) ? { scoring: scorings.get(r.shopId)! } : {}),
+      ...(experiments.has(r.shopId)
+        ? { experiments: { seed: (deps.experimentSeed ?? experimentSeed)(), experiments: experiments.get(r.shopId)! } }
+        : {}),
     };
   });
+}
+
+/** The experiments of the shops whose catalogue has a step with variants (one cached read per shop). */
+async function experimentsOf(
+  deps: StartContextDeps,
+  catalogues: Map<string, SequenceCatalogue>,
+): Promise<Map<string, Record<string, ExperimentSnapshot>>> {
+  const withVariants = [...catalogues].filter(([, c]) =>
+    c.sequences.some((s) => s.steps.some((st) => (st.variants ?? []).length > 0)),
+  );
+  if (withVariants.length === 0) return new Map();
+  const source = deps.experiments;
+  return new Map(
+    await Promise.all(
+      withVariants.map(async ([shopId]) => [shopId, source ? await source.forShop(shopId) : {}] as const),
+    ),
+  );
 }
 
 /** The shops' live recovery-score models (one cache look-up per shop); none without a source. */

@@ -4,6 +4,17 @@ export { AcceleratedClock, DatabaseClock, systemClock, type Clock, type Database
 export { ENGINE_SCHEMA_SQL, migrateEngineTables, migrateRecoveryEngine } from './schema';
 export { loadRecovery, runRecovery, type LoadedRecovery } from './recovery-stream';
 export {
+  experimentEvidence,
+  experimentReports,
+  experimentStates,
+  type ExperimentReport,
+  type ExperimentArmReport,
+  ExperimentEvaluator,
+  ExperimentSource,
+  type EvaluationSummary,
+  type ExperimentEvidence,
+} from './experiments';
+export {
   buildStartContext,
   cartSnapshotOf,
   consentOf,

@@ -11,6 +11,7 @@ import { EffectQueue, type EffectKind } from './effects/effect-queue';
 import { productCategoryCache, storeProductIds } from './categories';
 import { engagementHours } from './engagement-hours';
 import { engineIndex } from './engine-index';
+import { VARIANT_INDEX_EVENTS, variantIndex } from './experiments';
 import type { TimerStore, TimerToSchedule } from './timers/timer-store';
 
 export const RECOVERY_EVENTS = 'engine.recovery-events';
@@ -61,6 +62,8 @@ export class RecoveryEventsProjector {
       const ids = parseRecoveryId(r.streamId);
       if (ids === undefined) continue;
       const e = fromStoredRecoveryEvent(r);
+      // The experiments' index (RFC 0016) is its own tables: written in order, no flush needed.
+      if (VARIANT_INDEX_EVENTS.has(e.type)) await variantIndex.apply(tx, e, ids.shopId);
       if (e.type === 'recovery.timer-scheduled') {
         timers.push({
           timerId: e.timerId,

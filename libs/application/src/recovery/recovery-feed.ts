@@ -138,6 +138,8 @@ export interface RecoveryFeedDeps {
   readonly random?: () => number;
   /** The shops' live recovery-score models: each start records its score. */
   readonly scoring?: ScoringSource;
+  /** The shops' experiments of step variants (RFC 0016): each start draws its variants from them. */
+  readonly experiments?: StartContextDeps['experiments'];
   readonly log?: EngineLog;
 }
 
@@ -153,6 +155,7 @@ export class RecoveryFeed {
       sequences: deps.sequences,
       random: deps.random,
       ...(deps.scoring !== undefined ? { scoring: deps.scoring } : {}),
+      ...(deps.experiments !== undefined ? { experiments: deps.experiments } : {}),
     };
     this.attribution = new OrderAttribution(deps.store, (shopId) => this.pmFor(shopId));
   }

@@ -1,3 +1,4 @@
+import { VARIANT_INDEX_SQL } from './experiments';
 import { ensureDeadLetterTables } from '@reclaim/event-store/subscriptions/dead-letters';
 import type { Pool } from 'pg';
 
@@ -315,6 +316,7 @@ CREATE TABLE IF NOT EXISTS engine.shop_engagement_hours (
   events integer NOT NULL DEFAULT 0,
   PRIMARY KEY (shop_id, weekday, hour)
 );
+${VARIANT_INDEX_SQL}
 `;
 
 /**

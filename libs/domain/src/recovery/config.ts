@@ -10,7 +10,7 @@ import type { LocalWindow } from './quiet-hours';
 import type { SendTimeSettings } from './send-time';
 import type { SupportTicketMatch } from './support-tickets';
 import type { DecimalString } from './types';
-import { DEFAULT_EXPERIMENT_SETTINGS, type ExperimentSettings } from './variants';
+import { DEFAULT_EXPERIMENT_SETTINGS, type ExperimentSettings } from './experiment-settings';
 
 /** Defined beside the code that reads it (quiet hours); re-exported here with the rest of the settings. */
 export type { LocalWindow } from './quiet-hours';

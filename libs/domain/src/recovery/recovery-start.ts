@@ -10,7 +10,7 @@ import { featuresAtAbandonment, RECOVERY_FEATURES_SCHEMA } from './features';
 import { explainScore, scoreFeatures } from './score';
 import { routeByScore, type RecordedScore } from './routing';
 import { gte, isDecimalString } from './money';
-import { drawArm } from './arms';
+import { drawArm, type RecoveryArm } from './arms';
 import { isValidTimeZone, localParts } from './quiet-hours';
 import { reachableChannels } from './recovery-state';
 import { later, scheduleNext, ticketPaused, type Emitter } from './recovery-schedule';
@@ -165,7 +165,7 @@ export function startRecovery(
     catalogueVersion: ctx.sequences.version,
     steps: sequence.steps,
   });
-  if (!holdout) assignVariants(config, out, at, sequence, segmentation.segments, ctx);
+  if (!holdout) assignVariants(config, out, at, sequence, segmentation.segments, ctx, arm);
   if (holdout) {
     out.emit({ type: 'recovery.assigned-holdout', at, random, holdoutPercent: config.holdoutPercent });
     const lastDelay = sequence.steps[sequence.steps.length - 1]?.delayMs ?? 0;
@@ -197,6 +197,7 @@ function assignVariants(
   sequence: SequenceDefinition,
   segments: readonly Segment[],
   ctx: StartContext,
+  arm: RecoveryArm,
 ): void {
   const settings = experimentSettingsOf(config);
   if (!settings.enabled || !sequence.steps.some((s) => (s.variants ?? []).length > 0)) return;
@@ -218,6 +219,6 @@ function assignVariants(
       draws: settings.draws,
       at,
     });
-    if (assignment !== undefined) out.emit({ type: 'recovery.variant-assigned', at, ...assignment });
+    if (assignment !== undefined) out.emit({ type: 'recovery.variant-assigned', at, ...assignment, arm });
   }
 }

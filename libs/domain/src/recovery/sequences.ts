@@ -2,7 +2,21 @@ import type { RecoveryConfig } from './config';
 import { gte, isDecimalString } from './money';
 import { SEGMENTS, type Segment } from './segments';
 import { CHANNELS, type Channel, type DecimalString } from './types';
-import type { StepVariant } from './variants';
+
+/** What a variant may change of its step; absent fields keep the step's own. */
+export interface StepVariant {
+  /** 1-32 lower-case letters, digits or dashes, unique within the step. */
+  readonly id: string;
+  /** E-mail subject line (a template string rendered like the template's own subject). */
+  readonly subject?: string;
+  readonly template?: string;
+  /** Incentive level (0 = none); a shop whose discounts are learned decides the level itself. */
+  readonly discountPercent?: number;
+  readonly delayMs?: number;
+  readonly channels?: readonly Channel[];
+  /** Send-time optimisation for this step: `on` moves it to the customer's best hour, `off` keeps nominal. */
+  readonly sendTime?: 'on' | 'off';
+}
 
 export interface SequenceStep {
   /** Position in the sequence, 0-based. */

@@ -6,57 +6,17 @@
  * adopted variant once the experiment adopted one, the only variant left when guardrails stopped the
  * others, else a Thompson draw; each assignment is recorded with its propensity.
  */
+import type { RecoveryArm } from './arms';
 import { RESPONSE_SEGMENT_ORDER } from './channel-choice';
 import type { Segment } from './segments';
 import { posteriorsOf, probabilityBest, seededUniform, seedOf, thompsonChoice, type ArmEvidence } from './thompson';
-import type { Channel, IsoTimestamp } from './types';
+import type { StepVariant } from './sequences';
+import type { IsoTimestamp } from './types';
 
-/** What a variant may change of its step; absent fields keep the step's own. */
-export interface StepVariant {
-  /** 1-32 lower-case letters, digits or dashes, unique within the step. */
-  readonly id: string;
-  /** E-mail subject line (a template string rendered like the template's own subject). */
-  readonly subject?: string;
-  readonly template?: string;
-  /** Incentive level (0 = none); a shop whose discounts are learned decides the level itself. */
-  readonly discountPercent?: number;
-  readonly delayMs?: number;
-  readonly channels?: readonly Channel[];
-  /** Send-time optimisation for this step: `on` moves it to the customer's best hour, `off` keeps nominal. */
-  readonly sendTime?: 'on' | 'off';
-}
+export type { StepVariant } from './sequences';
+export { DEFAULT_EXPERIMENT_SETTINGS, type ExperimentSettings } from './experiment-settings';
 
 export const VARIANT_FIELDS = ['subject', 'template', 'discountPercent', 'delayMs', 'channels', 'sendTime'] as const;
-
-export interface ExperimentSettings {
-  /** The learning switch: off, variants are ignored and every step runs as defined. */
-  readonly enabled: boolean;
-  /** Posterior probability of being best at which a variant is adopted (0.5-1). */
-  readonly adoptThreshold: number;
-  /** Settled assignments every live variant needs before anything is adopted. */
-  readonly minSamplesPerVariant: number;
-  /** A variant is stopped when its unsubscribe rate is above this with `guardrailConfidence`. */
-  readonly maxUnsubscribeRate: number;
-  /** … or its complaint rate above this. */
-  readonly maxComplaintRate: number;
-  /** Posterior probability that the rate exceeds its limit at which a variant is stopped. */
-  readonly guardrailConfidence: number;
-  /** Sent messages a variant needs before a guardrail can stop it. */
-  readonly guardrailMinMessages: number;
-  /** Monte-Carlo draws for propensities and probabilities of being best. */
-  readonly draws: number;
-}
-
-export const DEFAULT_EXPERIMENT_SETTINGS: ExperimentSettings = {
-  enabled: false,
-  adoptThreshold: 0.95,
-  minSamplesPerVariant: 100,
-  maxUnsubscribeRate: 0.02,
-  maxComplaintRate: 0.003,
-  guardrailConfidence: 0.95,
-  guardrailMinMessages: 50,
-  draws: 1000,
-};
 
 /**
  * The segment an experiment is keyed by: the recovery's most specific segment in the order the
@@ -118,6 +78,8 @@ export interface VariantAssignment {
   readonly settled?: number;
   /** The fields the variant set on the step. */
   readonly overrides: Omit<StepVariant, 'id'>;
+  /** The recovery's arm (only `live-treated` assignments count as evidence: the others send nothing). */
+  readonly arm?: RecoveryArm;
 }
 
 function overridesOf(variant: StepVariant): Omit<StepVariant, 'id'> {

@@ -70,6 +70,7 @@ export type HistoryEntryKind =
   | 'enrichment-unavailable'
   | 'alternatives-checked'
   | 'send-time-assigned'
+  | 'variant-assigned'
   | 'send-time-chosen'
   | 'back-in-stock-watched'
   | 'back-in-stock-requested'
@@ -132,6 +133,15 @@ export interface HistoryEntry {
   readonly sendTime?: SendTimeChoice;
   /** `send-time-assigned`: the send-time arm drawn (on / off) and its probability. */
   readonly sendTimeArm?: { readonly arm: 'on' | 'off'; readonly propensity: number };
+  /** `variant-assigned`: the step's variant, why it was chosen and with what probability (RFC 0016). */
+  readonly variant?: {
+    readonly experimentId: string;
+    readonly variantId: string;
+    readonly mode: string;
+    readonly propensity: number;
+    readonly segment: string;
+    readonly overrides: Readonly<Record<string, unknown>>;
+  };
   /** `alternatives-checked`: the step's sold-out lines, what the store suggested, and what was offered. */
   readonly soldOut?: readonly SoldOutLine[];
   /** The recorded event itself. */
@@ -479,6 +489,38 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
             ? `send-time optimisation on for this recovery (drawn with probability ${e.propensity})`
             : `send-time optimisation off for this recovery: nominal times, the control arm (drawn with probability ${e.propensity})`,
       };
+    case 'recovery.variant-assigned': {
+      const pct = (p: number) => `${(p * 100).toFixed(1)} %`;
+      const why =
+        e.mode === 'adopted'
+          ? 'the experiment adopted it as the best variant: everyone gets it now'
+          : e.mode === 'only-variant'
+            ? 'the only variant left (the guardrails stopped the others)'
+            : `Thompson sampling from ${e.settled ?? 0} settled recoveries of segment ${e.segment}: it was best in ${pct(e.propensity)} of the posterior draws` +
+              (e.probabilities !== undefined
+                ? ` (${Object.entries(e.probabilities)
+                    .map(([id, p]) => `${id} ${pct(p)}`)
+                    .join(', ')})`
+                : '');
+      const fields = Object.entries(e.overrides)
+        .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
+        .join(', ');
+      return {
+        ...base,
+        kind: 'variant-assigned',
+        step: e.step,
+        reason: e.mode,
+        variant: {
+          experimentId: e.experimentId,
+          variantId: e.variantId,
+          mode: e.mode,
+          propensity: e.propensity,
+          segment: e.segment,
+          overrides: e.overrides,
+        },
+        detail: `step ${e.step}: variant ${e.variantId}${fields ? ` (${fields})` : ' (the step as defined)'} — ${why}`,
+      };
+    }
     case 'recovery.send-time-chosen': {
       const { type: _t, schemaVersion: _v, recoveryId: _r, at: _a, step, ...choice } = e;
       return {

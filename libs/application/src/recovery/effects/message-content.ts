@@ -29,6 +29,8 @@ export function renderInputOf(input: {
   readonly contact: ContactDetails | null;
   readonly links: ReturnType<MessageLinkFactory['forMessage']>;
   readonly discountCode: string | undefined;
+  /** The step's subject line (its variant's, RFC 0016), over the template's. */
+  readonly subject?: string;
   /** The step's sold-out lines: what an alternative replaces, and the lines announced as sold out. */
   readonly soldOut?: readonly SoldOutLine[];
 }): RenderMessageInput {
@@ -47,6 +49,7 @@ export function renderInputOf(input: {
     ...(sent.template.variant !== undefined ? { variant: sent.template.variant } : {}),
     kind: sent.template.kind,
     channel: sent.channel,
+    ...(input.subject !== undefined ? { subject: input.subject } : {}),
     step,
     ...(cart.snapshot?.locale !== undefined ? { locale: cart.snapshot.locale } : {}),
     shop: renderShopOf(shop, profile),

@@ -120,6 +120,7 @@ export class MessageDelivery {
         shop,
         profile,
         sequenceId: state.sequence?.id,
+        ...(state.sequence?.steps[step]?.subject !== undefined ? { subject: state.sequence.steps[step].subject } : {}),
         cart,
         contact,
         links,

@@ -12,6 +12,8 @@ import {
   createRecoveryDecider,
   DEFAULT_ALTERNATIVE_RULES,
   defaultSequences,
+  experimentSettingsOf,
+  type ExperimentSettings,
   type SequenceCatalogue,
   type EmailConsentPolicy,
   type LocalWindow,
@@ -102,6 +104,59 @@ export interface ShopRecoverySettings {
    * (`personal`, `short`, `nurture`: ids in the shop's catalogue).
    */
   readonly routing?: RoutingOverrides;
+  /**
+   * Experiments of step variants (RFC 0016): `enabled` (the learning switch; off, variants are
+   * ignored), `adoptThreshold` (probability of being best to adopt, default 0.95),
+   * `minSamplesPerVariant` (settled recoveries each running variant needs first, default 100),
+   * `maxUnsubscribeRate` / `maxComplaintRate` (guardrail limits per message, defaults 0.02 / 0.003),
+   * `guardrailConfidence` (posterior probability of exceeding a limit that stops a variant, 0.95),
+   * `guardrailMinMessages` (messages before a guardrail can stop, 50).
+   */
+  readonly experiments?: ExperimentOverrides;
+}
+
+export interface ExperimentOverrides {
+  readonly enabled?: boolean;
+  readonly adoptThreshold?: number;
+  readonly minSamplesPerVariant?: number;
+  readonly maxUnsubscribeRate?: number;
+  readonly maxComplaintRate?: number;
+  readonly guardrailConfidence?: number;
+  readonly guardrailMinMessages?: number;
+}
+
+const EXPERIMENT_RANGES: Readonly<Record<Exclude<keyof ExperimentOverrides, 'enabled'>, [number, number, boolean]>> = {
+  adoptThreshold: [0.5, 0.9999, false],
+  minSamplesPerVariant: [1, 1_000_000, true],
+  maxUnsubscribeRate: [0.0001, 0.5, false],
+  maxComplaintRate: [0.0001, 0.5, false],
+  guardrailConfidence: [0.5, 0.9999, false],
+  guardrailMinMessages: [1, 1_000_000, true],
+};
+
+function validateExperiments(input: unknown, errors: ValidationError[]): void {
+  const keys = ['enabled', ...Object.keys(EXPERIMENT_RANGES)];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    errors.push({ field: 'experiments', message: `must be { ${keys.map((k) => `${k}?`).join(', ')} }` });
+    return;
+  }
+  const f = input as Record<string, unknown>;
+  for (const key of Object.keys(f)) {
+    if (!keys.includes(key)) errors.push({ field: `experiments.${key}`, message: 'is not an experiments setting' });
+  }
+  if (f.enabled !== undefined && typeof f.enabled !== 'boolean') {
+    errors.push({ field: 'experiments.enabled', message: 'must be a boolean' });
+  }
+  for (const [key, [min, max, integer]] of Object.entries(EXPERIMENT_RANGES)) {
+    const v = f[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+      errors.push({
+        field: `experiments.${key}`,
+        message: `must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`,
+      });
+    }
+  }
 }
 
 export interface RoutingOverrides {
@@ -402,6 +457,7 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'sendTime',
   'alternatives',
   'routing',
+  'experiments',
 ];
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -494,6 +550,7 @@ export function validateShopSettings(input: unknown): ValidationError[] {
   if (o.sendTime !== undefined) validateSendTime(o.sendTime, errors);
   if (o.alternatives !== undefined) validateAlternatives(o.alternatives, errors);
   if (o.routing !== undefined) validateRouting(o.routing, errors);
+  if (o.experiments !== undefined) validateExperiments(o.experiments, errors);
   if (o.klaviyoMode !== undefined && !KLAVIYO_MODES.includes(o.klaviyoMode as KlaviyoMode)) {
     errors.push({ field: 'klaviyoMode', message: 'must be html or template' });
   }
@@ -557,6 +614,9 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
         }
       : {}),
     ...(s.routing !== undefined ? { routing: routingOf(base.routing, s.routing) } : {}),
+    ...(s.experiments !== undefined
+      ? { experiments: { ...experimentSettingsOf(base), ...definedOnly(s.experiments) } }
+      : {}),
     ...(s.alternatives?.maxPriceIncreasePercent !== undefined
       ? {
           alternatives: {
@@ -704,8 +764,10 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
         | 'sendTime'
         | 'alternatives'
         | 'routing'
+        | 'experiments'
       >
     > & {
+      experiments: Omit<ExperimentSettings, 'draws'>;
       routing: RoutingSettings & { modelRequired: string };
       sendTime: Required<SendTimeOverrides>;
       alternatives: Required<AlternativesOverrides>;
@@ -759,6 +821,7 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
         modelRequired:
           'routing acts only on recoveries scored by a live model; until the shop has one every recovery is recorded as unscored and keeps the catalogue match and the ticket by TICKET_THRESHOLD',
       },
+      experiments: (({ draws: _draws, ...rest }) => rest)(experimentSettingsOf(c)),
     };
   }
 

@@ -20,7 +20,7 @@ import {
 import { RECLAIM_ID_NAMESPACE } from '../../ingestion/ids';
 import type { Clock } from '../clock';
 import { storeProductIds } from '../categories';
-import { buildStartContext, buildStartContexts } from '../facts';
+import { buildStartContext, buildStartContexts, type StartContextDeps } from '../facts';
 import type { ScoringSource } from '../../learning/live-models';
 import type { EngineLog, ShopLookup } from '../ports';
 import { loadRecovery, runRecovery } from '../recovery-stream';
@@ -53,6 +53,8 @@ export interface TimerDriverDeps {
   readonly random?: () => number;
   /** The shops' live recovery-score models: each start records its score. */
   readonly scoring?: ScoringSource;
+  /** The shops' experiments of step variants (RFC 0016): each start draws its variants from them. */
+  readonly experiments?: StartContextDeps['experiments'];
   readonly log?: EngineLog;
   /** Timers claimed per round trip. Default: {@link TIMER_DEFAULTS}, as for the others. */
   readonly batchSize?: number;
