@@ -250,6 +250,42 @@ describe('experiments: Thompson assignment with propensities, adoption after eno
     ]);
     expect(experiment.history[1].detail.probabilityBest).toBeGreaterThan(0.95);
 
+    // The analysts' read models: the experiment, its arms as last evaluated, every assignment.
+    const row = await eventually(async () => {
+      const { rows } = await h.runtime.pool.query(
+        `SELECT status, close_reason, adopted_variant_id, evaluations, adopted_probability_best::float AS p
+           FROM read.experiments WHERE shop_id = $1`,
+        [shopId],
+      );
+      return rows[0]?.status === 'closed' ? rows[0] : undefined;
+    }, 30_000);
+    expect(row).toMatchObject({ close_reason: 'adopted', adopted_variant_id: 'urgent' });
+    expect(row.p).toBeGreaterThan(0.95);
+    expect(row.evaluations).toBeGreaterThanOrEqual(1);
+    const armRows = await h.runtime.pool.query(
+      `SELECT variant_id, status, recovered, settled, net_revenue::float AS net FROM read.experiment_arms
+        WHERE shop_id = $1 ORDER BY variant_id`,
+      [shopId],
+    );
+    expect(armRows.rows).toEqual([
+      { variant_id: 'control', status: 'running', recovered: 0, settled: CARTS - urgent.length, net: 0 },
+      {
+        variant_id: 'urgent',
+        status: 'adopted',
+        recovered: urgent.length,
+        settled: urgent.length,
+        net: 249 * urgent.length,
+      },
+    ]);
+    const logged = await h.runtime.pool.query<{ n: number; min: number; max: number }>(
+      `SELECT count(*)::int AS n, min(propensity)::float AS min, max(propensity)::float AS max
+         FROM read.variant_assignments WHERE shop_id = $1 AND mode = 'thompson'`,
+      [shopId],
+    );
+    expect(logged.rows[0].n).toBe(CARTS);
+    expect(logged.rows[0].min).toBeGreaterThan(0.4);
+    expect(logged.rows[0].max).toBeLessThan(0.6);
+
     // The next cart gets the adopted variant, with certainty.
     await abandon(`exp-after-${randomUUID()}`, 99);
     clock.advance(HOUR + 1_000);

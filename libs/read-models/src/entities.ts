@@ -517,6 +517,125 @@ export class ModelStatusEntity {
   position!: string;
 }
 
+@Entity({ schema: READ_SCHEMA, name: 'experiments' })
+export class ExperimentEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @PrimaryColumn({ name: 'experiment_id', type: 'text' })
+  experimentId!: string;
+  @Column({ name: 'sequence_id', type: 'text', nullable: true })
+  sequenceId!: string | null;
+  @Column({ name: 'sequence_version', type: 'integer', nullable: true })
+  sequenceVersion!: number | null;
+  @Column({ name: 'step', type: 'integer', nullable: true })
+  step!: number | null;
+  @Column({ name: 'segment', type: 'text', nullable: true })
+  segment!: string | null;
+  @Column({ name: 'status', type: 'text', nullable: true })
+  status!: string | null;
+  @Column({ name: 'close_reason', type: 'text', nullable: true })
+  closeReason!: string | null;
+  @Column({ name: 'variants', type: 'text', array: true, nullable: true })
+  variants!: string[] | null;
+  @Column({ name: 'adopted_variant_id', type: 'text', nullable: true })
+  adoptedVariantId!: string | null;
+  @Column({ name: 'adopted_probability_best', type: 'numeric', nullable: true })
+  adoptedProbabilityBest!: string | null;
+  @Column({ name: 'adopted_samples', type: 'integer', nullable: true })
+  adoptedSamples!: number | null;
+  @Column({ name: 'adopt_threshold', type: 'numeric', nullable: true })
+  adoptThreshold!: string | null;
+  @Column({ name: 'opened_at', type: 'timestamp with time zone', nullable: true })
+  openedAt!: Date | null;
+  @Column({ name: 'adopted_at', type: 'timestamp with time zone', nullable: true })
+  adoptedAt!: Date | null;
+  @Column({ name: 'closed_at', type: 'timestamp with time zone', nullable: true })
+  closedAt!: Date | null;
+  @Column({ name: 'evaluations', type: 'integer', nullable: true })
+  evaluations!: number | null;
+  @Column({ name: 'last_evaluated_at', type: 'timestamp with time zone', nullable: true })
+  lastEvaluatedAt!: Date | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Entity({ schema: READ_SCHEMA, name: 'experiment_arms' })
+export class ExperimentArmEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @PrimaryColumn({ name: 'experiment_id', type: 'text' })
+  experimentId!: string;
+  @PrimaryColumn({ name: 'variant_id', type: 'text' })
+  variantId!: string;
+  @Column({ name: 'status', type: 'text', nullable: true })
+  status!: string | null;
+  @Column({ name: 'assignments', type: 'integer', nullable: true })
+  assignments!: number | null;
+  @Column({ name: 'settled', type: 'integer', nullable: true })
+  settled!: number | null;
+  @Column({ name: 'recovered', type: 'integer', nullable: true })
+  recovered!: number | null;
+  @Column({ name: 'net_revenue', type: 'numeric', nullable: true })
+  netRevenue!: string | null;
+  @Column({ name: 'discount_cost', type: 'numeric', nullable: true })
+  discountCost!: string | null;
+  @Column({ name: 'messages', type: 'integer', nullable: true })
+  messages!: number | null;
+  @Column({ name: 'unsubscribes', type: 'integer', nullable: true })
+  unsubscribes!: number | null;
+  @Column({ name: 'complaints', type: 'integer', nullable: true })
+  complaints!: number | null;
+  @Column({ name: 'posterior_recovery_rate', type: 'numeric', nullable: true })
+  posteriorRecoveryRate!: string | null;
+  @Column({ name: 'posterior_value_mean', type: 'numeric', nullable: true })
+  posteriorValueMean!: string | null;
+  @Column({ name: 'posterior_mean_reward', type: 'numeric', nullable: true })
+  posteriorMeanReward!: string | null;
+  @Column({ name: 'probability_best', type: 'numeric', nullable: true })
+  probabilityBest!: string | null;
+  @Column({ name: 'stopped_guardrail', type: 'text', nullable: true })
+  stoppedGuardrail!: string | null;
+  @Column({ name: 'stopped_rate', type: 'numeric', nullable: true })
+  stoppedRate!: string | null;
+  @Column({ name: 'stopped_at', type: 'timestamp with time zone', nullable: true })
+  stoppedAt!: Date | null;
+  @Column({ name: 'evaluated_at', type: 'timestamp with time zone', nullable: true })
+  evaluatedAt!: Date | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Index('variant_assignments_experiment', ['shopId', 'experimentId'])
+@Entity({ schema: READ_SCHEMA, name: 'variant_assignments' })
+export class VariantAssignmentEntity {
+  @PrimaryColumn({ name: 'recovery_id', type: 'text' })
+  recoveryId!: string;
+  @PrimaryColumn({ name: 'step', type: 'integer' })
+  step!: number;
+  @Column({ name: 'shop_id', type: 'text', nullable: true })
+  shopId!: string | null;
+  @Column({ name: 'experiment_id', type: 'text', nullable: true })
+  experimentId!: string | null;
+  @Column({ name: 'variant_id', type: 'text', nullable: true })
+  variantId!: string | null;
+  @Column({ name: 'segment', type: 'text', nullable: true })
+  segment!: string | null;
+  @Column({ name: 'mode', type: 'text', nullable: true })
+  mode!: string | null;
+  @Column({ name: 'arm', type: 'text', nullable: true })
+  arm!: string | null;
+  @Column({ name: 'propensity', type: 'numeric', nullable: true })
+  propensity!: string | null;
+  @Column({ name: 'settled_draws', type: 'integer', nullable: true })
+  settledDraws!: number | null;
+  @Column({ name: 'decided_at', type: 'timestamp with time zone', nullable: true })
+  decidedAt!: Date | null;
+  @Column({ name: 'overrides', type: 'text', nullable: true })
+  overrides!: string | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
 export const READ_MODEL_ENTITIES = [
   CartEntity,
   CustomerEntity,
@@ -530,4 +649,7 @@ export const READ_MODEL_ENTITIES = [
   DailyFunnelRowEntity,
   ModelEntity,
   ModelStatusEntity,
+  ExperimentEntity,
+  ExperimentArmEntity,
+  VariantAssignmentEntity,
 ];

@@ -11,6 +11,7 @@ import { BackInStockMessages1767225600014 } from './migrations/1767225600014-bac
 import { Models1767225600015 } from './migrations/1767225600015-models';
 import { SendTimeArms1767225600016 } from './migrations/1767225600016-send-time-arms';
 import { RoutingBands1767225600017 } from './migrations/1767225600017-routing-bands';
+import { Experiments1767225600019 } from './migrations/1767225600019-experiments';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -34,6 +35,7 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
       Models1767225600015,
       SendTimeArms1767225600016,
       RoutingBands1767225600017,
+      Experiments1767225600019,
     ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,

@@ -124,6 +124,7 @@ describe('read models (PostgreSQL)', () => {
       'Models1767225600015',
       'SendTimeArms1767225600016',
       'RoutingBands1767225600017',
+      'Experiments1767225600019',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));

@@ -233,6 +233,83 @@ export const MODEL_STATUS: TableSpec = {
   ],
 };
 
+/** RFC 0016: experiments. */
+export const EXPERIMENTS: TableSpec = {
+  name: 'experiments',
+  key: ['shop_id', 'experiment_id'],
+  columns: [
+    ...text('shop_id'),
+    ...text('experiment_id'),
+    ...text('sequence_id'),
+    ...int('sequence_version'),
+    ...int('step'),
+    ...text('segment'),
+    ...text('status'),
+    ...text('close_reason'),
+    c('variants', 'text[]'),
+    ...text('adopted_variant_id'),
+    ...num('adopted_probability_best'),
+    ...int('adopted_samples'),
+    ...num('adopt_threshold'),
+    ...ts('opened_at'),
+    ...ts('adopted_at'),
+    ...ts('closed_at'),
+    ...int('evaluations'),
+    ...ts('last_evaluated_at'),
+    ...text('position'),
+  ],
+};
+
+/** RFC 0016: experiment arms. */
+export const EXPERIMENT_ARMS: TableSpec = {
+  name: 'experiment_arms',
+  key: ['shop_id', 'experiment_id', 'variant_id'],
+  columns: [
+    ...text('shop_id'),
+    ...text('experiment_id'),
+    ...text('variant_id'),
+    ...text('status'),
+    ...int('assignments'),
+    ...int('settled'),
+    ...int('recovered'),
+    ...num('net_revenue'),
+    ...num('discount_cost'),
+    ...int('messages'),
+    ...int('unsubscribes'),
+    ...int('complaints'),
+    ...num('posterior_recovery_rate'),
+    ...num('posterior_value_mean'),
+    ...num('posterior_mean_reward'),
+    ...num('probability_best'),
+    ...text('stopped_guardrail'),
+    ...num('stopped_rate'),
+    ...ts('stopped_at'),
+    ...ts('evaluated_at'),
+    ...text('position'),
+  ],
+};
+
+/** RFC 0016: variant assignments. */
+export const VARIANT_ASSIGNMENTS: TableSpec = {
+  name: 'variant_assignments',
+  key: ['recovery_id', 'step'],
+  columns: [
+    ...text('recovery_id'),
+    ...int('step'),
+    ...text('shop_id'),
+    ...text('experiment_id'),
+    ...text('variant_id'),
+    ...text('segment'),
+    ...text('mode'),
+    ...text('arm'),
+    ...num('propensity'),
+    ...int('settled_draws'),
+    ...ts('decided_at'),
+    ...text('overrides'),
+    ...text('position'),
+  ],
+};
+
 export const ALL_TABLES: readonly TableSpec[] = [
   CARTS,
   CUSTOMERS,
@@ -246,6 +323,9 @@ export const ALL_TABLES: readonly TableSpec[] = [
   DAILY_FUNNEL,
   MODELS,
   MODEL_STATUS,
+  EXPERIMENTS,
+  EXPERIMENT_ARMS,
+  VARIANT_ASSIGNMENTS,
 ];
 
 export function qualified(spec: TableSpec): string {

@@ -17,6 +17,7 @@ import { cartsProjection } from './carts';
 import { customersProjection } from './customers';
 import { RebuildSession, type ContactVault, type Projection } from './projection';
 import { modelsProjection } from './models';
+import { experimentsProjection } from './experiments';
 import { recoveriesProjection } from './recoveries';
 
 export type { ApplyOptions, ContactVault, Projection } from './projection';
@@ -25,12 +26,14 @@ export { applyCartEvent } from './carts';
 export { applyCustomerEvent } from './customers';
 export { discountCost } from './recoveries';
 export { applyModelEvent } from './models';
+export { applyExperimentEvent } from './experiments';
 
 export const READ_MODEL_PROJECTIONS: readonly Projection[] = [
   cartsProjection,
   customersProjection,
   recoveriesProjection,
   modelsProjection,
+  experimentsProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {

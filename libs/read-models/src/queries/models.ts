@@ -139,9 +139,7 @@ export async function modelCard(pool: Pool, shopId: string): Promise<ModelCard> 
 }
 
 /** Shops whose latest training failed (`/health`, `/metrics`). */
-export async function failedModelTrainings(
-  pool: Pool,
-): Promise<
+export async function failedModelTrainings(pool: Pool): Promise<
   {
     shopId: string;
     failures: number;
