@@ -603,4 +603,120 @@ describeWithChromium('dashboard in headless Chromium', () => {
     // The only errors are the browser's notes about the analyst's 403s (admin-only panels).
     expect(pageErrors.filter((e) => !/status of 403/.test(e))).toEqual([]);
   }, 120_000);
+
+  it('the experiments panel: each variant with its evidence, probability of being best, and the adoption history', async () => {
+    const shop = await registerShop(h, {
+      platform: 'shopify',
+      shopDomain: 'experiments-panel.myshopify.com',
+      webhookSecret: 'shpss_experiments_panel',
+    });
+    expect(
+      (
+        await api(h, 'PUT', `/api/shops/${shop.id}/settings`, {
+          experiments: { enabled: true, minSamplesPerVariant: 5 },
+        })
+      ).status,
+    ).toBe(200);
+    // 24 recoveries' logged assignments and outcomes: `urgent` recovers 10 of 12 at 100.00, `control` 1 of 12.
+    const experimentId = 'welcome@2.s0.new';
+    const at = new Date(Date.now() - 10 * 24 * 3_600_000).toISOString();
+    for (let i = 0; i < 24; i++) {
+      const variantId = i % 2 === 0 ? 'urgent' : 'control';
+      const recoveryId = `recovery-${shop.id}-cart-exp-${i}`;
+      const bought = variantId === 'urgent' ? i < 20 : i === 1;
+      const events = [
+        {
+          type: 'recovery.variant-assigned',
+          data: {
+            recoveryId,
+            at,
+            step: 0,
+            experimentId,
+            variantId,
+            propensity: 0.5,
+            segment: 'new',
+            mode: 'thompson',
+            decidedAt: at,
+            seed: i,
+            draws: 1000,
+            settled: 0,
+            arm: 'live-treated',
+            overrides: variantId === 'urgent' ? { subject: 'Last call' } : {},
+          },
+        },
+        ...(bought
+          ? [
+              {
+                type: 'recovery.order-attributed',
+                data: {
+                  recoveryId,
+                  at,
+                  orderId: `o-${i}`,
+                  step: 0,
+                  channel: 'email',
+                  messageId: `m-${i}`,
+                  clickedAt: at,
+                  placedAt: at,
+                  revenue: '100.00',
+                  currency: 'USD',
+                  discountUsed: false,
+                },
+              },
+            ]
+          : []),
+        {
+          type: 'recovery.ended',
+          data: {
+            recoveryId,
+            at,
+            reason: bought ? 'purchased' : 'completed',
+            ...(bought ? { orderId: `o-${i}` } : {}),
+          },
+        },
+      ];
+      await h.runtime.store.append(
+        recoveryId,
+        events.map((e) => ({
+          id: randomUUID(),
+          type: e.type,
+          schemaVersion: 1,
+          data: e.data,
+          metadata: { shopId: shop.id },
+        })),
+        'no_stream',
+      );
+    }
+    await eventually(async () => {
+      const { rows } = await h.runtime.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM engine.variant_outcomes WHERE shop_id = $1 AND ended_at IS NOT NULL`,
+        [shop.id],
+      );
+      return rows[0].n === 24 ? true : undefined;
+    }, 30_000);
+    const evaluated = await api(h, 'POST', `/api/shops/${shop.id}/experiments/evaluate`);
+    expect(evaluated.body.events).toMatchObject({ 'experiment.variant-adopted': 1 });
+
+    const page = await openDashboard(ANALYST_TOKEN);
+    await page.selectOption('#shop', shop.id);
+    await page.waitForSelector('#experiment-arms tbody tr[data-variant="urgent"]');
+    expect(await page.locator('#experiments-status').textContent()).toBe('1 experiment, 0 running.');
+    const cells = async (variant: string) =>
+      page.locator(`#experiment-arms tbody tr[data-variant="${variant}"] td`).allTextContents();
+    const urgent = await cells('urgent');
+    const control = await cells('control');
+    // Experiment, Variant, Status, Assigned, Settled, Recovered, Net revenue, Discount spend, ...
+    expect(urgent.slice(1, 8)).toEqual(['urgent', 'adopted', '12', '12', '10', '1000.00', '0.00']);
+    expect(control.slice(1, 8)).toEqual(['control', 'closed', '12', '12', '1', '100.00', '0.00']);
+    // P(best) as last evaluated: the adopted variant's above the threshold.
+    expect(Number(urgent[12].replace(' %', ''))).toBeGreaterThan(95);
+    expect(Number(control[12].replace(' %', ''))).toBeLessThan(5);
+    const history = await page.locator('#experiment-history tbody tr').allTextContents();
+    expect(
+      history.some((t) => /urgent adopted: probability of being best 9\d\.\d % after 24 settled recoveries/.test(t)),
+    ).toBe(true);
+    expect(history.some((t) => /closed \(adopted\): everyone gets urgent/.test(t))).toBe(true);
+    await page.locator('#panel-experiments').screenshot({ path: join(ARTIFACTS, 'experiments.png') });
+    await page.close();
+    expect(pageErrors.filter((e) => !/status of 403/.test(e))).toEqual([]);
+  }, 120_000);
 });

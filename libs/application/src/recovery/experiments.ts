@@ -416,7 +416,7 @@ export interface ExperimentArmReport extends VariantEvidence {
   readonly recoveryRate: number;
   readonly valueMean: number;
   readonly meanReward: number;
-  /** Probability of being best among the running variants now (null when stopped or closed). */
+  /** Probability of being best among the running variants now; a closed experiment's last evaluation's; null when stopped. */
   readonly probabilityBest: number | null;
 }
 
@@ -457,6 +457,14 @@ export async function experimentReports(
     const stopped = new Set(state.stopped);
     const running = state.status !== 'closed' ? e.variants.filter((v) => !stopped.has(v.variantId)) : [];
     const posteriors = posteriorsOf(e.variants);
+    // A closed experiment keeps the probabilities of its last evaluation.
+    const lastEvaluation = [...history].reverse().find((h) => h.type === 'experiment.evaluated');
+    const lastBest = new Map(
+      ((lastEvaluation?.data.arms ?? []) as { variantId: string; probabilityBest: number }[]).map((a) => [
+        a.variantId,
+        a.probabilityBest,
+      ]),
+    );
     const best =
       running.length >= 2
         ? probabilityBest(posteriorsOf(running), seededUniform(seedOf(e.experimentId)), draws)
@@ -486,7 +494,7 @@ export async function experimentReports(
           recoveryRate: p.alpha / (p.alpha + p.beta),
           valueMean: p.valueMean,
           meanReward: p.meanReward,
-          probabilityBest: r >= 0 ? best[r] : null,
+          probabilityBest: r >= 0 ? best[r] : (lastBest.get(v.variantId) ?? null),
         };
       }),
       history: history

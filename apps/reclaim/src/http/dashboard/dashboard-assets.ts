@@ -210,6 +210,23 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
         <tbody></tbody>
       </table>
     </section>
+    <section class="panel" id="panel-experiments">
+      <h2>Experiments</h2>
+      <p class="hint">Variants of a sequence step tried per segment by Thompson sampling: each variant's recoveries,
+        net revenue after discount cost, the discount spend, unsubscribes and complaints, its posterior recovery rate
+        and net revenue per recovery, and its probability of being best. A variant is adopted once that probability
+        passes the shop's threshold after the minimum sample; guardrails stop a variant that drives unsubscribes or
+        complaints.</p>
+      <p id="experiments-status" class="hint"></p>
+      <table id="experiment-arms">
+        <thead><tr><th>Experiment</th><th>Variant</th><th>Status</th><th>Assigned</th><th>Settled</th><th>Recovered</th><th>Net revenue</th><th>Discount spend</th><th>Unsubscribes</th><th>Complaints</th><th>Recovery rate</th><th>Net per recovery</th><th>P(best)</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <table id="experiment-history">
+        <thead><tr><th>When</th><th>Experiment</th><th>Event</th><th>Detail</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </section>
     <section class="panel" id="panel-data-requests">
       <h2>Customer data requests</h2>
       <p class="hint">Customers who asked the shop for the data held about them (Shopify <em>customers/data_request</em>).

@@ -207,6 +207,7 @@ const CORE_JS = String.raw`
       loadKlaviyo(),
       loadDataRequests(),
       loadModel(),
+      loadExperiments(),
       loadMessages(),
       loadEditor(),
     ]);
@@ -541,6 +542,52 @@ const CORE_JS = String.raw`
         td(fixed(v.validation.auc, 3), 'num'), td(fixed(v.validation.brier, 4), 'num'), td(fixed(v.validation.ece, 4), 'num'),
         td(v.decision.reason),
       ]);
+    });
+  }
+
+  // ------------------------------------------------------------------ experiments of step variants (RFC 0016)
+
+  async function loadExperiments() {
+    var line = byId('experiments-status');
+    if (allShops()) {
+      line.textContent = 'Choose a shop to see its experiments.';
+      fillTable('experiment-arms', [], 'Choose a shop.', function () { return null; });
+      fillTable('experiment-history', [], 'Choose a shop.', function () { return null; });
+      return;
+    }
+    var res = await api('/api/shops/' + encodeURIComponent(shopId()) + '/experiments');
+    var list = res.experiments || [];
+    var running = list.filter(function (x) { return x.status !== 'closed'; }).length;
+    line.textContent = list.length === 0
+      ? 'No experiment yet: give a sequence step variants and switch experiments on in the shop settings.'
+      : list.length + ' experiment' + (list.length === 1 ? '' : 's') + ', ' + running + ' running.';
+    var arms = [];
+    var history = [];
+    list.forEach(function (x) {
+      var name = x.sequenceId + ' v' + x.sequenceVersion + ' step ' + x.step + ' · ' + x.segment;
+      x.arms.forEach(function (a) { arms.push({ x: x, name: name, a: a }); });
+      x.history.forEach(function (h) { history.push({ name: name, h: h }); });
+    });
+    fillTable('experiment-arms', arms, 'No variant assigned yet.', function (r) {
+      var a = r.a;
+      return el('tr', { 'data-experiment': r.x.experimentId, 'data-variant': a.variantId, 'data-status': a.status }, [
+        td(r.name), td(a.variantId, 'mono'), td(a.status), num(a.assignments), num(a.settled), num(a.recovered),
+        td(fixed(a.netRevenue, 2), 'num'), td(fixed(a.discountCost, 2), 'num'), num(a.unsubscribes), num(a.complaints),
+        td(pct(a.recoveryRate), 'num'), td(fixed(a.valueMean, 2), 'num'), td(pct(a.probabilityBest), 'num'),
+      ]);
+    });
+    history.sort(function (p, q) { return p.h.at < q.h.at ? 1 : -1; });
+    fillTable('experiment-history', history, 'Nothing adopted or stopped yet.', function (r) {
+      var d = r.h.detail || {};
+      var what = r.h.type.replace('experiment.', '');
+      var detail = what === 'variant-adopted'
+        ? d.variantId + ' adopted: probability of being best ' + pct(d.probabilityBest) + ' after ' + d.samples + ' settled recoveries'
+        : what === 'variant-stopped'
+          ? d.variantId + ' stopped: ' + d.guardrail + ' ' + pct(d.rate) + ' over the limit ' + pct(d.threshold)
+          : what === 'closed'
+            ? 'closed (' + d.reason + ')' + (d.variantId ? ': everyone gets ' + d.variantId : '')
+            : 'opened with ' + (d.variants || []).map(function (v) { return v.id; }).join(', ');
+      return el('tr', { 'data-event': what }, [td(when(r.h.at)), td(r.name), td(what), td(detail)]);
     });
   }
 
