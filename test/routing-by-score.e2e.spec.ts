@@ -173,9 +173,7 @@ describe('routing by score: likely high-value carts to a person, unlikely ones t
     expect(p.topFeatures[0]).toMatchObject({ feature: 'cart_value' });
     expect(p.topFeatures[0].contribution).toBeGreaterThan(0);
     expect(personal.reason).toBe('personal');
-    expect(personal.detail).toContain(
-      `score ${p.score.toFixed(3)} ≥ 0.6 and cart 5000 USD ≥ 1000: personal attention`,
-    );
+    expect(personal.detail).toContain(`score ${p.score.toFixed(3)} ≥ 0.6 and cart 5000 USD ≥ 1000: personal attention`);
     expect(personal.detail).toContain(
       'model v1; sequence premium; support ticket requested; top features: cart_value +',
     );
@@ -230,6 +228,20 @@ describe('routing by score: likely high-value carts to a person, unlikely ones t
     expect(bands).toEqual([
       { band: 'nurture', arm: 'live-treated', carts: 1 },
       { band: 'personal', arm: 'live-treated', carts: 1 },
+    ]);
+    // The dashboard's figure reads the same: messaged carts per band.
+    const day = (ms: number) => new Date(clock.now().getTime() + ms).toISOString().slice(0, 10);
+    const summary = await api(
+      h,
+      'GET',
+      `/api/dashboard/summary?shopId=${shopId}&from=${day(-DAY)}&to=${day(DAY)}`,
+      undefined,
+      ANALYST_TOKEN,
+    );
+    expect(summary.status).toBe(200);
+    expect(summary.body.kpis.routing).toEqual([
+      expect.objectContaining({ band: 'personal', carts: 1, holdoutCarts: 0 }),
+      expect.objectContaining({ band: 'nurture', carts: 1, recovered: 0, recoveryRate: 0 }),
     ]);
   }, 240_000);
 });

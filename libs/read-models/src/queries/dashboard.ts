@@ -62,6 +62,19 @@ export interface DashboardKpis {
   readonly lift: LiftResult;
   /** Send-time optimisation (RFC 0012): live-treated recoveries of its `on` arm vs its `off` arm. */
   readonly sendTime: SendTimeLift;
+  /** Routing by score: recovery rate per band, messaged (live-treated) and holdout carts apart. */
+  readonly routing: readonly RoutingBandKpi[];
+}
+
+/** One routing band's carts and recoveries over the period (`read.recoveries.routing_band`). */
+export interface RoutingBandKpi {
+  readonly band: string;
+  readonly carts: number;
+  readonly recovered: number;
+  readonly recoveryRate: number | null;
+  readonly holdoutCarts: number;
+  readonly holdoutRecovered: number;
+  readonly holdoutRecoveryRate: number | null;
 }
 
 /** Recovery rate on the send-time `on` arm vs the `off` arm, the difference with its 95 % interval. */
@@ -230,6 +243,35 @@ export async function dashboardKpis(
       GROUP BY r.send_time_arm`,
     [period.shopIds, period.from, period.to],
   );
+  const bands = await pool.query<{
+    band: string;
+    carts: number;
+    recovered: number;
+    holdout_carts: number;
+    holdout_recovered: number;
+  }>(
+    `SELECT r.routing_band AS band,
+            count(*) FILTER (WHERE r.arm = 'live-treated')::int AS carts,
+            count(*) FILTER (WHERE r.arm = 'live-treated' AND r.recovered)::int AS recovered,
+            count(*) FILTER (WHERE r.arm = 'holdout')::int AS holdout_carts,
+            count(*) FILTER (WHERE r.arm = 'holdout' AND r.recovered)::int AS holdout_recovered
+       FROM read.recoveries r
+      WHERE ${COHORT} AND r.routing_band IS NOT NULL
+      GROUP BY r.routing_band`,
+    [period.shopIds, period.from, period.to],
+  );
+  const BAND_ORDER = ['personal', 'short', 'middle', 'nurture', 'unscored', 'off'];
+  const routing: RoutingBandKpi[] = bands.rows
+    .map((b) => ({
+      band: b.band,
+      carts: b.carts,
+      recovered: b.recovered,
+      recoveryRate: rate(b.recovered, b.carts),
+      holdoutCarts: b.holdout_carts,
+      holdoutRecovered: b.holdout_recovered,
+      holdoutRecoveryRate: rate(b.holdout_recovered, b.holdout_carts),
+    }))
+    .sort((a, b) => BAND_ORDER.indexOf(a.band) - BAND_ORDER.indexOf(b.band));
   const stArm = (arm: 'on' | 'off') => arms2.rows.find((x) => x.arm === arm) ?? { carts: 0, recovered: 0 };
   const mixedCurrencies =
     rows.some((r) => r.currencies > 1) || new Set(rows.map((r) => r.currency).filter((c) => c !== null)).size > 1;
@@ -290,6 +332,7 @@ export async function dashboardKpis(
     arms,
     lift: lift(treated, holdout, options.minimum ?? DEFAULT_MIN_SAMPLE),
     sendTime: sendTimeLift(stArm('on'), stArm('off'), options.minimum ?? DEFAULT_MIN_SAMPLE),
+    routing,
   };
 }
 

@@ -281,6 +281,8 @@ const CORE_JS = String.raw`
         'Half of the bought carts were bought faster than this after being left.'),
     ].forEach(function (node) { box.appendChild(node); });
     // Send-time optimisation's own randomised arm: on (moved to the customer's hour) vs off (nominal times).
+    var routed = k.routing ? routingCard(k.routing) : null;
+    if (routed) box.appendChild(routed);
     var st = k.sendTime;
     if (st && st.onCarts + st.offCarts > 0) {
       box.appendChild(st.status === 'ok'
@@ -292,6 +294,17 @@ const CORE_JS = String.raw`
             st.onCarts + ' carts with it and ' + st.offCarts + ' without; ' + st.minimum + ' needed in each',
             'Recovery rate of messaged carts whose follow-ups moved to the hour the customer engages, minus that of a random share kept at the usual times.'));
     }
+  }
+
+  // Routing by score: the recovery rate of messaged carts per band (the score should rank them).
+  var BANDS = { personal: 'personal', short: 'short', middle: 'middle', nurture: 'nurture', unscored: 'no score', off: 'off' };
+  function routingCard(bands) {
+    var scored = bands.filter(function (b) { return b.carts > 0; });
+    if (scored.length === 0) return null;
+    return card('routing-bands', 'Bought, by routing band',
+      scored.map(function (b) { return (BANDS[b.band] || b.band) + ' ' + pct(b.recoveryRate); }).join(' · '),
+      scored.map(function (b) { return b.carts + ' ' + (BANDS[b.band] || b.band); }).join(', ') + ' carts messaged',
+      'Recovery rate of messaged carts per routing band: personal (likely and high value: a support ticket), short (likely), middle, nurture (unlikely), no score (no model yet).');
   }
 
   var ARMS = [
