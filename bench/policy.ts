@@ -137,7 +137,19 @@ function printRun(run: LabRun): void {
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   process.stdout.write(`${line(head)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  const b = run.baseline;
+  process.stdout.write(
+    `run time: no-message run (shoppers and clock alone) ${(b.runMs / 1000).toFixed(1)} s wall / ${(b.cpuMs / 1000).toFixed(1)} s CPU; ` +
+      run.results.map((r) => `${r.policy} ${(r.cpuMs / Math.max(1, b.cpuMs)).toFixed(1)}×`).join(', ') +
+      ' its CPU time\n',
+  );
   for (const r of run.results) {
+    if (r.models > 0) {
+      const bands = Object.entries(r.bands)
+        .map(([b, n]) => `${b} ${n}`)
+        .join(', ');
+      process.stdout.write(`  ${r.policy}: ${r.models} recovery-score models trained; routing bands: ${bands}\n`);
+    }
     if (r.refused > 0) process.stdout.write(`  ${r.policy}: ${r.refused} inputs refused by the deciders\n`);
   }
 }

@@ -11,8 +11,14 @@
  * same definitions as the SQL that reads them in libs/application), the store (every line in stock
  * at its price) and the providers (every message accepted), and the shoppers (./shoppers.ts).
  */
+import { train } from '@reclaim/learning';
 import {
   attributeOrder,
+  SCORE_COLUMN_KINDS,
+  SCORE_COLUMNS,
+  scoreRow,
+  type RecoveryFeatures,
+  type ScoringContext,
   checkBeforeSend,
   chooseSendTime,
   controlArmChoice,
@@ -67,6 +73,12 @@ export interface LabPolicy {
   readonly catalogue: SequenceCatalogue;
   /** Oracle only: the discount levels it may offer. */
   readonly discountLevels?: readonly number[];
+  /**
+   * The recovery score is trained on the lab's own outcomes every `intervalMs` (SCORE_RETRAIN_INTERVAL)
+   * once `minOutcomes` labelled recoveries (an order within `labelWindowMs` of abandonment) exist,
+   * and every start is scored with the latest model — routing by score acts on it. Absent: no model.
+   */
+  readonly score?: { readonly labelWindowMs: number; readonly minOutcomes: number; readonly intervalMs: number };
 }
 
 /** One sent message as the engine's `sent_messages` table keeps it. */
@@ -114,6 +126,9 @@ export interface LabRecovery {
   attributedDiscountCost: number;
   orderTotal?: number;
   oraclePlans?: Map<number, OraclePlan | 'skip'>;
+  features?: RecoveryFeatures;
+  /** The routing band recorded at the start (`recovery.routed`), when any. */
+  band?: string;
   /** Inputs the decider refused (should stay empty). */
   readonly refused: string[];
 }
@@ -180,6 +195,7 @@ export interface EngineRun {
   readonly recoveries: readonly (LabRecovery | undefined)[];
   readonly messagesByChannel: Record<LabChannel, number>;
   readonly decisions: number;
+  readonly trainings: LabEngine['trainings'];
 }
 
 export interface EngineOptions {
@@ -206,6 +222,16 @@ export class LabEngine {
   private decisions = 0;
   private readonly shopId: string;
   private readonly truths = new Map<number, ShopperTruth>();
+  private scoring: ScoringContext | undefined;
+  private modelVersion = 0;
+  private readonly started: LabRecovery[] = [];
+  /** Every training of the recovery score: when, on how many rows, and the outcome. */
+  readonly trainings: {
+    readonly at: number;
+    readonly rows: number;
+    readonly positives: number;
+    readonly version?: number;
+  }[] = [];
 
   constructor(
     private readonly model: TrueModel,
@@ -237,11 +263,31 @@ export class LabEngine {
         recoveries[i] = this.cartActivity(sh, t);
       });
     }
+    const score = this.policy.score;
+    if (score !== undefined && this.policy.kind !== 'none' && n > 0) {
+      this.scoring = { kind: 'none', outcomesNeeded: score.minOutcomes };
+      let first = Infinity;
+      let last = -Infinity;
+      for (const sh of shoppers) {
+        first = Math.min(first, sh.lastActivityAt);
+        last = Math.max(last, sh.lastActivityAt);
+      }
+      for (let t = first + score.intervalMs; t <= last + score.intervalMs; t += score.intervalMs) {
+        this.agenda.push(t, () => this.retrain(truth));
+      }
+    }
     for (let p = this.agenda.pop(); p !== undefined; p = this.agenda.pop()) {
       this.now = p.at;
       p.run();
     }
-    return { shoppers, truth, recoveries, messagesByChannel: this.messagesByChannel, decisions: this.decisions };
+    return {
+      shoppers,
+      truth,
+      recoveries,
+      messagesByChannel: this.messagesByChannel,
+      decisions: this.decisions,
+      trainings: this.trainings,
+    };
   }
 
   // ---- the engine ---------------------------------------------------------------------------
@@ -283,10 +329,17 @@ export class LabEngine {
       case 'recovery.started': {
         rec.arm = d.arm as string;
         rec.abandonedAt = Date.parse(d.abandonedAt as string);
+        this.started.push(rec);
         const c = this.customer(rec.shopper);
         if (c.activeRecovery === undefined) c.activeRecovery = { id: rec.id, startedAt: d.at as string };
         break;
       }
+      case 'recovery.features-recorded':
+        rec.features = d.features as unknown as RecoveryFeatures;
+        break;
+      case 'recovery.routed':
+        rec.band = d.band as unknown as string;
+        break;
       case 'recovery.segmented':
         rec.responseSegment = responseSegmentOf(rec.state.segments);
         break;
@@ -396,7 +449,38 @@ export class LabEngine {
       random: sh.holdoutDraw,
       shopTimeZone: this.model.population.shopTimeZone,
       sendTimeRandom: sh.sendTimeDraw,
+      ...(this.scoring !== undefined ? { scoring: this.scoring } : {}),
     };
+  }
+
+  /**
+   * The recovery score's training (model-trainer.ts and training-table.ts): every started recovery
+   * abandoned at least the label window ago, its recorded features, label 1 when the customer
+   * ordered within the window; trained by `train` of @reclaim/learning with the score's columns.
+   * The newest model always goes live (the appliance's champion/challenger check is not run).
+   */
+  private retrain(truth: readonly ShopperTruth[]): void {
+    const score = this.policy.score;
+    if (score === undefined) return;
+    const closedBefore = this.now - score.labelWindowMs;
+    const rows = [];
+    const labels: number[] = [];
+    for (const rec of this.started) {
+      if (rec.features === undefined || rec.abandonedAt === undefined || rec.abandonedAt > closedBefore) continue;
+      const b = truth[rec.shopper.index].bought;
+      rows.push(scoreRow(rec.features));
+      labels.push(b !== undefined && b.at >= rec.abandonedAt && b.at <= rec.abandonedAt + score.labelWindowMs ? 1 : 0);
+    }
+    const positives = labels.reduce((a, b) => a + b, 0);
+    if (rows.length < score.minOutcomes || positives === 0 || positives === rows.length) {
+      this.scoring = { kind: 'none', outcomesNeeded: Math.max(1, score.minOutcomes - rows.length) };
+      this.trainings.push({ at: this.now, rows: rows.length, positives });
+      return;
+    }
+    const model = train(rows, labels, { columns: SCORE_COLUMNS, kinds: SCORE_COLUMN_KINDS, seed: 1 });
+    this.modelVersion++;
+    this.scoring = { kind: 'model', version: this.modelVersion, scope: 'shop', model };
+    this.trainings.push({ at: this.now, rows: rows.length, positives, version: this.modelVersion });
   }
 
   /** The send handler's sequence of questions, against the in-memory index (SendRecoveryStepHandler). */

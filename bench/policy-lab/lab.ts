@@ -39,6 +39,9 @@ export function policyFromFile(
   return policyOf(name, kind, file, path, base);
 }
 
+/** SCORE_LABEL_WINDOW, SCORE_MIN_OUTCOMES and SCORE_RETRAIN_INTERVAL at their defaults. */
+export const SCORE_TRAINING = { labelWindowMs: 7 * 86_400_000, minOutcomes: 200, intervalMs: 86_400_000 };
+
 export function policyOf(
   name: string,
   kind: PolicyKind,
@@ -56,7 +59,14 @@ export function policyOf(
     throw new Error(`${source}: invalid policy\n${errors.map((e) => `  ${e.field}: ${e.message}`).join('\n')}`);
   }
   const config = shopRecoveryConfig(base, file.settings ?? {});
-  return { name, kind, config, catalogue: file.catalogue ?? defaultSequences(config) };
+  return {
+    name,
+    kind,
+    config,
+    catalogue: file.catalogue ?? defaultSequences(config),
+    // The learning policy runs the recovery score's life cycle; routing by score acts once a model is live.
+    ...(kind === 'learning' ? { score: SCORE_TRAINING } : {}),
+  };
 }
 
 /** Today's fixed rules: every learning switch off (bench/policies/fixed.json). */
@@ -117,6 +127,10 @@ export interface PolicyResult {
   readonly trueLiftPerCart: number;
   /** Whether the measured 95 % interval covers the true lift (undefined: not enough data). */
   readonly covered?: boolean;
+  /** Recoveries per routing band (`recovery.routed`); empty without a score. */
+  readonly bands: Record<string, number>;
+  /** Recovery-score models trained and put live during the run. */
+  readonly models: number;
   readonly decisions: number;
   readonly refused: number;
   /** Wall-clock and CPU time of the policy's run (the machine may be shared: CPU time is the steadier figure). */
@@ -178,17 +192,28 @@ export interface LabRun {
   readonly population: string;
   readonly options: LabOptions;
   readonly results: readonly PolicyResult[];
+  /** The no-message run's own time (shoppers and clock alone): the baseline of the run-time figures. */
+  readonly baseline: { readonly runMs: number; readonly cpuMs: number };
 }
 
 /** Runs the no-message counterfactual and every policy on the same shoppers. */
 export function runLab(population: Population, options: LabOptions, policies: readonly LabPolicy[]): LabRun {
   const none = noMessagesPolicy();
   const model = trueModel(population, windowOf(none.config));
+  const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   const baseline = new LabEngine(model, none, options).run();
+  const runMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const used = process.cpuUsage(cpu);
   const baseNet = netOf(baseline, model, none.config.abandonAfterMs);
   const results: PolicyResult[] = [];
   for (const policy of policies) results.push(runPolicy(model, policy, options, baseNet));
-  return { population: population.name, options, results };
+  return {
+    population: population.name,
+    options,
+    results,
+    baseline: { runMs, cpuMs: (used.user + used.system) / 1000 },
+  };
 }
 
 export function runPolicy(
@@ -228,9 +253,11 @@ export function runPolicy(
   let trueLift = 0;
   let recoveries = 0;
   let refused = 0;
+  const bands: Record<string, number> = {};
   run.recoveries.forEach((rec, i) => {
     if (rec === undefined) return;
     refused += rec.refused.length;
+    if (rec.band !== undefined) bands[rec.band] = (bands[rec.band] ?? 0) + 1;
     if (rec.arm === undefined) return;
     recoveries++;
     const recovered = rec.state.status === 'ended' && rec.state.endReason === 'purchased';
@@ -266,6 +293,8 @@ export function runPolicy(
             trueLiftPerCart <= measured.netRevenuePerCartLift.high,
         }
       : {}),
+    bands,
+    models: run.trainings.filter((t) => t.version !== undefined).length,
     decisions: run.decisions,
     refused,
     runMs,
