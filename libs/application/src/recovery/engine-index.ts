@@ -13,6 +13,8 @@ export interface IndexedOrder {
   readonly total: string;
   readonly currency: string;
   readonly discounted: boolean;
+  /** The codes the order used (code farmers are found by the recovery codes among them, RFC 0017). */
+  readonly discountCodes?: readonly string[];
   readonly categories: readonly string[];
   /** The order's products (their categories in the category cache are the categories bought). */
   readonly productIds?: readonly string[];
@@ -118,6 +120,31 @@ export const engineIndex = {
       `UPDATE engine.customer_recoveries SET status = 'ended', ended_at = $2, end_reason = $3 WHERE recovery_id = $1`,
       [recoveryId, at, reason],
     );
+    await tx.query(`UPDATE engine.incentive_assignments SET ended_at = $2, end_reason = $3 WHERE recovery_id = $1`, [
+      recoveryId,
+      at,
+      reason,
+    ]);
+  },
+
+  /** The recovery's incentive level (`recovery.incentive-chosen`): the learned policy's evidence (RFC 0017). */
+  async incentiveChosen(
+    tx: Queryable,
+    a: {
+      recoveryId: string;
+      shopId: string;
+      segment: string;
+      percent: number;
+      propensity: number;
+      mode: string;
+      at: string;
+    },
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO engine.incentive_assignments (shop_id, recovery_id, segment, percent, propensity, mode, decided_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (recovery_id) DO NOTHING`,
+      [a.shopId, a.recoveryId, a.segment, a.percent, a.propensity, a.mode, a.at],
+    );
   },
 
   /** {@link ended} for many recoveries in one statement. */
@@ -126,11 +153,18 @@ export const engineIndex = {
     rows: readonly { readonly recoveryId: string; readonly at: string; readonly reason: string }[],
   ): Promise<void> {
     if (rows.length === 0) return;
+    const params = [rows.map((r) => r.recoveryId), rows.map((r) => r.at), rows.map((r) => r.reason)];
     await tx.query(
       `UPDATE engine.customer_recoveries c SET status = 'ended', ended_at = u.at, end_reason = u.reason
        FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS u(recovery_id, at, reason)
        WHERE c.recovery_id = u.recovery_id`,
-      [rows.map((r) => r.recoveryId), rows.map((r) => r.at), rows.map((r) => r.reason)],
+      params,
+    );
+    await tx.query(
+      `UPDATE engine.incentive_assignments a SET ended_at = u.at, end_reason = u.reason
+       FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS u(recovery_id, at, reason)
+       WHERE a.recovery_id = u.recovery_id`,
+      params,
     );
   },
 
@@ -190,14 +224,16 @@ export const engineIndex = {
     const { rows } = await tx.query<{ shop_id: string; order_id: string }>(
       `WITH u AS MATERIALIZED (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
-                              $7::boolean[], $8::jsonb[], $9::text[], $10::jsonb[], $11::smallint[], $12::smallint[], $13::text[])
+                              $7::boolean[], $8::jsonb[], $9::text[], $10::jsonb[], $11::smallint[], $12::smallint[], $13::text[],
+                              $14::jsonb[])
            AS u(shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone, product_ids,
-                weekday, hour, zone_source)),
+                weekday, hour, zone_source, discount_codes)),
        o AS (
-         INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone, product_ids)
+         INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone, product_ids, discount_codes)
          SELECT shop_id, order_id, customer_key, placed_at, total, currency, discounted,
                 ARRAY(SELECT jsonb_array_elements_text(u.categories)), time_zone,
-                ARRAY(SELECT jsonb_array_elements_text(u.product_ids))
+                ARRAY(SELECT jsonb_array_elements_text(u.product_ids)),
+                ARRAY(SELECT upper(jsonb_array_elements_text(u.discount_codes)))
            FROM u
          ON CONFLICT (shop_id, order_id) DO NOTHING
          RETURNING shop_id, order_id),
@@ -228,6 +264,7 @@ export const engineIndex = {
         orders.map((o) => o.slot.weekday),
         orders.map((o) => o.slot.hour),
         orders.map((o) => o.slot.source),
+        orders.map((o) => JSON.stringify(o.discountCodes ?? [])),
       ],
     );
     return new Set(rows.map((r) => `${r.shop_id}\u0000${r.order_id}`));
@@ -236,8 +273,8 @@ export const engineIndex = {
   /** Indexes the order; `true` when it is new (an order delivered again is indexed once). */
   async order(tx: Queryable, o: IndexedOrder): Promise<boolean> {
     const { rowCount } = await tx.query(
-      `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone, product_ids)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (shop_id, order_id) DO NOTHING`,
+      `INSERT INTO engine.customer_orders (shop_id, order_id, customer_key, placed_at, total, currency, discounted, categories, time_zone, product_ids, discount_codes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (shop_id, order_id) DO NOTHING`,
       [
         o.shopId,
         o.orderId,
@@ -249,6 +286,7 @@ export const engineIndex = {
         o.categories,
         o.timeZone ?? null,
         [...(o.productIds ?? [])],
+        (o.discountCodes ?? []).map((c) => c.toUpperCase()),
       ],
     );
     return (rowCount ?? 0) > 0;

@@ -19,6 +19,8 @@ import {
   foldEvents,
   upcastEvent,
   type CartEvent,
+  type CodeFarmingHistory,
+  type IncentiveEvidence,
   type CartSnapshot,
   type CartState,
   type ChannelConsent,
@@ -606,4 +608,68 @@ export async function shopTimeZones(shops: ShopLookup, shopIds: readonly string[
   if (shops.timeZones) return shops.timeZones(shopIds);
   const found = await Promise.all(shopIds.map(async (id) => [id, (await shops.get(id))?.timezone] as const));
   return new Map(found.filter((f): f is readonly [string, string] => f[1] !== undefined));
+}
+
+/**
+ * The learned discount policy's evidence (RFC 0017): per level, the recoveries of the shop's
+ * `segment` assigned to it whose outcome is final by the shared reward rule (`rewardStatus`):
+ * recovered = bought within the attribution window of the choice; final = recovered, ended, or the
+ * window closed. Pending outcomes count nowhere. Read from `engine.incentive_assignments`.
+ */
+export async function incentiveEvidence(
+  q: Queryable,
+  shopId: string,
+  segment: string,
+  now: Date,
+  attributionWindowMs: number,
+): Promise<IncentiveEvidence> {
+  const { rows } = await q.query<{ percent: number; assigned: number; recovered: number }>(
+    `SELECT percent,
+            count(*)::int AS assigned,
+            count(*) FILTER (WHERE end_reason = 'purchased'
+                               AND ended_at <= decided_at + $4 * interval '1 millisecond')::int AS recovered
+       FROM engine.incentive_assignments
+      WHERE shop_id = $1 AND segment = $2
+        AND (ended_at IS NOT NULL OR decided_at + $4 * interval '1 millisecond' < $3)
+      GROUP BY percent ORDER BY percent`,
+    [shopId, segment, now, attributionWindowMs],
+  );
+  return { segment, levels: rows.map((r) => ({ percent: r.percent, assigned: r.assigned, recovered: r.recovered })) };
+}
+
+/**
+ * The customer's code purchases (orders whose codes include one a recovery message sent them) and
+ * order times since `since`: the code-farming rule's input (RFC 0017).
+ */
+export async function codeFarmingHistory(
+  q: Queryable,
+  shopId: string,
+  customerKey: string,
+  since: Date,
+): Promise<CodeFarmingHistory> {
+  const [purchases, orders] = await Promise.all([
+    q.query<{ recovery_id: string; order_id: string; code: string; placed_at: Date }>(
+      `SELECT DISTINCT ON (o.order_id) m.recovery_id, o.order_id, m.discount_code AS code, o.placed_at
+         FROM engine.customer_orders o
+         JOIN engine.sent_messages m
+           ON m.shop_id = o.shop_id AND m.customer_key = o.customer_key AND m.discount_code IS NOT NULL
+          AND upper(m.discount_code) = ANY (o.discount_codes) AND m.sent_at <= o.placed_at
+        WHERE o.shop_id = $1 AND o.customer_key = $2 AND o.placed_at >= $3
+        ORDER BY o.order_id, m.sent_at DESC`,
+      [shopId, customerKey, since],
+    ),
+    q.query<{ placed_at: Date }>(
+      `SELECT placed_at FROM engine.customer_orders WHERE shop_id = $1 AND customer_key = $2 AND placed_at >= $3`,
+      [shopId, customerKey, since],
+    ),
+  ]);
+  return {
+    codePurchases: purchases.rows.map((r) => ({
+      recoveryId: r.recovery_id,
+      orderId: r.order_id,
+      code: r.code,
+      placedAt: r.placed_at.toISOString(),
+    })),
+    orderTimes: orders.rows.map((r) => r.placed_at.toISOString()),
+  };
 }

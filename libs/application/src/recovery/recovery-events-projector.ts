@@ -145,6 +145,17 @@ export class RecoveryEventsProjector {
         await engineIndex.segmented(tx, e.recoveryId, responseSegmentOf(e.segmentation.segments));
         if (this.deps.profileSync) await enqueue('profile', {});
         return;
+      case 'recovery.incentive-chosen':
+        await engineIndex.incentiveChosen(tx, {
+          recoveryId: e.recoveryId,
+          shopId,
+          segment: e.segment,
+          percent: e.percent,
+          propensity: e.propensity,
+          mode: e.mode,
+          at: e.at,
+        });
+        return;
       case 'recovery.message-sent':
         await engineIndex.messageSent(tx, {
           recoveryId: e.recoveryId,

@@ -132,6 +132,22 @@ CREATE INDEX IF NOT EXISTS customer_orders_customer ON engine.customer_orders (s
 ALTER TABLE engine.customer_orders ADD COLUMN IF NOT EXISTS time_zone text;
 -- The products of the order (their categories, from engine.product_categories, are the categories bought).
 ALTER TABLE engine.customer_orders ADD COLUMN IF NOT EXISTS product_ids text[] NOT NULL DEFAULT '{}';
+-- The order's discount codes, upper-cased: a recovery code among them is a code purchase (RFC 0017).
+ALTER TABLE engine.customer_orders ADD COLUMN IF NOT EXISTS discount_codes text[] NOT NULL DEFAULT '{}';
+-- The recovery's incentive level (recovery.incentive-chosen) and its end: the learned discount
+-- policy's evidence per shop × segment × level (RFC 0017). Rebuildable from the log.
+CREATE TABLE IF NOT EXISTS engine.incentive_assignments (
+  recovery_id text PRIMARY KEY,
+  shop_id text NOT NULL,
+  segment text NOT NULL,
+  percent integer NOT NULL,
+  propensity numeric NOT NULL,
+  mode text NOT NULL,
+  decided_at timestamptz NOT NULL,
+  ended_at timestamptz,
+  end_reason text
+);
+CREATE INDEX IF NOT EXISTS incentive_assignments_segment ON engine.incentive_assignments (shop_id, segment, decided_at);
 
 -- The store's categories of each product, from recovery.categories-recorded (the latest record wins):
 -- the category cache. A product is looked up again once its row is older than CATEGORY_CACHE_TTL.

@@ -72,6 +72,8 @@ export type HistoryEntryKind =
   | 'send-time-assigned'
   | 'variant-assigned'
   | 'send-time-chosen'
+  | 'incentive-chosen'
+  | 'discount-withheld'
   | 'back-in-stock-watched'
   | 'back-in-stock-requested'
   | 'back-in-stock-due'
@@ -585,6 +587,22 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
       };
     case 'recovery.back-in-stock-deferred':
       return { ...base, kind: 'back-in-stock-deferred', reason: e.reason, until: e.until, detail: `line ${e.lineId}` };
+    case 'recovery.incentive-chosen':
+      return {
+        ...base,
+        kind: 'incentive-chosen',
+        step: e.step,
+        reason: e.mode,
+        detail: `incentive ${e.percent} % for every discount step (${e.mode}, probability ${e.propensity}; segment ${e.segment}): ${e.reason}`,
+      };
+    case 'recovery.discount-withheld':
+      return {
+        ...base,
+        kind: 'discount-withheld',
+        step: e.step,
+        reason: e.reason,
+        detail: `no ${e.percent} % code (${e.reason})${e.detail !== undefined ? `: ${e.detail}` : ''}`,
+      };
     case 'recovery.ended':
       return { ...base, kind: 'ended', reason: e.reason };
     default:

@@ -100,6 +100,8 @@ export interface EffectRunnerDeps {
   readonly heldEngagement?: { applyHeld(recoveryId: string): Promise<number> };
   /** Requests put back or dropped, for `/metrics` (never only a log line). */
   readonly effectMetrics?: EffectMetrics;
+  /** The learned discount policy's draw (RFC 0017); default `cryptoRandom`. */
+  readonly incentiveRandom?: () => number;
 }
 
 /** The effect runner's defaults, in one place. */

@@ -7,6 +7,12 @@ import { Inject } from '@nestjs/common';
 import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   checkBeforeSend,
+  chooseIncentive,
+  customerDecider,
+  customerStream,
+  detectCodeFarming,
+  discountBlocked,
+  type CodeFarmingEvidence,
   chooseSendTime,
   controlArmChoice,
   type RecoveryConfig,
@@ -25,7 +31,15 @@ import {
 } from '@reclaim/domain';
 import type { Queryable } from '../db';
 import { engagementHours, engagementZone } from '../engagement-hours';
-import { consentOf, customerHistoryFacts, learnedEvidence } from '../facts';
+import {
+  codeFarmingHistory,
+  consentOf,
+  cryptoRandom,
+  customerHistoryFacts,
+  incentiveEvidence,
+  learnedEvidence,
+} from '../facts';
+import { runDecider } from '../../shared/run-decider';
 import { parseRecoveryId, responseSegmentOf } from '@reclaim/domain';
 import { loadRecovery, type LoadedRecovery } from '../recovery-stream';
 import { CheckInventory, SendRecoveryStep, type EffectOutcome } from './effect-commands';
@@ -154,6 +168,53 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
         'alternatives',
       );
     }
+    // Discounts only where they pay (RFC 0017): a code farmer is recorded on their stream and gets
+    // no code; otherwise the recovery's incentive level is chosen once, before the checks read it.
+    const codeFarming = await this.codeFarming(
+      request,
+      ids.shopId,
+      customerKey,
+      dueEvent.definition.discountPercent,
+      pm.config,
+    );
+    if (
+      dueEvent.definition.discountPercent > 0 &&
+      state.incentive === undefined &&
+      state.cart !== undefined &&
+      discountBlocked(
+        { codeFarming, lastDiscountRecoveryAt: history.lastDiscountRecoveryAt, now: this.ctx.now().toISOString() },
+        pm.config,
+      ) === undefined
+    ) {
+      const settings = pm.config.incentives;
+      const segment = responseSegmentOf(state.segments);
+      const learnedPolicy = settings.policy === 'learned';
+      const choice = chooseIncentive({
+        ladder: (state.sequence?.steps ?? []).map((s) => s.discountPercent),
+        stepPercent: dueEvent.definition.discountPercent,
+        cartValue: state.cart.value,
+        segment,
+        settings,
+        ...(learnedPolicy
+          ? {
+              evidence: await incentiveEvidence(
+                deps.pool,
+                ids.shopId,
+                segment,
+                this.ctx.now(),
+                pm.config.attributionWindowMs,
+              ),
+              draw: (deps.incentiveRandom ?? cryptoRandom)(),
+            }
+          : {}),
+      });
+      await this.ctx.feed(
+        request,
+        { type: 'ChooseIncentive', at: this.ctx.now().toISOString(), step, choice },
+        'incentive',
+      );
+      state = (await loadRecovery(deps.store, recoveryId)).state;
+    }
     const unavailableChannels = (['email', 'sms', 'push'] as const).filter((c) => deps.channels[c] === undefined);
     // What the shop's recorded outcomes say about this customer's segment per channel (RFC 0013).
     const learned = await learnedEvidence(
@@ -175,6 +236,8 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
         stock: [...inventory.lines],
         ...(unavailableChannels.length > 0 ? { unavailableChannels } : {}),
         learned,
+        ...(codeFarming !== undefined ? { codeFarming } : {}),
+        ...(state.incentive !== undefined ? { incentive: state.incentive } : {}),
       },
       pm.config,
     );
@@ -188,6 +251,35 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
       result,
     );
     return this.report(request, step, result.channel, outcome);
+  }
+
+  /**
+   * The code-farming evidence of the customer at a step that carries a discount (RFC 0017), recorded
+   * on their stream (`customer.code-farming-detected`) when it is new; `undefined` when they are not one.
+   */
+  private async codeFarming(
+    request: SendRecoveryStep['request'],
+    shopId: string,
+    customerKey: string | undefined,
+    stepPercent: number,
+    config: RecoveryConfig,
+  ): Promise<CodeFarmingEvidence | undefined> {
+    const settings = config.incentives.codeFarming;
+    if (stepPercent <= 0 || customerKey === undefined || !settings.enabled) return undefined;
+    const now = this.ctx.now();
+    const since = new Date(now.getTime() - settings.windowDays * 86_400_000);
+    const history = await codeFarmingHistory(this.ctx.deps.pool, shopId, customerKey, since);
+    const evidence = detectCodeFarming(history, settings, now.toISOString());
+    if (evidence === undefined) return undefined;
+    const causationId = `${request.requestId}:code-farming`;
+    await runDecider(
+      this.ctx.deps.store,
+      customerStream(shopId, customerKey),
+      customerDecider,
+      { type: 'RecordCodeFarming', shopId, customerKey, causationId, receivedAt: now.toISOString(), evidence },
+      { causationId, metadata: { shopId } },
+    );
+    return evidence;
   }
 
   /** Feeds the step's outcome back into the recovery and says what it means for the request. */

@@ -226,3 +226,51 @@ describe('per-shop settings: the price rule of out-of-stock alternatives', () =>
     ]);
   });
 });
+
+describe('per-shop settings: discounts only where they pay (RFC 0017)', () => {
+  it('defaults to the fixed ladder; a shop switches to learned with its margin, exploration and code-farming thresholds', () => {
+    expect(shopRecoveryConfig(defaultRecoveryConfig, {}).incentives).toMatchObject({
+      policy: 'fixed',
+      marginPercent: 40,
+    });
+    const c = shopRecoveryConfig(defaultRecoveryConfig, {
+      incentives: {
+        policy: 'learned',
+        marginPercent: 55,
+        explorationPercent: 10,
+        codeFarming: { minCodePurchases: 3 },
+      },
+    });
+    expect(c.incentives).toEqual({
+      policy: 'learned',
+      marginPercent: 55,
+      explorationPercent: 10,
+      priorStrength: 10,
+      codeFarming: { enabled: true, minCodePurchases: 3, windowDays: 180, minCodeOrderShare: 0.5 },
+    });
+    expect(validateShopSettings({ incentives: { policy: 'learned', marginPercent: 35 } })).toEqual([]);
+  });
+
+  it('names each bad field', () => {
+    expect(
+      validateShopSettings({
+        incentives: {
+          policy: 'smart',
+          marginPercent: 0,
+          explorationPercent: 120,
+          bonus: 1,
+          codeFarming: { minCodePurchases: 1.5, minCodeOrderShare: 2, enabled: 'yes' },
+        },
+      }),
+    ).toEqual([
+      { field: 'incentives.bonus', message: 'is not an incentives setting' },
+      { field: 'incentives.policy', message: 'must be fixed or learned' },
+      { field: 'incentives.marginPercent', message: 'must be a number above 0 and at most 100' },
+      { field: 'incentives.explorationPercent', message: 'must be a number from 0 to 100' },
+      { field: 'incentives.codeFarming.enabled', message: 'must be a boolean' },
+      { field: 'incentives.codeFarming.minCodePurchases', message: 'must be an integer from 1 to 100' },
+      { field: 'incentives.codeFarming.minCodeOrderShare', message: 'must be a number from 0 to 1' },
+    ]);
+    expect(validateShopSettings({ incentives: 'learned' })[0]).toMatchObject({ field: 'incentives' });
+  });
+});

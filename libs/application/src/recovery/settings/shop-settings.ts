@@ -11,6 +11,9 @@ import { utmSettingsOf, validateUtmOverrides, type UtmOverrides, type UtmSetting
 import {
   createRecoveryDecider,
   DEFAULT_ALTERNATIVE_RULES,
+  DISCOUNT_POLICIES,
+  type CodeFarmingSettings,
+  type DiscountPolicy,
   defaultSequences,
   experimentSettingsOf,
   type ExperimentSettings,
@@ -113,6 +116,14 @@ export interface ShopRecoverySettings {
    * `guardrailMinMessages` (messages before a guardrail can stop, 50).
    */
   readonly experiments?: ExperimentOverrides;
+  /**
+   * Discounts only where they pay (RFC 0017): `policy` (`fixed` = the sequence's ladder, default;
+   * `learned` = randomised incentive arms and the level of highest expected incremental profit),
+   * `marginPercent` (gross margin, values a discount), `explorationPercent` (share of learned
+   * choices drawn at random), `priorStrength`, and `codeFarming` (`enabled`, `minCodePurchases`,
+   * `windowDays`, `minCodeOrderShare`).
+   */
+  readonly incentives?: IncentivesOverrides;
 }
 
 export interface ExperimentOverrides {
@@ -240,6 +251,90 @@ export function validateRoutingSequences(
           },
         ];
   });
+}
+
+export interface IncentivesOverrides {
+  readonly policy?: DiscountPolicy;
+  readonly marginPercent?: number;
+  readonly explorationPercent?: number;
+  readonly priorStrength?: number;
+  readonly codeFarming?: Partial<CodeFarmingSettings>;
+}
+
+const INCENTIVE_KEYS = ['policy', 'marginPercent', 'explorationPercent', 'priorStrength', 'codeFarming'] as const;
+const CODE_FARMING_KEYS = ['enabled', 'minCodePurchases', 'windowDays', 'minCodeOrderShare'] as const;
+
+function validateIncentives(input: unknown, errors: ValidationError[]): void {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(input)) {
+    errors.push({ field: 'incentives', message: `must be { ${INCENTIVE_KEYS.map((k) => `${k}?`).join(', ')} }` });
+    return;
+  }
+  for (const key of Object.keys(input)) {
+    if (!(INCENTIVE_KEYS as readonly string[]).includes(key)) {
+      errors.push({ field: `incentives.${key}`, message: 'is not an incentives setting' });
+    }
+  }
+  if (input.policy !== undefined && !DISCOUNT_POLICIES.includes(input.policy as DiscountPolicy)) {
+    errors.push({ field: 'incentives.policy', message: 'must be fixed or learned' });
+  }
+  const num = (v: unknown, field: string, ok: (n: number) => boolean, message: string) => {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))) errors.push({ field, message });
+  };
+  num(
+    input.marginPercent,
+    'incentives.marginPercent',
+    (n) => n > 0 && n <= 100,
+    'must be a number above 0 and at most 100',
+  );
+  num(
+    input.explorationPercent,
+    'incentives.explorationPercent',
+    (n) => n >= 0 && n <= 100,
+    'must be a number from 0 to 100',
+  );
+  num(
+    input.priorStrength,
+    'incentives.priorStrength',
+    (n) => n >= 0 && n <= 10_000,
+    'must be a number from 0 to 10000',
+  );
+  const cf = input.codeFarming;
+  if (cf === undefined) return;
+  if (!isObject(cf)) {
+    errors.push({
+      field: 'incentives.codeFarming',
+      message: `must be { ${CODE_FARMING_KEYS.map((k) => `${k}?`).join(', ')} }`,
+    });
+    return;
+  }
+  for (const key of Object.keys(cf)) {
+    if (!(CODE_FARMING_KEYS as readonly string[]).includes(key)) {
+      errors.push({ field: `incentives.codeFarming.${key}`, message: 'is not a code-farming setting' });
+    }
+  }
+  if (cf.enabled !== undefined && typeof cf.enabled !== 'boolean') {
+    errors.push({ field: 'incentives.codeFarming.enabled', message: 'must be a boolean' });
+  }
+  num(
+    cf.minCodePurchases,
+    'incentives.codeFarming.minCodePurchases',
+    (n) => Number.isInteger(n) && n >= 1 && n <= 100,
+    'must be an integer from 1 to 100',
+  );
+  num(
+    cf.windowDays,
+    'incentives.codeFarming.windowDays',
+    (n) => n > 0 && n <= 3650,
+    'must be a number above 0 and at most 3650',
+  );
+  num(
+    cf.minCodeOrderShare,
+    'incentives.codeFarming.minCodeOrderShare',
+    (n) => n >= 0 && n <= 1,
+    'must be a number from 0 to 1',
+  );
 }
 
 export interface AlternativesOverrides {
@@ -458,6 +553,7 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'alternatives',
   'routing',
   'experiments',
+  'incentives',
 ];
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -551,6 +647,7 @@ export function validateShopSettings(input: unknown): ValidationError[] {
   if (o.alternatives !== undefined) validateAlternatives(o.alternatives, errors);
   if (o.routing !== undefined) validateRouting(o.routing, errors);
   if (o.experiments !== undefined) validateExperiments(o.experiments, errors);
+  if (o.incentives !== undefined) validateIncentives(o.incentives, errors);
   if (o.klaviyoMode !== undefined && !KLAVIYO_MODES.includes(o.klaviyoMode as KlaviyoMode)) {
     errors.push({ field: 'klaviyoMode', message: 'must be html or template' });
   }
@@ -616,6 +713,15 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
     ...(s.routing !== undefined ? { routing: routingOf(base.routing, s.routing) } : {}),
     ...(s.experiments !== undefined
       ? { experiments: { ...experimentSettingsOf(base), ...definedOnly(s.experiments) } }
+      : {}),
+    ...(s.incentives !== undefined
+      ? {
+          incentives: {
+            ...base.incentives,
+            ...definedOnly({ ...s.incentives, codeFarming: undefined }),
+            codeFarming: { ...base.incentives.codeFarming, ...definedOnly(s.incentives.codeFarming ?? {}) },
+          },
+        }
       : {}),
     ...(s.alternatives?.maxPriceIncreasePercent !== undefined
       ? {
@@ -765,12 +871,14 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
         | 'alternatives'
         | 'routing'
         | 'experiments'
+        | 'incentives'
       >
     > & {
       experiments: Omit<ExperimentSettings, 'draws'>;
       routing: RoutingSettings & { modelRequired: string };
       sendTime: Required<SendTimeOverrides>;
       alternatives: Required<AlternativesOverrides>;
+      incentives: RecoveryConfig['incentives'];
       utm: UtmSettings;
       engagementScore: RecoveryConfig['engagementScore'];
       channelChoice: RecoveryConfig['channelChoice'];
@@ -813,6 +921,7 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
         minDelayHours: c.sendTime.minDelayMs / HOUR_MS,
         priorStrength: c.sendTime.priorStrength,
       },
+      incentives: c.incentives,
       alternatives: {
         maxPriceIncreasePercent: (c.alternatives ?? DEFAULT_ALTERNATIVE_RULES).maxPriceIncreasePercent,
       },
