@@ -1,3 +1,4 @@
+import type { SparseRows } from './logistic';
 /**
  * Feature encoding, fitted on training rows only and stored in the model (models are data):
  * numerics (and booleans as 0/1) standardised with the training mean and standard deviation,
@@ -68,12 +69,13 @@ function levelOf(v: FeatureValue): string | undefined {
 
 export function fitEncoder(rows: readonly FeatureRecord[], options: EncoderOptions = {}): Encoder {
   const names =
-    options.columns ??
-    [...new Set(rows.flatMap((r) => Object.keys(r)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    options.columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const maxLevels = options.maxLevels ?? 50;
   const columns = names.map((name): ColumnEncoding => {
     const values = rows.map((r) => r[name]);
-    const missingIndicator = values.some((v) => isMissing(v) || (options.kinds?.[name] === 'numeric' && numericValue(v) === undefined));
+    const missingIndicator = values.some(
+      (v) => isMissing(v) || (options.kinds?.[name] === 'numeric' && numericValue(v) === undefined),
+    );
     const kind = options.kinds?.[name] ?? inferKind(values);
     if (kind === 'numeric') {
       let n = 0;
@@ -125,7 +127,11 @@ export function encodedWidth(encoder: Encoder): number {
   return d;
 }
 
-export function encode(encoder: Encoder, row: FeatureRecord, out = new Float64Array(encodedWidth(encoder))): Float64Array {
+export function encode(
+  encoder: Encoder,
+  row: FeatureRecord,
+  out = new Float64Array(encodedWidth(encoder)),
+): Float64Array {
   let j = 0;
   for (const c of encoder.columns) {
     const v = row[c.name];
@@ -140,4 +146,132 @@ export function encode(encoder: Encoder, row: FeatureRecord, out = new Float64Ar
     }
   }
   return out;
+}
+
+/**
+ * Many rows encoded straight into the compact form the trainer fits on ({@link SparseRows}): the
+ * same numbers as {@link encode}, without a dense vector per row. Each column yields at most one
+ * non-zero (a numeric's standardised value or its missing flag; a categorical's level or its
+ * missing flag; nothing for an unseen level), so the stride is the number of columns.
+ */
+export function encodeRows(encoder: Encoder, rows: readonly FeatureRecord[]): SparseRows {
+  const n = rows.length;
+  const stride = encoder.columns.length;
+  const count = new Uint32Array(n);
+  const index = new Uint32Array(n * stride);
+  const value = new Float64Array(n * stride);
+  const plan = columnPlan(encoder);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i];
+    let k = i * stride;
+    for (const c of plan) {
+      const v = row[c.name];
+      if (c.levels === undefined) {
+        const x = numericValue(v);
+        if (x === undefined) {
+          if (c.missing >= 0) {
+            index[k] = c.missing;
+            value[k++] = 1;
+          }
+        } else {
+          const z = (x - c.mean) / c.scale;
+          if (z !== 0) {
+            index[k] = c.at;
+            value[k++] = z;
+          }
+        }
+      } else {
+        const level = levelOf(v);
+        if (level === undefined) {
+          if (c.missing >= 0) {
+            index[k] = c.missing;
+            value[k++] = 1;
+          }
+        } else {
+          const j = c.levels.get(level);
+          if (j !== undefined) {
+            index[k] = c.at + j;
+            value[k++] = 1;
+          }
+        }
+      }
+    }
+    count[i] = k - i * stride;
+  }
+  return { rows: n, width: encodedWidth(encoder), stride, count, index, value };
+}
+
+interface PlannedColumn {
+  readonly name: string;
+  /** Index of the column's first encoded feature. */
+  readonly at: number;
+  /** Index of `<name>:missing`, or −1. */
+  readonly missing: number;
+  readonly mean: number;
+  readonly scale: number;
+  /** Categorical: level → offset from `at`. */
+  readonly levels?: ReadonlyMap<string, number>;
+}
+
+const plans = new WeakMap<Encoder, readonly PlannedColumn[]>();
+
+/** Where each column's encoded features sit (cached per encoder object). */
+function columnPlan(encoder: Encoder): readonly PlannedColumn[] {
+  const cached = plans.get(encoder);
+  if (cached) return cached;
+  const out: PlannedColumn[] = [];
+  let j = 0;
+  for (const c of encoder.columns) {
+    if (c.kind === 'numeric') {
+      out.push({ name: c.name, at: j, missing: c.missingIndicator ? j + 1 : -1, mean: c.mean, scale: c.scale });
+      j += 1 + (c.missingIndicator ? 1 : 0);
+    } else {
+      const levels = new Map<string, number>();
+      c.levels.forEach((l, o) => {
+        if (!levels.has(l)) levels.set(l, o);
+      });
+      out.push({
+        name: c.name,
+        at: j,
+        missing: c.missingIndicator ? j + c.levels.length : -1,
+        mean: 0,
+        scale: 1,
+        levels,
+      });
+      j += c.levels.length + (c.missingIndicator ? 1 : 0);
+    }
+  }
+  plans.set(encoder, out);
+  return out;
+}
+
+/**
+ * intercept + Σ weightᵢ·encodedᵢ of one row without building its encoded vector (scoring): the
+ * same sum as over {@link encode}'s output, whose other terms are exactly zero.
+ */
+export function encodedLinear(
+  encoder: Encoder,
+  intercept: number,
+  weights: readonly number[],
+  row: FeatureRecord,
+): number {
+  let z = intercept;
+  for (const c of columnPlan(encoder)) {
+    const v = row[c.name];
+    if (c.levels === undefined) {
+      const x = numericValue(v);
+      if (x === undefined) {
+        if (c.missing >= 0) z += weights[c.missing];
+      } else z += weights[c.at] * ((x - c.mean) / c.scale);
+    } else {
+      const level = levelOf(v);
+      if (level === undefined) {
+        if (c.missing >= 0) z += weights[c.missing];
+      } else {
+        const j = c.levels.get(level);
+        if (j !== undefined) z += weights[c.at + j];
+      }
+    }
+  }
+  return z;
 }

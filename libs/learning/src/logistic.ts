@@ -31,33 +31,103 @@ function softplus(z: number): number {
   return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
 }
 
-/** `rows` are encoded feature vectors (all of length d); `labels` 0/1; optional per-row targets in [0,1]. */
+/**
+ * Encoded rows kept compact: row i's non-zero entries are `index`/`value`[i·stride, i·stride +
+ * count[i]), feature indices ascending (0-based, the intercept not included). An encoded recovery
+ * has at most one non-zero per column (a numeric's value or its missing flag, one level of a
+ * categorical), so a million rows take ~12 bytes per column instead of 8 bytes per encoded
+ * feature, and a fit touches the non-zeros only. The arithmetic is the dense one minus terms that
+ * are exactly zero, so the fit is the same to the last bit.
+ */
+export interface SparseRows {
+  readonly rows: number;
+  /** Encoded width (features, without the intercept). */
+  readonly width: number;
+  readonly stride: number;
+  readonly count: Uint32Array;
+  readonly index: Uint32Array;
+  readonly value: Float64Array;
+}
+
+/** Dense encoded rows (all of the same length) in the compact form. */
+export function sparseRows(rows: readonly Float64Array[]): SparseRows {
+  const n = rows.length;
+  const d = n > 0 ? rows[0].length : 0;
+  let stride = 0;
+  for (const x of rows) {
+    if (x.length !== d) throw new RangeError(`rows of ${x.length} and ${d} features`);
+    let c = 0;
+    for (let j = 0; j < d; j++) if (x[j] !== 0) c++;
+    stride = Math.max(stride, c);
+  }
+  const count = new Uint32Array(n);
+  const index = new Uint32Array(n * stride);
+  const value = new Float64Array(n * stride);
+  rows.forEach((x, i) => {
+    let k = i * stride;
+    for (let j = 0; j < d; j++) {
+      if (x[j] === 0) continue;
+      index[k] = j;
+      value[k++] = x[j];
+    }
+    count[i] = k - i * stride;
+  });
+  return { rows: n, width: d, stride, count, index, value };
+}
+
+/** intercept + Σ weights·x of row i of `x`. */
+export function sparseLinear(intercept: number, weights: ArrayLike<number>, x: SparseRows, i: number): number {
+  let z = intercept;
+  const end = i * x.stride + x.count[i];
+  for (let k = i * x.stride; k < end; k++) z += weights[x.index[k]] * x.value[k];
+  return z;
+}
+
+/** `rows` are encoded feature vectors (all of length d); `labels` 0/1. */
 export function fitLogistic(
   rows: readonly Float64Array[],
   labels: readonly number[],
   options: LogisticOptions = {},
 ): LogisticFit {
-  const n = rows.length;
+  if (rows.length === 0) throw new RangeError('no rows to fit');
+  return fitLogisticRows(sparseRows(rows), labels, options);
+}
+
+/**
+ * {@link fitLogistic} on compact rows, optionally on a subset of them (`subset`: row numbers,
+ * ascending — a fold's training rows without copying them).
+ */
+export function fitLogisticRows(
+  x: SparseRows,
+  labels: ArrayLike<number>,
+  options: LogisticOptions = {},
+  subset?: Int32Array,
+): LogisticFit {
+  const n = subset ? subset.length : x.rows;
   if (n === 0) throw new RangeError('no rows to fit');
-  const d = rows[0].length;
+  const d = x.width;
   const p = d + 1; // index 0 = intercept
   const lambda = options.l2 ?? 1;
   const maxIterations = options.maxIterations ?? 100;
   const tolerance = options.tolerance ?? 1e-8;
+  const { stride, count, index, value } = x;
   let beta = new Float64Array(p);
-  const positives = labels.reduce((s, y) => s + y, 0);
+  let positives = 0;
+  for (let s = 0; s < n; s++) positives += labels[subset ? subset[s] : s];
   const rate = Math.min(Math.max(positives / n, 1e-6), 1 - 1e-6);
   beta[0] = Math.log(rate / (1 - rate));
 
-  const linear = (b: Float64Array, x: Float64Array): number => {
+  const linear = (b: Float64Array, i: number): number => {
     let z = b[0];
-    for (let j = 0; j < d; j++) z += b[j + 1] * x[j];
+    const end = i * stride + count[i];
+    for (let k = i * stride; k < end; k++) z += b[index[k] + 1] * value[k];
     return z;
   };
   const objective = (b: Float64Array): number => {
     let f = 0;
-    for (let i = 0; i < n; i++) {
-      const z = linear(b, rows[i]);
+    for (let s = 0; s < n; s++) {
+      const i = subset ? subset[s] : s;
+      const z = linear(b, i);
       f += softplus(z) - labels[i] * z;
     }
     for (let j = 1; j < p; j++) f += 0.5 * lambda * b[j] * b[j];
@@ -69,25 +139,29 @@ export function fitLogistic(
   let converged = false;
   const grad = new Float64Array(p);
   const hess = new Float64Array(p * p);
-  const xi = new Float64Array(p);
   while (iterations < maxIterations) {
     iterations++;
     grad.fill(0);
     hess.fill(0);
-    for (let i = 0; i < n; i++) {
-      const x = rows[i];
-      xi[0] = 1;
-      for (let j = 0; j < d; j++) xi[j + 1] = x[j];
-      const mu = sigmoid(linear(beta, x));
+    for (let s = 0; s < n; s++) {
+      const i = subset ? subset[s] : s;
+      const mu = sigmoid(linear(beta, i));
       const r = mu - labels[i];
       const w = Math.max(mu * (1 - mu), 1e-12);
-      for (let a = 0; a < p; a++) {
-        const xa = xi[a];
+      const start = i * stride;
+      const end = start + count[i];
+      // The intercept's row of the Hessian (x₀ = 1), then each non-zero's, upper triangle only.
+      grad[0] += r;
+      hess[0] += w;
+      for (let k = start; k < end; k++) hess[index[k] + 1] += w * value[k];
+      for (let ka = start; ka < end; ka++) {
+        const xa = value[ka];
         if (xa === 0) continue;
+        const a = index[ka] + 1;
         grad[a] += r * xa;
         const wa = w * xa;
         const rowA = a * p;
-        for (let b = a; b < p; b++) hess[rowA + b] += wa * xi[b];
+        for (let kb = ka; kb < end; kb++) hess[rowA + index[kb] + 1] += wa * value[kb];
       }
     }
     for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) hess[a * p + b] = hess[b * p + a];

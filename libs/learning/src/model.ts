@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto';
 import { applyPlatt, fitPlatt, type PlattCalibration } from './calibration';
-import { encode, featureNames, fitEncoder, type Encoder, type FeatureRecord } from './features';
+import {
+  encode,
+  encodedLinear,
+  encodeRows,
+  featureNames,
+  fitEncoder,
+  type Encoder,
+  type FeatureRecord,
+} from './features';
 import { stratifiedFolds, minorityCount } from './folds';
-import { fitLogistic, sigmoid } from './logistic';
+import { fitLogisticRows, sigmoid, sparseLinear } from './logistic';
 import { deriveSeed } from './random';
 
 /**
@@ -74,28 +82,28 @@ export function train(
   const l2 = options.l2 ?? 1;
   const seed = options.seed ?? 1;
   const encoder = fitEncoder(rows, options);
-  const x = rows.map((r) => encode(encoder, r));
+  const x = encodeRows(encoder, rows);
   const k = Math.min(options.calibrationFolds ?? 5, minorityCount(labels));
   let calibration: Calibration;
   if (k >= 2) {
     const fold = stratifiedFolds(labels, k, deriveSeed(seed, 0xca1));
     const heldOut = new Array<number>(rows.length);
+    const inFold = new Int32Array(k);
+    for (const g of fold) inFold[g]++;
     for (let f = 0; f < k; f++) {
-      const inTrain = fold.map((g) => g !== f);
-      const fit = fitLogistic(
-        x.filter((_, i) => inTrain[i]),
-        labels.filter((_, i) => inTrain[i]),
-        { l2 },
-      );
-      fold.forEach((g, i) => {
-        if (g === f) heldOut[i] = linear(fit.intercept, fit.weights, x[i]);
-      });
+      // The other folds' rows, in row order, without copying them.
+      const others = new Int32Array(rows.length - inFold[f]);
+      let s = 0;
+      for (let i = 0; i < fold.length; i++) if (fold[i] !== f) others[s++] = i;
+      const fit = fitLogisticRows(x, labels, { l2 }, others);
+      for (let i = 0; i < fold.length; i++)
+        if (fold[i] === f) heldOut[i] = sparseLinear(fit.intercept, fit.weights, x, i);
     }
     calibration = fitPlatt(heldOut, labels);
   } else {
     calibration = { method: 'none', reason: `fewer than 2 rows of the smaller class for held-out calibration` };
   }
-  const fit = fitLogistic(x, labels, { l2 });
+  const fit = fitLogisticRows(x, labels, { l2 });
   return withHash({
     format: MODEL_FORMAT,
     encoder,
@@ -115,15 +123,9 @@ export function train(
   });
 }
 
-function linear(intercept: number, weights: readonly number[], x: Float64Array): number {
-  let z = intercept;
-  for (let j = 0; j < weights.length; j++) z += weights[j] * x[j];
-  return z;
-}
-
 /** The uncalibrated linear score (log-odds before calibration). */
 export function linearScore(model: LogisticModel, row: FeatureRecord): number {
-  return linear(model.intercept, model.weights, encode(model.encoder, row));
+  return encodedLinear(model.encoder, model.intercept, model.weights, row);
 }
 
 /** The calibrated probability of the positive outcome. */

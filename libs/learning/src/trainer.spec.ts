@@ -1,8 +1,8 @@
 import { fitPlatt } from './calibration';
 import { crossValidate } from './cross-validation';
-import { encode, featureNames, fitEncoder } from './features';
+import { encode, encodeRows, featureNames, fitEncoder } from './features';
 import { stratifiedFolds } from './folds';
-import { fitLogistic, sigmoid } from './logistic';
+import { fitLogistic, fitLogisticRows, sigmoid, solveSymmetric, sparseRows } from './logistic';
 import { brierScore, rocAuc } from './metrics';
 import {
   explainPrediction,
@@ -207,5 +207,134 @@ describe('models are data', () => {
   it('refuses labels with one class only', () => {
     expect(() => train([{ a: 1 }, { a: 2 }], [1, 1])).toThrow(TrainingDataError);
     expect(() => crossValidate([{ a: 1 }, { a: 2 }, { a: 3 }], [1, 0, 0], { folds: 5 })).toThrow(/at least 5/);
+  });
+});
+
+/**
+ * The dense IRLS the trainer used before it fitted on compact rows (kept here verbatim as the
+ * reference): the compact fit must give the same coefficients.
+ */
+function denseReferenceFit(rows: readonly Float64Array[], labels: readonly number[], lambda = 1) {
+  const n = rows.length;
+  const d = rows[0].length;
+  const p = d + 1;
+  let beta = new Float64Array(p);
+  const positives = labels.reduce((s, y) => s + y, 0);
+  const rate = Math.min(Math.max(positives / n, 1e-6), 1 - 1e-6);
+  beta[0] = Math.log(rate / (1 - rate));
+  const linear = (b: Float64Array, x: Float64Array): number => {
+    let z = b[0];
+    for (let j = 0; j < d; j++) z += b[j + 1] * x[j];
+    return z;
+  };
+  const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
+  const objective = (b: Float64Array): number => {
+    let f = 0;
+    for (let i = 0; i < n; i++) {
+      const z = linear(b, rows[i]);
+      f += softplus(z) - labels[i] * z;
+    }
+    for (let j = 1; j < p; j++) f += 0.5 * lambda * b[j] * b[j];
+    return f;
+  };
+  let f = objective(beta);
+  const grad = new Float64Array(p);
+  const hess = new Float64Array(p * p);
+  const xi = new Float64Array(p);
+  for (let iteration = 0; iteration < 100; iteration++) {
+    grad.fill(0);
+    hess.fill(0);
+    for (let i = 0; i < n; i++) {
+      const x = rows[i];
+      xi[0] = 1;
+      for (let j = 0; j < d; j++) xi[j + 1] = x[j];
+      const mu = sigmoid(linear(beta, x));
+      const r = mu - labels[i];
+      const w = Math.max(mu * (1 - mu), 1e-12);
+      for (let a = 0; a < p; a++) {
+        const xa = xi[a];
+        if (xa === 0) continue;
+        grad[a] += r * xa;
+        const wa = w * xa;
+        for (let b = a; b < p; b++) hess[a * p + b] += wa * xi[b];
+      }
+    }
+    for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) hess[a * p + b] = hess[b * p + a];
+    for (let j = 1; j < p; j++) {
+      grad[j] += lambda * beta[j];
+      hess[j * p + j] += lambda;
+    }
+    hess[0] += 1e-9;
+    const step = solveSymmetric(hess, grad, p);
+    let t = 1;
+    const next = new Float64Array(p);
+    let fNext = Infinity;
+    for (let k = 0; k < 30; k++) {
+      for (let j = 0; j < p; j++) next[j] = beta[j] - t * step[j];
+      fNext = objective(next);
+      if (fNext <= f) break;
+      t /= 2;
+    }
+    if (!(fNext <= f)) break;
+    let largest = 0;
+    for (let j = 0; j < p; j++) largest = Math.max(largest, Math.abs(t * step[j]));
+    beta = next;
+    f = fNext;
+    if (largest < 1e-8) break;
+  }
+  return { intercept: beta[0], weights: Array.from(beta.subarray(1)) };
+}
+
+describe('the trainer on compact rows (the 1M-row optimisation) gives the model it gave before', () => {
+  const population = syntheticPopulation(3000, 17);
+  const encoder = fitEncoder(population.rows);
+  const dense = population.rows.map((r) => encode(encoder, r));
+
+  it('encodes rows compactly to the same numbers as the dense encoding', () => {
+    const compact = encodeRows(encoder, population.rows);
+    const fromDense = sparseRows(dense);
+    for (let i = 0; i < population.rows.length; i += 97) {
+      const a = new Float64Array(compact.width);
+      for (let k = i * compact.stride; k < i * compact.stride + compact.count[i]; k++)
+        a[compact.index[k]] = compact.value[k];
+      expect(Array.from(a)).toEqual(Array.from(dense[i]));
+      expect(compact.count[i]).toBe(fromDense.count[i]);
+    }
+  });
+
+  it('fits the same coefficients as the dense reference, on all rows and on a subset', () => {
+    const reference = denseReferenceFit(dense, population.labels);
+    const fit = fitLogisticRows(encodeRows(encoder, population.rows), population.labels);
+    expect(Math.abs(fit.intercept - reference.intercept)).toBeLessThan(1e-12);
+    fit.weights.forEach((w, j) => expect(Math.abs(w - reference.weights[j])).toBeLessThan(1e-12));
+
+    const subset = Int32Array.from(population.labels.map((_, i) => i).filter((i) => i % 3 !== 1));
+    const partial = fitLogisticRows(encodeRows(encoder, population.rows), population.labels, {}, subset);
+    const partialReference = denseReferenceFit(
+      Array.from(subset, (i) => dense[i]),
+      Array.from(subset, (i) => population.labels[i]),
+    );
+    partial.weights.forEach((w, j) => expect(Math.abs(w - partialReference.weights[j])).toBeLessThan(1e-12));
+  });
+
+  it('scores a row as the dense dot product does', () => {
+    const model = train(population.rows, population.labels, { seed: 3 });
+    for (const row of population.rows.slice(0, 200)) {
+      const x = encode(model.encoder, row);
+      let z = model.intercept;
+      model.weights.forEach((w, j) => (z += w * x[j]));
+      expect(Math.abs(linearScore(model, row) - z)).toBeLessThan(1e-12);
+    }
+  });
+
+  it('trains exactly the model it trained before the optimisation (pinned content hash and CV figures)', () => {
+    const before = syntheticPopulation(2000, 3);
+    expect(train(before.rows, before.labels, { seed: 2 }).contentHash).toBe(
+      'sha256:cf05fa1ddb18af93e2b1a7689ce74d21d6b49b9d22a03d4b177215e96036d35c',
+    );
+    const cv = crossValidate(before.rows, before.labels, { folds: 5, seed: 5 });
+    expect(cv.metrics.auc).toBeCloseTo(0.721465683225214, 12);
+    expect(cv.metrics.brier).toBeCloseTo(0.18339949393164157, 12);
+    expect(cv.metrics.ece).toBeCloseTo(0.011433310450813331, 12);
   });
 });

@@ -117,6 +117,41 @@ function comparison(v: ModelValidation): ModelComparison {
   return { auc: v.auc, brier: v.brier, ece: v.ece };
 }
 
+export interface ChallengerResult {
+  readonly model: LogisticModel;
+  /** The rows the challenger was trained on (all but the validation window). */
+  readonly fit: readonly TrainingRow[];
+  /** The most recent rows, held out: both models are judged on them. */
+  readonly window: readonly TrainingRow[];
+  readonly validation: ModelValidation;
+  readonly champion?: ModelDecisionData['champion'];
+  readonly decision: { promote: boolean; reason: string };
+}
+
+/**
+ * The learning step of a training (RFC 0011 §3), without I/O: `rows` oldest first; the most
+ * recent {@link VALIDATION_SHARE} (at least {@link MIN_VALIDATION_ROWS}) are the validation window,
+ * the challenger is trained on the rest with the engine's columns and seed, both it and the live
+ * model (if any) are scored on the window, and the champion/challenger rule decides.
+ */
+export function trainChallenger(
+  rows: readonly TrainingRow[],
+  live?: { readonly version: number; readonly model: LogisticModel },
+): ChallengerResult {
+  const held = Math.max(MIN_VALIDATION_ROWS, Math.ceil(rows.length * VALIDATION_SHARE));
+  const fit = rows.slice(0, rows.length - held);
+  const window = rows.slice(rows.length - held);
+  const model = train(
+    fit.map((r) => r.features),
+    fit.map((r) => r.label),
+    { columns: SCORE_COLUMNS, kinds: SCORE_COLUMN_KINDS, seed: 1 },
+  );
+  const validation = validate(model, window);
+  const champion = live ? { version: live.version, ...comparison(validate(live.model, window)) } : undefined;
+  const decision = championChallenger(comparison(validation), champion);
+  return { model, fit, window, validation, ...(champion ? { champion } : {}), decision };
+}
+
 export class ModelTrainer {
   constructor(private readonly deps: ModelTrainerDeps) {}
 
@@ -147,19 +182,7 @@ export class ModelTrainer {
           return { kind: 'skipped', outcomes: own.length, pooledOutcomes, needed };
         }
       }
-      const held = Math.max(MIN_VALIDATION_ROWS, Math.ceil(rows.length * VALIDATION_SHARE));
-      const fit = rows.slice(0, rows.length - held);
-      const window = rows.slice(rows.length - held);
-      const model = train(
-        fit.map((r) => r.features),
-        fit.map((r) => r.label),
-        { columns: SCORE_COLUMNS, kinds: SCORE_COLUMN_KINDS, seed: 1 },
-      );
-      const validation = validate(model, window);
-      const champion = state.live
-        ? { version: state.live.version, ...comparison(validate(state.live.model, window)) }
-        : undefined;
-      const decision = championChallenger(comparison(validation), champion);
+      const { model, fit, validation, champion, decision } = trainChallenger(rows, state.live);
       const version = state.lastVersion + 1;
       const trained: ModelTrainedData = {
         shopId,
