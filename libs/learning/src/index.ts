@@ -7,3 +7,4 @@ export * from './folds';
 export * from './model';
 export * from './cross-validation';
 export * from './synthetic';
+export * from './off-policy';

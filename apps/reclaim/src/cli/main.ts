@@ -19,6 +19,7 @@ import { isUuid } from '../http/ids';
 import { view as tokenView } from '../http/tokens.controller';
 import { modelEvaluate } from './model-evaluate';
 import { modelExport, modelTrain } from './model-train';
+import { policyBacktest } from './policy-backtest';
 import { rotateMasterKey } from './rotate-master';
 import { createLogger } from '../logging';
 import { createRuntime } from '../runtime/runtime';
@@ -33,6 +34,9 @@ const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--jso
        npm run cli -- model evaluate --csv <file> --label <column> [--folds 5] [--seed N]
        npm run cli -- model export --shop <shopId> [--out <file>] [--ids]
        npm run cli -- model train --shop <shopId>
+       npm run cli -- policy backtest --shop <shopId> --from <date> --to <date> --policy <file>
+                                      [--out-md policy-backtest.md] [--out-json policy-backtest.json]
+                                      [--min-recoveries 100] [--min-ess 30] [--max-unsupported 0.05]
 
   history               the customer's recovery history: every step sent, skipped or deferred, with its reason;
                         by e-mail address (turned into the customer key, never stored or logged) or customer key
@@ -52,6 +56,11 @@ const USAGE = `usage: npm run cli -- history <shopId> <email|customerKey> [--jso
                         SCORE_LABEL_WINDOW), recoveries whose window has closed; --ids adds recovery id, time, holdout
   model train           trains the shop's recovery-score model now (champion/challenger, RFC 0011) and prints
                         the outcome: promoted, rejected (why), skipped (outcomes still needed) or failed
+  policy backtest       what a candidate policy (JSON: {"catalogue": {"sequences": [...]}, "settings": {...}}) would
+                        have earned on the shop's recoveries abandoned in [from, to): inverse-propensity,
+                        self-normalised and doubly-robust estimates of net revenue per recovery with 95 % intervals
+                        against the policy that ran; Markdown and JSON reports; exit 3 when the log cannot tell
+                        (too few recoveries, actions never logged, too little randomisation) (docs/policy-backtest.md)
 
   The database: DATABASE_URL when set (the same environment as the appliance); else, while the appliance
   runs (npm start), its embedded PostgreSQL under DATA_DIR (default ./data), found through its
@@ -108,6 +117,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return modelEvaluate(args.slice(1), { out: console.log, err: console.error, progress: true });
   }
   if (command === 'model' && (args[0] === 'export' || args[0] === 'train')) return model(args);
+  if (command === 'policy' && args[0] === 'backtest') return policy(args.slice(1));
   if ((command !== 'history' && command !== 'export') || args.length !== 2) {
     console.error(USAGE);
     return 2;
@@ -191,6 +201,32 @@ async function model(args: readonly string[]): Promise<number> {
       });
     }
     return await modelTrain(runtime.engine.models.trainer, shopId, io);
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** `policy backtest …`: a candidate policy's estimated earnings on the shop's logged recoveries. */
+async function policy(args: readonly string[]): Promise<number> {
+  const shopId = option(args, '--shop');
+  if (shopId !== undefined && !isUuid(shopId)) {
+    console.error('policy backtest needs --shop <shopId> (a UUID)');
+    return 2;
+  }
+  const config = await cliConfigOrSay();
+  if (!config) return 2;
+  const runtime = await createRuntime(config, { log: createLogger(config.LOG_LEVEL, process.stderr) });
+  try {
+    return await policyBacktest(
+      args,
+      {
+        store: runtime.store,
+        shopConfig: async (id) =>
+          (await runtime.shops.get(id)) ? (await runtime.engine.settings.forShop(id)).config : undefined,
+        now: runtime.clock(),
+      },
+      { out: console.log, err: console.error, progress: process.stderr.isTTY === true },
+    );
   } finally {
     await runtime.close();
   }

@@ -237,6 +237,7 @@ export {
   localSlot,
   profileFromCells,
   sendTimeArm,
+  sendTimeArmProbabilities,
   sendTimeWindow,
   shopDistribution,
   HOURS,
@@ -279,3 +280,17 @@ export {
   type CodeFarmingHistory,
   type CodePurchase,
 } from './code-farming';
+export {
+  actionKey,
+  actionLabel,
+  candidateDistribution,
+  loggedAction,
+  loggedDistribution,
+  sequenceSignature,
+  type ActionSequence,
+  type CandidatePolicy,
+  type LoggedStart,
+  type PolicyAction,
+  type SendTimeDraw,
+  type WeightedAction,
+} from './policy-actions';

@@ -249,13 +249,19 @@ export function controlArmChoice(input: SendTimeInput): SendTimeChoice {
   };
 }
 
+/** The probability of each arm {@link sendTimeArm} draws under the share. */
+export function sendTimeArmProbabilities(armPercent: number): { readonly [A in SendTimeArm]: number } {
+  const p = Math.min(1, Math.max(0, armPercent / 100));
+  return { on: p, off: 1 - p };
+}
+
 /** The arm of a recovery from its own uniform draw: `on` when `draw < armPercent / 100`. */
 export function sendTimeArm(
   draw: number,
   armPercent: number,
 ): { readonly arm: SendTimeArm; readonly propensity: number } {
-  const p = Math.min(1, Math.max(0, armPercent / 100));
-  return draw < p ? { arm: 'on', propensity: p } : { arm: 'off', propensity: 1 - p };
+  const p = sendTimeArmProbabilities(armPercent);
+  return draw < p.on ? { arm: 'on', propensity: p.on } : { arm: 'off', propensity: p.off };
 }
 
 const WEEKDAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
