@@ -133,18 +133,42 @@ export const variantIndex = {
         );
         return;
       case 'recovery.ended':
-        await tx.query(
-          `UPDATE engine.variant_outcomes SET ended_at = COALESCE(ended_at, $2), end_reason = COALESCE(end_reason, $3),
-             purchased_at = CASE WHEN $3 = 'purchased' THEN COALESCE(purchased_at, $2) ELSE purchased_at END,
-             order_id = COALESCE(order_id, $4),
-             unsubscribed_at = CASE WHEN $3 = 'opted-out' THEN COALESCE(unsubscribed_at, $2) ELSE unsubscribed_at END
-           WHERE recovery_id = $1`,
-          [e.recoveryId, e.at, e.reason, e.orderId ?? null],
-        );
+        await variantIndex.endedMany(tx, [e]);
         return;
       default:
         return;
     }
+  },
+
+  /**
+   * The ends of a run of recoveries in one statement (most have no variant: the UPDATE matches
+   * nothing), so the projector's batches keep a constant number of round trips.
+   */
+  async endedMany(
+    tx: Queryable,
+    ends: readonly {
+      readonly recoveryId: string;
+      readonly at: string;
+      readonly reason: string;
+      readonly orderId?: string;
+    }[],
+  ): Promise<void> {
+    if (ends.length === 0) return;
+    await tx.query(
+      `UPDATE engine.variant_outcomes o SET ended_at = COALESCE(o.ended_at, x.at), end_reason = COALESCE(o.end_reason, x.reason),
+         purchased_at = CASE WHEN x.reason = 'purchased' THEN COALESCE(o.purchased_at, x.at) ELSE o.purchased_at END,
+         order_id = COALESCE(o.order_id, x.order_id),
+         unsubscribed_at = CASE WHEN x.reason = 'opted-out' THEN COALESCE(o.unsubscribed_at, x.at) ELSE o.unsubscribed_at END
+         FROM (SELECT DISTINCT ON (recovery_id) * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[])
+                 AS u(recovery_id, at, reason, order_id) ORDER BY recovery_id, at) x
+        WHERE o.recovery_id = x.recovery_id`,
+      [
+        ends.map((x) => x.recoveryId),
+        ends.map((x) => x.at),
+        ends.map((x) => x.reason),
+        ends.map((x) => x.orderId ?? null),
+      ],
+    );
   },
 };
 

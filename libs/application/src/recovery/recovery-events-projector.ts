@@ -48,7 +48,9 @@ export class RecoveryEventsProjector {
     const timers: TimerToSchedule[] = [];
     const watches: { shopId: string; customerKey: string; recoveryId: string; timeZone?: string }[] = [];
     const ends: { recoveryId: string; streamId: string; at: string; reason: string }[] = [];
+    const variantEnds: { recoveryId: string; at: string; reason: string; orderId?: string }[] = [];
     const flush = async () => {
+      await variantIndex.endedMany(tx, variantEnds.splice(0));
       await engineIndex.watchMany(tx, watches.splice(0));
       await this.deps.timers.schedule(tx, timers.splice(0));
       const ended = ends.splice(0);
@@ -63,7 +65,15 @@ export class RecoveryEventsProjector {
       if (ids === undefined) continue;
       const e = fromStoredRecoveryEvent(r);
       // The experiments' index (RFC 0016) is its own tables: written in order, no flush needed.
-      if (VARIANT_INDEX_EVENTS.has(e.type)) await variantIndex.apply(tx, e, ids.shopId);
+      // Ends are written with the run's other rows (one statement); the rest in order.
+      if (e.type === 'recovery.ended') {
+        variantEnds.push({
+          recoveryId: e.recoveryId,
+          at: e.at,
+          reason: e.reason,
+          ...(e.orderId !== undefined ? { orderId: e.orderId } : {}),
+        });
+      } else if (VARIANT_INDEX_EVENTS.has(e.type)) await variantIndex.apply(tx, e, ids.shopId);
       if (e.type === 'recovery.timer-scheduled') {
         timers.push({
           timerId: e.timerId,

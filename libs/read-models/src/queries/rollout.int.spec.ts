@@ -159,7 +159,7 @@ describe('lift arms during a staged rollout (PostgreSQL)', () => {
       expect((e.data as { arm?: string }).arm).toBeUndefined();
       const read = fromStoredRecoveryEvent(e);
       if (read.type !== 'recovery.started') throw new Error('not a start');
-      expect(read.schemaVersion).toBe(2);
+      expect(read.schemaVersion).toBe(3);
       expect(read.arm).toBe(read.holdout ? 'holdout' : read.mode.kind === 'live' ? 'live-treated' : 'outside-rollout');
     }
     const { rows } = await pool.query<{ n: number }>(
