@@ -271,7 +271,10 @@ describeWithChromium('dashboard in headless Chromium', () => {
     expect(await kpi(page, 'incremental-revenue').textContent()).toBe('not enough data yet');
     expect(await kpi(page, 'time-to-recovery').textContent()).toMatch(/^\d+(\.\d)? (s|min|h|d)$/);
     // Every figure says what it means; no engineer words on the page.
-    expect(await page.locator('.kpi .explain').count()).toBe(9);
+    expect(await page.locator('.kpi .explain').count()).toBe(10);
+    // Routing by score: no model yet, so the three messaged carts are in the "no score" band.
+    expect(await kpi(page, 'routing-bands').textContent()).toBe('no score 33.3 %');
+    expect(await page.locator('[data-kpi="routing-bands"] .sub').textContent()).toBe('carts messaged: 3 no score');
     // Send-time optimisation's own arm: three messaged carts split between it and the usual times.
     expect(await kpi(page, 'send-time-lift').textContent()).toBe('not enough data yet');
     const split = (await page.locator('[data-kpi="send-time-lift"] .sub').textContent()) ?? '';

@@ -303,7 +303,7 @@ const CORE_JS = String.raw`
     if (scored.length === 0) return null;
     return card('routing-bands', 'Bought, by routing band',
       scored.map(function (b) { return (BANDS[b.band] || b.band) + ' ' + pct(b.recoveryRate); }).join(' · '),
-      scored.map(function (b) { return b.carts + ' ' + (BANDS[b.band] || b.band); }).join(', ') + ' carts messaged',
+      'carts messaged: ' + scored.map(function (b) { return b.carts + ' ' + (BANDS[b.band] || b.band); }).join(', '),
       'Recovery rate of messaged carts per routing band: personal (likely and high value: a support ticket), short (likely), middle, nurture (unlikely), no score (no model yet).');
   }
 
