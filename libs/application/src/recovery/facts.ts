@@ -390,12 +390,14 @@ export async function customerFeaturesOf(
   if (known.length === 0) return requests.map(() => NO_FEATURES);
   const pairKey = (shopId: string, customerKey: string) => `${shopId}\u0000${customerKey}`;
   const pairs = [...new Map(known.map((r) => [pairKey(r.shopId, r.customerKey), r])).values()];
-  const [streams, { rows }, messages] = await Promise.all([
-    readStreams(
-      store,
-      pairs.map((r) => customerStream(r.shopId, r.customerKey)),
-    ),
-    q.query<{
+  // The store's read runs beside the two statements; the statements go one after the other on `q`,
+  // which may be one transaction's connection (pg deprecates overlapping queries on a client).
+  const streamsRead = readStreams(
+    store,
+    pairs.map((r) => customerStream(r.shopId, r.customerKey)),
+  );
+  const indexed = async () => {
+    const counts = await q.query<{
       orders: number;
       discounted: number;
       last_purchase: Date | null;
@@ -426,8 +428,8 @@ export async function customerFeaturesOf(
        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS i(shop_id, customer_key, recovery_id, n)
        ORDER BY i.n`,
       [known.map((r) => r.shopId), known.map((r) => r.customerKey), known.map((r) => r.recoveryId)],
-    ),
-    q.query<{
+    );
+    const sent = await q.query<{
       n: string;
       recovery_id: string;
       step: number;
@@ -445,8 +447,10 @@ export async function customerFeaturesOf(
          ORDER BY sent_at DESC LIMIT ${ENGAGEMENT_MESSAGES_LIMIT}) m
        ORDER BY i.n, m.sent_at DESC`,
       [pairs.map((r) => r.shopId), pairs.map((r) => r.customerKey)],
-    ),
-  ]);
+    );
+    return [counts, sent] as const;
+  };
+  const [streams, [{ rows }, messages]] = await Promise.all([streamsRead, indexed()]);
   const sentBy = new Map<string, EngagementHistory['messages'][number][]>();
   for (const m of messages.rows) {
     const pair = pairs[Number(m.n) - 1];
@@ -541,14 +545,20 @@ export async function buildStartContexts(
 ): Promise<StartContext[]> {
   if (requests.length === 0) return [];
   const shopIds = [...new Set(requests.map((r) => r.shopId))];
-  const [customers, sequences, zones, productCategories, scorings] = await Promise.all([
-    customerFeaturesOf(q, deps.store, requests),
-    currentCatalogues(deps.sequences, shopIds),
-    shopTimeZones(deps.shops, shopIds),
-    productCategoryCache.categoriesOfMany(
+  // Statements on `q` (maybe one transaction's connection) run one after the other; the catalogue,
+  // zone and model look-ups (caches or their own pools) run beside them.
+  const onQ = async () => {
+    const features = await customerFeaturesOf(q, deps.store, requests);
+    const categories = await productCategoryCache.categoriesOfMany(
       q,
       requests.map((r) => ({ shopId: r.shopId, productIds: r.productIds ?? [] })),
-    ),
+    );
+    return [features, categories] as const;
+  };
+  const [[customers, productCategories], sequences, zones, scorings] = await Promise.all([
+    onQ(),
+    currentCatalogues(deps.sequences, shopIds),
+    shopTimeZones(deps.shops, shopIds),
     scoringOf(deps.scoring, shopIds),
   ]);
   const experiments = await experimentsOf(deps, sequences);
