@@ -70,6 +70,9 @@ async function createEngine(
 ) {
   const db: TestDatabase = await createTestDatabase('reclaim_engine');
   const pool = new Pool({ connectionString: db.url, max: 10 });
+  // A connection still open when `close()` drops the database (WITH (FORCE)) is ended by the server;
+  // without a listener the pool's 'error' would fail whichever test runs at that moment.
+  pool.on('error', () => undefined);
   await PostgresEventStore.migrate(pool);
   await PersonalDataVault.migrate(pool);
   await migrateRecoveryEngine(pool);
