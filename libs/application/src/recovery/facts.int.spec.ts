@@ -6,7 +6,7 @@
 import { Pool } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@reclaim/database';
 import { migrateRecoveryEngine } from './schema';
-import { customerHistoryFacts, MACHINE_OPEN_WITHIN_SECONDS } from './facts';
+import { customerHistoryFacts, incentiveEvidence, MACHINE_OPEN_WITHIN_SECONDS } from './facts';
 
 const SHOP = 'shop-fatigue';
 const T0 = Date.parse('2026-04-01T10:00:00Z');
@@ -83,5 +83,28 @@ describe('fatigue facts (PostgreSQL)', () => {
       [SHOP, at(0), at(60 * MIN), at(120 * MIN)],
     );
     expect((await customerHistoryFacts(pool, SHOP, 'c-zone', 'r-z')).lastOrderTimeZone).toBe('Europe/Paris');
+  });
+
+  it('the learned discounts’ evidence counts final outcomes per level, and no ladder recovery (fixed or the ladder arm)', async () => {
+    const rows: [string, number, string, Date, Date | null, string | null][] = [
+      ['i-1', 0, 'exploit', at(0), at(30 * MIN), 'purchased'],
+      ['i-2', 0, 'explore', at(0), at(60 * MIN), 'expired'],
+      ['i-3', 10, 'explore', at(0), at(30 * MIN), 'purchased'],
+      ['i-4', 5, 'ladder', at(0), at(30 * MIN), 'purchased'],
+      ['i-5', 5, 'fixed', at(0), at(30 * MIN), 'purchased'],
+      ['i-6', 10, 'exploit', at(0), null, null], // pending: the window is still open
+    ];
+    for (const [id, percent, mode, decided, ended, reason] of rows) {
+      await pool.query(
+        `INSERT INTO engine.incentive_assignments (shop_id, recovery_id, segment, percent, propensity, mode, decided_at, ended_at, end_reason)
+         VALUES ($1, $2, 'loyal', $3, 0.04, $4, $5, $6, $7)`,
+        [SHOP, id, percent, mode, decided, ended, reason],
+      );
+    }
+    const ev = await incentiveEvidence(pool, SHOP, 'loyal', at(120 * MIN), 24 * 60 * MIN);
+    expect(ev.levels).toEqual([
+      { percent: 0, assigned: 2, recovered: 1 },
+      { percent: 10, assigned: 1, recovered: 1 },
+    ]);
   });
 });

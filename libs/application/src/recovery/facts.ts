@@ -624,7 +624,9 @@ export async function shopTimeZones(shops: ShopLookup, shopIds: readonly string[
  * The learned discount policy's evidence (RFC 0017): per level, the recoveries of the shop's
  * `segment` assigned to it whose outcome is final by the shared reward rule (`rewardStatus`):
  * recovered = bought within the attribution window of the choice; final = recovered, ended, or the
- * window closed. Pending outcomes count nowhere. Read from `engine.incentive_assignments`.
+ * window closed. Pending outcomes count nowhere. Recoveries that played the ladder (`fixed`, or the
+ * learned policy's `ladder` arm: each step its own percent) are evidence of no single level and
+ * count nowhere either. Read from `engine.incentive_assignments`.
  */
 export async function incentiveEvidence(
   q: Queryable,
@@ -639,7 +641,7 @@ export async function incentiveEvidence(
             count(*) FILTER (WHERE end_reason = 'purchased'
                                AND ended_at <= decided_at + $4 * interval '1 millisecond')::int AS recovered
        FROM engine.incentive_assignments
-      WHERE shop_id = $1 AND segment = $2
+      WHERE shop_id = $1 AND segment = $2 AND mode NOT IN ('fixed', 'ladder')
         AND (ended_at IS NOT NULL OR decided_at + $4 * interval '1 millisecond' < $3)
       GROUP BY percent ORDER BY percent`,
     [shopId, segment, now, attributionWindowMs],

@@ -3,10 +3,13 @@
  * definition carries a discount gets one incentive level for every such step:
  *
  * - `fixed` policy: the ladder as the sequence defines it (today's behaviour), propensity 1;
- * - `learned` policy: a level from the shop's ladder including 0 %, drawn at random among all
- *   levels with probability `explorationPercent` (the randomised incentive arms), otherwise the
- *   level of highest expected incremental profit for the recovery's segment — none (0 %) where no
- *   level pays.
+ * - `learned` policy: with probability `explorationPercent` an arm drawn uniformly among the
+ *   ladder's levels including 0 % and the fixed ladder itself (each step its own percent, mode
+ *   `ladder`; only when the ladder offers more than one percent, else it is one of the levels) —
+ *   the randomised incentive arms; otherwise the level of highest expected incremental profit for
+ *   the recovery's segment — none (0 %) where no level pays. The ladder arm keeps today's fixed
+ *   rules in the log, so a backtest can evaluate them on a learned log (RFC 0019); it is no level,
+ *   so its outcomes are not evidence of any level.
  *
  * The expected incremental profit of level ℓ (a fraction d = ℓ/100 off the cart value V, the
  * shop's gross margin m) against offering nothing:
@@ -86,11 +89,22 @@ export interface LevelPosterior {
   readonly upliftHigh: number;
 }
 
+/**
+ * How the incentive was chosen: `fixed` (the fixed policy: each discount step its own percent),
+ * `ladder` (the learned policy's exploration drew the fixed ladder: each step its own percent),
+ * `explore` (a level drawn uniformly), `exploit` (the most profitable level).
+ */
+export type IncentiveMode = 'explore' | 'exploit' | 'fixed' | 'ladder';
+
+/** Each discount step its own percent (the sequence's ladder) rather than one level for all of them. */
+export const playsLadder = (mode: IncentiveMode): boolean => mode === 'fixed' || mode === 'ladder';
+
 /** What the recovery's discount steps offer once its incentive is chosen. */
 export interface RecoveryIncentive {
   readonly step: number;
+  /** The level on every discount step; for `fixed` / `ladder`, the percent of the step it was chosen at. */
   readonly percent: number;
-  readonly mode: 'explore' | 'exploit' | 'fixed';
+  readonly mode: IncentiveMode;
   readonly propensity: number;
   readonly reason: string;
 }
@@ -99,7 +113,7 @@ export interface IncentiveChoice {
   readonly percent: number;
   /** Probability that this level was chosen under the policy at that moment (1 for `fixed`). */
   readonly propensity: number;
-  readonly mode: 'explore' | 'exploit' | 'fixed';
+  readonly mode: IncentiveMode;
   readonly segment: string;
   /** Per level (percent as text): the expected incremental profit, `null` when the cart value is unknown. */
   readonly expectedIncrementalProfit: Readonly<Record<string, DecimalString | null>>;
@@ -239,11 +253,69 @@ export interface IncentiveInput {
 
 const pct = (levels: readonly number[]) => levels.map((l) => `${l}`).join(', ') + ' %';
 
-/** The recovery's incentive level: the ladder (`fixed`), or explore / exploit as described above. */
-export function chooseIncentive(input: IncentiveInput): IncentiveChoice {
+/** An incentive arm: one level on every discount step, or the ladder (each step its own percent). */
+export type IncentiveArm = { readonly kind: 'level'; readonly percent: number } | { readonly kind: 'ladder' };
+
+export const incentiveArmKey = (arm: IncentiveArm): string =>
+  arm.kind === 'ladder' ? 'ladder' : `${arm.percent} %`;
+
+/** Whether the ladder is an arm of its own: its discount steps offer more than one percent. */
+export function ladderIsArm(ladder: readonly number[]): boolean {
+  return new Set(ladder.filter((p) => p > 0)).size > 1;
+}
+
+export interface IncentivePolicyView {
+  readonly levels: readonly number[];
+  /** The learned policy's exploration arms, in draw order (levels ascending, then the ladder). */
+  readonly arms: readonly IncentiveArm[];
+  /** Probability of each arm (its key), exact; they add up to 1. */
+  readonly probabilities: ReadonlyMap<string, number>;
+  /** The exploit level (learned), `undefined` for the fixed policy. */
+  readonly best?: number;
+  readonly posteriors?: readonly LevelPosterior[];
+  readonly profits?: Map<number, Decimal>;
+}
+
+/**
+ * The policy's distribution over the incentive arms at one choice, before the draw: `fixed`, the
+ * ladder with probability 1; `learned`, ε/n on each of the n exploration arms and 1 − ε more on
+ * the exploit level. What `chooseIncentive` draws from and what a backtest weighs with.
+ */
+export function incentiveDistribution(input: Omit<IncentiveInput, 'draw' | 'stepPercent'>): IncentivePolicyView {
   const { settings } = input;
   checkSettings(settings);
   const levels = incentiveLevels(input.ladder);
+  if (settings.policy === 'fixed') {
+    return { levels, arms: [{ kind: 'ladder' }], probabilities: new Map([['ladder', 1]]) };
+  }
+  const posteriors = levelPosteriors(levels, input.evidence, settings.priorStrength);
+  const profits = expectedIncrementalProfits(posteriors, input.cartValue, settings.marginPercent);
+  // Exploit: the highest expected incremental profit; 0 % (profit 0) wins unless a level pays; ties → the smaller level.
+  let best = 0;
+  let bestProfit = new Decimal(0);
+  for (const l of levels) {
+    const p = profits?.get(l);
+    if (p !== undefined && p.gt(bestProfit)) {
+      best = l;
+      bestProfit = p;
+    }
+  }
+  const arms: IncentiveArm[] = levels.map((percent) => ({ kind: 'level', percent }));
+  if (ladderIsArm(input.ladder)) arms.push({ kind: 'ladder' });
+  const eps = settings.explorationPercent / 100;
+  const probabilities = new Map<string, number>();
+  for (const arm of arms) {
+    const exploit = arm.kind === 'level' && arm.percent === best ? 1 - eps : 0;
+    probabilities.set(incentiveArmKey(arm), eps / arms.length + exploit);
+  }
+  return { levels, arms, probabilities, best, posteriors, profits };
+}
+
+/** The recovery's incentive level: the ladder (`fixed`), or explore / exploit as described above. */
+export function chooseIncentive(input: IncentiveInput): IncentiveChoice {
+  const { settings } = input;
+  const view = incentiveDistribution(input);
+  const { levels } = view;
   if (settings.policy === 'fixed') {
     return {
       percent: input.stepPercent,
@@ -259,28 +331,24 @@ export function chooseIncentive(input: IncentiveInput): IncentiveChoice {
   if (draw === undefined || !(draw >= 0 && draw < 1)) {
     throw new RecoveryInputError('draw must be in [0, 1) for the learned discount policy');
   }
-  const posteriors = levelPosteriors(levels, input.evidence, settings.priorStrength);
-  const profits = expectedIncrementalProfits(posteriors, input.cartValue, settings.marginPercent);
-  // Exploit: the highest expected incremental profit; 0 % (profit 0) wins unless a level pays; ties → the smaller level.
-  let best = 0;
-  let bestProfit = new Decimal(0);
-  for (const l of levels) {
-    const p = profits?.get(l);
-    if (p !== undefined && p.gt(bestProfit)) {
-      best = l;
-      bestProfit = p;
-    }
-  }
+  const { arms, profits } = view;
+  const best = view.best ?? 0;
   const eps = settings.explorationPercent / 100;
-  const k = levels.length;
   const explore = draw < eps;
-  const percent = explore ? levels[Math.min(k - 1, Math.floor((draw / eps) * k))] : best;
-  const propensity = eps / k + (1 - eps) * (percent === best ? 1 : 0);
+  const arm: IncentiveArm = explore
+    ? arms[Math.min(arms.length - 1, Math.floor((draw / eps) * arms.length))]
+    : { kind: 'level', percent: best };
+  const ladder = arm.kind === 'ladder';
+  const percent = arm.kind === 'ladder' ? input.stepPercent : arm.percent;
+  const propensity = view.probabilities.get(incentiveArmKey(arm)) ?? 0;
   const record = profitsRecord(levels, profits);
   const money = (l: number) => record[String(l)] ?? 'unknown';
+  const among = `${pct(levels)}${arms.length > levels.length ? ' and the ladder' : ''}`;
   let reason: string;
-  if (explore) {
-    reason = `explore: ${percent} % drawn uniformly among ${pct(levels)} (${settings.explorationPercent} % of choices)`;
+  if (ladder) {
+    reason = `explore: the fixed ladder (each discount step its own percent) drawn uniformly among ${among} (${settings.explorationPercent} % of choices)`;
+  } else if (explore) {
+    reason = `explore: ${percent} % drawn uniformly among ${among} (${settings.explorationPercent} % of choices)`;
   } else if (profits === undefined) {
     reason = 'exploit: the cart value is unknown, so no level can be shown to pay';
   } else if (best === 0) {
@@ -295,11 +363,11 @@ export function chooseIncentive(input: IncentiveInput): IncentiveChoice {
   return {
     percent,
     propensity: Math.round(propensity * 1e6) / 1e6,
-    mode: explore ? 'explore' : 'exploit',
+    mode: ladder ? 'ladder' : explore ? 'explore' : 'exploit',
     segment: input.segment,
     expectedIncrementalProfit: record,
     reason,
-    posteriors,
+    ...(view.posteriors !== undefined ? { posteriors: view.posteriors } : {}),
     levels,
     draw,
   };

@@ -4,7 +4,7 @@ import { CHANNEL_PREFERENCE, chooseChannel, type ChannelChoice, type ChannelEvid
 import { assessResponsiveness, skipsForLowResponsiveness, type ResponsivenessAssessment } from './engagement-score';
 import { assessFatigue, type EngagementHistory, type FatigueAssessment } from './fatigue';
 import { describeCodeFarming, type CodeFarmingEvidence } from './code-farming';
-import type { RecoveryIncentive } from './incentives';
+import { playsLadder, type RecoveryIncentive } from './incentives';
 import { formatMoney, isDecimalString, lineTotal } from './money';
 import { isValidTimeZone, nextAllowedTime } from './quiet-hours';
 import type { SequenceStep } from './sequences';
@@ -468,7 +468,7 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
     const blocked = discountBlocked(ctx, config);
     const incentive = ctx.incentive;
     const percent =
-      incentive === undefined || incentive.mode === 'fixed' ? ctx.step.discountPercent : incentive.percent;
+      incentive === undefined || playsLadder(incentive.mode) ? ctx.step.discountPercent : incentive.percent;
     if (blocked !== undefined) {
       discountWithheld = blocked.reason;
       discountWithheldDetail = blocked.detail;

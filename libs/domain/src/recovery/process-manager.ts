@@ -22,7 +22,7 @@ import { onOutcome, onReconciliation } from './step-outcomes';
 import { onSupportLookup } from './support-decisions';
 import { isValidTimeZone } from './quiet-hours';
 import type { SendTimeArm, SendTimeChoice } from './send-time';
-import { incentiveLevels, type IncentiveChoice } from './incentives';
+import { incentiveLevels, ladderIsArm, type IncentiveChoice } from './incentives';
 import { RecoveryInputError, toIso, toMs } from './time';
 import { effectIdempotencyKey, recoveryIdFor } from './types';
 
@@ -417,6 +417,9 @@ function checkIncentiveChoice(ladder: readonly number[], choice: IncentiveChoice
   }
   if (choice.mode === 'fixed' && choice.propensity !== 1) {
     throw new RecoveryInputError('choice.propensity must be 1 for the fixed ladder');
+  }
+  if (choice.mode === 'ladder' && !ladderIsArm(ladder)) {
+    throw new RecoveryInputError(`choice.mode 'ladder' needs a ladder of several percents (${levels.join(', ')})`);
   }
 }
 

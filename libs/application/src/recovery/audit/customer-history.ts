@@ -34,7 +34,7 @@ import {
   type ResponsivenessAssessment,
   type SendTimeChoice,
 } from '@reclaim/domain';
-import { fromStoredRecoveryEvent, type RecoveryArm } from '@reclaim/domain';
+import { fromStoredRecoveryEvent, playsLadder, type RecoveryArm } from '@reclaim/domain';
 
 export type HistoryEntryKind =
   | 'started'
@@ -593,7 +593,7 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
         kind: 'incentive-chosen',
         step: e.step,
         reason: e.mode,
-        detail: `incentive ${e.percent} % for every discount step (${e.mode}, probability ${e.propensity}; segment ${e.segment}): ${e.reason}`,
+        detail: `${playsLadder(e.mode) ? 'the ladder: each discount step its own percent' : `incentive ${e.percent} % for every discount step`} (${e.mode}, probability ${e.propensity}; segment ${e.segment}): ${e.reason}`,
       };
     case 'recovery.discount-withheld':
       return {

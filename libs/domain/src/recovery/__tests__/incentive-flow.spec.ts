@@ -55,7 +55,7 @@ describe('incentives in the recovery process manager (RFC 0017)', () => {
     });
     const chosen = run.send({ type: 'ChooseIncentive', at: due.at, step: 1, choice });
     expect(chosen).toMatchObject([
-      { type: 'recovery.incentive-chosen', step: 1, percent: 0, mode: 'exploit', propensity: 0.85 },
+      { type: 'recovery.incentive-chosen', step: 1, percent: 0, mode: 'exploit', propensity: 0.84 },
     ]);
     const d = decide(run, due);
     expect(d.discount).toBeUndefined();
@@ -77,10 +77,11 @@ describe('incentives in the recovery process manager (RFC 0017)', () => {
         cartValue: '80.00',
         segment: 'new',
         settings: run.decider.config.incentives,
-        draw: 0.11,
+        draw: 0.09,
       }),
     };
-    expect(choice).toMatchObject({ percent: 10, mode: 'explore', propensity: 0.05 });
+    // Draws in [0, 0.2) explore: fifth by fifth 0, 5, 10, 15 % and the ladder.
+    expect(choice).toMatchObject({ percent: 10, mode: 'explore', propensity: 0.04 });
     run.send({ type: 'ChooseIncentive', at: due.at, step: 1, choice });
     expect(decide(run, due).discount?.percent).toBe(10);
     sent(run, 1, due.at, decide(run, due));
@@ -90,6 +91,29 @@ describe('incentives in the recovery process manager (RFC 0017)', () => {
     if (due2 === undefined) throw new Error('step 2 not due');
     // Once per recovery: a second choice is ignored.
     expect(run.send({ type: 'ChooseIncentive', at: due2.at, step: 2, choice: { ...choice, percent: 15 } })).toEqual([]);
+    expect(decide(run, due2).discount?.percent).toBe(10);
+  });
+
+  it('the learned policy’s ladder arm offers each discount step its own percent, as the fixed rules do', () => {
+    const { run, due } = atStep1();
+    const choice = chooseIncentive({
+      ladder,
+      stepPercent: 5,
+      cartValue: '80.00',
+      segment: 'new',
+      settings: run.decider.config.incentives,
+      draw: 0.19,
+    });
+    expect(choice).toMatchObject({ percent: 5, mode: 'ladder', propensity: 0.04 });
+    expect(run.send({ type: 'ChooseIncentive', at: due.at, step: 1, choice })).toMatchObject([
+      { type: 'recovery.incentive-chosen', mode: 'ladder', propensity: 0.04 },
+    ]);
+    expect(decide(run, due).discount?.percent).toBe(5);
+    sent(run, 1, due.at, decide(run, due));
+    const due2 = run
+      .fire()
+      .find((e): e is Extract<RecoveryEvent, { type: 'recovery.step-due' }> => e.type === 'recovery.step-due');
+    if (due2 === undefined) throw new Error('step 2 not due');
     expect(decide(run, due2).discount?.percent).toBe(10);
   });
 

@@ -24,6 +24,15 @@ const TRUTH: Record<string, Record<number, number>> = {
   'price-sensitive': { 0: 0.12, 5: 0.2, 10: 0.3, 15: 0.33 },
   returning: { 0: 0.3, 5: 0.3, 10: 0.31, 15: 0.31 },
 };
+/**
+ * The ladder arm (5, 10, 15 % at successive steps): its true recovery rate and the percent its
+ * recoveries paid on average (some buy at the 5 % step, some later). Evidence of no single level.
+ */
+const TRUTH_LADDER: Record<string, { rate: number; paidPercent: number }> = {
+  'price-sensitive': { rate: 0.28, paidPercent: 8 },
+  returning: { rate: 0.3, paidPercent: 6 },
+};
+const LADDER_ARM = -1;
 const SETTINGS = {
   ...DEFAULT_INCENTIVE_SETTINGS,
   policy: 'learned' as const,
@@ -60,9 +69,11 @@ function simulate(seed: number, n: number) {
       draw: random(),
     });
     expect(choice.propensity).toBeGreaterThan(0);
-    const recovered = random() < TRUTH[segment][choice.percent];
-    pending.push({ at: i + DELAY, segment, percent: choice.percent, recovered });
-    if (i >= n - 2_000) late[segment].push(choice.percent);
+    const ladder = choice.mode === 'ladder';
+    const recovered = random() < (ladder ? TRUTH_LADDER[segment].rate : TRUTH[segment][choice.percent]);
+    // Like the appliance's evidence query: a ladder recovery is evidence of no level.
+    if (!ladder) pending.push({ at: i + DELAY, segment, percent: choice.percent, recovered });
+    if (i >= n - 2_000) late[segment].push(ladder ? LADDER_ARM : choice.percent);
   }
   return { tallies, late };
 }
@@ -71,19 +82,31 @@ describe('learned discounts on a simulated population (discounts only help the p
   const { tallies, late } = simulate(20260305, 12_000);
   const share = (xs: number[], f: (p: number) => boolean) => xs.filter(f).length / xs.length;
 
+  it('plays the fixed ladder in its exploration share only: ε / 5 = 4 % of choices', () => {
+    const all = [...late['price-sensitive'], ...late.returning];
+    const ladderShare = share(all, (p) => p === LADDER_ARM);
+    expect(ladderShare).toBeGreaterThan(0.025);
+    expect(ladderShare).toBeLessThan(0.055);
+  });
+
   it('ends up offering codes to the price-sensitive segment, earning most of what the best level would', () => {
-    expect(share(late['price-sensitive'], (p) => p > 0)).toBeGreaterThan(0.9);
+    expect(share(late['price-sensitive'], (p) => p !== 0)).toBeGreaterThan(0.9);
     // True expected incremental profit at V = 100, m = 40 %: 5 % → 0.2·35 − 4.8 = 2.2; 10 % → 0.3·30 − 4.8 = 4.2;
     // 15 % → 0.33·25 − 4.8 = 3.45. 10 % and 15 % are close, so the policy may settle on either; what it
     // earns per recovery (by the true probabilities) must be near the oracle's 4.2 and well above 0.
-    const truthProfit = (p: number) => TRUTH['price-sensitive'][p] * (40 - p) - TRUTH['price-sensitive'][0] * 40;
+    const p0 = TRUTH['price-sensitive'][0];
+    const ladder = TRUTH_LADDER['price-sensitive'];
+    const truthProfit = (p: number) =>
+      p === LADDER_ARM
+        ? ladder.rate * (40 - ladder.paidPercent) - p0 * 40
+        : TRUTH['price-sensitive'][p] * (40 - p) - p0 * 40;
     const earned = late['price-sensitive'].reduce((sum, p) => sum + truthProfit(p), 0) / late['price-sensitive'].length;
     expect(earned).toBeGreaterThan(0.75 * truthProfit(10));
   });
 
   it('offers none to the segment where no level pays, beyond the exploration share', () => {
-    // Only exploration gives codes there: 20 % × 3/4 = 15 % in expectation.
-    const withCode = share(late.returning, (p) => p > 0);
+    // Only exploration gives codes there: 20 % × 4/5 (5, 10, 15 % and the ladder of 5 arms) = 16 % in expectation.
+    const withCode = share(late.returning, (p) => p !== 0);
     expect(withCode).toBeGreaterThan(0.08);
     expect(withCode).toBeLessThan(0.22);
   });

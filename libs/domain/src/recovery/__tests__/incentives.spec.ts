@@ -2,7 +2,10 @@ import {
   chooseIncentive,
   DEFAULT_INCENTIVE_SETTINGS,
   expectedIncrementalProfits,
+  incentiveArmKey,
+  incentiveDistribution,
   incentiveLevels,
+  ladderIsArm,
   levelPosteriors,
   type IncentiveEvidence,
   type IncentiveSettings,
@@ -53,7 +56,8 @@ describe('the expected incremental profit rule', () => {
       evidence: evidence({ 0: 0.2, 5: 0.25, 10: 0.32, 15: 0.34 }),
       draw: 0.5,
     });
-    expect(choice).toMatchObject({ percent: 10, mode: 'exploit', propensity: 0.85 });
+    // 0.8 on the exploit level + 0.2 / 5 (0, 5, 10, 15 % and the ladder).
+    expect(choice).toMatchObject({ percent: 10, mode: 'exploit', propensity: 0.84 });
     expect(choice.expectedIncrementalProfit).toEqual({ '0': '0.00', '5': '0.75', '10': '1.60', '15': '0.50' });
     expect(choice.reason).toMatch(/10 % has the highest expected incremental profit/);
   });
@@ -71,8 +75,8 @@ describe('the expected incremental profit rule', () => {
     });
     expect(choice).toMatchObject({ percent: 0, mode: 'exploit' });
     expect(choice.reason).toMatch(/no level pays for segment loyal \(best 5 %: -0\.65\)/);
-    // 0 % is both the exploit choice and one of 4 explore levels: 0.8 + 0.2/4.
-    expect(choice.propensity).toBeCloseTo(0.85, 10);
+    // 0 % is both the exploit choice and one of 5 explore arms: 0.8 + 0.2/5.
+    expect(choice.propensity).toBeCloseTo(0.84, 10);
   });
 
   it('offers none without evidence: with every level alike, every discount only costs', () => {
@@ -96,17 +100,59 @@ describe('the expected incremental profit rule', () => {
     expect(chooseIncentive({ ...base, settings: { ...LEARNED, marginPercent: 12 } }).percent).toBe(0);
   });
 
-  it('explores uniformly with the exploration share, and the propensity is that of the level drawn', () => {
+  it('explores uniformly among the levels and the ladder, and the propensity is that of the arm drawn', () => {
     const ev = evidence({ 0: 0.2, 5: 0.25, 10: 0.32, 15: 0.34 });
     const base = { ladder: LADDER, stepPercent: 5, cartValue: '100.00', segment: 's', settings: LEARNED, evidence: ev };
-    // draws in [0, 0.2) explore: quarter by quarter 0, 5, 10, 15 %.
-    expect(chooseIncentive({ ...base, draw: 0.01 })).toMatchObject({ percent: 0, mode: 'explore', propensity: 0.05 });
-    expect(chooseIncentive({ ...base, draw: 0.06 })).toMatchObject({ percent: 5, mode: 'explore', propensity: 0.05 });
-    expect(chooseIncentive({ ...base, draw: 0.11 })).toMatchObject({ percent: 10, mode: 'explore', propensity: 0.85 });
-    expect(chooseIncentive({ ...base, draw: 0.19 })).toMatchObject({ percent: 15, mode: 'explore', propensity: 0.05 });
-    // Propensities of the four levels add up to 1.
-    const total = [0.05, 0.05, 0.85, 0.05].reduce((a, b) => a + b, 0);
-    expect(total).toBeCloseTo(1, 10);
+    // draws in [0, 0.2) explore: fifth by fifth 0, 5, 10, 15 % and the ladder.
+    expect(chooseIncentive({ ...base, draw: 0.01 })).toMatchObject({ percent: 0, mode: 'explore', propensity: 0.04 });
+    expect(chooseIncentive({ ...base, draw: 0.05 })).toMatchObject({ percent: 5, mode: 'explore', propensity: 0.04 });
+    expect(chooseIncentive({ ...base, draw: 0.09 })).toMatchObject({ percent: 10, mode: 'explore', propensity: 0.84 });
+    expect(chooseIncentive({ ...base, draw: 0.13 })).toMatchObject({ percent: 15, mode: 'explore', propensity: 0.04 });
+    const ladder = chooseIncentive({ ...base, draw: 0.19 });
+    expect(ladder).toMatchObject({ percent: 5, mode: 'ladder', propensity: 0.04 });
+    expect(ladder.reason).toMatch(/the fixed ladder .* drawn uniformly among 0, 5, 10, 15 % and the ladder/);
+  });
+
+  it('its distribution over the arms is exact, adds up to 1 and agrees with the draws', () => {
+    const ev = evidence({ 0: 0.2, 5: 0.25, 10: 0.32, 15: 0.34 });
+    const input = { ladder: LADDER, cartValue: '100.00', segment: 's', settings: LEARNED, evidence: ev };
+    const view = incentiveDistribution(input);
+    expect(view.best).toBe(10);
+    const expected: [string, number][] = [
+      ['0 %', 0.04],
+      ['5 %', 0.04],
+      ['10 %', 0.84],
+      ['15 %', 0.04],
+      ['ladder', 0.04],
+    ];
+    expect([...view.probabilities.keys()]).toEqual(expected.map(([k]) => k));
+    for (const [k, p] of expected) expect(view.probabilities.get(k)).toBeCloseTo(p, 12);
+    expect([...view.probabilities.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    // The frequencies of 20,000 evenly spread draws match the distribution.
+    const counts = new Map<string, number>();
+    const n = 20_000;
+    for (let i = 0; i < n; i++) {
+      const c = chooseIncentive({ ...input, stepPercent: 5, draw: (i + 0.5) / n });
+      const key = c.mode === 'ladder' ? 'ladder' : incentiveArmKey({ kind: 'level', percent: c.percent });
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      expect(c.propensity).toBeCloseTo(view.probabilities.get(key)!, 6);
+    }
+    for (const [key, p] of view.probabilities) expect((counts.get(key) ?? 0) / n).toBeCloseTo(p, 3);
+  });
+
+  it('has no ladder arm when the ladder offers a single percent (it is that level), and the fixed policy only the ladder', () => {
+    expect(ladderIsArm([0, 10, 10])).toBe(false);
+    expect(ladderIsArm([0, 5, 10])).toBe(true);
+    const single = incentiveDistribution({ ladder: [0, 10], cartValue: '100.00', segment: 's', settings: LEARNED });
+    expect([...single.probabilities.keys()]).toEqual(['0 %', '10 %']);
+    expect(single.probabilities.get('0 %')).toBeCloseTo(0.9, 12);
+    const fixed = incentiveDistribution({
+      ladder: LADDER,
+      cartValue: '100.00',
+      segment: 's',
+      settings: DEFAULT_INCENTIVE_SETTINGS,
+    });
+    expect([...fixed.probabilities.entries()]).toEqual([['ladder', 1]]);
   });
 
   it('the fixed policy keeps the step’s ladder percent with propensity 1', () => {
