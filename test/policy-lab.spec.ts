@@ -6,7 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabEngine, type LabPolicy } from '../bench/policy-lab/engine';
+import { LabEngine, type EngineRun, type LabPolicy, type LabRecovery } from '../bench/policy-lab/engine';
 import {
   FIXED_POLICY,
   LEARNING_POLICY,
@@ -149,5 +149,97 @@ describe('the lab', () => {
     expect(r.measured.treatedCarts).toBe(r.treated);
     expect(r.measured.holdoutCarts).toBe(r.holdout);
     expect(r.treated + r.holdout).toBe(r.recoveries);
+  });
+});
+
+describe('learned discounts in the lab (RFC 0017)', () => {
+  const population: Population = loadPopulation(join(DIR, 'high-organic-return.json'));
+  // Longer than the attribution window (5 days), so unrecovered outcomes become final too.
+  const options = { shoppers: 1500, days: 9, seed: 11 };
+  const learning = policyOf('learning', 'learning', LEARNING_POLICY, 'learning');
+  const fixed = policyOf('fixed', 'fixed', FIXED_POLICY, 'fixed');
+  let learned: EngineRun | undefined;
+  const learnedRun = () =>
+    (learned ??= new LabEngine(trueModel(population, windowOf(learning.config)), learning, options).run());
+
+  it('the learning policy is on the learned discount policy', () => {
+    expect(learning.config.incentives.policy).toBe('learned');
+    expect(fixed.config.incentives.policy).toBe('fixed');
+  });
+
+  it('chooses an incentive per recovery at its first discount step, explores and withholds with a reason', () => {
+    const run = learnedRun();
+    const chosen = run.recoveries.filter((r) => r?.incentiveRow !== undefined) as LabRecovery[];
+    expect(chosen.length).toBeGreaterThan(200);
+    for (const rec of chosen) {
+      const row = rec.incentiveRow!;
+      expect(row.propensity).toBeGreaterThan(0);
+      expect(row.propensity).toBeLessThanOrEqual(1);
+      expect(['explore', 'exploit']).toContain(row.mode);
+      // Every discount step of the recovery offers the chosen level, or withholds it with a reason.
+      for (const m of rec.messages.filter((x) => (rec.state.sequence?.steps[x.step]?.discountPercent ?? 0) > 0)) {
+        if (row.percent > 0) expect([m.percent, m.withheld]).toEqual([row.percent, undefined]);
+        else {
+          expect(m.percent).toBe(0);
+          expect(m.withheld).toBe(row.mode === 'explore' ? 'incentive-control' : 'no-level-pays');
+        }
+      }
+    }
+    const modes = new Set(chosen.map((r) => r.incentiveRow!.mode));
+    expect(modes).toEqual(new Set(['explore', 'exploit']));
+    const levels = new Set(chosen.map((r) => r.incentiveRow!.percent));
+    expect(levels).toEqual(new Set([0, 5, 10, 15]));
+    const withheld = new Set(chosen.flatMap((r) => r.messages.map((m) => m.withheld).filter((w) => w !== undefined)));
+    expect(withheld).toEqual(new Set(['incentive-control', 'no-level-pays']));
+    // The exploited choices differ from the fixed ladder's (5 % at the first discount step).
+    expect(chosen.some((r) => r.incentiveRow!.mode === 'exploit' && r.incentiveRow!.percent !== 5)).toBe(true);
+  });
+
+  it('decides on the final outcomes of its segment only, as incentiveEvidence() reads them', () => {
+    const run = learnedRun();
+    const window = learning.config.attributionWindowMs;
+    const chosen = run.recoveries.filter((r) => r?.incentiveRow !== undefined) as LabRecovery[];
+    let withEvidence = 0;
+    let unrecoveredSeen = 0;
+    for (const rec of chosen) {
+      const row = rec.incentiveRow!;
+      const expected = new Map<number, { assigned: number; recovered: number }>();
+      for (const other of chosen) {
+        const o = other.incentiveRow!;
+        if (other === rec || o.segment !== row.segment || o.decidedAt >= row.decidedAt) continue;
+        const ended = other.endedAt !== undefined && other.endedAt < row.decidedAt;
+        if (!ended && !(o.decidedAt + window < row.decidedAt)) continue;
+        const t = expected.get(o.percent) ?? { assigned: 0, recovered: 0 };
+        t.assigned++;
+        if (ended && other.state.endReason === 'purchased' && other.endedAt! <= o.decidedAt + window) t.recovered++;
+        expected.set(o.percent, t);
+      }
+      const seen = new Map(row.seen.filter((l) => l.assigned > 0).map((l) => [l.percent, l]));
+      for (const [percent, t] of expected) {
+        expect({ percent, ...t }).toEqual({
+          percent,
+          assigned: seen.get(percent)?.assigned,
+          recovered: seen.get(percent)?.recovered,
+        });
+        if (t.assigned > t.recovered) unrecoveredSeen++;
+      }
+      expect(seen.size).toBe(expected.size);
+      if (expected.size > 0) withEvidence++;
+    }
+    expect(withEvidence).toBeGreaterThan(100);
+    expect(unrecoveredSeen).toBeGreaterThan(0);
+  });
+
+  it('records the fixed ladder’s choice under the fixed rules (propensity 1, the step’s percent)', () => {
+    const model = trueModel(population, windowOf(fixed.config));
+    const run = new LabEngine(model, fixed, { ...options, days: 4 }).run();
+    const chosen = run.recoveries.filter((r) => r?.incentiveRow !== undefined) as LabRecovery[];
+    expect(chosen.length).toBeGreaterThan(100);
+    for (const rec of chosen) {
+      const row = rec.incentiveRow!;
+      const first = rec.state.sequence!.steps.find((s) => s.discountPercent > 0)!;
+      expect([row.mode, row.propensity, row.percent]).toEqual(['fixed', 1, first.discountPercent]);
+      expect(rec.messages.every((m) => m.withheld === undefined)).toBe(true);
+    }
   });
 });

@@ -20,9 +20,11 @@ import {
   type RecoveryFeatures,
   type ScoringContext,
   checkBeforeSend,
+  chooseIncentive,
   chooseSendTime,
   controlArmChoice,
   createRecoveryDecider,
+  discountBlocked,
   ignoredOtherRecoveryMessages,
   isInsideWindow,
   outcomeFromCheck,
@@ -34,6 +36,7 @@ import {
   type ChannelEvidence,
   type EngagementHistory,
   type EngagementProfile,
+  type IncentiveEvidence,
   type RecoveryConfig,
   type RecoveryDecider,
   type RecoveryEvent,
@@ -90,6 +93,8 @@ export interface LabMessage {
   readonly percent: number;
   readonly discountCode?: string;
   readonly responseSegment: string;
+  /** Why the step's discount was not offered (`sent.discountWithheld`), when it was withheld. */
+  readonly withheld?: string;
   openedAt?: number;
   clickedAt?: number;
   engaged: boolean;
@@ -131,6 +136,32 @@ export interface LabRecovery {
   band?: string;
   /** Inputs the decider refused (should stay empty). */
   readonly refused: string[];
+  /** Its row of `engine.incentive_assignments` (`recovery.incentive-chosen`), once chosen. */
+  incentiveRow?: IncentiveRow;
+  /** When it ended (`recovery.ended`). */
+  endedAt?: number;
+}
+
+/**
+ * One row of `engine.incentive_assignments`: the level a recovery was given, when, and whether its
+ * outcome is final yet (then it is counted in its segment's tallies; see {@link LabEngine.incentiveEvidence}).
+ */
+export interface IncentiveRow {
+  readonly segment: string;
+  readonly percent: number;
+  readonly mode: string;
+  readonly propensity: number;
+  readonly decidedAt: number;
+  /** The evidence the choice was made on (learned policy: the posteriors' final outcomes per level). */
+  readonly seen: readonly { readonly percent: number; readonly assigned: number; readonly recovered: number }[];
+  final: boolean;
+}
+
+/** A response segment's rows in decision order, how far the window sweep got, and the final outcomes per level. */
+interface IncentiveSegment {
+  readonly rows: IncentiveRow[];
+  head: number;
+  readonly tallies: Map<number, { assigned: number; recovered: number }>;
 }
 
 interface OraclePlan {
@@ -225,6 +256,8 @@ export class LabEngine {
   private scoring: ScoringContext | undefined;
   private modelVersion = 0;
   private readonly started: LabRecovery[] = [];
+  /** `engine.incentive_assignments` by response segment (the learned discounts' evidence). */
+  private readonly incentiveRows = new Map<string, IncentiveSegment>();
   /** Every training of the recovery score: when, on how many rows, and the outcome. */
   readonly trainings: {
     readonly at: number;
@@ -348,18 +381,43 @@ export class LabEngine {
         this.agenda.push(this.now, () => this.sendStep(rec, due));
         break;
       }
-      case 'recovery.message-sent':
+      case 'recovery.message-sent': {
+        const sent = d.sent as { discount?: { percent: number }; discountWithheld?: string } | undefined;
         this.sent(
           rec,
           d.step as number,
           d.channel as Channel,
           d.discountCode as string | undefined,
-          (d.sent as { discount?: { percent: number } } | undefined)?.discount?.percent ?? 0,
+          sent?.discount?.percent ?? 0,
+          sent?.discountWithheld,
         );
         break;
+      }
+      case 'recovery.incentive-chosen': {
+        const posteriors = (d.posteriors ?? []) as readonly { percent: number; assigned: number; recovered: number }[];
+        const row: IncentiveRow = {
+          segment: d.segment as string,
+          percent: d.percent as number,
+          mode: d.mode as string,
+          propensity: d.propensity as number,
+          decidedAt: Date.parse(d.at as string),
+          seen: posteriors.map((p) => ({ percent: p.percent, assigned: p.assigned, recovered: p.recovered })),
+          final: false,
+        };
+        rec.incentiveRow = row;
+        this.incentiveSegment(row.segment).rows.push(row);
+        break;
+      }
       case 'recovery.order-attributed':
         break;
       case 'recovery.ended': {
+        rec.endedAt = Date.parse(d.at as string);
+        const row = rec.incentiveRow;
+        if (row !== undefined && !row.final) {
+          // ended_at / end_reason on the row: final now; recovered = purchased within the window of the choice.
+          const at = Date.parse(d.at as string);
+          this.settle(row, d.reason === 'purchased' && at <= row.decidedAt + this.policy.config.attributionWindowMs);
+        }
         const c = this.customer(rec.shopper);
         if (c.activeRecovery?.id === rec.id) c.activeRecovery = undefined;
         if (d.reason === 'purchased') {
@@ -546,6 +604,22 @@ export class LabEngine {
         })),
       ...(c.lastOrderAt !== undefined ? { lastOrderAt: iso(c.lastOrderAt) } : {}),
     };
+    const lastDiscountRecoveryAt = c.lastDiscountRecoveryAt !== undefined ? iso(c.lastDiscountRecoveryAt) : undefined;
+    // Discounts only where they pay (RFC 0017): at the first step that defines a discount, the
+    // recovery's incentive level is chosen once and recorded before the checks read it. (Every
+    // shopper abandons once, so no customer is a code farmer here; the cooldown is checked.)
+    if (
+      this.policy.kind !== 'oracle' &&
+      due.definition.discountPercent > 0 &&
+      rec.state.incentive === undefined &&
+      rec.state.cart !== undefined &&
+      discountBlocked(
+        { ...(lastDiscountRecoveryAt !== undefined ? { lastDiscountRecoveryAt } : {}), now: iso(this.now) },
+        config,
+      ) === undefined
+    ) {
+      this.chooseIncentive(rec, step, due.definition.discountPercent);
+    }
     const others = c.messages.filter((m) => m.recoveryId !== rec.id);
     const status = (ch: LabChannel) =>
       c.unsubscribed.has(ch) ? 'unsubscribed' : sh.consent[ch] ? 'subscribed' : 'not-subscribed';
@@ -558,7 +632,8 @@ export class LabEngine {
         : {}),
       ignoredRecoveryMessages: ignoredOtherRecoveryMessages(engagement, rec.id, config.fatigue.machineOpenWithinMs),
       engagement,
-      ...(c.lastDiscountRecoveryAt !== undefined ? { lastDiscountRecoveryAt: iso(c.lastDiscountRecoveryAt) } : {}),
+      ...(lastDiscountRecoveryAt !== undefined ? { lastDiscountRecoveryAt } : {}),
+      ...(rec.state.incentive !== undefined ? { incentive: rec.state.incentive } : {}),
       consent: {
         email: { status: status('email'), source: 'lab:checkout' },
         sms: { status: status('sms'), source: 'lab:checkout' },
@@ -580,6 +655,64 @@ export class LabEngine {
     }
     const code = result.discount !== undefined ? `LAB-${sh.index}-${step}` : undefined;
     this.outcome(rec, step, result.channel, sentOutcome(result, `${rec.id}:${step}:${result.channel}`, code));
+  }
+
+  /** `chooseIncentive` as the send handler calls it: the fixed ladder, or the learned policy on the segment's evidence. */
+  private chooseIncentive(rec: LabRecovery, step: number, stepPercent: number): void {
+    const state = rec.state;
+    if (state.cart === undefined) return;
+    const settings = this.policy.config.incentives;
+    const segment = responseSegmentOf(state.segments);
+    const choice = chooseIncentive({
+      ladder: (state.sequence?.steps ?? []).map((s) => s.discountPercent),
+      stepPercent,
+      cartValue: state.cart.value,
+      segment,
+      settings,
+      ...(settings.policy === 'learned'
+        ? {
+            evidence: this.incentiveEvidence(segment),
+            draw: uniform(this.options.seed, rec.shopper.index, step, Draw.Incentive),
+          }
+        : {}),
+    });
+    this.feed(rec, { type: 'ChooseIncentive', at: iso(this.now), step, choice });
+  }
+
+  private incentiveSegment(segment: string): IncentiveSegment {
+    let x = this.incentiveRows.get(segment);
+    if (x === undefined) this.incentiveRows.set(segment, (x = { rows: [], head: 0, tallies: new Map() }));
+    return x;
+  }
+
+  /** A row's outcome became final: counted in its level's tally. */
+  private settle(row: IncentiveRow, recovered: boolean): void {
+    row.final = true;
+    const tallies = this.incentiveSegment(row.segment).tallies;
+    const t = tallies.get(row.percent) ?? { assigned: 0, recovered: 0 };
+    t.assigned++;
+    if (recovered) t.recovered++;
+    tallies.set(row.percent, t);
+  }
+
+  /**
+   * `incentiveEvidence` of facts.ts on the in-memory rows: per level, the segment's rows whose
+   * outcome is final — ended (recovered when it ended `purchased` within the attribution window of
+   * the choice), or not ended with the window closed (`decided_at + window < now`: not recovered).
+   * Rows are appended in decision order, so the closed windows are swept from the front.
+   */
+  private incentiveEvidence(segment: string): IncentiveEvidence {
+    const x = this.incentiveSegment(segment);
+    const window = this.policy.config.attributionWindowMs;
+    while (x.head < x.rows.length && x.rows[x.head].decidedAt + window < this.now) {
+      const row = x.rows[x.head++];
+      if (!row.final) this.settle(row, false);
+    }
+    const levels = [...x.tallies]
+      .filter(([, t]) => t.assigned > 0)
+      .sort(([a], [b]) => a - b)
+      .map(([percent, t]) => ({ percent, assigned: t.assigned, recovered: t.recovered }));
+    return { segment, levels };
   }
 
   private outcome(rec: LabRecovery, step: number, channel: Channel | undefined, outcome: StepOutcomeResult): void {
@@ -617,6 +750,7 @@ export class LabEngine {
     channel: Channel,
     discountCode: string | undefined,
     percent: number,
+    withheld: string | undefined,
   ): void {
     const sh = rec.shopper;
     const m: LabMessage = {
@@ -626,6 +760,7 @@ export class LabEngine {
       sentAt: this.now,
       percent,
       ...(discountCode !== undefined ? { discountCode } : {}),
+      ...(withheld !== undefined ? { withheld } : {}),
       responseSegment: rec.responseSegment ?? 'unsegmented',
       engaged: false,
     };

@@ -56,6 +56,8 @@ export const enum Draw {
   Buy,
   Unsubscribe,
   Delay,
+  /** The learned discount policy's draw at the step its incentive is chosen (`chooseIncentive`). */
+  Incentive,
 }
 
 export interface Shopper {
