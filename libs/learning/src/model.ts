@@ -21,8 +21,19 @@ import { deriveSeed } from './random';
 export const MODEL_FORMAT = 'reclaim.logistic-l2-platt.v1';
 
 export interface TrainerOptions {
-  /** λ of the L2 penalty on the standardised weights. Default 1. */
+  /**
+   * λ of the L2 penalty on the standardised weights, fixed. Without it, λ is chosen from
+   * {@link TrainerOptions.l2Grid} by held-out log-loss on the calibration folds (see {@link train}).
+   */
   readonly l2?: number;
+  /** The λ candidates when `l2` is not given. Default {@link L2_GRID}. */
+  readonly l2Grid?: readonly number[];
+  /**
+   * Above this many rows λ is not chosen but {@link DEFAULT_L2} (a penalty that small against that
+   * many rows' log-likelihood changes no prediction measurably, and the choice would cost a fit per
+   * candidate and fold). Default {@link L2_SELECTION_MAX_ROWS}.
+   */
+  readonly l2SelectionMaxRows?: number;
   /** Folds for the held-out scores the Platt calibration is fitted on. Default 5. */
   readonly calibrationFolds?: number;
   /** Seeds the calibration folds. Default 1. */
@@ -31,6 +42,20 @@ export interface TrainerOptions {
   readonly kinds?: Readonly<Record<string, 'numeric' | 'categorical'>>;
   readonly maxLevels?: number;
 }
+
+/** λ when it is not chosen (fixed by the caller's default, too few rows of a class, or a large table). */
+export const DEFAULT_L2 = 1;
+/** The λ candidates, log-spaced: 1 (barely penalised at a few thousand rows) to 300 (strong shrinkage for a few hundred). */
+export const L2_GRID: readonly number[] = [1, 3, 10, 30, 100, 300];
+export const L2_SELECTION_MAX_ROWS = 100_000;
+
+/**
+ * How λ was set: `chosen` — the candidate whose held-out scores, Platt-calibrated, had the lowest
+ * mean log-loss on the calibration folds (one entry per candidate, same order); `fixed` — why not.
+ */
+export type L2Selection =
+  | { readonly method: 'held-out-log-loss'; readonly grid: readonly number[]; readonly logLoss: readonly number[] }
+  | { readonly method: 'fixed'; readonly reason: string };
 
 export type Calibration = PlattCalibration | { readonly method: 'none'; readonly reason: string };
 
@@ -46,6 +71,8 @@ export interface LogisticModel {
     readonly rows: number;
     readonly positives: number;
     readonly l2: number;
+    /** Absent when the caller fixed λ (`options.l2`). */
+    readonly l2Selection?: L2Selection;
     readonly seed: number;
     readonly calibrationFolds: number;
     readonly iterations: number;
@@ -79,27 +106,66 @@ export function train(
   options: TrainerOptions = {},
 ): LogisticModel {
   checkTrainingData(rows, labels);
-  const l2 = options.l2 ?? 1;
   const seed = options.seed ?? 1;
   const encoder = fitEncoder(rows, options);
   const x = encodeRows(encoder, rows);
   const k = Math.min(options.calibrationFolds ?? 5, minorityCount(labels));
+  const grid = options.l2Grid ?? L2_GRID;
+  if (options.l2 === undefined && (grid.length === 0 || grid.some((v) => !(Number.isFinite(v) && v > 0)))) {
+    throw new RangeError(`l2Grid must hold positive finite numbers (got [${grid.join(', ')}])`);
+  }
+  if (options.l2 !== undefined && !(Number.isFinite(options.l2) && options.l2 >= 0)) {
+    throw new RangeError(`l2 must be a finite number ≥ 0 (got ${String(options.l2)})`);
+  }
+  const maxRows = options.l2SelectionMaxRows ?? L2_SELECTION_MAX_ROWS;
+  let candidates: readonly number[];
+  let l2Selection: L2Selection | undefined;
+  if (options.l2 !== undefined) candidates = [options.l2];
+  else if (k < 2) {
+    candidates = [DEFAULT_L2];
+    l2Selection = { method: 'fixed', reason: 'fewer than 2 rows of the smaller class for held-out folds' };
+  } else if (rows.length > maxRows) {
+    candidates = [DEFAULT_L2];
+    l2Selection = {
+      method: 'fixed',
+      reason: `more than ${maxRows} rows: the penalty's choice changes nothing measurable`,
+    };
+  } else candidates = [...new Set(grid)].sort((a, b) => a - b);
+
   let calibration: Calibration;
+  let l2 = candidates[0];
   if (k >= 2) {
     const fold = stratifiedFolds(labels, k, deriveSeed(seed, 0xca1));
-    const heldOut = new Array<number>(rows.length);
     const inFold = new Int32Array(k);
     for (const g of fold) inFold[g]++;
-    for (let f = 0; f < k; f++) {
-      // The other folds' rows, in row order, without copying them.
-      const others = new Int32Array(rows.length - inFold[f]);
+    // Each fold's training rows (the other folds', in row order), as index lists.
+    const others = Array.from({ length: k }, (_, f) => {
+      const out = new Int32Array(rows.length - inFold[f]);
       let s = 0;
-      for (let i = 0; i < fold.length; i++) if (fold[i] !== f) others[s++] = i;
-      const fit = fitLogisticRows(x, labels, { l2 }, others);
-      for (let i = 0; i < fold.length; i++)
-        if (fold[i] === f) heldOut[i] = sparseLinear(fit.intercept, fit.weights, x, i);
+      for (let i = 0; i < fold.length; i++) if (fold[i] !== f) out[s++] = i;
+      return out;
+    });
+    const losses: number[] = [];
+    let best: { l2: number; loss: number; platt: PlattCalibration } | undefined;
+    for (const lambda of candidates) {
+      const heldOut = new Array<number>(rows.length);
+      for (let f = 0; f < k; f++) {
+        const fit = fitLogisticRows(x, labels, { l2: lambda }, others[f]);
+        for (let i = 0; i < fold.length; i++)
+          if (fold[i] === f) heldOut[i] = sparseLinear(fit.intercept, fit.weights, x, i);
+      }
+      const platt = fitPlatt(heldOut, labels);
+      const loss = meanLogLoss(
+        heldOut.map((z) => applyPlatt(platt, z)),
+        labels,
+      );
+      losses.push(loss);
+      // Ties go to the stronger penalty (candidates ascend).
+      if (best === undefined || loss <= best.loss) best = { l2: lambda, loss, platt };
     }
-    calibration = fitPlatt(heldOut, labels);
+    l2 = best!.l2;
+    calibration = best!.platt;
+    if (candidates.length > 1) l2Selection = { method: 'held-out-log-loss', grid: candidates, logLoss: losses };
   } else {
     calibration = { method: 'none', reason: `fewer than 2 rows of the smaller class for held-out calibration` };
   }
@@ -115,12 +181,22 @@ export function train(
       rows: rows.length,
       positives: labels.reduce((s, y) => s + y, 0),
       l2,
+      ...(l2Selection ? { l2Selection } : {}),
       seed,
       calibrationFolds: k >= 2 ? k : 0,
       iterations: fit.iterations,
       converged: fit.converged,
     },
   });
+}
+
+function meanLogLoss(p: readonly number[], labels: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < p.length; i++) {
+    const q = Math.min(Math.max(p[i], 1e-15), 1 - 1e-15);
+    s -= labels[i] === 1 ? Math.log(q) : Math.log(1 - q);
+  }
+  return s / p.length;
 }
 
 /** The uncalibrated linear score (log-odds before calibration). */

@@ -5,6 +5,7 @@ import { stratifiedFolds } from './folds';
 import { fitLogistic, fitLogisticRows, sigmoid, solveSymmetric, sparseRows } from './logistic';
 import { brierScore, rocAuc } from './metrics';
 import {
+  L2_GRID,
   explainPrediction,
   featureImportances,
   linearScore,
@@ -329,12 +330,86 @@ describe('the trainer on compact rows (the 1M-row optimisation) gives the model 
 
   it('trains exactly the model it trained before the optimisation (pinned content hash and CV figures)', () => {
     const before = syntheticPopulation(2000, 3);
-    expect(train(before.rows, before.labels, { seed: 2 }).contentHash).toBe(
+    // λ fixed at 1, the trainer's only λ before it chose one (a fixed λ records no selection).
+    expect(train(before.rows, before.labels, { seed: 2, l2: 1 }).contentHash).toBe(
       'sha256:cf05fa1ddb18af93e2b1a7689ce74d21d6b49b9d22a03d4b177215e96036d35c',
     );
-    const cv = crossValidate(before.rows, before.labels, { folds: 5, seed: 5 });
+    const cv = crossValidate(before.rows, before.labels, { folds: 5, seed: 5, l2: 1 });
     expect(cv.metrics.auc).toBeCloseTo(0.721465683225214, 12);
     expect(cv.metrics.brier).toBeCloseTo(0.18339949393164157, 12);
     expect(cv.metrics.ece).toBeCloseTo(0.011433310450813331, 12);
+  });
+});
+
+/** The synthetic rows plus `extra` categorical columns of pure noise (8 levels each): room to overfit. */
+function withNoiseColumns(rows: readonly Record<string, unknown>[], extra: number, seed: number) {
+  const random = seededRandom(seed);
+  return rows.map((r) => {
+    const out: Record<string, string | number | boolean | null> = {
+      ...(r as Record<string, string | number | boolean | null>),
+    };
+    for (let c = 0; c < extra; c++) out[`junk${c}`] = `l${Math.floor(random() * 8)}`;
+    return out;
+  });
+}
+
+function logLoss(p: readonly number[], y: readonly number[]): number {
+  return -p.reduce((s, q, i) => s + (y[i] === 1 ? Math.log(q) : Math.log(1 - q)), 0) / p.length;
+}
+
+describe('the L2 strength chosen by held-out log-loss (small shops)', () => {
+  const small = syntheticPopulation(400, 31);
+  const rows = withNoiseColumns(small.rows, 12, 32);
+  const fresh = syntheticPopulation(20000, 33);
+  const freshRows = withNoiseColumns(fresh.rows, 12, 34);
+  const chosen = train(rows, small.labels, { seed: 1 });
+  const fixed = train(rows, small.labels, { seed: 1, l2: 1 });
+
+  it('records every candidate with its held-out log-loss and keeps the lowest', () => {
+    const selection = chosen.training.l2Selection;
+    expect(selection?.method).toBe('held-out-log-loss');
+    if (selection?.method !== 'held-out-log-loss') return;
+    expect(selection.grid).toEqual(L2_GRID);
+    expect(selection.logLoss).toHaveLength(L2_GRID.length);
+    const best = Math.min(...selection.logLoss);
+    expect(chosen.training.l2).toBe(selection.grid[selection.logLoss.lastIndexOf(best)]);
+    // 400 rows and 12 junk columns: the choice is a stronger penalty than the old fixed λ = 1.
+    expect(chosen.training.l2).toBeGreaterThan(1);
+    expect(fixed.training.l2Selection).toBeUndefined();
+    expect(train(rows, small.labels, { seed: 1 }).contentHash).toBe(chosen.contentHash);
+  });
+
+  it('predicts rows it never saw better than λ = 1 (log-loss and calibration on 20,000 fresh rows)', () => {
+    const pChosen = freshRows.map((r) => predictProbability(chosen, r));
+    const pFixed = freshRows.map((r) => predictProbability(fixed, r));
+    const truth = fresh.trueProbabilities;
+    const meanAbs = (p: number[]) => p.reduce((s, q, i) => s + Math.abs(q - truth[i]), 0) / p.length;
+    expect(logLoss(pChosen, fresh.labels)).toBeLessThan(logLoss(pFixed, fresh.labels));
+    expect(meanAbs(pChosen)).toBeLessThan(meanAbs(pFixed));
+    console.log(
+      `400 rows + 12 junk columns: λ ${chosen.training.l2} log-loss ${logLoss(pChosen, fresh.labels).toFixed(4)} ` +
+        `mean|p̂−p| ${meanAbs(pChosen).toFixed(4)}; λ 1: ${logLoss(pFixed, fresh.labels).toFixed(4)} ${meanAbs(pFixed).toFixed(4)}`,
+    );
+  });
+
+  it('does not choose above l2SelectionMaxRows or without two held-out folds, and says why', () => {
+    const large = train(rows, small.labels, { seed: 1, l2SelectionMaxRows: 100 });
+    expect(large.training.l2).toBe(1);
+    expect(large.training.l2Selection).toEqual({
+      method: 'fixed',
+      reason: expect.stringMatching(/more than 100 rows/),
+    });
+    const rare = train(
+      rows.slice(0, 50),
+      small.labels.slice(0, 50).map((_, i) => (i === 3 ? 1 : 0)),
+      { seed: 1 },
+    );
+    expect(rare.training.l2Selection).toEqual({ method: 'fixed', reason: expect.stringMatching(/fewer than 2 rows/) });
+  });
+
+  it('refuses a bad λ or grid, naming it', () => {
+    expect(() => train(rows, small.labels, { l2Grid: [] })).toThrow(/l2Grid/);
+    expect(() => train(rows, small.labels, { l2Grid: [1, -3] })).toThrow(/l2Grid/);
+    expect(() => train(rows, small.labels, { l2: Number.NaN })).toThrow(/l2 must be/);
   });
 });

@@ -50,14 +50,16 @@ describe('trainChallenger (the engine’s learning step)', () => {
     expect(r.fit[r.fit.length - 1].abandonedAt < r.window[0].abandonedAt).toBe(true);
     expect(r.validation.auc).toBeGreaterThan(0.6);
     expect(r.decision).toEqual({ promote: true, reason: 'no-champion' });
+    // The engine does not fix λ: it is chosen on the fit rows' held-out folds, and the model says how.
+    expect(r.model.training.l2Selection?.method).toBe('held-out-log-loss');
   });
 
-  it('gives the model the trainer gave before it fitted on compact rows (pinned content hash)', () => {
+  it('gives the model the trainer gave before it fitted on compact rows (pinned content hash, λ fixed at 1 as then)', () => {
     const rows = rowsOf(3000, 42);
     const model = train(
       rows.map((r) => r.features),
       rows.map((r) => r.label),
-      { columns: SCORE_COLUMNS, kinds: SCORE_COLUMN_KINDS, seed: 1 },
+      { columns: SCORE_COLUMNS, kinds: SCORE_COLUMN_KINDS, seed: 1, l2: 1 },
     );
     expect(model.contentHash).toBe('sha256:84116dda2cabecbd1f47f39125d8d6efbf9a35dbd1d6d367db919756f7bc32cd');
   });
