@@ -636,6 +636,96 @@ export class VariantAssignmentEntity {
   position!: string;
 }
 
+@Index('incentive_assignments_segment', ['shopId', 'segment', 'level'])
+@Entity({ schema: READ_SCHEMA, name: 'incentive_assignments' })
+export class IncentiveAssignmentEntity {
+  @PrimaryColumn({ name: 'recovery_id', type: 'text' })
+  recoveryId!: string;
+  @Column({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @Column({ name: 'step', type: 'integer', nullable: true })
+  step!: number | null;
+  @Column({ name: 'segment', type: 'text', nullable: true })
+  segment!: string | null;
+  @Column({ name: 'level', type: 'integer', nullable: true })
+  level!: number | null;
+  @Column({ name: 'mode', type: 'text', nullable: true })
+  mode!: string | null;
+  @Column({ name: 'propensity', type: 'numeric', nullable: true })
+  propensity!: string | null;
+  @Column({ name: 'levels', type: 'integer', array: true, nullable: true })
+  levels!: number[] | null;
+  @Column({ name: 'expected_profits', type: 'text', nullable: true })
+  expectedProfits!: string | null;
+  @Column({ name: 'reason', type: 'text', nullable: true })
+  reason!: string | null;
+  @Column({ name: 'chosen_at', type: 'timestamp with time zone', nullable: true })
+  chosenAt!: Date | null;
+  @Column({ name: 'sent_discount_percent', type: 'integer', nullable: true })
+  sentDiscountPercent!: number | null;
+  @Column({ name: 'ended_at', type: 'timestamp with time zone', nullable: true })
+  endedAt!: Date | null;
+  @Column({ name: 'end_reason', type: 'text', nullable: true })
+  endReason!: string | null;
+  @Column({ name: 'outcome', type: 'text', nullable: true })
+  outcome!: string | null;
+  @Column({ name: 'orders', type: 'integer', nullable: true })
+  orders!: number | null;
+  @Column({ name: 'revenue', type: 'numeric', nullable: true })
+  revenue!: string | null;
+  @Column({ name: 'discount_cost', type: 'numeric', nullable: true })
+  discountCost!: string | null;
+  @Column({ name: 'net_revenue', type: 'numeric', nullable: true })
+  netRevenue!: string | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Index('discounts_withheld_shop', ['shopId', 'reason'])
+@Entity({ schema: READ_SCHEMA, name: 'discounts_withheld' })
+export class DiscountWithheldEntity {
+  @PrimaryColumn({ name: 'recovery_id', type: 'text' })
+  recoveryId!: string;
+  @PrimaryColumn({ name: 'step', type: 'integer' })
+  step!: number;
+  @Column({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @Column({ name: 'reason', type: 'text', nullable: true })
+  reason!: string | null;
+  @Column({ name: 'percent', type: 'integer', nullable: true })
+  percent!: number | null;
+  @Column({ name: 'detail', type: 'text', nullable: true })
+  detail!: string | null;
+  @Column({ name: 'withheld_at', type: 'timestamp with time zone', nullable: true })
+  withheldAt!: Date | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
+@Entity({ schema: READ_SCHEMA, name: 'code_farmers' })
+export class CodeFarmerEntity {
+  @PrimaryColumn({ name: 'shop_id', type: 'text' })
+  shopId!: string;
+  @PrimaryColumn({ name: 'customer_key', type: 'text' })
+  customerKey!: string;
+  @Column({ name: 'first_detected_at', type: 'timestamp with time zone', nullable: true })
+  firstDetectedAt!: Date | null;
+  @Column({ name: 'detected_at', type: 'timestamp with time zone', nullable: true })
+  detectedAt!: Date | null;
+  @Column({ name: 'detections', type: 'integer', nullable: true })
+  detections!: number | null;
+  @Column({ name: 'code_purchases', type: 'integer', nullable: true })
+  codePurchases!: number | null;
+  @Column({ name: 'orders', type: 'integer', nullable: true })
+  orders!: number | null;
+  @Column({ name: 'code_order_share', type: 'numeric', nullable: true })
+  codeOrderShare!: string | null;
+  @Column({ name: 'window_days', type: 'numeric', nullable: true })
+  windowDays!: string | null;
+  @Column({ name: 'position', type: 'text' })
+  position!: string;
+}
+
 export const READ_MODEL_ENTITIES = [
   CartEntity,
   CustomerEntity,
@@ -652,4 +742,7 @@ export const READ_MODEL_ENTITIES = [
   ExperimentEntity,
   ExperimentArmEntity,
   VariantAssignmentEntity,
+  IncentiveAssignmentEntity,
+  DiscountWithheldEntity,
+  CodeFarmerEntity,
 ];

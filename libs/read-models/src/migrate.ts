@@ -12,6 +12,7 @@ import { Models1767225600015 } from './migrations/1767225600015-models';
 import { SendTimeArms1767225600016 } from './migrations/1767225600016-send-time-arms';
 import { RoutingBands1767225600017 } from './migrations/1767225600017-routing-bands';
 import { Experiments1767225600019 } from './migrations/1767225600019-experiments';
+import { Incentives1767225600021 } from './migrations/1767225600021-incentives';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -36,6 +37,7 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
       SendTimeArms1767225600016,
       RoutingBands1767225600017,
       Experiments1767225600019,
+      Incentives1767225600021,
     ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,

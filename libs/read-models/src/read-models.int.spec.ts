@@ -125,6 +125,7 @@ describe('read models (PostgreSQL)', () => {
       'SendTimeArms1767225600016',
       'RoutingBands1767225600017',
       'Experiments1767225600019',
+      'Incentives1767225600021',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));

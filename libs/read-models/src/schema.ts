@@ -8,7 +8,7 @@ export const READ_SCHEMA = 'read';
 export interface ColumnSpec {
   readonly name: string;
   /** Postgres type as written in `jsonb_to_recordset(...) AS x(name type)`. */
-  readonly type: 'text' | 'integer' | 'numeric' | 'boolean' | 'timestamptz' | 'date' | 'text[]';
+  readonly type: 'text' | 'integer' | 'numeric' | 'boolean' | 'timestamptz' | 'date' | 'text[]' | 'integer[]';
 }
 
 export interface TableSpec {
@@ -310,6 +310,68 @@ export const VARIANT_ASSIGNMENTS: TableSpec = {
   ],
 };
 
+/** RFC 0017: one row per recovery's incentive choice, its outcome and net revenue. */
+export const INCENTIVE_ASSIGNMENTS: TableSpec = {
+  name: 'incentive_assignments',
+  key: ['recovery_id'],
+  columns: [
+    ...text('recovery_id'),
+    ...text('shop_id'),
+    ...int('step'),
+    ...text('segment'),
+    ...int('level'),
+    ...text('mode'),
+    ...num('propensity'),
+    c('levels', 'integer[]'),
+    ...text('expected_profits'),
+    ...text('reason'),
+    ...ts('chosen_at'),
+    ...int('sent_discount_percent'),
+    ...ts('ended_at'),
+    ...text('end_reason'),
+    ...text('outcome'),
+    ...int('orders'),
+    ...num('revenue'),
+    ...num('discount_cost'),
+    ...num('net_revenue'),
+    ...text('position'),
+  ],
+};
+
+/** RFC 0017: every step that went out without the discount it defines. */
+export const DISCOUNTS_WITHHELD: TableSpec = {
+  name: 'discounts_withheld',
+  key: ['recovery_id', 'step'],
+  columns: [
+    ...text('recovery_id'),
+    ...int('step'),
+    ...text('shop_id'),
+    ...text('reason'),
+    ...int('percent'),
+    ...text('detail'),
+    ...ts('withheld_at'),
+    ...text('position'),
+  ],
+};
+
+/** RFC 0017: customers detected farming recovery codes. */
+export const CODE_FARMERS: TableSpec = {
+  name: 'code_farmers',
+  key: ['shop_id', 'customer_key'],
+  columns: [
+    ...text('shop_id'),
+    ...text('customer_key'),
+    ...ts('first_detected_at'),
+    ...ts('detected_at'),
+    ...int('detections'),
+    ...int('code_purchases'),
+    ...int('orders'),
+    ...num('code_order_share'),
+    ...num('window_days'),
+    ...text('position'),
+  ],
+};
+
 export const ALL_TABLES: readonly TableSpec[] = [
   CARTS,
   CUSTOMERS,
@@ -326,6 +388,9 @@ export const ALL_TABLES: readonly TableSpec[] = [
   EXPERIMENTS,
   EXPERIMENT_ARMS,
   VARIANT_ASSIGNMENTS,
+  INCENTIVE_ASSIGNMENTS,
+  DISCOUNTS_WITHHELD,
+  CODE_FARMERS,
 ];
 
 export function qualified(spec: TableSpec): string {

@@ -18,6 +18,7 @@ import { customersProjection } from './customers';
 import { RebuildSession, type ContactVault, type Projection } from './projection';
 import { modelsProjection } from './models';
 import { experimentsProjection } from './experiments';
+import { incentivesProjection } from './incentives';
 import { recoveriesProjection } from './recoveries';
 
 export type { ApplyOptions, ContactVault, Projection } from './projection';
@@ -27,6 +28,7 @@ export { applyCustomerEvent } from './customers';
 export { discountCost } from './recoveries';
 export { applyModelEvent } from './models';
 export { applyExperimentEvent } from './experiments';
+export { applyIncentiveEvent } from './incentives';
 
 export const READ_MODEL_PROJECTIONS: readonly Projection[] = [
   cartsProjection,
@@ -34,6 +36,7 @@ export const READ_MODEL_PROJECTIONS: readonly Projection[] = [
   recoveriesProjection,
   modelsProjection,
   experimentsProjection,
+  incentivesProjection,
 ];
 
 export function findProjection(name: string): Projection | undefined {
