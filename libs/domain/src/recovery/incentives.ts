@@ -125,6 +125,11 @@ export interface IncentiveChoice {
   readonly levels: readonly number[];
   /** The uniform draw in [0, 1) the choice used (learned policy). */
   readonly draw?: number;
+  /**
+   * The policy's whole distribution over the arms at this choice ({@link incentiveArmKey}: `0 %`,
+   * `5 %`, …, `ladder`), unrounded: what a backtest needs to know which arms the log could have taken.
+   */
+  readonly probabilities?: Readonly<Record<string, number>>;
 }
 
 /** The shop's ladder as levels: 0 % and every distinct percent the sequence's steps offer, ascending. */
@@ -325,6 +330,7 @@ export function chooseIncentive(input: IncentiveInput): IncentiveChoice {
       expectedIncrementalProfit: profitsRecord(levels, undefined),
       reason: `fixed ladder (${pct(levels)})`,
       levels,
+      probabilities: Object.fromEntries(view.probabilities),
     };
   }
   const draw = input.draw;
@@ -370,5 +376,6 @@ export function chooseIncentive(input: IncentiveInput): IncentiveChoice {
     ...(view.posteriors !== undefined ? { posteriors: view.posteriors } : {}),
     levels,
     draw,
+    probabilities: Object.fromEntries(view.probabilities),
   };
 }

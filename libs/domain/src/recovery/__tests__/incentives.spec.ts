@@ -136,6 +136,7 @@ describe('the expected incremental profit rule', () => {
       const key = c.mode === 'ladder' ? 'ladder' : incentiveArmKey({ kind: 'level', percent: c.percent });
       counts.set(key, (counts.get(key) ?? 0) + 1);
       expect(c.propensity).toBeCloseTo(view.probabilities.get(key)!, 6);
+      expect(c.probabilities).toEqual(Object.fromEntries(view.probabilities));
     }
     for (const [key, p] of view.probabilities) expect((counts.get(key) ?? 0) / n).toBeCloseTo(p, 3);
   });
