@@ -175,10 +175,14 @@ describe('learned discounts in the lab (RFC 0017)', () => {
       const row = rec.incentiveRow!;
       expect(row.propensity).toBeGreaterThan(0);
       expect(row.propensity).toBeLessThanOrEqual(1);
-      expect(['explore', 'exploit']).toContain(row.mode);
-      // Every discount step of the recovery offers the chosen level, or withholds it with a reason.
-      for (const m of rec.messages.filter((x) => (rec.state.sequence?.steps[x.step]?.discountPercent ?? 0) > 0)) {
-        if (row.percent > 0) expect([m.percent, m.withheld]).toEqual([row.percent, undefined]);
+      expect(['explore', 'exploit', 'ladder']).toContain(row.mode);
+      // Every discount step of the recovery offers the chosen level (the ladder arm: the step's own
+      // percent), or withholds it with a reason.
+      for (const m of rec.messages) {
+        const stepPercent = rec.state.sequence?.steps[m.step]?.discountPercent ?? 0;
+        if (stepPercent === 0) continue;
+        if (row.mode === 'ladder') expect([m.percent, m.withheld]).toEqual([stepPercent, undefined]);
+        else if (row.percent > 0) expect([m.percent, m.withheld]).toEqual([row.percent, undefined]);
         else {
           expect(m.percent).toBe(0);
           expect(m.withheld).toBe(row.mode === 'explore' ? 'incentive-control' : 'no-level-pays');
@@ -186,7 +190,7 @@ describe('learned discounts in the lab (RFC 0017)', () => {
       }
     }
     const modes = new Set(chosen.map((r) => r.incentiveRow!.mode));
-    expect(modes).toEqual(new Set(['explore', 'exploit']));
+    expect(modes).toEqual(new Set(['explore', 'exploit', 'ladder']));
     const levels = new Set(chosen.map((r) => r.incentiveRow!.percent));
     expect(levels).toEqual(new Set([0, 5, 10, 15]));
     const withheld = new Set(chosen.flatMap((r) => r.messages.map((m) => m.withheld).filter((w) => w !== undefined)));
@@ -207,6 +211,7 @@ describe('learned discounts in the lab (RFC 0017)', () => {
       for (const other of chosen) {
         const o = other.incentiveRow!;
         if (other === rec || o.segment !== row.segment || o.decidedAt >= row.decidedAt) continue;
+        if (o.mode === 'ladder') continue; // evidence of no single level
         const ended = other.endedAt !== undefined && other.endedAt < row.decidedAt;
         if (!ended && !(o.decidedAt + window < row.decidedAt)) continue;
         const t = expected.get(o.percent) ?? { assigned: 0, recovered: 0 };

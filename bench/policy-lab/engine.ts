@@ -28,6 +28,7 @@ import {
   ignoredOtherRecoveryMessages,
   isInsideWindow,
   outcomeFromCheck,
+  playsLadder,
   responseSegmentOf,
   sendFactsFromState,
   sendTimeWindow,
@@ -37,6 +38,7 @@ import {
   type EngagementHistory,
   type EngagementProfile,
   type IncentiveEvidence,
+  type IncentiveMode,
   type RecoveryConfig,
   type RecoveryDecider,
   type RecoveryEvent,
@@ -149,7 +151,7 @@ export interface LabRecovery {
 export interface IncentiveRow {
   readonly segment: string;
   readonly percent: number;
-  readonly mode: string;
+  readonly mode: IncentiveMode;
   readonly propensity: number;
   readonly decidedAt: number;
   /** The evidence the choice was made on (learned policy: the posteriors' final outcomes per level). */
@@ -398,14 +400,15 @@ export class LabEngine {
         const row: IncentiveRow = {
           segment: d.segment as string,
           percent: d.percent as number,
-          mode: d.mode as string,
+          mode: d.mode as IncentiveMode,
           propensity: d.propensity as number,
           decidedAt: Date.parse(d.at as string),
           seen: posteriors.map((p) => ({ percent: p.percent, assigned: p.assigned, recovered: p.recovered })),
           final: false,
         };
         rec.incentiveRow = row;
-        this.incentiveSegment(row.segment).rows.push(row);
+        // A recovery that plays the ladder (fixed, or the learned policy's ladder arm) is evidence of no single level.
+        if (!playsLadder(row.mode)) this.incentiveSegment(row.segment).rows.push(row);
         break;
       }
       case 'recovery.order-attributed':
@@ -413,7 +416,7 @@ export class LabEngine {
       case 'recovery.ended': {
         rec.endedAt = Date.parse(d.at as string);
         const row = rec.incentiveRow;
-        if (row !== undefined && !row.final) {
+        if (row !== undefined && !row.final && !playsLadder(row.mode)) {
           // ended_at / end_reason on the row: final now; recovered = purchased within the window of the choice.
           const at = Date.parse(d.at as string);
           this.settle(row, d.reason === 'purchased' && at <= row.decidedAt + this.policy.config.attributionWindowMs);
@@ -699,6 +702,7 @@ export class LabEngine {
    * `incentiveEvidence` of facts.ts on the in-memory rows: per level, the segment's rows whose
    * outcome is final — ended (recovered when it ended `purchased` within the attribution window of
    * the choice), or not ended with the window closed (`decided_at + window < now`: not recovered).
+   * Recoveries that play the ladder (`fixed`, `ladder`) are evidence of no single level: no rows.
    * Rows are appended in decision order, so the closed windows are swept from the front.
    */
   private incentiveEvidence(segment: string): IncentiveEvidence {
