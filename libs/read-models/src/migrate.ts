@@ -13,6 +13,7 @@ import { SendTimeArms1767225600016 } from './migrations/1767225600016-send-time-
 import { RoutingBands1767225600017 } from './migrations/1767225600017-routing-bands';
 import { Experiments1767225600019 } from './migrations/1767225600019-experiments';
 import { Incentives1767225600021 } from './migrations/1767225600021-incentives';
+import { IncentiveUpliftArms1767225600022 } from './migrations/1767225600022-incentive-uplift-arms';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -38,6 +39,7 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
       RoutingBands1767225600017,
       Experiments1767225600019,
       Incentives1767225600021,
+      IncentiveUpliftArms1767225600022,
     ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,

@@ -126,6 +126,7 @@ describe('read models (PostgreSQL)', () => {
       'RoutingBands1767225600017',
       'Experiments1767225600019',
       'Incentives1767225600021',
+      'IncentiveUpliftArms1767225600022',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));

@@ -28,7 +28,13 @@ const env = (shopId: string, type: string, data: Record<string, unknown>): NewEv
   metadata: { shopId },
 });
 
-function recoveryEvents(shopId: string, n: number, level: number, outcome: 'recovered' | 'lost' | 'open'): NewEvent[] {
+function recoveryEvents(
+  shopId: string,
+  n: number,
+  level: number,
+  outcome: 'recovered' | 'lost' | 'open',
+  mode?: 'fixed' | 'ladder',
+): NewEvent[] {
   const recoveryId = recoveryIdFor(shopId, `cart-${level}-${n}`);
   const at = (minutes: number) => new Date(Date.UTC(2026, 11, 1, 10, minutes)).toISOString();
   const out: NewEvent[] = [
@@ -38,7 +44,7 @@ function recoveryEvents(shopId: string, n: number, level: number, outcome: 'reco
       step: 1,
       percent: level,
       propensity: level === 10 ? 0.8667 : 0.0667,
-      mode: level === 10 ? 'exploit' : 'explore',
+      mode: mode ?? (level === 10 ? 'exploit' : 'explore'),
       segment: SEGMENT,
       expectedIncrementalProfit: { '0': '0.00', '5': '-1.20', '10': '0.80' },
       reason: 'test',
@@ -129,6 +135,13 @@ describe('incentives read models (PostgreSQL)', () => {
         }
       }
     }
+    // Recoveries that played the ladder: evidence of no single level, left out of the uplift.
+    for (const [n, level, outcome, mode] of [
+      [100, 10, 'recovered', 'ladder'],
+      [101, 5, 'lost', 'fixed'],
+    ] as const) {
+      await store.append(recoveryIdFor(id, `cart-${level}-${n}`), recoveryEvents(id, n, level, outcome, mode), 'any');
+    }
     // A code farmer (no incentive choice: the step went without a code), detected twice.
     const farmerRecovery = recoveryIdFor(id, 'farmer-cart');
     await store.append(
@@ -212,7 +225,8 @@ describe('incentives read models (PostgreSQL)', () => {
     const incremental = await tables();
 
     const rows = incremental.incentive_assignments as Record<string, unknown>[];
-    expect(rows).toHaveLength(28);
+    expect(rows).toHaveLength(30);
+    expect(rows.filter((r) => r.mode === 'ladder' || r.mode === 'fixed')).toHaveLength(2);
     expect(rows.every((r) => r.shop_id === shopId)).toBe(true);
     const recovered5 = rows.find((r) => r.level === 5 && r.outcome === 'recovered')!;
     expect(recovered5).toMatchObject({ segment: SEGMENT, mode: 'explore', levels: LEVELS, end_reason: 'purchased' });
