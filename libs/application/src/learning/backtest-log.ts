@@ -1,7 +1,8 @@
 /**
  * The log a policy backtest replays (docs/policy-backtest.md): one shop's recoveries abandoned in a
  * window, each with what it recorded at its start (segments, cart value, the arm drawn and the
- * shares it was drawn with, the sequence, the send-time draw) and its settled reward.
+ * shares it was drawn with, the sequence, the send-time draw, the step variants) and at its
+ * incentive choice (the arm drawn and the distribution it was drawn from), and its settled reward.
  *
  * Reward = net revenue of the recovery: the total of the order that ended it as `purchased` (any
  * cause, attributed or not, as the lift counts it) less the discount cost of its attributed orders
@@ -15,7 +16,9 @@ import {
   fromStoredRecoveryEvent,
   parseRecoveryId,
   type ArmSettings,
+  type LoggedIncentive,
   type LoggedStart,
+  type LoggedVariant,
   type OrderPlacedData,
   type SendTimeArm,
   type SendTimeDraw,
@@ -72,6 +75,8 @@ interface Pending {
   segments?: readonly Segment[];
   sequence?: { id: string; version: number; steps: readonly SequenceStep[] };
   sendTime?: { arm: SendTimeArm; armPercent: number };
+  variants: LoggedVariant[];
+  incentive?: LoggedIncentive;
   discountPercentByStep: Map<number, number>;
   attributed: { revenue: string; discountUsed: boolean; step: number; orderId: string }[];
   endedAt?: string;
@@ -84,6 +89,8 @@ const TYPES = [
   'recovery.segmented',
   'recovery.sequence-selected',
   'recovery.send-time-assigned',
+  'recovery.variant-assigned',
+  'recovery.incentive-chosen',
   'recovery.message-sent',
   'recovery.order-attributed',
   'recovery.ended',
@@ -132,7 +139,7 @@ export async function readBacktestLog(store: EventStore, o: BacktestLogOptions):
       let r = pending.get(ev.recoveryId);
       if (r === undefined) {
         if (ev.type !== 'recovery.started') continue;
-        r = { discountPercentByStep: new Map(), attributed: [] };
+        r = { discountPercentByStep: new Map(), attributed: [], variants: [] };
         pending.set(ev.recoveryId, r);
       }
       switch (ev.type) {
@@ -159,6 +166,30 @@ export async function readBacktestLog(store: EventStore, o: BacktestLogOptions):
           break;
         case 'recovery.send-time-assigned':
           r.sendTime ??= { arm: ev.arm, armPercent: ev.armPercent };
+          break;
+        case 'recovery.variant-assigned':
+          if (!r.variants.some((v) => v.step === ev.step)) {
+            r.variants.push({
+              step: ev.step,
+              experimentId: ev.experimentId,
+              variantId: ev.variantId,
+              propensity: ev.propensity,
+              mode: ev.mode,
+              ...(ev.probabilities !== undefined ? { probabilities: ev.probabilities } : {}),
+              overrides: ev.overrides,
+            });
+          }
+          break;
+        case 'recovery.incentive-chosen':
+          r.incentive ??= {
+            step: ev.step,
+            percent: ev.percent,
+            mode: ev.mode,
+            propensity: ev.propensity,
+            segment: ev.segment,
+            ...(ev.probabilities !== undefined ? { probabilities: ev.probabilities } : {}),
+            ...(ev.posteriors !== undefined ? { posteriors: ev.posteriors } : {}),
+          };
           break;
         case 'recovery.message-sent':
           r.discountPercentByStep.set(ev.step, ev.sent?.discount?.percent ?? 0);
@@ -248,6 +279,8 @@ export async function readBacktestLog(store: EventStore, o: BacktestLogOptions):
         ? { enabled: true, armPercent: r.sendTime.armPercent }
         : (inForce[i] ?? { enabled: false }),
       ...(r.sendTime ? { sendTimeArm: r.sendTime.arm } : {}),
+      ...(r.variants.length > 0 ? { variants: r.variants } : {}),
+      ...(r.incentive !== undefined ? { incentive: r.incentive } : {}),
     };
     recoveries.push({
       recoveryId,

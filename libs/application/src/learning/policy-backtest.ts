@@ -3,8 +3,8 @@
  * settings — would have earned on the shop's logged recoveries, estimated from the randomisation the
  * log recorded (inverse propensity, self-normalised, doubly robust; 95 % intervals), against the
  * policy that ran. The candidate's probability of each logged action comes from the engine's own
- * decision code (`candidateDistribution`: the arm draw, the catalogue's first match, the send-time
- * draw) run on what each recovery recorded at its start.
+ * decision code (`candidateDistribution`: the arm draw, the catalogue's first match, the variants,
+ * the send-time draw, the incentive choice) run on what each recovery recorded (RFC 0019).
  */
 import {
   actionLabel,
@@ -12,6 +12,7 @@ import {
   loggedAction,
   actionKey,
   loggedDistribution,
+  startKey,
   validateSequenceCatalogue,
   type CandidatePolicy,
   type RecoveryConfig,
@@ -157,7 +158,7 @@ export interface BacktestResult {
 }
 
 const REWARD_MODEL =
-  'per action (arm × sequence behaviour × send-time arm): net revenue per unit of cart value, shrunk towards the pooled ratio with 10 pseudo-recoveries, cross-fitted over 2 folds (each recovery predicted by the model fitted on the other fold)';
+  'per start action (arm × sequence behaviour with its variants × send-time arm; not the incentive, which the importance weights carry): net revenue per unit of cart value, shrunk towards the pooled ratio with 10 pseudo-recoveries, cross-fitted over 2 folds (each recovery predicted by the model fitted on the other fold)';
 
 /** Runs the estimate, or says why the log cannot tell. Pure: the log is read beforehand. */
 export function backtestPolicy(
@@ -204,7 +205,7 @@ export function backtestPolicy(
     const key = actionKey(logged);
     const loggingDist = loggedDistribution(r.start) ?? [];
     const candidate = candidateDistribution(policy, r.start);
-    rows.push({ action: key, scale: r.cartValue, reward: r.reward });
+    rows.push({ action: startKey(logged), scale: r.cartValue, reward: r.reward });
     return { r, logged, key, loggingDist, candidate };
   });
   const models = crossFitted(rows, (rs) => fitRatioRewardModel(rs));
@@ -240,8 +241,11 @@ export function backtestPolicy(
       // contradict the arm drawn (edited settings mid-draw): count it as certain rather than divide by 0.
       loggedPropensity: loggedP > 0 ? loggedP : 1,
       targetProbability: targetP,
-      predictedLogged: model.predict(p.key, p.r.cartValue),
-      predictedTarget: p.candidate.reduce((s, a) => s + a.probability * model.predict(a.key, p.r.cartValue), 0),
+      predictedLogged: model.predict(startKey(p.logged), p.r.cartValue),
+      predictedTarget: p.candidate.reduce(
+        (s, a) => s + a.probability * model.predict(startKey(a.action), p.r.cartValue),
+        0,
+      ),
     });
     onRecovery?.(i + 1, prepared.length);
   });

@@ -1,26 +1,43 @@
 /**
- * A recovery's action as a policy decides it at the start, as far as the outcome can depend on it,
- * and the probability of each action under a policy — the logged one (from what the recovery
- * recorded) or a candidate's (running the engine's own decision code on the recorded inputs). An
- * off-policy estimate (policy backtest) weighs each logged outcome by the ratio of the two.
+ * A recovery's action as a policy decides it, as far as the outcome can depend on it, and the
+ * probability of each action under a policy — the logged one (from what the recovery recorded) or
+ * a candidate's (running the engine's own decision code on the recorded inputs). An off-policy
+ * estimate (policy backtest, RFC 0019) weighs each logged outcome by the ratio of the two.
  *
  * The action of one recovery:
  * - `silent`: nothing is sent — the holdout, shadow and outside-rollout arms alike (the outcome of a
  *   recovery that sent nothing does not depend on which of them it was in);
- * - `live` with the selected sequence's behaviour (step delays, channels, discounts, templates: two
- *   versions that behave alike are one action) and the send-time arm (`off` when send-time
- *   optimisation is off: nominal times, as the control arm keeps).
+ * - `live` with the behaviour of the sequence as the recovery runs it — the selected sequence with
+ *   its step variants applied (`recovery.variant-assigned`, RFC 0016; delays, channels, discounts,
+ *   templates, subjects, per-step send-time: two versions that behave alike are one action) — the
+ *   send-time arm (`off` when send-time optimisation is off), and the incentive (RFC 0017): `ladder`
+ *   (each discount step its own percent) or one level `ℓ %` on every discount step, where the
+ *   recovery reached its incentive choice (`recovery.incentive-chosen`); `none` where it did not (it
+ *   ended before its first discount step, sent nothing, was refused codes as a code farmer or in the
+ *   cooldown, or its sequence offers none: its outcome cannot depend on the incentive, so both
+ *   policies give that dimension probability 1 — the sequential argument of off-policy evaluation).
  *
- * Deterministic parts (the sequence) have probability 1 for the one chosen; randomised parts (the
- * arm draw, the send-time draw) their drawn probabilities (`armProbabilities`,
- * `sendTimeArmProbabilities`), the functions the process manager draws with.
+ * Deterministic parts (the sequence) have probability 1 for the one chosen; randomised parts their
+ * drawn probabilities: the arm draw and the send-time draw (`armProbabilities`,
+ * `sendTimeArmProbabilities`), the variants (the recorded probabilities of being best, Thompson
+ * sampling's propensities), the incentive (the recorded distribution of the choice; a candidate's
+ * from `incentiveDistribution` on the evidence the logged choice used).
  */
 import { armProbabilities, type ArmSettings, type RecoveryArm } from './arms';
-import type { RecoveryConfig } from './config';
+import { experimentSettingsOf, type RecoveryConfig } from './config';
+import {
+  incentiveArmKey,
+  incentiveDistribution,
+  ladderIsArm,
+  playsLadder,
+  type IncentiveMode,
+  type LevelPosterior,
+} from './incentives';
 import type { Segment } from './segments';
 import { sendTimeArmProbabilities, type SendTimeArm } from './send-time';
-import { selectSequence, type SequenceCatalogue, type SequenceStep } from './sequences';
+import { applyVariant, selectSequence, type SequenceCatalogue, type SequenceStep, type StepVariant } from './sequences';
 import type { DecimalString } from './types';
+import { experimentIdFor, experimentSegment, type AssignmentMode } from './variants';
 
 export interface ActionSequence {
   readonly id: string;
@@ -34,12 +51,39 @@ export type PolicyAction =
       readonly treatment: 'live';
       readonly sequence: { readonly id: string; readonly version: number; readonly signature: string };
       readonly sendTime: SendTimeArm;
+      /** `none` (no incentive choice reached), `ladder`, or one level `ℓ %` ({@link incentiveArmKey}). */
+      readonly incentive: string;
     };
 
 /** The send-time draw a recovery started under: off, or on with the share of the `on` arm. */
 export type SendTimeDraw = { readonly enabled: false } | { readonly enabled: true; readonly armPercent: number };
 
-/** What a recovery recorded at its start that a policy's decision reads, and what was decided. */
+/** A step's variant as the recovery recorded it (`recovery.variant-assigned`). */
+export interface LoggedVariant {
+  readonly step: number;
+  readonly experimentId: string;
+  readonly variantId: string;
+  readonly propensity: number;
+  readonly mode: AssignmentMode;
+  /** Every eligible variant's probability (Thompson); absent for adopted / only-variant (the one, 1). */
+  readonly probabilities?: Readonly<Record<string, number>>;
+  readonly overrides: Omit<StepVariant, 'id'>;
+}
+
+/** The recovery's incentive choice as it recorded it (`recovery.incentive-chosen`). */
+export interface LoggedIncentive {
+  readonly step: number;
+  readonly percent: number;
+  readonly mode: IncentiveMode;
+  readonly propensity: number;
+  readonly segment: string;
+  /** The logging policy's distribution over the arms (absent on choices recorded before it was). */
+  readonly probabilities?: Readonly<Record<string, number>>;
+  /** The evidence the learned choice used (assigned / recovered per level). */
+  readonly posteriors?: readonly LevelPosterior[];
+}
+
+/** What a recovery recorded that a policy's decision reads, and what was decided. */
 export interface LoggedStart {
   readonly segments: readonly Segment[];
   readonly cartValue: DecimalString;
@@ -53,11 +97,18 @@ export interface LoggedStart {
   readonly sendTimeDraw: SendTimeDraw;
   /** The send-time arm drawn (`undefined` for a recovery that drew none). */
   readonly sendTimeArm?: SendTimeArm;
+  /** The variants assigned at the start, one per step with variants (none: the steps as defined). */
+  readonly variants?: readonly LoggedVariant[];
+  /** The incentive choice, when the recovery reached one. */
+  readonly incentive?: LoggedIncentive;
 }
 
 /** A candidate policy: the shop's engine settings (defaults with its settings applied) and a sequence catalogue. */
 export interface CandidatePolicy {
-  readonly config: Pick<RecoveryConfig, 'holdoutPercent' | 'rolloutPercent' | 'shadowMode' | 'sendTime'>;
+  readonly config: Pick<
+    RecoveryConfig,
+    'holdoutPercent' | 'rolloutPercent' | 'shadowMode' | 'sendTime' | 'incentives' | 'experiments'
+  >;
   readonly catalogue: SequenceCatalogue;
 }
 
@@ -67,68 +118,268 @@ export interface WeightedAction {
   readonly probability: number;
 }
 
-/** What in a sequence changes what the customer receives: not its id, version or catalogue. */
+/** What in a sequence changes what the customer receives: not its id, version, catalogue or variant list. */
 export function sequenceSignature(steps: readonly SequenceStep[]): string {
   return JSON.stringify(
-    steps.map((s) => [s.delayMs, [...s.channels], s.discountPercent, s.template, s.helpTemplate ?? null]),
+    steps.map((s) => [
+      s.delayMs,
+      [...s.channels],
+      s.discountPercent,
+      s.template,
+      s.helpTemplate ?? null,
+      s.subject ?? null,
+      s.sendTime ?? null,
+    ]),
   );
 }
 
-export function actionKey(action: PolicyAction): string {
+/** The start's part of an action (arm, sequence behaviour, send-time arm): what the reward model is keyed by. */
+export function startKey(action: PolicyAction): string {
   return action.treatment === 'silent' ? 'silent' : `live ${action.sequence.signature} send-time:${action.sendTime}`;
 }
 
-/** A short name for reports: `silent`, `live premium@3 send-time:on`. */
+export function actionKey(action: PolicyAction): string {
+  return action.treatment === 'silent' ? 'silent' : `${startKey(action)} incentive:${action.incentive}`;
+}
+
+/** A short name for reports: `silent`, `live premium@3 send-time:on incentive:ladder`. */
 export function actionLabel(action: PolicyAction): string {
   return action.treatment === 'silent'
     ? 'silent'
-    : `live ${action.sequence.id}@${action.sequence.version} send-time:${action.sendTime}`;
+    : `live ${action.sequence.id}@${action.sequence.version} send-time:${action.sendTime} incentive:${action.incentive}`;
+}
+
+/** The steps with the variants applied. */
+function withVariants(steps: readonly SequenceStep[], variants: ReadonlyMap<number, Omit<StepVariant, 'id'>>) {
+  return steps.map((st) => {
+    const o = variants.get(st.index);
+    return o === undefined ? st : applyVariant(st, o);
+  });
+}
+
+/** The sequence as the recovery ran it: the recorded variants applied. */
+function loggedSteps(r: LoggedStart): readonly SequenceStep[] {
+  if (r.sequence === null) return [];
+  return withVariants(r.sequence.steps, new Map((r.variants ?? []).map((v) => [v.step, v.overrides])));
+}
+
+/** The incentive arm of a choice: `ladder`, or the level (a ladder of one percent is that level). */
+function incentiveKeyOf(mode: IncentiveMode, percent: number, ladder: readonly number[]): string {
+  if (!playsLadder(mode)) return incentiveArmKey({ kind: 'level', percent });
+  if (ladderIsArm(ladder)) return 'ladder';
+  return incentiveArmKey({ kind: 'level', percent: Math.max(0, ...ladder) });
+}
+
+/** The same canonical key for an arm key of `incentiveDistribution` on this ladder. */
+function canonicalIncentiveKey(key: string, ladder: readonly number[]): string {
+  return key === 'ladder' ? incentiveKeyOf('fixed', 0, ladder) : key;
+}
+
+type Behaviour = { readonly steps: readonly SequenceStep[]; readonly probability: number };
+
+/** Behaviours (variant combinations) with their probabilities; per step independent draws. */
+function combine(
+  steps: readonly SequenceStep[],
+  perStep: ReadonlyMap<number, readonly { overrides: Omit<StepVariant, 'id'>; probability: number }[]>,
+): Behaviour[] {
+  let combos: { variants: Map<number, Omit<StepVariant, 'id'>>; probability: number }[] = [
+    { variants: new Map(), probability: 1 },
+  ];
+  for (const [step, options] of perStep) {
+    const next: typeof combos = [];
+    for (const c of combos) {
+      for (const o of options) {
+        if (o.probability <= 0) continue;
+        next.push({ variants: new Map([...c.variants, [step, o.overrides]]), probability: c.probability * o.probability });
+      }
+    }
+    combos = next;
+  }
+  return combos.map((c) => ({ steps: withVariants(steps, c.variants), probability: c.probability }));
 }
 
 function distribution(
   arms: { readonly [A in RecoveryArm]: number },
-  sequence: ActionSequence | null | undefined,
+  sequence: { readonly id: string; readonly version: number } | null | undefined,
+  behaviours: readonly Behaviour[],
   sendTime: SendTimeDraw,
+  /** The incentive distribution on the logged behaviour (its signature), when the log reached a choice. */
+  incentive: { readonly signature: string; readonly probabilities: ReadonlyMap<string, number> } | undefined,
 ): WeightedAction[] {
   const live = arms['live-treated'];
-  const out: WeightedAction[] = [];
+  const out = new Map<string, WeightedAction>();
+  const add = (action: PolicyAction, probability: number) => {
+    if (probability <= 0) return;
+    const key = actionKey(action);
+    const prev = out.get(key);
+    out.set(key, { key, action, probability: (prev?.probability ?? 0) + probability });
+  };
   const silent = sequence ? arms.holdout + arms.shadow + arms['outside-rollout'] : 1;
-  if (silent > 0) out.push({ key: 'silent', action: { treatment: 'silent' }, probability: silent });
-  if (!sequence || live <= 0) return out;
-  const seq = { id: sequence.id, version: sequence.version, signature: sequenceSignature(sequence.steps) };
+  add({ treatment: 'silent' }, silent);
+  if (!sequence || live <= 0) return [...out.values()];
   const st = sendTime.enabled ? sendTimeArmProbabilities(sendTime.armPercent) : { on: 0, off: 1 };
-  for (const arm of ['on', 'off'] as const) {
-    if (st[arm] <= 0) continue;
-    const action: PolicyAction = { treatment: 'live', sequence: seq, sendTime: arm };
-    out.push({ key: actionKey(action), action, probability: live * st[arm] });
+  for (const b of behaviours) {
+    const seq = { id: sequence.id, version: sequence.version, signature: sequenceSignature(b.steps) };
+    const incentives =
+      incentive !== undefined && incentive.signature === seq.signature ? incentive.probabilities : new Map([['none', 1]]);
+    for (const arm of ['on', 'off'] as const) {
+      for (const [inc, p] of incentives) {
+        add({ treatment: 'live', sequence: seq, sendTime: arm, incentive: inc }, live * b.probability * st[arm] * p);
+      }
+    }
   }
-  return out;
+  return [...out.values()];
 }
 
 /** The action the recovery took. */
 export function loggedAction(r: LoggedStart): PolicyAction {
   if (r.arm !== 'live-treated' || r.sequence === null) return { treatment: 'silent' };
+  const steps = loggedSteps(r);
+  const inc = r.incentive;
   return {
     treatment: 'live',
-    sequence: { id: r.sequence.id, version: r.sequence.version, signature: sequenceSignature(r.sequence.steps) },
+    sequence: { id: r.sequence.id, version: r.sequence.version, signature: sequenceSignature(steps) },
     sendTime: r.sendTimeArm ?? 'off',
+    incentive:
+      inc === undefined
+        ? 'none'
+        : incentiveKeyOf(
+            inc.mode,
+            inc.percent,
+            steps.map((s) => s.discountPercent),
+          ),
   };
+}
+
+/** The logging policy's distribution over the incentive arms at the recorded choice. */
+function loggedIncentive(r: LoggedStart, ladder: readonly number[]): Map<string, number> {
+  const inc = r.incentive!;
+  if (inc.probabilities !== undefined) {
+    const out = new Map<string, number>();
+    for (const [k, p] of Object.entries(inc.probabilities)) {
+      const key = canonicalIncentiveKey(k, ladder);
+      out.set(key, (out.get(key) ?? 0) + p);
+    }
+    return out;
+  }
+  // Recorded before the distribution was: only the arm taken is known (fixed: the ladder, certain).
+  return new Map([[incentiveKeyOf(inc.mode, inc.percent, ladder), inc.mode === 'fixed' ? 1 : inc.propensity]]);
 }
 
 /** The logging policy's probability of every action at this recovery; `undefined` when its arm shares were not logged. */
 export function loggedDistribution(r: LoggedStart): WeightedAction[] | undefined {
   if (r.armSettings === null) return undefined;
-  return distribution(armProbabilities(r.armSettings), r.sequence, r.sendTimeDraw);
+  const arms = armProbabilities(r.armSettings);
+  if (r.sequence === null) return distribution(arms, null, [], r.sendTimeDraw, undefined);
+  // Per step with a recorded variant: the variants it could have drawn, with their probabilities.
+  const perStep = new Map(
+    (r.variants ?? []).map((v) => {
+      const options = r.sequence!.steps[v.step]?.variants ?? [];
+      const probs = v.probabilities ?? { [v.variantId]: 1 };
+      return [
+        v.step,
+        Object.entries(probs).map(([id, probability]) => {
+          const variant = options.find((o) => o.id === id);
+          const overrides = id === v.variantId ? v.overrides : variant !== undefined ? overridesOf(variant) : undefined;
+          return { overrides: overrides ?? v.overrides, probability: overrides === undefined ? 0 : probability };
+        }),
+      ] as const;
+    }),
+  );
+  const behaviours = combine(r.sequence.steps, perStep);
+  const steps = loggedSteps(r);
+  const incentive =
+    r.incentive === undefined || r.arm !== 'live-treated'
+      ? undefined
+      : {
+          signature: sequenceSignature(steps),
+          probabilities: loggedIncentive(
+            r,
+            steps.map((s) => s.discountPercent),
+          ),
+        };
+  return distribution(arms, r.sequence, behaviours, r.sendTimeDraw, incentive);
+}
+
+function overridesOf(v: StepVariant): Omit<StepVariant, 'id'> {
+  const { id: _id, ...rest } = v;
+  return rest;
+}
+
+/**
+ * The candidate's variants per step of its sequence: none when its experiments are off or the step
+ * has none; the logged draw's probabilities when the log ran the same experiment with the same
+ * variants (the candidate would have seen the same evidence); else uniform (an experiment the log
+ * never ran starts without evidence, where Thompson sampling draws every variant alike).
+ */
+function candidateVariants(
+  policy: CandidatePolicy,
+  sequence: { readonly id: string; readonly version: number; readonly steps: readonly SequenceStep[] },
+  r: LoggedStart,
+): Map<number, { overrides: Omit<StepVariant, 'id'>; probability: number }[]> {
+  const out = new Map<number, { overrides: Omit<StepVariant, 'id'>; probability: number }[]>();
+  if (!experimentSettingsOf(policy.config as RecoveryConfig).enabled) return out;
+  const segment = experimentSegment(r.segments);
+  for (const step of sequence.steps) {
+    const variants = step.variants ?? [];
+    if (variants.length === 0) continue;
+    const experimentId = experimentIdFor(sequence.id, sequence.version, step.index, segment);
+    const logged = (r.variants ?? []).find((v) => v.experimentId === experimentId);
+    const loggedOptions = r.sequence?.steps[step.index]?.variants ?? [];
+    const same = logged !== undefined && JSON.stringify(loggedOptions) === JSON.stringify(variants);
+    const probs = same ? (logged.probabilities ?? { [logged.variantId]: 1 }) : undefined;
+    out.set(
+      step.index,
+      variants.map((v) => ({
+        overrides: overridesOf(v),
+        probability: probs !== undefined ? (probs[v.id] ?? 0) : 1 / variants.length,
+      })),
+    );
+  }
+  return out;
 }
 
 /**
  * The candidate's probability of every action at this recovery: its arm shares, the sequence its
- * catalogue selects for the recorded segments and cart value (first match wins), its send-time draw.
+ * catalogue selects for the recorded segments and cart value (first match wins), its variants, its
+ * send-time draw, and — where the log reached an incentive choice — its incentive policy at that
+ * choice: `fixed` plays the ladder; `learned` its exploration arms and its exploit level computed
+ * with the candidate's settings on the evidence the logged choice recorded (none recorded: the
+ * prior only).
  */
 export function candidateDistribution(policy: CandidatePolicy, r: LoggedStart): WeightedAction[] {
   const sequence = selectSequence(r.segments, { value: r.cartValue }, policy.catalogue);
   const sendTime: SendTimeDraw = policy.config.sendTime.enabled
     ? { enabled: true, armPercent: policy.config.sendTime.armPercent }
     : { enabled: false };
-  return distribution(armProbabilities(policy.config), sequence, sendTime);
+  const arms = armProbabilities(policy.config);
+  if (!sequence) return distribution(arms, null, [], sendTime, undefined);
+  const behaviours = combine(sequence.steps, candidateVariants(policy, sequence, r));
+  let incentive: { signature: string; probabilities: Map<string, number> } | undefined;
+  if (r.incentive !== undefined && r.arm === 'live-treated') {
+    const steps = loggedSteps(r);
+    const ladder = steps.map((s) => s.discountPercent);
+    const posteriors = r.incentive.posteriors;
+    const view = incentiveDistribution({
+      ladder,
+      cartValue: r.cartValue,
+      segment: r.incentive.segment,
+      settings: policy.config.incentives,
+      ...(posteriors !== undefined
+        ? {
+            evidence: {
+              segment: r.incentive.segment,
+              levels: posteriors.map((p) => ({ percent: p.percent, assigned: p.assigned, recovered: p.recovered })),
+            },
+          }
+        : {}),
+    });
+    const probabilities = new Map<string, number>();
+    for (const [k, p] of view.probabilities) {
+      const key = canonicalIncentiveKey(k, ladder);
+      probabilities.set(key, (probabilities.get(key) ?? 0) + p);
+    }
+    incentive = { signature: sequenceSignature(steps), probabilities };
+  }
+  return distribution(arms, sequence, behaviours, sendTime, incentive);
 }

@@ -1,6 +1,14 @@
 import { defaultRecoveryConfig, recoveryConfig } from '../config';
-import { candidateDistribution, loggedAction, loggedDistribution, type LoggedStart } from '../policy-actions';
-import { defaultSequences } from '../sequences';
+import { chooseIncentive, DEFAULT_INCENTIVE_SETTINGS } from '../incentives';
+import {
+  actionKey,
+  candidateDistribution,
+  loggedAction,
+  loggedDistribution,
+  type CandidatePolicy,
+  type LoggedStart,
+} from '../policy-actions';
+import { defaultSequences, selectSequence } from '../sequences';
 
 const catalogue = defaultSequences(defaultRecoveryConfig);
 const welcome = catalogue.sequences[2];
@@ -15,7 +23,10 @@ const live: LoggedStart = {
 };
 const probabilities = (d: readonly { key: string; probability: number }[]) =>
   Object.fromEntries(
-    d.map((a) => [a.key.replace(/^live .* (send-time:\w+)$/, 'live $1'), Math.round(a.probability * 1e12) / 1e12]),
+    d.map((a) => [
+      a.key.replace(/^live .* (send-time:\w+) incentive:none$/, 'live $1').replace(/^live .* (send-time:\w+ incentive:.+)$/, 'live $1'),
+      Math.round(a.probability * 1e12) / 1e12,
+    ]),
   );
 
 describe('policy actions', () => {
@@ -58,5 +69,160 @@ describe('policy actions', () => {
     expect(other.filter((a) => a.action.treatment === 'live').some((a) => logged.some((l) => l.key === a.key))).toBe(
       false,
     );
+  });
+
+  describe('the incentive (RFC 0017)', () => {
+    // The sequence the catalogue selects for a new customer's 100.00 cart (welcome: 0, 5, 10, 15 %).
+    const standard = selectSequence(['new'], { value: '100.00' }, catalogue)!;
+    const ladder = standard.steps.map((st) => st.discountPercent);
+    const learnedSettings = { ...DEFAULT_INCENTIVE_SETTINGS, policy: 'learned' as const, explorationPercent: 20 };
+    const evidence = {
+      segment: 'new',
+      levels: [
+        { percent: 0, assigned: 400, recovered: 40 },
+        { percent: 5, assigned: 400, recovered: 60 },
+        { percent: 10, assigned: 400, recovered: 100 },
+        { percent: 15, assigned: 400, recovered: 104 },
+      ],
+    };
+    const choose = (draw: number) =>
+      chooseIncentive({
+        ladder,
+        stepPercent: 5,
+        cartValue: '100.00',
+        segment: 'new',
+        settings: learnedSettings,
+        evidence,
+        draw,
+      });
+    const start = (choice: ReturnType<typeof choose>): LoggedStart => ({
+      segments: ['new'],
+      cartValue: '100.00',
+      arm: 'live-treated',
+      armSettings: { holdoutPercent: 0, rolloutPercent: 100, shadowMode: false },
+      sequence: standard,
+      sendTimeDraw: { enabled: false },
+      incentive: { step: 1, ...choice },
+    });
+    const policy = (incentives: CandidatePolicy['config']['incentives']): CandidatePolicy => ({
+      config: { ...recoveryConfig({ holdoutPercent: 0, sendTime: { enabled: false } }), incentives },
+      catalogue,
+    });
+    const incentiveOf = (d: readonly { key: string; probability: number }[]) =>
+      Object.fromEntries(d.map((a) => [a.key.replace(/^.* incentive:/, ''), Math.round(a.probability * 1e9) / 1e9]));
+
+    it('a learned log: the action carries the arm drawn, the logging distribution its recorded probabilities', () => {
+      const ladderChoice = choose(0.19);
+      expect(ladderChoice.mode).toBe('ladder');
+      expect(actionKey(loggedAction(start(ladderChoice)))).toMatch(/incentive:ladder$/);
+      expect(actionKey(loggedAction(start(choose(0.09))))).toMatch(/incentive:10 %$/);
+      const exploit = choose(0.5);
+      expect(exploit.mode).toBe('exploit');
+      expect(incentiveOf(loggedDistribution(start(exploit)) ?? [])).toEqual({
+        '0 %': 0.04,
+        '5 %': 0.04,
+        [`${exploit.percent} %`]: 0.84,
+        [`${[10, 15].find((l) => l !== exploit.percent)} %`]: 0.04,
+        ladder: 0.04,
+      });
+    });
+
+    it('the fixed rules play the ladder with probability 1: supported by the learned log’s ladder arm only', () => {
+      const fixed = candidateDistribution(policy(DEFAULT_INCENTIVE_SETTINGS), start(choose(0.5)));
+      expect(incentiveOf(fixed)).toEqual({ ladder: 1 });
+      const logged = loggedDistribution(start(choose(0.5))) ?? [];
+      expect(logged.find((a) => a.key === fixed[0].key)?.probability).toBeCloseTo(0.04, 12);
+      // The weight of a recovery that drew the ladder is 1 / 0.04; of one that drew a level, 0.
+      const drewLadder = start(choose(0.19));
+      expect(actionKey(loggedAction(drewLadder))).toBe(fixed[0].key);
+    });
+
+    it('a learned candidate recomputes its exploit level with its own settings on the recorded evidence', () => {
+      const same = candidateDistribution(policy(learnedSettings), start(choose(0.5)));
+      const logged = loggedDistribution(start(choose(0.5))) ?? [];
+      for (const a of same) expect(logged.find((l) => l.key === a.key)?.probability).toBeCloseTo(a.probability, 9);
+      // At a 5 % margin no discount pays: the exploit level becomes 0 %.
+      const thin = candidateDistribution(policy({ ...learnedSettings, marginPercent: 5 }), start(choose(0.5)));
+      expect(incentiveOf(thin)['0 %']).toBeCloseTo(0.84, 9);
+      // No exploration: one level, certain.
+      const greedy = candidateDistribution(policy({ ...learnedSettings, explorationPercent: 0 }), start(choose(0.5)));
+      expect(greedy).toHaveLength(1);
+    });
+
+    it('a recovery that reached no incentive choice: the dimension is `none` under both policies', () => {
+      const none: LoggedStart = { ...start(choose(0.5)), incentive: undefined };
+      expect(actionKey(loggedAction(none))).toMatch(/incentive:none$/);
+      expect(incentiveOf(candidateDistribution(policy(DEFAULT_INCENTIVE_SETTINGS), none))).toEqual({ none: 1 });
+      expect(incentiveOf(loggedDistribution(none) ?? [])).toEqual({ none: 1 });
+    });
+
+    it('a fixed log offers the learned policy nothing but the ladder (its levels are unsupported)', () => {
+      const fixedChoice = chooseIncentive({
+        ladder,
+        stepPercent: 5,
+        cartValue: '100.00',
+        segment: 'new',
+        settings: DEFAULT_INCENTIVE_SETTINGS,
+      });
+      expect(incentiveOf(loggedDistribution(start(fixedChoice)) ?? [])).toEqual({ ladder: 1 });
+      // Recorded before the distribution was: the fixed choice is still the ladder, certain.
+      const old = { ...start(fixedChoice), incentive: { ...start(fixedChoice).incentive!, probabilities: undefined } };
+      expect(incentiveOf(loggedDistribution(old) ?? [])).toEqual({ ladder: 1 });
+    });
+  });
+
+  describe('the variants (RFC 0016)', () => {
+    const base = catalogue.sequences[2];
+    const withVariants = {
+      ...base,
+      steps: base.steps.map((st, i) =>
+        i === 1 ? { ...st, variants: [{ id: 'control' }, { id: 'quick', delayMs: st.delayMs / 2 }] } : st,
+      ),
+    };
+    const variantCatalogue = { ...catalogue, sequences: catalogue.sequences.map((q, i) => (i === 2 ? withVariants : q)) };
+    const experimentId = `${base.id}@${base.version}.s1.new`;
+    const drew = (variantId: 'control' | 'quick'): LoggedStart => ({
+      ...live,
+      sendTimeDraw: { enabled: false },
+      sendTimeArm: undefined,
+      armSettings: { holdoutPercent: 0, rolloutPercent: 100, shadowMode: false },
+      sequence: withVariants,
+      variants: [
+        {
+          step: 1,
+          experimentId,
+          variantId,
+          propensity: variantId === 'control' ? 0.3 : 0.7,
+          mode: 'thompson',
+          probabilities: { control: 0.3, quick: 0.7 },
+          overrides: variantId === 'control' ? {} : { delayMs: withVariants.steps[1].delayMs / 2 },
+        },
+      ],
+    });
+
+    it('the action is the sequence as run (the variant applied); the logging distribution the recorded probabilities', () => {
+      const logged = loggedDistribution(drew('quick')) ?? [];
+      expect(logged.map((a) => Math.round(a.probability * 1e9) / 1e9).sort()).toEqual([0.3, 0.7]);
+      const taken = logged.find((a) => a.key === actionKey(loggedAction(drew('quick'))));
+      expect(taken?.probability).toBeCloseTo(0.7, 12);
+      expect(actionKey(loggedAction(drew('quick')))).not.toBe(actionKey(loggedAction(drew('control'))));
+    });
+
+    it('a candidate without experiments runs the steps as defined: supported where a variant behaves like them', () => {
+      const fixed = candidateDistribution(
+        { config: recoveryConfig({ holdoutPercent: 0, sendTime: { enabled: false } }), catalogue },
+        drew('control'),
+      );
+      expect(fixed).toHaveLength(1);
+      expect(fixed[0].key).toBe(actionKey(loggedAction(drew('control'))));
+      expect(fixed[0].key).not.toBe(actionKey(loggedAction(drew('quick'))));
+    });
+
+    it('a candidate running the same experiment takes the logged draw’s probabilities', () => {
+      const config = recoveryConfig({ holdoutPercent: 0, sendTime: { enabled: false }, experiments: { enabled: true } });
+      const same = candidateDistribution({ config, catalogue: variantCatalogue }, drew('quick'));
+      const logged = loggedDistribution(drew('quick')) ?? [];
+      expect(same.map((a) => [a.key, a.probability]).sort()).toEqual(logged.map((a) => [a.key, a.probability]).sort());
+    });
   });
 });
