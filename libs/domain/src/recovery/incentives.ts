@@ -261,8 +261,7 @@ const pct = (levels: readonly number[]) => levels.map((l) => `${l}`).join(', ') 
 /** An incentive arm: one level on every discount step, or the ladder (each step its own percent). */
 export type IncentiveArm = { readonly kind: 'level'; readonly percent: number } | { readonly kind: 'ladder' };
 
-export const incentiveArmKey = (arm: IncentiveArm): string =>
-  arm.kind === 'ladder' ? 'ladder' : `${arm.percent} %`;
+export const incentiveArmKey = (arm: IncentiveArm): string => (arm.kind === 'ladder' ? 'ladder' : `${arm.percent} %`);
 
 /** Whether the ladder is an arm of its own: its discount steps offer more than one percent. */
 export function ladderIsArm(ladder: readonly number[]): boolean {

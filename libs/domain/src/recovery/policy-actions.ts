@@ -190,7 +190,10 @@ function combine(
     for (const c of combos) {
       for (const o of options) {
         if (o.probability <= 0) continue;
-        next.push({ variants: new Map([...c.variants, [step, o.overrides]]), probability: c.probability * o.probability });
+        next.push({
+          variants: new Map([...c.variants, [step, o.overrides]]),
+          probability: c.probability * o.probability,
+        });
       }
     }
     combos = next;
@@ -221,7 +224,9 @@ function distribution(
   for (const b of behaviours) {
     const seq = { id: sequence.id, version: sequence.version, signature: sequenceSignature(b.steps) };
     const incentives =
-      incentive !== undefined && incentive.signature === seq.signature ? incentive.probabilities : new Map([['none', 1]]);
+      incentive !== undefined && incentive.signature === seq.signature
+        ? incentive.probabilities
+        : new Map([['none', 1]]);
     for (const arm of ['on', 'off'] as const) {
       for (const [inc, p] of incentives) {
         add({ treatment: 'live', sequence: seq, sendTime: arm, incentive: inc }, live * b.probability * st[arm] * p);

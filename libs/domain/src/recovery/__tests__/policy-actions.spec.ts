@@ -24,7 +24,9 @@ const live: LoggedStart = {
 const probabilities = (d: readonly { key: string; probability: number }[]) =>
   Object.fromEntries(
     d.map((a) => [
-      a.key.replace(/^live .* (send-time:\w+) incentive:none$/, 'live $1').replace(/^live .* (send-time:\w+ incentive:.+)$/, 'live $1'),
+      a.key
+        .replace(/^live .* (send-time:\w+) incentive:none$/, 'live $1')
+        .replace(/^live .* (send-time:\w+ incentive:.+)$/, 'live $1'),
       Math.round(a.probability * 1e12) / 1e12,
     ]),
   );
@@ -179,7 +181,10 @@ describe('policy actions', () => {
         i === 1 ? { ...st, variants: [{ id: 'control' }, { id: 'quick', delayMs: st.delayMs / 2 }] } : st,
       ),
     };
-    const variantCatalogue = { ...catalogue, sequences: catalogue.sequences.map((q, i) => (i === 2 ? withVariants : q)) };
+    const variantCatalogue = {
+      ...catalogue,
+      sequences: catalogue.sequences.map((q, i) => (i === 2 ? withVariants : q)),
+    };
     const experimentId = `${base.id}@${base.version}.s1.new`;
     const drew = (variantId: 'control' | 'quick'): LoggedStart => ({
       ...live,
@@ -219,7 +224,11 @@ describe('policy actions', () => {
     });
 
     it('a candidate running the same experiment takes the logged draw’s probabilities', () => {
-      const config = recoveryConfig({ holdoutPercent: 0, sendTime: { enabled: false }, experiments: { enabled: true } });
+      const config = recoveryConfig({
+        holdoutPercent: 0,
+        sendTime: { enabled: false },
+        experiments: { enabled: true },
+      });
       const same = candidateDistribution({ config, catalogue: variantCatalogue }, drew('quick'));
       const logged = loggedDistribution(drew('quick')) ?? [];
       expect(same.map((a) => [a.key, a.probability]).sort()).toEqual(logged.map((a) => [a.key, a.probability]).sort());
