@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { seedRecoveries } from '@reclaim/application/learning/testing/seed-recoveries';
+import { levelPosteriors } from '@reclaim/domain';
 import { FakeCommerce } from '@reclaim/testing/fakes';
 import {
   ADMIN_TOKEN,
@@ -719,6 +720,182 @@ describeWithChromium('dashboard in headless Chromium', () => {
     ).toBe(true);
     expect(history.some((t) => /closed \(adopted\): everyone gets urgent/.test(t))).toBe(true);
     await page.locator('#panel-experiments').screenshot({ path: join(ARTIFACTS, 'experiments.png') });
+    await page.close();
+    expect(pageErrors.filter((e) => !/status of 403/.test(e))).toEqual([]);
+  }, 120_000);
+
+  it('the discounts panel: per segment the levels with uplift, interval and expected profit, the level offered now, withheld discounts and code farmers', async () => {
+    const shop = await registerShop(h, {
+      platform: 'shopify',
+      shopDomain: 'discounts-panel.myshopify.com',
+      webhookSecret: 'shpss_discounts_panel',
+    });
+    expect(
+      (
+        await api(h, 'PUT', `/api/shops/${shop.id}/settings`, {
+          incentives: { policy: 'learned', marginPercent: 40, explorationPercent: 20 },
+        })
+      ).status,
+    ).toBe(200);
+    // Logged choices and outcomes: price-sensitive recovers 2 of 20 at 0 % and 12 of 20 at 10 %;
+    // returning 5 of 10 at either level (10 % only costs there); one price-sensitive choice still open.
+    const plan: { segment: string; percent: number; n: number; won: number }[] = [
+      { segment: 'price-sensitive', percent: 0, n: 20, won: 2 },
+      { segment: 'price-sensitive', percent: 10, n: 20, won: 12 },
+      { segment: 'returning', percent: 0, n: 10, won: 5 },
+      { segment: 'returning', percent: 10, n: 10, won: 5 },
+    ];
+    const at = new Date(Date.now() - 10 * 24 * 3_600_000).toISOString();
+    let k = 0;
+    const envelope = (type: string, data: Record<string, unknown>) => ({
+      id: randomUUID(),
+      type,
+      schemaVersion: 1,
+      data,
+      metadata: { shopId: shop.id },
+    });
+    const choice = (recoveryId: string, segment: string, percent: number, when: string) =>
+      envelope('recovery.incentive-chosen', {
+        recoveryId,
+        at: when,
+        step: 1,
+        percent,
+        propensity: 0.1,
+        mode: 'explore',
+        segment,
+        expectedIncrementalProfit: { '0': '0.00', '10': null },
+        reason: 'explore',
+        levels: [0, 10],
+        draw: 0.05,
+      });
+    for (const p of plan) {
+      for (let i = 0; i < p.n; i++) {
+        const recoveryId = `recovery-${shop.id}-cart-disc-${k++}`;
+        const bought = i < p.won;
+        const events = [
+          choice(recoveryId, p.segment, p.percent, at),
+          ...(p.percent === 0
+            ? [
+                envelope('recovery.discount-withheld', {
+                  recoveryId,
+                  at,
+                  step: 1,
+                  reason: 'incentive-control',
+                  percent: 10,
+                }),
+              ]
+            : []),
+          envelope('recovery.ended', {
+            recoveryId,
+            at,
+            reason: bought ? 'purchased' : 'completed',
+            ...(bought ? { orderId: `o-${k}` } : {}),
+          }),
+        ];
+        await h.runtime.store.append(recoveryId, events, 'no_stream');
+      }
+    }
+    const open = `recovery-${shop.id}-cart-disc-open`;
+    await h.runtime.store.append(open, [choice(open, 'price-sensitive', 10, new Date().toISOString())], 'no_stream');
+    const farmerRecovery = `recovery-${shop.id}-cart-disc-farmer`;
+    await h.runtime.store.append(
+      farmerRecovery,
+      [
+        envelope('recovery.discount-withheld', {
+          recoveryId: farmerRecovery,
+          at,
+          step: 1,
+          reason: 'code-farmer',
+          percent: 10,
+          detail: '2 code purchases of 3 orders',
+        }),
+      ],
+      'no_stream',
+    );
+    await h.runtime.store.append(
+      `customer-${shop.id}-e-farmer1`,
+      [
+        envelope('customer.code-farming-detected', {
+          shopId: shop.id,
+          causationId: randomUUID(),
+          receivedAt: at,
+          customerKey: 'e-farmer1',
+          detectedAt: at,
+          evidence: {
+            codePurchases: [0, 1].map((j) => ({
+              recoveryId: `recovery-${shop.id}-old-${j}`,
+              orderId: `old-${j}`,
+              code: `SAVE${j}`,
+              placedAt: at,
+            })),
+            orders: 3,
+            codeOrderShare: 0.6667,
+            windowDays: 180,
+            minCodePurchases: 2,
+            minCodeOrderShare: 0.5,
+          },
+        }),
+      ],
+      'no_stream',
+    );
+    await eventually(async () => {
+      const { rows } = await h.runtime.pool.query<{ engine: number; read: number; farmers: number }>(
+        `SELECT (SELECT count(*)::int FROM engine.incentive_assignments WHERE shop_id = $1 AND ended_at IS NOT NULL) AS engine,
+                (SELECT count(*)::int FROM read.incentive_assignments WHERE shop_id = $1 AND outcome IS NOT NULL) AS read,
+                (SELECT count(*)::int FROM read.code_farmers WHERE shop_id = $1) AS farmers`,
+        [shop.id],
+      );
+      return rows[0].engine === 60 && rows[0].read === 60 && rows[0].farmers === 1 ? true : undefined;
+    }, 30_000);
+
+    const page = await openDashboard(ANALYST_TOKEN);
+    await page.selectOption('#shop', shop.id);
+    await page.waitForSelector('#discount-levels tbody tr[data-segment="price-sensitive"][data-level="10"]');
+    expect(await page.locator('#discounts-status').textContent()).toBe(
+      'Learned discounts: 20 % of choices try a level at random; margin 40 %; 1 code farmer detected.',
+    );
+    // What the domain says on the same evidence (prior strength 10, margin 40 %, a cart of 100).
+    const shown = (points: number) => (points > 0 ? '+' : '') + (points * 100).toFixed(1) + ' pts';
+    for (const segment of ['price-sensitive', 'returning']) {
+      const mine = plan.filter((p) => p.segment === segment);
+      const posteriors = levelPosteriors(
+        [0, 10],
+        { segment, levels: mine.map((p) => ({ percent: p.percent, assigned: p.n, recovered: p.won })) },
+        10,
+      );
+      const profit10 = posteriors[1].rate * (40 - 10) - posteriors[0].rate * 40;
+      const row = await page
+        .locator(`#discount-levels tbody tr[data-segment="${segment}"][data-level="10"] td`)
+        .allTextContents();
+      // Segment, Level, Outcomes, Recovered, Pending, Recovery rate, Uplift, Interval, Expected profit per 100
+      expect(row).toEqual([
+        segment,
+        '10 %',
+        String(mine[1].n),
+        String(mine[1].won),
+        segment === 'price-sensitive' ? '1' : '0',
+        (posteriors[1].rate * 100).toFixed(1) + ' %',
+        shown(posteriors[1].uplift),
+        `${shown(posteriors[1].upliftLow)} … ${shown(posteriors[1].upliftHigh)}`,
+        profit10.toFixed(2),
+      ]);
+      const chosen = await page.locator(`#discount-choices tbody tr[data-segment="${segment}"] td`).allTextContents();
+      expect(chosen[1]).toBe(profit10 > 0 ? '10 %' : 'none');
+    }
+    // The price-sensitive segment's 10 % pays (its interval above 0); the returning one's does not.
+    expect(
+      await page.locator('#discount-choices tbody tr[data-segment="price-sensitive"] td').nth(1).textContent(),
+    ).toBe('10 %');
+    expect(await page.locator('#discount-choices tbody tr[data-segment="returning"] td').nth(2).textContent()).toMatch(
+      /^no level pays \(best 10 %: -\d+\.\d\d per 100\.00\)$/,
+    );
+    const withheld = async (reason: string) =>
+      page.locator(`#discount-withheld tbody tr[data-reason="${reason}"] td`).allTextContents();
+    expect((await withheld('incentive-control')).slice(0, 3)).toEqual(['randomised 0 % arm', '30', '30']);
+    expect((await withheld('code-farmer')).slice(0, 3)).toEqual(['code farmer', '1', '1']);
+    const farmer = await page.locator('#code-farmers tbody tr[data-customer="e-farmer1"] td').allTextContents();
+    expect([farmer[0], ...farmer.slice(2)]).toEqual(['e-farmer1', '2', '3', '66.7 %']);
+    await page.locator('#panel-discounts').screenshot({ path: join(ARTIFACTS, 'discounts.png') });
     await page.close();
     expect(pageErrors.filter((e) => !/status of 403/.test(e))).toEqual([]);
   }, 120_000);

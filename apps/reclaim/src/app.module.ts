@@ -14,6 +14,7 @@ import { MESSAGE_LINK_CONTROLLERS, messageLinkProviders } from './http/messages'
 import { RecoveryAdminController } from './http/recovery-admin.controller';
 import { ModelsController } from './http/models.controller';
 import { ExperimentsController } from './http/experiments.controller';
+import { IncentivesController } from './http/incentives.controller';
 import { ShopsController } from './http/shops.controller';
 import { TokensController } from './http/tokens.controller';
 import { TwilioWebhooksController } from './http/twilio-webhooks.controller';
@@ -60,6 +61,7 @@ export class AppModule {
         RecoveryAdminController,
         ModelsController,
         ExperimentsController,
+        IncentivesController,
         CustomersController,
         ...MESSAGE_LINK_CONTROLLERS,
         TwilioWebhooksController,

@@ -168,3 +168,9 @@ export {
   type PreviewResult,
   type TestSendResult,
 } from './preview/message-previews';
+export {
+  incentiveReport,
+  PROFIT_PER_CART_VALUE,
+  type IncentiveLevelReport,
+  type IncentiveSegmentReport,
+} from './incentive-report';

@@ -227,6 +227,32 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
         <tbody></tbody>
       </table>
     </section>
+    <section class="panel" id="panel-discounts">
+      <h2>Discounts</h2>
+      <p class="hint">Discounts only where they pay: per segment, each discount level's recoveries with a final outcome,
+        its posterior recovery rate, the uplift over no discount with its 95 % interval, and the expected incremental
+        profit of offering it on a cart worth 100 (the shop's margin; what the shop would have earned anyway at 0 % is
+        subtracted). The learned policy offers the level with the highest expected profit — none where no level pays —
+        and tries every level on a share of carts. Below: steps that went out without their discount, by reason, and
+        the customers found farming codes (abandon → code → purchase, repeatedly), who get no more codes.</p>
+      <p id="discounts-status" class="hint"></p>
+      <table id="discount-choices">
+        <thead><tr><th>Segment</th><th>Offered now</th><th>Why</th><th>Ladder recoveries</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <table id="discount-levels">
+        <thead><tr><th>Segment</th><th>Level</th><th>Outcomes</th><th>Recovered</th><th>Pending</th><th>Recovery rate</th><th>Uplift vs 0 %</th><th>95 % interval</th><th>Expected profit per 100</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <table id="discount-withheld">
+        <thead><tr><th>Withheld because</th><th>Steps</th><th>Recoveries</th><th>Last</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <table id="code-farmers">
+        <thead><tr><th>Customer code</th><th>Detected</th><th>Code purchases</th><th>Orders</th><th>Share with a code</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </section>
     <section class="panel" id="panel-data-requests">
       <h2>Customer data requests</h2>
       <p class="hint">Customers who asked the shop for the data held about them (Shopify <em>customers/data_request</em>).

@@ -208,6 +208,7 @@ const CORE_JS = String.raw`
       loadDataRequests(),
       loadModel(),
       loadExperiments(),
+      loadDiscounts(),
       loadMessages(),
       loadEditor(),
     ]);
@@ -601,6 +602,65 @@ const CORE_JS = String.raw`
             ? 'closed (' + d.reason + ')' + (d.variantId ? ': everyone gets ' + d.variantId : '')
             : 'opened with ' + (d.variants || []).map(function (v) { return v.id; }).join(', ');
       return el('tr', { 'data-event': what }, [td(when(r.h.at)), td(r.name), td(what), td(detail)]);
+    });
+  }
+
+  // ------------------------------------------------------------------ discounts only where they pay (RFC 0017)
+
+  var WITHHELD_REASONS = {
+    'code-farmer': 'code farmer',
+    'no-level-pays': 'no level pays',
+    'incentive-control': 'randomised 0 % arm',
+    'recent-discount-recovery': 'recent discount recovery (cooldown)',
+    'discount-unavailable': 'the store could not create a code',
+  };
+
+  async function loadDiscounts() {
+    var line = byId('discounts-status');
+    var tables = ['discount-choices', 'discount-levels', 'discount-withheld', 'code-farmers'];
+    if (allShops()) {
+      line.textContent = 'Choose a shop to see its discounts.';
+      tables.forEach(function (t) { fillTable(t, [], 'Choose a shop.', function () { return null; }); });
+      return;
+    }
+    var res = await api('/api/shops/' + encodeURIComponent(shopId()) + '/incentives');
+    line.textContent = (res.policy === 'learned'
+      ? 'Learned discounts: ' + res.explorationPercent + ' % of choices try a level at random'
+      : 'Fixed ladder (the learned policy is off; below: what it would offer)') +
+      '; margin ' + res.marginPercent + ' %; ' + res.codeFarmers.count + ' code farmer' +
+      (res.codeFarmers.count === 1 ? '' : 's') + ' detected.';
+    fillTable('discount-choices', res.segments, 'No incentive chosen yet.', function (s) {
+      return el('tr', { 'data-segment': s.segment }, [
+        td(s.segment), td(s.exploitPercent === 0 ? 'none' : s.exploitPercent + ' %', 'num'), td(s.exploitReason),
+        num(s.ladderChoices),
+      ]);
+    });
+    var levels = [];
+    res.segments.forEach(function (s) {
+      s.levels.forEach(function (l) { levels.push({ s: s, l: l }); });
+    });
+    fillTable('discount-levels', levels, 'No incentive chosen yet.', function (r) {
+      var l = r.l;
+      var base = l.percent === 0;
+      return el('tr', {
+        'data-segment': r.s.segment, 'data-level': String(l.percent),
+        className: l.percent === r.s.exploitPercent ? 'chosen' : '',
+      }, [
+        td(r.s.segment), td(l.percent + ' %', 'num'), num(l.assigned), num(l.recovered), num(l.pending),
+        td(pct(l.rate), 'num'), td(base ? '—' : points(l.uplift), 'num'),
+        td(base ? '—' : points(l.upliftLow) + ' … ' + points(l.upliftHigh), 'num'),
+        td(l.expectedProfitPer100 === null ? '—' : fixed(l.expectedProfitPer100, 2), 'num'),
+      ]);
+    });
+    fillTable('discount-withheld', res.withheld, 'No discount withheld.', function (w) {
+      return el('tr', { 'data-reason': w.reason }, [
+        td(WITHHELD_REASONS[w.reason] || w.reason), num(w.steps), num(w.recoveries), td(when(w.lastWithheldAt)),
+      ]);
+    });
+    fillTable('code-farmers', res.codeFarmers.latest, 'No code farmer detected.', function (f) {
+      return el('tr', { 'data-customer': f.customerKey }, [
+        td(f.customerKey, 'mono'), td(when(f.detectedAt)), num(f.codePurchases), num(f.orders), td(pct(f.codeOrderShare), 'num'),
+      ]);
     });
   }
 
