@@ -362,14 +362,25 @@ describe('Klaviyo enrichment recorded as a fact', () => {
     providers.stores.klaviyo.engage(step0!.uniqueId!, 'bounced', { at: later(MINUTE) });
     const bounced = await entry('template.shopper@example.com', 'delivery-reported');
     expect(bounced).toMatchObject({ step: 0, channel: 'email' });
+    // The step-1 e-mail marked as spam: a complaint on that step (what the experiments' guardrails count).
+    providers.stores.klaviyo.engage(step1!.uniqueId!, 'complained', { at: later(6 * MINUTE) });
+    const complaint = await eventually(async () =>
+      (await history('template.shopper@example.com')).find((e) => e.kind === 'delivery-reported' && e.step === 1),
+    );
+    expect(complaint).toMatchObject({ step: 1, channel: 'email', reason: 'delivered', error: 'spam-complaint' });
 
     // The cursor is stored: nothing is read twice, and the source is healthy.
     const source = await eventually(async () => {
       const { rows } = await db.query("SELECT * FROM engine.engagement_sources WHERE source = 'klaviyo'");
-      return Number(rows[0]?.recorded) >= 4 ? rows[0] : undefined;
+      return Number(rows[0]?.recorded) >= 5 ? rows[0] : undefined;
     });
     expect(source).toMatchObject({ consecutive_failures: 0, last_error: null });
-    expect(Object.keys(source.cursor).sort()).toEqual(['Bounced Email', 'Clicked Email', 'Opened Email']);
+    expect(Object.keys(source.cursor).sort()).toEqual([
+      'Bounced Email',
+      'Clicked Email',
+      'Marked Email as Spam',
+      'Opened Email',
+    ]);
     const reads = providers.received('klaviyo').filter((r) => r.path === '/api/events' && r.method === 'GET');
     expect(reads.at(-1)!.query.filter).toMatch(/^equals\(metric_id,"[^"]+"\),greater-or-equal\(datetime,/);
   });

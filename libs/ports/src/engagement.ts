@@ -1,13 +1,15 @@
 /**
- * Engagement a provider measured on the messages it delivered (Klaviyo's opens, clicks and bounces
- * of the e-mails its flow sent for Reclaim's events), read back by polling with a durable cursor.
+ * Engagement a provider measured on the messages it delivered (Klaviyo's opens, clicks, bounces and
+ * spam complaints of the e-mails its flow sent for Reclaim's events), read back by polling with a
+ * durable cursor.
  */
 
 /** One engagement, matched to Reclaim's message by its idempotency key (`<recoveryId>:step-<n>:<channel>`). */
 export interface ProviderEngagement {
   /** The provider's id of the engagement event (for logs; duplicates are harmless). */
   readonly id: string;
-  readonly kind: 'opened' | 'clicked' | 'bounced';
+  /** `complained`: the recipient marked the e-mail as spam (the provider's feedback loop). */
+  readonly kind: 'opened' | 'clicked' | 'bounced' | 'complained';
   /** When it happened (ISO-8601). */
   readonly at: string;
   readonly messageKey: string;

@@ -387,12 +387,17 @@ export class KlaviyoStandIn implements StandIn {
    */
   engage(
     uniqueId: string,
-    kind: 'opened' | 'clicked' | 'bounced',
+    kind: 'opened' | 'clicked' | 'bounced' | 'complained',
     options: { url?: string; at?: Date } = {},
   ): KlaviyoEventRecord {
     const trigger = this.events.find((e) => e.uniqueId === uniqueId);
     if (!trigger) throw new Error(`no event with unique_id ${uniqueId}`);
-    const metric = { opened: 'Opened Email', clicked: 'Clicked Email', bounced: 'Bounced Email' }[kind];
+    const metric = {
+      opened: 'Opened Email',
+      clicked: 'Clicked Email',
+      bounced: 'Bounced Email',
+      complained: 'Marked Email as Spam',
+    }[kind];
     const record: KlaviyoEventRecord = {
       id: eventId(),
       uniqueId: null,

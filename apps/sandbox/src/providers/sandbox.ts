@@ -168,14 +168,18 @@ export async function startProviderSandbox(options: ProviderSandboxOptions = {})
       }
     }
     if (route === '/klaviyo/engagement' && req.method === 'POST') {
-      // What the merchant's Klaviyo flow would report for a Reclaim event: an open, a click or a bounce.
+      // What the merchant's Klaviyo flow would report for a Reclaim event: an open, a click, a bounce or a spam complaint.
       const parsed = parseJson(await readBody(req));
       const v = parsed.ok && isObj(parsed.value) ? parsed.value : undefined;
-      if (!v || typeof v.uniqueId !== 'string' || !['opened', 'clicked', 'bounced'].includes(v.kind as string)) {
-        return json(400, { error: 'uniqueId and kind (opened, clicked, bounced) expected' });
+      if (
+        !v ||
+        typeof v.uniqueId !== 'string' ||
+        !['opened', 'clicked', 'bounced', 'complained'].includes(v.kind as string)
+      ) {
+        return json(400, { error: 'uniqueId and kind (opened, clicked, bounced, complained) expected' });
       }
       try {
-        const record = klaviyo.engage(v.uniqueId, v.kind as 'opened' | 'clicked' | 'bounced', {
+        const record = klaviyo.engage(v.uniqueId, v.kind as 'opened' | 'clicked' | 'bounced' | 'complained', {
           ...(typeof v.url === 'string' ? { url: v.url } : {}),
         });
         return json(201, record);

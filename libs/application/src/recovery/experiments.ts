@@ -68,8 +68,17 @@ CREATE TABLE IF NOT EXISTS engine.variant_outcomes (
 );
 `;
 
-/** Twilio 30007: the carrier filtered the message as spam, the complaint an SMS provider reports. */
-const COMPLAINT_CODES = ['30007'];
+/**
+ * The error code of `recovery.delivery-reported` for an e-mail its recipient marked as spam (the
+ * provider's feedback loop, e.g. Klaviyo's "Marked Email as Spam"; status `delivered`).
+ */
+export const EMAIL_SPAM_COMPLAINT = 'spam-complaint';
+
+/**
+ * Complaints the guardrails count: an e-mail marked as spam, and Twilio 30007 (the carrier filtered
+ * the SMS as spam, the complaint an SMS provider reports).
+ */
+const COMPLAINT_CODES = [EMAIL_SPAM_COMPLAINT, '30007'];
 
 /** The index's writes for one recovery event (called by the recovery-events projector). */
 export const variantIndex = {

@@ -1,7 +1,7 @@
 /**
- * Klaviyo engagement back: the opens, clicks and bounces of the e-mails Klaviyo's flow sent for
- * Reclaim's events, read by polling Get Events (`GET /api/events`) per metric ("Opened Email",
- * "Clicked Email", "Bounced Email"), oldest first, with a durable cursor (per metric: the datetime
+ * Klaviyo engagement back: the opens, clicks, bounces and spam complaints of the e-mails Klaviyo's
+ * flow sent for Reclaim's events, read by polling Get Events (`GET /api/events`) per metric
+ * ("Opened Email", "Clicked Email", "Bounced Email", "Marked Email as Spam"), oldest first, with a durable cursor (per metric: the datetime
  * reached and the event ids seen at exactly that datetime; `page[cursor]` pages within one poll).
  *
  * Matching: an engagement event of a flow e-mail names the event that triggered the flow in
@@ -23,6 +23,7 @@ export const KLAVIYO_ENGAGEMENT_METRICS = {
   'Opened Email': 'opened',
   'Clicked Email': 'clicked',
   'Bounced Email': 'bounced',
+  'Marked Email as Spam': 'complained',
 } as const satisfies Record<string, ProviderEngagement['kind']>;
 
 type MetricName = keyof typeof KLAVIYO_ENGAGEMENT_METRICS;

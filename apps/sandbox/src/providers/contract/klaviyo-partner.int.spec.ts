@@ -170,6 +170,7 @@ describe('Klaviyo stand-in: strict like Klaviyo, and the partner adapters agains
     k.engage(key, 'opened');
     k.engage(key, 'clicked', { url: 'https://reclaim.example/t/c/abc' });
     k.engage(key, 'bounced');
+    k.engage(key, 'complained');
     // Engagement of another flow's message: its trigger is not Reclaim's.
     k.events.push({
       id: 'FOREIGN1',
@@ -186,6 +187,7 @@ describe('Klaviyo stand-in: strict like Klaviyo, and the partner adapters agains
       ['opened', key],
       ['clicked', key],
       ['bounced', key],
+      ['complained', key],
     ]);
     expect(first.items.find((i) => i.kind === 'clicked')?.targetUrl).toBe('https://reclaim.example/t/c/abc');
     const pages = sandbox.received('klaviyo').filter((r) => r.path === '/api/events' && r.method === 'GET');

@@ -15,6 +15,7 @@ import type { EventStore } from '@reclaim/event-store';
 import { describeProviderError, type EngagementCursor, type EngagementSource } from '@reclaim/ports';
 import type { EngineLog } from '../ports';
 import { loadRecovery } from '../recovery-stream';
+import { EMAIL_SPAM_COMPLAINT } from '../experiments';
 import type { RecoveryEngagementRecorder } from './message-link-recorders';
 
 export interface EngagementPollResult {
@@ -107,6 +108,16 @@ export class EngagementPoller {
         idempotencyKey: item.messageKey,
         status: 'undelivered',
         errorCode: 'bounced',
+        at,
+      });
+      return true;
+    }
+    if (item.kind === 'complained') {
+      // Delivered, then reported as spam by the recipient: the complaint the experiments' guardrails count.
+      await this.deps.recorder.recordDeliveryStatus({
+        idempotencyKey: item.messageKey,
+        status: 'delivered',
+        errorCode: EMAIL_SPAM_COMPLAINT,
         at,
       });
       return true;
