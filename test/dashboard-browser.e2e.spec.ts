@@ -899,4 +899,116 @@ describeWithChromium('dashboard in headless Chromium', () => {
     await page.close();
     expect(pageErrors.filter((e) => !/status of 403/.test(e))).toEqual([]);
   }, 120_000);
+
+  it('the experiments panel: a variant whose e-mails draw credibly more spam complaints is stopped, with the reason in its history', async () => {
+    const shop = await registerShop(h, {
+      platform: 'shopify',
+      shopDomain: 'complaints-panel.myshopify.com',
+      webhookSecret: 'shpss_complaints_panel',
+    });
+    expect(
+      (
+        await api(h, 'PUT', `/api/shops/${shop.id}/settings`, {
+          // A lenient absolute limit: only the comparison with the other variant can stop one here.
+          experiments: { enabled: true, guardrailMinMessages: 5, maxComplaintRate: 0.5, guardrailConfidence: 0.9 },
+        })
+      ).status,
+    ).toBe(200);
+    // 20 recoveries' step-0 e-mails; 6 of the 10 `urgent` ones were marked as spam (the provider's
+    // feedback loop, as the Klaviyo poll records it), none of `control`'s.
+    const experimentId = 'welcome@3.s0.new';
+    const at = new Date(Date.now() - 3_600_000).toISOString();
+    for (let i = 0; i < 20; i++) {
+      const variantId = i % 2 === 0 ? 'urgent' : 'control';
+      const recoveryId = `recovery-${shop.id}-cart-spam-${i}`;
+      const events: { type: string; data: Record<string, unknown> }[] = [
+        {
+          type: 'recovery.variant-assigned',
+          data: {
+            recoveryId,
+            at,
+            step: 0,
+            experimentId,
+            variantId,
+            propensity: 0.5,
+            segment: 'new',
+            mode: 'thompson',
+            decidedAt: at,
+            seed: i,
+            draws: 1000,
+            settled: 0,
+            arm: 'live-treated',
+            overrides: variantId === 'urgent' ? { subject: 'LAST CHANCE!!!' } : {},
+          },
+        },
+        {
+          type: 'recovery.message-sent',
+          data: {
+            recoveryId,
+            at,
+            step: 0,
+            channel: 'email',
+            messageId: `spam-m-${i}`,
+            idempotencyKey: `${recoveryId}:step-0:email`,
+          },
+        },
+      ];
+      if (variantId === 'urgent' && i < 12) {
+        events.push({
+          type: 'recovery.delivery-reported',
+          data: { recoveryId, at, step: 0, channel: 'email', status: 'delivered', errorCode: 'spam-complaint' },
+        });
+      }
+      await h.runtime.store.append(
+        recoveryId,
+        events.map((e) => ({
+          id: randomUUID(),
+          type: e.type,
+          schemaVersion: 1,
+          data: e.data,
+          metadata: { shopId: shop.id },
+        })),
+        'no_stream',
+      );
+    }
+    await eventually(async () => {
+      const { rows } = await h.runtime.pool.query<{ sent: number; complained: number }>(
+        `SELECT count(*) FILTER (WHERE sent_at IS NOT NULL)::int AS sent, count(*) FILTER (WHERE complained)::int AS complained
+           FROM engine.variant_assignments WHERE shop_id = $1`,
+        [shop.id],
+      );
+      return rows[0].sent === 20 && rows[0].complained === 6 ? true : undefined;
+    }, 30_000);
+    const evaluated = await api(h, 'POST', `/api/shops/${shop.id}/experiments/evaluate`);
+    expect(evaluated.body.events).toMatchObject({ 'experiment.variant-stopped': 1, 'experiment.closed': 1 });
+
+    const page = await openDashboard(ANALYST_TOKEN);
+    await page.selectOption('#shop', shop.id);
+    await page.waitForSelector('#experiment-history tbody tr[data-event="variant-stopped"]');
+    const stopped = await page
+      .locator('#experiment-history tbody tr[data-event="variant-stopped"] td')
+      .allTextContents();
+    expect(stopped[3]).toMatch(
+      /^urgent stopped: complaint rate 60\.00 % \(6 of 10 messages\) credibly above the other variants' 0\.00 % \(probability (9\d|100)\.\d %\)$/,
+    );
+    const closed = await page.locator('#experiment-history tbody tr[data-event="closed"] td').allTextContents();
+    expect(closed[3]).toBe('closed (one-variant-left): everyone gets control');
+    const urgent = await page.locator('#experiment-arms tbody tr[data-variant="urgent"] td').allTextContents();
+    // Experiment, Variant, Status, Assigned, Settled, Recovered, Net revenue, Discount spend, Unsubscribes, Complaints
+    expect(urgent[2]).toBe('stopped');
+    expect(urgent[9]).toBe('6');
+    // The analysts' read model says which guardrail stopped it.
+    const arm = await eventually(async () => {
+      const { rows } = await h.runtime.pool.query(
+        `SELECT status, stopped_guardrail, stopped_rate::float AS rate FROM read.experiment_arms
+          WHERE shop_id = $1 AND variant_id = 'urgent' AND status = 'stopped'`,
+        [shop.id],
+      );
+      return rows[0];
+    });
+    expect(arm).toEqual({ status: 'stopped', stopped_guardrail: 'complaint-rate-vs-others', rate: 0.6 });
+    await page.locator('#panel-experiments').screenshot({ path: join(ARTIFACTS, 'experiments-complaints.png') });
+    await page.close();
+    expect(pageErrors.filter((e) => !/status of 403/.test(e))).toEqual([]);
+  }, 120_000);
 });

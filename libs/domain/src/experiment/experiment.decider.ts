@@ -1,6 +1,7 @@
 /**
  * An experiment's decider (RFC 0016): guardrails first (a variant whose unsubscribe or complaint
- * rate is above its limit with the configured confidence is stopped), then the posteriors of the
+ * rate is above its limit with the configured confidence is stopped, and so is one whose complaint
+ * rate is credibly above the other running variants' pooled rate), then the posteriors of the
  * variants still running and their probabilities of being best; a variant is adopted when its
  * probability passes the threshold and every running variant has the minimum settled sample.
  * Randomness comes from the command's seed (recorded), evidence from the command (the application
@@ -14,6 +15,7 @@ import {
   posteriorsOf,
   probabilityBest,
   probabilityRateAbove,
+  sampleBeta,
   seededUniform,
   seedOf,
   type ArmPosterior,
@@ -157,6 +159,50 @@ export function guardrailBreach(
   return undefined;
 }
 
+/**
+ * The relative complaint guardrail: the variant's complaint rate against the pooled rate of the
+ * `others`, both with a uniform Beta prior; it breaches when P(rate > others' rate) reaches
+ * `guardrailConfidence` (Monte-Carlo, `4 × draws` paired draws from the command's seed), once the
+ * variant and the others each have `guardrailMinMessages` messages. A complaint rate no higher
+ * than the others' never breaches, so the variant with the fewest complaints is never stopped by it.
+ */
+export function complaintsAboveOthers(
+  e: VariantEvidence,
+  others: readonly VariantEvidence[],
+  settings: ExperimentSettings,
+  seed: number,
+): Omit<ExperimentVariantStoppedData, 'shopId' | 'experimentId' | 'at'> | undefined {
+  const messages = others.reduce((n, o) => n + o.messages, 0);
+  if (e.messages < settings.guardrailMinMessages || messages < settings.guardrailMinMessages) return undefined;
+  const complaints = Math.min(
+    others.reduce((n, o) => n + Math.min(o.complaints, o.messages), 0),
+    messages,
+  );
+  const mine = Math.min(e.complaints, e.messages);
+  const rate = mine / e.messages;
+  const othersRate = complaints / messages;
+  if (rate <= othersRate) return undefined;
+  const u = seededUniform(seedOf(`complaint-rate-vs-others:${e.variantId}`, seed));
+  const draws = 4 * settings.draws;
+  let above = 0;
+  for (let d = 0; d < draws; d++) {
+    if (sampleBeta(1 + mine, 1 + e.messages - mine, u) > sampleBeta(1 + complaints, 1 + messages - complaints, u)) {
+      above++;
+    }
+  }
+  const probabilityAbove = above / draws;
+  if (probabilityAbove < settings.guardrailConfidence) return undefined;
+  return {
+    variantId: e.variantId,
+    guardrail: 'complaint-rate-vs-others',
+    rate,
+    threshold: othersRate,
+    probabilityAbove,
+    messages: e.messages,
+    events: mine,
+  };
+}
+
 function decide(command: ExperimentCommand, state: ExperimentState): ExperimentEvent[] {
   if (state.status === 'closed') return [];
   const { shopId, experimentId, at, settings } = command;
@@ -179,6 +225,16 @@ function decide(command: ExperimentCommand, state: ExperimentState): ExperimentE
   for (const id of variants) {
     if (stopped.has(id)) continue;
     const breach = guardrailBreach(byId.get(id) ?? empty(id), settings, command.seed);
+    if (breach === undefined) continue;
+    out.push(event('experiment.variant-stopped', { ...ref, at, ...breach }));
+    stopped.add(id);
+  }
+  // …and one that draws credibly more complaints than the variants still running beside it.
+  for (const id of variants) {
+    if (stopped.has(id)) continue;
+    const others = variants.filter((o) => o !== id && !stopped.has(o)).map((o) => byId.get(o) ?? empty(o));
+    if (others.length === 0) continue;
+    const breach = complaintsAboveOthers(byId.get(id) ?? empty(id), others, settings, command.seed);
     if (breach === undefined) continue;
     out.push(event('experiment.variant-stopped', { ...ref, at, ...breach }));
     stopped.add(id);

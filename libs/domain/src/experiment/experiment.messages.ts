@@ -59,7 +59,12 @@ export interface ExperimentEvaluatedData extends ExperimentRef {
   readonly arms: readonly EvaluatedArm[];
 }
 
-export type Guardrail = 'unsubscribe-rate' | 'complaint-rate';
+/**
+ * `unsubscribe-rate` / `complaint-rate`: above the shop's limit; `complaint-rate-vs-others`: the
+ * variant's complaint rate is credibly above the pooled rate of the other running variants
+ * (`threshold` is then that pooled rate).
+ */
+export type Guardrail = 'unsubscribe-rate' | 'complaint-rate' | 'complaint-rate-vs-others';
 
 export interface ExperimentVariantStoppedData extends ExperimentRef {
   readonly at: IsoTimestamp;

@@ -3,6 +3,7 @@ export {
   experimentDecider,
   evolveExperiment,
   experimentSnapshot,
+  complaintsAboveOthers,
   guardrailBreach,
   initialExperimentState,
   type EvaluateExperiment,

@@ -494,6 +494,7 @@ const CORE_JS = String.raw`
 
   function fixed(value, digits) { return value === null || value === undefined ? '—' : Number(value).toFixed(digits); }
   function pct(value) { return value === null || value === undefined ? '—' : (Number(value) * 100).toFixed(1) + ' %'; }
+  function rate2(value) { return value === null || value === undefined ? '—' : (Number(value) * 100).toFixed(2) + ' %'; }
 
   async function loadModel() {
     var line = byId('model-status');
@@ -597,7 +598,10 @@ const CORE_JS = String.raw`
       var detail = what === 'variant-adopted'
         ? d.variantId + ' adopted: probability of being best ' + pct(d.probabilityBest) + ' after ' + d.samples + ' settled recoveries'
         : what === 'variant-stopped'
-          ? d.variantId + ' stopped: ' + d.guardrail + ' ' + pct(d.rate) + ' over the limit ' + pct(d.threshold)
+          ? d.guardrail === 'complaint-rate-vs-others'
+            ? d.variantId + ' stopped: complaint rate ' + rate2(d.rate) + ' (' + d.events + ' of ' + d.messages +
+              ' messages) credibly above the other variants\' ' + rate2(d.threshold) + ' (probability ' + pct(d.probabilityAbove) + ')'
+            : d.variantId + ' stopped: ' + d.guardrail + ' ' + pct(d.rate) + ' over the limit ' + pct(d.threshold)
           : what === 'closed'
             ? 'closed (' + d.reason + ')' + (d.variantId ? ': everyone gets ' + d.variantId : '')
             : 'opened with ' + (d.variants || []).map(function (v) { return v.id; }).join(', ');

@@ -316,6 +316,84 @@ describe('the experiment decider: adoption and guardrails', () => {
     expect(fine.map((e) => e.type)).not.toContain('experiment.variant-stopped');
   });
 
+  it("stops a variant whose complaint rate is credibly above the other variants' (within the absolute limit)", () => {
+    // 10 complaints in 4,000 messages (0.25 %, under the 0.3 % limit) against 2 in 4,000 (0.05 %).
+    const events = run(
+      [],
+      [
+        evidence('control', 300, 15, 50, { messages: 4000, complaints: 2 }),
+        evidence('urgent', 300, 15, 50, { messages: 4000, complaints: 10 }),
+      ],
+    );
+    expect(events.map((e) => e.type)).toEqual(['experiment.opened', 'experiment.variant-stopped', 'experiment.closed']);
+    expect(events[1].data).toMatchObject({
+      variantId: 'urgent',
+      guardrail: 'complaint-rate-vs-others',
+      rate: 0.0025,
+      threshold: 0.0005,
+      messages: 4000,
+      events: 10,
+    });
+    const p = (events[1].data as { probabilityAbove: number }).probabilityAbove;
+    expect(p).toBeGreaterThanOrEqual(0.95);
+    expect(p).toBeLessThan(1);
+    expect(events[2].data).toMatchObject({ reason: 'one-variant-left', variantId: 'control' });
+    // Replayable: the same seed gives the same probability.
+    expect(
+      run(
+        [],
+        [
+          evidence('control', 300, 15, 50, { messages: 4000, complaints: 2 }),
+          evidence('urgent', 300, 15, 50, { messages: 4000, complaints: 10 }),
+        ],
+      )[1].data,
+    ).toEqual(events[1].data);
+  });
+
+  it("does not stop on complaints that are not credibly above the others', nor with too few messages", () => {
+    const close = run(
+      [],
+      [
+        evidence('control', 300, 15, 50, { messages: 4000, complaints: 2 }),
+        evidence('urgent', 300, 15, 50, { messages: 4000, complaints: 4 }),
+      ],
+    );
+    expect(close.map((e) => e.type)).toEqual(['experiment.opened', 'experiment.evaluated']);
+    const few = run(
+      [],
+      [
+        evidence('control', 300, 15, 50, { messages: 4000, complaints: 0 }),
+        evidence('urgent', 40, 2, 50, { messages: 40, complaints: 1 }),
+      ],
+    );
+    expect(few.map((e) => e.type)).not.toContain('experiment.variant-stopped');
+  });
+
+  it('with three variants stops only the one with credibly more complaints; the others run on', () => {
+    const three: StepVariant[] = [...SUBJECTS, { id: 'short', subject: 'Still thinking?' }];
+    const cmd = {
+      ...evaluate([
+        evidence('control', 300, 15, 50, { messages: 3000, complaints: 1 }),
+        evidence('urgent', 300, 15, 50, { messages: 3000, complaints: 12 }),
+        evidence('short', 300, 16, 50, { messages: 3000, complaints: 2 }),
+      ]),
+      definition: { sequenceId: 'welcome', sequenceVersion: 1, step: 1, segment: 'new' as const, variants: three },
+    };
+    const events = experimentDecider.decide(cmd, experimentDecider.initialState());
+    expect(events.map((e) => e.type)).toEqual([
+      'experiment.opened',
+      'experiment.variant-stopped',
+      'experiment.evaluated',
+    ]);
+    expect(events[1].data).toMatchObject({
+      variantId: 'urgent',
+      guardrail: 'complaint-rate-vs-others',
+      threshold: 0.0005,
+    });
+    const evaluated = events[2] as Extract<ExperimentEvent, { type: 'experiment.evaluated' }>;
+    expect(evaluated.data.arms.map((a) => a.variantId)).toEqual(['control', 'short']);
+  });
+
   it('refuses bad settings, naming the field', () => {
     expect(() =>
       experimentDecider.decide(evaluate([], 1, { ...settings, adoptThreshold: 1.2 }), experimentDecider.initialState()),
