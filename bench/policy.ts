@@ -150,6 +150,22 @@ function printRun(run: LabRun): void {
         .join(', ');
       process.stdout.write(`  ${r.policy}: ${r.models} recovery-score models trained; routing bands: ${bands}\n`);
     }
+    if (r.experiments.length > 0) {
+      const arms = (x: PolicyResult['experiments'][number]) =>
+        x.evidence.map((v) => `${v.variantId} ${v.recovered}/${v.settled}`).join(', ');
+      process.stdout.write(`  ${r.policy}: ${r.experiments.length} experiments (recovered/settled per variant)\n`);
+      for (const x of r.experiments) {
+        const what = x.adoptedVariantId
+          ? `adopted ${x.adoptedVariantId}`
+          : x.status === 'closed'
+            ? `closed (${x.closeReason ?? ''})`
+            : x.status === 'none'
+              ? 'not evaluated yet'
+              : 'running';
+        const stopped = x.stopped.length > 0 ? `; stopped ${x.stopped.join(', ')}` : '';
+        process.stdout.write(`    ${x.experimentId}: ${what}${stopped}; ${arms(x)}\n`);
+      }
+    }
     if (r.refused > 0) process.stdout.write(`  ${r.policy}: ${r.refused} inputs refused by the deciders\n`);
   }
 }

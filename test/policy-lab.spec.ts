@@ -5,6 +5,7 @@
  * nothing without consent, no input refused by the deciders).
  */
 import { readdirSync } from 'node:fs';
+import { experimentSettingsOf } from '@reclaim/domain';
 import { join } from 'node:path';
 import { LabEngine, type EngineRun, type LabPolicy, type LabRecovery } from '../bench/policy-lab/engine';
 import {
@@ -20,6 +21,16 @@ import { loadPopulation, PopulationError, validatePopulation, type Population } 
 import { trueModel } from '../bench/policy-lab/shoppers';
 
 const DIR = join(__dirname, '..', 'bench', 'populations');
+
+/**
+ * The learning policy file with 100 Monte-Carlo draws per Thompson propensity instead of 1,000:
+ * under Jest's module sandbox the draws are ~20× slower than under node, and the assignments are
+ * the same function either way.
+ */
+function learningPolicy(): LabPolicy {
+  const p = policyOf('learning', 'learning', LEARNING_POLICY, 'learning');
+  return { ...p, config: { ...p.config, experiments: { ...experimentSettingsOf(p.config), draws: 100 } } };
+}
 const shipped = readdirSync(DIR).filter((f) => f.endsWith('.json') && !f.endsWith('.schema.json'));
 
 function errorsOf(input: unknown): { field: string; message: string }[] {
@@ -88,7 +99,7 @@ describe('the lab', () => {
   const population: Population = loadPopulation(join(DIR, 'evening-mobile.json'));
   const options = { shoppers: 800, days: 4, seed: 7 };
   const fixed = policyOf('fixed', 'fixed', FIXED_POLICY, 'fixed');
-  const learning = policyOf('learning', 'learning', LEARNING_POLICY, 'learning');
+  const learning = learningPolicy();
 
   it('gives the same figures for the same seed, and other figures for another seed', () => {
     const strip = (r: ReturnType<typeof runLab>) => r.results.map(({ runMs: _r, cpuMs: _c, ...rest }) => rest);
@@ -156,7 +167,7 @@ describe('learned discounts in the lab (RFC 0017)', () => {
   const population: Population = loadPopulation(join(DIR, 'high-organic-return.json'));
   // Longer than the attribution window (5 days), so unrecovered outcomes become final too.
   const options = { shoppers: 1500, days: 9, seed: 11 };
-  const learning = policyOf('learning', 'learning', LEARNING_POLICY, 'learning');
+  const learning = learningPolicy();
   const fixed = policyOf('fixed', 'fixed', FIXED_POLICY, 'fixed');
   let learned: EngineRun | undefined;
   const learnedRun = () =>
@@ -245,6 +256,85 @@ describe('learned discounts in the lab (RFC 0017)', () => {
       const first = rec.state.sequence!.steps.find((s) => s.discountPercent > 0)!;
       expect([row.mode, row.propensity, row.percent]).toEqual(['fixed', 1, first.discountPercent]);
       expect(rec.messages.every((m) => m.withheld === undefined)).toBe(true);
+    }
+  });
+});
+
+describe('step variants in the lab (RFC 0016)', () => {
+  const population: Population = loadPopulation(join(DIR, 'evening-mobile.json'));
+  const learning = learningPolicy();
+  let run: EngineRun | undefined;
+  const runOf = () =>
+    (run ??= new LabEngine(trueModel(population, windowOf(learning.config)), learning, {
+      shoppers: 1500,
+      days: 9,
+      seed: 13,
+    }).run());
+
+  it('the learning catalogue defines variants and the policy runs experiments', () => {
+    expect(learning.config.experiments?.enabled).toBe(true);
+    const withVariants = learning.catalogue.sequences.flatMap((q) =>
+      q.steps.filter((s) => (s.variants ?? []).length > 1),
+    );
+    expect(withVariants.length).toBeGreaterThan(0);
+  });
+
+  it('assigns live recoveries a variant by Thompson sampling with its propensity, and the step follows it', () => {
+    const r = runOf();
+    const recs = r.recoveries.filter((x): x is LabRecovery => x !== undefined && x.arm !== undefined);
+    const assigned = recs.filter((x) => (x.variantRows ?? []).length > 0);
+    expect(assigned.length).toBeGreaterThan(300);
+    // The holdout gets none.
+    expect(recs.filter((x) => x.arm === 'holdout' && x.variantRows !== undefined)).toEqual([]);
+    const variants = new Set<string>();
+    for (const rec of assigned) {
+      for (const row of rec.variantRows!) {
+        variants.add(`${row.experimentId}:${row.variantId}`);
+        expect(row.propensity).toBeGreaterThan(0);
+        expect(row.propensity).toBeLessThanOrEqual(1);
+        if (row.mode === 'thompson') expect(row.propensity).toBeLessThan(1);
+        // The recovery's step is the variant's: its definition carries the variant's overrides.
+        const defined = rec.state.sequence!.steps[row.step];
+        const catalogued = learning.catalogue.sequences
+          .find((q) => q.id === rec.state.sequence!.id)!
+          .steps[row.step].variants!.find((v) => v.id === row.variantId)!;
+        const { id: _id, ...overrides } = catalogued;
+        expect(defined).toMatchObject(overrides);
+        // An SMS goes out on a step only when the variant lists SMS.
+        for (const m of rec.messages.filter((x) => x.step === row.step)) {
+          expect(defined.channels).toContain(m.channel);
+        }
+      }
+    }
+    expect(new Set(assigned.flatMap((x) => x.variantRows!.map((v) => v.mode)))).toContain('thompson');
+    // Both variants of at least one experiment were tried.
+    const byExperiment = new Map<string, number>();
+    for (const v of variants) byExperiment.set(v.split(':')[0], (byExperiment.get(v.split(':')[0]) ?? 0) + 1);
+    expect(Math.max(...byExperiment.values())).toBeGreaterThanOrEqual(2);
+  });
+
+  it('evaluates its experiments on the lab’s own settled outcomes (opened, evidence per variant)', () => {
+    const r = runOf();
+    expect(r.experiments.length).toBeGreaterThan(0);
+    const opened = r.experiments.filter((x) => x.history.some((h) => h.type === 'experiment.opened'));
+    expect(opened.length).toBeGreaterThan(0);
+    for (const x of r.experiments) {
+      for (const v of x.evidence) {
+        expect(v.settled).toBeLessThanOrEqual(v.assignments);
+        expect(v.recovered).toBeLessThanOrEqual(v.settled);
+        expect(v.unsubscribes).toBeLessThanOrEqual(v.messages);
+      }
+      // Evidence: the live-treated rows of the experiment, counted independently.
+      const rows = r.recoveries.flatMap((rec) =>
+        (rec?.variantRows ?? []).filter((v) => v.experimentId === x.experimentId),
+      );
+      const total = x.evidence.reduce((n, v) => n + v.assignments, 0);
+      expect(total).toBe(rows.length);
+      const recovered = rows.filter(
+        (v) =>
+          v.rec.state.endReason === 'purchased' && v.rec.endedAt! <= v.decidedAt + learning.config.attributionWindowMs,
+      ).length;
+      expect(x.evidence.reduce((n, v) => n + v.recovered, 0)).toBe(recovered);
     }
   });
 });

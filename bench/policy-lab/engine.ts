@@ -25,6 +25,15 @@ import {
   controlArmChoice,
   createRecoveryDecider,
   discountBlocked,
+  experimentDecider,
+  experimentSettingsOf,
+  experimentSnapshot,
+  initialExperimentState,
+  parseExperimentId,
+  type ExperimentSnapshot,
+  type ExperimentState,
+  type StepVariant,
+  type VariantEvidence,
   ignoredOtherRecoveryMessages,
   isInsideWindow,
   outcomeFromCheck,
@@ -142,6 +151,12 @@ export interface LabRecovery {
   incentiveRow?: IncentiveRow;
   /** When it ended (`recovery.ended`). */
   endedAt?: number;
+  /** Its rows of `engine.variant_assignments` (live-treated assignments). */
+  variantRows?: VariantRow[];
+  /** `variant_outcomes.unsubscribed_at`: a channel revoked, or the end `opted-out`. */
+  unsubscribedAt?: number;
+  /** `variant_outcomes.discount_used`: some attributed order used the message's code (undefined: none attributed). */
+  discountUsed?: boolean;
 }
 
 /**
@@ -158,6 +173,52 @@ export interface IncentiveRow {
   readonly seen: readonly { readonly percent: number; readonly assigned: number; readonly recovered: number }[];
   final: boolean;
 }
+
+/**
+ * One row of `engine.variant_assignments` joined to its recovery's `engine.variant_outcomes`, for a
+ * live-treated recovery (what `experimentEvidence` reads): settled once the recovery ended or the
+ * attribution window of the assignment closed.
+ */
+export interface VariantRow {
+  readonly rec: LabRecovery;
+  readonly step: number;
+  readonly experimentId: string;
+  readonly variantId: string;
+  readonly mode: string;
+  readonly propensity: number;
+  readonly decidedAt: number;
+  sentAt?: number;
+  settled: boolean;
+}
+
+/** One experiment: its rows in assignment order, the settled rewards per variant, its stream's state. */
+interface LabExperiment {
+  readonly rows: VariantRow[];
+  head: number;
+  readonly rewards: Map<
+    string,
+    { settled: number; recovered: number; netRevenue: number; netRevenueSquares: number; assignments: number }
+  >;
+  /** The variants as assigned (id and overrides): the definition when the catalogue has none. */
+  readonly seen: Map<string, StepVariant>;
+  state: ExperimentState;
+  /** The experiment stream's events other than evaluations (opened, stopped, adopted, closed). */
+  readonly history: { readonly type: string; readonly at: number; readonly variantId?: string }[];
+}
+
+/** What became of one experiment in a run. */
+export interface ExperimentResult {
+  readonly experimentId: string;
+  readonly status: ExperimentState['status'];
+  readonly adoptedVariantId?: string;
+  readonly stopped: readonly string[];
+  readonly closeReason?: string;
+  readonly evidence: readonly VariantEvidence[];
+  readonly history: LabExperiment['history'];
+}
+
+/** The experiments' evaluator's period in the lab (the appliance's runs every minute; see docs/policy-lab.md). */
+export const EXPERIMENT_EVALUATION_MS = 6 * HOUR;
 
 /** A response segment's rows in decision order, how far the window sweep got, and the final outcomes per level. */
 interface IncentiveSegment {
@@ -229,6 +290,8 @@ export interface EngineRun {
   readonly messagesByChannel: Record<LabChannel, number>;
   readonly decisions: number;
   readonly trainings: LabEngine['trainings'];
+  /** The step variants' experiments (empty when the policy runs none). */
+  readonly experiments: readonly ExperimentResult[];
 }
 
 export interface EngineOptions {
@@ -260,6 +323,9 @@ export class LabEngine {
   private readonly started: LabRecovery[] = [];
   /** `engine.incentive_assignments` by response segment (the learned discounts' evidence). */
   private readonly incentiveRows = new Map<string, IncentiveSegment>();
+  /** The step variants' experiments by id (`engine.variant_assignments` / `variant_outcomes` and the streams). */
+  private readonly experiments = new Map<string, LabExperiment>();
+  private evaluations = 0;
   /** Every training of the recovery score: when, on how many rows, and the outcome. */
   readonly trainings: {
     readonly at: number;
@@ -311,6 +377,21 @@ export class LabEngine {
         this.agenda.push(t, () => this.retrain(truth));
       }
     }
+    if (this.runsExperiments() && n > 0) {
+      let first = Infinity;
+      let last = -Infinity;
+      for (const sh of shoppers) {
+        first = Math.min(first, sh.lastActivityAt);
+        last = Math.max(last, sh.lastActivityAt);
+      }
+      for (
+        let t = first + EXPERIMENT_EVALUATION_MS;
+        t <= last + EXPERIMENT_EVALUATION_MS;
+        t += EXPERIMENT_EVALUATION_MS
+      ) {
+        this.agenda.push(t, () => this.evaluateExperiments());
+      }
+    }
     for (let p = this.agenda.pop(); p !== undefined; p = this.agenda.pop()) {
       this.now = p.at;
       p.run();
@@ -322,6 +403,15 @@ export class LabEngine {
       messagesByChannel: this.messagesByChannel,
       decisions: this.decisions,
       trainings: this.trainings,
+      experiments: [...this.experiments].map(([experimentId, x]) => ({
+        experimentId,
+        status: x.state.status,
+        ...(x.state.adoptedVariantId !== undefined ? { adoptedVariantId: x.state.adoptedVariantId } : {}),
+        stopped: x.state.stopped,
+        ...(x.state.closeReason !== undefined ? { closeReason: x.state.closeReason } : {}),
+        evidence: this.variantEvidence(x),
+        history: x.history,
+      })),
     };
   }
 
@@ -385,6 +475,7 @@ export class LabEngine {
       }
       case 'recovery.message-sent': {
         const sent = d.sent as { discount?: { percent: number }; discountWithheld?: string } | undefined;
+        for (const v of rec.variantRows ?? []) if (v.step === d.step) v.sentAt ??= this.now;
         this.sent(
           rec,
           d.step as number,
@@ -395,6 +486,31 @@ export class LabEngine {
         );
         break;
       }
+      case 'recovery.variant-assigned': {
+        // engine.variant_assignments; only live-treated assignments are evidence (the others send nothing).
+        if (d.arm !== 'live-treated') break;
+        const experimentId = d.experimentId as string;
+        const variantId = d.variantId as string;
+        const x = this.experiment(experimentId);
+        const row: VariantRow = {
+          rec,
+          step: d.step as number,
+          experimentId,
+          variantId,
+          mode: d.mode as string,
+          propensity: d.propensity as number,
+          decidedAt: Date.parse(d.decidedAt as string),
+          settled: false,
+        };
+        x.rows.push(row);
+        this.reward(x, variantId).assignments++;
+        if (!x.seen.has(variantId)) x.seen.set(variantId, { id: variantId, ...(d.overrides as object) });
+        (rec.variantRows ??= []).push(row);
+        break;
+      }
+      case 'recovery.channel-revoked':
+        rec.unsubscribedAt ??= Date.parse(d.at as string);
+        break;
       case 'recovery.incentive-chosen': {
         const posteriors = (d.posteriors ?? []) as readonly { percent: number; assigned: number; recovered: number }[];
         const row: IncentiveRow = {
@@ -415,6 +531,12 @@ export class LabEngine {
         break;
       case 'recovery.ended': {
         rec.endedAt = Date.parse(d.at as string);
+        if (d.reason === 'opted-out') rec.unsubscribedAt ??= rec.endedAt;
+        for (const v of rec.variantRows ?? []) {
+          if (v.settled) continue;
+          const purchased = d.reason === 'purchased';
+          this.settleVariant(v, purchased && rec.endedAt <= v.decidedAt + this.policy.config.attributionWindowMs);
+        }
         const row = rec.incentiveRow;
         if (row !== undefined && !row.final && !playsLadder(row.mode)) {
           // ended_at / end_reason on the row: final now; recovered = purchased within the window of the choice.
@@ -511,6 +633,14 @@ export class LabEngine {
       shopTimeZone: this.model.population.shopTimeZone,
       sendTimeRandom: sh.sendTimeDraw,
       ...(this.scoring !== undefined ? { scoring: this.scoring } : {}),
+      ...(this.runsExperiments()
+        ? {
+            experiments: {
+              seed: Math.floor(uniform(this.options.seed, sh.index, 0, Draw.Experiments) * 2 ** 31),
+              experiments: this.experimentSnapshots(),
+            },
+          }
+        : {}),
     };
   }
 
@@ -902,8 +1032,170 @@ export class LabEngine {
       discountUsed: used,
       at: iso(this.now),
     });
+    rec.discountUsed = (rec.discountUsed ?? false) || used;
     // read.attribution's discount cost: the order's own discount when the message's code was used.
     if (used) rec.attributedDiscountCost += discount;
+  }
+
+  // ---- the step variants' experiments (RFC 0016; libs/application/src/recovery/experiments.ts) ----
+
+  /** Whether the start context carries experiments: the switch is on and the catalogue has a step with variants. */
+  private runsExperiments(): boolean {
+    return (
+      experimentSettingsOf(this.policy.config).enabled &&
+      this.policy.catalogue.sequences.some((q) => q.steps.some((st) => (st.variants ?? []).length > 0))
+    );
+  }
+
+  private experiment(id: string): LabExperiment {
+    let x = this.experiments.get(id);
+    if (x === undefined) {
+      x = { rows: [], head: 0, rewards: new Map(), seen: new Map(), state: initialExperimentState(), history: [] };
+      this.experiments.set(id, x);
+    }
+    return x;
+  }
+
+  private reward(x: LabExperiment, variantId: string) {
+    let r = x.rewards.get(variantId);
+    if (r === undefined) {
+      r = { settled: 0, recovered: 0, netRevenue: 0, netRevenueSquares: 0, assignments: 0 };
+      x.rewards.set(variantId, r);
+    }
+    return r;
+  }
+
+  /**
+   * A row's reward became known: recovered → the order's revenue (what the shopper paid: the
+   * attributed orders' revenue, else the order's total — the same figure here), else 0.
+   */
+  private settleVariant(row: VariantRow, recovered: boolean): void {
+    row.settled = true;
+    const r = this.reward(this.experiment(row.experimentId), row.variantId);
+    r.settled++;
+    if (!recovered) return;
+    const revenue = row.rec.orderTotal ?? 0;
+    r.recovered++;
+    r.netRevenue += revenue;
+    r.netRevenueSquares += revenue * revenue;
+  }
+
+  /** Rows whose attribution window closed without an end are settled, not recovered (`now > decided_at + window`). */
+  private sweep(x: LabExperiment): void {
+    const window = this.policy.config.attributionWindowMs;
+    while (x.head < x.rows.length && x.rows[x.head].decidedAt + window < this.now) {
+      const row = x.rows[x.head++];
+      if (!row.settled) this.settleVariant(row, false);
+    }
+  }
+
+  /**
+   * `experimentEvidence` at this instant, per variant ordered by id: assignments, the settled reward
+   * part, the discount cost of the recovered (the order's discount estimated from the highest percent
+   * the recovery sent, when a code was used), and the guardrail part — messages of the variant's step
+   * and unsubscribes after them (complaints: none, the lab's providers report no spam filtering).
+   */
+  private variantEvidence(x: LabExperiment): VariantEvidence[] {
+    this.sweep(x);
+    const extra = new Map<string, { discountCost: number; messages: number; unsubscribes: number }>();
+    const window = this.policy.config.attributionWindowMs;
+    for (const row of x.rows) {
+      const e = extra.get(row.variantId) ?? { discountCost: 0, messages: 0, unsubscribes: 0 };
+      extra.set(row.variantId, e);
+      const rec = row.rec;
+      if (row.sentAt !== undefined) {
+        e.messages++;
+        if (rec.unsubscribedAt !== undefined && rec.unsubscribedAt >= row.sentAt) e.unsubscribes++;
+      }
+      const recovered =
+        row.settled &&
+        rec.state.endReason === 'purchased' &&
+        rec.endedAt !== undefined &&
+        rec.endedAt <= row.decidedAt + window;
+      if (!recovered) continue;
+      const used = rec.discountUsed ?? (this.truthOf(rec.shopper).bought?.percent ?? 0) > 0;
+      const percent = Math.max(0, ...rec.messages.map((m) => m.percent));
+      if (used && percent > 0 && percent < 100) {
+        e.discountCost += Math.round((((rec.orderTotal ?? 0) * percent) / (100 - percent)) * 100) / 100;
+      }
+    }
+    return [...x.rewards]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([variantId, r]) => ({
+        variantId,
+        assignments: r.assignments,
+        settled: r.settled,
+        recovered: r.recovered,
+        netRevenue: r.netRevenue,
+        netRevenueSquares: r.netRevenueSquares,
+        discountCost: extra.get(variantId)?.discountCost ?? 0,
+        messages: extra.get(variantId)?.messages ?? 0,
+        unsubscribes: extra.get(variantId)?.unsubscribes ?? 0,
+        complaints: 0,
+      }));
+  }
+
+  /** `ExperimentSource.forShop`: every experiment with assignments, its stream's state and settled evidence. */
+  private experimentSnapshots(): Record<string, ExperimentSnapshot> {
+    const out: Record<string, ExperimentSnapshot> = {};
+    for (const [id, x] of this.experiments) {
+      this.sweep(x);
+      const arms = [...x.rewards]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([variantId, r]) => ({
+          variantId,
+          assignments: r.assignments,
+          settled: r.settled,
+          recovered: r.recovered,
+          netRevenue: r.netRevenue,
+          netRevenueSquares: r.netRevenueSquares,
+          discountCost: 0,
+          messages: 0,
+          unsubscribes: 0,
+          complaints: 0,
+        }));
+      out[id] = experimentSnapshot(x.state, arms);
+    }
+    return out;
+  }
+
+  /**
+   * `ExperimentEvaluator.evaluateShop`: per experiment not closed, `EvaluateExperiment` on its
+   * stream with the catalogue's variants and the evidence now (guardrails, posteriors, adoption).
+   */
+  private evaluateExperiments(): void {
+    const settings = experimentSettingsOf(this.policy.config);
+    const evaluation = this.evaluations++;
+    let k = 0;
+    for (const [experimentId, x] of this.experiments) {
+      k++;
+      const id = parseExperimentId(experimentId);
+      if (id === undefined || x.state.status === 'closed') continue;
+      const defined = this.policy.catalogue.sequences.find(
+        (q) => q.id === id.sequenceId && q.version === id.sequenceVersion,
+      )?.steps[id.step]?.variants;
+      const variants = defined ?? [...x.seen.values()];
+      if (x.state.status === 'none' && variants.length < 2) continue;
+      const events = experimentDecider.decide(
+        {
+          type: 'EvaluateExperiment',
+          shopId: this.shopId,
+          experimentId,
+          definition: { ...id, variants },
+          evidence: this.variantEvidence(x),
+          settings,
+          seed: Math.floor(uniform(this.options.seed, evaluation, k, Draw.Evaluation) * 2 ** 31),
+          at: iso(this.now),
+        },
+        x.state,
+      );
+      for (const e of events) {
+        x.state = experimentDecider.evolve(x.state, e);
+        if (e.type === 'experiment.evaluated') continue;
+        const variantId = (e.data as { variantId?: string }).variantId;
+        x.history.push({ type: e.type, at: this.now, ...(variantId !== undefined ? { variantId } : {}) });
+      }
+    }
   }
 
   // ---- the oracle ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import {
 import { lift, type ArmSums, type LiftResult } from '@reclaim/read-models/lift/lift';
 import fixedFile from '../policies/fixed.json';
 import learningFile from '../policies/learning.json';
-import { LabEngine, type EngineRun, type LabPolicy, type PolicyKind } from './engine';
+import { LabEngine, type EngineRun, type ExperimentResult, type LabPolicy, type PolicyKind } from './engine';
 import type { Population } from './population';
 import { trueModel, type Shopper, type TrueModel } from './shoppers';
 
@@ -131,6 +131,8 @@ export interface PolicyResult {
   readonly bands: Record<string, number>;
   /** Recovery-score models trained and put live during the run. */
   readonly models: number;
+  /** The step variants' experiments at the end of the run (empty when the policy runs none). */
+  readonly experiments: readonly ExperimentResult[];
   readonly decisions: number;
   readonly refused: number;
   /** Wall-clock and CPU time of the policy's run (the machine may be shared: CPU time is the steadier figure). */
@@ -295,6 +297,7 @@ export function runPolicy(
       : {}),
     bands,
     models: run.trainings.filter((t) => t.version !== undefined).length,
+    experiments: run.experiments,
     decisions: run.decisions,
     refused,
     runMs,

@@ -58,6 +58,10 @@ export const enum Draw {
   Delay,
   /** The learned discount policy's draw at the step its incentive is chosen (`chooseIncentive`). */
   Incentive,
+  /** The seed of a recovery's variant assignments (the start context's `experiments.seed`). */
+  Experiments,
+  /** The seed of an experiment's evaluation (counters: the evaluation, the experiment). */
+  Evaluation,
 }
 
 export interface Shopper {
