@@ -64,7 +64,17 @@ interface Entry {
     chosen: string;
     basis: string;
     segment: string;
-    candidates: { channel: string; sent: number; engaged: number; rate: number; cost: number }[];
+    propensity?: number;
+    draw?: number;
+    candidates: {
+      channel: string;
+      sent: number;
+      engaged: number;
+      rate: number;
+      cost: number;
+      sampledRate?: number;
+      probability?: number;
+    }[];
   };
   channelChoiceDetail?: string;
 }
@@ -256,7 +266,8 @@ describe('channel choice learned per segment × channel (HTTP, real engine)', ()
         MERCHANT_NAME: 'Lumen Lamps',
         MERCHANT_POSTAL_ADDRESS: '1 Analytical Way, London EC1A 1AA',
       },
-      { adapters: { channels: { email, sms } } },
+      // The channel choice's Thompson draw, fixed: the sampled choice is the same on every run.
+      { adapters: { channels: { email, sms }, channelRandom: () => 0.5 } },
     );
     email.harness = h;
     sms.harness = h;
@@ -318,22 +329,35 @@ describe('channel choice learned per segment × channel (HTTP, real engine)', ()
     const sentOf = (email: string) =>
       eventually(async () => (await historyOf(h, shopId, { email })).find((e) => e.kind === 'sent'), 30_000);
     const sentPhone = await sentOf(phone.email);
+    // Thompson sampling (RFC 0013 §2): the draw, each channel's sampled rate and probability, and the
+    // propensity of the channel sent are on the decision; SMS is the likelier choice, not a certain one.
     expect(sentPhone).toMatchObject({
       channel: 'sms',
-      channelChoice: { chosen: 'sms', basis: 'learned', segment: 'mobile-checkout-friction' },
+      channelChoice: { chosen: 'sms', basis: 'sampled', segment: 'mobile-checkout-friction', draw: 0.5 },
     });
     const smsRate = sentPhone?.channelChoice?.candidates.find((c) => c.channel === 'sms');
     const mailRate = sentPhone?.channelChoice?.candidates.find((c) => c.channel === 'email');
     expect(smsRate).toMatchObject({ sent: 3, engaged: 3, cost: 0.05 });
     expect(mailRate).toMatchObject({ sent: 3, engaged: 0, cost: 0.001 });
     expect(smsRate!.rate).toBeGreaterThan(mailRate!.rate);
-    expect(sentPhone?.channelChoiceDetail).toMatch(/^sms: highest expected value for segment mobile-checkout-friction/);
+    expect(smsRate!.sampledRate! * 249 - 0.05).toBeGreaterThan(mailRate!.sampledRate! * 249 - 0.001);
+    expect(smsRate!.probability).toBeGreaterThan(0.5);
+    expect(smsRate!.probability).toBeLessThan(1);
+    expect(mailRate!.probability).toBeGreaterThan(0);
+    expect(smsRate!.probability! + mailRate!.probability!).toBeCloseTo(1, 5);
+    expect(sentPhone?.channelChoice?.propensity).toBeCloseTo(smsRate!.probability!, 5);
+    expect(sentPhone?.channelChoiceDetail).toMatch(
+      /^sms: Thompson sampling for segment mobile-checkout-friction at value 249(\.00)? \(largest sampled rate × value − cost; probability \d+(\.\d)?%, draw 0\.5\)/,
+    );
 
     const sentDesk = await sentOf(desk.email);
     expect(sentDesk).toMatchObject({
       channel: 'email',
-      channelChoice: { chosen: 'email', basis: 'learned', segment: 'high-value-cart' },
+      channelChoice: { chosen: 'email', basis: 'sampled', segment: 'high-value-cart', draw: 0.5 },
     });
+    const deskMail = sentDesk?.channelChoice?.candidates.find((c) => c.channel === 'email');
+    expect(deskMail?.probability).toBeGreaterThan(0.5);
+    expect(sentDesk?.channelChoice?.propensity).toBeCloseTo(deskMail!.probability!, 5);
 
     // The analyst's view of the learned rates.
     const res = await summaryOf(h, shopId);

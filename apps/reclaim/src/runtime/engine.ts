@@ -84,6 +84,11 @@ export interface EngineAdapters {
   readonly categoryCacheTtlMs?: number;
   /** Engagement read back from the provider that delivers e-mail (Klaviyo); the configured one when absent. */
   readonly engagementSource?: EngagementSource;
+  /**
+   * The channel choice's uniform draws (Thompson sampling, RFC 0013 §2); `cryptoRandom` when absent.
+   * Tests fix it so a sampled choice is reproducible.
+   */
+  readonly channelRandom?: () => number;
 }
 
 /** The recovery engine's parts, built once per runtime; the `engine` role drives them. */
@@ -301,6 +306,7 @@ export function createRecoveryEngine(deps: {
         outsideRetry: config.outsideRetry,
         heldEngagement,
         effectMetrics: providerMetrics,
+        ...(deps.adapters?.channelRandom !== undefined ? { channelRandom: deps.adapters.channelRandom } : {}),
         leaseMs: config.effectLeaseMs,
         maxRequestAttempts: config.EFFECT_MAX_ATTEMPTS,
       },

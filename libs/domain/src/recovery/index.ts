@@ -113,6 +113,7 @@ export {
 } from './engagement-score';
 export {
   CHANNEL_PREFERENCE,
+  channelProbabilities,
   chooseChannel,
   describeChannelChoice,
   RESPONSE_SEGMENT_ORDER,
@@ -304,3 +305,4 @@ export {
   type SendTimeDraw,
   type WeightedAction,
 } from './policy-actions';
+export { betaCdf, logGamma } from './beta-distribution';

@@ -160,6 +160,11 @@ export interface SendCheckContext {
    * segment's tally per channel. Absent: the fixed rules decide (preference order, fatigue counter).
    */
   readonly learned?: ChannelEvidence;
+  /**
+   * A uniform draw in [0, 1) for the channel choice's Thompson sampling (RFC 0013 §2), recorded on
+   * the choice. Absent: with learned evidence, the highest expected value decides (no exploration).
+   */
+  readonly channelDraw?: number;
   /** The recovery's incentive level (`recovery.incentive-chosen`, RFC 0017); absent: the step's own percent. */
   readonly incentive?: RecoveryIncentive;
   /** The customer matches the code-farming pattern (RFC 0017): no code, whatever the policy. */
@@ -347,7 +352,9 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
     return { decision: 'defer', until: ctx.now, reason: 'support-ticket-open' };
   }
   // 2 + 6. Consent and channel. Without learned rates: SMS when the step asks for it and it is
-  // allowed, else email, else push. With them: the permitted channel of highest expected value.
+  // allowed, else email, else push. With them: Thompson sampling among the permitted channels
+  // (consent first: a channel without it is never a candidate), or without a draw the highest
+  // expected value.
   const preference: Channel[] = CHANNEL_PREFERENCE.filter((c) => ctx.step.channels.includes(c));
   const channelsSkipped: { channel: Channel; reason: SkipReason }[] = [];
   let chosen: { channel: Channel; consent: ConsentUsed } | undefined;
@@ -374,6 +381,7 @@ export function checkBeforeSend(ctx: SendCheckContext, config: RecoveryConfig = 
         ctx.learned,
         itemsValue(ctx.items),
         config.channelChoice,
+        ctx.channelDraw,
       );
       const pick = channelChoice.chosen;
       chosen = permitted.find((p) => p.channel === pick);

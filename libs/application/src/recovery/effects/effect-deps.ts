@@ -102,6 +102,8 @@ export interface EffectRunnerDeps {
   readonly effectMetrics?: EffectMetrics;
   /** The learned discount policy's draw (RFC 0017); default `cryptoRandom`. */
   readonly incentiveRandom?: () => number;
+  /** The channel choice's Thompson draw (RFC 0013 §2), recorded on the choice; default `cryptoRandom`. */
+  readonly channelRandom?: () => number;
 }
 
 /** The effect runner's defaults, in one place. */

@@ -236,6 +236,8 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
         stock: [...inventory.lines],
         ...(unavailableChannels.length > 0 ? { unavailableChannels } : {}),
         learned,
+        // One uniform per check: the channel choice samples with it and records it (with its propensity).
+        channelDraw: (deps.channelRandom ?? cryptoRandom)(),
         ...(codeFarming !== undefined ? { codeFarming } : {}),
         ...(state.incentive !== undefined ? { incentive: state.incentive } : {}),
       },

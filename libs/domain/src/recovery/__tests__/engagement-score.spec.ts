@@ -1,5 +1,7 @@
 import { DeciderSpecification } from '@reclaim/testing';
+import { betaCdf, logGamma } from '../beta-distribution';
 import {
+  channelProbabilities,
   chooseChannel,
   describeChannelChoice,
   RESPONSE_SEGMENT_ORDER,
@@ -172,6 +174,121 @@ describe('channel choice (pure)', () => {
   });
 });
 
+describe('channel choice explores: Thompson sampling with an exact propensity', () => {
+  const evidence = (sms: [number, number], email: [number, number]): ChannelEvidence => ({
+    segment: 'mobile-checkout-friction',
+    shop: { engaged: 99, sent: 498 },
+    byChannel: { sms: { engaged: sms[0], sent: sms[1] }, email: { engaged: email[0], sent: email[1] } },
+  });
+  const draws = (n: number) => Array.from({ length: n }, (_, i) => (i + 0.5) / n);
+
+  it('the Beta CDF is right where it is known in closed form', () => {
+    expect(logGamma(5)).toBeCloseTo(Math.log(24), 12);
+    expect(logGamma(0.5)).toBeCloseTo(Math.log(Math.sqrt(Math.PI)), 12);
+    expect(betaCdf(0.3, 1, 1)).toBeCloseTo(0.3, 12);
+    expect(betaCdf(0.5, 2, 2)).toBeCloseTo(0.5, 12);
+    expect(betaCdf(0.2, 2, 1)).toBeCloseTo(0.04, 12); // x²
+    expect(betaCdf(0.2, 0.5, 0.5)).toBeCloseTo((2 / Math.PI) * Math.asin(Math.sqrt(0.2)), 12);
+    expect(betaCdf(0.01, 3000, 7000) + (1 - betaCdf(0.6, 3000, 7000))).toBeLessThan(1e-12);
+    expect(() => betaCdf(0.5, 0, 1)).toThrow(/positive/);
+  });
+
+  it('a channel that looks worse early is still tried, as often as it may be the best; the rest go to the leader', () => {
+    // SMS 3 of 30, e-mail 12 of 30: e-mail leads, but SMS is not ruled out on 30 messages each.
+    const ev = evidence([3, 30], [12, 30]);
+    const choices = draws(2000).map((d) => chooseChannel(['email', 'sms'], ev, '80', choice, d));
+    const smsShare = choices.filter((c) => c.chosen === 'sms').length / choices.length;
+    const first = choices[0];
+    expect(first.basis).toBe('sampled');
+    const pSms = first.candidates.find((c) => c.channel === 'sms')!.probability!;
+    const pEmail = first.candidates.find((c) => c.channel === 'email')!.probability!;
+    expect(pSms + pEmail).toBeCloseTo(1, 6);
+    expect(pSms).toBeGreaterThan(0.001);
+    expect(pSms).toBeLessThan(0.1);
+    // The recorded propensity is what the sampling actually does (2,000 draws: ±0.01, 5 sd).
+    expect(Math.abs(smsShare - pSms)).toBeLessThan(0.01);
+    for (const c of choices) expect(c.propensity).toBeCloseTo(c.chosen === 'sms' ? pSms : pEmail, 6);
+    // Without a draw: the posterior means, e-mail every time (no exploration), propensity 1.
+    expect(chooseChannel(['email', 'sms'], ev, '80', choice)).toMatchObject({
+      chosen: 'email',
+      basis: 'learned',
+      propensity: 1,
+    });
+  });
+
+  it('the propensity matches the sampling for three channels, an untried one and unequal costs', () => {
+    const ev: ChannelEvidence = {
+      segment: 'vip',
+      shop: { engaged: 60, sent: 300 },
+      byChannel: { sms: { engaged: 14, sent: 60 }, email: { engaged: 12, sent: 60 }, push: { engaged: 0, sent: 0 } },
+    };
+    const settings = { ...choice, costs: { email: 0.001, sms: 3, push: 0 } };
+    const choices = draws(3000).map((d) => chooseChannel(['email', 'sms', 'push'], ev, '40', settings, d));
+    const probabilities = new Map(choices[0].candidates.map((c) => [c.channel, c.probability!]));
+    for (const channel of ['sms', 'email', 'push'] as const) {
+      const share = choices.filter((c) => c.chosen === channel).length / choices.length;
+      // 3,000 draws: one sd ≤ 0.009.
+      expect(Math.abs(share - probabilities.get(channel)!)).toBeLessThan(0.03);
+    }
+    // Push has no message of its own yet: its rate is the shop's prior, wide, so it is explored.
+    expect(probabilities.get('push')!).toBeGreaterThan(0.1);
+  });
+
+  it('is reproducible from the recorded draw, and refuses a draw outside [0, 1)', () => {
+    const ev = evidence([9, 30], [12, 30]);
+    const a = chooseChannel(['email', 'sms'], ev, '80', choice, 0.37);
+    expect(chooseChannel(['sms', 'email'], ev, '80', choice, 0.37)).toEqual(a);
+    expect(a.draw).toBe(0.37);
+    expect(a.candidates.every((c) => c.sampledRate !== undefined && c.sampledRate > 0 && c.sampledRate < 1)).toBe(true);
+    const chosen = a.candidates.find((c) => c.channel === a.chosen)!;
+    for (const c of a.candidates) {
+      expect(chosen.sampledRate! * 80 - chosen.cost).toBeGreaterThanOrEqual(c.sampledRate! * 80 - c.cost - 1e-3);
+    }
+    expect(() => chooseChannel(['email', 'sms'], ev, '80', choice, 1)).toThrow(/draw must be in \[0, 1\)/);
+    expect(() => chooseChannel(['email', 'sms'], ev, '80', choice, Number.NaN)).toThrow(/draw/);
+  });
+
+  it('consent first: one permitted channel is certain; too little evidence keeps the preference order', () => {
+    expect(chooseChannel(['email'], evidence([30, 30], [0, 30]), '80', choice, 0.9)).toMatchObject({
+      chosen: 'email',
+      basis: 'sampled',
+      propensity: 1,
+    });
+    expect(chooseChannel(['email', 'sms'], evidence([0, 0], [1, 1]), '80', choice, 0.9)).toMatchObject({
+      chosen: 'sms',
+      basis: 'default-order',
+      propensity: 1,
+    });
+    // Nothing to win: the cheaper channel, certainly.
+    expect(
+      channelProbabilities(
+        [
+          { alpha: 2, beta: 2, cost: 0.05 },
+          { alpha: 1, beta: 9, cost: 0.001 },
+        ],
+        0,
+      ),
+    ).toEqual([0, 1]);
+    // Two identical posteriors at equal cost: a coin toss.
+    const [p, q] = channelProbabilities(
+      [
+        { alpha: 4, beta: 7, cost: 0 },
+        { alpha: 4, beta: 7, cost: 0 },
+      ],
+      50,
+    );
+    expect(p).toBeCloseTo(0.5, 4);
+    expect(q).toBeCloseTo(0.5, 4);
+  });
+
+  it('describes the sampling, its probability and the draw in one line', () => {
+    const c = chooseChannel(['email', 'sms'], evidence([3, 30], [12, 30]), '80', choice, 0.25);
+    expect(describeChannelChoice(c)).toMatch(
+      /^email: Thompson sampling for segment mobile-checkout-friction at value 80 \(largest sampled rate × value − cost; probability 9\d\.\d%, draw 0\.25\); sms 12\.5% \(3\/30\) sampled \d+\.\d% − cost 0\.05 → [\d.]+, chosen \d\.\d% of the time/,
+    );
+  });
+});
+
 const step = (index: number, channels: SequenceStep['channels'] = ['email', 'sms']): SequenceStep => ({
   index,
   delayMs: index * HOUR,
@@ -314,6 +431,25 @@ describe('checkBeforeSend with what the engine learned', () => {
       byChannel: { email: { engaged: 6, sent: 30 }, push: { engaged: 6, sent: 30 } },
     };
     expect(checkBeforeSend({ ...allowed, learned: evidence })).toMatchObject({ decision: 'send', channel: 'push' });
+  });
+
+  it('with a draw the check samples among the consented channels and records the draw and propensity', () => {
+    const sampled = checkBeforeSend(ctx({ learned: learned([2, 30], [12, 30]), channelDraw: 0.5 }));
+    expect(sampled).toMatchObject({ decision: 'send', channelChoice: { basis: 'sampled', draw: 0.5 } });
+    if (sampled.decision !== 'send') throw new Error('expected a send');
+    expect(sampled.channel).toBe(sampled.channelChoice?.chosen);
+    expect(sampled.channelChoice?.propensity).toBeGreaterThan(0);
+    // Whatever the draw, a channel without consent is never sampled.
+    for (const d of [0, 0.2, 0.4, 0.6, 0.8, 0.99]) {
+      const noSms = checkBeforeSend(
+        ctx({
+          learned: learned([30, 30], [0, 30]),
+          consent: { email: consent, sms: { status: 'not-subscribed' } },
+          channelDraw: d,
+        }),
+      );
+      expect(noSms).toMatchObject({ channel: 'email', channelChoice: { chosen: 'email', propensity: 1 } });
+    }
   });
 });
 
