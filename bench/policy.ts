@@ -181,6 +181,8 @@ export interface SeedSummary {
   readonly seeds: number;
   readonly incremental: Record<string, ReturnType<typeof stats>>;
   readonly learningOverFixed?: ReturnType<typeof stats>;
+  /** learning − fixed incremental net revenue per seed (the ratio means little where the fixed rules earn ≈ 0). */
+  readonly learningMinusFixed?: ReturnType<typeof stats>;
   readonly overOracle: Record<string, ReturnType<typeof stats>>;
   readonly coverage: Record<string, { covered: number; measured: number }>;
 }
@@ -205,11 +207,16 @@ function summarise(population: string, runs: readonly LabRun[]): SeedSummary {
     names.includes('learning') && names.includes('fixed')
       ? stats(by('learning').map((r, i) => r.incrementalNet / by('fixed')[i].incrementalNet))
       : undefined;
+  const learningMinusFixed =
+    names.includes('learning') && names.includes('fixed')
+      ? stats(by('learning').map((r, i) => r.incrementalNet - by('fixed')[i].incrementalNet))
+      : undefined;
   return {
     population,
     seeds: runs.length,
     incremental,
     ...(learningOverFixed ? { learningOverFixed } : {}),
+    ...(learningMinusFixed ? { learningMinusFixed } : {}),
     overOracle,
     coverage,
   };
@@ -230,6 +237,8 @@ function printSummary(s: SeedSummary): void {
   }
   if (s.learningOverFixed)
     process.stdout.write(`  learning ÷ fixed incremental net revenue: ${f(s.learningOverFixed)}\n`);
+  if (s.learningMinusFixed)
+    process.stdout.write(`  learning − fixed incremental net revenue: ${f(s.learningMinusFixed, 0)}\n`);
 }
 
 function main(): void {
