@@ -15,10 +15,14 @@
  *
  * BENCH_SEEDS (default 1,2,3) are used below 100,000 rows, BENCH_LARGE_SEEDS (default 1) from
  * 100,000 rows on (one 200,000-row run: the machine is shared). BENCH_POWER_SIZE (default 20000).
+ * BENCH_XGBOOST=1 adds the cross-check with XGBoost (`gbt/xgboost.ts`: held-out AUC of ml-xgboost
+ * trained with the minimal trees' depth, learning rate and rounds) where the table fits it.
  */
 import { cpus, loadavg } from 'node:os';
 import { compare, GBT_SETTINGS, MARGIN, verdict, type Comparison, type Truth } from './gbt/compare';
 import type { BoostingOptions } from './gbt/boosted-trees';
+import { loadXgboost, XGBOOST_MAX_CELLS } from './gbt/xgboost';
+import type { XGBoostConstructor } from 'ml-xgboost';
 
 const list = (v: string | undefined, fallback: string) => (v ?? fallback).split(',').filter(Boolean).map(Number);
 const SIZES = list(process.env.BENCH_SIZES, '2000,20000,200000');
@@ -26,6 +30,7 @@ const SEEDS = list(process.env.BENCH_SEEDS, '1,2,3');
 const LARGE_SEEDS = list(process.env.BENCH_LARGE_SEEDS, '1');
 const POWER = process.env.BENCH_POWER !== '0';
 const POWER_SIZE = Number(process.env.BENCH_POWER_SIZE ?? 20000);
+const XGBOOST = process.env.BENCH_XGBOOST === '1';
 /** The sizes whose verdicts decide (RFC 0009). */
 const DECIDING = [20000, 200000];
 
@@ -52,12 +57,18 @@ function header(): void {
 
 function line(r: Comparison): void {
   const { logistic: l, gbt: g, truth: t } = r;
+  const xgb =
+    r.xgboost === undefined
+      ? ''
+      : r.xgboost === null
+        ? ` | XGBoost: table over ${XGBOOST_MAX_CELLS} cells, not run`
+        : ` | XGBoost AUC ${f4(r.xgboost.auc)} (${r.xgboost.trainSeconds.toFixed(1)} s)`;
   console.log(
     `${pad(r.size, 7)} ${pad(r.seed, 5)} ${pad(r.windowRows, 6)} ${f4(r.rate)} | ${f4(l.auc)} ${f4(g.auc)} ${f4(t.auc)} | ` +
       `${f4(l.brier)} ${f4(g.brier)} ${f4(t.brier)} | ${f4(l.ece)} ${f4(g.ece)} ${f4(t.ece)} | ` +
       `${pad(l.trainSeconds.toFixed(2), 11)} ${pad(g.trainSeconds.toFixed(2), 6)} | ` +
       `${pad(l.scoreMicrosPerRow.toFixed(1), 10)} ${pad(g.scoreMicrosPerRow.toFixed(1), 5)} | ` +
-      `${pad((l.modelBytes / 1024).toFixed(1), 6)} ${pad((g.modelBytes / 1024).toFixed(1), 6)} | ${pad(g.rounds, 6)}`,
+      `${pad((l.modelBytes / 1024).toFixed(1), 6)} ${pad((g.modelBytes / 1024).toFixed(1), 6)} | ${pad(g.rounds, 6)}${xgb}`,
   );
 }
 
@@ -75,12 +86,13 @@ function run(
   truth: Truth,
   sizes: readonly number[],
   s: Omit<BoostingOptions, 'columns' | 'kinds'>,
+  xgboost?: XGBoostConstructor,
 ): Map<number, Comparison[]> {
   const bySize = new Map<number, Comparison[]>();
   header();
   for (const size of sizes) {
     for (const seed of size >= 100_000 ? LARGE_SEEDS : SEEDS) {
-      const r = compare(size, seed, truth, s);
+      const r = compare(size, seed, truth, s, xgboost);
       bySize.set(size, [...(bySize.get(size) ?? []), r]);
       line(r);
     }
@@ -88,8 +100,9 @@ function run(
   return bySize;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const s = settings();
+  const xgboost = XGBOOST ? await loadXgboost() : undefined;
   console.log('gradient-boosted trees vs the engine logistic score (trainChallenger), shopper simulator population');
   console.log(`time-ordered: oldest 80 % fit, newest 20 % judged; sizes ${SIZES.join(', ')}`);
   console.log(`seeds ${SEEDS.join(', ')} (below 100,000 rows), ${LARGE_SEEDS.join(', ')} (from 100,000 rows)`);
@@ -107,7 +120,7 @@ function main(): void {
       .join(' ')} on ${cpus().length} cores (timings are wall clock)`,
   );
   console.log('');
-  const bySize = run('simulator', SIZES, s);
+  const bySize = run('simulator', SIZES, s, xgboost);
   console.log('');
   const wins = new Map<number, boolean>();
   for (const [size, runs] of bySize) wins.set(size, judge(`${size} rows`, runs));
@@ -133,4 +146,7 @@ function main(): void {
   }
 }
 
-main();
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

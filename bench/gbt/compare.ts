@@ -18,7 +18,9 @@ import {
 } from '@reclaim/learning';
 import { trainChallenger, type TrainingRow } from '@reclaim/application';
 import { shopperPopulation } from '@reclaim/application/learning/testing/shopper-population';
+import type { XGBoostConstructor } from 'ml-xgboost';
 import { boostedProbability, trainBoostedTrees, type BoostingOptions } from './boosted-trees';
+import { xgboostCheck, type XgboostCheck } from './xgboost';
 
 /** The margin fixed in RFC 0009 before the first run. */
 export const MARGIN = { auc: 0.01, ece: 0.005 } as const;
@@ -106,6 +108,8 @@ export interface Comparison {
   readonly logistic: ModelFigures;
   readonly gbt: ModelFigures & { readonly rounds: number };
   readonly truth: { readonly auc: number; readonly brier: number; readonly ece: number };
+  /** The cross-check with XGBoost (`xgboost.ts`) when asked for; null when the table is too large for it. */
+  readonly xgboost?: XgboostCheck | null;
 }
 
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -129,6 +133,7 @@ export function compare(
   seed: number,
   truthKind: Truth = 'simulator',
   settings: Omit<BoostingOptions, 'columns' | 'kinds'> = GBT_SETTINGS,
+  xgboost?: XGBoostConstructor,
 ): Comparison {
   const { rows, truth } = population(size, seed, truthKind);
   const truthOf = new Map(rows.map((r, i) => [r.recoveryId, truth[i]]));
@@ -178,6 +183,16 @@ export function compare(
       rounds: gbt.training.rounds,
     },
     truth: { auc: rocAuc(pTrue, y), brier: mTrue.brier, ece: mTrue.ece },
+    ...(xgboost
+      ? {
+          xgboost:
+            xgboostCheck(xgboost, fit, window, {
+              maxDepth: gbt.training.maxDepth,
+              learningRate: gbt.training.learningRate,
+              rounds: gbt.training.rounds,
+            }) ?? null,
+        }
+      : {}),
   };
 }
 
