@@ -11,8 +11,8 @@ import { SCORE_COLUMN_KINDS, SCORE_COLUMNS } from '@reclaim/domain';
 import { encode, fitEncoder, rocAuc, type FeatureRecord } from '@reclaim/learning';
 import type { XGBoostConstructor } from 'ml-xgboost';
 
-/** ml-xgboost copies the training matrix (float32) onto the WebAssembly stack (5 MB). */
-export const XGBOOST_MAX_CELLS = 1_100_000;
+/** ml-xgboost copies the training matrix (float32) onto the WebAssembly stack (5 MB): 16,000 × 70 cells fit, 40,000 × 70 do not. */
+export const XGBOOST_MAX_CELLS = 1_250_000;
 
 export interface XgboostCheck {
   readonly auc: number;
@@ -20,7 +20,9 @@ export interface XgboostCheck {
 }
 
 export async function loadXgboost(): Promise<XGBoostConstructor> {
-  return (await import('ml-xgboost')) as unknown as XGBoostConstructor;
+  // CommonJS module whose export is a promise of the class; loaded only when asked for (WebAssembly).
+  const loaded = (await import('ml-xgboost')) as unknown as { default?: Promise<XGBoostConstructor> };
+  return await (loaded.default ?? (loaded as unknown as Promise<XGBoostConstructor>));
 }
 
 /** Undefined when the table is too large for the library (the reason is the caller's to print). */
