@@ -9,12 +9,25 @@
  * - Then the segment's log says 5 % pays (outcomes appended as the engine records them): the second
  *   cart gets 5 % on every discount step, the level the domain computes on that evidence.
  *
+ * - A customer of a shop on the fixed ladder abandons, gets a 5 % code and buys with it, twice: at
+ *   the third abandonment's discount step they are a code farmer — `customer.code-farming-detected`
+ *   (read.code_farmers) and the step goes out without a code (`discount-withheld{code-farmer}`).
+ *
  * Polling only, no timed assertions.
  */
 import { randomUUID } from 'node:crypto';
 import { incentiveDistribution, DEFAULT_INCENTIVE_SETTINGS } from '@reclaim/domain';
 import { FakeCommerce } from '@reclaim/testing/fakes';
-import { ANALYST_TOKEN, api, eventually, hmacBase64, post, startHarness, type Harness } from './support/harness';
+import {
+  ANALYST_TOKEN,
+  api,
+  eventually,
+  hmacBase64,
+  post,
+  registerShop,
+  startHarness,
+  type Harness,
+} from './support/harness';
 import { shopifyCheckout, shopifyOrder } from './support/payloads';
 
 const SECRET = 'shpss_incentives_learned';
@@ -50,6 +63,10 @@ describe('learned discounts through the appliance (webhooks → choice → withh
         HOLDOUT_PERCENT: '0',
         TIMER_TICK: '200ms',
         MERCHANT_POSTAL_ADDRESS: '5 Margin Street, Leeds',
+        // The code farmer below abandons, gets a code and buys with it three times within a minute.
+        PURCHASE_GRACE: '1s',
+        DISCOUNT_COOLDOWN: '1s',
+        FREQUENCY_CAP: '1s',
       },
       { adapters: { commerce } },
     );
@@ -271,4 +288,107 @@ describe('learned discounts through the appliance (webhooks → choice → withh
     });
     expect(paidRow).toEqual({ level: 5, mode: 'exploit', sent_discount_percent: 5 });
   }, 180_000);
+
+  it('a customer who buys with recovery codes again and again is detected as a code farmer and gets no more codes', async () => {
+    const domain = 'code-farm.myshopify.com';
+    const secret = 'shpss_code_farm';
+    const shop = await registerShop(h, {
+      platform: 'shopify',
+      shopDomain: domain,
+      webhookSecret: secret,
+      timezone: afternoonZone(new Date()),
+    });
+    // The fixed ladder (0 %, 5 %, 10 %); nothing but the farming rule may hold a step back.
+    expect(
+      (
+        await api(h, 'PUT', `/api/shops/${shop.id}/settings`, {
+          mode: 'live',
+          fatigue: { enabled: false },
+          engagementScore: { enabled: false },
+        })
+      ).status,
+    ).toBe(200);
+    const send = (topic: string, body: string) =>
+      post(h, '/webhooks/shopify', body, {
+        'content-type': 'application/json',
+        'x-shopify-topic': topic,
+        'x-shopify-shop-domain': domain,
+        'x-shopify-api-version': '2025-01',
+        'x-shopify-webhook-id': randomUUID(),
+        'x-shopify-hmac-sha256': hmacBase64(secret, body),
+      });
+    const email = 'fay.farmer@example.com';
+    const key = h.runtime.vault.subjectFor(shop.id, { email }) as string;
+    const historyOf = async (recoveryId: string) => {
+      const res = await api(h, 'GET', `/api/customers/${shop.id}/${key}/history`, undefined, ANALYST_TOKEN);
+      expect(res.status).toBe(200);
+      return (res.body.entries as (HistoryEntry & { recoveryId: string })[]).filter((e) => e.recoveryId === recoveryId);
+    };
+    for (let n = 0; n < 3; n++) {
+      const token = `farm-${n}-${randomUUID()}`;
+      const recoveryId = `recovery-${shop.id}-cart-${token}`;
+      expect((await send('checkouts/update', checkout(token, email))).status).toBe(200);
+      if (n < 2) {
+        // Step 1 carries a 5 % code; the customer orders with it.
+        const code = await eventually(async () => {
+          const sent = (await historyOf(recoveryId)).find((e) => e.kind === 'sent' && e.step === 1);
+          return sent?.discountCode;
+        }, 60_000);
+        expect(commerce.codes.find((c) => c.cartId === `cart-${token}`)).toMatchObject({ code, percent: 5 });
+        const order = shopifyOrder({
+          checkoutToken: token,
+          orderId: `880000000000000${n}`,
+          placedAt: new Date().toISOString(),
+        })
+          .replace(/ada@example\.com/g, email)
+          .replace(
+            '"discount_codes": []',
+            `"discount_codes": [{"code": "${code}", "amount": "12.45", "type": "percentage"}]`,
+          );
+        expect((await send('orders/create', order)).status).toBe(200);
+        await eventually(async () => (await historyOf(recoveryId)).find((e) => e.kind === 'ended'), 60_000);
+        // The next cart comes later than PURCHASE_GRACE after this order (else it counts as bought already).
+        await new Promise((r) => setTimeout(r, 2_500));
+        continue;
+      }
+      // Third time: two code purchases of two orders — a code farmer; step 1 goes out without a code.
+      const entries = await eventually(async () => {
+        const e = await historyOf(recoveryId);
+        return e.some((x) => x.kind === 'sent' && x.step === 2) ? e : undefined;
+      }, 60_000);
+      const withheld = entries.filter((e) => e.kind === 'discount-withheld');
+      expect(withheld.map((e) => [e.step, e.reason])).toEqual([
+        [1, 'code-farmer'],
+        [2, 'code-farmer'],
+      ]);
+      expect(withheld[0].detail).toMatch(/^no 5 % code \(code-farmer\): /);
+      expect(entries.filter((e) => e.kind === 'sent').map((e) => e.discountCode)).toEqual([
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      expect(commerce.codes.filter((c) => c.cartId === `cart-${token}`)).toEqual([]);
+      // A farmer gets no incentive choice (it would contaminate the arms).
+      expect(entries.filter((e) => e.kind === 'incentive-chosen')).toEqual([]);
+    }
+    const farmer = await eventually(async () => {
+      const { rows } = await h.runtime.pool.query(
+        `SELECT customer_key, detections, code_purchases, orders, code_order_share::float AS share
+           FROM read.code_farmers WHERE shop_id = $1`,
+        [shop.id],
+      );
+      return rows[0];
+    });
+    expect(farmer).toEqual({ customer_key: key, detections: 1, code_purchases: 2, orders: 2, share: 1 });
+    await eventually(async () => {
+      const { rows } = await h.runtime.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM read.discounts_withheld WHERE shop_id = $1 AND reason = 'code-farmer'`,
+        [shop.id],
+      );
+      return rows[0].n === 2 ? true : undefined;
+    });
+    const report = await api(h, 'GET', `/api/shops/${shop.id}/incentives`, undefined, ANALYST_TOKEN);
+    expect(report.body.codeFarmers).toMatchObject({ count: 1, latest: [{ customerKey: key, codePurchases: 2 }] });
+    expect(report.body.withheld).toEqual([expect.objectContaining({ reason: 'code-farmer', steps: 2, recoveries: 1 })]);
+  }, 240_000);
 });
