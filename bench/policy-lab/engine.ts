@@ -775,6 +775,8 @@ export class LabEngine {
       stock: [],
       unavailableChannels: ['push'],
       learned: this.evidence(rec.responseSegment ?? 'unsegmented'),
+      // One uniform per check (the send handler's channelRandom): the channel choice's Thompson sampling.
+      channelDraw: uniform(this.options.seed, sh.index, step, Draw.Channel),
     };
     if (plan !== undefined && plan !== 'skip') {
       ctx = { ...ctx, step: { ...ctx.step, channels: [plan.channel], discountPercent: plan.percent } };

@@ -62,6 +62,8 @@ export const enum Draw {
   Experiments,
   /** The seed of an experiment's evaluation (counters: the evaluation, the experiment). */
   Evaluation,
+  /** The channel choice's draw at a step's pre-send check (`channelDraw`). */
+  Channel,
 }
 
 export interface Shopper {
