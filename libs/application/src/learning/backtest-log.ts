@@ -19,6 +19,7 @@ import {
   type LoggedIncentive,
   type LoggedStart,
   type LoggedVariant,
+  type RecordedScore,
   type OrderPlacedData,
   type SendTimeArm,
   type SendTimeDraw,
@@ -77,6 +78,7 @@ interface Pending {
   sendTime?: { arm: SendTimeArm; armPercent: number };
   variants: LoggedVariant[];
   incentive?: LoggedIncentive;
+  score?: RecordedScore;
   discountPercentByStep: Map<number, number>;
   attributed: { revenue: string; discountUsed: boolean; step: number; orderId: string }[];
   endedAt?: string;
@@ -91,6 +93,7 @@ const TYPES = [
   'recovery.send-time-assigned',
   'recovery.variant-assigned',
   'recovery.incentive-chosen',
+  'recovery.routed',
   'recovery.message-sent',
   'recovery.order-attributed',
   'recovery.ended',
@@ -116,7 +119,8 @@ function discountCost(revenue: string, used: boolean, orderDiscounts: string | u
     .toDecimalPlaces(2);
 }
 
-export async function readBacktestLog(store: EventStore, o: BacktestLogOptions): Promise<BacktestLog> {
+/** Reads the log through `readAll` only (any store, or a reader of a log kept elsewhere). */
+export async function readBacktestLog(store: Pick<EventStore, 'readAll'>, o: BacktestLogOptions): Promise<BacktestLog> {
   const pending = new Map<string, Pending>();
   const orders = new Map<string, OrderPlacedData>();
   let after: GlobalPosition = START;
@@ -178,6 +182,15 @@ export async function readBacktestLog(store: EventStore, o: BacktestLogOptions):
               ...(ev.probabilities !== undefined ? { probabilities: ev.probabilities } : {}),
               overrides: ev.overrides,
             });
+          }
+          break;
+        case 'recovery.routed':
+          if (r.score === undefined) {
+            if (ev.score !== undefined && ev.modelVersion !== undefined) {
+              r.score = { kind: 'scored', score: ev.score, modelVersion: ev.modelVersion };
+            } else if (ev.outcomesNeeded !== undefined) {
+              r.score = { kind: 'unavailable', outcomesNeeded: ev.outcomesNeeded };
+            }
           }
           break;
         case 'recovery.incentive-chosen':
@@ -281,6 +294,7 @@ export async function readBacktestLog(store: EventStore, o: BacktestLogOptions):
       ...(r.sendTime ? { sendTimeArm: r.sendTime.arm } : {}),
       ...(r.variants.length > 0 ? { variants: r.variants } : {}),
       ...(r.incentive !== undefined ? { incentive: r.incentive } : {}),
+      ...(r.score !== undefined ? { score: r.score } : {}),
     };
     recoveries.push({
       recoveryId,

@@ -33,6 +33,7 @@ import {
   type IncentiveMode,
   type LevelPosterior,
 } from './incentives';
+import { routeByScore, type RecordedScore } from './routing';
 import type { Segment } from './segments';
 import { sendTimeArmProbabilities, type SendTimeArm } from './send-time';
 import { applyVariant, selectSequence, type SequenceCatalogue, type SequenceStep, type StepVariant } from './sequences';
@@ -101,13 +102,22 @@ export interface LoggedStart {
   readonly variants?: readonly LoggedVariant[];
   /** The incentive choice, when the recovery reached one. */
   readonly incentive?: LoggedIncentive;
+  /** The recovery score recorded at the start (`recovery.routed`), when the shop scored it. */
+  readonly score?: RecordedScore;
 }
 
 /** A candidate policy: the shop's engine settings (defaults with its settings applied) and a sequence catalogue. */
 export interface CandidatePolicy {
   readonly config: Pick<
     RecoveryConfig,
-    'holdoutPercent' | 'rolloutPercent' | 'shadowMode' | 'sendTime' | 'incentives' | 'experiments'
+    | 'holdoutPercent'
+    | 'rolloutPercent'
+    | 'shadowMode'
+    | 'sendTime'
+    | 'incentives'
+    | 'experiments'
+    | 'routing'
+    | 'ticketThreshold'
   >;
   readonly catalogue: SequenceCatalogue;
 }
@@ -346,14 +356,23 @@ function candidateVariants(
 
 /**
  * The candidate's probability of every action at this recovery: its arm shares, the sequence its
- * catalogue selects for the recorded segments and cart value (first match wins), its variants, its
+ * routing by score picks on the recorded score, else its catalogue selects for the recorded
+ * segments and cart value (first match wins), its variants, its
  * send-time draw, and — where the log reached an incentive choice — its incentive policy at that
  * choice: `fixed` plays the ladder; `learned` its exploration arms and its exploit level computed
  * with the candidate's settings on the evidence the logged choice recorded (none recorded: the
  * prior only).
  */
 export function candidateDistribution(policy: CandidatePolicy, r: LoggedStart): WeightedAction[] {
-  const sequence = selectSequence(r.segments, { value: r.cartValue }, policy.catalogue);
+  // Routing by score (./routing.ts) is deterministic given the recorded score: the candidate's own
+  // thresholds and band sequences on it; no score recorded (or none in force): the catalogue's match.
+  const route =
+    r.score === undefined
+      ? undefined
+      : routeByScore(policy.config.routing, r.score, r.cartValue, policy.config.ticketThreshold);
+  const banded =
+    route?.sequenceId === undefined ? undefined : policy.catalogue.sequences.find((q) => q.id === route.sequenceId);
+  const sequence = banded ?? selectSequence(r.segments, { value: r.cartValue }, policy.catalogue);
   const sendTime: SendTimeDraw = policy.config.sendTime.enabled
     ? { enabled: true, armPercent: policy.config.sendTime.armPercent }
     : { enabled: false };

@@ -7,6 +7,7 @@ import {
   loggedDistribution,
   type CandidatePolicy,
   type LoggedStart,
+  type WeightedAction,
 } from '../policy-actions';
 import { defaultSequences, selectSequence } from '../sequences';
 
@@ -233,5 +234,19 @@ describe('policy actions', () => {
       const logged = loggedDistribution(drew('quick')) ?? [];
       expect(same.map((a) => [a.key, a.probability]).sort()).toEqual(logged.map((a) => [a.key, a.probability]).sort());
     });
+  });
+
+  it('routing by score is the candidate’s own, on the recorded score; no score recorded: the catalogue’s match', () => {
+    const scored: LoggedStart = { ...live, score: { kind: 'scored', score: 0.05, modelVersion: 3 } };
+    const on = { config: recoveryConfig({ holdoutPercent: 0, sendTime: { enabled: false } }), catalogue };
+    const routedTo = (d: readonly WeightedAction[]) =>
+      d.flatMap((a) => (a.action.treatment === 'live' ? [a.action.sequence.id] : []));
+    expect(on.config.routing.enabled).toBe(true);
+    expect(routedTo(candidateDistribution(on, scored))).toEqual([on.config.routing.sequences.nurture]);
+    const off = { ...on, config: { ...on.config, routing: { ...on.config.routing, enabled: false } } };
+    expect(routedTo(candidateDistribution(off, scored))).toEqual(['welcome']);
+    expect(routedTo(candidateDistribution(on, live))).toEqual(['welcome']);
+    const unscored: LoggedStart = { ...live, score: { kind: 'unavailable', outcomesNeeded: 40 } };
+    expect(routedTo(candidateDistribution(on, unscored))).toEqual(['welcome']);
   });
 });
