@@ -10,9 +10,19 @@
  * One seed: a table per policy. `--seeds K`: seeds S … S+K−1, then per policy the mean and spread
  * of the incremental net revenue, learning ÷ fixed, policy ÷ oracle, and how often the measured
  * lift interval covered the true lift. `--json <file>` writes every figure.
+ *
+ *   … --export-log postgres://postgres@127.0.0.1:5432/lab_log   (the learning policy's log, as the appliance stores it)
+ *   … --backtest-check [--seeds K]   (per seed: export, `policy backtest` of the fixed rules, compare with their truth)
+ *
+ * `--export-log <url>` writes each seed's learning-policy log into that PostgreSQL database (made
+ * when missing) under a fresh shop id, printed. `--backtest-check` needs DATABASE_URL (a server
+ * where a throw-away database is made and dropped per seed); RFC 0019.
  */
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { backtestCheckSeed, type BacktestCheckRow, type CandidateEstimate } from './policy-lab/backtest-check';
+import { exportLabLogTo, LabLog } from './policy-lab/log-export';
 import { loadPopulation, PopulationError } from './policy-lab/population';
 import {
   FIXED_POLICY,
@@ -34,17 +44,19 @@ interface Args {
   seeds: number;
   policy: string[];
   json?: string;
+  exportLog?: string;
+  backtestCheck: boolean;
 }
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: npm run bench:policy -- --population <file> [--population <file> …] --shoppers N --days D --seed S [--seeds K] [--policy <file> …] [--json <file>]\n`,
+    `${message}\nusage: npm run bench:policy -- --population <file> [--population <file> …] --shoppers N --days D --seed S [--seeds K] [--policy <file> …] [--json <file>] [--export-log <postgres url>] [--backtest-check]\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { population: [], shoppers: 20_000, days: 14, seed: 1, seeds: 1, policy: [] };
+  const a: Args = { population: [], shoppers: 20_000, days: 14, seed: 1, seeds: 1, policy: [], backtestCheck: false };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = argv[i + 1];
@@ -70,6 +82,15 @@ function parseArgs(argv: readonly string[]): Args {
         if (value === undefined) usage('--json needs a file');
         a.json = value;
         i++;
+        break;
+      case '--export-log':
+        if (value === undefined || !/^postgres(ql)?:\/\//.test(value))
+          usage('--export-log needs a PostgreSQL URL of the database to write (postgres://…/<database>)');
+        a.exportLog = value;
+        i++;
+        break;
+      case '--backtest-check':
+        a.backtestCheck = true;
         break;
       case '--shoppers':
         a.shoppers = int('--shoppers', 1, 10_000_000);
@@ -241,8 +262,69 @@ function printSummary(s: SeedSummary): void {
     process.stdout.write(`  learning − fixed incremental net revenue: ${f(s.learningMinusFixed, 0)}\n`);
 }
 
-function main(): void {
+const iv = (x: { value: number; low: number; high: number } | undefined) =>
+  x === undefined ? '—' : `${m2(x.value)} [${m2(x.low)}, ${m2(x.high)}]`;
+
+async function backtestCheck(args: Args): Promise<void> {
+  const server = process.env.DATABASE_URL;
+  if (server === undefined) usage('--backtest-check needs DATABASE_URL (a PostgreSQL server for throw-away databases)');
+  const rows: BacktestCheckRow[] = [];
+  const yes = (b: boolean | undefined) => (b === undefined ? '—' : b ? 'yes' : 'no');
+  const est = (c: CandidateEstimate) =>
+    c.status === 'estimated'
+      ? `DR ${iv(c.dr)}, IPS ${iv(c.ips)}, ESS ${c.effectiveSampleSize?.toFixed(0)}, unsupported ${(100 * c.unsupportedShare).toFixed(1)} %`
+      : `refused (${c.refusal?.split(':')[0]}; unsupported ${(100 * c.unsupportedShare).toFixed(1)} %` +
+        (c.effectiveSampleSize !== undefined ? `, ESS ${c.effectiveSampleSize.toFixed(0)}` : '') +
+        ')';
+  for (const file of args.population) {
+    const population = loadPopulationOrExit(file);
+    process.stdout.write(
+      `\n${population.name} — policy backtest of the fixed rules on the learning policy's exported log, ` +
+        `${args.shoppers} shoppers × ${args.days} days (net revenue per recovery, 95 % intervals)\n`,
+    );
+    const mine: BacktestCheckRow[] = [];
+    for (let k = 0; k < args.seeds; k++) {
+      const r = await backtestCheckSeed(
+        population,
+        { shoppers: args.shoppers, days: args.days, seed: args.seed + k },
+        server,
+      );
+      mine.push(r);
+      process.stdout.write(
+        `  seed ${r.seed} (${r.fixed.recoveries} recoveries, ${r.seconds.toFixed(0)} s); learning on-policy ${iv(r.fixedRouted.onPolicy)}\n` +
+          `    fixed rules:        ${est(r.fixed)}; truth ${m2(r.truthFixed)}, covered ${yes(r.coveredFixed)}\n` +
+          `    fixed, routed:      ${est(r.fixedRouted)}; truth (hybrid) ${m2(r.truthHybrid)}, covered ${yes(r.coveredHybrid)}; ` +
+          `the fixed rules' truth covered ${yes(r.routedCoversFixed)}\n`,
+      );
+    }
+    const count = (f: (r: BacktestCheckRow) => boolean | undefined) => mine.filter((r) => f(r) === true).length;
+    const a = mine.filter((r) => r.fixed.status === 'estimated').length;
+    const b = mine.filter((r) => r.fixedRouted.status === 'estimated').length;
+    process.stdout.write(
+      `${population.name}: fixed rules estimated on ${a}/${mine.length} seeds, covered ${count((r) => r.coveredFixed)}/${a}; ` +
+        `fixed-routed estimated on ${b}/${mine.length}, covers the hybrid's truth ${count((r) => r.coveredHybrid)}/${b}, ` +
+        `the fixed rules' ${count((r) => r.routedCoversFixed)}/${b}\n`,
+    );
+    rows.push(...mine);
+  }
+  if (args.json !== undefined) writeFileSync(args.json, JSON.stringify({ backtestCheck: rows }, null, 2));
+}
+
+function loadPopulationOrExit(file: string) {
+  try {
+    return loadPopulation(file);
+  } catch (e) {
+    if (e instanceof PopulationError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.backtestCheck) return backtestCheck(args);
   const policies: LabPolicy[] = [
     policyOf('fixed', 'fixed', FIXED_POLICY, 'fixed rules'),
     policyOf('learning', 'learning', LEARNING_POLICY, 'learning policy'),
@@ -251,19 +333,23 @@ function main(): void {
   ];
   const out: { runs: LabRun[]; summaries: SeedSummary[] } = { runs: [], summaries: [] };
   for (const file of args.population) {
-    let population;
-    try {
-      population = loadPopulation(file);
-    } catch (e) {
-      if (e instanceof PopulationError) {
-        process.stderr.write(`${e.message}\n`);
-        process.exit(1);
-      }
-      throw e;
-    }
+    const population = loadPopulationOrExit(file);
     const runs: LabRun[] = [];
     for (let k = 0; k < args.seeds; k++) {
-      const run = runLab(population, { shoppers: args.shoppers, days: args.days, seed: args.seed + k }, policies);
+      const log = args.exportLog !== undefined ? new LabLog(randomUUID(), population.currency) : undefined;
+      const run = runLab(
+        population,
+        { shoppers: args.shoppers, days: args.days, seed: args.seed + k },
+        policies,
+        (p) => (log !== undefined && p.name === 'learning' ? { shopId: log.shopId, log } : {}),
+      );
+      if (log !== undefined && args.exportLog !== undefined) {
+        const n = await exportLabLogTo(log, args.exportLog);
+        process.stdout.write(
+          `  exported the learning policy's log (seed ${args.seed + k}): shop ${log.shopId}, ${n.streams} recovery streams, ` +
+            `${n.orders} orders, ${n.events} events → ${args.exportLog.replace(/\/\/[^@]*@/, '//')}\n`,
+        );
+      }
       runs.push(run);
       if (args.seeds === 1) printRun(run);
       else {
@@ -285,4 +371,7 @@ function main(): void {
   if (args.json !== undefined) writeFileSync(args.json, JSON.stringify(out, null, 2));
 }
 
-main();
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -73,6 +73,7 @@ import {
   type Shopper,
   type TrueModel,
 } from './shoppers';
+import type { LabLogSink } from './log-export';
 import type { LabChannel } from './population';
 
 const MINUTE = 60_000;
@@ -299,6 +300,8 @@ export interface EngineOptions {
   readonly shoppers: number;
   readonly days: number;
   readonly shopId?: string;
+  /** Receives every recorded event and order, as the appliance would store them (./log-export.ts). */
+  readonly log?: LabLogSink;
 }
 
 export class LabEngine {
@@ -428,6 +431,7 @@ export class LabEngine {
     }
     for (const e of events) {
       rec.state = this.pm.evolve(rec.state, e);
+      this.options.log?.event(rec.id, e, this.now);
       this.project(rec, e);
     }
   }
@@ -999,8 +1003,9 @@ export class LabEngine {
     const c = this.customer(sh);
     c.lastOrderAt = this.now;
     this.countEngagement(c, sh.zone, this.now);
-    if (rec === undefined) return;
     const orderId = `order-${sh.index}`;
+    this.options.log?.order({ orderId, shopper: sh, total: orderTotal, discount, code, at: this.now });
+    if (rec === undefined) return;
     if (rec.state.status !== 'idle' && rec.state.status !== 'ended') rec.orderTotal = orderTotal;
     this.feed(rec, { type: 'CartPurchased', orderId, at: iso(this.now) });
     // Last-click attribution over the customer's messages (OrderAttribution).

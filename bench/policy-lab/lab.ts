@@ -19,7 +19,14 @@ import {
 import { lift, type ArmSums, type LiftResult } from '@reclaim/read-models/lift/lift';
 import fixedFile from '../policies/fixed.json';
 import learningFile from '../policies/learning.json';
-import { LabEngine, type EngineRun, type ExperimentResult, type LabPolicy, type PolicyKind } from './engine';
+import {
+  LabEngine,
+  type EngineOptions,
+  type EngineRun,
+  type ExperimentResult,
+  type LabPolicy,
+  type PolicyKind,
+} from './engine';
 import type { Population } from './population';
 import { trueModel, type Shopper, type TrueModel } from './shoppers';
 
@@ -199,7 +206,13 @@ export interface LabRun {
 }
 
 /** Runs the no-message counterfactual and every policy on the same shoppers. */
-export function runLab(population: Population, options: LabOptions, policies: readonly LabPolicy[]): LabRun {
+export function runLab(
+  population: Population,
+  options: LabOptions,
+  policies: readonly LabPolicy[],
+  /** Per policy: its shop id and log sink (./log-export.ts), when its log is exported. */
+  engine: (policy: LabPolicy) => Pick<EngineOptions, 'shopId' | 'log'> = () => ({}),
+): LabRun {
   const none = noMessagesPolicy();
   const model = trueModel(population, windowOf(none.config));
   const started = process.hrtime.bigint();
@@ -209,7 +222,7 @@ export function runLab(population: Population, options: LabOptions, policies: re
   const used = process.cpuUsage(cpu);
   const baseNet = netOf(baseline, model, none.config.abandonAfterMs);
   const results: PolicyResult[] = [];
-  for (const policy of policies) results.push(runPolicy(model, policy, options, baseNet));
+  for (const policy of policies) results.push(runPolicy(model, policy, options, baseNet, engine(policy)));
   return {
     population: population.name,
     options,
@@ -223,10 +236,12 @@ export function runPolicy(
   policy: LabPolicy,
   options: LabOptions,
   baseNet: Float64Array,
+  /** The shop id of the run and a sink for its log (./log-export.ts), when exported. */
+  engine: Pick<EngineOptions, 'shopId' | 'log'> = {},
 ): PolicyResult {
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
-  const run = new LabEngine(model, policy, options).run();
+  const run = new LabEngine(model, policy, { ...options, ...engine }).run();
   const runMs = Number(process.hrtime.bigint() - started) / 1e6;
   const used = process.cpuUsage(cpu);
   const cpuMs = (used.user + used.system) / 1000;

@@ -1,0 +1,152 @@
+/**
+ * The policy lab's log export (bench/policy-lab/log-export.ts, RFC 0019): a small run of the
+ * learning policy written to a real PostgreSQL event store reads back, through the backtest's own
+ * reader, as the recoveries the lab ran (same rewards, to the cent); `policy backtest` (the CLI
+ * command's code) runs on it; the logging policy backtested on its own log has every weight 1 (its
+ * IPS estimate is its on-policy mean, nothing unsupported); the fixed rules' randomised decisions
+ * are supported by the learning log's ladder arm.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { readBacktestLog, type BacktestLog } from '@reclaim/application';
+import { createTestDatabase, type TestDatabase } from '@reclaim/database';
+import { PostgresEventStore } from '@reclaim/event-store';
+import { policyBacktest } from '../apps/reclaim/src/cli/policy-backtest';
+import { candidateFiles } from '../bench/policy-lab/backtest-check';
+import { LabEngine, type EngineRun } from '../bench/policy-lab/engine';
+import { FIXED_POLICY, LEARNING_POLICY, noMessagesPolicy, policyOf, windowOf } from '../bench/policy-lab/lab';
+import { exportLabLogTo, LabLog, memoryLogReader } from '../bench/policy-lab/log-export';
+import { loadPopulation } from '../bench/policy-lab/population';
+import { trueModel } from '../bench/policy-lab/shoppers';
+
+const FROM = new Date('2000-01-01T00:00:00Z');
+const TO = new Date('2100-01-01T00:00:00Z');
+
+describe('the policy lab log export (PostgreSQL)', () => {
+  jest.setTimeout(240_000);
+  let db: TestDatabase;
+  let dir: string;
+  let log: LabLog;
+  let run: EngineRun;
+  let stored: BacktestLog;
+  const learning = policyOf('learning', 'learning', LEARNING_POLICY, 'learning');
+
+  beforeAll(async () => {
+    db = await createTestDatabase('reclaim_lab_log');
+    dir = await mkdtemp(join(tmpdir(), 'reclaim-lab-log-'));
+    const population = loadPopulation(join(__dirname, '..', 'bench', 'populations', 'loyal-regulars.json'));
+    const model = trueModel(population, windowOf(noMessagesPolicy().config));
+    log = new LabLog(randomUUID(), population.currency);
+    run = new LabEngine(model, learning, { shoppers: 1200, days: 10, seed: 301, shopId: log.shopId, log }).run();
+    await exportLabLogTo(log, db.url);
+    const pool = new Pool({ connectionString: db.url, max: 2 });
+    const store = new PostgresEventStore({ pool });
+    try {
+      stored = await readBacktestLog(store, {
+        shopId: log.shopId,
+        from: FROM,
+        to: TO,
+        now: TO,
+        attributionWindowMs: learning.config.attributionWindowMs,
+      });
+    } finally {
+      await store.close();
+      await pool.end();
+    }
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads back every recovery the lab started, with the lab’s own reward to the cent', async () => {
+    const started = run.recoveries.filter((r) => r !== undefined && r.arm !== undefined);
+    expect(started.length).toBeGreaterThan(500);
+    expect(stored.recoveries).toHaveLength(started.length);
+    expect(stored.excluded).toEqual({ unsettled: 0, propensityNotLogged: 0 });
+    const byId = new Map(stored.recoveries.map((r) => [r.recoveryId, r]));
+    for (const rec of started) {
+      const r = byId.get(rec!.id);
+      const purchased = rec!.state.status === 'ended' && rec!.state.endReason === 'purchased';
+      expect(r?.recovered).toBe(purchased);
+      const labReward = purchased ? (rec!.orderTotal ?? 0) - rec!.attributedDiscountCost : 0;
+      expect(r?.reward).toBeCloseTo(labReward, 2);
+    }
+    // The in-memory reader (the check's truths) reads the same log.
+    const memory = await readBacktestLog(memoryLogReader(log), {
+      shopId: log.shopId,
+      from: FROM,
+      to: TO,
+      now: TO,
+      attributionWindowMs: learning.config.attributionWindowMs,
+    });
+    expect(memory.recoveries.map((r) => [r.recoveryId, r.reward])).toEqual(
+      stored.recoveries.map((r) => [r.recoveryId, r.reward]),
+    );
+  });
+
+  it('carries the learned incentive choices with their distributions, the ladder arm among them', () => {
+    const incentives = stored.recoveries.flatMap((r) => (r.start.incentive ? [r.start.incentive] : []));
+    expect(incentives.length).toBeGreaterThan(100);
+    for (const i of incentives) {
+      expect(i.propensity).toBeGreaterThan(0);
+      expect(i.propensity).toBeLessThanOrEqual(1);
+      expect(Object.values(i.probabilities ?? {}).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    }
+    expect(incentives.some((i) => i.mode === 'ladder')).toBe(true);
+    expect(incentives.some((i) => i.mode === 'exploit')).toBe(true);
+  });
+
+  async function backtest(file: unknown, name: string) {
+    const policy = join(dir, `${name}.json`);
+    await writeFile(policy, JSON.stringify(file));
+    const json = join(dir, `${name}-report.json`);
+    const pool = new Pool({ connectionString: db.url, max: 2 });
+    const store = new PostgresEventStore({ pool });
+    const err: string[] = [];
+    try {
+      const code = await policyBacktest(
+        [
+          ...['--shop', log.shopId, '--from', '2000-01-01', '--to', '2100-01-01', '--policy', policy],
+          ...['--out-md', join(dir, `${name}.md`), '--out-json', json],
+        ],
+        { store, shopConfig: async () => learning.config, now: TO },
+        { out: () => undefined, err: (l) => err.push(l) },
+      );
+      return { code, err, report: JSON.parse(await readFile(json, 'utf8')) };
+    } finally {
+      await store.close();
+      await pool.end();
+    }
+  }
+
+  it('the learning policy backtested on its own log: every weight 1, the IPS estimate is its on-policy mean', async () => {
+    const { code, report } = await backtest(
+      { catalogue: learning.catalogue, settings: LEARNING_POLICY.settings },
+      'self',
+    );
+    expect(code).toBe(0);
+    const r = report.result;
+    expect(r.unsupportedShare).toBe(0);
+    expect(r.estimates.ips.value).toBeCloseTo(r.estimates.onPolicy.value, 9);
+    expect(r.estimates.effectiveSampleSize).toBeCloseTo(r.recoveries, 6);
+  });
+
+  it('the fixed rules’ randomised decisions (routing as logged) are supported by the learning log', async () => {
+    const fixed = policyOf('fixed', 'fixed', FIXED_POLICY, 'fixed');
+    const { code, report } = await backtest(candidateFiles(fixed).fixedRouted, 'fixed-routed');
+    expect(code).toBe(0);
+    const r = report.result;
+    expect(r.status).toBe('estimated');
+    expect(r.unsupportedShare).toBe(0);
+    // Only recoveries that drew the ladder (or reached no incentive choice) carry weight: far fewer than all.
+    expect(r.estimates.effectiveSampleSize).toBeLessThan(r.recoveries / 4);
+    expect(
+      r.actions.some((a: { action: string; logged: number }) => / incentive:ladder$/.test(a.action) && a.logged > 0),
+    ).toBe(true);
+  });
+});
