@@ -378,7 +378,13 @@ export function candidateDistribution(policy: CandidatePolicy, r: LoggedStart): 
     : { enabled: false };
   const arms = armProbabilities(policy.config);
   if (!sequence) return distribution(arms, null, [], sendTime, undefined);
-  const behaviours = combine(sequence.steps, candidateVariants(policy, sequence, r));
+  // A recovery that sent nothing recorded no variants (the holdout draws none): its outcome does
+  // not depend on them, and which the logging policy would have drawn is unknown, so the steps as
+  // defined stand for the live actions under both policies (only its silent weight counts).
+  const behaviours = combine(
+    sequence.steps,
+    r.arm === 'live-treated' ? candidateVariants(policy, sequence, r) : new Map(),
+  );
   let incentive: { signature: string; probabilities: Map<string, number> } | undefined;
   if (r.incentive !== undefined && r.arm === 'live-treated') {
     const steps = loggedSteps(r);

@@ -224,6 +224,23 @@ describe('policy actions', () => {
       expect(fixed[0].key).not.toBe(actionKey(loggedAction(drew('quick'))));
     });
 
+    it('a holdout recovery recorded no variants: the steps as defined stand for its live actions under both policies', () => {
+      const config = recoveryConfig({
+        holdoutPercent: 10,
+        sendTime: { enabled: false },
+        experiments: { enabled: true },
+      });
+      const holdout: LoggedStart = {
+        ...drew('control'),
+        arm: 'holdout',
+        armSettings: { holdoutPercent: 10, rolloutPercent: 100, shadowMode: false },
+        variants: undefined,
+      };
+      const logged = loggedDistribution(holdout) ?? [];
+      const candidate = candidateDistribution({ config, catalogue: variantCatalogue }, holdout);
+      expect(candidate.map((a) => a.key).sort()).toEqual(logged.map((a) => a.key).sort());
+    });
+
     it('a candidate running the same experiment takes the logged draw’s probabilities', () => {
       const config = recoveryConfig({
         holdoutPercent: 0,
