@@ -4,13 +4,16 @@
  *
  * - at its start, `assignVariant` for each step with variants (RFC 0016): the variants' posteriors
  *   from their settled evidence, a Thompson draw and the propensity (probability of being best by
- *   `draws` Monte-Carlo draws, the shop's `experiments.draws`, default 1,000);
+ *   `draws` Monte-Carlo draws, the shop's `experiments.draws`, default 1,000) — computed once per
+ *   evidence (`probabilitiesOf`, memoised), so only an assignment on evidence that changed since the
+ *   experiment's previous assignment pays for the draws: BENCH_NEW_EVIDENCE is that share (default
+ *   0.01; the engine's snapshots change when outcomes settle, at most once per snapshot cache period);
  * - at its first discount step, `chooseIncentive` with the learned policy (RFC 0017): the levels'
  *   Beta posteriors from the segment's final outcomes, the expected incremental profit of each
  *   level (decimal arithmetic) and the ε-greedy choice with its propensity.
  *
  *   npm run bench:assignment
- *   BENCH_RECOVERIES=10000 BENCH_VARIANT_STEPS=3 BENCH_VARIANTS=4 BENCH_DRAWS=1000 npm run bench:assignment
+ *   BENCH_RECOVERIES=10000 BENCH_VARIANT_STEPS=3 BENCH_VARIANTS=4 BENCH_DRAWS=1000 BENCH_NEW_EVIDENCE=0.05 npm run bench:assignment
  *
  * Evidence sizes: every variant of every experiment has thousands of settled recoveries (drawn per
  * experiment at random: 200–20,000 settled, recovery rate 5–25 %, net revenue per recovery 40–160),
@@ -44,6 +47,8 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 1_000);
 const VARIANT_STEPS = Number(process.env.BENCH_VARIANT_STEPS ?? 2);
 const VARIANTS = Number(process.env.BENCH_VARIANTS ?? 3);
 const DRAWS = Number(process.env.BENCH_DRAWS ?? 1_000);
+/** Share of assignments whose experiment's settled evidence changed since its previous assignment. */
+const NEW_EVIDENCE = Number(process.env.BENCH_NEW_EVIDENCE ?? 0.01);
 const EXPERIMENTS = 20;
 const SEGMENTS: Segment[] = [
   'new',
@@ -104,10 +109,32 @@ function incentiveEvidence(segment: string): IncentiveEvidence {
   };
 }
 
+if (!(NEW_EVIDENCE >= 0 && NEW_EVIDENCE <= 1)) {
+  throw new Error(`BENCH_NEW_EVIDENCE must be a share from 0 to 1 (got ${process.env.BENCH_NEW_EVIDENCE})`);
+}
+
 const experiments = Array.from({ length: EXPERIMENTS }, (_, i) => ({
-  id: `seq@1.s${i % 3}.new`,
+  id: `seq${i}@1.s${i % 3}.new`,
   snapshot: snapshot(),
 }));
+
+/** One more settled recovery for an experiment (its evidence changes: the propensity is computed anew). */
+function settleOne(x: (typeof experiments)[number]): void {
+  const [first, ...rest] = x.snapshot.arms;
+  x.snapshot = { ...x.snapshot, arms: [{ ...first, settled: first.settled + 1 }, ...rest] };
+}
+
+/** Before recovery i (not timed): each experiment it meets has new evidence with probability NEW_EVIDENCE. */
+function newEvidenceFor(i: number): number {
+  let changed = 0;
+  for (let step = 0; step < VARIANT_STEPS; step++) {
+    if (rand() < NEW_EVIDENCE) {
+      settleOne(experiments[(i * 7 + step) % EXPERIMENTS]);
+      changed++;
+    }
+  }
+  return changed;
+}
 const evidence = new Map(SEGMENTS.map((s) => [s, incentiveEvidence(s)]));
 const settings = { ...DEFAULT_INCENTIVE_SETTINGS, policy: 'learned' as const };
 const at = '2026-12-06T00:00:00.000Z';
@@ -173,7 +200,9 @@ function main(): void {
   const total = new Float64Array(RECOVERIES);
   const baseline = new Float64Array(RECOVERIES);
   const t0 = process.hrtime.bigint();
+  let changed = 0;
   for (let i = 0; i < RECOVERIES; i++) {
+    changed += newEvidenceFor(WARMUP + i);
     const s = process.hrtime.bigint();
     sink += variantsOf(WARMUP + i);
     const m = process.hrtime.bigint();
@@ -188,7 +217,9 @@ function main(): void {
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   console.log(
     `assignment per recovery: ${RECOVERIES} recoveries, ${VARIANT_STEPS} step(s) × ${VARIANTS} variants (${DRAWS} draws), ` +
-      `incentive choice over ${LADDER.length} levels (learned, ε ${settings.explorationPercent} %); wall ${wall.toFixed(0)} ms (checksum ${sink.toFixed(1)})`,
+      `incentive choice over ${LADDER.length} levels (learned, ε ${settings.explorationPercent} %); ` +
+      `${changed} of ${RECOVERIES * VARIANT_STEPS} assignments on new evidence (BENCH_NEW_EVIDENCE ${NEW_EVIDENCE}); ` +
+      `wall ${wall.toFixed(0)} ms (checksum ${sink.toFixed(1)})`,
   );
   const line = (name: string, ns: Float64Array) => {
     const sorted = Float64Array.from(ns).sort();

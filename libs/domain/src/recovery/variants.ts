@@ -69,7 +69,12 @@ export interface VariantAssignment {
   readonly segment: Segment;
   readonly mode: AssignmentMode;
   readonly decidedAt: IsoTimestamp;
-  /** The seed of the draw and the Monte-Carlo draws behind the propensity (thompson only). */
+  /**
+   * The seed of the Thompson draw, and the Monte-Carlo draws behind the propensity (thompson only).
+   * The propensity's draws are seeded by the evidence (`propensitySeed`), not by the recovery: every
+   * recovery assigned on the same evidence gets the same probabilities (computed once, see
+   * {@link probabilitiesOf}).
+   */
   readonly seed?: number;
   readonly draws?: number;
   /** Every eligible variant's probability of being best at that moment (thompson only). */
@@ -85,6 +90,49 @@ export interface VariantAssignment {
 function overridesOf(variant: StepVariant): Omit<StepVariant, 'id'> {
   const { id: _id, ...rest } = variant;
   return rest;
+}
+
+/** What the propensity's Monte-Carlo draws depend on: the experiment, the step, the draws and the evidence. */
+function propensityKey(experimentId: string, step: number, evidence: readonly ArmEvidence[], draws: number): string {
+  const arms = evidence.map((a) => `${a.variantId}:${a.settled}:${a.recovered}:${a.netRevenue}:${a.netRevenueSquares}`);
+  return `propensity|${experimentId}#${step}|${draws}|${arms.join('|')}`;
+}
+
+/** The seed of the propensity's Monte-Carlo draws (recorded assignments can be recomputed from it). */
+export function propensitySeed(
+  experimentId: string,
+  step: number,
+  evidence: readonly ArmEvidence[],
+  draws: number,
+): number {
+  return seedOf(propensityKey(experimentId, step, evidence, draws));
+}
+
+const PROPENSITY_CACHE_MAX = 1_000;
+const propensityCache = new Map<string, readonly number[]>();
+
+/**
+ * Each eligible variant's probability of being best on this evidence (`draws` Monte-Carlo draws
+ * seeded by {@link propensitySeed}). A pure function of its arguments, memoised (at most 1,000
+ * entries, oldest out): the recoveries of an experiment between two changes of its settled evidence
+ * share one computation — the draws are nearly all of an assignment's cost (`npm run bench:assignment`).
+ */
+export function probabilitiesOf(
+  experimentId: string,
+  step: number,
+  evidence: readonly ArmEvidence[],
+  posteriors: ReturnType<typeof posteriorsOf>,
+  draws: number,
+): readonly number[] {
+  const key = propensityKey(experimentId, step, evidence, draws);
+  const hit = propensityCache.get(key);
+  if (hit !== undefined) return hit;
+  const probabilities = probabilityBest(posteriors, seededUniform(seedOf(key)), draws);
+  if (propensityCache.size >= PROPENSITY_CACHE_MAX) {
+    propensityCache.delete(propensityCache.keys().next().value as string);
+  }
+  propensityCache.set(key, probabilities);
+  return probabilities;
 }
 
 /**
@@ -134,7 +182,7 @@ export function assignVariant(input: {
   const posteriors = posteriorsOf(evidence);
   const seed = seedOf(`${experimentId}#${step}`, input.seed);
   const chosen = thompsonChoice(posteriors, seededUniform(seed));
-  const probabilities = probabilityBest(posteriors, seededUniform(seedOf('propensity', seed)), input.draws);
+  const probabilities = probabilitiesOf(experimentId, step, evidence, posteriors, input.draws);
   const variant = eligible[chosen];
   return {
     ...base,
