@@ -23,11 +23,18 @@
  *
  * The trainer's choices (λ grid, selection rule) were tuned on seeds 11–20; report seeds 1–5.
  *
+ * `BENCH_MODE=prior`: a small shop on an appliance with 4 other shops of 10,000 recoveries each,
+ * every shop's customers differing from the documented population by a drawn shop effect (base
+ * rate, mobile, e-mail traffic, cart value; sd `BENCH_SHOP_SPREAD`, default 0.3 on the log-odds).
+ * The shop's model is trained by `trainChallenger` on its own rows alone and with the other shops'
+ * pooled model as its prior (`trainPrior`, what `ModelTrainer` does below PRIOR_UNTIL_OUTCOMES);
+ * both, and the pooled model as is, are judged on 20,000 fresh carts of the shop.
+ *
  * Goal (issue 14): ECE < 0.03 (on windows large enough to measure it: see the noise column).
  */
-import { scoreRow } from '@reclaim/domain';
-import { evaluate, predictProbability, rocAuc } from '@reclaim/learning';
-import { trainChallenger, type TrainingRow } from '@reclaim/application';
+import { scoreRow, type RecoveryFeatures } from '@reclaim/domain';
+import { evaluate, predictProbability, rocAuc, seededRandom, type LogisticModel } from '@reclaim/learning';
+import { trainChallenger, trainPrior, type TrainingRow } from '@reclaim/application';
 import { shopperPopulation } from '@reclaim/application/learning/testing/shopper-population';
 
 const SIZES = (process.env.BENCH_SIZES ?? '500,2000,5000,20000,200000').split(',').map(Number);
@@ -184,4 +191,96 @@ function main(): void {
   }
 }
 
-main();
+/** A shop's drawn difference from the documented population, on the log-odds. */
+function shopEffect(seed: number, spread: number): (f: RecoveryFeatures) => number {
+  const random = seededRandom(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12))) * Math.cos(2 * Math.PI * random());
+  const [base, mobile, email, value] = [
+    spread * normal(),
+    spread * normal(),
+    spread * normal(),
+    (spread / 2) * normal(),
+  ];
+  return (f) =>
+    base +
+    (f.device === 'mobile' ? mobile : 0) +
+    (f.traffic_source === 'email' ? email : 0) +
+    value * Math.log(Math.max(Number(f.cart_value), 1) / 80);
+}
+
+function rowsOf(
+  shopId: string,
+  population: ReturnType<typeof shopperPopulation> extends Generator<infer T> ? T[] : never,
+) {
+  return population.map((r): TrainingRow => ({
+    recoveryId: r.recoveryId,
+    shopId,
+    abandonedAt: r.abandonedAt,
+    holdout: false,
+    featureSchema: r.featureSchema,
+    features: scoreRow(r.features),
+    label: r.purchased,
+  }));
+}
+
+function priorMain(): void {
+  const spread = Number(process.env.BENCH_SHOP_SPREAD ?? 0.3);
+  console.log(
+    `pooled prior: a small shop + 4 other shops × 10,000 recoveries, shop effects sd ${spread}; judged on ${FRESH} fresh carts of the shop`,
+  );
+  console.log(`sizes ${SIZES.join(', ')}; seeds ${SEEDS.join(', ')}`);
+  const figures = new Map<string, number[]>();
+  const add = (key: string, v: number) => figures.set(key, [...(figures.get(key) ?? []), v]);
+  for (const seed of SEEDS) {
+    const others = [1, 2, 3, 4].flatMap((k) =>
+      rowsOf(`other-${k}`, [
+        ...shopperPopulation(10_000, seed * 100 + k, { shopEffect: shopEffect(seed * 100 + 50 + k, spread) }),
+      ]),
+    );
+    const mine = shopEffect(seed * 100 + 99, spread);
+    const fresh = [...shopperPopulation(FRESH, 1_000_000 + seed, { shopEffect: mine })];
+    const fx = fresh.map((r) => scoreRow(r.features));
+    const fy = fresh.map((r) => r.purchased);
+    const ft = fresh.map((r) => r.trueProbability);
+    for (const size of SIZES) {
+      const own = rowsOf('shop', [...shopperPopulation(size, seed, { shopEffect: mine })]);
+      const prior = trainPrior([...others, ...own], 'shop');
+      if (prior === undefined) throw new Error('no prior');
+      const models: [string, LogisticModel][] = [
+        ['own rows only', trainChallenger(own).model],
+        ['with the pooled prior', trainChallenger(own, undefined, prior.model).model],
+        ['pooled model as is', prior.model],
+      ];
+      for (const [name, model] of models) {
+        const p = fx.map((x) => predictProbability(model, x));
+        add(`${size}|${name}|auc`, rocAuc(p, fy));
+        add(`${size}|${name}|ece`, truthEce(p, ft));
+        add(`${size}|${name}|abs`, p.reduce((s, v, i) => s + Math.abs(v - ft[i]), 0) / p.length);
+        add(`${size}|${name}|ll`, -p.reduce((s, v, i) => s + (fy[i] ? Math.log(v) : Math.log(1 - v)), 0) / p.length);
+        if (name === 'with the pooled prior') add(`${size}|${name}|l2`, model.training.l2);
+      }
+      add(`${size}|truth|auc`, rocAuc(ft, fy));
+    }
+  }
+  for (const size of SIZES) {
+    console.log(
+      `${size} rows (fit on ${size - Math.max(20, Math.ceil(size * 0.2))}); true probabilities AUC ${spread_(figures.get(`${size}|truth|auc`)!)}`,
+    );
+    for (const name of ['own rows only', 'with the pooled prior', 'pooled model as is']) {
+      const f = (k: string) => spread_(figures.get(`${size}|${name}|${k}`)!);
+      const l2 = figures.get(`${size}|${name}|l2`);
+      console.log(
+        `  ${name.padEnd(22)} AUC ${f('auc')}  ECE vs truth ${f('ece')}  mean|p̂−p| ${f('abs')}  log-loss ${f('ll')}` +
+          (l2 ? `  λ ${l2.join(', ')}` : ''),
+      );
+    }
+  }
+}
+
+const spread_ = (xs: number[]) => {
+  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+  return `${mean.toFixed(4)} [${Math.min(...xs).toFixed(4)}–${Math.max(...xs).toFixed(4)}]`;
+};
+
+if (process.env.BENCH_MODE === 'prior') priorMain();
+else main();

@@ -18,6 +18,11 @@ export interface LogisticOptions {
   readonly maxIterations?: number;
   /** Stop when the largest Newton step is below this. */
   readonly tolerance?: number;
+  /**
+   * Weights the penalty pulls towards (a prior's coefficients, one per feature): the penalty is
+   * (λ/2)·‖w − center‖² and the fit starts from them. Default: zeros (the plain L2 penalty).
+   */
+  readonly center?: ArrayLike<number>;
 }
 
 export function sigmoid(z: number): number {
@@ -111,7 +116,13 @@ export function fitLogisticRows(
   const maxIterations = options.maxIterations ?? 100;
   const tolerance = options.tolerance ?? 1e-8;
   const { stride, count, index, value } = x;
+  const center = options.center;
+  if (center !== undefined && center.length !== d) {
+    throw new RangeError(`center has ${center.length} weights for ${d} features`);
+  }
+  const c = (j: number): number => (center === undefined ? 0 : center[j - 1]);
   let beta = new Float64Array(p);
+  if (center !== undefined) for (let j = 1; j < p; j++) beta[j] = center[j - 1];
   let positives = 0;
   for (let s = 0; s < n; s++) positives += labels[subset ? subset[s] : s];
   const rate = Math.min(Math.max(positives / n, 1e-6), 1 - 1e-6);
@@ -130,7 +141,7 @@ export function fitLogisticRows(
       const z = linear(b, i);
       f += softplus(z) - labels[i] * z;
     }
-    for (let j = 1; j < p; j++) f += 0.5 * lambda * b[j] * b[j];
+    for (let j = 1; j < p; j++) f += 0.5 * lambda * (b[j] - c(j)) * (b[j] - c(j));
     return f;
   };
 
@@ -166,7 +177,7 @@ export function fitLogisticRows(
     }
     for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) hess[a * p + b] = hess[b * p + a];
     for (let j = 1; j < p; j++) {
-      grad[j] += lambda * beta[j];
+      grad[j] += lambda * (beta[j] - c(j));
       hess[j * p + j] += lambda;
     }
     hess[0] += 1e-9;

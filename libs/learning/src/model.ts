@@ -34,6 +34,12 @@ export interface TrainerOptions {
    * candidate and fold). Default {@link L2_SELECTION_MAX_ROWS}.
    */
   readonly l2SelectionMaxRows?: number;
+  /**
+   * A model the weights shrink towards instead of zero (a pooled model of the appliance's other
+   * shops, RFC 0009 §2): its encoder is used as is, the penalty is (λ/2)·‖w − prior weights‖², and
+   * λ is chosen from {@link PRIOR_L2_GRID} (a large λ keeps the prior, a small one the shop's own fit).
+   */
+  readonly prior?: LogisticModel;
   /** Folds for the held-out scores the Platt calibration is fitted on. Default 5. */
   readonly calibrationFolds?: number;
   /** Seeds the calibration folds. Default 1. */
@@ -48,6 +54,8 @@ export const DEFAULT_L2 = 1;
 /** The λ candidates, log-spaced: 1 (barely penalised at a few thousand rows) to 300 (strong shrinkage for a few hundred). */
 export const L2_GRID: readonly number[] = [1, 3, 10, 30, 100, 300];
 export const L2_SELECTION_MAX_ROWS = 100_000;
+/** The λ candidates with a prior model: up to 3000, where the shop's weights stay near the prior's. */
+export const PRIOR_L2_GRID: readonly number[] = [1, 3, 10, 30, 100, 300, 1000, 3000];
 
 /**
  * How λ was set: `chosen` — the candidate whose held-out scores, Platt-calibrated, had the lowest
@@ -73,6 +81,8 @@ export interface LogisticModel {
     readonly l2: number;
     /** Absent when the caller fixed λ (`options.l2`). */
     readonly l2Selection?: L2Selection;
+    /** The model the weights were shrunk towards (`options.prior`), by its content hash. */
+    readonly prior?: string;
     readonly seed: number;
     readonly calibrationFolds: number;
     readonly iterations: number;
@@ -107,10 +117,12 @@ export function train(
 ): LogisticModel {
   checkTrainingData(rows, labels);
   const seed = options.seed ?? 1;
-  const encoder = fitEncoder(rows, options);
+  const prior = options.prior;
+  const encoder = prior?.encoder ?? fitEncoder(rows, options);
+  const center = prior?.weights;
   const x = encodeRows(encoder, rows);
   const k = Math.min(options.calibrationFolds ?? 5, minorityCount(labels));
-  const grid = options.l2Grid ?? L2_GRID;
+  const grid = options.l2Grid ?? (prior ? PRIOR_L2_GRID : L2_GRID);
   if (options.l2 === undefined && (grid.length === 0 || grid.some((v) => !(Number.isFinite(v) && v > 0)))) {
     throw new RangeError(`l2Grid must hold positive finite numbers (got [${grid.join(', ')}])`);
   }
@@ -150,7 +162,7 @@ export function train(
     for (const lambda of candidates) {
       const heldOut = new Array<number>(rows.length);
       for (let f = 0; f < k; f++) {
-        const fit = fitLogisticRows(x, labels, { l2: lambda }, others[f]);
+        const fit = fitLogisticRows(x, labels, { l2: lambda, ...(center ? { center } : {}) }, others[f]);
         for (let i = 0; i < fold.length; i++)
           if (fold[i] === f) heldOut[i] = sparseLinear(fit.intercept, fit.weights, x, i);
       }
@@ -169,7 +181,7 @@ export function train(
   } else {
     calibration = { method: 'none', reason: `fewer than 2 rows of the smaller class for held-out calibration` };
   }
-  const fit = fitLogisticRows(x, labels, { l2 });
+  const fit = fitLogisticRows(x, labels, { l2, ...(center ? { center } : {}) });
   return withHash({
     format: MODEL_FORMAT,
     encoder,
@@ -182,6 +194,7 @@ export function train(
       positives: labels.reduce((s, y) => s + y, 0),
       l2,
       ...(l2Selection ? { l2Selection } : {}),
+      ...(prior ? { prior: prior.contentHash } : {}),
       seed,
       calibrationFolds: k >= 2 ? k : 0,
       iterations: fit.iterations,

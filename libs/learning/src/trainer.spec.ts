@@ -6,6 +6,7 @@ import { fitLogistic, fitLogisticRows, sigmoid, solveSymmetric, sparseRows } fro
 import { brierScore, rocAuc } from './metrics';
 import {
   L2_GRID,
+  PRIOR_L2_GRID,
   explainPrediction,
   featureImportances,
   linearScore,
@@ -411,5 +412,31 @@ describe('the L2 strength chosen by held-out log-loss (small shops)', () => {
     expect(() => train(rows, small.labels, { l2Grid: [] })).toThrow(/l2Grid/);
     expect(() => train(rows, small.labels, { l2Grid: [1, -3] })).toThrow(/l2Grid/);
     expect(() => train(rows, small.labels, { l2: Number.NaN })).toThrow(/l2 must be/);
+  });
+});
+
+describe('a prior model the weights shrink towards (a pooled model for a small shop)', () => {
+  const pooled = syntheticPopulation(20000, 41);
+  const prior = train(pooled.rows, pooled.labels, { seed: 1 });
+  const small = syntheticPopulation(300, 42);
+  const fresh = syntheticPopulation(20000, 43);
+
+  it('uses the prior encoder, records the prior, and with a huge λ keeps the prior weights', () => {
+    const stiff = train(small.rows, small.labels, { seed: 1, prior, l2: 1e7 });
+    expect(stiff.encoder).toEqual(prior.encoder);
+    expect(stiff.training.prior).toBe(prior.contentHash);
+    stiff.weights.forEach((w, j) => expect(Math.abs(w - prior.weights[j])).toBeLessThan(1e-3));
+    const chosen = train(small.rows, small.labels, { seed: 1, prior });
+    const selection = chosen.training.l2Selection;
+    expect(selection?.method === 'held-out-log-loss' && selection.grid).toEqual(PRIOR_L2_GRID);
+  });
+
+  it('predicts a small shop better than its own rows alone (log-loss on 20,000 fresh rows)', () => {
+    const own = train(small.rows, small.labels, { seed: 1 });
+    const shrunk = train(small.rows, small.labels, { seed: 1, prior });
+    const pOwn = fresh.rows.map((r) => predictProbability(own, r));
+    const pShrunk = fresh.rows.map((r) => predictProbability(shrunk, r));
+    expect(logLoss(pShrunk, fresh.labels)).toBeLessThan(logLoss(pOwn, fresh.labels));
+    expect(rocAuc(pShrunk, fresh.labels)).toBeGreaterThan(rocAuc(pOwn, fresh.labels));
   });
 });

@@ -139,6 +139,11 @@ describe('recovery score life cycle (PostgreSQL)', () => {
       trigger: 'on-demand',
     });
     expect((trained.importances as unknown[]).length).toBeGreaterThan(3);
+    // Fewer than PRIOR_UNTIL_OUTCOMES of its own: the weights shrink towards the pooled model of the
+    // other two shops' 32 rows (the small shop's 30 and the 2 of the label test), never its own.
+    expect(trained.prior).toEqual({ contentHash: expect.stringMatching(/^sha256:/), rows: 32, shops: 2 });
+    const model = trained.model as { training: { prior?: string } };
+    expect(model.training.prior).toBe((trained.prior as { contentHash: string }).contentHash);
     expect(events.map((e) => e.type)).toEqual(['model.training-skipped', 'model.trained', 'model.promoted']);
     // The validation window is the most recent fifth, after the training window.
     const v = trained.validation as { from: string };
@@ -192,6 +197,8 @@ describe('recovery score life cycle (PostgreSQL)', () => {
     });
     const outcome = await trainer.train(small, 'on-demand');
     expect(outcome).toMatchObject({ kind: 'promoted', scope: 'pooled', version: 1 });
+    const trained = (await store.readStream(modelStream(small))).find((e) => e.type === 'model.trained');
+    expect((trained?.data as Record<string, unknown>).prior).toBeUndefined();
   });
 
   it('the score ranks the recoveries like their true probabilities do', async () => {

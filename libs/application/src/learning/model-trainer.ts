@@ -28,7 +28,17 @@ export interface ModelTrainingSettings {
   readonly labelWindowMs: number;
   /** Labelled outcomes a table needs before a model is trained on it (SCORE_MIN_OUTCOMES). */
   readonly minOutcomes: number;
+  /**
+   * Below this many of its own outcomes a shop's model shrinks towards the other shops' pooled
+   * model (its prior) instead of towards zero. Default {@link PRIOR_UNTIL_OUTCOMES}.
+   */
+  readonly priorUntilOutcomes?: number;
 }
+
+/** A shop with fewer own outcomes borrows from the other shops (RFC 0011 §2); above it the prior changes little. */
+export const PRIOR_UNTIL_OUTCOMES = 20_000;
+/** The prior is trained on at most this many of the other shops' most recent labelled rows. */
+export const PRIOR_MAX_ROWS = 100_000;
 
 /** Share of the labelled rows (most recent first) held out as the validation window; at least {@link MIN_VALIDATION_ROWS}. */
 export const VALIDATION_SHARE = 0.2;
@@ -129,6 +139,25 @@ export interface ChallengerResult {
 }
 
 /**
+ * The prior of a small shop's model (RFC 0011 §2): the pooled model of the *other* shops' labelled
+ * rows (never the shop's own, so its validation window stays unseen), their most recent
+ * {@link PRIOR_MAX_ROWS}, trained as any model is. `undefined` when they cannot make one.
+ */
+export function trainPrior(
+  pooled: readonly TrainingRow[],
+  shopId: string,
+): { readonly model: LogisticModel; readonly rows: number; readonly shops: number } | undefined {
+  const others = pooled.filter((r) => r.shopId !== shopId).slice(-PRIOR_MAX_ROWS);
+  if (others.length < MIN_VALIDATION_ROWS || !bothClasses(others)) return undefined;
+  const model = train(
+    others.map((r) => r.features),
+    others.map((r) => r.label),
+    { columns: SCORE_COLUMNS, kinds: SCORE_COLUMN_KINDS, seed: 1 },
+  );
+  return { model, rows: others.length, shops: new Set(others.map((r) => r.shopId)).size };
+}
+
+/**
  * The learning step of a training (RFC 0011 §3), without I/O: `rows` oldest first; the most
  * recent {@link VALIDATION_SHARE} (at least {@link MIN_VALIDATION_ROWS}) are the validation window,
  * the challenger is trained on the rest with the engine's columns and seed, both it and the live
@@ -137,6 +166,7 @@ export interface ChallengerResult {
 export function trainChallenger(
   rows: readonly TrainingRow[],
   live?: { readonly version: number; readonly model: LogisticModel },
+  prior?: LogisticModel,
 ): ChallengerResult {
   const held = Math.max(MIN_VALIDATION_ROWS, Math.ceil(rows.length * VALIDATION_SHARE));
   const fit = rows.slice(0, rows.length - held);
@@ -144,7 +174,7 @@ export function trainChallenger(
   const model = train(
     fit.map((r) => r.features),
     fit.map((r) => r.label),
-    { columns: SCORE_COLUMNS, kinds: SCORE_COLUMN_KINDS, seed: 1 },
+    { columns: SCORE_COLUMNS, kinds: SCORE_COLUMN_KINDS, seed: 1, ...(prior ? { prior } : {}) },
   );
   const validation = validate(model, window);
   const champion = live ? { version: live.version, ...comparison(validate(live.model, window)) } : undefined;
@@ -182,7 +212,13 @@ export class ModelTrainer {
           return { kind: 'skipped', outcomes: own.length, pooledOutcomes, needed };
         }
       }
-      const { model, fit, validation, champion, decision } = trainChallenger(rows, state.live);
+      // A small shop's own model borrows from the other shops: their pooled model is its prior.
+      let prior: ReturnType<typeof trainPrior>;
+      if (scope === 'shop' && own.length < (settings.priorUntilOutcomes ?? PRIOR_UNTIL_OUTCOMES)) {
+        const pooled = await buildTrainingTable(store, table);
+        prior = trainPrior(pooled, shopId);
+      }
+      const { model, fit, validation, champion, decision } = trainChallenger(rows, state.live, prior?.model);
       const version = state.lastVersion + 1;
       const trained: ModelTrainedData = {
         shopId,
@@ -200,6 +236,7 @@ export class ModelTrainer {
           .map((f) => ({ feature: f.feature, weight: round(f.weight) })),
         contentHash: model.contentHash,
         model,
+        ...(prior ? { prior: { contentHash: prior.model.contentHash, rows: prior.rows, shops: prior.shops } } : {}),
       };
       const decided: ModelDecisionData = {
         shopId,

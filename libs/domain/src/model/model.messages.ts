@@ -47,6 +47,11 @@ export interface ModelTrainedData {
   readonly contentHash: string;
   /** The model itself (`reclaim.logistic-l2-platt.v1` JSON, checked against `contentHash` on read). */
   readonly model: unknown;
+  /**
+   * A shop model trained with the other shops' pooled model as its prior (RFC 0011 §2): that
+   * model's hash, rows and shops. Absent: no prior (a pooled model, a large shop, or no other shop).
+   */
+  readonly prior?: { readonly contentHash: string; readonly rows: number; readonly shops: number };
 }
 
 export interface ModelComparison {

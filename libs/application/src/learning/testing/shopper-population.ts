@@ -57,6 +57,12 @@ export interface PopulationOptions {
   readonly start?: Date;
   /** Mean time between two abandonments (default 60 s); the gaps are exponential. */
   readonly meanGapMs?: number;
+  /**
+   * Added to the log-odds of {@link truePurchaseProbability}: a shop whose customers differ from
+   * the documented population (another base rate, device or channel effects), for judging a model
+   * that borrows from other shops. Default none.
+   */
+  readonly shopEffect?: (features: RecoveryFeatures) => number;
 }
 
 const CATEGORIES = ['apparel', 'home', 'kitchen', 'lighting', 'outdoor'] as const;
@@ -217,7 +223,11 @@ export function* shopperPopulation(
   for (let i = 0; i < size; i++) {
     at += Math.max(1, Math.round(-Math.log(Math.max(random(), 1e-12)) * gap));
     const features = customerAndCart(random, at);
-    const trueProbability = truePurchaseProbability(features);
+    const base = truePurchaseProbability(features);
+    const trueProbability =
+      options.shopEffect === undefined
+        ? base
+        : sigmoid(Math.log(base / (1 - base)) + options.shopEffect(features));
     yield {
       recoveryId: `sim-${seed}-${i}`,
       abandonedAt: new Date(at).toISOString(),
