@@ -273,7 +273,10 @@ async function backtestCheck(args: Args): Promise<void> {
   const est = (c: CandidateEstimate) =>
     c.status === 'estimated'
       ? `DR ${iv(c.dr)}, IPS ${iv(c.ips)}, ESS ${c.effectiveSampleSize?.toFixed(0)}, unsupported ${(100 * c.unsupportedShare).toFixed(1)} %`
-      : `refused (${c.refusal?.split(':')[0]}; unsupported ${(100 * c.unsupportedShare).toFixed(1)} %` +
+      : `refused (${c.refusal?.split(':')[0]}; unsupported ${(100 * c.unsupportedShare).toFixed(1)} %: ` +
+        Object.entries(c.unsupportedBy ?? {})
+          .map(([k, v]) => `${k} ${(100 * v).toFixed(1)} %`)
+          .join(', ') +
         (c.effectiveSampleSize !== undefined ? `, ESS ${c.effectiveSampleSize.toFixed(0)}` : '') +
         ')';
   for (const file of args.population) {

@@ -22,9 +22,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
-import { candidatePolicy, readBacktestLog } from '@reclaim/application';
+import { candidatePolicy, readBacktestLog, type BacktestLog } from '@reclaim/application';
 import type { ShopRecoverySettings } from '@reclaim/application/recovery/settings/shop-settings';
-import type { RecoveryConfig } from '@reclaim/domain';
+import { candidateDistribution, loggedDistribution, type CandidatePolicy, type RecoveryConfig } from '@reclaim/domain';
 import { PostgresEventStore } from '@reclaim/event-store';
 import { policyBacktest, REFUSED_EXIT } from '../../apps/reclaim/src/cli/policy-backtest';
 import type { LabPolicy } from './engine';
@@ -59,6 +59,12 @@ export interface CandidateEstimate {
   readonly snips?: Interval;
   /** The learning policy's own mean net revenue per recovery on its log (on-policy). */
   readonly onPolicy?: Interval;
+  /**
+   * The unsupported share by why (per recovery: the candidate's mass on actions the log could not
+   * take there): `sequence` (another sequence: routing or the catalogue), `variants` (the steps as
+   * run differ: a variant adopted or left alone), `incentive`, `send-time`.
+   */
+  readonly unsupportedBy?: Readonly<Record<string, number>>;
 }
 
 export interface BacktestCheckRow {
@@ -227,6 +233,32 @@ async function backtest(
   };
 }
 
+/** Why the candidate's actions are unsupported, as shares of the recoveries (see {@link CandidateEstimate}). */
+export function unsupportedBreakdown(log: BacktestLog, policy: CandidatePolicy): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of log.recoveries) {
+    const logged = loggedDistribution(r.start) ?? [];
+    for (const a of candidateDistribution(policy, r.start)) {
+      if (logged.some((l) => l.key === a.key && l.probability > 0)) continue;
+      const c = a.action;
+      const near = logged.find((l) => l.action.treatment === c.treatment && l.probability > 0)?.action;
+      let why = 'other';
+      if (c.treatment === 'live' && near?.treatment === 'live') {
+        if (c.sequence.id !== near.sequence.id) why = 'sequence';
+        else if (
+          !logged.some((l) => l.action.treatment === 'live' && l.action.sequence.signature === c.sequence.signature)
+        )
+          why = 'variants';
+        else if (!logged.some((l) => l.action.treatment === 'live' && l.action.sendTime === c.sendTime))
+          why = 'send-time';
+        else why = 'incentive';
+      }
+      out[why] = (out[why] ?? 0) + a.probability / log.recoveries.length;
+    }
+  }
+  return out;
+}
+
 /** One seed: run, export, backtest, compare. `serverUrl`: a PostgreSQL server (a throw-away database is made on it). */
 export async function backtestCheckSeed(
   population: Population,
@@ -272,8 +304,29 @@ export async function backtestCheckSeed(
     const dir = await mkdtemp(join(tmpdir(), 'reclaim-backtest-check-'));
     try {
       const shop = logs.learning.shopId;
-      const a = await backtest(url, shop, learning.config, files.fixed, dir, 'fixed');
-      const b = await backtest(url, shop, learning.config, files.fixedRouted, dir, 'fixed-routed');
+      const read = await readBacktestLog(memoryLogReader(logs.learning), {
+        shopId: shop,
+        from: new Date(FROM),
+        to: new Date(TO),
+        now: NOW,
+        attributionWindowMs: learning.config.attributionWindowMs,
+      });
+      const why = (file: { catalogue: LabPolicy['catalogue']; settings: Settings }) =>
+        unsupportedBreakdown(
+          read,
+          candidatePolicy(learning.config, {
+            catalogue: file.catalogue,
+            settings: file.settings as ShopRecoverySettings,
+          }),
+        );
+      const a = {
+        ...(await backtest(url, shop, learning.config, files.fixed, dir, 'fixed')),
+        unsupportedBy: why(files.fixed),
+      };
+      const b = {
+        ...(await backtest(url, shop, learning.config, files.fixedRouted, dir, 'fixed-routed')),
+        unsupportedBy: why(files.fixedRouted),
+      };
       const covers = (c: CandidateEstimate, x: number) =>
         c.status === 'estimated' && c.dr !== undefined ? c.dr.low <= x && x <= c.dr.high : undefined;
       const coveredFixed = covers(a, truthFixed);
