@@ -7,7 +7,9 @@
  *   `draws` Monte-Carlo draws, the shop's `experiments.draws`, default 1,000) — computed once per
  *   evidence (`probabilitiesOf`, memoised), so only an assignment on evidence that changed since the
  *   experiment's previous assignment pays for the draws: BENCH_NEW_EVIDENCE is that share (default
- *   0.01; the engine's snapshots change when outcomes settle, at most once per snapshot cache period);
+ *   0.01; the engine's snapshots change when outcomes settle, at most once per snapshot cache period).
+ *   The engine computes a refreshed snapshot's propensities when it loads it (`warmPropensities`,
+ *   timed apart here as "snapshot warming"); BENCH_WARM=0 leaves it to the assignment instead;
  * - at its first discount step, `chooseIncentive` with the learned policy (RFC 0017): the levels'
  *   Beta posteriors from the segment's final outcomes, the expected incremental profit of each
  *   level (decimal arithmetic) and the ε-greedy choice with its propensity.
@@ -17,7 +19,7 @@
  *
  * Evidence sizes: every variant of every experiment has thousands of settled recoveries (drawn per
  * experiment at random: 200–20,000 settled, recovery rate 5–25 %, net revenue per recovery 40–160),
- * every incentive level of every segment 100–10,000 final outcomes; 20 experiments and 7 segments,
+ * every incentive level of every segment 100–10,000 final outcomes; 10 experiments per step and 7 segments,
  * a recovery picks one of each at random. Each recovery (all its steps' assignments and its
  * incentive choice) is timed alone with `process.hrtime.bigint()` after BENCH_WARMUP recoveries.
  *
@@ -36,6 +38,7 @@ import {
   seededUniform,
   seedOf,
   thompsonChoice,
+  warmPropensities,
   type ExperimentSnapshot,
   type IncentiveEvidence,
   type Segment,
@@ -49,7 +52,10 @@ const VARIANTS = Number(process.env.BENCH_VARIANTS ?? 3);
 const DRAWS = Number(process.env.BENCH_DRAWS ?? 1_000);
 /** Share of assignments whose experiment's settled evidence changed since its previous assignment. */
 const NEW_EVIDENCE = Number(process.env.BENCH_NEW_EVIDENCE ?? 0.01);
-const EXPERIMENTS = 20;
+/** 1 (the engine): new evidence is warmed when the snapshot is refreshed (timed apart); 0: the assignment computes. */
+const WARM = process.env.BENCH_WARM !== '0';
+/** Experiments per step with variants (an experiment is one step's: its id names the step). */
+const EXPERIMENTS = 10;
 const SEGMENTS: Segment[] = [
   'new',
   'returning',
@@ -113,10 +119,12 @@ if (!(NEW_EVIDENCE >= 0 && NEW_EVIDENCE <= 1)) {
   throw new Error(`BENCH_NEW_EVIDENCE must be a share from 0 to 1 (got ${process.env.BENCH_NEW_EVIDENCE})`);
 }
 
-const experiments = Array.from({ length: EXPERIMENTS }, (_, i) => ({
-  id: `seq${i}@1.s${i % 3}.new`,
+const experiments = Array.from({ length: EXPERIMENTS * Math.max(VARIANT_STEPS, 1) }, (_, k) => ({
+  id: `seq${k % EXPERIMENTS}@1.s${Math.floor(k / EXPERIMENTS)}.new`,
   snapshot: snapshot(),
 }));
+/** The experiment of step `step` recovery i meets. */
+const experimentOf = (i: number, step: number) => experiments[step * EXPERIMENTS + ((i * 7) % EXPERIMENTS)];
 
 /** One more settled recovery for an experiment (its evidence changes: the propensity is computed anew). */
 function settleOne(x: (typeof experiments)[number]): void {
@@ -124,13 +132,32 @@ function settleOne(x: (typeof experiments)[number]): void {
   x.snapshot = { ...x.snapshot, arms: [{ ...first, settled: first.settled + 1 }, ...rest] };
 }
 
-/** Before recovery i (not timed): each experiment it meets has new evidence with probability NEW_EVIDENCE. */
+/** Time spent warming refreshed snapshots (ns each), off the recoveries' path. */
+const warmings: number[] = [];
+
+/**
+ * Before recovery i (not timed with it): each experiment it meets has new evidence with probability
+ * NEW_EVIDENCE; with WARM, the refreshed snapshot's propensities are computed then, as the engine's
+ * `ExperimentSource` does.
+ */
 function newEvidenceFor(i: number): number {
   let changed = 0;
   for (let step = 0; step < VARIANT_STEPS; step++) {
     if (rand() < NEW_EVIDENCE) {
-      settleOne(experiments[(i * 7 + step) % EXPERIMENTS]);
+      const x = experimentOf(i, step);
+      settleOne(x);
       changed++;
+      if (WARM) {
+        const s = process.hrtime.bigint();
+        warmPropensities(
+          x.id,
+          step,
+          variants.map((v) => v.id),
+          x.snapshot,
+          DRAWS,
+        );
+        warmings.push(Number(process.hrtime.bigint() - s));
+      }
     }
   }
   return changed;
@@ -144,7 +171,7 @@ function variantsOf(i: number): number {
   const segment = SEGMENTS[i % SEGMENTS.length];
   let sink = 0;
   for (let step = 0; step < VARIANT_STEPS; step++) {
-    const x = experiments[(i * 7 + step) % EXPERIMENTS];
+    const x = experimentOf(i, step);
     const a = assignVariant({
       step,
       variants,
@@ -164,7 +191,7 @@ function variantsOf(i: number): number {
 function drawOnlyOf(i: number): number {
   let sink = 0;
   for (let step = 0; step < VARIANT_STEPS; step++) {
-    const x = experiments[(i * 7 + step) % EXPERIMENTS];
+    const x = experimentOf(i, step);
     sink += thompsonChoice(
       posteriorsOf(x.snapshot.arms),
       seededUniform(seedOf(`${x.id}#${step}`, (i * 2654435761) >>> 0)),
@@ -218,7 +245,8 @@ function main(): void {
   console.log(
     `assignment per recovery: ${RECOVERIES} recoveries, ${VARIANT_STEPS} step(s) × ${VARIANTS} variants (${DRAWS} draws), ` +
       `incentive choice over ${LADDER.length} levels (learned, ε ${settings.explorationPercent} %); ` +
-      `${changed} of ${RECOVERIES * VARIANT_STEPS} assignments on new evidence (BENCH_NEW_EVIDENCE ${NEW_EVIDENCE}); ` +
+      `${changed} of ${RECOVERIES * VARIANT_STEPS} assignments on new evidence (BENCH_NEW_EVIDENCE ${NEW_EVIDENCE}, ` +
+      `${WARM ? 'warmed at the snapshot refresh' : 'computed by the assignment'}); ` +
       `wall ${wall.toFixed(0)} ms (checksum ${sink.toFixed(1)})`,
   );
   const line = (name: string, ns: Float64Array) => {
@@ -235,6 +263,7 @@ function main(): void {
   line('baseline: draw only', baseline);
   line('incentive choice', parts.incentive);
   const p99 = line('per recovery (both)', total);
+  if (warmings.length > 0) line('snapshot warming (off path)', Float64Array.from(warmings));
   console.log(
     `p99 per recovery ${(p99 * 1000).toFixed(1)} µs — goal ≤ ${GOAL_MS} ms: ${p99 <= GOAL_MS ? 'met' : 'NOT met'}`,
   );

@@ -220,6 +220,7 @@ export function createRecoveryEngine(deps: {
     store,
     pool,
     attributionWindowMs: async (shopId) => (await settings.forShop(shopId)).config.attributionWindowMs,
+    draws: async (shopId) => experimentSettingsOf((await settings.forShop(shopId)).config).draws,
     now: () => clock.now(),
   });
   const experimentEvaluator = new ExperimentEvaluator({

@@ -31,6 +31,7 @@ import {
   type SequenceCatalogue,
   type StepVariant,
   type VariantEvidence,
+  warmPropensities,
 } from '@reclaim/domain';
 import { readStreams, type EventStore, type NewEvent } from '@reclaim/event-store';
 import type { Queryable } from './db';
@@ -318,6 +319,11 @@ export interface ExperimentSourceDeps {
   readonly now?: () => Date;
   /** How long a shop's snapshots are reused (default 5 s). */
   readonly ttlMs?: number;
+  /**
+   * The shop's `experiments.draws`: with it, each refresh computes the propensities the next
+   * assignments will use (`warmPropensities`), so the recoveries' starts find them memoised.
+   */
+  readonly draws?: (shopId: string) => Promise<number>;
 }
 
 /** The snapshots a recovery's start needs, per shop, cached for `ttlMs`. */
@@ -340,6 +346,15 @@ export class ExperimentSource {
       evidence.map((e) => [e.experimentId, experimentSnapshot(states.get(e.experimentId)!.state, e.variants)]),
     );
     this.cache.set(shopId, { at: now.getTime(), value });
+    if (this.deps.draws !== undefined) {
+      const draws = await this.deps.draws(shopId);
+      for (const e of evidence) {
+        const state = states.get(e.experimentId)!.state;
+        const parsed = parseExperimentId(e.experimentId);
+        if (parsed === undefined || state.variants.length < 2) continue;
+        warmPropensities(e.experimentId, parsed.step, state.variants, value[e.experimentId], draws);
+      }
+    }
     return value;
   }
 

@@ -215,6 +215,9 @@ export {
 } from './thompson';
 export {
   assignVariant,
+  probabilitiesOf,
+  propensitySeed,
+  warmPropensities,
   DEFAULT_EXPERIMENT_SETTINGS,
   EXPERIMENT_SEGMENT_ORDER,
   experimentIdFor,

@@ -135,6 +135,41 @@ export function probabilitiesOf(
   return probabilities;
 }
 
+/** The settled evidence of each eligible variant, in their order (none yet: zeros). */
+function evidenceOf(variantIds: readonly string[], snapshot: ExperimentSnapshot | undefined): ArmEvidence[] {
+  return variantIds.map(
+    (id) =>
+      snapshot?.arms.find((a) => a.variantId === id) ?? {
+        variantId: id,
+        settled: 0,
+        recovered: 0,
+        netRevenue: 0,
+        netRevenueSquares: 0,
+      },
+  );
+}
+
+/**
+ * Computes (memoises) the propensities the next Thompson assignments of a running experiment will
+ * use, off the recoveries' path: the engine calls it when it refreshes a shop's snapshots.
+ * `variantIds`: the experiment's variants in the catalogue's order. Nothing for an adopted or
+ * closed experiment or fewer than two variants still running.
+ */
+export function warmPropensities(
+  experimentId: string,
+  step: number,
+  variantIds: readonly string[],
+  snapshot: ExperimentSnapshot,
+  draws: number,
+): void {
+  if (snapshot.status !== 'running' || snapshot.adoptedVariantId !== undefined) return;
+  const stopped = new Set(snapshot.stoppedVariantIds);
+  const eligible = variantIds.filter((id) => !stopped.has(id));
+  if (eligible.length < 2) return;
+  const evidence = evidenceOf(eligible, snapshot);
+  probabilitiesOf(experimentId, step, evidence, posteriorsOf(evidence), draws);
+}
+
 /**
  * The assignment of one step: adopted → that variant; guardrails left one → it; none left →
  * undefined (the step runs as defined); else Thompson with the step's own stream of the seed.
@@ -169,15 +204,9 @@ export function assignVariant(input: {
       overrides: overridesOf(eligible[0]),
     };
   }
-  const evidence = eligible.map(
-    (v) =>
-      snapshot?.arms.find((a) => a.variantId === v.id) ?? {
-        variantId: v.id,
-        settled: 0,
-        recovered: 0,
-        netRevenue: 0,
-        netRevenueSquares: 0,
-      },
+  const evidence = evidenceOf(
+    eligible.map((v) => v.id),
+    snapshot,
   );
   const posteriors = posteriorsOf(evidence);
   const seed = seedOf(`${experimentId}#${step}`, input.seed);

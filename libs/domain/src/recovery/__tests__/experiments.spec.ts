@@ -11,9 +11,12 @@ import {
   experimentIdFor,
   experimentSegment,
   parseExperimentId,
+  propensitySeed,
+  warmPropensities,
   type ExperimentSnapshot,
   type StepVariant,
 } from '../variants';
+import { posteriorsOf, probabilityBest, seededUniform } from '../thompson';
 import { cart, Run, start } from './fixtures';
 
 const ON = { experiments: { enabled: true } };
@@ -234,6 +237,84 @@ describe('assignVariant', () => {
         at: '2026-01-01T00:00:00.000Z',
       }),
     ).toBeUndefined();
+  });
+
+  it('draws the propensity from the evidence, not the recovery: same evidence, same propensities', () => {
+    const snapshot: ExperimentSnapshot = {
+      status: 'running',
+      stoppedVariantIds: [],
+      arms: [
+        { variantId: 'control', settled: 400, recovered: 40, netRevenue: 40 * 80, netRevenueSquares: 40 * 6400 },
+        { variantId: 'urgent', settled: 380, recovered: 40, netRevenue: 40 * 80, netRevenueSquares: 40 * 6400 },
+      ],
+    };
+    const at = '2026-01-01T00:00:00.000Z';
+    const assign = (seed: number) =>
+      assignVariant({
+        step: 1,
+        variants: SUBJECTS,
+        experimentId: 'w@1.s1.new',
+        segment: 'new',
+        snapshot,
+        seed,
+        draws: 500,
+        at,
+      })!;
+    const runs = Array.from({ length: 40 }, (_, i) => assign(i + 1));
+    // The Thompson draw follows each recovery's seed…
+    expect(new Set(runs.map((r) => r.variantId)).size).toBe(2);
+    // …the probabilities are the evidence's, exactly what the recorded seed function reproduces.
+    const expected = probabilityBest(
+      posteriorsOf(snapshot.arms),
+      seededUniform(propensitySeed('w@1.s1.new', 1, snapshot.arms, 500)),
+      500,
+    );
+    for (const r of runs) {
+      expect(r.probabilities).toEqual({ control: expected[0], urgent: expected[1] });
+      expect(r.propensity).toBe(r.variantId === 'control' ? expected[0] : expected[1]);
+    }
+    // One more settled recovery is new evidence: new draws.
+    const moved = assignVariant({
+      step: 1,
+      variants: SUBJECTS,
+      experimentId: 'w@1.s1.new',
+      segment: 'new',
+      snapshot: { ...snapshot, arms: [{ ...snapshot.arms[0], settled: 401 }, snapshot.arms[1]] },
+      seed: 1,
+      draws: 500,
+      at,
+    })!;
+    expect(moved.probabilities).not.toEqual(runs[0].probabilities);
+  });
+
+  it('warming computes the same propensities the assignment then uses (stopped variants left out)', () => {
+    const snapshot: ExperimentSnapshot = {
+      status: 'running',
+      stoppedVariantIds: ['short'],
+      arms: [{ variantId: 'urgent', settled: 50, recovered: 9, netRevenue: 900, netRevenueSquares: 90_000 }],
+    };
+    const three: StepVariant[] = [...SUBJECTS, { id: 'short', subject: 'Still thinking?' }];
+    warmPropensities('w@2.s0.vip', 0, ['control', 'urgent', 'short'], snapshot, 300);
+    const a = assignVariant({
+      step: 0,
+      variants: three,
+      experimentId: 'w@2.s0.vip',
+      segment: 'vip',
+      snapshot,
+      seed: 9,
+      draws: 300,
+      at: '2026-01-01T00:00:00.000Z',
+    })!;
+    const evidence = [
+      { variantId: 'control', settled: 0, recovered: 0, netRevenue: 0, netRevenueSquares: 0 },
+      snapshot.arms[0],
+    ];
+    const expected = probabilityBest(
+      posteriorsOf(evidence),
+      seededUniform(propensitySeed('w@2.s0.vip', 0, evidence, 300)),
+      300,
+    );
+    expect(a.probabilities).toEqual({ control: expected[0], urgent: expected[1] });
   });
 });
 
