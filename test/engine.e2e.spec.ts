@@ -199,8 +199,11 @@ describe('recovery engine through HTTP (abandonment → steps → purchase / uns
     expect(landing.searchParams.get('utm_medium')).toBe('email');
     expect(landing.searchParams.get('utm_campaign')).toMatch(/^recovery-[a-z-]+-0$/);
     // The shopper lands on the store and orders a little later: the click is on record by then.
-    await eventually(async () =>
-      (await history('ada@example.com')).some((e) => e.event.type === 'recovery.message-clicked'),
+    // Recorded through the engine's engagement path (held until the send record lands, then
+    // applied): give it the step-0 wait's 30 s, not the default 15 s, on a loaded CI machine.
+    await eventually(
+      async () => (await history('ada@example.com')).some((e) => e.event.type === 'recovery.message-clicked'),
+      30_000,
     );
     expect(
       (await signed('orders/create', shopifyOrder({ checkoutToken: buyer, placedAt: new Date().toISOString() })))
