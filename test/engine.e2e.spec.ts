@@ -164,6 +164,14 @@ describe('recovery engine through HTTP (abandonment → steps → purchase / uns
   });
 
   it('recovers carts: steps with escalating unique discounts, a ticket only ≥ 200, nothing after purchase or unsubscribe', async () => {
+    // The settings this test relies on, as the test above leaves them (so it also runs on its own):
+    // live, the storefront's custom domain for the click redirect, the UTM campaign it checks.
+    const settings = await api(h, 'PUT', `/api/shops/${shopId}/settings`, {
+      mode: 'live',
+      domainAliases: ['shop.example'],
+      utm: { campaign: 'recovery-{sequence}-{step}' },
+    });
+    expect(settings.status).toBe(200);
     const now = new Date().toISOString();
     const high = `hi-${randomUUID()}`;
     const low = `lo-${randomUUID()}`;
