@@ -635,18 +635,39 @@ export async function incentiveEvidence(
   now: Date,
   attributionWindowMs: number,
 ): Promise<IncentiveEvidence> {
-  const { rows } = await q.query<{ percent: number; assigned: number; recovered: number }>(
-    `SELECT percent,
+  const found = await incentiveEvidenceBySegment(q, shopId, now, attributionWindowMs, segment);
+  return found.get(segment) ?? { segment, levels: [] };
+}
+
+/**
+ * {@link incentiveEvidence} of every segment of the shop (or of `segment` only) in one query, keyed
+ * by segment; a segment without final outcomes is absent.
+ */
+export async function incentiveEvidenceBySegment(
+  q: Queryable,
+  shopId: string,
+  now: Date,
+  attributionWindowMs: number,
+  segment?: string,
+): Promise<Map<string, IncentiveEvidence>> {
+  const { rows } = await q.query<{ segment: string; percent: number; assigned: number; recovered: number }>(
+    `SELECT segment, percent,
             count(*)::int AS assigned,
             count(*) FILTER (WHERE end_reason = 'purchased'
-                               AND ended_at <= decided_at + $4 * interval '1 millisecond')::int AS recovered
+                               AND ended_at <= decided_at + $3 * interval '1 millisecond')::int AS recovered
        FROM engine.incentive_assignments
-      WHERE shop_id = $1 AND segment = $2 AND mode NOT IN ('fixed', 'ladder')
-        AND (ended_at IS NOT NULL OR decided_at + $4 * interval '1 millisecond' < $3)
-      GROUP BY percent ORDER BY percent`,
-    [shopId, segment, now, attributionWindowMs],
+      WHERE shop_id = $1 AND ($4::text IS NULL OR segment = $4) AND mode NOT IN ('fixed', 'ladder')
+        AND (ended_at IS NOT NULL OR decided_at + $3 * interval '1 millisecond' < $2)
+      GROUP BY segment, percent ORDER BY segment, percent`,
+    [shopId, now, attributionWindowMs, segment ?? null],
   );
-  return { segment, levels: rows.map((r) => ({ percent: r.percent, assigned: r.assigned, recovered: r.recovered })) };
+  const levels = new Map<string, { percent: number; assigned: number; recovered: number }[]>();
+  for (const r of rows) {
+    let list = levels.get(r.segment);
+    if (list === undefined) levels.set(r.segment, (list = []));
+    list.push({ percent: r.percent, assigned: r.assigned, recovered: r.recovered });
+  }
+  return new Map([...levels].map(([seg, list]) => [seg, { segment: seg, levels: list }]));
 }
 
 /**

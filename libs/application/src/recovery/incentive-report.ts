@@ -8,9 +8,9 @@
  * The exploit choice does not depend on the cart value: E[π(ℓ)] = V·(p̂ℓ(m − d) − p̂0·m) is V times
  * a number that does not depend on V, so its sign and argmax are the same for every cart.
  */
-import { incentiveDistribution, type IncentiveSettings } from '@reclaim/domain';
+import { incentiveDistribution, playsLadder, type IncentiveMode, type IncentiveSettings } from '@reclaim/domain';
 import type { Queryable } from './db';
-import { incentiveEvidence } from './facts';
+import { incentiveEvidenceBySegment } from './facts';
 
 /** The cart value the expected profits are shown for. */
 export const PROFIT_PER_CART_VALUE = '100.00';
@@ -46,7 +46,13 @@ export async function incentiveReport(
   attributionWindowMs: number,
   now: Date,
 ): Promise<IncentiveSegmentReport[]> {
-  const { rows } = await q.query<{ segment: string; percent: number; mode: string; n: number; pending: number }>(
+  const { rows } = await q.query<{
+    segment: string;
+    percent: number;
+    mode: IncentiveMode;
+    n: number;
+    pending: number;
+  }>(
     `SELECT segment, percent, mode, count(*)::int AS n,
             count(*) FILTER (WHERE ended_at IS NULL AND decided_at + $3 * interval '1 millisecond' >= $2)::int AS pending
        FROM engine.incentive_assignments WHERE shop_id = $1
@@ -55,10 +61,12 @@ export async function incentiveReport(
   );
   const ladder = [...new Set(rows.map((r) => r.percent).filter((p) => p > 0))].sort((a, b) => a - b);
   const segments = [...new Set(rows.map((r) => r.segment))];
+  // Every segment's evidence in one query (the engine's own rule, as the send handler reads it).
+  const evidenceOf = await incentiveEvidenceBySegment(q, shopId, now, attributionWindowMs);
   const out: IncentiveSegmentReport[] = [];
   for (const segment of segments) {
     const mine = rows.filter((r) => r.segment === segment);
-    const evidence = await incentiveEvidence(q, shopId, segment, now, attributionWindowMs);
+    const evidence = evidenceOf.get(segment) ?? { segment, levels: [] };
     const view = incentiveDistribution({
       ladder,
       cartValue: PROFIT_PER_CART_VALUE,
@@ -70,12 +78,10 @@ export async function incentiveReport(
     const profit = (l: number) => view.profits?.get(l)?.toFixed(2) ?? null;
     const top = [...ladder].sort((a, b) => view.profits!.get(b)!.cmp(view.profits!.get(a)!))[0];
     const pendingOf = (l: number) =>
-      mine
-        .filter((r) => r.percent === l && r.mode !== 'fixed' && r.mode !== 'ladder')
-        .reduce((n, r) => n + r.pending, 0);
+      mine.filter((r) => r.percent === l && !playsLadder(r.mode)).reduce((n, r) => n + r.pending, 0);
     out.push({
       segment,
-      ladderChoices: mine.filter((r) => r.mode === 'fixed' || r.mode === 'ladder').reduce((n, r) => n + r.n, 0),
+      ladderChoices: mine.filter((r) => playsLadder(r.mode)).reduce((n, r) => n + r.n, 0),
       exploitPercent: best,
       exploitReason:
         best === 0
