@@ -15,6 +15,12 @@ import { DEFAULT_EXPERIMENT_SETTINGS, type ExperimentSettings } from './experime
 /** Defined beside the code that reads it (quiet hours); re-exported here with the rest of the settings. */
 export type { LocalWindow } from './quiet-hours';
 
+/** The policy control arm's settings (RFC 0021; read by ./policy-arm.ts). */
+export interface PolicyControlSettings {
+  /** 0–100: share of the non-holdout recoveries that run under the fixed rules (POLICY_CONTROL_PERCENT). */
+  readonly percent: number;
+}
+
 export type EmailConsentPolicy = 'subscribers-only' | 'unless-opted-out';
 
 export interface SegmentThresholds {
@@ -92,6 +98,12 @@ export interface RecoveryConfig {
   readonly experiments?: ExperimentSettings;
   /** Discount policy (fixed ladder or learned incremental profit), margin, exploration, code farmers (RFC 0017). */
   readonly incentives: IncentiveSettings;
+  /**
+   * The policy control arm (RFC 0021): the share of live recoveries run under the fixed rules as a
+   * whole, so the learning settings' gain is measured on one log and the rules stay backtestable.
+   * Absent: off ({@link policyControlOf}).
+   */
+  readonly policyControl?: PolicyControlSettings;
 }
 
 /** The experiments' settings of a configuration (the defaults where it has none). */
@@ -131,6 +143,8 @@ export const RECOVERY_SETTING_DEFAULTS = {
   routingByScore: 'on',
   routingHighProbability: 0.6,
   routingLowProbability: 0.2,
+  /** Policy control arm (RFC 0021): share of live recoveries run under the fixed rules; 0 = off. */
+  policyControlPercent: 0,
 } as const satisfies Record<string, string | number>;
 
 const defaults = RECOVERY_SETTING_DEFAULTS;
@@ -193,6 +207,7 @@ export const defaultRecoveryConfig: RecoveryConfig = {
     sequences: { personal: 'short', short: 'short', nurture: 'nurture' },
   },
   incentives: DEFAULT_INCENTIVE_SETTINGS,
+  policyControl: { percent: defaults.policyControlPercent },
 };
 
 export type RecoveryConfigOverrides = Partial<
@@ -207,8 +222,10 @@ export type RecoveryConfigOverrides = Partial<
     | 'routing'
     | 'experiments'
     | 'incentives'
+    | 'policyControl'
   >
 > & {
+  readonly policyControl?: Partial<PolicyControlSettings>;
   readonly incentives?: Partial<Omit<IncentiveSettings, 'codeFarming'>> & {
     readonly codeFarming?: Partial<IncentiveSettings['codeFarming']>;
   };
@@ -251,6 +268,7 @@ export function recoveryConfig(overrides: RecoveryConfigOverrides = {}): Recover
       ...overrides.incentives,
       codeFarming: { ...base.incentives.codeFarming, ...overrides.incentives?.codeFarming },
     },
+    policyControl: { percent: 0, ...base.policyControl, ...overrides.policyControl },
     routing: {
       ...base.routing,
       highValue: ticketThreshold,

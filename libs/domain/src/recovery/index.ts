@@ -26,6 +26,20 @@ export {
   type RecoveryArm,
 } from './arms';
 export {
+  POLICY_ARMS,
+  DEFAULT_POLICY_CONTROL,
+  configForPolicyArm,
+  drawPolicyArm,
+  drawsPolicyArm,
+  fixedRulesConfig,
+  policyArmProbabilities,
+  policyControlOf,
+  runsFixedRules,
+  type PolicyArm,
+  type PolicyArmDraw,
+  type PolicyControlSettings,
+} from './policy-arm';
+export {
   describeRouting,
   ROUTED_SEQUENCE_BANDS,
   ROUTING_BANDS,

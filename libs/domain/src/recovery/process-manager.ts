@@ -25,6 +25,7 @@ import type { SendTimeArm, SendTimeChoice } from './send-time';
 import { incentiveLevels, ladderIsArm, type IncentiveChoice } from './incentives';
 import { RecoveryInputError, toIso, toMs } from './time';
 import { effectIdempotencyKey, recoveryIdFor } from './types';
+import { configForPolicyArm } from './policy-arm';
 
 /** At most this many categories are kept per product, each at most 100 characters. */
 const MAX_CATEGORIES = 50;
@@ -54,8 +55,10 @@ export interface RecoveryDecider extends Decider<RecoveryState, RecoveryInput, S
   readonly config: RecoveryConfig;
 }
 
-export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryConfig): RecoveryDecider {
+export function createRecoveryDecider(shopConfig: RecoveryConfig = defaultRecoveryConfig): RecoveryDecider {
   function decide(input: RecoveryInput, state: RecoveryState): StoredRecoveryEvent[] {
+    // A recovery on the policy control arm decides under the fixed rules (RFC 0021), whatever the shop's settings.
+    const config = configForPolicyArm(shopConfig, state.policyArm);
     const out = new Emitter(state);
     switch (input.type) {
       case 'CartActivity': {
@@ -401,7 +404,7 @@ export function createRecoveryDecider(config: RecoveryConfig = defaultRecoveryCo
     return out.events;
   }
 
-  return { config, initialState: initialRecoveryState, decide, evolve: evolveRecovery };
+  return { config: shopConfig, initialState: initialRecoveryState, decide, evolve: evolveRecovery };
 }
 
 /** A level of the recovery's own ladder (0 % included) with a propensity in (0, 1]; else refused, naming the field. */

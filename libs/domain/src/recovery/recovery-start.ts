@@ -11,6 +11,7 @@ import { explainScore, scoreFeatures } from './score';
 import { routeByScore, type RecordedScore } from './routing';
 import { gte, isDecimalString } from './money';
 import { drawArm, type RecoveryArm } from './arms';
+import { configForPolicyArm, drawPolicyArm, drawsPolicyArm, policyControlOf, type PolicyArm } from './policy-arm';
 import { isValidTimeZone, localParts } from './quiet-hours';
 import { reachableChannels } from './recovery-state';
 import { later, scheduleNext, ticketPaused, type Emitter } from './recovery-schedule';
@@ -22,7 +23,7 @@ import { RecoveryInputError, toIso, toMs } from './time';
 import type { IsoTimestamp } from './types';
 
 export function startRecovery(
-  config: RecoveryConfig,
+  shopConfig: RecoveryConfig,
   out: Emitter,
   at: IsoTimestamp,
   abandonedAt: IsoTimestamp,
@@ -32,9 +33,9 @@ export function startRecovery(
   const s = out.state;
   if (s.status === 'running' && s.awaitingAbandonment) {
     out.emit({ type: 'recovery.abandoned-again', at, abandonedAt, source });
-    if (!ticketPaused(config, out.state)) {
+    if (!ticketPaused(shopConfig, out.state)) {
       out.emit({ type: 'recovery.resumed', at, cause: 're-abandoned' });
-      scheduleNext(config, out, at);
+      scheduleNext(shopConfig, out, at);
     }
     return;
   }
@@ -44,7 +45,7 @@ export function startRecovery(
   if (ctx === undefined) throw new RecoveryInputError('a start context is required to start a recovery');
   const random = ctx.random;
   if (!(random >= 0 && random < 1)) throw new RecoveryInputError('random must be in [0, 1)');
-  const { holdout, mode, arm, propensity } = drawArm(config, random);
+  const { holdout, mode, arm, propensity } = drawArm(shopConfig, random);
   out.emit({
     type: 'recovery.started',
     at,
@@ -57,10 +58,23 @@ export function startRecovery(
     mode,
     arm,
     propensity,
-    holdoutPercent: config.holdoutPercent,
-    rolloutPercent: config.rolloutPercent,
+    holdoutPercent: shopConfig.holdoutPercent,
+    rolloutPercent: shopConfig.rolloutPercent,
     shopTimeZone: ctx.shopTimeZone,
   });
+  // The policy control arm (RFC 0021), from its own draw; a holdout stays untouched. Every decision
+  // from here on (and the recovery's later ones: ./process-manager.ts) runs under the arm's settings.
+  let policyArm: PolicyArm | undefined;
+  if (!holdout && drawsPolicyArm(shopConfig)) {
+    const draw = ctx.policyRandom;
+    if (draw === undefined || !(draw >= 0 && draw < 1)) {
+      throw new RecoveryInputError('policyRandom must be in [0, 1) when the shop runs a policy control arm');
+    }
+    const drawn = drawPolicyArm(policyControlOf(shopConfig).percent, draw);
+    policyArm = drawn.arm;
+    out.emit({ type: 'recovery.policy-arm-assigned', at, ...drawn });
+  }
+  const config = configForPolicyArm(shopConfig, policyArm);
   // Send-time optimisation's randomised arm (RFC 0012), from its own draw; a holdout stays untouched.
   if (config.sendTime.enabled && !holdout) {
     const draw = ctx.sendTimeRandom;

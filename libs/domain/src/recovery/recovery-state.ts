@@ -5,6 +5,7 @@
 import type { DeadLetterReason, EndReason, StoredRecoveryEvent, TimerPurpose } from './recovery.messages';
 import type { SoldOutLine } from './alternatives';
 import type { SendMode } from './pre-send';
+import type { PolicyArm } from './policy-arm';
 import type { RecoveryIncentive } from './incentives';
 import type { Segment } from './segments';
 import type { SendTimeArm, SendTimeReason } from './send-time';
@@ -87,6 +88,8 @@ export interface RecoveryState {
   readonly watches?: readonly BackInStockWatch[];
   /** The send-time arm drawn at the start (RFC 0012); absent when the shop's switch was off, or for a holdout. */
   readonly sendTimeArm?: SendTimeArm;
+  /** The policy arm drawn at the start (RFC 0021); absent when the shop ran no policy control arm, or for a holdout. */
+  readonly policyArm?: PolicyArm;
   /** The send time chosen per follow-up (`recovery.send-time-chosen`) since the latest abandonment. */
   readonly sendTimes?: Readonly<
     Record<
@@ -303,6 +306,8 @@ export function evolveRecovery(state: RecoveryState, event: StoredRecoveryEvent)
     }
     case 'recovery.send-time-assigned':
       return { ...state, sendTimeArm: event.data.arm };
+    case 'recovery.policy-arm-assigned':
+      return { ...state, policyArm: event.data.arm };
     case 'recovery.variant-assigned': {
       // The step runs as its variant sets it (RFC 0016); the assignment is kept for the history.
       const sequence = state.sequence;

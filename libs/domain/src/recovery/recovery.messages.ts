@@ -21,6 +21,7 @@ import type { SoldOutLine } from './alternatives';
 import type { SendTimeArm, SendTimeChoice } from './send-time';
 import type { IncentiveChoice } from './incentives';
 import type { RecoveryArm } from './arms';
+import type { PolicyArm } from './policy-arm';
 import type { ChannelChoice } from './channel-choice';
 import type { ResponsivenessAssessment } from './engagement-score';
 import type { FatigueAssessment } from './fatigue';
@@ -61,6 +62,12 @@ export interface StartContext {
    * Required when the shop's send-time optimisation is on.
    */
   readonly sendTimeRandom?: number;
+  /**
+   * A third uniform number in [0, 1), independent of the others: the policy arm (RFC 0021).
+   * Required when the shop runs a policy control arm (`policyControl.percent` > 0 and settings that
+   * are not the fixed rules).
+   */
+  readonly policyRandom?: number;
   /**
    * The shop's live recovery-score model (or that there is none and how many outcomes are still
    * needed): the recorded features are scored with it (`recovery.scored` / `score-unavailable`).
@@ -712,6 +719,17 @@ export interface SendTimeAssigned extends Base<'recovery.send-time-assigned'> {
   readonly draw: number;
   readonly armPercent: number;
 }
+/**
+ * The policy arm of a live recovery (RFC 0021): `fixed-rules` runs the fixed rules as a whole,
+ * `shop-policy` the shop's own settings. `propensity` is the probability of the arm drawn at
+ * `controlPercent`; the holdout draws none.
+ */
+export interface PolicyArmAssigned extends Base<'recovery.policy-arm-assigned'> {
+  readonly arm: PolicyArm;
+  readonly propensity: number;
+  readonly draw: number;
+  readonly controlPercent: number;
+}
 /** The send time of a follow-up: nominal and chosen, the window, and why (RFC 0012). */
 export interface SendTimeChosen extends Base<'recovery.send-time-chosen'>, SendTimeChoice {
   readonly step: number;
@@ -843,6 +861,7 @@ export type RecoveryEvent =
   | EnrichmentUnavailable
   | AlternativesChecked
   | SendTimeAssigned
+  | PolicyArmAssigned
   | VariantAssigned
   | SendTimeChosen
   | IncentiveChosen
