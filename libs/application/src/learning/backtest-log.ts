@@ -76,6 +76,7 @@ interface Pending {
   segments?: readonly Segment[];
   sequence?: { id: string; version: number; steps: readonly SequenceStep[] };
   sendTime?: { arm: SendTimeArm; armPercent: number };
+  policyArm?: LoggedStart['policyArm'];
   variants: LoggedVariant[];
   incentive?: LoggedIncentive;
   score?: RecordedScore;
@@ -91,6 +92,7 @@ const TYPES = [
   'recovery.segmented',
   'recovery.sequence-selected',
   'recovery.send-time-assigned',
+  'recovery.policy-arm-assigned',
   'recovery.variant-assigned',
   'recovery.incentive-chosen',
   'recovery.routed',
@@ -171,6 +173,9 @@ export async function readBacktestLog(store: Pick<EventStore, 'readAll'>, o: Bac
         case 'recovery.send-time-assigned':
           r.sendTime ??= { arm: ev.arm, armPercent: ev.armPercent };
           break;
+        case 'recovery.policy-arm-assigned':
+          r.policyArm ??= { arm: ev.arm, controlPercent: ev.controlPercent };
+          break;
         case 'recovery.variant-assigned':
           if (!r.variants.some((v) => v.step === ev.step)) {
             r.variants.push({
@@ -237,8 +242,9 @@ export async function readBacktestLog(store: Pick<EventStore, 'readAll'>, o: Bac
     .sort(([a, x], [b, y]) =>
       x.abandonedAt! < y.abandonedAt! ? -1 : x.abandonedAt! > y.abandonedAt! ? 1 : a < b ? -1 : 1,
     );
+  // A recovery on the policy control arm (RFC 0021) ran the fixed rules, not the shop's send-time draw.
   const drawOf = (r: Pending): SendTimeDraw | undefined =>
-    r.arm === 'holdout'
+    r.arm === 'holdout' || r.policyArm?.arm === 'fixed-rules'
       ? undefined
       : r.sendTime
         ? { enabled: true, armPercent: r.sendTime.armPercent }
@@ -290,11 +296,14 @@ export async function readBacktestLog(store: Pick<EventStore, 'readAll'>, o: Bac
       sequence: r.sequence ?? null,
       sendTimeDraw: r.sendTime
         ? { enabled: true, armPercent: r.sendTime.armPercent }
-        : (inForce[i] ?? { enabled: false }),
+        : r.policyArm?.arm === 'fixed-rules'
+          ? { enabled: false }
+          : (inForce[i] ?? { enabled: false }),
       ...(r.sendTime ? { sendTimeArm: r.sendTime.arm } : {}),
       ...(r.variants.length > 0 ? { variants: r.variants } : {}),
       ...(r.incentive !== undefined ? { incentive: r.incentive } : {}),
       ...(r.score !== undefined ? { score: r.score } : {}),
+      ...(r.policyArm !== undefined ? { policyArm: r.policyArm } : {}),
     };
     recoveries.push({
       recoveryId,

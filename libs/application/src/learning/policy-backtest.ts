@@ -13,6 +13,7 @@ import {
   actionKey,
   loggedDistribution,
   startKey,
+  unsupportedMass,
   validateSequenceCatalogue,
   type CandidatePolicy,
   type RecoveryConfig,
@@ -228,7 +229,7 @@ export function backtestPolicy(
     const loggedP = p.loggingDist.find((a) => a.key === p.key)?.probability ?? 0;
     const targetP = p.candidate.find((a) => a.key === p.key)?.probability ?? 0;
     for (const a of p.candidate) {
-      if (!((p.loggingDist.find((l) => l.key === a.key)?.probability ?? 0) > 0)) unsupported += a.probability;
+      if (!((p.loggingDist.find((l) => l.key === a.key)?.probability ?? 0) > 0)) unsupported += unsupportedMass(a, p.r.start);
       row(a.key, actionLabel(a.action)).candidate += a.probability;
     }
     for (const a of p.loggingDist) row(a.key, actionLabel(a.action)).logging += a.probability;

@@ -510,6 +510,8 @@ export interface StartContextDeps {
   readonly random?: () => number;
   /** The send-time arm's own draw (RFC 0012); default {@link cryptoRandom}, independent of `random`. */
   readonly sendTimeRandom?: () => number;
+  /** The policy control arm's own draw (RFC 0021); default {@link cryptoRandom}, independent of the others. */
+  readonly policyRandom?: () => number;
   /** The shops' live recovery-score models (../learning/live-models.ts); no score is recorded without. */
   readonly scoring?: ScoringSource;
   /** The shops' experiments of step variants (./experiments.ts, RFC 0016); read when a catalogue has variants. */
@@ -569,6 +571,7 @@ export async function buildStartContexts(
       sequences: sequences.get(r.shopId)!,
       random: (deps.random ?? cryptoRandom)(),
       sendTimeRandom: (deps.sendTimeRandom ?? cryptoRandom)(),
+      policyRandom: (deps.policyRandom ?? cryptoRandom)(),
       shopTimeZone: zones.get(r.shopId) ?? 'UTC',
       ...(Object.keys(categories).length > 0 ? { productCategories: categories } : {}),
       ...(scorings.has(r.shopId) ? { scoring: scorings.get(r.shopId)! } : {}),

@@ -32,11 +32,13 @@ export {
   drawPolicyArm,
   drawsPolicyArm,
   fixedRulesConfig,
+  fixedRulesShare,
   policyArmProbabilities,
   policyControlOf,
   runsFixedRules,
   type PolicyArm,
   type PolicyArmDraw,
+  type LearningSwitches,
   type PolicyControlSettings,
 } from './policy-arm';
 export {
@@ -313,6 +315,7 @@ export {
   loggedDistribution,
   sequenceSignature,
   startKey,
+  unsupportedMass,
   type ActionSequence,
   type CandidatePolicy,
   type LoggedIncentive,

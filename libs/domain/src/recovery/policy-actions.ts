@@ -15,10 +15,11 @@
  *   recovery reached its incentive choice (`recovery.incentive-chosen`); `none` where it did not (it
  *   ended before its first discount step, sent nothing, was refused codes as a code farmer or in the
  *   cooldown, or its sequence offers none: its outcome cannot depend on the incentive, so both
- *   policies give that dimension probability 1 — the sequential argument of off-policy evaluation).
+ *   policies give that dimension probability 1 — the sequential argument of off-policy evaluation)
+ *   — and, on a log that drew a policy arm (RFC 0021), that arm: `fixed-rules` or `shop-policy`.
  *
  * Deterministic parts (the sequence) have probability 1 for the one chosen; randomised parts their
- * drawn probabilities: the arm draw and the send-time draw (`armProbabilities`,
+ * drawn probabilities: the arm draw, the policy arm draw and the send-time draw (`armProbabilities`,
  * `sendTimeArmProbabilities`), the variants (the recorded probabilities of being best, Thompson
  * sampling's propensities), the incentive (the recorded distribution of the choice; a candidate's
  * from `incentiveDistribution` on the evidence the logged choice used).
@@ -33,6 +34,7 @@ import {
   type IncentiveMode,
   type LevelPosterior,
 } from './incentives';
+import { fixedRulesConfig, fixedRulesShare, policyArmProbabilities, type PolicyArm } from './policy-arm';
 import { routeByScore, type RecordedScore } from './routing';
 import type { Segment } from './segments';
 import { sendTimeArmProbabilities, type SendTimeArm } from './send-time';
@@ -54,6 +56,8 @@ export type PolicyAction =
       readonly sendTime: SendTimeArm;
       /** `none` (no incentive choice reached), `ladder`, or one level `ℓ %` ({@link incentiveArmKey}). */
       readonly incentive: string;
+      /** The policy arm it ran under (RFC 0021), on a log that drew one. */
+      readonly policyArm?: PolicyArm;
     };
 
 /** The send-time draw a recovery started under: off, or on with the share of the `on` arm. */
@@ -104,6 +108,8 @@ export interface LoggedStart {
   readonly incentive?: LoggedIncentive;
   /** The recovery score recorded at the start (`recovery.routed`), when the shop scored it. */
   readonly score?: RecordedScore;
+  /** The policy arm drawn (`recovery.policy-arm-assigned`, RFC 0021) and the share it was drawn with. */
+  readonly policyArm?: { readonly arm: PolicyArm; readonly controlPercent: number };
 }
 
 /** A candidate policy: the shop's engine settings (defaults with its settings applied) and a sequence catalogue. */
@@ -118,6 +124,9 @@ export interface CandidatePolicy {
     | 'experiments'
     | 'routing'
     | 'ticketThreshold'
+    | 'channelChoice'
+    | 'engagementScore'
+    | 'policyControl'
   >;
   readonly catalogue: SequenceCatalogue;
 }
@@ -149,14 +158,43 @@ export function startKey(action: PolicyAction): string {
 }
 
 export function actionKey(action: PolicyAction): string {
-  return action.treatment === 'silent' ? 'silent' : `${startKey(action)} incentive:${action.incentive}`;
+  if (action.treatment === 'silent') return 'silent';
+  const arm = action.policyArm !== undefined ? ` policy:${action.policyArm}` : '';
+  return `${startKey(action)} incentive:${action.incentive}${arm}`;
 }
 
 /** A short name for reports: `silent`, `live premium@3 send-time:on incentive:ladder`. */
 export function actionLabel(action: PolicyAction): string {
   return action.treatment === 'silent'
     ? 'silent'
-    : `live ${action.sequence.id}@${action.sequence.version} send-time:${action.sendTime} incentive:${action.incentive}`;
+    : `live ${action.sequence.id}@${action.sequence.version} send-time:${action.sendTime} incentive:${action.incentive}` +
+        (action.policyArm !== undefined ? ` policy:${action.policyArm}` : '');
+}
+
+/**
+ * The live actions of a distribution run under a policy arm (RFC 0021): tagged with it and scaled
+ * by the arm's probability; the silent action (drawn before the arm) is not.
+ */
+function underArm(actions: readonly WeightedAction[], arm: PolicyArm, share: number): WeightedAction[] {
+  return actions.flatMap((a) => {
+    if (a.action.treatment === 'silent') return [a];
+    if (share <= 0) return [];
+    const action: PolicyAction = { ...a.action, policyArm: arm };
+    return [{ key: actionKey(action), action, probability: a.probability * share }];
+  });
+}
+
+/** Two distributions mixed with weights `w` and `1 − w`, the same action's probabilities added. */
+function mix(a: readonly WeightedAction[], b: readonly WeightedAction[], w: number): WeightedAction[] {
+  const out = new Map<string, WeightedAction>();
+  const add = (x: WeightedAction, p: number) => {
+    if (p <= 0) return;
+    const prev = out.get(x.key);
+    out.set(x.key, { ...x, probability: (prev?.probability ?? 0) + p });
+  };
+  for (const x of a) add(x, x.action.treatment === 'silent' ? x.probability * w : x.probability);
+  for (const x of b) add(x, x.action.treatment === 'silent' ? x.probability * (1 - w) : x.probability);
+  return [...out.values()];
 }
 
 /** The steps with the variants applied. */
@@ -263,6 +301,7 @@ export function loggedAction(r: LoggedStart): PolicyAction {
             inc.percent,
             steps.map((s) => s.discountPercent),
           ),
+    ...(r.policyArm !== undefined ? { policyArm: r.policyArm.arm } : {}),
   };
 }
 
@@ -281,8 +320,38 @@ function loggedIncentive(r: LoggedStart, ladder: readonly number[]): Map<string,
   return new Map([[incentiveKeyOf(inc.mode, inc.percent, ladder), inc.mode === 'fixed' ? 1 : inc.propensity]]);
 }
 
-/** The logging policy's probability of every action at this recovery; `undefined` when its arm shares were not logged. */
+/**
+ * The logging policy's probability of every action at this recovery; `undefined` when its arm shares
+ * were not logged. On a log that drew a policy arm (RFC 0021) the live actions are those of the arm
+ * drawn, times its probability: the other arm's would need decisions this recovery never made (its
+ * variants, its incentive evidence), so a candidate's mass there is judged on the recoveries that
+ * drew that arm (see `policyBacktest`'s unsupported share).
+ */
 export function loggedDistribution(r: LoggedStart): WeightedAction[] | undefined {
+  const within = loggedWithinArm(r);
+  if (within === undefined || r.policyArm === undefined) return within;
+  const { arm, controlPercent } = r.policyArm;
+  return underArm(within, arm, policyArmProbabilities(controlPercent)[arm]);
+}
+
+/**
+ * How much of a candidate's action counts towards its unsupported share at this recovery when the
+ * log gives it probability 0: all of it on a log without policy arms; on one with them (RFC 0021),
+ * a live action of the arm this recovery drew counts divided by that arm's probability and one of
+ * the other arm not at all — so that, over the log, each arm's unsupported mass is estimated on the
+ * recoveries that drew it (an inverse-propensity estimate of the candidate's whole unsupported mass).
+ */
+export function unsupportedMass(a: WeightedAction, r: LoggedStart): number {
+  if (r.policyArm === undefined || a.action.treatment === 'silent' || a.action.policyArm === undefined) {
+    return a.probability;
+  }
+  if (a.action.policyArm !== r.policyArm.arm) return 0;
+  const p = policyArmProbabilities(r.policyArm.controlPercent)[r.policyArm.arm];
+  return p > 0 ? a.probability / p : a.probability;
+}
+
+/** The logging policy's distribution given the policy arm the recovery drew (all of it on a log without one). */
+function loggedWithinArm(r: LoggedStart): WeightedAction[] | undefined {
   if (r.armSettings === null) return undefined;
   const arms = armProbabilities(r.armSettings);
   if (r.sequence === null) return distribution(arms, null, [], r.sendTimeDraw, undefined);
@@ -364,6 +433,25 @@ function candidateVariants(
  * prior only).
  */
 export function candidateDistribution(policy: CandidatePolicy, r: LoggedStart): WeightedAction[] {
+  if (r.policyArm === undefined) return candidateWithinArm(policy, r);
+  // A log that drew a policy arm (RFC 0021): the candidate plays the fixed rules with its share of the
+  // rules arm (all of it when its settings are the rules, else its own control share) and its own
+  // settings with the rest — the arm as one more randomised part of the action.
+  const c = fixedRulesShare(policy.config);
+  const rules = underArm(
+    candidateWithinArm({ ...policy, config: fixedRulesConfig(policy.config) }, r),
+    'fixed-rules',
+    c,
+  );
+  const own = underArm(candidateWithinArm(policy, r), 'shop-policy', 1 - c);
+  return mix(rules, own, c);
+}
+
+/**
+ * The candidate's distribution under one set of settings (its own, or the fixed rules it plays on a
+ * rules arm).
+ */
+function candidateWithinArm(policy: CandidatePolicy, r: LoggedStart): WeightedAction[] {
   // Routing by score (./routing.ts) is deterministic given the recorded score: the candidate's own
   // thresholds and band sequences on it; no score recorded (or none in force): the catalogue's match.
   const route =

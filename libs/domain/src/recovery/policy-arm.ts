@@ -30,11 +30,17 @@ export function policyControlOf(config: Pick<RecoveryConfig, 'policyControl'>): 
   return config.policyControl ?? DEFAULT_POLICY_CONTROL;
 }
 
+/** The settings the fixed rules switch off (and the control share, which they do not run). */
+export type LearningSwitches = Pick<
+  RecoveryConfig,
+  'routing' | 'experiments' | 'incentives' | 'sendTime' | 'channelChoice' | 'engagementScore' | 'policyControl'
+>;
+
 /**
  * The fixed rules on the shop's own catalogue and checks: every learning decision switched off.
  * Consent, caps, quiet hours, stock, price and every other check stay the shop's.
  */
-export function fixedRulesConfig(config: RecoveryConfig): RecoveryConfig {
+export function fixedRulesConfig<C extends LearningSwitches>(config: C): C {
   return {
     ...config,
     routing: { ...config.routing, enabled: false },
@@ -51,12 +57,7 @@ export function fixedRulesConfig(config: RecoveryConfig): RecoveryConfig {
  * Whether the settings already are the fixed rules as far as a recovery's decisions go (no
  * routing, no experiments, the ladder, send-time, channel choice and engagement score off).
  */
-export function runsFixedRules(
-  config: Pick<
-    RecoveryConfig,
-    'routing' | 'experiments' | 'incentives' | 'sendTime' | 'channelChoice' | 'engagementScore'
-  >,
-): boolean {
+export function runsFixedRules(config: LearningSwitches): boolean {
   return (
     !config.routing.enabled &&
     !(config.experiments ?? DEFAULT_EXPERIMENT_SETTINGS).enabled &&
@@ -70,6 +71,14 @@ export function runsFixedRules(
 /** The configuration a recovery's decisions run under: the fixed rules on the rules arm, else the shop's. */
 export function configForPolicyArm(config: RecoveryConfig, arm: PolicyArm | undefined): RecoveryConfig {
   return arm === 'fixed-rules' ? fixedRulesConfig(config) : config;
+}
+
+/**
+ * A policy's share of the rules arm: all of it for settings that are the fixed rules, else the
+ * control share it draws (0 without one). What a backtest gives a candidate's rules arm.
+ */
+export function fixedRulesShare(config: LearningSwitches): number {
+  return runsFixedRules(config) ? 1 : policyArmProbabilities(policyControlOf(config).percent)['fixed-rules'];
 }
 
 /** The probability of each arm at a share (0–100) of the rules arm. */
@@ -87,7 +96,7 @@ export interface PolicyArmDraw {
 }
 
 /** Whether a recovery starting under these settings draws a policy arm at all. */
-export function drawsPolicyArm(config: RecoveryConfig): boolean {
+export function drawsPolicyArm(config: LearningSwitches): boolean {
   return policyControlOf(config).percent > 0 && !runsFixedRules(config);
 }
 

@@ -9,6 +9,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
+  configForPolicyArm,
   type Channel,
   BACK_IN_STOCK_FIRST_STEP,
   checkBeforeSend,
@@ -143,7 +144,8 @@ export class SendBackInStockHandler implements ICommandHandler<SendBackInStock> 
         stock: [line],
         ...(unavailableChannels.length > 0 ? { unavailableChannels } : {}),
       },
-      pm.config,
+      // The recovery's own settings: the fixed rules on the policy control arm (RFC 0021).
+      configForPolicyArm(pm.config, state.policyArm),
     );
     if (result.decision === 'defer') {
       const until = new Date(result.until);

@@ -40,7 +40,7 @@ import {
   learnedEvidence,
 } from '../facts';
 import { runDecider } from '../../shared/run-decider';
-import { parseRecoveryId, responseSegmentOf } from '@reclaim/domain';
+import { configForPolicyArm, parseRecoveryId, responseSegmentOf } from '@reclaim/domain';
 import { loadRecovery, type LoadedRecovery } from '../recovery-stream';
 import { CheckInventory, SendRecoveryStep, type EffectOutcome } from './effect-commands';
 import { EffectContext, latestOfStep } from './effect-context';
@@ -99,6 +99,8 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
     const customerKey = state.cart?.customerKey;
     const facts = await this.ctx.customerFacts(ids.shopId, ids.cartId, customerKey);
     const pm = await this.ctx.pmFor(ids.shopId);
+    // The recovery's own settings: the fixed rules on the policy control arm (RFC 0021), else the shop's.
+    const config = configForPolicyArm(pm.config, state.policyArm);
     // The customer's own open tickets, read now (short timeout) and recorded before the decision,
     // which reads the record; a retry of this request reads its record instead of asking again.
     if (deps.supportLookup !== undefined && !supportCheckedSince(loaded, dueEvent, step)) {
@@ -107,7 +109,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
         deps.supportLookup,
         contact?.email ?? undefined,
         state,
-        pm.config.supportTicketMatch,
+        config.supportTicketMatch,
         () => this.ctx.now(),
         { trigger: 'send', step },
       );
@@ -124,7 +126,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
     if (stepSendTimeArm(state, step) !== undefined && step >= 1 && state.sendTimes?.[step] === undefined) {
       const channels = reachable(state, dueEvent.definition.channels, deps.channels);
       const choice = await chooseStepSendTime(deps.pool, state, step, this.ctx.now().toISOString(), {
-        config: pm.config,
+        config,
         customerKey,
         customerZone,
         channel: channels[0],
@@ -145,7 +147,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
         shop,
         sendFacts.items,
         { recoveryId, step, deferrals: consecutiveOutsideDeferrals(loaded, step) },
-        pm.config.alternatives,
+        config.alternatives,
         recordedAlternatives ?? [],
       ),
     );
@@ -175,7 +177,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
       ids.shopId,
       customerKey,
       dueEvent.definition.discountPercent,
-      pm.config,
+      config,
     );
     if (
       dueEvent.definition.discountPercent > 0 &&
@@ -183,10 +185,10 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
       state.cart !== undefined &&
       discountBlocked(
         { codeFarming, lastDiscountRecoveryAt: history.lastDiscountRecoveryAt, now: this.ctx.now().toISOString() },
-        pm.config,
+        config,
       ) === undefined
     ) {
-      const settings = pm.config.incentives;
+      const settings = config.incentives;
       const segment = responseSegmentOf(state.segments);
       const learnedPolicy = settings.policy === 'learned';
       const choice = chooseIncentive({
@@ -202,7 +204,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
                 ids.shopId,
                 segment,
                 this.ctx.now(),
-                pm.config.attributionWindowMs,
+                config.attributionWindowMs,
               ),
               draw: (deps.incentiveRandom ?? cryptoRandom)(),
             }
@@ -222,7 +224,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
       ids.shopId,
       responseSegmentOf(state.segments),
       this.ctx.now(),
-      pm.config.fatigue.machineOpenWithinMs / 1000,
+      config.fatigue.machineOpenWithinMs / 1000,
     );
     const result = checkBeforeSend(
       {
@@ -241,7 +243,7 @@ export class SendRecoveryStepHandler implements ICommandHandler<SendRecoveryStep
         ...(codeFarming !== undefined ? { codeFarming } : {}),
         ...(state.incentive !== undefined ? { incentive: state.incentive } : {}),
       },
-      pm.config,
+      config,
     );
     const noSend = outcomeFromCheck(result);
     if (noSend !== undefined || result.decision !== 'send') {

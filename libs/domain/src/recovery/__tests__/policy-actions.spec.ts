@@ -5,6 +5,7 @@ import {
   candidateDistribution,
   loggedAction,
   loggedDistribution,
+  unsupportedMass,
   type CandidatePolicy,
   type LoggedStart,
   type WeightedAction,
@@ -265,5 +266,74 @@ describe('policy actions', () => {
     expect(routedTo(candidateDistribution(on, live))).toEqual(['welcome']);
     const unscored: LoggedStart = { ...live, score: { kind: 'unavailable', outcomesNeeded: 40 } };
     expect(routedTo(candidateDistribution(on, unscored))).toEqual(['welcome']);
+  });
+
+  describe('the policy control arm (RFC 0021)', () => {
+    const ladderChoice = { step: 1, percent: 15, mode: 'fixed' as const, propensity: 1, segment: 'new' };
+    // A learning log: send-time on at 25 %, a 10 % rules arm.
+    const rulesArm: LoggedStart = {
+      ...live,
+      sendTimeDraw: { enabled: false },
+      sendTimeArm: undefined,
+      incentive: ladderChoice,
+      policyArm: { arm: 'fixed-rules', controlPercent: 10 },
+    };
+    const ownArm: LoggedStart = { ...live, policyArm: { arm: 'shop-policy', controlPercent: 10 } };
+    const fixed: CandidatePolicy = {
+      config: recoveryConfig({
+        holdoutPercent: 20,
+        routing: { enabled: false },
+        sendTime: { enabled: false },
+        channelChoice: { enabled: false },
+        engagementScore: { enabled: false },
+      }),
+      catalogue,
+    };
+    const learning: CandidatePolicy = {
+      config: recoveryConfig({
+        holdoutPercent: 20,
+        sendTime: { enabled: true, armPercent: 25 },
+        policyControl: { percent: 10 },
+      }),
+      catalogue,
+    };
+    const at = (d: readonly WeightedAction[], key: string) => d.find((a) => a.key === key)?.probability ?? 0;
+
+    it('the arm is part of the action, with its probability in the logging distribution', () => {
+      const action = loggedAction(rulesArm);
+      expect(actionKey(action)).toMatch(/incentive:ladder policy:fixed-rules$/);
+      // live 80 % × rules arm 10 % × send-time off (the rules) × the ladder (certain).
+      expect(at(loggedDistribution(rulesArm) ?? [], actionKey(action))).toBeCloseTo(0.08, 12);
+      expect(at(loggedDistribution(rulesArm) ?? [], 'silent')).toBeCloseTo(0.2, 12);
+      // On the other arm: live 80 % × 90 % × send-time on 25 %.
+      expect(at(loggedDistribution(ownArm) ?? [], actionKey(loggedAction(ownArm)))).toBeCloseTo(0.18, 12);
+    });
+
+    it('the fixed rules play the rules arm with certainty: a weight of 10 there, 0 on the other arm', () => {
+      const onRules = candidateDistribution(fixed, rulesArm);
+      expect(at(onRules, actionKey(loggedAction(rulesArm)))).toBeCloseTo(0.8, 12);
+      expect(at(onRules, 'silent')).toBeCloseTo(0.2, 12);
+      expect(onRules.every((a) => a.action.treatment === 'silent' || a.action.policyArm === 'fixed-rules')).toBe(true);
+      expect(at(candidateDistribution(fixed, ownArm), actionKey(loggedAction(ownArm)))).toBe(0);
+    });
+
+    it('a learning candidate with the same control share reweights its own log by 1', () => {
+      for (const r of [rulesArm, ownArm]) {
+        const key = actionKey(loggedAction(r));
+        expect(at(candidateDistribution(learning, r), key)).toBeCloseTo(at(loggedDistribution(r) ?? [], key), 12);
+      }
+      const sum = candidateDistribution(learning, ownArm).reduce((s, a) => s + a.probability, 0);
+      expect(sum).toBeCloseTo(1, 12);
+    });
+
+    it('unsupported mass counts on the recoveries that drew its arm, scaled by the arm’s probability', () => {
+      const onOwn = candidateDistribution(fixed, ownArm).filter((a) => a.action.treatment === 'live');
+      expect(onOwn.map((a) => unsupportedMass(a, ownArm))).toEqual(onOwn.map(() => 0));
+      const onRules = candidateDistribution(fixed, rulesArm).filter((a) => a.action.treatment === 'live');
+      expect(unsupportedMass(onRules[0], rulesArm)).toBeCloseTo(onRules[0].probability / 0.1, 12);
+      // A log without arms: the mass itself.
+      const plain = candidateDistribution(fixed, live).filter((a) => a.action.treatment === 'live');
+      expect(unsupportedMass(plain[0], live)).toBe(plain[0].probability);
+    });
   });
 });
