@@ -558,6 +558,15 @@ export class AppConfig {
   @Matches(/^\d{1,12}(\.\d{1,4})?$/, { message: 'ROUTING_HIGH_VALUE must be a decimal amount like 500 or 499.99' })
   ROUTING_HIGH_VALUE?: string;
 
+  @Setting({
+    group: 'recovery',
+    description:
+      'policy control arm: share of the live, non-holdout recoveries drawn at the start to run the fixed rules as a whole (no routing by score, no experiments, the discount ladder, send-time optimisation, channel choice and engagement score off), the rest under the shop\'s own settings, so the learning policy is measured against the rules on one log; `0` turns it off; per-shop `policyControl.percent` overrides (RFC 0021)',
+  })
+  @Transform(toInt(RECOVERY_SETTING_DEFAULTS.policyControlPercent))
+  @WholeNumber(0, 100)
+  POLICY_CONTROL_PERCENT: number = RECOVERY_SETTING_DEFAULTS.policyControlPercent;
+
   // ------------------------------------------------------------------ read models
 
   /** Password of the `reclaim_analyst` role the migrations create (else NOLOGIN). Never logged. */
@@ -890,6 +899,7 @@ export class AppConfig {
         minDelayMs: parseDuration(this.SEND_TIME_MIN_DELAY),
         priorStrength: this.SEND_TIME_PRIOR_STRENGTH,
       },
+      policyControl: { percent: this.POLICY_CONTROL_PERCENT },
     });
   }
 

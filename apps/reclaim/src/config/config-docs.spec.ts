@@ -122,6 +122,11 @@ describe('whole-number settings', () => {
     ['PORT', '70000', 'PORT: PORT must be a whole number from 0 to 65535'],
     ['HOLDOUT_PERCENT', '101', 'HOLDOUT_PERCENT: HOLDOUT_PERCENT must be a whole number from 0 to 100'],
     ['ROLLOUT_PERCENT', '2.5', 'ROLLOUT_PERCENT: ROLLOUT_PERCENT must be a whole number from 0 to 100'],
+    [
+      'POLICY_CONTROL_PERCENT',
+      '101',
+      'POLICY_CONTROL_PERCENT: POLICY_CONTROL_PERCENT must be a whole number from 0 to 100',
+    ],
     ['DEAD_LETTER_ATTEMPTS', '0', 'DEAD_LETTER_ATTEMPTS: DEAD_LETTER_ATTEMPTS must be a whole number from 1 to 100'],
   ])('%s=%s is refused with one message naming it', (name, value, message) => {
     try {
@@ -130,5 +135,10 @@ describe('whole-number settings', () => {
     } catch (err) {
       expect((err as ConfigError).problems).toEqual([message]);
     }
+  });
+
+  it('POLICY_CONTROL_PERCENT is the recovery configuration\'s policy control share (default 0, off)', () => {
+    expect(loadConfig({}).recovery.policyControl).toEqual({ percent: 0 });
+    expect(loadConfig({ POLICY_CONTROL_PERCENT: '20' }).recovery.policyControl).toEqual({ percent: 20 });
   });
 });
