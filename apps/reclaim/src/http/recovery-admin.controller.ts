@@ -45,7 +45,7 @@ export class RecoveryAdminController {
   @Put(':id/settings')
   @ApiOperation({
     summary:
-      'Replace the shop settings: mode, rolloutPercent, holdoutPercent, emailConsentPolicy, pauseWhileTicketOpen, supportTicketMatch (mentions | any), postalAddress, storeName, quietHours, domainAliases, utm, fatigue, engagementScore, channelChoice (costs per channel), klaviyoMode (html | template), sendTime (enabled, armPercent, windowHours, minDelayHours, priorStrength), alternatives ({ maxPriceIncreasePercent }), routing (enabled, highProbability, lowProbability, highValue, sequences { personal, short, nurture }: ids in the catalogue)',
+      'Replace the shop settings: mode, rolloutPercent, holdoutPercent, emailConsentPolicy, pauseWhileTicketOpen, supportTicketMatch (mentions | any), postalAddress, storeName, quietHours, domainAliases, utm, fatigue, engagementScore, channelChoice (costs per channel), klaviyoMode (html | template), sendTime (enabled, armPercent, windowHours, minDelayHours, priorStrength), alternatives ({ maxPriceIncreasePercent }), routing (enabled, highProbability, lowProbability, highValue, sequences { personal, short, nurture }: ids in the catalogue), experiments, incentives, policyControl ({ percent }: share of live recoveries run under the fixed rules, RFC 0021)',
   })
   async putSettings(@Param('id', IdPipe) id: string, @Body() body: Record<string, unknown>) {
     await this.shop(id);

@@ -274,3 +274,31 @@ describe('per-shop settings: discounts only where they pay (RFC 0017)', () => {
     expect(validateShopSettings({ incentives: 'learned' })[0]).toMatchObject({ field: 'incentives' });
   });
 });
+
+describe('per-shop settings: the policy control arm (RFC 0021)', () => {
+  it('defaults to the appliance share (off); a shop sets its own', () => {
+    expect(shopRecoveryConfig(defaultRecoveryConfig, {}).policyControl).toEqual({ percent: 0 });
+    const base = { ...defaultRecoveryConfig, policyControl: { percent: 10 } };
+    expect(shopRecoveryConfig(base, {}).policyControl).toEqual({ percent: 10 });
+    expect(shopRecoveryConfig(base, { policyControl: { percent: 25 } }).policyControl).toEqual({ percent: 25 });
+    expect(shopRecoveryConfig(base, { policyControl: {} }).policyControl).toEqual({ percent: 10 });
+    expect(validateShopSettings({ policyControl: { percent: 0 } })).toEqual([]);
+    expect(validateShopSettings({ policyControl: { percent: 100 } })).toEqual([]);
+  });
+
+  it('names each bad field', () => {
+    expect(validateShopSettings({ policyControl: { percent: 101 } })).toEqual([
+      { field: 'policyControl.percent', message: 'must be a number from 0 to 100' },
+    ]);
+    expect(validateShopSettings({ policyControl: { percent: '20' } })).toEqual([
+      { field: 'policyControl.percent', message: 'must be a number from 0 to 100' },
+    ]);
+    expect(validateShopSettings({ policyControl: { percent: -1, arm: 'fixed-rules' } })).toEqual([
+      { field: 'policyControl.percent', message: 'must be a number from 0 to 100' },
+      { field: 'policyControl.arm', message: 'is not a policyControl setting' },
+    ]);
+    expect(validateShopSettings({ policyControl: 20 })).toEqual([
+      { field: 'policyControl', message: 'must be { percent? }' },
+    ]);
+  });
+});

@@ -17,6 +17,8 @@ import {
   defaultSequences,
   experimentSettingsOf,
   type ExperimentSettings,
+  policyControlOf,
+  type PolicyControlSettings,
   type SequenceCatalogue,
   type EmailConsentPolicy,
   type LocalWindow,
@@ -124,6 +126,29 @@ export interface ShopRecoverySettings {
    * `windowDays`, `minCodeOrderShare`).
    */
   readonly incentives?: IncentivesOverrides;
+  /**
+   * Policy control arm (RFC 0021): `percent` (0–100, over POLICY_CONTROL_PERCENT; 0 = off) of the
+   * live, non-holdout recoveries drawn at the start to run the fixed rules as a whole, the rest
+   * under these settings, so the learning policy is measured against the rules on one log. No arm
+   * is drawn while these settings already are the fixed rules.
+   */
+  readonly policyControl?: PolicyControlOverrides;
+}
+
+export interface PolicyControlOverrides {
+  readonly percent?: number;
+}
+
+function validatePolicyControl(input: unknown, errors: ValidationError[]): void {
+  validateObject(
+    input,
+    'policyControl',
+    {
+      percent: (v) =>
+        typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 100 ? undefined : 'must be a number from 0 to 100',
+    },
+    errors,
+  );
 }
 
 export interface ExperimentOverrides {
@@ -554,6 +579,7 @@ const KEYS: readonly (keyof ShopRecoverySettings)[] = [
   'routing',
   'experiments',
   'incentives',
+  'policyControl',
 ];
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -648,6 +674,7 @@ export function validateShopSettings(input: unknown): ValidationError[] {
   if (o.routing !== undefined) validateRouting(o.routing, errors);
   if (o.experiments !== undefined) validateExperiments(o.experiments, errors);
   if (o.incentives !== undefined) validateIncentives(o.incentives, errors);
+  if (o.policyControl !== undefined) validatePolicyControl(o.policyControl, errors);
   if (o.klaviyoMode !== undefined && !KLAVIYO_MODES.includes(o.klaviyoMode as KlaviyoMode)) {
     errors.push({ field: 'klaviyoMode', message: 'must be html or template' });
   }
@@ -722,6 +749,9 @@ export function shopRecoveryConfig(base: RecoveryConfig, s: ShopRecoverySettings
             codeFarming: { ...base.incentives.codeFarming, ...definedOnly(s.incentives.codeFarming ?? {}) },
           },
         }
+      : {}),
+    ...(s.policyControl?.percent !== undefined
+      ? { policyControl: { ...policyControlOf(base), percent: s.policyControl.percent } }
       : {}),
     ...(s.alternatives?.maxPriceIncreasePercent !== undefined
       ? {
@@ -872,8 +902,10 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
         | 'routing'
         | 'experiments'
         | 'incentives'
+        | 'policyControl'
       >
     > & {
+      policyControl: PolicyControlSettings;
       experiments: Omit<ExperimentSettings, 'draws'>;
       routing: RoutingSettings & { modelRequired: string };
       sendTime: Required<SendTimeOverrides>;
@@ -931,6 +963,7 @@ export class PostgresShopSettings implements ShopDeciders, ShopProfiles {
           'routing acts only on recoveries scored by a live model; until the shop has one every recovery is recorded as unscored and keeps the catalogue match and the ticket by TICKET_THRESHOLD',
       },
       experiments: (({ draws: _draws, ...rest }) => rest)(experimentSettingsOf(c)),
+      policyControl: policyControlOf(c),
     };
   }
 
