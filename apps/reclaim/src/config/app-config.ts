@@ -561,7 +561,7 @@ export class AppConfig {
   @Setting({
     group: 'recovery',
     description:
-      'policy control arm: share of the live, non-holdout recoveries drawn at the start to run the fixed rules as a whole (no routing by score, no experiments, the discount ladder, send-time optimisation, channel choice and engagement score off), the rest under the shop\'s own settings, so the learning policy is measured against the rules on one log; `0` turns it off; per-shop `policyControl.percent` overrides (RFC 0021)',
+      "policy control arm: share of the live, non-holdout recoveries drawn at the start to run the fixed rules as a whole (no routing by score, no experiments, the discount ladder, send-time optimisation, channel choice and engagement score off), the rest under the shop's own settings, so the learning policy is measured against the rules on one log; `0` turns it off; per-shop `policyControl.percent` overrides (RFC 0021)",
   })
   @Transform(toInt(RECOVERY_SETTING_DEFAULTS.policyControlPercent))
   @WholeNumber(0, 100)

@@ -137,7 +137,7 @@ describe('whole-number settings', () => {
     }
   });
 
-  it('POLICY_CONTROL_PERCENT is the recovery configuration\'s policy control share (default 0, off)', () => {
+  it("POLICY_CONTROL_PERCENT is the recovery configuration's policy control share (default 0, off)", () => {
     expect(loadConfig({}).recovery.policyControl).toEqual({ percent: 0 });
     expect(loadConfig({ POLICY_CONTROL_PERCENT: '20' }).recovery.policyControl).toEqual({ percent: 20 });
   });

@@ -145,7 +145,9 @@ function validatePolicyControl(input: unknown, errors: ValidationError[]): void 
     'policyControl',
     {
       percent: (v) =>
-        typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 100 ? undefined : 'must be a number from 0 to 100',
+        typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 100
+          ? undefined
+          : 'must be a number from 0 to 100',
     },
     errors,
   );
