@@ -667,6 +667,56 @@ describe('recovery engine in shadow mode', () => {
   });
 });
 
+describe('the policy control arm in the customer history (RFC 0021)', () => {
+  it('records the arm drawn at the start with its probability, in one sentence, before the first send', async () => {
+    // Every live recovery on the rules arm (100 %): the default settings are not the fixed rules.
+    const e = await createEngine({ policyControl: { percent: 100 } });
+    try {
+      const key = await e.recordCart({
+        cartId: 'c-p',
+        email: 'pia@example.com',
+        lineItems: mugs('l-p'),
+        emailConsent: 'subscribed',
+      });
+      await e.runFor(2 * HOUR, 30 * MINUTE);
+      const h = await e.history(key);
+      const drawn = h.entries.filter((x) => x.kind === 'policy-arm-assigned');
+      expect(drawn).toHaveLength(1);
+      expect(drawn[0]).toMatchObject({
+        reason: 'fixed-rules',
+        policyArm: { arm: 'fixed-rules', propensity: 1, controlPercent: 100 },
+        detail:
+          'Policy arm drawn: fixed rules (probability 100 %) — this recovery runs the fixed rules as a whole for comparison',
+      });
+      expect(h.recoveries[0].policyArm).toBe('fixed-rules');
+      const kinds = h.entries.map((x) => x.kind);
+      expect(kinds.indexOf('policy-arm-assigned')).toBeGreaterThan(kinds.indexOf('started'));
+      expect(kinds.indexOf('policy-arm-assigned')).toBeLessThan(kinds.indexOf('sent'));
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('draws nothing while the share is 0 (the default)', async () => {
+    const e = await createEngine();
+    try {
+      const key = await e.recordCart({
+        cartId: 'c-q',
+        email: 'quinn@example.com',
+        lineItems: mugs('l-q'),
+        emailConsent: 'subscribed',
+      });
+      await e.runFor(2 * HOUR, 30 * MINUTE);
+      const h = await e.history(key);
+      expect(h.entries.map((x) => x.kind)).toContain('sent');
+      expect(h.entries.map((x) => x.kind)).not.toContain('policy-arm-assigned');
+      expect(h.recoveries[0].policyArm).toBeUndefined();
+    } finally {
+      await e.close();
+    }
+  });
+});
+
 describe('engagement fatigue through the engine', () => {
   it("the recovery's own unopened steps never drop its last step by default; a shop counting them skips it, with the counts", async () => {
     for (const countOwnSteps of [false, true]) {

@@ -778,6 +778,7 @@ const CORE_JS = String.raw`
     'enrichment-unavailable': 'Marketing profile facts unavailable',
     'alternatives-checked': 'Sold out: alternatives from the store',
     'send-time-assigned': 'Send-time arm drawn',
+    'policy-arm-assigned': 'Policy arm drawn (fixed rules or shop policy)',
     'send-time-chosen': 'Send time chosen (nominal vs chosen)',
     'back-in-stock-watched': 'Sold-out item watched for its return',
     'back-in-stock-requested': 'Shopper asked to be told when it is back',

@@ -34,7 +34,7 @@ import {
   type ResponsivenessAssessment,
   type SendTimeChoice,
 } from '@reclaim/domain';
-import { fromStoredRecoveryEvent, playsLadder, type RecoveryArm } from '@reclaim/domain';
+import { fromStoredRecoveryEvent, playsLadder, type PolicyArm, type RecoveryArm } from '@reclaim/domain';
 
 export type HistoryEntryKind =
   | 'started'
@@ -70,6 +70,7 @@ export type HistoryEntryKind =
   | 'enrichment-unavailable'
   | 'alternatives-checked'
   | 'send-time-assigned'
+  | 'policy-arm-assigned'
   | 'variant-assigned'
   | 'send-time-chosen'
   | 'incentive-chosen'
@@ -135,6 +136,11 @@ export interface HistoryEntry {
   readonly sendTime?: SendTimeChoice;
   /** `send-time-assigned`: the send-time arm drawn (on / off) and its probability. */
   readonly sendTimeArm?: { readonly arm: 'on' | 'off'; readonly propensity: number };
+  /**
+   * `policy-arm-assigned`: the policy arm drawn (RFC 0021) — the fixed rules as a whole or the
+   * shop's own settings — its probability and the share of the rules arm at the draw.
+   */
+  readonly policyArm?: { readonly arm: PolicyArm; readonly propensity: number; readonly controlPercent: number };
   /** `variant-assigned`: the step's variant, why it was chosen and with what probability (RFC 0016). */
   readonly variant?: {
     readonly experimentId: string;
@@ -158,6 +164,8 @@ export interface RecoveryDecisionInputs {
   readonly mode?: SendMode;
   readonly holdout?: boolean;
   readonly arm?: RecoveryArm;
+  /** The policy arm drawn at the start (RFC 0021): the settings every later decision ran under. */
+  readonly policyArm?: PolicyArm;
   readonly segmentation?: Segmentation;
   /** The marketing platform's recorded facts (`recovery.enriched`), or why there are none. */
   readonly enrichment?: ProfileEnrichment;
@@ -491,6 +499,14 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
             ? `send-time optimisation on for this recovery (drawn with probability ${e.propensity})`
             : `send-time optimisation off for this recovery: nominal times, the control arm (drawn with probability ${e.propensity})`,
       };
+    case 'recovery.policy-arm-assigned':
+      return {
+        ...base,
+        kind: 'policy-arm-assigned',
+        reason: e.arm,
+        policyArm: { arm: e.arm, propensity: e.propensity, controlPercent: e.controlPercent },
+        detail: describePolicyArm(e.arm, e.propensity),
+      };
     case 'recovery.variant-assigned': {
       const pct = (p: number) => `${(p * 100).toFixed(1)} %`;
       const why =
@@ -610,6 +626,14 @@ function entryOf(r: RecordedEvent, e: RecoveryEvent, cartId: string): HistoryEnt
   }
 }
 
+/** The policy arm drawn, in one sentence (RFC 0021). */
+export function describePolicyArm(arm: PolicyArm, propensity: number): string {
+  const probability = `probability ${Number((propensity * 100).toFixed(1))} %`;
+  return arm === 'fixed-rules'
+    ? `Policy arm drawn: fixed rules (${probability}) — this recovery runs the fixed rules as a whole for comparison`
+    : `Policy arm drawn: shop policy (${probability}) — this recovery runs the shop's own settings`;
+}
+
 function watchedLine(e: { lineId: string; productId: string; variantId?: string }): string {
   return `line ${e.lineId}: product ${e.productId}${e.variantId !== undefined ? ` variant ${e.variantId}` : ''}`;
 }
@@ -659,6 +683,8 @@ export async function customerHistory(
           holdout: e.holdout,
           arm: e.arm,
         };
+      } else if (e.type === 'recovery.policy-arm-assigned') {
+        inputs = { ...inputs, policyArm: e.arm };
       } else if (e.type === 'recovery.segmented') {
         inputs = { ...inputs, segmentation: e.segmentation };
       } else if (e.type === 'recovery.sequence-selected') {
