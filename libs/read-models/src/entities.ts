@@ -165,6 +165,11 @@ export class RecoveryEntity {
   sendTimeArm!: string | null;
   @Column({ name: 'send_time_propensity', type: 'numeric', nullable: true })
   sendTimePropensity!: string | null;
+  /** The policy control arm (`fixed-rules` | `shop-policy`, RFC 0021) and its probability; null when none was drawn. */
+  @Column({ name: 'policy_arm', type: 'text', nullable: true })
+  policyArm!: string | null;
+  @Column({ name: 'policy_arm_propensity', type: 'numeric', nullable: true })
+  policyArmPropensity!: string | null;
   /** Routing by score: the band (`personal`, `short`, `nurture`, `middle`, `unscored`, `off`) and the score it rests on. */
   @Column({ name: 'routing_band', type: 'text', nullable: true })
   routingBand!: string | null;

@@ -14,6 +14,7 @@ import { RoutingBands1767225600017 } from './migrations/1767225600017-routing-ba
 import { Experiments1767225600019 } from './migrations/1767225600019-experiments';
 import { Incentives1767225600021 } from './migrations/1767225600021-incentives';
 import { IncentiveUpliftArms1767225600022 } from './migrations/1767225600022-incentive-uplift-arms';
+import { PolicyArms1767225600023 } from './migrations/1767225600023-policy-arms';
 
 export interface ReadModelsMigrationOptions {
   /** ANALYST_DB_PASSWORD: the analyst role is created with LOGIN and this password (else NOLOGIN). */
@@ -40,6 +41,7 @@ export function readModelsDataSource(databaseUrl: string, options: ReadModelsMig
       Experiments1767225600019,
       Incentives1767225600021,
       IncentiveUpliftArms1767225600022,
+      PolicyArms1767225600023,
     ],
     migrationsTableName: 'read_model_migrations',
     synchronize: false,

@@ -127,6 +127,7 @@ describe('read models (PostgreSQL)', () => {
       'Experiments1767225600019',
       'Incentives1767225600021',
       'IncentiveUpliftArms1767225600022',
+      'PolicyArms1767225600023',
     ]);
     store = new PostgresEventStore({ pool });
     vault = new PersonalDataVault(pool, randomBytes(32));
@@ -393,6 +394,132 @@ describe('read models (PostgreSQL)', () => {
       expect(row.lift.recoveryRateLift.estimate).toBeCloseTo(Number(rows[0].t) - Number(rows[0].h), 10);
       expect(row.lift.recoveryRateLift.low).toBeLessThan(row.lift.recoveryRateLift.estimate);
     }
+  });
+
+  it('records the policy arm of each recovery, and lays holdout, fixed rules and shop policy side by side per currency (RFC 0021)', async () => {
+    const armShop = randomUUID();
+    const logs = [
+      simulate({ shopId: armShop, carts: 60, seed: 21, holdoutPercent: 20, policyControlPercent: 40 }),
+      simulate({
+        shopId: armShop,
+        carts: 30,
+        seed: 22,
+        holdoutPercent: 20,
+        policyControlPercent: 40,
+        currency: 'EUR',
+        offset: 60,
+      }),
+    ];
+    const abort = new AbortController();
+    const running = READ_MODEL_PROJECTIONS.map((p) => runProjection(p, { store, pool, vault, signal: abort.signal }));
+    for (const log of logs) await appendSimulation(store, log);
+    const subs = READ_MODEL_PROJECTIONS.map((p) => ({ name: p.subscription, filter: p.filter }));
+    await waitFor(async () => (await subscriptionLags(pool, store, subs)).every((l) => l.pending === 0));
+    abort.abort();
+    await Promise.all(running);
+
+    // What the log says, recovery by recovery: arm, propensity, outcome and the order's total.
+    type Expected = { recoveries: number; recovered: number; revenue: number; propensities: number[] };
+    const expected = new Map<string, Expected>();
+    const arms = new Map<string, { arm: string | null; propensity: number | null }>();
+    for (const [i, log] of logs.entries()) {
+      const currency = i === 0 ? 'USD' : 'EUR';
+      const totals = new Map<string, number>();
+      for (const st of log.streams) {
+        for (const e of st.events) {
+          if (e.type === 'order.placed') {
+            const d = e.data as { orderId: string; total: string };
+            totals.set(d.orderId, Number(d.total));
+          }
+        }
+      }
+      for (const st of log.streams.filter((x) => x.streamId.startsWith('recovery-'))) {
+        const data = (type: string) =>
+          st.events.find((e) => e.type === type)?.data as Record<string, unknown> | undefined;
+        const started = data('recovery.started');
+        if (started === undefined) continue;
+        const drawn = data('recovery.policy-arm-assigned');
+        arms.set(st.streamId, {
+          arm: (drawn?.arm as string | undefined) ?? null,
+          propensity: (drawn?.propensity as number | undefined) ?? null,
+        });
+        const arm = started.arm === 'holdout' ? 'holdout' : (drawn?.arm as string | undefined);
+        if (started.arm === 'holdout') expect(drawn).toBeUndefined();
+        if (arm === undefined || (arm !== 'holdout' && started.arm !== 'live-treated')) continue;
+        const ended = data('recovery.ended');
+        const recovered = ended?.reason === 'purchased';
+        const key = `${currency}/${arm}`;
+        const x = expected.get(key) ?? { recoveries: 0, recovered: 0, revenue: 0, propensities: [] };
+        x.recoveries++;
+        if (recovered) {
+          x.recovered++;
+          x.revenue += totals.get(ended!.orderId as string) ?? 0;
+        }
+        if (arm !== 'holdout') x.propensities.push(drawn!.propensity as number);
+        expected.set(key, x);
+      }
+    }
+    expect([...expected.keys()].sort()).toEqual([
+      'EUR/fixed-rules',
+      'EUR/holdout',
+      'EUR/shop-policy',
+      'USD/fixed-rules',
+      'USD/holdout',
+      'USD/shop-policy',
+    ]);
+    expect(expected.get('USD/fixed-rules')!.propensities.every((p) => p === 0.4)).toBe(true);
+    expect(expected.get('USD/shop-policy')!.propensities.every((p) => p === 0.6)).toBe(true);
+
+    // The columns, recovery by recovery.
+    const { rows } = await pool.query<{
+      recovery_id: string;
+      policy_arm: string | null;
+      policy_arm_propensity: string | null;
+    }>(
+      `SELECT recovery_id, policy_arm, policy_arm_propensity FROM read.recoveries
+        WHERE shop_id = $1 AND first_abandoned_at IS NOT NULL`,
+      [armShop],
+    );
+    expect(rows).toHaveLength(arms.size);
+    for (const r of rows) {
+      const want = arms.get(r.recovery_id)!;
+      expect({
+        arm: r.policy_arm,
+        propensity: r.policy_arm_propensity === null ? null : Number(r.policy_arm_propensity),
+      }).toEqual(want);
+    }
+
+    // The view's numbers.
+    const view = await pool.query(
+      `SELECT * FROM read.policy_arm_lift WHERE shop_id = $1 ORDER BY currency, policy_arm`,
+      [armShop],
+    );
+    expect(view.rows.map((r) => `${r.currency}/${r.policy_arm}`)).toEqual([...expected.keys()].sort());
+    for (const r of view.rows) {
+      const x = expected.get(`${r.currency}/${r.policy_arm}`)!;
+      const h = expected.get(`${r.currency}/holdout`)!;
+      expect(r.recoveries).toBe(x.recoveries);
+      expect(r.recovered).toBe(x.recovered);
+      expect(Number(r.recovery_rate)).toBeCloseTo(x.recovered / x.recoveries, 4);
+      expect(Number(r.recovered_revenue)).toBeCloseTo(x.revenue, 2);
+      expect(Number(r.net_revenue)).toBeCloseTo(x.revenue - Number(r.discount_cost), 2);
+      expect(Number(r.recovery_rate_vs_holdout)).toBeCloseTo(
+        x.recovered / x.recoveries - h.recovered / h.recoveries,
+        3,
+      );
+      if (r.policy_arm === 'holdout') expect(r.mean_propensity).toBeNull();
+      else expect(Number(r.mean_propensity)).toBe(r.policy_arm === 'fixed-rules' ? 0.4 : 0.6);
+    }
+    expect(view.rows.reduce((n, r) => n + r.recovered, 0)).toBeGreaterThan(0);
+
+    // Rebuildable: a fresh rebuild of the recoveries projection gives the same rows.
+    const before = await pool.query(`SELECT * FROM read.policy_arm_lift WHERE shop_id = $1 ORDER BY 2, 3`, [armShop]);
+    await rebuildProjection(
+      READ_MODEL_PROJECTIONS.find((p) => p.name === 'recoveries')!,
+      { store, pool, vault },
+    );
+    const after = await pool.query(`SELECT * FROM read.policy_arm_lift WHERE shop_id = $1 ORDER BY 2, 3`, [armShop]);
+    expect(after.rows).toEqual(before.rows);
   });
 
   describe('the reclaim_analyst role (R20)', () => {

@@ -93,6 +93,8 @@ export const RECOVERIES: TableSpec = {
     ...text('arm'),
     ...text('send_time_arm'),
     ...num('send_time_propensity'),
+    ...text('policy_arm'),
+    ...num('policy_arm_propensity'),
     ...text('routing_band'),
     ...num('routing_score'),
   ],

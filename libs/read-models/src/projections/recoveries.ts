@@ -155,6 +155,10 @@ export function applyRecoveryEvent(t: Tables, e: RecordedEvent): void {
       r.send_time_arm = ev.arm;
       r.send_time_propensity = String(ev.propensity);
       break;
+    case 'recovery.policy-arm-assigned':
+      r.policy_arm = ev.arm;
+      r.policy_arm_propensity = String(ev.propensity);
+      break;
     case 'recovery.segmented': {
       const { segments, customer, cart } = ev.segmentation;
       r.segments = [...segments];

@@ -54,6 +54,10 @@ export interface SimulationOptions {
   readonly startedV1?: boolean;
   /** Index offset, to simulate several rounds with distinct carts. */
   readonly offset?: number;
+  /** Share (0-100) of the live recoveries drawn onto the fixed rules (the policy control arm, RFC 0021); off by default. */
+  readonly policyControlPercent?: number;
+  /** The carts' currency; USD by default. */
+  readonly currency?: string;
 }
 
 export interface SimulatedLog {
@@ -74,7 +78,9 @@ export function simulate(o: SimulationOptions): SimulatedLog {
     rolloutPercent: o.rolloutPercent ?? 100,
     shadowMode: o.shadowMode ?? false,
     abandonAfterMs: HOUR,
+    ...(o.policyControlPercent !== undefined ? { policyControl: { percent: o.policyControlPercent } } : {}),
   });
+  const currency = o.currency ?? 'USD';
   const pm = createRecoveryDecider(config);
   const sequences = defaultSequences(config);
   const start = (o.start ?? new Date('2026-01-05T00:00:00Z')).getTime();
@@ -100,7 +106,7 @@ export function simulate(o: SimulationOptions): SimulatedLog {
       customerKey,
       reach: { email: true, sms: rnd() < 0.3 },
       lineItems: [{ lineId: '1', productId: `p${i % 17}`, quantity: 1, unitPrice: value, title: 'Lamp' }],
-      currency: 'USD',
+      currency,
       subtotal: value,
       total: value,
       device: rnd() < 0.5 ? 'mobile' : 'desktop',
@@ -122,7 +128,7 @@ export function simulate(o: SimulationOptions): SimulatedLog {
       at: iso(at0),
       cart: {
         value,
-        currency: 'USD',
+        currency,
         items: [{ lineId: '1', productId: `p${i % 17}`, quantity: 1, unitPrice: value, categories: [`c${i % 5}`] }],
         reach: { email: true, sms: false },
         customerKey,
@@ -157,6 +163,7 @@ export function simulate(o: SimulationOptions): SimulatedLog {
                 },
                 sequences,
                 random: rnd(),
+                ...(o.policyControlPercent !== undefined ? { policyRandom: rnd() } : {}),
                 shopTimeZone: 'America/New_York',
               },
             }
@@ -188,7 +195,7 @@ export function simulate(o: SimulationOptions): SimulatedLog {
               channel,
               template: { kind: 'sales', id: e.definition.template },
               cartValue: value,
-              currency: 'USD',
+              currency,
               itemCount: 1,
               leftOut: [],
               priceChanged: false,
@@ -232,7 +239,7 @@ export function simulate(o: SimulationOptions): SimulatedLog {
         cartIds: [cartId],
         customerKey,
         reach: { email: true, sms: false },
-        currency: 'USD',
+        currency,
         total: value,
         subtotal: value,
         totalDiscounts: '0.00',
@@ -252,7 +259,7 @@ export function simulate(o: SimulationOptions): SimulatedLog {
           clickedAt: iso(clicked.at),
           placedAt: placed,
           revenue: value,
-          currency: 'USD',
+          currency,
           discountUsed: false,
           at: placed,
         });
