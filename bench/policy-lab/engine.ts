@@ -20,6 +20,7 @@ import {
   type RecoveryFeatures,
   type ScoringContext,
   checkBeforeSend,
+  configForPolicyArm,
   chooseIncentive,
   chooseSendTime,
   controlArmChoice,
@@ -636,6 +637,7 @@ export class LabEngine {
       random: sh.holdoutDraw,
       shopTimeZone: this.model.population.shopTimeZone,
       sendTimeRandom: sh.sendTimeDraw,
+      policyRandom: sh.policyDraw,
       ...(this.scoring !== undefined ? { scoring: this.scoring } : {}),
       ...(this.runsExperiments()
         ? {
@@ -691,7 +693,8 @@ export class LabEngine {
     if (state.steps[step]?.status !== 'due') return;
     const sh = rec.shopper;
     const c = this.customer(sh);
-    const config = this.policy.config;
+    // The recovery's own settings: the fixed rules on the policy control arm (RFC 0021), as the send handler.
+    const config = configForPolicyArm(this.policy.config, state.policyArm);
     const channels = (['sms', 'email'] as const).filter(
       (ch) => due.definition.channels.includes(ch) && state.cart?.reach[ch] === true && !state.revoked.includes(ch),
     );
@@ -800,7 +803,7 @@ export class LabEngine {
   private chooseIncentive(rec: LabRecovery, step: number, stepPercent: number): void {
     const state = rec.state;
     if (state.cart === undefined) return;
-    const settings = this.policy.config.incentives;
+    const settings = configForPolicyArm(this.policy.config, state.policyArm).incentives;
     const segment = responseSegmentOf(state.segments);
     const choice = chooseIncentive({
       ladder: (state.sequence?.steps ?? []).map((s) => s.discountPercent),

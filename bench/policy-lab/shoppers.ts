@@ -64,6 +64,8 @@ export const enum Draw {
   Evaluation,
   /** The channel choice's draw at a step's pre-send check (`channelDraw`). */
   Channel,
+  /** The policy control arm's draw at the start (`policyRandom`, RFC 0021). */
+  PolicyArm,
 }
 
 export interface Shopper {
@@ -86,6 +88,7 @@ export interface Shopper {
   /** The appliance's draws at the start (same for every policy). */
   readonly holdoutDraw: number;
   readonly sendTimeDraw: number;
+  readonly policyDraw: number;
   /** Past orders (returning customers): their times, for the customer's engagement profile and facts. */
   readonly pastOrderTimes: readonly number[];
 }
@@ -247,6 +250,7 @@ export function makeShopper(
     ...(organicAt !== undefined ? { organicAt } : {}),
     holdoutDraw: u(Draw.Holdout),
     sendTimeDraw: u(Draw.SendTimeArm),
+    policyDraw: u(Draw.PolicyArm),
     pastOrderTimes,
   };
 }
