@@ -342,16 +342,23 @@ describe('shops connect themselves (stand-ins)', () => {
       expect(stores.received().length).toBe(calls);
     });
 
-    it('the platform refusing a subscription is a 422 and leaves nothing half-made', async () => {
-      const plain = await startHarness({ STORE_ADAPTERS: 'on', PUBLIC_URL: 'http://reclaim.example.com' });
-      try {
+    describe('with a plain-http PUBLIC_URL', () => {
+      // A second appliance, started and stopped outside the test's own time: on a loaded CI machine
+      // its start (migrations on a fresh database) and stop must not eat into the assertion's budget.
+      let plain: Harness;
+      beforeAll(async () => {
+        plain = await startHarness({ STORE_ADAPTERS: 'on', PUBLIC_URL: 'http://reclaim.example.com' });
+      }, 180_000);
+      afterAll(async () => {
+        await plain?.close();
+      }, 180_000);
+
+      it('the platform refusing a subscription is a 422 and leaves nothing half-made', async () => {
         const res = await api(plain, 'POST', '/api/shops', shopBody('shopify', 'plain-http.myshopify.com'));
         expect(res.status).toBe(422);
         expect(res.body.message).toMatch(/Address protocol http:\/\/ is not supported/);
         expect(stores.state.shopify.webhooks.size).toBe(0);
-      } finally {
-        await plain.close();
-      }
+      });
     });
   });
 

@@ -75,6 +75,9 @@ export function hmacBase64(secret: string, body: Buffer | string): string {
   return createHmac('sha256', secret).update(body).digest('base64');
 }
 
+/** Longer than any one store call's retry budget (4 attempts × 10 s + waits), shorter than a test. */
+const API_CALL_TIMEOUT_MS = 50_000;
+
 export async function api(
   h: Harness,
   method: string,
@@ -89,6 +92,10 @@ export async function api(
       ...(token ? { authorization: `Bearer ${token}` } : {}),
     },
     body: body !== undefined ? JSON.stringify(body) : undefined,
+    // A call that never answers fails naming itself, not as the test's timeout.
+    signal: AbortSignal.timeout(API_CALL_TIMEOUT_MS),
+  }).catch((err: unknown) => {
+    throw new Error(`${method} ${path}: ${err instanceof Error ? err.message : String(err)}`);
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
