@@ -24,7 +24,13 @@ import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { candidatePolicy, readBacktestLog, type BacktestLog } from '@reclaim/application';
 import type { ShopRecoverySettings } from '@reclaim/application/recovery/settings/shop-settings';
-import { candidateDistribution, loggedDistribution, type CandidatePolicy, type RecoveryConfig } from '@reclaim/domain';
+import {
+  candidateDistribution,
+  loggedDistribution,
+  unsupportedMass,
+  type CandidatePolicy,
+  type RecoveryConfig,
+} from '@reclaim/domain';
 import { PostgresEventStore } from '@reclaim/event-store';
 import { policyBacktest, REFUSED_EXIT } from '../../apps/reclaim/src/cli/policy-backtest';
 import type { LabPolicy } from './engine';
@@ -253,7 +259,7 @@ export function unsupportedBreakdown(log: BacktestLog, policy: CandidatePolicy):
           why = 'send-time';
         else why = 'incentive';
       }
-      out[why] = (out[why] ?? 0) + a.probability / log.recoveries.length;
+      out[why] = (out[why] ?? 0) + unsupportedMass(a, r.start) / log.recoveries.length;
     }
   }
   return out;
