@@ -186,6 +186,13 @@ describe('learned discounts in the lab (RFC 0017)', () => {
       const row = rec.incentiveRow!;
       expect(row.propensity).toBeGreaterThan(0);
       expect(row.propensity).toBeLessThanOrEqual(1);
+      // The policy control arm (RFC 0021) plays the fixed rules: their ladder, propensity 1 within the arm.
+      if (rec.state.policyArm === 'fixed-rules') {
+        const first = rec.state.sequence!.steps.find((s) => s.discountPercent > 0)!;
+        expect([row.mode, row.propensity, row.percent]).toEqual(['fixed', 1, first.discountPercent]);
+        expect(rec.messages.every((m) => m.withheld === undefined)).toBe(true);
+        continue;
+      }
       expect(['explore', 'exploit', 'ladder']).toContain(row.mode);
       // Every discount step of the recovery offers the chosen level (the ladder arm: the step's own
       // percent), or withholds it with a reason.
@@ -201,7 +208,10 @@ describe('learned discounts in the lab (RFC 0017)', () => {
       }
     }
     const modes = new Set(chosen.map((r) => r.incentiveRow!.mode));
-    expect(modes).toEqual(new Set(['explore', 'exploit', 'ladder']));
+    expect(modes).toEqual(new Set(['explore', 'exploit', 'ladder', 'fixed']));
+    const control = chosen.filter((r) => r.state.policyArm === 'fixed-rules').length / chosen.length;
+    expect(control).toBeGreaterThan(0.04);
+    expect(control).toBeLessThan(0.2);
     const levels = new Set(chosen.map((r) => r.incentiveRow!.percent));
     expect(levels).toEqual(new Set([0, 5, 10, 15]));
     const withheld = new Set(chosen.flatMap((r) => r.messages.map((m) => m.withheld).filter((w) => w !== undefined)));
@@ -218,11 +228,16 @@ describe('learned discounts in the lab (RFC 0017)', () => {
     let unrecoveredSeen = 0;
     for (const rec of chosen) {
       const row = rec.incentiveRow!;
+      // The fixed rules' control arm (RFC 0021) plays the ladder and reads no evidence.
+      if (row.mode === 'fixed') {
+        expect(row.seen.filter((l) => l.assigned > 0)).toEqual([]);
+        continue;
+      }
       const expected = new Map<number, { assigned: number; recovered: number }>();
       for (const other of chosen) {
         const o = other.incentiveRow!;
         if (other === rec || o.segment !== row.segment || o.decidedAt >= row.decidedAt) continue;
-        if (o.mode === 'ladder') continue; // evidence of no single level
+        if (o.mode === 'ladder' || o.mode === 'fixed') continue; // evidence of no single level
         const ended = other.endedAt !== undefined && other.endedAt < row.decidedAt;
         if (!ended && !(o.decidedAt + window < row.decidedAt)) continue;
         const t = expected.get(o.percent) ?? { assigned: 0, recovered: 0 };

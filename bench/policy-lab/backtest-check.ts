@@ -174,7 +174,7 @@ async function withDatabase<T>(serverUrl: string, f: (url: string) => Promise<T>
 }
 
 /** Mean net revenue per settled recovery of a run's log, read by the backtest's own reader. */
-async function meanReward(log: LabLog, attributionWindowMs: number): Promise<number> {
+export async function meanReward(log: LabLog, attributionWindowMs: number): Promise<number> {
   const read = await readBacktestLog(memoryLogReader(log), {
     shopId: log.shopId,
     from: new Date(FROM),
