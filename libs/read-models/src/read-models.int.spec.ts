@@ -19,6 +19,7 @@ import { ensureCheckpointTable, PostgresEventStore, type EventStore } from '@rec
 import { PersonalDataVault } from '@reclaim/privacy';
 import { READ_MODEL_ENTITIES } from './entities';
 import { liftReport } from './lift/lift-query';
+import { dashboardKpis } from './queries/dashboard';
 import { subscriptionLags } from './metrics/lag';
 import { migrateReadModels, readModelsDataSource } from './migrate';
 import { READ_MODEL_PROJECTIONS, rebuildProjection, runProjection } from './projections';
@@ -511,6 +512,29 @@ describe('read models (PostgreSQL)', () => {
       else expect(Number(r.mean_propensity)).toBe(r.policy_arm === 'fixed-rules' ? 0.4 : 0.6);
     }
     expect(view.rows.reduce((n, r) => n + r.recovered, 0)).toBeGreaterThan(0);
+
+    // The dashboard's figure: messaged carts on the shop policy vs the fixed rules (both currencies).
+    const both = (arm: string) => {
+      const xs = ['USD', 'EUR'].map((c) => expected.get(`${c}/${arm}`)!);
+      const vs = view.rows.filter((r) => r.policy_arm === arm);
+      return {
+        carts: xs.reduce((n, x) => n + x.recoveries, 0),
+        recovered: xs.reduce((n, x) => n + x.recovered, 0),
+        net: vs.reduce((n, r) => n + Number(r.net_revenue), 0),
+      };
+    };
+    const kpis = await dashboardKpis(pool, { shopIds: [armShop], from: '2000-01-01', to: '2100-12-31' }, { minimum: 5 });
+    const [sp, fr] = [both('shop-policy'), both('fixed-rules')];
+    const pc = kpis.policyControl;
+    if (pc.status !== 'ok') throw new Error(`expected the policy control figure, got ${pc.status}`);
+    expect([pc.shopPolicyCarts, pc.fixedRulesCarts]).toEqual([sp.carts, fr.carts]);
+    expect(pc.shopPolicyRecoveryRate).toBeCloseTo(sp.recovered / sp.carts, 9);
+    expect(pc.fixedRulesRecoveryRate).toBeCloseTo(fr.recovered / fr.carts, 9);
+    expect(pc.netRevenuePerCartLift.estimate).toBeCloseTo(sp.net / sp.carts - fr.net / fr.carts, 6);
+    expect(pc.incrementalNetRevenue.estimate).toBeCloseTo((sp.net / sp.carts - fr.net / fr.carts) * sp.carts, 4);
+    // Another shop's carts (no control arm) leave the figure off.
+    const none = await dashboardKpis(pool, { shopIds: [randomUUID()], from: '2000-01-01', to: '2100-12-31' });
+    expect(none.policyControl).toEqual({ status: 'off' });
 
     // Rebuildable: a fresh rebuild of the recoveries projection gives the same rows.
     const before = await pool.query(`SELECT * FROM read.policy_arm_lift WHERE shop_id = $1 ORDER BY 2, 3`, [armShop]);

@@ -64,6 +64,62 @@ export interface DashboardKpis {
   readonly sendTime: SendTimeLift;
   /** Routing by score: recovery rate per band, messaged (live-treated) and holdout carts apart. */
   readonly routing: readonly RoutingBandKpi[];
+  /**
+   * The policy control arm (RFC 0021): messaged recoveries on the shop's own policy vs those drawn
+   * onto the fixed rules — recovery rate and net revenue per cart, each difference with its 95 %
+   * interval. `off` when no recovery of the period drew an arm.
+   */
+  readonly policyControl: PolicyControlLift;
+}
+
+/** The shop's policy against the fixed rules on one log (the policy control arm's two arms, messaged carts). */
+export type PolicyControlLift =
+  | { readonly status: 'off' }
+  | {
+      readonly status: 'not enough data yet';
+      readonly shopPolicyCarts: number;
+      readonly fixedRulesCarts: number;
+      readonly minimum: number;
+    }
+  | {
+      readonly status: 'ok';
+      readonly shopPolicyCarts: number;
+      readonly fixedRulesCarts: number;
+      readonly shopPolicyRecoveryRate: number;
+      readonly fixedRulesRecoveryRate: number;
+      /** Shop policy − fixed rules. */
+      readonly recoveryRateLift: Interval;
+      /** Net revenue (order totals − discounts) per messaged cart, shop policy − fixed rules. */
+      readonly netRevenuePerCartLift: Interval;
+      /** The per-cart difference × the shop policy's carts: what it earned beyond the fixed rules. */
+      readonly incrementalNetRevenue: Interval;
+    };
+
+export function policyControlLift(
+  shopPolicy: ArmSums,
+  fixedRules: ArmSums,
+  minimum = DEFAULT_MIN_SAMPLE,
+): PolicyControlLift {
+  if (shopPolicy.carts + fixedRules.carts === 0) return { status: 'off' };
+  const l = lift(shopPolicy, fixedRules, minimum);
+  if (l.status !== 'ok') {
+    return {
+      status: 'not enough data yet',
+      shopPolicyCarts: shopPolicy.carts,
+      fixedRulesCarts: fixedRules.carts,
+      minimum,
+    };
+  }
+  return {
+    status: 'ok',
+    shopPolicyCarts: l.treatedCarts,
+    fixedRulesCarts: l.holdoutCarts,
+    shopPolicyRecoveryRate: l.treatedRecoveryRate,
+    fixedRulesRecoveryRate: l.holdoutRecoveryRate,
+    recoveryRateLift: l.recoveryRateLift,
+    netRevenuePerCartLift: l.netRevenuePerCartLift,
+    incrementalNetRevenue: l.incrementalNetRevenue,
+  };
 }
 
 /** One routing band's carts and recoveries over the period (`read.recoveries.routing_band`). */
@@ -192,6 +248,20 @@ const COHORT = `r.shop_id = ANY($1::text[]) AND r.first_abandoned_at IS NOT NULL
 
 const rate = (x: number, n: number): number | null => (n > 0 ? x / n : null);
 
+/** Each recovery of the period with its arms, outcome, revenue and discount cost (the KPIs' rows). */
+const CART_OUTCOMES = `
+       SELECT r.arm, r.policy_arm, r.recovered, r.currency,
+              CASE WHEN r.recovered THEN coalesce(o.total, 0) ELSE 0 END AS revenue,
+              coalesce(a.discount_cost, 0) AS discount_cost,
+              CASE WHEN r.recovered THEN extract(epoch FROM r.recovered_at - r.first_abandoned_at) END AS seconds,
+              r.recovered AND r.recovered_at <= r.first_abandoned_at + interval '30 days' AS within30,
+              r.first_abandoned_at + interval '30 days' > now() AS in_window
+         FROM read.recoveries r
+         LEFT JOIN read.orders o ON r.recovered AND o.shop_id = r.shop_id AND o.order_id = r.order_id
+         LEFT JOIN LATERAL (SELECT sum(x.discount_cost) AS discount_cost FROM read.attribution x
+                             WHERE x.recovery_id = r.recovery_id) a ON true
+        WHERE ${COHORT} AND r.arm IS NOT NULL`;
+
 export async function dashboardKpis(
   pool: Queryable,
   period: DashboardPeriod,
@@ -213,18 +283,7 @@ export async function dashboardKpis(
     median_s: number | null;
     mean_s: number | null;
   }>(
-    `WITH c AS (
-       SELECT r.arm, r.recovered, r.currency,
-              CASE WHEN r.recovered THEN coalesce(o.total, 0) ELSE 0 END AS revenue,
-              coalesce(a.discount_cost, 0) AS discount_cost,
-              CASE WHEN r.recovered THEN extract(epoch FROM r.recovered_at - r.first_abandoned_at) END AS seconds,
-              r.recovered AND r.recovered_at <= r.first_abandoned_at + interval '30 days' AS within30,
-              r.first_abandoned_at + interval '30 days' > now() AS in_window
-         FROM read.recoveries r
-         LEFT JOIN read.orders o ON r.recovered AND o.shop_id = r.shop_id AND o.order_id = r.order_id
-         LEFT JOIN LATERAL (SELECT sum(x.discount_cost) AS discount_cost FROM read.attribution x
-                             WHERE x.recovery_id = r.recovery_id) a ON true
-        WHERE ${COHORT} AND r.arm IS NOT NULL)
+    `WITH c AS (${CART_OUTCOMES})
      SELECT arm, count(*)::int AS carts, count(*) FILTER (WHERE recovered)::int AS recovered,
             count(*) FILTER (WHERE within30)::int AS within30, count(*) FILTER (WHERE in_window)::int AS in_window,
             count(DISTINCT currency)::int AS currencies,
@@ -236,6 +295,40 @@ export async function dashboardKpis(
        FROM c GROUP BY arm`,
     [period.shopIds, period.from, period.to],
   );
+  // The policy control arm's two arms among the messaged recoveries (RFC 0021).
+  const policyArms = await pool.query<{
+    arm: 'fixed-rules' | 'shop-policy';
+    carts: number;
+    recovered: number;
+    revenue: string;
+    revenue_sq: string;
+    discount_cost: string;
+    net: string;
+    net_sq: string;
+  }>(
+    `WITH c AS (${CART_OUTCOMES})
+     SELECT policy_arm AS arm, count(*)::int AS carts, count(*) FILTER (WHERE recovered)::int AS recovered,
+            sum(revenue)::text AS revenue, sum(revenue * revenue)::text AS revenue_sq,
+            sum(discount_cost)::text AS discount_cost, sum(revenue - discount_cost)::text AS net,
+            sum((revenue - discount_cost) ^ 2)::text AS net_sq
+       FROM c WHERE arm = 'live-treated' AND policy_arm IS NOT NULL
+      GROUP BY policy_arm`,
+    [period.shopIds, period.from, period.to],
+  );
+  const policyArmSums = (arm: 'fixed-rules' | 'shop-policy'): ArmSums => {
+    const r = policyArms.rows.find((x) => x.arm === arm);
+    return r === undefined
+      ? { carts: 0, recovered: 0, revenue: '0', revenueSq: '0', discountCost: '0', net: '0', netSq: '0' }
+      : {
+          carts: r.carts,
+          recovered: r.recovered,
+          revenue: r.revenue,
+          revenueSq: r.revenue_sq,
+          discountCost: r.discount_cost,
+          net: r.net,
+          netSq: r.net_sq,
+        };
+  };
   const arms2 = await pool.query<{ arm: 'on' | 'off'; carts: number; recovered: number }>(
     `SELECT r.send_time_arm AS arm, count(*)::int AS carts, count(*) FILTER (WHERE r.recovered)::int AS recovered
        FROM read.recoveries r
@@ -333,6 +426,11 @@ export async function dashboardKpis(
     lift: lift(treated, holdout, options.minimum ?? DEFAULT_MIN_SAMPLE),
     sendTime: sendTimeLift(stArm('on'), stArm('off'), options.minimum ?? DEFAULT_MIN_SAMPLE),
     routing,
+    policyControl: policyControlLift(
+      policyArmSums('shop-policy'),
+      policyArmSums('fixed-rules'),
+      options.minimum ?? DEFAULT_MIN_SAMPLE,
+    ),
   };
 }
 

@@ -295,6 +295,21 @@ const CORE_JS = String.raw`
             st.onCarts + ' carts with it and ' + st.offCarts + ' without; ' + st.minimum + ' needed in each',
             'Recovery rate of messaged carts whose follow-ups moved to the hour the customer engages, minus that of a random share kept at the usual times.'));
     }
+    // The policy control arm (RFC 0021): the shop's own (learning) settings vs a random share on the fixed rules.
+    var pc = k.policyControl;
+    if (pc && pc.status === 'ok') {
+      box.appendChild(card('policy-control-lift', 'Learning vs fixed rules',
+        k.mixedCurrencies ? points(pc.recoveryRateLift.estimate) : money(pc.incrementalNetRevenue.estimate),
+        (k.mixedCurrencies ? '' : 'extra net revenue; likely between ' + money(pc.incrementalNetRevenue.low) + ' and ' +
+          money(pc.incrementalNetRevenue.high) + '; ') +
+          'bought ' + pct(pc.shopPolicyRecoveryRate) + ' with the shop’s settings vs ' + pct(pc.fixedRulesRecoveryRate) +
+          ' on the fixed rules (' + pc.shopPolicyCarts + ' and ' + pc.fixedRulesCarts + ' carts)',
+        'What the shop’s learning settings earned beyond the fixed rules, measured on a random share of messaged carts run on the fixed rules as a whole (net of discounts, 95 % range).'));
+    } else if (pc && pc.status === 'not enough data yet') {
+      box.appendChild(card('policy-control-lift', 'Learning vs fixed rules', 'not enough data yet',
+        pc.shopPolicyCarts + ' carts on the shop’s settings and ' + pc.fixedRulesCarts + ' on the fixed rules; ' + pc.minimum + ' needed in each',
+        'What the shop’s learning settings earned beyond the fixed rules, measured on a random share of messaged carts run on the fixed rules as a whole.'));
+    }
   }
 
   // Routing by score: the recovery rate of messaged carts per band (the score should rank them).
