@@ -5,6 +5,10 @@
  *
  *   minimise  Σ log(1 + e^{-s_i z_i}) + (λ/2)·‖w‖²     (the intercept is not penalised)
  */
+
+// Bound once: a global look-up of `Math` per call is many times slower inside a vm context (the
+// test runner's), and these run in tight loops.
+const { abs, exp, log, log1p, max, min, sqrt } = Math;
 export interface LogisticFit {
   readonly intercept: number;
   readonly weights: number[];
@@ -26,14 +30,14 @@ export interface LogisticOptions {
 }
 
 export function sigmoid(z: number): number {
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
+  if (z >= 0) return 1 / (1 + exp(-z));
+  const e = exp(z);
   return e / (1 + e);
 }
 
 /** log(1 + e^z) without overflow. */
 function softplus(z: number): number {
-  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+  return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
 }
 
 /**
@@ -63,7 +67,7 @@ export function sparseRows(rows: readonly Float64Array[]): SparseRows {
     if (x.length !== d) throw new RangeError(`rows of ${x.length} and ${d} features`);
     let c = 0;
     for (let j = 0; j < d; j++) if (x[j] !== 0) c++;
-    stride = Math.max(stride, c);
+    stride = max(stride, c);
   }
   const count = new Uint32Array(n);
   const index = new Uint32Array(n * stride);
@@ -125,8 +129,8 @@ export function fitLogisticRows(
   if (center !== undefined) for (let j = 1; j < p; j++) beta[j] = center[j - 1];
   let positives = 0;
   for (let s = 0; s < n; s++) positives += labels[subset ? subset[s] : s];
-  const rate = Math.min(Math.max(positives / n, 1e-6), 1 - 1e-6);
-  beta[0] = Math.log(rate / (1 - rate));
+  const rate = min(max(positives / n, 1e-6), 1 - 1e-6);
+  beta[0] = log(rate / (1 - rate));
 
   const linear = (b: Float64Array, i: number): number => {
     let z = b[0];
@@ -158,7 +162,7 @@ export function fitLogisticRows(
       const i = subset ? subset[s] : s;
       const mu = sigmoid(linear(beta, i));
       const r = mu - labels[i];
-      const w = Math.max(mu * (1 - mu), 1e-12);
+      const w = max(mu * (1 - mu), 1e-12);
       const start = i * stride;
       const end = start + count[i];
       // The intercept's row of the Hessian (x₀ = 1), then each non-zero's, upper triangle only.
@@ -197,7 +201,7 @@ export function fitLogisticRows(
       break;
     }
     let largest = 0;
-    for (let j = 0; j < p; j++) largest = Math.max(largest, Math.abs(t * step[j]));
+    for (let j = 0; j < p; j++) largest = max(largest, abs(t * step[j]));
     beta = next;
     next = new Float64Array(p);
     f = fNext;
@@ -216,7 +220,7 @@ export function solveSymmetric(a: Float64Array, b: Float64Array, p: number): Flo
     for (let j = 0; j <= i; j++) {
       let s = a[i * p + j];
       for (let k = 0; k < j; k++) s -= l[i * p + k] * l[j * p + k];
-      if (i === j) l[i * p + i] = Math.sqrt(Math.max(s, 1e-12));
+      if (i === j) l[i * p + i] = sqrt(max(s, 1e-12));
       else l[i * p + j] = s / l[j * p + j];
     }
   }
