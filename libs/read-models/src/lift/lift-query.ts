@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { RecoveryArm } from '@reclaim/domain';
-import { DEFAULT_MIN_SAMPLE, lift, type ArmSums, type LiftResult } from './lift';
+import { armSumsOf, DEFAULT_MIN_SAMPLE, lift, type ArmSums, type ArmSumsRow, type LiftResult } from './lift';
 
 export interface LiftRow {
   readonly shopId: string;
@@ -28,22 +28,11 @@ export async function liftReport(
   pool: Pick<Pool, 'query'>,
   options: { readonly shopId?: string; readonly minimum?: number } = {},
 ): Promise<LiftRow[]> {
-  const { rows } = await pool.query<{
-    shop_id: string;
-    segment: string;
-    sequence_id: string;
-    arm: RecoveryArm;
-    carts: number;
-    recovered: number;
-    revenue: string;
-    revenue_sq: string;
-    discount_cost: string;
-    net: string;
-    net_sq: string;
-  }>(
-    `SELECT * FROM read.lift_arms WHERE $1::text IS NULL OR shop_id = $1 ORDER BY shop_id, segment, sequence_id, arm`,
-    [options.shopId ?? null],
-  );
+  const { rows } = await pool.query<
+    ArmSumsRow & { shop_id: string; segment: string; sequence_id: string; arm: RecoveryArm }
+  >(`SELECT * FROM read.lift_arms WHERE $1::text IS NULL OR shop_id = $1 ORDER BY shop_id, segment, sequence_id, arm`, [
+    options.shopId ?? null,
+  ]);
   const groups = new Map<
     string,
     { shopId: string; segment: string; sequenceId: string; arms: Record<string, ArmSums> }
@@ -51,15 +40,7 @@ export async function liftReport(
   for (const r of rows) {
     const key = JSON.stringify([r.shop_id, r.segment, r.sequence_id]);
     const g = groups.get(key) ?? { shopId: r.shop_id, segment: r.segment, sequenceId: r.sequence_id, arms: {} };
-    g.arms[r.arm] = {
-      carts: r.carts,
-      recovered: r.recovered,
-      revenue: r.revenue,
-      revenueSq: r.revenue_sq,
-      discountCost: r.discount_cost,
-      net: r.net,
-      netSq: r.net_sq,
-    };
+    g.arms[r.arm] = armSumsOf(r);
     groups.set(key, g);
   }
   return [...groups.values()].map((g) => ({

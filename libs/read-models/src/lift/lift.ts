@@ -19,6 +19,29 @@ export interface ArmSums {
   readonly netSq: string;
 }
 
+/** An arm's sums as the SQL selects them (snake_case, decimal strings). */
+export interface ArmSumsRow {
+  readonly carts: number;
+  readonly recovered: number;
+  readonly revenue: string;
+  readonly revenue_sq: string;
+  readonly discount_cost: string;
+  readonly net: string;
+  readonly net_sq: string;
+}
+
+export function armSumsOf(r: ArmSumsRow): ArmSums {
+  return {
+    carts: r.carts,
+    recovered: r.recovered,
+    revenue: r.revenue,
+    revenueSq: r.revenue_sq,
+    discountCost: r.discount_cost,
+    net: r.net,
+    netSq: r.net_sq,
+  };
+}
+
 export interface Interval {
   readonly estimate: number;
   readonly low: number;

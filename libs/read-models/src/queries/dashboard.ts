@@ -10,7 +10,9 @@ import {
   DEFAULT_MIN_SAMPLE,
   lift,
   proportionDifference,
+  armSumsOf,
   type ArmSums,
+  type ArmSumsRow,
   type Interval,
   type LiftResult,
 } from '../lift/lift';
@@ -296,16 +298,7 @@ export async function dashboardKpis(
     [period.shopIds, period.from, period.to],
   );
   // The policy control arm's two arms among the messaged recoveries (RFC 0021).
-  const policyArms = await pool.query<{
-    arm: 'fixed-rules' | 'shop-policy';
-    carts: number;
-    recovered: number;
-    revenue: string;
-    revenue_sq: string;
-    discount_cost: string;
-    net: string;
-    net_sq: string;
-  }>(
+  const policyArms = await pool.query<ArmSumsRow & { arm: 'fixed-rules' | 'shop-policy' }>(
     `WITH c AS (${CART_OUTCOMES})
      SELECT policy_arm AS arm, count(*)::int AS carts, count(*) FILTER (WHERE recovered)::int AS recovered,
             sum(revenue)::text AS revenue, sum(revenue * revenue)::text AS revenue_sq,
@@ -319,15 +312,7 @@ export async function dashboardKpis(
     const r = policyArms.rows.find((x) => x.arm === arm);
     return r === undefined
       ? { carts: 0, recovered: 0, revenue: '0', revenueSq: '0', discountCost: '0', net: '0', netSq: '0' }
-      : {
-          carts: r.carts,
-          recovered: r.recovered,
-          revenue: r.revenue,
-          revenueSq: r.revenue_sq,
-          discountCost: r.discount_cost,
-          net: r.net,
-          netSq: r.net_sq,
-        };
+      : armSumsOf(r);
   };
   const arms2 = await pool.query<{ arm: 'on' | 'off'; carts: number; recovered: number }>(
     `SELECT r.send_time_arm AS arm, count(*)::int AS carts, count(*) FILTER (WHERE r.recovered)::int AS recovered
