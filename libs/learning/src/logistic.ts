@@ -9,6 +9,7 @@
 // Bound once: a global look-up of `Math` per call is many times slower inside a vm context (the
 // test runner's), and these run in tight loops.
 const { abs, exp, log, log1p, max, min, sqrt } = Math;
+
 export interface LogisticFit {
   readonly intercept: number;
   readonly weights: number[];
