@@ -4,7 +4,7 @@
  * settings, the settings API shows both the stored and the effective share, and a bad value is
  * refused with a 400 naming the field.
  */
-import { api, startHarness, type Harness } from './support/harness';
+import { api, registerShop, startHarness, type Harness } from './support/harness';
 
 describe('policy control arm settings', () => {
   let h: Harness;
@@ -12,17 +12,12 @@ describe('policy control arm settings', () => {
 
   beforeAll(async () => {
     h = await startHarness({ POLICY_CONTROL_PERCENT: '15', HOLDOUT_PERCENT: '0' });
-    const res = await api(h, 'POST', '/api/shops', {
+    const shop = await registerShop(h, {
       platform: 'shopify',
       shopDomain: 'policy-control.myshopify.com',
       webhookSecret: 'shpss_policy_control',
-      apiUrl: 'https://policy-control.myshopify.com/admin/api/2025-10',
-      apiToken: 'shpat_policy_control',
-      currency: 'USD',
-      timezone: 'UTC',
     });
-    expect(res.status).toBe(201);
-    shopId = res.body.id;
+    shopId = shop.id;
   });
 
   afterAll(async () => {
