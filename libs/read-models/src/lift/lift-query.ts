@@ -1,6 +1,14 @@
 import type { Pool } from 'pg';
 import type { RecoveryArm } from '@reclaim/domain';
-import { armSumsOf, DEFAULT_MIN_SAMPLE, lift, type ArmSums, type ArmSumsRow, type LiftResult } from './lift';
+import {
+  armSumsOf,
+  DEFAULT_MIN_SAMPLE,
+  EMPTY_ARM_SUMS,
+  lift,
+  type ArmSums,
+  type ArmSumsRow,
+  type LiftResult,
+} from './lift';
 
 export interface LiftRow {
   readonly shopId: string;
@@ -8,16 +16,6 @@ export interface LiftRow {
   readonly sequenceId: string;
   readonly lift: LiftResult;
 }
-
-const EMPTY: ArmSums = {
-  carts: 0,
-  recovered: 0,
-  revenue: '0',
-  revenueSq: '0',
-  discountCost: '0',
-  net: '0',
-  netSq: '0',
-};
 
 /**
  * Lift per shop × segment × sequence from `read.lift_arms` (segment 'all' = every recovery): the
@@ -47,6 +45,10 @@ export async function liftReport(
     shopId: g.shopId,
     segment: g.segment,
     sequenceId: g.sequenceId,
-    lift: lift(g.arms['live-treated'] ?? EMPTY, g.arms.holdout ?? EMPTY, options.minimum ?? DEFAULT_MIN_SAMPLE),
+    lift: lift(
+      g.arms['live-treated'] ?? EMPTY_ARM_SUMS,
+      g.arms.holdout ?? EMPTY_ARM_SUMS,
+      options.minimum ?? DEFAULT_MIN_SAMPLE,
+    ),
   }));
 }

@@ -19,6 +19,17 @@ export interface ArmSums {
   readonly netSq: string;
 }
 
+/** An arm without carts. */
+export const EMPTY_ARM_SUMS: ArmSums = {
+  carts: 0,
+  recovered: 0,
+  revenue: '0',
+  revenueSq: '0',
+  discountCost: '0',
+  net: '0',
+  netSq: '0',
+};
+
 /** An arm's sums as the SQL selects them (snake_case, decimal strings). */
 export interface ArmSumsRow {
   readonly carts: number;

@@ -11,8 +11,8 @@ import {
   lift,
   proportionDifference,
   armSumsOf,
+  EMPTY_ARM_SUMS,
   type ArmSums,
-  type ArmSumsRow,
   type Interval,
   type LiftResult,
 } from '../lift/lift';
@@ -250,27 +250,15 @@ const COHORT = `r.shop_id = ANY($1::text[]) AND r.first_abandoned_at IS NOT NULL
 
 const rate = (x: number, n: number): number | null => (n > 0 ? x / n : null);
 
-/** Each recovery of the period with its arms, outcome, revenue and discount cost (the KPIs' rows). */
-const CART_OUTCOMES = `
-       SELECT r.arm, r.policy_arm, r.recovered, r.currency,
-              CASE WHEN r.recovered THEN coalesce(o.total, 0) ELSE 0 END AS revenue,
-              coalesce(a.discount_cost, 0) AS discount_cost,
-              CASE WHEN r.recovered THEN extract(epoch FROM r.recovered_at - r.first_abandoned_at) END AS seconds,
-              r.recovered AND r.recovered_at <= r.first_abandoned_at + interval '30 days' AS within30,
-              r.first_abandoned_at + interval '30 days' > now() AS in_window
-         FROM read.recoveries r
-         LEFT JOIN read.orders o ON r.recovered AND o.shop_id = r.shop_id AND o.order_id = r.order_id
-         LEFT JOIN LATERAL (SELECT sum(x.discount_cost) AS discount_cost FROM read.attribution x
-                             WHERE x.recovery_id = r.recovery_id) a ON true
-        WHERE ${COHORT} AND r.arm IS NOT NULL`;
-
 export async function dashboardKpis(
   pool: Queryable,
   period: DashboardPeriod,
   options: { readonly minimum?: number } = {},
 ): Promise<DashboardKpis> {
-  const { rows } = await pool.query<{
+  const { rows: grouped } = await pool.query<{
     arm: RecoveryArm;
+    policy_arm: 'fixed-rules' | 'shop-policy' | null;
+    by_policy_arm: boolean;
     carts: number;
     recovered: number;
     within30: number;
@@ -285,8 +273,20 @@ export async function dashboardKpis(
     median_s: number | null;
     mean_s: number | null;
   }>(
-    `WITH c AS (${CART_OUTCOMES})
-     SELECT arm, count(*)::int AS carts, count(*) FILTER (WHERE recovered)::int AS recovered,
+    `WITH c AS (
+       SELECT r.arm, r.policy_arm, r.recovered, r.currency,
+              CASE WHEN r.recovered THEN coalesce(o.total, 0) ELSE 0 END AS revenue,
+              coalesce(a.discount_cost, 0) AS discount_cost,
+              CASE WHEN r.recovered THEN extract(epoch FROM r.recovered_at - r.first_abandoned_at) END AS seconds,
+              r.recovered AND r.recovered_at <= r.first_abandoned_at + interval '30 days' AS within30,
+              r.first_abandoned_at + interval '30 days' > now() AS in_window
+         FROM read.recoveries r
+         LEFT JOIN read.orders o ON r.recovered AND o.shop_id = r.shop_id AND o.order_id = r.order_id
+         LEFT JOIN LATERAL (SELECT sum(x.discount_cost) AS discount_cost FROM read.attribution x
+                             WHERE x.recovery_id = r.recovery_id) a ON true
+        WHERE ${COHORT} AND r.arm IS NOT NULL)
+     SELECT arm, policy_arm, GROUPING(policy_arm) = 0 AS by_policy_arm,
+            count(*)::int AS carts, count(*) FILTER (WHERE recovered)::int AS recovered,
             count(*) FILTER (WHERE within30)::int AS within30, count(*) FILTER (WHERE in_window)::int AS in_window,
             count(DISTINCT currency)::int AS currencies,
             sum(revenue)::text AS revenue, sum(revenue * revenue)::text AS revenue_sq,
@@ -294,25 +294,16 @@ export async function dashboardKpis(
             sum((revenue - discount_cost) ^ 2)::text AS net_sq, max(currency) AS currency,
             (percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds))::float8 AS median_s,
             avg(seconds)::float8 AS mean_s
-       FROM c GROUP BY arm`,
+       FROM c
+      -- Per arm, and per arm × policy control arm (RFC 0021) in the same scan.
+      GROUP BY GROUPING SETS ((arm), (arm, policy_arm))`,
     [period.shopIds, period.from, period.to],
   );
+  const rows = grouped.filter((r) => !r.by_policy_arm);
   // The policy control arm's two arms among the messaged recoveries (RFC 0021).
-  const policyArms = await pool.query<ArmSumsRow & { arm: 'fixed-rules' | 'shop-policy' }>(
-    `WITH c AS (${CART_OUTCOMES})
-     SELECT policy_arm AS arm, count(*)::int AS carts, count(*) FILTER (WHERE recovered)::int AS recovered,
-            sum(revenue)::text AS revenue, sum(revenue * revenue)::text AS revenue_sq,
-            sum(discount_cost)::text AS discount_cost, sum(revenue - discount_cost)::text AS net,
-            sum((revenue - discount_cost) ^ 2)::text AS net_sq
-       FROM c WHERE arm = 'live-treated' AND policy_arm IS NOT NULL
-      GROUP BY policy_arm`,
-    [period.shopIds, period.from, period.to],
-  );
   const policyArmSums = (arm: 'fixed-rules' | 'shop-policy'): ArmSums => {
-    const r = policyArms.rows.find((x) => x.arm === arm);
-    return r === undefined
-      ? { carts: 0, recovered: 0, revenue: '0', revenueSq: '0', discountCost: '0', net: '0', netSq: '0' }
-      : armSumsOf(r);
+    const r = grouped.find((x) => x.by_policy_arm && x.arm === 'live-treated' && x.policy_arm === arm);
+    return r === undefined ? EMPTY_ARM_SUMS : armSumsOf(r);
   };
   const arms2 = await pool.query<{ arm: 'on' | 'off'; carts: number; recovered: number }>(
     `SELECT r.send_time_arm AS arm, count(*)::int AS carts, count(*) FILTER (WHERE r.recovered)::int AS recovered
@@ -357,32 +348,8 @@ export async function dashboardKpis(
   const sums = (arm: RecoveryArm): Sums => {
     const r = rows.find((x) => x.arm === arm);
     return r === undefined
-      ? {
-          carts: 0,
-          recovered: 0,
-          within30: 0,
-          inWindow: 0,
-          revenue: '0',
-          revenueSq: '0',
-          discountCost: '0',
-          net: '0',
-          netSq: '0',
-          median: null,
-          mean: null,
-        }
-      : {
-          carts: r.carts,
-          recovered: r.recovered,
-          within30: r.within30,
-          inWindow: r.in_window,
-          revenue: r.revenue,
-          revenueSq: r.revenue_sq,
-          discountCost: r.discount_cost,
-          net: r.net,
-          netSq: r.net_sq,
-          median: r.median_s,
-          mean: r.mean_s,
-        };
+      ? { ...EMPTY_ARM_SUMS, within30: 0, inWindow: 0, median: null, mean: null }
+      : { ...armSumsOf(r), within30: r.within30, inWindow: r.in_window, median: r.median_s, mean: r.mean_s };
   };
   const kpis = (s: ReturnType<typeof sums>): ArmKpis => ({
     carts: s.carts,
